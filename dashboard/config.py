@@ -1,0 +1,58 @@
+"""The dashboard's settings: one pydantic-settings class, read from `MYCFA_DASH_*` variables."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "MYCFA_DASH_"
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; its message is one line and never holds a secret."""
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming each bad setting by its variable, without echoing any value.
+
+    The dashboard ships without the engine package, hence its own copy of this helper.
+    """
+    names = [
+        ENV_PREFIX
+        + "_".join(str(part) for part in error["loc"]).upper()
+        + (" is required" if error["type"] == "missing" else f" is invalid ({error['msg']})")
+        for error in exc.errors()
+    ]
+    return "configuration error: " + "; ".join(names)
+
+
+class DashboardSettings(BaseSettings):
+    """Read-only database access and session security for the analysts' app."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    database_url: SecretStr  # the primary, as mycfa_reader: the last resort for reads
+    replica_urls: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    secret_key: SecretStr = Field(min_length=16)
+    secure_cookies: bool = True
+
+    @field_validator("replica_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+
+def load_dashboard_settings() -> DashboardSettings:
+    """Build the settings from the environment.
+
+    Raises:
+        ConfigError: a setting is missing or malformed (the message names it).
+    """
+    try:
+        return DashboardSettings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None

@@ -1,0 +1,44 @@
+"""`mycfa-engine`: the command line ops use to migrate, plan, run and inspect ingestion."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from engine.config import ConfigError, EngineSettings, load_engine_settings
+from engine.exitcodes import ExitCode
+
+Handler = Callable[[argparse.Namespace, EngineSettings], int]
+
+
+def cmd_config(args: argparse.Namespace, settings: EngineSettings) -> int:
+    """Print the effective settings, secrets masked: what ops check first when a run misbehaves."""
+    for name, value in settings.model_dump().items():
+        print(f"{EngineSettings.model_config.get('env_prefix', '')}{name.upper()}={value}")
+    return ExitCode.OK
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
+    parser = argparse.ArgumentParser(prog="mycfa-engine", description=__doc__)
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    handlers: dict[str, Handler] = {}
+
+    verbs.add_parser("config", help="print the effective settings (secrets masked)")
+    handlers["config"] = cmd_config
+    return parser, handlers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_engine_settings()
+    except ConfigError as exc:
+        print(f"mycfa-engine: {exc}", file=sys.stderr)
+        return ExitCode.CONFIG
+    return handlers[args.verb](args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

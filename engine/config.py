@@ -1,0 +1,73 @@
+"""The engine's settings: one pydantic-settings class, read from `MYCFA_*` variables at start."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "MYCFA_"
+DEFAULT_FMP_BASE_URL = "https://financialmodelingprep.com/stable"
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; its message is one line and never holds a secret."""
+
+
+class EngineSettings(BaseSettings):
+    """Everything the engine needs from its environment; built once in the entry point."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    database_url: SecretStr  # holds the owner's password: kept out of reprs and logs
+    fmp_api_key: SecretStr = Field(min_length=1)
+    fmp_base_url: str = DEFAULT_FMP_BASE_URL
+    fmp_rate_limit: int = Field(default=120, gt=0, description="requests allowed in any 60 s window")
+    fmp_concurrency: int = Field(default=8, gt=0, le=256)
+    symbols: Annotated[tuple[str, ...], NoDecode] = ()
+    history_start: date = date(1990, 1, 1)
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _split_symbols(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().upper() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("fmp_base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+
+def describe_validation_error(exc: ValidationError, prefix: str) -> str:
+    """One line naming each bad setting by its variable, without echoing any value."""
+    problems = []
+    for error in exc.errors():
+        name = prefix + "_".join(str(part) for part in error["loc"]).upper()
+        reason = "is required" if error["type"] == "missing" else f"is invalid ({error['msg']})"
+        problems.append(f"{name} {reason}")
+    return "configuration error: " + "; ".join(problems)
+
+
+def load_engine_settings() -> EngineSettings:
+    """Build the settings from the environment.
+
+    Raises:
+        ConfigError: a setting is missing or malformed (the message names it).
+    """
+    try:
+        return EngineSettings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, ENV_PREFIX)) from None

@@ -1,0 +1,475 @@
+#!/usr/bin/env python3
+"""Throwaway PostgreSQL 15 primary + streaming hot-standby replica for development and tests.
+
+Usage:
+    scripts/devdb.py start [--json]     find the running cluster or create/start it; print URLs
+    scripts/devdb.py status [--json]    say what runs, with replication lag
+    scripts/devdb.py stop               stop both nodes (data kept)
+    scripts/devdb.py destroy            stop both nodes and delete the folder
+    scripts/devdb.py createdb NAME      a fresh database owned by the engine role, hardened for the reader
+    scripts/devdb.py dropdb NAME
+
+Everything lives in `.devdb/` of the repository (ignored by git), on free loopback ports.
+Standard library only, so it runs before the project's virtualenv exists. PostgreSQL refuses
+to run as root, so as root the servers run as the `postgres` system user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PG_MAJOR = "15"
+OWNER_ROLE = "mycfa"
+READER_ROLE = "mycfa_reader"
+REPLICATION_ROLE = "replicator"
+SUPERUSER = "postgres"
+MAIN_DATABASE = "mycfa"
+START_TIMEOUT_S = 60
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+# A throwaway cluster: durability traded for speed (tests and benchmarks compare
+# loaders against a plain COPY on the same settings, so ratios stay honest).
+PRIMARY_CONF = """
+listen_addresses = '127.0.0.1'
+port = {port}
+unix_socket_directories = '{socket_dir}'
+max_connections = 300
+shared_buffers = 512MB
+work_mem = 16MB
+maintenance_work_mem = 256MB
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
+wal_keep_size = 2GB
+max_wal_size = 8GB
+hot_standby = on
+hot_standby_feedback = on
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+log_min_messages = warning
+log_min_error_statement = panic
+"""
+
+
+def die(message: str) -> None:
+    print(f"devdb: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("MYCFA_DEVDB_DIR", REPO_ROOT / ".devdb")).resolve()
+
+
+def run_as_prefix() -> list[str]:
+    """Commands that start servers run as `postgres` when we are root."""
+    if os.geteuid() != 0:
+        return []
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        subprocess.run(
+            [
+                "useradd",
+                "--system",
+                "--user-group",
+                "--home-dir",
+                "/var/lib/postgresql",
+                "--shell",
+                "/bin/bash",
+                "postgres",
+            ],
+            check=True,
+        )
+    return ["runuser", "-u", "postgres", "--"]
+
+
+def find_bindir() -> Path:
+    """Locate PostgreSQL 15's binaries, installing them with apt-get where missing."""
+    candidates = [Path(f"/usr/lib/postgresql/{PG_MAJOR}/bin")]
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        if out.returncode == 0:
+            candidates.insert(0, Path(out.stdout.strip()))
+    for candidate in candidates:
+        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
+            version = subprocess.run(
+                [str(candidate / "pg_ctl"), "--version"], capture_output=True, text=True
+            ).stdout
+            if f" {PG_MAJOR}." in version:
+                return candidate
+    if shutil.which("apt-get") is None:
+        die(f"PostgreSQL {PG_MAJOR} binaries not found and no apt-get to install them")
+    print(f"devdb: installing postgresql-{PG_MAJOR} with apt-get", file=sys.stderr)
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-q"], check=True, env=env)
+    subprocess.run(
+        [*sudo, "apt-get", "install", "-y", "-q", f"postgresql-{PG_MAJOR}", f"postgresql-client-{PG_MAJOR}"],
+        check=True,
+        env=env,
+    )
+    bindir = candidates[-1]
+    if not (bindir / "initdb").exists():
+        die(f"apt-get installed postgresql-{PG_MAJOR} but {bindir}/initdb is missing")
+    return bindir
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def chown_to_server_user(path: Path) -> None:
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam("postgres")
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+        for root, dirs, files in os.walk(path):
+            os.chown(root, entry.pw_uid, entry.pw_gid)
+            for name in dirs + files:
+                os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+
+
+def sh(
+    args: list[str],
+    *,
+    as_server: bool = True,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    capture: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    prefix = run_as_prefix() if as_server else []
+    result = subprocess.run(
+        [*prefix, *args],
+        capture_output=capture,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd="/",
+    )
+    if check and result.returncode != 0:
+        die(f"command failed ({result.returncode}): {' '.join(args)}\n{result.stdout}{result.stderr}")
+    return result
+
+
+class Cluster:
+    """The primary + replica pair described by `.devdb/state.json`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.state_file = root / "state.json"
+        self.state: dict[str, Any] = (
+            json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
+        )
+
+    @property
+    def bindir(self) -> Path:
+        return Path(self.state["bindir"])
+
+    def node_dir(self, node: str) -> Path:
+        return self.root / node
+
+    def is_running(self, node: str) -> bool:
+        if not self.state or not self.node_dir(node).exists():
+            return False
+        status = sh([str(self.bindir / "pg_ctl"), "status", "-D", str(self.node_dir(node))], check=False)
+        return status.returncode == 0
+
+    def psql(self, sql: str, *, node: str = "primary", database: str = "postgres") -> str:
+        port = self.state["ports"][node]
+        out = sh(
+            [
+                str(self.bindir / "psql"),
+                "-X",
+                "-q",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                str(self.node_dir(node)),
+                "-p",
+                str(port),
+                "-U",
+                SUPERUSER,
+                "-d",
+                database,
+                "-c",
+                sql,
+            ]
+        )
+        return out.stdout.strip()
+
+    def start_node(self, node: str) -> None:
+        if self.is_running(node):
+            return
+        log = self.root / f"{node}.log"
+        if os.geteuid() == 0 and not log.exists():
+            log.touch()
+            chown_to_server_user(log)
+        sh(
+            [
+                str(self.bindir / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                str(START_TIMEOUT_S),
+                "-D",
+                str(self.node_dir(node)),
+                "-l",
+                str(log),
+            ]
+        )
+
+    def wait_streaming(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.psql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") != "0":
+                return
+            time.sleep(0.2)
+        die("the replica did not start streaming; see .devdb/replica.log")
+
+    def create(self) -> None:
+        bindir = find_bindir()
+        prefix = run_as_prefix()
+        self.root.mkdir(parents=True, exist_ok=True)
+        passwords = {
+            role: secrets.token_hex(12) for role in (SUPERUSER, OWNER_ROLE, READER_ROLE, REPLICATION_ROLE)
+        }
+        self.state = {
+            "bindir": str(bindir),
+            "ports": {"primary": free_port(), "replica": free_port()},
+            "passwords": passwords,
+        }
+        primary = self.node_dir("primary")
+        pwfile = self.root / "superuser.pw"
+        pwfile.write_text(passwords[SUPERUSER] + "\n")
+        chown_to_server_user(self.root)
+        if prefix and not os.access(self.root, os.X_OK):
+            die(f"{self.root} must be reachable by the postgres user")
+        sh(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(primary),
+                "-U",
+                SUPERUSER,
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}",
+            ]
+        )
+        pwfile.unlink()
+        conf = PRIMARY_CONF.format(port=self.state["ports"]["primary"], socket_dir=primary)
+        with open(primary / "postgresql.conf", "a") as handle:
+            handle.write(conf)
+        with open(primary / "pg_hba.conf", "a") as handle:
+            handle.write(f"host replication {REPLICATION_ROLE} 127.0.0.1/32 scram-sha-256\n")
+        self.save()
+        self.start_node("primary")
+        self.psql(
+            f"CREATE ROLE {REPLICATION_ROLE} LOGIN REPLICATION PASSWORD '{passwords[REPLICATION_ROLE]}';"
+            f"CREATE ROLE {OWNER_ROLE} LOGIN CREATEDB PASSWORD '{passwords[OWNER_ROLE]}';"
+            f"CREATE ROLE {READER_ROLE} LOGIN NOCREATEDB NOCREATEROLE PASSWORD '{passwords[READER_ROLE]}';"
+            f"ALTER ROLE {READER_ROLE} SET default_transaction_read_only = on;"
+        )
+        self.create_database(MAIN_DATABASE)
+        replica = self.node_dir("replica")
+        sh(
+            [
+                str(bindir / "pg_basebackup"),
+                "-D",
+                str(replica),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "--no-sync",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.state["ports"]["primary"]),
+                "-U",
+                REPLICATION_ROLE,
+            ],
+            env={"PGPASSWORD": passwords[REPLICATION_ROLE]},
+        )
+        with open(replica / "postgresql.conf", "a") as handle:
+            handle.write(
+                f"\nport = {self.state['ports']['replica']}\nunix_socket_directories = '{replica}'\n"
+            )
+        self.start_node("replica")
+        self.wait_streaming()
+
+    def create_database(self, name: str) -> None:
+        """A database owned by the engine role, where the reader may connect but create nothing."""
+        if not IDENTIFIER.match(name):
+            die(f"bad database name {name!r}")
+        self.psql(f"CREATE DATABASE {name} OWNER {OWNER_ROLE}")
+        self.psql(
+            f"REVOKE ALL ON DATABASE {name} FROM PUBLIC;"
+            f"GRANT CONNECT, TEMPORARY, CREATE ON DATABASE {name} TO {OWNER_ROLE};"
+            f"GRANT CONNECT ON DATABASE {name} TO {READER_ROLE};",
+        )
+        self.psql(
+            f"REVOKE ALL ON SCHEMA public FROM PUBLIC;"
+            f"GRANT USAGE ON SCHEMA public TO {READER_ROLE};"
+            f"ALTER SCHEMA public OWNER TO {OWNER_ROLE};",
+            database=name,
+        )
+
+    def drop_database(self, name: str) -> None:
+        if not IDENTIFIER.match(name):
+            die(f"bad database name {name!r}")
+        self.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def save(self) -> None:
+        self.state_file.write_text(json.dumps(self.state, indent=2))
+        self.state_file.chmod(0o600)
+
+    def urls(self) -> dict[str, Any]:
+        ports, pw = self.state["ports"], self.state["passwords"]
+
+        def url(role: str, node: str, database: str = MAIN_DATABASE) -> str:
+            return f"postgresql://{role}:{pw[role]}@127.0.0.1:{ports[node]}/{database}"
+
+        return {
+            "primary_port": ports["primary"],
+            "replica_port": ports["replica"],
+            "owner_url": url(OWNER_ROLE, "primary"),
+            "reader_url": url(READER_ROLE, "primary"),
+            "replica_reader_url": url(READER_ROLE, "replica"),
+            "admin_url": url(SUPERUSER, "primary", "postgres"),
+            "admin_replica_url": url(SUPERUSER, "replica", "postgres"),
+        }
+
+
+@contextlib.contextmanager
+def locked(root: Path):  # type: ignore[no-untyped-def]
+    """Serialise concurrent `start`s (parallel test sessions) on one file lock."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / ".devdb.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def cmd_start(cluster: Cluster, as_json: bool) -> None:
+    with locked(cluster.root):
+        cluster = Cluster(cluster.root)
+        if not cluster.state:
+            cluster.create()
+            how = "created"
+        elif cluster.is_running("primary") and cluster.is_running("replica"):
+            how = "reused"
+        else:
+            cluster.start_node("primary")
+            cluster.start_node("replica")
+            cluster.wait_streaming()
+            how = "started"
+    info = {"status": how, **cluster.urls()}
+    if as_json:
+        print(json.dumps(info))
+        return
+    print(f"devdb: {how} primary on port {info['primary_port']}, replica on port {info['replica_port']}")
+    print(f"  engine (owner):   {info['owner_url']}")
+    print(f"  reader, primary:  {info['reader_url']}")
+    print(f"  reader, replica:  {info['replica_reader_url']}")
+
+
+def cmd_status(cluster: Cluster, as_json: bool) -> int:
+    if not cluster.state:
+        print("devdb: no cluster here (run `scripts/devdb.py start`)")
+        return 3
+    info: dict[str, Any] = {
+        "primary_running": cluster.is_running("primary"),
+        "replica_running": cluster.is_running("replica"),
+    }
+    if info["primary_running"]:
+        lag = cluster.psql(
+            "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), -1) "
+            "FROM pg_stat_replication"
+        )
+        info["replay_lag_bytes"] = int(float(lag))
+    info.update(cluster.urls())
+    if as_json:
+        print(json.dumps(info))
+    else:
+        for key, value in info.items():
+            print(f"{key}: {value}")
+    return 0 if info["primary_running"] and info["replica_running"] else 3
+
+
+def cmd_stop(cluster: Cluster) -> None:
+    for node in ("replica", "primary"):
+        if cluster.is_running(node):
+            sh(
+                [
+                    str(cluster.bindir / "pg_ctl"),
+                    "stop",
+                    "-m",
+                    "fast",
+                    "-w",
+                    "-D",
+                    str(cluster.node_dir(node)),
+                ]
+            )
+            print(f"devdb: stopped {node}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="verb", required=True)
+    for verb in ("start", "status"):
+        sub.add_parser(verb).add_argument("--json", action="store_true")
+    sub.add_parser("stop")
+    sub.add_parser("destroy")
+    for verb in ("createdb", "dropdb"):
+        sub.add_parser(verb).add_argument("name")
+    args = parser.parse_args()
+    cluster = Cluster(state_dir())
+    if args.verb == "start":
+        cmd_start(cluster, args.json)
+    elif args.verb == "status":
+        return cmd_status(cluster, args.json)
+    elif args.verb == "stop":
+        if cluster.state:
+            cmd_stop(cluster)
+    elif args.verb == "destroy":
+        if cluster.state:
+            cmd_stop(cluster)
+        shutil.rmtree(cluster.root, ignore_errors=True)
+        print("devdb: destroyed")
+    elif args.verb == "createdb":
+        cluster.create_database(args.name)
+    elif args.verb == "dropdb":
+        cluster.drop_database(args.name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Shared fixtures: a real PostgreSQL primary + streaming replica, and a fresh database per module.
+
+The cluster comes from `scripts/devdb.py` (the same script developers use), so tests exercise the
+real thing. Each test module gets its own database, created here and dropped afterwards: tests
+never touch a database they did not create.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEVDB = REPO_ROOT / "scripts" / "devdb.py"
+REPLICA_CATCH_UP_S = 30
+
+
+def devdb(*args: str) -> str:
+    result = subprocess.run([sys.executable, str(DEVDB), *args], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"devdb {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """URLs of the session's primary and replica (roles: superuser, owner, reader)."""
+
+    admin_url: str
+    admin_replica_url: str
+    owner_url: str
+    reader_url: str
+    replica_reader_url: str
+
+
+@dataclass(frozen=True)
+class Database:
+    """A throwaway database on the session cluster, with a URL per role and node."""
+
+    name: str
+    owner_url: str
+    reader_url: str
+    replica_reader_url: str
+    admin_url: str
+    admin_replica_url: str
+
+
+def wait_for_replica(cluster: Cluster, timeout_s: float = REPLICA_CATCH_UP_S) -> None:
+    """Block until the replica has replayed everything the primary has written so far."""
+    with psycopg.connect(cluster.admin_url, autocommit=True) as primary:
+        target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]  # type: ignore[index]
+    deadline = time.monotonic() + timeout_s
+    with psycopg.connect(cluster.admin_replica_url, autocommit=True) as replica:
+        while time.monotonic() < deadline:
+            row = replica.execute(
+                "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), %s::pg_lsn) >= 0", (target,)
+            ).fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.05)
+    raise TimeoutError("replica did not catch up with the primary")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Cluster:
+    """The session-wide primary + replica (started, or reused when already running)."""
+    info = json.loads(devdb("start", "--json"))
+    return Cluster(
+        admin_url=info["admin_url"],
+        admin_replica_url=info["admin_replica_url"],
+        owner_url=info["owner_url"],
+        reader_url=info["reader_url"],
+        replica_reader_url=info["replica_reader_url"],
+    )
+
+
+def _with_database(url: str, database: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + database
+
+
+@pytest.fixture(scope="module")
+def pg_database(pg_cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A fresh database for this test module, dropped at the end."""
+    stem = re.sub(r"[^a-z0-9_]", "_", request.module.__name__.rsplit(".", 1)[-1].lower())[:30]
+    name = f"t_{stem}_{uuid.uuid4().hex[:8]}"
+    devdb("createdb", name)
+    database = Database(
+        name=name,
+        owner_url=_with_database(pg_cluster.owner_url, name),
+        reader_url=_with_database(pg_cluster.reader_url, name),
+        replica_reader_url=_with_database(pg_cluster.replica_reader_url, name),
+        admin_url=_with_database(pg_cluster.admin_url, name),
+        admin_replica_url=_with_database(pg_cluster.admin_replica_url, name),
+    )
+    try:
+        yield database
+    finally:
+        devdb("dropdb", name)

@@ -2,9 +2,21 @@
 
     MycfaError
     ├── FMPError            anything from the FMP boundary (carries endpoint and symbol, never the key)
-    │   └── ...             (see the FMP section below)
+    │   ├── FMPAuthError              401 / "Invalid API KEY": fatal for the run
+    │   ├── FMPEntitlementError       402 / 403: skip the item, record `status` and `reason`
+    │   ├── FMPRequestError           other 4xx: a bug in the request
+    │   ├── FMPMalformedResponseError JSON of the wrong shape / missing keys / non-numeric values
+    │   └── FMPTransientError         retried at the boundary, raised only when retries run out
+    │       ├── FMPRateLimitError         429 "Limit Reach"
+    │       ├── FMPServerError            5xx
+    │       ├── FMPTimeoutError           stalled response
+    │       ├── FMPConnectionError        refused / reset connection
+    │       ├── FMPTruncatedBodyError     body shorter than announced
+    │       └── FMPBadBodyError           HTML or other non-JSON body on a 200
     └── StoreError          anything from the database boundary
-        └── ...             (see the store section below)
+        ├── StoreUnavailable          unreachable, or the connection kept dropping (retries spent)
+        ├── MigrationError            a schema file failed or changed after being applied
+        └── LoadError                 a batch failed; none of it was committed
 
 Low-level exceptions (aiohttp, asyncpg) are translated at their boundary with `raise ... from exc`
 (or `from None` where the original text could carry a secret).
@@ -30,8 +42,81 @@ class FMPError(MycfaError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+class FMPAuthError(FMPError):
+    """FMP rejected the API key (401 or an "Invalid API KEY" body): fatal for the whole run."""
+
+
+class FMPEntitlementError(FMPError):
+    """402/403: this item is outside the plan (or a legacy path); skip it and record `reason`."""
+
+    def __init__(
+        self, message: str, *, endpoint: str = "", symbol: str | None = None, status: int = 0
+    ) -> None:
+        self.status = status
+        self.reason = message
+        super().__init__(f"HTTP {status}: {message}", endpoint=endpoint, symbol=symbol)
+
+
+class FMPRequestError(FMPError):
+    """Any other 4xx: the request itself is wrong (a bug, not retried)."""
+
+
+class FMPMalformedResponseError(FMPError):
+    """A 200 whose JSON has the wrong shape, missing keys or non-numeric values (not retried)."""
+
+
+class FMPTransientError(FMPError):
+    """Retried at the HTTP boundary; raised to callers only once the retries are exhausted."""
+
+
+class FMPRateLimitError(FMPTransientError):
+    """429 "Limit Reach": the plan's rate (or daily quota) was hit; backs off for about a window."""
+
+
+class FMPServerError(FMPTransientError):
+    """5xx from FMP."""
+
+
+class FMPTimeoutError(FMPTransientError):
+    """No response (or no complete body) within the client's timeout."""
+
+
+class FMPConnectionError(FMPTransientError):
+    """The connection failed or was reset before a complete response arrived."""
+
+
+class FMPTruncatedBodyError(FMPTransientError):
+    """The body ended before its announced length (or mid-chunk)."""
+
+
+class FMPBadBodyError(FMPTransientError):
+    """A 200 whose body is not JSON (an HTML page, garbage): retried, as FMP's edge sometimes does this."""
+
+
 # --- Database boundary -------------------------------------------------------------------------
 
 
 class StoreError(MycfaError):
     """A database operation failed."""
+
+
+class StoreUnavailable(StoreError):
+    """The database could not be reached, or the connection kept dropping after the batch retries."""
+
+
+class MigrationError(StoreError):
+    """A schema file failed to apply (or changed after it was applied); `filename` says which."""
+
+    def __init__(self, message: str, *, filename: str = "") -> None:
+        self.filename = filename
+        super().__init__(f"{filename}: {message}" if filename else message)
+
+
+class LoadError(StoreError):
+    """A batch could not be loaded (nothing of it was committed); `dataset` and `symbol` say which."""
+
+    def __init__(self, message: str, *, dataset: str = "", symbol: str | None = None) -> None:
+        self.dataset = dataset
+        self.symbol = symbol
+        where = dataset + (f" [{symbol}]" if symbol else "")
+        super().__init__(f"{where}: {message}" if where else message)

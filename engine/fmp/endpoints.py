@@ -1,0 +1,182 @@
+"""FMP stable endpoints declared as data: one spec per dataset, consumed by the one generic fetch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+Period = Literal["annual", "quarter"]
+PERIODS: tuple[Period, ...] = ("annual", "quarter")
+
+# FMP documents "Maximum 1000 records per request" for statements: 1000 covers any company's full
+# quarterly history (~120 quarters for 30 years), so one request returns everything.
+STATEMENT_LIMIT = 1000
+
+_STATEMENT_KEYS = ("date", "symbol", "fiscalYear", "period")
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSpec:
+    """How to ask FMP for one dataset and what a valid row of its answer looks like.
+
+    `required` keys must be present in every row; `numeric` keys must be JSON numbers (or null);
+    every other field is kept exactly as FMP sends it.
+    """
+
+    dataset: str
+    path: str
+    required: tuple[str, ...]
+    numeric: tuple[str, ...] = ()
+    per_symbol: bool = True
+    periods: tuple[Period, ...] = ()  # non-empty: the request needs `period` (and gets the full `limit`)
+    date_range: bool = False  # takes `from`/`to` (prices)
+    fixed_params: Mapping[str, str] = field(default_factory=dict)
+
+    def params(
+        self,
+        *,
+        symbol: str | None = None,
+        period: Period | None = None,
+        start: date | None = None,
+        end: date | None = None,
+    ) -> dict[str, str]:
+        """The query parameters for one request (never the key: that travels in a header).
+
+        Raises:
+            ValueError: the arguments do not fit this endpoint.
+        """
+        params = dict(self.fixed_params)
+        if self.per_symbol:
+            if not symbol:
+                raise ValueError(f"{self.dataset} needs a symbol")
+            params["symbol"] = symbol
+        elif symbol:
+            raise ValueError(f"{self.dataset} takes no symbol")
+        if self.periods:
+            if period not in self.periods:
+                raise ValueError(f"{self.dataset} needs period in {self.periods}")
+            params["period"] = period
+            params["limit"] = str(STATEMENT_LIMIT)
+        elif period:
+            raise ValueError(f"{self.dataset} takes no period")
+        if self.date_range:
+            if start:
+                params["from"] = start.isoformat()
+            if end:
+                params["to"] = end.isoformat()
+        elif start or end:
+            raise ValueError(f"{self.dataset} takes no date range")
+        return params
+
+
+CONSTITUENTS = EndpointSpec(
+    dataset="constituents",
+    path="sp500-constituent",
+    required=("symbol", "name", "sector", "subSector", "cik"),
+    per_symbol=False,
+)
+PROFILE = EndpointSpec(
+    dataset="profile",
+    path="profile",
+    required=("symbol", "companyName", "currency", "cik", "sector", "industry", "exchange"),
+    numeric=("price", "marketCap", "beta", "lastDividend", "volume", "averageVolume"),
+)
+INCOME = EndpointSpec(
+    dataset="income",
+    path="income-statement",
+    required=(*_STATEMENT_KEYS, "reportedCurrency", "revenue", "netIncome"),
+    numeric=(
+        "revenue",
+        "costOfRevenue",
+        "grossProfit",
+        "operatingExpenses",
+        "operatingIncome",
+        "ebitda",
+        "incomeBeforeTax",
+        "incomeTaxExpense",
+        "netIncome",
+        "eps",
+        "epsDiluted",
+        "weightedAverageShsOut",
+        "weightedAverageShsOutDil",
+    ),
+    periods=PERIODS,
+)
+BALANCE = EndpointSpec(
+    dataset="balance",
+    path="balance-sheet-statement",
+    required=(*_STATEMENT_KEYS, "reportedCurrency", "totalAssets", "totalLiabilities", "totalEquity"),
+    numeric=(
+        "cashAndCashEquivalents",
+        "totalCurrentAssets",
+        "totalAssets",
+        "totalCurrentLiabilities",
+        "totalLiabilities",
+        "totalStockholdersEquity",
+        "totalEquity",
+        "totalDebt",
+        "netDebt",
+    ),
+    periods=PERIODS,
+)
+CASHFLOW = EndpointSpec(
+    dataset="cashflow",
+    path="cash-flow-statement",
+    required=(*_STATEMENT_KEYS, "reportedCurrency", "operatingCashFlow", "freeCashFlow"),
+    numeric=(
+        "netIncome",
+        "operatingCashFlow",
+        "capitalExpenditure",
+        "freeCashFlow",
+        "netChangeInCash",
+        "cashAtEndOfPeriod",
+        "cashAtBeginningOfPeriod",
+    ),
+    periods=PERIODS,
+)
+RATIOS = EndpointSpec(
+    dataset="ratios",
+    path="ratios",
+    required=_STATEMENT_KEYS,
+    numeric=("grossProfitMargin", "netProfitMargin", "currentRatio", "priceToEarningsRatio"),
+    periods=PERIODS,
+)
+KEY_METRICS = EndpointSpec(
+    dataset="key_metrics",
+    path="key-metrics",
+    required=_STATEMENT_KEYS,
+    numeric=("marketCap", "enterpriseValue", "returnOnEquity"),
+    periods=PERIODS,
+)
+PRICES = EndpointSpec(
+    dataset="prices",
+    path="historical-price-eod/full",
+    required=("symbol", "date", "open", "high", "low", "close", "volume"),
+    numeric=("open", "high", "low", "close", "volume", "change", "changePercent", "vwap"),
+    date_range=True,
+)
+PRICES_ADJUSTED = EndpointSpec(
+    dataset="prices_adjusted",
+    path="historical-price-eod/dividend-adjusted",
+    required=("symbol", "date", "adjOpen", "adjHigh", "adjLow", "adjClose", "volume"),
+    numeric=("adjOpen", "adjHigh", "adjLow", "adjClose", "volume"),
+    date_range=True,
+)
+
+ENDPOINTS: dict[str, EndpointSpec] = {
+    spec.dataset: spec
+    for spec in (
+        CONSTITUENTS,
+        PROFILE,
+        INCOME,
+        BALANCE,
+        CASHFLOW,
+        RATIOS,
+        KEY_METRICS,
+        PRICES,
+        PRICES_ADJUSTED,
+    )
+}
+"""Every dataset the engine ingests, by name."""

@@ -1,0 +1,225 @@
+"""Technical indicators as TA-Lib computes them (its default definitions), over pandas Series with the index kept.
+
+Inputs are Series indexed by date; outputs keep that index and are NaN during the warm-up. Leading NaNs are
+skipped by TA-Lib; a NaN inside the series makes the recursive indicators NaN from there on (TA-Lib's
+behaviour), which is visible rather than silently filled. Use `ohlcv(prices, adjusted=...)` to choose
+dividend-adjusted (default) or raw prices before calling these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import talib
+
+from dashboard.analytics.errors import AnalyticsError
+
+TRADING_DAYS = 252
+PRICE_COLUMNS = ("open", "high", "low", "close", "adj_close", "volume")
+
+
+def _arrays(*series: pd.Series) -> tuple[pd.Index, list[np.ndarray]]:
+    """Validate aligned numeric Series and return their index and float64 arrays (what TA-Lib needs)."""
+    first = series[0]
+    if not isinstance(first, pd.Series):
+        raise AnalyticsError(f"expected a pandas Series, got {type(first).__name__}")
+    if first.empty:
+        raise AnalyticsError("empty price series")
+    arrays = []
+    for s in series:
+        if not isinstance(s, pd.Series):
+            raise AnalyticsError(f"expected a pandas Series, got {type(s).__name__}")
+        if not s.index.equals(first.index):
+            raise AnalyticsError("input series are not aligned on the same index")
+        try:
+            arrays.append(np.ascontiguousarray(pd.to_numeric(s, errors="raise").to_numpy(dtype=np.float64)))
+        except (TypeError, ValueError) as exc:
+            raise AnalyticsError(f"non-numeric values in series {s.name!r}") from exc
+    return first.index, arrays
+
+
+def _period(value: int, name: str = "period", minimum: int = 1) -> int:
+    if not isinstance(value, int | np.integer) or value < minimum:
+        raise AnalyticsError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _call(fn: object, index: pd.Index, arrays: Sequence[np.ndarray], **kwargs: int | float) -> np.ndarray:
+    """Call a TA-Lib function; an all-NaN input is returned as all-NaN (TA-Lib raises on it)."""
+    if all(np.isnan(a).all() for a in arrays):
+        return np.full(len(index), np.nan)
+    try:
+        return fn(*arrays, **kwargs)  # type: ignore[operator]
+    except Exception as exc:
+        raise AnalyticsError(f"TA-Lib rejected the input: {exc}") from exc
+
+
+def sma(close: pd.Series, period: int) -> pd.Series:
+    """Simple moving average (TA-Lib SMA)."""
+    index, (c,) = _arrays(close)
+    return pd.Series(_call(talib.SMA, index, [c], timeperiod=_period(period)), index=index, name="sma")
+
+
+def ema(close: pd.Series, period: int) -> pd.Series:
+    """Exponential moving average, seeded with the SMA of the first `period` values (TA-Lib EMA)."""
+    index, (c,) = _arrays(close)
+    return pd.Series(_call(talib.EMA, index, [c], timeperiod=_period(period)), index=index, name="ema")
+
+
+def rsi(close: pd.Series, period: int = 14) -> pd.Series:
+    """Wilder's relative strength index (TA-Lib RSI)."""
+    index, (c,) = _arrays(close)
+    return pd.Series(_call(talib.RSI, index, [c], timeperiod=_period(period)), index=index, name="rsi")
+
+
+def macd(close: pd.Series, fast: int = 12, slow: int = 26, signal: int = 9) -> pd.DataFrame:
+    """MACD line, signal line and histogram (TA-Lib MACD): columns macd, signal, hist."""
+    index, (c,) = _arrays(close)
+    kwargs = {"fastperiod": _period(fast, "fast", 2), "slowperiod": _period(slow, "slow", 2)}
+    if all(np.isnan(c)):
+        lines = [np.full(len(index), np.nan)] * 3
+    else:
+        try:
+            lines = list(talib.MACD(c, signalperiod=_period(signal, "signal"), **kwargs))
+        except Exception as exc:
+            raise AnalyticsError(f"TA-Lib rejected the input: {exc}") from exc
+    return pd.DataFrame({"macd": lines[0], "signal": lines[1], "hist": lines[2]}, index=index)
+
+
+def bbands(close: pd.Series, period: int = 20, nbdev: float = 2.0) -> pd.DataFrame:
+    """Bollinger bands on an SMA with population standard deviation (TA-Lib BBANDS): upper, middle, lower."""
+    index, (c,) = _arrays(close)
+    if all(np.isnan(c)):
+        bands = [np.full(len(index), np.nan)] * 3
+    else:
+        try:
+            bands = list(talib.BBANDS(c, timeperiod=_period(period, minimum=2), nbdevup=nbdev, nbdevdn=nbdev))
+        except Exception as exc:
+            raise AnalyticsError(f"TA-Lib rejected the input: {exc}") from exc
+    return pd.DataFrame({"upper": bands[0], "middle": bands[1], "lower": bands[2]}, index=index)
+
+
+def atr(high: pd.Series, low: pd.Series, close: pd.Series, period: int = 14) -> pd.Series:
+    """Wilder's average true range (TA-Lib ATR)."""
+    index, arrays = _arrays(high, low, close)
+    return pd.Series(_call(talib.ATR, index, arrays, timeperiod=_period(period)), index=index, name="atr")
+
+
+def adx(high: pd.Series, low: pd.Series, close: pd.Series, period: int = 14) -> pd.Series:
+    """Wilder's average directional index (TA-Lib ADX); its warm-up is 2 * period - 1 rows."""
+    index, arrays = _arrays(high, low, close)
+    return pd.Series(_call(talib.ADX, index, arrays, timeperiod=_period(period)), index=index, name="adx")
+
+
+def stoch(
+    high: pd.Series, low: pd.Series, close: pd.Series, fastk: int = 5, slowk: int = 3, slowd: int = 3
+) -> pd.DataFrame:
+    """Slow stochastic oscillator with SMA smoothing (TA-Lib STOCH defaults): columns slowk, slowd."""
+    index, arrays = _arrays(high, low, close)
+    if all(np.isnan(a).all() for a in arrays):
+        lines = [np.full(len(index), np.nan)] * 2
+    else:
+        try:
+            lines = list(
+                talib.STOCH(
+                    arrays[0],
+                    arrays[1],
+                    arrays[2],
+                    fastk_period=_period(fastk, "fastk"),
+                    slowk_period=_period(slowk, "slowk"),
+                    slowd_period=_period(slowd, "slowd"),
+                )
+            )
+        except Exception as exc:
+            raise AnalyticsError(f"TA-Lib rejected the input: {exc}") from exc
+    return pd.DataFrame({"slowk": lines[0], "slowd": lines[1]}, index=index)
+
+
+def obv(close: pd.Series, volume: pd.Series) -> pd.Series:
+    """On-balance volume (TA-Lib OBV: starts at the first volume, no warm-up)."""
+    index, arrays = _arrays(close, volume)
+    return pd.Series(_call(talib.OBV, index, arrays), index=index, name="obv")
+
+
+def mfi(high: pd.Series, low: pd.Series, close: pd.Series, volume: pd.Series, period: int = 14) -> pd.Series:
+    """Money flow index (TA-Lib MFI)."""
+    index, arrays = _arrays(high, low, close, volume)
+    return pd.Series(_call(talib.MFI, index, arrays, timeperiod=_period(period)), index=index, name="mfi")
+
+
+def drawdown(close: pd.Series) -> pd.Series:
+    """Fall from the running peak: close / cummax(close) - 1 (0 at a new high, -0.25 when 25% below it)."""
+    index, (c,) = _arrays(close)
+    s = pd.Series(c, index=index)
+    peak = s.where(s > 0).cummax()
+    return (s / peak - 1.0).rename("drawdown")
+
+
+def realized_volatility(
+    close: pd.Series, window: int = 21, *, periods_per_year: int = TRADING_DAYS
+) -> pd.Series:
+    """Rolling annualised volatility: std (ddof=1) of daily log returns over `window` * √periods_per_year."""
+    index, (c,) = _arrays(close)
+    s = pd.Series(c, index=index)
+    log_ret = np.log(s.where(s > 0)).diff()
+    vol = log_ret.rolling(_period(window, "window", 2), min_periods=window).std() * np.sqrt(periods_per_year)
+    return vol.rename("realized_volatility")
+
+
+def rolling_beta(close: pd.Series, benchmark: pd.Series, window: int = 252) -> pd.Series:
+    """Rolling beta of simple daily returns vs a benchmark: cov(r, b) / var(b) over `window` returns."""
+    index, (c, b) = _arrays(close, benchmark)
+    w = _period(window, "window", 2)
+    r = pd.Series(c, index=index).pct_change(fill_method=None)
+    m = pd.Series(b, index=index).pct_change(fill_method=None)
+    var = m.rolling(w, min_periods=w).var()
+    return (r.rolling(w, min_periods=w).cov(m) / var.where(var > 0)).rename("rolling_beta")
+
+
+def ohlcv(prices: pd.DataFrame, *, adjusted: bool = True) -> pd.DataFrame:
+    """The open/high/low/close/volume frame to feed the indicators, adjusted or raw.
+
+    Args:
+        prices: columns open, high, low, close, adj_close, volume, indexed by date.
+        adjusted: True scales open, high and low by adj_close / close and uses adj_close as close, so
+            dividends do not show up as price gaps; False returns the traded prices. Volume is unchanged
+            (a dividend adjustment does not change the number of shares traded).
+    """
+    missing = [c for c in PRICE_COLUMNS if c not in prices.columns and (adjusted or c != "adj_close")]
+    if missing:
+        raise AnalyticsError(f"price frame lacks columns {missing}")
+    if prices.empty:
+        raise AnalyticsError("empty price frame")
+    frame = (
+        prices[["open", "high", "low", "close", "volume"]].apply(pd.to_numeric, errors="coerce").astype(float)
+    )
+    if adjusted:
+        close = pd.to_numeric(prices["close"], errors="coerce").astype(float)
+        factor = pd.to_numeric(prices["adj_close"], errors="coerce").astype(float) / close.where(close != 0)
+        for col in ("open", "high", "low", "close"):
+            frame[col] = frame[col] * factor
+    return frame
+
+
+def all_indicators(prices: pd.DataFrame, *, adjusted: bool = True) -> pd.DataFrame:
+    """Every indicator above with default parameters in one frame (the price page's and benchmark's bundle)."""
+    p = ohlcv(prices, adjusted=adjusted)
+    h, lo, c, v = p["high"], p["low"], p["close"], p["volume"]
+    parts = [
+        sma(c, 50).rename("sma_50"),
+        sma(c, 200).rename("sma_200"),
+        ema(c, 20).rename("ema_20"),
+        rsi(c),
+        macd(c),
+        bbands(c).add_prefix("bb_"),
+        atr(h, lo, c),
+        adx(h, lo, c),
+        stoch(h, lo, c),
+        obv(c, v),
+        mfi(h, lo, c, v),
+        drawdown(c),
+        realized_volatility(c),
+    ]
+    return pd.concat(parts, axis=1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -28,6 +28,14 @@ class EngineSettings(BaseSettings):
     fmp_concurrency: int = Field(default=8, gt=0, le=256)
     symbols: Annotated[tuple[str, ...], NoDecode] = ()
     history_start: date = date(1990, 1, 1)
+    # Runs (engine/runs/): how incremental a run is, when `schedule` fires, how logs look.
+    price_overlap_days: int = Field(default=7, ge=0, le=366, description="refetch days behind the last price")
+    statement_refresh_annual: int = Field(default=3, gt=0, description="recent fiscal years refetched")
+    statement_refresh_quarter: int = Field(default=8, gt=0, description="recent quarters refetched")
+    schedule_full: str = "0 6 * * sat"  # crontab, in schedule_timezone: weekly full refresh
+    schedule_prices: str = "30 18 * * mon-fri"  # weekday evenings, after the 16:00 close
+    schedule_timezone: str = "America/New_York"
+    log_format: Literal["auto", "json", "text"] = "auto"  # auto: JSON lines unless stderr is a terminal
 
     @field_validator("symbols", mode="before")
     @classmethod

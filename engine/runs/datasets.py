@@ -1,0 +1,52 @@
+"""What a run can fetch: the datasets (one run item per symbol and dataset) and which job takes which."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Job(StrEnum):
+    """The jobs ops schedule: `full` weekly, `prices` on weekday evenings, `fundamentals` on demand."""
+
+    FULL = "full"
+    FUNDAMENTALS = "fundamentals"
+    PRICES = "prices"
+
+
+class Family(StrEnum):
+    """How a dataset is fetched and loaded."""
+
+    PROFILE = "profile"
+    STATEMENT = "statement"
+    PRICES = "prices"
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """One dataset of one symbol: the unit the run ledger tracks (`run_items.dataset` is `name`)."""
+
+    name: str
+    family: Family
+    kind: str | None = None  # statements.kind for statement datasets
+    period: str | None = None  # "annual" or "quarter" for statement datasets
+
+
+STATEMENT_KINDS = ("income", "balance", "cashflow", "ratios", "key_metrics")
+STATEMENT_PERIODS = ("annual", "quarter")
+
+PROFILE = Dataset("profile", Family.PROFILE)
+PRICES = Dataset("prices", Family.PRICES)
+STATEMENTS = tuple(
+    Dataset(f"{kind}_{period}", Family.STATEMENT, kind=kind, period=period)
+    for kind in STATEMENT_KINDS
+    for period in STATEMENT_PERIODS
+)
+ALL_DATASETS = (PROFILE, *STATEMENTS, PRICES)
+DATASETS_BY_NAME = {dataset.name: dataset for dataset in ALL_DATASETS}
+
+JOB_DATASETS: dict[Job, tuple[Dataset, ...]] = {
+    Job.FULL: ALL_DATASETS,
+    Job.FUNDAMENTALS: (PROFILE, *STATEMENTS),
+    Job.PRICES: (PRICES,),
+}

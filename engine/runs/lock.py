@@ -1,0 +1,58 @@
+"""One run at a time: a Postgres advisory lock held on a dedicated connection for the whole run.
+
+A session-level advisory lock belongs to its connection, so a run killed with `kill -9` (or whose
+host vanished) loses it as soon as the server sees the connection close: no stale lock files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from engine.errors import MycfaError
+
+# Any constant works as long as every engine agrees on it; this one spells "MYCFARUN" in hex-ish.
+RUN_LOCK_KEY = 0x4D59_4346_4152_554E
+LOCK_TIMEOUT_S = 15.0
+
+
+class RunLockedError(MycfaError):
+    """Another run holds the lock: this one must exit at once without touching anything."""
+
+
+@asynccontextmanager
+async def run_lock(
+    dsn: str, *, on_lost: Callable[[], None] | None = None, key: int = RUN_LOCK_KEY
+) -> AsyncIterator[asyncpg.Connection]:
+    """Hold the run lock for the duration of the block.
+
+    Args:
+        dsn: the database URL (the lock is per database).
+        on_lost: called if the lock connection dies mid-run (the lock is then gone too), so the
+            run can stop instead of racing a second run.
+        key: the advisory lock key.
+
+    Raises:
+        RunLockedError: another session holds the lock.
+    """
+    conn: asyncpg.Connection = await asyncpg.connect(dsn, timeout=LOCK_TIMEOUT_S)
+    try:
+        acquired = await conn.fetchval("SELECT pg_try_advisory_lock($1)", key, timeout=LOCK_TIMEOUT_S)
+        if not acquired:
+            raise RunLockedError("another run holds the lock (mycfa-engine status shows it)")
+
+        def listener(_conn: object) -> None:
+            if on_lost is not None:
+                on_lost()
+
+        conn.add_termination_listener(listener)
+        try:
+            yield conn
+        finally:
+            conn.remove_termination_listener(listener)
+            if not conn.is_closed():
+                await conn.execute("SELECT pg_advisory_unlock($1)", key, timeout=LOCK_TIMEOUT_S)
+    finally:
+        await conn.close(timeout=LOCK_TIMEOUT_S)

@@ -132,6 +132,7 @@ class FMPClient:
         period: Period | None = None,
         start: date | None = None,
         end: date | None = None,
+        limit: int | None = None,
     ) -> list[Row]:
         """Fetch one dataset item: validated rows with FMP's field names; `[]` when FMP has no data.
 
@@ -141,7 +142,7 @@ class FMPClient:
             FMPMalformedResponseError: the body has the wrong shape.
             FMPTransientError: a subclass, once the retries are exhausted.
         """
-        params = spec.params(symbol=symbol, period=period, start=start, end=end)
+        params = spec.params(symbol=symbol, period=period, start=start, end=end, limit=limit)
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(FMPTransientError),
             stop=stop_after_attempt(self._retry.attempts),

@@ -41,6 +41,7 @@ class EndpointSpec:
         period: Period | None = None,
         start: date | None = None,
         end: date | None = None,
+        limit: int | None = None,
     ) -> dict[str, str]:
         """The query parameters for one request (never the key: that travels in a header).
 
@@ -58,7 +59,8 @@ class EndpointSpec:
             if period not in self.periods:
                 raise ValueError(f"{self.dataset} needs period in {self.periods}")
             params["period"] = period
-            params["limit"] = str(STATEMENT_LIMIT)
+            # an incremental run asks only for the latest periods (restatements); default: everything
+            params["limit"] = str(limit or STATEMENT_LIMIT)
         elif period:
             raise ValueError(f"{self.dataset} takes no period")
         if self.date_range:

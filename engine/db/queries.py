@@ -1,0 +1,155 @@
+"""Every SQL statement the engine's store sends: parameterised DML only; table names are constants."""
+
+from __future__ import annotations
+
+from engine.db.rows import PRICE_COLUMNS, STATEMENT_COLUMNS
+
+# --- migrations ---------------------------------------------------------------------------------
+
+MIGRATIONS_LOCK = "SELECT pg_advisory_lock(hashtextextended('mycfa:migrate', 0))"
+MIGRATIONS_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended('mycfa:migrate', 0))"
+CREATE_MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    filename    text        PRIMARY KEY,
+    sha256      text        NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now()
+)"""
+APPLIED_MIGRATIONS = "SELECT filename, sha256 FROM schema_migrations"
+RECORD_MIGRATION = "INSERT INTO schema_migrations (filename, sha256) VALUES ($1, $2)"
+
+# --- batch guards -------------------------------------------------------------------------------
+
+# Loads of one (dataset, symbol) serialise on this lock, so the backfill check stays true until commit.
+BATCH_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+ENSURE_PRICE_PARTITIONS = "SELECT ensure_price_partitions($1::date, $2::date)"
+ENSURE_STATEMENT_PARTITIONS = "SELECT ensure_statement_partitions($1::date, $2::date)"
+SET_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '10s'"
+
+PRICES_STORED_IN_RANGE = """
+SELECT EXISTS (SELECT 1 FROM prices_daily WHERE symbol = $1 AND date BETWEEN $2 AND $3)"""
+STATEMENTS_STORED_IN_RANGE = """
+SELECT EXISTS (SELECT 1 FROM statements
+                WHERE symbol = $1 AND kind = $2 AND period = ANY($3::text[])
+                  AND fiscal_date BETWEEN $4 AND $5)"""
+
+# --- merge path ---------------------------------------------------------------------------------
+
+_PRICE_VALUES = [c for c in PRICE_COLUMNS if c not in ("symbol", "date")]
+_P_COLS = ", ".join(PRICE_COLUMNS)
+_P_OLD = ", ".join(f"p.{c}" for c in _PRICE_VALUES)
+_P_STAGED = ", ".join(f"s.{c}" for c in _PRICE_VALUES)
+_P_EXCLUDED = ", ".join(f"EXCLUDED.{c}" for c in _PRICE_VALUES)
+
+STAGE_PRICES = "stage_prices"
+CREATE_STAGE_PRICES = f"""
+CREATE TEMP TABLE IF NOT EXISTS {STAGE_PRICES} (LIKE prices_daily) ON COMMIT DELETE ROWS"""
+
+# `is_new` is judged in the same snapshot, under the batch lock (partitioned tables cannot RETURN xmax).
+# The pre-filter drops rows identical to what is stored before they reach ON CONFLICT, which would
+# otherwise lock (and dirty) every unchanged row; ON CONFLICT keeps the statement correct regardless.
+MERGE_PRICES = f"""
+WITH changed AS (
+    SELECT s.*, p.symbol IS NULL AS is_new FROM {STAGE_PRICES} s
+      LEFT JOIN prices_daily p
+        ON p.symbol = s.symbol AND p.date = s.date AND p.symbol = $1 AND p.date BETWEEN $2 AND $3
+     WHERE p.symbol IS NULL OR ({_P_OLD}) IS DISTINCT FROM ({_P_STAGED})
+), written AS (
+    INSERT INTO prices_daily AS p ({_P_COLS})
+    SELECT {_P_COLS} FROM changed
+    ON CONFLICT (symbol, date) DO UPDATE
+       SET ({", ".join(_PRICE_VALUES)}) = ROW({_P_EXCLUDED})
+     WHERE ({_P_OLD}) IS DISTINCT FROM ({_P_EXCLUDED})
+    RETURNING p.symbol, p.date
+)
+SELECT count(*) FILTER (WHERE c.is_new) AS inserted, count(*) FILTER (WHERE NOT c.is_new) AS updated
+  FROM written w JOIN changed c ON c.symbol = w.symbol AND c.date = w.date"""
+
+STAGE_STATEMENTS = "stage_statements"
+_S_COLS = ", ".join(STATEMENT_COLUMNS)
+CREATE_STAGE_STATEMENTS = f"""
+CREATE TEMP TABLE IF NOT EXISTS {STAGE_STATEMENTS} (
+    symbol text, kind text, period text, fiscal_date date, fiscal_year smallint,
+    reported_currency text, filing_date date, payload jsonb
+) ON COMMIT DELETE ROWS"""
+
+# Updating a payload fires statements_keep_revision, which appends the old payload to the history.
+MERGE_STATEMENTS = f"""
+WITH changed AS (
+    SELECT s.*, t.symbol IS NULL AS is_new FROM {STAGE_STATEMENTS} s
+      LEFT JOIN statements t
+        ON t.symbol = s.symbol AND t.kind = s.kind AND t.period = s.period
+       AND t.fiscal_date = s.fiscal_date AND t.symbol = $1 AND t.kind = $2
+       AND t.fiscal_date BETWEEN $3 AND $4
+     WHERE t.symbol IS NULL OR t.payload IS DISTINCT FROM s.payload
+), written AS (
+    INSERT INTO statements AS t ({_S_COLS})
+    SELECT {_S_COLS} FROM changed
+    ON CONFLICT (symbol, kind, period, fiscal_date) DO UPDATE
+       SET (fiscal_year, reported_currency, filing_date, payload, updated_at)
+         = ROW(EXCLUDED.fiscal_year, EXCLUDED.reported_currency, EXCLUDED.filing_date,
+               EXCLUDED.payload, now())
+     WHERE t.payload IS DISTINCT FROM EXCLUDED.payload
+    RETURNING t.period, t.fiscal_date
+)
+SELECT count(*) FILTER (WHERE c.is_new) AS inserted, count(*) FILTER (WHERE NOT c.is_new) AS updated
+  FROM written w JOIN changed c ON c.period = w.period AND c.fiscal_date = w.fiscal_date"""
+
+# --- quarantine ---------------------------------------------------------------------------------
+
+INSERT_QUARANTINE = """
+INSERT INTO quarantine AS q (dataset, symbol, kind, reason, payload)
+SELECT DISTINCT ON (dataset, coalesce(symbol, ''), coalesce(kind, ''), reason, md5(payload::text))
+       dataset, symbol, kind, reason, payload
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+       AS r(dataset, symbol, kind, reason, payload)
+ON CONFLICT (dataset, (coalesce(symbol, '')), (coalesce(kind, '')), reason, (md5(payload::text)))
+DO UPDATE SET last_seen = now(), times_seen = q.times_seen + 1"""
+
+# --- incremental-run watermarks -----------------------------------------------------------------
+
+# One backward index probe per symbol (per partition), instead of aggregating every stored price.
+LAST_PRICE_DATES = """
+SELECT s.symbol, (SELECT max(p.date) FROM prices_daily p WHERE p.symbol = s.symbol) AS last_date
+  FROM unnest($1::text[]) AS s(symbol)"""
+LATEST_FISCAL_DATES = """
+SELECT symbol, kind, period, max(fiscal_date) AS last_date
+  FROM statements WHERE symbol = ANY($1::text[])
+ GROUP BY symbol, kind, period"""
+
+# --- companies ----------------------------------------------------------------------------------
+
+_C_FIELDS = ("name", "sector", "sub_industry", "headquarters", "cik", "founded", "index_added", "constituent")
+UPSERT_CONSTITUENTS = f"""
+WITH written AS (
+    INSERT INTO companies AS c (symbol, {", ".join(_C_FIELDS)}, in_index)
+    SELECT r.*, true
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                  $8::date[], $9::jsonb[]) AS r
+    ON CONFLICT (symbol) DO UPDATE
+       SET ({", ".join(_C_FIELDS)}, in_index, index_removed, updated_at)
+         = ROW({", ".join(f"EXCLUDED.{f}" for f in _C_FIELDS)}, true, NULL, now())
+     WHERE ({", ".join(f"c.{f}" for f in _C_FIELDS)}, c.in_index)
+           IS DISTINCT FROM ({", ".join(f"EXCLUDED.{f}" for f in _C_FIELDS)}, true)
+    RETURNING c.xmax = 0 AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated
+  FROM written"""
+
+# Members missing from a complete constituent list left the index: marked, never deleted.
+MARK_REMOVED = """
+UPDATE companies SET in_index = false, index_removed = $2, updated_at = now()
+ WHERE in_index AND symbol <> ALL($1::text[])"""
+
+UPSERT_PROFILES = """
+WITH written AS (
+    INSERT INTO companies AS c (symbol, name, fmp_sector, fmp_industry, profile)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+    ON CONFLICT (symbol) DO UPDATE
+       SET (fmp_sector, fmp_industry, profile, updated_at)
+         = ROW(EXCLUDED.fmp_sector, EXCLUDED.fmp_industry, EXCLUDED.profile, now())
+     WHERE (c.fmp_sector, c.fmp_industry, c.profile)
+           IS DISTINCT FROM (EXCLUDED.fmp_sector, EXCLUDED.fmp_industry, EXCLUDED.profile)
+    RETURNING c.xmax = 0 AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated
+  FROM written"""

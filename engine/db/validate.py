@@ -1,0 +1,231 @@
+"""Parse and validate FMP rows (FMP's field names, as the client returns them) into typed rows.
+
+Every input row ends up either in the returned typed rows or in the returned quarantine rows with
+a reason: nothing is dropped silently, nothing invalid reaches the main tables.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Generic, TypeVar
+
+import orjson
+
+from engine.db.rows import (
+    STATEMENT_KINDS,
+    STATEMENT_PERIODS,
+    PriceRow,
+    QuarantineRow,
+    StatementRow,
+)
+
+R = TypeVar("R")
+
+FIRST_DAY = date(1900, 1, 1)  # outside this window a date is a data error, and no partition holds it
+LAST_DAY = date(2099, 12, 31)
+# Assets may differ from liabilities + equity by this share of assets (FMP rounds, and some filers
+# report minority interest outside equity) before the balance sheet is refused.
+BALANCE_TOLERANCE = 0.01
+
+
+class Invalid(ValueError):
+    """A row failed one validation rule; the message is the quarantine reason."""
+
+
+@dataclass(slots=True)
+class Parsed(Generic[R]):
+    """The outcome of validating one batch: the good rows and the refused ones."""
+
+    rows: list[R] = field(default_factory=list)
+    quarantined: list[QuarantineRow] = field(default_factory=list)
+
+
+def canonical_json(payload: Mapping[str, Any]) -> str:
+    """Sorted-key JSON text: equal payloads give equal text, so dedup winners are stable."""
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+
+
+def parse_day(value: object, name: str = "date") -> date:
+    if not isinstance(value, str):
+        raise Invalid(f"unparseable {name}: {value!r}")
+    try:
+        day = date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise Invalid(f"unparseable {name}: {value!r}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Invalid(f"{name} out of range: {value!r}")
+    return day
+
+
+def _number(row: Mapping[str, Any], name: str, *, required: bool = True) -> float | None:
+    value = row.get(name)
+    if value is None or value == "":
+        if required:
+            raise Invalid(f"missing {name}")
+        return None
+    if isinstance(value, bool):
+        raise Invalid(f"non-numeric {name}: {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise Invalid(f"non-numeric {name}: {value!r}") from None
+    if not math.isfinite(number):
+        raise Invalid(f"non-finite {name}: {value!r}")
+    return number
+
+
+def _check_symbol(row: Mapping[str, Any], symbol: str) -> None:
+    got = row.get("symbol")
+    if got != symbol:
+        raise Invalid(f"symbol mismatch: expected {symbol!r}, got {got!r}")
+
+
+def _price(row: Mapping[str, Any], symbol: str) -> PriceRow:
+    _check_symbol(row, symbol)
+    day = parse_day(row.get("date"))
+    open_, high, low, close = (_number(row, name) for name in ("open", "high", "low", "close"))
+    volume = _number(row, "volume")
+    assert open_ is not None and high is not None and low is not None and close is not None
+    assert volume is not None
+    if volume < 0:
+        raise Invalid(f"negative volume: {row.get('volume')!r}")
+    if volume != int(volume):
+        raise Invalid(f"fractional volume: {row.get('volume')!r}")
+    if high < low:
+        raise Invalid(f"high < low: {high!r} < {low!r}")
+    return PriceRow(
+        symbol, day, open_, high, low, close, None, int(volume), _number(row, "vwap", required=False)
+    )
+
+
+def parse_prices(
+    symbol: str,
+    rows: Iterable[Mapping[str, Any]],
+    adjusted: Iterable[Mapping[str, Any]] = (),
+) -> Parsed[PriceRow]:
+    """Turn historical-price-eod/full rows into PriceRows, merged by date with dividend-adjusted rows.
+
+    Args:
+        symbol: the symbol the batch was fetched for; rows carrying another symbol are refused.
+        rows: historical-price-eod/full rows (symbol, date, open, high, low, close, volume, vwap, ...).
+        adjusted: historical-price-eod/dividend-adjusted rows (symbol, date, adjClose, ...);
+            their adjClose fills `adj_close` for the same date.
+
+    Returns:
+        The valid rows (not yet deduplicated) and the quarantined ones.
+    """
+    result: Parsed[PriceRow] = Parsed()
+    adj_close: dict[date, float] = {}
+    adjusted_raw: dict[date, Mapping[str, Any]] = {}
+    for raw in adjusted:
+        try:
+            _check_symbol(raw, symbol)
+            day = parse_day(raw.get("date"))
+            value = _number(raw, "adjClose")
+        except Invalid as exc:
+            result.quarantined.append(QuarantineRow("prices_adjusted", symbol, None, str(exc), dict(raw)))
+            continue
+        assert value is not None
+        # Duplicate dates: keep the greatest, as dedupe_prices does, so input order never matters.
+        if day not in adj_close or value > adj_close[day]:
+            adj_close[day] = value
+            adjusted_raw[day] = raw
+    matched: set[date] = set()
+    for raw in rows:
+        try:
+            row = _price(raw, symbol)
+        except Invalid as exc:
+            result.quarantined.append(QuarantineRow("prices", symbol, None, str(exc), dict(raw)))
+            continue
+        if row.date in adj_close:
+            row = row._replace(adj_close=adj_close[row.date])
+            matched.add(row.date)
+        result.rows.append(row)
+    for day in sorted(adj_close.keys() - matched):
+        # An adjusted close with no unadjusted row cannot make a full price row; keep it visible.
+        result.quarantined.append(
+            QuarantineRow(
+                "prices_adjusted",
+                symbol,
+                None,
+                "adjusted row without an unadjusted row",
+                dict(adjusted_raw[day]),
+            )
+        )
+    return result
+
+
+def _balance_check(row: Mapping[str, Any], tolerance: float) -> None:
+    assets = _number(row, "totalAssets")
+    liabilities = _number(row, "totalLiabilities")
+    equity = _number(row, "totalEquity", required=False)
+    if equity is None:
+        equity = _number(row, "totalStockholdersEquity")
+    assert assets is not None and liabilities is not None and equity is not None
+    gap = abs(assets - (liabilities + equity))
+    if gap > tolerance * max(abs(assets), 1.0):
+        raise Invalid(
+            f"assets != liabilities + equity: {assets:.0f} vs {liabilities + equity:.0f} "
+            f"(gap {gap:.0f} > {tolerance:.2%} of assets)"
+        )
+
+
+def _statement(row: Mapping[str, Any], symbol: str, kind: str, tolerance: float) -> StatementRow:
+    _check_symbol(row, symbol)
+    fiscal_date = parse_day(row.get("date"))
+    period = row.get("period")
+    if period not in STATEMENT_PERIODS:
+        raise Invalid(f"unknown period: {period!r}")
+    try:
+        fiscal_year = int(str(row.get("fiscalYear")).strip())
+    except ValueError:
+        raise Invalid(f"unparseable fiscalYear: {row.get('fiscalYear')!r}") from None
+    if not FIRST_DAY.year <= fiscal_year <= LAST_DAY.year:
+        raise Invalid(f"fiscalYear out of range: {fiscal_year}")
+    if kind == "balance":
+        _balance_check(row, tolerance)
+    try:
+        filing_date: date | None = parse_day(row.get("filingDate"), "filingDate")
+    except Invalid:
+        filing_date = None  # informative only; the payload keeps FMP's value as sent
+    currency = row.get("reportedCurrency")
+    return StatementRow(
+        symbol,
+        kind,
+        str(period),
+        fiscal_date,
+        fiscal_year,
+        currency if isinstance(currency, str) else None,
+        filing_date,
+        canonical_json(row),
+    )
+
+
+def parse_statements(
+    symbol: str,
+    kind: str,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    balance_tolerance: float = BALANCE_TOLERANCE,
+) -> Parsed[StatementRow]:
+    """Turn statement rows (income, balance, cashflow, ratios, key_metrics) into StatementRows.
+
+    Refused: a wrong symbol, an unparseable date or fiscalYear, a period outside FY/Q1..Q4, and for
+    `balance` a sheet whose totalAssets differ from totalLiabilities + totalEquity by more than
+    `balance_tolerance` of assets.
+
+    Raises:
+        ValueError: `kind` is not one of the five statement kinds (a caller bug, not a data error).
+    """
+    if kind not in STATEMENT_KINDS:
+        raise ValueError(f"unknown statement kind {kind!r}")
+    result: Parsed[StatementRow] = Parsed()
+    for raw in rows:
+        try:
+            result.rows.append(_statement(raw, symbol, kind, balance_tolerance))
+        except Invalid as exc:
+            result.quarantined.append(QuarantineRow("statements", symbol, kind, str(exc), dict(raw)))
+    return result

@@ -1,0 +1,28 @@
+"""What is already stored, for incremental runs: last price date and latest fiscal dates per symbol."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import asyncpg
+
+from engine.db import queries
+
+WATERMARK_TIMEOUT_S = 60.0
+
+
+async def last_price_dates(
+    pool: asyncpg.Pool, symbols: Sequence[str], *, timeout_s: float = WATERMARK_TIMEOUT_S
+) -> dict[str, date]:
+    """The last stored price date of each symbol; symbols with no stored price are absent."""
+    rows = await pool.fetch(queries.LAST_PRICE_DATES, list(symbols), timeout=timeout_s)
+    return {row["symbol"]: row["last_date"] for row in rows if row["last_date"] is not None}
+
+
+async def latest_fiscal_dates(
+    pool: asyncpg.Pool, symbols: Sequence[str], *, timeout_s: float = WATERMARK_TIMEOUT_S
+) -> dict[tuple[str, str, str], date]:
+    """The latest stored fiscal_date per (symbol, kind, period), period being FY or Q1..Q4."""
+    rows = await pool.fetch(queries.LATEST_FISCAL_DATES, list(symbols), timeout=timeout_s)
+    return {(row["symbol"], row["kind"], row["period"]): row["last_date"] for row in rows}

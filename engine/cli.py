@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from engine.config import ConfigError, EngineSettings, load_engine_settings
 from engine.exitcodes import ExitCode
+from engine.runs.commands import add_run_verbs
 
 Handler = Callable[[argparse.Namespace, EngineSettings], int]
 
@@ -26,6 +27,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
 
     verbs.add_parser("config", help="print the effective settings (secrets masked)")
     handlers["config"] = cmd_config
+    add_run_verbs(verbs, handlers)
     return parser, handlers
 
 

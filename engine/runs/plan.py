@@ -98,6 +98,13 @@ def price_window_requests(start: date, end: date, policy: PlanPolicy) -> int:
     return math.ceil(days / policy.price_window_days) * policy.price_requests_per_window
 
 
+def estimate_requests(item: PlannedItem, policy: PlanPolicy, today: date) -> int:
+    """Requests a (possibly resumed) item will send, from the parameters stored with it."""
+    if DATASETS_BY_NAME[item.dataset].family is Family.PRICES and "from" in item.params:
+        return price_window_requests(date.fromisoformat(str(item.params["from"])), today, policy)
+    return 1
+
+
 def plan_item(
     symbol: str, dataset_name: str, *, policy: PlanPolicy, freshness: Freshness, today: date
 ) -> PlannedItem:

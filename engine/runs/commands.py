@@ -1,0 +1,115 @@
+"""The run verbs of `mycfa-engine`: `plan`, `run`, `status`, `schedule` (registered by engine/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+
+import orjson
+
+from engine.config import EngineSettings
+from engine.db import create_pool
+from engine.errors import FMPAuthError, FMPError, StoreError
+from engine.exitcodes import ExitCode
+from engine.runs.datasets import Job
+from engine.runs.plan import render_plan
+from engine.runs.runlog import configure_run_logging
+from engine.runs.schedule import Scheduler, triggers
+from engine.runs.service import RunService, plan_job
+from engine.runs.status import collect_status, render_status
+
+Handler = Callable[[argparse.Namespace, EngineSettings], int]
+
+
+def _symbols(args: argparse.Namespace, settings: EngineSettings) -> tuple[str, ...]:
+    if args.symbols:
+        return tuple(s.strip().upper() for s in args.symbols.split(",") if s.strip())
+    return settings.symbols
+
+
+def _fail(message: str, code: ExitCode) -> int:
+    print(f"mycfa-engine: {message}", file=sys.stderr)
+    return int(code)
+
+
+def cmd_plan(args: argparse.Namespace, settings: EngineSettings) -> int:
+    """Print what a run would fetch now: items, requests and ETA at the configured budget."""
+    configure_run_logging(secrets=(settings.fmp_api_key.get_secret_value(),), log_format=settings.log_format)
+    try:
+        plan = asyncio.run(plan_job(settings, Job(args.job), _symbols(args, settings)))
+    except ValueError as exc:
+        return _fail(str(exc), ExitCode.USAGE)
+    except FMPAuthError as exc:
+        return _fail(f"FMP rejected the API key ({exc})", ExitCode.AUTH)
+    except FMPError as exc:
+        return _fail(str(exc), ExitCode.PARTIAL_FAILURE)
+    except StoreError as exc:
+        return _fail(str(exc), ExitCode.DATABASE)
+    print(orjson.dumps(plan.as_dict()).decode() if args.json else render_plan(plan))
+    return int(ExitCode.OK)
+
+
+def cmd_run(args: argparse.Namespace, settings: EngineSettings) -> int:
+    """Run a job to its end (or resume the interrupted one); the exit code says how it went."""
+    formatter = configure_run_logging(
+        secrets=(settings.fmp_api_key.get_secret_value(),), log_format=settings.log_format
+    )
+    service = RunService(settings, Job(args.job), _symbols(args, settings), formatter=formatter)
+    try:
+        return int(asyncio.run(service.execute()))
+    except ValueError as exc:  # --symbols names a non-constituent
+        return _fail(str(exc), ExitCode.USAGE)
+
+
+async def _status(settings: EngineSettings) -> dict[str, object]:
+    pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=1)
+    try:
+        return await collect_status(pool)
+    finally:
+        await pool.close()
+
+
+def cmd_status(args: argparse.Namespace, settings: EngineSettings) -> int:
+    """Recent runs, rows and freshness per dataset, failed items with reasons."""
+    try:
+        status = asyncio.run(_status(settings))
+    except StoreError as exc:
+        return _fail(str(exc), ExitCode.DATABASE)
+    print(orjson.dumps(status).decode() if args.json else render_status(status))
+    return int(ExitCode.OK)
+
+
+def cmd_schedule(args: argparse.Namespace, settings: EngineSettings) -> int:
+    """Run `full` and `prices` on their cron schedules until SIGTERM."""
+    configure_run_logging(secrets=(settings.fmp_api_key.get_secret_value(),), log_format=settings.log_format)
+    try:
+        triggers(settings)
+    except (ValueError, LookupError) as exc:
+        return _fail(f"configuration error: MYCFA_SCHEDULE_* is invalid ({exc})", ExitCode.CONFIG)
+    return asyncio.run(Scheduler(settings).serve())
+
+
+def add_run_verbs(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], handlers: dict[str, Handler]
+) -> None:
+    """Register plan, run, status and schedule on the `mycfa-engine` parser."""
+    jobs = [str(job) for job in Job]
+    plan = verbs.add_parser("plan", help="what a run would fetch: items, requests, ETA (writes nothing)")
+    plan.add_argument("--job", choices=jobs, default=str(Job.FULL))
+    plan.add_argument("--symbols", help="comma list restricting the universe (default: MYCFA_SYMBOLS)")
+    plan.add_argument("--json", action="store_true", help="print the plan as one JSON object")
+    handlers["plan"] = cmd_plan
+
+    run = verbs.add_parser("run", help="fetch and load a job; resumes an interrupted run of the same job")
+    run.add_argument("--job", choices=jobs, default=str(Job.FULL))
+    run.add_argument("--symbols", help="comma list restricting the universe (default: MYCFA_SYMBOLS)")
+    handlers["run"] = cmd_run
+
+    status = verbs.add_parser("status", help="recent runs, rows and freshness per dataset, failed items")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    handlers["status"] = cmd_status
+
+    verbs.add_parser("schedule", help="run `full` weekly and `prices` on weekday evenings until stopped")
+    handlers["schedule"] = cmd_schedule

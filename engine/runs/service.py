@@ -1,0 +1,232 @@
+"""`plan` and `run` end to end: lock, universe, plan or resume, run loop, ledger, summary, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import TextIO
+
+import asyncpg
+
+from engine.config import EngineSettings
+from engine.db import create_pool, last_price_dates, latest_fiscal_dates, upsert_companies
+from engine.errors import FMPAuthError, MycfaError, StoreError
+from engine.exitcodes import ExitCode
+from engine.fmp import FMPClient
+from engine.fmp.endpoints import CONSTITUENTS
+from engine.runs import ledger
+from engine.runs.datasets import Job
+from engine.runs.lock import RunLockedError, run_lock
+from engine.runs.loop import RunLoop
+from engine.runs.metrics import RunMetrics, emf_line
+from engine.runs.plan import Freshness, Plan, PlanPolicy, build_plan, estimate_requests, restrict_universe
+from engine.runs.progress import LogProgress, Progress, TtyProgress
+from engine.runs.runlog import RunFormatter
+from engine.runs.steps import item_handler
+
+log = logging.getLogger("engine.run")
+
+PRICE_ENDPOINTS = 2  # historical-price-eod/full + dividend-adjusted, per window
+POOL_EXTRA = 2  # connections beyond the workers: ledger writes and the heartbeat
+
+
+def policy_for(settings: EngineSettings, fmp: FMPClient) -> PlanPolicy:
+    return PlanPolicy(
+        history_start=settings.history_start,
+        price_overlap_days=settings.price_overlap_days,
+        statement_refresh_annual=settings.statement_refresh_annual,
+        statement_refresh_quarter=settings.statement_refresh_quarter,
+        price_window_days=fmp.price_window_days,
+        price_requests_per_window=PRICE_ENDPOINTS,
+    )
+
+
+async def read_freshness(pool: asyncpg.Pool, symbols: Sequence[str]) -> Freshness:
+    """The last stored price date per symbol and which statement series exist (index probes only)."""
+    fiscal = await latest_fiscal_dates(pool, symbols)
+    return Freshness(
+        last_price=await last_price_dates(pool, symbols),
+        statement_history=frozenset(
+            (symbol, kind, "annual" if period == "FY" else "quarter") for symbol, kind, period in fiscal
+        ),
+    )
+
+
+async def fetch_universe(
+    fmp: FMPClient, wanted: Sequence[str]
+) -> tuple[list[dict[str, object]], tuple[str, ...]]:
+    """The constituent rows and the symbols of the run (restricted to `wanted`, when given)."""
+    rows = await fmp.fetch(CONSTITUENTS)
+    return rows, restrict_universe((str(r["symbol"]) for r in rows), wanted)
+
+
+async def make_plan(
+    settings: EngineSettings,
+    fmp: FMPClient,
+    pool: asyncpg.Pool,
+    job: Job,
+    symbols: Sequence[str],
+    today: date,
+) -> Plan:
+    return build_plan(
+        job,
+        symbols,
+        policy=policy_for(settings, fmp),
+        freshness=await read_freshness(pool, symbols),
+        rate_limit=settings.fmp_rate_limit,
+        today=today,
+    )
+
+
+async def plan_job(settings: EngineSettings, job: Job, wanted: Sequence[str]) -> Plan:
+    """What a run would do now; reads FMP's constituent list and the store, writes nothing."""
+    pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
+    try:
+        async with FMPClient.open(settings) as fmp:
+            _, symbols = await fetch_universe(fmp, wanted)
+            return await make_plan(settings, fmp, pool, job, symbols, today_utc())
+    finally:
+        await pool.close()
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+class RunService:
+    """One `run` invocation: everything between taking the lock and printing the summary."""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        job: Job,
+        wanted: Sequence[str],
+        *,
+        formatter: RunFormatter | None = None,
+        progress_stream: TextIO | None = None,
+        metrics_stream: TextIO | None = None,
+    ) -> None:
+        self.settings = settings
+        self.job = job
+        self.wanted = tuple(wanted)
+        self.formatter = formatter
+        self.progress_stream = progress_stream or sys.stderr
+        self.metrics_stream = metrics_stream or sys.stdout
+        self.stop = asyncio.Event()
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if not self.stop.is_set():
+            log.warning("%s: finishing items in flight, then stopping (resumable)", sig.name)
+        self.stop.set()
+
+    def _progress(self) -> Progress:
+        if self.formatter is not None and not self.formatter.json_lines and self.progress_stream.isatty():
+            return TtyProgress(self.progress_stream)
+        return LogProgress()
+
+    async def execute(self) -> ExitCode:
+        self._install_signals()
+        dsn = self.settings.database_url.get_secret_value()
+        try:
+            async with run_lock(dsn, on_lost=self.stop.set):
+                pool = await create_pool(dsn, min_size=1, max_size=self.settings.fmp_concurrency + POOL_EXTRA)
+                try:
+                    async with FMPClient.open(self.settings) as fmp:
+                        return await self._run(pool, fmp)
+                finally:
+                    await pool.close()
+        except RunLockedError as exc:
+            print(f"mycfa-engine: {exc}", file=sys.stderr)
+            return ExitCode.LOCKED
+        except FMPAuthError as exc:
+            log.error("FMP rejected the API key: %s", exc)
+            return ExitCode.AUTH
+        except (StoreError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            log.error("database error: %s", type(exc).__name__ if not isinstance(exc, MycfaError) else exc)
+            return ExitCode.DATABASE
+
+    async def _open_run(self, pool: asyncpg.Pool, fmp: FMPClient) -> int:
+        """Resume the interrupted run of the same job and universe, or plan and record a new one."""
+        restriction = self.wanted or None
+        unfinished = await ledger.latest_unfinished(pool)
+        if unfinished is not None:
+            if unfinished.job == self.job and unfinished.symbols == restriction:
+                await ledger.reopen_run(pool, unfinished.run_id)
+                log.info("resuming run %d (%s)", unfinished.run_id, self.job, extra={"event": "resume"})
+                return unfinished.run_id
+            await ledger.abandon_unfinished(pool)
+            log.warning("run %d (%s) left unfinished: abandoned", unfinished.run_id, unfinished.job)
+        rows, symbols = await fetch_universe(fmp, self.wanted)
+        await upsert_companies(pool, rows)
+        plan = await make_plan(self.settings, fmp, pool, self.job, symbols, today_utc())
+        run_id = await ledger.create_run(pool, self.job, restriction, plan.items)
+        log.info(
+            "run %d planned: %d items, ~%d requests",
+            run_id,
+            len(plan.items),
+            plan.requests,
+            extra={"event": "planned", **plan.as_dict(), "datasets": None},
+        )
+        return run_id
+
+    async def _run(self, pool: asyncpg.Pool, fmp: FMPClient) -> ExitCode:
+        metrics = RunMetrics(rate_limit=self.settings.fmp_rate_limit)
+        run_id = await self._open_run(pool, fmp)
+        if self.formatter is not None:
+            self.formatter.run_id = run_id
+        counts = await ledger.item_counts(pool, run_id)
+        items = await ledger.pending_items(pool, run_id)
+        today = today_utc()
+        policy = policy_for(self.settings, fmp)
+        planned_requests = sum(estimate_requests(item, policy, today) for item in items)
+        loop = RunLoop(
+            pool=pool,
+            run_id=run_id,
+            handler=item_handler(fmp, pool, today),
+            metrics=metrics,
+            concurrency=self.settings.fmp_concurrency,
+            total_items=sum(counts.values()),
+            planned_requests=planned_requests,
+            stop=self.stop,
+            progress=self._progress(),
+            secrets=(self.settings.fmp_api_key.get_secret_value(),),
+            client_counters=lambda: (fmp.counters.requests, fmp.counters.rate_limited, fmp.counters.retries),
+        )
+        outcome = await loop.execute(
+            items,
+            done_before=counts.get("done", 0),
+            failed_before=counts.get("failed", 0) + counts.get("skipped", 0),
+        )
+        summary = metrics.as_dict()
+        await ledger.finish_run(
+            pool,
+            run_id,
+            state=outcome.state,
+            exit_code=int(outcome.exit_code),
+            metrics=summary,
+            error=outcome.error,
+        )
+        print(emf_line(metrics, run_id=run_id, job=str(self.job)), file=self.metrics_stream, flush=True)
+        log.info(
+            "run %d %s: %s",
+            run_id,
+            outcome.state,
+            ", ".join(f"{n} {state}" for state, n in sorted(outcome.counts.items())),
+            extra={
+                "event": "summary",
+                "state": outcome.state,
+                "exit_code": int(outcome.exit_code),
+                "items": outcome.counts,
+                **summary,
+            },
+        )
+        return outcome.exit_code

@@ -1,0 +1,90 @@
+"""`status`: recent runs and their outcome, rows per dataset, freshness, and failed items with reasons."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+RECENT_RUNS = 10
+FAILED_ITEMS = 20
+
+RUNS_SQL = """
+SELECT r.run_id, r.job, r.state, r.started_at, r.finished_at, r.heartbeat_at, r.resumes, r.exit_code,
+       r.items_total, r.requests, r.rows_changed, r.metrics, r.error, r.symbols,
+       coalesce((SELECT jsonb_object_agg(state, n) FROM
+                   (SELECT state, count(*) AS n FROM run_items i WHERE i.run_id = r.run_id GROUP BY state) c),
+                '{}'::jsonb) AS items
+  FROM runs r ORDER BY r.run_id DESC LIMIT $1"""
+ROW_COUNTS_SQL = """
+SELECT 'companies' AS dataset, count(*) AS n, NULL::date AS latest FROM companies
+UNION ALL
+SELECT kind || CASE WHEN period = 'FY' THEN '_annual' ELSE '_quarter' END, count(*), max(fiscal_date)
+  FROM statements GROUP BY 1
+UNION ALL
+SELECT 'prices', count(*), max(date) FROM prices_daily"""
+REFRESHED_SQL = """
+SELECT dataset, max(finished_at) AS refreshed_at FROM run_items WHERE state = 'done' GROUP BY dataset"""
+FAILED_SQL = """
+SELECT run_id, symbol, dataset, state, attempts, error_class, error_message, finished_at
+  FROM run_items
+ WHERE run_id = (SELECT max(run_id) FROM runs)
+   AND state IN ('failed', 'skipped')
+ ORDER BY symbol, dataset LIMIT $1"""
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith("{"):
+        return orjson.loads(value)  # jsonb columns arrive as text
+    return value
+
+
+async def collect_status(pool: asyncpg.Pool) -> dict[str, Any]:
+    """Everything `status` shows, as JSON-ready data (the metrics are those of the EMF lines)."""
+    runs = [{k: _jsonable(v) for k, v in dict(r).items()} for r in await pool.fetch(RUNS_SQL, RECENT_RUNS)]
+    refreshed = {r["dataset"]: r["refreshed_at"] for r in await pool.fetch(REFRESHED_SQL)}
+    datasets: dict[str, dict[str, Any]] = {}
+    for row in await pool.fetch(ROW_COUNTS_SQL):
+        name = row["dataset"]
+        datasets[name] = {
+            "rows": int(row["n"]),
+            "latest_date": _jsonable(row["latest"]),
+            "refreshed_at": _jsonable(refreshed.get(name) or refreshed.get(name.removesuffix("s"))),
+        }
+    failed = [
+        {k: _jsonable(v) for k, v in dict(r).items()} for r in await pool.fetch(FAILED_SQL, FAILED_ITEMS)
+    ]
+    return {"runs": runs, "datasets": datasets, "failed_items": failed}
+
+
+def render_status(status: dict[str, Any]) -> str:
+    """A terminal view of `collect_status`."""
+    lines = ["recent runs:"]
+    for run in status["runs"]:
+        items = " ".join(f"{n} {state}" for state, n in sorted(run["items"].items()))
+        metrics = run["metrics"] or {}
+        lines.append(
+            f"  #{run['run_id']:<5} {run['job']:<13} {run['state']:<11} started {run['started_at'][:19]}"
+            f"  {items or 'no items'}  requests {run['requests'] or metrics.get('requests', 0)}"
+            f"  rows {run['rows_changed']}  exit {run['exit_code'] if run['exit_code'] is not None else '-'}"
+        )
+    if not status["runs"]:
+        lines.append("  (none yet)")
+    lines.append("datasets:")
+    for name, info in status["datasets"].items():
+        lines.append(
+            f"  {name:<22}{info['rows']:>12} rows  latest {info['latest_date'] or '-':<10}"
+            f"  refreshed {info['refreshed_at'][:19] if info['refreshed_at'] else '-'}"
+        )
+    if status["failed_items"]:
+        lines.append("failed items (latest run):")
+        for item in status["failed_items"]:
+            lines.append(
+                f"  {item['symbol']:<6} {item['dataset']:<20} {item['state']:<8} "
+                f"{item['error_class']}: {item['error_message']}"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,193 @@
+"""Forecasts with prediction intervals and an honest holdout backtest: damped-trend ETS and a log-linear trend.
+
+Each forecast comes with a backtest (fit on all but the last k points, forecast those k, report MAPE and how
+often the actuals fell inside the 80% and 95% intervals), so the analyst sees how far to trust it. Short
+histories give a "not_enough_data" result instead of a fit: a trend model on three points is noise.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
+from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+from dashboard.analytics.errors import AnalyticsError
+
+Method = Literal["ets", "loglinear"]
+Status = Literal["ok", "not_enough_data", "unsuitable", "failed"]
+METHODS: tuple[Method, ...] = ("ets", "loglinear")
+MIN_OBS = 8  # damped ETS estimates five parameters (alpha, beta, phi, level, trend): fewer points overfit
+LEVELS = (0.80, 0.95)
+COLUMNS = ("mean", "lower_80", "upper_80", "lower_95", "upper_95")
+
+
+@dataclass(frozen=True, slots=True)
+class Backtest:
+    """Holdout check: the last `holdout` actuals against a forecast fitted without them."""
+
+    holdout: int
+    mape: float  # mean absolute percentage error, as a fraction (0.05 = 5%)
+    coverage_80: float  # share of actuals inside the 80% interval
+    coverage_95: float
+    actual: pd.Series
+    predicted: pd.DataFrame
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """A forecast (columns mean, lower_80, upper_80, lower_95, upper_95) or the reason there is none."""
+
+    method: Method
+    status: Status
+    message: str
+    forecast: pd.DataFrame | None
+    backtest: Backtest | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def _clean(series: pd.Series) -> pd.Series:
+    if not isinstance(series, pd.Series):
+        raise AnalyticsError(f"expected a pandas Series, got {type(series).__name__}")
+    try:
+        values = pd.to_numeric(series, errors="raise").astype(float)
+    except (TypeError, ValueError) as exc:
+        raise AnalyticsError(f"non-numeric values in series {series.name!r}") from exc
+    return values.replace([np.inf, -np.inf], np.nan).dropna().sort_index()
+
+
+def future_index(index: pd.Index, horizon: int) -> pd.Index:
+    """The next `horizon` period labels: dates stepped by the history's typical spacing, else integers."""
+    if isinstance(index, pd.DatetimeIndex) and len(index) >= 2:
+        days = float(pd.Series(index).diff().dt.total_seconds().median() / 86_400)
+        if days >= 25:  # monthly or coarser: step in whole months so fiscal year-ends stay aligned
+            months = max(1, round(days / 30.4375))
+            last = index[-1]
+            step = (
+                (lambda k: pd.offsets.MonthEnd(months * k))
+                if last.is_month_end
+                else (lambda k: pd.DateOffset(months=months * k))
+            )
+            return pd.DatetimeIndex([last + step(k) for k in range(1, horizon + 1)])
+        if days <= 3:  # daily prices: business days
+            return pd.bdate_range(index[-1] + pd.offsets.BDay(1), periods=horizon)
+        return pd.DatetimeIndex([index[-1] + pd.Timedelta(days=days * k) for k in range(1, horizon + 1)])
+    start = len(index)
+    return pd.RangeIndex(start, start + horizon)
+
+
+def _fit_predict(values: np.ndarray, horizon: int, method: Method) -> np.ndarray:
+    """Columns mean, lower_80, upper_80, lower_95, upper_95 for the next `horizon` steps (rows)."""
+    n = len(values)
+    out = np.empty((horizon, 5))
+    if method == "ets":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = ETSModel(pd.Series(values), error="add", trend="add", damped_trend=True).fit(disp=False)
+            pred = res.get_prediction(start=n, end=n + horizon - 1)
+            out[:, 0] = np.asarray(pred.predicted_mean)
+            for j, level in enumerate(LEVELS):
+                frame = pred.summary_frame(alpha=1 - level)
+                out[:, 1 + 2 * j] = frame["pi_lower"].to_numpy()
+                out[:, 2 + 2 * j] = frame["pi_upper"].to_numpy()
+        return out
+    t = np.arange(n, dtype=float)
+    fit = sm.OLS(np.log(values), sm.add_constant(t)).fit()
+    future = sm.add_constant(np.arange(n, n + horizon, dtype=float), has_constant="add")
+    pred = fit.get_prediction(future)
+    # exp of the log-scale mean is the median forecast; the interval maps exactly through exp.
+    out[:, 0] = np.exp(pred.predicted_mean)
+    for j, level in enumerate(LEVELS):
+        frame = pred.summary_frame(alpha=1 - level)
+        out[:, 1 + 2 * j] = np.exp(frame["obs_ci_lower"].to_numpy())
+        out[:, 2 + 2 * j] = np.exp(frame["obs_ci_upper"].to_numpy())
+    return out
+
+
+def _backtest(values: pd.Series, holdout: int, method: Method) -> Backtest:
+    train, test = values.iloc[:-holdout], values.iloc[-holdout:]
+    pred = pd.DataFrame(_fit_predict(train.to_numpy(), holdout, method), index=test.index, columns=COLUMNS)
+    actual = test.to_numpy()
+    nonzero = actual != 0
+    mape = float(
+        np.mean(np.abs(actual[nonzero] - pred["mean"].to_numpy()[nonzero]) / np.abs(actual[nonzero]))
+    )
+    inside = {
+        level: float(np.mean((actual >= pred[f"lower_{level}"]) & (actual <= pred[f"upper_{level}"])))
+        for level in (80, 95)
+    }
+    return Backtest(holdout, mape if nonzero.any() else np.nan, inside[80], inside[95], test, pred)
+
+
+def forecast(
+    series: pd.Series, *, method: Method = "ets", horizon: int = 5, holdout: int = 3, min_obs: int = MIN_OBS
+) -> Forecast:
+    """Forecast `horizon` periods ahead with 80%/95% prediction intervals and a holdout backtest.
+
+    Args:
+        series: values by date (annual, quarterly or monthly); NaNs are dropped.
+        method: "ets" (additive errors, damped additive trend) or "loglinear" (OLS of log value on time;
+            needs positive values, e.g. revenue).
+        horizon: periods to forecast.
+        holdout: last points held out for the backtest (skipped if fewer than `min_obs` would remain).
+        min_obs: fewest points to fit on.
+
+    Returns:
+        A Forecast; `status` is "not_enough_data" for short histories and "unsuitable" for a log-linear
+        trend over non-positive values, with `forecast` None.
+    """
+    if method not in METHODS:
+        raise AnalyticsError(f"unknown forecast method {method!r}; use one of {METHODS}")
+    if horizon < 1 or holdout < 1 or min_obs < 4:
+        raise AnalyticsError("horizon and holdout must be >= 1 and min_obs >= 4")
+    values = _clean(series)
+    if len(values) < min_obs:
+        return Forecast(
+            method, "not_enough_data", f"{len(values)} points; at least {min_obs} needed", None, None
+        )
+    if method == "loglinear" and (values <= 0).any():
+        return Forecast(method, "unsuitable", "a log-linear trend needs positive values", None, None)
+    try:
+        table = pd.DataFrame(
+            _fit_predict(values.to_numpy(), horizon, method),
+            index=future_index(values.index, horizon),
+            columns=COLUMNS,
+        )
+        backtest = _backtest(values, holdout, method) if len(values) - holdout >= min_obs else None
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        return Forecast(method, "failed", f"the {method} fit failed: {exc}", None, None)
+    message = (
+        "ok"
+        if backtest
+        else f"no backtest: fewer than {min_obs} points would remain after holding out {holdout}"
+    )
+    return Forecast(method, "ok", message, table, backtest)
+
+
+def forecast_both(series: pd.Series, *, horizon: int = 5, holdout: int = 3) -> dict[Method, Forecast]:
+    """Both methods on one series, for side-by-side display."""
+    return {m: forecast(series, method=m, horizon=horizon, holdout=holdout) for m in METHODS}
+
+
+def monthly(close: pd.Series) -> pd.Series:
+    """Month-end closes: price forecasts run on monthly points (daily noise would swamp a trend model)."""
+    values = _clean(close)
+    if not isinstance(values.index, pd.DatetimeIndex):
+        raise AnalyticsError("price series needs a DatetimeIndex")
+    return values.resample("ME").last().dropna()
+
+
+def forecast_price(
+    close: pd.Series, *, horizon: int = 12, holdout: int = 12, method: Method = "ets"
+) -> Forecast:
+    """Forecast month-end (adjusted) closes `horizon` months ahead, backtested on the last `holdout` months."""
+    return forecast(monthly(close), method=method, horizon=horizon, holdout=holdout, min_obs=max(MIN_OBS, 24))

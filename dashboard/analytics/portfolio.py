@@ -1,0 +1,246 @@
+"""Portfolio statistics on dividend-adjusted prices, with quantstats' conventions (252 periods a year).
+
+Conventions (each matched against quantstats in tests/dashboard/analytics/test_portfolio.py):
+- returns are simple daily returns; the risk-free rate is annual and de-annualised as (1 + rf)^(1/252) - 1;
+- CAGR = prod(1 + r)^(252 / n) - 1 (n = number of returns); volatility = std(ddof=1) * sqrt(252);
+- Sharpe = mean(excess) / std(excess) * sqrt(252); Sortino's downside = sqrt(sum(min(excess, 0)^2) / n);
+- max drawdown on the wealth index that starts at 1 the day before the first return; Calmar = CAGR / |MDD|;
+- VaR/CVaR are daily returns at the 1 - confidence tail (negative = loss): historical = empirical quantile
+  and the mean at or below it; parametric = normal quantile and closed-form normal expected shortfall;
+- beta = cov(r, b) / var(b), alpha = (mean(r) - beta * mean(b)) * 252, correlation = Pearson.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from dashboard.analytics.errors import AnalyticsError, NotEnoughDataError
+
+TRADING_DAYS = 252
+MIN_RETURNS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """How misaligned histories were reconciled: the common window and who shortened it."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    first_dates: dict[str, pd.Timestamp]
+    late_starters: list[str]  # symbols whose history begins after the earliest one
+    dropped_rows: int  # dates before the common start (or with a gap) that were left out
+    message: str
+
+
+def align_prices(prices: pd.DataFrame) -> tuple[pd.DataFrame, Alignment]:
+    """Restrict a wide price frame (columns = symbols) to the dates where every symbol has a price.
+
+    A stock that listed later shortens the window for all: the report names it, so the dashboard can
+    say "from 2015-06-01 (XYZ listed then)" instead of silently comparing different periods.
+
+    Raises:
+        AnalyticsError: empty frame, non-numeric prices, or a symbol with no price at all.
+        NotEnoughDataError: fewer than two common dates.
+    """
+    if not isinstance(prices, pd.DataFrame) or prices.empty or prices.shape[1] == 0:
+        raise AnalyticsError("empty price frame")
+    try:
+        frame = prices.apply(pd.to_numeric, errors="raise").astype(float).sort_index()
+    except (TypeError, ValueError) as exc:
+        raise AnalyticsError("non-numeric prices") from exc
+    frame = frame.where(frame > 0)
+    empty = [str(c) for c in frame.columns if frame[c].isna().all()]
+    if empty:
+        raise AnalyticsError(f"no prices for {empty}")
+    first = {str(c): frame[c].first_valid_index() for c in frame.columns}
+    common = frame.dropna()
+    if len(common) < MIN_RETURNS:
+        raise NotEnoughDataError("fewer than two dates on which every symbol has a price")
+    earliest = min(first.values())
+    late = sorted(s for s, d in first.items() if d > earliest)
+    dropped = len(frame) - len(common)
+    message = f"{common.index[0].date()} to {common.index[-1].date()}, {len(common)} common dates"
+    if late:
+        message += "; shortened by the later start of " + ", ".join(f"{s} ({first[s].date()})" for s in late)
+    if dropped:
+        message += f"; {dropped} dates without a price for every symbol left out"
+    return common, Alignment(common.index[0], common.index[-1], first, late, dropped, message)
+
+
+def normalise_weights(weights: Mapping[str, float], symbols: pd.Index) -> pd.Series:
+    """Weights as a Series over `symbols`, scaled to sum to 1; unknown symbols or a zero sum raise."""
+    unknown = [s for s in weights if s not in symbols]
+    if unknown:
+        raise AnalyticsError(f"weights for symbols without prices: {unknown}")
+    w = pd.Series({s: float(weights.get(s, 0.0)) for s in symbols}, dtype=float)
+    if not np.isfinite(w).all() or w.sum() == 0:
+        raise AnalyticsError("weights must be finite with a non-zero sum")
+    return w / w.sum()
+
+
+def portfolio_returns(
+    prices: pd.DataFrame, weights: Mapping[str, float], *, rebalance: bool = True
+) -> pd.Series:
+    """Daily returns of a weighted portfolio over aligned prices (see `align_prices`).
+
+    rebalance=True keeps the weights constant every day; False buys and holds from the first date.
+    """
+    w = normalise_weights(weights, prices.columns)
+    if rebalance:
+        return (prices.pct_change(fill_method=None).iloc[1:] @ w).rename("portfolio")
+    value = (prices / prices.iloc[0]) @ w
+    return value.pct_change(fill_method=None).iloc[1:].rename("portfolio")
+
+
+def equal_weight_index(prices: pd.DataFrame) -> pd.Series:
+    """Benchmark returns: the daily mean return of every symbol priced on both days (an equal-weight index)."""
+    if prices.empty:
+        raise AnalyticsError("empty price frame")
+    rets = prices.sort_index().pct_change(fill_method=None).iloc[1:]
+    return rets.mean(axis=1, skipna=True).rename("equal_weight")
+
+
+def _returns(returns: pd.Series) -> pd.Series:
+    if not isinstance(returns, pd.Series):
+        raise AnalyticsError(f"expected a pandas Series, got {type(returns).__name__}")
+    try:
+        r = pd.to_numeric(returns, errors="raise").astype(float)
+    except (TypeError, ValueError) as exc:
+        raise AnalyticsError("non-numeric returns") from exc
+    r = r.replace([np.inf, -np.inf], np.nan).dropna()
+    if len(r) < MIN_RETURNS:
+        raise NotEnoughDataError(f"{len(r)} returns; at least {MIN_RETURNS} needed")
+    return r
+
+
+@dataclass(frozen=True, slots=True)
+class Drawdown:
+    """The deepest fall of the wealth index: depth (negative) and its peak, trough and recovery dates."""
+
+    depth: float
+    peak: pd.Timestamp | None  # None: the peak is the starting value, before the first return
+    trough: pd.Timestamp | None
+    recovery: pd.Timestamp | None  # None: not recovered by the end of the series
+
+
+def max_drawdown(returns: pd.Series) -> Drawdown:
+    """Maximum drawdown of the wealth index 1, (1 + r1), (1 + r1)(1 + r2), ... with its dates."""
+    r = _returns(returns)
+    wealth = np.concatenate([[1.0], np.cumprod(1.0 + r.to_numpy())])
+    peaks = np.maximum.accumulate(wealth)
+    dd = wealth / peaks - 1.0
+    trough_i = int(np.argmin(dd))
+    if dd[trough_i] == 0:
+        return Drawdown(0.0, None, None, None)
+    peak_i = int(np.argmax(wealth[: trough_i + 1]))
+    after = np.nonzero(wealth[trough_i:] >= wealth[peak_i])[0]
+    dates = [None, *r.index]
+    recovery = dates[trough_i + int(after[0])] if after.size else None
+    return Drawdown(float(dd[trough_i]), dates[peak_i], dates[trough_i], recovery)
+
+
+@dataclass(frozen=True, slots=True)
+class Performance:
+    """Return and risk statistics of one return series (fractions; daily VaR/CVaR negative = loss)."""
+
+    cumulative_return: float
+    annualized_return: float
+    annualized_volatility: float
+    sharpe: float
+    sortino: float
+    max_drawdown: Drawdown
+    calmar: float
+    var_historical: float
+    cvar_historical: float
+    var_parametric: float
+    cvar_parametric: float
+    confidence: float
+    risk_free: float
+    observations: int
+
+
+def performance(
+    returns: pd.Series,
+    *,
+    risk_free: float = 0.0,
+    confidence: float = 0.95,
+    periods_per_year: int = TRADING_DAYS,
+) -> Performance:
+    """Cumulative/annualised return, volatility, Sharpe, Sortino, drawdown, Calmar, VaR and CVaR.
+
+    Args:
+        returns: simple periodic returns (from dividend-adjusted prices); NaNs are dropped.
+        risk_free: annual risk-free rate (e.g. 0.04).
+        confidence: VaR/CVaR confidence, in (0, 1).
+        periods_per_year: 252 for daily returns.
+    """
+    if not 0.0 < confidence < 1.0:
+        raise AnalyticsError(f"confidence must be in (0, 1), got {confidence}")
+    r = _returns(returns)
+    n = len(r)
+    values = r.to_numpy()
+    excess = values - ((1.0 + risk_free) ** (1.0 / periods_per_year) - 1.0)
+    growth = float(np.prod(1.0 + values))
+    cagr = growth ** (periods_per_year / n) - 1.0 if growth > 0 else np.nan
+    std = float(np.std(values, ddof=1))
+    excess_std = float(np.std(excess, ddof=1))
+    downside = float(np.sqrt(np.sum(np.minimum(excess, 0.0) ** 2) / n))
+    root = np.sqrt(periods_per_year)
+    dd = max_drawdown(r)
+    alpha = 1.0 - confidence
+    var_hist = float(r.quantile(alpha))
+    tail = values[values <= var_hist]
+    mu = float(values.mean())
+    return Performance(
+        cumulative_return=growth - 1.0,
+        annualized_return=cagr,
+        annualized_volatility=std * root,
+        sharpe=float(excess.mean() / excess_std * root) if excess_std > 0 else np.nan,
+        sortino=float(excess.mean() / downside * root) if downside > 0 else np.nan,
+        max_drawdown=dd,
+        calmar=cagr / abs(dd.depth) if dd.depth < 0 else np.nan,
+        var_historical=var_hist,
+        cvar_historical=float(tail.mean()) if tail.size else np.nan,
+        var_parametric=float(norm.ppf(alpha, mu, std)) if std > 0 else mu,
+        cvar_parametric=mu - std * float(norm.pdf(norm.ppf(alpha))) / alpha,
+        confidence=confidence,
+        risk_free=risk_free,
+        observations=n,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BenchmarkStats:
+    """Beta, annualised alpha (quantstats `greeks`) and correlation against a benchmark."""
+
+    beta: float
+    alpha: float
+    correlation: float
+    observations: int  # dates both series have
+
+
+def versus_benchmark(
+    returns: pd.Series, benchmark: pd.Series, *, periods_per_year: int = TRADING_DAYS
+) -> BenchmarkStats:
+    """Beta, alpha and correlation over the dates both return series have."""
+    joined = pd.concat([_returns(returns).rename("r"), _returns(benchmark).rename("b")], axis=1).dropna()
+    if len(joined) < MIN_RETURNS + 1:
+        raise NotEnoughDataError("fewer than three dates shared with the benchmark")
+    cov = np.cov(joined["r"], joined["b"])
+    beta = cov[0, 1] / cov[1, 1] if cov[1, 1] > 0 else np.nan
+    alpha = (joined["r"].mean() - beta * joined["b"].mean()) * periods_per_year
+    denom = np.sqrt(cov[0, 0] * cov[1, 1])
+    corr = cov[0, 1] / denom if denom > 0 else np.nan
+    return BenchmarkStats(float(beta), float(alpha), float(corr), len(joined))
+
+
+def correlation_matrix(prices: pd.DataFrame) -> pd.DataFrame:
+    """Pearson correlation of daily returns, each pair over the dates both symbols have."""
+    if prices.empty:
+        raise AnalyticsError("empty price frame")
+    return prices.sort_index().pct_change(fill_method=None).corr(min_periods=MIN_RETURNS + 1)

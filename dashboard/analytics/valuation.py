@@ -1,0 +1,304 @@
+"""Valuation: CAPM and WACC, a free-cash-flow DCF with Gordon and exit-multiple terminal values, multiples.
+
+DCF conventions (docs/analytics.md): year 0 is the base year whose FCF is known; explicit years 1..N grow
+from it and are discounted by (1 + WACC)^t from t = 1, so the base year itself is never part of the value;
+the terminal value at N is discounted by (1 + WACC)^N; equity = enterprise value - net debt.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dashboard.analytics.errors import AnalyticsError, TerminalGrowthError
+from dashboard.analytics.fundamentals import field, safe_div
+
+MULTIPLES = ("pe", "ev_ebitda", "ev_sales", "pb", "p_fcf")
+
+
+def _finite(name: str, value: float) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError) as exc:
+        raise AnalyticsError(f"{name} must be a number, got {value!r}") from exc
+    if not math.isfinite(out):
+        raise AnalyticsError(f"{name} must be finite, got {value!r}")
+    return out
+
+
+def capm_cost_of_equity(risk_free: float, beta: float, equity_risk_premium: float) -> float:
+    """CAPM: r_e = r_f + beta * equity risk premium."""
+    return _finite("risk_free", risk_free) + _finite("beta", beta) * _finite(
+        "equity_risk_premium", equity_risk_premium
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Wacc:
+    """A WACC with its inputs, so the dashboard can show and edit each one."""
+
+    cost_of_equity: float
+    pre_tax_cost_of_debt: float
+    tax_rate: float
+    equity_weight: float
+    debt_weight: float
+
+    @property
+    def after_tax_cost_of_debt(self) -> float:
+        return self.pre_tax_cost_of_debt * (1.0 - self.tax_rate)
+
+    @property
+    def value(self) -> float:
+        return self.equity_weight * self.cost_of_equity + self.debt_weight * self.after_tax_cost_of_debt
+
+
+def wacc(
+    *,
+    cost_of_equity: float,
+    pre_tax_cost_of_debt: float,
+    tax_rate: float,
+    equity_value: float,
+    debt_value: float,
+) -> Wacc:
+    """Weighted average cost of capital on market-value weights E/(D+E) and D/(D+E).
+
+    Args:
+        cost_of_equity: e.g. from `capm_cost_of_equity`.
+        pre_tax_cost_of_debt: yield on the company's debt (interest expense / debt as a fallback).
+        tax_rate: marginal or effective tax rate, in [0, 1).
+        equity_value: market capitalisation (or a target weight).
+        debt_value: market (or book) value of debt (or a target weight).
+    """
+    e, d = _finite("equity_value", equity_value), _finite("debt_value", debt_value)
+    t = _finite("tax_rate", tax_rate)
+    if e < 0 or d < 0 or e + d <= 0:
+        raise AnalyticsError(
+            f"capital weights need non-negative values with a positive sum, got E={e}, D={d}"
+        )
+    if not 0.0 <= t < 1.0:
+        raise AnalyticsError(f"tax_rate must be in [0, 1), got {t}")
+    return Wacc(
+        cost_of_equity=_finite("cost_of_equity", cost_of_equity),
+        pre_tax_cost_of_debt=_finite("pre_tax_cost_of_debt", pre_tax_cost_of_debt),
+        tax_rate=t,
+        equity_weight=e / (e + d),
+        debt_weight=d / (e + d),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalValuation:
+    """One terminal-value method carried through to a value per share."""
+
+    method: str  # "gordon" or "exit_multiple"
+    terminal_value: float
+    pv_terminal: float
+    enterprise_value: float
+    equity_value: float
+    per_share: float
+    upside: float | None  # per_share / price - 1 when a price was given
+
+    @property
+    def terminal_share(self) -> float:
+        """Share of the enterprise value that comes from the terminal value."""
+        return self.pv_terminal / self.enterprise_value if self.enterprise_value else math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class DCFResult:
+    """Projection table (year, growth, fcf, discount_factor, pv) and one valuation per terminal method."""
+
+    projection: pd.DataFrame
+    pv_explicit: float
+    gordon: TerminalValuation
+    exit_multiple: TerminalValuation | None
+    wacc: float
+    terminal_growth: float
+
+
+def _growth_path(growth: float | Sequence[float], years: int) -> list[float]:
+    if isinstance(growth, int | float):
+        return [_finite("growth", growth)] * years
+    path = [_finite("growth", g) for g in growth]
+    if len(path) != years:
+        raise AnalyticsError(f"growth has {len(path)} rates for {years} explicit years")
+    return path
+
+
+def dcf(
+    base_fcf: float,
+    *,
+    growth: float | Sequence[float],
+    years: int = 5,
+    wacc: float,
+    terminal_growth: float,
+    net_debt: float,
+    shares: float,
+    price: float | None = None,
+    exit_multiple: float | None = None,
+    exit_metric: float | None = None,
+) -> DCFResult:
+    """Discounted free cash flow to the firm, two terminal values, equity value per share.
+
+    Args:
+        base_fcf: free cash flow of the base year (year 0, already happened: never discounted into the value).
+        growth: one rate for every explicit year, or one rate per year.
+        years: explicit forecast years N (0 gives the single-stage Gordon value FCF0 * (1 + g) / (WACC - g)).
+        wacc: discount rate.
+        terminal_growth: perpetual growth after year N; must be below `wacc`.
+        net_debt: total debt - cash (FMP `netDebt`); equity value = EV - net_debt.
+        shares: diluted shares outstanding.
+        price: current price, for the upside.
+        exit_multiple: terminal value = multiple * the exit metric in year N (e.g. EV/EBITDA).
+        exit_metric: the base-year value of that metric (grown along the FCF path); default the FCF itself.
+
+    Raises:
+        TerminalGrowthError: terminal_growth >= wacc.
+        AnalyticsError: non-finite inputs, negative years, non-positive shares, WACC <= -100%.
+    """
+    fcf0 = _finite("base_fcf", base_fcf)
+    r, g = _finite("wacc", wacc), _finite("terminal_growth", terminal_growth)
+    if g >= r:
+        raise TerminalGrowthError(
+            f"terminal growth {g:.2%} must be below WACC {r:.2%}: the Gordon terminal value is undefined"
+        )
+    if r <= -1.0:
+        raise AnalyticsError(f"WACC must be above -100%, got {r}")
+    if not isinstance(years, int) or years < 0:
+        raise AnalyticsError(f"years must be a non-negative integer, got {years!r}")
+    n_shares = _finite("shares", shares)
+    if n_shares <= 0:
+        raise AnalyticsError(f"shares must be positive, got {n_shares}")
+    debt = _finite("net_debt", net_debt)
+    rates = _growth_path(growth, years)
+    t = np.arange(1, years + 1)
+    factors = np.cumprod([1.0 + x for x in rates]) if years else np.array([])
+    fcf = fcf0 * factors
+    discount = (1.0 + r) ** -t.astype(float)
+    pv = fcf * discount
+    projection = pd.DataFrame(
+        {"growth": rates, "fcf": fcf, "discount_factor": discount, "pv": pv}, index=pd.Index(t, name="year")
+    )
+    pv_explicit = float(pv.sum())
+    last_fcf = float(fcf[-1]) if years else fcf0
+    discount_n = (1.0 + r) ** -years
+
+    def carry(method: str, tv: float) -> TerminalValuation:
+        ev = pv_explicit + tv * discount_n
+        equity = ev - debt
+        per_share = equity / n_shares
+        upside = per_share / price - 1.0 if price else None
+        return TerminalValuation(method, tv, tv * discount_n, ev, equity, per_share, upside)
+
+    gordon = carry("gordon", last_fcf * (1.0 + g) / (r - g))
+    exit_val = None
+    if exit_multiple is not None:
+        metric0 = fcf0 if exit_metric is None else _finite("exit_metric", exit_metric)
+        metric_n = metric0 * (float(factors[-1]) if years else 1.0)
+        exit_val = carry("exit_multiple", _finite("exit_multiple", exit_multiple) * metric_n)
+    return DCFResult(projection, pv_explicit, gordon, exit_val, r, g)
+
+
+def sensitivity(
+    base_fcf: float,
+    *,
+    growth: float | Sequence[float],
+    years: int = 5,
+    waccs: Sequence[float],
+    terminal_growths: Sequence[float],
+    net_debt: float,
+    shares: float,
+) -> pd.DataFrame:
+    """Gordon value per share over a WACC (rows) * terminal growth (columns) grid; NaN where g >= WACC."""
+    if not waccs or not terminal_growths:
+        raise AnalyticsError("sensitivity needs at least one WACC and one terminal growth")
+    grid = pd.DataFrame(
+        np.nan,
+        index=pd.Index(list(waccs), name="wacc", dtype=float),
+        columns=pd.Index(list(terminal_growths), name="terminal_growth", dtype=float),
+    )
+    for r in waccs:
+        for g in terminal_growths:
+            if g < r:
+                res = dcf(
+                    base_fcf,
+                    growth=growth,
+                    years=years,
+                    wacc=r,
+                    terminal_growth=g,
+                    net_debt=net_debt,
+                    shares=shares,
+                )
+                grid.loc[r, g] = res.gordon.per_share
+    return grid
+
+
+def multiples(frame: pd.DataFrame, market_cap: pd.Series) -> pd.DataFrame:
+    """P/E, EV/EBITDA, EV/Sales, P/B, P/FCF per fiscal date (or per symbol).
+
+    Args:
+        frame: combined statements (annual or TTM rows); uses netIncome, netDebt, ebitda, revenue,
+            totalStockholdersEquity, freeCashFlow.
+        market_cap: market capitalisation on each row's date (FMP key-metrics `marketCap`, or
+            `market_cap_at`); EV = market cap + netDebt, as FMP computes it.
+
+    A negative denominator (losses, negative book value) gives NaN: such a multiple does not rank.
+    """
+    mc = pd.to_numeric(market_cap.reindex(frame.index), errors="coerce").astype(float)
+    ev = mc + field(frame, "netDebt")
+
+    def positive(name: str) -> pd.Series:
+        s = field(frame, name)
+        return s.where(s > 0)
+
+    return pd.DataFrame(
+        {
+            "market_cap": mc,
+            "enterprise_value": ev,
+            "pe": safe_div(mc, positive("netIncome")),
+            "ev_ebitda": safe_div(ev, positive("ebitda")),
+            "ev_sales": safe_div(ev, positive("revenue")),
+            "pb": safe_div(mc, positive("totalStockholdersEquity")),
+            "p_fcf": safe_div(mc, positive("freeCashFlow")),
+        },
+        index=frame.index,
+    )
+
+
+def market_cap_at(close: pd.Series, shares: pd.Series) -> pd.Series:
+    """Market cap on each date of `shares`: the last close on or before it * that share count."""
+    if close.empty:
+        raise AnalyticsError("empty price series")
+    prices = pd.to_numeric(close, errors="coerce").astype(float).sort_index().dropna()
+    at = prices.reindex(prices.index.union(shares.index)).ffill().reindex(shares.index)
+    return (at * pd.to_numeric(shares, errors="coerce").astype(float)).rename("market_cap")
+
+
+def sector_medians(
+    table: pd.DataFrame, sectors: Mapping[str, str] | pd.Series, columns: Sequence[str]
+) -> pd.DataFrame:
+    """Median of each column per GICS sector over a per-symbol table (index symbols); NaNs ignored."""
+    unknown = [c for c in columns if c not in table.columns]
+    if unknown:
+        raise AnalyticsError(f"unknown columns {unknown}")
+    sector = pd.Series(sectors) if not isinstance(sectors, pd.Series) else sectors
+    return table[list(columns)].groupby(sector.reindex(table.index).rename("sector")).median()
+
+
+def versus_sector(
+    table: pd.DataFrame,
+    sectors: Mapping[str, str] | pd.Series,
+    symbol: str,
+    columns: Sequence[str] = MULTIPLES,
+) -> pd.DataFrame:
+    """One symbol's values next to its sector's median and the premium (value / median - 1)."""
+    sector = pd.Series(sectors) if not isinstance(sectors, pd.Series) else sectors
+    if symbol not in table.index or symbol not in sector.index:
+        raise AnalyticsError(f"unknown symbol {symbol!r}")
+    medians = sector_medians(table, sector, columns).loc[sector[symbol]]
+    own = table.loc[symbol, list(columns)].astype(float)
+    return pd.DataFrame({"value": own, "sector_median": medians, "premium": safe_div(own, medians) - 1.0})

@@ -38,6 +38,22 @@ class DashboardSettings(BaseSettings):
     secret_key: SecretStr = Field(min_length=16)
     secure_cookies: bool = True
 
+    # Optional tuning, all with safe defaults.
+    admin_database_url: SecretStr | None = None  # owner role, only for `mycfa-dashboard users`
+    max_lag_bytes: int = Field(default=16 * 1024 * 1024, ge=0)  # replay lag beyond which a replica is skipped
+    max_lag_seconds: float = Field(default=30.0, gt=0)  # ... or time behind, while WAL is pending
+    statement_timeout_ms: int = Field(default=5000, ge=100)
+    connect_timeout_s: int = Field(default=3, ge=1)
+    pool_size: int = Field(default=4, ge=1)  # per node, per gunicorn worker
+    health_ttl_s: float = Field(default=2.0, ge=0)  # how long a node health probe is trusted
+    cache_dir: str = ""  # shared FileSystemCache folder; empty = <tmp>/mycfa-dash-cache
+    cache_ttl_s: int = Field(default=900, ge=1)
+    bind: str = "127.0.0.1:8050"
+    workers: int = Field(default=0, ge=0)  # 0 = from the CPU count
+    threads: int = Field(default=4, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)  # per account, within login_window_s
+    login_window_s: int = Field(default=300, ge=1)
+
     @field_validator("replica_urls", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:

@@ -1,0 +1,117 @@
+"""The Dash app: builds the server, login, headers and the navbar from `dash.page_registry`.
+
+The WSGI app is `dashboard.app:server`, built on first access from the `MYCFA_DASH_*` settings.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+import flask
+from dash import _callback, dcc, html
+
+from dashboard import auth
+from dashboard.components import export
+from dashboard.config import DashboardSettings, load_dashboard_settings
+from dashboard.security import configure_cookies, content_security_policy, install_headers
+from dashboard.services import build_services, services
+
+PAGES = ("company", "valuation", "forecast", "compare", "portfolio", "screener", "status")
+_callback_snapshot: tuple[dict[str, Any], list[Any]] | None = None
+
+
+def _import_pages() -> None:
+    """Import each page once; they register themselves and their callbacks.
+
+    `dash.callback` puts callbacks in module-level lists that the first app consumes. A process
+    that builds several apps (tests) hands every new app the same set again from a snapshot.
+    """
+    global _callback_snapshot
+    if _callback_snapshot is None:
+        for name in PAGES:
+            module = importlib.import_module(f"dashboard.pages.{name}")
+            entry = dash.page_registry[module.__name__]
+            if not entry.get("supplied_layout"):  # what Dash does for pages it finds in a folder
+                entry["layout"] = module.layout
+        _callback_snapshot = (dict(_callback.GLOBAL_CALLBACK_MAP), list(_callback.GLOBAL_CALLBACK_LIST))
+    elif not _callback.GLOBAL_CALLBACK_MAP:
+        _callback.GLOBAL_CALLBACK_MAP.update(_callback_snapshot[0])
+        _callback.GLOBAL_CALLBACK_LIST.extend(_callback_snapshot[1])
+
+
+def navbar() -> dbc.Navbar:
+    user = auth.current_user()
+    links = [
+        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], id=f"nav-{page['module'].rsplit('.', 1)[-1]}"))
+        for page in dash.page_registry.values()
+        if not page.get("admin_only") or (user is not None and user.is_admin)
+    ]
+    who = f"{user.username} ({user.role})" if user else ""
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand("MyCFATool", href="/"),
+                dbc.Nav(links, navbar=True),
+                html.Div([html.Span(who, className="text-light me-3", id="nav-user"), html.A("Log out", href="/logout", className="btn btn-outline-light btn-sm")]),
+            ],
+            fluid=True,
+        ),
+        color="dark",
+        dark=True,
+        className="mb-3",
+    )
+
+
+def shell() -> html.Div:
+    """The layout around every page (built per request: the navbar depends on the user's role)."""
+    return html.Div([navbar(), dbc.Container(dash.page_container, fluid=True), dcc.Location(id="app-url")])
+
+
+def health_view() -> flask.Response:
+    """Public: which database nodes answer (no secrets, no data)."""
+    nodes = services().router.probe()
+    body = {
+        "status": "ok" if any(n.reachable for n in nodes.values()) else "degraded",
+        "nodes": {
+            name: {"role": n.role, "reachable": n.reachable, "lagging": n.lagging, "lag_bytes": n.lag_bytes}
+            for name, n in nodes.items()
+        },
+    }
+    return flask.jsonify(body)
+
+
+def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
+    """Build the whole app; `settings` defaults to the environment's."""
+    settings = settings or load_dashboard_settings()
+    server = flask.Flask("dashboard")
+    configure_cookies(server, settings)
+    build_services(settings, server)
+    auth.init_auth(server)
+    server.add_url_rule("/health", "health", health_view, methods=["GET"])
+    server.add_url_rule("/export/<page>/<name>.csv", "export", export.export_view, methods=["GET"])
+    app = dash.Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        pages_folder="",
+        serve_locally=True,
+        title="MyCFATool",
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+    _import_pages()
+    app.layout = shell
+    install_headers(server, content_security_policy(list(app.csp_hashes())))
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    # Built lazily so that importing this module (tests, tools) needs no settings.
+    if name in ("app", "server"):
+        built = create_app()
+        globals()["app"], globals()["server"] = built, built.server
+        return globals()[name]
+    raise AttributeError(name)

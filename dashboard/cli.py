@@ -1,0 +1,150 @@
+"""`mycfa-dashboard`: serve the app with gunicorn, and manage its users.
+
+    mycfa-dashboard serve [--bind HOST:PORT] [--workers N] [--threads N]
+    mycfa-dashboard users add NAME --role ROLE [--password-stdin]   (else a prompt that does not echo)
+    mycfa-dashboard users remove NAME
+    mycfa-dashboard users set-role NAME ROLE
+
+`users` writes through an owner connection: `--database-url` or MYCFA_DASH_ADMIN_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+
+import psycopg
+
+from dashboard.config import ConfigError, DashboardSettings, load_dashboard_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_DB = 0, 1, 2, 3, 7
+MIN_PASSWORD = 10
+
+
+def default_workers(cpus: int | None = None) -> int:
+    """CPU-bound rendering: a worker per core plus one, at least 2, at most 8 (threads cover I/O waits)."""
+    count = cpus if cpus is not None else (os.cpu_count() or 1)
+    return max(2, min(8, count + 1))
+
+
+def gunicorn_argv(settings: DashboardSettings, bind: str | None, workers: int | None, threads: int | None) -> list[str]:
+    return [
+        "gunicorn",
+        f"--bind={bind or settings.bind}",
+        f"--workers={workers or settings.workers or default_workers()}",
+        f"--threads={threads or settings.threads}",
+        "--worker-class=gthread",
+        "--timeout=60",
+        "--graceful-timeout=20",
+        "--keep-alive=5",
+        "--max-requests=5000",
+        "--max-requests-jitter=500",
+        "--access-logfile=-",
+        "dashboard.app:server",
+    ]
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings = load_dashboard_settings()  # fail fast, before gunicorn forks workers
+    from gunicorn.app.wsgiapp import run
+
+    sys.argv = gunicorn_argv(settings, args.bind, args.workers, args.threads)
+    run()
+    return EXIT_OK
+
+
+def _admin_url(args: argparse.Namespace) -> str:
+    if args.database_url:
+        return str(args.database_url)
+    settings = load_dashboard_settings()
+    if settings.admin_database_url is None:
+        raise ConfigError("configuration error: MYCFA_DASH_ADMIN_DATABASE_URL is required for `users`")
+    return settings.admin_database_url.get_secret_value()
+
+
+def _read_password(from_stdin: bool) -> str:
+    # Scripts pipe the password in (never on the command line, where `ps` would show it).
+    password = sys.stdin.readline().rstrip("\n") if from_stdin else getpass.getpass("password: ")
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"the password must have at least {MIN_PASSWORD} characters")
+    return password
+
+
+def users(args: argparse.Namespace) -> int:
+    from dashboard.auth import ROLES, USERNAME, hash_password
+
+    name = args.name.strip().lower()
+    if not USERNAME.match(name):
+        print("mycfa-dashboard: user names are 3-64 of a-z 0-9 _ . @ -", file=sys.stderr)
+        return EXIT_USAGE
+    role = getattr(args, "role", None)
+    if role is not None and role not in ROLES:
+        print(f"mycfa-dashboard: role must be one of {', '.join(ROLES)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        url = _admin_url(args)
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            if args.action == "add":
+                conn.execute(
+                    "INSERT INTO dashboard_users (username, password_hash, role) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
+                    " role = EXCLUDED.role, updated_at = now()",
+                    (name, hash_password(_read_password(args.password_stdin)), role),
+                )
+                print(f"user {name} ({role}) saved")
+                return EXIT_OK
+            if args.action == "remove":
+                count = conn.execute("DELETE FROM dashboard_users WHERE username = %s", (name,)).rowcount
+            else:
+                count = conn.execute(
+                    "UPDATE dashboard_users SET role = %s, updated_at = now() WHERE username = %s", (role, name)
+                ).rowcount
+    except ValueError as exc:
+        print(f"mycfa-dashboard: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except psycopg.Error as exc:
+        print(f"mycfa-dashboard: database error ({type(exc).__name__})", file=sys.stderr)
+        return EXIT_DB
+    if count == 0:
+        print(f"mycfa-dashboard: no user {name}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"user {name} {'removed' if args.action == 'remove' else f'is now {role}'}")
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="mycfa-dashboard", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = top.add_subparsers(dest="verb", required=True)
+    srv = verbs.add_parser("serve", help="run the dashboard under gunicorn")
+    srv.add_argument("--bind")
+    srv.add_argument("--workers", type=int)
+    srv.add_argument("--threads", type=int)
+    srv.set_defaults(func=serve)
+    usr = verbs.add_parser("users", help="manage who may log in").add_subparsers(dest="action", required=True)
+    for action in ("add", "remove", "set-role"):
+        sub = usr.add_parser(action)
+        sub.add_argument("name")
+        if action == "add":
+            sub.add_argument("--role", required=True)
+            sub.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+        elif action == "set-role":
+            sub.add_argument("role")
+        sub.add_argument("--database-url", help="owner connection (default MYCFA_DASH_ADMIN_DATABASE_URL)")
+        sub.set_defaults(func=users)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

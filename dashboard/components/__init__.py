@@ -1,0 +1,1 @@
+"""Layout builders shared by the pages: charts, tables, exports, states, inputs."""

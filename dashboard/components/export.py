@@ -1,0 +1,67 @@
+"""CSV exports: pages register a frame builder per (page, name); `/export/<page>/<name>.csv` serves it.
+
+Server-side, so the role check (viewers cannot export) cannot be bypassed in the browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from urllib.parse import urlencode
+
+import dash_bootstrap_components as dbc
+import flask
+import pandas as pd
+
+from dashboard import auth
+from dashboard.components.inputs import InvalidInput
+
+Exporter = Callable[[Mapping[str, str]], pd.DataFrame]
+_EXPORTERS: dict[tuple[str, str], Exporter] = {}
+
+
+def register_export(page: str, name: str) -> Callable[[Exporter], Exporter]:
+    def decorate(fn: Exporter) -> Exporter:
+        _EXPORTERS[(page, name)] = fn
+        return fn
+
+    return decorate
+
+
+def export_href(page: str, name: str, params: Mapping[str, str]) -> str:
+    return f"/export/{page}/{name}.csv?" + urlencode(dict(params))
+
+
+def export_link(page: str, name: str, label: str = "CSV") -> dbc.Button:
+    """A download button; its `href` is set by the page's callback once inputs are known."""
+    user = auth.current_user()
+    allowed = user is not None and user.can_export
+    return dbc.Button(
+        label,
+        id=f"{page}-export-{name}",
+        href="#",
+        external_link=True,
+        size="sm",
+        color="secondary",
+        outline=True,
+        disabled=not allowed,
+        title="CSV export" if allowed else "viewers cannot export",
+        className="ms-2",
+        download=f"{page}-{name}.csv",
+    )
+
+
+def export_view(page: str, name: str) -> flask.Response:
+    user = auth.current_user()
+    if user is None or not user.can_export:
+        return flask.Response("export not allowed for this role\n", status=403, mimetype="text/plain")
+    exporter = _EXPORTERS.get((page, name))
+    if exporter is None:
+        return flask.Response("unknown export\n", status=404, mimetype="text/plain")
+    try:
+        frame = exporter(flask.request.args)
+    except InvalidInput as exc:
+        return flask.Response(f"{exc}\n", status=400, mimetype="text/plain")
+    body = frame.to_csv(index=not isinstance(frame.index, pd.RangeIndex))
+    response = flask.Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{page}-{name}.csv"'
+    return response

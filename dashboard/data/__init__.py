@@ -1,0 +1,1 @@
+"""Read-only data access: the replica router and the one query module."""

@@ -1,0 +1,228 @@
+"""The dashboard's read-only queries: all parameterised, all through the replica router.
+
+Table and column names are fixed here, never taken from input. Every function marks the current
+request stale (`flask.g.mycfa_stale`) when its rows came from a replica behind the primary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import flask
+import pandas as pd
+
+from dashboard.data.router import QueryFailed, ReadResult, ReplicaRouter
+
+STATEMENT_KINDS = ("income", "balance", "cashflow", "ratios", "key_metrics")
+PERIODS = ("FY", "Q1", "Q2", "Q3", "Q4")
+QUARTERS = ("Q1", "Q2", "Q3", "Q4")
+
+
+def _read(router: ReplicaRouter, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    result: ReadResult = router.read(sql, params)
+    if flask.has_request_context():
+        flask.g.mycfa_node = result.node
+        if result.stale:
+            flask.g.mycfa_stale = True
+    return result.frame
+
+
+def companies(router: ReplicaRouter) -> pd.DataFrame:
+    """symbol, name, sector, sub_industry, member (bool) for every company ever in the index."""
+    return _read(
+        router,
+        "SELECT symbol, name, sector, sub_industry, index_removed IS NULL AS member"
+        " FROM companies ORDER BY symbol",
+    )
+
+
+def company(router: ReplicaRouter, symbol: str) -> dict[str, Any] | None:
+    frame = _read(
+        router,
+        "SELECT symbol, name, sector, sub_industry, headquarters, cik, founded, index_added,"
+        " index_removed, profile FROM companies WHERE symbol = :symbol",
+        {"symbol": symbol},
+    )
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+def prices(router: ReplicaRouter, symbol: str) -> pd.DataFrame:
+    """Daily prices of one symbol, indexed by date (open, high, low, close, adj_close, volume)."""
+    frame = _read(
+        router,
+        "SELECT date, open, high, low, close, adj_close, volume FROM prices_daily"
+        " WHERE symbol = :symbol ORDER BY date",
+        {"symbol": symbol},
+    )
+    return _date_index(frame, "date")
+
+
+def adjusted_closes(router: ReplicaRouter, symbols: Sequence[str], start: str | None = None) -> pd.DataFrame:
+    """Wide frame: one column per symbol of adjusted closes (close where FMP had no adjusted row)."""
+    frame = _read(
+        router,
+        "SELECT symbol, date, coalesce(adj_close, close) AS price FROM prices_daily"
+        " WHERE symbol = ANY(:symbols) AND date >= coalesce(CAST(:start AS date), DATE '1900-01-01')"
+        " ORDER BY date",
+        {"symbols": list(symbols), "start": start},
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=list(symbols), dtype=float)
+    wide = frame.pivot(index="date", columns="symbol", values="price")
+    wide.index = pd.DatetimeIndex(pd.to_datetime(wide.index), name="date")
+    return wide.astype(float).reindex(columns=[s for s in symbols if s in wide.columns])
+
+
+def latest_closes(router: ReplicaRouter) -> pd.DataFrame:
+    """The last stored close of every company (symbol, date, close): one index probe per symbol."""
+    return _read(
+        router,
+        "SELECT c.symbol, p.date, p.close FROM companies c CROSS JOIN LATERAL"
+        " (SELECT date, close FROM prices_daily d WHERE d.symbol = c.symbol ORDER BY date DESC LIMIT 1) p",
+    )
+
+
+def statements(router: ReplicaRouter, symbol: str, kind: str, periods: Sequence[str]) -> pd.DataFrame:
+    """One statement kind of one symbol as a frame of FMP fields indexed by fiscal date (oldest first)."""
+    if kind not in STATEMENT_KINDS or any(p not in PERIODS for p in periods):
+        raise ValueError("unknown statement kind or period")
+    frame = _read(
+        router,
+        "SELECT fiscal_date, period, fiscal_year, payload FROM statements"
+        " WHERE symbol = :symbol AND kind = :kind AND period = ANY(:periods) ORDER BY fiscal_date",
+        {"symbol": symbol, "kind": kind, "periods": list(periods)},
+    )
+    return payload_frame(frame)
+
+
+def statement_payloads(router: ReplicaRouter, symbol: str, period: str) -> dict[str, list[dict[str, Any]]]:
+    """Every kind's FMP rows for one symbol, oldest first: period "FY" (annual) or "Q" (the quarters)."""
+    periods = QUARTERS if period == "Q" else ("FY",)
+    frame = _read(
+        router,
+        "SELECT kind, payload FROM statements"
+        " WHERE symbol = :symbol AND period = ANY(:periods) ORDER BY fiscal_date",
+        {"symbol": symbol, "periods": list(periods)},
+    )
+    out: dict[str, list[dict[str, Any]]] = {kind: [] for kind in STATEMENT_KINDS}
+    for kind, payload in zip(frame.get("kind", []), frame.get("payload", []), strict=True):
+        out[kind].append(payload)
+    return out
+
+
+def latest_annual(router: ReplicaRouter, kind: str, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+    """The latest FY statement of one kind for every symbol (or the given ones), indexed by symbol."""
+    if kind not in STATEMENT_KINDS:
+        raise ValueError("unknown statement kind")
+    frame = _read(
+        router,
+        "SELECT DISTINCT ON (symbol) symbol, fiscal_date, payload FROM statements"
+        " WHERE kind = :kind AND period = 'FY' AND (CAST(:symbols AS text[]) IS NULL OR symbol = ANY(:symbols))"
+        " ORDER BY symbol, fiscal_date DESC",
+        {"kind": kind, "symbols": list(symbols) if symbols is not None else None},
+    )
+    if frame.empty:
+        return pd.DataFrame()
+    body = pd.json_normalize(list(frame["payload"]))
+    body.index = pd.Index(frame["symbol"], name="symbol")
+    body["fiscal_date"] = list(frame["fiscal_date"])
+    return body
+
+
+def annual_history(router: ReplicaRouter, kind: str, symbols: Sequence[str]) -> pd.DataFrame:
+    """All FY rows of one kind for some symbols, long format (symbol, fiscal_date, FMP fields...)."""
+    frame = _read(
+        router,
+        "SELECT symbol, fiscal_date, payload FROM statements"
+        " WHERE kind = :kind AND period = 'FY' AND symbol = ANY(:symbols) ORDER BY symbol, fiscal_date",
+        {"kind": kind, "symbols": list(symbols)},
+    )
+    if frame.empty:
+        return pd.DataFrame()
+    body = pd.json_normalize(list(frame["payload"]))
+    body["symbol"] = list(frame["symbol"])
+    body["fiscal_date"] = pd.to_datetime(list(frame["fiscal_date"]))
+    return body
+
+
+def freshness(router: ReplicaRouter, symbol: str) -> pd.DataFrame:
+    """Per dataset: the latest period stored and when it was last changed."""
+    return _read(
+        router,
+        "SELECT 'prices' AS dataset, max(date)::text AS latest, NULL::timestamptz AS changed, count(*) AS rows"
+        " FROM prices_daily WHERE symbol = :symbol"
+        " UNION ALL SELECT kind || ' ' || CASE WHEN period = 'FY' THEN 'annual' ELSE 'quarterly' END,"
+        " max(fiscal_date)::text, max(updated_at), count(*) FROM statements WHERE symbol = :symbol"
+        " GROUP BY kind, period = 'FY' ORDER BY 1",
+        {"symbol": symbol},
+    )
+
+
+def data_version(router: ReplicaRouter) -> str:
+    """Changes whenever an ingest may have changed data: the latest run's id, state and row count."""
+    try:
+        frame = _read(
+            router,
+            "SELECT run_id, state, rows_changed, finished_at::text AS finished FROM runs"
+            " ORDER BY run_id DESC LIMIT 1",
+        )
+    except QueryFailed:  # no run ledger yet (schema 050 absent): fall back to the statements' clock
+        frame = _read(router, "SELECT max(updated_at)::text AS changed FROM statements")
+    return "|".join(str(v) for v in frame.iloc[0].tolist()) if not frame.empty else "empty"
+
+
+def user(router: ReplicaRouter, username: str) -> dict[str, Any] | None:
+    frame = _read(
+        router,
+        "SELECT username, password_hash, role FROM dashboard_users WHERE username = :username",
+        {"username": username},
+    )
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+# -- Status page (run ledger; absent tables give empty frames) ---------------------------------------
+def recent_runs(router: ReplicaRouter, limit: int = 20) -> pd.DataFrame:
+    return _optional(
+        router,
+        "SELECT run_id, job, state, started_at, finished_at, exit_code, items_total, requests,"
+        " rows_changed, resumes, error, metrics FROM runs ORDER BY run_id DESC LIMIT :limit",
+        {"limit": limit},
+    )
+
+
+def recent_failures(router: ReplicaRouter, limit: int = 50) -> pd.DataFrame:
+    return _optional(
+        router,
+        "SELECT run_id, symbol, dataset, state, attempts, error_class, error_message, finished_at"
+        " FROM run_items WHERE state IN ('failed', 'skipped') ORDER BY run_id DESC, symbol LIMIT :limit",
+        {"limit": limit},
+    )
+
+
+def _optional(router: ReplicaRouter, sql: str, params: Mapping[str, Any]) -> pd.DataFrame:
+    try:
+        return _read(router, sql, params)
+    except QueryFailed:
+        return pd.DataFrame()
+
+
+def payload_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a jsonb `payload` → FMP fields as columns, indexed by fiscal date."""
+    if frame.empty:
+        return pd.DataFrame(index=pd.DatetimeIndex([], name="fiscal_date"))
+    body = pd.json_normalize(list(frame["payload"]))
+    body.index = pd.DatetimeIndex(pd.to_datetime(list(frame["fiscal_date"])), name="fiscal_date")
+    body["period"] = list(frame["period"])
+    body["fiscal_year"] = list(frame["fiscal_year"])
+    return body
+
+
+def _date_index(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    frame = frame.set_index(pd.DatetimeIndex(pd.to_datetime(frame[column]), name=column)).drop(columns=column)
+    for name in ("open", "high", "low", "close", "adj_close"):
+        if name in frame:
+            frame[name] = frame[name].astype(float)
+    if "volume" in frame:
+        frame["volume"] = frame["volume"].astype("float64")
+    return frame

@@ -1,0 +1,206 @@
+"""Company: profile, candles with volume and overlays, statements (annual/quarterly/TTM), ratios, freshness."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+
+from dashboard.analytics.errors import AnalyticsError
+from dashboard.components import charts, company_data, states, tables
+from dashboard.components.export import export_href, export_link, register_export
+from dashboard.components.inputs import InvalidInput, symbol_options, valid_choice, valid_symbol
+from dashboard.data import queries
+from dashboard.data.router import NoNodeAvailable, QueryFailed
+from dashboard.services import services
+
+dash.register_page(__name__, path="/", name="Company", order=0, title="Company · MyCFATool")
+
+FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
+PERIODS = {"FY": "Annual", "Q": "Quarterly", "TTM": "TTM"}
+KINDS = {"income": "Income", "balance": "Balance sheet", "cashflow": "Cash flow"}
+
+
+def default_symbol(requested: str | None) -> str | None:
+    try:
+        return valid_symbol(requested) if requested else None
+    except InvalidInput:
+        return None
+
+
+def layout(symbol: str | None = None, **_: Any) -> html.Div:
+    try:
+        options = symbol_options()
+    except (NoNodeAvailable, QueryFailed):
+        return states.error("The database cannot be reached right now.")
+    chosen = default_symbol(symbol) or (options[0]["value"] if options else None)
+    if chosen is None:
+        return states.empty("No companies loaded yet: run an ingest first.")
+    controls = dbc.Row(
+        [
+            dbc.Col(dcc.Dropdown(id="company-symbol", options=options, value=chosen, clearable=False), md=4),
+            dbc.Col(dbc.RadioItems(id="company-adjusted", options=[{"label": "Adjusted", "value": "adj"}, {"label": "Unadjusted", "value": "raw"}], value="adj", inline=True), md=2),
+            dbc.Col(dbc.RadioItems(id="company-range", options=[{"label": k, "value": k} for k in company_data.RANGES], value="5Y", inline=True), md=3),
+            dbc.Col(dbc.Checklist(id="company-overlays", options=[{"label": o.upper().replace("_", " "), "value": o} for o in company_data.OVERLAYS], value=["sma_50"], inline=True), md=3),
+        ],
+        className="mb-2 g-2 align-items-center",
+    )
+    return html.Div(
+        [
+            html.Div(id="company-staleness"),
+            controls,
+            dbc.Row(
+                [
+                    dbc.Col(states.loading(html.Div(id="company-profile"), "company-profile"), md=3),
+                    dbc.Col(
+                        [
+                            html.Div([html.H5("Price", className="d-inline"), export_link("company", "prices")]),
+                            states.loading(dcc.Graph(id="company-price-graph", config={"displaylogo": False}), "company-price"),
+                        ],
+                        md=9,
+                    ),
+                ]
+            ),
+            html.Hr(),
+            dbc.Row(
+                [
+                    dbc.Col(dbc.RadioItems(id="company-period", options=[{"label": v, "value": k} for k, v in PERIODS.items()], value="FY", inline=True), md=4),
+                    dbc.Col(dbc.RadioItems(id="company-kind", options=[{"label": v, "value": k} for k, v in KINDS.items()], value="income", inline=True), md=5),
+                    dbc.Col(export_link("company", "statements"), md=3),
+                ],
+                className="mb-2",
+            ),
+            states.loading(html.Div(id="company-statement-table"), "company-statement-table"),
+            states.loading(dcc.Graph(id="company-statement-graph", config={"displaylogo": False}), "company-statement-graph"),
+            html.Div([html.H5("Ratio history (annual)", className="d-inline"), export_link("company", "ratios")], className="mt-3"),
+            states.loading(dcc.Graph(id="company-ratio-graph", config={"displaylogo": False}), "company-ratio-graph"),
+            html.Div([html.H5("Freshness", className="d-inline"), export_link("company", "freshness")], className="mt-3"),
+            html.Div(id="company-freshness"),
+        ]
+    )
+
+
+def _profile_card(symbol: str) -> Any:
+    svc = services()
+    row = svc.cached("company", (symbol,), lambda: queries.company(svc.router, symbol))
+    if row is None:
+        return states.empty(f"No profile for {symbol}.")
+    items = [html.Li([html.B(f"{k}: "), html.Span(f"{v:,}" if isinstance(v, int | float) else str(v))]) for k, v in company_data.profile_fields(row).items() if v not in (None, "")]
+    return dbc.Card(dbc.CardBody([html.H4(symbol, id="company-profile-symbol"), html.Ul(items, className="list-unstyled small")]))
+
+
+@callback(
+    Output("company-profile", "children"),
+    Output("company-freshness", "children"),
+    Output("company-staleness", "children"),
+    Output("company-export-freshness", "href"),
+    Input("company-symbol", "value"),
+)
+def company_profile(symbol: str | None) -> tuple[Any, Any, Any, str]:
+    try:
+        symbol = valid_symbol(symbol)
+        svc = services()
+        fresh = svc.cached("freshness", (symbol,), lambda: queries.freshness(svc.router, symbol))
+        table = tables.grid("company-freshness-grid", fresh, height=260) if not fresh.empty else states.empty(f"No data stored for {symbol} yet.")
+        return _profile_card(symbol), table, states.staleness(), export_href("company", "freshness", {"symbol": symbol})
+    except FAILURES as exc:
+        return states.error(str(exc)), None, states.staleness(), "#"
+
+
+@callback(
+    Output("company-price-graph", "figure"),
+    Output("company-export-prices", "href"),
+    Input("company-symbol", "value"),
+    Input("company-adjusted", "value"),
+    Input("company-overlays", "value"),
+    Input("company-range", "value"),
+)
+def company_price(symbol: str | None, adjusted: str, overlays: list[str] | None, span: str) -> tuple[Any, str]:
+    try:
+        symbol = valid_symbol(symbol)
+        adjusted = valid_choice(adjusted, ("adj", "raw"), name="price basis")
+        span = valid_choice(span, tuple(company_data.RANGES), name="range")
+        chosen = tuple(sorted(valid_choice(o, company_data.OVERLAYS, name="overlay") for o in overlays or []))
+    except InvalidInput as exc:
+        return charts.empty_figure(str(exc)), "#"
+
+    def build() -> dict[str, Any]:
+        shown, lines = company_data.price_view(symbol, adjusted=adjusted == "adj", overlays=chosen, span=span)
+        if shown.empty:
+            return charts.empty_figure(f"No prices stored for {symbol}.").to_dict()
+        title = f"{symbol} · {'dividend-adjusted' if adjusted == 'adj' else 'traded'} prices"
+        return charts.candles(shown, lines, title).to_dict()
+
+    try:
+        figure = services().cached("price-figure", (symbol, adjusted, chosen, span), build)
+    except FAILURES as exc:
+        return charts.empty_figure(str(exc)), "#"
+    return figure, export_href("company", "prices", {"symbol": symbol, "adjusted": adjusted})
+
+
+@callback(
+    Output("company-statement-table", "children"),
+    Output("company-statement-graph", "figure"),
+    Output("company-ratio-graph", "figure"),
+    Output("company-export-statements", "href"),
+    Output("company-export-ratios", "href"),
+    Input("company-symbol", "value"),
+    Input("company-period", "value"),
+    Input("company-kind", "value"),
+)
+def company_statements(symbol: str | None, period: str, kind: str) -> tuple[Any, Any, Any, str, str]:
+    try:
+        symbol = valid_symbol(symbol)
+        period = valid_choice(period, tuple(PERIODS), name="period")
+        kind = valid_choice(kind, tuple(KINDS), name="statement")
+        frame = company_data.statements(symbol, period).get(kind, pd.DataFrame())
+        ratio = company_data.ratio_history(symbol, "FY")
+    except FAILURES as exc:
+        message = charts.empty_figure(str(exc))
+        return states.error(str(exc)), message, message, "#", "#"
+    params = {"symbol": symbol, "period": period, "kind": kind}
+    if frame.empty:
+        label = {"FY": "annual", "Q": "quarterly", "TTM": "TTM"}[period]
+        note = f"No {label} {KINDS[kind].lower()} data for {symbol}."
+        table: Any = states.empty(note, id_="company-statement-empty")
+        chart = charts.empty_figure(note)
+    else:
+        table = tables.grid("company-statement-grid", tables.transpose_by_date(frame, company_data.STATEMENT_FIELDS[kind]))
+        fields = [f for f in company_data.CHART_FIELDS[kind] if f in frame.columns]
+        chart = charts.bars(frame[fields].tail(12), f"{symbol} · {KINDS[kind]} ({PERIODS[period]})")
+    ratio_fig = (
+        charts.lines(ratio[[c for c in company_data.RATIO_FIELDS if c in ratio.columns]], f"{symbol} · margins and returns", percent=True)
+        if not ratio.empty
+        else charts.empty_figure(f"No annual statements for {symbol}.")
+    )
+    return table, chart, ratio_fig, export_href("company", "statements", params), export_href("company", "ratios", {"symbol": symbol})
+
+
+@register_export("company", "prices")
+def export_prices(args: Mapping[str, str]) -> pd.DataFrame:
+    symbol = valid_symbol(args.get("symbol"))
+    return company_data.prices(symbol)
+
+
+@register_export("company", "statements")
+def export_statements(args: Mapping[str, str]) -> pd.DataFrame:
+    symbol = valid_symbol(args.get("symbol"))
+    period = valid_choice(args.get("period"), tuple(PERIODS), name="period")
+    kind = valid_choice(args.get("kind"), tuple(KINDS), name="statement")
+    return company_data.statements(symbol, period).get(kind, pd.DataFrame())
+
+
+@register_export("company", "ratios")
+def export_ratios(args: Mapping[str, str]) -> pd.DataFrame:
+    return company_data.ratio_history(valid_symbol(args.get("symbol")), "FY")
+
+
+@register_export("company", "freshness")
+def export_freshness(args: Mapping[str, str]) -> pd.DataFrame:
+    symbol = valid_symbol(args.get("symbol"))
+    return queries.freshness(services().router, symbol)
+

@@ -1,0 +1,96 @@
+"""Per-app services (settings, replica router, shared cache) reachable from any callback or route."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import flask
+from flask_caching import Cache
+
+from dashboard.config import DashboardSettings
+from dashboard.data.router import ReplicaRouter
+
+T = TypeVar("T")
+EXTENSION = "mycfa"
+DATA_VERSION_TTL_S = 5.0  # how long one worker trusts the data version before asking the database
+
+
+@dataclass
+class Services:
+    """What pages need at request time; one per Dash app."""
+
+    settings: DashboardSettings
+    router: ReplicaRouter
+    cache: Cache
+    _version: tuple[float, str] = (float("-inf"), "")
+    _version_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def data_version(self) -> str:
+        """A token that changes whenever an ingest changes data (cached a few seconds per worker)."""
+        from dashboard.data import queries  # local: queries imports this module's helpers
+
+        now = time.monotonic()
+        with self._version_lock:
+            at, value = self._version
+            if now - at < DATA_VERSION_TTL_S:
+                return value
+        value = queries.data_version(self.router)
+        with self._version_lock:
+            self._version = (now, value)
+        return value
+
+    def cached(self, name: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """`compute()` once per (name, key, data version) across all workers."""
+        raw = repr((name, key, self.data_version()))
+        cache_key = name + ":" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+        hit = self.cache.get(cache_key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        value = compute()
+        if not flask.g.get("mycfa_stale"):  # never keep an answer from a lagging replica
+            self.cache.set(cache_key, value)
+        return value
+
+
+def cache_dir(settings: DashboardSettings) -> str:
+    folder = Path(settings.cache_dir or Path(tempfile.gettempdir()) / "mycfa-dash-cache")
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return str(folder)
+
+
+def build_services(settings: DashboardSettings, server: flask.Flask) -> Services:
+    router = ReplicaRouter(
+        settings.database_url.get_secret_value(),
+        [url.get_secret_value() for url in settings.replica_urls],
+        max_lag_bytes=settings.max_lag_bytes,
+        max_lag_seconds=settings.max_lag_seconds,
+        statement_timeout_ms=settings.statement_timeout_ms,
+        connect_timeout_s=settings.connect_timeout_s,
+        pool_size=settings.pool_size,
+        health_ttl_s=settings.health_ttl_s,
+    )
+    # FileSystemCache: shared by every gunicorn worker on the machine, no extra server to run.
+    cache = Cache(
+        server,
+        config={
+            "CACHE_TYPE": "FileSystemCache",
+            "CACHE_DIR": cache_dir(settings),
+            "CACHE_DEFAULT_TIMEOUT": settings.cache_ttl_s,
+            "CACHE_THRESHOLD": 20000,
+        },
+    )
+    services = Services(settings=settings, router=router, cache=cache)
+    server.extensions[EXTENSION] = services
+    return services
+
+
+def services() -> Services:
+    """The services of the app serving the current request."""
+    return flask.current_app.extensions[EXTENSION]  # type: ignore[no-any-return]

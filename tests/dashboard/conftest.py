@@ -1,0 +1,83 @@
+"""Dashboard fixtures: one seeded database for the whole session, users per role, an app per module."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from dashboard.config import DashboardSettings
+from tests.conftest import Cluster, Database, _with_database, devdb, wait_for_replica
+from tests.dashboard import seed
+
+PASSWORD = "correct horse battery"
+USERS = {"ada": "admin", "ann": "analyst", "vic": "viewer"}
+
+
+@pytest.fixture(scope="session")
+def dash_db(pg_cluster: Cluster) -> Iterator[Database]:
+    """A database seeded with demo companies, prices, statements and one user per role."""
+    import uuid
+
+    name = f"t_dashboard_{uuid.uuid4().hex[:8]}"
+    devdb("createdb", name)
+    db = Database(
+        name=name,
+        owner_url=_with_database(pg_cluster.owner_url, name),
+        reader_url=_with_database(pg_cluster.reader_url, name),
+        replica_reader_url=_with_database(pg_cluster.replica_reader_url, name),
+        admin_url=_with_database(pg_cluster.admin_url, name),
+        admin_replica_url=_with_database(pg_cluster.admin_replica_url, name),
+    )
+    try:
+        seed.seed(db.owner_url)
+        for user, role in USERS.items():
+            seed.add_user(db.owner_url, user, PASSWORD, role)
+        wait_for_replica(pg_cluster)
+        yield db
+    finally:
+        devdb("dropdb", name)
+
+
+def make_settings(db: Database, cache_dir: Path, **overrides: Any) -> DashboardSettings:
+    values: dict[str, Any] = {
+        "database_url": db.reader_url,
+        "replica_urls": (db.replica_reader_url,),
+        "secret_key": "test-secret-key-0123456789abcdef",
+        "secure_cookies": False,
+        "cache_dir": str(cache_dir),
+        "health_ttl_s": 0.5,
+    }
+    values.update(overrides)
+    return DashboardSettings(**values)
+
+
+@pytest.fixture(scope="module")
+def dash_app(dash_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from dashboard.app import create_app
+
+    app = create_app(make_settings(dash_db, tmp_path_factory.mktemp("cache")))
+    yield app
+    app.server.extensions["mycfa"].router.dispose()
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token is not None
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token.group(1), "next": "/"})
+
+
+@pytest.fixture
+def logged_in(dash_app: Any) -> Callable[[str], FlaskClient]:
+    def make(username: str) -> FlaskClient:
+        client = dash_app.server.test_client()
+        response = login(client, username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return make

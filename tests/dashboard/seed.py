@@ -1,0 +1,161 @@
+"""Demo data for the dashboard's tests: real constituents, 12 years of prices, annual + quarterly statements.
+
+Statements start from the recorded AAPL rows (FMP field names) and are scaled per company and per
+year, keeping the accounting identities (assets = liabilities + equity, FCF = OCF + capex).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from engine.db.migrate import migrate
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "fmp"
+SYMBOLS = ("AAPL", "MSFT", "JNJ", "XOM", "JPM", "KO", "NVDA", "PG")
+YEARS = 12
+LAST_DAY = date(2024, 12, 31)
+QUARTER_ENDS = ((3, 31), (6, 30), (9, 30), (12, 31))
+
+
+def _fixture(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / f"stable_{name}_AAPL_annual.json").read_text())[0]  # type: ignore[no-any-return]
+
+
+def constituents() -> dict[str, dict[str, str]]:
+    with open(REPO / "fakefmp" / "data" / "sp500_constituents.csv", newline="") as handle:
+        return {row["Symbol"]: row for row in csv.DictReader(handle)}
+
+
+def business_days(start: date, end: date) -> list[date]:
+    days, day = [], start
+    while day <= end:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def price_rows(symbol: str, seed: int) -> list[tuple[Any, ...]]:
+    rng = np.random.default_rng(seed)
+    days = business_days(date(LAST_DAY.year - YEARS + 1, 1, 1), LAST_DAY)
+    returns = rng.normal(0.0004, 0.016, len(days))
+    close = 40.0 * (1 + seed % 5) * np.exp(np.cumsum(returns))
+    # Dividends: the adjusted series is the close scaled down the further back we go (~1.5%/year).
+    years_back = np.array([(LAST_DAY - d).days / 365.25 for d in days])
+    adj = close * (1.015 ** -years_back)
+    rows = []
+    for i, day in enumerate(days):
+        c = float(close[i])
+        o = c * (1 + rng.normal(0, 0.004))
+        hi = max(o, c) * (1 + abs(rng.normal(0, 0.006)))
+        lo = min(o, c) * (1 - abs(rng.normal(0, 0.006)))
+        rows.append((symbol, day, o, hi, lo, c, float(adj[i]), int(rng.integers(5e6, 9e7)), None))
+    return rows
+
+
+def _scaled(base: dict[str, Any], factor: float, symbol: str, when: date, period: str) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for key, value in base.items():
+        if isinstance(value, int | float) and not isinstance(value, bool) and key not in ("fiscalYear",):
+            row[key] = round(value * factor, 2) if abs(value) > 10 else value
+        else:
+            row[key] = value
+    row.update({"symbol": symbol, "date": when.isoformat(), "period": period, "fiscalYear": str(when.year)})
+    return row
+
+
+def statement_rows(symbol: str, seed: int) -> list[tuple[Any, ...]]:
+    income, balance, cashflow = _fixture("income-statement"), _fixture("balance-sheet-statement"), _fixture("cash-flow-statement")
+    ratios, metrics = _fixture("ratios"), _fixture("key-metrics")
+    rng = np.random.default_rng(seed + 1000)
+    size = 0.05 + (seed % 7) * 0.04
+    rows: list[tuple[Any, ...]] = []
+    for k in range(YEARS):
+        year = LAST_DAY.year - YEARS + 1 + k
+        growth = size * (1.07 ** k) * float(rng.uniform(0.95, 1.05))
+        for period, (month, day), share in [("FY", (12, 31), 1.0)] + [(f"Q{q + 1}", QUARTER_ENDS[q], 0.25) for q in range(4)]:
+            when = date(year, month, day)
+            flow = growth * share
+            for kind, base, factor in (
+                ("income", income, flow),
+                ("cashflow", cashflow, flow),
+                ("balance", balance, growth),
+                ("ratios", ratios, 1.0),
+                ("key_metrics", metrics, growth),
+            ):
+                payload = _scaled(base, factor, symbol, when, period)
+                if kind in ("ratios",):
+                    payload = {**base, "symbol": symbol, "date": when.isoformat(), "period": period, "fiscalYear": str(year)}
+                if kind == "income":
+                    for share_field in ("weightedAverageShsOut", "weightedAverageShsOutDil", "eps", "epsDiluted"):
+                        payload[share_field] = base[share_field] * (size if share_field.startswith("weighted") else growth * share / size)
+                rows.append((symbol, kind, period, when, year, "USD", when + timedelta(days=30), json.dumps(payload)))
+    return rows
+
+
+def apply_schema(owner_url: str) -> None:
+    asyncio.run(migrate(owner_url))
+
+
+def seed(owner_url: str, symbols: tuple[str, ...] = SYMBOLS) -> None:
+    """Apply the schema and load companies, prices and statements for `symbols`."""
+    apply_schema(owner_url)
+    listing = constituents()
+    with psycopg.connect(owner_url, autocommit=False) as conn:
+        conn.execute("SELECT ensure_price_partitions(%s, %s)", (date(LAST_DAY.year - YEARS, 1, 1), LAST_DAY))
+        conn.execute("SELECT ensure_statement_partitions(%s, %s)", (date(LAST_DAY.year - YEARS, 1, 1), LAST_DAY))
+        profile = json.loads((FIXTURES / "stable_profile_AAPL.json").read_text())[0]
+        for i, symbol in enumerate(symbols):
+            row = listing[symbol]
+            conn.execute(
+                "INSERT INTO companies (symbol, name, sector, sub_industry, headquarters, cik, founded, index_added, profile)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (symbol) DO NOTHING",
+                (
+                    symbol,
+                    row["Security"],
+                    row["GICS Sector"],
+                    row["GICS Sub-Industry"],
+                    row["Headquarters Location"],
+                    row["CIK"].zfill(10),
+                    row["Founded"],
+                    row["Date added"] or None,
+                    json.dumps({**profile, "symbol": symbol, "companyName": row["Security"], "sector": row["GICS Sector"]}),
+                ),
+            )
+            with conn.cursor().copy(
+                "COPY prices_daily (symbol, date, open, high, low, close, adj_close, volume, vwap) FROM STDIN"
+            ) as copy:
+                for price in price_rows(symbol, i + 1):
+                    copy.write_row(price)
+            with conn.cursor().copy(
+                "COPY statements (symbol, kind, period, fiscal_date, fiscal_year, reported_currency, filing_date, payload)"
+                " FROM STDIN"
+            ) as copy:
+                for statement in statement_rows(symbol, i + 1):
+                    copy.write_row(statement)
+        conn.execute(
+            "INSERT INTO runs (job, state, finished_at, exit_code, items_total, requests, rows_changed)"
+            " VALUES ('full', 'succeeded', now(), 0, %s, %s, %s)",
+            (len(symbols) * 11, len(symbols) * 11, len(symbols) * 4000),
+        )
+        conn.commit()
+
+
+def add_user(owner_url: str, username: str, password: str, role: str) -> None:
+    from dashboard.auth import hash_password
+
+    with psycopg.connect(owner_url) as conn:
+        conn.execute(
+            "INSERT INTO dashboard_users (username, password_hash, role) VALUES (%s, %s, %s)"
+            " ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role",
+            (username, hash_password(password), role),
+        )

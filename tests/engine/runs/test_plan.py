@@ -40,9 +40,7 @@ def test_plan_item_statements_use_small_limit_when_history_exists() -> None:
 def test_build_plan_jobs_select_their_datasets() -> None:
     """`full` plans every dataset, `fundamentals` all but prices, `prices` only prices, per symbol."""
     for job, expected in ((Job.FULL, 12), (Job.FUNDAMENTALS, 11), (Job.PRICES, 1)):
-        plan = build_plan(
-            job, ["A", "B"], policy=POLICY, freshness=Freshness(), rate_limit=120, today=TODAY
-        )
+        plan = build_plan(job, ["A", "B"], policy=POLICY, freshness=Freshness(), rate_limit=120, today=TODAY)
         assert len(plan.items) == 2 * expected == 2 * len(JOB_DATASETS[job])
         assert {item.symbol for item in plan.items} == {"A", "B"}
     prices = build_plan(Job.PRICES, ["A"], policy=POLICY, freshness=Freshness(), rate_limit=120, today=TODAY)

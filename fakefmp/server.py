@@ -1,0 +1,279 @@
+"""The fake FMP HTTP server (aiohttp): FMP's stable paths, limits, error bodies, faults and admin API."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import struct
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from fakefmp import cassettes
+from fakefmp.config import ERROR_401, ERROR_403_LEGACY, ERROR_429, FAULT_KINDS, HTML_PAGE, FakeConfig
+from fakefmp.data import MAX_STATEMENT_LIMIT, Universe
+from fakefmp.stats import SlidingLimit, Stats
+
+JSON = "application/json"
+STATEMENT_PATHS = {
+    "income-statement": "income",
+    "balance-sheet-statement": "balance",
+    "cash-flow-statement": "cashflow",
+    "ratios": "ratios",
+    "key-metrics": "key_metrics",
+}
+PRICE_PATHS = {"historical-price-eod/full": False, "historical-price-eod/dividend-adjusted": True}
+ERROR_402 = b'{\n  "Error Message": "Special Endpoint : This endpoint is not available under your current subscription."\n}'
+
+
+class FakeFMP:
+    """The server's state: config, data universe, counters, limiter, fault dice."""
+
+    def __init__(self, config: FakeConfig) -> None:
+        self.config = config
+        self.universe = Universe(
+            seed=config.seed, symbols=config.symbols, as_of=config.as_of, price_cache=config.price_cache
+        )
+        self.stats = Stats(config.window_s)
+        self.limit = SlidingLimit(config.rate_limit, config.window_s)
+        self.dice = random.Random(config.seed)
+        self.upstream: aiohttp.ClientSession | None = None
+
+    def _json(self, status: int, body: bytes, content_type: str = JSON) -> web.Response:
+        self.stats.statuses[status] += 1
+        return web.Response(status=status, body=body, content_type=content_type)
+
+    async def api(self, request: web.Request) -> web.StreamResponse:
+        """Every /stable/* request: count, authenticate, limit, maybe fault, then answer."""
+        now = asyncio.get_running_loop().time()
+        path = request.match_info["path"].strip("/")
+        self.stats.arrived(now, path)
+        key = request.headers.get("apikey") or request.query.get("apikey", "")
+        if not key or (self.config.api_key is not None and key != self.config.api_key):
+            return self._json(401, ERROR_401)
+        if not self.limit.allow(key, now):
+            return self._json(429, ERROR_429)
+        fault = self._roll_fault()
+        if fault == "stall":
+            self.stats.faults[fault] += 1
+            await asyncio.sleep(self.config.stall_s)
+        elif fault == "reset":
+            self.stats.faults[fault] += 1
+            return _reset(request)
+        elif fault == "5xx":
+            self.stats.faults[fault] += 1
+            return self._json(self.dice.choice((500, 502, 503)), b"Internal Server Error", "text/plain")
+        elif fault == "html":
+            self.stats.faults[fault] += 1
+            return self._json(200, HTML_PAGE, "text/html")
+        status, content_type, body = await self._answer(path, request, key)
+        if fault == "truncate":
+            self.stats.faults[fault] += 1
+            return await _truncated(request, body, content_type)
+        return self._json(status, body, content_type)
+
+    def _roll_fault(self) -> str | None:
+        kinds = [k for k in self.config.faults if k in FAULT_KINDS]
+        if not kinds or self.config.fault_rate <= 0 or self.dice.random() >= self.config.fault_rate:
+            return None
+        return self.dice.choice(kinds)
+
+    async def _answer(self, path: str, request: web.Request, key: str) -> tuple[int, str, bytes]:
+        params = dict(request.query)
+        folder = self.config.cassettes
+        if folder is not None and self.config.record_from:
+            if self.upstream is None:
+                self.upstream = aiohttp.ClientSession()
+            got = await cassettes.record(self.upstream, self.config.record_from, folder, path, params, key)
+            return got.status, got.content_type, got.body
+        if folder is not None:
+            found = cassettes.load(folder, path, params)
+            if found is None:
+                return 404, JSON, b'{"Error Message": "fakefmp: no cassette for this request"}'
+            return found.status, found.content_type, found.body
+        return self._generated(path, params)
+
+    def _generated(self, path: str, params: dict[str, str]) -> tuple[int, str, bytes]:
+        universe = self.universe
+        symbol = params.get("symbol", "").upper()
+        if symbol and symbol in self.config.entitlement_denied:
+            return 402, JSON, ERROR_402
+        if path == "sp500-constituent":
+            return 200, JSON, universe.constituents_body()
+        if path == "profile":
+            return 200, JSON, universe.profile_body(symbol)
+        if path in STATEMENT_PATHS:
+            try:
+                limit = min(int(params.get("limit", "5")), MAX_STATEMENT_LIMIT)
+            except ValueError:
+                return 400, JSON, b'{"Error Message": "Invalid limit"}'
+            period = params.get("period", "annual")
+            return 200, JSON, universe.statement_body(STATEMENT_PATHS[path], symbol, period, max(0, limit))
+        if path in PRICE_PATHS:
+            try:
+                start = date.fromisoformat(params["from"]).isoformat() if "from" in params else None
+                end = date.fromisoformat(params["to"]).isoformat() if "to" in params else None
+            except ValueError:
+                return 400, JSON, b'{"Error Message": "Invalid date format, use YYYY-MM-DD"}'
+            body, rows = universe.price_body(
+                symbol, adjusted=PRICE_PATHS[path], start=start, end=end, cap=self.config.row_cap
+            )
+            self.stats.rows_served += rows
+            return 200, JSON, body
+        return 404, JSON, b'{"Error Message": "Not Found"}'
+
+    async def legacy(self, request: web.Request) -> web.Response:
+        """/api/v3/* and /api/v4/*: closed to keys made after 2025-08-31, as FMP answers them."""
+        self.stats.arrived(asyncio.get_running_loop().time(), "api/" + request.match_info["path"])
+        key = request.headers.get("apikey") or request.query.get("apikey", "")
+        if not key or (self.config.api_key is not None and key != self.config.api_key):
+            return self._json(401, ERROR_401)
+        return self._json(403, ERROR_403_LEGACY)
+
+    # --- admin (not under the API paths; no key) ---------------------------------------------------
+
+    async def admin_stats(self, request: web.Request) -> web.Response:
+        snapshot = self.stats.snapshot() | {
+            "rate_limit": self.config.rate_limit,
+            "as_of": self.universe.as_of.isoformat(),
+        }
+        return web.Response(body=orjson.dumps(snapshot), content_type=JSON)
+
+    async def admin_reset(self, request: web.Request) -> web.Response:
+        self.stats.reset()
+        self.limit.reset()
+        return web.Response(body=b'{"ok": true}', content_type=JSON)
+
+    async def admin_config(self, request: web.Request) -> web.Response:
+        """Change fault_rate, faults, stall_s, rate_limit, window_s or entitlement_denied while running."""
+        changes: dict[str, Any] = orjson.loads(await request.read() or b"{}")
+        cfg = self.config
+        if "fault_rate" in changes:
+            cfg.fault_rate = float(changes["fault_rate"])
+        if "faults" in changes:
+            cfg.faults = tuple(str(k) for k in changes["faults"])
+        if "stall_s" in changes:
+            cfg.stall_s = float(changes["stall_s"])
+        if "entitlement_denied" in changes:
+            cfg.entitlement_denied = tuple(str(s).upper() for s in changes["entitlement_denied"])
+        if "rate_limit" in changes or "window_s" in changes:
+            cfg.rate_limit = int(changes.get("rate_limit", cfg.rate_limit))
+            cfg.window_s = float(changes.get("window_s", cfg.window_s))
+            self.limit = SlidingLimit(cfg.rate_limit, cfg.window_s)
+            self.stats.window_s = cfg.window_s
+        return web.Response(body=b'{"ok": true}', content_type=JSON)
+
+    async def admin_as_of(self, request: web.Request) -> web.Response:
+        """POST {"date": "YYYY-MM-DD"}: move "today" (prices and filings after it stay invisible)."""
+        payload = orjson.loads(await request.read() or b"{}")
+        self.universe.set_as_of(date.fromisoformat(payload["date"]))
+        return web.Response(body=orjson.dumps({"as_of": self.universe.as_of.isoformat()}), content_type=JSON)
+
+    async def admin_restate(self, request: web.Request) -> web.Response:
+        """POST {"symbol", "dataset", "period", "date", "field", "value"}: change one reported value."""
+        p = orjson.loads(await request.read() or b"{}")
+        try:
+            self.universe.restate(
+                p["symbol"], p["dataset"], p.get("period", "annual"), p["date"], p["field"], p["value"]
+            )
+        except KeyError as exc:
+            return web.Response(status=400, text=f"bad restatement: {exc}")
+        return web.Response(body=b'{"ok": true}', content_type=JSON)
+
+    async def close(self) -> None:
+        if self.upstream is not None:
+            await self.upstream.close()
+
+
+def _reset(request: web.Request) -> web.Response:
+    """Drop the connection with a TCP RST, as an overloaded edge does."""
+    transport = request.transport
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    return web.Response(status=500)  # never reaches the client: the connection is gone
+
+
+async def _truncated(request: web.Request, body: bytes, content_type: str) -> web.StreamResponse:
+    """Announce the whole body, send half of it, then close."""
+    response = web.StreamResponse(status=200, headers={"Content-Type": content_type})
+    response.content_length = len(body) + 1
+    await response.prepare(request)
+    await response.write(body[: len(body) // 2])
+    if request.transport is not None:
+        request.transport.close()
+    return response
+
+
+STATE_KEY = web.AppKey("fakefmp", FakeFMP)
+
+
+def build_app(config: FakeConfig) -> web.Application:
+    state = FakeFMP(config)
+    app = web.Application()
+    app[STATE_KEY] = state
+    app.router.add_get("/stable/{path:.+}", state.api)
+    app.router.add_get("/api/{path:.+}", state.legacy)
+    app.router.add_get("/__fake/stats", state.admin_stats)
+    app.router.add_post("/__fake/reset", state.admin_reset)
+    app.router.add_post("/__fake/config", state.admin_config)
+    app.router.add_post("/__fake/as-of", state.admin_as_of)
+    app.router.add_post("/__fake/restate", state.admin_restate)
+
+    async def _close(_app: web.Application) -> None:
+        await state.close()
+
+    app.on_cleanup.append(_close)
+    return app
+
+
+@dataclass(slots=True)
+class RunningServer:
+    """A started fake: `url` is the root, `base_url` what MYCFA_FMP_BASE_URL should be."""
+
+    runner: web.AppRunner
+    host: str
+    port: int
+    state: FakeFMP
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/stable"
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_server(config: FakeConfig) -> RunningServer:
+    """Start the fake in the running loop on `config.port` (0: a free loopback port)."""
+    runner = web.AppRunner(build_app(config), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    await site.start()
+    server = site._server  # aiohttp exposes the bound sockets only here
+    sockets = getattr(server, "sockets", None) or ()
+    port = sockets[0].getsockname()[1] if sockets else config.port
+    return RunningServer(runner, config.host, port, runner.app[STATE_KEY])
+
+
+@asynccontextmanager
+async def serve(config: FakeConfig) -> AsyncIterator[RunningServer]:
+    """`async with serve(FakeConfig(...)) as fake:` — started on entry, stopped on exit."""
+    running = await start_server(config)
+    try:
+        yield running
+    finally:
+        await running.stop()

@@ -226,3 +226,16 @@ def _date_index(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     if "volume" in frame:
         frame["volume"] = frame["volume"].astype("float64")
     return frame
+
+
+def recent_annual(router: ReplicaRouter, kinds: Sequence[str], keep: int = 2) -> pd.DataFrame:
+    """The last `keep` FY rows of each kind for every symbol: kind, symbol, fiscal_date, payload."""
+    if any(k not in STATEMENT_KINDS for k in kinds):
+        raise ValueError("unknown statement kind")
+    return _read(
+        router,
+        "SELECT kind, symbol, fiscal_date, payload FROM (SELECT kind, symbol, fiscal_date, payload,"
+        " row_number() OVER (PARTITION BY symbol, kind ORDER BY fiscal_date DESC) AS rn FROM statements"
+        " WHERE period = 'FY' AND kind = ANY(:kinds)) ranked WHERE rn <= :keep",
+        {"kinds": list(kinds), "keep": keep},
+    )

@@ -1,0 +1,57 @@
+"""Universe-wide tables (every symbol at once) for the Screener and Valuation pages, cached per data version."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dashboard.analytics import screener
+from dashboard.analytics.fundamentals import field
+from dashboard.components.inputs import universe
+from dashboard.data import queries
+from dashboard.services import services
+
+KINDS = ("income", "balance", "cashflow")
+
+
+def _long_annual() -> pd.DataFrame:
+    """Last two FY rows per symbol with income, balance and cash-flow fields side by side."""
+    raw = queries.recent_annual(services().router, KINDS, keep=2)
+    merged: pd.DataFrame | None = None
+    for kind in KINDS:  # income first: the first kind holding a field wins, as in statements.combine
+        part = raw[raw["kind"] == kind]
+        if part.empty:
+            continue
+        body = pd.json_normalize(list(part["payload"])).drop(columns=["symbol", "date"], errors="ignore")
+        body = body.select_dtypes("number")
+        body["symbol"], body["date"] = list(part["symbol"]), pd.to_datetime(list(part["fiscal_date"]))
+        if merged is None:
+            merged = body
+        else:
+            extra = [c for c in body.columns if c not in merged.columns or c in ("symbol", "date")]
+            merged = merged.merge(body[extra], on=["symbol", "date"], how="outer")
+    return merged if merged is not None else pd.DataFrame(columns=["symbol", "date"])
+
+
+def metrics() -> pd.DataFrame:
+    """The screener table: one row per symbol (sector, ratios, multiples, scores, growth, price)."""
+    svc = services()
+
+    def build() -> pd.DataFrame:
+        long = _long_annual()
+        if long.empty:
+            return pd.DataFrame()
+        latest, previous = screener.cross_sections(long)
+        closes = queries.latest_closes(svc.router).set_index("symbol")
+        price = closes["close"].astype(float).reindex(latest.index)
+        market_cap = price * field(latest, "weightedAverageShsOutDil")
+        companies = universe().set_index("symbol")
+        table = screener.metrics_table(
+            latest,
+            previous,
+            market_cap=market_cap,
+            sectors=companies["sector"],
+            extra=pd.DataFrame({"name": companies["name"], "price": price}),
+        )
+        return table
+
+    return svc.cached("screener-table", (), build)

@@ -1,0 +1,107 @@
+"""Compare: 2-10 tickers side by side: latest ratios, growth and normalised price."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+
+from dashboard.analytics.errors import AnalyticsError
+from dashboard.components import charts, states, tables, universe_data
+from dashboard.components.export import export_href, export_link, register_export
+from dashboard.components.inputs import InvalidInput, symbol_options, valid_choice, valid_symbols
+from dashboard.data import queries
+from dashboard.data.router import NoNodeAvailable, QueryFailed
+from dashboard.services import services
+
+dash.register_page(__name__, path="/compare", name="Compare", order=3, title="Compare · MyCFATool")
+
+FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
+COLUMNS = ["name", "sector", "price", "market_cap", "pe", "ev_ebitda", "gross_margin", "operating_margin", "net_margin", "roe", "roic", "debt_to_equity", "current_ratio", "revenue_growth", "net_income_growth", "fcf_growth"]
+SPANS = {"1Y": 365, "3Y": 3 * 365, "5Y": 5 * 365, "10Y": 10 * 365}
+
+
+def layout(symbols: str | None = None, **_: Any) -> html.Div:
+    try:
+        options = symbol_options()
+    except (NoNodeAvailable, QueryFailed):
+        return states.error("The database cannot be reached right now.")
+    if len(options) < 2:
+        return states.empty("Comparing needs at least two companies loaded.")
+    chosen = [s for s in (symbols or "").split(",") if s] or [o["value"] for o in options[:3]]
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(dcc.Dropdown(id="compare-symbols", options=options, value=chosen, multi=True), md=8),
+                    dbc.Col(dbc.RadioItems(id="compare-span", options=[{"label": k, "value": k} for k in SPANS], value="5Y", inline=True), md=4),
+                ],
+                className="mb-2",
+            ),
+            html.Div(id="compare-staleness"),
+            html.Div([html.H5("Latest annual ratios and growth", className="d-inline"), export_link("compare", "ratios")]),
+            states.loading(html.Div(id="compare-table"), "compare-table"),
+            html.Div([html.H5("Normalised price (start = 100, adjusted)", className="d-inline"), export_link("compare", "prices")], className="mt-3"),
+            states.loading(dcc.Graph(id="compare-price-graph", config={"displaylogo": False}), "compare-price"),
+        ]
+    )
+
+
+def ratio_table(symbols: list[str]) -> pd.DataFrame:
+    table = universe_data.metrics()
+    if table.empty:
+        return pd.DataFrame()
+    present = [s for s in symbols if s in table.index]
+    return table.loc[present, [c for c in COLUMNS if c in table.columns]].reset_index()
+
+
+def normalised(symbols: list[str], span: str) -> pd.DataFrame:
+    svc = services()
+
+    def build() -> pd.DataFrame:
+        start = (pd.Timestamp.today().normalize() - pd.Timedelta(days=SPANS[span] + 3650)).date().isoformat()
+        wide = queries.adjusted_closes(svc.router, symbols, start)
+        if wide.empty:
+            return wide
+        wide = wide[wide.index >= wide.index[-1] - pd.Timedelta(days=SPANS[span])]
+        return wide / wide.bfill().iloc[0] * 100.0
+
+    return svc.cached("compare-prices", (tuple(symbols), span), build)
+
+
+@callback(
+    Output("compare-table", "children"),
+    Output("compare-price-graph", "figure"),
+    Output("compare-staleness", "children"),
+    Output("compare-export-ratios", "href"),
+    Output("compare-export-prices", "href"),
+    Input("compare-symbols", "value"),
+    Input("compare-span", "value"),
+)
+def compare_update(symbols: list[str] | None, span: str) -> tuple[Any, Any, Any, str, str]:
+    try:
+        chosen = valid_symbols(symbols or [], minimum=2, maximum=10)
+        span = valid_choice(span, tuple(SPANS), name="range")
+        table = ratio_table(chosen)
+        prices = normalised(chosen, span)
+    except FAILURES as exc:
+        return states.error(str(exc)), charts.empty_figure(str(exc)), states.staleness(), "#", "#"
+    grid = tables.grid("compare-grid", table, height=300) if not table.empty else states.empty("No annual statements for these tickers.")
+    figure = charts.lines(prices, "Normalised adjusted price") if not prices.empty else charts.empty_figure("No prices for these tickers.")
+    params = {"symbols": ",".join(chosen), "span": span}
+    return grid, figure, states.staleness(), export_href("compare", "ratios", params), export_href("compare", "prices", params)
+
+
+@register_export("compare", "ratios")
+def export_ratios(args: Mapping[str, str]) -> pd.DataFrame:
+    return ratio_table(valid_symbols(args.get("symbols", "").split(","), minimum=2, maximum=10))
+
+
+@register_export("compare", "prices")
+def export_prices(args: Mapping[str, str]) -> pd.DataFrame:
+    symbols = valid_symbols(args.get("symbols", "").split(","), minimum=2, maximum=10)
+    return normalised(symbols, valid_choice(args.get("span"), tuple(SPANS), name="range"))

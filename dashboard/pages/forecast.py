@@ -1,0 +1,120 @@
+"""Forecast: revenue, earnings, FCF or price with 80%/95% intervals and the holdout error."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+
+from dashboard.analytics import forecast as fc
+from dashboard.analytics.errors import AnalyticsError
+from dashboard.analytics.fundamentals import field
+from dashboard.components import charts, company_data, states, tables
+from dashboard.components.export import export_href, export_link, register_export
+from dashboard.components.inputs import InvalidInput, symbol_options, valid_choice, valid_symbol
+from dashboard.data.router import NoNodeAvailable, QueryFailed
+from dashboard.services import services
+
+dash.register_page(__name__, path="/forecast", name="Forecast", order=2, title="Forecast · MyCFATool")
+
+FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
+SERIES = {"revenue": "Revenue", "netIncome": "Net income", "freeCashFlow": "Free cash flow", "price": "Price (monthly)"}
+FREQUENCIES = {"FY": "Annual", "Q": "Quarterly"}
+METHODS = {"ets": "Damped-trend ETS", "loglinear": "Log-linear trend"}
+
+
+def layout(symbol: str | None = None, **_: Any) -> html.Div:
+    try:
+        options = symbol_options()
+    except (NoNodeAvailable, QueryFailed):
+        return states.error("The database cannot be reached right now.")
+    if not options:
+        return states.empty("No companies loaded yet: run an ingest first.")
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(dcc.Dropdown(id="forecast-symbol", options=options, value=symbol or options[0]["value"], clearable=False), md=3),
+                    dbc.Col(dbc.RadioItems(id="forecast-series", options=[{"label": v, "value": k} for k, v in SERIES.items()], value="revenue", inline=True), md=5),
+                    dbc.Col(dbc.RadioItems(id="forecast-frequency", options=[{"label": v, "value": k} for k, v in FREQUENCIES.items()], value="FY", inline=True), md=2),
+                    dbc.Col(dbc.RadioItems(id="forecast-method", options=[{"label": v, "value": k} for k, v in METHODS.items()], value="ets", inline=True), md=2),
+                ],
+                className="mb-2",
+            ),
+            html.Div([html.H5("Forecast", className="d-inline"), export_link("forecast", "series")]),
+            states.loading(dcc.Graph(id="forecast-graph", config={"displaylogo": False}), "forecast-graph"),
+            html.Div(id="forecast-backtest"),
+            html.Div(id="forecast-table"),
+        ]
+    )
+
+
+def history(symbol: str, series: str, frequency: str) -> pd.Series:
+    if series == "price":
+        prices = company_data.prices(symbol)
+        return prices["adj_close"].fillna(prices["close"]) if not prices.empty else pd.Series(dtype=float)
+    frame = company_data.combined(symbol, frequency)
+    return field(frame, series).dropna() if not frame.empty else pd.Series(dtype=float)
+
+
+def run(symbol: str, series: str, frequency: str, method: str) -> tuple[pd.Series, fc.Forecast]:
+    def build() -> tuple[pd.Series, fc.Forecast]:
+        values = history(symbol, series, frequency)
+        if series == "price":
+            return fc.monthly(values) if not values.empty else values, fc.forecast_price(values, method=method)  # type: ignore[arg-type]
+        horizon, holdout = (5, 3) if frequency == "FY" else (8, 4)
+        return values, fc.forecast(values, method=method, horizon=horizon, holdout=holdout)  # type: ignore[arg-type]
+
+    return services().cached("forecast", (symbol, series, frequency, method), build)
+
+
+@callback(
+    Output("forecast-graph", "figure"),
+    Output("forecast-backtest", "children"),
+    Output("forecast-table", "children"),
+    Output("forecast-export-series", "href"),
+    Input("forecast-symbol", "value"),
+    Input("forecast-series", "value"),
+    Input("forecast-frequency", "value"),
+    Input("forecast-method", "value"),
+)
+def forecast_update(symbol: str | None, series: str, frequency: str, method: str) -> tuple[Any, Any, Any, str]:
+    try:
+        symbol = valid_symbol(symbol)
+        series = valid_choice(series, tuple(SERIES), name="series")
+        frequency = valid_choice(frequency, tuple(FREQUENCIES), name="frequency")
+        method = valid_choice(method, tuple(METHODS), name="method")
+        values, result = run(symbol, series, frequency, method)
+    except FAILURES as exc:
+        return charts.empty_figure(str(exc)), states.error(str(exc)), None, "#"
+    href = export_href("forecast", "series", {"symbol": symbol, "series": series, "frequency": frequency, "method": method})
+    if not result.ok or result.forecast is None:
+        note = f"No forecast for {SERIES[series].lower()} of {symbol}: {result.message}."
+        return charts.empty_figure(note), states.empty(note, id_="forecast-empty"), None, "#"
+    title = f"{symbol} · {SERIES[series]} · {METHODS[method]}"
+    figure = charts.band(result.forecast, values, title)
+    bt = result.backtest
+    backtest = (
+        dbc.Alert(
+            [html.B("Holdout backtest: "), html.Span(f"MAPE {bt.mape:.1%}", id="forecast-mape"), f" over the last {bt.holdout} periods; 80% interval covered {bt.coverage_80:.0%}, 95% covered {bt.coverage_95:.0%}."],
+            color="info",
+        )
+        if bt is not None
+        else states.empty(result.message)
+    )
+    return figure, backtest, tables.grid("forecast-grid", result.forecast.reset_index(), height=260), href
+
+
+@register_export("forecast", "series")
+def export_series(args: Mapping[str, str]) -> pd.DataFrame:
+    symbol = valid_symbol(args.get("symbol"))
+    series = valid_choice(args.get("series"), tuple(SERIES), name="series")
+    frequency = valid_choice(args.get("frequency"), tuple(FREQUENCIES), name="frequency")
+    method = valid_choice(args.get("method"), tuple(METHODS), name="method")
+    values, result = run(symbol, series, frequency, method)
+    history_frame = values.rename("actual").to_frame()
+    return pd.concat([history_frame, result.forecast], axis=0) if result.forecast is not None else history_frame

@@ -1,0 +1,104 @@
+"""Status (admins only): last ingestion runs, failures, request budget use, replica lag."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+
+from dashboard import auth
+from dashboard.components import states, tables
+from dashboard.components.export import export_href, export_link, register_export
+from dashboard.components.inputs import InvalidInput
+from dashboard.data import queries
+from dashboard.data.router import NoNodeAvailable, QueryFailed
+from dashboard.services import services
+
+dash.register_page(__name__, path="/status", name="Status", order=9, title="Status · MyCFATool", admin_only=True)
+
+REFRESH_MS = 15_000
+
+
+def _is_admin() -> bool:
+    user = auth.current_user()
+    return user is not None and user.is_admin
+
+
+def layout(**_: Any) -> html.Div:
+    if not _is_admin():
+        return states.error("The Status page is for administrators.")
+    return html.Div(
+        [
+            dcc.Interval(id="status-interval", interval=REFRESH_MS),
+            html.Div([html.H5("Database nodes", className="d-inline"), export_link("status", "nodes")]),
+            html.Div(id="status-nodes"),
+            html.Div([html.H5("Last runs", className="d-inline"), export_link("status", "runs")], className="mt-3"),
+            states.loading(html.Div(id="status-runs"), "status-runs"),
+            html.Div([html.H5("Failed items", className="d-inline"), export_link("status", "failures")], className="mt-3"),
+            html.Div(id="status-failures"),
+        ]
+    )
+
+
+def nodes() -> pd.DataFrame:
+    health = services().router.probe()
+    return pd.DataFrame(
+        [{"node": n.name, "role": n.role, "reachable": n.reachable, "lag_bytes": n.lag_bytes, "replay_paused": n.paused, "behind_s": n.behind_s, "skipped": not n.usable, "error": n.error} for n in health.values()]
+    )
+
+
+def runs() -> pd.DataFrame:
+    frame = queries.recent_runs(services().router)
+    if frame.empty:
+        return frame
+    metrics = [m if isinstance(m, dict) else json.loads(m or "{}") for m in frame.pop("metrics")]
+    # Budget use: what the engine recorded for the run (requests, and the 429s/retries it met).
+    frame["budget_use"] = [", ".join(f"{k}={v}" for k, v in m.items() if "budget" in k or "429" in k or "retr" in k) for m in metrics]
+    return frame
+
+
+@callback(
+    Output("status-nodes", "children"),
+    Output("status-runs", "children"),
+    Output("status-failures", "children"),
+    Output("status-export-nodes", "href"),
+    Output("status-export-runs", "href"),
+    Output("status-export-failures", "href"),
+    Input("status-interval", "n_intervals"),
+)
+def status_update(_: int | None) -> tuple[Any, ...]:
+    if not _is_admin():
+        return states.error("The Status page is for administrators."), None, None, "#", "#", "#"
+    try:
+        recent, failures = runs(), queries.recent_failures(services().router)
+    except (NoNodeAvailable, QueryFailed) as exc:
+        return states.error(str(exc)), None, None, "#", "#", "#"
+    run_view = tables.grid("status-runs-grid", recent, height=300) if not recent.empty else states.empty("No runs recorded.", id_="status-no-runs")
+    failure_view = tables.grid("status-failures-grid", failures, height=260) if not failures.empty else states.empty("No failed items.")
+    hrefs = [export_href("status", name, {}) for name in ("nodes", "runs", "failures")]
+    return tables.grid("status-nodes-grid", nodes(), height=160), run_view, failure_view, *hrefs
+
+
+@register_export("status", "nodes")
+def export_nodes(_: Mapping[str, str]) -> pd.DataFrame:
+    if not _is_admin():
+        raise InvalidInput("administrators only")
+    return nodes()
+
+
+@register_export("status", "runs")
+def export_runs(_: Mapping[str, str]) -> pd.DataFrame:
+    if not _is_admin():
+        raise InvalidInput("administrators only")
+    return runs()
+
+
+@register_export("status", "failures")
+def export_failures(_: Mapping[str, str]) -> pd.DataFrame:
+    if not _is_admin():
+        raise InvalidInput("administrators only")
+    return queries.recent_failures(services().router)

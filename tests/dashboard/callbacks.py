@@ -1,0 +1,43 @@
+"""Build `/_dash-update-component` bodies from the app's own callback map (`/_dash-dependencies`).
+
+Used by the page tests and by the load test, so both replay what the browser would send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def outputs_of(dependency: Mapping[str, Any]) -> list[dict[str, str]]:
+    text = dependency["output"]
+    parts = text[2:-2].split("...") if text.startswith("..") else [text]
+    out = []
+    for part in parts:
+        ident, _, prop = part.rpartition(".")
+        out.append({"id": ident, "property": prop})
+    return out
+
+
+def find(dependencies: Sequence[Mapping[str, Any]], output_id: str) -> Mapping[str, Any]:
+    """The callback that writes `output_id` (any of its properties)."""
+    for dependency in dependencies:
+        if any(o["id"] == output_id for o in outputs_of(dependency)):
+            return dependency
+    raise KeyError(output_id)
+
+
+def body(dependency: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The request body for one callback; `values` maps component id → value of its input/state."""
+    outputs = outputs_of(dependency)
+
+    def fill(items: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
+        return [{"id": i["id"], "property": i["property"], "value": values.get(i["id"])} for i in items]
+
+    return {
+        "output": dependency["output"],
+        "outputs": outputs if len(outputs) > 1 or dependency["output"].startswith("..") else outputs[0],
+        "inputs": fill(dependency["inputs"]),
+        "state": fill(dependency.get("state", [])),
+        "changedPropIds": [f"{i['id']}.{i['property']}" for i in dependency["inputs"][:1]],
+    }

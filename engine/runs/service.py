@@ -7,13 +7,13 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TextIO
 
 import asyncpg
 
 from engine.config import EngineSettings
-from engine.db import create_pool, last_price_dates, latest_fiscal_dates, upsert_companies
+from engine.db import create_pool, last_price_dates, latest_fiscal_dates, queries, upsert_companies
 from engine.errors import FMPAuthError, MycfaError, StoreError
 from engine.exitcodes import ExitCode
 from engine.fmp import FMPClient
@@ -32,6 +32,8 @@ log = logging.getLogger("engine.run")
 
 PRICE_ENDPOINTS = 2  # historical-price-eod/full + dividend-adjusted, per window
 POOL_EXTRA = 2  # connections beyond the workers: ledger writes and the heartbeat
+STATEMENTS_FROM = date(1985, 1, 1)  # FMP's statement history rarely reaches further back
+PARTITIONS_AHEAD = timedelta(days=366)
 
 
 def policy_for(settings: EngineSettings, fmp: FMPClient) -> PlanPolicy:
@@ -178,9 +180,20 @@ class RunService:
         )
         return run_id
 
+    async def _ensure_partitions(self, pool: asyncpg.Pool, today: date) -> None:
+        """Create the partitions the run can touch before workers start, one statement at a time.
+
+        Concurrent loads creating the same partition race (DuplicateTableError): creating them
+        here, serially, leaves the loaders' own ensure calls with nothing to do.
+        """
+        until = today + PARTITIONS_AHEAD
+        await pool.execute(queries.ENSURE_PRICE_PARTITIONS, min(self.settings.history_start, today), until)
+        await pool.execute(queries.ENSURE_STATEMENT_PARTITIONS, STATEMENTS_FROM, until)
+
     async def _run(self, pool: asyncpg.Pool, fmp: FMPClient) -> ExitCode:
         metrics = RunMetrics(rate_limit=self.settings.fmp_rate_limit)
         run_id = await self._open_run(pool, fmp)
+        await self._ensure_partitions(pool, today_utc())
         if self.formatter is not None:
             self.formatter.run_id = run_id
         counts = await ledger.item_counts(pool, run_id)

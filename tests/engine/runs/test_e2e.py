@@ -1,0 +1,200 @@
+"""End to end against the fake FMP server (real HTTP on loopback) and a real Postgres, engine as a process."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+
+import orjson
+import pytest
+
+from engine.db import migrate
+from tests.conftest import Cluster, _with_database, devdb
+from tests.engine.runs.e2e import (
+    FakeFMP,
+    engine_env,
+    fingerprint,
+    query,
+    run_engine,
+    start_engine,
+    start_fakefmp,
+)
+
+pytestmark = pytest.mark.e2e
+
+SYMBOLS = "MMM,AOS,ABT"  # the first constituents: a small universe keeps these tests fast
+AS_OF = date(2026, 6, 30)
+KILLS = 5
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeFMP]:
+    server = start_fakefmp("--symbols", "12", "--seed", "7", "--rate-limit", "100000", "--as-of", AS_OF.isoformat())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def new_db(pg_cluster: Cluster) -> Iterator[Callable[[], str]]:
+    """A factory of fresh migrated databases (owner URL), all dropped when the module ends."""
+    names: list[str] = []
+
+    def make() -> str:
+        name = f"t_e2e_{uuid.uuid4().hex[:10]}"
+        devdb("createdb", name)
+        names.append(name)
+        url = _with_database(pg_cluster.owner_url, name)
+        asyncio.run(migrate(url))
+        return url
+
+    try:
+        yield make
+    finally:
+        for name in names:
+            devdb("dropdb", name)
+
+
+@pytest.fixture(scope="module")
+def clean(fake: FakeFMP, new_db: Callable[[], str]) -> tuple[str, dict[str, tuple[int, str]]]:
+    """A database loaded by one uninterrupted full run, and its fingerprint."""
+    url = new_db()
+    result = run_engine(engine_env(url, fake, SYMBOLS), "run", "--job", "full")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return url, fingerprint(url)
+
+
+def test_run_full_loads_every_dataset(clean: tuple[str, dict[str, tuple[int, str]]]) -> None:
+    """One full run loads profiles, the five statement kinds annual and quarterly, and prices, all items done."""
+    url, prints = clean
+    symbols = SYMBOLS.split(",")
+    assert query(url, "SELECT count(*) FROM companies WHERE profile IS NOT NULL")[0][0] == len(symbols)
+    series = query(
+        url, "SELECT symbol, kind, period = 'FY' FROM statements GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    )
+    assert len(series) == len(symbols) * 5 * 2
+    prices = query(url, "SELECT symbol, min(date), max(date), count(adj_close) FROM prices_daily GROUP BY 1")
+    assert {row[0] for row in prices} == set(symbols)
+    assert all(row[1] >= date(2016, 1, 1) and row[2] <= AS_OF and row[3] > 0 for row in prices)
+    states = query(url, "SELECT state, count(*) FROM run_items GROUP BY 1")
+    assert states == [("done", len(symbols) * 12)]
+    assert prints["revisions"][0] == 0
+
+
+def test_status_json_reports_the_run_with_its_metrics(
+    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP
+) -> None:
+    """`status --json` shows the run, its EMF counters, and rows per dataset."""
+    url, prints = clean
+    result = run_engine(engine_env(url, fake, SYMBOLS), "status", "--json")
+    assert result.returncode == 0, result.stderr
+    status = orjson.loads(result.stdout)
+    run = status["runs"][0]
+    assert run["state"] == "succeeded" and run["exit_code"] == 0
+    assert run["metrics"]["requests"] == run["requests"] > 0
+    assert status["datasets"]["prices"]["rows"] == prints["prices"][0]
+
+
+def test_kill9_five_times_then_final_run_gives_the_rows_of_one_clean_run(
+    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP, new_db: Callable[[], str]
+) -> None:
+    """Five `kill -9`s at random moments, then one run to the end: exactly the clean run's rows."""
+    _, expected = clean
+    url = new_db()
+    env = engine_env(url, fake, SYMBOLS)
+    rng = random.Random(20261125)
+    for _ in range(KILLS):
+        process = start_engine(env, "run", "--job", "full")
+        time.sleep(rng.uniform(0.6, 2.5))  # python start-up is ~0.5 s; a full run of 3 symbols ~2-4 s
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+    final = run_engine(env, "run", "--job", "full")
+    assert final.returncode == 0, final.stderr[-3000:]
+    assert fingerprint(url) == expected
+    assert query(url, "SELECT count(*) FROM runs WHERE state IN ('running', 'interrupted')") == [(0,)]
+
+
+def test_second_run_exits_locked_and_sigterm_stops_resumably(
+    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP
+) -> None:
+    """A second run exits at once with the lock code; SIGTERM stops the first cleanly; the next run resumes it."""
+    url, _ = clean
+    slow = engine_env(url, fake, SYMBOLS, MYCFA_FMP_RATE_LIMIT="60")  # ~1 request a second
+    first = start_engine(slow, "run", "--job", "fundamentals")
+    deadline = time.monotonic() + 30
+    while not query(url, "SELECT run_id FROM runs WHERE state = 'running'"):
+        assert time.monotonic() < deadline and first.poll() is None, "the first run never started"
+        time.sleep(0.1)
+    started = time.monotonic()
+    second = run_engine(slow, "run", "--job", "prices", timeout=30)
+    assert second.returncode == 5 and "another run holds the lock" in second.stderr
+    assert time.monotonic() - started < 10
+
+    first.send_signal(signal.SIGTERM)
+    _, stderr = first.communicate(timeout=30)
+    assert first.returncode == 6, stderr[-3000:]
+    [(run_id, state, pending)] = query(
+        url,
+        "SELECT r.run_id, r.state, count(*) FILTER (WHERE i.state = 'pending') FROM runs r"
+        " JOIN run_items i USING (run_id) WHERE r.job = 'fundamentals' GROUP BY 1, 2",
+    )
+    assert state == "interrupted" and pending > 0
+    resumed = run_engine(engine_env(url, fake, SYMBOLS), "run", "--job", "fundamentals")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert query(url, "SELECT state, resumes FROM runs WHERE run_id = %s", run_id) == [("succeeded", 1)]
+
+
+def test_faults_at_30_percent_give_a_complete_database_or_failures_with_reasons(
+    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP, new_db: Callable[[], str]
+) -> None:
+    """With 30% of answers faulty, the run retries: complete data (exit 0) or failed items with reasons (exit 1)."""
+    _, expected = clean
+    url = new_db()
+    fake.configure(fault_rate=0.3, stall_s=0.3)
+    try:
+        result = run_engine(engine_env(url, fake, SYMBOLS), "run", "--job", "full", timeout=300)
+    finally:
+        fake.configure(fault_rate=0.0)
+    failed = query(
+        url, "SELECT error_class, error_message FROM run_items WHERE state IN ('failed', 'skipped')"
+    )
+    if result.returncode == 0:
+        assert not failed and fingerprint(url) == expected
+    else:
+        assert result.returncode == 1, result.stderr[-3000:]
+        assert failed and all(cls and message for cls, message in failed)
+    assert "e2e-canary-key" not in result.stdout + result.stderr + repr(failed)
+
+
+def test_prices_run_after_new_data_asks_only_for_new_dates(
+    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP
+) -> None:
+    """Two weeks later a `prices` run sends one window per price endpoint per symbol, from the last date."""
+    url, _ = clean
+    before = dict(query(url, "SELECT symbol, max(date) FROM prices_daily GROUP BY 1"))
+    fake.set_as_of((AS_OF + timedelta(days=14)).isoformat())
+    try:
+        sent_before = fake.stats()["requests"]
+        result = run_engine(engine_env(url, fake, SYMBOLS), "run", "--job", "prices")
+        sent = fake.stats()["requests"] - sent_before
+    finally:
+        fake.set_as_of(AS_OF.isoformat())
+    assert result.returncode == 0, result.stderr[-3000:]
+    symbols = SYMBOLS.split(",")
+    assert sent == 1 + 2 * len(symbols)  # the constituent list, then full + adjusted per symbol
+    items = query(
+        url,
+        "SELECT symbol, params->>'from', requests FROM run_items"
+        " WHERE run_id = (SELECT max(run_id) FROM runs) ORDER BY symbol",
+    )
+    for symbol, start, requests in items:
+        assert date.fromisoformat(start) == before[symbol] - timedelta(days=7)
+        assert requests == 2
+    after = dict(query(url, "SELECT symbol, max(date) FROM prices_daily GROUP BY 1"))
+    assert all(after[s] > before[s] for s in symbols)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
 from engine.config import ConfigError, EngineSettings, load_engine_settings
+from engine.db.migrate import migrate
+from engine.errors import StoreError
 from engine.exitcodes import ExitCode
 from engine.runs.commands import add_run_verbs
 
@@ -20,6 +23,17 @@ def cmd_config(args: argparse.Namespace, settings: EngineSettings) -> int:
     return ExitCode.OK
 
 
+def cmd_migrate(args: argparse.Namespace, settings: EngineSettings) -> int:
+    """Apply the pending schema/ files in order (idempotent); exit 7 with one line if that fails."""
+    try:
+        applied = asyncio.run(migrate(settings.database_url.get_secret_value()))
+    except StoreError as exc:
+        print(f"mycfa-engine: migrate failed: {exc}", file=sys.stderr)
+        return ExitCode.DATABASE
+    print(f"migrate: applied {', '.join(applied)}" if applied else "migrate: schema up to date")
+    return ExitCode.OK
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     parser = argparse.ArgumentParser(prog="mycfa-engine", description=__doc__)
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -27,6 +41,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
 
     verbs.add_parser("config", help="print the effective settings (secrets masked)")
     handlers["config"] = cmd_config
+    verbs.add_parser("migrate", help="apply the pending schema/ files in order (idempotent)")
+    handlers["migrate"] = cmd_migrate
     add_run_verbs(verbs, handlers)
     return parser, handlers
 

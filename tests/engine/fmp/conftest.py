@@ -1,0 +1,56 @@
+"""Fixtures: an in-process fake FMP server and a client wired to it with zero retry waits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+
+from engine.fmp.budget import RateBudget
+from engine.fmp.client import FMPClient, RetryPolicy
+from fakefmp import FakeConfig, RunningServer, serve
+
+CANARY_KEY = "CANARY-9f3b7c1e-do-not-leak"
+AS_OF = date(2026, 8, 7)
+NO_WAIT = RetryPolicy(attempts=3, initial_s=0.0, cap_s=0.0, rate_limit_wait_s=0.0)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[RunningServer]:
+    """A fake serving 12 symbols with a generous limit and no faults."""
+    async with serve(FakeConfig(symbols=12, seed=7, rate_limit=10_000, as_of=AS_OF, stall_s=2.0)) as server:
+        yield server
+
+
+ClientFactory = Callable[..., Any]
+
+
+@asynccontextmanager
+async def make_client(
+    server: RunningServer,
+    *,
+    key: str = CANARY_KEY,
+    limit: int = 10_000,
+    window_s: float = 60.0,
+    margin_s: float = 1.0,
+    retry: RetryPolicy = NO_WAIT,
+    timeout_s: float = 0.5,
+    concurrency: int = 8,
+    **kwargs: Any,
+) -> AsyncIterator[FMPClient]:
+    async with aiohttp.ClientSession() as session:
+        yield FMPClient(
+            session,
+            RateBudget(limit, window_s, margin_s=margin_s),
+            api_key=SecretStr(key),
+            base_url=server.base_url,
+            concurrency=concurrency,
+            retry=retry,
+            timeout_s=timeout_s,
+            **kwargs,
+        )

@@ -75,6 +75,20 @@ def _password_of(dsn: str) -> str:
     return ""
 
 
+def _dropped_cause(exc: BaseException) -> BaseException | None:
+    """The retryable error behind `exc`, if any.
+
+    A killed backend surfaces as whatever call noticed first; often that is the ROLLBACK on the way
+    out ("the underlying connection is closed"), with the real cause in the exception's context.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DROPPED_CONNECTION + TRANSIENT_CONFLICT):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 async def run_batch(
     pool: asyncpg.Pool,
     work: Callable[[asyncpg.Connection], Awaitable[T]],
@@ -99,14 +113,20 @@ async def run_batch(
         try:
             async with pool.acquire(timeout=timeout_s) as conn, conn.transaction():
                 return await work(conn)
-        except DROPPED_CONNECTION + TRANSIENT_CONFLICT as exc:
+        except (
+            *DROPPED_CONNECTION,
+            *TRANSIENT_CONFLICT,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+        ) as exc:
+            dropped = _dropped_cause(exc)
+            if dropped is None:
+                raise LoadError(describe(exc), dataset=dataset, symbol=symbol) from exc
             if attempt == attempts:
                 raise StoreUnavailable(
-                    f"{dataset} [{symbol}]: gave up after {attempts} attempts: {describe(exc)}"
+                    f"{dataset} [{symbol}]: gave up after {attempts} attempts: {describe(dropped)}"
                 ) from exc
             await sleep(retry_wait * attempt)
         except TimeoutError as exc:
             raise LoadError(f"timed out after {timeout_s:g}s", dataset=dataset, symbol=symbol) from exc
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise LoadError(describe(exc), dataset=dataset, symbol=symbol) from exc
     raise AssertionError("unreachable: the loop returns or raises")

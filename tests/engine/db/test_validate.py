@@ -1,0 +1,111 @@
+"""Parsing and validation of FMP rows: typed rows out, every refusal quarantined with a reason."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+
+from engine.db.rows import PriceRow, dedupe_prices, dedupe_statements
+from engine.db.validate import parse_prices, parse_statements
+from tests.engine.db.conftest import adjusted, balance, fixture_rows, income, price
+
+
+def test_parse_prices_recorded_body_all_valid() -> None:
+    """The recorded historical-price-eod/full body parses into typed rows with no quarantine."""
+    parsed = parse_prices(
+        "AAPL", fixture_rows("stable_historical-price-eod-full_AAPL_2023-01-01_2023-01-10.json")
+    )
+    assert parsed.quarantined == []
+    first = parsed.rows[0]
+    assert first == PriceRow(
+        "AAPL", date(2023, 1, 10), 130.26, 131.26, 128.12, 130.73, None, 63896200, 130.0925
+    )
+
+
+def test_parse_prices_merges_adjusted_close_by_date() -> None:
+    """adjClose from the dividend-adjusted body lands on the unadjusted row of the same date."""
+    parsed = parse_prices(
+        "X", [price("X", "2024-01-02"), price("X", "2024-01-03")], [adjusted("X", "2024-01-03", 97.5)]
+    )
+    by_day = {row.date: row.adj_close for row in parsed.rows}
+    assert by_day == {date(2024, 1, 2): None, date(2024, 1, 3): 97.5}
+
+
+def test_parse_prices_orphan_adjusted_row_quarantined() -> None:
+    """An adjusted row with no unadjusted row of its date is quarantined, not dropped."""
+    parsed = parse_prices("X", [price("X", "2024-01-02")], [adjusted("X", "2024-01-05", 1.0)])
+    assert [(q.dataset, q.reason) for q in parsed.quarantined] == [
+        ("prices_adjusted", "adjusted row without an unadjusted row")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (price("X", "2024-13-45"), "unparseable date"),
+        (price("X", None), "unparseable date"),
+        (price("X", "2024-01-02", volume=-5), "negative volume"),
+        (price("X", "2024-01-02", high=10, low=11), "high < low"),
+        (price("Y", "2024-01-02"), "symbol mismatch"),
+        ({**price("X", "2024-01-02"), "close": "n/a"}, "non-numeric close"),
+        (price("X", "1800-01-02"), "date out of range"),
+    ],
+)
+def test_parse_prices_invalid_row_quarantined(row: dict[str, object], reason: str) -> None:
+    """Each price rule sends the row to quarantine with its reason and raw payload."""
+    parsed = parse_prices("X", [row, price("X", "2024-02-01")])
+    assert [r.date for r in parsed.rows] == [date(2024, 2, 1)]
+    assert len(parsed.quarantined) == 1
+    assert parsed.quarantined[0].reason.startswith(reason)
+    assert parsed.quarantined[0].payload == row
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (balance("X", "2024-09-28", 2024, totalAssets=500_000_000_000), "assets != liabilities + equity"),
+        (balance("X", "28/09/2024", 2024), "unparseable date"),
+        (balance("Z", "2024-09-28", 2024), "symbol mismatch"),
+        (balance("X", "2024-09-28", 2024, period="H1"), "unknown period"),
+        (balance("X", "2024-09-28", 2024, fiscalYear="FY24"), "unparseable fiscalYear"),
+    ],
+)
+def test_parse_statements_invalid_row_quarantined(row: dict[str, object], reason: str) -> None:
+    """Each statement rule sends the row to quarantine with its reason and raw payload."""
+    parsed = parse_statements("X", "balance", [row])
+    assert parsed.rows == []
+    assert parsed.quarantined[0].reason.startswith(reason)
+    assert parsed.quarantined[0].payload == row
+    assert parsed.quarantined[0].kind == "balance"
+
+
+def test_parse_statements_balance_within_tolerance_accepted() -> None:
+    """A balance sheet off by less than the tolerance is loaded (FMP rounds its totals)."""
+    row = balance("X", "2024-09-28", 2024, totalAssets=364_980_000_000 + 1_000_000)
+    assert len(parse_statements("X", "balance", [row]).rows) == 1
+
+
+def test_parse_statements_balance_rule_only_for_balance_kind() -> None:
+    """Income rows carry no balance totals and are not checked against them."""
+    parsed = parse_statements("X", "income", [income("X", "2024-09-28", 2024)])
+    assert parsed.quarantined == [] and parsed.rows[0].fiscal_year == 2024
+
+
+def test_dedupe_prices_winner_independent_of_order() -> None:
+    """Duplicate dates keep the same winner whatever the order of the batch."""
+    parsed = parse_prices("X", [price("X", "2024-01-02", 100.0), price("X", "2024-01-02", 101.0)])
+    rows = parsed.rows
+    winners = {tuple(dedupe_prices(random.Random(seed).sample(rows, len(rows)))) for seed in range(6)}
+    assert len(winners) == 1
+    assert next(iter(winners))[0].close == 101.0
+
+
+def test_dedupe_statements_latest_filing_wins() -> None:
+    """Among duplicate statement keys the later filing (a restatement) wins, in any order."""
+    early = income("X", "2024-09-28", 2024, filingDate="2024-11-01", revenue=1)
+    late = income("X", "2024-09-28", 2024, filingDate="2025-02-01", revenue=2)
+    for batch in ([early, late], [late, early]):
+        rows = dedupe_statements(parse_statements("X", "income", batch).rows)
+        assert len(rows) == 1 and rows[0].filing_date == date(2025, 2, 1)

@@ -108,16 +108,19 @@ def test_kill9_five_times_then_final_run_gives_the_rows_of_one_clean_run(
     _, expected = clean
     url = new_db()
     env = engine_env(url, fake, SYMBOLS)
+    # 600/min spreads a full run's ~40 requests over ~4 s, so the kills land inside runs
+    slow = engine_env(url, fake, SYMBOLS, MYCFA_FMP_RATE_LIMIT="600")
     rng = random.Random(20261125)
     for _ in range(KILLS):
-        process = start_engine(env, "run", "--job", "full")
-        time.sleep(rng.uniform(0.6, 2.5))  # python start-up is ~0.5 s; a full run of 3 symbols ~2-4 s
+        process = start_engine(slow, "run", "--job", "full")
+        time.sleep(rng.uniform(0.5, 4.0))  # python start-up takes ~0.5 s
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
     final = run_engine(env, "run", "--job", "full")
     assert final.returncode == 0, final.stderr[-3000:]
     assert fingerprint(url) == expected
     assert query(url, "SELECT count(*) FROM runs WHERE state IN ('running', 'interrupted')") == [(0,)]
+    assert query(url, "SELECT sum(resumes) > 0 FROM runs") == [(True,)]  # killed runs were resumed
 
 
 def test_second_run_exits_locked_and_sigterm_stops_resumably(

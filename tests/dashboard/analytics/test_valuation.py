@@ -1,0 +1,139 @@
+"""DCF reproduces a published worked example to the cent; WACC, sensitivity and multiples behave."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.analytics import valuation as v
+from dashboard.analytics.errors import AnalyticsError, TerminalGrowthError
+
+# Cagiati Enterprises: CFA Institute, "Equity Asset Valuation" (Pinto, Henry, Robinson, Stowe; CFA
+# Institute Investment Series, 2nd ed. 2010), reading "Free Cash Flow Valuation", example "Using the
+# Constant-Growth FCFF Valuation Model". FCFF0 = CHF 700M, before-tax cost of debt 5.7%, required return on
+# equity 11.8%, target weights 20% debt / 80% equity, tax rate 33.33%, FCFF growth 5% forever, debt CHF
+# 2.2bn, 200M shares. Published solution: WACC = 10.2%; firm value = 700 * 1.05 / (0.102 - 0.05) =
+# CHF 14,134.6M; equity = 14,134.6 - 2,200 = CHF 11,934.6M; value per share = CHF 59.67.
+CAGIATI = {"base_fcf": 700e6, "net_debt": 2.2e9, "shares": 200e6}
+
+
+def test_dcf_reproduces_cagiati_worked_example_to_the_cent() -> None:
+    """WACC 10.2%, firm value 14,134.6M, equity 11,934.6M and CHF 59.67 a share, as published."""
+    w = v.wacc(cost_of_equity=0.118, pre_tax_cost_of_debt=0.057, tax_rate=0.3333, equity_value=80, debt_value=20)
+    assert round(w.value, 4) == 0.1020
+    res = v.dcf(CAGIATI["base_fcf"], growth=0.05, years=0, wacc=0.102, terminal_growth=0.05,
+                net_debt=CAGIATI["net_debt"], shares=CAGIATI["shares"])  # fmt: skip
+    assert round(res.gordon.enterprise_value / 1e6, 1) == 14_134.6
+    assert round(res.gordon.equity_value / 1e6, 1) == 11_934.6
+    assert round(res.gordon.per_share, 2) == 59.67
+    # With the unrounded WACC (10.20004%) the published per-share value still holds to the cent.
+    unrounded = v.dcf(CAGIATI["base_fcf"], growth=0.05, years=0, wacc=w.value, terminal_growth=0.05,
+                      net_debt=CAGIATI["net_debt"], shares=CAGIATI["shares"])  # fmt: skip
+    assert round(unrounded.gordon.per_share, 2) == 59.67
+
+
+@pytest.mark.parametrize("years", [1, 3, 5, 10])
+def test_dcf_explicit_years_discounted_from_year_one(years: int) -> None:
+    """Explicit years grown at g then a Gordon tail at g give the single-stage value: the base year is
+    never discounted into the value (discounting from t=0 or counting FCF0 would break this identity)."""
+    res = v.dcf(CAGIATI["base_fcf"], growth=0.05, years=years, wacc=0.102, terminal_growth=0.05,
+                net_debt=CAGIATI["net_debt"], shares=CAGIATI["shares"])  # fmt: skip
+    assert round(res.gordon.per_share, 2) == 59.67
+    assert res.projection["fcf"].iloc[0] == pytest.approx(700e6 * 1.05)
+    assert res.projection["discount_factor"].iloc[0] == pytest.approx(1 / 1.102)
+
+
+def test_dcf_two_stage_hand_computed() -> None:
+    """A two-stage DCF (10% for 3 years, then 3%) equals the sum of its discounted parts, by hand."""
+    res = v.dcf(100.0, growth=[0.10, 0.10, 0.10], years=3, wacc=0.09, terminal_growth=0.03, net_debt=50.0,
+                shares=10.0, price=20.0, exit_multiple=15.0)  # fmt: skip
+    fcf = [110.0, 121.0, 133.1]
+    pv = sum(x / 1.09**t for t, x in enumerate(fcf, start=1))
+    tv = 133.1 * 1.03 / 0.06
+    assert res.pv_explicit == pytest.approx(pv, rel=1e-12)
+    assert res.gordon.enterprise_value == pytest.approx(pv + tv / 1.09**3, rel=1e-12)
+    assert res.gordon.per_share == pytest.approx((pv + tv / 1.09**3 - 50.0) / 10.0, rel=1e-12)
+    assert res.gordon.upside == pytest.approx(res.gordon.per_share / 20.0 - 1)
+    assert res.exit_multiple is not None
+    assert res.exit_multiple.terminal_value == pytest.approx(15.0 * 133.1)
+    assert 0 < res.gordon.terminal_share < 1
+
+
+@pytest.mark.parametrize("g", [0.102, 0.12])
+def test_dcf_terminal_growth_at_or_above_wacc_rejected(g: float) -> None:
+    """Terminal growth >= WACC raises TerminalGrowthError (an AnalyticsError) naming both rates."""
+    with pytest.raises(TerminalGrowthError, match="must be below WACC"):
+        v.dcf(700e6, growth=0.05, wacc=0.102, terminal_growth=g, net_debt=0.0, shares=1.0)
+
+
+def test_dcf_bad_inputs_raise_analytics_error() -> None:
+    """Non-finite inputs, wrong growth-path length and non-positive shares raise AnalyticsError."""
+    with pytest.raises(AnalyticsError, match="finite"):
+        v.dcf(float("nan"), growth=0.05, wacc=0.1, terminal_growth=0.02, net_debt=0.0, shares=1.0)
+    with pytest.raises(AnalyticsError, match="rates for 5"):
+        v.dcf(1.0, growth=[0.1, 0.1], years=5, wacc=0.1, terminal_growth=0.02, net_debt=0.0, shares=1.0)
+    with pytest.raises(AnalyticsError, match="shares"):
+        v.dcf(1.0, growth=0.1, wacc=0.1, terminal_growth=0.02, net_debt=0.0, shares=0.0)
+    with pytest.raises(AnalyticsError, match="tax_rate"):
+        v.wacc(cost_of_equity=0.1, pre_tax_cost_of_debt=0.05, tax_rate=1.2, equity_value=1, debt_value=1)
+    with pytest.raises(AnalyticsError, match="weights"):
+        v.wacc(cost_of_equity=0.1, pre_tax_cost_of_debt=0.05, tax_rate=0.2, equity_value=0, debt_value=0)
+
+
+def test_capm_and_wacc_components() -> None:
+    """CAPM is rf + beta * ERP; WACC uses after-tax debt cost on market-value weights."""
+    ke = v.capm_cost_of_equity(0.04, 1.2, 0.05)
+    assert ke == pytest.approx(0.10)
+    w = v.wacc(cost_of_equity=ke, pre_tax_cost_of_debt=0.06, tax_rate=0.25, equity_value=750, debt_value=250)
+    assert w.after_tax_cost_of_debt == pytest.approx(0.045)
+    assert w.value == pytest.approx(0.75 * 0.10 + 0.25 * 0.045)
+
+
+def test_sensitivity_grid_matches_single_dcfs_and_blanks_invalid_cells() -> None:
+    """Each grid cell equals the single DCF; cells with g >= WACC are NaN instead of raising."""
+    grid = v.sensitivity(700e6, growth=0.05, years=5, waccs=[0.08, 0.102], terminal_growths=[0.05, 0.09],
+                         net_debt=2.2e9, shares=200e6)  # fmt: skip
+    assert round(grid.loc[0.102, 0.05], 2) == 59.67
+    assert np.isnan(grid.loc[0.08, 0.09])
+    assert grid.loc[0.08, 0.05] > grid.loc[0.102, 0.05]  # lower discount rate, higher value
+
+
+def test_multiples_reconcile_with_fmp(aapl: pd.DataFrame, fmp_ratios: dict[str, Any], fmp_metrics: dict[str, Any]) -> None:
+    """With FMP's market cap, P/E, EV/EBITDA, EV/Sales, P/B, P/FCF and EV equal FMP's values."""
+    mc = pd.Series(float(fmp_metrics["marketCap"]), index=aapl.index)
+    m = v.multiples(aapl, mc).iloc[0]
+    assert m["enterprise_value"] == pytest.approx(fmp_metrics["enterpriseValue"], rel=1e-12)
+    assert m["pe"] == pytest.approx(fmp_ratios["priceToEarningsRatio"], rel=1e-12)
+    assert m["ev_ebitda"] == pytest.approx(fmp_metrics["evToEBITDA"], rel=1e-12)
+    assert m["ev_sales"] == pytest.approx(fmp_metrics["evToSales"], rel=1e-12)
+    assert m["pb"] == pytest.approx(fmp_ratios["priceToBookRatio"], rel=1e-12)
+    assert m["p_fcf"] == pytest.approx(fmp_ratios["priceToFreeCashFlowRatio"], rel=1e-12)
+
+
+def test_multiples_negative_earnings_nan_and_market_cap_asof() -> None:
+    """A loss gives NaN P/E; market_cap_at uses the last close on or before each fiscal date."""
+    frame = pd.DataFrame({"netIncome": [-5.0, 10.0], "netDebt": [0.0, 0.0]},
+                         index=pd.to_datetime(["2023-12-31", "2024-12-31"]))  # fmt: skip
+    close = pd.Series([10.0, 11.0, 12.0], index=pd.to_datetime(["2023-12-29", "2024-06-28", "2024-12-31"]))
+    shares = pd.Series([100.0, 100.0], index=frame.index)
+    mc = v.market_cap_at(close, shares)
+    assert mc.tolist() == [1000.0, 1200.0]
+    m = v.multiples(frame, mc)
+    assert np.isnan(m["pe"].iloc[0]) and m["pe"].iloc[1] == pytest.approx(120.0)
+    assert m["ev_ebitda"].isna().all()  # no ebitda field: NaN, not a KeyError
+
+
+def test_versus_sector_median_and_premium() -> None:
+    """A symbol's multiple is compared with its GICS sector's median; unknown symbols raise."""
+    table = pd.DataFrame({"pe": [10.0, 20.0, 30.0, 50.0]}, index=["A", "B", "C", "D"])
+    sectors = {"A": "Energy", "B": "Energy", "C": "Energy", "D": "Utilities"}
+    out = v.versus_sector(table, sectors, "A", columns=["pe"])
+    assert out.loc["pe", "sector_median"] == 20.0
+    assert out.loc["pe", "premium"] == pytest.approx(-0.5)
+    with pytest.raises(AnalyticsError, match="unknown symbol"):
+        v.versus_sector(table, sectors, "ZZZ", columns=["pe"])
+    with pytest.raises(AnalyticsError, match="unknown columns"):
+        v.sector_medians(table, sectors, ["ev_sales"])

@@ -74,7 +74,7 @@ async def test_load_prices_duplicate_dates_no_error_deterministic(pool: asyncpg.
 async def test_load_prices_merge_duplicates_no_error(pool: asyncpg.Pool) -> None:
     """Duplicates in a batch that overlaps stored rows (merge path) do not trip ON CONFLICT."""
     await load_prices(pool, "DU3", history("DU3"))
-    rows = history("DU3") + [price("DU3", DAYS[0], 200.0)]
+    rows = [*history("DU3"), price("DU3", DAYS[0], 200.0)]
     result = await load_prices(pool, "DU3", rows)
     assert (result.path, result.updated) == ("merge", 1)
 
@@ -83,7 +83,7 @@ async def test_load_prices_backfill_equals_merge_end_state(pool: asyncpg.Pool) -
     """The backfill path gives exactly the rows the merge path gives for the same batch."""
 
     def batch(symbol: str) -> list[dict[str, object]]:
-        rows = history(symbol) + [price(symbol, DAYS[1], 300.0), price(symbol, "2024-01-05", 1.0, vwap=None)]
+        rows = [*history(symbol), price(symbol, DAYS[1], 300.0), price(symbol, "2024-01-05", 1.0, vwap=None)]
         return rows
 
     via_backfill = await load_prices(pool, "EQA", batch("EQA"), [adjusted("EQA", DAYS[3], 7.0)])

@@ -165,7 +165,9 @@ def forecast(
     if method == "loglinear" and (values <= 0).any():
         return Forecast(method, "unsuitable", "a log-linear trend needs positive values", None, None)
     try:
-        backtest, start = _backtest(values, holdout, method) if len(values) - holdout >= min_obs else (None, None)
+        backtest, start = (
+            _backtest(values, holdout, method) if len(values) - holdout >= min_obs else (None, None)
+        )
         predicted, _ = _fit_predict(values.to_numpy(), horizon, method, start)
         table = pd.DataFrame(predicted, index=future_index(values.index, horizon), columns=COLUMNS)
     except (np.linalg.LinAlgError, ValueError) as exc:

@@ -21,7 +21,9 @@ INCOME_FLOWS = (
 )
 
 
-def prices(n_days: int = 7560, *, seed: int = 0, start: str = "1995-01-03", drift: float = 0.0004) -> pd.DataFrame:
+def prices(
+    n_days: int = 7560, *, seed: int = 0, start: str = "1995-01-03", drift: float = 0.0004
+) -> pd.DataFrame:
     """Daily OHLCV with a quarterly dividend: adj_close below close before each ex-date, as FMP adjusts."""
     rng = np.random.default_rng(seed)
     index = pd.bdate_range(start, periods=n_days, name="date")
@@ -35,7 +37,14 @@ def prices(n_days: int = 7560, *, seed: int = 0, start: str = "1995-01-03", drif
     for ex in range(63, n_days, 63):
         factor[:ex] *= 1 - 0.005
     return pd.DataFrame(
-        {"open": open_, "high": high, "low": low, "close": close, "adj_close": close * factor, "volume": volume},
+        {
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "adj_close": close * factor,
+            "volume": volume,
+        },
         index=index,
     )
 
@@ -75,7 +84,12 @@ def statement_payloads(
     out: dict[str, list[dict[str, Any]]] = {"income": [], "balance": [], "cashflow": []}
 
     def meta(i: int, period: str) -> dict[str, Any]:
-        return {"date": dates[i].date().isoformat(), "symbol": symbol, "period": period, "fiscalYear": str(dates[i].year)}
+        return {
+            "date": dates[i].date().isoformat(),
+            "symbol": symbol,
+            "period": period,
+            "fiscalYear": str(dates[i].year),
+        }
 
     def income(sl: slice) -> dict[str, float]:
         values = {

@@ -65,7 +65,9 @@ def test_ratios_documented_differences_from_fmp(
     cl = row["totalCurrentLiabilities"]
     # Quick ratio: FMP uses (current assets - inventory) / CL = 0.826; we use the stricter textbook
     # (cash + short-term investments + receivables) / CL = 0.745, leaving out "other current assets".
-    assert fmp_ratios["quickRatio"] == pytest.approx((row["totalCurrentAssets"] - row["inventory"]) / cl, rel=REL)
+    assert fmp_ratios["quickRatio"] == pytest.approx(
+        (row["totalCurrentAssets"] - row["inventory"]) / cl, rel=REL
+    )
     assert ours["quick_ratio"] == pytest.approx(
         (row["cashAndCashEquivalents"] + row["shortTermInvestments"] + row["netReceivables"]) / cl, rel=REL
     )
@@ -86,7 +88,9 @@ def test_ratios_documented_differences_from_fmp(
     # Average balances need the prior year, which a one-year sample does not have: NaN, not a guess.
     assert np.isnan(f.ratios(aapl).iloc[0]["roa"])
     # FMP's operatingReturnOnAssets does average: it implies FY2023 total assets of 352,583M (Apple's 10-K).
-    implied_prev_assets = 2 * row["operatingIncome"] / fmp_metrics["operatingReturnOnAssets"] - row["totalAssets"]
+    implied_prev_assets = (
+        2 * row["operatingIncome"] / fmp_metrics["operatingReturnOnAssets"] - row["totalAssets"]
+    )
     assert implied_prev_assets == pytest.approx(352_583e6, rel=1e-9)
 
 

@@ -40,10 +40,10 @@ def test_indicators_generated_prices_equal_talib(generated_prices: pd.DataFrame)
         _same(out[col], r, 19)
     _same(ind.atr(p["high"], p["low"], p["close"]), talib.ATR(h, lo, c, 14), 14)
     _same(ind.adx(p["high"], p["low"], p["close"]), talib.ADX(h, lo, c, 14), 27)
-    ref = talib.STOCH(h, lo, c, 5, 3, 0, 3, 0)
+    stoch_ref = talib.STOCH(h, lo, c, fastk_period=5, slowk_period=3, slowd_period=3)
     out = ind.stoch(p["high"], p["low"], p["close"])
-    _same(out["slowk"], ref[0], 8)
-    _same(out["slowd"], ref[1], 8)
+    _same(out["slowk"], stoch_ref[0], 8)
+    _same(out["slowd"], stoch_ref[1], 8)
     _same(ind.obv(p["close"], p["volume"]), talib.OBV(c, v), 0)
     _same(ind.mfi(p["high"], p["low"], p["close"], p["volume"]), talib.MFI(h, lo, c, v, 14), 14)
 
@@ -57,7 +57,11 @@ def test_indicators_recorded_prices_equal_talib(recorded_prices: pd.DataFrame) -
     _same(ind.rsi(p["close"], 3), talib.RSI(c, 3), 3)
     _same(ind.atr(p["high"], p["low"], p["close"], 3), talib.ATR(h, lo, c, 3), 3)
     _same(ind.mfi(p["high"], p["low"], p["close"], p["volume"], 3), talib.MFI(h, lo, c, v, 3), 3)
-    _same(ind.stoch(p["high"], p["low"], p["close"], 3, 2, 2)["slowd"], talib.STOCH(h, lo, c, 3, 2, 0, 2, 0)[1], 4)
+    _same(
+        ind.stoch(p["high"], p["low"], p["close"], 3, 2, 2)["slowd"],
+        talib.STOCH(h, lo, c, fastk_period=3, slowk_period=2, slowd_period=2)[1],
+        4,
+    )
     # Hand check of OBV: add volume on up-closes, subtract on down-closes, starting from the first volume.
     expected = [v[0]]
     for i in range(1, len(c)):
@@ -110,7 +114,7 @@ def test_drawdown_volatility_beta_match_direct_formulas(generated_prices: pd.Dat
         (lambda: ind.sma(pd.Series([1.0, 2.0]), 0), "period"),
         (lambda: ind.atr(pd.Series([1.0, 2.0]), pd.Series([1.0]), pd.Series([1.0, 2.0])), "aligned"),
         (lambda: ind.ohlcv(pd.DataFrame({"close": [1.0]})), "lacks"),
-        (lambda: ind.rsi([1.0, 2.0]), "Series"),  # type: ignore[arg-type]
+        (lambda: ind.rsi([1.0, 2.0]), "Series"),
     ],
 )
 def test_indicators_bad_input_raises_analytics_error(call: object, message: str) -> None:

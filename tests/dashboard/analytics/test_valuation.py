@@ -22,7 +22,9 @@ CAGIATI = {"base_fcf": 700e6, "net_debt": 2.2e9, "shares": 200e6}
 
 def test_dcf_reproduces_cagiati_worked_example_to_the_cent() -> None:
     """WACC 10.2%, firm value 14,134.6M, equity 11,934.6M and CHF 59.67 a share, as published."""
-    w = v.wacc(cost_of_equity=0.118, pre_tax_cost_of_debt=0.057, tax_rate=0.3333, equity_value=80, debt_value=20)
+    w = v.wacc(
+        cost_of_equity=0.118, pre_tax_cost_of_debt=0.057, tax_rate=0.3333, equity_value=80, debt_value=20
+    )
     assert round(w.value, 4) == 0.1020
     res = v.dcf(CAGIATI["base_fcf"], growth=0.05, years=0, wacc=0.102, terminal_growth=0.05,
                 net_debt=CAGIATI["net_debt"], shares=CAGIATI["shares"])  # fmt: skip
@@ -101,7 +103,9 @@ def test_sensitivity_grid_matches_single_dcfs_and_blanks_invalid_cells() -> None
     assert grid.loc[0.08, 0.05] > grid.loc[0.102, 0.05]  # lower discount rate, higher value
 
 
-def test_multiples_reconcile_with_fmp(aapl: pd.DataFrame, fmp_ratios: dict[str, Any], fmp_metrics: dict[str, Any]) -> None:
+def test_multiples_reconcile_with_fmp(
+    aapl: pd.DataFrame, fmp_ratios: dict[str, Any], fmp_metrics: dict[str, Any]
+) -> None:
     """With FMP's market cap, P/E, EV/EBITDA, EV/Sales, P/B, P/FCF and EV equal FMP's values."""
     mc = pd.Series(float(fmp_metrics["marketCap"]), index=aapl.index)
     m = v.multiples(aapl, mc).iloc[0]

@@ -1,0 +1,104 @@
+"""Forecasts carry 80%/95% intervals and a holdout backtest; short histories give "not enough data"."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+from dashboard.analytics import forecast as fc
+from dashboard.analytics.errors import AnalyticsError
+from tests.dashboard.analytics import factories
+
+
+@pytest.fixture(scope="module")
+def revenue() -> pd.Series:
+    idx = pd.date_range("1995-09-30", periods=30, freq="YE-SEP")
+    rng = np.random.default_rng(5)
+    return pd.Series(1e9 * np.exp(0.06 * np.arange(30) + rng.normal(0, 0.03, 30)), index=idx)
+
+
+@pytest.mark.parametrize("method", fc.METHODS)
+def test_forecast_intervals_nested_and_dated(revenue: pd.Series, method: fc.Method) -> None:
+    """The 95% interval contains the 80% one, which contains the mean; dates continue the fiscal year-ends."""
+    res = fc.forecast(revenue, method=method, horizon=4)
+    assert res.ok and res.forecast is not None
+    t = res.forecast
+    assert (t["lower_95"] <= t["lower_80"]).all() and (t["lower_80"] <= t["mean"]).all()
+    assert (t["mean"] <= t["upper_80"]).all() and (t["upper_80"] <= t["upper_95"]).all()
+    assert list(t.index) == list(pd.date_range("2025-09-30", periods=4, freq="YE-SEP"))
+    widths = t["upper_95"] - t["lower_95"]
+    assert widths.is_monotonic_increasing  # uncertainty grows with the horizon
+
+
+def test_forecast_ets_equals_statsmodels_directly(revenue: pd.Series) -> None:
+    """The ETS forecast and 80% interval are statsmodels' damped-trend ETSModel (same likelihood optimum)."""
+    res = fc.forecast(revenue, method="ets", horizon=3)
+    model = ETSModel(pd.Series(revenue.to_numpy()), error="add", trend="add", damped_trend=True).fit(
+        disp=False
+    )
+    ref = model.get_prediction(start=30, end=32).summary_frame(alpha=0.2)
+    assert res.forecast is not None
+    # Warm-starting from the backtest optimum may land on a marginally different optimum: 0.5% agreement.
+    np.testing.assert_allclose(res.forecast["mean"], ref["mean"], rtol=5e-3)
+    np.testing.assert_allclose(res.forecast["upper_80"], ref["pi_upper"], rtol=5e-3)
+
+
+def test_forecast_loglinear_recovers_exact_growth() -> None:
+    """On an exact 7% exponential, the log-linear forecast continues it and the backtest MAPE is 0."""
+    s = pd.Series(100 * 1.07 ** np.arange(12))
+    res = fc.forecast(s, method="loglinear", horizon=2, holdout=3)
+    assert res.forecast is not None and res.backtest is not None
+    assert res.forecast["mean"].tolist() == pytest.approx([100 * 1.07**12, 100 * 1.07**13], rel=1e-9)
+    assert res.backtest.mape == pytest.approx(0.0, abs=1e-9)
+    assert res.forecast.index.tolist() == [12, 13]
+
+
+def test_forecast_backtest_holds_out_last_points(revenue: pd.Series) -> None:
+    """The backtest compares the last k actuals with a fit that never saw them, reporting MAPE and coverage."""
+    res = fc.forecast(revenue, method="ets", holdout=4)
+    bt = res.backtest
+    assert bt is not None and bt.holdout == 4
+    assert bt.actual.index.equals(revenue.index[-4:])
+    expected = np.mean(np.abs(bt.actual.to_numpy() - bt.predicted["mean"].to_numpy()) / bt.actual.to_numpy())
+    assert bt.mape == pytest.approx(expected)
+    assert 0.0 <= bt.coverage_80 <= bt.coverage_95 <= 1.0
+
+
+def test_forecast_short_history_not_enough_data(revenue: pd.Series) -> None:
+    """Fewer than eight points give status not_enough_data and no fit; a bit more skips only the backtest."""
+    short = fc.forecast(revenue.iloc[:3])
+    assert short.status == "not_enough_data" and short.forecast is None and not short.ok
+    medium = fc.forecast(revenue.iloc[:9], holdout=3)
+    assert medium.ok and medium.backtest is None and "no backtest" in medium.message
+    assert fc.forecast(pd.Series([np.nan] * 20)).status == "not_enough_data"
+
+
+def test_forecast_loglinear_rejects_non_positive() -> None:
+    """A log-linear trend over values with losses is 'unsuitable', not a crash."""
+    s = pd.Series(np.linspace(-5, 20, 15))
+    assert fc.forecast(s, method="loglinear").status == "unsuitable"
+    assert fc.forecast(s, method="ets").ok
+
+
+def test_forecast_bad_inputs_raise() -> None:
+    """Unknown methods, non-numeric data and bad horizons raise AnalyticsError."""
+    with pytest.raises(AnalyticsError, match="unknown forecast method"):
+        fc.forecast(pd.Series([1.0] * 10), method="arima")  # type: ignore[arg-type]
+    with pytest.raises(AnalyticsError, match="non-numeric"):
+        fc.forecast(pd.Series(["x"] * 10))
+    with pytest.raises(AnalyticsError, match="horizon"):
+        fc.forecast(pd.Series([1.0] * 10), horizon=0)
+
+
+def test_forecast_price_monthly_with_backtest() -> None:
+    """Prices are forecast on month-end closes, 12 months ahead, backtested on the last 12 months."""
+    close = factories.prices(2520, seed=3)["adj_close"]
+    res = fc.forecast_price(close)
+    assert res.ok and res.forecast is not None and res.backtest is not None
+    assert len(res.forecast) == 12 and res.backtest.holdout == 12
+    month_end = close.index[-1] + pd.offsets.MonthEnd(0)
+    assert res.forecast.index[0] == month_end + pd.offsets.MonthEnd(1)
+    with pytest.raises(AnalyticsError, match="DatetimeIndex"):
+        fc.monthly(pd.Series([1.0, 2.0]))

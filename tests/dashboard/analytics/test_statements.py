@@ -1,0 +1,80 @@
+"""Statement frames from payload dicts, combining kinds, and trailing-twelve-month rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.analytics import statements as st
+from dashboard.analytics.errors import AnalyticsError, NotEnoughDataError
+from tests.dashboard.analytics import factories
+
+
+@pytest.fixture(scope="module")
+def payloads() -> dict[str, list[dict]]:
+    return factories.statement_payloads(years=3, seed=4)
+
+
+def test_statement_frame_sorted_numeric_and_filtered(payloads: dict[str, list[dict]]) -> None:
+    """Rows come back ascending by fiscal date, numeric fields only, filtered by period."""
+    fy = st.statement_frame(reversed(payloads["income"]), period="FY")
+    assert len(fy) == 3 and fy.index.is_monotonic_increasing
+    assert "symbol" not in fy.columns and "period" not in fy.columns
+    assert fy["revenue"].dtype == float
+    quarters = st.statement_frame(payloads["income"], period=("Q1", "Q2", "Q3", "Q4"))
+    assert len(quarters) == 12
+
+
+def test_statement_frame_restatement_and_bad_date() -> None:
+    """A repeated fiscal date keeps the last row given; a row without a date raises AnalyticsError."""
+    rows = [{"date": "2024-09-28", "revenue": 1}, {"date": "2024-09-28", "revenue": 2, "note": "x"}]
+    frame = st.statement_frame(rows)
+    assert frame["revenue"].tolist() == [2.0] and "note" not in frame.columns
+    with pytest.raises(AnalyticsError, match="date"):
+        st.statement_frame([{"revenue": 1}])
+    assert st.statement_frame([]).empty
+
+
+def test_combine_keeps_balance_inventory_over_cashflow_change(payloads: dict[str, list[dict]]) -> None:
+    """The cash flow's `inventory` (a change) never overwrites the balance sheet's inventory level."""
+    frames = [st.statement_frame(payloads[k], period="FY") for k in ("income", "balance", "cashflow")]
+    combined = st.combine(*frames)
+    assert (combined["inventory"] == frames[1]["inventory"]).all()
+    assert "operatingCashFlow" in combined.columns
+    with pytest.raises(AnalyticsError):
+        st.combine()
+
+
+def test_ttm_sums_flows_takes_latest_stocks(payloads: dict[str, list[dict]]) -> None:
+    """TTM revenue is the sum of the last four quarters (= the FY row), balances are the latest quarter's."""
+    q = ("Q1", "Q2", "Q3", "Q4")
+    inc = st.statement_frame(payloads["income"], period=q)
+    bal = st.statement_frame(payloads["balance"], period=q)
+    quarterly = st.combine(inc, bal)
+    ttm = st.ttm(quarterly, stock_columns=bal.columns)
+    fy = st.combine(
+        st.statement_frame(payloads["income"], period="FY"),
+        st.statement_frame(payloads["balance"], period="FY"),
+    )
+    assert ttm.index[0] == fy.index[-1]
+    assert ttm["revenue"].iloc[0] == pytest.approx(fy["revenue"].iloc[-1])
+    assert ttm["totalAssets"].iloc[0] == pytest.approx(bal["totalAssets"].iloc[-1])
+    assert ttm["weightedAverageShsOut"].iloc[0] == pytest.approx(
+        inc["weightedAverageShsOut"].iloc[-4:].mean()
+    )
+    rolling = st.ttm(quarterly, stock_columns=bal.columns, rolling=True)
+    assert len(rolling) == 9
+    pd.testing.assert_series_equal(rolling.iloc[-1], ttm.iloc[0], check_names=False)
+
+
+def test_ttm_missing_quarter_and_short_history(payloads: dict[str, list[dict]]) -> None:
+    """A gap in the last four quarters raises; fewer than four quarters is NotEnoughDataError."""
+    inc = st.statement_frame(payloads["income"], period=("Q1", "Q2", "Q3", "Q4"))
+    gap = inc.drop(inc.index[-2])
+    with pytest.raises(AnalyticsError, match="quarter is missing"):
+        st.ttm(gap)
+    rolled = st.ttm(gap, rolling=True)
+    assert np.isnan(rolled["revenue"].iloc[-1])
+    with pytest.raises(NotEnoughDataError):
+        st.ttm(inc.iloc[:3])

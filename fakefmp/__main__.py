@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -71,6 +72,8 @@ def parse_args(argv: Sequence[str] | None = None) -> FakeConfig:
 
 
 async def run(config: FakeConfig) -> None:
+    # resets and truncations are deliberate here; aiohttp would log each one as a server error
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     server = await start_server(config)
     # scripts parse this first line: keep its shape stable
     print(f"fakefmp listening on {server.url} base_url={server.base_url}", flush=True)

@@ -102,7 +102,7 @@ class FMPClient:
         self._timeout_s = timeout_s
         self.price_row_cap = price_row_cap
         self.price_window_days = price_window_days
-        self.counters = FMPCounters()
+        self.counters = FMPCounters(window_s=budget.window_s)  # the busiest window, as the plan counts it
 
     @classmethod
     @asynccontextmanager

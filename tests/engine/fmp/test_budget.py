@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 
 import pytest
@@ -73,7 +74,7 @@ def test_rate_budget_uses_at_least_95_percent_over_a_long_run() -> None:
 def test_rate_budget_spreads_a_burst_evenly() -> None:
     """A burst of waiters is paced, not released all at once."""
     times = _run(60, concurrency=60, requests=120, latency=(0.0, 0.0), seed=2)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= (WINDOW_S + 1.0) / 60 - 1e-9
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from engine.cli import build_parser
+from fakefmp.__main__ import parse_args as fakefmp_parse_args
 from tests.deploy.deploytools import COMPOSE_TEST_ENV, REPO_ROOT, run_compose
 
 ALL_PROFILES = ("--profile", "schedule", "--profile", "tools")
@@ -98,3 +99,11 @@ def test_compose_replica_is_cloned_with_basebackup() -> None:
     assert replica["entrypoint"] == ["/usr/local/bin/replica-entrypoint.sh"]
     assert "pg_basebackup" in script and " -R " in script and '-S "$SLOT"' in script
     assert replica["depends_on"]["primary"]["condition"] == "service_healthy"
+
+
+def test_compose_fake_server_command_parses_with_fakefmp_cli() -> None:
+    """The fake server's command is accepted by `python -m fakefmp` and listens beyond loopback."""
+    fake = rendered()["services"]["fakefmp"]
+    config = fakefmp_parse_args(fake["command"])
+    assert config.host == "0.0.0.0" and config.port == 8000  # noqa: S104 - inside the container network
+    assert "COPY fakefmp/" in fake["build"]["dockerfile_inline"]

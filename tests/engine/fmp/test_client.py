@@ -20,13 +20,14 @@ from engine.errors import (
 from engine.fmp.client import RetryPolicy
 from engine.fmp.endpoints import ENDPOINTS, INCOME, PRICES, PROFILE, EndpointSpec
 from fakefmp import RunningServer
+from fakefmp.prices import HISTORY_START, first_trading_day
 from tests.engine.fmp.conftest import AS_OF, make_client
 
 
 def full_history_symbol(fake: RunningServer) -> str:
     """A served symbol whose generated history starts in 1990 (some list later, like real IPOs)."""
     universe = fake.state.universe
-    return next(s for s in universe.companies if universe.prices(s).dates[0] < "1990-02-01")
+    return next(s for s in universe.companies if first_trading_day(universe.seed, s) == HISTORY_START)
 
 
 async def test_fetch_every_dataset_returns_validated_rows(fake: RunningServer) -> None:

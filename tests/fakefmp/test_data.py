@@ -1,0 +1,181 @@
+"""The fake's generated data: FMP's field names and order, accounting identities, realistic prices."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pytest
+
+from fakefmp.data import Universe
+from fakefmp.prices import HISTORY_START, first_trading_day
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fmp"
+AS_OF = date(2026, 8, 7)
+
+
+@pytest.fixture(scope="module")
+def universe() -> Universe:
+    return Universe(seed=11, symbols=503, as_of=AS_OF)
+
+
+def _rows(body: bytes) -> list[dict]:
+    return list(orjson.loads(body))
+
+
+@pytest.mark.parametrize(
+    ("dataset", "fixture"),
+    [
+        ("income", "stable_income-statement_AAPL_annual.json"),
+        ("balance", "stable_balance-sheet-statement_AAPL_annual.json"),
+        ("cashflow", "stable_cash-flow-statement_AAPL_annual.json"),
+        ("ratios", "stable_ratios_AAPL_annual.json"),
+        ("key_metrics", "stable_key-metrics_AAPL_annual.json"),
+    ],
+)
+def test_statement_fields_match_recorded_fmp_exactly(universe: Universe, dataset: str, fixture: str) -> None:
+    """Generated rows carry exactly the recorded FMP keys, in FMP's order."""
+    recorded = json.loads((FIXTURES / fixture).read_text())[0]
+    row = _rows(universe.statement_body(dataset, "AAPL", "annual", 1))[0]
+    assert list(row) == list(recorded)
+
+
+def test_profile_and_constituent_fields_match_recorded_fmp(universe: Universe) -> None:
+    """Profile keys equal the recording; constituents use FMP's sector names and zero-padded CIKs."""
+    recorded = json.loads((FIXTURES / "stable_profile_AAPL.json").read_text())[0]
+    assert list(_rows(universe.profile_body("AAPL"))[0]) == list(recorded)
+    constituents = _rows(universe.constituents_body())
+    dow = json.loads((FIXTURES / "stable_dowjones-constituent.json").read_text())
+    assert len(constituents) == 503
+    assert list(constituents[0]) == list(dow[0])
+    fmp_sectors = {"Basic Materials", "Communication Services", "Consumer Cyclical", "Consumer Defensive", "Energy",
+                   "Financial Services", "Healthcare", "Industrials", "Technology", "Real Estate", "Utilities"}  # fmt: skip
+    assert {row["sector"] for row in constituents} <= fmp_sectors
+    apple = next(row for row in constituents if row["symbol"] == "AAPL")
+    assert apple["cik"] == "0000320193" and apple["sector"] == "Technology"
+
+
+@pytest.mark.parametrize("period", ["annual", "quarter"])
+def test_statements_obey_accounting_identities(universe: Universe, period: str) -> None:
+    """Assets = liabilities + equity, GP = revenue − COGS, FCF = OCF + capex, cash walks, for every period."""
+    full = [s for s in universe.companies if first_trading_day(universe.seed, s) == HISTORY_START][:3]
+    for symbol in full:
+        income = _rows(universe.statement_body("income", symbol, period, 1000))
+        balance = _rows(universe.statement_body("balance", symbol, period, 1000))
+        cashflow = _rows(universe.statement_body("cashflow", symbol, period, 1000))
+        assert len(income) == len(balance) == len(cashflow) >= (20 if period == "annual" else 80)
+        for i, b, c in zip(income, balance, cashflow, strict=True):
+            assert i["date"] == b["date"] == c["date"]
+            assert i["grossProfit"] == i["revenue"] - i["costOfRevenue"]
+            assert i["operatingIncome"] == i["grossProfit"] - i["operatingExpenses"]
+            assert i["incomeBeforeTax"] == i["operatingIncome"] + i["totalOtherIncomeExpensesNet"]
+            assert i["netIncome"] == i["incomeBeforeTax"] - i["incomeTaxExpense"]
+            assert i["ebitda"] == i["ebit"] + i["depreciationAndAmortization"]
+            assert (
+                b["totalAssets"]
+                == b["totalLiabilities"] + b["totalEquity"]
+                == b["totalLiabilitiesAndTotalEquity"]
+            )
+            assert b["totalAssets"] == b["totalCurrentAssets"] + b["totalNonCurrentAssets"]
+            assert b["netDebt"] == b["totalDebt"] - b["cashAndCashEquivalents"]
+            assert c["freeCashFlow"] == c["operatingCashFlow"] + c["capitalExpenditure"]
+            assert c["netChangeInCash"] == (
+                c["netCashProvidedByOperatingActivities"] + c["netCashProvidedByInvestingActivities"]
+                + c["netCashProvidedByFinancingActivities"] + c["effectOfForexChangesOnCash"]
+            )  # fmt: skip
+            assert c["cashAtEndOfPeriod"] == c["cashAtBeginningOfPeriod"] + c["netChangeInCash"]
+            assert c["cashAtEndOfPeriod"] == b["cashAndCashEquivalents"]
+            assert c["netIncome"] == i["netIncome"]
+        for newer, older in zip(cashflow, cashflow[1:], strict=False):
+            assert newer["date"] > older["date"]  # newest first
+            assert newer["cashAtBeginningOfPeriod"] == older["cashAtEndOfPeriod"]
+
+
+def test_annual_flows_are_the_sum_of_their_quarters(universe: Universe) -> None:
+    """A fiscal year's revenue equals its four quarters' revenue."""
+    annual = _rows(universe.statement_body("income", "MSFT", "annual", 3))
+    quarters = _rows(universe.statement_body("income", "MSFT", "quarter", 1000))
+    for year in annual:
+        parts = [q["revenue"] for q in quarters if q["fiscalYear"] == year["fiscalYear"]]
+        assert len(parts) == 4 and sum(parts) == year["revenue"]
+
+
+def test_ratios_and_key_metrics_follow_from_the_statements(universe: Universe) -> None:
+    """Margins, current ratio and EV are computed from the same period's statements."""
+    income = _rows(universe.statement_body("income", "KO", "annual", 5))
+    balance = _rows(universe.statement_body("balance", "KO", "annual", 5))
+    ratios = _rows(universe.statement_body("ratios", "KO", "annual", 5))
+    metrics = _rows(universe.statement_body("key_metrics", "KO", "annual", 5))
+    for i, b, r, m in zip(income, balance, ratios, metrics, strict=True):
+        assert r["grossProfitMargin"] == pytest.approx(i["grossProfit"] / i["revenue"])
+        assert r["currentRatio"] == pytest.approx(b["totalCurrentAssets"] / b["totalCurrentLiabilities"])
+        assert m["enterpriseValue"] == m["marketCap"] + b["totalDebt"] - b["cashAndCashEquivalents"]
+        assert r["priceToSalesRatio"] == pytest.approx(m["marketCap"] / i["revenue"])
+
+
+def test_prices_span_30_years_with_consistent_ohlc(universe: Universe) -> None:
+    """Daily business-day prices from 1990, high ≥ max(open, close), low ≤ min, newest first."""
+    body, count = universe.price_body("KO", adjusted=False, start="1990-01-01", end="2005-12-31", cap=5000)
+    rows = _rows(body)
+    assert count == len(rows) > 3500
+    assert rows[0]["date"] > rows[-1]["date"]
+    for row in rows:
+        assert date.fromisoformat(row["date"]).weekday() < 5
+        assert row["high"] >= max(row["open"], row["close"]) and row["low"] <= min(row["open"], row["close"])
+        assert row["volume"] > 0
+    series = universe.prices("KO")
+    assert series.dates[0] < "1990-02-01" or series.dates[0] > "1990-12-31"
+    assert sum(1 for d in series.dates if d <= AS_OF.isoformat()) > 30 * 250 or series.dates[0] > "1991"
+
+
+def test_price_cap_drops_the_oldest_rows(universe: Universe) -> None:
+    """A request for more than the cap returns the newest `cap` rows."""
+    body, count = universe.price_body("KO", adjusted=False, start=None, end=None, cap=5000)
+    rows = _rows(body)
+    assert count == 5000
+    series = universe.prices("KO")
+    visible = [d for d in series.dates if d <= AS_OF.isoformat()]
+    assert rows[0]["date"] == visible[-1] and rows[-1]["date"] == visible[-5000]
+
+
+def test_dividend_adjusted_prices_reflect_dividends(universe: Universe) -> None:
+    """Before an ex-date the adjusted close is below the close by the dividend factor; after the last, equal."""
+    payer = next(s for s in ("KO", "JNJ", "PG", "XOM", "MMM", "AAPL") if universe.prices(s).dividends)
+    full = {
+        r["date"]: r
+        for r in _rows(
+            universe.price_body(payer, adjusted=False, start="2000-01-01", end="2000-12-31", cap=5000)[0]
+        )
+    }
+    adj = {
+        r["date"]: r
+        for r in _rows(
+            universe.price_body(payer, adjusted=True, start="2000-01-01", end="2000-12-31", cap=5000)[0]
+        )
+    }
+    assert full.keys() == adj.keys()
+    assert all(adj[d]["adjClose"] < full[d]["close"] for d in full)
+    assert all(adj[d]["adjHigh"] >= adj[d]["adjLow"] for d in adj)
+
+
+def test_as_of_hides_later_prices_and_filings_and_restate_changes_one_value() -> None:
+    """Moving "today" forward reveals new days; a restatement changes exactly the named value."""
+    universe = Universe(seed=11, symbols=5, as_of=date(2026, 6, 1))
+    before, _ = universe.price_body("MMM", adjusted=False, start="2026-05-01", end=None, cap=5000)
+    assert max(r["date"] for r in _rows(before)) <= "2026-06-01"
+    universe.set_as_of(date(2026, 6, 10))
+    after = _rows(universe.price_body("MMM", adjusted=False, start="2026-05-01", end=None, cap=5000)[0])
+    assert len(after) == len(_rows(before)) + 7  # June 2-5 and 8-10
+    latest = _rows(universe.statement_body("income", "MMM", "annual", 1))[0]
+    universe.restate("MMM", "income", "annual", latest["date"], "revenue", 123)
+    restated = _rows(universe.statement_body("income", "MMM", "annual", 1))[0]
+    assert restated["revenue"] == 123 and {k for k in latest if latest[k] != restated[k]} == {"revenue"}
+
+
+def test_unknown_symbol_is_an_empty_array(universe: Universe) -> None:
+    """FMP answers `[]` for a symbol it does not know."""
+    assert universe.profile_body("NOPE") == b"[]"
+    assert universe.statement_body("income", "NOPE", "annual", 5) == b"[]"
+    assert universe.price_body("NOPE", adjusted=False, start=None, end=None, cap=5000) == (b"[]", 0)

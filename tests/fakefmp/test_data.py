@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import date
 from pathlib import Path
@@ -59,7 +60,7 @@ def test_profile_and_constituent_fields_match_recorded_fmp(universe: Universe) -
 
 @pytest.mark.parametrize("period", ["annual", "quarter"])
 def test_statements_obey_accounting_identities(universe: Universe, period: str) -> None:
-    """Assets = liabilities + equity, GP = revenue − COGS, FCF = OCF + capex, cash walks, for every period."""
+    """Assets = liabilities + equity, GP = revenue - COGS, FCF = OCF + capex, cash walks, for every period."""
     full = [s for s in universe.companies if first_trading_day(universe.seed, s) == HISTORY_START][:3]
     for symbol in full:
         income = _rows(universe.statement_body("income", symbol, period, 1000))
@@ -88,7 +89,7 @@ def test_statements_obey_accounting_identities(universe: Universe, period: str) 
             assert c["cashAtEndOfPeriod"] == c["cashAtBeginningOfPeriod"] + c["netChangeInCash"]
             assert c["cashAtEndOfPeriod"] == b["cashAndCashEquivalents"]
             assert c["netIncome"] == i["netIncome"]
-        for newer, older in zip(cashflow, cashflow[1:], strict=False):
+        for newer, older in itertools.pairwise(cashflow):
             assert newer["date"] > older["date"]  # newest first
             assert newer["cashAtBeginningOfPeriod"] == older["cashAtEndOfPeriod"]
 

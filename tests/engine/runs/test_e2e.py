@@ -34,7 +34,9 @@ KILLS = 5
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeFMP]:
-    server = start_fakefmp("--symbols", "12", "--seed", "7", "--rate-limit", "100000", "--as-of", AS_OF.isoformat())
+    server = start_fakefmp(
+        "--symbols", "12", "--seed", "7", "--rate-limit", "100000", "--as-of", AS_OF.isoformat()
+    )
     try:
         yield server
     finally:

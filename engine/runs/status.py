@@ -53,7 +53,7 @@ async def collect_status(pool: asyncpg.Pool) -> dict[str, Any]:
         datasets[name] = {
             "rows": int(row["n"]),
             "latest_date": _jsonable(row["latest"]),
-            "refreshed_at": _jsonable(refreshed.get(name) or refreshed.get(name.removesuffix("s"))),
+            "refreshed_at": _jsonable(refreshed.get("profile" if name == "companies" else name)),
         }
     failed = [
         {k: _jsonable(v) for k, v in dict(r).items()} for r in await pool.fetch(FAILED_SQL, FAILED_ITEMS)

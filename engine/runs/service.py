@@ -152,6 +152,9 @@ class RunService:
         except FMPAuthError as exc:
             log.error("FMP rejected the API key: %s", exc)
             return ExitCode.AUTH
+        except FMPError as exc:  # the constituent list could not be fetched: nothing was planned
+            log.error("run not started: %s", exc)
+            return ExitCode.PARTIAL_FAILURE
         except (StoreError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             log.error("database error: %s", type(exc).__name__ if not isinstance(exc, MycfaError) else exc)
             return ExitCode.DATABASE

@@ -14,7 +14,7 @@ import asyncpg
 
 from engine.config import EngineSettings
 from engine.db import create_pool, last_price_dates, latest_fiscal_dates, queries, upsert_companies
-from engine.errors import FMPAuthError, MycfaError, StoreError
+from engine.errors import FMPAuthError, FMPError, MycfaError, StoreError
 from engine.exitcodes import ExitCode
 from engine.fmp import FMPClient
 from engine.fmp.endpoints import CONSTITUENTS

@@ -20,7 +20,7 @@ from dashboard.security import configure_cookies, content_security_policy, insta
 from dashboard.services import build_services, services
 
 PAGES = ("company", "valuation", "forecast", "compare", "portfolio", "screener", "status")
-_callback_snapshot: tuple[dict[str, Any], list[Any]] | None = None
+_callback_snapshot: tuple[dict[str, Any], list[Any], list[str]] | None = None
 
 
 def _import_pages() -> None:
@@ -36,10 +36,15 @@ def _import_pages() -> None:
             entry = dash.page_registry[module.__name__]
             if not entry.get("supplied_layout"):  # what Dash does for pages it finds in a folder
                 entry["layout"] = module.layout
-        _callback_snapshot = (dict(_callback.GLOBAL_CALLBACK_MAP), list(_callback.GLOBAL_CALLBACK_LIST))
+        _callback_snapshot = (
+            dict(_callback.GLOBAL_CALLBACK_MAP),
+            list(_callback.GLOBAL_CALLBACK_LIST),
+            list(_callback.GLOBAL_INLINE_SCRIPTS),
+        )
     elif not _callback.GLOBAL_CALLBACK_MAP:
         _callback.GLOBAL_CALLBACK_MAP.update(_callback_snapshot[0])
         _callback.GLOBAL_CALLBACK_LIST.extend(_callback_snapshot[1])
+        _callback.GLOBAL_INLINE_SCRIPTS.extend(_callback_snapshot[2])
 
 
 def navbar() -> dbc.Navbar:
@@ -104,7 +109,13 @@ def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
     )
     _import_pages()
     app.layout = shell
-    install_headers(server, content_security_policy(list(app.csp_hashes())))
+    # Hashes of the inline scripts as served: Dash adds some (clientside callbacks) at its first request.
+    install_headers(
+        server,
+        lambda: content_security_policy(list(app.csp_hashes()))
+        if app._got_first_request.get("setup_server")
+        else None,
+    )
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import flask
@@ -17,7 +18,7 @@ def content_security_policy(script_hashes: list[str]) -> str:
     Plotly.js and Dash's renderer still need 'unsafe-eval' (function constructors) and inline
     styles (React style attributes); everything is served from our own origin.
     """
-    hashes = " ".join(f"'{h}'" for h in script_hashes)
+    hashes = " ".join(script_hashes)  # Dash returns them quoted: 'sha256-...'
     return (
         "default-src 'self'; "
         f"script-src 'self' 'unsafe-eval' {hashes}; "
@@ -43,11 +44,19 @@ def configure_cookies(server: flask.Flask, settings: DashboardSettings) -> None:
     )
 
 
-def install_headers(server: flask.Flask, csp: str) -> None:
+def install_headers(server: flask.Flask, csp_factory: Callable[[], str | None]) -> None:
+    """Security headers on every response; the CSP is kept once Dash has set itself up (factory not None)."""
+    built: list[str] = []
+
     @server.after_request
     def _headers(response: flask.Response) -> flask.Response:
         headers = response.headers
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        csp = built[0] if built else csp_factory()
+        if csp is None:  # Dash not set up yet (only /login or /health so far): no inline script is served
+            csp = content_security_policy([])
+        elif not built:
+            built.append(csp)
         headers["Content-Security-Policy"] = csp
         headers["X-Content-Type-Options"] = "nosniff"
         headers["X-Frame-Options"] = "DENY"

@@ -1,0 +1,130 @@
+"""Real browser (system Chromium via Playwright): log in, open each page for a seeded ticker, use the controls."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import REPO_ROOT
+from tests.dashboard.conftest import PASSWORD
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = REPO_ROOT / "artifacts" / "dashboard"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def base_url(dash_app: Any) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def page(base_url: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        tab = context.new_page()
+        tab.set_default_timeout(TIMEOUT_MS)
+        tab.csp_errors = []  # type: ignore[attr-defined]
+        tab.on("console", lambda m: tab.csp_errors.append(m.text) if "Content Security Policy" in m.text else None)  # type: ignore[attr-defined]
+        tab.goto(base_url + "/")
+        assert "/login" in tab.url
+        tab.fill("#username", "ada")
+        tab.fill("#password", PASSWORD)
+        tab.click("#login-submit")
+        tab.wait_for_selector("#nav-company")
+        yield tab
+        browser.close()
+
+
+def shot(tab: Any, name: str) -> None:
+    tab.screenshot(path=str(Path(ARTIFACTS, f"{name}.png")), full_page=True)
+
+
+def traces(tab: Any, graph_id: str) -> list[dict[str, Any]]:
+    tab.wait_for_function(f"document.querySelector('#{graph_id} .js-plotly-plot') && document.querySelector('#{graph_id} .js-plotly-plot').data && document.querySelector('#{graph_id} .js-plotly-plot').data.length > 0")
+    return tab.evaluate(f"Array.from(document.querySelector('#{graph_id} .js-plotly-plot').data, t => ({{type: t.type, name: t.name, n: (t.x || t.z || []).length, y0: t.close ? t.close[0] : (t.y ? t.y[0] : null)}}))")  # type: ignore[no-any-return]
+
+
+def choose(tab: Any, dropdown_id: str, text: str) -> None:
+    """Open a Dash 4 dropdown, search, click the first matching option."""
+    tab.click(f"#{dropdown_id} .dash-dropdown-trigger")
+    tab.fill(".dash-dropdown-search", text)
+    tab.click(f".dash-dropdown-option:has-text('{text}')")
+    tab.keyboard.press("Escape")
+
+
+def test_browser_company_page(page: Any, base_url: str) -> None:
+    """Company: candles + volume drawn, ticker search, adjusted toggle changes prices, statements table, freshness."""
+    page.goto(base_url + "/?symbol=AAPL")
+    first = traces(page, "company-price-graph")
+    assert [t["type"] for t in first] == ["candlestick", "scatter", "bar"]
+    choose(page, "company-symbol", "MSFT")
+    page.wait_for_function("document.querySelector('#company-profile-symbol') && document.querySelector('#company-profile-symbol').innerText === 'MSFT'")
+    page.wait_for_function("document.querySelector('#company-price-graph .js-plotly-plot').layout.title.text.startsWith('MSFT')")
+    adjusted_first = traces(page, "company-price-graph")[0]["y0"]
+    page.click("label[for='_dbcprivate_radioitems_company-adjusted_input_raw']")
+    page.wait_for_function("document.querySelector('#company-price-graph .js-plotly-plot').layout.title.text.includes('traded')")
+    raw_first = traces(page, "company-price-graph")[0]["y0"]
+    assert raw_first > adjusted_first
+    page.wait_for_selector("#company-statement-grid .ag-row")
+    assert "revenue" in page.inner_text("#company-statement-grid")
+    page.wait_for_selector("#company-freshness-grid .ag-row")
+    assert "prices" in page.inner_text("#company-freshness-grid")
+    shot(page, "company")
+    assert page.csp_errors == []
+
+
+def test_browser_valuation_and_forecast(page: Any, base_url: str) -> None:
+    """Valuation shows a numeric value per share that moves with terminal growth; Forecast shows intervals and MAPE."""
+    page.goto(base_url + "/valuation?symbol=KO")
+    page.wait_for_selector("#valuation-per-share")
+    before = float(page.inner_text("#valuation-per-share").replace(",", ""))
+    page.fill("#valuation-terminal", "3.5")
+    page.press("#valuation-terminal", "Enter")
+    page.wait_for_function(f"parseFloat(document.querySelector('#valuation-per-share').innerText.replace(/,/g, '')) !== {before}")
+    assert float(page.inner_text("#valuation-per-share").replace(",", "")) > before
+    assert traces(page, "valuation-grid-graph")[0]["type"] == "heatmap"
+    shot(page, "valuation")
+    page.goto(base_url + "/forecast?symbol=PG")
+    names = [t["name"] for t in traces(page, "forecast-graph")]
+    assert names == ["history", "95% interval", "80% interval", "forecast"]
+    assert re.match(r"MAPE \d+\.\d%", page.inner_text("#forecast-mape"))
+    shot(page, "forecast")
+
+
+def test_browser_compare_portfolio_screener_status(page: Any, base_url: str) -> None:
+    """Compare draws one line per ticker; Portfolio fills its statistics; Screener counts; Status lists nodes."""
+    page.goto(base_url + "/compare?symbols=AAPL,XOM,JPM")
+    assert [t["name"] for t in traces(page, "compare-price-graph")] == ["AAPL", "XOM", "JPM"]
+    shot(page, "compare")
+    page.goto(base_url + "/portfolio")
+    page.wait_for_selector("#portfolio-stats-grid .ag-row")
+    assert "Sharpe" in page.inner_text("#portfolio-stats-grid")
+    assert traces(page, "portfolio-correlation-graph")[0]["type"] == "heatmap"
+    shot(page, "portfolio")
+    page.goto(base_url + "/screener")
+    page.wait_for_function("document.querySelector('#screener-count') && document.querySelector('#screener-count').innerText === '8 companies'")
+    choose(page, "screener-sectors", "Energy")
+    page.wait_for_function("document.querySelector('#screener-count').innerText === '1 companies'")
+    shot(page, "screener")
+    page.goto(base_url + "/status")
+    page.wait_for_selector("#status-nodes-grid .ag-row")
+    assert "replica1" in page.inner_text("#status-nodes-grid")
+    shot(page, "status")
+    assert page.csp_errors == []

@@ -78,12 +78,22 @@ async def write_quarantine(
     )
 
 
+# Years whose partitions are known to exist, per pool: skips a transaction per batch. A partition
+# dropped by hand after being cached makes the COPY fail loudly (no partition for the row).
+_partitions_known: dict[tuple[int, str], set[int]] = {}
+
+
 async def _ensure_partitions(pool: asyncpg.Pool, sql: str, first: date, last: date, timeout_s: float) -> None:
     # Its own short transaction: creating a partition locks the parent, which must not last a batch.
     ahead = max(last, date.today() + PARTITIONS_AHEAD)
+    known = _partitions_known.setdefault((id(pool), sql), set())
+    years = set(range(first.year, ahead.year + 1))
+    if years <= known:
+        return
     async with pool.acquire(timeout=timeout_s) as conn, conn.transaction():
         await conn.execute(queries.SET_LOCK_TIMEOUT, timeout=timeout_s)
         await conn.fetchval(sql, first, ahead, timeout=timeout_s)
+    known |= years
 
 
 async def _load(

@@ -60,14 +60,21 @@ def _price_rank(row: PriceRow) -> tuple[float, ...]:
     return tuple(-math.inf if value is None else float(value) for value in row[2:])
 
 
+def _price_key(row: PriceRow) -> tuple[str, date]:
+    return (row.symbol, row.date)
+
+
 def dedupe_prices(rows: Iterable[PriceRow]) -> list[PriceRow]:
     """One row per (symbol, date), sorted by key.
 
     Winner among duplicates: the greatest tuple of values (open, high, ..., vwap; missing counts
     lowest). Arbitrary but independent of input order, so a shuffled batch loads the same rows.
     """
+    batch = list(rows)
+    if len({(row.symbol, row.date) for row in batch}) == len(batch):
+        return sorted(batch, key=_price_key)  # the common case, no duplicates: skip the ranking
     best: dict[tuple[str, date], PriceRow] = {}
-    for row in rows:
+    for row in batch:
         key = (row.symbol, row.date)
         held = best.get(key)
         if held is None or _price_rank(row) > _price_rank(held):

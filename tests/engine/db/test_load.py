@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 
 import asyncpg
@@ -226,3 +227,13 @@ async def test_load_prices_creates_partitions_ahead(pool: asyncpg.Pool) -> None:
         )
     }
     assert {"prices_daily_y1991", "prices_daily_y1992", f"prices_daily_y{date.today().year + 1}"} <= names
+
+
+async def test_load_prices_concurrent_first_loads_share_partitions(pool: asyncpg.Pool) -> None:
+    """Several symbols loading new years at once all succeed (partition creation does not race)."""
+    from engine.db import load as load_module
+
+    load_module._partitions_known.clear()
+    batches = [[price(f"CC{n}", f"{1961 + n % 3}-05-0{1 + n % 5}")] for n in range(6)]
+    results = await asyncio.gather(*(load_prices(pool, f"CC{n}", rows) for n, rows in enumerate(batches)))
+    assert [r.inserted for r in results] == [1] * 6

@@ -50,7 +50,11 @@ def _import_pages() -> None:
 def navbar() -> dbc.Navbar:
     user = auth.current_user()
     links = [
-        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], id=f"nav-{page['module'].rsplit('.', 1)[-1]}"))
+        dbc.NavItem(
+            dbc.NavLink(
+                page["name"], href=page["relative_path"], id=f"nav-{page['module'].rsplit('.', 1)[-1]}"
+            )
+        )
         for page in dash.page_registry.values()
         if not page.get("admin_only") or (user is not None and user.is_admin)
     ]
@@ -60,7 +64,12 @@ def navbar() -> dbc.Navbar:
             [
                 dbc.NavbarBrand("MyCFATool", href="/"),
                 dbc.Nav(links, navbar=True),
-                html.Div([html.Span(who, className="text-light me-3", id="nav-user"), html.A("Log out", href="/logout", className="btn btn-outline-light btn-sm")]),
+                html.Div(
+                    [
+                        html.Span(who, className="text-light me-3", id="nav-user"),
+                        html.A("Log out", href="/logout", className="btn btn-outline-light btn-sm"),
+                    ]
+                ),
             ],
             fluid=True,
         ),
@@ -99,12 +108,12 @@ def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
     server.add_url_rule("/export/<page>/<name>.csv", "export", export.export_view, methods=["GET"])
     app = dash.Dash(
         __name__,
-        server=server,
+        server=server,  # type: ignore[arg-type]
         use_pages=True,
         pages_folder="",
         serve_locally=True,
         title="MyCFATool",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]
         suppress_callback_exceptions=True,
     )
     _import_pages()
@@ -112,9 +121,11 @@ def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
     # Hashes of the inline scripts as served: Dash adds some (clientside callbacks) at its first request.
     install_headers(
         server,
-        lambda: content_security_policy(list(app.csp_hashes()))
-        if app._got_first_request.get("setup_server")
-        else None,
+        lambda: (
+            content_security_policy(list(app.csp_hashes()))
+            if app._got_first_request.get("setup_server")
+            else None
+        ),
     )
     return app
 

@@ -30,7 +30,9 @@ def default_workers(cpus: int | None = None) -> int:
     return max(2, min(8, count + 1))
 
 
-def gunicorn_argv(settings: DashboardSettings, bind: str | None, workers: int | None, threads: int | None) -> list[str]:
+def gunicorn_argv(
+    settings: DashboardSettings, bind: str | None, workers: int | None, threads: int | None
+) -> list[str]:
     return [
         "gunicorn",
         f"--bind={bind or settings.bind}",
@@ -100,7 +102,8 @@ def users(args: argparse.Namespace) -> int:
                 count = conn.execute("DELETE FROM dashboard_users WHERE username = %s", (name,)).rowcount
             else:
                 count = conn.execute(
-                    "UPDATE dashboard_users SET role = %s, updated_at = now() WHERE username = %s", (role, name)
+                    "UPDATE dashboard_users SET role = %s, updated_at = now() WHERE username = %s",
+                    (role, name),
                 ).rowcount
     except ValueError as exc:
         print(f"mycfa-dashboard: {exc}", file=sys.stderr)
@@ -116,7 +119,9 @@ def users(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="mycfa-dashboard", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top = argparse.ArgumentParser(
+        prog="mycfa-dashboard", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     verbs = top.add_subparsers(dest="verb", required=True)
     srv = verbs.add_parser("serve", help="run the dashboard under gunicorn")
     srv.add_argument("--bind")

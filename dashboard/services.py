@@ -52,7 +52,7 @@ class Services:
         cache_key = name + ":" + hashlib.sha256(raw.encode()).hexdigest()[:32]
         hit = self.cache.get(cache_key)
         if hit is not None:
-            return hit  # type: ignore[no-any-return]
+            return hit
         value = compute()
         if not flask.g.get("mycfa_stale"):  # never keep an answer from a lagging replica
             self.cache.set(cache_key, value)
@@ -93,4 +93,5 @@ def build_services(settings: DashboardSettings, server: flask.Flask) -> Services
 
 def services() -> Services:
     """The services of the app serving the current request."""
-    return flask.current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+    svc: Services = flask.current_app.extensions[EXTENSION]
+    return svc

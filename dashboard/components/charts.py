@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 LAYOUT = {"margin": {"l": 50, "r": 20, "t": 40, "b": 40}, "template": "plotly_white", "height": 420}
 
@@ -17,7 +17,9 @@ def _dates(index: pd.Index) -> list[str]:
 
 
 def _values(series: pd.Series) -> list[float | None]:
-    return [None if not np.isfinite(v) else round(float(v), 6) for v in series.astype(float).to_numpy()]
+    values = series.astype(float).to_numpy()
+    rounded: list[float | None] = np.where(np.isfinite(values), np.round(values, 6), None).tolist()  # type: ignore[attr-defined]
+    return rounded
 
 
 def empty_figure(message: str) -> go.Figure:
@@ -31,46 +33,89 @@ def empty_figure(message: str) -> go.Figure:
     return fig
 
 
-def candles(prices: pd.DataFrame, overlays: Mapping[str, pd.Series], title: str) -> go.Figure:
-    """Candlesticks with volume below and indicator overlays on the price axis."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.75, 0.25], vertical_spacing=0.03)
+def candles(prices: pd.DataFrame, overlays: Mapping[str, pd.Series], title: str) -> dict[str, Any]:
+    """Candlesticks with volume below and indicator overlays on the price axis.
+
+    A plain figure dict rather than graph_objects: the price chart is the busiest callback, and
+    plotly's validation of ~10k points per trace costs more than the rest of the request.
+    """
     x = _dates(prices.index)
-    fig.add_trace(
-        go.Candlestick(
-            x=x,
-            open=_values(prices["open"]),
-            high=_values(prices["high"]),
-            low=_values(prices["low"]),
-            close=_values(prices["close"]),
-            name="price",
-        ),
-        row=1,
-        col=1,
+    data: list[dict[str, Any]] = [
+        {
+            "type": "candlestick",
+            "x": x,
+            "open": _values(prices["open"]),
+            "high": _values(prices["high"]),
+            "low": _values(prices["low"]),
+            "close": _values(prices["close"]),
+            "name": "price",
+            "xaxis": "x",
+            "yaxis": "y",
+        }
+    ]
+    data += [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": x,
+            "y": _values(series),
+            "name": name,
+            "line": {"width": 1},
+            "xaxis": "x",
+            "yaxis": "y",
+        }
+        for name, series in overlays.items()
+    ]
+    data.append(
+        {
+            "type": "bar",
+            "x": x,
+            "y": _values(prices["volume"]),
+            "name": "volume",
+            "marker": {"color": "#7f8c8d"},
+            "xaxis": "x",
+            "yaxis": "y2",
+        }
     )
-    for name, series in overlays.items():
-        fig.add_trace(go.Scatter(x=x, y=_values(series), name=name, mode="lines", line={"width": 1}), row=1, col=1)
-    fig.add_trace(go.Bar(x=x, y=_values(prices["volume"]), name="volume", marker_color="#7f8c8d"), row=2, col=1)
-    fig.update_layout(**{**LAYOUT, "height": 560}, title=title, xaxis_rangeslider_visible=False, showlegend=True)
-    return fig
+    layout = {
+        **LAYOUT,
+        "height": 560,
+        "title": {"text": title},
+        "showlegend": True,
+        "xaxis": {"anchor": "y2", "rangeslider": {"visible": False}, "type": "date"},
+        "yaxis": {"domain": [0.28, 1.0]},
+        "yaxis2": {"domain": [0.0, 0.22]},
+    }
+    return {"data": data, "layout": layout}
 
 
-def lines(frame: pd.DataFrame, title: str, *, percent: bool = False, yaxis: str = "") -> go.Figure:
-    """One line per column over the frame's (date) index."""
-    fig = go.Figure()
-    x = _dates(frame.index) if isinstance(frame.index, pd.DatetimeIndex) else [str(v) for v in frame.index]
-    for col in frame.columns:
-        fig.add_trace(go.Scatter(x=x, y=_values(frame[col]), name=str(col), mode="lines+markers" if len(frame) < 60 else "lines"))
-    fig.update_layout(**LAYOUT, title=title, yaxis={"tickformat": ".0%" if percent else "~s", "title": yaxis})
-    return fig
+def _x(index: pd.Index) -> list[str]:
+    return _dates(index) if isinstance(index, pd.DatetimeIndex) else [str(v) for v in index]
 
 
-def bars(frame: pd.DataFrame, title: str) -> go.Figure:
-    fig = go.Figure()
-    x = _dates(frame.index) if isinstance(frame.index, pd.DatetimeIndex) else [str(v) for v in frame.index]
-    for col in frame.columns:
-        fig.add_trace(go.Bar(x=x, y=_values(frame[col]), name=str(col)))
-    fig.update_layout(**LAYOUT, title=title, barmode="group", yaxis={"tickformat": "~s"})
-    return fig
+def lines(frame: pd.DataFrame, title: str, *, percent: bool = False, yaxis: str = "") -> dict[str, Any]:
+    """One line per column over the frame's (date) index, as a plain figure dict (no validation cost)."""
+    x = _x(frame.index)
+    mode = "lines+markers" if len(frame) < 60 else "lines"
+    data = [
+        {"type": "scatter", "mode": mode, "x": x, "y": _values(frame[col]), "name": str(col)}
+        for col in frame.columns
+    ]
+    layout = {
+        **LAYOUT,
+        "title": {"text": title},
+        "yaxis": {"tickformat": ".0%" if percent else "~s", "title": {"text": yaxis}},
+    }
+    return {"data": data, "layout": layout}
+
+
+def bars(frame: pd.DataFrame, title: str) -> dict[str, Any]:
+    x = _x(frame.index)
+    data = [{"type": "bar", "x": x, "y": _values(frame[col]), "name": str(col)} for col in frame.columns]
+    return {
+        "data": data,
+        "layout": {**LAYOUT, "title": {"text": title}, "barmode": "group", "yaxis": {"tickformat": "~s"}},
+    }
 
 
 def heatmap(matrix: pd.DataFrame, title: str, *, fmt: str = ".2f", colorscale: str = "RdBu") -> go.Figure:
@@ -91,20 +136,41 @@ def heatmap(matrix: pd.DataFrame, title: str, *, fmt: str = ".2f", colorscale: s
 def band(forecast: pd.DataFrame, history: pd.Series, title: str) -> go.Figure:
     """History, point forecast and shaded 80%/95% intervals (columns mean, lower_80, upper_80, lower_95, upper_95)."""
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=_dates(history.index), y=_values(history), name="history", mode="lines+markers"))
+    fig.add_trace(
+        go.Scatter(x=_dates(history.index), y=_values(history), name="history", mode="lines+markers")
+    )
     x = _dates(forecast.index)
     for level, alpha in (("95", 0.15), ("80", 0.3)):
         lo, hi = f"lower_{level}", f"upper_{level}"
         if lo in forecast and hi in forecast:
-            fig.add_trace(go.Scatter(x=x + x[::-1], y=_values(forecast[hi]) + _values(forecast[lo])[::-1], fill="toself",
-                                     fillcolor=f"rgba(31,78,121,{alpha})", line={"width": 0}, name=f"{level}% interval"))
-    fig.add_trace(go.Scatter(x=x, y=_values(forecast["mean"]), name="forecast", mode="lines+markers", line={"dash": "dash"}))
+            fig.add_trace(
+                go.Scatter(
+                    x=x + x[::-1],
+                    y=_values(forecast[hi]) + _values(forecast[lo])[::-1],
+                    fill="toself",
+                    fillcolor=f"rgba(31,78,121,{alpha})",
+                    line={"width": 0},
+                    name=f"{level}% interval",
+                )
+            )
+    fig.add_trace(
+        go.Scatter(
+            x=x, y=_values(forecast["mean"]), name="forecast", mode="lines+markers", line={"dash": "dash"}
+        )
+    )
     fig.update_layout(**LAYOUT, title=title, yaxis={"tickformat": "~s"})
     return fig
 
 
 def scatter(frame: pd.DataFrame, x: str, y: str, title: str, *, text: str | None = None) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=_values(frame[x]), y=_values(frame[y]), mode="markers+text" if text else "lines+markers",
-                               text=list(frame[text]) if text else None, textposition="top center"))
+    fig = go.Figure(
+        go.Scatter(
+            x=_values(frame[x]),
+            y=_values(frame[y]),
+            mode="markers+text" if text else "lines+markers",
+            text=list(frame[text]) if text else None,
+            textposition="top center",
+        )
+    )
     fig.update_layout(**LAYOUT, title=title, xaxis={"title": x}, yaxis={"title": y})
     return fig

@@ -16,9 +16,32 @@ from dashboard.services import services
 RANGES = {"1Y": 365, "5Y": 5 * 365, "10Y": 10 * 365, "MAX": None}
 OVERLAYS = ("sma_50", "sma_200", "ema_20", "bbands")
 STATEMENT_FIELDS = {
-    "income": ["revenue", "grossProfit", "operatingIncome", "ebitda", "netIncome", "eps", "epsDiluted", "weightedAverageShsOutDil"],
-    "balance": ["totalAssets", "totalCurrentAssets", "cashAndCashEquivalents", "totalLiabilities", "totalDebt", "netDebt", "totalStockholdersEquity"],
-    "cashflow": ["operatingCashFlow", "capitalExpenditure", "freeCashFlow", "commonDividendsPaid", "commonStockRepurchased"],
+    "income": [
+        "revenue",
+        "grossProfit",
+        "operatingIncome",
+        "ebitda",
+        "netIncome",
+        "eps",
+        "epsDiluted",
+        "weightedAverageShsOutDil",
+    ],
+    "balance": [
+        "totalAssets",
+        "totalCurrentAssets",
+        "cashAndCashEquivalents",
+        "totalLiabilities",
+        "totalDebt",
+        "netDebt",
+        "totalStockholdersEquity",
+    ],
+    "cashflow": [
+        "operatingCashFlow",
+        "capitalExpenditure",
+        "freeCashFlow",
+        "commonDividendsPaid",
+        "commonStockRepurchased",
+    ],
 }
 CHART_FIELDS = {
     "income": ["revenue", "operatingIncome", "netIncome"],
@@ -40,7 +63,9 @@ def window(frame: pd.DataFrame, span: str) -> pd.DataFrame:
     return frame[frame.index >= frame.index[-1] - pd.Timedelta(days=days)]
 
 
-def price_view(symbol: str, *, adjusted: bool, overlays: tuple[str, ...], span: str) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+def price_view(
+    symbol: str, *, adjusted: bool, overlays: tuple[str, ...], span: str
+) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """OHLCV (adjusted or traded) in the window, and the chosen overlays computed on full history."""
     full = prices(symbol)
     if full.empty:
@@ -65,7 +90,9 @@ def _statement_frames(symbol: str, period: str) -> dict[str, pd.DataFrame]:
     svc = services()
     raw = queries.statement_payloads(svc.router, symbol, period)
     periods = ("Q1", "Q2", "Q3", "Q4") if period == "Q" else "FY"
-    return {kind: statement_frame(rows, period=periods) if rows else pd.DataFrame() for kind, rows in raw.items()}
+    return {
+        kind: statement_frame(rows, period=periods) if rows else pd.DataFrame() for kind, rows in raw.items()
+    }
 
 
 def statements(symbol: str, period: str) -> dict[str, pd.DataFrame]:

@@ -26,8 +26,7 @@ def universe() -> pd.DataFrame:
 def symbol_options() -> list[dict[str, str]]:
     frame = universe()
     return [
-        {"label": f"{row.symbol} · {row.name}", "value": row.symbol}
-        for row in frame.itertuples(index=False)
+        {"label": f"{row.symbol} · {row.name}", "value": row.symbol} for row in frame.itertuples(index=False)
     ]
 
 

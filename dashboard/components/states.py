@@ -6,7 +6,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import flask
-from dash import dcc, html
+from dash import dcc
 
 
 def empty(message: str, *, id_: str | None = None) -> dbc.Alert:

@@ -227,7 +227,11 @@ class ReplicaRouter:
             order += [(n, False) for n in good[start:] + good[:start]]
         if health.get(PRIMARY, NodeHealth(PRIMARY, "primary", True)).reachable:
             order.append((self._primary, False))
-        lagging = [n for n in self._replicas if health.get(n.name) and health[n.name].reachable and health[n.name].lagging]
+        lagging = [
+            n
+            for n in self._replicas
+            if health.get(n.name) and health[n.name].reachable and health[n.name].lagging
+        ]
         order += [(n, True) for n in lagging]
         if not order:  # everything looked down at the last probe: try anyway, primary first
             order = [(self._primary, False)] + [(n, True) for n in self._replicas]

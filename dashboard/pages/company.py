@@ -43,9 +43,35 @@ def layout(symbol: str | None = None, **_: Any) -> html.Div:
     controls = dbc.Row(
         [
             dbc.Col(dcc.Dropdown(id="company-symbol", options=options, value=chosen, clearable=False), md=4),
-            dbc.Col(dbc.RadioItems(id="company-adjusted", options=[{"label": "Adjusted", "value": "adj"}, {"label": "Unadjusted", "value": "raw"}], value="adj", inline=True), md=2),
-            dbc.Col(dbc.RadioItems(id="company-range", options=[{"label": k, "value": k} for k in company_data.RANGES], value="5Y", inline=True), md=3),
-            dbc.Col(dbc.Checklist(id="company-overlays", options=[{"label": o.upper().replace("_", " "), "value": o} for o in company_data.OVERLAYS], value=["sma_50"], inline=True), md=3),
+            dbc.Col(
+                dbc.RadioItems(
+                    id="company-adjusted",
+                    options=[{"label": "Adjusted", "value": "adj"}, {"label": "Unadjusted", "value": "raw"}],
+                    value="adj",
+                    inline=True,
+                ),
+                md=2,
+            ),
+            dbc.Col(
+                dbc.RadioItems(
+                    id="company-range",
+                    options=[{"label": k, "value": k} for k in company_data.RANGES],
+                    value="5Y",
+                    inline=True,
+                ),
+                md=3,
+            ),
+            dbc.Col(
+                dbc.Checklist(
+                    id="company-overlays",
+                    options=[
+                        {"label": o.upper().replace("_", " "), "value": o} for o in company_data.OVERLAYS
+                    ],
+                    value=["sma_50"],
+                    inline=True,
+                ),
+                md=3,
+            ),
         ],
         className="mb-2 g-2 align-items-center",
     )
@@ -58,8 +84,13 @@ def layout(symbol: str | None = None, **_: Any) -> html.Div:
                     dbc.Col(states.loading(html.Div(id="company-profile"), "company-profile"), md=3),
                     dbc.Col(
                         [
-                            html.Div([html.H5("Price", className="d-inline"), export_link("company", "prices")]),
-                            states.loading(dcc.Graph(id="company-price-graph", config={"displaylogo": False}), "company-price"),
+                            html.Div(
+                                [html.H5("Price", className="d-inline"), export_link("company", "prices")]
+                            ),
+                            states.loading(
+                                dcc.Graph(id="company-price-graph", config={"displaylogo": False}),
+                                "company-price",
+                            ),
                         ],
                         md=9,
                     ),
@@ -68,17 +99,44 @@ def layout(symbol: str | None = None, **_: Any) -> html.Div:
             html.Hr(),
             dbc.Row(
                 [
-                    dbc.Col(dbc.RadioItems(id="company-period", options=[{"label": v, "value": k} for k, v in PERIODS.items()], value="FY", inline=True), md=4),
-                    dbc.Col(dbc.RadioItems(id="company-kind", options=[{"label": v, "value": k} for k, v in KINDS.items()], value="income", inline=True), md=5),
+                    dbc.Col(
+                        dbc.RadioItems(
+                            id="company-period",
+                            options=[{"label": v, "value": k} for k, v in PERIODS.items()],
+                            value="FY",
+                            inline=True,
+                        ),
+                        md=4,
+                    ),
+                    dbc.Col(
+                        dbc.RadioItems(
+                            id="company-kind",
+                            options=[{"label": v, "value": k} for k, v in KINDS.items()],
+                            value="income",
+                            inline=True,
+                        ),
+                        md=5,
+                    ),
                     dbc.Col(export_link("company", "statements"), md=3),
                 ],
                 className="mb-2",
             ),
             states.loading(html.Div(id="company-statement-table"), "company-statement-table"),
-            states.loading(dcc.Graph(id="company-statement-graph", config={"displaylogo": False}), "company-statement-graph"),
-            html.Div([html.H5("Ratio history (annual)", className="d-inline"), export_link("company", "ratios")], className="mt-3"),
-            states.loading(dcc.Graph(id="company-ratio-graph", config={"displaylogo": False}), "company-ratio-graph"),
-            html.Div([html.H5("Freshness", className="d-inline"), export_link("company", "freshness")], className="mt-3"),
+            states.loading(
+                dcc.Graph(id="company-statement-graph", config={"displaylogo": False}),
+                "company-statement-graph",
+            ),
+            html.Div(
+                [html.H5("Ratio history (annual)", className="d-inline"), export_link("company", "ratios")],
+                className="mt-3",
+            ),
+            states.loading(
+                dcc.Graph(id="company-ratio-graph", config={"displaylogo": False}), "company-ratio-graph"
+            ),
+            html.Div(
+                [html.H5("Freshness", className="d-inline"), export_link("company", "freshness")],
+                className="mt-3",
+            ),
             html.Div(id="company-freshness"),
         ]
     )
@@ -89,8 +147,16 @@ def _profile_card(symbol: str) -> Any:
     row = svc.cached("company", (symbol,), lambda: queries.company(svc.router, symbol))
     if row is None:
         return states.empty(f"No profile for {symbol}.")
-    items = [html.Li([html.B(f"{k}: "), html.Span(f"{v:,}" if isinstance(v, int | float) else str(v))]) for k, v in company_data.profile_fields(row).items() if v not in (None, "")]
-    return dbc.Card(dbc.CardBody([html.H4(symbol, id="company-profile-symbol"), html.Ul(items, className="list-unstyled small")]))
+    items = [
+        html.Li([html.B(f"{k}: "), html.Span(f"{v:,}" if isinstance(v, int | float) else str(v))])
+        for k, v in company_data.profile_fields(row).items()
+        if v not in (None, "")
+    ]
+    return dbc.Card(
+        dbc.CardBody(
+            [html.H4(symbol, id="company-profile-symbol"), html.Ul(items, className="list-unstyled small")]
+        )
+    )
 
 
 @callback(
@@ -105,8 +171,17 @@ def company_profile(symbol: str | None) -> tuple[Any, Any, Any, str]:
         symbol = valid_symbol(symbol)
         svc = services()
         fresh = svc.cached("freshness", (symbol,), lambda: queries.freshness(svc.router, symbol))
-        table = tables.grid("company-freshness-grid", fresh, height=260) if not fresh.empty else states.empty(f"No data stored for {symbol} yet.")
-        return _profile_card(symbol), table, states.staleness(), export_href("company", "freshness", {"symbol": symbol})
+        table = (
+            tables.grid("company-freshness-grid", fresh, height=260)
+            if not fresh.empty
+            else states.empty(f"No data stored for {symbol} yet.")
+        )
+        return (
+            _profile_card(symbol),
+            table,
+            states.staleness(),
+            export_href("company", "freshness", {"symbol": symbol}),
+        )
     except FAILURES as exc:
         return states.error(str(exc)), None, states.staleness(), "#"
 
@@ -119,7 +194,9 @@ def company_profile(symbol: str | None) -> tuple[Any, Any, Any, str]:
     Input("company-overlays", "value"),
     Input("company-range", "value"),
 )
-def company_price(symbol: str | None, adjusted: str, overlays: list[str] | None, span: str) -> tuple[Any, str]:
+def company_price(
+    symbol: str | None, adjusted: str, overlays: list[str] | None, span: str
+) -> tuple[Any, str]:
     try:
         symbol = valid_symbol(symbol)
         adjusted = valid_choice(adjusted, ("adj", "raw"), name="price basis")
@@ -133,7 +210,7 @@ def company_price(symbol: str | None, adjusted: str, overlays: list[str] | None,
         if shown.empty:
             return charts.empty_figure(f"No prices stored for {symbol}.").to_dict()
         title = f"{symbol} · {'dividend-adjusted' if adjusted == 'adj' else 'traded'} prices"
-        return charts.candles(shown, lines, title).to_dict()
+        return charts.candles(shown, lines, title)
 
     try:
         figure = services().cached("price-figure", (symbol, adjusted, chosen, span), build)
@@ -157,27 +234,46 @@ def company_statements(symbol: str | None, period: str, kind: str) -> tuple[Any,
         symbol = valid_symbol(symbol)
         period = valid_choice(period, tuple(PERIODS), name="period")
         kind = valid_choice(kind, tuple(KINDS), name="statement")
-        frame = company_data.statements(symbol, period).get(kind, pd.DataFrame())
-        ratio = company_data.ratio_history(symbol, "FY")
+        return services().cached(
+            "company-statements-view", (symbol, period, kind), lambda: statements_view(symbol, period, kind)
+        )
     except FAILURES as exc:
         message = charts.empty_figure(str(exc))
         return states.error(str(exc)), message, message, "#", "#"
+
+
+def statements_view(symbol: str, period: str, kind: str) -> tuple[Any, Any, Any, str, str]:
+    """Table, chart and ratio chart for one choice (the whole output is cached: it is pure given the data)."""
+    frame = company_data.statements(symbol, period).get(kind, pd.DataFrame())
+    ratio = company_data.ratio_history(symbol, "FY")
     params = {"symbol": symbol, "period": period, "kind": kind}
     if frame.empty:
         label = {"FY": "annual", "Q": "quarterly", "TTM": "TTM"}[period]
         note = f"No {label} {KINDS[kind].lower()} data for {symbol}."
         table: Any = states.empty(note, id_="company-statement-empty")
-        chart = charts.empty_figure(note)
+        chart = charts.empty_figure(note).to_dict()
     else:
-        table = tables.grid("company-statement-grid", tables.transpose_by_date(frame, company_data.STATEMENT_FIELDS[kind]))
+        table = tables.grid(
+            "company-statement-grid", tables.transpose_by_date(frame, company_data.STATEMENT_FIELDS[kind])
+        )
         fields = [f for f in company_data.CHART_FIELDS[kind] if f in frame.columns]
         chart = charts.bars(frame[fields].tail(12), f"{symbol} · {KINDS[kind]} ({PERIODS[period]})")
     ratio_fig = (
-        charts.lines(ratio[[c for c in company_data.RATIO_FIELDS if c in ratio.columns]], f"{symbol} · margins and returns", percent=True)
+        charts.lines(
+            ratio[[c for c in company_data.RATIO_FIELDS if c in ratio.columns]],
+            f"{symbol} · margins and returns",
+            percent=True,
+        )
         if not ratio.empty
-        else charts.empty_figure(f"No annual statements for {symbol}.")
+        else charts.empty_figure(f"No annual statements for {symbol}.").to_dict()
     )
-    return table, chart, ratio_fig, export_href("company", "statements", params), export_href("company", "ratios", {"symbol": symbol})
+    return (
+        table,
+        chart,
+        ratio_fig,
+        export_href("company", "statements", params),
+        export_href("company", "ratios", {"symbol": symbol}),
+    )
 
 
 @register_export("company", "prices")
@@ -203,4 +299,3 @@ def export_ratios(args: Mapping[str, str]) -> pd.DataFrame:
 def export_freshness(args: Mapping[str, str]) -> pd.DataFrame:
     symbol = valid_symbol(args.get("symbol"))
     return queries.freshness(services().router, symbol)
-

@@ -11,17 +11,33 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard.analytics.errors import AnalyticsError
-from dashboard.components import charts, states, tables, universe_data
+from dashboard.components import charts, company_data, states, tables, universe_data
 from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.inputs import InvalidInput, symbol_options, valid_choice, valid_symbols
-from dashboard.data import queries
 from dashboard.data.router import NoNodeAvailable, QueryFailed
 from dashboard.services import services
 
 dash.register_page(__name__, path="/compare", name="Compare", order=3, title="Compare · MyCFATool")
 
 FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
-COLUMNS = ["name", "sector", "price", "market_cap", "pe", "ev_ebitda", "gross_margin", "operating_margin", "net_margin", "roe", "roic", "debt_to_equity", "current_ratio", "revenue_growth", "net_income_growth", "fcf_growth"]
+COLUMNS = [
+    "name",
+    "sector",
+    "price",
+    "market_cap",
+    "pe",
+    "ev_ebitda",
+    "gross_margin",
+    "operating_margin",
+    "net_margin",
+    "roe",
+    "roic",
+    "debt_to_equity",
+    "current_ratio",
+    "revenue_growth",
+    "net_income_growth",
+    "fcf_growth",
+]
 SPANS = {"1Y": 365, "3Y": 3 * 365, "5Y": 5 * 365, "10Y": 10 * 365}
 
 
@@ -37,16 +53,39 @@ def layout(symbols: str | None = None, **_: Any) -> html.Div:
         [
             dbc.Row(
                 [
-                    dbc.Col(dcc.Dropdown(id="compare-symbols", options=options, value=chosen, multi=True), md=8),
-                    dbc.Col(dbc.RadioItems(id="compare-span", options=[{"label": k, "value": k} for k in SPANS], value="5Y", inline=True), md=4),
+                    dbc.Col(
+                        dcc.Dropdown(id="compare-symbols", options=options, value=chosen, multi=True), md=8
+                    ),
+                    dbc.Col(
+                        dbc.RadioItems(
+                            id="compare-span",
+                            options=[{"label": k, "value": k} for k in SPANS],
+                            value="5Y",
+                            inline=True,
+                        ),
+                        md=4,
+                    ),
                 ],
                 className="mb-2",
             ),
             html.Div(id="compare-staleness"),
-            html.Div([html.H5("Latest annual ratios and growth", className="d-inline"), export_link("compare", "ratios")]),
+            html.Div(
+                [
+                    html.H5("Latest annual ratios and growth", className="d-inline"),
+                    export_link("compare", "ratios"),
+                ]
+            ),
             states.loading(html.Div(id="compare-table"), "compare-table"),
-            html.Div([html.H5("Normalised price (start = 100, adjusted)", className="d-inline"), export_link("compare", "prices")], className="mt-3"),
-            states.loading(dcc.Graph(id="compare-price-graph", config={"displaylogo": False}), "compare-price"),
+            html.Div(
+                [
+                    html.H5("Normalised price (start = 100, adjusted)", className="d-inline"),
+                    export_link("compare", "prices"),
+                ],
+                className="mt-3",
+            ),
+            states.loading(
+                dcc.Graph(id="compare-price-graph", config={"displaylogo": False}), "compare-price"
+            ),
         ]
     )
 
@@ -63,10 +102,15 @@ def normalised(symbols: list[str], span: str) -> pd.DataFrame:
     svc = services()
 
     def build() -> pd.DataFrame:
-        start = (pd.Timestamp.today().normalize() - pd.Timedelta(days=SPANS[span] + 3650)).date().isoformat()
-        wide = queries.adjusted_closes(svc.router, symbols, start)
-        if wide.empty:
-            return wide
+        # From each symbol's cached price history: any combination of tickers costs no query once warm.
+        series = {}
+        for symbol in symbols:
+            prices = company_data.prices(symbol)
+            if not prices.empty:
+                series[symbol] = prices["adj_close"].fillna(prices["close"])
+        if not series:
+            return pd.DataFrame()
+        wide = pd.DataFrame(series)
         wide = wide[wide.index >= wide.index[-1] - pd.Timedelta(days=SPANS[span])]
         return wide / wide.bfill().iloc[0] * 100.0
 
@@ -86,14 +130,36 @@ def compare_update(symbols: list[str] | None, span: str) -> tuple[Any, Any, Any,
     try:
         chosen = valid_symbols(symbols or [], minimum=2, maximum=10)
         span = valid_choice(span, tuple(SPANS), name="range")
-        table = ratio_table(chosen)
-        prices = normalised(chosen, span)
+        grid, figure = services().cached(
+            "compare-view", (tuple(chosen), span), lambda: compare_view(chosen, span)
+        )
     except FAILURES as exc:
         return states.error(str(exc)), charts.empty_figure(str(exc)), states.staleness(), "#", "#"
-    grid = tables.grid("compare-grid", table, height=300) if not table.empty else states.empty("No annual statements for these tickers.")
-    figure = charts.lines(prices, "Normalised adjusted price") if not prices.empty else charts.empty_figure("No prices for these tickers.")
     params = {"symbols": ",".join(chosen), "span": span}
-    return grid, figure, states.staleness(), export_href("compare", "ratios", params), export_href("compare", "prices", params)
+    return (
+        grid,
+        figure,
+        states.staleness(),
+        export_href("compare", "ratios", params),
+        export_href("compare", "prices", params),
+    )
+
+
+def compare_view(chosen: list[str], span: str) -> tuple[Any, Any]:
+    """The table and chart for one choice (cached whole: pure given the data version)."""
+    table = ratio_table(chosen)
+    prices = normalised(chosen, span)
+    grid = (
+        tables.grid("compare-grid", table, height=300)
+        if not table.empty
+        else states.empty("No annual statements for these tickers.")
+    )
+    figure = (
+        charts.lines(prices, "Normalised adjusted price")
+        if not prices.empty
+        else charts.empty_figure("No prices for these tickers.").to_dict()
+    )
+    return grid, figure
 
 
 @register_export("compare", "ratios")

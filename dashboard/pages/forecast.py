@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import dash
 import dash_bootstrap_components as dbc
@@ -22,7 +22,12 @@ from dashboard.services import services
 dash.register_page(__name__, path="/forecast", name="Forecast", order=2, title="Forecast · MyCFATool")
 
 FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
-SERIES = {"revenue": "Revenue", "netIncome": "Net income", "freeCashFlow": "Free cash flow", "price": "Price (monthly)"}
+SERIES = {
+    "revenue": "Revenue",
+    "netIncome": "Net income",
+    "freeCashFlow": "Free cash flow",
+    "price": "Price (monthly)",
+}
 FREQUENCIES = {"FY": "Annual", "Q": "Quarterly"}
 METHODS = {"ets": "Damped-trend ETS", "loglinear": "Log-linear trend"}
 
@@ -38,10 +43,42 @@ def layout(symbol: str | None = None, **_: Any) -> html.Div:
         [
             dbc.Row(
                 [
-                    dbc.Col(dcc.Dropdown(id="forecast-symbol", options=options, value=symbol or options[0]["value"], clearable=False), md=3),
-                    dbc.Col(dbc.RadioItems(id="forecast-series", options=[{"label": v, "value": k} for k, v in SERIES.items()], value="revenue", inline=True), md=5),
-                    dbc.Col(dbc.RadioItems(id="forecast-frequency", options=[{"label": v, "value": k} for k, v in FREQUENCIES.items()], value="FY", inline=True), md=2),
-                    dbc.Col(dbc.RadioItems(id="forecast-method", options=[{"label": v, "value": k} for k, v in METHODS.items()], value="ets", inline=True), md=2),
+                    dbc.Col(
+                        dcc.Dropdown(
+                            id="forecast-symbol",
+                            options=options,
+                            value=symbol or options[0]["value"],
+                            clearable=False,
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        dbc.RadioItems(
+                            id="forecast-series",
+                            options=[{"label": v, "value": k} for k, v in SERIES.items()],
+                            value="revenue",
+                            inline=True,
+                        ),
+                        md=5,
+                    ),
+                    dbc.Col(
+                        dbc.RadioItems(
+                            id="forecast-frequency",
+                            options=[{"label": v, "value": k} for k, v in FREQUENCIES.items()],
+                            value="FY",
+                            inline=True,
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(
+                        dbc.RadioItems(
+                            id="forecast-method",
+                            options=[{"label": v, "value": k} for k, v in METHODS.items()],
+                            value="ets",
+                            inline=True,
+                        ),
+                        md=2,
+                    ),
                 ],
                 className="mb-2",
             ),
@@ -65,9 +102,11 @@ def run(symbol: str, series: str, frequency: str, method: str) -> tuple[pd.Serie
     def build() -> tuple[pd.Series, fc.Forecast]:
         values = history(symbol, series, frequency)
         if series == "price":
-            return fc.monthly(values) if not values.empty else values, fc.forecast_price(values, method=method)  # type: ignore[arg-type]
+            return fc.monthly(values) if not values.empty else values, fc.forecast_price(values, method=how)
         horizon, holdout = (5, 3) if frequency == "FY" else (8, 4)
-        return values, fc.forecast(values, method=method, horizon=horizon, holdout=holdout)  # type: ignore[arg-type]
+        return values, fc.forecast(values, method=how, horizon=horizon, holdout=holdout)
+
+    how: Literal["ets", "loglinear"] = "loglinear" if method == "loglinear" else "ets"
 
     return services().cached("forecast", (symbol, series, frequency, method), build)
 
@@ -82,7 +121,9 @@ def run(symbol: str, series: str, frequency: str, method: str) -> tuple[pd.Serie
     Input("forecast-frequency", "value"),
     Input("forecast-method", "value"),
 )
-def forecast_update(symbol: str | None, series: str, frequency: str, method: str) -> tuple[Any, Any, Any, str]:
+def forecast_update(
+    symbol: str | None, series: str, frequency: str, method: str
+) -> tuple[Any, Any, Any, str]:
     try:
         symbol = valid_symbol(symbol)
         series = valid_choice(series, tuple(SERIES), name="series")
@@ -91,7 +132,9 @@ def forecast_update(symbol: str | None, series: str, frequency: str, method: str
         values, result = run(symbol, series, frequency, method)
     except FAILURES as exc:
         return charts.empty_figure(str(exc)), states.error(str(exc)), None, "#"
-    href = export_href("forecast", "series", {"symbol": symbol, "series": series, "frequency": frequency, "method": method})
+    href = export_href(
+        "forecast", "series", {"symbol": symbol, "series": series, "frequency": frequency, "method": method}
+    )
     if not result.ok or result.forecast is None:
         note = f"No forecast for {SERIES[series].lower()} of {symbol}: {result.message}."
         return charts.empty_figure(note), states.empty(note, id_="forecast-empty"), None, "#"
@@ -100,7 +143,11 @@ def forecast_update(symbol: str | None, series: str, frequency: str, method: str
     bt = result.backtest
     backtest = (
         dbc.Alert(
-            [html.B("Holdout backtest: "), html.Span(f"MAPE {bt.mape:.1%}", id="forecast-mape"), f" over the last {bt.holdout} periods; 80% interval covered {bt.coverage_80:.0%}, 95% covered {bt.coverage_95:.0%}."],
+            [
+                html.B("Holdout backtest: "),
+                html.Span(f"MAPE {bt.mape:.1%}", id="forecast-mape"),
+                f" over the last {bt.holdout} periods; 80% interval covered {bt.coverage_80:.0%}, 95% covered {bt.coverage_95:.0%}.",
+            ],
             color="info",
         )
         if bt is not None
@@ -117,4 +164,6 @@ def export_series(args: Mapping[str, str]) -> pd.DataFrame:
     method = valid_choice(args.get("method"), tuple(METHODS), name="method")
     values, result = run(symbol, series, frequency, method)
     history_frame = values.rename("actual").to_frame()
-    return pd.concat([history_frame, result.forecast], axis=0) if result.forecast is not None else history_frame
+    return (
+        pd.concat([history_frame, result.forecast], axis=0) if result.forecast is not None else history_frame
+    )

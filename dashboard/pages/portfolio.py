@@ -33,26 +33,96 @@ def layout(**_: Any) -> html.Div:
         [
             dbc.Row(
                 [
-                    dbc.Col([dbc.Label("Holdings (TICKER:weight, comma separated)", html_for="portfolio-holdings"), dbc.Input(id="portfolio-holdings", value=DEFAULT, debounce=True)], md=6),
-                    dbc.Col([dbc.Label("Risk-free rate (%)", html_for="portfolio-rf"), dbc.Input(id="portfolio-rf", type="number", value=4.0, min=0, max=20, step="any", debounce=True)], md=2),
-                    dbc.Col(dbc.Button("Analyse", id="portfolio-run", color="primary", className="mt-4"), md=2),
+                    dbc.Col(
+                        [
+                            dbc.Label(
+                                "Holdings (TICKER:weight, comma separated)", html_for="portfolio-holdings"
+                            ),
+                            dbc.Input(id="portfolio-holdings", value=DEFAULT, debounce=True),
+                        ],
+                        md=6,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label("Risk-free rate (%)", html_for="portfolio-rf"),
+                            dbc.Input(
+                                id="portfolio-rf",
+                                type="number",
+                                value=4.0,
+                                min=0,
+                                max=20,
+                                step="any",
+                                debounce=True,
+                            ),
+                        ],
+                        md=2,
+                    ),
+                    dbc.Col(
+                        dbc.Button("Analyse", id="portfolio-run", color="primary", className="mt-4"), md=2
+                    ),
                 ],
                 className="mb-3",
             ),
             html.Div(id="portfolio-note"),
             dbc.Row(
                 [
-                    dbc.Col([html.Div([html.H5("Statistics", className="d-inline"), export_link("portfolio", "stats")]), states.loading(html.Div(id="portfolio-stats"), "portfolio-stats")], md=5),
-                    dbc.Col([html.Div([html.H5("Drawdown", className="d-inline"), export_link("portfolio", "drawdown")]), states.loading(dcc.Graph(id="portfolio-drawdown-graph"), "portfolio-drawdown")], md=7),
+                    dbc.Col(
+                        [
+                            html.Div(
+                                [
+                                    html.H5("Statistics", className="d-inline"),
+                                    export_link("portfolio", "stats"),
+                                ]
+                            ),
+                            states.loading(html.Div(id="portfolio-stats"), "portfolio-stats"),
+                        ],
+                        md=5,
+                    ),
+                    dbc.Col(
+                        [
+                            html.Div(
+                                [
+                                    html.H5("Drawdown", className="d-inline"),
+                                    export_link("portfolio", "drawdown"),
+                                ]
+                            ),
+                            states.loading(dcc.Graph(id="portfolio-drawdown-graph"), "portfolio-drawdown"),
+                        ],
+                        md=7,
+                    ),
                 ]
             ),
             dbc.Row(
                 [
-                    dbc.Col([html.Div([html.H5("Correlation", className="d-inline"), export_link("portfolio", "correlation")]), dcc.Graph(id="portfolio-correlation-graph")], md=5),
-                    dbc.Col([html.Div([html.H5("Efficient frontier", className="d-inline"), export_link("portfolio", "frontier")]), dcc.Graph(id="portfolio-frontier-graph")], md=7),
+                    dbc.Col(
+                        [
+                            html.Div(
+                                [
+                                    html.H5("Correlation", className="d-inline"),
+                                    export_link("portfolio", "correlation"),
+                                ]
+                            ),
+                            dcc.Graph(id="portfolio-correlation-graph"),
+                        ],
+                        md=5,
+                    ),
+                    dbc.Col(
+                        [
+                            html.Div(
+                                [
+                                    html.H5("Efficient frontier", className="d-inline"),
+                                    export_link("portfolio", "frontier"),
+                                ]
+                            ),
+                            dcc.Graph(id="portfolio-frontier-graph"),
+                        ],
+                        md=7,
+                    ),
                 ]
             ),
-            html.Div([html.H5("Optimised weights", className="d-inline"), export_link("portfolio", "weights")]),
+            html.Div(
+                [html.H5("Optimised weights", className="d-inline"), export_link("portfolio", "weights")]
+            ),
             html.Div(id="portfolio-weights"),
         ]
     )
@@ -82,10 +152,10 @@ def analyse(weights: dict[str, float], rf: float) -> dict[str, Any]:
         perf = portfolio.performance(returns, risk_free=rf)
         wealth = (1 + returns).cumprod()
         drawdown = (wealth / wealth.cummax() - 1).rename("drawdown").to_frame()
-        optimised = {}
+        optimised: dict[str, dict[str, Any]] = {}
         for objective in ("min_volatility", "max_sharpe", "hrp"):
             try:
-                optimised[objective] = optimize.optimize(aligned, objective, risk_free=rf).weights  # type: ignore[arg-type]
+                optimised[objective] = dict(optimize.optimize(aligned, objective, risk_free=rf).weights)
             except AnalyticsError as exc:
                 optimised[objective] = {"error": str(exc)}
         try:
@@ -94,13 +164,42 @@ def analyse(weights: dict[str, float], rf: float) -> dict[str, Any]:
             frontier = pd.DataFrame()
         stats = pd.DataFrame(
             {
-                "statistic": ["Cumulative return", "Annualised return", "Annualised volatility", "Sharpe", "Sortino", "Max drawdown", "Calmar", "VaR 95% (daily, hist.)", "CVaR 95% (daily, hist.)", "Observations"],
-                "value": [perf.cumulative_return, perf.annualized_return, perf.annualized_volatility, perf.sharpe, perf.sortino, perf.max_drawdown.depth, perf.calmar, perf.var_historical, perf.cvar_historical, float(perf.observations)],
+                "statistic": [
+                    "Cumulative return",
+                    "Annualised return",
+                    "Annualised volatility",
+                    "Sharpe",
+                    "Sortino",
+                    "Max drawdown",
+                    "Calmar",
+                    "VaR 95% (daily, hist.)",
+                    "CVaR 95% (daily, hist.)",
+                    "Observations",
+                ],
+                "value": [
+                    perf.cumulative_return,
+                    perf.annualized_return,
+                    perf.annualized_volatility,
+                    perf.sharpe,
+                    perf.sortino,
+                    perf.max_drawdown.depth,
+                    perf.calmar,
+                    perf.var_historical,
+                    perf.cvar_historical,
+                    float(perf.observations),
+                ],
             }
         )
         weights_table = pd.DataFrame({k: v for k, v in optimised.items() if "error" not in v}).fillna(0.0)
         weights_table.insert(0, "chosen", pd.Series(portfolio.normalise_weights(weights, aligned.columns)))
-        return {"stats": stats, "drawdown": drawdown, "correlation": portfolio.correlation_matrix(aligned), "frontier": frontier, "weights": weights_table.rename_axis("symbol").reset_index(), "note": alignment.message}
+        return {
+            "stats": stats,
+            "drawdown": drawdown,
+            "correlation": portfolio.correlation_matrix(aligned),
+            "frontier": frontier,
+            "weights": weights_table.rename_axis("symbol").reset_index(),
+            "note": alignment.message,
+        }
 
     return svc.cached("portfolio", (tuple(sorted(weights.items())), rf), build)
 
@@ -112,7 +211,10 @@ def analyse(weights: dict[str, float], rf: float) -> dict[str, Any]:
     Output("portfolio-frontier-graph", "figure"),
     Output("portfolio-weights", "children"),
     Output("portfolio-note", "children"),
-    *[Output(f"portfolio-export-{name}", "href") for name in ("stats", "drawdown", "correlation", "frontier", "weights")],
+    *[
+        Output(f"portfolio-export-{name}", "href")
+        for name in ("stats", "drawdown", "correlation", "frontier", "weights")
+    ],
     Input("portfolio-run", "n_clicks"),
     Input("portfolio-holdings", "value"),
     State("portfolio-rf", "value"),
@@ -126,10 +228,17 @@ def portfolio_update(_: int | None, holdings: str, rf: Any) -> tuple[Any, ...]:
         empty = charts.empty_figure(str(exc))
         return (states.error(str(exc)), empty, empty, empty, None, None, *["#"] * 5)
     frontier = result["frontier"]
-    frontier_fig = charts.scatter(frontier, "volatility", "expected_return", "Efficient frontier (annualised)") if not frontier.empty else charts.empty_figure("No frontier for these holdings.")
+    frontier_fig = (
+        charts.scatter(frontier, "volatility", "expected_return", "Efficient frontier (annualised)")
+        if not frontier.empty
+        else charts.empty_figure("No frontier for these holdings.")
+    )
     corr = result["correlation"]
     params = {"holdings": holdings, "rf": str(rf)}
-    hrefs = [export_href("portfolio", name, params) for name in ("stats", "drawdown", "correlation", "frontier", "weights")]
+    hrefs = [
+        export_href("portfolio", name, params)
+        for name in ("stats", "drawdown", "correlation", "frontier", "weights")
+    ]
     return (
         tables.grid("portfolio-stats-grid", result["stats"], height=360),
         charts.lines(result["drawdown"], "Drawdown of the portfolio", percent=True),
@@ -144,7 +253,8 @@ def portfolio_update(_: int | None, holdings: str, rf: Any) -> tuple[Any, ...]:
 def _export(name: str) -> Any:
     def export(args: Mapping[str, str]) -> pd.DataFrame:
         rate = valid_number(args.get("rf"), low=0.0, high=20.0, name="risk-free rate") / 100
-        return analyse(parse_holdings(args.get("holdings", "")), rate)[name]  # type: ignore[no-any-return]
+        frame: pd.DataFrame = analyse(parse_holdings(args.get("holdings", "")), rate)[name]
+        return frame
 
     return register_export("portfolio", name)(export)
 

@@ -20,8 +20,35 @@ from dashboard.data.router import NoNodeAvailable, QueryFailed
 dash.register_page(__name__, path="/screener", name="Screener", order=5, title="Screener · MyCFATool")
 
 FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
-METRICS = {"pe": "P/E", "ev_ebitda": "EV/EBITDA", "pb": "P/B", "roe": "ROE", "roic": "ROIC", "net_margin": "Net margin", "gross_margin": "Gross margin", "debt_to_equity": "Debt/equity", "current_ratio": "Current ratio", "revenue_growth": "Revenue growth", "f_score": "Piotroski F", "altman_z": "Altman Z", "market_cap": "Market cap"}
-SHOWN = ["name", "sector", "price", "market_cap", "pe", "ev_ebitda", "roe", "roic", "net_margin", "debt_to_equity", "revenue_growth", "f_score"]
+METRICS = {
+    "pe": "P/E",
+    "ev_ebitda": "EV/EBITDA",
+    "pb": "P/B",
+    "roe": "ROE",
+    "roic": "ROIC",
+    "net_margin": "Net margin",
+    "gross_margin": "Gross margin",
+    "debt_to_equity": "Debt/equity",
+    "current_ratio": "Current ratio",
+    "revenue_growth": "Revenue growth",
+    "f_score": "Piotroski F",
+    "altman_z": "Altman Z",
+    "market_cap": "Market cap",
+}
+SHOWN = [
+    "name",
+    "sector",
+    "price",
+    "market_cap",
+    "pe",
+    "ev_ebitda",
+    "roe",
+    "roic",
+    "net_margin",
+    "debt_to_equity",
+    "revenue_growth",
+    "f_score",
+]
 
 
 def layout(**_: Any) -> html.Div:
@@ -34,12 +61,61 @@ def layout(**_: Any) -> html.Div:
         [
             dbc.Row(
                 [
-                    dbc.Col([dbc.Label("Sectors"), dcc.Dropdown(id="screener-sectors", options=sectors, value=[], multi=True, placeholder="all sectors")], md=4),
-                    dbc.Col([dbc.Label("Filter on"), dcc.Dropdown(id="screener-metric", options=metric_options, value="roe", clearable=False)], md=2),
-                    dbc.Col([dbc.Label("min"), dbc.Input(id="screener-min", type="number", debounce=True)], md=1),
-                    dbc.Col([dbc.Label("max"), dbc.Input(id="screener-max", type="number", debounce=True)], md=1),
-                    dbc.Col([dbc.Label("Rank by"), dcc.Dropdown(id="screener-sort", options=metric_options, value="market_cap", clearable=False)], md=2),
-                    dbc.Col([dbc.Label("Order"), dbc.RadioItems(id="screener-order", options=[{"label": "desc", "value": "desc"}, {"label": "asc", "value": "asc"}], value="desc", inline=True)], md=2),
+                    dbc.Col(
+                        [
+                            dbc.Label("Sectors"),
+                            dcc.Dropdown(
+                                id="screener-sectors",
+                                options=sectors,
+                                value=[],
+                                multi=True,
+                                placeholder="all sectors",
+                            ),
+                        ],
+                        md=4,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label("Filter on"),
+                            dcc.Dropdown(
+                                id="screener-metric", options=metric_options, value="roe", clearable=False
+                            ),
+                        ],
+                        md=2,
+                    ),
+                    dbc.Col(
+                        [dbc.Label("min"), dbc.Input(id="screener-min", type="number", debounce=True)], md=1
+                    ),
+                    dbc.Col(
+                        [dbc.Label("max"), dbc.Input(id="screener-max", type="number", debounce=True)], md=1
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label("Rank by"),
+                            dcc.Dropdown(
+                                id="screener-sort",
+                                options=metric_options,
+                                value="market_cap",
+                                clearable=False,
+                            ),
+                        ],
+                        md=2,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label("Order"),
+                            dbc.RadioItems(
+                                id="screener-order",
+                                options=[
+                                    {"label": "desc", "value": "desc"},
+                                    {"label": "asc", "value": "asc"},
+                                ],
+                                value="desc",
+                                inline=True,
+                            ),
+                        ],
+                        md=2,
+                    ),
                 ],
                 className="mb-2",
             ),
@@ -58,12 +134,18 @@ def run(args: Mapping[str, Any]) -> pd.DataFrame:
     metric = valid_choice(args.get("metric"), tuple(METRICS), name="metric")
     filters = []
     if args.get("low") not in (None, ""):
-        filters.append(screener.Filter(metric, ">=", valid_number(args["low"], low=-1e15, high=1e15, name="min")))
+        filters.append(
+            screener.Filter(metric, ">=", valid_number(args["low"], low=-1e15, high=1e15, name="min"))
+        )
     if args.get("high") not in (None, ""):
-        filters.append(screener.Filter(metric, "<=", valid_number(args["high"], low=-1e15, high=1e15, name="max")))
+        filters.append(
+            screener.Filter(metric, "<=", valid_number(args["high"], low=-1e15, high=1e15, name="max"))
+        )
     sort = valid_choice(args.get("sort"), tuple(METRICS), name="rank by")
     order = valid_choice(args.get("order"), ("asc", "desc"), name="order")
-    out = screener.screen(table, filters=filters, sectors=sectors or None, sort_by=sort, ascending=order == "asc")
+    out = screener.screen(
+        table, filters=filters, sectors=sectors or None, sort_by=sort, ascending=order == "asc"
+    )
     return out[[c for c in SHOWN if c in out.columns]].reset_index()
 
 
@@ -78,16 +160,40 @@ def run(args: Mapping[str, Any]) -> pd.DataFrame:
     Input("screener-sort", "value"),
     Input("screener-order", "value"),
 )
-def screener_update(sectors: list[str] | None, metric: str, low: Any, high: Any, sort: str, order: str) -> tuple[Any, Any, str]:
-    args = {"sectors": sectors or [], "metric": metric, "low": low, "high": high, "sort": sort, "order": order}
+def screener_update(
+    sectors: list[str] | None, metric: str, low: Any, high: Any, sort: str, order: str
+) -> tuple[Any, Any, str]:
+    args = {
+        "sectors": sectors or [],
+        "metric": metric,
+        "low": low,
+        "high": high,
+        "sort": sort,
+        "order": order,
+    }
     try:
         result = run(args)
     except FAILURES as exc:
         return states.error(str(exc)), "", "#"
-    params = {"sectors": ",".join(args["sectors"]), "metric": metric, "low": "" if low is None else str(low), "high": "" if high is None else str(high), "sort": sort, "order": order}
+    params = {
+        "sectors": ",".join(args["sectors"]),
+        "metric": metric,
+        "low": "" if low is None else str(low),
+        "high": "" if high is None else str(high),
+        "sort": sort,
+        "order": order,
+    }
     if result.empty:
-        return states.empty("No company passes these filters.", id_="screener-empty"), "0 companies", export_href("screener", "results", params)
-    return tables.grid("screener-grid", result, height=520), f"{len(result)} companies", export_href("screener", "results", params)
+        return (
+            states.empty("No company passes these filters.", id_="screener-empty"),
+            "0 companies",
+            export_href("screener", "results", params),
+        )
+    return (
+        tables.grid("screener-grid", result, height=520),
+        f"{len(result)} companies",
+        export_href("screener", "results", params),
+    )
 
 
 @register_export("screener", "results")

@@ -18,7 +18,9 @@ from dashboard.data import queries
 from dashboard.data.router import NoNodeAvailable, QueryFailed
 from dashboard.services import services
 
-dash.register_page(__name__, path="/status", name="Status", order=9, title="Status · MyCFATool", admin_only=True)
+dash.register_page(
+    __name__, path="/status", name="Status", order=9, title="Status · MyCFATool", admin_only=True
+)
 
 REFRESH_MS = 15_000
 
@@ -36,9 +38,14 @@ def layout(**_: Any) -> html.Div:
             dcc.Interval(id="status-interval", interval=REFRESH_MS),
             html.Div([html.H5("Database nodes", className="d-inline"), export_link("status", "nodes")]),
             html.Div(id="status-nodes"),
-            html.Div([html.H5("Last runs", className="d-inline"), export_link("status", "runs")], className="mt-3"),
+            html.Div(
+                [html.H5("Last runs", className="d-inline"), export_link("status", "runs")], className="mt-3"
+            ),
             states.loading(html.Div(id="status-runs"), "status-runs"),
-            html.Div([html.H5("Failed items", className="d-inline"), export_link("status", "failures")], className="mt-3"),
+            html.Div(
+                [html.H5("Failed items", className="d-inline"), export_link("status", "failures")],
+                className="mt-3",
+            ),
             html.Div(id="status-failures"),
         ]
     )
@@ -47,7 +54,19 @@ def layout(**_: Any) -> html.Div:
 def nodes() -> pd.DataFrame:
     health = services().router.probe()
     return pd.DataFrame(
-        [{"node": n.name, "role": n.role, "reachable": n.reachable, "lag_bytes": n.lag_bytes, "replay_paused": n.paused, "behind_s": n.behind_s, "skipped": not n.usable, "error": n.error} for n in health.values()]
+        [
+            {
+                "node": n.name,
+                "role": n.role,
+                "reachable": n.reachable,
+                "lag_bytes": n.lag_bytes,
+                "replay_paused": n.paused,
+                "behind_s": n.behind_s,
+                "skipped": not n.usable,
+                "error": n.error,
+            }
+            for n in health.values()
+        ]
     )
 
 
@@ -57,7 +76,10 @@ def runs() -> pd.DataFrame:
         return frame
     metrics = [m if isinstance(m, dict) else json.loads(m or "{}") for m in frame.pop("metrics")]
     # Budget use: what the engine recorded for the run (requests, and the 429s/retries it met).
-    frame["budget_use"] = [", ".join(f"{k}={v}" for k, v in m.items() if "budget" in k or "429" in k or "retr" in k) for m in metrics]
+    frame["budget_use"] = [
+        ", ".join(f"{k}={v}" for k, v in m.items() if "budget" in k or "429" in k or "retr" in k)
+        for m in metrics
+    ]
     return frame
 
 
@@ -77,8 +99,16 @@ def status_update(_: int | None) -> tuple[Any, ...]:
         recent, failures = runs(), queries.recent_failures(services().router)
     except (NoNodeAvailable, QueryFailed) as exc:
         return states.error(str(exc)), None, None, "#", "#", "#"
-    run_view = tables.grid("status-runs-grid", recent, height=300) if not recent.empty else states.empty("No runs recorded.", id_="status-no-runs")
-    failure_view = tables.grid("status-failures-grid", failures, height=260) if not failures.empty else states.empty("No failed items.")
+    run_view = (
+        tables.grid("status-runs-grid", recent, height=300)
+        if not recent.empty
+        else states.empty("No runs recorded.", id_="status-no-runs")
+    )
+    failure_view = (
+        tables.grid("status-failures-grid", failures, height=260)
+        if not failures.empty
+        else states.empty("No failed items.")
+    )
     hrefs = [export_href("status", name, {}) for name in ("nodes", "runs", "failures")]
     return tables.grid("status-nodes-grid", nodes(), height=160), run_view, failure_view, *hrefs
 

@@ -43,19 +43,60 @@ def layout(symbol: str | None = None, **_: Any) -> html.Div:
     if not options:
         return states.empty("No companies loaded yet: run an ingest first.")
     inputs = [
-        dbc.Col([dbc.Label(label, html_for=f"valuation-{key}", className="small"), dbc.Input(id=f"valuation-{key}", type="number", value=default, min=low, max=high, step="any", debounce=True)], md=3)
+        dbc.Col(
+            [
+                dbc.Label(label, html_for=f"valuation-{key}", className="small"),
+                dbc.Input(
+                    id=f"valuation-{key}",
+                    type="number",
+                    value=default,
+                    min=low,
+                    max=high,
+                    step="any",
+                    debounce=True,
+                ),
+            ],
+            md=3,
+        )
         for key, (label, default, low, high) in ASSUMPTIONS.items()
     ]
     return html.Div(
         [
-            dbc.Row(dbc.Col(dcc.Dropdown(id="valuation-symbol", options=options, value=symbol or options[0]["value"], clearable=False), md=4), className="mb-2"),
+            dbc.Row(
+                dbc.Col(
+                    dcc.Dropdown(
+                        id="valuation-symbol",
+                        options=options,
+                        value=symbol or options[0]["value"],
+                        clearable=False,
+                    ),
+                    md=4,
+                ),
+                className="mb-2",
+            ),
             dbc.Row(inputs, className="g-2 mb-3"),
             states.loading(html.Div(id="valuation-summary"), "valuation-summary"),
-            html.Div([html.H5("DCF projection", className="d-inline"), export_link("valuation", "projection")]),
+            html.Div(
+                [html.H5("DCF projection", className="d-inline"), export_link("valuation", "projection")]
+            ),
             html.Div(id="valuation-projection"),
-            html.Div([html.H5("Value per share: WACC x terminal growth", className="d-inline"), export_link("valuation", "grid")], className="mt-3"),
-            states.loading(dcc.Graph(id="valuation-grid-graph", config={"displaylogo": False}), "valuation-grid"),
-            html.Div([html.H5("Multiples vs sector median", className="d-inline"), export_link("valuation", "multiples")], className="mt-3"),
+            html.Div(
+                [
+                    html.H5("Value per share: WACC x terminal growth", className="d-inline"),
+                    export_link("valuation", "grid"),
+                ],
+                className="mt-3",
+            ),
+            states.loading(
+                dcc.Graph(id="valuation-grid-graph", config={"displaylogo": False}), "valuation-grid"
+            ),
+            html.Div(
+                [
+                    html.H5("Multiples vs sector median", className="d-inline"),
+                    export_link("valuation", "multiples"),
+                ],
+                className="mt-3",
+            ),
             states.loading(html.Div(id="valuation-multiples"), "valuation-multiples"),
         ]
     )
@@ -80,17 +121,44 @@ def base_inputs(symbol: str) -> dict[str, float]:
 def run_dcf(symbol: str, a: Mapping[str, float]) -> tuple[valuation.DCFResult, pd.DataFrame, valuation.Wacc]:
     base = base_inputs(symbol)
     ke = valuation.capm_cost_of_equity(a["rf"] / 100, a["beta"], a["erp"] / 100)
-    w = valuation.wacc(cost_of_equity=ke, pre_tax_cost_of_debt=a["kd"] / 100, tax_rate=a["tax"] / 100, equity_value=base["price"] * base["shares"], debt_value=max(base["debt"], 0.0))
-    common = {"growth": a["growth"] / 100, "years": int(a["years"]), "net_debt": base["net_debt"], "shares": base["shares"]}
-    result = valuation.dcf(base["fcf"], wacc=w.value, terminal_growth=a["terminal"] / 100, price=base["price"], **common)  # type: ignore[arg-type]
+    w = valuation.wacc(
+        cost_of_equity=ke,
+        pre_tax_cost_of_debt=a["kd"] / 100,
+        tax_rate=a["tax"] / 100,
+        equity_value=base["price"] * base["shares"],
+        debt_value=max(base["debt"], 0.0),
+    )
+    growth, years = a["growth"] / 100, int(a["years"])
+    net_debt, shares = base["net_debt"], base["shares"]
+    result = valuation.dcf(
+        base["fcf"],
+        growth=growth,
+        years=years,
+        wacc=w.value,
+        terminal_growth=a["terminal"] / 100,
+        net_debt=net_debt,
+        shares=shares,
+        price=base["price"],
+    )
     waccs = [round(w.value + d, 4) for d in (-0.02, -0.01, 0.0, 0.01, 0.02)]
     growths = [round(a["terminal"] / 100 + d, 4) for d in (-0.01, -0.005, 0.0, 0.005, 0.01)]
-    grid = valuation.sensitivity(base["fcf"], waccs=waccs, terminal_growths=growths, **common)  # type: ignore[arg-type]
+    grid = valuation.sensitivity(
+        base["fcf"],
+        growth=growth,
+        years=years,
+        waccs=waccs,
+        terminal_growths=growths,
+        net_debt=net_debt,
+        shares=shares,
+    )
     return result, grid, w
 
 
 def assumptions(values: Mapping[str, Any]) -> dict[str, float]:
-    return {key: valid_number(values.get(key), low=spec[2], high=spec[3], name=spec[0]) for key, spec in ASSUMPTIONS.items()}
+    return {
+        key: valid_number(values.get(key), low=spec[2], high=spec[3], name=spec[0])
+        for key, spec in ASSUMPTIONS.items()
+    }
 
 
 def multiples_vs_sector(symbol: str) -> pd.DataFrame:
@@ -124,10 +192,19 @@ def valuation_update(symbol: str | None, *values: Any) -> tuple[Any, ...]:
     summary = dbc.Card(
         dbc.CardBody(
             [
-                html.H4([f"{symbol}: ", html.Span(f"{g.per_share:,.2f}", id="valuation-per-share"), " per share"]),
-                html.P(f"Upside vs last close: {g.upside:+.1%}" if g.upside is not None else "No price stored."),
-                html.P(f"WACC {w.value:.2%} (cost of equity {w.cost_of_equity:.2%}, after-tax debt {w.after_tax_cost_of_debt:.2%}, E/V {w.equity_weight:.0%})", id="valuation-wacc"),
-                html.P(f"Enterprise value {g.enterprise_value:,.0f}; equity {g.equity_value:,.0f}; terminal value share {g.terminal_share:.0%}"),
+                html.H4(
+                    [f"{symbol}: ", html.Span(f"{g.per_share:,.2f}", id="valuation-per-share"), " per share"]
+                ),
+                html.P(
+                    f"Upside vs last close: {g.upside:+.1%}" if g.upside is not None else "No price stored."
+                ),
+                html.P(
+                    f"WACC {w.value:.2%} (cost of equity {w.cost_of_equity:.2%}, after-tax debt {w.after_tax_cost_of_debt:.2%}, E/V {w.equity_weight:.0%})",
+                    id="valuation-wacc",
+                ),
+                html.P(
+                    f"Enterprise value {g.enterprise_value:,.0f}; equity {g.equity_value:,.0f}; terminal value share {g.terminal_share:.0%}"
+                ),
             ]
         )
     )
@@ -135,13 +212,23 @@ def valuation_update(symbol: str | None, *values: Any) -> tuple[Any, ...]:
     heat = grid.copy()
     heat.index = [f"{v:.2%}" for v in heat.index]
     heat.columns = [f"{v:.2%}" for v in heat.columns]
-    figure = charts.heatmap(heat, "Value per share (rows: WACC, columns: terminal growth)", fmt=",.2f", colorscale="Viridis")
+    figure = charts.heatmap(
+        heat, "Value per share (rows: WACC, columns: terminal growth)", fmt=",.2f", colorscale="Viridis"
+    )
     try:
         multiples: Any = tables.grid("valuation-multiples-grid", multiples_vs_sector(symbol), height=240)
     except FAILURES as exc:
         multiples = states.empty(f"No sector comparison: {exc}")
     params = {"symbol": symbol, **{k: str(v) for k, v in a.items()}}
-    return summary, projection, figure, multiples, export_href("valuation", "projection", params), export_href("valuation", "grid", params), export_href("valuation", "multiples", {"symbol": symbol})
+    return (
+        summary,
+        projection,
+        figure,
+        multiples,
+        export_href("valuation", "projection", params),
+        export_href("valuation", "grid", params),
+        export_href("valuation", "multiples", {"symbol": symbol}),
+    )
 
 
 @register_export("valuation", "projection")

@@ -69,7 +69,9 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
     assert token is not None
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token.group(1), "next": "/"})
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token.group(1), "next": "/"}
+    )
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ def price_rows(symbol: str, seed: int) -> list[tuple[Any, ...]]:
     close = 40.0 * (1 + seed % 5) * np.exp(np.cumsum(returns))
     # Dividends: the adjusted series is the close scaled down the further back we go (~1.5%/year).
     years_back = np.array([(LAST_DAY - d).days / 365.25 for d in days])
-    adj = close * (1.015 ** -years_back)
+    adj = close * (1.015**-years_back)
     rows = []
     for i, day in enumerate(days):
         c = float(close[i])
@@ -74,15 +74,21 @@ def _scaled(base: dict[str, Any], factor: float, symbol: str, when: date, period
 
 
 def statement_rows(symbol: str, seed: int) -> list[tuple[Any, ...]]:
-    income, balance, cashflow = _fixture("income-statement"), _fixture("balance-sheet-statement"), _fixture("cash-flow-statement")
+    income, balance, cashflow = (
+        _fixture("income-statement"),
+        _fixture("balance-sheet-statement"),
+        _fixture("cash-flow-statement"),
+    )
     ratios, metrics = _fixture("ratios"), _fixture("key-metrics")
     rng = np.random.default_rng(seed + 1000)
     size = 0.05 + (seed % 7) * 0.04
     rows: list[tuple[Any, ...]] = []
     for k in range(YEARS):
         year = LAST_DAY.year - YEARS + 1 + k
-        growth = size * (1.07 ** k) * float(rng.uniform(0.95, 1.05))
-        for period, (month, day), share in [("FY", (12, 31), 1.0)] + [(f"Q{q + 1}", QUARTER_ENDS[q], 0.25) for q in range(4)]:
+        growth = size * (1.07**k) * float(rng.uniform(0.95, 1.05))
+        for period, (month, day), share in [("FY", (12, 31), 1.0)] + [
+            (f"Q{q + 1}", QUARTER_ENDS[q], 0.25) for q in range(4)
+        ]:
             when = date(year, month, day)
             flow = growth * share
             for kind, base, factor in (
@@ -94,11 +100,26 @@ def statement_rows(symbol: str, seed: int) -> list[tuple[Any, ...]]:
             ):
                 payload = _scaled(base, factor, symbol, when, period)
                 if kind in ("ratios",):
-                    payload = {**base, "symbol": symbol, "date": when.isoformat(), "period": period, "fiscalYear": str(year)}
+                    payload = {
+                        **base,
+                        "symbol": symbol,
+                        "date": when.isoformat(),
+                        "period": period,
+                        "fiscalYear": str(year),
+                    }
                 if kind == "income":
-                    for share_field in ("weightedAverageShsOut", "weightedAverageShsOutDil", "eps", "epsDiluted"):
-                        payload[share_field] = base[share_field] * (size if share_field.startswith("weighted") else growth * share / size)
-                rows.append((symbol, kind, period, when, year, "USD", when + timedelta(days=30), json.dumps(payload)))
+                    for share_field in (
+                        "weightedAverageShsOut",
+                        "weightedAverageShsOutDil",
+                        "eps",
+                        "epsDiluted",
+                    ):
+                        payload[share_field] = base[share_field] * (
+                            size if share_field.startswith("weighted") else growth * share / size
+                        )
+                rows.append(
+                    (symbol, kind, period, when, year, "USD", when + timedelta(days=30), json.dumps(payload))
+                )
     return rows
 
 
@@ -112,7 +133,9 @@ def seed(owner_url: str, symbols: tuple[str, ...] = SYMBOLS) -> None:
     listing = constituents()
     with psycopg.connect(owner_url, autocommit=False) as conn:
         conn.execute("SELECT ensure_price_partitions(%s, %s)", (date(LAST_DAY.year - YEARS, 1, 1), LAST_DAY))
-        conn.execute("SELECT ensure_statement_partitions(%s, %s)", (date(LAST_DAY.year - YEARS, 1, 1), LAST_DAY))
+        conn.execute(
+            "SELECT ensure_statement_partitions(%s, %s)", (date(LAST_DAY.year - YEARS, 1, 1), LAST_DAY)
+        )
         profile = json.loads((FIXTURES / "stable_profile_AAPL.json").read_text())[0]
         for i, symbol in enumerate(symbols):
             row = listing[symbol]
@@ -128,7 +151,14 @@ def seed(owner_url: str, symbols: tuple[str, ...] = SYMBOLS) -> None:
                     row["CIK"].zfill(10),
                     row["Founded"],
                     row["Date added"] or None,
-                    json.dumps({**profile, "symbol": symbol, "companyName": row["Security"], "sector": row["GICS Sector"]}),
+                    json.dumps(
+                        {
+                            **profile,
+                            "symbol": symbol,
+                            "companyName": row["Security"],
+                            "sector": row["GICS Sector"],
+                        }
+                    ),
                 ),
             )
             with conn.cursor().copy(

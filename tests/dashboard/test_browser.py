@@ -17,7 +17,14 @@ from tests.dashboard.conftest import PASSWORD
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "artifacts" / "dashboard"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TIMEOUT_MS = 30_000
 
 
@@ -41,7 +48,10 @@ def page(base_url: str) -> Iterator[Any]:
         tab = context.new_page()
         tab.set_default_timeout(TIMEOUT_MS)
         tab.csp_errors = []  # type: ignore[attr-defined]
-        tab.on("console", lambda m: tab.csp_errors.append(m.text) if "Content Security Policy" in m.text else None)  # type: ignore[attr-defined]
+        tab.on(
+            "console",
+            lambda m: tab.csp_errors.append(m.text) if "Content Security Policy" in m.text else None,
+        )  # type: ignore[attr-defined]
         tab.goto(base_url + "/")
         assert "/login" in tab.url
         tab.fill("#username", "ada")
@@ -57,8 +67,12 @@ def shot(tab: Any, name: str) -> None:
 
 
 def traces(tab: Any, graph_id: str) -> list[dict[str, Any]]:
-    tab.wait_for_function(f"document.querySelector('#{graph_id} .js-plotly-plot') && document.querySelector('#{graph_id} .js-plotly-plot').data && document.querySelector('#{graph_id} .js-plotly-plot').data.length > 0")
-    return tab.evaluate(f"Array.from(document.querySelector('#{graph_id} .js-plotly-plot').data, t => ({{type: t.type, name: t.name, n: (t.x || t.z || []).length, y0: t.close ? t.close[0] : (t.y ? t.y[0] : null)}}))")  # type: ignore[no-any-return]
+    tab.wait_for_function(
+        f"document.querySelector('#{graph_id} .js-plotly-plot') && document.querySelector('#{graph_id} .js-plotly-plot').data && document.querySelector('#{graph_id} .js-plotly-plot').data.length > 0"
+    )
+    return tab.evaluate(
+        f"Array.from(document.querySelector('#{graph_id} .js-plotly-plot').data, t => ({{type: t.type, name: t.name, n: (t.x || t.z || []).length, y0: t.close ? t.close[0] : (t.y ? t.y[0] : null)}}))"
+    )  # type: ignore[no-any-return]
 
 
 def choose(tab: Any, dropdown_id: str, text: str) -> None:
@@ -75,11 +89,17 @@ def test_browser_company_page(page: Any, base_url: str) -> None:
     first = traces(page, "company-price-graph")
     assert [t["type"] for t in first] == ["candlestick", "scatter", "bar"]
     choose(page, "company-symbol", "MSFT")
-    page.wait_for_function("document.querySelector('#company-profile-symbol') && document.querySelector('#company-profile-symbol').innerText === 'MSFT'")
-    page.wait_for_function("document.querySelector('#company-price-graph .js-plotly-plot').layout.title.text.startsWith('MSFT')")
+    page.wait_for_function(
+        "document.querySelector('#company-profile-symbol') && document.querySelector('#company-profile-symbol').innerText === 'MSFT'"
+    )
+    page.wait_for_function(
+        "document.querySelector('#company-price-graph .js-plotly-plot').layout.title.text.startsWith('MSFT')"
+    )
     adjusted_first = traces(page, "company-price-graph")[0]["y0"]
     page.click("label[for='_dbcprivate_radioitems_company-adjusted_input_raw']")
-    page.wait_for_function("document.querySelector('#company-price-graph .js-plotly-plot').layout.title.text.includes('traded')")
+    page.wait_for_function(
+        "document.querySelector('#company-price-graph .js-plotly-plot').layout.title.text.includes('traded')"
+    )
     raw_first = traces(page, "company-price-graph")[0]["y0"]
     assert raw_first > adjusted_first
     page.wait_for_selector("#company-statement-grid .ag-row")
@@ -97,7 +117,9 @@ def test_browser_valuation_and_forecast(page: Any, base_url: str) -> None:
     before = float(page.inner_text("#valuation-per-share").replace(",", ""))
     page.fill("#valuation-terminal", "3.5")
     page.press("#valuation-terminal", "Enter")
-    page.wait_for_function(f"parseFloat(document.querySelector('#valuation-per-share').innerText.replace(/,/g, '')) !== {before}")
+    page.wait_for_function(
+        f"parseFloat(document.querySelector('#valuation-per-share').innerText.replace(/,/g, '')) !== {before}"
+    )
     assert float(page.inner_text("#valuation-per-share").replace(",", "")) > before
     assert traces(page, "valuation-grid-graph")[0]["type"] == "heatmap"
     shot(page, "valuation")
@@ -119,7 +141,9 @@ def test_browser_compare_portfolio_screener_status(page: Any, base_url: str) -> 
     assert traces(page, "portfolio-correlation-graph")[0]["type"] == "heatmap"
     shot(page, "portfolio")
     page.goto(base_url + "/screener")
-    page.wait_for_function("document.querySelector('#screener-count') && document.querySelector('#screener-count').innerText === '8 companies'")
+    page.wait_for_function(
+        "document.querySelector('#screener-count') && document.querySelector('#screener-count').innerText === '8 companies'"
+    )
     choose(page, "screener-sectors", "Energy")
     page.wait_for_function("document.querySelector('#screener-count').innerText === '1 companies'")
     shot(page, "screener")

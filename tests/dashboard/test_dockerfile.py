@@ -14,7 +14,9 @@ DOCKERFILE = REPO_ROOT / "Dockerfile.dashboard"
 def test_dockerfile_dashboard_passes_hadolint() -> None:
     """hadolint reports nothing at all (info level included)."""
     hadolint = Path(sys.executable).parent / "hadolint"
-    result = subprocess.run([str(hadolint), "--failure-threshold", "info", str(DOCKERFILE)], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(hadolint), "--failure-threshold", "info", str(DOCKERFILE)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

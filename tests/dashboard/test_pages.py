@@ -20,37 +20,66 @@ def deps(dash_app: Any) -> list[dict[str, Any]]:
     return client.get("/_dash-dependencies").get_json()  # type: ignore[no-any-return]
 
 
-def call(client: FlaskClient, deps: list[dict[str, Any]], output_id: str, values: dict[str, Any]) -> dict[str, Any]:
-    response = client.post("/_dash-update-component", json=callbacks.body(callbacks.find(deps, output_id), values))
+def call(
+    client: FlaskClient, deps: list[dict[str, Any]], output_id: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    response = client.post(
+        "/_dash-update-component", json=callbacks.body(callbacks.find(deps, output_id), values)
+    )
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     return response.get_json()["response"]  # type: ignore[no-any-return]
 
 
-def test_company_price_callback_returns_candles_with_volume_and_overlay(logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]) -> None:
+def test_company_price_callback_returns_candles_with_volume_and_overlay(
+    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
+) -> None:
     """The Company price callback draws candles, volume and the chosen SMA for a real ticker."""
     client = logged_in("ann")
-    out = call(client, deps, "company-price-graph", {"company-symbol": "MSFT", "company-adjusted": "adj", "company-overlays": ["sma_50"], "company-range": "1Y"})
+    out = call(
+        client,
+        deps,
+        "company-price-graph",
+        {
+            "company-symbol": "MSFT",
+            "company-adjusted": "adj",
+            "company-overlays": ["sma_50"],
+            "company-range": "1Y",
+        },
+    )
     traces = out["company-price-graph"]["figure"]["data"]
     assert [t["type"] for t in traces] == ["candlestick", "scatter", "bar"]
     assert 240 <= len(traces[0]["x"]) <= 270  # one year of business days
     assert out["company-export-prices"]["href"].startswith("/export/company/prices.csv?symbol=MSFT")
 
 
-def test_company_adjusted_toggle_changes_prices(logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]) -> None:
+def test_company_adjusted_toggle_changes_prices(
+    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
+) -> None:
     """Unadjusted closes are the traded ones; adjusted closes are lower earlier in history (dividends)."""
     client = logged_in("ann")
     base = {"company-symbol": "AAPL", "company-overlays": [], "company-range": "5Y"}
-    adj = call(client, deps, "company-price-graph", {**base, "company-adjusted": "adj"})["company-price-graph"]["figure"]["data"][0]
-    raw = call(client, deps, "company-price-graph", {**base, "company-adjusted": "raw"})["company-price-graph"]["figure"]["data"][0]
+    adj = call(client, deps, "company-price-graph", {**base, "company-adjusted": "adj"})[
+        "company-price-graph"
+    ]["figure"]["data"][0]
+    raw = call(client, deps, "company-price-graph", {**base, "company-adjusted": "raw"})[
+        "company-price-graph"
+    ]["figure"]["data"][0]
     assert adj["close"][0] < raw["close"][0]
     assert adj["close"][-1] == pytest.approx(raw["close"][-1])
 
 
-def test_company_statements_annual_quarterly_ttm(logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]) -> None:
+def test_company_statements_annual_quarterly_ttm(
+    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
+) -> None:
     """Statements come as a table and chart for annual, quarterly and TTM periods."""
     client = logged_in("ann")
     for period, bars in (("FY", 12), ("Q", 12), ("TTM", 12)):
-        out = call(client, deps, "company-statement-table", {"company-symbol": "JNJ", "company-period": period, "company-kind": "income"})
+        out = call(
+            client,
+            deps,
+            "company-statement-table",
+            {"company-symbol": "JNJ", "company-period": period, "company-kind": "income"},
+        )
         grid = out["company-statement-table"]["children"]["props"]
         assert grid["rowData"][0]["field"] == "revenue"
         figure = out["company-statement-graph"]["figure"]
@@ -60,51 +89,100 @@ def test_company_statements_annual_quarterly_ttm(logged_in: Callable[[str], Flas
     assert {t["name"] for t in ratio_traces} >= {"gross_margin", "roe"}
 
 
-def test_company_rejects_unknown_ticker(logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]) -> None:
+def test_company_rejects_unknown_ticker(
+    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
+) -> None:
     """A ticker outside the companies table is refused with a message, never queried."""
     client = logged_in("ann")
-    out = call(client, deps, "company-price-graph", {"company-symbol": "ZZZZ", "company-adjusted": "adj", "company-overlays": [], "company-range": "1Y"})
+    out = call(
+        client,
+        deps,
+        "company-price-graph",
+        {"company-symbol": "ZZZZ", "company-adjusted": "adj", "company-overlays": [], "company-range": "1Y"},
+    )
     assert "not a company we hold" in str(out["company-price-graph"]["figure"]["layout"]["annotations"])
 
 
 def test_valuation_dcf_and_grid(logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]) -> None:
     """The DCF shows a per-share value and a 5x5 WACC x growth grid; terminal growth above WACC is refused."""
     client = logged_in("ann")
-    values = {"valuation-symbol": "KO", "valuation-growth": 6, "valuation-years": 5, "valuation-terminal": 2.5, "valuation-rf": 4, "valuation-beta": 1, "valuation-erp": 5.5, "valuation-kd": 5, "valuation-tax": 21}
+    values = {
+        "valuation-symbol": "KO",
+        "valuation-growth": 6,
+        "valuation-years": 5,
+        "valuation-terminal": 2.5,
+        "valuation-rf": 4,
+        "valuation-beta": 1,
+        "valuation-erp": 5.5,
+        "valuation-kd": 5,
+        "valuation-tax": 21,
+    }
     out = call(client, deps, "valuation-summary", values)
     assert "per share" in str(out["valuation-summary"]["children"])
     z = out["valuation-grid-graph"]["figure"]["data"][0]["z"]
     assert len(z) == 5 and len(z[0]) == 5
     assert z[0][4] > z[4][0]  # lower WACC and higher growth → higher value
-    bad = call(client, deps, "valuation-summary", {**values, "valuation-terminal": 9.9, "valuation-rf": 0, "valuation-erp": 0})
+    bad = call(
+        client,
+        deps,
+        "valuation-summary",
+        {**values, "valuation-terminal": 9.9, "valuation-rf": 0, "valuation-erp": 0},
+    )
     assert "must be below WACC" in str(bad["valuation-summary"]["children"])
 
 
-def test_forecast_shows_intervals_and_holdout_error(logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]) -> None:
+def test_forecast_shows_intervals_and_holdout_error(
+    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
+) -> None:
     """Revenue forecast: history, intervals and forecast traces, and a MAPE from the holdout."""
     client = logged_in("ann")
-    out = call(client, deps, "forecast-graph", {"forecast-symbol": "PG", "forecast-series": "revenue", "forecast-frequency": "FY", "forecast-method": "ets"})
+    out = call(
+        client,
+        deps,
+        "forecast-graph",
+        {
+            "forecast-symbol": "PG",
+            "forecast-series": "revenue",
+            "forecast-frequency": "FY",
+            "forecast-method": "ets",
+        },
+    )
     names = [t["name"] for t in out["forecast-graph"]["figure"]["data"]]
     assert names == ["history", "95% interval", "80% interval", "forecast"]
     assert "MAPE" in str(out["forecast-backtest"]["children"])
 
 
-def test_compare_two_to_ten_tickers(logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]) -> None:
+def test_compare_two_to_ten_tickers(
+    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
+) -> None:
     """Compare draws one normalised line per ticker starting at 100, and refuses a single ticker."""
     client = logged_in("ann")
-    out = call(client, deps, "compare-table", {"compare-symbols": ["AAPL", "XOM", "JPM"], "compare-span": "3Y"})
+    out = call(
+        client, deps, "compare-table", {"compare-symbols": ["AAPL", "XOM", "JPM"], "compare-span": "3Y"}
+    )
     lines = out["compare-price-graph"]["figure"]["data"]
     assert [t["name"] for t in lines] == ["AAPL", "XOM", "JPM"]
     assert all(t["y"][0] == pytest.approx(100.0) for t in lines)
-    assert [r["symbol"] for r in out["compare-table"]["children"]["props"]["rowData"]] == ["AAPL", "XOM", "JPM"]
+    assert [r["symbol"] for r in out["compare-table"]["children"]["props"]["rowData"]] == [
+        "AAPL",
+        "XOM",
+        "JPM",
+    ]
     one = call(client, deps, "compare-table", {"compare-symbols": ["AAPL"], "compare-span": "3Y"})
     assert "between 2 and 10" in str(one["compare-table"]["children"])
 
 
-def test_portfolio_statistics_and_optimisation(logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]) -> None:
+def test_portfolio_statistics_and_optimisation(
+    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
+) -> None:
     """Portfolio: statistics table, drawdown ≤ 0, correlation diagonal 1, optimised weights summing to 1."""
     client = logged_in("ann")
-    out = call(client, deps, "portfolio-stats", {"portfolio-holdings": "AAPL:0.5, KO:0.3, XOM:0.2", "portfolio-rf": 4, "portfolio-run": None})
+    out = call(
+        client,
+        deps,
+        "portfolio-stats",
+        {"portfolio-holdings": "AAPL:0.5, KO:0.3, XOM:0.2", "portfolio-rf": 4, "portfolio-run": None},
+    )
     stats = {r["statistic"]: r["value"] for r in out["portfolio-stats"]["children"]["props"]["rowData"]}
     assert stats["Max drawdown"] < 0 and stats["Annualised volatility"] > 0
     assert max(out["portfolio-drawdown-graph"]["figure"]["data"][0]["y"]) <= 0
@@ -114,10 +192,19 @@ def test_portfolio_statistics_and_optimisation(logged_in: Callable[[str], FlaskC
     assert sum(r["min_volatility"] for r in weights) == pytest.approx(1.0, abs=1e-3)
 
 
-def test_screener_filters_and_ranks(logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]) -> None:
+def test_screener_filters_and_ranks(
+    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
+) -> None:
     """The screener ranks by market cap and filters by sector."""
     client = logged_in("ann")
-    base = {"screener-sectors": [], "screener-metric": "roe", "screener-min": None, "screener-max": None, "screener-sort": "market_cap", "screener-order": "desc"}
+    base = {
+        "screener-sectors": [],
+        "screener-metric": "roe",
+        "screener-min": None,
+        "screener-max": None,
+        "screener-sort": "market_cap",
+        "screener-order": "desc",
+    }
     rows = call(client, deps, "screener-results", base)["screener-results"]["children"]["props"]["rowData"]
     caps = [r["market_cap"] for r in rows]
     assert len(rows) == 8 and caps == sorted(caps, reverse=True)

@@ -42,17 +42,47 @@ class Standby:
     def create(self) -> None:
         state = self.cluster.state
         self.devdb.sh(
-            [str(self.cluster.bindir / "pg_basebackup"), "-D", str(self.dir), "-R", "-X", "stream", "-c", "fast", "--no-sync",
-             "-h", "127.0.0.1", "-p", str(state["ports"]["primary"]), "-U", "replicator"],
+            [
+                str(self.cluster.bindir / "pg_basebackup"),
+                "-D",
+                str(self.dir),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "--no-sync",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(state["ports"]["primary"]),
+                "-U",
+                "replicator",
+            ],
             env={"PGPASSWORD": state["passwords"]["replicator"]},
         )
         with open(self.dir / "postgresql.conf", "a") as handle:
             handle.write(f"\nport = {self.port}\nunix_socket_directories = '{self.dir}'\n")
         self.devdb.chown_to_server_user(self.dir)
-        self.devdb.sh([str(self.cluster.bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.dir), "-l", str(self.dir / "log")])
+        self.devdb.sh(
+            [
+                str(self.cluster.bindir / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(self.dir),
+                "-l",
+                str(self.dir / "log"),
+            ]
+        )
 
     def stop(self) -> None:
-        self.devdb.sh([str(self.cluster.bindir / "pg_ctl"), "stop", "-m", "immediate", "-w", "-D", str(self.dir)], check=False)
+        self.devdb.sh(
+            [str(self.cluster.bindir / "pg_ctl"), "stop", "-m", "immediate", "-w", "-D", str(self.dir)],
+            check=False,
+        )
 
     def url(self, base: str) -> str:
         return base.replace(f":{self.cluster.state['ports']['replica']}/", f":{self.port}/")
@@ -91,7 +121,11 @@ def _dead_url(url: str) -> str:
 
 def test_router_round_robin_over_healthy_replicas(dash_db: Database, standby: Standby) -> None:
     """Two healthy replicas take turns; the primary is not used while they are healthy."""
-    router = ReplicaRouter(dash_db.reader_url, [dash_db.replica_reader_url, standby.url(dash_db.replica_reader_url)], health_ttl_s=60)
+    router = ReplicaRouter(
+        dash_db.reader_url,
+        [dash_db.replica_reader_url, standby.url(dash_db.replica_reader_url)],
+        health_ttl_s=60,
+    )
     _wait_caught_up(dash_db.admin_url, standby.url(dash_db.admin_replica_url))
     nodes = [router.read("SELECT count(*) AS n FROM companies").node for _ in range(4)]
     assert nodes == ["replica1", "replica2", "replica1", "replica2"]
@@ -107,7 +141,9 @@ def test_router_skips_a_down_replica(dash_db: Database) -> None:
     router.dispose()
 
 
-def test_paused_replica_is_skipped_then_shown_stale(dash_db: Database, standby: Standby, tmp_path: Path) -> None:
+def test_paused_replica_is_skipped_then_shown_stale(
+    dash_db: Database, standby: Standby, tmp_path: Path
+) -> None:
     """Replay paused with WAL pending → lagging by LSN: the primary serves; with the primary down too,
     the replica answers and the page says the data may be out of date."""
     standby_admin = standby.url(dash_db.admin_replica_url)
@@ -120,7 +156,9 @@ def test_paused_replica_is_skipped_then_shown_stale(dash_db: Database, standby: 
                 break
             time.sleep(0.05)
     try:
-        with psycopg.connect(dash_db.owner_url, autocommit=True) as conn:  # new WAL the standby will not replay
+        with psycopg.connect(
+            dash_db.owner_url, autocommit=True
+        ) as conn:  # new WAL the standby will not replay
             conn.execute("UPDATE companies SET updated_at = now() WHERE symbol = 'AAPL'")
         router = ReplicaRouter(dash_db.reader_url, [standby_reader], health_ttl_s=0)
         for _ in range(100):  # asynchronous commit: the WAL write position moves within wal_writer_delay
@@ -134,11 +172,22 @@ def test_paused_replica_is_skipped_then_shown_stale(dash_db: Database, standby: 
 
         from dashboard.app import create_app
 
-        app = create_app(make_settings(dash_db, tmp_path, database_url=_dead_url(dash_db.reader_url), replica_urls=(standby_reader,), connect_timeout_s=1))
+        app = create_app(
+            make_settings(
+                dash_db,
+                tmp_path,
+                database_url=_dead_url(dash_db.reader_url),
+                replica_urls=(standby_reader,),
+                connect_timeout_s=1,
+            )
+        )
         client = app.server.test_client()
         assert login(client, "ann").status_code == 302
         deps = client.get("/_dash-dependencies").get_json()
-        response = client.post("/_dash-update-component", json=callbacks.body(callbacks.find(deps, "company-profile"), {"company-symbol": "AAPL"}))
+        response = client.post(
+            "/_dash-update-component",
+            json=callbacks.body(callbacks.find(deps, "company-profile"), {"company-symbol": "AAPL"}),
+        )
         assert response.status_code == 200
         out = response.get_json()["response"]
         assert "out of date" in json.dumps(out["company-staleness"])
@@ -149,19 +198,30 @@ def test_paused_replica_is_skipped_then_shown_stale(dash_db: Database, standby: 
             conn.execute("SELECT pg_wal_replay_resume()")
 
 
-def test_stopped_replica_pages_answer_from_primary(dash_db: Database, standby: Standby, tmp_path: Path) -> None:
+def test_stopped_replica_pages_answer_from_primary(
+    dash_db: Database, standby: Standby, tmp_path: Path
+) -> None:
     """With the (own) replica stopped, pages still answer, from the primary, without a staleness warning."""
     from dashboard.app import create_app
 
-    app = create_app(make_settings(dash_db, tmp_path, replica_urls=(standby.url(dash_db.replica_reader_url),), connect_timeout_s=1))
+    app = create_app(
+        make_settings(
+            dash_db, tmp_path, replica_urls=(standby.url(dash_db.replica_reader_url),), connect_timeout_s=1
+        )
+    )
     standby.stop()
     client = app.server.test_client()
     assert login(client, "ann").status_code == 302
     deps = client.get("/_dash-dependencies").get_json()
-    body = callbacks.body(callbacks.find(deps, "company-price-graph"), {"company-symbol": "XOM", "company-adjusted": "adj", "company-overlays": [], "company-range": "1Y"})
+    body = callbacks.body(
+        callbacks.find(deps, "company-price-graph"),
+        {"company-symbol": "XOM", "company-adjusted": "adj", "company-overlays": [], "company-range": "1Y"},
+    )
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200
-    assert response.get_json()["response"]["company-price-graph"]["figure"]["data"][0]["type"] == "candlestick"
+    assert (
+        response.get_json()["response"]["company-price-graph"]["figure"]["data"][0]["type"] == "candlestick"
+    )
     health = client.get("/health").get_json()["nodes"]
     assert health["replica1"]["reachable"] is False and health["primary"]["reachable"] is True
     app.server.extensions["mycfa"].router.dispose()

@@ -46,7 +46,11 @@ def test_login_sets_safe_cookie_and_headers(dash_app: Any) -> None:
     page = client.get("/")
     assert page.status_code == 200
     csp = page.headers["Content-Security-Policy"]
-    assert "frame-ancestors 'none'" in csp and "'sha256-" in csp and "'unsafe-inline'" not in csp.split("style-src")[0]
+    assert (
+        "frame-ancestors 'none'" in csp
+        and "'sha256-" in csp
+        and "'unsafe-inline'" not in csp.split("style-src")[0]
+    )
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert page.headers["Strict-Transport-Security"].startswith("max-age=")
 
@@ -78,7 +82,12 @@ def test_login_refuses_foreign_next_and_bad_csrf(dash_app: Any) -> None:
     client = dash_app.server.test_client()
     page = client.get("/login?next=//evil.example/x").get_data(as_text=True)
     assert 'name="next" value="/"' in page
-    assert client.post("/login", data={"username": "ann", "password": PASSWORD, "csrf_token": "nope"}).status_code == 400
+    assert (
+        client.post(
+            "/login", data={"username": "ann", "password": PASSWORD, "csrf_token": "nope"}
+        ).status_code
+        == 400
+    )
 
 
 def test_viewer_has_no_status_link_and_no_export(dash_app: Any) -> None:

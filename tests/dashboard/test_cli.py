@@ -1,0 +1,100 @@
+"""`mycfa-dashboard users` writes argon2 hashes through the owner role; `serve` builds a sane gunicorn line."""
+
+from __future__ import annotations
+
+import io
+
+import psycopg
+import pytest
+from argon2 import PasswordHasher
+
+from dashboard import cli
+from tests.conftest import Database
+
+
+def test_cli_users_add_set_role_remove(dash_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """add stores an argon2 hash (never the password), set-role changes the role, remove deletes."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert (
+        cli.main(
+            [
+                "users",
+                "add",
+                "Carol",
+                "--role",
+                "analyst",
+                "--password-stdin",
+                "--database-url",
+                dash_db.owner_url,
+            ]
+        )
+        == 0
+    )
+    with psycopg.connect(dash_db.owner_url) as conn:
+        stored, role = conn.execute(
+            "SELECT password_hash, role FROM dashboard_users WHERE username = 'carol'"
+        ).fetchone()  # type: ignore[misc]
+    assert role == "analyst" and stored.startswith("$argon2id$") and "a long enough" not in stored
+    assert PasswordHasher().verify(stored, "a long enough password")
+    assert cli.main(["users", "set-role", "carol", "admin", "--database-url", dash_db.owner_url]) == 0
+    assert (
+        cli.main(["users", "set-role", "carol", "root", "--database-url", dash_db.owner_url])
+        == cli.EXIT_USAGE
+    )
+    assert cli.main(["users", "remove", "carol", "--database-url", dash_db.owner_url]) == 0
+    assert cli.main(["users", "remove", "carol", "--database-url", dash_db.owner_url]) == cli.EXIT_FAILED
+
+
+def test_cli_users_refuses_short_password(dash_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A password under the minimum length is refused before anything is written."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert (
+        cli.main(
+            [
+                "users",
+                "add",
+                "dave",
+                "--role",
+                "viewer",
+                "--password-stdin",
+                "--database-url",
+                dash_db.owner_url,
+            ]
+        )
+        == cli.EXIT_USAGE
+    )
+
+
+def test_cli_reader_cannot_write_users(dash_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the reader role the users table is read-only: the CLI reports a database error."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert (
+        cli.main(
+            [
+                "users",
+                "add",
+                "erin",
+                "--role",
+                "viewer",
+                "--password-stdin",
+                "--database-url",
+                dash_db.reader_url,
+            ]
+        )
+        == cli.EXIT_DB
+    )
+
+
+def test_cli_default_workers_bounds() -> None:
+    """Workers follow the CPU count (cores + 1) within 2..8."""
+    assert [cli.default_workers(n) for n in (1, 2, 4, 16)] == [2, 3, 5, 8]
+
+
+def test_cli_serve_without_secret_exits_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """serve refuses to start without the secret key, naming the variable, exit code 3."""
+    monkeypatch.delenv("MYCFA_DASH_SECRET_KEY", raising=False)
+    monkeypatch.setenv("MYCFA_DASH_DATABASE_URL", "postgresql://r:pw@127.0.0.1/x")
+    assert cli.main(["serve"]) == cli.EXIT_CONFIG
+    assert "MYCFA_DASH_SECRET_KEY is required" in capsys.readouterr().err

@@ -1,0 +1,87 @@
+"""Locust users for `scripts/loadtest`: log in, read the app's callback map, replay Company and Compare callbacks."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from typing import Any
+
+from locust import FastHttpUser, between, task
+
+from tests.dashboard import callbacks
+
+SYMBOLS = os.environ.get("LOADTEST_SYMBOLS", "AAPL,MSFT").split(",")
+USER = os.environ.get("LOADTEST_USER", "loadtest")
+PASSWORD = os.environ.get("LOADTEST_PASSWORD", "")
+SPANS = ["1Y", "5Y", "10Y"]
+OVERLAYS = [[], ["sma_50"], ["sma_50", "sma_200"], ["bbands"]]
+
+
+class Analyst(FastHttpUser):
+    """One logged-in analyst clicking through the Company and Compare pages."""
+
+    wait_time = between(0.5, 2.0)
+
+    def on_start(self) -> None:
+        page = self.client.get("/login", name="/login [GET]").text or ""
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token, "no CSRF token on the login page"
+        response = self.client.post(
+            "/login",
+            data={"username": USER, "password": PASSWORD, "csrf_token": token.group(1), "next": "/"},
+            name="/login [POST]",
+            allow_redirects=False,
+        )
+        assert response.status_code == 302, f"login failed: {response.status_code}"
+        self.deps: list[dict[str, Any]] = self.client.get("/_dash-dependencies").json()
+
+    def _callback(self, output_id: str, values: dict[str, Any], name: str) -> None:
+        body = callbacks.body(callbacks.find(self.deps, output_id), values)
+        with self.client.post(
+            "/_dash-update-component", json=body, name=name, catch_response=True
+        ) as response:
+            if response.status_code != 200 or '"response"' not in (response.text or ""):
+                response.failure(f"status {response.status_code}")
+
+    @task(4)
+    def company_price(self) -> None:
+        self._callback(
+            "company-price-graph",
+            {
+                "company-symbol": random.choice(SYMBOLS),
+                "company-adjusted": random.choice(["adj", "raw"]),
+                "company-overlays": random.choice(OVERLAYS),
+                "company-range": random.choice(SPANS),
+            },
+            "company: price chart",
+        )
+
+    @task(2)
+    def company_profile(self) -> None:
+        self._callback(
+            "company-profile", {"company-symbol": random.choice(SYMBOLS)}, "company: profile + freshness"
+        )
+
+    @task(2)
+    def company_statements(self) -> None:
+        self._callback(
+            "company-statement-table",
+            {
+                "company-symbol": random.choice(SYMBOLS),
+                "company-period": random.choice(["FY", "Q", "TTM"]),
+                "company-kind": random.choice(["income", "balance", "cashflow"]),
+            },
+            "company: statements + ratios",
+        )
+
+    @task(3)
+    def compare(self) -> None:
+        self._callback(
+            "compare-table",
+            {
+                "compare-symbols": random.sample(SYMBOLS, random.randint(2, 5)),
+                "compare-span": random.choice(["1Y", "3Y", "5Y"]),
+            },
+            "compare: ratios + normalised prices",
+        )

@@ -14,8 +14,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from statsmodels.tools._decorators import cache_readonly
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
-from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+from statsmodels.tsa.exponential_smoothing.ets import ETSModel, ETSResults, ETSResultsWrapper
 
 from dashboard.analytics.errors import AnalyticsError
 
@@ -54,20 +55,44 @@ class Forecast:
         return self.status == "ok"
 
 
+class _ETSResultsNoCov(ETSResults):
+    """statsmodels' ETS results without the parameter covariance (NaN), which we never use.
+
+    `ETSResults.__init__` computes the covariance from a complex-step numerical Hessian of the likelihood
+    (about a third of a warm fit's time); forecasts and prediction intervals do not depend on it.
+    """
+
+    @cache_readonly
+    def cov_params_approx(self) -> np.ndarray:
+        k = len(self.params)
+        return np.full((k, k), np.nan)
+
+
+class _ETSModel(ETSModel):
+    """statsmodels' ETSModel (same likelihood, optimiser and forecasts) whose fit skips the covariance."""
+
+    @property
+    def _res_classes(self) -> dict[str, tuple[type, type]]:
+        return {"fit": (_ETSResultsNoCov, ETSResultsWrapper)}
+
+
 def _clean(series: pd.Series) -> pd.Series:
     if not isinstance(series, pd.Series):
         raise AnalyticsError(f"expected a pandas Series, got {type(series).__name__}")
-    try:
-        values = pd.to_numeric(series, errors="raise").astype(float)
-    except (TypeError, ValueError) as exc:
-        raise AnalyticsError(f"non-numeric values in series {series.name!r}") from exc
-    return values.replace([np.inf, -np.inf], np.nan).dropna().sort_index()
+    if series.dtype != np.float64:
+        try:
+            series = pd.to_numeric(series, errors="raise").astype(float)
+        except (TypeError, ValueError) as exc:
+            raise AnalyticsError(f"non-numeric values in series {series.name!r}") from exc
+    # NumPy mask instead of replace/dropna: this runs on every forecast of a company page.
+    values = series[np.isfinite(series.to_numpy())]
+    return values if values.index.is_monotonic_increasing else values.sort_index()
 
 
 def future_index(index: pd.Index, horizon: int) -> pd.Index:
     """The next `horizon` period labels: dates stepped by the history's typical spacing, else integers."""
     if isinstance(index, pd.DatetimeIndex) and len(index) >= 2:
-        days = float(pd.Series(index).diff().dt.total_seconds().median() / 86_400)
+        days = float(np.nanmedian((index[1:] - index[:-1]).total_seconds()) / 86_400)
         if days >= 25:  # monthly or coarser: step in whole months so fiscal year-ends stay aligned
             months = max(1, round(days / 30.4375))
             last = index[-1]
@@ -98,14 +123,14 @@ def _fit_predict(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            model = ETSModel(pd.Series(values), error="add", trend="add", damped_trend=True)
+            # A Series endog: statsmodels' get_prediction needs an index (it fails on a bare ndarray).
+            model = _ETSModel(pd.Series(values), error="add", trend="add", damped_trend=True)
             res = model.fit(disp=False) if start is None else model.fit(start_params=start, disp=False)
             pred = res.get_prediction(start=n, end=n + horizon - 1)
             out[:, 0] = np.asarray(pred.predicted_mean)
             for j, level in enumerate(LEVELS):
-                frame = pred.summary_frame(alpha=1 - level)
-                out[:, 1 + 2 * j] = frame["pi_lower"].to_numpy()
-                out[:, 2 + 2 * j] = frame["pi_upper"].to_numpy()
+                # pred_int is what summary_frame wraps (mean -/+ z * sd), without building a frame per level.
+                out[:, 1 + 2 * j : 3 + 2 * j] = np.asarray(pred.pred_int(alpha=1 - level))
         return out, np.asarray(res.params)
     t = np.arange(n, dtype=float)
     fit = sm.OLS(np.log(values), sm.add_constant(t)).fit()
@@ -114,9 +139,8 @@ def _fit_predict(
     # exp of the log-scale mean is the median forecast; the interval maps exactly through exp.
     out[:, 0] = np.exp(pred.predicted_mean)
     for j, level in enumerate(LEVELS):
-        frame = pred.summary_frame(alpha=1 - level)
-        out[:, 1 + 2 * j] = np.exp(frame["obs_ci_lower"].to_numpy())
-        out[:, 2 + 2 * j] = np.exp(frame["obs_ci_upper"].to_numpy())
+        # conf_int(obs=True) is summary_frame's obs_ci_lower/upper, without building a frame per level.
+        out[:, 1 + 2 * j : 3 + 2 * j] = np.exp(pred.conf_int(obs=True, alpha=1 - level))
     return out, None
 
 
@@ -127,13 +151,15 @@ def _backtest(values: pd.Series, holdout: int, method: Method) -> tuple[Backtest
     actual = test.to_numpy()
     nonzero = actual != 0
     mape = float(
-        np.mean(np.abs(actual[nonzero] - pred["mean"].to_numpy()[nonzero]) / np.abs(actual[nonzero]))
+        np.mean(np.abs(actual[nonzero] - predicted[nonzero, 0]) / np.abs(actual[nonzero]))
+        if nonzero.any()
+        else np.nan
     )
-    inside = {
-        level: float(np.mean((actual >= pred[f"lower_{level}"]) & (actual <= pred[f"upper_{level}"])))
-        for level in (80, 95)
-    }
-    return Backtest(holdout, mape if nonzero.any() else np.nan, inside[80], inside[95], test, pred), params
+    # Columns 1..4 of `predicted` are lower_80, upper_80, lower_95, upper_95.
+    inside = [
+        float(np.mean((actual >= predicted[:, lo]) & (actual <= predicted[:, lo + 1]))) for lo in (1, 3)
+    ]
+    return Backtest(holdout, mape, inside[0], inside[1], test, pred), params
 
 
 def forecast(

@@ -111,7 +111,9 @@ class Universe:
             return b"[]", 0
         series = self.prices(symbol)
         last = self.as_of.isoformat()
-        return series.body(adjusted=adjusted, start=start, end=min(end, last) if end else last, cap=cap)
+        return series.body(
+            adjusted=adjusted, start=start, end=min(end, last) if end else last, cap=cap, as_of=last
+        )
 
     def statement_body(self, dataset: str, symbol: str, period: str, limit: int) -> bytes:
         if symbol not in self.companies:

@@ -1,4 +1,10 @@
-"""Deterministic daily prices per symbol: 30+ years of business days, pre-serialised rows for speed."""
+"""Deterministic daily prices per symbol: 30+ years of business days, pre-serialised rows for speed.
+
+Dividend adjustment is backward-looking, as FMP's dividend-adjusted endpoint: after an ex-dividend
+date D with cash dividend d and previous close c, every adjusted price *before* D is multiplied by
+(1 - d/c). Only ex-dates on or before the as-of date ("today") count, so when the as-of date moves
+past a new ex-date, every earlier adjusted price changes — the case an incremental loader must catch.
+"""
 
 from __future__ import annotations
 
@@ -48,29 +54,41 @@ class PriceSeries:
     close: np.ndarray
     volume: np.ndarray
     columns: tuple[np.ndarray, ...]  # open, high, low, close, volume, change, changePercent, vwap
-    factor: np.ndarray  # dividend back-adjustment factor per day
+    ratios: np.ndarray  # per day: (1 - d/c) on an ex-dividend date, else 1
     dividends: dict[str, float]  # ex-date → cash dividend per share
     _full: list[bytes] | None = None
-    _adjusted: list[bytes] | None = None
+    _adjusted: tuple[int, list[bytes]] | None = None  # (days visible, their adjusted rows)
 
-    def rows(self, *, adjusted: bool) -> list[bytes]:
+    def factor(self, visible: int) -> np.ndarray:
+        """Back-adjustment factor of the first `visible` days: the product of the ratios of the
+        ex-dates after each day, among those visible (a dividend not yet paid adjusts nothing)."""
+        ratios = self.ratios[:visible]
+        return np.concatenate((np.cumprod(ratios[::-1])[::-1][1:], [1.0]))[:visible]
+
+    def rows(self, *, adjusted: bool, visible: int | None = None) -> list[bytes]:
+        """Serialised rows, oldest first; adjusted rows only for the first `visible` days (as of then)."""
         if adjusted:
-            if self._adjusted is None:
-                self._adjusted = _adjusted_rows(self)
-            return self._adjusted
+            days = len(self.dates) if visible is None else visible
+            if self._adjusted is None or self._adjusted[0] != days:
+                self._adjusted = (days, _adjusted_rows(self, days))
+            return self._adjusted[1]
         if self._full is None:
             self._full = _full_rows(self)
         return self._full
 
-    def body(self, *, adjusted: bool, start: str | None, end: str, cap: int) -> tuple[bytes, int]:
+    def body(
+        self, *, adjusted: bool, start: str | None, end: str, cap: int, as_of: str | None = None
+    ) -> tuple[bytes, int]:
         """The JSON array for [start, end], newest first, keeping only the newest `cap` rows (FMP drops
-        the oldest). Returns the body and its row count."""
+        the oldest). Adjusted prices count the ex-dates up to `as_of` (default `end`). Returns the
+        body and its row count."""
+        visible = bisect_right(self.dates, as_of or end)
         lo = bisect_left(self.dates, start) if start else 0
-        hi = bisect_right(self.dates, end)
+        hi = min(bisect_right(self.dates, end), visible)
         lo = max(lo, hi - cap)
         if hi <= lo:
             return b"[]", 0
-        rows = self.rows(adjusted=adjusted)[lo:hi]
+        rows = self.rows(adjusted=adjusted, visible=visible)[lo:hi]
         return b"[" + b",".join(reversed(rows)) + b"]", hi - lo
 
     def close_on_or_before(self, day: str) -> float | None:
@@ -100,10 +118,11 @@ def _full_rows(series: PriceSeries) -> list[bytes]:
     ]
 
 
-def _adjusted_rows(series: PriceSeries) -> list[bytes]:
+def _adjusted_rows(series: PriceSeries, visible: int) -> list[bytes]:
     symbol, dumps = series.symbol, orjson.dumps
-    adj = [np.round(col * series.factor, 4).tolist() for col in series.columns[:4]]
-    volume = series.columns[4].tolist()
+    factor = series.factor(visible)
+    adj = [np.round(col[:visible] * factor, 4).tolist() for col in series.columns[:4]]
+    volume = series.columns[4][:visible].tolist()
     return [
         dumps(
             {
@@ -116,7 +135,7 @@ def _adjusted_rows(series: PriceSeries) -> list[bytes]:
                 "volume": v,
             }
         )
-        for d, o, h, lo, c, v in zip(series.dates, *adj, volume, strict=True)
+        for d, o, h, lo, c, v in zip(series.dates[:visible], *adj, volume, strict=True)
     ]
 
 
@@ -150,17 +169,14 @@ def generate_prices(seed: int, symbol: str, horizon: date) -> PriceSeries:
     vwap = np.round((open_ + high + low + close) / 4, 4)
 
     # Quarterly dividends: each ex-date scales every earlier price by (1 - D / previous close), the
-    # back-adjustment FMP's dividend-adjusted endpoint applies.
-    factor = np.ones(n)
+    # back-adjustment FMP's dividend-adjusted endpoint applies (PriceSeries.factor, as of a date).
+    ratios = np.ones(n)
     dividends: dict[str, float] = {}
     if pays_dividends:
-        ratios = np.ones(n)
         for index in range(63, n, 63):
             amount = round(float(close[index - 1]) * yield_ / 4, 4)
             dividends[days[index].isoformat()] = amount
             ratios[index] = 1 - amount / float(close[index - 1])
-        # factor[t] = product of ratios of ex-dates after t
-        factor = np.concatenate((np.cumprod(ratios[::-1])[::-1][1:], [1.0]))
     iso = [day.isoformat() for day in days]
     columns = (open_, high, low, close, volume, change, change_pct, vwap)
-    return PriceSeries(symbol, iso, close, volume, columns, factor, dividends)
+    return PriceSeries(symbol, iso, close, volume, columns, ratios, dividends)

@@ -8,7 +8,7 @@ The ledger is what makes a run resumable: items are inserted when the run is pla
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,7 @@ class ItemOutcome:
     rows_changed: int = 0
     error_class: str | None = None
     error_message: str | None = None
+    readjusted: Mapping[str, Any] | None = None  # kept as params.readjusted (see ItemResult)
 
 
 def _params(value: Any) -> dict[str, Any]:
@@ -159,10 +160,15 @@ async def start_item(pool: asyncpg.Pool, run_id: int, item: PlannedItem) -> None
 
 
 async def finish_item(pool: asyncpg.Pool, run_id: int, item: PlannedItem, outcome: ItemOutcome) -> None:
-    """Record an item's end. Call it only after the item's rows committed."""
+    """Record an item's end. Call it only after the item's rows committed.
+
+    A price re-adjustment is added to the item's `params` under `readjusted` (the planned keys stay).
+    """
+    note = json.dumps({"readjusted": dict(outcome.readjusted)}) if outcome.readjusted else None
     await pool.execute(
         "UPDATE run_items SET state = $4, requests = requests + $5, rows_changed = rows_changed + $6,"
-        " error_class = $7, error_message = $8, finished_at = now()"
+        " error_class = $7, error_message = $8, finished_at = now(),"
+        " params = CASE WHEN $9::jsonb IS NULL THEN params ELSE params || $9::jsonb END"
         " WHERE run_id = $1 AND symbol = $2 AND dataset = $3",
         run_id,
         item.symbol,
@@ -172,6 +178,7 @@ async def finish_item(pool: asyncpg.Pool, run_id: int, item: PlannedItem, outcom
         outcome.rows_changed,
         outcome.error_class,
         outcome.error_message,
+        note,
         timeout=LEDGER_TIMEOUT_S,
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,10 +44,15 @@ ITEM_ERRORS: tuple[type[BaseException], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class ItemResult:
-    """What a handler did for one item: FMP requests sent and rows changed in the store."""
+    """What a handler did for one item: FMP requests sent and rows changed in the store.
+
+    `readjusted` is set when FMP had rewritten the symbol's stored prices (a new dividend or split)
+    and the item refetched the whole history: where from and why; it is kept in the ledger.
+    """
 
     requests: int
     rows_changed: int
+    readjusted: Mapping[str, Any] | None = None
 
 
 class ItemFailed(MycfaError):
@@ -210,11 +215,18 @@ class RunLoop:
         else:
             self._metrics.items_done += 1
             self._metrics.rows_loaded += result.rows_changed
+            if result.readjusted is not None:
+                self._metrics.price_readjustments += 1
             await ledger.finish_item(
                 self._pool,
                 self._run_id,
                 item,
-                ItemOutcome(ItemState.DONE, requests=result.requests, rows_changed=result.rows_changed),
+                ItemOutcome(
+                    ItemState.DONE,
+                    requests=result.requests,
+                    rows_changed=result.rows_changed,
+                    readjusted=result.readjusted,
+                ),
             )
         self._progress.update(self.snapshot())
 

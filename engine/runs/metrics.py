@@ -23,6 +23,7 @@ EMF_METRICS: dict[str, tuple[str, str]] = {
     "ItemsDone": ("items_done", "Count"),
     "ItemsFailed": ("items_failed", "Count"),
     "RowsLoaded": ("rows_loaded", "Count"),
+    "PriceReadjustments": ("price_readjustments", "Count"),
     "BudgetUtilisation": ("budget_utilisation", "Percent"),
     "DurationSeconds": ("duration_s", "Seconds"),
 }
@@ -41,6 +42,7 @@ class RunMetrics:
     items_done: int = 0
     items_failed: int = 0
     rows_loaded: int = 0
+    price_readjustments: int = 0  # symbols whose whole price history was refetched (new dividend/split)
     finished: float | None = None
 
     def __post_init__(self) -> None:
@@ -66,6 +68,7 @@ class RunMetrics:
             "items_done": self.items_done,
             "items_failed": self.items_failed,
             "rows_loaded": self.rows_loaded,
+            "price_readjustments": self.price_readjustments,
             "budget_utilisation": self.budget_utilisation,
             "duration_s": round(self.duration_s, 1),
             "rate_limit": self.rate_limit,

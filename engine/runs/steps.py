@@ -5,20 +5,24 @@ The handler built here is what the run loop calls per item; the loop then record
 
 from __future__ import annotations
 
+import logging
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
 import asyncpg
 
-from engine.db import load_price_rows, load_profiles, load_statement_rows
-from engine.db.validate import parse_prices, parse_statements
+from engine.db import PriceRow, load_price_rows, load_profiles, load_statement_rows
+from engine.db.validate import Parsed, parse_prices, parse_statements
 from engine.fmp import ENDPOINTS, FMPClient, FMPCounters, Period
 from engine.fmp.endpoints import PROFILE
 from engine.runs.datasets import DATASETS_BY_NAME, Family
 from engine.runs.loop import ITEM_ERRORS, ItemFailed, ItemHandler, ItemResult
 from engine.runs.plan import PlannedItem
+from engine.runs.readjust import find_rewrite, first_stored_date, stored_closes
+
+log = logging.getLogger("engine.run")
 
 _ITEM_REQUESTS: ContextVar[list[int] | None] = ContextVar("mycfa_item_requests", default=None)
 
@@ -67,23 +71,48 @@ class Steps:
         )
         return result.changed
 
-    async def prices(self, item: PlannedItem) -> int:
+    async def _fetch_prices(self, symbol: str, start: date) -> Parsed[PriceRow]:
+        # Both endpoints are needed: `full` alone has the unadjusted OHLC and vwap, and
+        # `dividend-adjusted` alone has adjClose (FMP-API.md 3.6).
+        full = await self.fmp.fetch_price_history(symbol, start, self.today)
+        adjusted = await self.fmp.fetch_price_history(symbol, start, self.today, adjusted=True)
+        return parse_prices(symbol, full, adjusted)
+
+    async def prices(self, item: PlannedItem) -> tuple[int, dict[str, Any] | None]:
+        """Load the planned window; if FMP rewrote stored prices (a new dividend or split adjusts the
+        whole past), refetch the symbol's whole stored history instead, in the same single batch."""
+        symbol = item.symbol
         start = date.fromisoformat(str(item.params["from"]))
+        parsed = await self._fetch_prices(symbol, start)
+        readjusted: dict[str, Any] | None = None
+        # Compared before anything is written: were the window loaded first, a crash before the
+        # refetch would leave the overlap already updated, and the rewrite would never be seen again.
+        rewrite = find_rewrite(await stored_closes(self.pool, symbol, start), parsed.rows)
+        if rewrite is not None:
+            first = await first_stored_date(self.pool, symbol)
+            if first is not None and first < start:
+                log.info(
+                    "%s: FMP re-adjusted its price history (%s); refetching from %s",
+                    symbol,
+                    rewrite.reason,
+                    first,
+                    extra={"event": "prices_readjusted", "symbol": symbol, "from": first.isoformat()},
+                )
+                parsed = await self._fetch_prices(symbol, first)
+                readjusted = {"from": first.isoformat(), "reason": rewrite.reason}
         # One item = one symbol's whole window, loaded in one batch: never a committed newer part
         # with an older hole that a later run's "after the last stored date" would skip.
-        full = await self.fmp.fetch_price_history(item.symbol, start, self.today)
-        adjusted = await self.fmp.fetch_price_history(item.symbol, start, self.today, adjusted=True)
-        parsed = parse_prices(item.symbol, full, adjusted)
-        result = await load_price_rows(self.pool, item.symbol, parsed.rows, quarantined=parsed.quarantined)
-        return result.changed
+        result = await load_price_rows(self.pool, symbol, parsed.rows, quarantined=parsed.quarantined)
+        return result.changed, readjusted
 
     async def __call__(self, item: PlannedItem) -> ItemResult:
         box = [0]
         token = _ITEM_REQUESTS.set(box)
         family = DATASETS_BY_NAME[item.dataset].family
+        readjusted: dict[str, Any] | None = None
         try:
             if family is Family.PRICES:
-                changed = await self.prices(item)
+                changed, readjusted = await self.prices(item)
             elif family is Family.STATEMENT:
                 changed = await self.statement(item)
             else:
@@ -92,7 +121,7 @@ class Steps:
             raise ItemFailed(exc, box[0]) from exc
         finally:
             _ITEM_REQUESTS.reset(token)
-        return ItemResult(requests=box[0], rows_changed=changed)
+        return ItemResult(requests=box[0], rows_changed=changed, readjusted=readjusted)
 
 
 def item_handler(fmp: FMPClient, pool: asyncpg.Pool, today: date) -> ItemHandler:

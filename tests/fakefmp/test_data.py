@@ -161,6 +161,35 @@ def test_dividend_adjusted_prices_reflect_dividends(universe: Universe) -> None:
     assert all(adj[d]["adjHigh"] >= adj[d]["adjLow"] for d in adj)
 
 
+def test_dividend_after_as_of_adjusts_earlier_prices_only_once_visible() -> None:
+    """Moving "today" past an ex-date D multiplies every earlier adjusted price by (1 - d/c), later ones not."""
+    universe = Universe(seed=7, symbols=12, as_of=date(2026, 6, 30))
+    series = universe.prices("ABT")
+    ex_date = min(d for d in series.dividends if d > "2026-06-30")
+    dividend = series.dividends[ex_date]
+    previous_close = float(series.close[series.dates.index(ex_date) - 1])
+
+    def adjusted(end: str | None = None) -> dict[str, dict]:
+        body = universe.price_body("ABT", adjusted=True, start="2026-01-01", end=end, cap=5000)[0]
+        return {r["date"]: r for r in _rows(body)}
+
+    before = adjusted()
+    full = {
+        r["date"]: r
+        for r in _rows(universe.price_body("ABT", adjusted=False, start="2026-06-01", end=None, cap=5000)[0])
+    }
+    assert before["2026-06-30"]["adjClose"] == full["2026-06-30"]["close"]  # no visible ex-date after it
+    universe.set_as_of(date.fromisoformat(ex_date))
+    after = adjusted()
+    ratio = 1 - dividend / previous_close
+    assert before.keys() < after.keys()
+    for day, row in before.items():
+        for name in ("adjOpen", "adjHigh", "adjLow", "adjClose"):
+            assert after[day][name] == pytest.approx(row[name] * ratio, abs=1e-4)
+    assert after[ex_date]["adjClose"] == universe.prices("ABT").close[series.dates.index(ex_date)]
+    assert adjusted(end="2026-06-30") == {d: r for d, r in after.items() if d <= "2026-06-30"}
+
+
 def test_as_of_hides_later_prices_and_filings_and_restate_changes_one_value() -> None:
     """Moving "today" forward reveals new days; a restatement changes exactly the named value."""
     universe = Universe(seed=11, symbols=5, as_of=date(2026, 6, 1))

@@ -180,10 +180,10 @@ def test_faults_at_30_percent_give_a_complete_database_or_failures_with_reasons(
 def test_prices_run_after_new_data_asks_only_for_new_dates(
     clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP
 ) -> None:
-    """Two weeks later a `prices` run sends one window per price endpoint per symbol, from the last date."""
+    """A week later (no ex-dividend date in between) a `prices` run sends one window per endpoint per symbol."""
     url, _ = clean
     before = dict(query(url, "SELECT symbol, max(date) FROM prices_daily GROUP BY 1"))
-    fake.set_as_of((AS_OF + timedelta(days=14)).isoformat())
+    fake.set_as_of((AS_OF + timedelta(days=7)).isoformat())
     try:
         sent_before = fake.stats()["requests"]
         result = run_engine(engine_env(url, fake, SYMBOLS), "run", "--job", "prices")
@@ -195,11 +195,55 @@ def test_prices_run_after_new_data_asks_only_for_new_dates(
     assert sent == 1 + 2 * len(symbols)  # the constituent list, then full + adjusted per symbol
     items = query(
         url,
-        "SELECT symbol, params->>'from', requests FROM run_items"
+        "SELECT symbol, params, requests FROM run_items"
         " WHERE run_id = (SELECT max(run_id) FROM runs) ORDER BY symbol",
     )
-    for symbol, start, requests in items:
-        assert date.fromisoformat(start) == before[symbol] - timedelta(days=7)
+    for symbol, params, requests in items:
+        assert params == {"from": (before[symbol] - timedelta(days=7)).isoformat()}  # no re-adjustment
         assert requests == 2
     after = dict(query(url, "SELECT symbol, max(date) FROM prices_daily GROUP BY 1"))
     assert all(after[s] > before[s] for s in symbols)
+
+
+def test_prices_run_after_a_new_dividend_readjusts_the_whole_history(
+    fake: FakeFMP, new_db: Callable[[], str]
+) -> None:
+    """New ex-dividend dates rewrite earlier adjusted closes: the next `prices` run refetches those
+    symbols' histories, notes it in the ledger, and the store ends equal to a fresh load."""
+    later = date(2026, 7, 24)  # ABT goes ex-dividend on 07-10 and MMM on 07-23 (seed 7); AOS pays none
+    url = new_db()
+    env = engine_env(url, fake, SYMBOLS)
+    assert run_engine(env, "run", "--job", "prices").returncode == 0
+    old = dict(query(url, "SELECT symbol, adj_close FROM prices_daily WHERE date = '2020-01-02'"))
+    first = dict(query(url, "SELECT symbol, min(date) FROM prices_daily GROUP BY 1"))
+    reference = new_db()
+    fake.set_as_of(later.isoformat())
+    try:
+        sent_before = fake.stats()["requests"]
+        result = run_engine(env, "run", "--job", "prices")
+        sent = fake.stats()["requests"] - sent_before
+        fresh = run_engine(engine_env(reference, fake, SYMBOLS), "run", "--job", "prices")
+    finally:
+        fake.set_as_of(AS_OF.isoformat())
+    assert result.returncode == 0 and fresh.returncode == 0, result.stderr[-3000:]
+    assert fingerprint(url)["prices"] == fingerprint(reference)["prices"]
+    new = dict(query(url, "SELECT symbol, adj_close FROM prices_daily WHERE date = '2020-01-02'"))
+    assert new["AOS"] == old["AOS"] and new["ABT"] < old["ABT"] and new["MMM"] < old["MMM"]
+    items = {
+        symbol: (params, requests)
+        for symbol, params, requests in query(
+            url,
+            "SELECT symbol, params, requests FROM run_items WHERE run_id = (SELECT max(run_id) FROM runs)",
+        )
+    }
+    assert "readjusted" not in items["AOS"][0] and items["AOS"][1] == 2
+    for symbol in ("ABT", "MMM"):
+        params, requests = items[symbol]
+        assert params["readjusted"]["from"] == first[symbol].isoformat()
+        assert params["readjusted"]["reason"].startswith("adj_close changed on 6 stored date(s)")
+        assert requests == 4  # the window (2 endpoints), then the 10-year history (1 window each)
+    assert sent == 1 + 2 + 4 + 4
+    [(metrics,)] = query(url, "SELECT metrics FROM runs WHERE run_id = (SELECT max(run_id) FROM runs)")
+    assert metrics["price_readjustments"] == 2
+    logged = [orjson.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert sorted(e["symbol"] for e in logged if e.get("event") == "prices_readjusted") == ["ABT", "MMM"]

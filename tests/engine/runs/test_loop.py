@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
+import orjson
 import psycopg
 import pytest
 
@@ -76,6 +77,27 @@ async def test_run_loop_all_items_succeed_marks_done_with_counts(pool: asyncpg.P
     rows = await item_rows(pool, run_id)
     assert {r["state"] for r in rows.values()} == {"done"}
     assert rows["D"]["rows_changed"] == 13 and rows["D"]["requests"] == 2 and rows["D"]["attempts"] == 1
+
+
+async def test_run_loop_readjusted_item_is_noted_in_params_and_counted(pool: asyncpg.Pool) -> None:
+    """An item that refetched a re-adjusted price history keeps its planned params plus `readjusted`."""
+    planned = [
+        PlannedItem("A", "prices", {"from": "2026-06-23"}, 2),
+        PlannedItem("B", "prices", {"from": "2026-06-23"}, 2),
+    ]
+    run_id = await ledger.create_run(pool, Job.PRICES, None, planned)
+    note = {"from": "2016-01-04", "reason": "adj_close changed on 6 stored date(s) from 2026-06-23"}
+
+    async def handler(item: PlannedItem) -> ItemResult:
+        return ItemResult(requests=4, rows_changed=2600, readjusted=note if item.symbol == "A" else None)
+
+    loop = make_loop(pool, run_id, handler)
+    outcome = await loop.execute(await ledger.pending_items(pool, run_id))
+    assert outcome.exit_code is ExitCode.OK
+    rows = await item_rows(pool, run_id)
+    assert orjson.loads(rows["A"]["params"]) == {"from": "2026-06-23", "readjusted": note}
+    assert orjson.loads(rows["B"]["params"]) == {"from": "2026-06-23"}
+    assert loop.snapshot().done == 2 and loop._metrics.as_dict()["price_readjustments"] == 1
 
 
 async def test_run_loop_failures_are_recorded_with_class_and_redacted_reason(pool: asyncpg.Pool) -> None:

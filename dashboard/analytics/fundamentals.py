@@ -4,10 +4,15 @@ Every function takes a frame with FMP's stable field names as columns (see `stat
 fiscal dates (a company's history) or symbols (a cross-section for the screener): the formulas are the same
 column arithmetic either way. A field absent from the frame, a NaN or a zero denominator gives NaN for that
 row, never an exception. Formulas and fields are listed in docs/analytics.md.
+
+The arithmetic runs on NumPy arrays of the frame's columns (same operations in the same order as the
+pandas expressions they replace, so the same floats): a company page computes a few hundred ratios and
+pandas' per-operation overhead (index alignment, result construction) was most of their cost.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,21 +29,62 @@ CAGR_YEARS = (3, 5, 10)
 def field(frame: pd.DataFrame, name: str) -> pd.Series:
     """Column `name` as floats, or an all-NaN column when the frame lacks it (e.g. banks have no inventory)."""
     if name in frame.columns:
-        return pd.to_numeric(frame[name], errors="coerce").astype(float)
+        column = frame[name]
+        if column.dtype == np.float64:
+            return column  # pandas copy-on-write: callers cannot change the frame through it
+        return pd.to_numeric(column, errors="coerce").astype(float)
     return pd.Series(np.nan, index=frame.index, dtype=float)
+
+
+def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """`field` as a float array (NaN when missing)."""
+    if name in frame.columns:
+        column = frame[name]
+        if column.dtype != np.float64:
+            column = pd.to_numeric(column, errors="coerce").astype(float)
+        return column.to_numpy()
+    return np.full(len(frame), np.nan)
+
+
+def _div(num: np.ndarray | float, den: np.ndarray) -> np.ndarray:
+    """num / den with NaN where the denominator is zero or missing, and NaN instead of ±inf."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(num / np.where(den != 0, den, np.nan), dtype=float)
+    out[np.isinf(out)] = np.nan
+    return out
+
+
+def _pos(values: np.ndarray) -> np.ndarray:
+    """`values.where(values > 0)`: NaN where not positive."""
+    return np.where(values > 0, values, np.nan)
+
+
+def _fill0(values: np.ndarray) -> np.ndarray:
+    """`fillna(0.0)`: NaN to zero, ±inf untouched (unlike np.nan_to_num)."""
+    return np.where(np.isnan(values), 0.0, values)
 
 
 def safe_div(num: pd.Series, den: pd.Series) -> pd.Series:
     """num / den with NaN where the denominator is zero or missing (never ±inf)."""
+    if (
+        isinstance(num, pd.Series)
+        and isinstance(den, pd.Series)
+        and num.dtype == np.float64
+        and den.dtype == np.float64
+        and num.index.equals(den.index)
+    ):
+        # Same index: no alignment needed; the name rule is pandas' (kept only when both agree).
+        name = num.name if num.name == den.name else None
+        return pd.Series(_div(num.to_numpy(), den.to_numpy()), index=num.index, name=name)
     den = den.where(den != 0)
     return (num / den).replace([np.inf, -np.inf], np.nan)
 
 
-def _balance(cur: pd.DataFrame, prev: pd.DataFrame | None, name: str) -> pd.Series:
+def _balance(cur: pd.DataFrame, prev: pd.DataFrame | None, name: str) -> np.ndarray:
     """A balance-sheet value: the average of this and the previous period when `prev` is given."""
     if prev is None:
-        return field(cur, name)
-    return (field(cur, name) + field(prev, name)) / 2
+        return _col(cur, name)
+    return (_col(cur, name) + _col(prev, name)) / 2
 
 
 def _previous(frame: pd.DataFrame, previous: pd.DataFrame | None, average: bool) -> pd.DataFrame | None:
@@ -51,10 +97,13 @@ def _previous(frame: pd.DataFrame, previous: pd.DataFrame | None, average: bool)
     return previous
 
 
+def _tax_rate(frame: pd.DataFrame) -> np.ndarray:
+    return _div(_col(frame, "incomeTaxExpense"), _pos(_col(frame, "incomeBeforeTax")))
+
+
 def tax_rate(frame: pd.DataFrame) -> pd.Series:
     """Effective tax rate: incomeTaxExpense / incomeBeforeTax; NaN when pre-tax income is not positive."""
-    ebt = field(frame, "incomeBeforeTax")
-    return safe_div(field(frame, "incomeTaxExpense"), ebt.where(ebt > 0))
+    return pd.Series(_tax_rate(frame), index=frame.index)
 
 
 def ratios(
@@ -77,59 +126,59 @@ def ratios(
     if shares not in SHARE_FIELDS:
         raise AnalyticsError(f"unknown share field {shares!r}; use one of {SHARE_FIELDS}")
     prev = _previous(frame, previous, average)
-    revenue = field(frame, "revenue")
-    cogs = field(frame, "costOfRevenue")
-    op_income = field(frame, "operatingIncome")
-    net_income = field(frame, "netIncome")
-    ebitda = field(frame, "ebitda")
-    fcf = field(frame, "freeCashFlow")
-    n_shares = field(frame, shares)
-    current_liabilities = field(frame, "totalCurrentLiabilities")
-    equity = field(frame, "totalStockholdersEquity")
+    col = functools.partial(_col, frame)
+    revenue = col("revenue")
+    cogs = col("costOfRevenue")
+    op_income = col("operatingIncome")
+    net_income = col("netIncome")
+    ebitda = col("ebitda")
+    fcf = col("freeCashFlow")
+    n_shares = col(shares)
+    current_liabilities = col("totalCurrentLiabilities")
+    equity = col("totalStockholdersEquity")
+    cash = col("cashAndCashEquivalents")
+    debt = col("totalDebt")
     assets_avg = _balance(frame, prev, "totalAssets")
     equity_avg = _balance(frame, prev, "totalStockholdersEquity")
-    invested = (
-        field(frame, "totalDebt") + field(frame, "totalEquity") - field(frame, "cashAndCashEquivalents")
-    )
+    invested = debt + col("totalEquity") - cash
     if prev is not None:
         invested_prev = (
-            field(prev, "totalDebt") + field(prev, "totalEquity") - field(prev, "cashAndCashEquivalents")
+            _col(prev, "totalDebt") + _col(prev, "totalEquity") - _col(prev, "cashAndCashEquivalents")
         )
         invested = (invested + invested_prev) / 2
-    dso = safe_div(_balance(frame, prev, "netReceivables"), revenue) * days
-    dio = safe_div(_balance(frame, prev, "inventory"), cogs) * days
-    dpo = safe_div(_balance(frame, prev, "accountPayables"), cogs) * days
+    dso = _div(_balance(frame, prev, "netReceivables"), revenue) * days
+    dio = _div(_balance(frame, prev, "inventory"), cogs) * days
+    dpo = _div(_balance(frame, prev, "accountPayables"), cogs) * days
+    tax = _tax_rate(frame)
     out = {
-        "gross_margin": safe_div(field(frame, "grossProfit"), revenue),
-        "operating_margin": safe_div(op_income, revenue),
-        "ebitda_margin": safe_div(ebitda, revenue),
-        "net_margin": safe_div(net_income, revenue),
-        "fcf_margin": safe_div(fcf, revenue),
-        "roa": safe_div(net_income, assets_avg),
-        "roe": safe_div(net_income, equity_avg),
-        "roic": safe_div(op_income * (1 - tax_rate(frame)), invested.where(invested > 0)),
-        "current_ratio": safe_div(field(frame, "totalCurrentAssets"), current_liabilities),
-        "quick_ratio": safe_div(
-            field(frame, "cashAndCashEquivalents")
-            + field(frame, "shortTermInvestments").fillna(0.0)
-            + field(frame, "netReceivables").fillna(0.0),
+        "gross_margin": _div(col("grossProfit"), revenue),
+        "operating_margin": _div(op_income, revenue),
+        "ebitda_margin": _div(ebitda, revenue),
+        "net_margin": _div(net_income, revenue),
+        "fcf_margin": _div(fcf, revenue),
+        "roa": _div(net_income, assets_avg),
+        "roe": _div(net_income, equity_avg),
+        "roic": _div(op_income * (1 - tax), _pos(invested)),
+        "current_ratio": _div(col("totalCurrentAssets"), current_liabilities),
+        "quick_ratio": _div(
+            cash + _fill0(col("shortTermInvestments")) + _fill0(col("netReceivables")),
             current_liabilities,
         ),
-        "cash_ratio": safe_div(field(frame, "cashAndCashEquivalents"), current_liabilities),
-        "debt_to_equity": safe_div(field(frame, "totalDebt"), equity),
-        "debt_to_assets": safe_div(field(frame, "totalDebt"), field(frame, "totalAssets")),
-        "net_debt_to_ebitda": safe_div(field(frame, "netDebt"), ebitda),
-        "interest_coverage": safe_div(op_income, field(frame, "interestExpense")),
-        "asset_turnover": safe_div(revenue, assets_avg),
+        "cash_ratio": _div(cash, current_liabilities),
+        "debt_to_equity": _div(debt, equity),
+        "debt_to_assets": _div(debt, col("totalAssets")),
+        "net_debt_to_ebitda": _div(col("netDebt"), ebitda),
+        "interest_coverage": _div(op_income, col("interestExpense")),
+        "asset_turnover": _div(revenue, assets_avg),
         "dso": dso,
         "dio": dio,
         "dpo": dpo,
         "cash_conversion_cycle": dso + dio - dpo,
-        "revenue_per_share": safe_div(revenue, n_shares),
-        "eps": safe_div(net_income, n_shares),
-        "fcf_per_share": safe_div(fcf, n_shares),
-        "book_value_per_share": safe_div(equity, n_shares),
-        "effective_tax_rate": tax_rate(frame),
+        "revenue_per_share": _div(revenue, n_shares),
+        "eps": _div(net_income, n_shares),
+        "fcf_per_share": _div(fcf, n_shares),
+        "book_value_per_share": _div(equity, n_shares),
+        "effective_tax_rate": tax,
     }
     return pd.DataFrame(out, index=frame.index)
 
@@ -142,22 +191,19 @@ def dupont(
     The products equal `ratios(...)["roe"]` for the same `average` choice (up to float rounding).
     """
     prev = _previous(frame, previous, average)
-    revenue = field(frame, "revenue")
+    revenue = _col(frame, "revenue")
     assets = _balance(frame, prev, "totalAssets")
     equity = _balance(frame, prev, "totalStockholdersEquity")
-    ebt = field(frame, "incomeBeforeTax")
-    ebit = field(frame, "operatingIncome")
-    out = pd.DataFrame(
-        {
-            "net_margin": safe_div(field(frame, "netIncome"), revenue),
-            "asset_turnover": safe_div(revenue, assets),
-            "equity_multiplier": safe_div(assets, equity),
-            "tax_burden": safe_div(field(frame, "netIncome"), ebt),
-            "interest_burden": safe_div(ebt, ebit),
-            "ebit_margin": safe_div(ebit, revenue),
-        },
-        index=frame.index,
-    )
+    ebt = _col(frame, "incomeBeforeTax")
+    ebit = _col(frame, "operatingIncome")
+    out = {
+        "net_margin": _div(_col(frame, "netIncome"), revenue),
+        "asset_turnover": _div(revenue, assets),
+        "equity_multiplier": _div(assets, equity),
+        "tax_burden": _div(_col(frame, "netIncome"), ebt),
+        "interest_burden": _div(ebt, ebit),
+        "ebit_margin": _div(ebit, revenue),
+    }
     out["roe_3step"] = out["net_margin"] * out["asset_turnover"] * out["equity_multiplier"]
     out["roe_5step"] = (
         out["tax_burden"]
@@ -166,7 +212,7 @@ def dupont(
         * out["asset_turnover"]
         * out["equity_multiplier"]
     )
-    return out
+    return pd.DataFrame(out, index=frame.index)
 
 
 def altman_z(frame: pd.DataFrame, market_cap: pd.Series | float | None) -> pd.Series:
@@ -175,21 +221,22 @@ def altman_z(frame: pd.DataFrame, market_cap: pd.Series | float | None) -> pd.Se
     A = working capital / total assets, B = retained earnings / TA, C = EBIT (operatingIncome) / TA,
     D = market value of equity / total liabilities, E = revenue / TA. NaN without a market cap.
     """
-    assets = field(frame, "totalAssets")
+    assets = _col(frame, "totalAssets")
     if market_cap is None:
-        mve = pd.Series(np.nan, index=frame.index)
+        mve = np.full(len(frame), np.nan)
     elif isinstance(market_cap, pd.Series):
-        mve = pd.to_numeric(market_cap.reindex(frame.index), errors="coerce").astype(float)
+        mve = pd.to_numeric(market_cap.reindex(frame.index), errors="coerce").astype(float).to_numpy()
     else:
-        mve = pd.Series(float(market_cap), index=frame.index)
-    working_capital = field(frame, "totalCurrentAssets") - field(frame, "totalCurrentLiabilities")
-    return (
-        1.2 * safe_div(working_capital, assets)
-        + 1.4 * safe_div(field(frame, "retainedEarnings"), assets)
-        + 3.3 * safe_div(field(frame, "operatingIncome"), assets)
-        + 0.6 * safe_div(mve, field(frame, "totalLiabilities"))
-        + 1.0 * safe_div(field(frame, "revenue"), assets)
-    ).rename("altman_z")
+        mve = np.full(len(frame), float(market_cap))
+    working_capital = _col(frame, "totalCurrentAssets") - _col(frame, "totalCurrentLiabilities")
+    z = (
+        1.2 * _div(working_capital, assets)
+        + 1.4 * _div(_col(frame, "retainedEarnings"), assets)
+        + 3.3 * _div(_col(frame, "operatingIncome"), assets)
+        + 0.6 * _div(mve, _col(frame, "totalLiabilities"))
+        + 1.0 * _div(_col(frame, "revenue"), assets)
+    )
+    return pd.Series(z, index=frame.index, name="altman_z")
 
 
 def piotroski_f(frame: pd.DataFrame, *, previous: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -203,65 +250,90 @@ def piotroski_f(frame: pd.DataFrame, *, previous: pd.DataFrame | None = None) ->
     """
     prev = frame.shift(1) if previous is None else previous.reindex(frame.index)
 
-    def parts(f: pd.DataFrame) -> dict[str, pd.Series]:
-        assets = field(f, "totalAssets")
+    def parts(f: pd.DataFrame) -> dict[str, np.ndarray]:
+        assets = _col(f, "totalAssets")
         return {
-            "roa": safe_div(field(f, "netIncome"), assets),
-            "cfo": field(f, "operatingCashFlow"),
-            "leverage": safe_div(field(f, "longTermDebt"), assets),
-            "current": safe_div(field(f, "totalCurrentAssets"), field(f, "totalCurrentLiabilities")),
-            "shares": field(f, "weightedAverageShsOut"),
-            "gross": safe_div(field(f, "grossProfit"), field(f, "revenue")),
-            "turnover": safe_div(field(f, "revenue"), assets),
+            "roa": _div(_col(f, "netIncome"), assets),
+            "cfo": _col(f, "operatingCashFlow"),
+            "leverage": _div(_col(f, "longTermDebt"), assets),
+            "current": _div(_col(f, "totalCurrentAssets"), _col(f, "totalCurrentLiabilities")),
+            "shares": _col(f, "weightedAverageShsOut"),
+            "gross": _div(_col(f, "grossProfit"), _col(f, "revenue")),
+            "turnover": _div(_col(f, "revenue"), assets),
         }
 
     c, p = parts(frame), parts(prev)
+    zero = np.zeros(len(frame))
     comparisons = {
-        "roa_positive": (c["roa"], 0.0, np.greater),
-        "cfo_positive": (c["cfo"], 0.0, np.greater),
+        "roa_positive": (c["roa"], zero, np.greater),
+        "cfo_positive": (c["cfo"], zero, np.greater),
         "roa_improved": (c["roa"], p["roa"], np.greater),
-        "accruals": (c["cfo"], field(frame, "netIncome"), np.greater),
+        "accruals": (c["cfo"], _col(frame, "netIncome"), np.greater),
         "leverage_down": (c["leverage"], p["leverage"], np.less),
         "current_ratio_up": (c["current"], p["current"], np.greater),
         "no_dilution": (c["shares"], p["shares"], np.less_equal),
         "gross_margin_up": (c["gross"], p["gross"], np.greater),
         "turnover_up": (c["turnover"], p["turnover"], np.greater),
     }
-    out = pd.DataFrame(index=frame.index)
+    out: dict[str, np.ndarray] = {}
     for name, (left, right, op) in comparisons.items():
-        right_s = right if isinstance(right, pd.Series) else pd.Series(right, index=frame.index)
-        known = left.notna() & right_s.notna()
-        out[name] = pd.Series(np.where(known, op(left, right_s).astype(float), np.nan), index=frame.index)
-    out["f_score"] = out.sum(axis=1, min_count=len(comparisons)).where(out.notna().all(axis=1))
+        known = ~np.isnan(left) & ~np.isnan(right)
+        out[name] = np.where(known, op(left, right).astype(float), np.nan)
+    signals = np.column_stack(list(out.values()))
+    # The score only when all nine signals are decided (a partial sum would rank with full ones).
+    out["f_score"] = np.where(np.isnan(signals).any(axis=1), np.nan, signals.sum(axis=1))
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _shift(values: np.ndarray, periods: int) -> np.ndarray:
+    """`Series.shift(periods)` on an array: NaN where no row lies `periods` back (or ahead, if negative)."""
+    out = np.full(len(values), np.nan)
+    if periods == 0:
+        out[:] = values
+    elif periods > 0:
+        out[periods:] = values[:-periods]
+    else:
+        out[:periods] = values[-periods:]
     return out
+
+
+def _yoy(s: np.ndarray, periods: int) -> np.ndarray:
+    base = _shift(s, periods)
+    # A negative base makes the ratio meaningless (loss to profit is not "-300% growth").
+    return _div(s - base, _pos(base))
+
+
+def _cagr(s: np.ndarray, years: int, periods_per_year: int) -> np.ndarray:
+    ratio = _div(_pos(s), _pos(_shift(s, years * periods_per_year)))
+    return ratio ** (1.0 / years) - 1.0
+
+
+def _numeric(series: pd.Series) -> pd.Series:
+    return series if series.dtype == np.float64 else pd.to_numeric(series, errors="coerce").astype(float)
 
 
 def yoy(series: pd.Series, *, periods: int = 1) -> pd.Series:
     """Growth over `periods` rows (1 for annual rows, 4 for quarterly rows); NaN across a sign change."""
-    s = pd.to_numeric(series, errors="coerce").astype(float)
-    base = s.shift(periods)
-    # A negative base makes the ratio meaningless (loss to profit is not "-300% growth").
-    return safe_div(s - base, base.where(base > 0))
+    s = _numeric(series)
+    return pd.Series(_yoy(s.to_numpy(), periods), index=s.index, name=s.name)
 
 
 def cagr(series: pd.Series, years: int, *, periods_per_year: int = 1) -> pd.Series:
     """Compound annual growth over `years`: (x_t / x_{t-years})^(1/years) - 1; NaN unless both are positive."""
     if years <= 0:
         raise AnalyticsError(f"CAGR needs a positive number of years, got {years}")
-    s = pd.to_numeric(series, errors="coerce").astype(float)
-    base = s.shift(years * periods_per_year)
-    ratio = safe_div(s.where(s > 0), base.where(base > 0))
-    return ratio ** (1.0 / years) - 1.0
+    s = _numeric(series)
+    return pd.Series(_cagr(s.to_numpy(), years, periods_per_year), index=s.index, name=s.name)
 
 
 def growth(
     frame: pd.DataFrame, *, fields: Sequence[str] = GROWTH_FIELDS, periods_per_year: int = 1
 ) -> pd.DataFrame:
     """YoY and 3/5/10-year CAGR for each field: columns `<field>_yoy`, `<field>_cagr_<n>y`."""
-    out: dict[str, pd.Series] = {}
+    out: dict[str, np.ndarray] = {}
     for name in fields:
-        s = field(frame, name)
-        out[f"{name}_yoy"] = yoy(s, periods=periods_per_year)
+        s = _col(frame, name)
+        out[f"{name}_yoy"] = _yoy(s, periods_per_year)
         for n in CAGR_YEARS:
-            out[f"{name}_cagr_{n}y"] = cagr(s, n, periods_per_year=periods_per_year)
+            out[f"{name}_cagr_{n}y"] = _cagr(s, n, periods_per_year)
     return pd.DataFrame(out, index=frame.index)

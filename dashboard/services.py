@@ -6,6 +6,7 @@ import hashlib
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,8 @@ from dashboard.data.router import ReplicaRouter
 
 T = TypeVar("T")
 EXTENSION = "mycfa"
-DATA_VERSION_TTL_S = 5.0  # how long one worker trusts the data version before asking the database
+DATA_VERSION_TTL_S = 5.0
+LOCAL_ENTRIES = 256  # per worker; entries are figures and per-symbol frames of ~100 kB  # how long one worker trusts the data version before asking the database
 
 
 @dataclass
@@ -30,6 +32,9 @@ class Services:
     router: ReplicaRouter
     cache: Cache
     _version: tuple[float, str] = (float("-inf"), "")
+    # In front of the shared file cache: each worker keeps its most recent entries unpickled.
+    _local: OrderedDict[str, Any] = field(default_factory=OrderedDict)
+    _local_lock: threading.Lock = field(default_factory=threading.Lock)
     _version_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def data_version(self) -> str:
@@ -50,13 +55,21 @@ class Services:
         """`compute()` once per (name, key, data version) across all workers."""
         raw = repr((name, key, self.data_version()))
         cache_key = name + ":" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+        with self._local_lock:
+            if cache_key in self._local:
+                self._local.move_to_end(cache_key)
+                return self._local[cache_key]
         hit = self.cache.get(cache_key)
-        if hit is not None:
-            return hit
-        value = compute()
-        if not flask.g.get("mycfa_stale"):  # never keep an answer from a lagging replica
-            self.cache.set(cache_key, value)
-        return value
+        if hit is None:
+            hit = compute()
+            if flask.g.get("mycfa_stale"):  # never keep an answer from a lagging replica
+                return hit
+            self.cache.set(cache_key, hit)
+        with self._local_lock:
+            self._local[cache_key] = hit
+            while len(self._local) > LOCAL_ENTRIES:
+                self._local.popitem(last=False)
+        return hit
 
 
 def cache_dir(settings: DashboardSettings) -> str:

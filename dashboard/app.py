@@ -86,7 +86,7 @@ def shell() -> html.Div:
 
 def health_view() -> flask.Response:
     """Public: which database nodes answer (no secrets, no data)."""
-    nodes = services().router.probe()
+    nodes = services().router.health()  # TTL-cached: a public endpoint must not open connections per hit
     body = {
         "status": "ok" if any(n.reachable for n in nodes.values()) else "degraded",
         "nodes": {

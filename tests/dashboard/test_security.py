@@ -91,7 +91,7 @@ def test_login_refuses_foreign_next_and_bad_csrf(dash_app: Any) -> None:
 
 
 def test_viewer_has_no_status_link_and_no_export(dash_app: Any) -> None:
-    """The navbar shows Status only to admins; a viewer's export buttons are disabled."""
+    """The navbar links to Status only for admins."""
     viewer = dash_app.server.test_client()
     assert login(viewer, "vic").status_code == 302
     layout = viewer.get("/_dash-layout").get_data(as_text=True)

@@ -253,6 +253,11 @@ async def bench(args: argparse.Namespace, url: str) -> None:
     )
     phases.append((backfill, TARGETS["backfill"]))
     await plain.execute("TRUNCATE plain_prices")
+    if args.prices_backfill_only:
+        await report(phases, parse_rate)
+        await plain.close()
+        await pool.close()
+        return
     merge = Phase("prices merge")
     await run_phase(
         merge,
@@ -304,7 +309,10 @@ async def bench(args: argparse.Namespace, url: str) -> None:
     phases.append((statements_merge, TARGETS["merge"]))
     await plain.close()
     await pool.close()
+    await report(phases, parse_rate)
 
+
+async def report(phases: list[tuple[Phase, float]], parse_rate: float) -> None:
     print(f"validation (parse_prices on FMP-shaped dicts, not in the ratios): {parse_rate:,.0f} rows/s")
     for phase, target in phases:
         print(phase.line(target))
@@ -323,6 +331,9 @@ def main() -> int:
     parser.add_argument("--statement-years", type=int, default=24, help="5 rows a year per symbol and kind")
     parser.add_argument("--merge-symbols", type=int, default=100)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--prices-backfill-only", action="store_true", help="run only the prices backfill phase (quicker)"
+    )
     args = parser.parse_args()
     info = json.loads(devdb("start", "--json"))
     name = f"bench_load_{uuid.uuid4().hex[:8]}"

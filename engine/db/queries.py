@@ -25,12 +25,18 @@ ENSURE_PRICE_PARTITIONS = "SELECT ensure_price_partitions($1::date, $2::date)"
 ENSURE_STATEMENT_PARTITIONS = "SELECT ensure_statement_partitions($1::date, $2::date)"
 SET_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '10s'"
 
-PRICES_STORED_IN_RANGE = """
-SELECT EXISTS (SELECT 1 FROM prices_daily WHERE symbol = $1 AND date BETWEEN $2 AND $3)"""
-STATEMENTS_STORED_IN_RANGE = """
+# The batch lock and the backfill check in one round trip ($1 is the lock key). The check reads the
+# statement's snapshot, taken before the lock was granted, so it can miss rows a concurrent loader of
+# the same key committed while we waited: the backfill COPY then meets them as a unique violation
+# and the batch is redone as a merge (load._BackfillConflict), so the end state stays right.
+LOCK_PRICES_STORED_IN_RANGE = """
+SELECT EXISTS (SELECT 1 FROM prices_daily WHERE symbol = $2 AND date BETWEEN $3 AND $4)
+  FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS batch_lock"""
+LOCK_STATEMENTS_STORED_IN_RANGE = """
 SELECT EXISTS (SELECT 1 FROM statements
-                WHERE symbol = $1 AND kind = $2 AND period = ANY($3::text[])
-                  AND fiscal_date BETWEEN $4 AND $5)"""
+                WHERE symbol = $2 AND kind = $3 AND period = ANY($4::text[])
+                  AND fiscal_date BETWEEN $5 AND $6)
+  FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS batch_lock"""
 
 # --- merge path ---------------------------------------------------------------------------------
 

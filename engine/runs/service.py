@@ -95,6 +95,20 @@ async def plan_job(settings: EngineSettings, job: Job, wanted: Sequence[str]) ->
         await pool.close()
 
 
+async def ensure_run_partitions(pool: asyncpg.Pool, history_start: date, today: date) -> None:
+    """Create every partition the run's batches can touch before any worker writes.
+
+    Concurrent creation is safe in the store since schema/006, but creating a partition still takes
+    an ACCESS EXCLUSIVE lock on the parent table: mid-run, it would wait for every in-flight COPY and
+    merge into that table, stall all the loads queued behind it, and fail its own batch after the
+    loader's 10 s lock_timeout. Done here, before the workers start, the loaders find their
+    partitions and never take that lock (except for a date outside these ranges).
+    """
+    until = today + PARTITIONS_AHEAD
+    await pool.execute(queries.ENSURE_PRICE_PARTITIONS, min(history_start, today), until)
+    await pool.execute(queries.ENSURE_STATEMENT_PARTITIONS, STATEMENTS_FROM, until)
+
+
 def today_utc() -> date:
     return datetime.now(UTC).date()
 
@@ -183,20 +197,10 @@ class RunService:
         )
         return run_id
 
-    async def _ensure_partitions(self, pool: asyncpg.Pool, today: date) -> None:
-        """Create the partitions the run can touch before workers start, one statement at a time.
-
-        Concurrent loads creating the same partition race (DuplicateTableError): creating them
-        here, serially, leaves the loaders' own ensure calls with nothing to do.
-        """
-        until = today + PARTITIONS_AHEAD
-        await pool.execute(queries.ENSURE_PRICE_PARTITIONS, min(self.settings.history_start, today), until)
-        await pool.execute(queries.ENSURE_STATEMENT_PARTITIONS, STATEMENTS_FROM, until)
-
     async def _run(self, pool: asyncpg.Pool, fmp: FMPClient) -> ExitCode:
         metrics = RunMetrics(rate_limit=self.settings.fmp_rate_limit)
         run_id = await self._open_run(pool, fmp)
-        await self._ensure_partitions(pool, today_utc())
+        await ensure_run_partitions(pool, self.settings.history_start, today_utc())
         if self.formatter is not None:
             self.formatter.run_id = run_id
         counts = await ledger.item_counts(pool, run_id)

@@ -180,7 +180,7 @@ def test_faults_at_30_percent_give_a_complete_database_or_failures_with_reasons(
 def test_prices_run_after_new_data_asks_only_for_new_dates(
     clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP
 ) -> None:
-    """A week later (no ex-dividend date in between) a `prices` run sends one window per endpoint per symbol."""
+    """A week later (no ex-dividend date between) a `prices` run sends one window per endpoint and symbol."""
     url, _ = clean
     before = dict(query(url, "SELECT symbol, max(date) FROM prices_daily GROUP BY 1"))
     fake.set_as_of((AS_OF + timedelta(days=7)).isoformat())

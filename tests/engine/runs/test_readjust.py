@@ -1,4 +1,4 @@
-"""Noticing that FMP rewrote stored prices (a new dividend or split), from the incremental window's overlap."""
+"""Noticing from the incremental window's overlap that FMP rewrote stored prices (dividend, split)."""
 
 from __future__ import annotations
 

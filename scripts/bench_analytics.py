@@ -39,6 +39,8 @@ TARGET_SCREEN_S = 1.0
 
 def company(payloads: dict[str, list[dict]], prices: pd.DataFrame, peers: pd.DataFrame) -> None:
     """Everything the company pages compute for one symbol."""
+    # Each timed run starts cold: optimisation inputs cached by an earlier run (same prices) must not count.
+    optimize.clear_cache()
     quarters = ("Q1", "Q2", "Q3", "Q4")
     annual = st.combine(
         *(st.statement_frame(payloads[k], period="FY") for k in ("income", "balance", "cashflow"))

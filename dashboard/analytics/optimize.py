@@ -3,10 +3,17 @@
 Inputs are aligned dividend-adjusted prices (see `portfolio.align_prices`). Expected returns are historical
 CAGRs (PyPortfolioOpt `mean_historical_return`, 252 days); the covariance is Ledoit-Wolf shrunk, which is
 better conditioned than the sample covariance when symbols are many and history is short. Long-only.
+
+A company page asks for several objectives and the frontier over the same prices: the expected returns,
+covariance and minimum-volatility portfolio are computed once and kept in a small cache keyed by the prices'
+content (columns and values; `clear_cache` empties it), so the later calls reuse them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,6 +27,7 @@ from dashboard.analytics.errors import AnalyticsError, NotEnoughDataError
 Objective = Literal["min_volatility", "max_sharpe", "hrp"]
 OBJECTIVES: tuple[Objective, ...] = ("min_volatility", "max_sharpe", "hrp")
 MIN_DATES = 30  # a covariance from fewer daily returns is mostly noise
+CACHE_SIZE = 8  # price sets whose inputs are kept: a few pages open at once per worker
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,16 +41,64 @@ class OptimizedPortfolio:
     sharpe: float
 
 
-def _inputs(prices: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+@dataclass(slots=True)
+class _Inputs:
+    """What every objective derives from one price frame; `min_vol` is filled by the first that needs it."""
+
+    mu: pd.Series
+    cov: pd.DataFrame
+    min_vol: tuple[dict[str, float], float, float] | None = None  # raw weights, return, volatility
+
+
+_cache: OrderedDict[bytes, _Inputs] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget cached optimisation inputs (tests and benchmarks measure a cold start with it)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _key(prices: pd.DataFrame) -> bytes:
+    # Expected returns, covariance and weights depend only on the symbols and the price values (not the
+    # dates), so those are the key. Hashing ~7,500 x 5 floats takes a fraction of a millisecond.
+    digest = hashlib.blake2b(repr(list(prices.columns)).encode(), digest_size=20)
+    digest.update(np.ascontiguousarray(prices.to_numpy(dtype=float)).tobytes())
+    return digest.digest()
+
+
+def _inputs(prices: pd.DataFrame) -> _Inputs:
     if prices.shape[1] < 2:
         raise AnalyticsError("optimisation needs at least two symbols")
     if len(prices) < MIN_DATES or prices.isna().any().any():
         raise NotEnoughDataError(
             f"optimisation needs {MIN_DATES}+ aligned dates without gaps (use align_prices)"
         )
+    key = _key(prices)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit
     mu = expected_returns.mean_historical_return(prices)
     cov = risk_models.CovarianceShrinkage(prices).ledoit_wolf()
-    return mu, cov
+    inputs = _Inputs(mu, cov)
+    with _cache_lock:
+        inputs = _cache.setdefault(key, inputs)  # another thread may have stored the same meanwhile
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return inputs
+
+
+def _min_volatility(inputs: _Inputs) -> tuple[dict[str, float], float, float]:
+    """The minimum-volatility weights with their return and volatility, solved once per input set."""
+    if inputs.min_vol is None:
+        ef = EfficientFrontier(inputs.mu, inputs.cov)
+        weights = dict(ef.min_volatility())
+        ret, vol, _ = ef.portfolio_performance()
+        inputs.min_vol = (weights, float(ret), float(vol))
+    return inputs.min_vol
 
 
 def _clean(weights: dict[str, float]) -> dict[str, float]:
@@ -61,19 +117,19 @@ def optimize(
     """
     if objective not in OBJECTIVES:
         raise AnalyticsError(f"unknown objective {objective!r}; use one of {OBJECTIVES}")
-    mu, cov = _inputs(prices)
+    inputs = _inputs(prices)
+    mu, cov = inputs.mu, inputs.cov
     try:
         if objective == "hrp":
             hrp = HRPOpt(returns=prices.pct_change(fill_method=None).dropna(), cov_matrix=cov)
             weights = dict(hrp.optimize())
             w = pd.Series(weights)
             ret, vol = float(w @ mu[w.index]), float(np.sqrt(w @ cov.loc[w.index, w.index] @ w))
+        elif objective == "min_volatility":
+            weights, ret, vol = _min_volatility(inputs)
         else:
             ef = EfficientFrontier(mu, cov)
-            if objective == "min_volatility":
-                weights = dict(ef.min_volatility())
-            else:
-                weights = dict(ef.max_sharpe(risk_free_rate=risk_free))
+            weights = dict(ef.max_sharpe(risk_free_rate=risk_free))
             ret, vol, _ = ef.portfolio_performance(risk_free_rate=risk_free)
     except (OptimizationError, ValueError) as exc:
         raise AnalyticsError(f"{objective} optimisation failed: {exc}") from exc
@@ -89,11 +145,10 @@ def efficient_frontier(prices: pd.DataFrame, *, points: int = 20, risk_free: flo
     """
     if points < 2:
         raise AnalyticsError("the frontier needs at least two points")
-    mu, cov = _inputs(prices)
+    inputs = _inputs(prices)
+    mu, cov = inputs.mu, inputs.cov
     try:
-        low = EfficientFrontier(mu, cov)
-        low.min_volatility()
-        low_ret = low.portfolio_performance()[0]
+        low_ret = _min_volatility(inputs)[1]
         # Just under the best asset's return: exactly at it the problem is degenerate for the solver.
         targets = np.linspace(low_ret, float(mu.max()) * (1 - 1e-6), points)
         rows = []

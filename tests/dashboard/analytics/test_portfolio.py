@@ -138,6 +138,24 @@ def test_efficient_frontier_is_monotone(peers: pd.DataFrame) -> None:
     )
 
 
+def test_optimize_cache_reuses_inputs_only_for_equal_prices(peers: pd.DataFrame) -> None:
+    """Cached inputs serve an equal copy of the prices identically, while changed prices are recomputed."""
+    opt.clear_cache()
+    cold = opt.optimize(peers, "max_sharpe", risk_free=0.01)
+    assert opt.optimize(peers.copy(), "max_sharpe", risk_free=0.01) == cold
+    frontier = opt.efficient_frontier(peers, points=3)  # reuses the cached minimum-volatility solve
+    opt.clear_cache()
+    pd.testing.assert_frame_equal(opt.efficient_frontier(peers, points=3), frontier)
+    changed = peers.copy()
+    changed.iloc[-1, 0] *= 1.5  # one price differs: a stale cache entry would give the old weights
+    opt.clear_cache()
+    fresh = opt.optimize(changed, "max_sharpe", risk_free=0.01)
+    opt.optimize(peers, "max_sharpe", risk_free=0.01)  # cache the original again
+    assert opt.optimize(changed, "max_sharpe", risk_free=0.01) == fresh != cold
+    renamed = peers.rename(columns={"S0": "X0"})
+    assert "X0" in opt.optimize(renamed, "min_volatility").weights
+
+
 def test_optimize_bad_inputs(peers: pd.DataFrame) -> None:
     """One symbol, too little history or an unknown objective raise AnalyticsError."""
     with pytest.raises(AnalyticsError, match="two symbols"):

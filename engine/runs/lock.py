@@ -6,16 +6,20 @@ host vanished) loses it as soon as the server sees the connection close: no stal
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import asyncpg
+from asyncpg.exceptions import InternalClientError
 
 from engine.errors import MycfaError
 
 # Any constant works as long as every engine agrees on it; this one spells "MYCFARUN" in hex-ish.
 RUN_LOCK_KEY = 0x4D59_4346_4152_554E
 LOCK_TIMEOUT_S = 15.0
+# What unlocking on a connection that is dying may raise; its lock is freed by the server anyway.
+_DEAD_CONNECTION = (asyncpg.PostgresError, asyncpg.InterfaceError, InternalClientError, OSError, TimeoutError)
 
 
 class RunLockedError(MycfaError):
@@ -43,7 +47,11 @@ async def run_lock(
         if not acquired:
             raise RunLockedError("another run holds the lock (mycfa-engine status shows it)")
 
+        lost = False
+
         def listener(_conn: object) -> None:
+            nonlocal lost
+            lost = True
             if on_lost is not None:
                 on_lost()
 
@@ -52,7 +60,10 @@ async def run_lock(
             yield conn
         finally:
             conn.remove_termination_listener(listener)
-            if not conn.is_closed():
-                await conn.execute("SELECT pg_advisory_unlock($1)", key, timeout=LOCK_TIMEOUT_S)
+            if not lost and not conn.is_closed():
+                # The connection can die between the check and the call (terminated backend): asyncpg
+                # then raises from the half-read termination, which must not mask the run's outcome.
+                with contextlib.suppress(*_DEAD_CONNECTION):
+                    await conn.execute("SELECT pg_advisory_unlock($1)", key, timeout=LOCK_TIMEOUT_S)
     finally:
         await conn.close(timeout=LOCK_TIMEOUT_S)

@@ -14,11 +14,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from statsmodels.tools._decorators import cache_readonly
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
-from statsmodels.tsa.exponential_smoothing.ets import ETSModel, ETSResults, ETSResultsWrapper
 
 from dashboard.analytics.errors import AnalyticsError
+from dashboard.analytics.ets_fit import DampedETS
 
 Method = Literal["ets", "loglinear"]
 Status = Literal["ok", "not_enough_data", "unsuitable", "failed"]
@@ -53,27 +52,6 @@ class Forecast:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
-
-
-class _ETSResultsNoCov(ETSResults):
-    """statsmodels' ETS results without the parameter covariance (NaN), which we never use.
-
-    `ETSResults.__init__` computes the covariance from a complex-step numerical Hessian of the likelihood
-    (about a third of a warm fit's time); forecasts and prediction intervals do not depend on it.
-    """
-
-    @cache_readonly
-    def cov_params_approx(self) -> np.ndarray:
-        k = len(self.params)
-        return np.full((k, k), np.nan)
-
-
-class _ETSModel(ETSModel):
-    """statsmodels' ETSModel (same likelihood, optimiser and forecasts) whose fit skips the covariance."""
-
-    @property
-    def _res_classes(self) -> dict[str, tuple[type, type]]:
-        return {"fit": (_ETSResultsNoCov, ETSResultsWrapper)}
 
 
 def _clean(series: pd.Series) -> pd.Series:
@@ -123,9 +101,9 @@ def _fit_predict(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            # A Series endog: statsmodels' get_prediction needs an index (it fails on a bare ndarray).
-            model = _ETSModel(pd.Series(values), error="add", trend="add", damped_trend=True)
-            res = model.fit(disp=False) if start is None else model.fit(start_params=start, disp=False)
+            model = DampedETS(values)
+            params = model.fit_params(start)  # = ETSModel.fit's optimum, see ets_fit
+            res = model.smooth(params)
             pred = res.get_prediction(start=n, end=n + horizon - 1)
             out[:, 0] = np.asarray(pred.predicted_mean)
             for j, level in enumerate(LEVELS):

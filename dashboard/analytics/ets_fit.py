@@ -1,0 +1,117 @@
+"""statsmodels' damped-trend ETS fitted with the same L-BFGS-B search as `ETSModel.fit`, at less overhead.
+
+`ETSModel.fit` maximises the likelihood with SciPy's L-BFGS-B and a forward-difference gradient built by
+`scipy.optimize.approx_derivative`; that generic helper costs far more per call than the model's own
+likelihood (~15 µs), and `fit` then builds results with a numerical-Hessian covariance we never use.
+`fit_params` runs the identical search (same internal parameterisation and bounds, the same
+forward-difference steps as `approx_derivative` with `abs_step=1e-8`, the same L-BFGS-B settings) with a
+lean gradient loop, so it returns the same optimum to the last bit on our data (tests compare it with
+`ETSModel.fit`). `results` wraps parameters in statsmodels' own results class (smoothing, forecasts and
+prediction intervals unchanged) minus the covariance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from statsmodels.tools._decorators import cache_readonly
+from statsmodels.tsa.exponential_smoothing.ets import ETSModel, ETSResults, ETSResultsWrapper
+
+# scipy.optimize's defaults as fmin_l_bfgs_b passes them from statsmodels' `_fit_lbfgs`.
+MAXITER = 1000  # ETSModel.fit's default
+ABS_STEP = 1e-8  # fmin_l_bfgs_b's `epsilon`: an absolute finite-difference step
+FALLBACK_REL_STEP = float(np.sqrt(np.finfo(float).eps))  # approx_derivative's 2-point relative step
+FTOL = 1e7 * float(np.finfo(float).eps)  # factr=1e7
+GTOL = 1e-5  # pgtol
+
+
+class _ETSResultsNoCov(ETSResults):
+    """statsmodels' ETS results without the parameter covariance (NaN), which we never use.
+
+    `ETSResults.__init__` computes the covariance from a complex-step numerical Hessian of the likelihood
+    (about a third of a warm fit's time); forecasts and prediction intervals do not depend on it.
+    """
+
+    @cache_readonly
+    def cov_params_approx(self) -> np.ndarray:
+        k = len(self.params)
+        return np.full((k, k), np.nan)
+
+
+class DampedETS(ETSModel):
+    """statsmodels' ETSModel(error="add", trend="add", damped_trend=True) on a Series; results skip the
+    covariance. `fit` is statsmodels' own; `fit_params` is the same search with a leaner gradient."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        # A Series endog: statsmodels' get_prediction needs an index (it fails on a bare ndarray).
+        super().__init__(pd.Series(values), error="add", trend="add", damped_trend=True)
+
+    @property
+    def _res_classes(self) -> dict[str, tuple[type, type]]:
+        return {"fit": (_ETSResultsNoCov, ETSResultsWrapper)}
+
+    def fit_params(self, start: np.ndarray | None = None) -> np.ndarray:
+        """Maximum-likelihood parameters, as `ETSModel.fit(start_params=start, return_params=True)`."""
+        # The steps below follow ETSModel.fit (statsmodels 0.14/0.15) for a model without fixed parameters.
+        start_params = self.start_params if start is None else np.asarray(start, dtype=float)
+        internal = self._convert_and_bound_start_params(start_params)
+        bounds = self._setup_bounds()
+        use_beta_star = "smoothing_trend" not in self.bounds
+        if use_beta_star:
+            internal[1] /= internal[0]
+        use_gamma_star = "smoothing_seasonal" not in self.bounds
+        if use_gamma_star:
+            internal[2] /= 1 - internal[0]
+        fixed = np.array([lo == hi for lo, hi in bounds])
+        is_fixed = fixed.astype(np.int64)
+        fixed_values = np.array([lo if f else 0.0 for (lo, _), f in zip(bounds, fixed, strict=True)])
+        lower = np.array([lo for (lo, _), f in zip(bounds, fixed, strict=True) if not f], dtype=float)
+        upper = np.array([hi for (_, hi), f in zip(bounds, fixed, strict=True) if not f], dtype=float)
+        yhat = np.zeros(self.nobs)
+        xhat = np.zeros((self.nobs, self._k_states_internal))
+        args = (yhat, xhat, is_fixed, fixed_values, use_beta_star, use_gamma_star)
+        loglike, nobs = self._loglike_internal, self.nobs
+
+        def objective(x: np.ndarray) -> float:
+            return float(-loglike(x, *args) / nobs)  # statsmodels' LikelihoodModel.fit objective
+
+        def objective_and_gradient(x0: np.ndarray) -> tuple[float, np.ndarray]:
+            f0 = objective(x0)
+            # approx_derivative(method="2-point", abs_step=1e-8) with its bound handling, step for step.
+            sign = (x0 >= 0).astype(float) * 2 - 1
+            h = np.where(
+                (x0 + ABS_STEP) - x0 == 0, FALLBACK_REL_STEP * sign * np.maximum(1.0, np.abs(x0)), ABS_STEP
+            )
+            below, above = x0 - lower, upper - x0
+            stepped = x0 + h
+            violated = (stepped < lower) | (stepped > upper)
+            fitting = np.abs(h) <= np.maximum(below, above)
+            h[violated & fitting] *= -1
+            forward = (above >= below) & ~fitting
+            h[forward] = above[forward]
+            backward = (above < below) & ~fitting
+            h[backward] = -below[backward]
+            grad = np.empty_like(x0)
+            for i in range(len(x0)):
+                x = x0.copy()
+                x[i] += h[i]
+                grad[i] = (objective(x) - f0) / (x[i] - x0[i])
+            return f0, grad
+
+        found = minimize(
+            objective_and_gradient,
+            internal[~fixed],
+            jac=True,
+            method="L-BFGS-B",
+            bounds=list(zip(lower, upper, strict=True)),
+            options={"maxiter": MAXITER, "ftol": FTOL, "gtol": GTOL},
+        )
+        fitted = internal.copy()
+        fitted[~fixed] = found.x
+        fitted[fixed] = fixed_values[fixed]
+        if use_beta_star:
+            fitted[1] *= fitted[0]
+        if use_gamma_star:
+            fitted[2] *= 1 - fitted[0]
+        return np.asarray(self._model_params(fitted))

@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from scipy.stats import norm
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from dashboard.analytics.errors import AnalyticsError
@@ -25,6 +26,8 @@ METHODS: tuple[Method, ...] = ("ets", "loglinear")
 MIN_OBS = 8  # damped ETS estimates five parameters (alpha, beta, phi, level, trend): fewer points overfit
 LEVELS = (0.80, 0.95)
 COLUMNS = ("mean", "lower_80", "upper_80", "lower_95", "upper_95")
+# Normal quantiles of the ETS intervals, computed as statsmodels does: norm.ppf(1 - alpha / 2).
+_Z = {level: float(norm.ppf(1 - (1 - level) / 2)) for level in LEVELS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +108,15 @@ def _fit_predict(
             params = model.fit_params(start)  # = ETSModel.fit's optimum, see ets_fit
             res = model.smooth(params)
             pred = res.get_prediction(start=n, end=n + horizon - 1)
-            out[:, 0] = np.asarray(pred.predicted_mean)
+            if pred.method != "exact":  # statsmodels has analytic variances for AAdN; never simulate silently
+                raise ValueError(f"unexpected ETS prediction method {pred.method!r}")
+            mean = np.asarray(pred.predicted_mean)
+            sd = np.sqrt(np.asarray(pred.forecast_variance))
+            out[:, 0] = mean
             for j, level in enumerate(LEVELS):
-                # pred_int is what summary_frame wraps (mean -/+ z * sd), without building a frame per level.
-                out[:, 1 + 2 * j : 3 + 2 * j] = np.asarray(pred.pred_int(alpha=1 - level))
+                # ETS PredictionResults.pred_int's exact formula (mean -/+ z sd), on arrays instead of Series.
+                out[:, 1 + 2 * j] = mean - _Z[level] * sd
+                out[:, 2 + 2 * j] = mean + _Z[level] * sd
         return out, np.asarray(res.params)
     t = np.arange(n, dtype=float)
     fit = sm.OLS(np.log(values), sm.add_constant(t)).fit()

@@ -108,11 +108,13 @@ def equal_weight_index(prices: pd.DataFrame) -> pd.Series:
 def _returns(returns: pd.Series) -> pd.Series:
     if not isinstance(returns, pd.Series):
         raise AnalyticsError(f"expected a pandas Series, got {type(returns).__name__}")
-    try:
-        r = pd.to_numeric(returns, errors="raise").astype(float)
-    except (TypeError, ValueError) as exc:
-        raise AnalyticsError("non-numeric returns") from exc
-    r = r.replace([np.inf, -np.inf], np.nan).dropna()
+    r = returns
+    if r.dtype != np.float64:
+        try:
+            r = pd.to_numeric(r, errors="raise").astype(float)
+        except (TypeError, ValueError) as exc:
+            raise AnalyticsError("non-numeric returns") from exc
+    r = r[np.isfinite(r.to_numpy())]  # drops NaN and ±inf without pandas' replace/dropna passes
     if len(r) < MIN_RETURNS:
         raise NotEnoughDataError(f"{len(r)} returns; at least {MIN_RETURNS} needed")
     return r
@@ -139,9 +141,12 @@ def max_drawdown(returns: pd.Series) -> Drawdown:
         return Drawdown(0.0, None, None, None)
     peak_i = int(np.argmax(wealth[: trough_i + 1]))
     after = np.nonzero(wealth[trough_i:] >= wealth[peak_i])[0]
-    dates = [None, *r.index]
-    recovery = dates[trough_i + int(after[0])] if after.size else None
-    return Drawdown(float(dd[trough_i]), dates[peak_i], dates[trough_i], recovery)
+
+    def date(i: int) -> pd.Timestamp | None:  # wealth[i] is the value after return i - 1; 0 is the start
+        return r.index[i - 1] if i > 0 else None
+
+    recovery = date(trough_i + int(after[0])) if after.size else None
+    return Drawdown(float(dd[trough_i]), date(peak_i), date(trough_i), recovery)
 
 
 @dataclass(frozen=True, slots=True)

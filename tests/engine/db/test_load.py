@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import asyncpg
+import pytest
 
 from engine.db import (
     last_price_dates,
     latest_fiscal_dates,
     load_prices,
     load_statements,
+    queries,
 )
 from tests.engine.db.conftest import adjusted, balance, income, price
 
@@ -94,6 +96,39 @@ async def test_load_prices_backfill_equals_merge_end_state(pool: asyncpg.Pool) -
     a = [r[1:9] for r in await stored_prices(pool, "EQA")]
     b = [r[1:9] for r in await stored_prices(pool, "EQB")]
     assert a == b
+
+
+async def test_load_prices_backfill_many_years_equals_merge(pool: asyncpg.Pool) -> None:
+    """A 30-year history (fed to COPY in the interleaved order) stores exactly what the merge stores."""
+    days = [date(1990, 1, 2) + timedelta(days=7 * n) for n in range(30 * 52)]
+
+    def batch(symbol: str) -> list[dict[str, object]]:
+        newest_first = [price(symbol, d.isoformat(), 50.0 + n % 17) for n, d in enumerate(days)][::-1]
+        return newest_first
+
+    via_backfill = await load_prices(pool, "LHA", batch("LHA"))
+    via_merge = await load_prices(pool, "LHB", batch("LHB"), path="merge")
+    assert (via_backfill.path, via_merge.path) == ("backfill", "merge")
+    assert via_backfill.inserted == via_merge.inserted == len(days)
+    a = [r[1:9] for r in await stored_prices(pool, "LHA")]
+    assert a == [r[1:9] for r in await stored_prices(pool, "LHB")]
+    assert [r[0] for r in a] == days
+
+
+async def test_load_prices_backfill_after_concurrent_commit_redone_as_merge(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill whose check missed stored rows (committed while it waited) meets them and merges instead."""
+    await load_prices(pool, "RC1", history("RC1"))
+    # The check's snapshot predates the lock, so it can miss rows another loader of the same symbol
+    # committed meanwhile: make it miss them here, the lock itself is still taken.
+    blind = queries.LOCK_PRICES_STORED_IN_RANGE.replace("SELECT EXISTS", "SELECT false AND EXISTS", 1)
+    monkeypatch.setattr(queries, "LOCK_PRICES_STORED_IN_RANGE", blind)
+    rows = history("RC1")
+    rows[1] = {**rows[1], "close": 777.0, "high": 780.0}
+    result = await load_prices(pool, "RC1", rows)
+    assert (result.path, result.inserted, result.updated, result.unchanged) == ("merge", 0, 1, 4)
+    assert [r[5] for r in await stored_prices(pool, "RC1")][1] == 777.0
 
 
 async def test_load_prices_new_dates_after_stored_take_backfill(pool: asyncpg.Pool) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
-from engine.db.rows import PriceRow, dedupe_prices, dedupe_statements
+from engine.db.rows import PriceRow, copy_order, dedupe_prices, dedupe_statements
 from engine.db.validate import parse_prices, parse_statements
 from tests.engine.db.conftest import adjusted, balance, fixture_rows, income, price
 
@@ -100,6 +100,51 @@ def test_dedupe_prices_winner_independent_of_order() -> None:
     winners = {tuple(dedupe_prices(random.Random(seed).sample(rows, len(rows)))) for seed in range(6)}
     assert len(winners) == 1
     assert next(iter(winners))[0].close == 101.0
+
+
+def _daily(symbol: str, first: date, count: int, step: int = 1) -> list[PriceRow]:
+    days = [first + timedelta(days=n * step) for n in range(count)]
+    return [PriceRow(symbol, day, 1.0, 2.0, 0.5, 1.5, None, n, None) for n, day in enumerate(days)]
+
+
+def test_dedupe_prices_ordered_input_any_direction_sorted() -> None:
+    """One symbol's rows newest-first (as FMP sends them) or oldest-first come back sorted, all kept."""
+    rows = _daily("X", date(2020, 12, 20), 30)
+    assert dedupe_prices(rows[::-1]) == rows
+    assert dedupe_prices(rows) == rows
+
+
+def test_dedupe_prices_unordered_or_repeated_dates_take_full_path() -> None:
+    """A shuffled batch, a repeated date next to itself, or two symbols are still sorted and deduplicated."""
+    rows = _daily("X", date(2020, 1, 1), 20)
+    shuffled = random.Random(3).sample(rows, len(rows))
+    assert dedupe_prices(shuffled) == rows
+    repeated = [*rows[:5], rows[4]._replace(close=9.0), *rows[5:]]
+    out = dedupe_prices(repeated)
+    assert len(out) == 20 and out[4].close == 9.0
+    two = _daily("B", date(2020, 1, 1), 3) + _daily("A", date(2020, 1, 1), 3)
+    assert [(r.symbol, r.date) for r in dedupe_prices(two)] == sorted((r.symbol, r.date) for r in two)
+
+
+def test_copy_order_same_rows_each_year_ascending() -> None:
+    """The COPY order holds every row once, each year's rows still in date order, years interleaved."""
+    rows = _daily("X", date(1985, 1, 2), 40 * 36, step=10)  # ~40 years, 36-37 rows each
+    ordered = list(copy_order(rows, group=16, chunk=8))
+    assert sorted(ordered) == rows
+    for year in {r.date.year for r in rows}:
+        in_year = [r.date for r in ordered if r.date.year == year]
+        assert in_year == sorted(in_year)
+    assert [r.date.year for r in ordered[:24]] == [1985] * 8 + [1986] * 8 + [1987] * 8
+    first_of_group_two = next(n for n, r in enumerate(ordered) if r.date.year == 1985 + 16)
+    assert {r.date.year for r in ordered[:first_of_group_two]} == set(range(1985, 2001))
+
+
+def test_copy_order_one_year_or_tiny_batch_unchanged() -> None:
+    """A batch within one year, or not longer than a chunk, is passed through as it is."""
+    one_year = _daily("X", date(2024, 1, 2), 100)
+    assert copy_order(one_year) is one_year
+    tiny = _daily("X", date(2023, 12, 30), 4)
+    assert copy_order(tiny, chunk=8) is tiny
 
 
 def test_dedupe_statements_latest_filing_wins() -> None:

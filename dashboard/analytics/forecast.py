@@ -167,9 +167,24 @@ def forecast(
     """
     if method not in METHODS:
         raise AnalyticsError(f"unknown forecast method {method!r}; use one of {METHODS}")
+    _check(horizon, holdout, min_obs)
+    return _forecast(_clean(series), method, horizon, holdout, min_obs, {})
+
+
+def _check(horizon: int, holdout: int, min_obs: int) -> None:
     if horizon < 1 or holdout < 1 or min_obs < 4:
         raise AnalyticsError("horizon and holdout must be >= 1 and min_obs >= 4")
-    values = _clean(series)
+
+
+def _forecast(
+    values: pd.Series,
+    method: Method,
+    horizon: int,
+    holdout: int,
+    min_obs: int,
+    index_memo: dict[int, pd.Index],
+) -> Forecast:
+    """`forecast` on cleaned values; `index_memo` keeps the future index for the next method's table."""
     if len(values) < min_obs:
         return Forecast(
             method, "not_enough_data", f"{len(values)} points; at least {min_obs} needed", None, None
@@ -181,7 +196,9 @@ def forecast(
             _backtest(values, holdout, method) if len(values) - holdout >= min_obs else (None, None)
         )
         predicted, _ = _fit_predict(values.to_numpy(), horizon, method, start)
-        table = pd.DataFrame(predicted, index=future_index(values.index, horizon), columns=COLUMNS)
+        if horizon not in index_memo:
+            index_memo[horizon] = future_index(values.index, horizon)
+        table = pd.DataFrame(predicted, index=index_memo[horizon], columns=COLUMNS)
     except (np.linalg.LinAlgError, ValueError) as exc:
         return Forecast(method, "failed", f"the {method} fit failed: {exc}", None, None)
     message = (
@@ -193,8 +210,10 @@ def forecast(
 
 
 def forecast_both(series: pd.Series, *, horizon: int = 5, holdout: int = 3) -> dict[Method, Forecast]:
-    """Both methods on one series, for side-by-side display."""
-    return {m: forecast(series, method=m, horizon=horizon, holdout=holdout) for m in METHODS}
+    """Both methods on one series, for side-by-side display (cleaned and dated once for both)."""
+    _check(horizon, holdout, MIN_OBS)
+    values, index_memo = _clean(series), dict[int, pd.Index]()
+    return {m: _forecast(values, m, horizon, holdout, MIN_OBS, index_memo) for m in METHODS}
 
 
 def monthly(close: pd.Series) -> pd.Series:

@@ -33,6 +33,9 @@ def _arrays(*series: pd.Series) -> tuple[pd.Index, list[np.ndarray]]:
             raise AnalyticsError(f"expected a pandas Series, got {type(s).__name__}")
         if not s.index.equals(first.index):
             raise AnalyticsError("input series are not aligned on the same index")
+        if s.dtype == np.float64:  # already what TA-Lib needs: skip pd.to_numeric's pass
+            arrays.append(np.ascontiguousarray(s.to_numpy()))
+            continue
         try:
             arrays.append(np.ascontiguousarray(pd.to_numeric(s, errors="raise").to_numpy(dtype=np.float64)))
         except (TypeError, ValueError) as exc:

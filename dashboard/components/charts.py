@@ -1,4 +1,8 @@
-"""Figure builders: plain plotly figures from pandas, with explicit empty figures."""
+"""Figure builders: plain figure dicts from pandas (no plotly validation cost), units on every axis.
+
+Dicts rather than graph_objects: plotly's validation of thousands of points costs more than the rest of
+a request. Legends sit above the plot area, never over the data.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +11,72 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
-LAYOUT = {"margin": {"l": 50, "r": 20, "t": 40, "b": 40}, "template": "plotly_white", "height": 420}
+LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left", "x": 0.0}
+FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12, "color": "#212529"}
+BAND_RGB = "31,78,121"
+
+
+def layout(title: str, *, height: int = 420, legend: bool = True, **extra: Any) -> dict[str, Any]:
+    """The shared layout: a left-aligned title, the legend (if any) under it, room for axis titles."""
+    base: dict[str, Any] = {
+        "title": {
+            "text": title,
+            "x": 0.0,
+            "xanchor": "left",
+            "y": 0.98,
+            "yanchor": "top",
+            "font": {"size": 15},
+        },
+        "margin": {"l": 70, "r": 20, "t": 80 if legend else 45, "b": 50},
+        "showlegend": legend,
+        "height": height,
+        "font": FONT,
+        "legend": LEGEND,
+        "hovermode": "closest",
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+    }
+    base.update(extra)
+    return base
+
+
+def axis(title: str = "", **extra: Any) -> dict[str, Any]:
+    return {"title": {"text": title}, "gridcolor": "#e9ecef", "zerolinecolor": "#adb5bd", **extra}
 
 
 def _dates(index: pd.Index) -> list[str]:
     return [d.strftime("%Y-%m-%d") for d in pd.DatetimeIndex(index)]
 
 
-def _values(series: pd.Series) -> list[float | None]:
-    values = series.astype(float).to_numpy()
+def _values(series: pd.Series, scale: float = 1.0) -> list[float | None]:
+    values = series.astype(float).to_numpy() / scale
     rounded: list[float | None] = np.where(np.isfinite(values), np.round(values, 6), None).tolist()  # type: ignore[attr-defined]
     return rounded
 
 
-def empty_figure(message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(
-        **{**LAYOUT, "height": 240},
-        xaxis={"visible": False},
-        yaxis={"visible": False},
-        annotations=[{"text": message, "showarrow": False, "font": {"size": 16}}],
-    )
-    return fig
+def _x(index: pd.Index) -> list[str]:
+    return _dates(index) if isinstance(index, pd.DatetimeIndex) else [str(v) for v in index]
 
 
-def candles(prices: pd.DataFrame, overlays: Mapping[str, pd.Series], title: str) -> dict[str, Any]:
-    """Candlesticks with volume below and indicator overlays on the price axis.
+def empty_figure(message: str) -> dict[str, Any]:
+    """A figure that only says why there is no chart (no data, invalid input)."""
+    return {
+        "data": [],
+        "layout": layout(
+            "",
+            height=240,
+            xaxis={"visible": False},
+            yaxis={"visible": False},
+            annotations=[{"text": message, "showarrow": False, "font": {"size": 15, "color": "#6c757d"}}],
+        ),
+    }
 
-    A plain figure dict rather than graph_objects: the price chart is the busiest callback, and
-    plotly's validation of ~10k points per trace costs more than the rest of the request.
-    """
+
+def candles(
+    prices: pd.DataFrame, overlays: Mapping[str, pd.Series], title: str, *, price_axis: str = "Price (USD)"
+) -> dict[str, Any]:
+    """Candlesticks with volume below and indicator overlays on the price axis."""
     x = _dates(prices.index)
     data: list[dict[str, Any]] = [
         {
@@ -60,7 +98,8 @@ def candles(prices: pd.DataFrame, overlays: Mapping[str, pd.Series], title: str)
             "x": x,
             "y": _values(series),
             "name": name,
-            "line": {"width": 1},
+            "line": {"width": 1.2},
+            "hovertemplate": f"{name} %{{y:,.2f}} USD<extra></extra>",
             "xaxis": "x",
             "yaxis": "y",
         }
@@ -72,105 +111,242 @@ def candles(prices: pd.DataFrame, overlays: Mapping[str, pd.Series], title: str)
             "x": x,
             "y": _values(prices["volume"]),
             "name": "volume",
-            "marker": {"color": "#7f8c8d"},
+            "marker": {"color": "#adb5bd"},
+            "hovertemplate": "%{x|%Y-%m-%d}: %{y:,.0f} shares<extra>volume</extra>",
             "xaxis": "x",
             "yaxis": "y2",
         }
     )
-    layout = {
-        **LAYOUT,
-        "height": 560,
-        "title": {"text": title},
-        "showlegend": True,
-        "xaxis": {"anchor": "y2", "rangeslider": {"visible": False}, "type": "date"},
-        "yaxis": {"domain": [0.28, 1.0]},
-        "yaxis2": {"domain": [0.0, 0.22]},
-    }
-    return {"data": data, "layout": layout}
-
-
-def _x(index: pd.Index) -> list[str]:
-    return _dates(index) if isinstance(index, pd.DatetimeIndex) else [str(v) for v in index]
-
-
-def lines(frame: pd.DataFrame, title: str, *, percent: bool = False, yaxis: str = "") -> dict[str, Any]:
-    """One line per column over the frame's (date) index, as a plain figure dict (no validation cost)."""
-    x = _x(frame.index)
-    mode = "lines+markers" if len(frame) < 60 else "lines"
-    data = [
-        {"type": "scatter", "mode": mode, "x": x, "y": _values(frame[col]), "name": str(col)}
-        for col in frame.columns
-    ]
-    layout = {
-        **LAYOUT,
-        "title": {"text": title},
-        "yaxis": {"tickformat": ".0%" if percent else "~s", "title": {"text": yaxis}},
-    }
-    return {"data": data, "layout": layout}
-
-
-def bars(frame: pd.DataFrame, title: str) -> dict[str, Any]:
-    x = _x(frame.index)
-    data = [{"type": "bar", "x": x, "y": _values(frame[col]), "name": str(col)} for col in frame.columns]
     return {
         "data": data,
-        "layout": {**LAYOUT, "title": {"text": title}, "barmode": "group", "yaxis": {"tickformat": "~s"}},
+        "layout": layout(
+            title,
+            height=580,
+            hovermode="x",
+            xaxis=axis(anchor="y2", rangeslider={"visible": False}, type="date"),
+            yaxis=axis(price_axis, domain=[0.3, 1.0], tickformat=",.0f", hoverformat=",.2f"),
+            yaxis2=axis("Volume (shares)", domain=[0.0, 0.22], tickformat="~s"),
+        ),
     }
 
 
-def heatmap(matrix: pd.DataFrame, title: str, *, fmt: str = ".2f", colorscale: str = "RdBu") -> go.Figure:
+def lines(
+    frame: pd.DataFrame,
+    title: str,
+    *,
+    percent: bool = False,
+    yaxis: str = "",
+    names: Mapping[str, str] | None = None,
+    hover: str = ",.1f",
+) -> dict[str, Any]:
+    """One line per column over the frame's index; `percent` for fractions shown as %."""
+    x = _x(frame.index)
+    mode = "lines+markers" if len(frame) < 60 else "lines"
+    value = ".1%" if percent else hover
+    date_hover = "%{x|%Y-%m-%d}" if isinstance(frame.index, pd.DatetimeIndex) else "%{x}"
+    data = [
+        {
+            "type": "scatter",
+            "mode": mode,
+            "x": x,
+            "y": _values(frame[col]),
+            "name": (names or {}).get(str(col), str(col)),
+            "hovertemplate": f"{date_hover}: %{{y:{value}}}",
+        }
+        for col in frame.columns
+    ]
+    return {
+        "data": data,
+        "layout": layout(
+            title,
+            legend=len(data) > 1,
+            yaxis=axis(yaxis, tickformat=".0%" if percent else ",~r"),
+            xaxis=axis(),
+        ),
+    }
+
+
+def bars(
+    frame: pd.DataFrame,
+    title: str,
+    *,
+    names: Mapping[str, str] | None = None,
+    scale: float = 1e9,
+    unit: str = "USD bn",
+    x_title: str = "",
+) -> dict[str, Any]:
+    """Grouped bars per column, values divided by `scale` and shown in `unit`; the index labels the bars."""
+    x = _x(frame.index)
+    data = [
+        {
+            "type": "bar",
+            "x": x,
+            "y": _values(frame[col], scale),
+            "name": (names or {}).get(str(col), str(col)),
+            "hovertemplate": f"%{{x}}: %{{y:,.1f}} {unit}",
+        }
+        for col in frame.columns
+    ]
+    return {
+        "data": data,
+        "layout": layout(
+            title,
+            legend=len(data) > 1,
+            barmode="group",
+            xaxis=axis(x_title, type="category"),
+            yaxis=axis(unit, tickformat=",.0f"),
+        ),
+    }
+
+
+def heatmap(
+    matrix: pd.DataFrame,
+    title: str,
+    *,
+    fmt: str = ".2f",
+    colorscale: str | list[list[Any]] = "RdBu",
+    zmin: float | None = None,
+    zmax: float | None = None,
+    zmid: float | None = None,
+    x_title: str = "",
+    y_title: str = "",
+    value_title: str = "",
+    height: int = 420,
+) -> dict[str, Any]:
+    """A labelled heatmap; the first row is drawn at the top, as in a table."""
     z = [[None if not np.isfinite(v) else float(v) for v in row] for row in matrix.to_numpy(dtype=float)]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[str(c) for c in matrix.columns],
-            y=[str(i) for i in matrix.index],
-            colorscale=colorscale,
-            texttemplate="%{z:" + fmt + "}",
+    trace: dict[str, Any] = {
+        "type": "heatmap",
+        "z": z,
+        "x": [str(c) for c in matrix.columns],
+        "y": [str(i) for i in matrix.index],
+        "colorscale": colorscale,
+        "texttemplate": "%{z:" + fmt + "}",
+        "hovertemplate": f"{y_title} %{{y}}, {x_title} %{{x}}: %{{z:{fmt}}}<extra></extra>",
+        "colorbar": {"title": {"text": value_title}},
+        "xgap": 1,
+        "ygap": 1,
+    }
+    for key, value in (("zmin", zmin), ("zmax", zmax), ("zmid", zmid)):
+        if value is not None:
+            trace[key] = value
+    return {
+        "data": [trace],
+        "layout": layout(
+            title,
+            height=height,
+            legend=False,
+            xaxis=axis(x_title, type="category", side="bottom"),
+            yaxis=axis(y_title, type="category", autorange="reversed"),
+        ),
+    }
+
+
+def band(
+    forecast: pd.DataFrame,
+    history: pd.Series,
+    title: str,
+    *,
+    scale: float = 1.0,
+    unit: str = "USD",
+    x_format: str | None = None,
+) -> dict[str, Any]:
+    """History, point forecast and shaded 80%/95% intervals (columns mean, lower_80, upper_80, lower_95, upper_95).
+
+    `x_format` (e.g. "FY%Y") labels periods as categories instead of placing them on a date axis.
+    """
+    if x_format is None:
+        hx, x, when, x_axis = (
+            _dates(history.index),
+            _dates(forecast.index),
+            "%{x|%Y-%m-%d}",
+            axis(type="date"),
         )
-    )
-    fig.update_layout(**LAYOUT, title=title)
-    return fig
-
-
-def band(forecast: pd.DataFrame, history: pd.Series, title: str) -> go.Figure:
-    """History, point forecast and shaded 80%/95% intervals (columns mean, lower_80, upper_80, lower_95, upper_95)."""
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(x=_dates(history.index), y=_values(history), name="history", mode="lines+markers")
-    )
-    x = _dates(forecast.index)
+    else:
+        hx = [d.strftime(x_format) for d in pd.DatetimeIndex(history.index)]
+        x = [d.strftime(x_format) for d in pd.DatetimeIndex(forecast.index)]
+        when, x_axis = "%{x}", axis(type="category")
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "x": hx,
+            "y": _values(history, scale),
+            "name": "history",
+            "mode": "lines+markers" if len(history) < 60 else "lines",
+            "hovertemplate": f"{when}: %{{y:,.2f}} {unit}<extra>actual</extra>",
+        }
+    ]
     for level, alpha in (("95", 0.15), ("80", 0.3)):
         lo, hi = f"lower_{level}", f"upper_{level}"
         if lo in forecast and hi in forecast:
-            fig.add_trace(
-                go.Scatter(
-                    x=x + x[::-1],
-                    y=_values(forecast[hi]) + _values(forecast[lo])[::-1],
-                    fill="toself",
-                    fillcolor=f"rgba(31,78,121,{alpha})",
-                    line={"width": 0},
-                    name=f"{level}% interval",
-                )
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": x + x[::-1],
+                    "y": _values(forecast[hi], scale) + _values(forecast[lo], scale)[::-1],
+                    "fill": "toself",
+                    "fillcolor": f"rgba({BAND_RGB},{alpha})",
+                    "mode": "lines",
+                    "line": {"width": 0},
+                    "hoverinfo": "skip",
+                    "name": f"{level}% interval",
+                }
             )
-    fig.add_trace(
-        go.Scatter(
-            x=x, y=_values(forecast["mean"]), name="forecast", mode="lines+markers", line={"dash": "dash"}
-        )
+    bounds = [c for c in ("lower_80", "upper_80", "lower_95", "upper_95") if c in forecast]
+    custom = (
+        np.column_stack([forecast[c].astype(float).to_numpy() / scale for c in bounds]).round(6).tolist()
+        if len(bounds) == 4
+        else None
     )
-    fig.update_layout(**LAYOUT, title=title, yaxis={"tickformat": "~s"})
-    return fig
+    point: dict[str, Any] = {
+        "type": "scatter",
+        "x": x,
+        "y": _values(forecast["mean"], scale),
+        "name": "forecast",
+        "mode": "lines+markers",
+        "line": {"dash": "dash", "color": f"rgb({BAND_RGB})"},
+        "hovertemplate": f"{when}: %{{y:,.2f}} {unit}<extra>forecast</extra>",
+    }
+    if custom is not None:
+        point["customdata"] = custom
+        point["hovertemplate"] = (
+            f"{when}: %{{y:,.2f}} {unit}<br>80%: %{{customdata[0]:,.2f}} to %{{customdata[1]:,.2f}}"
+            f"<br>95%: %{{customdata[2]:,.2f}} to %{{customdata[3]:,.2f}}<extra>forecast</extra>"
+        )
+    data.append(point)
+    return {
+        "data": data,
+        "layout": layout(title, xaxis=x_axis, yaxis=axis(unit, tickformat=",~r")),
+    }
 
 
-def scatter(frame: pd.DataFrame, x: str, y: str, title: str, *, text: str | None = None) -> go.Figure:
-    fig = go.Figure(
-        go.Scatter(
-            x=_values(frame[x]),
-            y=_values(frame[y]),
-            mode="markers+text" if text else "lines+markers",
-            text=list(frame[text]) if text else None,
-            textposition="top center",
-        )
-    )
-    fig.update_layout(**LAYOUT, title=title, xaxis={"title": x}, yaxis={"title": y})
-    return fig
+def scatter(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    title: str,
+    *,
+    x_title: str = "",
+    y_title: str = "",
+    percent: bool = False,
+    name: str = "",
+) -> dict[str, Any]:
+    """A line through points (e.g. the efficient frontier); `percent` for fractions on both axes."""
+    tick, hover = (".0%", ".1%") if percent else (",~r", ",.2f")
+    trace = {
+        "type": "scatter",
+        "x": _values(frame[x]),
+        "y": _values(frame[y]),
+        "mode": "lines+markers",
+        "name": name or y,
+        "hovertemplate": f"{x_title or x} %{{x:{hover}}}<br>{y_title or y} %{{y:{hover}}}<extra></extra>",
+    }
+    return {
+        "data": [trace],
+        "layout": layout(
+            title,
+            legend=False,
+            xaxis=axis(x_title or x, tickformat=tick),
+            yaxis=axis(y_title or y, tickformat=tick),
+        ),
+    }

@@ -1,21 +1,40 @@
-"""Tables: dash-ag-grid from DataFrames, numbers formatted for reading."""
+"""Tables: dash-ag-grid from DataFrames; raw numbers in the rows, units and formats in the columns."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dash_ag_grid as dag
 import numpy as np
 import pandas as pd
 
+from dashboard.components import formats
+from dashboard.components.formats import Col
+
+# Up to this many rows a table grows to fit them (no inner scrollbar); longer ones scroll and page.
+AUTO_HEIGHT_ROWS = 25
+PAGE_SIZE = 50
+
+
+def _timestamps(column: pd.Series) -> pd.Series:
+    """Dates as ISO dates; timestamps with a time of day keep it (UTC for zone-aware ones)."""
+    values = column
+    suffix = ""
+    if getattr(values.dt, "tz", None) is not None:
+        values, suffix = values.dt.tz_convert("UTC"), " UTC"
+    has_time = bool((values.dropna() != values.dropna().dt.normalize()).any())
+    text = values.dt.strftime("%Y-%m-%d %H:%M" if has_time else "%Y-%m-%d")
+    return text + suffix if has_time else text
+
 
 def records(frame: pd.DataFrame, *, digits: int = 4) -> list[dict[str, Any]]:
-    """JSON-safe rows: NaN → None, numbers rounded, dates as ISO text."""
+    """JSON-safe rows: NaN → None, numbers rounded (4 decimals: finer than any format shown), dates as ISO text."""
     out = frame.copy()
     for col in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = out[col].dt.strftime("%Y-%m-%d")
+            out[col] = _timestamps(out[col])
     rows = out.to_dict("records")
     for row in rows:
         for key, value in row.items():
@@ -23,6 +42,8 @@ def records(frame: pd.DataFrame, *, digits: int = 4) -> list[dict[str, Any]]:
                 row[key] = None if not math.isfinite(value) else round(float(value), digits)
             elif isinstance(value, np.integer):
                 row[key] = int(value)
+            elif isinstance(value, np.bool_):
+                row[key] = bool(value)
             elif isinstance(value, pd.Timestamp):
                 row[key] = value.strftime("%Y-%m-%d")
             elif value is not None and not isinstance(value, str | int | float | bool):
@@ -30,31 +51,75 @@ def records(frame: pd.DataFrame, *, digits: int = 4) -> list[dict[str, Any]]:
     return rows
 
 
-def grid(id_: str, frame: pd.DataFrame | None = None, *, height: int = 360) -> dag.AgGrid:
+def grid(
+    id_: str,
+    frame: pd.DataFrame | None = None,
+    *,
+    height: int = 480,
+    columns: Mapping[str, Col] | None = None,
+    row_kind: str | None = None,
+    hidden: Sequence[str] = (),
+) -> dag.AgGrid:
+    """An AG Grid of the frame.
+
+    Args:
+        height: pixels for tables longer than AUTO_HEIGHT_ROWS; shorter ones fit their rows.
+        columns: header and unit kind per column (defaults: `formats.METRICS`, then a readable name).
+        row_kind: a column holding each row's kind, for tables with one unit per row (statements).
+        hidden: columns sent in the row data but not shown (keys, kinds).
+    """
     frame = frame if frame is not None else pd.DataFrame()
+    short = len(frame) <= AUTO_HEIGHT_ROWS
+    options: dict[str, Any] = {
+        "animateRows": False,
+        "pagination": len(frame) > PAGE_SIZE,
+        "paginationPageSize": PAGE_SIZE,
+        "suppressColumnVirtualisation": True,  # so that autoSize measures every column
+        "enableCellTextSelection": True,
+    }
+    if short:
+        options["domLayout"] = "autoHeight"
     return dag.AgGrid(
         id=id_,
         rowData=records(frame),
-        columnDefs=column_defs(frame),
-        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90},
-        dashGridOptions={"animateRows": False, "pagination": len(frame) > 50, "paginationPageSize": 50},
-        style={"height": f"{height}px"},
+        columnDefs=column_defs(frame, columns=columns, row_kind=row_kind, hidden=hidden),
+        # Filters earn their header space only on long tables.
+        defaultColDef={"sortable": True, "filter": not short, "resizable": True, "minWidth": 80},
+        columnSize="autoSize",
+        dashGridOptions=options,
+        style={"height": None} if short else {"height": f"{height}px"},
         className="ag-theme-alpine",
     )
 
 
-def column_defs(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def column_defs(
+    frame: pd.DataFrame,
+    *,
+    columns: Mapping[str, Col] | None = None,
+    row_kind: str | None = None,
+    hidden: Sequence[str] = (),
+) -> list[dict[str, Any]]:
     defs: list[dict[str, Any]] = []
-    for i, col in enumerate(frame.columns):
-        spec: dict[str, Any] = {"field": str(col), "headerName": str(col)}
-        if i == 0:
-            spec["pinned"] = "left"
-        if pd.api.types.is_numeric_dtype(frame[col]):
-            spec["type"] = "numericColumn"
-            spec["valueFormatter"] = {
-                "function": "params.value == null ? '' : Number(params.value).toLocaleString('en-US', {maximumFractionDigits: 4})"
-            }
-        defs.append(spec)
+    given = columns or {}
+    for col in frame.columns:
+        name = str(col)
+        if name in hidden or name == row_kind:
+            continue
+        spec = given.get(name) or formats.METRICS.get(name)
+        out: dict[str, Any] = {"field": name, "headerName": spec.header if spec else formats.label(name)}
+        if not defs:
+            out["pinned"] = "left"
+        series = frame[col]
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            out["type"] = "numericColumn"
+            if spec is not None and spec.kind != "text":
+                out["valueFormatter"] = formats.grid_formatter(spec.kind)
+            elif row_kind is not None:
+                out["valueFormatter"] = formats.row_formatter(row_kind)
+            else:
+                kind = "int" if pd.api.types.is_integer_dtype(series) else "num2"
+                out["valueFormatter"] = formats.grid_formatter(kind)
+        defs.append(out)
     return defs
 
 
@@ -67,3 +132,15 @@ def transpose_by_date(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
     body.columns = [d.strftime("%Y-%m-%d") for d in body.columns]
     body.insert(0, "field", body.index)
     return body.reset_index(drop=True)
+
+
+def statement_table(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    """The statement table with a readable line item, its unit and its formatter kind per row."""
+    body = transpose_by_date(frame, fields)
+    if body.empty:
+        return body
+    specs = [formats.LINE_ITEMS.get(f, Col(formats.label(f), "usd_m")) for f in body["field"]]
+    body.insert(1, "item", [s.header for s in specs])
+    body.insert(2, "unit", [formats.unit(s.kind) for s in specs])
+    body["kind"] = [s.kind for s in specs]
+    return body

@@ -11,7 +11,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard.analytics.errors import AnalyticsError
-from dashboard.components import charts, company_data, states, tables
+from dashboard.components import charts, company_data, formats, states, tables
 from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.inputs import InvalidInput, symbol_options, valid_choice, valid_symbol
 from dashboard.data import queries
@@ -23,6 +23,13 @@ dash.register_page(__name__, path="/", name="Company", order=0, title="Company �
 FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
 PERIODS = {"FY": "Annual", "Q": "Quarterly", "TTM": "TTM"}
 KINDS = {"income": "Income", "balance": "Balance sheet", "cashflow": "Cash flow"}
+FRESHNESS_COLUMNS = {
+    "dataset": formats.Col("Dataset"),
+    "latest": formats.Col("Latest period"),
+    "changed": formats.Col("Last changed"),
+    "rows": formats.Col("Rows", "int"),
+}
+STATEMENT_COLUMNS = {"item": formats.Col("Line item"), "unit": formats.Col("Unit")}
 
 
 def default_symbol(requested: str | None) -> str | None:
@@ -123,7 +130,7 @@ def layout(symbol: str | None = None, **_: Any) -> html.Div:
             ),
             states.loading(html.Div(id="company-statement-table"), "company-statement-table"),
             states.loading(
-                dcc.Graph(id="company-statement-graph", config={"displaylogo": False}),
+                dcc.Graph(id="company-statement-graph", config={"displaylogo": False}, className="mt-3"),
                 "company-statement-graph",
             ),
             html.Div(
@@ -148,7 +155,7 @@ def _profile_card(symbol: str) -> Any:
     if row is None:
         return states.empty(f"No profile for {symbol}.")
     items = [
-        html.Li([html.B(f"{k}: "), html.Span(f"{v:,}" if isinstance(v, int | float) else str(v))])
+        html.Li([html.B(f"{k}: "), html.Span(profile_value(k, v))])
         for k, v in company_data.profile_fields(row).items()
         if v not in (None, "")
     ]
@@ -157,6 +164,29 @@ def _profile_card(symbol: str) -> Any:
             [html.H4(symbol, id="company-profile-symbol"), html.Ul(items, className="list-unstyled small")]
         )
     )
+
+
+def profile_value(name: str, value: object) -> str:
+    """Profile numbers as an analyst reads them: market cap in USD bn/tn, head count with separators."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if name == "Market cap":
+        return formats.money(number)
+    if name == "Employees":
+        return f"{number:,.0f}"
+    if name == "Beta":
+        return f"{number:.2f}"
+    return str(value)
+
+
+def period_labels(index: pd.Index, period: str) -> list[str]:
+    """Bar labels: FY2024 for annual rows (the year the fiscal year ends), else the period-end month."""
+    dates = pd.DatetimeIndex(index)
+    if period == "FY":
+        return [f"FY{d.year}" for d in dates]
+    return [d.strftime("%b %Y") for d in dates]
 
 
 @callback(
@@ -172,7 +202,7 @@ def company_profile(symbol: str | None) -> tuple[Any, Any, Any, str]:
         svc = services()
         fresh = svc.cached("freshness", (symbol,), lambda: queries.freshness(svc.router, symbol))
         table = (
-            tables.grid("company-freshness-grid", fresh, height=260)
+            tables.grid("company-freshness-grid", fresh, columns=FRESHNESS_COLUMNS)
             if not fresh.empty
             else states.empty(f"No data stored for {symbol} yet.")
         )
@@ -208,9 +238,10 @@ def company_price(
     def build() -> dict[str, Any]:
         shown, lines = company_data.price_view(symbol, adjusted=adjusted == "adj", overlays=chosen, span=span)
         if shown.empty:
-            return charts.empty_figure(f"No prices stored for {symbol}.").to_dict()
+            return charts.empty_figure(f"No prices stored for {symbol}.")
         title = f"{symbol} · {'dividend-adjusted' if adjusted == 'adj' else 'traded'} prices"
-        return charts.candles(shown, lines, title)
+        axis = "Price (USD, dividend-adjusted)" if adjusted == "adj" else "Price (USD)"
+        return charts.candles(shown, lines, title, price_axis=axis)
 
     try:
         figure = services().cached("price-figure", (symbol, adjusted, chosen, span), build)
@@ -251,21 +282,39 @@ def statements_view(symbol: str, period: str, kind: str) -> tuple[Any, Any, Any,
         label = {"FY": "annual", "Q": "quarterly", "TTM": "TTM"}[period]
         note = f"No {label} {KINDS[kind].lower()} data for {symbol}."
         table: Any = states.empty(note, id_="company-statement-empty")
-        chart = charts.empty_figure(note).to_dict()
+        chart = charts.empty_figure(note)
     else:
         table = tables.grid(
-            "company-statement-grid", tables.transpose_by_date(frame, company_data.STATEMENT_FIELDS[kind])
+            "company-statement-grid",
+            tables.statement_table(frame, company_data.STATEMENT_FIELDS[kind]),
+            columns=STATEMENT_COLUMNS,
+            row_kind="kind",
+            hidden=("field",),
         )
         fields = [f for f in company_data.CHART_FIELDS[kind] if f in frame.columns]
-        chart = charts.bars(frame[fields].tail(12), f"{symbol} · {KINDS[kind]} ({PERIODS[period]})")
+        shown = frame[fields].tail(12)
+        shown.index = period_labels(shown.index, period)
+        scale, unit = formats.scale_for(shown.to_numpy().ravel())
+        # Balances are stocks: under TTM the page shows the latest quarters' balances, and says so.
+        basis = "quarter-end" if kind == "balance" and period == "TTM" else PERIODS[period]
+        chart = charts.bars(
+            shown,
+            f"{symbol} · {KINDS[kind]} ({basis})",
+            names={f: formats.label(f) for f in fields},
+            scale=scale,
+            unit=unit,
+            x_title="Fiscal year" if period == "FY" else "Period end",
+        )
     ratio_fig = (
         charts.lines(
-            ratio[[c for c in company_data.RATIO_FIELDS if c in ratio.columns]],
-            f"{symbol} · margins and returns",
+            _fiscal_years(ratio[[c for c in company_data.RATIO_FIELDS if c in ratio.columns]]),
+            f"{symbol} · margins and returns (annual)",
             percent=True,
+            yaxis="Percent",
+            names={c: formats.label(c) for c in company_data.RATIO_FIELDS},
         )
         if not ratio.empty
-        else charts.empty_figure(f"No annual statements for {symbol}.").to_dict()
+        else charts.empty_figure(f"No annual statements for {symbol}.")
     )
     return (
         table,
@@ -274,6 +323,12 @@ def statements_view(symbol: str, period: str, kind: str) -> tuple[Any, Any, Any,
         export_href("company", "statements", params),
         export_href("company", "ratios", {"symbol": symbol}),
     )
+
+
+def _fiscal_years(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out.index = period_labels(frame.index, "FY")
+    return out
 
 
 @register_export("company", "prices")

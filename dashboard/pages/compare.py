@@ -150,14 +150,18 @@ def compare_view(chosen: list[str], span: str) -> tuple[Any, Any]:
     table = ratio_table(chosen)
     prices = normalised(chosen, span)
     grid = (
-        tables.grid("compare-grid", table, height=300)
+        tables.grid("compare-grid", table)
         if not table.empty
         else states.empty("No annual statements for these tickers.")
     )
     figure = (
-        charts.lines(prices, "Normalised adjusted price")
+        charts.lines(
+            prices,
+            f"Dividend-adjusted close, rebased to 100 on {prices.index[0]:%Y-%m-%d}",
+            yaxis="Index (start = 100)",
+        )
         if not prices.empty
-        else charts.empty_figure("No prices for these tickers.").to_dict()
+        else charts.empty_figure("No prices for these tickers.")
     )
     return grid, figure
 

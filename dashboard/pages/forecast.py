@@ -13,8 +13,9 @@ from dash import Input, Output, callback, dcc, html
 from dashboard.analytics import forecast as fc
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.fundamentals import field
-from dashboard.components import charts, company_data, states, tables
+from dashboard.components import charts, company_data, formats, states, tables
 from dashboard.components.export import export_href, export_link, register_export
+from dashboard.components.formats import Col
 from dashboard.components.inputs import InvalidInput, symbol_options, valid_choice, valid_symbol
 from dashboard.data.router import NoNodeAvailable, QueryFailed
 from dashboard.services import services
@@ -139,21 +140,39 @@ def forecast_update(
         note = f"No forecast for {SERIES[series].lower()} of {symbol}: {result.message}."
         return charts.empty_figure(note), states.empty(note, id_="forecast-empty"), None, "#"
     title = f"{symbol} · {SERIES[series]} · {METHODS[method]}"
-    figure = charts.band(result.forecast, values, title)
+    if series == "price":
+        scale, unit, kind = 1.0, "USD", "usd"
+    else:
+        scale, unit = formats.scale_for([*values.tolist(), *result.forecast["mean"].tolist()])
+        kind = "usd_bn" if unit == "USD bn" else "usd_m"
+    annual = series != "price" and frequency == "FY"
+    figure = charts.band(
+        result.forecast, values, title, scale=scale, unit=unit, x_format="FY%Y" if annual else None
+    )
     bt = result.backtest
     backtest = (
         dbc.Alert(
             [
                 html.B("Holdout backtest: "),
                 html.Span(f"MAPE {bt.mape:.1%}", id="forecast-mape"),
-                f" over the last {bt.holdout} periods; 80% interval covered {bt.coverage_80:.0%}, 95% covered {bt.coverage_95:.0%}.",
+                f" (mean absolute percentage error) refitting without the last {bt.holdout} periods; the 80% "
+                f"interval held {bt.coverage_80:.0%} of them, the 95% interval {bt.coverage_95:.0%}.",
             ],
             color="info",
         )
         if bt is not None
         else states.empty(result.message)
     )
-    return figure, backtest, tables.grid("forecast-grid", result.forecast.reset_index(), height=260), href
+    table = result.forecast.rename_axis("period_end").reset_index()
+    columns = {
+        "period_end": Col("Period end"),
+        "mean": Col(f"Forecast ({unit})", kind),
+        "lower_80": Col(f"80% low ({unit})", kind),
+        "upper_80": Col(f"80% high ({unit})", kind),
+        "lower_95": Col(f"95% low ({unit})", kind),
+        "upper_95": Col(f"95% high ({unit})", kind),
+    }
+    return figure, backtest, tables.grid("forecast-grid", table, columns=columns), href
 
 
 @register_export("forecast", "series")

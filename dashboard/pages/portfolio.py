@@ -16,6 +16,7 @@ from dashboard.analytics import optimize, portfolio
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.components import charts, states, tables
 from dashboard.components.export import export_href, export_link, register_export
+from dashboard.components.formats import Col
 from dashboard.components.inputs import InvalidInput, valid_number, valid_symbol
 from dashboard.data import queries
 from dashboard.data.router import NoNodeAvailable, QueryFailed
@@ -26,6 +27,24 @@ dash.register_page(__name__, path="/portfolio", name="Portfolio", order=4, title
 FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
 ENTRY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9.\-]{0,9})\s*[:=]\s*([0-9]*\.?[0-9]+)\s*$")
 DEFAULT = "AAPL:0.4, MSFT:0.3, JNJ:0.3"
+# Statistic units: the CSV keeps raw values with this unit column; the table formats by it.
+UNIT_KINDS = {"fraction": "pct", "fraction (daily)": "pct2", "ratio": "num2", "trading days": "int"}
+STATS_COLUMNS = {"statistic": Col("Statistic"), "value": Col("Value")}
+WEIGHT_COLUMNS = {
+    "symbol": Col("Ticker"),
+    "chosen": Col("Chosen (normalised)", "pct"),
+    "min_volatility": Col("Minimum volatility", "pct"),
+    "max_sharpe": Col("Maximum Sharpe", "pct"),
+    "hrp": Col("Hierarchical risk parity", "pct"),
+}
+# Correlation: a diverging scale centred on 0 (red negative, white none, blue positive), fixed at -1..1.
+CORRELATION_SCALE = [
+    [0.0, "#b2182b"],
+    [0.25, "#ef8a62"],
+    [0.5, "#f7f7f7"],
+    [0.75, "#67a9cf"],
+    [1.0, "#2166ac"],
+]
 
 
 def layout(**_: Any) -> html.Div:
@@ -188,6 +207,9 @@ def analyse(weights: dict[str, float], rf: float) -> dict[str, Any]:
                     perf.cvar_historical,
                     float(perf.observations),
                 ],
+                "unit": ["fraction"] * 3
+                + ["ratio"] * 2
+                + ["fraction", "ratio", "fraction (daily)", "fraction (daily)", "trading days"],
             }
         )
         weights_table = pd.DataFrame({k: v for k, v in optimised.items() if "error" not in v}).fillna(0.0)
@@ -229,7 +251,15 @@ def portfolio_update(_: int | None, holdings: str, rf: Any) -> tuple[Any, ...]:
         return (states.error(str(exc)), empty, empty, empty, None, None, *["#"] * 5)
     frontier = result["frontier"]
     frontier_fig = (
-        charts.scatter(frontier, "volatility", "expected_return", "Efficient frontier (annualised)")
+        charts.scatter(
+            frontier,
+            "volatility",
+            "expected_return",
+            "Efficient frontier (annualised, from daily returns)",
+            x_title="Volatility",
+            y_title="Expected return",
+            percent=True,
+        )
         if not frontier.empty
         else charts.empty_figure("No frontier for these holdings.")
     )
@@ -240,13 +270,35 @@ def portfolio_update(_: int | None, holdings: str, rf: Any) -> tuple[Any, ...]:
         for name in ("stats", "drawdown", "correlation", "frontier", "weights")
     ]
     return (
-        tables.grid("portfolio-stats-grid", result["stats"], height=360),
-        charts.lines(result["drawdown"], "Drawdown of the portfolio", percent=True),
-        charts.heatmap(corr.where(np.isfinite(corr)), "Correlation of daily returns"),
+        stats_grid(result["stats"]),
+        charts.lines(
+            result["drawdown"],
+            "Drawdown from the running peak",
+            percent=True,
+            yaxis="Drawdown",
+            names={"drawdown": "drawdown"},
+        ),
+        charts.heatmap(
+            corr.where(np.isfinite(corr)),
+            "Correlation of daily returns",
+            colorscale=CORRELATION_SCALE,
+            zmin=-1.0,
+            zmax=1.0,
+            zmid=0.0,
+            value_title="Correlation",
+            height=380,
+        ),
         frontier_fig,
-        tables.grid("portfolio-weights-grid", result["weights"], height=260),
+        tables.grid("portfolio-weights-grid", result["weights"], columns=WEIGHT_COLUMNS),
         dbc.Alert(f"Common window: {result['note']}", color="light", id="portfolio-window"),
         *hrefs,
+    )
+
+
+def stats_grid(stats: pd.DataFrame) -> Any:
+    shown = stats.assign(kind=[UNIT_KINDS[u] for u in stats["unit"]])
+    return tables.grid(
+        "portfolio-stats-grid", shown, columns=STATS_COLUMNS, row_kind="kind", hidden=("unit",)
     )
 
 

@@ -12,7 +12,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard.analytics import screener
 from dashboard.analytics.errors import AnalyticsError
-from dashboard.components import states, tables, universe_data
+from dashboard.components import formats, states, tables, universe_data
 from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.inputs import InvalidInput, universe, valid_choice, valid_number
 from dashboard.data.router import NoNodeAvailable, QueryFailed
@@ -35,6 +35,22 @@ METRICS = {
     "altman_z": "Altman Z",
     "market_cap": "Market cap",
 }
+# Bounds are typed in the units the table shows (ROE 15 means 15%, market cap 100 means USD 100 bn).
+INPUT_SCALE = {"pct": 0.01, "usd_bn": 1e9}
+
+
+def metric_label(metric: str) -> str:
+    kind = formats.METRICS[metric].kind if metric in formats.METRICS else "num2"
+    unit = {"pct": "%", "usd_bn": "USD bn"}.get(kind)
+    return f"{METRICS[metric]} ({unit})" if unit else METRICS[metric]
+
+
+def to_raw(metric: str, value: float) -> float:
+    """A bound as typed (display units) → the stored fraction or amount the table holds."""
+    kind = formats.METRICS[metric].kind if metric in formats.METRICS else "num2"
+    return value * INPUT_SCALE.get(kind, 1.0)
+
+
 SHOWN = [
     "name",
     "sector",
@@ -56,7 +72,7 @@ def layout(**_: Any) -> html.Div:
         sectors = sorted(s for s in universe()["sector"].dropna().unique())
     except (NoNodeAvailable, QueryFailed):
         return states.error("The database cannot be reached right now.")
-    metric_options = [{"label": v, "value": k} for k, v in METRICS.items()]
+    metric_options = [{"label": metric_label(k), "value": k} for k in METRICS]
     return html.Div(
         [
             dbc.Row(
@@ -84,10 +100,18 @@ def layout(**_: Any) -> html.Div:
                         md=2,
                     ),
                     dbc.Col(
-                        [dbc.Label("min"), dbc.Input(id="screener-min", type="number", debounce=True)], md=1
+                        [
+                            dbc.Label("Min", html_for="screener-min"),
+                            dbc.Input(id="screener-min", type="number", debounce=True, placeholder="none"),
+                        ],
+                        md=1,
                     ),
                     dbc.Col(
-                        [dbc.Label("max"), dbc.Input(id="screener-max", type="number", debounce=True)], md=1
+                        [
+                            dbc.Label("Max", html_for="screener-max"),
+                            dbc.Input(id="screener-max", type="number", debounce=True, placeholder="none"),
+                        ],
+                        md=1,
                     ),
                     dbc.Col(
                         [
@@ -107,8 +131,8 @@ def layout(**_: Any) -> html.Div:
                             dbc.RadioItems(
                                 id="screener-order",
                                 options=[
-                                    {"label": "desc", "value": "desc"},
-                                    {"label": "asc", "value": "asc"},
+                                    {"label": "high first", "value": "desc"},
+                                    {"label": "low first", "value": "asc"},
                                 ],
                                 value="desc",
                                 inline=True,
@@ -135,11 +159,15 @@ def run(args: Mapping[str, Any]) -> pd.DataFrame:
     filters = []
     if args.get("low") not in (None, ""):
         filters.append(
-            screener.Filter(metric, ">=", valid_number(args["low"], low=-1e15, high=1e15, name="min"))
+            screener.Filter(
+                metric, ">=", to_raw(metric, valid_number(args["low"], low=-1e15, high=1e15, name="min"))
+            )
         )
     if args.get("high") not in (None, ""):
         filters.append(
-            screener.Filter(metric, "<=", valid_number(args["high"], low=-1e15, high=1e15, name="max"))
+            screener.Filter(
+                metric, "<=", to_raw(metric, valid_number(args["high"], low=-1e15, high=1e15, name="max"))
+            )
         )
     sort = valid_choice(args.get("sort"), tuple(METRICS), name="rank by")
     order = valid_choice(args.get("order"), ("asc", "desc"), name="order")
@@ -190,8 +218,8 @@ def screener_update(
             export_href("screener", "results", params),
         )
     return (
-        tables.grid("screener-grid", result, height=520),
-        f"{len(result)} companies",
+        tables.grid("screener-grid", result, height=560),
+        f"{len(result)} {'company' if len(result) == 1 else 'companies'}",
         export_href("screener", "results", params),
     )
 

@@ -13,6 +13,7 @@ from dash import Input, Output, callback, dcc, html
 from dashboard import auth
 from dashboard.components import states, tables
 from dashboard.components.export import export_href, export_link, register_export
+from dashboard.components.formats import Col
 from dashboard.components.inputs import InvalidInput
 from dashboard.data import queries
 from dashboard.data.router import NoNodeAvailable, QueryFailed
@@ -23,6 +24,13 @@ dash.register_page(
 )
 
 REFRESH_MS = 15_000
+NODE_COLUMNS = {
+    "lag_bytes": Col("Replay lag (bytes)", "int"),
+    "behind_s": Col("Behind (s)", "num2"),
+    "replay_paused": Col("Replay paused"),
+    "skipped": Col("Skipped by the router"),
+}
+RUN_COLUMNS = {"run_id": Col("Run", "int"), "started_at": Col("Started"), "finished_at": Col("Finished")}
 
 
 def _is_admin() -> bool:
@@ -100,17 +108,17 @@ def status_update(_: int | None) -> tuple[Any, ...]:
     except (NoNodeAvailable, QueryFailed) as exc:
         return states.error(str(exc)), None, None, "#", "#", "#"
     run_view = (
-        tables.grid("status-runs-grid", recent, height=300)
+        tables.grid("status-runs-grid", recent, columns=RUN_COLUMNS)
         if not recent.empty
         else states.empty("No runs recorded.", id_="status-no-runs")
     )
     failure_view = (
-        tables.grid("status-failures-grid", failures, height=260)
+        tables.grid("status-failures-grid", failures, columns=RUN_COLUMNS)
         if not failures.empty
         else states.empty("No failed items.")
     )
     hrefs = [export_href("status", name, {}) for name in ("nodes", "runs", "failures")]
-    return tables.grid("status-nodes-grid", nodes(), height=160), run_view, failure_view, *hrefs
+    return tables.grid("status-nodes-grid", nodes(), columns=NODE_COLUMNS), run_view, failure_view, *hrefs
 
 
 @register_export("status", "nodes")

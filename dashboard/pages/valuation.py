@@ -14,8 +14,9 @@ from dash import Input, Output, callback, dcc, html
 from dashboard.analytics import valuation
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.fundamentals import field
-from dashboard.components import charts, company_data, states, tables, universe_data
+from dashboard.components import charts, company_data, formats, states, tables, universe_data
 from dashboard.components.export import export_href, export_link, register_export
+from dashboard.components.formats import Col
 from dashboard.components.inputs import InvalidInput, symbol_options, valid_number, valid_symbol
 from dashboard.data.router import NoNodeAvailable, QueryFailed
 
@@ -32,6 +33,22 @@ ASSUMPTIONS = {
     "erp": ("Equity risk premium (%)", 5.5, 0.0, 20.0),
     "kd": ("Pre-tax cost of debt (%)", 5.0, 0.0, 30.0),
     "tax": ("Tax rate (%)", 21.0, 0.0, 60.0),
+}
+PROJECTION_COLUMNS = {
+    "year": Col("Year", "int"),
+    "growth": Col("FCF growth", "pct"),
+    "fcf": Col("Free cash flow (USD m)", "usd_m"),
+    "discount_factor": Col("Discount factor", "num3"),
+    "pv": Col("Present value (USD m)", "usd_m"),
+}
+# CSV exports keep raw numbers; their column names carry the unit.
+PROJECTION_EXPORT = {"growth": "fcf_growth_fraction", "fcf": "fcf_usd", "pv": "pv_usd"}
+MULTIPLE_NAMES = {
+    "pe": "P/E",
+    "ev_ebitda": "EV/EBITDA",
+    "ev_sales": "EV/Sales",
+    "pb": "P/B",
+    "p_fcf": "P/FCF",
 }
 
 
@@ -118,7 +135,9 @@ def base_inputs(symbol: str) -> dict[str, float]:
     }
 
 
-def run_dcf(symbol: str, a: Mapping[str, float]) -> tuple[valuation.DCFResult, pd.DataFrame, valuation.Wacc]:
+def run_dcf(
+    symbol: str, a: Mapping[str, float]
+) -> tuple[valuation.DCFResult, pd.DataFrame, valuation.Wacc, dict[str, float]]:
     base = base_inputs(symbol)
     ke = valuation.capm_cost_of_equity(a["rf"] / 100, a["beta"], a["erp"] / 100)
     w = valuation.wacc(
@@ -140,8 +159,9 @@ def run_dcf(symbol: str, a: Mapping[str, float]) -> tuple[valuation.DCFResult, p
         shares=shares,
         price=base["price"],
     )
-    waccs = [round(w.value + d, 4) for d in (-0.02, -0.01, 0.0, 0.01, 0.02)]
-    growths = [round(a["terminal"] / 100 + d, 4) for d in (-0.01, -0.005, 0.0, 0.005, 0.01)]
+    # Not rounded: the centre cell must be the headline value (a WACC rounded to 4 dp moved it by cents).
+    waccs = [w.value + d for d in (-0.02, -0.01, 0.0, 0.01, 0.02)]
+    growths = [a["terminal"] / 100 + d for d in (-0.01, -0.005, 0.0, 0.005, 0.01)]
     grid = valuation.sensitivity(
         base["fcf"],
         growth=growth,
@@ -151,7 +171,7 @@ def run_dcf(symbol: str, a: Mapping[str, float]) -> tuple[valuation.DCFResult, p
         net_debt=net_debt,
         shares=shares,
     )
-    return result, grid, w
+    return result, grid, w, base
 
 
 def assumptions(values: Mapping[str, Any]) -> dict[str, float]:
@@ -170,6 +190,19 @@ def multiples_vs_sector(symbol: str) -> pd.DataFrame:
     return out.reset_index()
 
 
+def multiples_grid(symbol: str) -> Any:
+    table = multiples_vs_sector(symbol)
+    table["multiple"] = [MULTIPLE_NAMES.get(m, m) for m in table["multiple"]]
+    sector = universe_data.metrics()["sector"].get(symbol)
+    columns = {
+        "multiple": Col("Multiple"),
+        "value": Col(symbol, "x"),
+        "sector_median": Col(f"{sector} median" if isinstance(sector, str) else "Sector median", "x"),
+        "premium": Col("Premium to median", "pct_signed"),
+    }
+    return tables.grid("valuation-multiples-grid", table, columns=columns)
+
+
 @callback(
     Output("valuation-summary", "children"),
     Output("valuation-projection", "children"),
@@ -185,38 +218,61 @@ def valuation_update(symbol: str | None, *values: Any) -> tuple[Any, ...]:
     try:
         symbol = valid_symbol(symbol)
         a = assumptions(dict(zip(ASSUMPTIONS, values, strict=True)))
-        result, grid, w = run_dcf(symbol, a)
+        result, grid, w, base = run_dcf(symbol, a)
     except FAILURES as exc:
         return (states.error(str(exc)), None, charts.empty_figure(str(exc)), None, "#", "#", "#")
     g = result.gordon
+    price = base["price"]
     summary = dbc.Card(
         dbc.CardBody(
             [
                 html.H4(
-                    [f"{symbol}: ", html.Span(f"{g.per_share:,.2f}", id="valuation-per-share"), " per share"]
+                    [
+                        f"{symbol}: USD ",
+                        html.Span(f"{g.per_share:,.2f}", id="valuation-per-share"),
+                        " per share (DCF, Gordon terminal value)",
+                    ]
                 ),
                 html.P(
-                    f"Upside vs last close: {g.upside:+.1%}" if g.upside is not None else "No price stored."
+                    f"Last close USD {price:,.2f}; upside {g.upside:+.1%}"
+                    if g.upside is not None and math.isfinite(price)
+                    else "No price stored: no upside."
                 ),
                 html.P(
-                    f"WACC {w.value:.2%} (cost of equity {w.cost_of_equity:.2%}, after-tax debt {w.after_tax_cost_of_debt:.2%}, E/V {w.equity_weight:.0%})",
+                    f"WACC {w.value:.2%} (cost of equity {w.cost_of_equity:.2%}, after-tax cost of debt "
+                    f"{w.after_tax_cost_of_debt:.2%}, equity weight {w.equity_weight:.0%})",
                     id="valuation-wacc",
                 ),
                 html.P(
-                    f"Enterprise value {g.enterprise_value:,.0f}; equity {g.equity_value:,.0f}; terminal value share {g.terminal_share:.0%}"
+                    f"Enterprise value {formats.money(g.enterprise_value)} = PV of explicit FCF "
+                    f"{formats.money(result.pv_explicit)} + PV of terminal value {formats.money(g.pv_terminal)} "
+                    f"({g.terminal_share:.0%} of EV). Less net debt {formats.money(base['net_debt'])} = "
+                    f"equity {formats.money(g.equity_value)}, over {base['shares'] / 1e6:,.1f} m diluted shares."
+                ),
+                html.P(
+                    f"Base year: free cash flow {formats.money(base['fcf'])} (latest annual statement).",
+                    className="text-muted small mb-0",
                 ),
             ]
         )
     )
-    projection = tables.grid("valuation-projection-grid", result.projection.reset_index(), height=240)
+    projection = tables.grid(
+        "valuation-projection-grid", result.projection.reset_index(), columns=PROJECTION_COLUMNS
+    )
     heat = grid.copy()
     heat.index = [f"{v:.2%}" for v in heat.index]
     heat.columns = [f"{v:.2%}" for v in heat.columns]
     figure = charts.heatmap(
-        heat, "Value per share (rows: WACC, columns: terminal growth)", fmt=",.2f", colorscale="Viridis"
+        heat,
+        f"Value per share (USD); base case WACC {w.value:.2%}, terminal growth {a['terminal'] / 100:.2%}",
+        fmt=",.2f",
+        colorscale="Viridis",
+        x_title="Terminal growth",
+        y_title="WACC",
+        value_title="USD/share",
     )
     try:
-        multiples: Any = tables.grid("valuation-multiples-grid", multiples_vs_sector(symbol), height=240)
+        multiples: Any = multiples_grid(symbol)
     except FAILURES as exc:
         multiples = states.empty(f"No sector comparison: {exc}")
     params = {"symbol": symbol, **{k: str(v) for k, v in a.items()}}
@@ -233,12 +289,15 @@ def valuation_update(symbol: str | None, *values: Any) -> tuple[Any, ...]:
 
 @register_export("valuation", "projection")
 def export_projection(args: Mapping[str, str]) -> pd.DataFrame:
-    return run_dcf(valid_symbol(args.get("symbol")), assumptions(args))[0].projection
+    projection = run_dcf(valid_symbol(args.get("symbol")), assumptions(args))[0].projection
+    return projection.rename(columns=PROJECTION_EXPORT)
 
 
 @register_export("valuation", "grid")
 def export_grid(args: Mapping[str, str]) -> pd.DataFrame:
-    return run_dcf(valid_symbol(args.get("symbol")), assumptions(args))[1]
+    grid = run_dcf(valid_symbol(args.get("symbol")), assumptions(args))[1]
+    # Rows: WACC, columns: terminal growth (both fractions); cells: value per share in USD.
+    return grid.rename_axis(index="wacc", columns="value_per_share_usd_by_terminal_growth")
 
 
 @register_export("valuation", "multiples")

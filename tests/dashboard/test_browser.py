@@ -103,7 +103,7 @@ def test_browser_company_page(page: Any, base_url: str) -> None:
     raw_first = traces(page, "company-price-graph")[0]["y0"]
     assert raw_first > adjusted_first
     page.wait_for_selector("#company-statement-grid .ag-row")
-    assert "revenue" in page.inner_text("#company-statement-grid")
+    assert "Revenue" in page.inner_text("#company-statement-grid")
     page.wait_for_selector("#company-freshness-grid .ag-row")
     assert "prices" in page.inner_text("#company-freshness-grid")
     shot(page, "company")
@@ -145,7 +145,7 @@ def test_browser_compare_portfolio_screener_status(page: Any, base_url: str) -> 
         "document.querySelector('#screener-count') && document.querySelector('#screener-count').innerText === '8 companies'"
     )
     choose(page, "screener-sectors", "Energy")
-    page.wait_for_function("document.querySelector('#screener-count').innerText === '1 companies'")
+    page.wait_for_function("document.querySelector('#screener-count').innerText === '1 company'")
     shot(page, "screener")
     page.goto(base_url + "/status")
     page.wait_for_selector("#status-nodes-grid .ag-row")

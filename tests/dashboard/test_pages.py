@@ -86,7 +86,7 @@ def test_company_statements_annual_quarterly_ttm(
         assert len(figure["data"][0]["x"]) == bars
         assert figure["data"][0]["y"][-1] > 0
     ratio_traces = out["company-ratio-graph"]["figure"]["data"]
-    assert {t["name"] for t in ratio_traces} >= {"gross_margin", "roe"}
+    assert {t["name"] for t in ratio_traces} >= {"Gross margin", "ROE"}
 
 
 def test_company_rejects_unknown_ticker(

@@ -1,0 +1,147 @@
+"""Display units: one vocabulary for table cells (AG Grid formatter kinds), chart axes and card text.
+
+Only what is shown is formatted; the numbers behind it (row data, CSV exports) stay raw and full precision.
+A table column gets a *kind*; `assets/formatters.js` turns (value, kind) into text in the browser, so
+sorting and filtering still work on the numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+# kind -> (header unit suffix, hover/axis d3 format of the displayed value, scale of the displayed value)
+KINDS: dict[str, tuple[str, str, float]] = {
+    "usd_m": ("USD m", ",.1f", 1e-6),
+    "usd_bn": ("USD bn", ",.2f", 1e-9),
+    "usd": ("USD", ",.2f", 1.0),
+    "pct": ("%", ".1%", 1.0),
+    "pct2": ("%", ".2%", 1.0),
+    "pct_signed": ("%", "+.1%", 1.0),
+    "x": ("x", ",.1f", 1.0),
+    "num2": ("", ",.2f", 1.0),
+    "num3": ("", ",.3f", 1.0),
+    "int": ("", ",.0f", 1.0),
+    "shares_m": ("m shares", ",.1f", 1e-6),
+    "text": ("", "", 1.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Col:
+    """How a column is shown: its header (with the unit) and its formatter kind."""
+
+    header: str
+    kind: str = "text"
+
+
+# Metric columns shared by the Compare, Screener and Valuation pages.
+METRICS: dict[str, Col] = {
+    "symbol": Col("Ticker"),
+    "name": Col("Company"),
+    "sector": Col("Sector"),
+    "price": Col("Price (USD)", "usd"),
+    "market_cap": Col("Market cap (USD bn)", "usd_bn"),
+    "pe": Col("P/E", "x"),
+    "ev_ebitda": Col("EV/EBITDA", "x"),
+    "ev_sales": Col("EV/Sales", "x"),
+    "pb": Col("P/B", "x"),
+    "p_fcf": Col("P/FCF", "x"),
+    "gross_margin": Col("Gross margin", "pct"),
+    "operating_margin": Col("Operating margin", "pct"),
+    "ebitda_margin": Col("EBITDA margin", "pct"),
+    "net_margin": Col("Net margin", "pct"),
+    "fcf_margin": Col("FCF margin", "pct"),
+    "roe": Col("ROE", "pct"),
+    "roa": Col("ROA", "pct"),
+    "roic": Col("ROIC", "pct"),
+    "debt_to_equity": Col("Debt/equity", "x"),
+    "current_ratio": Col("Current ratio", "num2"),
+    "revenue_growth": Col("Revenue growth (y/y)", "pct"),
+    "net_income_growth": Col("Net income growth (y/y)", "pct"),
+    "fcf_growth": Col("FCF growth (y/y)", "pct"),
+    "f_score": Col("Piotroski F", "int"),
+    "altman_z": Col("Altman Z", "num2"),
+}
+
+# Statement line items: label and unit kind (money in USD m, per-share in USD, shares in millions).
+LINE_ITEMS: dict[str, Col] = {
+    "revenue": Col("Revenue", "usd_m"),
+    "grossProfit": Col("Gross profit", "usd_m"),
+    "operatingIncome": Col("Operating income", "usd_m"),
+    "ebitda": Col("EBITDA", "usd_m"),
+    "netIncome": Col("Net income", "usd_m"),
+    "eps": Col("EPS (basic)", "usd"),
+    "epsDiluted": Col("EPS (diluted)", "usd"),
+    "weightedAverageShsOutDil": Col("Diluted shares", "shares_m"),
+    "totalAssets": Col("Total assets", "usd_m"),
+    "totalCurrentAssets": Col("Current assets", "usd_m"),
+    "cashAndCashEquivalents": Col("Cash and equivalents", "usd_m"),
+    "totalLiabilities": Col("Total liabilities", "usd_m"),
+    "totalDebt": Col("Total debt", "usd_m"),
+    "netDebt": Col("Net debt", "usd_m"),
+    "totalStockholdersEquity": Col("Shareholders' equity", "usd_m"),
+    "operatingCashFlow": Col("Operating cash flow", "usd_m"),
+    "capitalExpenditure": Col("Capital expenditure", "usd_m"),
+    "freeCashFlow": Col("Free cash flow", "usd_m"),
+    "commonDividendsPaid": Col("Dividends paid", "usd_m"),
+    "commonStockRepurchased": Col("Share repurchases", "usd_m"),
+}
+
+
+def label(name: str) -> str:
+    """A readable name for a metric or line item: the vocabulary's, else `snake_case` → `Snake case`."""
+    known = METRICS.get(name) or LINE_ITEMS.get(name)
+    if known is not None:
+        return known.header
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def unit(kind: str) -> str:
+    return KINDS.get(kind, KINDS["text"])[0]
+
+
+def grid_formatter(kind: str) -> dict[str, str]:
+    """An AG Grid valueFormatter for one kind (see assets/formatters.js)."""
+    return {"function": f"mycfaFormat(params.value, '{kind}')"}
+
+
+def row_formatter(kind_field: str) -> dict[str, str]:
+    """An AG Grid valueFormatter that takes the kind from a field of the row (tables with one unit per row)."""
+    return {"function": f"mycfaFormat(params.value, params.data.{kind_field})"}
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def money(value: Any, *, currency: str = "USD") -> str:
+    """Large amounts: `USD 1.34 tn`, `USD 287.3 bn`, `USD 723.4 m`; small ones with 2 decimals."""
+    number = _finite(value)
+    if number is None:
+        return "n/a"
+    size = abs(number)
+    for threshold, suffix, digits in ((1e12, "tn", 2), (1e9, "bn", 1), (1e6, "m", 1)):
+        if size >= threshold:
+            return f"{currency} {number / threshold:,.{digits}f} {suffix}"
+    return f"{currency} {number:,.2f}"
+
+
+def pct(value: Any, *, digits: int = 1, signed: bool = False) -> str:
+    number = _finite(value)
+    if number is None:
+        return "n/a"
+    return f"{number:+.{digits}%}" if signed else f"{number:.{digits}%}"
+
+
+def scale_for(values: Any) -> tuple[float, str]:
+    """Divisor and unit for a money axis: USD bn when the largest value reaches 10 bn, else USD m."""
+    finite = [abs(v) for v in values if _finite(v) is not None]
+    top = max(finite, default=0.0)
+    return (1e9, "USD bn") if top >= 1e10 else (1e6, "USD m")

@@ -160,6 +160,36 @@ def dcf(
         TerminalGrowthError: terminal_growth >= wacc.
         AnalyticsError: non-finite inputs, negative years, non-positive shares, WACC <= -100%.
     """
+    return _dcf(
+        base_fcf,
+        growth=growth,
+        years=years,
+        wacc=wacc,
+        terminal_growth=terminal_growth,
+        net_debt=net_debt,
+        shares=shares,
+        price=price,
+        exit_multiple=exit_multiple,
+        exit_metric=exit_metric,
+        table=True,
+    )
+
+
+def _dcf(
+    base_fcf: float,
+    *,
+    growth: float | Sequence[float],
+    years: int,
+    wacc: float,
+    terminal_growth: float,
+    net_debt: float,
+    shares: float,
+    price: float | None = None,
+    exit_multiple: float | None = None,
+    exit_metric: float | None = None,
+    table: bool,
+) -> DCFResult:
+    """`dcf`; with table=False the projection frame is left empty (the sensitivity grid needs only values)."""
     fcf0 = _finite("base_fcf", base_fcf)
     r, g = _finite("wacc", wacc), _finite("terminal_growth", terminal_growth)
     if g >= r:
@@ -180,8 +210,13 @@ def dcf(
     fcf = fcf0 * factors
     discount = (1.0 + r) ** -t.astype(float)
     pv = fcf * discount
-    projection = pd.DataFrame(
-        {"growth": rates, "fcf": fcf, "discount_factor": discount, "pv": pv}, index=pd.Index(t, name="year")
+    projection = (
+        pd.DataFrame(
+            {"growth": rates, "fcf": fcf, "discount_factor": discount, "pv": pv},
+            index=pd.Index(t, name="year"),
+        )
+        if table
+        else pd.DataFrame()
     )
     pv_explicit = float(pv.sum())
     last_fcf = float(fcf[-1]) if years else fcf0
@@ -216,15 +251,11 @@ def sensitivity(
     """Gordon value per share over a WACC (rows) * terminal growth (columns) grid; NaN where g >= WACC."""
     if not waccs or not terminal_growths:
         raise AnalyticsError("sensitivity needs at least one WACC and one terminal growth")
-    grid = pd.DataFrame(
-        np.nan,
-        index=pd.Index(list(waccs), name="wacc", dtype=float),
-        columns=pd.Index(list(terminal_growths), name="terminal_growth", dtype=float),
-    )
-    for r in waccs:
-        for g in terminal_growths:
+    values = np.full((len(waccs), len(terminal_growths)), np.nan)
+    for i, r in enumerate(waccs):
+        for j, g in enumerate(terminal_growths):
             if g < r:
-                res = dcf(
+                res = _dcf(
                     base_fcf,
                     growth=growth,
                     years=years,
@@ -232,9 +263,14 @@ def sensitivity(
                     terminal_growth=g,
                     net_debt=net_debt,
                     shares=shares,
+                    table=False,
                 )
-                grid.loc[r, g] = res.gordon.per_share
-    return grid
+                values[i, j] = res.gordon.per_share
+    return pd.DataFrame(
+        values,
+        index=pd.Index(list(waccs), name="wacc", dtype=float),
+        columns=pd.Index(list(terminal_growths), name="terminal_growth", dtype=float),
+    )
 
 
 def multiples(frame: pd.DataFrame, market_cap: pd.Series) -> pd.DataFrame:

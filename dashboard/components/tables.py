@@ -88,7 +88,7 @@ def grid(
         columnSize="autoSize",
         dashGridOptions=options,
         style={"height": None} if short else {"height": f"{height}px"},
-        className="ag-theme-alpine",
+        className="ag-theme-alpine mycfa-fit" if short else "ag-theme-alpine",
     )
 
 

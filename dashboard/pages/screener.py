@@ -88,7 +88,7 @@ def layout(**_: Any) -> html.Div:
                                 placeholder="all sectors",
                             ),
                         ],
-                        md=4,
+                        md=3,
                     ),
                     dbc.Col(
                         [
@@ -97,7 +97,7 @@ def layout(**_: Any) -> html.Div:
                                 id="screener-metric", options=metric_options, value="roe", clearable=False
                             ),
                         ],
-                        md=2,
+                        md=3,
                     ),
                     dbc.Col(
                         [
@@ -123,7 +123,7 @@ def layout(**_: Any) -> html.Div:
                                 clearable=False,
                             ),
                         ],
-                        md=2,
+                        md=3,
                     ),
                     dbc.Col(
                         [
@@ -135,10 +135,9 @@ def layout(**_: Any) -> html.Div:
                                     {"label": "low first", "value": "asc"},
                                 ],
                                 value="desc",
-                                inline=True,
                             ),
                         ],
-                        md=2,
+                        md=1,
                     ),
                 ],
                 className="mb-2",

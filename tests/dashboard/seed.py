@@ -127,6 +127,14 @@ def apply_schema(owner_url: str) -> None:
     asyncio.run(migrate(owner_url))
 
 
+# Apple's own facts: other companies must not show Apple's CEO, website or market cap on their profile.
+APPLE_ONLY = ("ceo", "website", "description", "image", "phone", "address", "fullTimeEmployees", "marketCap")
+
+
+def _generic(profile: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in profile.items() if k not in APPLE_ONLY}
+
+
 def seed(owner_url: str, symbols: tuple[str, ...] = SYMBOLS) -> None:
     """Apply the schema and load companies, prices and statements for `symbols`."""
     apply_schema(owner_url)
@@ -153,7 +161,7 @@ def seed(owner_url: str, symbols: tuple[str, ...] = SYMBOLS) -> None:
                     row["Date added"] or None,
                     json.dumps(
                         {
-                            **profile,
+                            **(profile if symbol == "AAPL" else _generic(profile)),
                             "symbol": symbol,
                             "companyName": row["Security"],
                             "sector": row["GICS Sector"],

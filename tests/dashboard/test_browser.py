@@ -75,6 +75,36 @@ def traces(tab: Any, graph_id: str) -> list[dict[str, Any]]:
     )  # type: ignore[no-any-return]
 
 
+def rows(tab: Any, grid_id: str) -> dict[str, str]:
+    """Each displayed row's text (pinned and scrolling parts joined, cells tab-separated), by first cell."""
+    texts: list[str] = tab.evaluate(
+        f"""() => {{
+          const grid = document.querySelector('#{grid_id}');
+          const out = {{}};
+          grid.querySelectorAll('.ag-row[row-index]').forEach(row => {{
+            const i = row.getAttribute('row-index');
+            const cells = Array.from(row.querySelectorAll('.ag-cell'), c => c.innerText.trim());
+            out[i] = (out[i] || []).concat(cells);
+          }});
+          return Object.keys(out).sort((a, b) => a - b).map(k => out[k].join('\\t'));
+        }}"""
+    )
+    return {text.split("\t", 1)[0]: text for text in texts}
+
+
+def fits(tab: Any, grid_id: str, rows: int) -> bool:
+    """All `rows` rows are drawn and none hides behind an inner scrollbar."""
+    tab.wait_for_selector(f"#{grid_id} .ag-row")
+    return tab.evaluate(  # type: ignore[no-any-return]
+        f"""() => {{
+          const grid = document.querySelector('#{grid_id}');
+          const body = grid.querySelector('.ag-body-viewport');
+          const drawn = grid.querySelectorAll('.ag-center-cols-container .ag-row').length;
+          return drawn === {rows} && body.scrollHeight <= body.clientHeight + 1;
+        }}"""
+    )
+
+
 def choose(tab: Any, dropdown_id: str, text: str) -> None:
     """Open a Dash 4 dropdown, search, click the first matching option."""
     tab.click(f"#{dropdown_id} .dash-dropdown-trigger")
@@ -103,7 +133,9 @@ def test_browser_company_page(page: Any, base_url: str) -> None:
     raw_first = traces(page, "company-price-graph")[0]["y0"]
     assert raw_first > adjusted_first
     page.wait_for_selector("#company-statement-grid .ag-row")
-    assert "Revenue" in page.inner_text("#company-statement-grid")
+    statement = rows(page, "company-statement-grid")
+    assert re.match(r"Revenue\tUSD m\t\d{1,3}(,\d{3})*\.\d\t", statement["Revenue"]), statement
+    assert re.match(r"EPS \(diluted\)\tUSD\t\d+\.\d\d\t", statement["EPS (diluted)"])
     page.wait_for_selector("#company-freshness-grid .ag-row")
     assert "prices" in page.inner_text("#company-freshness-grid")
     shot(page, "company")
@@ -122,6 +154,10 @@ def test_browser_valuation_and_forecast(page: Any, base_url: str) -> None:
     )
     assert float(page.inner_text("#valuation-per-share").replace(",", "")) > before
     assert traces(page, "valuation-grid-graph")[0]["type"] == "heatmap"
+    assert fits(page, "valuation-projection-grid", 5)
+    page.wait_for_selector("#valuation-multiples-grid .ag-row")
+    multiples = rows(page, "valuation-multiples-grid")
+    assert re.fullmatch(r"P/E\t\d+\.\dx\t\d+\.\dx\t[+-]\d+\.\d%", multiples["P/E"]), multiples
     shot(page, "valuation")
     page.goto(base_url + "/forecast?symbol=PG")
     names = [t["name"] for t in traces(page, "forecast-graph")]
@@ -137,7 +173,11 @@ def test_browser_compare_portfolio_screener_status(page: Any, base_url: str) -> 
     shot(page, "compare")
     page.goto(base_url + "/portfolio")
     page.wait_for_selector("#portfolio-stats-grid .ag-row")
-    assert "Sharpe" in page.inner_text("#portfolio-stats-grid")
+    stats = rows(page, "portfolio-stats-grid")
+    assert re.fullmatch(r"Sharpe\t-?\d+\.\d\d", stats["Sharpe"]), stats
+    assert re.fullmatch(r"Annualised return\t-?\d+\.\d%", stats["Annualised return"])
+    assert re.fullmatch(r"Max drawdown\t-\d+\.\d%", stats["Max drawdown"])
+    assert fits(page, "portfolio-stats-grid", 10)
     assert traces(page, "portfolio-correlation-graph")[0]["type"] == "heatmap"
     shot(page, "portfolio")
     page.goto(base_url + "/screener")

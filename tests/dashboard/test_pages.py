@@ -30,6 +30,21 @@ def call(
     return response.get_json()["response"]  # type: ignore[no-any-return]
 
 
+def find_id(node: Any, id_: str) -> Any:
+    """The children of the component with this id in a serialised layout tree (None if absent)."""
+    if isinstance(node, dict):
+        props = node.get("props", {})
+        if props.get("id") == id_:
+            return props.get("children")
+        return find_id(props.get("children"), id_)
+    if isinstance(node, list):
+        for child in node:
+            found = find_id(child, id_)
+            if found is not None:
+                return found
+    return None
+
+
 def test_company_price_callback_returns_candles_with_volume_and_overlay(
     logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
 ) -> None:
@@ -122,6 +137,8 @@ def test_valuation_dcf_and_grid(logged_in: Callable[[str], FlaskClient], deps: l
     z = out["valuation-grid-graph"]["figure"]["data"][0]["z"]
     assert len(z) == 5 and len(z[0]) == 5
     assert z[0][4] > z[4][0]  # lower WACC and higher growth → higher value
+    headline = float(find_id(out["valuation-summary"]["children"], "valuation-per-share").replace(",", ""))
+    assert z[2][2] == pytest.approx(headline, abs=0.005)  # the base case is the grid's centre cell
     bad = call(
         client,
         deps,
@@ -186,8 +203,11 @@ def test_portfolio_statistics_and_optimisation(
     stats = {r["statistic"]: r["value"] for r in out["portfolio-stats"]["children"]["props"]["rowData"]}
     assert stats["Max drawdown"] < 0 and stats["Annualised volatility"] > 0
     assert max(out["portfolio-drawdown-graph"]["figure"]["data"][0]["y"]) <= 0
-    z = out["portfolio-correlation-graph"]["figure"]["data"][0]["z"]
-    assert z[0][0] == pytest.approx(1.0)
+    heat = out["portfolio-correlation-graph"]["figure"]["data"][0]
+    assert heat["z"][0][0] == pytest.approx(1.0)
+    assert (heat["zmin"], heat["zmid"], heat["zmax"]) == (-1.0, 0.0, 1.0)  # colour = sign and strength
+    kinds = {r["statistic"]: r["kind"] for r in out["portfolio-stats"]["children"]["props"]["rowData"]}
+    assert kinds["Max drawdown"] == "pct" and kinds["Sharpe"] == "num2" and kinds["Observations"] == "int"
     weights = out["portfolio-weights"]["children"]["props"]["rowData"]
     assert sum(r["min_volatility"] for r in weights) == pytest.approx(1.0, abs=1e-3)
 

@@ -109,7 +109,8 @@ def layout(**_: Any) -> html.Div:
                         ],
                         md=7,
                     ),
-                ]
+                ],
+                className="mb-3",
             ),
             dbc.Row(
                 [

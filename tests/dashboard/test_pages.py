@@ -249,3 +249,18 @@ def test_export_csv_by_role(logged_in: Callable[[str], FlaskClient]) -> None:
     assert ok.get_data(as_text=True).splitlines()[0] == "date,open,high,low,close,adj_close,volume"
     assert logged_in("vic").get("/export/company/prices.csv?symbol=AAPL").status_code == 403
     assert logged_in("ann").get("/export/company/prices.csv?symbol=../etc").status_code == 400
+
+
+def test_exports_keep_raw_numbers_and_name_units(logged_in: Callable[[str], FlaskClient]) -> None:
+    """CSV exports hold full-precision raw numbers (USD, fractions) with the unit in a name or a column."""
+    client = logged_in("ann")
+    query = "symbol=KO&growth=6&years=5&terminal=2.5&rf=4&beta=1&erp=5.5&kd=5&tax=21"
+    projection = client.get(f"/export/valuation/projection.csv?{query}").get_data(as_text=True).splitlines()
+    assert projection[0] == "year,fcf_growth_fraction,fcf_usd,discount_factor,pv_usd"
+    year, growth, fcf, *_ = projection[1].split(",")
+    assert (year, float(growth)) == ("1", 0.06) and float(fcf) > 1e9  # USD, not USD m
+    stats = client.get("/export/portfolio/stats.csv?holdings=AAPL:0.5,KO:0.5&rf=4").get_data(as_text=True)
+    lines = dict(line.split(",", 1) for line in stats.splitlines())
+    assert lines["statistic"] == "value,unit"
+    value, unit = lines["Max drawdown"].split(",")
+    assert unit == "fraction" and -1.0 < float(value) < 0.0

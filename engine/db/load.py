@@ -15,7 +15,6 @@ transaction, and a dropped connection repeats the whole batch (pool.run_batch), 
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -40,7 +39,6 @@ from engine.db.validate import BALANCE_TOLERANCE, parse_prices, parse_statements
 from engine.errors import LoadError
 
 LoadPath = Literal["backfill", "merge", "none"]
-_symbol_of = operator.itemgetter(0)
 DEFAULT_TIMEOUT_S = 120.0
 PARTITIONS_AHEAD = timedelta(days=366)  # next year's partition exists before its first trading day
 
@@ -176,7 +174,8 @@ async def load_price_rows(
         StoreUnavailable: the connection dropped on every attempt.
     """
     batch = dedupe_prices(rows)
-    if batch and set(map(_symbol_of, batch)) != {symbol}:
+    # Sorted by (symbol, date): every row is `symbol`'s exactly when the first and last ones are.
+    if batch and not batch[0].symbol == batch[-1].symbol == symbol:
         raise LoadError("batch holds rows of another symbol", dataset="prices", symbol=symbol)
     first = batch[0].date if batch else date.today()
     last = batch[-1].date if batch else first

@@ -9,12 +9,15 @@ import asyncpg
 import pytest
 
 from engine.db import (
+    PriceRow,
     last_price_dates,
     latest_fiscal_dates,
+    load_price_rows,
     load_prices,
     load_statements,
     queries,
 )
+from engine.errors import LoadError
 from tests.engine.db.conftest import adjusted, balance, income, price
 
 DAYS = ["2023-12-28", "2023-12-29", "2024-01-02", "2024-01-03", "2024-01-04"]
@@ -129,6 +132,15 @@ async def test_load_prices_backfill_after_concurrent_commit_redone_as_merge(
     result = await load_prices(pool, "RC1", rows)
     assert (result.path, result.inserted, result.updated, result.unchanged) == ("merge", 0, 1, 4)
     assert [r[5] for r in await stored_prices(pool, "RC1")][1] == 777.0
+
+
+async def test_load_price_rows_other_symbol_refused(pool: asyncpg.Pool) -> None:
+    """Typed rows of another symbol (sorting before or after the batch's own) fail the batch, nothing stored."""
+    own = PriceRow("OS1", date(2024, 1, 2), 1.0, 2.0, 0.5, 1.5, None, 10, None)
+    for stranger in ("AAA", "ZZZ"):
+        with pytest.raises(LoadError):
+            await load_price_rows(pool, "OS1", [own, own._replace(symbol=stranger, date=date(2024, 1, 3))])
+    assert await pool.fetchval("SELECT count(*) FROM prices_daily WHERE symbol = 'OS1'") == 0
 
 
 async def test_load_prices_new_dates_after_stored_take_backfill(pool: asyncpg.Pool) -> None:

@@ -70,11 +70,16 @@ class DampedETS(ETSModel):
         upper = np.array([hi for (_, hi), f in zip(bounds, fixed, strict=True) if not f], dtype=float)
         yhat = np.zeros(self.nobs)
         xhat = np.zeros((self.nobs, self._k_states_internal))
-        args = (yhat, xhat, is_fixed, fixed_values, use_beta_star, use_gamma_star)
-        loglike, nobs = self._loglike_internal, self.nobs
+        smooth, endog, nobs = self._smoothing_func, self.endog, self.nobs
 
         def objective(x: np.ndarray) -> float:
-            return float(-loglike(x, *args) / nobs)  # statsmodels' LikelihoodModel.fit objective
+            # statsmodels' LikelihoodModel.fit objective -loglike / nobs, with ETSModel._loglike_internal's
+            # additive-error likelihood -n/2 (log(2 pi mean(res^2)) + 1) written out (np.mean is add.reduce / n)
+            # to skip its per-call checks; the test against ETSModel.fit pins it to statsmodels' numbers.
+            smooth(x, endog, yhat, xhat, is_fixed, fixed_values, use_beta_star, use_gamma_star)
+            res = endog - yhat
+            loglike = -nobs / 2 * (np.log(2 * np.pi * (np.add.reduce(res**2) / nobs)) + 1)
+            return float(-loglike / nobs)
 
         def objective_and_gradient(x0: np.ndarray) -> tuple[float, np.ndarray]:
             f0 = objective(x0)

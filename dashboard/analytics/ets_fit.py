@@ -4,9 +4,9 @@
 `scipy.optimize.approx_derivative`; that generic helper costs far more per call than the model's own
 likelihood (~15 µs), and `fit` then builds results with a numerical-Hessian covariance we never use.
 `fit_params` runs the identical search (same internal parameterisation and bounds, the same
-forward-difference steps as `approx_derivative` with `abs_step=1e-8`, the same L-BFGS-B settings) with a
-lean gradient loop, so it returns the same optimum to the last bit on our data (tests compare it with
-`ETSModel.fit`). `results` wraps parameters in statsmodels' own results class (smoothing, forecasts and
+likelihood evaluated on the model's own smoothing routine, the same forward-difference steps as
+`approx_derivative` with `abs_step=1e-8`, the same L-BFGS-B settings) with a lean gradient loop, so it
+returns the same optimum to the last bit on our data (tests compare it with `ETSModel.fit`). `results` wraps parameters in statsmodels' own results class (smoothing, forecasts and
 prediction intervals unchanged) minus the covariance.
 """
 

@@ -83,28 +83,100 @@ def _check_symbol(row: Mapping[str, Any], symbol: str) -> None:
         raise Invalid(f"symbol mismatch: expected {symbol!r}, got {got!r}")
 
 
-def _price(row: Mapping[str, Any], symbol: str) -> PriceRow:
+def _price(row: Mapping[str, Any], symbol: str, adjusted: Mapping[date, float]) -> PriceRow:
     _check_symbol(row, symbol)
     day = parse_day(row.get("date"))
     open_, high, low, close = (_number(row, name) for name in ("open", "high", "low", "close"))
     volume = _number(row, "volume")
     assert open_ is not None and high is not None and low is not None and close is not None
     assert volume is not None
+    _check_values(row, high, low, volume)
+    vwap = _number(row, "vwap", required=False)
+    return PriceRow(symbol, day, open_, high, low, close, adjusted.get(day), int(volume), vwap)
+
+
+def _check_values(row: Mapping[str, Any], high: float, low: float, volume: float) -> None:
+    """The checks on parsed values, shared by both parsers."""
     if volume < 0:
         raise Invalid(f"negative volume: {row.get('volume')!r}")
     if volume != int(volume):
         raise Invalid(f"fractional volume: {row.get('volume')!r}")
     if high < low:
         raise Invalid(f"high < low: {high!r} < {low!r}")
-    return PriceRow(
-        symbol, day, open_, high, low, close, None, int(volume), _number(row, "vwap", required=False)
-    )
+
+
+# --- rows the FMP client already checked ------------------------------------------------------------
+# FMPClient.fetch_price_history has checked each row's shape (an object with the required keys), that
+# every numeric field is a JSON number or null (never a bool or a string: FMPMalformedResponseError
+# otherwise) and that `date` is an ISO date. The `checked` parsers skip exactly those checks and keep
+# every other one, with the same quarantine reasons, so each check runs once per row.
+
+
+def _checked_number(row: Mapping[str, Any], name: str) -> float:
+    value = row.get(name)
+    if value is None:
+        raise Invalid(f"missing {name}")
+    number = float(value)
+    if not math.isfinite(number):  # orjson refuses non-finite JSON, but a caller's dict may hold one
+        raise Invalid(f"non-finite {name}: {value!r}")
+    return number
+
+
+def _checked_day(row: Mapping[str, Any]) -> date:
+    value = row["date"]
+    day = date.fromisoformat(value)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Invalid(f"date out of range: {value!r}")
+    return day
+
+
+_OHLCV = ("open", "high", "low", "close", "volume")
+
+
+def _first_bad_number(row: Mapping[str, Any]) -> None:
+    """Raise for the first missing or non-finite OHLCV field, in the order the unchecked parser uses."""
+    for name in _OHLCV:
+        _checked_number(row, name)
+
+
+def _checked_price(row: Mapping[str, Any], symbol: str, adjusted: Mapping[date, float]) -> PriceRow:
+    if row.get("symbol") != symbol:
+        _check_symbol(row, symbol)
+    day = _checked_day(row)
+    get = row.get
+    o, h, lo, c, v = get("open"), get("high"), get("low"), get("close"), get("volume")
+    if o is None or h is None or lo is None or c is None or v is None:
+        _first_bad_number(row)
+        raise AssertionError("unreachable: a missing field raised Invalid")
+    open_, high, low, close, volume = float(o), float(h), float(lo), float(c), float(v)
+    total = open_ + high + low + close + volume
+    if total - total != 0:  # an inf or nan somewhere (or merely an overflowing sum: nothing raises)
+        _first_bad_number(row)
+    _check_values(row, high, low, volume)
+    vwap = None if get("vwap") is None else _checked_number(row, "vwap")
+    return PriceRow(symbol, day, open_, high, low, close, adjusted.get(day), int(volume), vwap)
+
+
+def _checked_adjusted(row: Mapping[str, Any], symbol: str) -> tuple[date, float]:
+    if row.get("symbol") != symbol:
+        _check_symbol(row, symbol)
+    return _checked_day(row), _checked_number(row, "adjClose")
+
+
+def _adjusted(row: Mapping[str, Any], symbol: str) -> tuple[date, float]:
+    _check_symbol(row, symbol)
+    day = parse_day(row.get("date"))
+    value = _number(row, "adjClose")
+    assert value is not None
+    return day, value
 
 
 def parse_prices(
     symbol: str,
     rows: Iterable[Mapping[str, Any]],
     adjusted: Iterable[Mapping[str, Any]] = (),
+    *,
+    checked: bool = False,
 ) -> Parsed[PriceRow]:
     """Turn historical-price-eod/full rows into PriceRows, merged by date with dividend-adjusted rows.
 
@@ -113,38 +185,38 @@ def parse_prices(
         rows: historical-price-eod/full rows (symbol, date, open, high, low, close, volume, vwap, ...).
         adjusted: historical-price-eod/dividend-adjusted rows (symbol, date, adjClose, ...);
             their adjClose fills `adj_close` for the same date.
+        checked: the rows come from FMPClient, which already checked their types and date format
+            (see `_checked_price`): those checks are not repeated, every other one is.
 
     Returns:
         The valid rows (not yet deduplicated) and the quarantined ones.
     """
     result: Parsed[PriceRow] = Parsed()
+    adjusted_value = _checked_adjusted if checked else _adjusted
+    make = _checked_price if checked else _price
     adj_close: dict[date, float] = {}
     adjusted_raw: dict[date, Mapping[str, Any]] = {}
     for raw in adjusted:
         try:
-            _check_symbol(raw, symbol)
-            day = parse_day(raw.get("date"))
-            value = _number(raw, "adjClose")
+            day, value = adjusted_value(raw, symbol)
         except Invalid as exc:
             result.quarantined.append(QuarantineRow("prices_adjusted", symbol, None, str(exc), dict(raw)))
             continue
-        assert value is not None
         # Duplicate dates: keep the greatest, as dedupe_prices does, so input order never matters.
         if day not in adj_close or value > adj_close[day]:
             adj_close[day] = value
             adjusted_raw[day] = raw
-    matched: set[date] = set()
+    unmatched = set(adj_close)
     for raw in rows:
         try:
-            row = _price(raw, symbol)
+            row = make(raw, symbol, adj_close)
         except Invalid as exc:
             result.quarantined.append(QuarantineRow("prices", symbol, None, str(exc), dict(raw)))
             continue
-        if row.date in adj_close:
-            row = row._replace(adj_close=adj_close[row.date])
-            matched.add(row.date)
+        if row.adj_close is not None:
+            unmatched.discard(row.date)
         result.rows.append(row)
-    for day in sorted(adj_close.keys() - matched):
+    for day in sorted(unmatched):
         # An adjusted close with no unadjusted row cannot make a full price row; keep it visible.
         result.quarantined.append(
             QuarantineRow(

@@ -99,6 +99,9 @@ def classify(
     return data
 
 
+_PLAIN_TYPES = frozenset({int, float, type(None)})  # what orjson gives a JSON number or null (bool excluded)
+
+
 def validate_rows(data: Any, *, spec: EndpointSpec, symbol: str | None) -> list[Row]:
     """Check the decoded body has the spec's shape; rows are returned untouched (FMP's names).
 
@@ -111,14 +114,19 @@ def validate_rows(data: Any, *, spec: EndpointSpec, symbol: str | None) -> list[
     where = _Where(endpoint=spec.path, symbol=symbol)
     if not isinstance(data, list):
         raise FMPMalformedResponseError(f"expected a JSON array, got {type(data).__name__}", **where)
+    required = frozenset(spec.required)
+    numeric = spec.numeric
     for index, row in enumerate(data):
         if not isinstance(row, dict):
             raise FMPMalformedResponseError(f"row {index} is {type(row).__name__}, not an object", **where)
-        missing = [key for key in spec.required if key not in row]
-        if missing:
+        # Fast paths run in C (key-view comparison, map): this check runs on every price row, and
+        # the slow loops below only name the culprit once a row has failed.
+        if not row.keys() >= required:
+            missing = [key for key in spec.required if key not in row]
             raise FMPMalformedResponseError(f"row {index} lacks {', '.join(missing)}", **where)
-        for key in spec.numeric:
-            value = row.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-                raise FMPMalformedResponseError(f"row {index} field {key} is not numeric", **where)
+        if not _PLAIN_TYPES.issuperset(map(type, map(row.get, numeric))):
+            for key in numeric:
+                value = row.get(key)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                    raise FMPMalformedResponseError(f"row {index} field {key} is not numeric", **where)
     return data

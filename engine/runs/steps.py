@@ -76,7 +76,7 @@ class Steps:
         # `dividend-adjusted` alone has adjClose (FMP-API.md 3.6).
         full = await self.fmp.fetch_price_history(symbol, start, self.today)
         adjusted = await self.fmp.fetch_price_history(symbol, start, self.today, adjusted=True)
-        return parse_prices(symbol, full, adjusted)
+        return parse_prices(symbol, full, adjusted, checked=True)  # the client checked types and dates
 
     async def prices(self, item: PlannedItem) -> tuple[int, dict[str, Any] | None]:
         """Load the planned window; if FMP rewrote stored prices (a new dividend or split adjusts the

@@ -3,11 +3,12 @@
 
 Usage:
     .venv/bin/python scripts/bench_load.py [--symbols 500] [--days 10000] [--statement-years 24]
-                                           [--merge-symbols 100] [--keep]
+                                           [--merge-symbols 100] [--keep] [--prices-backfill-only]
 
 Creates a throwaway database (scripts/devdb.py createdb), applies the schema, and for each batch
-(one symbol's prices; one symbol's statements of one kind) times our loader and, on the same
-connection and the same rows, a plain binary COPY into an unindexed, unpartitioned table. Batches
+(one symbol's prices; one symbol's statements of one kind) times our loader (through its pool) and, on
+its own connection and from the same in-memory rows, a plain binary COPY (BEGIN, COPY, COMMIT) into
+an unindexed, unpartitioned table. Batches
 are generated one at a time, so memory stays flat; the peak RSS is printed at the end.
 
 - backfill: every symbol's whole history into empty partitions (auto path must pick backfill);

@@ -6,10 +6,10 @@ Usage:
                                            [--merge-symbols 100] [--keep] [--prices-backfill-only]
 
 Creates a throwaway database (scripts/devdb.py createdb), applies the schema, and for each batch
-(one symbol's prices; one symbol's statements of one kind) times our loader (through its pool) and, on
-its own connection and from the same in-memory rows, a plain binary COPY (BEGIN, COPY, COMMIT) into
-an unindexed, unpartitioned table. Batches
-are generated one at a time, so memory stays flat; the peak RSS is printed at the end.
+(one symbol's prices; one symbol's statements of one kind) times our loader (through its pool) and,
+on its own connection and from the same in-memory rows, a plain binary COPY (BEGIN, COPY, COMMIT)
+into an unindexed, unpartitioned table. Batches are generated one at a time, so memory stays flat;
+the peak RSS is printed at the end.
 
 - backfill: every symbol's whole history into empty partitions (auto path must pick backfill);
 - merge: the same histories again with 1% of rows changed and 1% new dates (auto picks merge).

@@ -1,13 +1,11 @@
-"""The hard request budget: at most N sends in any sliding window, evenly paced, on an injectable clock."""
+"""The hard request budget: at most N sends in any sliding window, evenly paced (aiolimiter + a send log)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[object]]
+from aiolimiter import AsyncLimiter
 
 DEFAULT_WINDOW_S = 60.0
 # The server counts a request when it arrives, we count it when we send: a request sent later can
@@ -17,31 +15,24 @@ DEFAULT_MARGIN_S = 1.0
 
 
 class RateBudget:
-    """A sliding-log limiter: never more than `limit` grants in any `window_s` seconds.
+    """aiolimiter's leaky bucket, sized and wrapped so that no sliding window exceeds the limit.
 
-    A leaky bucket (aiolimiter) lets a full bucket through at once and then refills at the same
-    rate, so a 60 s window straddling the burst can see up to twice the limit. Here every grant's
-    time is kept (at most `limit` of them), and a new grant waits until the oldest has left the
-    window (`window_s + margin_s`). Grants are also paced `(window_s + margin_s) / limit` apart so
-    the budget is spread evenly instead of spent in one burst per minute; the log, not the pacing,
-    is what guarantees the bound. Waiters are served first come, first served.
-
-    The clock defaults to the running loop's (`loop.time()`), so tests can drive it virtually::
+    A leaky bucket of capacity N (aiolimiter's `AsyncLimiter(N, 60)`) lets a full bucket through at
+    once and then refills at the same rate, so a 60 s window straddling the burst can see up to
+    twice the limit. Here the bucket is sized to ONE request leaking every `(window_s + margin_s) /
+    limit` seconds: sends are paced evenly, never in a burst. Around it, a log of the last `limit`
+    send times makes the bound hard whatever the pacing does (a new send waits until the oldest has
+    left the window plus the margin). Waiters are served first come, first served; time is the
+    running loop's (`loop.time()`), so tests drive it with a virtual-clock loop::
 
         budget = RateBudget(120)
         await budget.acquire()   # returns once a send is allowed; the caller sends right away
     """
 
-    __slots__ = ("_clock", "_grants", "_lock", "_sleep", "limit", "margin_s", "spacing_s", "window_s")
+    __slots__ = ("_grants", "_lock", "_pacer", "limit", "margin_s", "spacing_s", "window_s")
 
     def __init__(
-        self,
-        limit: int,
-        window_s: float = DEFAULT_WINDOW_S,
-        *,
-        margin_s: float = DEFAULT_MARGIN_S,
-        clock: Clock | None = None,
-        sleep: Sleep = asyncio.sleep,
+        self, limit: int, window_s: float = DEFAULT_WINDOW_S, *, margin_s: float = DEFAULT_MARGIN_S
     ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
@@ -51,30 +42,22 @@ class RateBudget:
         self.window_s = window_s
         self.margin_s = margin_s
         self.spacing_s = (window_s + margin_s) / limit
-        self._clock = clock
-        self._sleep = sleep
+        self._pacer = AsyncLimiter(1, self.spacing_s)
         self._grants: deque[float] = deque(maxlen=limit)
         self._lock = asyncio.Lock()
 
-    def _now(self) -> float:
-        return self._clock() if self._clock else asyncio.get_running_loop().time()
-
-    def next_free_at(self) -> float:
-        """The earliest clock time at which the next grant could be made."""
-        if not self._grants:
-            return float("-inf")
-        paced = self._grants[-1] + self.spacing_s
-        if len(self._grants) < self.limit:
-            return paced
-        return max(paced, self._grants[0] + self.window_s + self.margin_s)
-
     async def acquire(self) -> float:
-        """Wait until one more send fits in the budget, record it, and return its clock time."""
+        """Wait until one more send fits in the budget, record it, and return its loop time."""
+        loop = asyncio.get_running_loop()
         async with self._lock:
+            await self._pacer.acquire()
             while True:
-                now = self._now()
-                free_at = self.next_free_at()
-                if free_at <= now:
-                    self._grants.append(now)  # maxlen drops the grant that just left the window
-                    return now
-                await self._sleep(free_at - now)
+                now = loop.time()
+                if len(self._grants) < self.limit:
+                    break
+                oldest_leaves_at = self._grants[0] + self.window_s + self.margin_s
+                if oldest_leaves_at <= now:
+                    break
+                await asyncio.sleep(oldest_leaves_at - now)
+            self._grants.append(now)  # maxlen drops the grant that just left the window
+            return now

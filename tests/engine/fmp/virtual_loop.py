@@ -6,6 +6,8 @@ import asyncio
 import selectors
 from typing import Any
 
+LOOP_ITERATION_S = 1e-6
+
 
 class _JumpingSelector:
     """Wraps the real selector: polls without blocking and advances the loop's clock by the timeout."""
@@ -16,8 +18,10 @@ class _JumpingSelector:
 
     def select(self, timeout: float | None = None) -> list[Any]:
         events = self._inner.select(0)
-        if not events and timeout is not None and timeout > 0:
-            self._loop.now += timeout
+        if not events and timeout is not None:
+            # Every loop iteration takes some real time: without that floor a timer due "now" (a
+            # float rounding leftover, as aiolimiter's waker can produce) would spin forever.
+            self._loop.now += max(timeout, LOOP_ITERATION_S)
         return events
 
     def __getattr__(self, name: str) -> Any:

@@ -14,7 +14,7 @@ import orjson
 
 from fakefmp.constituents import Company, load_companies
 from fakefmp.metrics import key_metrics_row, ratios_row
-from fakefmp.prices import PriceSeries, generate_prices, symbol_rng
+from fakefmp.prices import PriceSeries, dumps_compact, generate_prices, symbol_rng
 from fakefmp.statements import (
     FIRST_FISCAL_YEAR,
     Period,
@@ -177,7 +177,7 @@ class Universe:
                 }
                 for name, row in made.items():
                     entry = Entry(
-                        period.filing.isoformat(), period.end.isoformat(), period.label, orjson.dumps(row)
+                        period.filing.isoformat(), period.end.isoformat(), period.label, dumps_compact(row)
                     )
                     rows[name].append(entry)
             for name, entries in rows.items():

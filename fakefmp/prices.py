@@ -96,8 +96,15 @@ class PriceSeries:
         return float(self.close[index]) if index >= 0 else None
 
 
+def dumps_compact(value: object) -> bytes:
+    """orjson.dumps for bytes that stay cached: orjson's result keeps its whole growth buffer (measured
+    ~32 KB behind a 1.5 KB row), so a copy to the exact size keeps a cached universe in hundreds of
+    MB instead of many GB."""
+    return bytes(memoryview(orjson.dumps(value)))
+
+
 def _full_rows(series: PriceSeries) -> list[bytes]:
-    symbol, dumps = series.symbol, orjson.dumps
+    symbol, dumps = series.symbol, dumps_compact
     cols = [col.tolist() for col in series.columns]
     return [
         dumps(
@@ -119,7 +126,7 @@ def _full_rows(series: PriceSeries) -> list[bytes]:
 
 
 def _adjusted_rows(series: PriceSeries, visible: int) -> list[bytes]:
-    symbol, dumps = series.symbol, orjson.dumps
+    symbol, dumps = series.symbol, dumps_compact
     factor = series.factor(visible)
     adj = [np.round(col[:visible] * factor, 4).tolist() for col in series.columns[:4]]
     volume = series.columns[4][:visible].tolist()

@@ -7,6 +7,7 @@ never touch a database they did not create.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -88,21 +89,26 @@ def _with_database(url: str, database: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + database
 
 
+@contextlib.contextmanager
+def throwaway_database(cluster: Cluster, stem: str) -> Iterator[Database]:
+    """A fresh database on the session cluster (hardened for the reader), dropped on exit."""
+    name = f"t_{re.sub(r'[^a-z0-9_]', '_', stem.lower())[:30]}_{uuid.uuid4().hex[:8]}"
+    devdb("createdb", name)
+    try:
+        yield Database(
+            name=name,
+            owner_url=_with_database(cluster.owner_url, name),
+            reader_url=_with_database(cluster.reader_url, name),
+            replica_reader_url=_with_database(cluster.replica_reader_url, name),
+            admin_url=_with_database(cluster.admin_url, name),
+            admin_replica_url=_with_database(cluster.admin_replica_url, name),
+        )
+    finally:
+        devdb("dropdb", name)
+
+
 @pytest.fixture(scope="module")
 def pg_database(pg_cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[Database]:
     """A fresh database for this test module, dropped at the end."""
-    stem = re.sub(r"[^a-z0-9_]", "_", request.module.__name__.rsplit(".", 1)[-1].lower())[:30]
-    name = f"t_{stem}_{uuid.uuid4().hex[:8]}"
-    devdb("createdb", name)
-    database = Database(
-        name=name,
-        owner_url=_with_database(pg_cluster.owner_url, name),
-        reader_url=_with_database(pg_cluster.reader_url, name),
-        replica_reader_url=_with_database(pg_cluster.replica_reader_url, name),
-        admin_url=_with_database(pg_cluster.admin_url, name),
-        admin_replica_url=_with_database(pg_cluster.admin_replica_url, name),
-    )
-    try:
+    with throwaway_database(pg_cluster, request.module.__name__.rsplit(".", 1)[-1]) as database:
         yield database
-    finally:
-        devdb("dropdb", name)

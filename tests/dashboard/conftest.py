@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from dashboard.config import DashboardSettings
-from tests.conftest import Cluster, Database, _with_database, devdb, wait_for_replica
+from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
 from tests.dashboard import seed
 
 PASSWORD = "correct horse battery"
@@ -21,26 +21,12 @@ USERS = {"ada": "admin", "ann": "analyst", "vic": "viewer"}
 @pytest.fixture(scope="session")
 def dash_db(pg_cluster: Cluster) -> Iterator[Database]:
     """A database seeded with demo companies, prices, statements and one user per role."""
-    import uuid
-
-    name = f"t_dashboard_{uuid.uuid4().hex[:8]}"
-    devdb("createdb", name)
-    db = Database(
-        name=name,
-        owner_url=_with_database(pg_cluster.owner_url, name),
-        reader_url=_with_database(pg_cluster.reader_url, name),
-        replica_reader_url=_with_database(pg_cluster.replica_reader_url, name),
-        admin_url=_with_database(pg_cluster.admin_url, name),
-        admin_replica_url=_with_database(pg_cluster.admin_replica_url, name),
-    )
-    try:
+    with throwaway_database(pg_cluster, "dashboard") as db:
         seed.seed(db.owner_url)
         for user, role in USERS.items():
             seed.add_user(db.owner_url, user, PASSWORD, role)
         wait_for_replica(pg_cluster)
         yield db
-    finally:
-        devdb("dropdb", name)
 
 
 def make_settings(db: Database, cache_dir: Path, **overrides: Any) -> DashboardSettings:

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from engine.db import queries
+from engine.db.gics import classify
 from engine.db.load import DEFAULT_TIMEOUT_S, LoadResult, write_quarantine
 from engine.db.pool import BATCH_ATTEMPTS, RETRY_WAIT_S, run_batch
 from engine.db.rows import QuarantineRow
@@ -60,11 +61,12 @@ def parse_constituent(row: Mapping[str, Any]) -> Constituent:
         added: date | None = parse_day(row.get("dateFirstAdded"), "dateFirstAdded")
     except Invalid:
         added = None
+    sector, sub_industry = classify(symbol, _text(row.get("sector")), _text(row.get("subSector")))
     return Constituent(
         symbol=symbol.upper(),
         name=name,
-        sector=_text(row.get("sector")),
-        sub_industry=_text(row.get("subSector")),
+        sector=sector,
+        sub_industry=sub_industry,
         headquarters=_text(row.get("headQuarter")),
         cik=_cik(row.get("cik")),
         founded=_text(row.get("founded")),

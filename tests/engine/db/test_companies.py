@@ -7,13 +7,12 @@ from datetime import date
 import asyncpg
 
 from engine.db import load_profiles, upsert_companies
+from engine.db.companies import parse_constituent
 from tests.engine.db.conftest import fixture_rows
 
 
-def constituent(
-    symbol: str, sector: str = "Information Technology", **overrides: object
-) -> dict[str, object]:
-    """An sp500-constituent row (the fake server serves GICS sectors from the S&P list)."""
+def constituent(symbol: str, sector: str = "Technology", **overrides: object) -> dict[str, object]:
+    """An sp500-constituent row: FMP sends its own sector names ("Technology"), not GICS ones."""
     row: dict[str, object] = {
         "symbol": symbol,
         "name": f"{symbol} Inc.",
@@ -72,3 +71,16 @@ async def test_upsert_companies_row_without_symbol_quarantined(pool: asyncpg.Poo
     assert (result.inserted, result.quarantined) == (1, 1)
     reason = await pool.fetchval("SELECT reason FROM quarantine WHERE dataset = 'companies'")
     assert reason == "missing symbol"
+
+
+def test_parse_constituent_uses_gics_for_a_listed_symbol() -> None:
+    """A listed symbol gets its GICS sector and sub-industry, whatever names FMP's row carries."""
+    company = parse_constituent(constituent("A", sector="Healthcare", subSector="Medical - Diagnostics"))
+    assert (company.sector, company.sub_industry) == ("Health Care", "Life Sciences Tools & Services")
+    assert '"Healthcare"' in company.constituent  # FMP's own names stay in the raw row
+
+
+def test_parse_constituent_keeps_fmp_names_for_an_unlisted_symbol() -> None:
+    """A symbol missing from the shipped GICS list keeps FMP's classification rather than none."""
+    company = parse_constituent(constituent("ZZZZ", sector="Technology", subSector="Software"))
+    assert (company.sector, company.sub_industry) == ("Technology", "Software")

@@ -59,7 +59,8 @@ class Database:
 def wait_for_replica(cluster: Cluster, timeout_s: float = REPLICA_CATCH_UP_S) -> None:
     """Block until the replica has replayed everything the primary has written so far."""
     with psycopg.connect(cluster.admin_url, autocommit=True) as primary:
-        target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]  # type: ignore[index]
+        # the insert position: with synchronous_commit off, the write position can lag the last commit
+        target = primary.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]  # type: ignore[index]
     deadline = time.monotonic() + timeout_s
     with psycopg.connect(cluster.admin_replica_url, autocommit=True) as replica:
         while time.monotonic() < deadline:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+import dash_bootstrap_components as dbc
 import pandas as pd
 
 from dashboard.data import queries
@@ -66,3 +67,16 @@ def valid_choice(value: object, choices: Iterable[str], *, name: str) -> str:
     if value not in allowed:
         raise InvalidInput(f"{name} must be one of {', '.join(allowed)}")
     return str(value)
+
+
+def radio_column(id_: str, choices: Mapping[str, str], value: str, *, md: int) -> dbc.Col:
+    """An inline radio group in a grid column; `choices` maps each value to its label."""
+    return dbc.Col(
+        dbc.RadioItems(
+            id=id_,
+            options=[{"label": label, "value": key} for key, label in choices.items()],
+            value=value,
+            inline=True,
+        ),
+        md=md,
+    )

@@ -13,7 +13,7 @@ from dash import Input, Output, callback, dcc, html
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.components import charts, company_data, formats, states, tables
 from dashboard.components.export import export_href, export_link, register_export
-from dashboard.components.inputs import InvalidInput, symbol_options, valid_choice, valid_symbol
+from dashboard.components.inputs import InvalidInput, radio_column, symbol_options, valid_choice, valid_symbol
 from dashboard.data import queries
 from dashboard.data.router import NoNodeAvailable, QueryFailed
 from dashboard.services import services
@@ -106,24 +106,8 @@ def layout(symbol: str | None = None, **_: Any) -> html.Div:
             html.Hr(),
             dbc.Row(
                 [
-                    dbc.Col(
-                        dbc.RadioItems(
-                            id="company-period",
-                            options=[{"label": v, "value": k} for k, v in PERIODS.items()],
-                            value="FY",
-                            inline=True,
-                        ),
-                        md=4,
-                    ),
-                    dbc.Col(
-                        dbc.RadioItems(
-                            id="company-kind",
-                            options=[{"label": v, "value": k} for k, v in KINDS.items()],
-                            value="income",
-                            inline=True,
-                        ),
-                        md=5,
-                    ),
+                    radio_column("company-period", PERIODS, "FY", md=4),
+                    radio_column("company-kind", KINDS, "income", md=5),
                     dbc.Col(export_link("company", "statements"), md=3),
                 ],
                 className="mb-2",

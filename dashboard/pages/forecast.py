@@ -16,7 +16,7 @@ from dashboard.analytics.fundamentals import field
 from dashboard.components import charts, company_data, formats, states, tables
 from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.formats import Col
-from dashboard.components.inputs import InvalidInput, symbol_options, valid_choice, valid_symbol
+from dashboard.components.inputs import InvalidInput, radio_column, symbol_options, valid_choice, valid_symbol
 from dashboard.data.router import NoNodeAvailable, QueryFailed
 from dashboard.services import services
 
@@ -53,33 +53,9 @@ def layout(symbol: str | None = None, **_: Any) -> html.Div:
                         ),
                         md=3,
                     ),
-                    dbc.Col(
-                        dbc.RadioItems(
-                            id="forecast-series",
-                            options=[{"label": v, "value": k} for k, v in SERIES.items()],
-                            value="revenue",
-                            inline=True,
-                        ),
-                        md=5,
-                    ),
-                    dbc.Col(
-                        dbc.RadioItems(
-                            id="forecast-frequency",
-                            options=[{"label": v, "value": k} for k, v in FREQUENCIES.items()],
-                            value="FY",
-                            inline=True,
-                        ),
-                        md=2,
-                    ),
-                    dbc.Col(
-                        dbc.RadioItems(
-                            id="forecast-method",
-                            options=[{"label": v, "value": k} for k, v in METHODS.items()],
-                            value="ets",
-                            inline=True,
-                        ),
-                        md=2,
-                    ),
+                    radio_column("forecast-series", SERIES, "revenue", md=5),
+                    radio_column("forecast-frequency", FREQUENCIES, "FY", md=2),
+                    radio_column("forecast-method", METHODS, "ets", md=2),
                 ],
                 className="mb-2",
             ),

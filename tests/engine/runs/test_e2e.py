@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import signal
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from engine.db import migrate
-from tests.conftest import Cluster, _with_database, devdb
+from tests.conftest import Cluster, throwaway_database
 from tests.engine.runs.e2e import (
     FakeFMP,
     engine_env,
@@ -46,21 +46,14 @@ def fake() -> Iterator[FakeFMP]:
 @pytest.fixture(scope="module")
 def new_db(pg_cluster: Cluster) -> Iterator[Callable[[], str]]:
     """A factory of fresh migrated databases (owner URL), all dropped when the module ends."""
-    names: list[str] = []
+    with contextlib.ExitStack() as databases:
 
-    def make() -> str:
-        name = f"t_e2e_{uuid.uuid4().hex[:10]}"
-        devdb("createdb", name)
-        names.append(name)
-        url = _with_database(pg_cluster.owner_url, name)
-        asyncio.run(migrate(url))
-        return url
+        def make() -> str:
+            url = databases.enter_context(throwaway_database(pg_cluster, "e2e")).owner_url
+            asyncio.run(migrate(url))
+            return url
 
-    try:
         yield make
-    finally:
-        for name in names:
-            devdb("dropdb", name)
 
 
 @pytest.fixture(scope="module")

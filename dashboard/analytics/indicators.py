@@ -1,9 +1,10 @@
 """Technical indicators as TA-Lib computes them (its default definitions), over pandas Series with the index kept.
 
-Inputs are Series indexed by date; outputs keep that index and are NaN during the warm-up. Leading NaNs are
-skipped by TA-Lib; a NaN inside the series makes the recursive indicators NaN from there on (TA-Lib's
-behaviour), which is visible rather than silently filled. Use `ohlcv(prices, adjusted=...)` to choose
-dividend-adjusted (default) or raw prices before calling these.
+Inputs are Series indexed by date; outputs keep that index and are NaN during the warm-up. A row with a
+missing input (a NaN anywhere in it) is treated as a day without a price: every indicator is computed on the
+rows that have all their inputs and is NaN on the missing row only. TA-Lib itself is inconsistent there (RSI
+turns 0.0 and ADX freezes for the rest of the history, SMA/EMA/MACD go NaN for good), so it never sees a NaN.
+Use `ohlcv(prices, adjusted=...)` to choose dividend-adjusted (default) or raw prices before calling these.
 """
 
 from __future__ import annotations
@@ -49,14 +50,41 @@ def _period(value: int, name: str = "period", minimum: int = 1) -> int:
     return int(value)
 
 
-def _call(fn: object, index: pd.Index, arrays: Sequence[np.ndarray], **kwargs: int | float) -> np.ndarray:
-    """Call a TA-Lib function; an all-NaN input is returned as all-NaN (TA-Lib raises on it)."""
-    if all(np.isnan(a).all() for a in arrays):
-        return np.full(len(index), np.nan)
+def _lines(fn: object, arrays: Sequence[np.ndarray], **kwargs: int | float) -> list[np.ndarray]:
+    """Every output line of a TA-Lib function, computed on the rows where all inputs are known.
+
+    Rows with a NaN input are left out of the call and come back as NaN, so a missing day neither zeroes
+    RSI nor freezes ADX nor blanks the rest of the history; an all-NaN input gives all-NaN lines.
+    """
+    n = len(arrays[0])
+    known = np.logical_and.reduce([~np.isnan(a) for a in arrays])
+    if not known.any():
+        return [np.full(n, np.nan)]
+    inputs = list(arrays) if known.all() else [np.ascontiguousarray(a[known]) for a in arrays]
     try:
-        return fn(*arrays, **kwargs)  # type: ignore[operator]
+        result = fn(*inputs, **kwargs)  # type: ignore[operator]
     except Exception as exc:
         raise AnalyticsError(f"TA-Lib rejected the input: {exc}") from exc
+    lines = list(result) if isinstance(result, tuple) else [result]
+    if known.all():
+        return lines
+    out = []
+    for line in lines:
+        full = np.full(n, np.nan)
+        full[known] = line
+        out.append(full)
+    return out
+
+
+def _call(fn: object, index: pd.Index, arrays: Sequence[np.ndarray], **kwargs: int | float) -> np.ndarray:
+    """A one-line TA-Lib function over the known rows (see `_lines`)."""
+    return _lines(fn, arrays, **kwargs)[0]
+
+
+def _multi(fn: object, arrays: Sequence[np.ndarray], count: int, **kwargs: int | float) -> list[np.ndarray]:
+    """A TA-Lib function with `count` output lines over the known rows; all-NaN lines when none is known."""
+    lines = _lines(fn, arrays, **kwargs)
+    return lines if len(lines) == count else [lines[0]] * count
 
 
 def sma(close: pd.Series, period: int) -> pd.Series:
@@ -81,26 +109,14 @@ def macd(close: pd.Series, fast: int = 12, slow: int = 26, signal: int = 9) -> p
     """MACD line, signal line and histogram (TA-Lib MACD): columns macd, signal, hist."""
     index, (c,) = _arrays(close)
     kwargs = {"fastperiod": _period(fast, "fast", 2), "slowperiod": _period(slow, "slow", 2)}
-    if all(np.isnan(c)):
-        lines = [np.full(len(index), np.nan)] * 3
-    else:
-        try:
-            lines = list(talib.MACD(c, signalperiod=_period(signal, "signal"), **kwargs))
-        except Exception as exc:
-            raise AnalyticsError(f"TA-Lib rejected the input: {exc}") from exc
+    lines = _multi(talib.MACD, [c], 3, signalperiod=_period(signal, "signal"), **kwargs)
     return pd.DataFrame({"macd": lines[0], "signal": lines[1], "hist": lines[2]}, index=index)
 
 
 def bbands(close: pd.Series, period: int = 20, nbdev: float = 2.0) -> pd.DataFrame:
     """Bollinger bands on an SMA with population standard deviation (TA-Lib BBANDS): upper, middle, lower."""
     index, (c,) = _arrays(close)
-    if all(np.isnan(c)):
-        bands = [np.full(len(index), np.nan)] * 3
-    else:
-        try:
-            bands = list(talib.BBANDS(c, timeperiod=_period(period, minimum=2), nbdevup=nbdev, nbdevdn=nbdev))
-        except Exception as exc:
-            raise AnalyticsError(f"TA-Lib rejected the input: {exc}") from exc
+    bands = _multi(talib.BBANDS, [c], 3, timeperiod=_period(period, minimum=2), nbdevup=nbdev, nbdevdn=nbdev)
     return pd.DataFrame({"upper": bands[0], "middle": bands[1], "lower": bands[2]}, index=index)
 
 
@@ -121,22 +137,14 @@ def stoch(
 ) -> pd.DataFrame:
     """Slow stochastic oscillator with SMA smoothing (TA-Lib STOCH defaults): columns slowk, slowd."""
     index, arrays = _arrays(high, low, close)
-    if all(np.isnan(a).all() for a in arrays):
-        lines = [np.full(len(index), np.nan)] * 2
-    else:
-        try:
-            lines = list(
-                talib.STOCH(
-                    arrays[0],
-                    arrays[1],
-                    arrays[2],
-                    fastk_period=_period(fastk, "fastk"),
-                    slowk_period=_period(slowk, "slowk"),
-                    slowd_period=_period(slowd, "slowd"),
-                )
-            )
-        except Exception as exc:
-            raise AnalyticsError(f"TA-Lib rejected the input: {exc}") from exc
+    lines = _multi(
+        talib.STOCH,
+        arrays,
+        2,
+        fastk_period=_period(fastk, "fastk"),
+        slowk_period=_period(slowk, "slowk"),
+        slowd_period=_period(slowd, "slowd"),
+    )
     return pd.DataFrame({"slowk": lines[0], "slowd": lines[1]}, index=index)
 
 
@@ -188,7 +196,8 @@ def ohlcv(prices: pd.DataFrame, *, adjusted: bool = True) -> pd.DataFrame:
         prices: columns open, high, low, close, adj_close, volume, indexed by date.
         adjusted: True scales open, high and low by adj_close / close and uses adj_close as close, so
             dividends do not show up as price gaps; False returns the traded prices. Volume is unchanged
-            (a dividend adjustment does not change the number of shares traded).
+            (a dividend adjustment does not change the number of shares traded). A missing adj_close
+            falls back to the traded price times the nearest later (else earlier) day's factor.
     """
     missing = [c for c in PRICE_COLUMNS if c not in prices.columns and (adjusted or c != "adj_close")]
     if missing:
@@ -201,6 +210,9 @@ def ohlcv(prices: pd.DataFrame, *, adjusted: bool = True) -> pd.DataFrame:
     if adjusted:
         close = pd.to_numeric(prices["close"], errors="coerce").astype(float)
         factor = pd.to_numeric(prices["adj_close"], errors="coerce").astype(float) / close.where(close != 0)
+        # A day without adj_close takes the adjustment factor of the next day that has one (the factor only
+        # changes on ex-dates), else the previous one: one NULL must not blank the adjusted series.
+        factor = factor.bfill().ffill()
         for col in ("open", "high", "low", "close"):
             frame[col] = frame[col] * factor
     return frame

@@ -130,3 +130,45 @@ def test_indicators_nan_and_short_input_give_nan() -> None:
     assert ind.macd(pd.Series([np.nan] * 40)).isna().all().all()
     leading = pd.Series([np.nan, np.nan, *range(1, 21)], dtype=float)
     assert ind.sma(leading, 5).iloc[6] == pytest.approx(3.0)  # leading NaNs are skipped
+
+
+def test_indicators_one_missing_price_skips_that_row_only(generated_prices: pd.DataFrame) -> None:
+    """A single NaN close is NaN in every indicator on that day only; later rows equal TA-Lib without that day.
+
+    Issue #14 item 1: TA-Lib alone gives RSI 0.0 and a frozen ADX after the gap, and NaN for good elsewhere.
+    """
+    p = ind.ohlcv(generated_prices.iloc[:400])
+    gap = p.index[200]
+    holed = p.copy()
+    holed.loc[gap, ["high", "low", "close"]] = np.nan
+    without = p.drop(index=gap)
+    h, lo, c, v = (holed[k] for k in ("high", "low", "close", "volume"))
+    h2, lo2, c2, v2 = (without[k] for k in ("high", "low", "close", "volume"))
+    pairs = {
+        "rsi": (ind.rsi(c), talib.RSI(c2.to_numpy())),
+        "adx": (ind.adx(h, lo, c), talib.ADX(h2.to_numpy(), lo2.to_numpy(), c2.to_numpy())),
+        "ema": (ind.ema(c, 20), talib.EMA(c2.to_numpy(), 20)),
+        "macd": (ind.macd(c)["macd"], talib.MACD(c2.to_numpy())[0]),
+        "stoch": (ind.stoch(h, lo, c)["slowk"], talib.STOCH(h2.to_numpy(), lo2.to_numpy(), c2.to_numpy())[0]),
+        "mfi": (ind.mfi(h, lo, c, v), talib.MFI(h2.to_numpy(), lo2.to_numpy(), c2.to_numpy(), v2.to_numpy())),
+    }
+    for name, (ours, reference) in pairs.items():
+        assert np.isnan(ours[gap]), name
+        after = ours.drop(index=gap)
+        np.testing.assert_allclose(after.to_numpy()[250:], reference[250:], rtol=1e-12, err_msg=name)
+    rsi_after = ind.rsi(c).iloc[201:]
+    assert (rsi_after > 0).all() and rsi_after.nunique() > 100  # not TA-Lib's 0.0 for every later row
+    assert ind.adx(h, lo, c).iloc[240:].nunique() > 100  # not frozen at one value
+
+
+def test_ohlcv_missing_adj_close_uses_neighbouring_factor(generated_prices: pd.DataFrame) -> None:
+    """One NULL adj_close takes the next day's adjustment factor, so the adjusted close (and overlays) go on."""
+    prices = generated_prices.iloc[:300].copy()
+    day = prices.index[100]
+    prices.loc[day, "adj_close"] = np.nan
+    adjusted = ind.ohlcv(prices)
+    nxt = prices.index[101]
+    factor = generated_prices.loc[nxt, "adj_close"] / generated_prices.loc[nxt, "close"]
+    assert adjusted.loc[day, "close"] == pytest.approx(prices.loc[day, "close"] * factor)
+    assert not adjusted["close"].isna().any()
+    assert not ind.sma(adjusted["close"], 50).iloc[49:].isna().any()

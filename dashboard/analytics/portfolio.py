@@ -23,6 +23,15 @@ from dashboard.analytics.errors import AnalyticsError, NotEnoughDataError
 
 TRADING_DAYS = 252
 MIN_RETURNS = 2
+# A spread below this many ulps of the values' size is rounding noise: float std of a constant series is
+# ~1e-19, not 0, and dividing by it gave a Sharpe of ~1e16.
+NOISE_ULPS = 1024
+
+
+def _dispersed(spread: float, values: np.ndarray) -> bool:
+    """True when a standard deviation is real spread, not float noise on (nearly) constant values."""
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    return bool(spread > NOISE_ULPS * np.finfo(float).eps * scale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +139,29 @@ class Drawdown:
     recovery: pd.Timestamp | None  # None: not recovered by the end of the series
 
 
+def _wealth(r: pd.Series) -> np.ndarray:
+    """The wealth index 1, (1 + r1), (1 + r1)(1 + r2), ...: it starts the day before the first return."""
+    return np.concatenate([[1.0], np.cumprod(1.0 + r.to_numpy())])
+
+
+def drawdown_series(returns: pd.Series, start: pd.Timestamp) -> pd.Series:
+    """Drawdown of the wealth index by date, from 0 on `start` (the date before the first return).
+
+    The same path `max_drawdown` measures, so the chart's lowest point is the statistics table's figure even
+    when the first day's return is the fall.
+    """
+    r = _returns(returns)
+    if start >= r.index[0]:
+        raise AnalyticsError(f"start {start} must be before the first return ({r.index[0]})")
+    wealth = _wealth(r)
+    index = pd.DatetimeIndex([start, *r.index], name=r.index.name)
+    return pd.Series(wealth / np.maximum.accumulate(wealth) - 1.0, index=index, name="drawdown")
+
+
 def max_drawdown(returns: pd.Series) -> Drawdown:
     """Maximum drawdown of the wealth index 1, (1 + r1), (1 + r1)(1 + r2), ... with its dates."""
     r = _returns(returns)
-    wealth = np.concatenate([[1.0], np.cumprod(1.0 + r.to_numpy())])
+    wealth = _wealth(r)
     peaks = np.maximum.accumulate(wealth)
     dd = wealth / peaks - 1.0
     trough_i = int(np.argmin(dd))
@@ -205,13 +233,13 @@ def performance(
         cumulative_return=growth - 1.0,
         annualized_return=cagr,
         annualized_volatility=std * root,
-        sharpe=float(excess.mean() / excess_std * root) if excess_std > 0 else np.nan,
+        sharpe=float(excess.mean() / excess_std * root) if _dispersed(excess_std, excess) else np.nan,
         sortino=float(excess.mean() / downside * root) if downside > 0 else np.nan,
         max_drawdown=dd,
         calmar=cagr / abs(dd.depth) if dd.depth < 0 else np.nan,
         var_historical=var_hist,
         cvar_historical=float(tail.mean()) if tail.size else np.nan,
-        var_parametric=float(norm.ppf(alpha, mu, std)) if std > 0 else mu,
+        var_parametric=float(norm.ppf(alpha, mu, std)) if _dispersed(std, values) else mu,
         cvar_parametric=mu - std * float(norm.pdf(norm.ppf(alpha))) / alpha,
         confidence=confidence,
         risk_free=risk_free,
@@ -237,10 +265,12 @@ def versus_benchmark(
     if len(joined) < MIN_RETURNS + 1:
         raise NotEnoughDataError("fewer than three dates shared with the benchmark")
     cov = np.cov(joined["r"], joined["b"])
-    beta = cov[0, 1] / cov[1, 1] if cov[1, 1] > 0 else np.nan
+    b, r = joined["b"].to_numpy(), joined["r"].to_numpy()
+    b_moves = _dispersed(float(np.sqrt(cov[1, 1])), b)
+    beta = cov[0, 1] / cov[1, 1] if b_moves else np.nan
     alpha = (joined["r"].mean() - beta * joined["b"].mean()) * periods_per_year
     denom = np.sqrt(cov[0, 0] * cov[1, 1])
-    corr = cov[0, 1] / denom if denom > 0 else np.nan
+    corr = cov[0, 1] / denom if b_moves and _dispersed(float(np.sqrt(cov[0, 0])), r) else np.nan
     return BenchmarkStats(float(beta), float(alpha), float(corr), len(joined))
 
 

@@ -170,8 +170,8 @@ def analyse(weights: dict[str, float], rf: float) -> dict[str, Any]:
         aligned, alignment = portfolio.align_prices(wide)
         returns = portfolio.portfolio_returns(aligned, weights)
         perf = portfolio.performance(returns, risk_free=rf)
-        wealth = (1 + returns).cumprod()
-        drawdown = (wealth / wealth.cummax() - 1).rename("drawdown").to_frame()
+        # From the first common date (wealth 1 before the first return), as the Max drawdown statistic.
+        drawdown = portfolio.drawdown_series(returns, aligned.index[0]).to_frame()
         optimised: dict[str, dict[str, Any]] = {}
         for objective in ("min_volatility", "max_sharpe", "hrp"):
             try:

@@ -202,7 +202,11 @@ def test_portfolio_statistics_and_optimisation(
     )
     stats = {r["statistic"]: r["value"] for r in out["portfolio-stats"]["children"]["props"]["rowData"]}
     assert stats["Max drawdown"] < 0 and stats["Annualised volatility"] > 0
-    assert max(out["portfolio-drawdown-graph"]["figure"]["data"][0]["y"]) <= 0
+    drawdown = out["portfolio-drawdown-graph"]["figure"]["data"][0]["y"]
+    assert max(drawdown) <= 0
+    # The chart starts at the first common date (0 before the first return) and its low is the statistic.
+    assert drawdown[0] == 0 and len(drawdown) == stats["Observations"] + 1
+    assert min(drawdown) == pytest.approx(stats["Max drawdown"], abs=1e-4)  # the table rounds to 4 dp
     heat = out["portfolio-correlation-graph"]["figure"]["data"][0]
     assert heat["z"][0][0] == pytest.approx(1.0)
     assert (heat["zmin"], heat["zmid"], heat["zmax"]) == (-1.0, 0.0, 1.0)  # colour = sign and strength

@@ -164,3 +164,27 @@ def test_optimize_bad_inputs(peers: pd.DataFrame) -> None:
         opt.optimize(peers.iloc[:10])
     with pytest.raises(AnalyticsError, match="unknown objective"):
         opt.optimize(peers, "max_return")  # type: ignore[arg-type]
+
+
+def test_drawdown_series_starts_before_first_return_and_matches_statistic() -> None:
+    """The drawdown path starts at 0 the day before the first return; its low is max_drawdown (item 9)."""
+    index = pd.bdate_range("2024-01-02", periods=6)
+    returns = pd.Series([-0.10, 0.05, 0.02, -0.01, 0.03], index=index[1:])
+    path = pf.drawdown_series(returns, index[0])
+    assert path.index[0] == index[0] and path.iloc[0] == 0.0
+    assert len(path) == len(returns) + 1
+    assert path.min() == pytest.approx(-0.10)
+    assert path.min() == pytest.approx(pf.max_drawdown(returns).depth)
+    with pytest.raises(AnalyticsError):
+        pf.drawdown_series(returns, returns.index[0])
+
+
+@pytest.mark.parametrize("daily", [0.001, 0.0004, 0.01 / 3])
+def test_performance_constant_returns_sharpe_is_nan(daily: float) -> None:
+    """Constant returns have no volatility: Sharpe is NaN, not ~1e16 from float noise in the std (item 10)."""
+    returns = pd.Series(daily, index=pd.bdate_range("2024-01-01", periods=252))
+    perf = pf.performance(returns, risk_free=0.04)
+    assert np.isnan(perf.sharpe)
+    assert perf.var_parametric == pytest.approx(daily)
+    stats = pf.versus_benchmark(returns, returns)
+    assert np.isnan(stats.beta) and np.isnan(stats.correlation)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import uuid
 from pathlib import Path
 
 import asyncpg
+import psycopg
 import pytest
 
 from engine.cli import main
 from engine.db import apply_migrations, migrate
-from engine.db.migrate import migration_files
+from engine.db.migrate import SCHEMA_DIR, migration_files
 from engine.errors import MigrationError, StoreUnavailable
 from engine.exitcodes import ExitCode
-from tests.conftest import Database
+from tests.conftest import Cluster, Database, throwaway_database
 
 
 async def test_apply_migrations_second_run_applies_nothing(store_db: Database) -> None:
@@ -103,3 +106,51 @@ def test_cli_migrate_unreachable_exits_database(
     assert main(["migrate"]) == ExitCode.DATABASE
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "sekrit-pw" not in err
+
+
+def _reader_role_migration(tmp_path: Path, role: str) -> None:
+    """schema/000_reader_role.sql with the reader's name swapped for `role` (roles are cluster-wide:
+    the session cluster's own mycfa_reader must stay)."""
+    text = (SCHEMA_DIR / "000_reader_role.sql").read_text().replace("mycfa_reader", role)
+    (tmp_path / "000_reader_role.sql").write_text(text)
+
+
+def _drop_role(admin_url: str, role: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"DROP OWNED BY {role}")
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def test_migrate_missing_reader_role_says_what_to_create(
+    pg_cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the reader role, a migrating role that may not create roles gets one sentence naming
+    the role and the statement to run, exit 7, and nothing applied."""
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    _reader_role_migration(tmp_path, role)
+    with throwaway_database(pg_cluster, "noreader") as database:
+        monkeypatch.setattr("engine.cli.migrate", functools.partial(migrate, schema_dir=tmp_path))
+        _engine_env(monkeypatch, database.owner_url)
+        assert main(["migrate"]) == ExitCode.DATABASE
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1
+        assert f'role "{role}" does not exist' in err and f"CREATE ROLE {role} NOLOGIN;" in err
+        assert "UndefinedObjectError" not in err
+
+
+async def test_migrate_missing_reader_role_created_as_group(pg_cluster: Cluster, tmp_path: Path) -> None:
+    """A migrating role that may create roles (a superuser on one's own Postgres) creates the reader as
+    a NOLOGIN group and goes on."""
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    _reader_role_migration(tmp_path, role)
+    try:
+        with throwaway_database(pg_cluster, "groupreader") as database:
+            assert await migrate(database.admin_url, schema_dir=tmp_path) == ["000_reader_role.sql"]
+            conn = await asyncpg.connect(database.admin_url)
+            try:
+                can_login = await conn.fetchval("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", role)
+            finally:
+                await conn.close()
+            assert can_login is False
+    finally:
+        _drop_role(pg_cluster.admin_url, role)

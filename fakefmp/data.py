@@ -24,7 +24,18 @@ from fakefmp.statements import (
     income_row,
 )
 
-STATEMENT_DATASETS = ("income", "balance", "cashflow", "ratios", "key_metrics")
+# The fake's statement vocabulary in one place (independent of the engine's, which it tests;
+# tests/test_vocabulary.py proves the two agree): FMP path → dataset, request periods, row labels.
+STATEMENT_PATHS = {
+    "income-statement": "income",
+    "balance-sheet-statement": "balance",
+    "cash-flow-statement": "cashflow",
+    "ratios": "ratios",
+    "key-metrics": "key_metrics",
+}
+STATEMENT_DATASETS = tuple(STATEMENT_PATHS.values())
+REQUEST_PERIODS = ("annual", "quarter")
+QUARTERS = ("Q1", "Q2", "Q3", "Q4")
 DEFAULT_STATEMENT_LIMIT = 5  # FMP sends 5 periods when no limit is given
 MAX_STATEMENT_LIMIT = 1000
 HORIZON_DAYS = 400  # data exists this far past the as-of date, so it can be moved forward later
@@ -91,11 +102,7 @@ class Universe:
 
     def restate(self, symbol: str, dataset: str, period: str, day: str, field: str, value: Any) -> None:
         """Overwrite one value of one period's row (a restatement), visible from the next request on."""
-        if (
-            symbol not in self.companies
-            or dataset not in STATEMENT_DATASETS
-            or period not in ("annual", "quarter")
-        ):
+        if symbol not in self.companies or dataset not in STATEMENT_DATASETS or period not in REQUEST_PERIODS:
             raise KeyError("unknown symbol, dataset or period")
         self.restatements.setdefault((symbol, dataset, period, day), {})[field] = value
 
@@ -119,7 +126,7 @@ class Universe:
         if symbol not in self.companies:
             return b"[]"
         kind = "annual" if period in ("annual", "FY") else "quarter"
-        label = period if period in ("Q1", "Q2", "Q3", "Q4") else None
+        label = period if period in QUARTERS else None
         today = self.as_of.isoformat()
         picked: list[bytes] = []
         for entry in self.fundamentals(symbol)[(dataset, kind)]:

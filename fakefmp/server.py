@@ -18,17 +18,10 @@ from aiohttp import web
 
 from fakefmp import cassettes
 from fakefmp.config import ERROR_401, ERROR_403_LEGACY, ERROR_429, FAULT_KINDS, HTML_PAGE, FakeConfig
-from fakefmp.data import MAX_STATEMENT_LIMIT, Universe
+from fakefmp.data import MAX_STATEMENT_LIMIT, STATEMENT_PATHS, Universe
 from fakefmp.stats import SlidingLimit, Stats
 
 JSON = "application/json"
-STATEMENT_PATHS = {
-    "income-statement": "income",
-    "balance-sheet-statement": "balance",
-    "cash-flow-statement": "cashflow",
-    "ratios": "ratios",
-    "key-metrics": "key_metrics",
-}
 PRICE_PATHS = {"historical-price-eod/full": False, "historical-price-eod/dividend-adjusted": True}
 ERROR_402 = b'{\n  "Error Message": "Special Endpoint : This endpoint is not available under your current subscription."\n}'
 

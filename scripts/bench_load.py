@@ -41,9 +41,9 @@ sys.path.insert(0, str(REPO_ROOT))
 from engine.db import create_pool, load_price_rows, load_statement_rows, migrate  # noqa: E402
 from engine.db.rows import PRICE_COLUMNS, STATEMENT_COLUMNS, PriceRow, StatementRow  # noqa: E402
 from engine.db.validate import canonical_json, parse_prices  # noqa: E402
+from engine.fmp.endpoints import STATEMENT_KINDS as KINDS  # noqa: E402
 
 DEVDB = REPO_ROOT / "scripts" / "devdb.py"
-KINDS = ("income", "balance", "cashflow", "ratios", "key_metrics")
 FIRST_DAY = date(1985, 1, 2)
 CHANGED_SHARE = 0.01
 NEW_SHARE = 0.01

@@ -14,7 +14,6 @@ from dashboard.analytics.errors import AnalyticsError, NotEnoughDataError
 META_FIELDS = frozenset(
     {"date", "symbol", "reportedCurrency", "cik", "filingDate", "acceptedDate", "fiscalYear", "period"}
 )
-KINDS = ("income", "balance", "cashflow", "ratios", "key_metrics")
 # Share counts are averages over the period: a TTM averages them instead of summing four quarters.
 AVERAGED_FLOW_FIELDS = frozenset({"weightedAverageShsOut", "weightedAverageShsOutDil"})
 # Four consecutive quarters span about 270 days between the first and last fiscal date; allow slack for

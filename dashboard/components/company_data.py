@@ -12,6 +12,7 @@ from dashboard.analytics.fundamentals import ratios
 from dashboard.analytics.statements import combine, statement_frame, ttm
 from dashboard.data import queries
 from dashboard.services import services
+from dashboard.vocabulary import fiscal_labels
 
 RANGES = {"1Y": 365, "5Y": 5 * 365, "10Y": 10 * 365, "MAX": None}
 OVERLAYS = ("sma_50", "sma_200", "ema_20", "bbands")
@@ -89,7 +90,7 @@ def price_view(
 def _statement_frames(symbol: str, period: str) -> dict[str, pd.DataFrame]:
     svc = services()
     raw = queries.statement_payloads(svc.router, symbol, period)
-    periods = ("Q1", "Q2", "Q3", "Q4") if period == "Q" else "FY"
+    periods = fiscal_labels(period)
     return {
         kind: statement_frame(rows, period=periods) if rows else pd.DataFrame() for kind, rows in raw.items()
     }

@@ -13,10 +13,7 @@ import flask
 import pandas as pd
 
 from dashboard.data.router import QueryFailed, ReadResult, ReplicaRouter
-
-STATEMENT_KINDS = ("income", "balance", "cashflow", "ratios", "key_metrics")
-PERIODS = ("FY", "Q1", "Q2", "Q3", "Q4")
-QUARTERS = ("Q1", "Q2", "Q3", "Q4")
+from dashboard.vocabulary import FISCAL_PERIODS, STATEMENT_KINDS, fiscal_labels
 
 
 def _read(router: ReplicaRouter, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -85,7 +82,7 @@ def latest_closes(router: ReplicaRouter) -> pd.DataFrame:
 
 def statements(router: ReplicaRouter, symbol: str, kind: str, periods: Sequence[str]) -> pd.DataFrame:
     """One statement kind of one symbol as a frame of FMP fields indexed by fiscal date (oldest first)."""
-    if kind not in STATEMENT_KINDS or any(p not in PERIODS for p in periods):
+    if kind not in STATEMENT_KINDS or any(p not in FISCAL_PERIODS for p in periods):
         raise ValueError("unknown statement kind or period")
     frame = _read(
         router,
@@ -98,7 +95,7 @@ def statements(router: ReplicaRouter, symbol: str, kind: str, periods: Sequence[
 
 def statement_payloads(router: ReplicaRouter, symbol: str, period: str) -> dict[str, list[dict[str, Any]]]:
     """Every kind's FMP rows for one symbol, oldest first: period "FY" (annual) or "Q" (the quarters)."""
-    periods = QUARTERS if period == "Q" else ("FY",)
+    periods = fiscal_labels(period)
     frame = _read(
         router,
         "SELECT kind, payload FROM statements"

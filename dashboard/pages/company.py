@@ -17,11 +17,12 @@ from dashboard.components.inputs import InvalidInput, radio_column, symbol_optio
 from dashboard.data import queries
 from dashboard.data.router import NoNodeAvailable, QueryFailed
 from dashboard.services import services
+from dashboard.vocabulary import VIEW_NOUNS, VIEWS
 
 dash.register_page(__name__, path="/", name="Company", order=0, title="Company · MyCFATool")
 
 FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
-PERIODS = {"FY": "Annual", "Q": "Quarterly", "TTM": "TTM"}
+PERIODS = VIEWS
 KINDS = {"income": "Income", "balance": "Balance sheet", "cashflow": "Cash flow"}
 FRESHNESS_COLUMNS = {
     "dataset": formats.Col("Dataset"),
@@ -263,7 +264,7 @@ def statements_view(symbol: str, period: str, kind: str) -> tuple[Any, Any, Any,
     ratio = company_data.ratio_history(symbol, "FY")
     params = {"symbol": symbol, "period": period, "kind": kind}
     if frame.empty:
-        label = {"FY": "annual", "Q": "quarterly", "TTM": "TTM"}[period]
+        label = VIEW_NOUNS[period]
         note = f"No {label} {KINDS[kind].lower()} data for {symbol}."
         table: Any = states.empty(note, id_="company-statement-empty")
         chart = charts.empty_figure(note)

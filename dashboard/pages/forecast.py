@@ -19,6 +19,7 @@ from dashboard.components.formats import Col
 from dashboard.components.inputs import InvalidInput, radio_column, symbol_options, valid_choice, valid_symbol
 from dashboard.data.router import NoNodeAvailable, QueryFailed
 from dashboard.services import services
+from dashboard.vocabulary import VIEWS
 
 dash.register_page(__name__, path="/forecast", name="Forecast", order=2, title="Forecast · MyCFATool")
 
@@ -29,7 +30,7 @@ SERIES = {
     "freeCashFlow": "Free cash flow",
     "price": "Price (monthly)",
 }
-FREQUENCIES = {"FY": "Annual", "Q": "Quarterly"}
+FREQUENCIES = {view: VIEWS[view] for view in ("FY", "Q")}
 METHODS = {"ets": "Damped-trend ETS", "loglinear": "Log-linear trend"}
 
 

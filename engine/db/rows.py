@@ -11,9 +11,6 @@ from datetime import date
 from itertools import pairwise
 from typing import Any, NamedTuple
 
-STATEMENT_KINDS = ("income", "balance", "cashflow", "ratios", "key_metrics")
-STATEMENT_PERIODS = ("FY", "Q1", "Q2", "Q3", "Q4")
-
 
 class PriceRow(NamedTuple):
     """One `prices_daily` row; field order is the table's column order (the COPY relies on it)."""

@@ -14,13 +14,8 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from engine.db.rows import (
-    STATEMENT_KINDS,
-    STATEMENT_PERIODS,
-    PriceRow,
-    QuarantineRow,
-    StatementRow,
-)
+from engine.db.rows import PriceRow, QuarantineRow, StatementRow
+from engine.fmp.endpoints import STATEMENT_KINDS, STATEMENT_PERIODS
 
 R = TypeVar("R")
 

@@ -9,6 +9,23 @@ from typing import Literal
 
 Period = Literal["annual", "quarter"]
 PERIODS: tuple[Period, ...] = ("annual", "quarter")
+# The period vocabulary, mapped here once: FMP is asked for `annual` or `quarter` rows and labels
+# each row FY or Q1..Q4 (the `statements.period` column stores the label).
+FISCAL_LABELS: dict[Period, tuple[str, ...]] = {"annual": ("FY",), "quarter": ("Q1", "Q2", "Q3", "Q4")}
+STATEMENT_PERIODS: tuple[str, ...] = tuple(label for period in PERIODS for label in FISCAL_LABELS[period])
+
+
+def request_period(label: str) -> Period:
+    """The request period (`annual`/`quarter`) whose rows carry this label (FY, Q1..Q4).
+
+    Raises:
+        ValueError: not a period label.
+    """
+    for period in PERIODS:
+        if label in FISCAL_LABELS[period]:
+            return period
+    raise ValueError(f"unknown period label {label!r}")
+
 
 # FMP documents "Maximum 1000 records per request" for statements: 1000 covers any company's full
 # quarterly history (~120 quarters for 30 years), so one request returns everything.
@@ -167,18 +184,11 @@ PRICES_ADJUSTED = EndpointSpec(
     date_range=True,
 )
 
+STATEMENT_SPECS = (INCOME, BALANCE, CASHFLOW, RATIOS, KEY_METRICS)
+STATEMENT_KINDS: tuple[str, ...] = tuple(spec.dataset for spec in STATEMENT_SPECS)
+"""The statement kinds (`statements.kind`): one per statement endpoint, in this order everywhere."""
+
 ENDPOINTS: dict[str, EndpointSpec] = {
-    spec.dataset: spec
-    for spec in (
-        CONSTITUENTS,
-        PROFILE,
-        INCOME,
-        BALANCE,
-        CASHFLOW,
-        RATIOS,
-        KEY_METRICS,
-        PRICES,
-        PRICES_ADJUSTED,
-    )
+    spec.dataset: spec for spec in (CONSTITUENTS, PROFILE, *STATEMENT_SPECS, PRICES, PRICES_ADJUSTED)
 }
 """Every dataset the engine ingests, by name."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from engine.fmp.endpoints import PERIODS, STATEMENT_KINDS, Period
+
 
 class Job(StrEnum):
     """The jobs ops schedule: `full` weekly, `prices` on weekday evenings, `fundamentals` on demand."""
@@ -29,18 +31,15 @@ class Dataset:
     name: str
     family: Family
     kind: str | None = None  # statements.kind for statement datasets
-    period: str | None = None  # "annual" or "quarter" for statement datasets
+    period: Period | None = None  # the request period, for statement datasets
 
-
-STATEMENT_KINDS = ("income", "balance", "cashflow", "ratios", "key_metrics")
-STATEMENT_PERIODS = ("annual", "quarter")
 
 PROFILE = Dataset("profile", Family.PROFILE)
 PRICES = Dataset("prices", Family.PRICES)
 STATEMENTS = tuple(
     Dataset(f"{kind}_{period}", Family.STATEMENT, kind=kind, period=period)
     for kind in STATEMENT_KINDS
-    for period in STATEMENT_PERIODS
+    for period in PERIODS
 )
 ALL_DATASETS = (PROFILE, *STATEMENTS, PRICES)
 DATASETS_BY_NAME = {dataset.name: dataset for dataset in ALL_DATASETS}

@@ -17,7 +17,7 @@ from engine.db import create_pool, last_price_dates, latest_fiscal_dates, querie
 from engine.errors import FMPAuthError, FMPError, MycfaError, StoreError
 from engine.exitcodes import ExitCode
 from engine.fmp import FMPClient
-from engine.fmp.endpoints import CONSTITUENTS
+from engine.fmp.endpoints import CONSTITUENTS, request_period
 from engine.runs import ledger
 from engine.runs.datasets import Job
 from engine.runs.lock import RunLockedError, run_lock
@@ -53,7 +53,7 @@ async def read_freshness(pool: asyncpg.Pool, symbols: Sequence[str]) -> Freshnes
     return Freshness(
         last_price=await last_price_dates(pool, symbols),
         statement_history=frozenset(
-            (symbol, kind, "annual" if period == "FY" else "quarter") for symbol, kind, period in fiscal
+            (symbol, kind, request_period(period)) for symbol, kind, period in fiscal
         ),
     )
 

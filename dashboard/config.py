@@ -7,10 +7,12 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from dashboard.errors import DashboardError
+
 ENV_PREFIX = "MYCFA_DASH_"
 
 
-class ConfigError(Exception):
+class ConfigError(DashboardError):
     """A missing or malformed setting; its message is one line and never holds a secret."""
 
 

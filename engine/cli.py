@@ -7,9 +7,9 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from engine.config import ConfigError, EngineSettings, load_engine_settings
+from engine.config import EngineSettings, load_engine_settings
 from engine.db.migrate import migrate
-from engine.errors import StoreError
+from engine.errors import ConfigError, StoreError
 from engine.exitcodes import ExitCode
 from engine.runs.commands import add_run_verbs
 

@@ -8,12 +8,10 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from engine.errors import ConfigError
+
 ENV_PREFIX = "MYCFA_"
 DEFAULT_FMP_BASE_URL = "https://financialmodelingprep.com/stable"
-
-
-class ConfigError(Exception):
-    """A missing or malformed setting; its message is one line and never holds a secret."""
 
 
 class EngineSettings(BaseSettings):

@@ -1,6 +1,10 @@
 """The engine's exception tree: every error the engine raises on purpose is a MycfaError.
 
     MycfaError
+    ├── ConfigError         a missing or malformed setting (one line, never a secret)
+    ├── UsageError          the command line asks for something impossible (an unknown symbol)
+    ├── RunLockedError      another run holds the run lock: exit at once, touching nothing
+    ├── ItemFailed          one run item failed; carries its cause and the requests it spent
     ├── FMPError            anything from the FMP boundary (carries endpoint and symbol, never the key)
     │   ├── FMPAuthError              401 / "Invalid API KEY": fatal for the run
     │   ├── FMPEntitlementError       402 / 403: skip the item, record `status` and `reason`
@@ -13,13 +17,15 @@
     │       ├── FMPConnectionError        refused / reset connection
     │       ├── FMPTruncatedBodyError     body shorter than announced
     │       └── FMPBadBodyError           HTML or other non-JSON body on a 200
-    └── StoreError          anything from the database boundary
-        ├── StoreUnavailable          unreachable, or the connection kept dropping (retries spent)
+    └── StoreError          anything from the database boundary (a statement failed or timed out)
+        ├── StoreUnavailable          unreachable, or the connection dropped (batch retries spent)
         ├── MigrationError            a schema file failed or changed after being applied
         └── LoadError                 a batch failed; none of it was committed
 
-Low-level exceptions (aiohttp, asyncpg) are translated at their boundary with `raise ... from exc`
-(or `from None` where the original text could carry a secret).
+Low-level exceptions are translated at the boundary that owns the library, with `raise ... from exc`
+(or `from None` where the original text could carry a secret): aiohttp's in engine/fmp/client.py,
+asyncpg's (and the socket's OSError) in engine/db/pool.py (`run_batch`, `create_pool`, `store_boundary`).
+So the run loop and the CLI catch only this tree.
 """
 
 from __future__ import annotations
@@ -27,6 +33,27 @@ from __future__ import annotations
 
 class MycfaError(Exception):
     """Base of every error the engine raises on purpose."""
+
+
+class ConfigError(MycfaError):
+    """A missing or malformed setting; its message is one line and never holds a secret."""
+
+
+class UsageError(MycfaError):
+    """The command asks for something that cannot be done (e.g. `--symbols` names a non-constituent)."""
+
+
+class RunLockedError(MycfaError):
+    """Another run holds the lock: this one must exit at once without touching anything."""
+
+
+class ItemFailed(MycfaError):
+    """Raised by a run item's handler to fail the item while still reporting the requests it spent."""
+
+    def __init__(self, cause: BaseException, requests: int) -> None:
+        self.cause = cause
+        self.requests = requests
+        super().__init__(str(cause))
 
 
 # --- FMP boundary ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The analytics error tree: every bad input is reported as an AnalyticsError (a ValueError).
+"""The analytics error tree: every bad input is an AnalyticsError (a DashboardError and a ValueError).
 
     AnalyticsError            bad input: empty or non-numeric data, unknown field, misaligned series
     ├── NotEnoughDataError    too little history for the requested computation
@@ -10,8 +10,10 @@ only ever catch AnalyticsError.
 
 from __future__ import annotations
 
+from dashboard.errors import DashboardError
 
-class AnalyticsError(ValueError):
+
+class AnalyticsError(DashboardError, ValueError):
     """An analytics function was given input it cannot compute on."""
 
 

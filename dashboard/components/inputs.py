@@ -9,12 +9,13 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 
 from dashboard.data import queries
+from dashboard.errors import DashboardError
 from dashboard.services import services
 
 SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 
 
-class InvalidInput(ValueError):
+class InvalidInput(DashboardError, ValueError):
     """A user input outside what the page accepts; the message is safe to show."""
 
 

@@ -24,14 +24,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from dashboard.errors import DashboardError
+
 PRIMARY = "primary"
 
 
-class NoNodeAvailable(Exception):
+class NoNodeAvailable(DashboardError):
     """Neither a replica nor the primary answered."""
 
 
-class QueryFailed(Exception):
+class QueryFailed(DashboardError):
     """A query was rejected or timed out (not a connectivity problem); its message names no secret."""
 
 

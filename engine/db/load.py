@@ -24,7 +24,7 @@ import asyncpg
 import orjson
 
 from engine.db import queries
-from engine.db.pool import BATCH_ATTEMPTS, RETRY_WAIT_S, run_batch
+from engine.db.pool import BATCH_ATTEMPTS, RETRY_WAIT_S, run_batch, store_boundary
 from engine.db.rows import (
     PRICE_COLUMNS,
     STATEMENT_COLUMNS,
@@ -85,6 +85,7 @@ async def write_quarantine(
 _partitions_known: dict[tuple[int, str], set[int]] = {}
 
 
+@store_boundary
 async def _ensure_partitions(pool: asyncpg.Pool, sql: str, first: date, last: date, timeout_s: float) -> None:
     # Its own short transaction: creating a partition locks the parent, which must not last a batch.
     ahead = max(last, date.today() + PARTITIONS_AHEAD)

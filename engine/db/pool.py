@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 import asyncpg
 
-from engine.errors import LoadError, StoreUnavailable
+from engine.errors import LoadError, StoreError, StoreUnavailable
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 CONNECT_TIMEOUT_S = 10.0
 COMMAND_TIMEOUT_S = 120.0  # the server-side ceiling for any one statement, COPY included
@@ -32,6 +34,44 @@ TRANSIENT_CONFLICT: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
 )
+
+
+# Everything the driver (or the socket under it) raises: what `store_boundary` translates.
+DRIVER_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+    TimeoutError,
+)
+
+
+def translate(exc: BaseException, what: str) -> StoreError:
+    """The store's error for a driver error raised while doing `what`.
+
+    A dropped connection (or a socket error) is StoreUnavailable; anything else (a failed or timed-out
+    statement) is a plain StoreError.
+    """
+    if _dropped_cause(exc) is not None or isinstance(exc, OSError):
+        return StoreUnavailable(f"{what}: {describe(exc)}")
+    return StoreError(f"{what}: {describe(exc)}")
+
+
+def store_boundary(func: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Decorate a coroutine function that talks to the store so that driver errors leave it translated.
+
+    Raises (from the decorated function):
+        StoreUnavailable: the connection dropped or could not be made.
+        StoreError: a statement failed or timed out.
+    """
+
+    @functools.wraps(func)
+    async def translated(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await func(*args, **kwargs)
+        except DRIVER_ERRORS as exc:
+            raise translate(exc, func.__name__) from exc
+
+    return translated
 
 
 async def create_pool(

@@ -8,10 +8,12 @@ from datetime import date
 import asyncpg
 
 from engine.db import queries
+from engine.db.pool import store_boundary
 
 WATERMARK_TIMEOUT_S = 60.0
 
 
+@store_boundary
 async def last_price_dates(
     pool: asyncpg.Pool, symbols: Sequence[str], *, timeout_s: float = WATERMARK_TIMEOUT_S
 ) -> dict[str, date]:
@@ -20,6 +22,7 @@ async def last_price_dates(
     return {row["symbol"]: row["last_date"] for row in rows if row["last_date"] is not None}
 
 
+@store_boundary
 async def latest_fiscal_dates(
     pool: asyncpg.Pool, symbols: Sequence[str], *, timeout_s: float = WATERMARK_TIMEOUT_S
 ) -> dict[tuple[str, str, str], date]:

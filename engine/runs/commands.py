@@ -11,7 +11,7 @@ import orjson
 
 from engine.config import EngineSettings
 from engine.db import create_pool
-from engine.errors import FMPAuthError, FMPError, StoreError
+from engine.errors import FMPAuthError, FMPError, StoreError, UsageError
 from engine.exitcodes import ExitCode
 from engine.runs.datasets import Job
 from engine.runs.plan import render_plan
@@ -39,7 +39,7 @@ def cmd_plan(args: argparse.Namespace, settings: EngineSettings) -> int:
     configure_run_logging(secrets=(settings.fmp_api_key.get_secret_value(),), log_format=settings.log_format)
     try:
         plan = asyncio.run(plan_job(settings, Job(args.job), _symbols(args, settings)))
-    except ValueError as exc:
+    except UsageError as exc:
         return _fail(str(exc), ExitCode.USAGE)
     except FMPAuthError as exc:
         return _fail(f"FMP rejected the API key ({exc})", ExitCode.AUTH)
@@ -59,7 +59,7 @@ def cmd_run(args: argparse.Namespace, settings: EngineSettings) -> int:
     service = RunService(settings, Job(args.job), _symbols(args, settings), formatter=formatter)
     try:
         return int(asyncio.run(service.execute()))
-    except ValueError as exc:  # --symbols names a non-constituent
+    except UsageError as exc:  # --symbols names a non-constituent
         return _fail(str(exc), ExitCode.USAGE)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from engine.db.pool import store_boundary
 from engine.runs.datasets import Job
 from engine.runs.plan import PlannedItem
 
@@ -66,6 +67,7 @@ def _params(value: Any) -> dict[str, Any]:
     return dict(value or {})
 
 
+@store_boundary
 async def latest_unfinished(pool: asyncpg.Pool) -> RunRecord | None:
     """The newest run that did not finish (killed or stopped), if any."""
     row = await pool.fetchrow(
@@ -80,6 +82,7 @@ async def latest_unfinished(pool: asyncpg.Pool) -> RunRecord | None:
     return RunRecord(row["run_id"], Job(row["job"]), symbols, row["state"])
 
 
+@store_boundary
 async def abandon_unfinished(pool: asyncpg.Pool) -> int:
     """Close every unfinished run (its finished items keep their data); returns how many."""
     result = await pool.execute(
@@ -90,6 +93,7 @@ async def abandon_unfinished(pool: asyncpg.Pool) -> int:
     return int(result.split()[-1])
 
 
+@store_boundary
 async def create_run(
     pool: asyncpg.Pool, job: Job, symbols: Sequence[str] | None, items: Sequence[PlannedItem]
 ) -> int:
@@ -111,6 +115,7 @@ async def create_run(
     return run_id
 
 
+@store_boundary
 async def reopen_run(pool: asyncpg.Pool, run_id: int) -> None:
     """Take over an unfinished run: items caught `running` by a crash go back to `pending`."""
     async with pool.acquire(timeout=LEDGER_TIMEOUT_S) as conn, conn.transaction():
@@ -127,6 +132,7 @@ async def reopen_run(pool: asyncpg.Pool, run_id: int) -> None:
         )
 
 
+@store_boundary
 async def pending_items(pool: asyncpg.Pool, run_id: int) -> list[PlannedItem]:
     """The run's items still to do, in planning order (symbol-major)."""
     rows = await pool.fetch(
@@ -138,6 +144,7 @@ async def pending_items(pool: asyncpg.Pool, run_id: int) -> list[PlannedItem]:
     return [PlannedItem(r["symbol"], r["dataset"], _params(r["params"]), 0) for r in rows]
 
 
+@store_boundary
 async def item_counts(pool: asyncpg.Pool, run_id: int) -> dict[str, int]:
     """Items of the run per state."""
     rows = await pool.fetch(
@@ -148,6 +155,7 @@ async def item_counts(pool: asyncpg.Pool, run_id: int) -> dict[str, int]:
     return {r["state"]: int(r["n"]) for r in rows}
 
 
+@store_boundary
 async def start_item(pool: asyncpg.Pool, run_id: int, item: PlannedItem) -> None:
     await pool.execute(
         "UPDATE run_items SET state = 'running', attempts = attempts + 1, started_at = now()"
@@ -159,6 +167,7 @@ async def start_item(pool: asyncpg.Pool, run_id: int, item: PlannedItem) -> None
     )
 
 
+@store_boundary
 async def finish_item(pool: asyncpg.Pool, run_id: int, item: PlannedItem, outcome: ItemOutcome) -> None:
     """Record an item's end. Call it only after the item's rows committed.
 
@@ -183,6 +192,7 @@ async def finish_item(pool: asyncpg.Pool, run_id: int, item: PlannedItem, outcom
     )
 
 
+@store_boundary
 async def release_item(pool: asyncpg.Pool, run_id: int, item: PlannedItem, requests: int) -> None:
     """Put an abandoned in-flight item back to `pending` (a graceful stop), keeping its request count."""
     await pool.execute(
@@ -196,6 +206,7 @@ async def release_item(pool: asyncpg.Pool, run_id: int, item: PlannedItem, reque
     )
 
 
+@store_boundary
 async def heartbeat(pool: asyncpg.Pool, run_id: int, metrics: dict[str, Any]) -> None:
     """Keep the run's counters current, so `status` shows a live run's progress."""
     await pool.execute(
@@ -206,6 +217,7 @@ async def heartbeat(pool: asyncpg.Pool, run_id: int, metrics: dict[str, Any]) ->
     )
 
 
+@store_boundary
 async def finish_run(
     pool: asyncpg.Pool,
     run_id: int,

@@ -13,17 +13,14 @@ from contextlib import asynccontextmanager
 import asyncpg
 from asyncpg.exceptions import InternalClientError
 
-from engine.errors import MycfaError
+from engine.db.pool import describe
+from engine.errors import RunLockedError, StoreUnavailable
 
 # Any constant works as long as every engine agrees on it; this one spells "MYCFARUN" in hex-ish.
 RUN_LOCK_KEY = 0x4D59_4346_4152_554E
 LOCK_TIMEOUT_S = 15.0
 # What unlocking on a connection that is dying may raise; its lock is freed by the server anyway.
 _DEAD_CONNECTION = (asyncpg.PostgresError, asyncpg.InterfaceError, InternalClientError, OSError, TimeoutError)
-
-
-class RunLockedError(MycfaError):
-    """Another run holds the lock: this one must exit at once without touching anything."""
 
 
 @asynccontextmanager
@@ -40,10 +37,17 @@ async def run_lock(
 
     Raises:
         RunLockedError: another session holds the lock.
+        StoreUnavailable: the lock's connection could not be opened or failed taking the lock.
     """
-    conn: asyncpg.Connection = await asyncpg.connect(dsn, timeout=LOCK_TIMEOUT_S)
     try:
-        acquired = await conn.fetchval("SELECT pg_try_advisory_lock($1)", key, timeout=LOCK_TIMEOUT_S)
+        conn: asyncpg.Connection = await asyncpg.connect(dsn, timeout=LOCK_TIMEOUT_S)
+    except _DEAD_CONNECTION as exc:
+        raise StoreUnavailable(f"run lock: database unreachable: {describe(exc, dsn)}") from None
+    try:
+        try:
+            acquired = await conn.fetchval("SELECT pg_try_advisory_lock($1)", key, timeout=LOCK_TIMEOUT_S)
+        except _DEAD_CONNECTION as exc:
+            raise StoreUnavailable(f"run lock: {describe(exc, dsn)}") from exc
         if not acquired:
             raise RunLockedError("another run holds the lock (mycfa-engine status shows it)")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from engine.errors import FMPAuthError, FMPEntitlementError, FMPTransientError, MycfaError
+from engine.errors import FMPAuthError, FMPEntitlementError, FMPTransientError, ItemFailed, MycfaError
 from engine.exitcodes import ExitCode
 from engine.runs import ledger
 from engine.runs.ledger import ItemOutcome, ItemState, RunState
@@ -31,15 +31,9 @@ HEARTBEAT_S = 10.0
 TRANSIENT_ATTEMPTS = 2  # an item that failed transiently (retries exhausted) gets one more go at the end
 MAX_MESSAGE = 500
 
-# What an item can fail with without it being a bug: the FMP and store boundaries' typed errors,
-# plus database/network errors a loader let through.
-ITEM_ERRORS: tuple[type[BaseException], ...] = (
-    MycfaError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    OSError,
-    TimeoutError,
-)
+# What an item can fail with without it being a bug: the typed errors of the FMP and store
+# boundaries (both translate their libraries' errors, so nothing raw reaches the loop).
+ITEM_ERRORS: tuple[type[BaseException], ...] = (MycfaError,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +47,6 @@ class ItemResult:
     requests: int
     rows_changed: int
     readjusted: Mapping[str, Any] | None = None
-
-
-class ItemFailed(MycfaError):
-    """Raised by a handler to fail an item while still reporting the requests it spent."""
-
-    def __init__(self, cause: BaseException, requests: int) -> None:
-        self.cause = cause
-        self.requests = requests
-        super().__init__(str(cause))
 
 
 ItemHandler = Callable[[PlannedItem], Awaitable[ItemResult]]

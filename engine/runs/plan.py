@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from engine.errors import UsageError
 from engine.runs.datasets import DATASETS_BY_NAME, JOB_DATASETS, Family, Job
 
 SECONDS_PER_WINDOW = 60  # the FMP budget is counted per 60-second window
@@ -157,7 +158,7 @@ def restrict_universe(constituents: Iterable[str], wanted: Iterable[str]) -> tup
     """The constituents restricted to `wanted` (all of them when `wanted` is empty), in index order.
 
     Raises:
-        ValueError: a wanted symbol is not a constituent (a typo must not silently fetch nothing).
+        UsageError: a wanted symbol is not a constituent (a typo must not silently fetch nothing).
     """
     members = tuple(dict.fromkeys(constituents))
     want = tuple(dict.fromkeys(s.upper() for s in wanted))
@@ -165,7 +166,7 @@ def restrict_universe(constituents: Iterable[str], wanted: Iterable[str]) -> tup
         return members
     unknown = sorted(set(want) - set(members))
     if unknown:
-        raise ValueError(f"not S&P 500 constituents: {', '.join(unknown)}")
+        raise UsageError(f"not S&P 500 constituents: {', '.join(unknown)}")
     chosen = set(want)
     return tuple(symbol for symbol in members if symbol in chosen)
 

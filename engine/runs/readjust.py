@@ -17,6 +17,7 @@ from datetime import date
 import asyncpg
 
 from engine.db import PriceRow
+from engine.db.pool import store_boundary
 
 READ_TIMEOUT_S = 60.0
 # Unchanged prices come back bit-identical (float8 in, float8 out); anything moving more than one part
@@ -71,6 +72,7 @@ def find_rewrite(stored: StoredCloses, fetched: Iterable[PriceRow]) -> Rewrite |
     return Rewrite(tuple(sorted(dates)), close_changed)
 
 
+@store_boundary
 async def stored_closes(
     pool: asyncpg.Pool, symbol: str, start: date
 ) -> dict[date, tuple[float, float | None]]:
@@ -79,6 +81,7 @@ async def stored_closes(
     return {row["date"]: (row["close"], row["adj_close"]) for row in rows}
 
 
+@store_boundary
 async def first_stored_date(pool: asyncpg.Pool, symbol: str) -> date | None:
     """The oldest stored price date of `symbol`: where a refetch of its whole history starts."""
     value = await pool.fetchval(FIRST_STORED_DATE, symbol, timeout=READ_TIMEOUT_S)

@@ -14,13 +14,14 @@ import asyncpg
 
 from engine.config import EngineSettings
 from engine.db import create_pool, last_price_dates, latest_fiscal_dates, queries, upsert_companies
-from engine.errors import FMPAuthError, FMPError, MycfaError, StoreError
+from engine.db.pool import store_boundary
+from engine.errors import FMPAuthError, FMPError, RunLockedError, StoreError
 from engine.exitcodes import ExitCode
 from engine.fmp import FMPClient
 from engine.fmp.endpoints import CONSTITUENTS, request_period
 from engine.runs import ledger
 from engine.runs.datasets import Job
-from engine.runs.lock import RunLockedError, run_lock
+from engine.runs.lock import run_lock
 from engine.runs.loop import RunLoop
 from engine.runs.metrics import RunMetrics, emf_line
 from engine.runs.plan import Freshness, Plan, PlanPolicy, build_plan, estimate_requests, restrict_universe
@@ -95,6 +96,7 @@ async def plan_job(settings: EngineSettings, job: Job, wanted: Sequence[str]) ->
         await pool.close()
 
 
+@store_boundary
 async def ensure_run_partitions(pool: asyncpg.Pool, history_start: date, today: date) -> None:
     """Create every partition the run's batches can touch before any worker writes.
 
@@ -169,8 +171,8 @@ class RunService:
         except FMPError as exc:  # the constituent list could not be fetched: nothing was planned
             log.error("run not started: %s", exc)
             return ExitCode.PARTIAL_FAILURE
-        except (StoreError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            log.error("database error: %s", type(exc).__name__ if not isinstance(exc, MycfaError) else exc)
+        except StoreError as exc:
+            log.error("database error: %s", exc)
             return ExitCode.DATABASE
 
     async def _open_run(self, pool: asyncpg.Pool, fmp: FMPClient) -> int:

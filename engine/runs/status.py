@@ -8,6 +8,8 @@ from typing import Any
 import asyncpg
 import orjson
 
+from engine.db.pool import store_boundary
+
 RECENT_RUNS = 10
 FAILED_ITEMS = 20
 
@@ -43,6 +45,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@store_boundary
 async def collect_status(pool: asyncpg.Pool) -> dict[str, Any]:
     """Everything `status` shows, as JSON-ready data (the metrics are those of the EMF lines)."""
     runs = [{k: _jsonable(v) for k, v in dict(r).items()} for r in await pool.fetch(RUNS_SQL, RECENT_RUNS)]

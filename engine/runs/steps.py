@@ -15,10 +15,11 @@ import asyncpg
 
 from engine.db import PriceRow, load_price_rows, load_profiles, load_statement_rows
 from engine.db.validate import Parsed, parse_prices, parse_statements
+from engine.errors import ItemFailed
 from engine.fmp import ENDPOINTS, FMPClient, FMPCounters, Period
 from engine.fmp.endpoints import PROFILE
 from engine.runs.datasets import DATASETS_BY_NAME, Family
-from engine.runs.loop import ITEM_ERRORS, ItemFailed, ItemHandler, ItemResult
+from engine.runs.loop import ITEM_ERRORS, ItemHandler, ItemResult
 from engine.runs.plan import PlannedItem
 from engine.runs.readjust import find_rewrite, first_stored_date, stored_closes
 

@@ -1,0 +1,20 @@
+"""The dashboard's exception tree: every error the dashboard raises on purpose is a DashboardError.
+
+    DashboardError
+    ├── ConfigError        dashboard/config.py: a missing or malformed MYCFA_DASH_* setting
+    ├── InvalidInput       components/inputs.py: a user input the page refuses (message safe to show)
+    ├── NoNodeAvailable    data/router.py: neither a replica nor the primary answered
+    ├── QueryFailed        data/router.py: a query was rejected or timed out (names no secret)
+    └── AnalyticsError     analytics/errors.py: input a pure function cannot compute on
+        ├── NotEnoughDataError
+        └── TerminalGrowthError
+
+The router translates SQLAlchemy/psycopg errors and the analytics translate pandas/numpy/statsmodels
+errors at their boundary, so pages catch only this tree (`components.page.FAILURES`).
+"""
+
+from __future__ import annotations
+
+
+class DashboardError(Exception):
+    """Base of every error the dashboard raises on purpose."""

@@ -9,7 +9,8 @@ from datetime import date
 
 import pytest
 
-from engine.config import ConfigError, EngineSettings, load_engine_settings
+from engine.config import EngineSettings, load_engine_settings
+from engine.errors import ConfigError
 from engine.exitcodes import ExitCode
 
 CANARY_KEY = "canary-key-4f1d9a"

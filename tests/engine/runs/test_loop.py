@@ -11,12 +11,19 @@ import orjson
 import psycopg
 import pytest
 
-from engine.errors import FMPAuthError, FMPEntitlementError, FMPServerError, StoreError
+from engine.errors import (
+    FMPAuthError,
+    FMPEntitlementError,
+    FMPServerError,
+    ItemFailed,
+    RunLockedError,
+    StoreError,
+)
 from engine.exitcodes import ExitCode
 from engine.runs import ledger
 from engine.runs.datasets import Job
-from engine.runs.lock import RunLockedError, run_lock
-from engine.runs.loop import ItemFailed, ItemResult, RunLoop
+from engine.runs.lock import run_lock
+from engine.runs.loop import ItemResult, RunLoop
 from engine.runs.metrics import RunMetrics
 from engine.runs.plan import PlannedItem
 from tests.conftest import Database

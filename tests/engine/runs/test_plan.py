@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from engine.errors import UsageError
 from engine.runs.datasets import JOB_DATASETS, Job
 from engine.runs.plan import Freshness, PlanPolicy, build_plan, format_duration, plan_item, restrict_universe
 
@@ -60,7 +61,7 @@ def test_restrict_universe_keeps_index_order_and_rejects_unknown() -> None:
     """--symbols restricts the constituents (case-insensitive) and a non-member is an error."""
     assert restrict_universe(["MMM", "AOS", "ABT"], []) == ("MMM", "AOS", "ABT")
     assert restrict_universe(["MMM", "AOS", "ABT"], ["abt", "MMM"]) == ("MMM", "ABT")
-    with pytest.raises(ValueError, match="ZZZZ"):
+    with pytest.raises(UsageError, match="ZZZZ"):
         restrict_universe(["MMM"], ["ZZZZ"])
 
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from dashboard.analytics import optimize
 from dashboard.analytics.errors import AnalyticsError, NotEnoughDataError
 
 TRADING_DAYS = 252
@@ -279,3 +281,93 @@ def correlation_matrix(prices: pd.DataFrame) -> pd.DataFrame:
     if prices.empty:
         raise AnalyticsError("empty price frame")
     return prices.sort_index().pct_change(fill_method=None).corr(min_periods=MIN_RETURNS + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What the Portfolio page shows for one set of holdings (frames ready for tables and charts).
+
+    `stats` has columns statistic, value (raw) and unit; `weights` one row per symbol with the chosen
+    (normalised) weights and each optimiser's; `note` says which common window the prices share.
+    """
+
+    stats: pd.DataFrame
+    drawdown: pd.DataFrame
+    correlation: pd.DataFrame
+    frontier: pd.DataFrame
+    weights: pd.DataFrame
+    note: str
+
+
+def report(
+    prices: pd.DataFrame, weights: Mapping[str, float], *, risk_free: float = 0.0, frontier_points: int = 15
+) -> Report:
+    """Statistics, drawdown, correlation, optimised weights and frontier of a weighted portfolio.
+
+    Args:
+        prices: wide dividend-adjusted closes, one column per symbol (misaligned histories are cut to
+            their common window, see `align_prices`).
+        weights: symbol → weight (any positive scale; normalised over the symbols with prices).
+        risk_free: the annual risk-free rate as a fraction.
+        frontier_points: points on the efficient frontier.
+
+    Raises:
+        AnalyticsError: too little common history, or weights that do not match the prices. An optimiser
+            or the frontier failing does not raise: that objective is left out (the frontier is empty).
+    """
+    aligned, alignment = align_prices(prices)
+    returns = portfolio_returns(aligned, weights)
+    perf = performance(returns, risk_free=risk_free)
+    # From the first common date (wealth 1 before the first return), as the Max drawdown statistic.
+    drawdown = drawdown_series(returns, aligned.index[0]).to_frame()
+    optimised: dict[str, dict[str, Any]] = {}
+    for objective in optimize.OBJECTIVES:
+        try:
+            optimised[objective] = dict(optimize.optimize(aligned, objective, risk_free=risk_free).weights)
+        except AnalyticsError as exc:
+            optimised[objective] = {"error": str(exc)}
+    try:
+        frontier = optimize.efficient_frontier(aligned, points=frontier_points, risk_free=risk_free)
+    except AnalyticsError:
+        frontier = pd.DataFrame()
+    stats = pd.DataFrame(
+        {
+            "statistic": [
+                "Cumulative return",
+                "Annualised return",
+                "Annualised volatility",
+                "Sharpe",
+                "Sortino",
+                "Max drawdown",
+                "Calmar",
+                "VaR 95% (daily, hist.)",
+                "CVaR 95% (daily, hist.)",
+                "Observations",
+            ],
+            "value": [
+                perf.cumulative_return,
+                perf.annualized_return,
+                perf.annualized_volatility,
+                perf.sharpe,
+                perf.sortino,
+                perf.max_drawdown.depth,
+                perf.calmar,
+                perf.var_historical,
+                perf.cvar_historical,
+                float(perf.observations),
+            ],
+            "unit": ["fraction"] * 3
+            + ["ratio"] * 2
+            + ["fraction", "ratio", "fraction (daily)", "fraction (daily)", "trading days"],
+        }
+    )
+    weights_table = pd.DataFrame({k: v for k, v in optimised.items() if "error" not in v}).fillna(0.0)
+    weights_table.insert(0, "chosen", pd.Series(normalise_weights(weights, aligned.columns)))
+    return Report(
+        stats=stats,
+        drawdown=drawdown,
+        correlation=correlation_matrix(aligned),
+        frontier=frontier,
+        weights=weights_table.rename_axis("symbol").reset_index(),
+        note=alignment.message,
+    )

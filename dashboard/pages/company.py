@@ -10,18 +10,16 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
-from dashboard.analytics.errors import AnalyticsError
 from dashboard.components import charts, company_data, formats, states, tables
 from dashboard.components.export import export_href, export_link, register_export
-from dashboard.components.inputs import InvalidInput, radio_column, symbol_options, valid_choice, valid_symbol
+from dashboard.components.inputs import InvalidInput, radio_column, valid_choice, valid_symbol
+from dashboard.components.page import FAILURES, NO_COMPANIES, picker_options, symbol_picker
 from dashboard.data import queries
-from dashboard.data.router import NoNodeAvailable, QueryFailed
 from dashboard.services import services
 from dashboard.vocabulary import VIEW_NOUNS, VIEWS
 
 dash.register_page(__name__, path="/", name="Company", order=0, title="Company · MyCFATool")
 
-FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
 PERIODS = VIEWS
 KINDS = {"income": "Income", "balance": "Balance sheet", "cashflow": "Cash flow"}
 FRESHNESS_COLUMNS = {
@@ -41,16 +39,15 @@ def default_symbol(requested: str | None) -> str | None:
 
 
 def layout(symbol: str | None = None, **_: Any) -> html.Div:
-    try:
-        options = symbol_options()
-    except (NoNodeAvailable, QueryFailed):
-        return states.error("The database cannot be reached right now.")
+    options = picker_options(at_least=0)
+    if not isinstance(options, list):
+        return options
     chosen = default_symbol(symbol) or (options[0]["value"] if options else None)
     if chosen is None:
-        return states.empty("No companies loaded yet: run an ingest first.")
+        return states.empty(NO_COMPANIES)
     controls = dbc.Row(
         [
-            dbc.Col(dcc.Dropdown(id="company-symbol", options=options, value=chosen, clearable=False), md=4),
+            symbol_picker("company-symbol", options, chosen, md=4),
             dbc.Col(
                 dbc.RadioItems(
                     id="company-adjusted",

@@ -10,16 +10,14 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
-from dashboard.analytics.errors import AnalyticsError
 from dashboard.components import charts, company_data, states, tables, universe_data
 from dashboard.components.export import export_href, export_link, register_export
-from dashboard.components.inputs import InvalidInput, symbol_options, valid_choice, valid_symbols
-from dashboard.data.router import NoNodeAvailable, QueryFailed
+from dashboard.components.inputs import valid_choice, valid_symbols
+from dashboard.components.page import FAILURES, picker_options, symbol_picker
 from dashboard.services import services
 
 dash.register_page(__name__, path="/compare", name="Compare", order=3, title="Compare · MyCFATool")
 
-FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
 COLUMNS = [
     "name",
     "sector",
@@ -42,20 +40,15 @@ SPANS = {"1Y": 365, "3Y": 3 * 365, "5Y": 5 * 365, "10Y": 10 * 365}
 
 
 def layout(symbols: str | None = None, **_: Any) -> html.Div:
-    try:
-        options = symbol_options()
-    except (NoNodeAvailable, QueryFailed):
-        return states.error("The database cannot be reached right now.")
-    if len(options) < 2:
-        return states.empty("Comparing needs at least two companies loaded.")
+    options = picker_options(at_least=2, too_few="Comparing needs at least two companies loaded.")
+    if not isinstance(options, list):
+        return options
     chosen = [s for s in (symbols or "").split(",") if s] or [o["value"] for o in options[:3]]
     return html.Div(
         [
             dbc.Row(
                 [
-                    dbc.Col(
-                        dcc.Dropdown(id="compare-symbols", options=options, value=chosen, multi=True), md=8
-                    ),
+                    symbol_picker("compare-symbols", options, chosen, md=8, multi=True),
                     dbc.Col(
                         dbc.RadioItems(
                             id="compare-span",

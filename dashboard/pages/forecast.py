@@ -11,19 +11,17 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard.analytics import forecast as fc
-from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.fundamentals import field
 from dashboard.components import charts, company_data, formats, states, tables
 from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.formats import Col
-from dashboard.components.inputs import InvalidInput, radio_column, symbol_options, valid_choice, valid_symbol
-from dashboard.data.router import NoNodeAvailable, QueryFailed
+from dashboard.components.inputs import radio_column, valid_choice, valid_symbol
+from dashboard.components.page import FAILURES, picker_options, symbol_picker
 from dashboard.services import services
 from dashboard.vocabulary import VIEWS
 
 dash.register_page(__name__, path="/forecast", name="Forecast", order=2, title="Forecast · MyCFATool")
 
-FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
 SERIES = {
     "revenue": "Revenue",
     "netIncome": "Net income",
@@ -35,25 +33,14 @@ METHODS = {"ets": "Damped-trend ETS", "loglinear": "Log-linear trend"}
 
 
 def layout(symbol: str | None = None, **_: Any) -> html.Div:
-    try:
-        options = symbol_options()
-    except (NoNodeAvailable, QueryFailed):
-        return states.error("The database cannot be reached right now.")
-    if not options:
-        return states.empty("No companies loaded yet: run an ingest first.")
+    options = picker_options()
+    if not isinstance(options, list):
+        return options
     return html.Div(
         [
             dbc.Row(
                 [
-                    dbc.Col(
-                        dcc.Dropdown(
-                            id="forecast-symbol",
-                            options=options,
-                            value=symbol or options[0]["value"],
-                            clearable=False,
-                        ),
-                        md=3,
-                    ),
+                    symbol_picker("forecast-symbol", options, symbol or options[0]["value"], md=3),
                     radio_column("forecast-series", SERIES, "revenue", md=5),
                     radio_column("forecast-frequency", FREQUENCIES, "FY", md=2),
                     radio_column("forecast-method", METHODS, "ets", md=2),

@@ -12,19 +12,17 @@ import numpy as np
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard.analytics import optimize, portfolio
-from dashboard.analytics.errors import AnalyticsError
+from dashboard.analytics import portfolio
 from dashboard.components import charts, states, tables
 from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import InvalidInput, valid_number, valid_symbol
+from dashboard.components.page import FAILURES
 from dashboard.data import queries
-from dashboard.data.router import NoNodeAvailable, QueryFailed
 from dashboard.services import services
 
 dash.register_page(__name__, path="/portfolio", name="Portfolio", order=4, title="Portfolio · MyCFATool")
 
-FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
 ENTRY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9.\-]{0,9})\s*[:=]\s*([0-9]*\.?[0-9]+)\s*$")
 DEFAULT = "AAPL:0.4, MSFT:0.3, JNJ:0.3"
 # Statistic units: the CSV keeps raw values with this unit column; the table formats by it.
@@ -162,67 +160,11 @@ def parse_holdings(text: str) -> dict[str, float]:
     return weights
 
 
-def analyse(weights: dict[str, float], rf: float) -> dict[str, Any]:
+def analyse(weights: dict[str, float], rf: float) -> portfolio.Report:
     svc = services()
 
-    def build() -> dict[str, Any]:
-        wide = queries.adjusted_closes(svc.router, list(weights))
-        aligned, alignment = portfolio.align_prices(wide)
-        returns = portfolio.portfolio_returns(aligned, weights)
-        perf = portfolio.performance(returns, risk_free=rf)
-        # From the first common date (wealth 1 before the first return), as the Max drawdown statistic.
-        drawdown = portfolio.drawdown_series(returns, aligned.index[0]).to_frame()
-        optimised: dict[str, dict[str, Any]] = {}
-        for objective in ("min_volatility", "max_sharpe", "hrp"):
-            try:
-                optimised[objective] = dict(optimize.optimize(aligned, objective, risk_free=rf).weights)
-            except AnalyticsError as exc:
-                optimised[objective] = {"error": str(exc)}
-        try:
-            frontier = optimize.efficient_frontier(aligned, points=15, risk_free=rf)
-        except AnalyticsError:
-            frontier = pd.DataFrame()
-        stats = pd.DataFrame(
-            {
-                "statistic": [
-                    "Cumulative return",
-                    "Annualised return",
-                    "Annualised volatility",
-                    "Sharpe",
-                    "Sortino",
-                    "Max drawdown",
-                    "Calmar",
-                    "VaR 95% (daily, hist.)",
-                    "CVaR 95% (daily, hist.)",
-                    "Observations",
-                ],
-                "value": [
-                    perf.cumulative_return,
-                    perf.annualized_return,
-                    perf.annualized_volatility,
-                    perf.sharpe,
-                    perf.sortino,
-                    perf.max_drawdown.depth,
-                    perf.calmar,
-                    perf.var_historical,
-                    perf.cvar_historical,
-                    float(perf.observations),
-                ],
-                "unit": ["fraction"] * 3
-                + ["ratio"] * 2
-                + ["fraction", "ratio", "fraction (daily)", "fraction (daily)", "trading days"],
-            }
-        )
-        weights_table = pd.DataFrame({k: v for k, v in optimised.items() if "error" not in v}).fillna(0.0)
-        weights_table.insert(0, "chosen", pd.Series(portfolio.normalise_weights(weights, aligned.columns)))
-        return {
-            "stats": stats,
-            "drawdown": drawdown,
-            "correlation": portfolio.correlation_matrix(aligned),
-            "frontier": frontier,
-            "weights": weights_table.rename_axis("symbol").reset_index(),
-            "note": alignment.message,
-        }
+    def build() -> portfolio.Report:
+        return portfolio.report(queries.adjusted_closes(svc.router, list(weights)), weights, risk_free=rf)
 
     return svc.cached("portfolio", (tuple(sorted(weights.items())), rf), build)
 
@@ -250,7 +192,7 @@ def portfolio_update(_: int | None, holdings: str, rf: Any) -> tuple[Any, ...]:
     except FAILURES as exc:
         empty = charts.empty_figure(str(exc))
         return (states.error(str(exc)), empty, empty, empty, None, None, *["#"] * 5)
-    frontier = result["frontier"]
+    frontier = result.frontier
     frontier_fig = (
         charts.scatter(
             frontier,
@@ -264,16 +206,16 @@ def portfolio_update(_: int | None, holdings: str, rf: Any) -> tuple[Any, ...]:
         if not frontier.empty
         else charts.empty_figure("No frontier for these holdings.")
     )
-    corr = result["correlation"]
+    corr = result.correlation
     params = {"holdings": holdings, "rf": str(rf)}
     hrefs = [
         export_href("portfolio", name, params)
         for name in ("stats", "drawdown", "correlation", "frontier", "weights")
     ]
     return (
-        stats_grid(result["stats"]),
+        stats_grid(result.stats),
         charts.lines(
-            result["drawdown"],
+            result.drawdown,
             "Drawdown from the running peak",
             percent=True,
             yaxis="Drawdown",
@@ -290,8 +232,8 @@ def portfolio_update(_: int | None, holdings: str, rf: Any) -> tuple[Any, ...]:
             height=380,
         ),
         frontier_fig,
-        tables.grid("portfolio-weights-grid", result["weights"], columns=WEIGHT_COLUMNS),
-        dbc.Alert(f"Common window: {result['note']}", color="light", id="portfolio-window"),
+        tables.grid("portfolio-weights-grid", result.weights, columns=WEIGHT_COLUMNS),
+        dbc.Alert(f"Common window: {result.note}", color="light", id="portfolio-window"),
         *hrefs,
     )
 
@@ -306,7 +248,7 @@ def stats_grid(stats: pd.DataFrame) -> Any:
 def _export(name: str) -> Any:
     def export(args: Mapping[str, str]) -> pd.DataFrame:
         rate = valid_number(args.get("rf"), low=0.0, high=20.0, name="risk-free rate") / 100
-        frame: pd.DataFrame = analyse(parse_holdings(args.get("holdings", "")), rate)[name]
+        frame: pd.DataFrame = getattr(analyse(parse_holdings(args.get("holdings", "")), rate), name)
         return frame
 
     return register_export("portfolio", name)(export)

@@ -11,15 +11,13 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard.analytics import screener
-from dashboard.analytics.errors import AnalyticsError
 from dashboard.components import formats, states, tables, universe_data
 from dashboard.components.export import export_href, export_link, register_export
-from dashboard.components.inputs import InvalidInput, universe, valid_choice, valid_number
-from dashboard.data.router import NoNodeAvailable, QueryFailed
+from dashboard.components.inputs import universe, valid_choice, valid_number
+from dashboard.components.page import FAILURES, UNREACHABLE, UNREACHABLE_MESSAGE
 
 dash.register_page(__name__, path="/screener", name="Screener", order=5, title="Screener · MyCFATool")
 
-FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
 METRICS = {
     "pe": "P/E",
     "ev_ebitda": "EV/EBITDA",
@@ -70,8 +68,8 @@ SHOWN = [
 def layout(**_: Any) -> html.Div:
     try:
         sectors = sorted(s for s in universe()["sector"].dropna().unique())
-    except (NoNodeAvailable, QueryFailed):
-        return states.error("The database cannot be reached right now.")
+    except UNREACHABLE:
+        return states.error(UNREACHABLE_MESSAGE)
     metric_options = [{"label": metric_label(k), "value": k} for k in METRICS]
     return html.Div(
         [

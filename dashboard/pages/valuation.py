@@ -17,12 +17,11 @@ from dashboard.analytics.fundamentals import field
 from dashboard.components import charts, company_data, formats, states, tables, universe_data
 from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.formats import Col
-from dashboard.components.inputs import InvalidInput, symbol_options, valid_number, valid_symbol
-from dashboard.data.router import NoNodeAvailable, QueryFailed
+from dashboard.components.inputs import valid_number, valid_symbol
+from dashboard.components.page import FAILURES, picker_options, symbol_picker
 
 dash.register_page(__name__, path="/valuation", name="Valuation", order=1, title="Valuation · MyCFATool")
 
-FAILURES = (InvalidInput, NoNodeAvailable, QueryFailed, AnalyticsError)
 # name: (label, default, low, high) — percentages are entered as percent
 ASSUMPTIONS = {
     "growth": ("FCF growth, explicit years (%)", 6.0, -50.0, 100.0),
@@ -53,12 +52,9 @@ MULTIPLE_NAMES = {
 
 
 def layout(symbol: str | None = None, **_: Any) -> html.Div:
-    try:
-        options = symbol_options()
-    except (NoNodeAvailable, QueryFailed):
-        return states.error("The database cannot be reached right now.")
-    if not options:
-        return states.empty("No companies loaded yet: run an ingest first.")
+    options = picker_options()
+    if not isinstance(options, list):
+        return options
     inputs = [
         dbc.Col(
             [
@@ -80,15 +76,7 @@ def layout(symbol: str | None = None, **_: Any) -> html.Div:
     return html.Div(
         [
             dbc.Row(
-                dbc.Col(
-                    dcc.Dropdown(
-                        id="valuation-symbol",
-                        options=options,
-                        value=symbol or options[0]["value"],
-                        clearable=False,
-                    ),
-                    md=4,
-                ),
+                symbol_picker("valuation-symbol", options, symbol or options[0]["value"], md=4),
                 className="mb-2",
             ),
             dbc.Row(inputs, className="g-2 mb-3"),

@@ -1,0 +1,71 @@
+"""The app serves every page module: each is in PAGES, registered with Dash, and rendered by its router."""
+
+from __future__ import annotations
+
+import pkgutil
+from collections.abc import Callable
+from typing import Any
+
+import dash
+import pytest
+from flask.testing import FlaskClient
+
+import dashboard.pages
+from dashboard.app import PAGES
+
+
+def page_modules() -> set[str]:
+    return {module.name for module in pkgutil.iter_modules(dashboard.pages.__path__)}
+
+
+def render(client: FlaskClient, path: str) -> Any:
+    """The page content Dash's pages router returns for `path`, through the real callback endpoint."""
+    deps = client.get("/_dash-dependencies").get_json()
+    router = next(
+        d for d in deps if d["output"].startswith("..") and "_pages_content.children" in d["output"]
+    )
+    values = {("_pages_location", "pathname"): path, ("_pages_location", "search"): ""}
+
+    def fill(items: list[dict[str, str]]) -> list[dict[str, Any]]:
+        return [{**item, "value": values.get((item["id"], item["property"]))} for item in items]
+
+    outputs = [
+        {"id": ident, "property": prop}
+        for ident, _, prop in (part.rpartition(".") for part in router["output"][2:-2].split("..."))
+    ]
+    response = client.post(
+        "/_dash-update-component",
+        json={
+            "output": router["output"],
+            "outputs": outputs,
+            "inputs": fill(router["inputs"]),
+            "state": fill(router.get("state", [])),
+            "changedPropIds": ["_pages_location.pathname"],
+        },
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return response.get_json()["response"]["_pages_content"]["children"]
+
+
+def test_pages_lists_every_module_in_the_pages_package() -> None:
+    """A new file in dashboard/pages is imported by the app (PAGES names every module, no other)."""
+    assert set(PAGES) == page_modules()
+
+
+def test_every_page_is_registered(dash_app: Any) -> None:
+    """Each page module registered itself with Dash, with a layout and a distinct path."""
+    registered = {entry["module"].rsplit(".", 1)[-1]: entry for entry in dash.page_registry.values()}
+    assert set(registered) >= page_modules()
+    paths = [registered[name]["relative_path"] for name in page_modules()]
+    assert len(set(paths)) == len(paths)
+    assert all(callable(registered[name]["layout"]) for name in page_modules())
+
+
+@pytest.mark.parametrize("name", sorted(page_modules()))
+def test_every_page_is_served(dash_app: Any, logged_in: Callable[[str], FlaskClient], name: str) -> None:
+    """An admin gets each page's own layout (its first control's id is prefixed by the page name)."""
+    entry = next(e for e in dash.page_registry.values() if e["module"] == f"dashboard.pages.{name}")
+    client = logged_in("ada")
+    assert client.get(entry["relative_path"]).status_code == 200
+    content = render(client, entry["relative_path"])
+    assert f'"{name}-' in str(content).replace("'", '"'), str(content)[:300]

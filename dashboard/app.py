@@ -118,15 +118,17 @@ def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
     )
     _import_pages()
     app.layout = shell
-    # Hashes of the inline scripts as served: Dash adds some (clientside callbacks) at its first request.
-    install_headers(
-        server,
-        lambda: (
-            content_security_policy(list(app.csp_hashes()))
-            if app._got_first_request.get("setup_server")
-            else None
-        ),
-    )
+    # Hashes of the inline scripts as served: Dash adds some (clientside callbacks) when it sets itself
+    # up, in the before_request hook its constructor registered. Hooks run in registration order, so
+    # this one, registered after it, marks that setup as done (public Flask API, no Dash internals).
+    dash_ready: list[bool] = []
+
+    @server.before_request
+    def _dash_ready() -> None:
+        if not dash_ready:
+            dash_ready.append(True)
+
+    install_headers(server, lambda: content_security_policy(list(app.csp_hashes())) if dash_ready else None)
     return app
 
 

@@ -15,16 +15,17 @@ transaction, and a dropped connection repeats the whole batch (pool.run_batch), 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Literal
 
 import asyncpg
 import orjson
 
 from engine.db import queries
-from engine.db.pool import BATCH_ATTEMPTS, RETRY_WAIT_S, run_batch, store_boundary
+from engine.db.partitions import ensure_partitions
+from engine.db.pool import BATCH_ATTEMPTS, RETRY_WAIT_S, run_batch
 from engine.db.rows import (
     PRICE_COLUMNS,
     STATEMENT_COLUMNS,
@@ -40,7 +41,6 @@ from engine.errors import LoadError
 
 LoadPath = Literal["backfill", "merge", "none"]
 DEFAULT_TIMEOUT_S = 120.0
-PARTITIONS_AHEAD = timedelta(days=366)  # next year's partition exists before its first trading day
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,54 +80,100 @@ async def write_quarantine(
     )
 
 
-# Years whose partitions are known to exist, per pool: skips a transaction per batch. A partition
-# dropped by hand after being cached makes the COPY fail loudly (no partition for the row).
-_partitions_known: dict[tuple[int, str], set[int]] = {}
+@dataclass(frozen=True, slots=True)
+class BatchSpec:
+    """What one table's loader needs: the table, its COPY columns, its batch lock, and its SQL.
+
+    The shape is shared (see the module docstring); a new table's loader is a spec plus the
+    arguments of its key range. `lock_and_check` takes the batch lock (its first parameter) and
+    says whether anything is stored in the batch's key range; `merge` returns (inserted, updated).
+    """
+
+    dataset: str  # as in LoadError and quarantine rows
+    table: str
+    columns: tuple[str, ...]
+    lock_prefix: str  # the advisory lock key is this plus the batch's identity (symbol, kind)
+    ensure_partitions: str
+    lock_and_check: str
+    create_stage: str
+    stage: str
+    merge: str
+    copy_order: Callable[[Sequence[Any]], Sequence[Any]] = lambda rows: rows  # the order COPY gets rows in
 
 
-@store_boundary
-async def _ensure_partitions(pool: asyncpg.Pool, sql: str, first: date, last: date, timeout_s: float) -> None:
-    # Its own short transaction: creating a partition locks the parent, which must not last a batch.
-    ahead = max(last, date.today() + PARTITIONS_AHEAD)
-    known = _partitions_known.setdefault((id(pool), sql), set())
-    years = set(range(first.year, ahead.year + 1))
-    if years <= known:
-        return
-    async with pool.acquire(timeout=timeout_s) as conn, conn.transaction():
-        await conn.execute(queries.SET_LOCK_TIMEOUT, timeout=timeout_s)
-        await conn.fetchval(sql, first, ahead, timeout=timeout_s)
-    known |= years
+PRICES_BATCH = BatchSpec(
+    dataset="prices",
+    table="prices_daily",
+    columns=PRICE_COLUMNS,
+    lock_prefix="mycfa:prices:",
+    ensure_partitions=queries.ENSURE_PRICE_PARTITIONS,
+    lock_and_check=queries.LOCK_PRICES_STORED_IN_RANGE,
+    create_stage=queries.CREATE_STAGE_PRICES,
+    stage=queries.STAGE_PRICES,
+    merge=queries.MERGE_PRICES,
+    copy_order=copy_order,
+)
+STATEMENTS_BATCH = BatchSpec(
+    dataset="statements",
+    table="statements",
+    columns=STATEMENT_COLUMNS,
+    lock_prefix="mycfa:statements:",
+    ensure_partitions=queries.ENSURE_STATEMENT_PARTITIONS,
+    lock_and_check=queries.LOCK_STATEMENTS_STORED_IN_RANGE,
+    create_stage=queries.CREATE_STAGE_STATEMENTS,
+    stage=queries.STAGE_STATEMENTS,
+    merge=queries.MERGE_STATEMENTS,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOptions:
+    """How a batch is loaded: the path choice, the statement timeout and the retries of a dropped link."""
+
+    path: Literal["auto", "merge"] = "auto"
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    attempts: int = BATCH_ATTEMPTS
+    retry_wait: float = RETRY_WAIT_S
 
 
 async def _load(
     pool: asyncpg.Pool,
+    spec: BatchSpec,
     *,
-    dataset: str,
     symbol: str,
     lock_key: str,
     rows: Sequence[tuple[Any, ...]],
     quarantined: Sequence[QuarantineRow],
-    lock_and_check: Callable[[asyncpg.Connection], Awaitable[bool]],
-    backfill: Callable[[asyncpg.Connection], Awaitable[None]],
-    merge: Callable[[asyncpg.Connection], Awaitable[tuple[int, int]]],
-    path: Literal["auto", "merge"],
-    timeout_s: float,
-    attempts: int,
-    retry_wait: float,
+    key_range: tuple[date, date],
+    check_args: tuple[Any, ...],
+    merge_args: tuple[Any, ...],
+    options: LoadOptions,
 ) -> LoadResult:
+    """Load one deduplicated batch whose rows span `key_range` (first, last) the way `spec` says."""
+    timeout_s = options.timeout_s
+    if rows:
+        await ensure_partitions(pool, spec.ensure_partitions, *key_range, timeout_s)
+
     async def work(conn: asyncpg.Connection, allow_backfill: bool) -> LoadResult:
         await write_quarantine(conn, quarantined, timeout_s=timeout_s)
         if not rows:
             return LoadResult(quarantined=len(quarantined))
         if not allow_backfill:
             await conn.execute(queries.BATCH_LOCK, lock_key, timeout=timeout_s)
-        elif not await lock_and_check(conn):  # takes the batch lock too, in the same round trip
+        # the check takes the batch lock too, in the same round trip
+        elif not await conn.fetchval(spec.lock_and_check, lock_key, *check_args, timeout=timeout_s):
             try:
-                await backfill(conn)
+                await conn.copy_records_to_table(
+                    spec.table, records=spec.copy_order(rows), columns=spec.columns, timeout=timeout_s
+                )
             except asyncpg.UniqueViolationError as exc:
                 raise _BackfillConflict from exc
             return LoadResult(inserted=len(rows), quarantined=len(quarantined), path="backfill")
-        inserted, updated = await merge(conn)
+        await conn.execute(spec.create_stage, timeout=timeout_s)
+        await conn.copy_records_to_table(spec.stage, records=rows, columns=spec.columns, timeout=timeout_s)
+        counts = await conn.fetchrow(spec.merge, *merge_args, timeout=timeout_s)
+        assert counts is not None
+        inserted, updated = int(counts["inserted"]), int(counts["updated"])
         return LoadResult(
             inserted=inserted,
             updated=updated,
@@ -140,15 +186,15 @@ async def _load(
         return await run_batch(
             pool,
             lambda conn: work(conn, allow_backfill),
-            dataset=dataset,
+            dataset=spec.dataset,
             symbol=symbol,
             timeout_s=timeout_s,
-            attempts=attempts,
-            retry_wait=retry_wait,
+            attempts=options.attempts,
+            retry_wait=options.retry_wait,
         )
 
     try:
-        return await attempt(path == "auto")
+        return await attempt(options.path == "auto")
     except _BackfillConflict:
         return await attempt(False)
 
@@ -180,46 +226,17 @@ async def load_price_rows(
         raise LoadError("batch holds rows of another symbol", dataset="prices", symbol=symbol)
     first = batch[0].date if batch else date.today()
     last = batch[-1].date if batch else first
-
-    if batch:
-        await _ensure_partitions(pool, queries.ENSURE_PRICE_PARTITIONS, first, last, timeout_s)
-
-    lock_key = f"mycfa:prices:{symbol}"
-
-    async def lock_and_check(conn: asyncpg.Connection) -> bool:
-        found = await conn.fetchval(
-            queries.LOCK_PRICES_STORED_IN_RANGE, lock_key, symbol, first, last, timeout=timeout_s
-        )
-        return bool(found)
-
-    async def backfill(conn: asyncpg.Connection) -> None:
-        await conn.copy_records_to_table(
-            "prices_daily", records=copy_order(batch), columns=PRICE_COLUMNS, timeout=timeout_s
-        )
-
-    async def merge(conn: asyncpg.Connection) -> tuple[int, int]:
-        await conn.execute(queries.CREATE_STAGE_PRICES, timeout=timeout_s)
-        await conn.copy_records_to_table(
-            queries.STAGE_PRICES, records=batch, columns=PRICE_COLUMNS, timeout=timeout_s
-        )
-        counts = await conn.fetchrow(queries.MERGE_PRICES, symbol, first, last, timeout=timeout_s)
-        assert counts is not None
-        return int(counts["inserted"]), int(counts["updated"])
-
     return await _load(
         pool,
-        dataset="prices",
+        PRICES_BATCH,
         symbol=symbol,
-        lock_key=lock_key,
+        lock_key=f"{PRICES_BATCH.lock_prefix}{symbol}",
         rows=batch,
         quarantined=quarantined,
-        lock_and_check=lock_and_check,
-        backfill=backfill,
-        merge=merge,
-        path=path,
-        timeout_s=timeout_s,
-        attempts=attempts,
-        retry_wait=retry_wait,
+        key_range=(first, last),
+        check_args=(symbol, first, last),
+        merge_args=(symbol, first, last),
+        options=LoadOptions(path, timeout_s, attempts, retry_wait),
     )
 
 
@@ -264,53 +281,17 @@ async def load_statement_rows(
     first = min((row.fiscal_date for row in batch), default=date.today())
     last = max((row.fiscal_date for row in batch), default=first)
     periods = sorted({row.period for row in batch})
-
-    if batch:
-        await _ensure_partitions(pool, queries.ENSURE_STATEMENT_PARTITIONS, first, last, timeout_s)
-
-    lock_key = f"mycfa:statements:{symbol}:{kind}"
-
-    async def lock_and_check(conn: asyncpg.Connection) -> bool:
-        found = await conn.fetchval(
-            queries.LOCK_STATEMENTS_STORED_IN_RANGE,
-            lock_key,
-            symbol,
-            kind,
-            periods,
-            first,
-            last,
-            timeout=timeout_s,
-        )
-        return bool(found)
-
-    async def backfill(conn: asyncpg.Connection) -> None:
-        await conn.copy_records_to_table(
-            "statements", records=batch, columns=STATEMENT_COLUMNS, timeout=timeout_s
-        )
-
-    async def merge(conn: asyncpg.Connection) -> tuple[int, int]:
-        await conn.execute(queries.CREATE_STAGE_STATEMENTS, timeout=timeout_s)
-        await conn.copy_records_to_table(
-            queries.STAGE_STATEMENTS, records=batch, columns=STATEMENT_COLUMNS, timeout=timeout_s
-        )
-        counts = await conn.fetchrow(queries.MERGE_STATEMENTS, symbol, kind, first, last, timeout=timeout_s)
-        assert counts is not None
-        return int(counts["inserted"]), int(counts["updated"])
-
     return await _load(
         pool,
-        dataset="statements",
+        STATEMENTS_BATCH,
         symbol=symbol,
-        lock_key=lock_key,
+        lock_key=f"{STATEMENTS_BATCH.lock_prefix}{symbol}:{kind}",
         rows=batch,
         quarantined=quarantined,
-        lock_and_check=lock_and_check,
-        backfill=backfill,
-        merge=merge,
-        path=path,
-        timeout_s=timeout_s,
-        attempts=attempts,
-        retry_wait=retry_wait,
+        key_range=(first, last),
+        check_args=(symbol, kind, periods, first, last),
+        merge_args=(symbol, kind, first, last),
+        options=LoadOptions(path, timeout_s, attempts, retry_wait),
     )
 
 

@@ -121,6 +121,10 @@ LATEST_FISCAL_DATES = """
 SELECT symbol, kind, period, max(fiscal_date) AS last_date
   FROM statements WHERE symbol = ANY($1::text[])
  GROUP BY symbol, kind, period"""
+# Price re-adjustment (engine/runs/readjust.py): a range scan on the primary key (symbol, date),
+# pruned to the partitions the window touches; and where a refetch of the whole history starts.
+STORED_CLOSES = "SELECT date, close, adj_close FROM prices_daily WHERE symbol = $1 AND date >= $2"
+FIRST_STORED_DATE = "SELECT min(date) FROM prices_daily WHERE symbol = $1"
 
 # --- companies ----------------------------------------------------------------------------------
 

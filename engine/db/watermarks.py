@@ -1,4 +1,4 @@
-"""What is already stored, for incremental runs: last price date and latest fiscal dates per symbol."""
+"""What is already stored, for incremental runs: last price and fiscal dates, closes in a price window."""
 
 from __future__ import annotations
 
@@ -29,3 +29,21 @@ async def latest_fiscal_dates(
     """The latest stored fiscal_date per (symbol, kind, period), period being FY or Q1..Q4."""
     rows = await pool.fetch(queries.LATEST_FISCAL_DATES, list(symbols), timeout=timeout_s)
     return {(row["symbol"], row["kind"], row["period"]): row["last_date"] for row in rows}
+
+
+@store_boundary
+async def stored_closes(
+    pool: asyncpg.Pool, symbol: str, start: date, *, timeout_s: float = WATERMARK_TIMEOUT_S
+) -> dict[date, tuple[float, float | None]]:
+    """The stored close and adj_close of `symbol` from `start` on (the incremental window's overlap)."""
+    rows = await pool.fetch(queries.STORED_CLOSES, symbol, start, timeout=timeout_s)
+    return {row["date"]: (row["close"], row["adj_close"]) for row in rows}
+
+
+@store_boundary
+async def first_stored_date(
+    pool: asyncpg.Pool, symbol: str, *, timeout_s: float = WATERMARK_TIMEOUT_S
+) -> date | None:
+    """The oldest stored price date of `symbol`: where a refetch of its whole history starts."""
+    value = await pool.fetchval(queries.FIRST_STORED_DATE, symbol, timeout=timeout_s)
+    return value if isinstance(value, date) else None

@@ -14,19 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-import asyncpg
-
 from engine.db import PriceRow
-from engine.db.pool import store_boundary
 
-READ_TIMEOUT_S = 60.0
 # Unchanged prices come back bit-identical (float8 in, float8 out); anything moving more than one part
 # per million is a new adjustment factor (the smallest real dividend moves it ~1e-5) or a correction.
 REL_TOLERANCE = 1e-6
 
-# A range scan on the primary key (symbol, date), pruned to the partitions the window touches.
-STORED_CLOSES = "SELECT date, close, adj_close FROM prices_daily WHERE symbol = $1 AND date >= $2"
-FIRST_STORED_DATE = "SELECT min(date) FROM prices_daily WHERE symbol = $1"
 
 StoredCloses = Mapping[date, tuple[float, float | None]]
 
@@ -70,19 +63,3 @@ def find_rewrite(stored: StoredCloses, fetched: Iterable[PriceRow]) -> Rewrite |
     if not dates:
         return None
     return Rewrite(tuple(sorted(dates)), close_changed)
-
-
-@store_boundary
-async def stored_closes(
-    pool: asyncpg.Pool, symbol: str, start: date
-) -> dict[date, tuple[float, float | None]]:
-    """The stored close and adj_close of `symbol` from `start` on (the incremental window's overlap)."""
-    rows = await pool.fetch(STORED_CLOSES, symbol, start, timeout=READ_TIMEOUT_S)
-    return {row["date"]: (row["close"], row["adj_close"]) for row in rows}
-
-
-@store_boundary
-async def first_stored_date(pool: asyncpg.Pool, symbol: str) -> date | None:
-    """The oldest stored price date of `symbol`: where a refetch of its whole history starts."""
-    value = await pool.fetchval(FIRST_STORED_DATE, symbol, timeout=READ_TIMEOUT_S)
-    return value if isinstance(value, date) else None

@@ -7,14 +7,14 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import TextIO
 
 import asyncpg
 
 from engine.config import EngineSettings
-from engine.db import create_pool, last_price_dates, latest_fiscal_dates, queries, upsert_companies
-from engine.db.pool import store_boundary
+from engine.db import create_pool, last_price_dates, latest_fiscal_dates, upsert_companies
+from engine.db.partitions import ensure_run_partitions
 from engine.errors import FMPAuthError, FMPError, RunLockedError, StoreError
 from engine.exitcodes import ExitCode
 from engine.fmp import FMPClient
@@ -33,8 +33,6 @@ log = logging.getLogger("engine.run")
 
 PRICE_ENDPOINTS = 2  # historical-price-eod/full + dividend-adjusted, per window
 POOL_EXTRA = 2  # connections beyond the workers: ledger writes and the heartbeat
-STATEMENTS_FROM = date(1985, 1, 1)  # FMP's statement history rarely reaches further back
-PARTITIONS_AHEAD = timedelta(days=366)
 
 
 def policy_for(settings: EngineSettings, fmp: FMPClient) -> PlanPolicy:
@@ -94,21 +92,6 @@ async def plan_job(settings: EngineSettings, job: Job, wanted: Sequence[str]) ->
             return await make_plan(settings, fmp, pool, job, symbols, today_utc())
     finally:
         await pool.close()
-
-
-@store_boundary
-async def ensure_run_partitions(pool: asyncpg.Pool, history_start: date, today: date) -> None:
-    """Create every partition the run's batches can touch before any worker writes.
-
-    Concurrent creation is safe in the store since schema/006, but creating a partition still takes
-    an ACCESS EXCLUSIVE lock on the parent table: mid-run, it would wait for every in-flight COPY and
-    merge into that table, stall all the loads queued behind it, and fail its own batch after the
-    loader's 10 s lock_timeout. Done here, before the workers start, the loaders find their
-    partitions and never take that lock (except for a date outside these ranges).
-    """
-    until = today + PARTITIONS_AHEAD
-    await pool.execute(queries.ENSURE_PRICE_PARTITIONS, min(history_start, today), until)
-    await pool.execute(queries.ENSURE_STATEMENT_PARTITIONS, STATEMENTS_FROM, until)
 
 
 def today_utc() -> date:

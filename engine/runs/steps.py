@@ -15,13 +15,14 @@ import asyncpg
 
 from engine.db import PriceRow, load_price_rows, load_profiles, load_statement_rows
 from engine.db.validate import Parsed, parse_prices, parse_statements
+from engine.db.watermarks import first_stored_date, stored_closes
 from engine.errors import ItemFailed
 from engine.fmp import ENDPOINTS, FMPClient, FMPCounters, Period
 from engine.fmp.endpoints import PROFILE
 from engine.runs.datasets import DATASETS_BY_NAME, Family
 from engine.runs.loop import ITEM_ERRORS, ItemHandler, ItemResult
 from engine.runs.plan import PlannedItem
-from engine.runs.readjust import find_rewrite, first_stored_date, stored_closes
+from engine.runs.readjust import find_rewrite
 
 log = logging.getLogger("engine.run")
 

@@ -278,9 +278,9 @@ async def test_load_prices_creates_partitions_ahead(pool: asyncpg.Pool) -> None:
 
 async def test_load_prices_concurrent_first_loads_share_partitions(pool: asyncpg.Pool) -> None:
     """Several symbols loading new years at once all succeed (partition creation does not race)."""
-    from engine.db import load as load_module
+    from engine.db import partitions
 
-    load_module._partitions_known.clear()
+    partitions._partitions_known.clear()
     batches = [[price(f"CC{n}", f"{1961 + n % 3}-05-0{1 + n % 5}")] for n in range(6)]
     results = await asyncio.gather(*(load_prices(pool, f"CC{n}", rows) for n, rows in enumerate(batches)))
     assert [r.inserted for r in results] == [1] * 6

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from engine.db import PriceRow, load_price_rows, migrate
-from engine.runs.service import ensure_run_partitions
+from engine.db.partitions import ensure_run_partitions
 from tests.conftest import Database
 
 TODAY = date.today()  # the loader creates partitions up to a year after the real today

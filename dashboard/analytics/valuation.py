@@ -141,6 +141,7 @@ def dcf(
     price: float | None = None,
     exit_multiple: float | None = None,
     exit_metric: float | None = None,
+    table: bool = True,
 ) -> DCFResult:
     """Discounted free cash flow to the firm, two terminal values, equity value per share.
 
@@ -155,41 +156,12 @@ def dcf(
         price: current price, for the upside.
         exit_multiple: terminal value = multiple * the exit metric in year N (e.g. EV/EBITDA).
         exit_metric: the base-year value of that metric (grown along the FCF path); default the FCF itself.
+        table: False leaves the projection frame empty (the sensitivity grid needs only the values).
 
     Raises:
         TerminalGrowthError: terminal_growth >= wacc.
         AnalyticsError: non-finite inputs, negative years, non-positive shares, WACC <= -100%.
     """
-    return _dcf(
-        base_fcf,
-        growth=growth,
-        years=years,
-        wacc=wacc,
-        terminal_growth=terminal_growth,
-        net_debt=net_debt,
-        shares=shares,
-        price=price,
-        exit_multiple=exit_multiple,
-        exit_metric=exit_metric,
-        table=True,
-    )
-
-
-def _dcf(
-    base_fcf: float,
-    *,
-    growth: float | Sequence[float],
-    years: int,
-    wacc: float,
-    terminal_growth: float,
-    net_debt: float,
-    shares: float,
-    price: float | None = None,
-    exit_multiple: float | None = None,
-    exit_metric: float | None = None,
-    table: bool,
-) -> DCFResult:
-    """`dcf`; with table=False the projection frame is left empty (the sensitivity grid needs only values)."""
     fcf0 = _finite("base_fcf", base_fcf)
     r, g = _finite("wacc", wacc), _finite("terminal_growth", terminal_growth)
     if g >= r:
@@ -255,7 +227,7 @@ def sensitivity(
     for i, r in enumerate(waccs):
         for j, g in enumerate(terminal_growths):
             if g < r:
-                res = _dcf(
+                res = dcf(
                     base_fcf,
                     growth=growth,
                     years=years,

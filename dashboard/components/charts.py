@@ -59,6 +59,23 @@ def _x(index: pd.Index) -> list[str]:
     return _dates(index) if isinstance(index, pd.DatetimeIndex) else [str(v) for v in index]
 
 
+def _column_traces(
+    frame: pd.DataFrame, names: Mapping[str, str] | None, scale: float = 1.0, **trace: Any
+) -> list[dict[str, Any]]:
+    """One trace per column over the frame's index (values divided by `scale`), named by `names`."""
+    x = _x(frame.index)
+    labels = names or {}
+    return [
+        {**trace, "x": x, "y": _values(frame[col], scale), "name": labels.get(str(col), str(col))}
+        for col in frame.columns
+    ]
+
+
+def _figure(data: list[dict[str, Any]], title: str, **layout_extra: Any) -> dict[str, Any]:
+    """A figure whose legend shows only when it has more than one trace."""
+    return {"data": data, "layout": layout(title, legend=len(data) > 1, **layout_extra)}
+
+
 def empty_figure(message: str) -> dict[str, Any]:
     """A figure that only says why there is no chart (no data, invalid input)."""
     return {
@@ -140,30 +157,13 @@ def lines(
     hover: str = ",.1f",
 ) -> dict[str, Any]:
     """One line per column over the frame's index; `percent` for fractions shown as %."""
-    x = _x(frame.index)
     mode = "lines+markers" if len(frame) < 60 else "lines"
     value = ".1%" if percent else hover
     date_hover = "%{x|%Y-%m-%d}" if isinstance(frame.index, pd.DatetimeIndex) else "%{x}"
-    data = [
-        {
-            "type": "scatter",
-            "mode": mode,
-            "x": x,
-            "y": _values(frame[col]),
-            "name": (names or {}).get(str(col), str(col)),
-            "hovertemplate": f"{date_hover}: %{{y:{value}}}",
-        }
-        for col in frame.columns
-    ]
-    return {
-        "data": data,
-        "layout": layout(
-            title,
-            legend=len(data) > 1,
-            yaxis=axis(yaxis, tickformat=".0%" if percent else ",~r"),
-            xaxis=axis(),
-        ),
-    }
+    data = _column_traces(
+        frame, names, type="scatter", mode=mode, hovertemplate=f"{date_hover}: %{{y:{value}}}"
+    )
+    return _figure(data, title, yaxis=axis(yaxis, tickformat=".0%" if percent else ",~r"), xaxis=axis())
 
 
 def bars(
@@ -176,27 +176,14 @@ def bars(
     x_title: str = "",
 ) -> dict[str, Any]:
     """Grouped bars per column, values divided by `scale` and shown in `unit`; the index labels the bars."""
-    x = _x(frame.index)
-    data = [
-        {
-            "type": "bar",
-            "x": x,
-            "y": _values(frame[col], scale),
-            "name": (names or {}).get(str(col), str(col)),
-            "hovertemplate": f"%{{x}}: %{{y:,.1f}} {unit}",
-        }
-        for col in frame.columns
-    ]
-    return {
-        "data": data,
-        "layout": layout(
-            title,
-            legend=len(data) > 1,
-            barmode="group",
-            xaxis=axis(x_title, type="category"),
-            yaxis=axis(unit, tickformat=",.0f"),
-        ),
-    }
+    data = _column_traces(frame, names, scale, type="bar", hovertemplate=f"%{{x}}: %{{y:,.1f}} {unit}")
+    return _figure(
+        data,
+        title,
+        barmode="group",
+        xaxis=axis(x_title, type="category"),
+        yaxis=axis(unit, tickformat=",.0f"),
+    )
 
 
 def heatmap(

@@ -1,14 +1,15 @@
-"""What every page shares: the failures a callback shows as a message, and the symbol picker."""
+"""What every page shares: the failures a callback shows as a message, the symbol picker, section builders."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import dcc
+from dash import dcc, html
 
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.components import states
+from dashboard.components.export import export_link
 from dashboard.components.inputs import InvalidInput, symbol_options
 from dashboard.data.router import NoNodeAvailable, QueryFailed
 
@@ -36,3 +37,14 @@ def symbol_picker(
 ) -> dbc.Col:
     """The page's ticker dropdown in a grid column (one ticker, never empty; or several)."""
     return dbc.Col(dcc.Dropdown(id=id_, options=options, value=value, clearable=multi, multi=multi), md=md)
+
+
+def heading(title: str, page: str, export: str, *, gap: bool = False) -> html.Div:
+    """A section title with the link to its CSV export; `gap` spaces it from the section above."""
+    children = [html.H5(title, className="d-inline"), export_link(page, export)]
+    return html.Div(children, className="mt-3") if gap else html.Div(children)
+
+
+def chart(id_: str, loading_id: str) -> dcc.Loading:
+    """A chart (no Plotly logo in its mode bar) behind a loading spinner."""
+    return states.loading(dcc.Graph(id=id_, config={"displaylogo": False}), loading_id)

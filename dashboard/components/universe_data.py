@@ -11,6 +11,8 @@ from dashboard.data import queries
 from dashboard.services import services
 
 KINDS = ("income", "balance", "cashflow")
+# The columns a universe table starts with (Screener, Compare): who, the price, size and two multiples.
+LEADING_COLUMNS = ("name", "sector", "price", "market_cap", "pe", "ev_ebitda")
 
 
 def _long_annual() -> pd.DataFrame:

@@ -13,7 +13,7 @@ from dash import Input, Output, callback, dcc, html
 from dashboard.components import charts, company_data, formats, states, tables
 from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.inputs import InvalidInput, radio_column, valid_choice, valid_symbol
-from dashboard.components.page import FAILURES, NO_COMPANIES, picker_options, symbol_picker
+from dashboard.components.page import FAILURES, NO_COMPANIES, chart, heading, picker_options, symbol_picker
 from dashboard.data import queries
 from dashboard.services import services
 from dashboard.vocabulary import VIEW_NOUNS, VIEWS
@@ -48,24 +48,8 @@ def layout(symbol: str | None = None, **_: Any) -> html.Div:
     controls = dbc.Row(
         [
             symbol_picker("company-symbol", options, chosen, md=4),
-            dbc.Col(
-                dbc.RadioItems(
-                    id="company-adjusted",
-                    options=[{"label": "Adjusted", "value": "adj"}, {"label": "Unadjusted", "value": "raw"}],
-                    value="adj",
-                    inline=True,
-                ),
-                md=2,
-            ),
-            dbc.Col(
-                dbc.RadioItems(
-                    id="company-range",
-                    options=[{"label": k, "value": k} for k in company_data.RANGES],
-                    value="5Y",
-                    inline=True,
-                ),
-                md=3,
-            ),
+            radio_column("company-adjusted", {"adj": "Adjusted", "raw": "Unadjusted"}, "adj", md=2),
+            radio_column("company-range", {k: k for k in company_data.RANGES}, "5Y", md=3),
             dbc.Col(
                 dbc.Checklist(
                     id="company-overlays",
@@ -89,13 +73,8 @@ def layout(symbol: str | None = None, **_: Any) -> html.Div:
                     dbc.Col(states.loading(html.Div(id="company-profile"), "company-profile"), md=3),
                     dbc.Col(
                         [
-                            html.Div(
-                                [html.H5("Price", className="d-inline"), export_link("company", "prices")]
-                            ),
-                            states.loading(
-                                dcc.Graph(id="company-price-graph", config={"displaylogo": False}),
-                                "company-price",
-                            ),
+                            heading("Price", "company", "prices"),
+                            chart("company-price-graph", "company-price"),
                         ],
                         md=9,
                     ),
@@ -115,17 +94,9 @@ def layout(symbol: str | None = None, **_: Any) -> html.Div:
                 dcc.Graph(id="company-statement-graph", config={"displaylogo": False}, className="mt-3"),
                 "company-statement-graph",
             ),
-            html.Div(
-                [html.H5("Ratio history (annual)", className="d-inline"), export_link("company", "ratios")],
-                className="mt-3",
-            ),
-            states.loading(
-                dcc.Graph(id="company-ratio-graph", config={"displaylogo": False}), "company-ratio-graph"
-            ),
-            html.Div(
-                [html.H5("Freshness", className="d-inline"), export_link("company", "freshness")],
-                className="mt-3",
-            ),
+            heading("Ratio history (annual)", "company", "ratios", gap=True),
+            chart("company-ratio-graph", "company-ratio-graph"),
+            heading("Freshness", "company", "freshness", gap=True),
             html.Div(id="company-freshness"),
         ]
     )

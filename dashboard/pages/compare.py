@@ -8,23 +8,18 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
 from dashboard.components import charts, company_data, states, tables, universe_data
-from dashboard.components.export import export_href, export_link, register_export
-from dashboard.components.inputs import valid_choice, valid_symbols
-from dashboard.components.page import FAILURES, picker_options, symbol_picker
+from dashboard.components.export import export_href, register_export
+from dashboard.components.inputs import radio_column, valid_choice, valid_symbols
+from dashboard.components.page import FAILURES, chart, heading, picker_options, symbol_picker
 from dashboard.services import services
 
 dash.register_page(__name__, path="/compare", name="Compare", order=3, title="Compare · MyCFATool")
 
 COLUMNS = [
-    "name",
-    "sector",
-    "price",
-    "market_cap",
-    "pe",
-    "ev_ebitda",
+    *universe_data.LEADING_COLUMNS,
     "gross_margin",
     "operating_margin",
     "net_margin",
@@ -49,36 +44,15 @@ def layout(symbols: str | None = None, **_: Any) -> html.Div:
             dbc.Row(
                 [
                     symbol_picker("compare-symbols", options, chosen, md=8, multi=True),
-                    dbc.Col(
-                        dbc.RadioItems(
-                            id="compare-span",
-                            options=[{"label": k, "value": k} for k in SPANS],
-                            value="5Y",
-                            inline=True,
-                        ),
-                        md=4,
-                    ),
+                    radio_column("compare-span", {k: k for k in SPANS}, "5Y", md=4),
                 ],
                 className="mb-2",
             ),
             html.Div(id="compare-staleness"),
-            html.Div(
-                [
-                    html.H5("Latest annual ratios and growth", className="d-inline"),
-                    export_link("compare", "ratios"),
-                ]
-            ),
+            heading("Latest annual ratios and growth", "compare", "ratios"),
             states.loading(html.Div(id="compare-table"), "compare-table"),
-            html.Div(
-                [
-                    html.H5("Normalised price (start = 100, adjusted)", className="d-inline"),
-                    export_link("compare", "prices"),
-                ],
-                className="mt-3",
-            ),
-            states.loading(
-                dcc.Graph(id="compare-price-graph", config={"displaylogo": False}), "compare-price"
-            ),
+            heading("Normalised price (start = 100, adjusted)", "compare", "prices", gap=True),
+            chart("compare-price-graph", "compare-price"),
         ]
     )
 

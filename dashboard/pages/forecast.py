@@ -8,15 +8,15 @@ from typing import Any, Literal
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
 from dashboard.analytics import forecast as fc
 from dashboard.analytics.fundamentals import field
 from dashboard.components import charts, company_data, formats, states, tables
-from dashboard.components.export import export_href, export_link, register_export
+from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import radio_column, valid_choice, valid_symbol
-from dashboard.components.page import FAILURES, picker_options, symbol_picker
+from dashboard.components.page import FAILURES, chart, heading, picker_options, symbol_picker
 from dashboard.services import services
 from dashboard.vocabulary import VIEWS
 
@@ -47,8 +47,8 @@ def layout(symbol: str | None = None, **_: Any) -> html.Div:
                 ],
                 className="mb-2",
             ),
-            html.Div([html.H5("Forecast", className="d-inline"), export_link("forecast", "series")]),
-            states.loading(dcc.Graph(id="forecast-graph", config={"displaylogo": False}), "forecast-graph"),
+            heading("Forecast", "forecast", "series"),
+            chart("forecast-graph", "forecast-graph"),
             html.Div(id="forecast-backtest"),
             html.Div(id="forecast-table"),
         ]

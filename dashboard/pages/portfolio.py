@@ -14,10 +14,10 @@ from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.analytics import portfolio
 from dashboard.components import charts, states, tables
-from dashboard.components.export import export_href, export_link, register_export
+from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import InvalidInput, valid_number, valid_symbol
-from dashboard.components.page import FAILURES
+from dashboard.components.page import FAILURES, heading
 from dashboard.data import queries
 from dashboard.services import services
 
@@ -85,24 +85,14 @@ def layout(**_: Any) -> html.Div:
                 [
                     dbc.Col(
                         [
-                            html.Div(
-                                [
-                                    html.H5("Statistics", className="d-inline"),
-                                    export_link("portfolio", "stats"),
-                                ]
-                            ),
+                            heading("Statistics", "portfolio", "stats"),
                             states.loading(html.Div(id="portfolio-stats"), "portfolio-stats"),
                         ],
                         md=5,
                     ),
                     dbc.Col(
                         [
-                            html.Div(
-                                [
-                                    html.H5("Drawdown", className="d-inline"),
-                                    export_link("portfolio", "drawdown"),
-                                ]
-                            ),
+                            heading("Drawdown", "portfolio", "drawdown"),
                             states.loading(dcc.Graph(id="portfolio-drawdown-graph"), "portfolio-drawdown"),
                         ],
                         md=7,
@@ -114,33 +104,21 @@ def layout(**_: Any) -> html.Div:
                 [
                     dbc.Col(
                         [
-                            html.Div(
-                                [
-                                    html.H5("Correlation", className="d-inline"),
-                                    export_link("portfolio", "correlation"),
-                                ]
-                            ),
+                            heading("Correlation", "portfolio", "correlation"),
                             dcc.Graph(id="portfolio-correlation-graph"),
                         ],
                         md=5,
                     ),
                     dbc.Col(
                         [
-                            html.Div(
-                                [
-                                    html.H5("Efficient frontier", className="d-inline"),
-                                    export_link("portfolio", "frontier"),
-                                ]
-                            ),
+                            heading("Efficient frontier", "portfolio", "frontier"),
                             dcc.Graph(id="portfolio-frontier-graph"),
                         ],
                         md=7,
                     ),
                 ]
             ),
-            html.Div(
-                [html.H5("Optimised weights", className="d-inline"), export_link("portfolio", "weights")]
-            ),
+            heading("Optimised weights", "portfolio", "weights"),
             html.Div(id="portfolio-weights"),
         ]
     )

@@ -50,12 +50,7 @@ def to_raw(metric: str, value: float) -> float:
 
 
 SHOWN = [
-    "name",
-    "sector",
-    "price",
-    "market_cap",
-    "pe",
-    "ev_ebitda",
+    *universe_data.LEADING_COLUMNS,
     "roe",
     "roic",
     "net_margin",

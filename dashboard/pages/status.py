@@ -12,9 +12,10 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard import auth
 from dashboard.components import states, tables
-from dashboard.components.export import export_href, export_link, register_export
+from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import InvalidInput
+from dashboard.components.page import heading
 from dashboard.data import queries
 from dashboard.data.router import NoNodeAvailable, QueryFailed
 from dashboard.services import services
@@ -44,16 +45,11 @@ def layout(**_: Any) -> html.Div:
     return html.Div(
         [
             dcc.Interval(id="status-interval", interval=REFRESH_MS),
-            html.Div([html.H5("Database nodes", className="d-inline"), export_link("status", "nodes")]),
+            heading("Database nodes", "status", "nodes"),
             html.Div(id="status-nodes"),
-            html.Div(
-                [html.H5("Last runs", className="d-inline"), export_link("status", "runs")], className="mt-3"
-            ),
+            heading("Last runs", "status", "runs", gap=True),
             states.loading(html.Div(id="status-runs"), "status-runs"),
-            html.Div(
-                [html.H5("Failed items", className="d-inline"), export_link("status", "failures")],
-                className="mt-3",
-            ),
+            heading("Failed items", "status", "failures", gap=True),
             html.Div(id="status-failures"),
         ]
     )

@@ -9,16 +9,16 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
 from dashboard.analytics import valuation
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.fundamentals import field
 from dashboard.components import charts, company_data, formats, states, tables, universe_data
-from dashboard.components.export import export_href, export_link, register_export
+from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import valid_number, valid_symbol
-from dashboard.components.page import FAILURES, picker_options, symbol_picker
+from dashboard.components.page import FAILURES, chart, heading, picker_options, symbol_picker
 
 dash.register_page(__name__, path="/valuation", name="Valuation", order=1, title="Valuation · MyCFATool")
 
@@ -81,27 +81,11 @@ def layout(symbol: str | None = None, **_: Any) -> html.Div:
             ),
             dbc.Row(inputs, className="g-2 mb-3"),
             states.loading(html.Div(id="valuation-summary"), "valuation-summary"),
-            html.Div(
-                [html.H5("DCF projection", className="d-inline"), export_link("valuation", "projection")]
-            ),
+            heading("DCF projection", "valuation", "projection"),
             html.Div(id="valuation-projection"),
-            html.Div(
-                [
-                    html.H5("Value per share: WACC x terminal growth", className="d-inline"),
-                    export_link("valuation", "grid"),
-                ],
-                className="mt-3",
-            ),
-            states.loading(
-                dcc.Graph(id="valuation-grid-graph", config={"displaylogo": False}), "valuation-grid"
-            ),
-            html.Div(
-                [
-                    html.H5("Multiples vs sector median", className="d-inline"),
-                    export_link("valuation", "multiples"),
-                ],
-                className="mt-3",
-            ),
+            heading("Value per share: WACC x terminal growth", "valuation", "grid", gap=True),
+            chart("valuation-grid-graph", "valuation-grid"),
+            heading("Multiples vs sector median", "valuation", "multiples", gap=True),
             states.loading(html.Div(id="valuation-multiples"), "valuation-multiples"),
         ]
     )

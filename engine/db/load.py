@@ -80,49 +80,31 @@ async def write_quarantine(
     )
 
 
+def _as_given(rows: Sequence[Any]) -> Sequence[Any]:
+    return rows
+
+
 @dataclass(frozen=True, slots=True)
 class BatchSpec:
     """What one table's loader needs: the table, its COPY columns, its batch lock, and its SQL.
 
     The shape is shared (see the module docstring); a new table's loader is a spec plus the
-    arguments of its key range. `lock_and_check` takes the batch lock (its first parameter) and
-    says whether anything is stored in the batch's key range; `merge` returns (inserted, updated).
+    arguments of its key range.
     """
 
     dataset: str  # as in LoadError and quarantine rows
     table: str
     columns: tuple[str, ...]
     lock_prefix: str  # the advisory lock key is this plus the batch's identity (symbol, kind)
-    ensure_partitions: str
-    lock_and_check: str
-    create_stage: str
-    stage: str
-    merge: str
-    copy_order: Callable[[Sequence[Any]], Sequence[Any]] = lambda rows: rows  # the order COPY gets rows in
+    sql: queries.BatchSQL
+    copy_order: Callable[[Sequence[Any]], Sequence[Any]] = _as_given  # the order the backfill COPY feeds
 
 
 PRICES_BATCH = BatchSpec(
-    dataset="prices",
-    table="prices_daily",
-    columns=PRICE_COLUMNS,
-    lock_prefix="mycfa:prices:",
-    ensure_partitions=queries.ENSURE_PRICE_PARTITIONS,
-    lock_and_check=queries.LOCK_PRICES_STORED_IN_RANGE,
-    create_stage=queries.CREATE_STAGE_PRICES,
-    stage=queries.STAGE_PRICES,
-    merge=queries.MERGE_PRICES,
-    copy_order=copy_order,
+    "prices", "prices_daily", PRICE_COLUMNS, "mycfa:prices:", queries.PRICES_BATCH_SQL, copy_order
 )
 STATEMENTS_BATCH = BatchSpec(
-    dataset="statements",
-    table="statements",
-    columns=STATEMENT_COLUMNS,
-    lock_prefix="mycfa:statements:",
-    ensure_partitions=queries.ENSURE_STATEMENT_PARTITIONS,
-    lock_and_check=queries.LOCK_STATEMENTS_STORED_IN_RANGE,
-    create_stage=queries.CREATE_STAGE_STATEMENTS,
-    stage=queries.STAGE_STATEMENTS,
-    merge=queries.MERGE_STATEMENTS,
+    "statements", "statements", STATEMENT_COLUMNS, "mycfa:statements:", queries.STATEMENTS_BATCH_SQL
 )
 
 
@@ -152,7 +134,7 @@ async def _load(
     """Load one deduplicated batch whose rows span `key_range` (first, last) the way `spec` says."""
     timeout_s = options.timeout_s
     if rows:
-        await ensure_partitions(pool, spec.ensure_partitions, *key_range, timeout_s)
+        await ensure_partitions(pool, spec.sql.ensure_partitions, *key_range, timeout_s)
 
     async def work(conn: asyncpg.Connection, allow_backfill: bool) -> LoadResult:
         await write_quarantine(conn, quarantined, timeout_s=timeout_s)
@@ -161,7 +143,7 @@ async def _load(
         if not allow_backfill:
             await conn.execute(queries.BATCH_LOCK, lock_key, timeout=timeout_s)
         # the check takes the batch lock too, in the same round trip
-        elif not await conn.fetchval(spec.lock_and_check, lock_key, *check_args, timeout=timeout_s):
+        elif not await conn.fetchval(spec.sql.lock_and_check, lock_key, *check_args, timeout=timeout_s):
             try:
                 await conn.copy_records_to_table(
                     spec.table, records=spec.copy_order(rows), columns=spec.columns, timeout=timeout_s
@@ -169,9 +151,11 @@ async def _load(
             except asyncpg.UniqueViolationError as exc:
                 raise _BackfillConflict from exc
             return LoadResult(inserted=len(rows), quarantined=len(quarantined), path="backfill")
-        await conn.execute(spec.create_stage, timeout=timeout_s)
-        await conn.copy_records_to_table(spec.stage, records=rows, columns=spec.columns, timeout=timeout_s)
-        counts = await conn.fetchrow(spec.merge, *merge_args, timeout=timeout_s)
+        await conn.execute(spec.sql.create_stage, timeout=timeout_s)
+        await conn.copy_records_to_table(
+            spec.sql.stage, records=rows, columns=spec.columns, timeout=timeout_s
+        )
+        counts = await conn.fetchrow(spec.sql.merge, *merge_args, timeout=timeout_s)
         assert counts is not None
         inserted, updated = int(counts["inserted"]), int(counts["updated"])
         return LoadResult(

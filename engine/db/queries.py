@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from engine.db.rows import PRICE_COLUMNS, STATEMENT_COLUMNS
 
 # --- migrations ---------------------------------------------------------------------------------
@@ -99,6 +101,28 @@ WITH changed AS (
 )
 SELECT count(*) FILTER (WHERE c.is_new) AS inserted, count(*) FILTER (WHERE NOT c.is_new) AS updated
   FROM written w JOIN changed c ON c.period = w.period AND c.fiscal_date = w.fiscal_date"""
+
+
+class BatchSQL(NamedTuple):
+    """One table's batch-load statements, in the order engine/db/load.py uses them."""
+
+    ensure_partitions: str  # ($1 first, $2 last date) creates the yearly partitions
+    lock_and_check: str  # ($1 lock key, key range...) takes the batch lock, says if any row is stored
+    create_stage: str  # the temporary staging table of the merge path
+    stage: str  # its name, for the COPY
+    merge: str  # (key range...) writes new or changed rows; returns inserted, updated
+
+
+PRICES_BATCH_SQL = BatchSQL(
+    ENSURE_PRICE_PARTITIONS, LOCK_PRICES_STORED_IN_RANGE, CREATE_STAGE_PRICES, STAGE_PRICES, MERGE_PRICES
+)
+STATEMENTS_BATCH_SQL = BatchSQL(
+    ENSURE_STATEMENT_PARTITIONS,
+    LOCK_STATEMENTS_STORED_IN_RANGE,
+    CREATE_STAGE_STATEMENTS,
+    STAGE_STATEMENTS,
+    MERGE_STATEMENTS,
+)
 
 # --- quarantine ---------------------------------------------------------------------------------
 

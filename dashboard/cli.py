@@ -46,6 +46,7 @@ def gunicorn_argv(
         "--max-requests=5000",
         "--max-requests-jitter=500",
         "--access-logfile=-",
+        f"--forwarded-allow-ips={settings.forwarded_allow_ips}",
         "dashboard.app:server",
     ]
 

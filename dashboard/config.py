@@ -51,6 +51,9 @@ class DashboardSettings(BaseSettings):
     cache_dir: str = ""  # shared FileSystemCache folder; empty = <tmp>/mycfa-dash-cache
     cache_ttl_s: int = Field(default=900, ge=1)
     bind: str = "127.0.0.1:8050"
+    # Proxies whose X-Forwarded-* headers gunicorn believes (addresses or CIDRs, comma-separated): on
+    # AWS the ALB's subnets, never `*` (any client could then pick the address the app sees).
+    forwarded_allow_ips: str = Field(default="127.0.0.1", pattern=r"^[0-9A-Fa-f:./,]+$")
     workers: int = Field(default=0, ge=0)  # 0 = from the CPU count
     threads: int = Field(default=4, ge=1)
     login_max_failures: int = Field(default=5, ge=1)  # per account, within login_window_s

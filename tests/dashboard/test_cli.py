@@ -98,3 +98,29 @@ def test_cli_serve_without_secret_exits_3(
     monkeypatch.setenv("MYCFA_DASH_DATABASE_URL", "postgresql://r:pw@127.0.0.1/x")
     assert cli.main(["serve"]) == cli.EXIT_CONFIG
     assert "MYCFA_DASH_SECRET_KEY is required" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("setting", "trusted"),
+    [(None, ["127.0.0.1"]), ("10.40.0.0/20,10.40.16.0/20", ["10.40.0.0/20", "10.40.16.0/20"])],
+)
+def test_cli_serve_trusts_forwarded_headers_only_from_the_proxy_range(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, trusted: list[str]
+) -> None:
+    """gunicorn believes X-Forwarded-For only from MYCFA_DASH_FORWARDED_ALLOW_IPS (loopback by default),
+    as gunicorn's own parser reads the line serve builds; `*` is refused."""
+    from gunicorn.config import Config
+
+    monkeypatch.setenv("MYCFA_DASH_DATABASE_URL", "postgresql://r:pw@127.0.0.1/x")
+    monkeypatch.setenv("MYCFA_DASH_SECRET_KEY", "s" * 32)
+    if setting is not None:
+        monkeypatch.setenv("MYCFA_DASH_FORWARDED_ALLOW_IPS", setting)
+    argv = cli.gunicorn_argv(cli.load_dashboard_settings(), None, None, None)
+    config = Config()
+    parsed = config.parser().parse_args(argv[1:])
+    config.set("forwarded_allow_ips", parsed.forwarded_allow_ips)
+    assert [str(ip) for ip in config.forwarded_allow_ips] == trusted
+
+    monkeypatch.setenv("MYCFA_DASH_FORWARDED_ALLOW_IPS", "*")
+    with pytest.raises(cli.ConfigError, match="MYCFA_DASH_FORWARDED_ALLOW_IPS is invalid"):
+        cli.load_dashboard_settings()

@@ -8,8 +8,16 @@ Usage:
     scripts/devdb.py destroy            stop both nodes and delete the folder
     scripts/devdb.py createdb NAME      a fresh database owned by the engine role, hardened for the reader
     scripts/devdb.py dropdb NAME
+    scripts/devdb.py kill NODE          stop one node at once (`pg_ctl stop -m immediate`: a crash)
+    scripts/devdb.py promote [--json]   fail over: fence the old primary, promote the replica, rebuild
+                                        a replica from the new primary (`--no-rebuild` skips that)
+    scripts/devdb.py archive DIR        WAL archiving on the primary into DIR (restarts the primary)
+    scripts/devdb.py basebackup DIR     a base backup of the primary into DIR (for `restore`)
+    scripts/devdb.py restore --from DIR --wal DIR --target-time T [--json]
+                                        point-in-time recovery into MYCFA_DEVDB_DIR, primary only
 
-Everything lives in `.devdb/` of the repository (ignored by git), on free loopback ports.
+Everything lives in `.devdb/` of the repository (ignored by git; `MYCFA_DEVDB_DIR` picks another
+folder, as the drills do for clusters of their own), on free loopback ports.
 Standard library only, so it runs before the project's virtualenv exists. PostgreSQL refuses
 to run as root, so as root the servers run as the `postgres` system user.
 """
@@ -183,7 +191,8 @@ class Cluster:
         return Path(self.state["bindir"])
 
     def node_dir(self, node: str) -> Path:
-        return self.root / node
+        # After `promote` the roles point at swapped folders (a running data folder cannot move).
+        return self.root / str(self.state.get("dirs", {}).get(node, node))
 
     def is_running(self, node: str) -> bool:
         if not self.state or not self.node_dir(node).exists():
@@ -293,10 +302,14 @@ class Cluster:
             f"ALTER ROLE {READER_ROLE} SET default_transaction_read_only = on;"
         )
         self.create_database(MAIN_DATABASE)
+        self.clone_replica()
+
+    def clone_replica(self) -> None:
+        """A hot standby of the primary in the replica's folder (`pg_basebackup -R`), started and streaming."""
         replica = self.node_dir("replica")
         sh(
             [
-                str(bindir / "pg_basebackup"),
+                str(self.bindir / "pg_basebackup"),
                 "-D",
                 str(replica),
                 "-R",
@@ -312,8 +325,9 @@ class Cluster:
                 "-U",
                 REPLICATION_ROLE,
             ],
-            env={"PGPASSWORD": passwords[REPLICATION_ROLE]},
+            env={"PGPASSWORD": self.state["passwords"][REPLICATION_ROLE]},
         )
+        # The primary's settings came along; the last lines of the file win.
         with open(replica / "postgresql.conf", "a") as handle:
             handle.write(
                 f"\nport = {self.state['ports']['replica']}\nunix_socket_directories = '{replica}'\n"
@@ -348,7 +362,9 @@ class Cluster:
         self.state_file.chmod(0o600)
 
     def urls(self) -> dict[str, Any]:
+        # A restored cluster has a primary only: its replica URLs name the primary.
         ports, pw = self.state["ports"], self.state["passwords"]
+        ports = {"replica": ports["primary"], **ports}
 
         def url(role: str, node: str, database: str = MAIN_DATABASE) -> str:
             return f"postgresql://{role}:{pw[role]}@127.0.0.1:{ports[node]}/{database}"
@@ -439,6 +455,149 @@ def cmd_stop(cluster: Cluster) -> None:
             print(f"devdb: stopped {node}")
 
 
+def pg_ctl(cluster: Cluster, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return sh([str(cluster.bindir / "pg_ctl"), *args], check=check)
+
+
+def wait_until(predicate: Any, what: str, timeout_s: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    die(f"timed out waiting for {what}")
+
+
+def cmd_kill(cluster: Cluster, node: str, *, quiet: bool = False) -> None:
+    """Stop one node the way a crash does: no checkpoint, no goodbye to clients."""
+    if cluster.is_running(node):
+        pg_ctl(cluster, "stop", "-m", "immediate", "-w", "-D", str(cluster.node_dir(node)))
+        if not quiet:
+            print(f"devdb: killed {node}")
+
+
+def cmd_promote(cluster: Cluster, *, rebuild: bool, as_json: bool) -> None:
+    """Fail over to the replica; the old primary is fenced (stopped) first, so there is never two."""
+    if not cluster.is_running("replica"):
+        die("the replica is not running: nothing to promote")
+    cmd_kill(cluster, "primary", quiet=True)
+    started = time.monotonic()
+    pg_ctl(cluster, "promote", "-w", "-t", str(START_TIMEOUT_S), "-D", str(cluster.node_dir("replica")))
+    wait_until(lambda: cluster.psql("SELECT pg_is_in_recovery()", node="replica") == "f", "the promotion")
+    promote_s = time.monotonic() - started
+    # The promoted node is the primary from now on; the old primary's folder and port are the replica's.
+    dirs = {"primary": cluster.node_dir("replica").name, "replica": cluster.node_dir("primary").name}
+    ports = cluster.state["ports"]
+    cluster.state["dirs"] = dirs
+    cluster.state["ports"] = {"primary": ports["replica"], "replica": ports["primary"]}
+    cluster.save()
+    rebuild_s = 0.0
+    if rebuild:
+        started = time.monotonic()
+        shutil.rmtree(cluster.node_dir("replica"), ignore_errors=True)
+        cluster.clone_replica()
+        rebuild_s = time.monotonic() - started
+    info = {"promote_seconds": round(promote_s, 3), "rebuild_seconds": round(rebuild_s, 3), **cluster.urls()}
+    if as_json:
+        print(json.dumps(info))
+    else:
+        print(
+            f"devdb: promoted the replica in {promote_s:.2f} s (primary now on port {info['primary_port']})"
+        )
+        if rebuild:
+            print(f"devdb: new replica on port {info['replica_port']} in {rebuild_s:.1f} s")
+
+
+def archive_command(folder: Path) -> str:
+    # Never overwrite a segment already archived (PostgreSQL's documented recipe).
+    return f"test ! -f '{folder}/%f' && cp '%p' '{folder}/%f'"
+
+
+def cmd_archive(cluster: Cluster, folder: Path) -> None:
+    """Continuous WAL archiving on the primary, as RDS does for point-in-time recovery."""
+    folder.mkdir(parents=True, exist_ok=True)
+    chown_to_server_user(folder)
+    for setting in (
+        "archive_mode = 'on'",
+        f"archive_command = $${archive_command(folder)}$$",
+        "archive_timeout = '60s'",  # a quiet primary still closes a segment a minute: the RPO bound
+    ):
+        cluster.psql(f"ALTER SYSTEM SET {setting}")  # one statement a call: not in a transaction block
+    # archive_mode needs a restart; start_node sends the server's output to its log file.
+    pg_ctl(cluster, "stop", "-m", "fast", "-w", "-D", str(cluster.node_dir("primary")))
+    cluster.start_node("primary")
+    print(f"devdb: archiving WAL into {folder}")
+
+
+def cmd_basebackup(cluster: Cluster, folder: Path) -> None:
+    """A base backup (data folder + the cluster's state, for its roles' passwords) into `folder`."""
+    if folder.exists():
+        die(f"{folder} exists")
+    folder.mkdir(parents=True)
+    chown_to_server_user(folder)
+    sh(
+        [
+            str(cluster.bindir / "pg_basebackup"),
+            "-D",
+            str(folder / "data"),
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "--no-sync",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(cluster.state["ports"]["primary"]),
+            "-U",
+            REPLICATION_ROLE,
+        ],
+        env={"PGPASSWORD": cluster.state["passwords"][REPLICATION_ROLE]},
+    )
+    (folder / "state.json").write_text(json.dumps(cluster.state))
+    print(f"devdb: base backup in {folder}")
+
+
+def cmd_restore(target: Cluster, backup: Path, wal: Path, target_time: str, as_json: bool) -> None:
+    """Point-in-time recovery: the base backup, then archived WAL replayed up to `target_time`."""
+    if target.state:
+        die(f"{target.root} already holds a cluster")
+    source = json.loads((backup / "state.json").read_text())
+    started = time.monotonic()
+    target.root.mkdir(parents=True, exist_ok=True)
+    data = target.root / "primary"
+    shutil.copytree(backup / "data", data, symlinks=True)
+    target.state = {
+        "bindir": source["bindir"],
+        "ports": {"primary": free_port()},
+        "passwords": source["passwords"],
+        "restored_to": target_time,
+    }
+    with open(data / "postgresql.auto.conf", "a") as handle:
+        handle.write(
+            f"port = {target.state['ports']['primary']}\n"
+            f"unix_socket_directories = '{data}'\n"
+            f'restore_command = \'cp "{wal}/%f" "%p"\'\n'
+            f"recovery_target_time = '{target_time}'\n"
+            "recovery_target_action = 'promote'\n"
+            "archive_mode = 'off'\n"
+        )
+    (data / "recovery.signal").touch()
+    for stale in ("postmaster.pid", "standby.signal"):
+        (data / stale).unlink(missing_ok=True)
+    chown_to_server_user(target.root)
+    target.save()
+    target.start_node("primary")
+    wait_until(lambda: target.psql("SELECT pg_is_in_recovery()") == "f", "the recovery", timeout_s=600)
+    info = {"restore_seconds": round(time.monotonic() - started, 3), **target.urls()}
+    if as_json:
+        print(json.dumps(info))
+    else:
+        print(
+            f"devdb: restored to {target_time} in {info['restore_seconds']} s on port {info['primary_port']}"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -450,6 +609,17 @@ def main() -> int:
     sub.add_parser("destroy")
     for verb in ("createdb", "dropdb"):
         sub.add_parser(verb).add_argument("name")
+    sub.add_parser("kill").add_argument("node", choices=("primary", "replica"))
+    promote = sub.add_parser("promote")
+    promote.add_argument("--no-rebuild", action="store_true", help="leave the cluster without a replica")
+    promote.add_argument("--json", action="store_true")
+    for verb in ("archive", "basebackup"):
+        sub.add_parser(verb).add_argument("folder", type=Path)
+    restore = sub.add_parser("restore")
+    restore.add_argument("--from", dest="backup", type=Path, required=True, help="a `basebackup` folder")
+    restore.add_argument("--wal", type=Path, required=True, help="the `archive` folder")
+    restore.add_argument("--target-time", required=True, help="e.g. '2026-11-30 05:10:00.123+00'")
+    restore.add_argument("--json", action="store_true")
     args = parser.parse_args()
     cluster = Cluster(state_dir())
     if args.verb == "start":
@@ -468,6 +638,17 @@ def main() -> int:
         cluster.create_database(args.name)
     elif args.verb == "dropdb":
         cluster.drop_database(args.name)
+    elif args.verb == "kill":
+        cmd_kill(cluster, args.node)
+    elif args.verb == "promote":
+        with locked(cluster.root):
+            cmd_promote(Cluster(cluster.root), rebuild=not args.no_rebuild, as_json=args.json)
+    elif args.verb == "archive":
+        cmd_archive(cluster, args.folder.resolve())
+    elif args.verb == "basebackup":
+        cmd_basebackup(cluster, args.folder.resolve())
+    elif args.verb == "restore":
+        cmd_restore(cluster, args.backup.resolve(), args.wal.resolve(), args.target_time, args.json)
     return 0
 
 

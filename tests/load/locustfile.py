@@ -100,3 +100,65 @@ class Analyst(FastHttpUser):
             },
             "compare: ratios + normalised prices",
         )
+
+
+class AllPagesAnalyst(Analyst):
+    """An analyst on every page: Company and Compare as above, plus Valuation, Forecast, Portfolio,
+    Screener and Status (`scripts/loadtest --all-pages` names this class and logs in as an admin)."""
+
+    @task(2)
+    def valuation(self) -> None:
+        # The page's own defaults (dashboard/pages/valuation.py ASSUMPTIONS).
+        assumptions = {
+            "growth": 6.0, "years": 5, "terminal": 2.5, "rf": 4.0, "beta": 1.0, "erp": 5.5, "kd": 5.0, "tax": 21.0
+        }  # fmt: skip
+        self._callback(
+            "valuation-summary",
+            {
+                "valuation-symbol": random.choice(SYMBOLS),
+                **{f"valuation-{k}": v for k, v in assumptions.items()},
+            },
+            "valuation: DCF + multiples",
+        )
+
+    @task(2)
+    def forecast(self) -> None:
+        self._callback(
+            "forecast-graph",
+            {
+                "forecast-symbol": random.choice(SYMBOLS),
+                "forecast-series": random.choice(["revenue", "netIncome", "freeCashFlow", "price"]),
+                "forecast-frequency": random.choice(["FY", "Q"]),
+                "forecast-method": random.choice(["ets", "loglinear"]),
+            },
+            "forecast: fit + intervals",
+        )
+
+    @task(1)
+    def portfolio(self) -> None:
+        chosen = random.sample(SYMBOLS, random.randint(2, 6))
+        holdings = ", ".join(f"{s}:{1 / len(chosen):.3f}" for s in chosen)
+        self._callback(
+            "portfolio-stats",
+            {"portfolio-run": 1, "portfolio-holdings": holdings, "portfolio-rf": 4.0},
+            "portfolio: stats + optimiser",
+        )
+
+    @task(1)
+    def screener(self) -> None:
+        self._callback(
+            "screener-results",
+            {
+                "screener-sectors": [],
+                "screener-metric": random.choice(["roe", "pe", "net_margin"]),
+                "screener-min": None,
+                "screener-max": None,
+                "screener-sort": random.choice(["market_cap", "roe"]),
+                "screener-order": random.choice(["asc", "desc"]),
+            },
+            "screener: universe table",
+        )
+
+    @task(1)
+    def status(self) -> None:
+        self._callback("status-runs", {"status-interval": 1}, "status: nodes + runs")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 
 import psycopg
 import pytest
 
-from tests.conftest import Cluster, Database, devdb, wait_for_replica
+from tests.conftest import DEVDB, Cluster, Database, devdb, wait_for_replica
 
 
 def test_replica_streams_rows_written_on_primary(pg_cluster: Cluster, pg_database: Database) -> None:
@@ -73,3 +77,38 @@ def test_start_twice_reuses_running_cluster(pg_cluster: Cluster) -> None:
     assert info["replica_reader_url"] == pg_cluster.replica_reader_url
     status = json.loads(devdb("status", "--json"))
     assert status["primary_running"] and status["replica_running"]
+
+
+def test_promote_fails_over_to_replica_and_rebuilds_one() -> None:
+    """`promote` fences the primary, promotes the replica (it takes writes) and streams to a new replica."""
+    # A cluster of its own (the session's stays as it is), where the postgres user can reach it.
+    folder = DEVDB.parent.parent / ".devdb" / f"test-promote-{os.getpid()}"
+    env = {**os.environ, "MYCFA_DEVDB_DIR": str(folder)}
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, str(DEVDB), *args], env=env, capture_output=True, text=True, check=True
+        ).stdout
+
+    try:
+        before = json.loads(run("start", "--json"))
+        with psycopg.connect(before["admin_url"], autocommit=True) as conn:
+            conn.execute("CREATE TABLE kept (id int)")
+            conn.execute("INSERT INTO kept VALUES (1)")
+            conn.execute("SELECT pg_switch_wal()")
+        after = json.loads(run("promote", "--json"))
+        assert after["primary_port"] == before["replica_port"]
+        assert after["promote_seconds"] > 0
+        with psycopg.connect(after["admin_url"], autocommit=True) as primary:
+            assert primary.execute("SELECT pg_is_in_recovery()").fetchone() == (False,)
+            primary.execute("INSERT INTO kept VALUES (2)")  # the new primary takes writes
+        status = json.loads(run("status", "--json"))
+        assert status["primary_running"] and status["replica_running"]
+        deadline = time.monotonic() + 30
+        with psycopg.connect(after["admin_replica_url"], autocommit=True) as replica:
+            assert replica.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
+            while replica.execute("SELECT count(*) FROM kept").fetchone() != (2,):
+                assert time.monotonic() < deadline, "the rebuilt replica never saw the new primary's write"
+                time.sleep(0.1)
+    finally:
+        run("destroy")

@@ -1,0 +1,121 @@
+"""Mixed: 100 analysts on every page of the whole universe while a full ingest runs on the same primary.
+
+Steps: the whole fake universe (503 symbols) ingested into the database the dashboard serves; a
+full ingest from empty into a second database with nothing else running (its duration alone); then
+`scripts/loadtest --all-pages` with 100 users on the served database while the same full ingest runs
+from empty into a third database of the same primary. Goals: p95 < 500 ms on every page, 0 errors,
+the ingest slowed by less than 50 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from drills.harness import (
+    REPO,
+    DrillCluster,
+    DrillFailed,
+    Report,
+    drill_folder,
+    engine_env,
+    log,
+    migrate,
+    start_fake,
+    timed_run,
+)
+
+P95_GOAL_MS = 500
+SLOWDOWN_GOAL = 1.5
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--symbols", type=int, default=503, help="universe size (default 503)")
+    parser.add_argument("--users", type=int, default=100, help="logged-in analysts (default 100)")
+    parser.add_argument("--history-start", default="1990-01-01", help="first price date (default 1990-01-01)")
+
+
+def ingest(cluster: DrillCluster, fake: Any, database: str, history_start: str) -> tuple[int, float]:
+    cluster.createdb(database)
+    env = engine_env(
+        cluster.url("owner_url", database),
+        fake,
+        (),
+        MYCFA_HISTORY_START=history_start,
+        MYCFA_FMP_CONCURRENCY="16",
+    )
+    migrate(env)
+    return timed_run(env, "--job", "full")
+
+
+def run(args: argparse.Namespace) -> Report:
+    report = Report("mixed")
+    with drill_folder("mixed") as root:
+        cluster = DrillCluster(root / "cluster").start()
+        fake = start_fake("--symbols", str(args.symbols), "--price-cache", "16")
+        try:
+            code, served_s = ingest(cluster, fake, "served", args.history_start)
+            if code != 0:
+                raise DrillFailed(f"the ingest of the served database exited {code}")
+            log(f"served database: {args.symbols} symbols ingested in {served_s:.1f} s")
+            code, alone_s = ingest(cluster, fake, "alone", args.history_start)
+            if code != 0:
+                raise DrillFailed(f"the ingest alone exited {code}")
+            log(f"ingest alone: {alone_s:.1f} s")
+            cluster.devdb("dropdb", "alone")  # disk: only one spare copy at a time
+
+            # The load runs a little longer than the ingest is expected to take under it.
+            duration = int(alone_s * SLOWDOWN_GOAL) + 30
+            figures = root / "loadtest.json"
+            load = subprocess.Popen(
+                [sys.executable, str(REPO / "scripts" / "loadtest"), "--all-pages", "--database", "served",
+                 "--users", str(args.users), "--spawn-rate", "20", "--duration", str(duration),
+                 "--symbols", str(args.symbols), "--json", str(figures)],
+                env={**os.environ, "MYCFA_DEVDB_DIR": str(cluster.root)},
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            )  # fmt: skip
+            output: list[str] = []
+            reader = threading.Thread(target=lambda: output.extend(load.stdout or []), daemon=True)
+            reader.start()
+            # Start the ingest once every user has logged in (argon2 logins are not the load measured).
+            time.sleep(min(30.0, args.users / 20 + 10))
+            code, mixed_s = ingest(cluster, fake, "mixed", args.history_start)
+            log(f"ingest under load: {mixed_s:.1f} s (exit {code})")
+            load.wait(timeout=duration + 300)
+            reader.join(timeout=10)
+            print("".join(output), end="", flush=True)
+            if not figures.exists():
+                raise DrillFailed("the load test wrote no figures")
+            stats = json.loads(figures.read_text())
+
+            report.add("symbols", args.symbols)
+            report.add("users", args.users)
+            pages = [r for r in stats["rows"] if ":" in r["Name"]]
+            for row in pages:
+                p95 = float(row["95%"])
+                report.add(
+                    f"p50/p95/p99 ms, {row['Name']}",
+                    f"{row['50%']}/{row['95%']}/{row['99%']}",
+                    f"p95 < {P95_GOAL_MS}",
+                    p95 < P95_GOAL_MS,
+                )
+            report.check("errors", int(stats["failures"]), "0", lambda n: n == 0)
+            report.check("ingest exit code under load", code, "0", lambda c: c == 0)
+            report.add("ingest alone, seconds", alone_s)
+            report.add("ingest under load, seconds", mixed_s)
+            report.check(
+                "ingest slowdown",
+                round(mixed_s / alone_s, 3),
+                f"< {SLOWDOWN_GOAL}",
+                lambda r: r < SLOWDOWN_GOAL,
+            )
+        finally:
+            fake.stop()
+            cluster.destroy()
+    return report

@@ -1,0 +1,195 @@
+"""Replica: stopped, paused past the lag limit, resumed, while analysts keep loading pages.
+
+Phases, each watched from outside the dashboard (transactions per second on each node, from
+`pg_stat_database`, and the staleness banner in the answers): the replica serves; the replica is
+stopped (the primary serves, no banner); it is started and its replay paused while the primary
+writes past the dashboard's lag limit (skipped: the primary serves, no banner); replay resumes (the
+replica is used again within the health TTL). Errors must be 0 throughout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import psycopg
+
+from drills.harness import (
+    Dashboard,
+    DrillCluster,
+    DrillFailed,
+    PageStream,
+    Report,
+    drill_folder,
+    engine_env,
+    log,
+    migrate,
+    start_fake,
+    timed_run,
+    universe,
+    wait_replica_caught_up,
+)
+
+HEALTH_TTL_S = 2.0
+MAX_LAG_BYTES = 1024 * 1024
+SERVING_SHARE = 0.8  # of the reads, on the node that should serve a phase
+BACK_IN_USE_MARGIN_S = 1.0  # past the TTL: one probe round trip and the next page loads
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--symbols", type=int, default=20, help="universe size (default 20)")
+    parser.add_argument("--analysts", type=int, default=10, help="logged-in page streams (default 10)")
+    parser.add_argument("--phase-s", type=float, default=10.0, help="seconds per phase (default 10)")
+
+
+def transactions(admin_url: str, database: str) -> int | None:
+    """Committed + rolled-back transactions on one node's database (None when the node is down)."""
+    try:
+        with psycopg.connect(admin_url, connect_timeout=2, autocommit=True) as conn:
+            conn.execute("SELECT pg_stat_clear_snapshot()")
+            row = conn.execute(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", (database,)
+            ).fetchone()
+    except psycopg.OperationalError:
+        return None
+    return int(row[0]) if row else None
+
+
+class Nodes:
+    """Reads per node over a phase, measured as transaction deltas in the drill's database."""
+
+    def __init__(self, cluster: DrillCluster) -> None:
+        self.urls = {
+            "primary": cluster.url("admin_url", "postgres"),
+            "replica": cluster.url("admin_replica_url", "postgres"),
+        }
+
+    def counts(self) -> dict[str, int | None]:
+        return {node: transactions(url, "mycfa") for node, url in self.urls.items()}
+
+    def replica_share(self, action: Callable[[], None]) -> tuple[float, int]:
+        before = self.counts()
+        action()
+        after = self.counts()
+        delta = {
+            node: (after[node] or 0) - (before[node] or 0)
+            if after[node] is not None and before[node] is not None
+            else 0
+            for node in self.urls
+        }
+        total = max(1, delta["primary"] + delta["replica"])
+        return delta["replica"] / total, total
+
+
+def run(args: argparse.Namespace) -> Report:
+    report = Report("replica")
+    with drill_folder("replica") as root:
+        cluster = DrillCluster(root / "cluster").start()
+        fake = start_fake("--symbols", str(args.symbols))
+        dashboard: Dashboard | None = None
+        streams: list[PageStream] = []
+        try:
+            symbols = universe(fake, args.symbols)
+            env = engine_env(cluster.url("owner_url"), fake, ())
+            migrate(env)
+            code, ingest_s = timed_run(env, "--job", "full")
+            if code != 0:
+                raise DrillFailed(f"the ingest exited {code}")
+            wait_replica_caught_up(cluster)
+            log(f"{len(symbols)} symbols ingested in {ingest_s:.1f} s")
+            dashboard = Dashboard(
+                root / "dashboard",
+                primary_url=cluster.url("reader_url"),
+                replica_urls=[cluster.url("replica_reader_url")],
+                admin_url=cluster.url("owner_url"),
+            )
+            dashboard.env.update(
+                MYCFA_DASH_HEALTH_TTL_S=str(HEALTH_TTL_S), MYCFA_DASH_MAX_LAG_BYTES=str(MAX_LAG_BYTES)
+            )
+            dashboard.add_user()
+            dashboard.start()
+            streams = [PageStream(dashboard, symbols, interval_s=0.1).start() for _ in range(args.analysts)]
+            nodes = Nodes(cluster)
+
+            def hold() -> None:
+                time.sleep(args.phase_s)
+
+            def stale_answers(since: float) -> int:
+                return sum(1 for s in streams for load in s.loads if load.at >= since and load.stale)
+
+            share, reads = nodes.replica_share(hold)
+            report.check(
+                "healthy: replica share of reads",
+                round(share, 3),
+                f">= {SERVING_SHARE}",
+                lambda v: v >= SERVING_SHARE,
+            )
+            log(f"healthy: {reads} transactions, {share:.0%} on the replica")
+
+            stopped_at = time.time()
+            cluster.devdb("kill", "replica")
+            time.sleep(HEALTH_TTL_S + BACK_IN_USE_MARGIN_S)  # the router notices at its next probe
+            share, reads = nodes.replica_share(hold)
+            report.check("replica stopped: replica share", round(share, 3), "0", lambda v: v == 0)
+            report.check("replica stopped: stale banners", stale_answers(stopped_at), "0", lambda n: n == 0)
+            log(f"replica stopped: {reads} transactions on the primary")
+
+            cluster.devdb("start", "--json")
+            wait_replica_caught_up(cluster)
+            with psycopg.connect(cluster.url("admin_replica_url", "postgres"), autocommit=True) as replica:
+                replica.execute("SELECT pg_wal_replay_pause()")
+            with psycopg.connect(cluster.url("admin_url", "postgres"), autocommit=True) as primary:
+                # WAL past the lag limit, in a scratch table of the maintenance database.
+                primary.execute("DROP TABLE IF EXISTS drill_wal")
+                primary.execute(
+                    "CREATE TABLE drill_wal AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 20000) g"
+                )
+                row = primary.execute("SELECT pg_current_wal_lsn()").fetchone()
+            paused_at = time.time()
+            time.sleep(HEALTH_TTL_S + BACK_IN_USE_MARGIN_S)
+            share, reads = nodes.replica_share(hold)
+            report.check(
+                "replica paused past the limit: replica share", round(share, 3), "< 0.05", lambda v: v < 0.05
+            )
+            report.check("replica paused: stale banners", stale_answers(paused_at), "0", lambda n: n == 0)
+            log(f"replica paused behind {row}: {reads} transactions, {share:.0%} on the replica")
+
+            with psycopg.connect(cluster.url("admin_replica_url", "postgres"), autocommit=True) as replica:
+                replica.execute("SELECT pg_wal_replay_resume()")
+            resumed = time.monotonic()
+            back_after: float | None = None
+            baseline = nodes.counts()["replica"] or 0
+            while time.monotonic() - resumed < 4 * HEALTH_TTL_S + 10:
+                time.sleep(0.1)
+                now = nodes.counts()["replica"] or 0
+                if now - baseline > 2 * args.analysts:  # more than the probes' share: pages are served
+                    back_after = time.monotonic() - resumed
+                    break
+            limit = HEALTH_TTL_S + BACK_IN_USE_MARGIN_S
+            report.check(
+                "resumed: seconds until the replica serves again",
+                round(back_after, 2) if back_after is not None else "never",
+                f"<= {limit:g} (TTL + 1)",
+                lambda v: v != "never" and float(v) <= limit,
+            )
+            share, reads = nodes.replica_share(hold)
+            report.check(
+                "resumed: replica share", round(share, 3), f">= {SERVING_SHARE}", lambda v: v >= SERVING_SHARE
+            )
+
+            for stream in streams:
+                stream.stop()
+            errors = [e for s in streams for e in s.errors()]
+            report.add("page loads", sum(s.count() for s in streams))
+            report.check("dashboard errors", len(errors), "0", lambda n: n == 0)
+            if errors:
+                log(f"first errors: {[(e.detail, round(e.at - stopped_at, 1)) for e in errors[:5]]}")
+        finally:
+            for stream in streams:
+                stream.stop()
+            if dashboard is not None:
+                dashboard.stop()
+            fake.stop()
+            cluster.destroy()
+    return report

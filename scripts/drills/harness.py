@@ -39,6 +39,7 @@ API_KEY = "drill-key-0b7e41"
 LIFTED_LIMIT = "1000000"
 DASH_USER = "drill"
 DASH_START_S = 90.0
+STALE_BANNER = "Data may be out of date"  # dashboard/components/states.py staleness()
 
 
 def log(message: str) -> None:
@@ -281,7 +282,7 @@ class Analyst:
             self.base + "/_dash-dependencies", timeout=30
         ).json()
 
-    def callback(self, output_id: str, values: dict[str, Any], timeout_s: float = 10) -> requests.Response:
+    def callback(self, output_id: str, values: dict[str, Any], timeout_s: float = 30) -> requests.Response:
         body = callbacks.body(callbacks.find(self.dependencies, output_id), values)
         return self.session.post(self.base + "/_dash-update-component", json=body, timeout=timeout_s)
 
@@ -302,6 +303,9 @@ class PageStream:
     dashboard: Dashboard
     symbols: Sequence[str]
     interval_s: float = 0.2
+    # "profile": the Company page's header (cached per symbol); "compare": random peer sets, which
+    # mostly miss the cache, so nearly every load reads from a database node.
+    page: str = "profile"
     loads: list[PageLoad] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -315,13 +319,20 @@ class PageStream:
     def _loop(self, analyst: Analyst) -> None:
         rng = random.Random(7)
         while not self._stop.is_set():
-            symbol = rng.choice(list(self.symbols))
             started = time.monotonic()
             try:
-                response = analyst.callback("company-profile", {"company-symbol": symbol})
+                if self.page == "compare":
+                    peers = rng.sample(list(self.symbols), rng.randint(2, min(5, len(self.symbols))))
+                    span = rng.choice(["1Y", "3Y", "5Y"])
+                    response = analyst.callback(
+                        "compare-table", {"compare-symbols": peers, "compare-span": span}
+                    )
+                else:
+                    symbol = rng.choice(list(self.symbols))
+                    response = analyst.callback("company-profile", {"company-symbol": symbol})
                 ok = response.status_code == 200 and '"response"' in response.text
                 detail = "" if ok else f"HTTP {response.status_code}"
-                stale = "staleness" in response.text
+                stale = STALE_BANNER in response.text
             except requests.RequestException as exc:
                 ok, detail, stale = False, type(exc).__name__, False
             self.loads.append(PageLoad(time.time(), ok, (time.monotonic() - started) * 1000, detail, stale))

@@ -1,6 +1,6 @@
 """Replica: stopped, paused past the lag limit, resumed, while analysts keep loading pages.
 
-Phases, each watched from outside the dashboard (transactions per second on each node, from
+Phases, each watched from outside the dashboard (rows read on each node, from
 `pg_stat_database`, and the staleness banner in the answers): the replica serves; the replica is
 stopped (the primary serves, no banner); it is started and its replay paused while the primary
 writes past the dashboard's lag limit (skipped: the primary serves, no banner); replay resumes (the
@@ -39,25 +39,41 @@ BACK_IN_USE_MARGIN_S = 1.0  # past the TTL: one probe round trip and the next pa
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--symbols", type=int, default=20, help="universe size (default 20)")
-    parser.add_argument("--analysts", type=int, default=10, help="logged-in page streams (default 10)")
+    parser.add_argument("--analysts", type=int, default=6, help="logged-in page streams (default 6)")
     parser.add_argument("--phase-s", type=float, default=10.0, help="seconds per phase (default 10)")
 
 
-def transactions(admin_url: str, database: str) -> int | None:
-    """Committed + rolled-back transactions on one node's database (None when the node is down)."""
+def rows_read(admin_url: str, database: str) -> int | None:
+    """Rows the node's database has returned to queries (None when the node is down).
+
+    Health probes read no table, so this counts page reads only: a node's share of it over a phase
+    says which node served the pages.
+    """
     try:
         with psycopg.connect(admin_url, connect_timeout=2, autocommit=True) as conn:
             conn.execute("SELECT pg_stat_clear_snapshot()")
             row = conn.execute(
-                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", (database,)
+                "SELECT tup_returned + tup_fetched FROM pg_stat_database WHERE datname = %s", (database,)
             ).fetchone()
     except psycopg.OperationalError:
         return None
     return int(row[0]) if row else None
 
 
+def first_page_read(admin_url: str, since: float) -> float | None:
+    """Epoch seconds of the earliest dashboard query (not a health probe) started on a node after `since`."""
+    with psycopg.connect(admin_url, connect_timeout=2, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT extract(epoch FROM min(query_start)) FROM pg_stat_activity"
+            " WHERE application_name = 'mycfa-dashboard' AND query_start > to_timestamp(%s)"
+            " AND query NOT LIKE %s AND query NOT LIKE %s",
+            (since, "%pg_is_in_recovery%", "%pg_current_wal_lsn%"),
+        ).fetchone()
+    return float(row[0]) if row and row[0] is not None else None
+
+
 class Nodes:
-    """Reads per node over a phase, measured as transaction deltas in the drill's database."""
+    """Reads per node over a phase, measured as row-count deltas in the drill's database."""
 
     def __init__(self, cluster: DrillCluster) -> None:
         self.urls = {
@@ -66,7 +82,7 @@ class Nodes:
         }
 
     def counts(self) -> dict[str, int | None]:
-        return {node: transactions(url, "mycfa") for node, url in self.urls.items()}
+        return {node: rows_read(url, "mycfa") for node, url in self.urls.items()}
 
     def replica_share(self, action: Callable[[], None]) -> tuple[float, int]:
         before = self.counts()
@@ -109,7 +125,10 @@ def run(args: argparse.Namespace) -> Report:
             )
             dashboard.add_user()
             dashboard.start()
-            streams = [PageStream(dashboard, symbols, interval_s=0.1).start() for _ in range(args.analysts)]
+            streams = [
+                PageStream(dashboard, symbols, interval_s=0.2, page="compare").start()
+                for _ in range(args.analysts)
+            ]
             nodes = Nodes(cluster)
 
             def hold() -> None:
@@ -125,7 +144,7 @@ def run(args: argparse.Namespace) -> Report:
                 f">= {SERVING_SHARE}",
                 lambda v: v >= SERVING_SHARE,
             )
-            log(f"healthy: {reads} transactions, {share:.0%} on the replica")
+            log(f"healthy: {reads} rows read, {share:.0%} on the replica")
 
             stopped_at = time.time()
             cluster.devdb("kill", "replica")
@@ -133,7 +152,7 @@ def run(args: argparse.Namespace) -> Report:
             share, reads = nodes.replica_share(hold)
             report.check("replica stopped: replica share", round(share, 3), "0", lambda v: v == 0)
             report.check("replica stopped: stale banners", stale_answers(stopped_at), "0", lambda n: n == 0)
-            log(f"replica stopped: {reads} transactions on the primary")
+            log(f"replica stopped: {reads} rows read on the primary")
 
             cluster.devdb("start", "--json")
             wait_replica_caught_up(cluster)
@@ -153,19 +172,16 @@ def run(args: argparse.Namespace) -> Report:
                 "replica paused past the limit: replica share", round(share, 3), "< 0.05", lambda v: v < 0.05
             )
             report.check("replica paused: stale banners", stale_answers(paused_at), "0", lambda n: n == 0)
-            log(f"replica paused behind {row}: {reads} transactions, {share:.0%} on the replica")
+            log(f"replica paused behind {row}: {reads} rows read, {share:.0%} on the replica")
 
             with psycopg.connect(cluster.url("admin_replica_url", "postgres"), autocommit=True) as replica:
                 replica.execute("SELECT pg_wal_replay_resume()")
-            resumed = time.monotonic()
+            resumed_at = time.time()
             back_after: float | None = None
-            baseline = nodes.counts()["replica"] or 0
-            while time.monotonic() - resumed < 4 * HEALTH_TTL_S + 10:
-                time.sleep(0.1)
-                now = nodes.counts()["replica"] or 0
-                if now - baseline > 2 * args.analysts:  # more than the probes' share: pages are served
-                    back_after = time.monotonic() - resumed
-                    break
+            while back_after is None and time.time() - resumed_at < 4 * HEALTH_TTL_S + 10:
+                time.sleep(0.05)
+                first = first_page_read(cluster.url("admin_replica_url", "postgres"), resumed_at)
+                back_after = None if first is None else first - resumed_at
             limit = HEALTH_TTL_S + BACK_IN_USE_MARGIN_S
             report.check(
                 "resumed: seconds until the replica serves again",
@@ -173,6 +189,7 @@ def run(args: argparse.Namespace) -> Report:
                 f"<= {limit:g} (TTL + 1)",
                 lambda v: v != "never" and float(v) <= limit,
             )
+            time.sleep(HEALTH_TTL_S + BACK_IN_USE_MARGIN_S)  # every worker's router has probed again
             share, reads = nodes.replica_share(hold)
             report.check(
                 "resumed: replica share", round(share, 3), f">= {SERVING_SHARE}", lambda v: v >= SERVING_SHARE

@@ -149,8 +149,10 @@ def test_browser_valuation_and_forecast(page: Any, base_url: str) -> None:
     before = float(page.inner_text("#valuation-per-share").replace(",", ""))
     page.fill("#valuation-terminal", "3.5")
     page.press("#valuation-terminal", "Enter")
+    # Dash empties the element while the callback runs: wait for a number, and a different one.
     page.wait_for_function(
-        f"parseFloat(document.querySelector('#valuation-per-share').innerText.replace(/,/g, '')) !== {before}"
+        f"(v => !isNaN(v) && v !== {before})"
+        "(parseFloat(document.querySelector('#valuation-per-share').innerText.replace(/,/g, '')))"
     )
     assert float(page.inner_text("#valuation-per-share").replace(",", "")) > before
     assert traces(page, "valuation-grid-graph")[0]["type"] == "heatmap"

@@ -106,4 +106,5 @@ def test_compose_fake_server_command_parses_with_fakefmp_cli() -> None:
     fake = rendered()["services"]["fakefmp"]
     config = fakefmp_parse_args(fake["command"])
     assert config.host == "0.0.0.0" and config.port == 8000  # noqa: S104 - inside the container network
-    assert "COPY fakefmp/" in fake["build"]["dockerfile_inline"]
+    assert fake["build"]["dockerfile"] == "Dockerfile.fakefmp"
+    assert "COPY fakefmp/" in (REPO_ROOT / "Dockerfile.fakefmp").read_text()

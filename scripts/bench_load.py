@@ -241,73 +241,46 @@ async def bench(args: argparse.Namespace, url: str) -> None:
     parse_rate = len(raw) / (time.perf_counter() - started)
 
     phases: list[tuple[Phase, float]] = []
-    backfill = Phase("prices backfill")
-    await run_phase(
-        backfill,
-        ((s, "", price_history(s, days, i)) for i, s in enumerate(symbols)),
-        pool,
-        plain,
-        "plain_prices",
-        PRICE_COLUMNS,
-        load_prices,
-        "backfill",
-    )
-    phases.append((backfill, TARGETS["backfill"]))
+    targets = {"prices": ("plain_prices", PRICE_COLUMNS, load_prices)}
+    targets["statements"] = ("plain_statements", STATEMENT_COLUMNS, load_statements)
+
+    async def measure(table: str, path: str, batches: Iterator[tuple[str, str, list[Any]]]) -> None:
+        phase = Phase(f"{table} {path}")
+        await run_phase(phase, batches, pool, plain, *targets[table], path)
+        phases.append((phase, TARGETS[path]))
+
+    await measure("prices", "backfill", ((s, "", price_history(s, days, i)) for i, s in enumerate(symbols)))
     await plain.execute("TRUNCATE plain_prices")
     if args.prices_backfill_only:
         await report(phases, parse_rate)
         await plain.close()
         await pool.close()
         return
-    merge = Phase("prices merge")
-    await run_phase(
-        merge,
-        (
-            (s, "", revise_prices(price_history(s, days, i), extra, i))
-            for i, s in enumerate(symbols[: args.merge_symbols])
-        ),
-        pool,
-        plain,
-        "plain_prices",
-        PRICE_COLUMNS,
-        load_prices,
+    merged = symbols[: args.merge_symbols]
+    await measure(
+        "prices",
         "merge",
+        ((s, "", revise_prices(price_history(s, days, i), extra, i)) for i, s in enumerate(merged)),
     )
-    phases.append((merge, TARGETS["merge"]))
-
-    statements_backfill = Phase("statements backfill")
-    await run_phase(
-        statements_backfill,
+    await measure(
+        "statements",
+        "backfill",
         (
             (s, k, statement_history(s, k, args.statement_years, i * 10 + j))
             for i, s in enumerate(symbols)
             for j, k in enumerate(KINDS)
         ),
-        pool,
-        plain,
-        "plain_statements",
-        STATEMENT_COLUMNS,
-        load_statements,
-        "backfill",
     )
-    phases.append((statements_backfill, TARGETS["backfill"]))
     await plain.execute("TRUNCATE plain_statements")
-    statements_merge = Phase("statements merge")
-    await run_phase(
-        statements_merge,
+    await measure(
+        "statements",
+        "merge",
         (
             (s, k, revise_statements(statement_history(s, k, args.statement_years, i * 10 + j), i))
-            for i, s in enumerate(symbols[: args.merge_symbols])
+            for i, s in enumerate(merged)
             for j, k in enumerate(KINDS)
         ),
-        pool,
-        plain,
-        "plain_statements",
-        STATEMENT_COLUMNS,
-        load_statements,
-        "merge",
     )
-    phases.append((statements_merge, TARGETS["merge"]))
     await plain.close()
     await pool.close()
     await report(phases, parse_rate)

@@ -307,26 +307,7 @@ class Cluster:
     def clone_replica(self) -> None:
         """A hot standby of the primary in the replica's folder (`pg_basebackup -R`), started and streaming."""
         replica = self.node_dir("replica")
-        sh(
-            [
-                str(self.bindir / "pg_basebackup"),
-                "-D",
-                str(replica),
-                "-R",
-                "-X",
-                "stream",
-                "-c",
-                "fast",
-                "--no-sync",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.state["ports"]["primary"]),
-                "-U",
-                REPLICATION_ROLE,
-            ],
-            env={"PGPASSWORD": self.state["passwords"][REPLICATION_ROLE]},
-        )
+        self.base_backup(replica)
         # The primary's settings came along; the last lines of the file win.
         with open(replica / "postgresql.conf", "a") as handle:
             handle.write(
@@ -334,6 +315,17 @@ class Cluster:
             )
         self.start_node("replica")
         self.wait_streaming()
+
+    def base_backup(self, target: Path, *, standby: bool = True) -> None:
+        """Copy the running primary into `target`; a `standby` copy gets its primary_conninfo (-R)."""
+        sh(
+            [
+                str(self.bindir / "pg_basebackup"),
+                *("-D", str(target), *(["-R"] if standby else []), "-X", "stream", "-c", "fast", "--no-sync"),
+                *("-h", "127.0.0.1", "-p", str(self.state["ports"]["primary"]), "-U", REPLICATION_ROLE),
+            ],
+            env={"PGPASSWORD": self.state["passwords"][REPLICATION_ROLE]},
+        )
 
     def create_database(self, name: str) -> None:
         """A database owned by the engine role, where the reader may connect but create nothing."""
@@ -535,25 +527,7 @@ def cmd_basebackup(cluster: Cluster, folder: Path) -> None:
         die(f"{folder} exists")
     folder.mkdir(parents=True)
     chown_to_server_user(folder)
-    sh(
-        [
-            str(cluster.bindir / "pg_basebackup"),
-            "-D",
-            str(folder / "data"),
-            "-X",
-            "stream",
-            "-c",
-            "fast",
-            "--no-sync",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(cluster.state["ports"]["primary"]),
-            "-U",
-            REPLICATION_ROLE,
-        ],
-        env={"PGPASSWORD": cluster.state["passwords"][REPLICATION_ROLE]},
-    )
+    cluster.base_backup(folder / "data", standby=False)
     (folder / "state.json").write_text(json.dumps(cluster.state))
     print(f"devdb: base backup in {folder}")
 

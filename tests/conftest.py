@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -113,3 +114,12 @@ def pg_database(pg_cluster: Cluster, request: pytest.FixtureRequest) -> Iterator
     """A fresh database for this test module, dropped at the end."""
     with throwaway_database(pg_cluster, request.module.__name__.rsplit(".", 1)[-1]) as database:
         yield database
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No MYCFA_* variable from the caller's environment: each settings test sets its own."""
+    for name in list(os.environ):
+        if name.startswith("MYCFA_"):
+            monkeypatch.delenv(name)
+    return monkeypatch

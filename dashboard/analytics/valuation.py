@@ -7,6 +7,7 @@ the terminal value at N is discounted by (1 + WACC)^N; equity = enterprise value
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -224,20 +225,13 @@ def sensitivity(
     if not waccs or not terminal_growths:
         raise AnalyticsError("sensitivity needs at least one WACC and one terminal growth")
     values = np.full((len(waccs), len(terminal_growths)), np.nan)
+    point = functools.partial(
+        dcf, base_fcf, growth=growth, years=years, net_debt=net_debt, shares=shares, table=False
+    )
     for i, r in enumerate(waccs):
         for j, g in enumerate(terminal_growths):
             if g < r:
-                res = dcf(
-                    base_fcf,
-                    growth=growth,
-                    years=years,
-                    wacc=r,
-                    terminal_growth=g,
-                    net_debt=net_debt,
-                    shares=shares,
-                    table=False,
-                )
-                values[i, j] = res.gordon.per_share
+                values[i, j] = point(wacc=r, terminal_growth=g).gordon.per_share
     return pd.DataFrame(
         values,
         index=pd.Index(list(waccs), name="wacc", dtype=float),

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import asyncpg
 import orjson
@@ -108,33 +108,40 @@ STATEMENTS_BATCH = BatchSpec(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class LoadOptions:
-    """How a batch is loaded: the path choice, the statement timeout and the retries of a dropped link."""
+class LoadOptions(TypedDict, total=False):
+    """How a batch is loaded (every key optional).
 
-    path: Literal["auto", "merge"] = "auto"
-    timeout_s: float = DEFAULT_TIMEOUT_S
-    attempts: int = BATCH_ATTEMPTS
-    retry_wait: float = RETRY_WAIT_S
+    path: "auto" (default) picks backfill when nothing is stored in the batch's key range, else merge;
+    "merge" forces the staged merge. timeout_s: per statement (default 120). attempts, retry_wait: how
+    often and how patiently a batch whose connection dropped is tried again (pool.run_batch).
+    """
+
+    path: Literal["auto", "merge"]
+    timeout_s: float
+    attempts: int
+    retry_wait: float
 
 
 async def _load(
     pool: asyncpg.Pool,
     spec: BatchSpec,
-    *,
-    symbol: str,
-    lock_key: str,
+    identity: tuple[str, ...],
     rows: Sequence[tuple[Any, ...]],
     quarantined: Sequence[QuarantineRow],
-    key_range: tuple[date, date],
     check_args: tuple[Any, ...],
     merge_args: tuple[Any, ...],
     options: LoadOptions,
 ) -> LoadResult:
-    """Load one deduplicated batch whose rows span `key_range` (first, last) the way `spec` says."""
-    timeout_s = options.timeout_s
+    """Load one deduplicated batch the way `spec` says.
+
+    `identity` (symbol, then kind for statements) names the batch lock; `check_args` and `merge_args`
+    are the parameters of the spec's SQL after the lock key, both ending with the key range (first, last).
+    """
+    symbol, lock_key = identity[0], spec.lock_prefix + ":".join(identity)
+    timeout_s = options.get("timeout_s", DEFAULT_TIMEOUT_S)
     if rows:
-        await ensure_partitions(pool, spec.sql.ensure_partitions, *key_range, timeout_s)
+        first, last = merge_args[-2:]
+        await ensure_partitions(pool, spec.sql.ensure_partitions, first, last, timeout_s)
 
     async def work(conn: asyncpg.Connection, allow_backfill: bool) -> LoadResult:
         await write_quarantine(conn, quarantined, timeout_s=timeout_s)
@@ -173,12 +180,12 @@ async def _load(
             dataset=spec.dataset,
             symbol=symbol,
             timeout_s=timeout_s,
-            attempts=options.attempts,
-            retry_wait=options.retry_wait,
+            attempts=options.get("attempts", BATCH_ATTEMPTS),
+            retry_wait=options.get("retry_wait", RETRY_WAIT_S),
         )
 
     try:
-        return await attempt(options.path == "auto")
+        return await attempt(options.get("path", "auto") == "auto")
     except _BackfillConflict:
         return await attempt(False)
 
@@ -189,16 +196,11 @@ async def load_price_rows(
     rows: Iterable[PriceRow],
     *,
     quarantined: Sequence[QuarantineRow] = (),
-    path: Literal["auto", "merge"] = "auto",
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-    attempts: int = BATCH_ATTEMPTS,
-    retry_wait: float = RETRY_WAIT_S,
+    **options: Unpack[LoadOptions],
 ) -> LoadResult:
     """Load already-validated price rows of one symbol (deduplicated here), with their quarantine rows.
 
-    Args:
-        path: "auto" picks backfill when nothing is stored for the symbol in the batch's date range,
-            else merge; "merge" forces the staged merge.
+    `options` are LoadOptions (path, timeout_s, attempts, retry_wait).
 
     Raises:
         LoadError: a row belongs to another symbol, or the database refused the batch.
@@ -210,18 +212,8 @@ async def load_price_rows(
         raise LoadError("batch holds rows of another symbol", dataset="prices", symbol=symbol)
     first = batch[0].date if batch else date.today()
     last = batch[-1].date if batch else first
-    return await _load(
-        pool,
-        PRICES_BATCH,
-        symbol=symbol,
-        lock_key=f"{PRICES_BATCH.lock_prefix}{symbol}",
-        rows=batch,
-        quarantined=quarantined,
-        key_range=(first, last),
-        check_args=(symbol, first, last),
-        merge_args=(symbol, first, last),
-        options=LoadOptions(path, timeout_s, attempts, retry_wait),
-    )
+    key = (symbol, first, last)
+    return await _load(pool, PRICES_BATCH, (symbol,), batch, quarantined, key, key, options)
 
 
 async def load_prices(
@@ -229,11 +221,11 @@ async def load_prices(
     symbol: str,
     rows: Iterable[Mapping[str, Any]],
     adjusted: Iterable[Mapping[str, Any]] = (),
-    **options: Any,
+    **options: Unpack[LoadOptions],
 ) -> LoadResult:
     """Validate FMP price rows (historical-price-eod/full, plus dividend-adjusted) and load them.
 
-    `options` are those of load_price_rows (path, timeout_s, attempts, retry_wait).
+    `options` are LoadOptions (path, timeout_s, attempts, retry_wait).
     """
     parsed = parse_prices(symbol, rows, adjusted)
     return await load_price_rows(pool, symbol, parsed.rows, quarantined=parsed.quarantined, **options)
@@ -246,12 +238,11 @@ async def load_statement_rows(
     rows: Iterable[StatementRow],
     *,
     quarantined: Sequence[QuarantineRow] = (),
-    path: Literal["auto", "merge"] = "auto",
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-    attempts: int = BATCH_ATTEMPTS,
-    retry_wait: float = RETRY_WAIT_S,
+    **options: Unpack[LoadOptions],
 ) -> LoadResult:
     """Load already-validated statement rows of one symbol and kind; a changed payload is a restatement.
+
+    `options` are LoadOptions (path, timeout_s, attempts, retry_wait).
 
     Raises:
         LoadError: a row belongs to another symbol or kind, or the database refused the batch.
@@ -265,18 +256,9 @@ async def load_statement_rows(
     first = min((row.fiscal_date for row in batch), default=date.today())
     last = max((row.fiscal_date for row in batch), default=first)
     periods = sorted({row.period for row in batch})
-    return await _load(
-        pool,
-        STATEMENTS_BATCH,
-        symbol=symbol,
-        lock_key=f"{STATEMENTS_BATCH.lock_prefix}{symbol}:{kind}",
-        rows=batch,
-        quarantined=quarantined,
-        key_range=(first, last),
-        check_args=(symbol, kind, periods, first, last),
-        merge_args=(symbol, kind, first, last),
-        options=LoadOptions(path, timeout_s, attempts, retry_wait),
-    )
+    key = (symbol, kind, first, last)
+    check = (symbol, kind, periods, first, last)
+    return await _load(pool, STATEMENTS_BATCH, (symbol, kind), batch, quarantined, check, key, options)
 
 
 async def load_statements(
@@ -286,11 +268,11 @@ async def load_statements(
     rows: Iterable[Mapping[str, Any]],
     *,
     balance_tolerance: float = BALANCE_TOLERANCE,
-    **options: Any,
+    **options: Unpack[LoadOptions],
 ) -> LoadResult:
     """Validate FMP statement rows of one kind (income, balance, cashflow, ratios, key_metrics) and load them.
 
-    `options` are those of load_statement_rows (path, timeout_s, attempts, retry_wait).
+    `options` are LoadOptions (path, timeout_s, attempts, retry_wait).
     """
     parsed = parse_statements(symbol, kind, rows, balance_tolerance=balance_tolerance)
     return await load_statement_rows(

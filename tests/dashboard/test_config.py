@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from dashboard.config import ConfigError, load_dashboard_settings
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in list(os.environ):
-        if name.startswith("MYCFA_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
 
 
 def test_dashboard_settings_require_secret_key(clean_env: pytest.MonkeyPatch) -> None:

@@ -40,27 +40,7 @@ class Standby:
         self.port = devdb.free_port()
 
     def create(self) -> None:
-        state = self.cluster.state
-        self.devdb.sh(
-            [
-                str(self.cluster.bindir / "pg_basebackup"),
-                "-D",
-                str(self.dir),
-                "-R",
-                "-X",
-                "stream",
-                "-c",
-                "fast",
-                "--no-sync",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(state["ports"]["primary"]),
-                "-U",
-                "replicator",
-            ],
-            env={"PGPASSWORD": state["passwords"]["replicator"]},
-        )
+        self.cluster.base_backup(self.dir)
         with open(self.dir / "postgresql.conf", "a") as handle:
             handle.write(f"\nport = {self.port}\nunix_socket_directories = '{self.dir}'\n")
         self.devdb.chown_to_server_user(self.dir)

@@ -20,14 +20,6 @@ VALID_ENV = {
 }
 
 
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in list(os.environ):
-        if name.startswith("MYCFA_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
-
-
 def test_settings_defaults_match_the_documented_ones(clean_env: pytest.MonkeyPatch) -> None:
     """Unset optional settings take the defaults the README documents."""
     for name, value in VALID_ENV.items():

@@ -88,11 +88,11 @@ class FMPClient:
         price_window_days: int = PRICE_WINDOW_DAYS,
     ) -> None:
         self._session = session
-        # aiohttp silently re-sends an idempotent request once when a kept-alive connection drops
-        # (3.10+). That send would bypass the budget and the counters, so it is switched off; the
-        # flag is private, hence the guard, and tests compare our count with the server's.
-        if hasattr(session, "_retry_connection"):
-            session._retry_connection = False
+        # aiohttp silently re-sends an idempotent request once when a kept-alive connection drops.
+        # That send would bypass the budget and the counters, so it is switched off. aiohttp has no
+        # public switch (aio-libs/aiohttp#10790): the flag is private, so pyproject pins aiohttp's
+        # minor version and tests/test_library_assumptions.py fails loudly if an upgrade drops it.
+        session._retry_connection = False
         self._budget = budget
         self._key = api_key
         self._base_url = base_url.rstrip("/")

@@ -16,12 +16,13 @@ import flask
 from flask_caching import Cache
 
 from dashboard.config import DashboardSettings
+from dashboard.data import queries
 from dashboard.data.router import ReplicaRouter
 
 T = TypeVar("T")
 EXTENSION = "mycfa"
-DATA_VERSION_TTL_S = 5.0
-LOCAL_ENTRIES = 256  # per worker; entries are figures and per-symbol frames of ~100 kB  # how long one worker trusts the data version before asking the database
+DATA_VERSION_TTL_S = 5.0  # how long one worker trusts the data version before asking the database
+LOCAL_ENTRIES = 256  # per worker; entries are figures and per-symbol frames of ~100 kB
 
 
 @dataclass
@@ -39,8 +40,6 @@ class Services:
 
     def data_version(self) -> str:
         """A token that changes whenever an ingest changes data (cached a few seconds per worker)."""
-        from dashboard.data import queries  # local: queries imports this module's helpers
-
         now = time.monotonic()
         with self._version_lock:
             at, value = self._version

@@ -111,9 +111,10 @@ def run(args: argparse.Namespace) -> Report:
 
             report.add("symbols", len(symbols))
             report.add("engine exits, in order", " ".join(map(str, exits)))
-            report.add(
-                "requests at the fake / faults", f"{stats.get('requests')} / {stats.get('faults', '?')}"
-            )
+            faults = stats.get("faults") or {}
+            kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(faults.items()))
+            report.add("requests at the fake", stats.get("requests"))
+            report.add("faults injected", f"{sum(faults.values())} ({kinds})")
             report.add("runs (id state)", ", ".join(f"#{r[0]} {r[1]}" for r in runs))
             report.add("failed items by class", ", ".join(f"{c}={n}" for c, n in classes) or "none")
             report.check("final run exit code", final_code, "0", lambda c: c == 0)

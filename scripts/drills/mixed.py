@@ -32,6 +32,8 @@ from drills.harness import (
 )
 
 P95_GOAL_MS = 500
+SPAWN_RATE = 20  # users started per second
+LOAD_START_S = 300
 SLOWDOWN_GOAL = 1.5
 
 
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> Report:
             figures = root / "loadtest.json"
             load = subprocess.Popen(
                 [sys.executable, str(REPO / "scripts" / "loadtest"), "--all-pages", "--database", "served",
-                 "--users", str(args.users), "--spawn-rate", "20", "--duration", str(duration),
+                 "--users", str(args.users), "--spawn-rate", str(SPAWN_RATE), "--duration", str(duration),
                  "--symbols", str(args.symbols), "--json", str(figures)],
                 env={**os.environ, "MYCFA_DEVDB_DIR": str(cluster.root)},
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -83,8 +85,14 @@ def run(args: argparse.Namespace) -> Report:
             output: list[str] = []
             reader = threading.Thread(target=lambda: output.extend(load.stdout or []), daemon=True)
             reader.start()
-            # Start the ingest once every user has logged in (argon2 logins are not the load measured).
-            time.sleep(min(30.0, args.users / 20 + 10))
+            # Start the ingest once gunicorn serves and every user has logged in (argon2 logins are
+            # not the load measured).
+            deadline = time.monotonic() + LOAD_START_S
+            while not any("loadtest: gunicorn on" in line for line in output):
+                if load.poll() is not None or time.monotonic() > deadline:
+                    raise DrillFailed("the load test did not start: " + "".join(output)[-400:])
+                time.sleep(0.5)
+            time.sleep(args.users / SPAWN_RATE + 10)
             code, mixed_s = ingest(cluster, fake, "mixed", args.history_start)
             log(f"ingest under load: {mixed_s:.1f} s (exit {code})")
             load.wait(timeout=duration + 300)

@@ -12,6 +12,7 @@ import asyncpg
 from engine.db import queries
 from engine.db.gics import classify
 from engine.db.load import DEFAULT_TIMEOUT_S, LoadResult, write_quarantine
+from engine.db.plausibility import Implausible, check_fields
 from engine.db.pool import BATCH_ATTEMPTS, RETRY_WAIT_S, run_batch
 from engine.db.rows import QuarantineRow
 from engine.db.validate import Invalid, canonical_json, parse_day
@@ -162,7 +163,8 @@ async def load_profiles(
 ) -> LoadResult:
     """Store FMP profile rows: the whole row as `profile`, FMP's sector/industry beside the GICS ones.
 
-    A profile for a symbol not yet in companies creates it as a non-member (in_index false).
+    A profile for a symbol not yet in companies creates it as a non-member (in_index false). A
+    profile breaking a plausibility rule (a negative marketCap, a `"NaN"` price) is quarantined.
     """
     good: dict[str, Mapping[str, Any]] = {}
     refused: list[QuarantineRow] = []
@@ -170,6 +172,11 @@ async def load_profiles(
         symbol = _text(raw.get("symbol"))
         if not symbol:
             refused.append(QuarantineRow("profiles", None, None, "missing symbol", dict(raw)))
+            continue
+        try:
+            check_fields(raw, "profile")
+        except Implausible as exc:  # the company keeps its previous profile
+            refused.append(QuarantineRow("profiles", symbol.upper(), None, str(exc), dict(raw)))
             continue
         held = good.get(symbol.upper())
         if held is None or canonical_json(raw) > canonical_json(held):

@@ -174,6 +174,11 @@ MARK_REMOVED = """
 UPDATE companies SET in_index = false, index_removed = $2, updated_at = now()
  WHERE in_index AND symbol <> ALL($1::text[])"""
 
+# jsonb_typeof guards the cast: a stored profile holds whatever FMP sent
+MARKET_CAP = """
+SELECT (profile->'marketCap')::text::float8 FROM companies
+WHERE symbol = $1 AND jsonb_typeof(profile->'marketCap') = 'number'
+"""
 UPSERT_PROFILES = """
 WITH written AS (
     INSERT INTO companies AS c (symbol, name, fmp_sector, fmp_industry, profile)

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
+from engine.db.plausibility import MAX_PRICE, Implausible, check_fields, check_history, shown
 from engine.db.rows import PriceRow, QuarantineRow, StatementRow
 from engine.fmp.endpoints import STATEMENT_KINDS, STATEMENT_PERIODS
 
@@ -85,13 +86,19 @@ def _price(row: Mapping[str, Any], symbol: str, adjusted: Mapping[date, float]) 
     volume = _number(row, "volume")
     assert open_ is not None and high is not None and low is not None and close is not None
     assert volume is not None
-    _check_values(row, high, low, volume)
+    _check_values(row, open_, high, low, close, volume)
     vwap = _number(row, "vwap", required=False)
     return PriceRow(symbol, day, open_, high, low, close, adjusted.get(day), int(volume), vwap)
 
 
-def _check_values(row: Mapping[str, Any], high: float, low: float, volume: float) -> None:
+def _check_values(
+    row: Mapping[str, Any], open_: float, high: float, low: float, close: float, volume: float
+) -> None:
     """The checks on parsed values, shared by both parsers."""
+    if open_ < 0 or low < 0 or close < 0:
+        raise Invalid(f"negative price: open {shown(open_)}, low {shown(low)}, close {shown(close)}")
+    if high > MAX_PRICE:
+        raise Invalid(f"high out of bounds: {shown(high)} (> {MAX_PRICE:.0e})")
     if volume < 0:
         raise Invalid(f"negative volume: {row.get('volume')!r}")
     if volume != int(volume):
@@ -102,9 +109,10 @@ def _check_values(row: Mapping[str, Any], high: float, low: float, volume: float
 
 # --- rows the FMP client already checked ------------------------------------------------------------
 # FMPClient.fetch_price_history has checked each row's shape (an object with the required keys), that
-# every numeric field is a JSON number or null (never a bool or a string: FMPMalformedResponseError
-# otherwise) and that `date` is an ISO date. The `checked` parsers skip exactly those checks and keep
-# every other one, with the same quarantine reasons, so each check runs once per row.
+# every numeric field is a JSON number or null (never a bool or a string) and that `date` is an ISO
+# date. A row failing those value checks is handed on as a dict *subclass* (the client's UncheckedRow)
+# and gets the full parser here; for plain dicts the `checked` parsers skip exactly those checks and
+# keep every other one, with the same quarantine reasons, so each check runs once per row.
 
 
 def _checked_number(row: Mapping[str, Any], name: str) -> float:
@@ -119,7 +127,10 @@ def _checked_number(row: Mapping[str, Any], name: str) -> float:
 
 def _checked_day(row: Mapping[str, Any]) -> date:
     value = row["date"]
-    day = date.fromisoformat(value)
+    try:
+        day = date.fromisoformat(value)
+    except (TypeError, ValueError):  # only when a caller skipped the client's date check
+        raise Invalid(f"unparseable date: {value!r}") from None
     if not FIRST_DAY <= day <= LAST_DAY:
         raise Invalid(f"date out of range: {value!r}")
     return day
@@ -147,7 +158,7 @@ def _checked_price(row: Mapping[str, Any], symbol: str, adjusted: Mapping[date, 
     total = open_ + high + low + close + volume
     if total - total != 0:  # an inf or nan somewhere (or merely an overflowing sum: nothing raises)
         _first_bad_number(row)
-    _check_values(row, high, low, volume)
+    _check_values(row, open_, high, low, close, volume)
     vwap = None if get("vwap") is None else _checked_number(row, "vwap")
     return PriceRow(symbol, day, open_, high, low, close, adjusted.get(day), int(volume), vwap)
 
@@ -193,7 +204,7 @@ def parse_prices(
     adjusted_raw: dict[date, Mapping[str, Any]] = {}
     for raw in adjusted:
         try:
-            day, value = adjusted_value(raw, symbol)
+            day, value = adjusted_value(raw, symbol) if type(raw) is dict else _adjusted(raw, symbol)
         except Invalid as exc:
             result.quarantined.append(QuarantineRow("prices_adjusted", symbol, None, str(exc), dict(raw)))
             continue
@@ -204,7 +215,7 @@ def parse_prices(
     unmatched = set(adj_close)
     for raw in rows:
         try:
-            row = make(raw, symbol, adj_close)
+            row = make(raw, symbol, adj_close) if type(raw) is dict else _price(raw, symbol, adj_close)
         except Invalid as exc:
             result.quarantined.append(QuarantineRow("prices", symbol, None, str(exc), dict(raw)))
             continue
@@ -235,13 +246,32 @@ def _balance_check(row: Mapping[str, Any], tolerance: float) -> None:
     gap = abs(assets - (liabilities + equity))
     if gap > tolerance * max(abs(assets), 1.0):
         raise Invalid(
-            f"assets != liabilities + equity: {assets:.0f} vs {liabilities + equity:.0f} "
-            f"(gap {gap:.0f} > {tolerance:.2%} of assets)"
+            f"assets != liabilities + equity: {shown(assets)} vs {shown(liabilities + equity)} "
+            f"(gap {shown(gap)} > {tolerance:.2%} of assets)"
         )
 
 
-def _statement(row: Mapping[str, Any], symbol: str, kind: str, tolerance: float) -> StatementRow:
+def _check_numeric(row: Mapping[str, Any], numeric: Iterable[str]) -> None:
+    """Each named field is a finite JSON number or null (a `"NaN"` string or a bool is refused)."""
+    for name in numeric:
+        value = row.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Invalid(f"non-numeric {name}: {shown(value)}")
+        if not math.isfinite(value):
+            raise Invalid(f"non-finite {name}: {shown(value)}")
+
+
+def _statement(
+    row: Mapping[str, Any], symbol: str, kind: str, tolerance: float, numeric: tuple[str, ...]
+) -> StatementRow:
     _check_symbol(row, symbol)
+    _check_numeric(row, numeric)
+    try:
+        check_fields(row, kind)
+    except Implausible as exc:
+        raise Invalid(str(exc)) from None
     fiscal_date = parse_day(row.get("date"))
     period = row.get("period")
     if period not in STATEMENT_PERIODS:
@@ -276,13 +306,18 @@ def parse_statements(
     kind: str,
     rows: Iterable[Mapping[str, Any]],
     *,
+    numeric: tuple[str, ...] = (),
+    market_cap: float | None = None,
     balance_tolerance: float = BALANCE_TOLERANCE,
 ) -> Parsed[StatementRow]:
     """Turn statement rows (income, balance, cashflow, ratios, key_metrics) into StatementRows.
 
-    Refused: a wrong symbol, an unparseable date or fiscalYear, a period outside FY/Q1..Q4, and for
-    `balance` a sheet whose totalAssets differ from totalLiabilities + totalEquity by more than
-    `balance_tolerance` of assets.
+    Refused, each row on its own (the others still load): a wrong symbol, a `numeric` field holding
+    anything but a finite number or null, an unparseable date or fiscalYear, a period outside
+    FY/Q1..Q4, a value breaking its family's plausibility rules (engine/db/plausibility.py; the
+    headline amounts also against the batch's median and `market_cap`), and for `balance` a sheet
+    whose totalAssets differ from totalLiabilities + totalEquity by more than `balance_tolerance`
+    of assets.
 
     Raises:
         ValueError: `kind` is not one of the five statement kinds (a caller bug, not a data error).
@@ -290,9 +325,17 @@ def parse_statements(
     if kind not in STATEMENT_KINDS:
         raise ValueError(f"unknown statement kind {kind!r}")
     result: Parsed[StatementRow] = Parsed()
+    passed: list[Mapping[str, Any]] = []
     for raw in rows:
         try:
-            result.rows.append(_statement(raw, symbol, kind, balance_tolerance))
+            result.rows.append(_statement(raw, symbol, kind, balance_tolerance, numeric))
         except Invalid as exc:
             result.quarantined.append(QuarantineRow("statements", symbol, kind, str(exc), dict(raw)))
+        else:
+            passed.append(raw)
+    refused = check_history(passed, market_cap)
+    if refused:
+        result.rows = [row for index, row in enumerate(result.rows) if index not in refused]
+        for index, reason in sorted(refused.items()):
+            result.quarantined.append(QuarantineRow("statements", symbol, kind, reason, dict(passed[index])))
     return result

@@ -47,3 +47,12 @@ async def first_stored_date(
     """The oldest stored price date of `symbol`: where a refetch of its whole history starts."""
     value = await pool.fetchval(queries.FIRST_STORED_DATE, symbol, timeout=timeout_s)
     return value if isinstance(value, date) else None
+
+
+@store_boundary
+async def market_cap(
+    pool: asyncpg.Pool, symbol: str, *, timeout_s: float = WATERMARK_TIMEOUT_S
+) -> float | None:
+    """The market capitalisation in the company's stored profile, if it has one."""
+    value = await pool.fetchval(queries.MARKET_CAP, symbol, timeout=timeout_s)
+    return None if value is None else float(value)

@@ -28,7 +28,7 @@ from engine.errors import (
 from engine.fmp.budget import DEFAULT_MARGIN_S, DEFAULT_WINDOW_S, RateBudget
 from engine.fmp.counters import FMPCounters
 from engine.fmp.endpoints import PRICES, PRICES_ADJUSTED, EndpointSpec, Period
-from engine.fmp.responses import Row, classify, validate_rows
+from engine.fmp.responses import Row, UncheckedRow, classify, validate_rows
 
 logger = logging.getLogger("engine.fmp")
 
@@ -144,7 +144,8 @@ class FMPClient:
         Raises:
             FMPAuthError: the key was rejected (stop the run).
             FMPEntitlementError: outside the plan (skip and record `reason`).
-            FMPMalformedResponseError: the body has the wrong shape.
+            FMPMalformedResponseError: the body has the wrong shape (a bad value in one row
+                does not raise: that row comes back as an `UncheckedRow` for the parser).
             FMPTransientError: a subclass, once the retries are exhausted.
         """
         params = spec.params(symbol=symbol, period=period, start=start, end=end, limit=limit)
@@ -170,7 +171,7 @@ class FMPClient:
         back full (FMP silently dropped rows) is split and the missing part fetched again.
 
         Raises:
-            as `fetch`; FMPMalformedResponseError also for a row whose `date` is not YYYY-MM-DD.
+            as `fetch`. A row whose `date` is not YYYY-MM-DD comes back as an `UncheckedRow`, last.
         """
         spec = PRICES_ADJUSTED if adjusted else PRICES
         if end < start:
@@ -183,17 +184,27 @@ class FMPClient:
             lo = hi + timedelta(days=1)
         parts = await asyncio.gather(*(self._price_window(spec, symbol, lo, hi, 0) for lo, hi in windows))
         by_date: dict[str, Row] = {}
+        undated: list[Row] = []
         for part in parts:
             for row in part:
-                by_date.setdefault(row["date"], row)
-        return [by_date[day] for day in sorted(by_date, reverse=True)]
+                if type(row) is UncheckedRow and _row_date(row) is None:
+                    undated.append(row)  # for the parser's quarantine, with its reason
+                else:
+                    by_date.setdefault(row["date"], row)
+        return [by_date[day] for day in sorted(by_date, reverse=True)] + undated
 
     async def _price_window(
         self, spec: EndpointSpec, symbol: str, lo: date, hi: date, depth: int
     ) -> list[Row]:
         rows = await self.fetch(spec, symbol=symbol, start=lo, end=hi)
-        days = [_row_date(row, spec, symbol) for row in rows]
-        if len(rows) < self.price_row_cap or lo >= hi:
+        days: list[date] = []
+        for index, row in enumerate(rows):
+            day = _row_date(row)
+            if day is None:  # a bad date is that row's problem: the parser quarantines it
+                rows[index] = UncheckedRow(row)
+            else:
+                days.append(day)
+        if len(rows) < self.price_row_cap or lo >= hi or not days:
             return rows
         if depth >= MAX_SPLIT_DEPTH:
             raise FMPMalformedResponseError(
@@ -271,16 +282,12 @@ class FMPClient:
         )
 
 
-def _row_date(row: Row, spec: EndpointSpec, symbol: str) -> date:
+def _row_date(row: Row) -> date | None:
+    """The row's ISO `date`, or None when it is not a YYYY-MM-DD string."""
     value = row.get("date")
-    parsed: date | None = None
     if isinstance(value, str):
         try:
-            parsed = date.fromisoformat(value)
+            return date.fromisoformat(value)
         except ValueError:
-            parsed = None
-    if parsed is None:
-        raise FMPMalformedResponseError(
-            f"row date {str(value)[:20]!r} is not YYYY-MM-DD", endpoint=spec.path, symbol=symbol
-        )
-    return parsed
+            return None
+    return None

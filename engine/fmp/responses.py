@@ -102,12 +102,26 @@ def classify(
 _PLAIN_TYPES = frozenset({int, float, type(None)})  # what orjson gives a JSON number or null (bool excluded)
 
 
+class UncheckedRow(dict[str, Any]):
+    """A row with a value of the wrong type in a numeric field (a `"NaN"` string, a bool, a list).
+
+    A bad value is that row's problem, not the response's: the row travels on, marked, so the
+    parser checks it in full and quarantines it with its reason while the other rows load.
+    """
+
+    __slots__ = ()
+
+
 def validate_rows(data: Any, *, spec: EndpointSpec, symbol: str | None) -> list[Row]:
-    """Check the decoded body has the spec's shape; rows are returned untouched (FMP's names).
+    """Check the decoded body has the spec's shape; rows are returned with FMP's names and values.
+
+    Only what breaks the response's shape is refused. A row whose numeric field holds something
+    other than a number or null is handed on as an `UncheckedRow` (a dict), for the parser's
+    quarantine; every other row is returned untouched.
 
     Raises:
-        FMPMalformedResponseError: not a list of objects, a required key missing, or a numeric
-            field holding something other than a number or null. Names the endpoint and symbol.
+        FMPMalformedResponseError: not a list of objects, or a required key missing. Names the
+            endpoint and symbol.
     """
     if data is None:
         return []
@@ -120,13 +134,10 @@ def validate_rows(data: Any, *, spec: EndpointSpec, symbol: str | None) -> list[
         if not isinstance(row, dict):
             raise FMPMalformedResponseError(f"row {index} is {type(row).__name__}, not an object", **where)
         # Fast paths run in C (key-view comparison, map): this check runs on every price row, and
-        # the slow loops below only name the culprit once a row has failed.
+        # the slow path below only runs once a row has failed.
         if not row.keys() >= required:
             missing = [key for key in spec.required if key not in row]
             raise FMPMalformedResponseError(f"row {index} lacks {', '.join(missing)}", **where)
         if not _PLAIN_TYPES.issuperset(map(type, map(row.get, numeric))):
-            for key in numeric:
-                value = row.get(key)
-                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-                    raise FMPMalformedResponseError(f"row {index} field {key} is not numeric", **where)
+            data[index] = UncheckedRow(row)
     return data

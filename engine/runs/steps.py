@@ -15,7 +15,7 @@ import asyncpg
 
 from engine.db import PriceRow, load_price_rows, load_profiles, load_statement_rows
 from engine.db.validate import Parsed, parse_prices, parse_statements
-from engine.db.watermarks import first_stored_date, stored_closes
+from engine.db.watermarks import first_stored_date, market_cap, stored_closes
 from engine.errors import ItemFailed
 from engine.fmp import ENDPOINTS, FMPClient, FMPCounters, Period
 from engine.fmp.endpoints import PROFILE
@@ -61,13 +61,20 @@ class Steps:
     async def statement(self, item: PlannedItem) -> int:
         dataset = DATASETS_BY_NAME[item.dataset]
         assert dataset.kind is not None and dataset.period is not None
+        spec = ENDPOINTS[dataset.kind]
         rows = await self.fmp.fetch(
-            ENDPOINTS[dataset.kind],
+            spec,
             symbol=item.symbol,
             period=cast(Period, dataset.period),
             limit=int(item.params.get("limit", 0)) or None,
         )
-        parsed = parse_statements(item.symbol, dataset.kind, rows)
+        parsed = parse_statements(
+            item.symbol,
+            dataset.kind,
+            rows,
+            numeric=spec.numeric,
+            market_cap=await market_cap(self.pool, item.symbol),
+        )
         result = await load_statement_rows(
             self.pool, item.symbol, dataset.kind, parsed.rows, quarantined=parsed.quarantined
         )

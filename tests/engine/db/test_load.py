@@ -89,7 +89,7 @@ async def test_load_prices_backfill_equals_merge_end_state(pool: asyncpg.Pool) -
     """The backfill path gives exactly the rows the merge path gives for the same batch."""
 
     def batch(symbol: str) -> list[dict[str, object]]:
-        rows = [*history(symbol), price(symbol, DAYS[1], 300.0), price(symbol, "2024-01-05", 1.0, vwap=None)]
+        rows = [*history(symbol), price(symbol, DAYS[1], 300.0), price(symbol, "2024-01-05", 3.0, vwap=None)]
         return rows
 
     via_backfill = await load_prices(pool, "EQA", batch("EQA"), [adjusted("EQA", DAYS[3], 7.0)])

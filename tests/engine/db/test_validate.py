@@ -154,3 +154,76 @@ def test_dedupe_statements_latest_filing_wins() -> None:
     for batch in ([early, late], [late, early]):
         rows = dedupe_statements(parse_statements("X", "income", batch).rows)
         assert len(rows) == 1 and rows[0].filing_date == date(2025, 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("kind", "overrides", "reason"),
+    [
+        ("income", {"revenue": 1e300}, "revenue out of bounds: 1e+300 (|revenue| <= 1e+15)"),
+        ("income", {"weightedAverageShsOut": -5_000_000}, "negative weightedAverageShsOut: -5e+06"),
+        ("income", {"grossProfitRatio": "NaN"}, "non-numeric grossProfitRatio: 'NaN'"),
+        ("income", {"eps": 1e308}, "eps out of bounds: 1e+308 (|eps| <= 1e+06)"),
+        (
+            "ratios",
+            {"priceToEarningsRatio": 1e308},
+            "priceToEarningsRatio out of bounds: 1e+308 (|priceToEarningsRatio| <= 1e+06)",
+        ),
+        ("key_metrics", {"marketCap": -1e300}, "negative marketCap: -1e+300"),
+        (
+            "balance",
+            {"totalAssets": -1.0, "totalLiabilities": -1.0, "totalEquity": 0},
+            "negative totalAssets: -1",
+        ),
+    ],
+)
+def test_parse_statements_implausible_value_quarantined_readably(
+    kind: str, overrides: dict[str, object], reason: str
+) -> None:
+    """Absurd values (out of their family's bounds, wrong sign, "NaN" text) are quarantined with short numbers."""
+
+    def base(day: str, year: int, **fields: object) -> dict[str, object]:
+        if kind in ("ratios", "key_metrics"):
+            return {
+                "symbol": "X",
+                "date": day,
+                "fiscalYear": str(year),
+                "period": "FY",
+                "peRatio": 25.0,
+            } | fields
+        return (balance if kind == "balance" else income)("X", day, year, **fields)
+
+    row = base("2024-09-28", 2024, **overrides)
+    parsed = parse_statements("X", kind, [row, base("2023-09-28", 2023)])
+    assert len(parsed.rows) == 1
+    assert [q.reason for q in parsed.quarantined] == [reason]
+
+
+def test_parse_statements_amount_far_from_history_or_market_cap_quarantined() -> None:
+    """A revenue 3,000x the company's median, or over 1,000x its market cap, is quarantined; the rest loads."""
+    rows = [income("X", f"{year}-09-28", year, revenue=3e11 + year) for year in range(2015, 2025)]
+    rows[4]["revenue"] = 9e14
+    parsed = parse_statements("X", "income", rows)
+    assert len(parsed.rows) == 9
+    assert [q.reason for q in parsed.quarantined] == [
+        "revenue 9e+14 is over 1000x the company's median 3e+11"
+    ]
+    tiny_cap = parse_statements("X", "income", rows[:2], market_cap=1e8)
+    assert [q.reason for q in tiny_cap.quarantined] == [
+        "revenue 3e+11 is over 1000x the market cap 1e+08"
+    ] * 2
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"close": -3.0}, "negative price: open -4, low -5, close -3"),
+        ({"high": 1e300}, "high out of bounds: 1e+300 (> 1e+07)"),
+    ],
+)
+def test_parse_prices_implausible_price_quarantined(overrides: dict[str, object], reason: str) -> None:
+    """Negative prices and absurd highs are quarantined by both parsers, with readable numbers."""
+    row = price("X", "2024-01-02", **overrides)
+    for checked in (False, True):
+        parsed = parse_prices("X", [row, price("X", "2024-01-03")], checked=checked)
+        assert [q.reason for q in parsed.quarantined] == [reason]
+        assert len(parsed.rows) == 1

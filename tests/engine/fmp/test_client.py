@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
+from engine.db.validate import parse_prices, parse_statements
 from engine.errors import (
     FMPAuthError,
     FMPBadBodyError,
@@ -19,6 +21,7 @@ from engine.errors import (
 )
 from engine.fmp.client import RetryPolicy
 from engine.fmp.endpoints import ENDPOINTS, INCOME, PRICES, PROFILE, EndpointSpec
+from engine.fmp.responses import validate_rows
 from fakefmp import RunningServer
 from fakefmp.prices import HISTORY_START, first_trading_day
 from tests.engine.fmp.conftest import AS_OF, make_client
@@ -173,3 +176,38 @@ async def test_fetch_rejects_params_that_do_not_fit_the_spec(fake: RunningServer
         "from": "2020-01-01",
         "to": "2020-02-01",
     }
+
+
+async def test_fetch_one_bad_value_quarantines_only_its_row(fake: RunningServer) -> None:
+    """A "NaN" string in one quarter's eps no longer fails the response: that row is quarantined, the rest load."""
+    async with make_client(fake) as fmp:
+        clean = await fmp.fetch(INCOME, symbol="MMM", period="quarter")
+        bad_date = clean[3]["date"]
+        fake.state.universe.restate("MMM", "income", "quarter", bad_date, "eps", "NaN")
+        rows = await fmp.fetch(INCOME, symbol="MMM", period="quarter")
+    assert len(rows) == len(clean) > 40
+    parsed = parse_statements("MMM", "income", rows, numeric=INCOME.numeric)
+    assert len(parsed.rows) == len(clean) - 1
+    assert [(q.reason, q.payload["date"]) for q in parsed.quarantined] == [
+        ("non-numeric eps: 'NaN'", bad_date)
+    ]
+
+
+def test_price_rows_with_bad_values_are_quarantined_not_fatal() -> None:
+    """A price row with a string close or a bad date is quarantined by the checked parser; its neighbours load."""
+    good = {"symbol": "KO", "date": "2024-01-02", "open": 1, "high": 2, "low": 1, "close": 2, "volume": 5}
+    rows: list[Any] = [
+        good,
+        good | {"date": "2024-01-03", "close": "NaN"},
+        good | {"date": "2024-01-04", "volume": True},
+        good | {"date": "2024-13-45"},
+    ]
+    checked = validate_rows(rows, spec=PRICES, symbol="KO")
+    assert [type(row).__name__ for row in checked] == ["dict", "UncheckedRow", "UncheckedRow", "dict"]
+    parsed = parse_prices("KO", checked, checked=True)
+    assert [row.date for row in parsed.rows] == [date(2024, 1, 2)]
+    assert [q.reason for q in parsed.quarantined] == [
+        "non-finite close: 'NaN'",
+        "non-numeric volume: True",
+        "unparseable date: '2024-13-45'",
+    ]

@@ -1,8 +1,9 @@
 """Each price-row check runs once: the FMP client's type checks, then parse_prices(checked=True) for the rest.
 
 The price step relies on a contract: rows that passed FMPClient's checks (shape, required keys,
-numbers or null, ISO date) need no second type check, and the checked parser must then give exactly
-the rows and quarantine reasons the full parser gives. These tests hold both halves to that, on
+numbers or null, ISO date) need no second type check; rows with a bad value come marked
+(UncheckedRow) and get the full checks. The checked parser must then give exactly the rows and
+quarantine reasons the full parser gives. These tests hold both halves to that, on
 random rows built to break every rule.
 """
 
@@ -19,7 +20,7 @@ from engine.db.validate import parse_prices
 from engine.errors import FMPMalformedResponseError
 from engine.fmp.client import _row_date
 from engine.fmp.endpoints import PRICES, PRICES_ADJUSTED, EndpointSpec
-from engine.fmp.responses import validate_rows
+from engine.fmp.responses import UncheckedRow, validate_rows
 
 SYMBOL = "KO"
 NUMBERS: list[Any] = [10.5, 12, 9.75, 0, -3, 1.5, 2**60, 1e308, math.inf, -math.inf, math.nan, None]
@@ -36,19 +37,21 @@ DATES: list[Any] = [
 ]
 
 
-def reference_validate(data: list[Any], spec: EndpointSpec) -> str | None:
-    """The client's per-row rules written plainly: the message of the first failure, or None."""
+def reference_validate(data: list[Any], spec: EndpointSpec) -> tuple[str | None, list[int]]:
+    """The client's per-row rules written plainly: the first shape failure, and the rows to mark."""
+    marked = []
     for index, row in enumerate(data):
         if not isinstance(row, dict):
-            return f"row {index} is {type(row).__name__}, not an object"
+            return f"row {index} is {type(row).__name__}, not an object", []
         missing = [key for key in spec.required if key not in row]
         if missing:
-            return f"row {index} lacks {', '.join(missing)}"
+            return f"row {index} lacks {', '.join(missing)}", []
         for key in spec.numeric:
             value = row.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-                return f"row {index} field {key} is not numeric"
-    return None
+                marked.append(index)
+                break
+    return None, marked
 
 
 def random_row(rng: random.Random, fields: tuple[str, ...], odd_rate: float) -> Any:
@@ -71,15 +74,16 @@ ADJ_FIELDS = ("adjOpen", "adjHigh", "adjLow", "adjClose", "volume")
 
 @pytest.mark.parametrize("seed", range(4))
 def test_validate_rows_fast_paths_match_the_plain_rules(seed: int) -> None:
-    """validate_rows refuses exactly the rows the plain per-key rules refuse, with the same message."""
+    """validate_rows refuses exactly the shapes the plain rules refuse, and marks exactly the bad-value rows."""
     rng = random.Random(seed)
     for _ in range(3000):
         spec = rng.choice([PRICES, PRICES_ADJUSTED])
         fields = FULL_FIELDS if spec is PRICES else ADJ_FIELDS
         data = [random_row(rng, fields, odd_rate=0.02) for _ in range(rng.randint(1, 4))]
-        expected = reference_validate(data, spec)
+        expected, marked = reference_validate(data, spec)
         if expected is None:
             assert validate_rows(data, spec=spec, symbol=SYMBOL) is data
+            assert [i for i, row in enumerate(data) if type(row) is UncheckedRow] == marked
         else:
             with pytest.raises(FMPMalformedResponseError) as caught:
                 validate_rows(data, spec=spec, symbol=SYMBOL)
@@ -87,15 +91,14 @@ def test_validate_rows_fast_paths_match_the_plain_rules(seed: int) -> None:
 
 
 def client_checked(rows: list[Any], spec: EndpointSpec) -> list[dict[str, Any]]:
-    """The rows FMPClient.fetch_price_history would hand on: those passing validate_rows and _row_date."""
+    """The rows FMPClient.fetch_price_history would hand on: shape-valid ones, bad values marked."""
     kept = []
     for row in rows:
         try:
-            validate_rows([row], spec=spec, symbol=SYMBOL)
-            _row_date(row, spec, SYMBOL)
+            (row,) = validate_rows([row], spec=spec, symbol=SYMBOL)
         except FMPMalformedResponseError:
             continue
-        kept.append(row)
+        kept.append(row if _row_date(row) is not None else UncheckedRow(row))
     return kept
 
 
@@ -105,8 +108,8 @@ def test_parse_prices_checked_gives_the_full_parsers_rows_and_reasons(seed: int)
     rng = random.Random(100 + seed)
     quarantined = 0
     for _ in range(300):
-        full = client_checked([random_row(rng, FULL_FIELDS, 0.0) for _ in range(12)], PRICES)
-        adjusted = client_checked([random_row(rng, ADJ_FIELDS, 0.0) for _ in range(12)], PRICES_ADJUSTED)
+        full = client_checked([random_row(rng, FULL_FIELDS, 0.02) for _ in range(12)], PRICES)
+        adjusted = client_checked([random_row(rng, ADJ_FIELDS, 0.02) for _ in range(12)], PRICES_ADJUSTED)
         expected = parse_prices(SYMBOL, full, adjusted)
         got = parse_prices(SYMBOL, full, adjusted, checked=True)
         assert repr(got.rows) == repr(expected.rows)  # repr: nan != nan, but prints alike

@@ -14,6 +14,28 @@ ENV_PREFIX = "MYCFA_"
 DEFAULT_FMP_BASE_URL = "https://financialmodelingprep.com/stable"
 
 
+def check_postgres_url(url: str) -> None:
+    """Refuse a database URL the driver would choke on later (with a traceback, or naming no setting).
+
+    Multi-host URLs (`postgresql://u@h1:5432,h2:5433/db`) are checked host by host. The messages
+    never repeat the URL: it holds a password.
+
+    Raises:
+        ValueError: not a postgresql:// URL, or a port that is not a number from 1 to 65535.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("postgresql", "postgres"):
+        raise ValueError("must be a postgresql:// URL")
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    for host in netloc.split(","):
+        port = host.partition("]")[2] if host.startswith("[") else host
+        if ":" not in port:
+            continue
+        port = port.rpartition(":")[2]
+        if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+            raise ValueError("has a port that is not a number from 1 to 65535")
+
+
 class EngineSettings(BaseSettings):
     """Everything the engine needs from its environment; built once in the entry point."""
 
@@ -39,14 +61,23 @@ class EngineSettings(BaseSettings):
     @classmethod
     def _split_symbols(cls, value: object) -> object:
         if isinstance(value, str):
-            return tuple(part.strip().upper() for part in value.split(",") if part.strip())
+            symbols = tuple(part.strip().upper() for part in value.split(",") if part.strip())
+            if value.strip() and not symbols:  # ' , ,' is a mistake, not "every constituent"
+                raise ValueError("lists no symbol; leave it unset or empty for every constituent")
+            return symbols
+        return value
+
+    @field_validator("history_start")
+    @classmethod
+    def _check_history_start(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError("is in the future: no price could be fetched")
         return value
 
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
-            raise ValueError("must be a postgresql:// URL")
+        check_postgres_url(value.get_secret_value())
         return value
 
     @field_validator("fmp_base_url")

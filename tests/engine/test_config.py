@@ -56,6 +56,20 @@ def test_settings_repr_hides_secrets(clean_env: pytest.MonkeyPatch) -> None:
         ("MYCFA_HISTORY_START", "1990-13-01", "MYCFA_HISTORY_START is invalid"),
         ("MYCFA_DATABASE_URL", "mysql://x", "MYCFA_DATABASE_URL is invalid"),
         ("MYCFA_FMP_BASE_URL", "ftp://x", "MYCFA_FMP_BASE_URL is invalid"),
+        ("MYCFA_DATABASE_URL", "postgresql://mycfa:pw@127.0.0.1:abc/mycfa", "MYCFA_DATABASE_URL is invalid"),
+        (
+            "MYCFA_DATABASE_URL",
+            "postgresql://mycfa:pw@127.0.0.1:99999/mycfa",
+            "MYCFA_DATABASE_URL is invalid",
+        ),
+        ("MYCFA_DATABASE_URL", "postgresql://mycfa:pw@h1:5432,h2:0/mycfa", "MYCFA_DATABASE_URL is invalid"),
+        ("MYCFA_DATABASE_URL", "postgresql://mycfa:pw@[::1]:x/mycfa", "MYCFA_DATABASE_URL is invalid"),
+        (
+            "MYCFA_HISTORY_START",
+            "2999-01-01",
+            "MYCFA_HISTORY_START is invalid (Value error, is in the future",
+        ),
+        ("MYCFA_SYMBOLS", " , ,", "MYCFA_SYMBOLS is invalid (Value error, lists no symbol"),
     ],
 )
 def test_settings_malformed_value_named_in_error(
@@ -101,3 +115,36 @@ def test_cli_config_masks_secrets() -> None:
 def test_settings_class_declares_key_without_default() -> None:
     """The API key has no default: a missing key can only fail at start."""
     assert EngineSettings.model_fields["fmp_api_key"].is_required()
+
+
+def test_settings_good_database_urls_pass(clean_env: pytest.MonkeyPatch) -> None:
+    """Multi-host, IPv6, socket and port-less URLs are accepted; an empty MYCFA_SYMBOLS means every constituent."""
+    for name, good in VALID_ENV.items():
+        clean_env.setenv(name, good)
+    clean_env.setenv("MYCFA_SYMBOLS", "")
+    for url in (
+        "postgresql://mycfa:pw@h1:5432,h2:5433/mycfa",
+        "postgres://mycfa:p%40ss@[::1]:65535/mycfa?sslmode=require",
+        "postgresql:///mycfa?host=/run/postgresql",
+        "postgresql://mycfa@db/mycfa",
+    ):
+        clean_env.setenv("MYCFA_DATABASE_URL", url)
+        assert load_engine_settings().database_url.get_secret_value() == url
+    assert load_engine_settings().symbols == ()
+
+
+@pytest.mark.parametrize("verb", ["config", "migrate", "status", "plan", "run"])
+@pytest.mark.parametrize("port", ["abc", "99999"])
+def test_cli_bad_database_port_exits_3_naming_the_variable(verb: str, port: str) -> None:
+    """A non-numeric or out-of-range port stops every verb with exit 3 and one line, no traceback, no password."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYCFA_")} | VALID_ENV
+    env["MYCFA_DATABASE_URL"] = f"postgresql://mycfa:pw@127.0.0.1:{port}/mycfa"
+    result = subprocess.run(
+        [sys.executable, "-m", "engine", verb], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == ExitCode.CONFIG, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "mycfa-engine: configuration error: MYCFA_DATABASE_URL is invalid "
+        "(Value error, has a port that is not a number from 1 to 65535)"
+    ]
+    assert ":pw@" not in result.stderr + result.stdout

@@ -118,6 +118,7 @@ class RunService:
         self.progress_stream = progress_stream or sys.stderr
         self.metrics_stream = metrics_stream or sys.stdout
         self.stop = asyncio.Event()
+        self.lock_lost: str | None = None  # why the run lock was lost for good, if it was
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
@@ -129,6 +130,15 @@ class RunService:
             log.warning("%s: finishing items in flight, then stopping (resumable)", sig.name)
         self.stop.set()
 
+    def _on_lock_lost(self, reason: str) -> None:
+        self.lock_lost = reason
+        log.error(
+            "run lock lost: %s; finishing items in flight, then stopping (resumable)",
+            reason,
+            extra={"event": "lock_lost"},
+        )
+        self.stop.set()
+
     def _progress(self) -> Progress:
         if self.formatter is not None and not self.formatter.json_lines and self.progress_stream.isatty():
             return TtyProgress(self.progress_stream)
@@ -138,7 +148,7 @@ class RunService:
         self._install_signals()
         dsn = self.settings.database_url.get_secret_value()
         try:
-            async with run_lock(dsn, on_lost=self.stop.set):
+            async with run_lock(dsn, on_lost=self._on_lock_lost):
                 pool = await create_pool(dsn, min_size=1, max_size=self.settings.fmp_concurrency + POOL_EXTRA)
                 try:
                     async with FMPClient.open(self.settings) as fmp:
@@ -155,7 +165,11 @@ class RunService:
             log.error("run not started: %s", exc)
             return ExitCode.PARTIAL_FAILURE
         except StoreError as exc:
-            log.error("database error: %s", exc)
+            log.error(
+                "database error: %s%s",
+                exc,
+                f" (after the run lock was lost: {self.lock_lost})" if self.lock_lost else "",
+            )
             return ExitCode.DATABASE
 
     async def _open_run(self, pool: asyncpg.Pool, fmp: FMPClient) -> int:
@@ -212,13 +226,16 @@ class RunService:
             failed_before=counts.get("failed", 0) + counts.get("skipped", 0),
         )
         summary = metrics.as_dict()
+        exit_code, error = outcome.exit_code, outcome.error
+        if self.lock_lost is not None:  # stopped for the database, not by a signal
+            exit_code, error = ExitCode.DATABASE, f"run lock lost: {self.lock_lost}"
         await ledger.finish_run(
             pool,
             run_id,
             state=outcome.state,
-            exit_code=int(outcome.exit_code),
+            exit_code=int(exit_code),
             metrics=summary,
-            error=outcome.error,
+            error=error,
         )
         print(emf_line(metrics, run_id=run_id, job=str(self.job)), file=self.metrics_stream, flush=True)
         log.info(
@@ -229,9 +246,9 @@ class RunService:
             extra={
                 "event": "summary",
                 "state": outcome.state,
-                "exit_code": int(outcome.exit_code),
+                "exit_code": int(exit_code),
                 "items": outcome.counts,
                 **summary,
             },
         )
-        return outcome.exit_code
+        return exit_code

@@ -22,7 +22,7 @@ from engine.errors import (
 from engine.exitcodes import ExitCode
 from engine.runs import ledger
 from engine.runs.datasets import Job
-from engine.runs.lock import run_lock
+from engine.runs.lock import RUN_LOCK_KEY, run_lock
 from engine.runs.loop import ItemResult, RunLoop
 from engine.runs.metrics import RunMetrics
 from engine.runs.plan import PlannedItem
@@ -208,3 +208,87 @@ async def test_run_lock_second_holder_is_refused_until_the_first_connection_dies
         except RunLockedError:
             await asyncio.sleep(0.05)
     pytest.fail("the lock of a terminated session was never released")
+
+
+async def lock_holders(admin: asyncpg.Connection) -> list[int]:
+    rows = await admin.fetch(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database ="
+        " (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    return [int(row["pid"]) for row in rows]
+
+
+async def wait_for(predicate, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(timeout_s / 0.05)):
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail("condition never became true")
+
+
+async def test_run_lock_retakes_the_lock_after_its_connection_drops(
+    ledger_db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A dropped lock connection (restart, terminated backend) is replaced and the lock taken again: the run goes on."""
+    lost: list[str] = []
+    admin = await asyncpg.connect(ledger_db.admin_url)
+    try:
+        async with run_lock(ledger_db.owner_url, on_lost=lost.append) as holder:
+            first = holder.get_server_pid()
+            await admin.execute("SELECT pg_terminate_backend($1)", first)
+
+            async def retaken() -> bool:
+                pids = await lock_holders(admin)
+                return bool(pids) and first not in pids
+
+            await wait_for(retaken)
+            with pytest.raises(RunLockedError):
+                async with run_lock(ledger_db.owner_url):
+                    pass
+        assert await lock_holders(admin) == []
+    finally:
+        await admin.close()
+    assert lost == []
+    assert "reconnecting" in caplog.text and "re-acquired" in caplog.text
+
+
+async def test_run_lock_taken_by_another_session_meanwhile_is_reported_lost(ledger_db: Database) -> None:
+    """If another session takes the lock while the connection is down, on_lost is told why."""
+    lost: list[str] = []
+    admin = await asyncpg.connect(ledger_db.admin_url)
+    try:
+        async with run_lock(ledger_db.owner_url, on_lost=lost.append) as holder:
+            # terminate, then queue for the lock at once: granted as the old backend exits
+            await admin.execute(
+                "SELECT pg_terminate_backend($1), pg_advisory_lock($2)", holder.get_server_pid(), RUN_LOCK_KEY
+            )
+
+            async def reported() -> bool:
+                return bool(lost)
+
+            await wait_for(reported)
+        assert lost == ["another run took the lock while the database connection was down"]
+    finally:
+        await admin.close()
+
+
+async def test_run_lock_unreachable_past_the_grace_is_reported_lost(ledger_db: Database) -> None:
+    """A database that stays unreachable past reconnect_s ends in on_lost with the driver's reason."""
+    lost: list[str] = []
+    admin = await asyncpg.connect(ledger_db.admin_url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        async with run_lock(ledger_db.owner_url, on_lost=lost.append, reconnect_s=1.0) as holder:
+            await admin.execute(f'ALTER DATABASE "{ledger_db.name}" ALLOW_CONNECTIONS false')
+            await admin.execute("SELECT pg_terminate_backend($1)", holder.get_server_pid())
+
+            async def reported() -> bool:
+                return bool(lost)
+
+            await wait_for(reported)
+    finally:
+        await admin.execute(f'ALTER DATABASE "{ledger_db.name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+    assert len(lost) == 1 and lost[0].startswith(
+        "no database connection for 1s: run lock: database unreachable: "
+    )
+    assert "not currently accepting connections" in lost[0]

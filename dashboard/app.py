@@ -20,6 +20,7 @@ from dashboard.security import configure_cookies, content_security_policy, insta
 from dashboard.services import build_services, services
 
 PAGES = ("company", "valuation", "forecast", "compare", "portfolio", "screener", "status")
+MAX_REQUEST_BYTES = 256 * 1024  # request-size cap at the server (Flask answers 413 beyond it)
 _callback_snapshot: tuple[dict[str, Any], list[Any], list[str]] | None = None
 
 
@@ -101,6 +102,8 @@ def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
     """Build the whole app; `settings` defaults to the environment's."""
     settings = settings or load_dashboard_settings()
     server = flask.Flask("dashboard")
+    # Refused with 413 before Dash parses it: the largest honest callback body is a few KiB.
+    server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     configure_cookies(server, settings)
     build_services(settings, server)
     auth.init_auth(server)

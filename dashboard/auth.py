@@ -28,6 +28,7 @@ ROLES = ("viewer", "analyst", "admin")
 USERNAME = re.compile(r"^[a-z0-9_.@-]{3,64}$")
 PUBLIC_ENDPOINTS = frozenset({"login", "health"})
 USER_CACHE_TTL_S = 30.0  # a removed user or changed role takes effect within this time
+OUTAGE_ROLE = "viewer"  # the role of a session whose user cannot be looked up (no database node answers)
 _HASHER = PasswordHasher()
 # Verified when the account does not exist, so a wrong user name costs as much time as a wrong password.
 _DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
@@ -65,7 +66,12 @@ class _UserCache:
             entry = self._entries.get(username)
         if entry and now - entry[0] < USER_CACHE_TTL_S:
             return entry[1]
-        row = queries.user(services().router, username)
+        try:
+            row = queries.user(services().router, username)
+        except (NoNodeAvailable, QueryFailed):
+            if entry is None:
+                raise
+            return entry[1]  # the last answer outlives an outage: keep the session, pages say why
         user = User(username, row["role"]) if row else None
         with self._lock:
             self._entries[username] = (now, user)
@@ -202,7 +208,10 @@ def init_auth(server: flask.Flask) -> None:
         try:
             return users.get(username)
         except (NoNodeAvailable, QueryFailed):
-            return None
+            # No node answers and this worker never saw the user: the signed session says who it
+            # is, so keep it (least privilege) rather than bounce to a login that cannot succeed.
+            # Every page then shows the outage message from its own callback.
+            return User(username, OUTAGE_ROLE)
 
     server.add_url_rule("/login", "login", login_view, methods=["GET", "POST"])
     server.add_url_rule("/logout", "logout", logout_view, methods=["GET"])

@@ -13,6 +13,12 @@ from dashboard.errors import DashboardError
 from dashboard.services import services
 
 SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
+# Inputs are bounded *before* they are parsed: a crafted callback body must not buy minutes of a
+# worker's time (a million tickers at ~120 us each). The longest honest text is 20 holdings (~400).
+MAX_TEXT_CHARS = 2_000
+MAX_SYMBOL_CHARS = 32
+MAX_NUMBER_CHARS = 64
+MAX_LIST_ITEMS = 64  # sectors (11), overlays (a handful), compared tickers (10)
 
 
 class InvalidInput(DashboardError, ValueError):
@@ -32,13 +38,45 @@ def symbol_options() -> list[dict[str, str]]:
     ]
 
 
+def bounded_text(value: object, *, name: str, max_chars: int = MAX_TEXT_CHARS) -> str:
+    """`value` when it is text of at most `max_chars` ("" for None), checked before any parsing.
+
+    Raises:
+        InvalidInput: not text, or too long.
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be text")
+    if len(value) > max_chars:
+        raise InvalidInput(f"{name} is too long (at most {max_chars:,} characters)")
+    return value
+
+
+def bounded_list(value: object, *, name: str, max_items: int = MAX_LIST_ITEMS) -> list[object]:
+    """`value` when it is a list of at most `max_items` ([] for None), checked before any parsing.
+
+    Raises:
+        InvalidInput: not a list, or too long.
+    """
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidInput(f"{name} must be a list")
+    if len(value) > max_items:
+        raise InvalidInput(f"choose at most {max_items} {name}")
+    return value
+
+
 def valid_symbol(value: object) -> str:
     """The ticker, upper-cased, when it matches the pattern and is a known company.
 
     Raises:
         InvalidInput: anything else.
     """
-    text = str(value or "").strip().upper()
+    if value is not None and (not isinstance(value, str) or len(value) > MAX_SYMBOL_CHARS):
+        raise InvalidInput("enter a ticker such as AAPL")
+    text = (value or "").strip().upper()
     if not SYMBOL.match(text):
         raise InvalidInput("enter a ticker such as AAPL")
     if text not in set(universe()["symbol"]):
@@ -46,17 +84,31 @@ def valid_symbol(value: object) -> str:
     return text
 
 
-def valid_symbols(values: Iterable[object], *, minimum: int, maximum: int) -> list[str]:
-    symbols = list(dict.fromkeys(valid_symbol(v) for v in values if str(v or "").strip()))
+def valid_symbols(values: object, *, minimum: int, maximum: int) -> list[str]:
+    """Distinct known tickers, between `minimum` and `maximum` of them (counted before parsing).
+
+    Raises:
+        InvalidInput: not a list of tickers, too few or too many, or one is not a company we hold.
+    """
+    if values is not None and not isinstance(values, list):
+        raise InvalidInput("tickers must be a list")
+    if len(values or []) > maximum:
+        raise InvalidInput(f"choose between {minimum} and {maximum} tickers")
+    given = [v for v in values or [] if not (v is None or (isinstance(v, str) and not v.strip()))]
+    symbols = list(dict.fromkeys(valid_symbol(v) for v in given))
     if not minimum <= len(symbols) <= maximum:
         raise InvalidInput(f"choose between {minimum} and {maximum} tickers")
     return symbols
 
 
 def valid_number(value: object, *, low: float, high: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidInput(f"{name} must be a number")
+    if isinstance(value, str) and len(value) > MAX_NUMBER_CHARS:
+        raise InvalidInput(f"{name} must be a number")
     try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        number = float(value)
+    except (ValueError, OverflowError):
         raise InvalidInput(f"{name} must be a number") from None
     if not low <= number <= high:
         raise InvalidInput(f"{name} must be between {low} and {high}")

@@ -12,7 +12,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard.components import charts, company_data, formats, states, tables
 from dashboard.components.export import export_href, export_link, register_export
-from dashboard.components.inputs import InvalidInput, radio_column, valid_choice, valid_symbol
+from dashboard.components.inputs import InvalidInput, bounded_list, radio_column, valid_choice, valid_symbol
 from dashboard.components.page import FAILURES, NO_COMPANIES, chart, heading, picker_options, symbol_picker
 from dashboard.data import queries
 from dashboard.services import services
@@ -184,7 +184,12 @@ def company_price(
         symbol = valid_symbol(symbol)
         adjusted = valid_choice(adjusted, ("adj", "raw"), name="price basis")
         span = valid_choice(span, tuple(company_data.RANGES), name="range")
-        chosen = tuple(sorted(valid_choice(o, company_data.OVERLAYS, name="overlay") for o in overlays or []))
+        chosen = tuple(
+            sorted(
+                valid_choice(o, company_data.OVERLAYS, name="overlay")
+                for o in bounded_list(overlays, name="overlays")
+            )
+        )
     except InvalidInput as exc:
         return charts.empty_figure(str(exc)), "#"
 

@@ -16,7 +16,7 @@ from dashboard.analytics import portfolio
 from dashboard.components import charts, states, tables
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
-from dashboard.components.inputs import InvalidInput, valid_number, valid_symbol
+from dashboard.components.inputs import InvalidInput, bounded_text, valid_number, valid_symbol
 from dashboard.components.page import FAILURES, heading
 from dashboard.data import queries
 from dashboard.services import services
@@ -126,7 +126,7 @@ def layout(**_: Any) -> html.Div:
 
 def parse_holdings(text: str) -> dict[str, float]:
     weights: dict[str, float] = {}
-    for part in (text or "").split(","):
+    for part in bounded_text(text, name="holdings").split(","):
         if not part.strip():
             continue
         match = ENTRY.match(part)

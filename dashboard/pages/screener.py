@@ -13,7 +13,7 @@ from dash import Input, Output, callback, dcc, html
 from dashboard.analytics import screener
 from dashboard.components import formats, states, tables, universe_data
 from dashboard.components.export import export_href, export_link, register_export
-from dashboard.components.inputs import universe, valid_choice, valid_number
+from dashboard.components.inputs import bounded_list, universe, valid_choice, valid_number
 from dashboard.components.page import FAILURES, UNREACHABLE, UNREACHABLE_MESSAGE
 
 dash.register_page(__name__, path="/screener", name="Screener", order=5, title="Screener · MyCFATool")
@@ -146,7 +146,9 @@ def run(args: Mapping[str, Any]) -> pd.DataFrame:
     if table.empty:
         return table
     known = sorted(table["sector"].dropna().unique())
-    sectors = [valid_choice(s, known, name="sector") for s in args.get("sectors") or []]
+    sectors = [
+        valid_choice(s, known, name="sector") for s in bounded_list(args.get("sectors"), name="sectors")
+    ]
     metric = valid_choice(args.get("metric"), tuple(METRICS), name="metric")
     filters = []
     if args.get("low") not in (None, ""):

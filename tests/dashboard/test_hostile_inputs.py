@@ -1,0 +1,112 @@
+"""Crafted callback bodies and outages: bounded before parsing, a message instead of a 500, sessions kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from dashboard import auth
+from dashboard.app import MAX_REQUEST_BYTES
+from dashboard.data.router import NoNodeAvailable
+from tests.dashboard import callbacks
+
+
+@pytest.fixture(scope="module")
+def deps(dash_app: Any) -> list[dict[str, Any]]:
+    from tests.dashboard.conftest import login
+
+    client = dash_app.server.test_client()
+    login(client, "ada")
+    return client.get("/_dash-dependencies").get_json()  # type: ignore[no-any-return]
+
+
+def post(client: FlaskClient, deps: list[dict[str, Any]], output_id: str, values: dict[str, Any]) -> Any:
+    return client.post(
+        "/_dash-update-component", json=callbacks.body(callbacks.find(deps, output_id), values)
+    )
+
+
+def text_of(response: Any) -> str:
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return response.get_data(as_text=True)
+
+
+PORTFOLIO = {"portfolio-rf": 4, "portfolio-run": None}
+
+
+@pytest.mark.parametrize(
+    ("output_id", "values", "message"),
+    [
+        ("portfolio-stats", {**PORTFOLIO, "portfolio-holdings": {"AAPL": 0.5}}, "holdings must be text"),
+        ("portfolio-stats", {**PORTFOLIO, "portfolio-holdings": ["AAPL:0.5"]}, "holdings must be text"),
+        ("portfolio-stats", {**PORTFOLIO, "portfolio-holdings": "AAPL:0.5, KO:0.5", "portfolio-rf": True},
+         "risk-free rate must be a number"),
+        ("compare-table", {"compare-symbols": {"AAPL": 1}, "compare-span": "1Y"}, "tickers must be a list"),
+        ("compare-table", {"compare-symbols": [["AAPL"], "KO"], "compare-span": "1Y"}, "enter a ticker such as AAPL"),
+        ("company-price-graph", {"company-symbol": "AAPL", "company-adjusted": "adj", "company-range": "1Y",
+                                 "company-overlays": "sma_50" * 3}, "overlays must be a list"),
+        ("screener-results", {"screener-sectors": {"Energy": 1}, "screener-metric": "pe", "screener-sort": "pe",
+                            "screener-order": "asc"}, "sectors must be a list"),
+        ("valuation-summary", {"valuation-symbol": {"s": "AAPL"}}, "enter a ticker such as AAPL"),
+    ],
+)  # fmt: skip
+def test_callback_wrong_input_type_answers_a_message_not_a_500(
+    logged_in: Callable[[str], FlaskClient],
+    deps: list[dict[str, Any]],
+    output_id: str,
+    values: dict[str, Any],
+    message: str,
+) -> None:
+    """Inputs of the wrong JSON type (object, list, bool) get the page's message with HTTP 200."""
+    assert message in text_of(post(logged_in("ann"), deps, output_id, values))
+
+
+def test_callback_inputs_bounded_before_parsing(
+    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
+) -> None:
+    """20,000 holdings or 10,000 tickers are refused by their length, before any entry is parsed or looked up."""
+    client = logged_in("ann")
+    holdings = ", ".join(f"Z{i:05d}:1" for i in range(20_000))
+    assert len(holdings) < MAX_REQUEST_BYTES
+    out = text_of(post(client, deps, "portfolio-stats", {**PORTFOLIO, "portfolio-holdings": holdings}))
+    assert "holdings is too long (at most 2,000 characters)" in out
+    tickers = [f"Z{i:05d}" for i in range(10_000)]
+    out = text_of(post(client, deps, "compare-table", {"compare-symbols": tickers, "compare-span": "1Y"}))
+    assert "choose between 2 and 10 tickers" in out and "is not a company we hold" not in out
+
+
+def test_oversized_request_refused_with_413(logged_in: Callable[[str], FlaskClient]) -> None:
+    """A body over the server's cap is refused before Dash parses it."""
+    client = logged_in("ann")
+    response = client.post(
+        "/_dash-update-component",
+        data=b'{"pad": "' + b"x" * MAX_REQUEST_BYTES + b'"}',
+        content_type="application/json",
+    )
+    assert response.status_code == 413
+
+
+def test_session_kept_when_no_database_node_answers(
+    dash_app: Any,
+    logged_in: Callable[[str], FlaskClient],
+    deps: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With every node down the user stays logged in: pages load and callbacks answer the outage message."""
+    cached, unseen = logged_in("ann"), logged_in("vic")
+    assert cached.get("/compare").status_code == 200  # ann is now in this worker's user cache
+    router = dash_app.server.extensions["mycfa"].router
+
+    def down(*_: Any, **__: Any) -> Any:
+        raise NoNodeAvailable("no database node answers")
+
+    monkeypatch.setattr(router, "read", down)
+    monkeypatch.setattr(auth, "USER_CACHE_TTL_S", 0.0)  # every request asks the database again
+    for client in (cached, unseen):  # a user the worker knew, and one it never looked up
+        page = client.get("/compare")
+        assert page.status_code == 200, page.headers.get("Location")
+        values = {"compare-symbols": ["QQ1", "QQ2"], "compare-span": "1Y"}
+        assert "no database node answers" in text_of(post(client, deps, "compare-table", values))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from fakefmp.config import FAULT_KINDS, FakeConfig
+from fakefmp.config import DEFAULT_FAULTS, FAULT_KINDS, FakeConfig
 from fakefmp.server import start_server
 
 
@@ -26,7 +26,9 @@ def parse_args(argv: Sequence[str] | None = None) -> FakeConfig:
     parser.add_argument("--window", type=float, default=60.0, help="rate window in seconds")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of API requests that fail")
     parser.add_argument(
-        "--faults", default=",".join(FAULT_KINDS), help=f"comma list of {', '.join(FAULT_KINDS)}"
+        "--faults",
+        default=",".join(DEFAULT_FAULTS),
+        help=f"comma list of {', '.join(FAULT_KINDS)} (default: {','.join(DEFAULT_FAULTS)})",
     )
     parser.add_argument("--stall-s", type=float, default=30.0, help="how long a stalled request hangs")
     parser.add_argument("--api-key", default=None, help="the only key accepted (default: any non-empty key)")

@@ -6,7 +6,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-FAULT_KINDS = ("5xx", "html", "stall", "truncate", "reset")
+# The transient faults are the default set: a client retries them all. The others are opt-in:
+# "badjson" is a complete 200 whose JSON is malformed (retried as a bad body), "5xx-html" a 5xx
+# with an HTML page for body, "wrongshape" a well-formed JSON object where an array belongs (not
+# retried: the client refuses the response).
+DEFAULT_FAULTS = ("5xx", "html", "stall", "truncate", "reset")
+FAULT_KINDS = (*DEFAULT_FAULTS, "badjson", "wrongshape", "5xx-html")
 ROW_CAP = 5000
 
 # Verbatim from recorded FMP responses (tests/fixtures/fmp/error_*.json).
@@ -40,7 +45,7 @@ class FakeConfig:
     rate_limit: int = 300  # requests per key in any `window_s`
     window_s: float = 60.0
     fault_rate: float = 0.0
-    faults: tuple[str, ...] = FAULT_KINDS
+    faults: tuple[str, ...] = DEFAULT_FAULTS
     stall_s: float = 30.0
     api_key: str | None = None  # None: any non-empty key is accepted
     as_of: date = field(default_factory=date.today)

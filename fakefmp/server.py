@@ -23,6 +23,7 @@ from fakefmp.stats import SlidingLimit, Stats
 
 JSON = "application/json"
 PRICE_PATHS = {"historical-price-eod/full": False, "historical-price-eod/dividend-adjusted": True}
+WRONG_SHAPE = b'{"data": [], "note": "an object where FMP sends an array"}'
 ERROR_402 = b'{\n  "Error Message": "Special Endpoint : This endpoint is not available under your current subscription."\n}'
 
 
@@ -66,10 +67,20 @@ class FakeFMP:
         elif fault == "html":
             self.stats.faults[fault] += 1
             return self._json(200, HTML_PAGE, "text/html")
+        elif fault == "5xx-html":
+            self.stats.faults[fault] += 1
+            return self._json(self.dice.choice((500, 502, 503)), HTML_PAGE, "text/html")
+        elif fault == "wrongshape":
+            self.stats.faults[fault] += 1
+            return self._json(200, WRONG_SHAPE)
         status, content_type, body = await self._answer(path, request, key)
         if fault == "truncate":
             self.stats.faults[fault] += 1
             return await _truncated(request, body, content_type)
+        if fault == "badjson":
+            self.stats.faults[fault] += 1
+            # complete (Content-Length matches) but cut mid-structure: not JSON any more
+            return self._json(200, body[: max(1, len(body) // 2)] + b",", content_type)
         return self._json(status, body, content_type)
 
     def _roll_fault(self) -> str | None:

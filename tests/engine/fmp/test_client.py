@@ -94,6 +94,8 @@ async def test_fetch_402_raises_entitlement_error_with_reason(fake: RunningServe
         ("stall", FMPTimeoutError),
         ("truncate", FMPTruncatedBodyError),
         ("reset", FMPConnectionError),
+        ("badjson", FMPBadBodyError),
+        ("5xx-html", FMPServerError),
     ],
 )
 async def test_fetch_fault_is_retried_then_raised_typed(
@@ -211,3 +213,15 @@ def test_price_rows_with_bad_values_are_quarantined_not_fatal() -> None:
         "non-numeric volume: True",
         "unparseable date: '2024-13-45'",
     ]
+
+
+async def test_fetch_wrong_shape_fault_is_refused_without_retry(fake: RunningServer) -> None:
+    """The fake's `wrongshape` fault (a JSON object on a 200) is a malformed response: not retried."""
+    fake.state.config.fault_rate = 1.0
+    fake.state.config.faults = ("wrongshape",)
+    async with make_client(fake) as fmp:
+        with pytest.raises(
+            FMPMalformedResponseError, match=r"profile \[MMM\]: expected a JSON array, got dict"
+        ):
+            await fmp.fetch(PROFILE, symbol="MMM")
+    assert fmp.counters.requests == 1 and fake.state.stats.faults["wrongshape"] == 1

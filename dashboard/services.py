@@ -57,8 +57,9 @@ class Services:
         with self._local_lock:
             if cache_key in self._local:
                 self._local.move_to_end(cache_key)
-                return self._local[cache_key]
-        hit = self.cache.get(cache_key)
+                kept: T = self._local[cache_key]
+                return kept
+        hit: T | None = self.cache.get(cache_key)
         if hit is None:
             hit = compute()
             if flask.g.get("mycfa_stale"):  # never keep an answer from a lagging replica

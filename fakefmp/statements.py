@@ -80,7 +80,8 @@ def _month_end(year: int, month: int) -> date:
 
 
 def _ints(values: np.ndarray) -> np.ndarray:
-    return np.rint(values).astype(np.int64)
+    rounded: np.ndarray = np.rint(values).astype(np.int64)
+    return rounded
 
 
 def generate_periods(
@@ -98,7 +99,11 @@ def generate_periods(
     growth = rng.uniform(0.02, 0.12)
     revenue = rng.uniform(5e7, 1.5e9) * np.exp(growth * t + np.cumsum(rng.normal(0, 0.03, q)))
     revenue *= 1 + 0.05 * np.sin(np.arange(q) * np.pi / 2)  # seasonality
-    noise = lambda scale: 1 + rng.normal(0, scale, q)  # noqa: E731
+
+    def noise(scale: float) -> np.ndarray:
+        factors: np.ndarray = 1 + rng.normal(0, scale, q)
+        return factors
+
     rev = _ints(revenue)
     cogs = _ints(revenue * rng.uniform(0.3, 0.75) * noise(0.02))
     rnd = _ints(revenue * rng.uniform(0.0, 0.15) * noise(0.05))
@@ -122,7 +127,10 @@ def generate_periods(
     shares_dil = _ints(shares * rng.uniform(1.0, 1.02))
 
     assets_scale = revenue * 4 * rng.uniform(0.6, 2.0)
-    part = lambda lo, hi: _ints(assets_scale * rng.uniform(lo, hi) * noise(0.03))  # noqa: E731
+
+    def part(lo: float, hi: float) -> np.ndarray:
+        return _ints(assets_scale * rng.uniform(lo, hi) * noise(0.03))
+
     cash, sti = part(0.03, 0.12), part(0.0, 0.1)
     ar, other_rec = part(0.04, 0.12), part(0.0, 0.03)
     inventory, prepaids, other_ca = part(0.0, 0.1), part(0.0, 0.02), part(0.0, 0.04)

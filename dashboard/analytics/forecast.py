@@ -77,12 +77,8 @@ def future_index(index: pd.Index, horizon: int) -> pd.Index:
         if days >= 25:  # monthly or coarser: step in whole months so fiscal year-ends stay aligned
             months = max(1, round(days / 30.4375))
             last = index[-1]
-            step = (
-                (lambda k: pd.offsets.MonthEnd(months * k))
-                if last.is_month_end
-                else (lambda k: pd.DateOffset(months=months * k))
-            )
-            return pd.DatetimeIndex([last + step(k) for k in range(1, horizon + 1)])
+            offset = pd.offsets.MonthEnd if last.is_month_end else (lambda n: pd.DateOffset(months=n))
+            return pd.DatetimeIndex([last + offset(months * k) for k in range(1, horizon + 1)])
         if days <= 3:  # daily prices: business days
             return pd.bdate_range(index[-1] + pd.offsets.BDay(1), periods=horizon)
         return pd.DatetimeIndex([index[-1] + pd.Timedelta(days=days * k) for k in range(1, horizon + 1)])

@@ -42,7 +42,8 @@ def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
         column = frame[name]
         if column.dtype != np.float64:
             column = pd.to_numeric(column, errors="coerce").astype(float)
-        return column.to_numpy()
+        values: np.ndarray = column.to_numpy()
+        return values
     return np.full(len(frame), np.nan)
 
 
@@ -84,7 +85,8 @@ def _balance(cur: pd.DataFrame, prev: pd.DataFrame | None, name: str) -> np.ndar
     """A balance-sheet value: the average of this and the previous period when `prev` is given."""
     if prev is None:
         return _col(cur, name)
-    return (_col(cur, name) + _col(prev, name)) / 2
+    mean: np.ndarray = (_col(cur, name) + _col(prev, name)) / 2
+    return mean
 
 
 def _previous(frame: pd.DataFrame, previous: pd.DataFrame | None, average: bool) -> pd.DataFrame | None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.components import states
@@ -21,7 +22,7 @@ UNREACHABLE_MESSAGE = "The database cannot be reached right now."
 NO_COMPANIES = "No companies loaded yet: run an ingest first."
 
 
-def picker_options(*, at_least: int = 1, too_few: str = NO_COMPANIES) -> list[dict[str, str]] | dbc.Alert:
+def picker_options(*, at_least: int = 1, too_few: str = NO_COMPANIES) -> list[dict[str, str]] | Component:
     """The symbol picker's options, or the state a layout shows instead (no database, too few companies)."""
     try:
         options = symbol_options()

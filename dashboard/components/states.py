@@ -7,15 +7,18 @@ from typing import Any
 import dash_bootstrap_components as dbc
 import flask
 from dash import dcc
+from dash.development.base_component import Component
 
 
-def empty(message: str, *, id_: str | None = None) -> dbc.Alert:
+def empty(message: str, *, id_: str | None = None) -> Component:
     extra = {"id": id_} if id_ else {}
-    return dbc.Alert(message, color="light", className="empty-state border", **extra)
+    alert: Component = dbc.Alert(message, color="light", className="empty-state border", **extra)
+    return alert
 
 
-def error(message: str) -> dbc.Alert:
-    return dbc.Alert(message, color="danger", className="error-state")
+def error(message: str) -> Component:
+    alert: Component = dbc.Alert(message, color="danger", className="error-state")
+    return alert
 
 
 def loading(child: Any, id_: str) -> dcc.Loading:

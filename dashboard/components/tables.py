@@ -35,7 +35,7 @@ def records(frame: pd.DataFrame, *, digits: int = 4) -> list[dict[str, Any]]:
     for col in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = _timestamps(out[col])
-    rows = out.to_dict("records")
+    rows: list[dict[str, Any]] = out.to_dict("records")
     for row in rows:
         for key, value in row.items():
             if isinstance(value, float | np.floating):

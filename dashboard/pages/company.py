@@ -9,6 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
+from dash.development.base_component import Component
 
 from dashboard.components import charts, company_data, formats, states, tables
 from dashboard.components.export import export_href, export_link, register_export
@@ -38,7 +39,7 @@ def default_symbol(requested: str | None) -> str | None:
         return None
 
 
-def layout(symbol: str | None = None, **_: Any) -> html.Div:
+def layout(symbol: str | None = None, **_: Any) -> Component:
     options = picker_options(at_least=0)
     if not isinstance(options, list):
         return options

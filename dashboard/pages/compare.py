@@ -9,6 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, callback, html
+from dash.development.base_component import Component
 
 from dashboard.components import charts, company_data, states, tables, universe_data
 from dashboard.components.export import export_href, register_export
@@ -34,7 +35,7 @@ COLUMNS = [
 SPANS = {"1Y": 365, "3Y": 3 * 365, "5Y": 5 * 365, "10Y": 10 * 365}
 
 
-def layout(symbols: str | None = None, **_: Any) -> html.Div:
+def layout(symbols: str | None = None, **_: Any) -> Component:
     options = picker_options(at_least=2, too_few="Comparing needs at least two companies loaded.")
     if not isinstance(options, list):
         return options

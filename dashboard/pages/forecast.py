@@ -9,6 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, callback, html
+from dash.development.base_component import Component
 
 from dashboard.analytics import forecast as fc
 from dashboard.analytics.fundamentals import field
@@ -32,7 +33,7 @@ FREQUENCIES = {view: VIEWS[view] for view in ("FY", "Q")}
 METHODS = {"ets": "Damped-trend ETS", "loglinear": "Log-linear trend"}
 
 
-def layout(symbol: str | None = None, **_: Any) -> html.Div:
+def layout(symbol: str | None = None, **_: Any) -> Component:
     options = picker_options()
     if not isinstance(options, list):
         return options

@@ -11,6 +11,7 @@ import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
+from dash.development.base_component import Component
 
 from dashboard.analytics import portfolio
 from dashboard.components import charts, states, tables
@@ -45,7 +46,7 @@ CORRELATION_SCALE = [
 ]
 
 
-def layout(**_: Any) -> html.Div:
+def layout(**_: Any) -> Component:
     return html.Div(
         [
             dbc.Row(

@@ -9,6 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
+from dash.development.base_component import Component
 
 from dashboard.analytics import screener
 from dashboard.components import formats, states, tables, universe_data
@@ -60,7 +61,7 @@ SHOWN = [
 ]
 
 
-def layout(**_: Any) -> html.Div:
+def layout(**_: Any) -> Component:
     try:
         sectors = sorted(s for s in universe()["sector"].dropna().unique())
     except UNREACHABLE:

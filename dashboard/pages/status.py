@@ -9,6 +9,7 @@ from typing import Any
 import dash
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
+from dash.development.base_component import Component
 
 from dashboard import auth
 from dashboard.components import states, tables
@@ -39,7 +40,7 @@ def _is_admin() -> bool:
     return user is not None and user.is_admin
 
 
-def layout(**_: Any) -> html.Div:
+def layout(**_: Any) -> Component:
     if not _is_admin():
         return states.error("The Status page is for administrators.")
     return html.Div(

@@ -10,6 +10,7 @@ import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, callback, html
+from dash.development.base_component import Component
 
 from dashboard.analytics import valuation
 from dashboard.analytics.errors import AnalyticsError
@@ -51,7 +52,7 @@ MULTIPLE_NAMES = {
 }
 
 
-def layout(symbol: str | None = None, **_: Any) -> html.Div:
+def layout(symbol: str | None = None, **_: Any) -> Component:
     options = picker_options()
     if not isinstance(options, list):
         return options

@@ -58,7 +58,8 @@ class RetryPolicy:
         jitter = random.uniform(0.5, 1.0)  # full-ish jitter: spread retries of parallel requests
         if isinstance(error, FMPRateLimitError):
             return self.rate_limit_wait_s * (0.5 + jitter)
-        return min(self.cap_s, self.initial_s * 2 ** (state.attempt_number - 1)) * jitter
+        backoff: float = min(self.cap_s, self.initial_s * 2 ** (state.attempt_number - 1))
+        return backoff * jitter
 
 
 class FMPClient:

@@ -9,7 +9,7 @@ import logging
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 
@@ -17,7 +17,7 @@ from engine.db import PriceRow, load_price_rows, load_profiles, load_statement_r
 from engine.db.validate import Parsed, parse_prices, parse_statements
 from engine.db.watermarks import first_stored_date, market_cap, stored_closes
 from engine.errors import ItemFailed
-from engine.fmp import ENDPOINTS, FMPClient, FMPCounters, Period
+from engine.fmp import ENDPOINTS, FMPClient, FMPCounters
 from engine.fmp.endpoints import PROFILE
 from engine.runs.datasets import DATASETS_BY_NAME, Family
 from engine.runs.loop import ITEM_ERRORS, ItemHandler, ItemResult
@@ -65,7 +65,7 @@ class Steps:
         rows = await self.fmp.fetch(
             spec,
             symbol=item.symbol,
-            period=cast(Period, dataset.period),
+            period=dataset.period,
             limit=int(item.params.get("limit", 0)) or None,
         )
         parsed = parse_statements(

@@ -15,7 +15,7 @@ from engine.cli import build_parser
 from engine.runs.metrics import EMF_METRICS, EMF_NAMESPACE
 from tests.deploy.deploytools import TEMPLATE_DIR, TEMPLATES, load_template, resources
 
-EXPECTED_TEMPLATES = {"network", "data", "cluster", "engine", "dashboard", "edge"}
+EXPECTED_TEMPLATES = {"network", "data", "cluster", "engine", "dashboard", "edge", "backup-dr", "github-oidc"}
 
 
 def canonical(value: Any) -> str:
@@ -64,7 +64,7 @@ def alarm_metrics(alarm: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def test_cloudformation_template_set_is_complete() -> None:
-    """Network, data, cluster, engine, dashboard and edge templates are all present."""
+    """Network, data, cluster, engine, dashboard, edge, the recovery vault and the release access."""
     assert {path.stem for path in TEMPLATES} == EXPECTED_TEMPLATES
 
 
@@ -94,21 +94,40 @@ def granted_actions(role: dict[str, Any]) -> dict[str, set[str]]:
 ECR_PULL = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
 
 
+def is_parameter_store(value_from: Any) -> bool:
+    return ":ssm:" in canonical(value_from)
+
+
 def test_cloudformation_fargate_roles_grant_only_what_tasks_use() -> None:
-    """Each task's execution role reads exactly its containers' secrets, writes only its log group,
-    pulls only from its image's repository; no task has a task role (the programs call no AWS API)."""
+    """Each execution role reads exactly its tasks' secrets and parameters, writes only their log
+    group, pulls only from their image's repository; no task has a task role (the programs call no
+    AWS API)."""
     checked = 0
     for path in TEMPLATES:
         template = load_template(path)
         roles = resources(template, "AWS::IAM::Role")
-        for name, task in resources(template, "AWS::ECS::TaskDefinition").items():
+        tasks = resources(template, "AWS::ECS::TaskDefinition")
+        for name, task in tasks.items():
             props = task["Properties"]
             assert "TaskRoleArn" not in props, name
-            granted = granted_actions(roles[props["ExecutionRoleArn"]["Fn::GetAtt"][0]])
+            role = props["ExecutionRoleArn"]["Fn::GetAtt"][0]
+            granted = granted_actions(roles[role])
             containers = props["ContainerDefinitions"]
+            # what every task sharing this role reads when it starts
+            sharing = [
+                t for t in tasks.values() if t["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0] == role
+            ]
+            values = [
+                s["ValueFrom"]
+                for t in sharing
+                for c in t["Properties"]["ContainerDefinitions"]
+                for s in c.get("Secrets", [])
+            ]
 
-            used_secrets = {secret_source(s["ValueFrom"]) for c in containers for s in c.get("Secrets", [])}
+            used_secrets = {secret_source(v) for v in values if not is_parameter_store(v)}
             assert granted.pop("secretsmanager:GetSecretValue", set()) == used_secrets, name
+            used_parameters = {canonical(v) for v in values if is_parameter_store(v)}
+            assert granted.pop("ssm:GetParameters", set()) == used_parameters, name
 
             used_logs = {
                 canonical({"Fn::GetAtt": [c["LogConfiguration"]["Options"]["awslogs-group"]["Ref"], "Arn"]})

@@ -1,0 +1,52 @@
+"""scripts/smoke against a real served dashboard: health, a real login, a logged-in page."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import REPO_ROOT
+from tests.dashboard.conftest import PASSWORD
+
+SMOKE = REPO_ROOT / "scripts" / "smoke"
+HEALTH_PATH = "/health"
+
+
+@pytest.fixture(scope="module")
+def base_url(dash_app: Any) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def smoke(base_url: str, password: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SMOKE), "--url", base_url, "--health-path", HEALTH_PATH],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={"SMOKE_USERNAME": "ann", "SMOKE_PASSWORD": password},
+    )
+
+
+def test_smoke_passes_with_a_real_login(base_url: str) -> None:
+    """Health answers, the login succeeds and the home page renders for the logged-in analyst."""
+    result = smoke(base_url, PASSWORD)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("ok ") == 3 and PASSWORD not in result.stdout
+
+
+def test_smoke_fails_on_wrong_password_without_echoing_it(base_url: str) -> None:
+    """A refused login fails the check (exit 1) and the password appears nowhere in the output."""
+    result = smoke(base_url, "not the password")
+    assert result.returncode == 1
+    assert "POST /login" in result.stderr and "not the password" not in result.stdout + result.stderr

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from dashboard.config import DashboardSettings
 from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
@@ -49,6 +51,16 @@ def dash_app(dash_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Any
     app = create_app(make_settings(dash_db, tmp_path_factory.mktemp("cache")))
     yield app
     app.server.extensions["mycfa"].router.dispose()
+
+
+@pytest.fixture(scope="module")
+def base_url(dash_app: Any) -> Iterator[str]:
+    """The module's app served over real HTTP on a free loopback port (browser and smoke tests)."""
+    server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
 
 
 def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.conftest import REPO_ROOT
 from tests.dashboard.conftest import PASSWORD
@@ -26,15 +24,6 @@ ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 30_000
-
-
-@pytest.fixture(scope="module")
-def base_url(dash_app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 @pytest.fixture(scope="module")

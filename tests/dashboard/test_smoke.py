@@ -4,27 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
-from werkzeug.serving import make_server
 
 from tests.conftest import REPO_ROOT
 from tests.dashboard.conftest import PASSWORD
 
 SMOKE = REPO_ROOT / "scripts" / "smoke"
 HEALTH_PATH = "/health"
-
-
-@pytest.fixture(scope="module")
-def base_url(dash_app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 def smoke(base_url: str, password: str) -> subprocess.CompletedProcess[str]:

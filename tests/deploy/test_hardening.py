@@ -311,3 +311,14 @@ def test_non_secret_settings_come_from_parameter_store() -> None:
                         assert "Secret" in source, source
                 assert not wanted & {e["Name"] for e in container.get("Environment", [])}
         assert from_ssm == wanted, name
+
+
+def test_images_carry_the_trust_roots_the_database_urls_name() -> None:
+    """Both Dockerfiles copy deploy/tls/ (where the release puts the RDS CA bundle) to the directory the
+    verify-full URLs read, and the build context admits it."""
+    query = template("data")["Mappings"]["SslModes"]["verify-full"]["Query"]
+    directory = query.split("sslrootcert=", 1)[1].rsplit("/", 1)[0] + "/"
+    root = TEMPLATE_DIR.parents[1]
+    for dockerfile in ("Dockerfile.engine", "Dockerfile.dashboard"):
+        assert f"COPY deploy/tls/ {directory}" in (root / dockerfile).read_text(), dockerfile
+    assert "!deploy/tls/" in (root / ".dockerignore").read_text().splitlines()

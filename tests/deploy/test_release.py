@@ -83,6 +83,9 @@ def test_release_uses_oidc_and_no_stored_keys() -> None:
     release = workflow("release.yml")
     assert release["permissions"] == {"contents": "read"}
     for name, job in release["jobs"].items():
+        if name == "test":  # no AWS access at all
+            assert "permissions" not in job and "configure-aws-credentials" not in str(job["steps"])
+            continue
         assert job["permissions"]["id-token"] == "write", name
         [login] = [
             s
@@ -111,6 +114,7 @@ def test_release_builds_once_then_staging_then_approved_production() -> None:
     release = workflow("release.yml")
     assert release["on"]["push"]["branches"] == ["main"]
     jobs = release["jobs"]
+    assert jobs["build"]["needs"] == "test" and "bash scripts/test" in runs(jobs["test"])
     assert jobs["staging"]["needs"] == "build" and jobs["production"]["needs"] == "staging"
     assert jobs["production"]["environment"]["name"] == "production"
     build = runs(jobs["build"])

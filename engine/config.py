@@ -46,6 +46,9 @@ class EngineSettings(BaseSettings):
     fmp_base_url: str = DEFAULT_FMP_BASE_URL
     fmp_rate_limit: int = Field(default=120, gt=0, description="requests allowed in any 60 s window")
     fmp_concurrency: int = Field(default=8, gt=0, le=256)
+    # redis:// URL of a budget shared by every engine on this key (engine/fmp/shared_budget.py);
+    # unset: the budget is per process. May hold a password, hence secret.
+    fmp_budget_url: SecretStr | None = None
     symbols: Annotated[tuple[str, ...], NoDecode] = ()
     history_start: date = date(1990, 1, 1)
     # Runs (engine/runs/): how incremental a run is, when `schedule` fires, how logs look.
@@ -78,6 +81,20 @@ class EngineSettings(BaseSettings):
     @classmethod
     def _check_database_url(cls, value: SecretStr) -> SecretStr:
         check_postgres_url(value.get_secret_value())
+        return value
+
+    @field_validator("fmp_budget_url", mode="before")
+    @classmethod
+    def _empty_budget_url_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("fmp_budget_url")
+    @classmethod
+    def _check_budget_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must be a redis:// (or rediss://, unix://) URL")
         return value
 
     @field_validator("fmp_base_url")

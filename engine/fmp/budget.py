@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from typing import Protocol
 
 from aiolimiter import AsyncLimiter
 
@@ -12,6 +13,17 @@ DEFAULT_WINDOW_S = 60.0
 # overtake an earlier one on the wire. A second of slack per minute absorbs that jitter and still
 # leaves 60/61 ≈ 98% of the plan usable.
 DEFAULT_MARGIN_S = 1.0
+
+
+class Budget(Protocol):
+    """What the client needs of a budget: RateBudget here, SharedBudget (Redis) across processes."""
+
+    @property
+    def window_s(self) -> float: ...
+
+    async def acquire(self) -> float:
+        """Wait for a send slot; return the loop time of the grant."""
+        ...
 
 
 class RateBudget:

@@ -25,7 +25,7 @@ from engine.errors import (
     FMPTransientError,
     FMPTruncatedBodyError,
 )
-from engine.fmp.budget import DEFAULT_MARGIN_S, DEFAULT_WINDOW_S, RateBudget
+from engine.fmp.budget import DEFAULT_MARGIN_S, DEFAULT_WINDOW_S, Budget, RateBudget
 from engine.fmp.counters import FMPCounters
 from engine.fmp.endpoints import PRICES, PRICES_ADJUSTED, EndpointSpec, Period
 from engine.fmp.responses import Row, UncheckedRow, classify, validate_rows
@@ -78,7 +78,7 @@ class FMPClient:
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        budget: RateBudget,
+        budget: Budget,
         *,
         api_key: SecretStr,
         base_url: str,
@@ -116,19 +116,39 @@ class FMPClient:
         window_s: float = DEFAULT_WINDOW_S,
         margin_s: float = DEFAULT_MARGIN_S,
     ) -> AsyncIterator[FMPClient]:
-        """A client with its own session and budget, closed on exit. Call inside the running loop."""
-        budget = RateBudget(settings.fmp_rate_limit, window_s, margin_s=margin_s)
-        connector = aiohttp.TCPConnector(limit=settings.fmp_concurrency)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            yield cls(
-                session,
-                budget,
-                api_key=settings.fmp_api_key,
-                base_url=settings.fmp_base_url,
-                concurrency=settings.fmp_concurrency,
-                retry=retry,
-                timeout_s=timeout_s,
+        """A client with its own session and budget, closed on exit. Call inside the running loop.
+
+        The budget is the in-process RateBudget, or with MYCFA_FMP_BUDGET_URL the SharedBudget in Redis.
+        """
+        shared = None
+        budget: Budget
+        if settings.fmp_budget_url is not None:
+            from engine.fmp.shared_budget import SharedBudget  # redis is loaded only when configured
+
+            budget = shared = SharedBudget(
+                settings.fmp_budget_url.get_secret_value(),
+                settings.fmp_api_key.get_secret_value(),
+                settings.fmp_rate_limit,
+                window_s,
+                margin_s=margin_s,
             )
+        else:
+            budget = RateBudget(settings.fmp_rate_limit, window_s, margin_s=margin_s)
+        connector = aiohttp.TCPConnector(limit=settings.fmp_concurrency)
+        try:
+            async with aiohttp.ClientSession(connector=connector) as session:
+                yield cls(
+                    session,
+                    budget,
+                    api_key=settings.fmp_api_key,
+                    base_url=settings.fmp_base_url,
+                    concurrency=settings.fmp_concurrency,
+                    retry=retry,
+                    timeout_s=timeout_s,
+                )
+        finally:
+            if shared is not None:
+                await shared.close()
 
     async def fetch(
         self,

@@ -148,3 +148,17 @@ def test_cli_bad_database_port_exits_3_naming_the_variable(verb: str, port: str)
         "(Value error, has a port that is not a number from 1 to 65535)"
     ]
     assert ":pw@" not in result.stderr + result.stdout
+
+
+def test_settings_budget_url_optional_and_checked(clean_env: pytest.MonkeyPatch) -> None:
+    """MYCFA_FMP_BUDGET_URL: unset or empty means the per-process budget; anything but redis:// is refused."""
+    for name, good in VALID_ENV.items():
+        clean_env.setenv(name, good)
+    assert load_engine_settings().fmp_budget_url is None
+    clean_env.setenv("MYCFA_FMP_BUDGET_URL", "")
+    assert load_engine_settings().fmp_budget_url is None
+    clean_env.setenv("MYCFA_FMP_BUDGET_URL", "redis://:pw@budget:6379/0")
+    assert load_engine_settings().fmp_budget_url is not None
+    clean_env.setenv("MYCFA_FMP_BUDGET_URL", "http://budget:6379")
+    with pytest.raises(ConfigError, match="MYCFA_FMP_BUDGET_URL is invalid"):
+        load_engine_settings()

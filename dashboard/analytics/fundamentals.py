@@ -24,6 +24,11 @@ DEFAULT_SHARES = "weightedAverageShsOutDil"
 SHARE_FIELDS = ("weightedAverageShsOutDil", "weightedAverageShsOut")
 GROWTH_FIELDS = ("revenue", "operatingIncome", "netIncome", "epsDiluted", "freeCashFlow")
 CAGR_YEARS = (3, 5, 10)
+# Fiscal dates of consecutive periods: 52/53-week years end 364 or 371 days apart, quarters 13 or 14 weeks.
+YEAR_DAYS = 365.25
+QUARTER_DAYS = YEAR_DAYS / 4
+# A row counts as `k` periods back when its date is within this share of one period of k periods back.
+LAG_TOLERANCE = 0.2
 
 
 def field(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -89,11 +94,60 @@ def _balance(cur: pd.DataFrame, prev: pd.DataFrame | None, name: str) -> np.ndar
     return mean
 
 
+def period_days(index: pd.Index) -> float | None:
+    """The period of a dated history in days (a year, a quarter, else the shortest spacing); None if undated.
+
+    The shortest spacing, not the median: missing periods only lengthen gaps, so it survives several of them.
+    """
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
+        return None
+    gaps = np.diff(index.asi8) / 86_400e9
+    gaps = gaps[gaps > 0]
+    if not gaps.size:
+        return None
+    step = float(gaps.min())
+    if 300 <= step <= 430:
+        return YEAR_DAYS
+    if 80 <= step <= 100:
+        return QUARTER_DAYS
+    return step
+
+
+def adjacent(index: pd.Index, periods: int = 1, *, days: float | None = None) -> np.ndarray:
+    """For each row, whether the row `periods` back is that many periods earlier by date (no gap between).
+
+    A missing fiscal year must not turn "previous period" into the year before it. Rows of an undated index
+    (symbols in a cross-section) are all adjacent; a row with nothing `periods` back is not.
+    """
+    n = len(index)
+    ok = np.zeros(n, dtype=bool)
+    if periods <= 0 or periods >= n:
+        ok[:] = periods == 0
+        return ok
+    step = days if days is not None else period_days(index)
+    if step is None or not isinstance(index, pd.DatetimeIndex):
+        ok[periods:] = True
+        return ok
+    gap = (index.asi8[periods:] - index.asi8[:-periods]) / 86_400e9
+    ok[periods:] = np.abs(gap - periods * step) <= LAG_TOLERANCE * step
+    return ok
+
+
+def previous_period(frame: pd.DataFrame) -> pd.DataFrame:
+    """The previous row of each row, all-NaN where that row is not the adjacent period (see `adjacent`)."""
+    prev = frame.shift(1)
+    gap = ~adjacent(frame.index)
+    if gap.any():
+        prev = prev.astype(float)
+        prev.iloc[gap] = np.nan
+    return prev
+
+
 def _previous(frame: pd.DataFrame, previous: pd.DataFrame | None, average: bool) -> pd.DataFrame | None:
     if not average:
         return None
     if previous is None:
-        return frame.shift(1)
+        return previous_period(frame)
     if not previous.index.equals(frame.index):
         previous = previous.reindex(frame.index)
     return previous
@@ -101,6 +155,12 @@ def _previous(frame: pd.DataFrame, previous: pd.DataFrame | None, average: bool)
 
 def _tax_rate(frame: pd.DataFrame) -> np.ndarray:
     return _div(_col(frame, "incomeTaxExpense"), _pos(_col(frame, "incomeBeforeTax")))
+
+
+def _nopat_tax_rate(frame: pd.DataFrame) -> np.ndarray:
+    """Tax rate for NOPAT: the effective rate, 0 for a pre-tax loss (no tax is paid; NOPAT = EBIT < 0 then)."""
+    pre_tax = _col(frame, "incomeBeforeTax")
+    return np.where(pre_tax <= 0, 0.0, _tax_rate(frame))
 
 
 def tax_rate(frame: pd.DataFrame) -> pd.Series:
@@ -160,14 +220,15 @@ def ratios(
         "fcf_margin": _div(fcf, revenue),
         "roa": _div(net_income, assets_avg),
         "roe": _div(net_income, equity_avg),
-        "roic": _div(op_income * (1 - tax), _pos(invested)),
+        "roic": _div(op_income * (1 - _nopat_tax_rate(frame)), _pos(invested)),
         "current_ratio": _div(col("totalCurrentAssets"), current_liabilities),
         "quick_ratio": _div(
             cash + _fill0(col("shortTermInvestments")) + _fill0(col("netReceivables")),
             current_liabilities,
         ),
         "cash_ratio": _div(cash, current_liabilities),
-        "debt_to_equity": _div(debt, equity),
+        # Negative equity: NaN, as the multiples do; D/E < 1 must not pass a company with a deficit.
+        "debt_to_equity": _div(debt, _pos(equity)),
         "debt_to_assets": _div(debt, col("totalAssets")),
         "net_debt_to_ebitda": _div(col("netDebt"), ebitda),
         "interest_coverage": _div(op_income, col("interestExpense")),
@@ -250,7 +311,7 @@ def piotroski_f(frame: pd.DataFrame, *, previous: pd.DataFrame | None = None) ->
     The score is NaN when any signal cannot be decided (no previous period, missing field): a partial
     score would be compared with full ones in the screener.
     """
-    prev = frame.shift(1) if previous is None else previous.reindex(frame.index)
+    prev = previous_period(frame) if previous is None else previous.reindex(frame.index)
 
     def parts(f: pd.DataFrame) -> dict[str, np.ndarray]:
         assets = _col(f, "totalAssets")
@@ -299,14 +360,24 @@ def _shift(values: np.ndarray, periods: int) -> np.ndarray:
     return out
 
 
-def _yoy(s: np.ndarray, periods: int) -> np.ndarray:
+def _lagged(s: np.ndarray, periods: int, index: pd.Index | None, days: float | None) -> np.ndarray:
+    """`_shift(s, periods)`, NaN where the row `periods` back is not that many periods earlier by date."""
     base = _shift(s, periods)
+    if index is not None:
+        base[~adjacent(index, periods, days=days)] = np.nan
+    return base
+
+
+def _yoy(s: np.ndarray, periods: int, index: pd.Index | None = None, days: float | None = None) -> np.ndarray:
+    base = _lagged(s, periods, index, days)
     # A negative base makes the ratio meaningless (loss to profit is not "-300% growth").
     return _div(s - base, _pos(base))
 
 
-def _cagr(s: np.ndarray, years: int, periods_per_year: int) -> np.ndarray:
-    ratio = _div(_pos(s), _pos(_shift(s, years * periods_per_year)))
+def _cagr(
+    s: np.ndarray, years: int, periods_per_year: int, index: pd.Index | None = None, days: float | None = None
+) -> np.ndarray:
+    ratio = _div(_pos(s), _pos(_lagged(s, years * periods_per_year, index, days)))
     return ratio ** (1.0 / years) - 1.0
 
 
@@ -315,9 +386,12 @@ def _numeric(series: pd.Series) -> pd.Series:
 
 
 def yoy(series: pd.Series, *, periods: int = 1) -> pd.Series:
-    """Growth over `periods` rows (1 for annual rows, 4 for quarterly rows); NaN across a sign change."""
+    """Growth over `periods` rows (1 for annual rows, 4 for quarterly rows); NaN across a sign change.
+
+    On a dated index the base must be `periods` periods earlier by date: across a missing period it is NaN.
+    """
     s = _numeric(series)
-    return pd.Series(_yoy(s.to_numpy(), periods), index=s.index, name=s.name)
+    return pd.Series(_yoy(s.to_numpy(), periods, s.index), index=s.index, name=s.name)
 
 
 def cagr(series: pd.Series, years: int, *, periods_per_year: int = 1) -> pd.Series:
@@ -325,7 +399,8 @@ def cagr(series: pd.Series, years: int, *, periods_per_year: int = 1) -> pd.Seri
     if years <= 0:
         raise AnalyticsError(f"CAGR needs a positive number of years, got {years}")
     s = _numeric(series)
-    return pd.Series(_cagr(s.to_numpy(), years, periods_per_year), index=s.index, name=s.name)
+    days = YEAR_DAYS / periods_per_year
+    return pd.Series(_cagr(s.to_numpy(), years, periods_per_year, s.index, days), index=s.index, name=s.name)
 
 
 def growth(
@@ -333,9 +408,10 @@ def growth(
 ) -> pd.DataFrame:
     """YoY and 3/5/10-year CAGR for each field: columns `<field>_yoy`, `<field>_cagr_<n>y`."""
     out: dict[str, np.ndarray] = {}
+    days = YEAR_DAYS / periods_per_year
     for name in fields:
         s = _col(frame, name)
-        out[f"{name}_yoy"] = _yoy(s, periods_per_year)
+        out[f"{name}_yoy"] = _yoy(s, periods_per_year, frame.index, days)
         for n in CAGR_YEARS:
-            out[f"{name}_cagr_{n}y"] = _cagr(s, n, periods_per_year)
+            out[f"{name}_cagr_{n}y"] = _cagr(s, n, periods_per_year, frame.index, days)
     return pd.DataFrame(out, index=frame.index)

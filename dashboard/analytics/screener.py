@@ -12,10 +12,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from dashboard.analytics.errors import AnalyticsError
-from dashboard.analytics.fundamentals import altman_z, field, piotroski_f, ratios, safe_div
+from dashboard.analytics.fundamentals import (
+    LAG_TOLERANCE,
+    YEAR_DAYS,
+    altman_z,
+    field,
+    piotroski_f,
+    ratios,
+    safe_div,
+)
 from dashboard.analytics.valuation import multiples
 
 Op = Literal[">", ">=", "<", "<=", "==", "!=", "between"]
@@ -30,15 +39,19 @@ _OPS: dict[str, Callable[[pd.Series, float], pd.Series]] = {
 GROWTH_COLUMNS = {"revenue": "revenue_growth", "netIncome": "net_income_growth", "freeCashFlow": "fcf_growth"}
 
 
-def cross_sections(long: pd.DataFrame, *, symbol_column: str = "symbol") -> tuple[pd.DataFrame, pd.DataFrame]:
+def cross_sections(
+    long: pd.DataFrame, *, symbol_column: str = "symbol", period_days: float = YEAR_DAYS
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Latest and previous period per symbol from a long frame (one row per symbol and fiscal date).
 
     Args:
         long: rows from the store for one period type (FY, or TTM rows), a `symbol` column and either a
             DatetimeIndex or a `date` column; other columns are FMP fields.
+        period_days: the spacing of consecutive periods (a year for FY rows).
 
     Returns:
-        (latest, previous), both indexed by symbol; a symbol with one period has NaNs in `previous`.
+        (latest, previous), both indexed by symbol; a symbol with one period, or whose previous row is not
+        the adjacent period (a fiscal year missing in between), has NaNs in `previous`.
     """
     if symbol_column not in long.columns:
         raise AnalyticsError(f"long frame lacks the {symbol_column!r} column")
@@ -49,6 +62,10 @@ def cross_sections(long: pd.DataFrame, *, symbol_column: str = "symbol") -> tupl
     grouped = frame.groupby(symbol_column, sort=True)
     latest = grouped.nth(-1).set_index(symbol_column)
     previous = grouped.nth(-2).set_index(symbol_column).reindex(latest.index)
+    gap = (pd.to_datetime(latest["date"]) - pd.to_datetime(previous["date"])).dt.days
+    distant = ~((gap - period_days).abs() <= LAG_TOLERANCE * period_days)
+    if distant.any():
+        previous.loc[distant, [c for c in previous.columns if c != "date"]] = np.nan
     return latest, previous
 
 

@@ -167,3 +167,36 @@ def test_ratios_bad_input_gives_nan_or_error() -> None:
     with pytest.raises(AnalyticsError, match="positive number of years"):
         f.cagr(pd.Series([1.0]), 0)
     assert f.ratios(pd.DataFrame()).empty
+
+
+def test_ratios_negative_equity_debt_to_equity_is_nan() -> None:
+    """Negative equity gives no D/E (like the multiples), so it cannot pass "D/E < 1" as least levered (item 4)."""
+    frame = _two_years().assign(totalStockholdersEquity=[80.0, -40.0])
+    r = f.ratios(frame, average=False)
+    assert r["debt_to_equity"].iloc[0] == pytest.approx(60.0 / 80.0)
+    assert np.isnan(r["debt_to_equity"].iloc[1])
+
+
+def test_ratios_pre_tax_loss_roic_is_negative() -> None:
+    """A pre-tax loss gives ROIC = EBIT / invested capital (no tax), negative, so loss-makers rank worst (item 5)."""
+    frame = _two_years().iloc[[1]].assign(operatingIncome=-12.0, incomeBeforeTax=-15.0, incomeTaxExpense=-1.0)
+    r = f.ratios(frame, average=False).iloc[0]
+    assert r["roic"] == pytest.approx(-12.0 / (60.0 + 80.0 - 10.0))
+    assert np.isnan(r["effective_tax_rate"])  # the displayed tax rate stays undefined for a loss
+
+
+def test_previous_period_skips_a_missing_fiscal_year() -> None:
+    """With FY2023 missing, FY2024 has no previous period: no average, no F-score, no YoY (item 6)."""
+    years = pd.DataFrame(
+        [_two_years().iloc[0]] * 3, index=pd.to_datetime(["2021-12-31", "2022-12-31", "2024-12-31"])
+    )
+    years["revenue"] = [100.0, 110.0, 150.0]
+    r = f.ratios(years)
+    assert r["roa"].iloc[1] == pytest.approx(13.5 / 200.0)  # adjacent: averaged with 2021 (equal assets)
+    assert np.isnan(r["roa"].iloc[2])  # 2022 is two years back: not an opening balance
+    assert np.isnan(f.piotroski_f(years)["f_score"].iloc[2])
+    assert f.yoy(years["revenue"]).iloc[1] == pytest.approx(0.10)
+    assert np.isnan(f.yoy(years["revenue"]).iloc[2])
+    assert np.isnan(f.growth(years, fields=["revenue"])["revenue_yoy"].iloc[2])
+    week53 = pd.DataFrame({"revenue": [100.0, 110.0]}, index=pd.to_datetime(["2022-09-24", "2023-09-30"]))
+    assert f.yoy(week53["revenue"]).iloc[1] == pytest.approx(0.10)  # a 53-week year is still adjacent

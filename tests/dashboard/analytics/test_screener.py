@@ -86,3 +86,25 @@ def test_score_orients_lower_is_better() -> None:
     assert within["C"] == pytest.approx(1.0)
     with pytest.raises(AnalyticsError, match="unknown screener columns"):
         sc.score(t, {"ev": 1.0})
+
+
+def test_cross_sections_previous_must_be_the_year_before() -> None:
+    """A symbol whose row before the latest is two years back has no previous period in the screener (item 6)."""
+    long = pd.DataFrame(
+        {"symbol": ["A", "A", "B", "B"], "revenue": [2.0, 1.0, 5.0, 4.0]},
+        index=pd.DatetimeIndex(["2024-12-31", "2022-12-31", "2024-09-28", "2023-09-30"], name="date"),
+    )
+    latest, previous = sc.cross_sections(long)
+    assert np.isnan(previous.loc["A", "revenue"])
+    assert previous.loc["B", "revenue"] == 4.0
+
+
+def test_screen_negative_equity_not_least_levered() -> None:
+    """D/E < 1 does not pass a company with negative equity (item 4)."""
+    long, caps, sectors = factories.universe(10, seed=3)
+    latest, previous = sc.cross_sections(long)
+    latest.loc["S001", "totalStockholdersEquity"] = -abs(latest.loc["S001", "totalStockholdersEquity"])
+    table = sc.metrics_table(latest, previous, market_cap=caps, sectors=sectors)
+    passed = sc.screen(table, filters=[sc.Filter("debt_to_equity", "<", 1.0)])
+    assert "S001" not in passed.index
+    assert np.isnan(table.loc["S001", "debt_to_equity"])

@@ -16,6 +16,10 @@ META_FIELDS = frozenset(
 )
 # Share counts are averages over the period: a TTM averages them instead of summing four quarters.
 AVERAGED_FLOW_FIELDS = frozenset({"weightedAverageShsOut", "weightedAverageShsOutDil"})
+# The cash-flow statement's two balances: a TTM takes the closing cash of its last quarter and the opening
+# cash of its first, whatever `stock_columns` says (summing four quarters' cash made it ~4x too large).
+CLOSING_FIELDS = frozenset({"cashAtEndOfPeriod"})
+OPENING_FIELDS = frozenset({"cashAtBeginningOfPeriod"})
 # Four consecutive quarters span about 270 days between the first and last fiscal date; allow slack for
 # 52/53-week fiscal years but refuse a window with a missing quarter (which would span ~365 days).
 MAX_TTM_SPAN_DAYS = 300
@@ -95,12 +99,25 @@ def _check_quarters(window: pd.DataFrame) -> None:
         )
 
 
+def _split(columns: pd.Index, stock_columns: frozenset[str]) -> tuple[list[str], ...]:
+    """Columns by TTM rule: (summed flows, averaged share counts, closing balances, opening balances)."""
+    stocks = stock_columns | CLOSING_FIELDS
+    flows = [c for c in columns if c not in stocks and c not in AVERAGED_FLOW_FIELDS and c not in OPENING_FIELDS]
+    averaged = [c for c in columns if c in AVERAGED_FLOW_FIELDS]
+    closing = [c for c in columns if c in stocks and c not in OPENING_FIELDS]
+    opening = [c for c in columns if c in OPENING_FIELDS]
+    return flows, averaged, closing, opening
+
+
 def _ttm_row(window: pd.DataFrame, stock_columns: frozenset[str]) -> pd.Series:
-    flows = [c for c in window.columns if c not in stock_columns and c not in AVERAGED_FLOW_FIELDS]
-    averaged = [c for c in window.columns if c in AVERAGED_FLOW_FIELDS]
-    stocks = [c for c in window.columns if c in stock_columns]
+    flows, averaged, stocks, opening = _split(window.columns, stock_columns)
     # min_count=4: a flow missing in any quarter makes the TTM sum unknown rather than silently smaller.
-    parts = [window[flows].sum(min_count=4), window[averaged].mean(), window[stocks].iloc[-1]]
+    parts = [
+        window[flows].sum(min_count=4),
+        window[averaged].mean(),
+        window[stocks].iloc[-1],
+        window[opening].iloc[0],
+    ]
     return pd.concat(parts).reindex(window.columns)
 
 
@@ -110,7 +127,8 @@ def ttm(quarterly: pd.DataFrame, *, stock_columns: Iterable[str] = (), rolling: 
     Args:
         quarterly: a quarterly frame (Q1..Q4 rows) from `statement_frame`/`combine`, ascending by date.
         stock_columns: balance-sheet columns (point-in-time values) taken from the latest quarter; every
-            other column is a flow and summed, except weighted share counts, which are averaged.
+            other column is a flow and summed, except weighted share counts, which are averaged, and the
+            cash flow's cashAtEndOfPeriod (latest quarter) and cashAtBeginningOfPeriod (first quarter).
             Pass `balance.columns` when `quarterly` combines income, balance and cash flow.
         rolling: False → one row for the latest four quarters; True → one row per quarter from the fourth.
 
@@ -129,9 +147,7 @@ def ttm(quarterly: pd.DataFrame, *, stock_columns: Iterable[str] = (), rolling: 
         window = quarterly.iloc[-4:]
         _check_quarters(window)
         return _ttm_row(window, stocks).to_frame(quarterly.index[-1]).T.rename_axis("date")
-    flows = [c for c in quarterly.columns if c not in stocks and c not in AVERAGED_FLOW_FIELDS]
-    averaged = [c for c in quarterly.columns if c in AVERAGED_FLOW_FIELDS]
-    held = [c for c in quarterly.columns if c in stocks]
+    flows, averaged, held, opening = _split(quarterly.columns, stocks)
     # Assembled as one float matrix (column-wise setitem on a frame was the slow part); the sums and means
     # are still pandas' rolling windows.
     values = np.empty(quarterly.shape)
@@ -140,6 +156,7 @@ def ttm(quarterly: pd.DataFrame, *, stock_columns: Iterable[str] = (), rolling: 
         (flows, quarterly[flows].rolling(4, min_periods=4).sum()),
         (averaged, quarterly[averaged].rolling(4, min_periods=4).mean()),
         (held, quarterly[held]),
+        (opening, quarterly[opening].shift(3)),
     ):
         values[:, [position[c] for c in names]] = part.to_numpy(dtype=float)
     span = pd.Series(quarterly.index, index=quarterly.index).diff(3).dt.days

@@ -129,7 +129,12 @@ def statement_payloads(
         }
 
     def cashflow(sl: slice) -> dict[str, float]:
+        first, last = range(n)[sl][0], range(n)[sl][-1]
+        opening = cash[first - 1] if first > 0 else cash[0]
         return {
+            "cashAtBeginningOfPeriod": opening,
+            "cashAtEndOfPeriod": cash[last],
+            "netChangeInCash": cash[last] - opening,
             "netIncome": net[sl].sum(),
             "operatingCashFlow": ocf[sl].sum(),
             "capitalExpenditure": capex[sl].sum(),

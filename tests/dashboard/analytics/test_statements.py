@@ -78,3 +78,18 @@ def test_ttm_missing_quarter_and_short_history(payloads: dict[str, list[dict]]) 
     assert np.isnan(rolled["revenue"].iloc[-1])
     with pytest.raises(NotEnoughDataError):
         st.ttm(inc.iloc[:3])
+
+
+def test_ttm_cash_flow_cash_balances_not_summed(payloads: dict[str, list[dict]]) -> None:
+    """TTM cash at end is the last quarter's, cash at beginning the first quarter's, not four summed (item 8)."""
+    cf = st.statement_frame(payloads["cashflow"], period=("Q1", "Q2", "Q3", "Q4"))
+    assert {"cashAtEndOfPeriod", "cashAtBeginningOfPeriod"} <= set(cf.columns)
+    one = st.ttm(cf)
+    assert one["cashAtEndOfPeriod"].iloc[0] == cf["cashAtEndOfPeriod"].iloc[-1]
+    assert one["cashAtBeginningOfPeriod"].iloc[0] == cf["cashAtBeginningOfPeriod"].iloc[-4]
+    assert one["netChangeInCash"].iloc[0] == pytest.approx(cf["netChangeInCash"].iloc[-4:].sum())
+    rolling = st.ttm(cf, rolling=True)
+    pd.testing.assert_series_equal(rolling["cashAtEndOfPeriod"], cf["cashAtEndOfPeriod"].iloc[3:])
+    pd.testing.assert_series_equal(
+        rolling["cashAtBeginningOfPeriod"], cf["cashAtBeginningOfPeriod"].shift(3).iloc[3:]
+    )

@@ -19,6 +19,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.ets_fit import DampedETS
+from dashboard.analytics.fundamentals import day_numbers, period_days
 
 Method = Literal["ets", "loglinear"]
 Status = Literal["ok", "not_enough_data", "unsuitable", "failed"]
@@ -67,13 +68,38 @@ def _clean(series: pd.Series) -> pd.Series:
             raise AnalyticsError(f"non-numeric values in series {series.name!r}") from exc
     # NumPy mask instead of replace/dropna: this runs on every forecast of a company page.
     values = series[np.isfinite(series.to_numpy())]
-    return values if values.index.is_monotonic_increasing else values.sort_index()
+    values = values if values.index.is_monotonic_increasing else values.sort_index(kind="stable")
+    if values.index.has_duplicates:  # a restated date: the last row given wins, as in statement_frame
+        values = values[~values.index.duplicated(keep="last")]
+    return values
+
+
+def _step_days(index: pd.DatetimeIndex) -> float:
+    """The history's period in days: a year, a quarter, a month, else the shortest spacing."""
+    step = period_days(index)
+    if step is None:
+        raise AnalyticsError("a dated series needs two distinct dates")
+    return 30.4375 if 27 <= step <= 32 else step
+
+
+def periods(index: pd.Index) -> np.ndarray:
+    """Each point's period number from the first (0): elapsed time in periods, so a gap counts.
+
+    An undated index is taken as evenly spaced (0, 1, 2, ...). On dates, each spacing is rounded to whole
+    periods (a 53-week year is one year, a missing year makes the next point two periods on).
+    """
+    n = len(index)
+    if not isinstance(index, pd.DatetimeIndex) or n < 2:
+        return np.arange(n, dtype=float)
+    gaps = np.diff(day_numbers(index)) / _step_days(index)
+    return np.concatenate([[0.0], np.cumsum(np.maximum(np.rint(gaps), 1.0))])
 
 
 def future_index(index: pd.Index, horizon: int) -> pd.Index:
     """The next `horizon` period labels: dates stepped by the history's typical spacing, else integers."""
-    if isinstance(index, pd.DatetimeIndex) and len(index) >= 2:
-        days = float(np.nanmedian((index[1:] - index[:-1]).total_seconds()) / 86_400)
+    if isinstance(index, pd.DatetimeIndex) and len(index) >= 2 and index[-1] > index[0]:
+        # The period, not the median spacing: duplicated dates (spacing 0) must not make a yearly series daily.
+        days = _step_days(index)
         if days >= 25:  # monthly or coarser: step in whole months so fiscal year-ends stay aligned
             months = max(1, round(days / 30.4375))
             last = index[-1]
@@ -87,12 +113,18 @@ def future_index(index: pd.Index, horizon: int) -> pd.Index:
 
 
 def _fit_predict(
-    values: np.ndarray, horizon: int, method: Method, start: np.ndarray | None = None
+    values: np.ndarray,
+    horizon: int,
+    method: Method,
+    start: np.ndarray | None = None,
+    t: np.ndarray | None = None,
+    ahead: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Columns mean, lower_80, upper_80, lower_95, upper_95 for the next `horizon` steps, and ETS params.
 
     `start` warm-starts the ETS likelihood search (the backtest fit's optimum is close to the full fit's,
-    which cuts the optimiser's iterations several-fold).
+    which cuts the optimiser's iterations several-fold). `t` and `ahead` are the period numbers of the values
+    and of the points to forecast (the log-linear trend regresses on elapsed time); default evenly spaced.
     """
     n = len(values)
     out = np.empty((horizon, 5))
@@ -114,9 +146,10 @@ def _fit_predict(
                 out[:, 1 + 2 * j] = mean - _Z[level] * sd
                 out[:, 2 + 2 * j] = mean + _Z[level] * sd
         return out, np.asarray(res.params)
-    t = np.arange(n, dtype=float)
+    t = np.arange(n, dtype=float) if t is None else t
+    ahead = t[-1] + np.arange(1, horizon + 1, dtype=float) if ahead is None else ahead
     fit = sm.OLS(np.log(values), sm.add_constant(t)).fit()
-    future = sm.add_constant(np.arange(n, n + horizon, dtype=float), has_constant="add")
+    future = sm.add_constant(ahead, has_constant="add")
     pred = fit.get_prediction(future)
     # exp of the log-scale mean is the median forecast; the interval maps exactly through exp.
     out[:, 0] = np.exp(pred.predicted_mean)
@@ -126,9 +159,11 @@ def _fit_predict(
     return out, None
 
 
-def _backtest(values: pd.Series, holdout: int, method: Method) -> tuple[Backtest, np.ndarray | None]:
+def _backtest(
+    values: pd.Series, holdout: int, method: Method, t: np.ndarray
+) -> tuple[Backtest, np.ndarray | None]:
     train, test = values.iloc[:-holdout], values.iloc[-holdout:]
-    predicted, params = _fit_predict(train.to_numpy(), holdout, method)
+    predicted, params = _fit_predict(train.to_numpy(), holdout, method, t=t[:-holdout], ahead=t[-holdout:])
     pred = pd.DataFrame(predicted, index=test.index, columns=COLUMNS)
     actual = test.to_numpy()
     nonzero = actual != 0
@@ -187,11 +222,22 @@ def _forecast(
         )
     if method == "loglinear" and (values <= 0).any():
         return Forecast(method, "unsuitable", "a log-linear trend needs positive values", None, None)
+    t = periods(values.index)
+    missing = int(t[-1]) + 1 - len(values)
+    if method == "ets" and missing:
+        return Forecast(
+            method,
+            "unsuitable",
+            f"{missing} missing periods in the history: ETS needs evenly spaced points "
+            "(the log-linear trend uses elapsed time)",
+            None,
+            None,
+        )
     try:
         backtest, start = (
-            _backtest(values, holdout, method) if len(values) - holdout >= min_obs else (None, None)
+            _backtest(values, holdout, method, t) if len(values) - holdout >= min_obs else (None, None)
         )
-        predicted, _ = _fit_predict(values.to_numpy(), horizon, method, start)
+        predicted, _ = _fit_predict(values.to_numpy(), horizon, method, start, t=t)
         if horizon not in index_memo:
             index_memo[horizon] = future_index(values.index, horizon)
         table = pd.DataFrame(predicted, index=index_memo[horizon], columns=COLUMNS)

@@ -94,6 +94,11 @@ def _balance(cur: pd.DataFrame, prev: pd.DataFrame | None, name: str) -> np.ndar
     return mean
 
 
+def day_numbers(index: pd.DatetimeIndex) -> np.ndarray:
+    """Dates as float days since the epoch, whatever the index's resolution (s, ms, us or ns)."""
+    return index.as_unit("ns").asi8 / 86_400e9
+
+
 def period_days(index: pd.Index) -> float | None:
     """The period of a dated history in days (a year, a quarter, else the shortest spacing); None if undated.
 
@@ -101,7 +106,7 @@ def period_days(index: pd.Index) -> float | None:
     """
     if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
         return None
-    gaps = np.diff(index.asi8) / 86_400e9
+    gaps = np.diff(day_numbers(index))
     gaps = gaps[gaps > 0]
     if not gaps.size:
         return None
@@ -128,7 +133,8 @@ def adjacent(index: pd.Index, periods: int = 1, *, days: float | None = None) ->
     if step is None or not isinstance(index, pd.DatetimeIndex):
         ok[periods:] = True
         return ok
-    gap = (index.asi8[periods:] - index.asi8[:-periods]) / 86_400e9
+    days_at = day_numbers(index)
+    gap = days_at[periods:] - days_at[:-periods]
     ok[periods:] = np.abs(gap - periods * step) <= LAG_TOLERANCE * step
     return ok
 

@@ -102,3 +102,28 @@ def test_forecast_price_monthly_with_backtest() -> None:
     assert res.forecast.index[0] == month_end + pd.offsets.MonthEnd(1)
     with pytest.raises(AnalyticsError, match="DatetimeIndex"):
         fc.monthly(pd.Series([1.0, 2.0]))
+
+
+def test_forecast_gaps_use_elapsed_time() -> None:
+    """A 10%/yr series with three missing years forecasts 10%/yr on, not 8 % high; ETS says it cannot (item 3)."""
+    years = pd.date_range("2005-12-31", periods=15, freq="YE")
+    full = pd.Series(100.0 * 1.10 ** np.arange(15), index=years)
+    holed = full.drop(index=years[[4, 7, 10]])
+    res = fc.forecast(holed, method="loglinear", horizon=2, holdout=3)
+    assert res.ok and res.forecast is not None and res.backtest is not None
+    assert res.forecast["mean"].tolist() == pytest.approx([100 * 1.10**15, 100 * 1.10**16], rel=1e-9)
+    assert list(res.forecast.index) == list(pd.date_range("2020-12-31", periods=2, freq="YE"))
+    assert res.backtest.mape == pytest.approx(0.0, abs=1e-9)
+    ets = fc.forecast(holed, method="ets")
+    assert ets.status == "unsuitable" and "3 missing periods" in ets.message
+
+
+def test_forecast_duplicated_dates_keep_yearly_steps() -> None:
+    """A restated (duplicated) fiscal date keeps the last value and the future index stays yearly (item 3)."""
+    years = pd.date_range("2010-09-30", periods=12, freq="YE-SEP")
+    s = pd.Series(100.0 * 1.05 ** np.arange(12), index=years)
+    doubled = pd.concat([s, s.iloc[[5]] * 0 + 999.0, s.iloc[[5]]]).sort_index(kind="stable")
+    res = fc.forecast(doubled, method="loglinear", horizon=2)
+    assert res.forecast is not None
+    assert list(res.forecast.index) == list(pd.date_range("2022-09-30", periods=2, freq="YE-SEP"))
+    assert res.forecast["mean"].iloc[0] == pytest.approx(100 * 1.05**12, rel=1e-9)

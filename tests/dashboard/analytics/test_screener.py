@@ -94,7 +94,7 @@ def test_cross_sections_previous_must_be_the_year_before() -> None:
         {"symbol": ["A", "A", "B", "B"], "revenue": [2.0, 1.0, 5.0, 4.0]},
         index=pd.DatetimeIndex(["2024-12-31", "2022-12-31", "2024-09-28", "2023-09-30"], name="date"),
     )
-    latest, previous = sc.cross_sections(long)
+    _latest, previous = sc.cross_sections(long)
     assert np.isnan(previous.loc["A", "revenue"])
     assert previous.loc["B", "revenue"] == 4.0
 

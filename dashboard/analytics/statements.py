@@ -102,7 +102,9 @@ def _check_quarters(window: pd.DataFrame) -> None:
 def _split(columns: pd.Index, stock_columns: frozenset[str]) -> tuple[list[str], ...]:
     """Columns by TTM rule: (summed flows, averaged share counts, closing balances, opening balances)."""
     stocks = stock_columns | CLOSING_FIELDS
-    flows = [c for c in columns if c not in stocks and c not in AVERAGED_FLOW_FIELDS and c not in OPENING_FIELDS]
+    flows = [
+        c for c in columns if c not in stocks and c not in AVERAGED_FLOW_FIELDS and c not in OPENING_FIELDS
+    ]
     averaged = [c for c in columns if c in AVERAGED_FLOW_FIELDS]
     closing = [c for c in columns if c in stocks and c not in OPENING_FIELDS]
     opening = [c for c in columns if c in OPENING_FIELDS]

@@ -271,6 +271,48 @@ def multiples(frame: pd.DataFrame, market_cap: pd.Series) -> pd.DataFrame:
     )
 
 
+# Where the current share count comes from, best first (docs/analytics.md, "Share count"). A fiscal year's
+# weighted-average diluted count lags buybacks: AAPL FY2024's 15.41 bn put its market cap 3.8 % above FMP's.
+SHARE_SOURCES = {
+    "profile": "FMP profile (market cap / price)",
+    "quarter": "latest quarter's diluted weighted average",
+    "annual": "last fiscal year's diluted weighted average",
+}
+
+
+def current_shares(candidates: Mapping[str, pd.Series | float | None]) -> pd.DataFrame:
+    """The current share count per row: the first positive candidate in SHARE_SOURCES order, and its source.
+
+    Args:
+        candidates: share counts by source key ("profile", "quarter", "annual"): Series per symbol, or
+            numbers for one company. Missing, NaN or non-positive values fall through to the next source.
+
+    Returns:
+        Columns `shares` and `shares_source` (a key of SHARE_SOURCES, None where no source has a count).
+    """
+    unknown = [k for k in candidates if k not in SHARE_SOURCES]
+    if unknown:
+        raise AnalyticsError(f"unknown share sources {unknown}; use {list(SHARE_SOURCES)}")
+    series = {
+        k: v if isinstance(v, pd.Series) else pd.Series([np.nan if v is None else v], dtype=float)
+        for k, v in candidates.items()
+    }
+    index = next(iter(series.values())).index if series else pd.RangeIndex(1)
+    for s in series.values():
+        index = index.union(s.index) if not s.index.equals(index) else index
+    shares = pd.Series(np.nan, index=index, dtype=float)
+    source = pd.Series(None, index=index, dtype=object)
+    for key in SHARE_SOURCES:
+        if key not in series:
+            continue
+        values = pd.to_numeric(series[key].reindex(index), errors="coerce").astype(float)
+        take = shares.isna() & (values > 0)
+        shares[take] = values[take]
+        source[take] = key
+    source = source.astype(object).where(shares.notna(), None)
+    return pd.DataFrame({"shares": shares, "shares_source": source})
+
+
 def market_cap_at(close: pd.Series, shares: pd.Series) -> pd.Series:
     """Market cap on each date of `shares`: the last close on or before it * that share count."""
     if close.empty:

@@ -43,6 +43,7 @@ METRICS: dict[str, Col] = {
     "sector": Col("Sector"),
     "price": Col("Price (USD)", "usd"),
     "market_cap": Col("Market cap (USD bn)", "usd_bn"),
+    "shares_source": Col("Share count from"),
     "pe": Col("P/E", "x"),
     "ev_ebitda": Col("EV/EBITDA", "x"),
     "ev_sales": Col("EV/Sales", "x"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.analytics import screener
+from dashboard.analytics import screener, valuation
 from dashboard.analytics.fundamentals import field
 from dashboard.components.inputs import universe
 from dashboard.data import queries
@@ -12,7 +12,7 @@ from dashboard.services import services
 
 KINDS = ("income", "balance", "cashflow")
 # The columns a universe table starts with (Screener, Compare): who, the price, size and two multiples.
-LEADING_COLUMNS = ("name", "sector", "price", "market_cap", "pe", "ev_ebitda")
+LEADING_COLUMNS = ("name", "sector", "price", "market_cap", "shares_source", "pe", "ev_ebitda")
 
 
 def _long_annual() -> pd.DataFrame:
@@ -45,14 +45,29 @@ def metrics() -> pd.DataFrame:
         latest, previous = screener.cross_sections(long)
         closes = queries.latest_closes(svc.router).set_index("symbol")
         price = closes["close"].astype(float).reindex(latest.index)
-        market_cap = price * field(latest, "weightedAverageShsOutDil")
+        counts = queries.share_counts(svc.router).reindex(latest.index)
+        # The current share count (profile, else latest quarter), not the last fiscal year's average.
+        shares = valuation.current_shares(
+            {
+                "profile": counts["profile_shares"],
+                "quarter": counts["quarter_shares"],
+                "annual": field(latest, "weightedAverageShsOutDil"),
+            }
+        ).reindex(latest.index)
         companies = universe().set_index("symbol")
         table = screener.metrics_table(
             latest,
             previous,
-            market_cap=market_cap,
+            market_cap=price * shares["shares"],
             sectors=companies["sector"],
-            extra=pd.DataFrame({"name": companies["name"], "price": price}),
+            extra=pd.DataFrame(
+                {
+                    "name": companies["name"],
+                    "price": price,
+                    "shares": shares["shares"],
+                    "shares_source": shares["shares_source"],
+                }
+            ),
         )
         return table
 

@@ -236,3 +236,32 @@ def recent_annual(router: ReplicaRouter, kinds: Sequence[str], keep: int = 2) ->
         " WHERE period = 'FY' AND kind = ANY(:kinds)) ranked WHERE rn <= :keep",
         {"kinds": list(kinds), "keep": keep},
     )
+
+
+def share_counts(router: ReplicaRouter, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+    """Current share-count candidates per symbol, indexed by symbol.
+
+    Columns: profile_shares (the profile's marketCap / price, NaN without both), quarter_shares (the latest
+    quarter's weightedAverageShsOutDil) and quarter_date (its fiscal date).
+    """
+    frame = _read(
+        router,
+        "SELECT c.symbol,"
+        " CASE WHEN jsonb_typeof(c.profile->'marketCap') = 'number' AND jsonb_typeof(c.profile->'price') = 'number'"
+        " THEN CAST(c.profile->>'marketCap' AS float8) / NULLIF(CAST(c.profile->>'price' AS float8), 0)"
+        " END AS profile_shares,"
+        " q.fiscal_date AS quarter_date,"
+        " CASE WHEN jsonb_typeof(q.payload->'weightedAverageShsOutDil') = 'number'"
+        " THEN CAST(q.payload->>'weightedAverageShsOutDil' AS float8) END AS quarter_shares"
+        " FROM companies c LEFT JOIN LATERAL (SELECT fiscal_date, payload FROM statements s"
+        " WHERE s.symbol = c.symbol AND s.kind = 'income' AND s.period = ANY(:quarters)"
+        " ORDER BY fiscal_date DESC LIMIT 1) q ON true"
+        " WHERE CAST(:symbols AS text[]) IS NULL OR c.symbol = ANY(:symbols)",
+        {"quarters": list(fiscal_labels("Q")), "symbols": list(symbols) if symbols is not None else None},
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=["profile_shares", "quarter_date", "quarter_shares"], dtype=float)
+    frame = frame.set_index("symbol")
+    for name in ("profile_shares", "quarter_shares"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+    return frame

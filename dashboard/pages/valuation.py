@@ -20,6 +20,8 @@ from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import valid_number, valid_symbol
 from dashboard.components.page import FAILURES, chart, heading, picker_options, symbol_picker
+from dashboard.data import queries
+from dashboard.services import services
 
 dash.register_page(__name__, path="/valuation", name="Valuation", order=1, title="Valuation · MyCFATool")
 
@@ -92,33 +94,58 @@ def layout(symbol: str | None = None, **_: Any) -> Component:
     )
 
 
-def base_inputs(symbol: str) -> dict[str, float]:
-    """Base-year FCF, net debt, diluted shares, total debt and the last traded close."""
+def base_inputs(symbol: str) -> dict[str, Any]:
+    """Base-year FCF, net debt, total debt, book equity, the current share count and its source, last close."""
     annual = company_data.combined(symbol, "FY")
     if annual.empty:
         raise AnalyticsError(f"no annual statements for {symbol}")
     last = annual.iloc[-1:]
     prices = company_data.prices(symbol)
+    counts = queries.share_counts(services().router, [symbol]).reindex([symbol])
+    shares = valuation.current_shares(
+        {
+            "profile": float(counts["profile_shares"].iloc[0]),
+            "quarter": float(counts["quarter_shares"].iloc[0]),
+            "annual": float(field(last, "weightedAverageShsOutDil").iloc[0]),
+        }
+    ).iloc[0]
+    closes = prices["close"].dropna() if not prices.empty else pd.Series(dtype=float)
     return {
         "fcf": float(field(last, "freeCashFlow").iloc[0]),
         "net_debt": float(field(last, "netDebt").iloc[0]),
         "debt": float(field(last, "totalDebt").iloc[0]),
-        "shares": float(field(last, "weightedAverageShsOutDil").iloc[0]),
-        "price": float(prices["close"].iloc[-1]) if not prices.empty else math.nan,
+        "book_equity": float(field(last, "totalStockholdersEquity").iloc[0]),
+        "shares": float(shares["shares"]),
+        "shares_source": shares["shares_source"],
+        "price": float(closes.iloc[-1]) if not closes.empty else math.nan,
     }
+
+
+def equity_for_weights(base: Mapping[str, Any]) -> tuple[float, str]:
+    """Equity value for the WACC weights: market cap at the last close, else book equity (no price stored)."""
+    market = base["price"] * base["shares"]
+    if math.isfinite(market) and market > 0:
+        return market, "market"
+    book = base["book_equity"]
+    if math.isfinite(book) and book > 0:
+        return book, "book (no price stored)"
+    raise AnalyticsError("no price stored and no positive book equity: cannot weight the cost of equity")
 
 
 def run_dcf(
     symbol: str, a: Mapping[str, float]
-) -> tuple[valuation.DCFResult, pd.DataFrame, valuation.Wacc, dict[str, float]]:
+) -> tuple[valuation.DCFResult, pd.DataFrame, valuation.Wacc, dict[str, Any]]:
     base = base_inputs(symbol)
+    if not math.isfinite(base["shares"]):
+        raise AnalyticsError(f"no share count stored for {symbol}")
     ke = valuation.capm_cost_of_equity(a["rf"] / 100, a["beta"], a["erp"] / 100)
+    equity_value, base["equity_basis"] = equity_for_weights(base)
     w = valuation.wacc(
         cost_of_equity=ke,
         pre_tax_cost_of_debt=a["kd"] / 100,
         tax_rate=a["tax"] / 100,
-        equity_value=base["price"] * base["shares"],
-        debt_value=max(base["debt"], 0.0),
+        equity_value=equity_value,
+        debt_value=max(base["debt"], 0.0) if math.isfinite(base["debt"]) else 0.0,
     )
     growth, years = a["growth"] / 100, int(a["years"])
     net_debt, shares = base["net_debt"], base["shares"]
@@ -130,7 +157,7 @@ def run_dcf(
         terminal_growth=a["terminal"] / 100,
         net_debt=net_debt,
         shares=shares,
-        price=base["price"],
+        price=base["price"] if math.isfinite(base["price"]) else None,
     )
     # Not rounded: the centre cell must be the headline value (a WACC rounded to 4 dp moved it by cents).
     waccs = [w.value + d for d in (-0.02, -0.01, 0.0, 0.01, 0.02)]
@@ -213,14 +240,20 @@ def valuation_update(symbol: str | None, *values: Any) -> tuple[Any, ...]:
                 ),
                 html.P(
                     f"WACC {w.value:.2%} (cost of equity {w.cost_of_equity:.2%}, after-tax cost of debt "
-                    f"{w.after_tax_cost_of_debt:.2%}, equity weight {w.equity_weight:.0%})",
+                    f"{w.after_tax_cost_of_debt:.2%}, equity weight {w.equity_weight:.0%} on "
+                    f"{base['equity_basis']} equity)",
                     id="valuation-wacc",
                 ),
                 html.P(
                     f"Enterprise value {formats.money(g.enterprise_value)} = PV of explicit FCF "
                     f"{formats.money(result.pv_explicit)} + PV of terminal value {formats.money(g.pv_terminal)} "
                     f"({g.terminal_share:.0%} of EV). Less net debt {formats.money(base['net_debt'])} = "
-                    f"equity {formats.money(g.equity_value)}, over {base['shares'] / 1e6:,.1f} m diluted shares."
+                    f"equity {formats.money(g.equity_value)}, over {base['shares'] / 1e6:,.1f} m shares."
+                ),
+                html.P(
+                    f"Share count: {valuation.SHARE_SOURCES[base['shares_source']]}.",
+                    id="valuation-shares-source",
+                    className="text-muted small mb-0",
                 ),
                 html.P(
                     f"Base year: free cash flow {formats.money(base['fcf'])} (latest annual statement).",

@@ -148,6 +148,60 @@ def test_valuation_dcf_and_grid(logged_in: Callable[[str], FlaskClient], deps: l
     assert "must be below WACC" in str(bad["valuation-summary"]["children"])
 
 
+VALUATION_INPUTS = {
+    "valuation-growth": 6,
+    "valuation-years": 5,
+    "valuation-terminal": 2.5,
+    "valuation-rf": 4,
+    "valuation-beta": 1,
+    "valuation-erp": 5.5,
+    "valuation-kd": 5,
+    "valuation-tax": 21,
+}
+
+
+def test_valuation_without_prices_values_the_company(
+    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A company with no stored prices still gets a DCF value, weighted on book equity, and no upside (item 7)."""
+    import pandas as pd
+
+    from dashboard.components import company_data
+
+    monkeypatch.setattr(company_data, "prices", lambda symbol: pd.DataFrame())
+    client = logged_in("ann")
+    out = call(client, deps, "valuation-summary", {"valuation-symbol": "PG", **VALUATION_INPUTS})
+    text = str(out["valuation-summary"]["children"])
+    assert float(find_id(out["valuation-summary"]["children"], "valuation-per-share").replace(",", "")) > 0
+    assert "No price stored: no upside." in text
+    assert "on book (no price stored) equity" in text
+
+
+def test_current_share_count_in_screener_and_dcf(
+    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
+) -> None:
+    """Market cap uses the profile's share count (AAPL: FMP's marketCap / price), and says so (item 2)."""
+    client = logged_in("ann")
+    base = {
+        "screener-sectors": [],
+        "screener-metric": "roe",
+        "screener-min": None,
+        "screener-max": None,
+        "screener-sort": "market_cap",
+        "screener-order": "desc",
+    }
+    rows = call(client, deps, "screener-results", base)["screener-results"]["children"]["props"]["rowData"]
+    aapl = next(r for r in rows if r["symbol"] == "AAPL")
+    assert aapl["market_cap"] / aapl["price"] == pytest.approx(3_800_327_071_200 / 256.08, rel=1e-6)
+    assert aapl["shares_source"] == "profile"
+    ko = next(r for r in rows if r["symbol"] == "KO")
+    assert ko["shares_source"] == "quarter"  # the seeded profiles of others carry no marketCap
+    out = call(client, deps, "valuation-summary", {"valuation-symbol": "AAPL", **VALUATION_INPUTS})
+    summary = out["valuation-summary"]["children"]
+    assert "FMP profile (market cap / price)" in str(find_id(summary, "valuation-shares-source"))
+    assert "14,840.4 m shares" in str(summary)
+
+
 def test_forecast_shows_intervals_and_holdout_error(
     logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
 ) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from dashboard.analytics import valuation as v
 from dashboard.analytics.errors import AnalyticsError, TerminalGrowthError
+from tests.dashboard.analytics.conftest import load
 
 # Cagiati Enterprises: CFA Institute, "Equity Asset Valuation" (Pinto, Henry, Robinson, Stowe; CFA
 # Institute Investment Series, 2nd ed. 2010), reading "Free Cash Flow Valuation", example "Using the
@@ -141,3 +142,25 @@ def test_versus_sector_median_and_premium() -> None:
         v.versus_sector(table, sectors, "ZZZ", columns=["pe"])
     with pytest.raises(AnalyticsError, match="unknown columns"):
         v.sector_medians(table, sectors, ["ev_sales"])
+
+
+def test_current_shares_profile_matches_fmp_market_cap(aapl: pd.DataFrame) -> None:
+    """AAPL: the profile's count (marketCap / price) gives FMP's market cap; FY2024's diluted average is 3.8 % high.
+
+    Source: tests/fixtures/fmp/stable_profile_AAPL.json (price 256.08, marketCap 3,800,327,071,200) and the
+    FY2024 income statement (weightedAverageShsOutDil 15,408,095,000). Issue #14 item 2.
+    """
+    profile = load("stable_profile_AAPL.json")[0]
+    annual = float(aapl["weightedAverageShsOutDil"].iloc[-1])
+    out = v.current_shares(
+        {"profile": profile["marketCap"] / profile["price"], "quarter": 15.0e9, "annual": annual}
+    ).iloc[0]
+    assert out["shares_source"] == "profile"
+    assert out["shares"] * profile["price"] == pytest.approx(profile["marketCap"], rel=1e-12)
+    assert annual * profile["price"] / profile["marketCap"] - 1 == pytest.approx(0.0383, abs=5e-4)
+    fallback = v.current_shares({"profile": None, "quarter": 15.0e9, "annual": annual}).iloc[0]
+    assert (fallback["shares"], fallback["shares_source"]) == (15.0e9, "quarter")
+    per_symbol = v.current_shares(
+        {"profile": pd.Series({"A": np.nan, "B": -1.0}), "annual": pd.Series({"A": 5.0, "B": np.nan})}
+    )
+    assert per_symbol.loc["A", "shares_source"] == "annual" and per_symbol.loc["B", "shares_source"] is None

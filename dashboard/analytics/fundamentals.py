@@ -214,6 +214,15 @@ def ratios(
             _col(prev, "totalDebt") + _col(prev, "totalEquity") - _col(prev, "cashAndCashEquivalents")
         )
         invested = (invested + invested_prev) / 2
+    # FMP's ROIC denominator, on closing balances: total assets - current liabilities + short-term debt +
+    # current capital lease obligations (AAPL FY2024: 211,099 M, reproducing FMP's 0.4431).
+    invested_fmp = (
+        col("totalAssets")
+        - current_liabilities
+        + _fill0(col("shortTermDebt"))
+        + _fill0(col("capitalLeaseObligationsCurrent"))
+    )
+    nopat = op_income * (1 - _nopat_tax_rate(frame))
     dso = _div(_balance(frame, prev, "netReceivables"), revenue) * days
     dio = _div(_balance(frame, prev, "inventory"), cogs) * days
     dpo = _div(_balance(frame, prev, "accountPayables"), cogs) * days
@@ -226,7 +235,8 @@ def ratios(
         "fcf_margin": _div(fcf, revenue),
         "roa": _div(net_income, assets_avg),
         "roe": _div(net_income, equity_avg),
-        "roic": _div(op_income * (1 - _nopat_tax_rate(frame)), _pos(invested)),
+        "roic": _div(nopat, _pos(invested)),
+        "roic_fmp": _div(nopat, _pos(invested_fmp)),
         "current_ratio": _div(col("totalCurrentAssets"), current_liabilities),
         "quick_ratio": _div(
             cash + _fill0(col("shortTermInvestments")) + _fill0(col("netReceivables")),
@@ -306,6 +316,65 @@ def altman_z(frame: pd.DataFrame, market_cap: pd.Series | float | None) -> pd.Se
         + 1.0 * _div(_col(frame, "revenue"), assets)
     )
     return pd.Series(z, index=frame.index, name="altman_z")
+
+
+# Altman (2000), "Predicting financial distress of companies: revisiting the Z-score and ZETA models":
+# Z (1968) was fitted on public manufacturers; Z'' (Altman, Hartzell & Peck 1995) drops sales / assets and uses
+# book equity, for non-manufacturers. Neither applies to banks and insurers (their balance sheet is the
+# business), so financials get no score. GICS sectors whose companies mostly make goods use Z.
+MANUFACTURING_SECTORS = frozenset(
+    {
+        "Materials",
+        "Industrials",
+        "Energy",
+        "Consumer Discretionary",
+        "Consumer Staples",
+        "Health Care",
+        "Information Technology",
+    }
+)
+NO_Z_SECTORS = frozenset({"Financials"})
+Z_1968, Z_1995 = "Z (1968)", "Z'' (1995)"  # the labels in `altman_model`
+
+
+def altman_z_double_prime(frame: pd.DataFrame) -> pd.Series:
+    """Altman Z'' (1995): 6.56A + 3.26B + 6.72C + 1.05D with D = book equity / total liabilities.
+
+    A, B, C as in `altman_z`; no sales term (asset turnover varies by industry) and no market value.
+    Zones: above 2.60 safe, 1.10 to 2.60 grey, below 1.10 distress.
+    """
+    assets = _col(frame, "totalAssets")
+    working_capital = _col(frame, "totalCurrentAssets") - _col(frame, "totalCurrentLiabilities")
+    z = (
+        6.56 * _div(working_capital, assets)
+        + 3.26 * _div(_col(frame, "retainedEarnings"), assets)
+        + 6.72 * _div(_col(frame, "operatingIncome"), assets)
+        + 1.05 * _div(_col(frame, "totalStockholdersEquity"), _col(frame, "totalLiabilities"))
+    )
+    return pd.Series(z, index=frame.index, name="altman_z2")
+
+
+def altman(
+    frame: pd.DataFrame, market_cap: pd.Series | float | None, sectors: pd.Series | str | None
+) -> pd.DataFrame:
+    """The Altman score that fits each row's sector: `altman_z` and `altman_model` (Z_1968, Z_1995 or None).
+
+    Manufacturing sectors get Z (1968), financials none, every other sector (and an unknown one) Z''.
+    """
+    sector = (
+        sectors.reindex(frame.index)
+        if isinstance(sectors, pd.Series)
+        else pd.Series(sectors, index=frame.index, dtype=object)
+    )
+    manufacturer = sector.isin(MANUFACTURING_SECTORS).to_numpy()
+    financial = sector.isin(NO_Z_SECTORS).to_numpy()
+    z = np.where(
+        manufacturer, altman_z(frame, market_cap).to_numpy(), altman_z_double_prime(frame).to_numpy()
+    )
+    model = np.where(manufacturer, Z_1968, Z_1995).astype(object)
+    z[financial] = np.nan
+    model[financial] = None
+    return pd.DataFrame({"altman_z": z, "altman_model": model}, index=frame.index)
 
 
 def piotroski_f(frame: pd.DataFrame, *, previous: pd.DataFrame | None = None) -> pd.DataFrame:

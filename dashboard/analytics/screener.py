@@ -19,7 +19,7 @@ from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.fundamentals import (
     LAG_TOLERANCE,
     YEAR_DAYS,
-    altman_z,
+    altman,
     field,
     piotroski_f,
     ratios,
@@ -96,7 +96,7 @@ def metrics_table(
         sector.rename("sector").to_frame(),
         ratios(latest, previous=previous, average=previous is not None),
         multiples(latest, mc),
-        altman_z(latest, mc).to_frame(),
+        altman(latest, mc, sector),
     ]
     if previous is not None:
         parts.append(piotroski_f(latest, previous=previous)[["f_score"]])

@@ -18,7 +18,7 @@ import pandas as pd
 from dashboard.analytics.errors import AnalyticsError, TerminalGrowthError
 from dashboard.analytics.fundamentals import field, safe_div
 
-MULTIPLES = ("pe", "ev_ebitda", "ev_sales", "pb", "p_fcf")
+MULTIPLES = ("pe", "ev_ebitda", "ev_sales", "pb", "p_fcf", "ev_ebitda_fmp")
 
 
 def _finite(name: str, value: float) -> float:
@@ -239,19 +239,43 @@ def sensitivity(
     )
 
 
+def enterprise_value(frame: pd.DataFrame, market_cap: pd.Series) -> pd.Series:
+    """CFA EV: market cap + total debt + preferred stock + minority interest - (cash + short-term investments).
+
+    Missing preferred stock, minority interest or short-term investments count as 0; missing debt or cash
+    leaves the EV unknown.
+    """
+    cash = field(frame, "cashAndShortTermInvestments")
+    cash = cash.fillna(
+        field(frame, "cashAndCashEquivalents") + field(frame, "shortTermInvestments").fillna(0.0)
+    )
+    return (
+        market_cap
+        + field(frame, "totalDebt")
+        + field(frame, "preferredStock").fillna(0.0)
+        + field(frame, "minorityInterest").fillna(0.0)
+        - cash
+    ).rename("enterprise_value")
+
+
 def multiples(frame: pd.DataFrame, market_cap: pd.Series) -> pd.DataFrame:
     """P/E, EV/EBITDA, EV/Sales, P/B, P/FCF per fiscal date (or per symbol).
 
     Args:
-        frame: combined statements (annual or TTM rows); uses netIncome, netDebt, ebitda, revenue,
-            totalStockholdersEquity, freeCashFlow.
+        frame: combined statements (annual or TTM rows); uses netIncome, totalDebt, preferredStock,
+            minorityInterest, cashAndShortTermInvestments (or cash + shortTermInvestments), netDebt, ebitda,
+            revenue, totalStockholdersEquity, freeCashFlow.
         market_cap: market capitalisation on each row's date (FMP key-metrics `marketCap`, or
-            `market_cap_at`); EV = market cap + netDebt, as FMP computes it.
+            `market_cap_at`).
 
+    EV is the CFA curriculum's: market cap + total debt + preferred stock + minority interest - cash and
+    short-term investments. FMP's EV (market cap + netDebt: only cash is subtracted) is kept beside it as
+    `enterprise_value_fmp` and `ev_ebitda_fmp` (AAPL FY2024: FMP's is 1.0 % higher).
     A negative denominator (losses, negative book value) gives NaN: such a multiple does not rank.
     """
     mc = pd.to_numeric(market_cap.reindex(frame.index), errors="coerce").astype(float)
-    ev = mc + field(frame, "netDebt")
+    ev = enterprise_value(frame, mc)
+    ev_fmp = mc + field(frame, "netDebt")
 
     def positive(name: str) -> pd.Series:
         s = field(frame, name)
@@ -261,8 +285,10 @@ def multiples(frame: pd.DataFrame, market_cap: pd.Series) -> pd.DataFrame:
         {
             "market_cap": mc,
             "enterprise_value": ev,
+            "enterprise_value_fmp": ev_fmp,
             "pe": safe_div(mc, positive("netIncome")),
             "ev_ebitda": safe_div(ev, positive("ebitda")),
+            "ev_ebitda_fmp": safe_div(ev_fmp, positive("ebitda")),
             "ev_sales": safe_div(ev, positive("revenue")),
             "pb": safe_div(mc, positive("totalStockholdersEquity")),
             "p_fcf": safe_div(mc, positive("freeCashFlow")),

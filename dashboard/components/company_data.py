@@ -49,7 +49,7 @@ CHART_FIELDS = {
     "balance": ["totalAssets", "totalLiabilities", "totalStockholdersEquity"],
     "cashflow": ["operatingCashFlow", "freeCashFlow", "capitalExpenditure"],
 }
-RATIO_FIELDS = ["gross_margin", "operating_margin", "net_margin", "fcf_margin", "roe", "roic"]
+RATIO_FIELDS = ["gross_margin", "operating_margin", "net_margin", "fcf_margin", "roe", "roic", "roic_fmp"]
 
 
 def prices(symbol: str) -> pd.DataFrame:

@@ -21,17 +21,18 @@ dash.register_page(__name__, path="/screener", name="Screener", order=5, title="
 
 METRICS = {
     "pe": "P/E",
-    "ev_ebitda": "EV/EBITDA",
+    "ev_ebitda": "EV/EBITDA (CFA EV)",
     "pb": "P/B",
     "roe": "ROE",
-    "roic": "ROIC",
+    "roic": "ROIC (textbook)",
+    "roic_fmp": "ROIC (FMP definition)",
     "net_margin": "Net margin",
     "gross_margin": "Gross margin",
     "debt_to_equity": "Debt/equity",
     "current_ratio": "Current ratio",
     "revenue_growth": "Revenue growth",
     "f_score": "Piotroski F",
-    "altman_z": "Altman Z",
+    "altman_z": "Altman Z (Z or Z'', by sector)",
     "market_cap": "Market cap",
 }
 # Bounds are typed in the units the table shows (ROE 15 means 15%, market cap 100 means USD 100 bn).
@@ -58,6 +59,8 @@ SHOWN = [
     "debt_to_equity",
     "revenue_growth",
     "f_score",
+    "altman_z",
+    "altman_model",
 ]
 
 

@@ -47,7 +47,8 @@ PROJECTION_COLUMNS = {
 PROJECTION_EXPORT = {"growth": "fcf_growth_fraction", "fcf": "fcf_usd", "pv": "pv_usd"}
 MULTIPLE_NAMES = {
     "pe": "P/E",
-    "ev_ebitda": "EV/EBITDA",
+    "ev_ebitda": "EV/EBITDA (CFA EV)",
+    "ev_ebitda_fmp": "EV/EBITDA (FMP EV)",
     "ev_sales": "EV/Sales",
     "pb": "P/B",
     "p_fcf": "P/FCF",

@@ -79,8 +79,7 @@ def test_ratios_documented_differences_from_fmp(
     # Per share: FMP divides by basic shares; our default is diluted (15,408M vs 15,344M shares).
     assert ours["eps"] == pytest.approx(row["netIncome"] / row["weightedAverageShsOutDil"], rel=REL)
     assert ours["eps"] < fmp_ratios["netIncomePerShare"]
-    # ROIC: FMP's 0.443 implies a denominator of 211,099M that no FY2024 balance combination gives (it
-    # mixes in the prior year, which the sample lacks); ours is NOPAT / (debt + equity - cash) = 0.640.
+    # ROIC: the textbook one is NOPAT / (debt + equity - cash) = 0.640; FMP's 0.443 is `roic_fmp` (below).
     nopat = row["operatingIncome"] * (1 - row["incomeTaxExpense"] / row["incomeBeforeTax"])
     invested = row["totalDebt"] + row["totalEquity"] - row["cashAndCashEquivalents"]
     assert ours["roic"] == pytest.approx(nopat / invested, rel=REL)
@@ -200,3 +199,48 @@ def test_previous_period_skips_a_missing_fiscal_year() -> None:
     assert np.isnan(f.growth(years, fields=["revenue"])["revenue_yoy"].iloc[2])
     week53 = pd.DataFrame({"revenue": [100.0, 110.0]}, index=pd.to_datetime(["2022-09-24", "2023-09-30"]))
     assert f.yoy(week53["revenue"]).iloc[1] == pytest.approx(0.10)  # a 53-week year is still adjacent
+
+
+def test_roic_fmp_reproduces_fmp_key_metrics(aapl: pd.DataFrame, fmp_metrics: dict[str, Any]) -> None:
+    """FMP's ROIC: NOPAT / (TA - CL + short-term debt + current leases) = 0.4431 for AAPL FY2024.
+
+    Source: tests/fixtures/fmp/stable_key-metrics_AAPL_annual.json (returnOnInvestedCapital) with the FY2024
+    balance sheet and income statement: 364,980 - 176,392 + 20,879 + 1,632 = 211,099 M.
+    """
+    ours = f.ratios(aapl, average=False).iloc[0]
+    row = aapl.iloc[0]
+    invested = (
+        row["totalAssets"]
+        - row["totalCurrentLiabilities"]
+        + row["shortTermDebt"]
+        + row["capitalLeaseObligationsCurrent"]
+    )
+    assert invested == 211_099e6
+    assert ours["roic_fmp"] == pytest.approx(fmp_metrics["returnOnInvestedCapital"], rel=REL)
+    assert ours["roic"] > ours["roic_fmp"]  # textbook: net of cash, so a smaller base
+
+
+def test_altman_model_by_sector_aapl_worked_example(aapl: pd.DataFrame) -> None:
+    """Z'' for non-manufacturers, Z for manufacturers, none for financials, each labelled.
+
+    Source: Altman (2000), "Predicting financial distress of companies: revisiting the Z-score and ZETA
+    models", Z'' = 6.56 X1 + 3.26 X2 + 6.72 X3 + 1.05 X4; inputs from the AAPL FY2024 fixtures:
+    X1 = (152,987 - 176,392) / 364,980, X2 = -19,154 / 364,980, X3 = 123,216 / 364,980,
+    X4 = 56,950 / 308,030, so Z'' = 1.871.
+    """
+    x1, x2, x3, x4 = (152_987 - 176_392) / 364_980, -19_154 / 364_980, 123_216 / 364_980, 56_950 / 308_030
+    expected = 6.56 * x1 + 3.26 * x2 + 6.72 * x3 + 1.05 * x4
+    assert expected == pytest.approx(1.871, abs=5e-4)
+    assert f.altman_z_double_prime(aapl).iloc[0] == pytest.approx(expected, rel=1e-9)
+    mc = 3_495_160_329_570.0
+    three = pd.concat([aapl] * 3)
+    three.index = pd.Index(["AAPL", "VZ", "JPM"])
+    sectors = pd.Series(
+        {"AAPL": "Information Technology", "VZ": "Communication Services", "JPM": "Financials"}
+    )
+    out = f.altman(three, mc, sectors)
+    assert out.loc["AAPL", "altman_model"] == "Z (1968)"
+    assert out.loc["AAPL", "altman_z"] == pytest.approx(f.altman_z(aapl, mc).iloc[0], rel=1e-12)
+    assert out.loc["VZ", "altman_model"] == "Z'' (1995)"
+    assert out.loc["VZ", "altman_z"] == pytest.approx(expected, rel=1e-9)
+    assert pd.isna(out.loc["JPM", "altman_model"]) and np.isnan(out.loc["JPM", "altman_z"])

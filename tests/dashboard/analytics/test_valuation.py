@@ -107,13 +107,13 @@ def test_sensitivity_grid_matches_single_dcfs_and_blanks_invalid_cells() -> None
 def test_multiples_reconcile_with_fmp(
     aapl: pd.DataFrame, fmp_ratios: dict[str, Any], fmp_metrics: dict[str, Any]
 ) -> None:
-    """With FMP's market cap, P/E, EV/EBITDA, EV/Sales, P/B, P/FCF and EV equal FMP's values."""
+    """With FMP's market cap, P/E, P/B, P/FCF and the FMP-labelled EV and EV/EBITDA equal FMP's values."""
     mc = pd.Series(float(fmp_metrics["marketCap"]), index=aapl.index)
     m = v.multiples(aapl, mc).iloc[0]
-    assert m["enterprise_value"] == pytest.approx(fmp_metrics["enterpriseValue"], rel=1e-12)
+    assert m["enterprise_value_fmp"] == pytest.approx(fmp_metrics["enterpriseValue"], rel=1e-12)
     assert m["pe"] == pytest.approx(fmp_ratios["priceToEarningsRatio"], rel=1e-12)
-    assert m["ev_ebitda"] == pytest.approx(fmp_metrics["evToEBITDA"], rel=1e-12)
-    assert m["ev_sales"] == pytest.approx(fmp_metrics["evToSales"], rel=1e-12)
+    assert m["ev_ebitda_fmp"] == pytest.approx(fmp_metrics["evToEBITDA"], rel=1e-12)
+    assert m["enterprise_value_fmp"] / aapl["revenue"].iloc[0] == pytest.approx(fmp_metrics["evToSales"])
     assert m["pb"] == pytest.approx(fmp_ratios["priceToBookRatio"], rel=1e-12)
     assert m["p_fcf"] == pytest.approx(fmp_ratios["priceToFreeCashFlowRatio"], rel=1e-12)
 
@@ -164,3 +164,21 @@ def test_current_shares_profile_matches_fmp_market_cap(aapl: pd.DataFrame) -> No
         {"profile": pd.Series({"A": np.nan, "B": -1.0}), "annual": pd.Series({"A": 5.0, "B": np.nan})}
     )
     assert per_symbol.loc["A", "shares_source"] == "annual" and per_symbol.loc["B", "shares_source"] is None
+
+
+def test_enterprise_value_cfa_definition_aapl(aapl: pd.DataFrame, fmp_metrics: dict[str, Any]) -> None:
+    """CFA EV = market cap + debt + preferred + minority interest - cash and short-term investments.
+
+    Source: CFA Institute curriculum (Equity valuation: market-based valuation, EV/EBITDA), with AAPL FY2024
+    from the fixtures: 3,495,160 M + 119,059 M + 0 + 0 - 65,171 M = 3,549,048 M; FMP's EV subtracts cash only
+    (3,584,276 M, 1.0 % higher).
+    """
+    mc = pd.Series(float(fmp_metrics["marketCap"]), index=aapl.index)
+    m = v.multiples(aapl, mc).iloc[0]
+    assert m["enterprise_value"] == pytest.approx(3_495_160_329_570 + 119_059e6 - 65_171e6, rel=1e-12)
+    assert m["ev_ebitda"] == pytest.approx(m["enterprise_value"] / 134_661e6, rel=1e-12)
+    assert m["enterprise_value_fmp"] / m["enterprise_value"] - 1 == pytest.approx(0.0099, abs=1e-4)
+    no_sti = aapl.drop(columns=["cashAndShortTermInvestments", "shortTermInvestments"])
+    assert v.multiples(no_sti, mc).iloc[0]["enterprise_value"] == pytest.approx(
+        3_495_160_329_570 + 119_059e6 - 29_943e6, rel=1e-12
+    )

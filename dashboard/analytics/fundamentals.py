@@ -377,36 +377,51 @@ def altman(
     return pd.DataFrame({"altman_z": z, "altman_model": model}, index=frame.index)
 
 
-def piotroski_f(frame: pd.DataFrame, *, previous: pd.DataFrame | None = None) -> pd.DataFrame:
+def piotroski_f(
+    frame: pd.DataFrame, *, previous: pd.DataFrame | None = None, before: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Piotroski F-score: nine pass/fail signals against the previous period, and their sum.
 
-    Signals (1 = pass): ROA > 0, CFO > 0, ROA up, CFO > net income, long-term debt / assets down, current
-    ratio up, no more weighted basic shares, gross margin up, asset turnover up. ROA and turnover use
-    closing assets (Piotroski used opening assets; closing keeps a two-period cross-section sufficient).
-    The score is NaN when any signal cannot be decided (no previous period, missing field): a partial
-    score would be compared with full ones in the screener.
+    As in Piotroski (2000), "Value investing: the use of historical financial statement information to
+    separate winners from losers", ROA and CFO are scaled by beginning-of-year total assets, leverage is
+    long-term debt over average total assets and asset turnover is sales over beginning-of-year assets. So the
+    previous year's signals need the year before it: `before` (t-2) for cross-sections, the row two periods
+    back for histories. Signals (1 = pass): ROA > 0, CFO > 0, ROA up, CFO > ROA (accruals), leverage down,
+    current ratio up, no more weighted basic shares, gross margin up, asset turnover up. The score is NaN when
+    any signal cannot be decided (no previous period, missing field): a partial score would be compared with
+    full ones in the screener.
     """
-    prev = previous_period(frame) if previous is None else previous.reindex(frame.index)
+    if previous is None:
+        prev = previous_period(frame)
+        early = previous_period(prev)
+    else:
+        prev = previous.reindex(frame.index)
+        early = (
+            before.reindex(frame.index)
+            if before is not None
+            else pd.DataFrame(index=frame.index, columns=["totalAssets"], dtype=float)
+        )
 
-    def parts(f: pd.DataFrame) -> dict[str, np.ndarray]:
-        assets = _col(f, "totalAssets")
+    def parts(f: pd.DataFrame, opening: pd.DataFrame) -> dict[str, np.ndarray]:
+        start_assets = _pos(_col(opening, "totalAssets"))
+        average_assets = (_col(f, "totalAssets") + _col(opening, "totalAssets")) / 2
         return {
-            "roa": _div(_col(f, "netIncome"), assets),
-            "cfo": _col(f, "operatingCashFlow"),
-            "leverage": _div(_col(f, "longTermDebt"), assets),
+            "roa": _div(_col(f, "netIncome"), start_assets),
+            "cfo": _div(_col(f, "operatingCashFlow"), start_assets),
+            "leverage": _div(_col(f, "longTermDebt"), average_assets),
             "current": _div(_col(f, "totalCurrentAssets"), _col(f, "totalCurrentLiabilities")),
             "shares": _col(f, "weightedAverageShsOut"),
             "gross": _div(_col(f, "grossProfit"), _col(f, "revenue")),
-            "turnover": _div(_col(f, "revenue"), assets),
+            "turnover": _div(_col(f, "revenue"), start_assets),
         }
 
-    c, p = parts(frame), parts(prev)
+    c, p = parts(frame, prev), parts(prev, early)
     zero = np.zeros(len(frame))
     comparisons = {
         "roa_positive": (c["roa"], zero, np.greater),
-        "cfo_positive": (c["cfo"], zero, np.greater),
+        "cfo_positive": (_col(frame, "operatingCashFlow"), zero, np.greater),
         "roa_improved": (c["roa"], p["roa"], np.greater),
-        "accruals": (c["cfo"], _col(frame, "netIncome"), np.greater),
+        "accruals": (c["cfo"], c["roa"], np.greater),
         "leverage_down": (c["leverage"], p["leverage"], np.less),
         "current_ratio_up": (c["current"], p["current"], np.greater),
         "no_dilution": (c["shares"], p["shares"], np.less_equal),

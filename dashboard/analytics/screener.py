@@ -42,6 +42,16 @@ GROWTH_COLUMNS = {"revenue": "revenue_growth", "netIncome": "net_income_growth",
 def cross_sections(
     long: pd.DataFrame, *, symbol_column: str = "symbol", period_days: float = YEAR_DAYS
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(latest, previous) of `cross_section_history` (see there)."""
+    latest, previous = cross_section_history(
+        long, depth=2, symbol_column=symbol_column, period_days=period_days
+    )
+    return latest, previous
+
+
+def cross_section_history(
+    long: pd.DataFrame, *, depth: int = 3, symbol_column: str = "symbol", period_days: float = YEAR_DAYS
+) -> list[pd.DataFrame]:
     """Latest and previous period per symbol from a long frame (one row per symbol and fiscal date).
 
     Args:
@@ -50,8 +60,8 @@ def cross_sections(
         period_days: the spacing of consecutive periods (a year for FY rows).
 
     Returns:
-        (latest, previous), both indexed by symbol; a symbol with one period, or whose previous row is not
-        the adjacent period (a fiscal year missing in between), has NaNs in `previous`.
+        [latest, previous, ...] (`depth` frames), all indexed by symbol; a symbol with fewer periods, or
+        whose earlier row is not the adjacent period (a fiscal year missing in between), has NaNs there.
     """
     if symbol_column not in long.columns:
         raise AnalyticsError(f"long frame lacks the {symbol_column!r} column")
@@ -60,13 +70,18 @@ def cross_sections(
         raise AnalyticsError("long frame needs a 'date' index or column")
     frame = frame.sort_values([symbol_column, "date"])
     grouped = frame.groupby(symbol_column, sort=True)
-    latest = grouped.nth(-1).set_index(symbol_column)
-    previous = grouped.nth(-2).set_index(symbol_column).reindex(latest.index)
-    gap = (pd.to_datetime(latest["date"]) - pd.to_datetime(previous["date"])).dt.days
-    distant = ~((gap - period_days).abs() <= LAG_TOLERANCE * period_days)
-    if distant.any():
-        previous.loc[distant, [c for c in previous.columns if c != "date"]] = np.nan
-    return latest, previous
+    frames = [grouped.nth(-1).set_index(symbol_column)]
+    for back in range(2, depth + 1):
+        earlier = grouped.nth(-back).set_index(symbol_column).reindex(frames[0].index)
+        later = frames[-1]
+        gap = (pd.to_datetime(later["date"]) - pd.to_datetime(earlier["date"])).dt.days
+        # Not the adjacent period (or the later one is already missing): no data for this step back.
+        distant = ~((gap - period_days).abs() <= LAG_TOLERANCE * period_days)
+        if distant.any():
+            earlier.loc[distant, [c for c in earlier.columns if c != "date"]] = np.nan
+            earlier.loc[distant, "date"] = pd.NaT
+        frames.append(earlier)
+    return frames
 
 
 def metrics_table(
@@ -76,6 +91,7 @@ def metrics_table(
     market_cap: pd.Series,
     sectors: Mapping[str, str] | pd.Series,
     extra: pd.DataFrame | None = None,
+    before: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per symbol: sector, ratios, multiples, scores and growth (the screener's precomputed table).
 
@@ -85,6 +101,7 @@ def metrics_table(
         market_cap: current market capitalisation per symbol.
         sectors: GICS sector per symbol (from the constituent list).
         extra: more per-symbol columns to carry (e.g. price statistics), joined on symbol.
+        before: the period before `previous` (its opening assets, for the F-score's prior-year signals).
     """
     if latest.empty:
         raise AnalyticsError("no symbols to screen")
@@ -99,7 +116,7 @@ def metrics_table(
         altman(latest, mc, sector),
     ]
     if previous is not None:
-        parts.append(piotroski_f(latest, previous=previous)[["f_score"]])
+        parts.append(piotroski_f(latest, previous=previous, before=before)[["f_score"]])
         prev = previous.reindex(latest.index)
         growth = {
             name: safe_div(field(latest, f) - field(prev, f), field(prev, f).where(field(prev, f) > 0))

@@ -2,7 +2,9 @@
 
 DCF conventions (docs/analytics.md): year 0 is the base year whose FCF is known; explicit years 1..N grow
 from it and are discounted by (1 + WACC)^t from t = 1, so the base year itself is never part of the value;
-the terminal value at N is discounted by (1 + WACC)^N; equity = enterprise value - net debt.
+the terminal value at N is discounted by (1 + WACC)^N; equity = enterprise value - net debt. With
+`mid_year=True` each year's FCF arrives mid-year (discounted from t - 0.5) and so does every flow inside the
+Gordon terminal value (from N - 0.5); an exit-multiple terminal value is a price at N and stays at N.
 """
 
 from __future__ import annotations
@@ -143,6 +145,7 @@ def dcf(
     exit_multiple: float | None = None,
     exit_metric: float | None = None,
     table: bool = True,
+    mid_year: bool = False,
 ) -> DCFResult:
     """Discounted free cash flow to the firm, two terminal values, equity value per share.
 
@@ -158,6 +161,7 @@ def dcf(
         exit_multiple: terminal value = multiple * the exit metric in year N (e.g. EV/EBITDA).
         exit_metric: the base-year value of that metric (grown along the FCF path); default the FCF itself.
         table: False leaves the projection frame empty (the sensitivity grid needs only the values).
+        mid_year: discount flows from the middle of each year (Gordon value = end-year value * (1 + WACC)^0.5).
 
     Raises:
         TerminalGrowthError: terminal_growth >= wacc.
@@ -181,7 +185,8 @@ def dcf(
     t = np.arange(1, years + 1)
     factors = np.cumprod([1.0 + x for x in rates]) if years else np.array([])
     fcf = fcf0 * factors
-    discount = (1.0 + r) ** -t.astype(float)
+    shift = 0.5 if mid_year else 0.0
+    discount = (1.0 + r) ** -(t.astype(float) - shift)
     pv = fcf * discount
     projection = (
         pd.DataFrame(
@@ -195,14 +200,14 @@ def dcf(
     last_fcf = float(fcf[-1]) if years else fcf0
     discount_n = (1.0 + r) ** -years
 
-    def carry(method: str, tv: float) -> TerminalValuation:
-        ev = pv_explicit + tv * discount_n
+    def carry(method: str, tv: float, factor: float = discount_n) -> TerminalValuation:
+        ev = pv_explicit + tv * factor
         equity = ev - debt
         per_share = equity / n_shares
         upside = per_share / price - 1.0 if price else None
-        return TerminalValuation(method, tv, tv * discount_n, ev, equity, per_share, upside)
+        return TerminalValuation(method, tv, tv * factor, ev, equity, per_share, upside)
 
-    gordon = carry("gordon", last_fcf * (1.0 + g) / (r - g))
+    gordon = carry("gordon", last_fcf * (1.0 + g) / (r - g), (1.0 + r) ** -(years - shift))
     exit_val = None
     if exit_multiple is not None:
         metric0 = fcf0 if exit_metric is None else _finite("exit_metric", exit_metric)
@@ -220,13 +225,21 @@ def sensitivity(
     terminal_growths: Sequence[float],
     net_debt: float,
     shares: float,
+    mid_year: bool = False,
 ) -> pd.DataFrame:
     """Gordon value per share over a WACC (rows) * terminal growth (columns) grid; NaN where g >= WACC."""
     if not waccs or not terminal_growths:
         raise AnalyticsError("sensitivity needs at least one WACC and one terminal growth")
     values = np.full((len(waccs), len(terminal_growths)), np.nan)
     point = functools.partial(
-        dcf, base_fcf, growth=growth, years=years, net_debt=net_debt, shares=shares, table=False
+        dcf,
+        base_fcf,
+        growth=growth,
+        years=years,
+        net_debt=net_debt,
+        shares=shares,
+        table=False,
+        mid_year=mid_year,
     )
     for i, r in enumerate(waccs):
         for j, g in enumerate(terminal_growths):

@@ -16,8 +16,8 @@ LEADING_COLUMNS = ("name", "sector", "price", "market_cap", "shares_source", "pe
 
 
 def _long_annual() -> pd.DataFrame:
-    """Last two FY rows per symbol with income, balance and cash-flow fields side by side."""
-    raw = queries.recent_annual(services().router, KINDS, keep=2)
+    """Last three FY rows per symbol with income, balance and cash-flow fields side by side."""
+    raw = queries.recent_annual(services().router, KINDS, keep=3)
     merged: pd.DataFrame | None = None
     for kind in KINDS:  # income first: the first kind holding a field wins, as in statements.combine
         part = raw[raw["kind"] == kind]
@@ -42,7 +42,7 @@ def metrics() -> pd.DataFrame:
         long = _long_annual()
         if long.empty:
             return pd.DataFrame()
-        latest, previous = screener.cross_sections(long)
+        latest, previous, before = screener.cross_section_history(long, depth=3)
         closes = queries.latest_closes(svc.router).set_index("symbol")
         price = closes["close"].astype(float).reindex(latest.index)
         counts = queries.share_counts(svc.router).reindex(latest.index)
@@ -58,6 +58,7 @@ def metrics() -> pd.DataFrame:
         table = screener.metrics_table(
             latest,
             previous,
+            before=before,
             market_cap=price * shares["shares"],
             sectors=companies["sector"],
             extra=pd.DataFrame(

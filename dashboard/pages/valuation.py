@@ -160,6 +160,18 @@ def run_dcf(
         shares=shares,
         price=base["price"] if math.isfinite(base["price"]) else None,
     )
+    mid = valuation.dcf(
+        base["fcf"],
+        growth=growth,
+        years=years,
+        wacc=w.value,
+        terminal_growth=a["terminal"] / 100,
+        net_debt=net_debt,
+        shares=shares,
+        table=False,
+        mid_year=True,
+    )
+    base["mid_year_per_share"] = mid.gordon.per_share
     # Not rounded: the centre cell must be the headline value (a WACC rounded to 4 dp moved it by cents).
     waccs = [w.value + d for d in (-0.02, -0.01, 0.0, 0.01, 0.02)]
     growths = [a["terminal"] / 100 + d for d in (-0.01, -0.005, 0.0, 0.005, 0.01)]
@@ -231,7 +243,14 @@ def valuation_update(symbol: str | None, *values: Any) -> tuple[Any, ...]:
                     [
                         f"{symbol}: USD ",
                         html.Span(f"{g.per_share:,.2f}", id="valuation-per-share"),
-                        " per share (DCF, Gordon terminal value)",
+                        " per share (DCF, Gordon terminal value, end-year discounting)",
+                    ]
+                ),
+                html.P(
+                    [
+                        "Mid-year convention (cash flows arrive mid-year): USD ",
+                        html.Span(f"{base['mid_year_per_share']:,.2f}", id="valuation-per-share-mid"),
+                        " per share.",
                     ]
                 ),
                 html.P(

@@ -139,6 +139,8 @@ def test_valuation_dcf_and_grid(logged_in: Callable[[str], FlaskClient], deps: l
     assert z[0][4] > z[4][0]  # lower WACC and higher growth → higher value
     headline = float(find_id(out["valuation-summary"]["children"], "valuation-per-share").replace(",", ""))
     assert z[2][2] == pytest.approx(headline, abs=0.005)  # the base case is the grid's centre cell
+    mid = float(find_id(out["valuation-summary"]["children"], "valuation-per-share-mid").replace(",", ""))
+    assert mid > headline  # flows half a year sooner are worth more
     bad = call(
         client,
         deps,

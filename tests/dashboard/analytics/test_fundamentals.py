@@ -123,14 +123,55 @@ def test_dupont_products_equal_roe(aapl: pd.DataFrame) -> None:
 
 
 def test_piotroski_f_counts_nine_signals() -> None:
-    """The F-score sums the nine signals; a first year without a previous one is NaN."""
-    out = f.piotroski_f(_two_years())
-    assert np.isnan(out["f_score"].iloc[0])
-    last = out.iloc[1]
-    # ROA>0, CFO>0, ROA up, CFO>NI, leverage down, current ratio up, fewer shares, margin up: 8 pass;
-    # turnover 120/220=0.545 vs 100/200=0.5 also up: 9.
+    """The F-score sums the nine signals; years without two earlier ones (opening assets of t-1) are NaN."""
+    two = _two_years()
+    three = pd.concat([two.iloc[[0]], two]).set_axis(
+        pd.to_datetime(["2022-12-31", "2023-12-31", "2024-12-31"])
+    )
+    out = f.piotroski_f(three)
+    assert out["f_score"].iloc[:2].isna().all()
+    last = out.iloc[2]
+    # ROA 16/200 > 13.5/200, CFO 20 > 0, CFO/TA > ROA, LTD/avg TA 45/210 < 50/200, current ratio, fewer
+    # shares, margin, turnover 120/200 > 100/200 on opening assets: all 9 pass.
     assert last["f_score"] == 9
     assert last.drop("f_score").eq(1.0).all()
+
+
+def test_piotroski_opening_assets_aapl_fy2024_scores_7() -> None:
+    """AAPL FY2024 scores 7 with beginning-of-year assets (the paper's way), 6 on closing assets.
+
+    Source: Piotroski (2000), Journal of Accounting Research 38, "Value investing: the use of historical
+    financial statement information to separate winners from losers" (signal definitions); figures from
+    Apple's Form 10-K for FY2024 (FY2024 and FY2023 columns) and FY2023 (FY2022 total assets 352,755 M; FMP's
+    operatingReturnOnAssets implies the same FY2023 assets, see test_ratios_documented_differences_from_fmp).
+    """
+    m = 1e6
+    years = pd.DataFrame(
+        {
+            "totalAssets": [352_755 * m, 352_583 * m, 364_980 * m],
+            "netIncome": [99_803 * m, 96_995 * m, 93_736 * m],
+            "operatingCashFlow": [122_151 * m, 110_543 * m, 118_254 * m],
+            "longTermDebt": [98_959 * m, 95_281 * m, 85_750 * m],
+            "totalCurrentAssets": [135_405 * m, 143_566 * m, 152_987 * m],
+            "totalCurrentLiabilities": [153_982 * m, 145_308 * m, 176_392 * m],
+            "weightedAverageShsOut": [16_215_963e3, 15_744_231e3, 15_343_783e3],
+            "grossProfit": [170_782 * m, 169_148 * m, 180_683 * m],
+            "revenue": [394_328 * m, 383_285 * m, 391_035 * m],
+        },
+        index=pd.to_datetime(["2022-09-24", "2023-09-30", "2024-09-28"]),
+    )
+    paper = f.piotroski_f(years).iloc[2]
+    assert paper["f_score"] == 7
+    assert paper["roa_improved"] == 0 and paper["current_ratio_up"] == 0
+    assert paper["turnover_up"] == 1  # 391,035 / 352,583 = 1.109 > 383,285 / 352,755 = 1.087
+    # The closing-assets variant we used before: ROA and turnover both fall, 6.
+    closing_roa = (93_736 / 364_980, 96_995 / 352_583)
+    closing_turn = (391_035 / 364_980, 383_285 / 352_583)
+    assert closing_roa[0] < closing_roa[1] and closing_turn[0] < closing_turn[1]
+    assert paper["f_score"] - paper["turnover_up"] == 6
+    # The same score from a cross-section (screener): latest, previous and the year before.
+    rows = [years.iloc[[i]].set_axis(["AAPL"]) for i in (2, 1, 0)]
+    assert f.piotroski_f(rows[0], previous=rows[1], before=rows[2])["f_score"].iloc[0] == 7
 
 
 def test_altman_z_hand_computed() -> None:
@@ -193,7 +234,7 @@ def test_previous_period_skips_a_missing_fiscal_year() -> None:
     r = f.ratios(years)
     assert r["roa"].iloc[1] == pytest.approx(13.5 / 200.0)  # adjacent: averaged with 2021 (equal assets)
     assert np.isnan(r["roa"].iloc[2])  # 2022 is two years back: not an opening balance
-    assert np.isnan(f.piotroski_f(years)["f_score"].iloc[2])
+    assert np.isnan(f.piotroski_f(years)["f_score"].iloc[2])  # no adjacent previous year
     assert f.yoy(years["revenue"]).iloc[1] == pytest.approx(0.10)
     assert np.isnan(f.yoy(years["revenue"]).iloc[2])
     assert np.isnan(f.growth(years, fields=["revenue"])["revenue_yoy"].iloc[2])

@@ -182,3 +182,30 @@ def test_enterprise_value_cfa_definition_aapl(aapl: pd.DataFrame, fmp_metrics: d
     assert v.multiples(no_sti, mc).iloc[0]["enterprise_value"] == pytest.approx(
         3_495_160_329_570 + 119_059e6 - 29_943e6, rel=1e-12
     )
+
+
+def test_dcf_mid_year_convention_hand_computed() -> None:
+    """Mid-year: FCF_t discounted from t - 0.5, the Gordon value from N - 0.5, exit multiple still from N.
+
+    Source: Koller, Goedhart and Wessels, "Valuation: Measuring and Managing the Value of Companies"
+    (McKinsey), mid-year adjustment: the end-year value times (1 + WACC)^0.5. Worked example: FCF0 100,
+    5 % growth for 3 years, WACC 10 %, terminal growth 2 %, net debt 50, 10 shares.
+    """
+    r, g = 0.10, 0.02
+    fcf = [100 * 1.05**t for t in (1, 2, 3)]
+    pv = sum(x / (1 + r) ** (t - 0.5) for t, x in zip((1, 2, 3), fcf, strict=True))
+    tv = fcf[-1] * (1 + g) / (r - g)
+    expected = (pv + tv / (1 + r) ** 2.5 - 50) / 10
+    kwargs = dict(growth=0.05, years=3, wacc=r, terminal_growth=g, net_debt=50.0, shares=10.0)
+    mid = v.dcf(100.0, mid_year=True, exit_multiple=12.0, **kwargs)  # type: ignore[arg-type]
+    end = v.dcf(100.0, exit_multiple=12.0, **kwargs)  # type: ignore[arg-type]
+    assert mid.gordon.per_share == pytest.approx(expected, rel=1e-12)
+    assert mid.gordon.enterprise_value == pytest.approx(
+        end.gordon.enterprise_value * (1 + r) ** 0.5, rel=1e-12
+    )
+    assert mid.projection["discount_factor"].tolist() == pytest.approx([1.1**-0.5, 1.1**-1.5, 1.1**-2.5])
+    assert mid.exit_multiple is not None and end.exit_multiple is not None
+    assert mid.exit_multiple.pv_terminal == pytest.approx(end.exit_multiple.pv_terminal, rel=1e-12)
+    grid = v.sensitivity(100.0, growth=0.05, years=3, waccs=[r], terminal_growths=[g], net_debt=50.0,
+                         shares=10.0, mid_year=True)  # fmt: skip
+    assert grid.iloc[0, 0] == pytest.approx(expected, rel=1e-12)

@@ -9,7 +9,9 @@ Use `ohlcv(prices, adjusted=...)` to choose dividend-adjusted (default) or raw p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -238,3 +240,73 @@ def all_indicators(prices: pd.DataFrame, *, adjusted: bool = True) -> pd.DataFra
         realized_volatility(c),
     ]
     return pd.concat(parts, axis=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """One chartable indicator: its label, its panel and how to compute its lines from an `ohlcv` frame.
+
+    panel "price" draws the lines on the price axis (overlays, in USD); "oscillator" gives it an axis of
+    its own under the volume, titled `axis`.
+    """
+
+    key: str
+    label: str
+    panel: Literal["price", "oscillator"]
+    compute: Callable[[pd.DataFrame], dict[str, pd.Series]]
+    axis: str = "Price (USD)"
+
+
+def _bands(p: pd.DataFrame) -> dict[str, pd.Series]:
+    bands = bbands(p["close"])
+    return {"BB upper": bands["upper"], "BB lower": bands["lower"]}
+
+
+def _macd(p: pd.DataFrame) -> dict[str, pd.Series]:
+    lines = macd(p["close"])
+    return {"MACD": lines["macd"], "Signal": lines["signal"], "Histogram": lines["hist"]}
+
+
+def _stoch(p: pd.DataFrame) -> dict[str, pd.Series]:
+    lines = stoch(p["high"], p["low"], p["close"])
+    return {"%K": lines["slowk"], "%D": lines["slowd"]}
+
+
+# The one list of indicators the Company page offers (overlays and oscillators), in display order.
+REGISTRY: dict[str, Indicator] = {
+    i.key: i
+    for i in (
+        Indicator("sma_50", "SMA 50", "price", lambda p: {"SMA 50": sma(p["close"], 50)}),
+        Indicator("sma_200", "SMA 200", "price", lambda p: {"SMA 200": sma(p["close"], 200)}),
+        Indicator("ema_20", "EMA 20", "price", lambda p: {"EMA 20": ema(p["close"], 20)}),
+        Indicator("bbands", "Bollinger bands (20, 2 sd)", "price", _bands),
+        Indicator("rsi", "RSI 14", "oscillator", lambda p: {"RSI 14": rsi(p["close"])}, "RSI (0-100)"),
+        Indicator("macd", "MACD 12/26/9", "oscillator", _macd, "MACD (USD)"),
+        Indicator("stoch", "Stochastic 5/3/3", "oscillator", _stoch, "Stochastic (0-100)"),
+        Indicator(
+            "adx", "ADX 14", "oscillator", lambda p: {"ADX 14": adx(p["high"], p["low"], p["close"])}, "ADX"
+        ),
+        Indicator(
+            "atr",
+            "ATR 14",
+            "oscillator",
+            lambda p: {"ATR 14": atr(p["high"], p["low"], p["close"])},
+            "ATR (USD)",
+        ),
+        Indicator(
+            "obv", "OBV", "oscillator", lambda p: {"OBV": obv(p["close"], p["volume"])}, "OBV (shares)"
+        ),
+        Indicator(
+            "mfi",
+            "MFI 14",
+            "oscillator",
+            lambda p: {"MFI 14": mfi(p["high"], p["low"], p["close"], p["volume"])},
+            "MFI (0-100)",
+        ),
+    )
+}
+
+
+def keys(panel: str) -> tuple[str, ...]:
+    """The registry's keys drawn on one panel ("price" or "oscillator"), in display order."""
+    return tuple(k for k, i in REGISTRY.items() if i.panel == panel)

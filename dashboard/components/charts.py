@@ -6,7 +6,7 @@ a request. Legends sit above the plot area, never over the data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -91,9 +91,18 @@ def empty_figure(message: str) -> dict[str, Any]:
 
 
 def candles(
-    prices: pd.DataFrame, overlays: Mapping[str, pd.Series], title: str, *, price_axis: str = "Price (USD)"
+    prices: pd.DataFrame,
+    overlays: Mapping[str, pd.Series],
+    title: str,
+    *,
+    price_axis: str = "Price (USD)",
+    panels: Sequence[tuple[str, Mapping[str, pd.Series]]] = (),
 ) -> dict[str, Any]:
-    """Candlesticks with volume below and indicator overlays on the price axis."""
+    """Candlesticks with volume below, indicator overlays on the price axis and one axis per oscillator.
+
+    Every trace is on the one x-axis, so zooming the price zooms the oscillators with it. `panels` are
+    (axis title, lines) pairs, stacked under the volume in the order given.
+    """
     x = _dates(prices.index)
     data: list[dict[str, Any]] = [
         {
@@ -134,15 +143,45 @@ def candles(
             "yaxis": "y2",
         }
     )
+    # Domains from the bottom: one 0.2-high band per oscillator, then volume, then the price on top.
+    step = 0.2 if panels else 0.0
+    below = len(panels) * step
+    span = 1.0 - below
+    extra_axes: dict[str, Any] = {}
+    for i, (axis_title, series_map) in enumerate(panels):
+        name = f"y{i + 3}"
+        low = below - (i + 1) * step
+        extra_axes[f"yaxis{i + 3}"] = axis(axis_title, domain=[low + 0.03, low + step], hoverformat=",.2f")
+        data += [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": x,
+                "y": _values(series),
+                "name": label,
+                "line": {"width": 1.1},
+                "hovertemplate": f"{label} %{{y:,.2f}}<extra></extra>",
+                "xaxis": "x",
+                "yaxis": name,
+            }
+            for label, series in series_map.items()
+        ]
+    bottom = f"y{len(panels) + 2}" if panels else "y2"
     return {
         "data": data,
         "layout": layout(
             title,
-            height=580,
+            height=580 + 170 * len(panels),
             hovermode="x",
-            xaxis=axis(anchor="y2", rangeslider={"visible": False}, type="date"),
-            yaxis=axis(price_axis, domain=[0.3, 1.0], tickformat=",.0f", hoverformat=",.2f"),
-            yaxis2=axis("Volume (shares)", domain=[0.0, 0.22], tickformat="~s"),
+            xaxis=axis(anchor=bottom, rangeslider={"visible": False}, type="date"),
+            yaxis=axis(
+                price_axis,
+                domain=[below + 0.3 * span, 1.0],
+                tickformat=",.0f",
+                hoverformat=",.2f",
+            ),
+            yaxis2=axis("Volume (shares)", domain=[below + 0.03, below + 0.22 * span], tickformat="~s"),
+            **extra_axes,
         ),
     }
 

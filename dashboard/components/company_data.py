@@ -15,7 +15,8 @@ from dashboard.services import services
 from dashboard.vocabulary import fiscal_labels
 
 RANGES = {"1Y": 365, "5Y": 5 * 365, "10Y": 10 * 365, "MAX": None}
-OVERLAYS = ("sma_50", "sma_200", "ema_20", "bbands")
+OVERLAYS = indicators.keys("price")
+OSCILLATORS = indicators.keys("oscillator")
 STATEMENT_FIELDS = {
     "income": [
         "revenue",
@@ -65,26 +66,30 @@ def window(frame: pd.DataFrame, span: str) -> pd.DataFrame:
 
 
 def price_view(
-    symbol: str, *, adjusted: bool, overlays: tuple[str, ...], span: str
-) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
-    """OHLCV (adjusted or traded) in the window, and the chosen overlays computed on full history."""
+    symbol: str,
+    *,
+    adjusted: bool,
+    overlays: tuple[str, ...],
+    span: str,
+    oscillators: tuple[str, ...] = (),
+) -> tuple[pd.DataFrame, dict[str, pd.Series], list[tuple[indicators.Indicator, dict[str, pd.Series]]]]:
+    """OHLCV (adjusted or traded) in the window, the chosen overlays and oscillator panels.
+
+    Every indicator comes from `indicators.REGISTRY` and is computed on the full history (so the window
+    starts warmed up), then cut to the window.
+    """
     full = prices(symbol)
     if full.empty:
-        return full, {}
+        return full, {}, []
     ohlcv = indicators.ohlcv(full, adjusted=adjusted)
-    close = ohlcv["close"]
-    lines: dict[str, pd.Series] = {}
-    if "sma_50" in overlays:
-        lines["SMA 50"] = indicators.sma(close, 50)
-    if "sma_200" in overlays:
-        lines["SMA 200"] = indicators.sma(close, 200)
-    if "ema_20" in overlays:
-        lines["EMA 20"] = indicators.ema(close, 20)
-    if "bbands" in overlays:
-        bands = indicators.bbands(close)
-        lines["BB upper"], lines["BB lower"] = bands["upper"], bands["lower"]
     shown = window(ohlcv, span)
-    return shown, {name: s.reindex(shown.index) for name, s in lines.items()}
+
+    def lines(key: str) -> dict[str, pd.Series]:
+        return {name: s.reindex(shown.index) for name, s in indicators.REGISTRY[key].compute(ohlcv).items()}
+
+    overlay_lines = {name: s for key in overlays for name, s in lines(key).items()}
+    panels = [(indicators.REGISTRY[key], lines(key)) for key in oscillators]
+    return shown, overlay_lines, panels
 
 
 def _statement_frames(symbol: str, period: str) -> dict[str, pd.DataFrame]:

@@ -11,6 +11,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 from dash.development.base_component import Component
 
+from dashboard.analytics.indicators import REGISTRY
 from dashboard.components import charts, company_data, formats, states, tables
 from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.inputs import InvalidInput, bounded_list, radio_column, valid_choice, valid_symbol
@@ -54,13 +55,23 @@ def layout(symbol: str | None = None, **_: Any) -> Component:
             dbc.Col(
                 dbc.Checklist(
                     id="company-overlays",
-                    options=[
-                        {"label": o.upper().replace("_", " "), "value": o} for o in company_data.OVERLAYS
-                    ],
+                    options=[{"label": REGISTRY[o].label, "value": o} for o in company_data.OVERLAYS],
                     value=["sma_50"],
                     inline=True,
                 ),
                 md=3,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label("Oscillators (panels under the volume)", className="small mb-0 me-2"),
+                    dbc.Checklist(
+                        id="company-oscillators",
+                        options=[{"label": REGISTRY[o].label, "value": o} for o in company_data.OSCILLATORS],
+                        value=[],
+                        inline=True,
+                    ),
+                ],
+                md=12,
             ),
         ],
         className="mb-2 g-2 align-items-center",
@@ -177,9 +188,14 @@ def company_profile(symbol: str | None) -> tuple[Any, Any, Any, str]:
     Input("company-adjusted", "value"),
     Input("company-overlays", "value"),
     Input("company-range", "value"),
+    Input("company-oscillators", "value"),
 )
 def company_price(
-    symbol: str | None, adjusted: str, overlays: list[str] | None, span: str
+    symbol: str | None,
+    adjusted: str,
+    overlays: list[str] | None,
+    span: str,
+    oscillators: list[str] | None = None,
 ) -> tuple[Any, str]:
     try:
         symbol = valid_symbol(symbol)
@@ -191,19 +207,33 @@ def company_price(
                 for o in bounded_list(overlays, name="overlays")
             )
         )
+        # Registry order, so the panels stack the same way whatever order they were ticked in.
+        picked = {
+            valid_choice(o, company_data.OSCILLATORS, name="oscillator")
+            for o in bounded_list(oscillators, name="oscillators")
+        }
+        panels = tuple(o for o in company_data.OSCILLATORS if o in picked)
     except InvalidInput as exc:
         return charts.empty_figure(str(exc)), "#"
 
     def build() -> dict[str, Any]:
-        shown, lines = company_data.price_view(symbol, adjusted=adjusted == "adj", overlays=chosen, span=span)
+        shown, lines, oscillator_lines = company_data.price_view(
+            symbol, adjusted=adjusted == "adj", overlays=chosen, span=span, oscillators=panels
+        )
         if shown.empty:
             return charts.empty_figure(f"No prices stored for {symbol}.")
         title = f"{symbol} · {'dividend-adjusted' if adjusted == 'adj' else 'traded'} prices"
         axis = "Price (USD, dividend-adjusted)" if adjusted == "adj" else "Price (USD)"
-        return charts.candles(shown, lines, title, price_axis=axis)
+        return charts.candles(
+            shown,
+            lines,
+            title,
+            price_axis=axis,
+            panels=[(indicator.axis, series) for indicator, series in oscillator_lines],
+        )
 
     try:
-        figure = services().cached("price-figure", (symbol, adjusted, chosen, span), build)
+        figure = services().cached("price-figure", (symbol, adjusted, chosen, span, panels), build)
     except FAILURES as exc:
         return charts.empty_figure(str(exc)), "#"
     return figure, export_href("company", "prices", {"symbol": symbol, "adjusted": adjusted})

@@ -121,6 +121,29 @@ def test_browser_company_page(page: Any, base_url: str) -> None:
     )
     raw_first = traces(page, "company-price-graph")[0]["y0"]
     assert raw_first > adjusted_first
+    # Oscillator panel: tick RSI and MFI; each draws on its own axis, values in their 0-100 range.
+    page.click("label:has-text('RSI 14')")
+    page.click("label:has-text('MFI 14')")
+    page.wait_for_function(
+        "Array.from(document.querySelector('#company-price-graph .js-plotly-plot').data, t => t.name)"
+        ".includes('MFI 14')"
+    )
+    panels = page.evaluate(
+        """() => {
+          const plot = document.querySelector('#company-price-graph .js-plotly-plot');
+          const pick = name => plot.data.find(t => t.name === name);
+          const values = t => t.y.filter(v => v !== null);
+          return {
+            rsi: values(pick('RSI 14')), mfi: values(pick('MFI 14')),
+            axes: [pick('RSI 14').yaxis, pick('MFI 14').yaxis, pick('price').xaxis, pick('RSI 14').xaxis],
+            rsiTitle: plot.layout.yaxis3.title.text,
+          };
+        }"""
+    )
+    assert panels["axes"] == ["y3", "y4", "x", "x"]
+    assert panels["rsiTitle"] == "RSI (0-100)"
+    assert len(panels["rsi"]) > 200 and all(0 <= v <= 100 for v in panels["rsi"] + panels["mfi"])
+    assert 20 < sum(panels["rsi"]) / len(panels["rsi"]) < 80  # a random walk's RSI centres near 50
     page.wait_for_selector("#company-statement-grid .ag-row")
     statement = rows(page, "company-statement-grid")
     assert re.match(r"Revenue\tUSD m\t\d{1,3}(,\d{3})*\.\d\t", statement["Revenue"]), statement

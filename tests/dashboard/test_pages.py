@@ -67,6 +67,41 @@ def test_company_price_callback_returns_candles_with_volume_and_overlay(
     assert out["company-export-prices"]["href"].startswith("/export/company/prices.csv?symbol=MSFT")
 
 
+def test_company_oscillator_panels_share_the_price_x_axis(
+    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
+) -> None:
+    """Ticked oscillators get their own axes under the volume, on the price's x-axis, with TA-Lib's values."""
+    import pandas as pd
+
+    from dashboard.analytics import indicators
+    from tests.dashboard import seed
+
+    client = logged_in("ann")
+    values = {
+        "company-symbol": "AAPL",
+        "company-adjusted": "raw",
+        "company-overlays": [],
+        "company-range": "1Y",
+        "company-oscillators": ["macd", "rsi"],
+    }
+    figure = call(client, deps, "company-price-graph", values)["company-price-graph"]["figure"]
+    by_name = {t["name"]: t for t in figure["data"]}
+    assert {t["xaxis"] for t in figure["data"]} == {"x"}
+    assert by_name["RSI 14"]["yaxis"] == "y3" and by_name["MACD"]["yaxis"] == "y4"  # registry order
+    assert figure["layout"]["yaxis3"]["title"]["text"] == "RSI (0-100)"
+    assert figure["layout"]["xaxis"]["anchor"] == "y4"  # the date axis sits under the last panel
+    rows = seed.price_rows("AAPL", 1)  # the seeded AAPL prices
+    close = pd.Series([r[5] for r in rows], index=pd.to_datetime([r[1] for r in rows]))
+    rsi = indicators.rsi(close)
+    assert by_name["RSI 14"]["x"][-1] == rsi.index[-1].strftime("%Y-%m-%d")
+    assert by_name["RSI 14"]["y"][-1] == pytest.approx(rsi.iloc[-1], abs=1e-6)
+    assert by_name["RSI 14"]["y"][0] == pytest.approx(rsi[by_name["RSI 14"]["x"][0]], abs=1e-6)
+    macd = indicators.macd(close)
+    assert by_name["Histogram"]["y"][-1] == pytest.approx(macd["hist"].iloc[-1], abs=1e-6)
+    bad = call(client, deps, "company-price-graph", {**values, "company-oscillators": ["sma_50"]})
+    assert "oscillator" in str(bad["company-price-graph"]["figure"]["layout"]["annotations"])
+
+
 def test_company_adjusted_toggle_changes_prices(
     logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 import pandas as pd
 
@@ -10,6 +11,7 @@ from dashboard.analytics import indicators
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.fundamentals import ratios
 from dashboard.analytics.statements import combine, statement_frame, ttm
+from dashboard.components.inputs import InvalidInput
 from dashboard.data import queries
 from dashboard.services import services
 from dashboard.vocabulary import fiscal_labels
@@ -53,6 +55,26 @@ CHART_FIELDS = {
 RATIO_FIELDS = ["gross_margin", "operating_margin", "net_margin", "fcf_margin", "roe", "roic", "roic_fmp"]
 
 
+EARLIEST_AS_OF = date(1990, 1, 1)
+
+
+def as_of_date(value: object) -> str | None:
+    """A page's as-of date (YYYY-MM-DD from a date picker) checked, or None for "latest".
+
+    Raises:
+        InvalidInput: not a date, before 1990 or in the future.
+    """
+    if value in (None, ""):
+        return None
+    try:
+        day = date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise InvalidInput(f"as-of date {str(value)[:20]!r} is not a date (YYYY-MM-DD)") from exc
+    if not EARLIEST_AS_OF <= day <= date.today():
+        raise InvalidInput(f"as-of date must be between {EARLIEST_AS_OF} and today")
+    return day.isoformat()
+
+
 def prices(symbol: str) -> pd.DataFrame:
     svc = services()
     return svc.cached("prices", (symbol,), lambda: queries.prices(svc.router, symbol))
@@ -92,23 +114,28 @@ def price_view(
     return shown, overlay_lines, panels
 
 
-def _statement_frames(symbol: str, period: str) -> dict[str, pd.DataFrame]:
+def _statement_frames(symbol: str, period: str, as_of: str | None) -> dict[str, pd.DataFrame]:
     svc = services()
-    raw = queries.statement_payloads(svc.router, symbol, period)
+    raw = queries.statement_payloads(svc.router, symbol, period, as_of)
     periods = fiscal_labels(period)
     return {
         kind: statement_frame(rows, period=periods) if rows else pd.DataFrame() for kind, rows in raw.items()
     }
 
 
-def statements(symbol: str, period: str) -> dict[str, pd.DataFrame]:
-    """Frames per kind: period "FY" (annual), "Q" (quarterly) or "TTM" (rolling trailing twelve months)."""
+def statements(symbol: str, period: str, as_of: str | None = None) -> dict[str, pd.DataFrame]:
+    """Frames per kind: period "FY" (annual), "Q" (quarterly) or "TTM" (rolling trailing twelve months).
+
+    `as_of` (YYYY-MM-DD) gives the statements as the store knew them at the end of that day; None the latest.
+    """
     svc = services()
     if period != "TTM":
-        return svc.cached("statements", (symbol, period), lambda: _statement_frames(symbol, period))
+        return svc.cached(
+            "statements", (symbol, period, as_of), lambda: _statement_frames(symbol, period, as_of)
+        )
 
     def build() -> dict[str, pd.DataFrame]:
-        quarterly = statements(symbol, "Q")
+        quarterly = statements(symbol, "Q", as_of)
         out: dict[str, pd.DataFrame] = {}
         for kind in ("income", "cashflow"):
             frame = quarterly.get(kind, pd.DataFrame())
@@ -119,24 +146,30 @@ def statements(symbol: str, period: str) -> dict[str, pd.DataFrame]:
         out["balance"] = quarterly.get("balance", pd.DataFrame())  # balances are stocks: latest quarter
         return out
 
-    return svc.cached("statements-ttm", (symbol,), build)
+    return svc.cached("statements-ttm", (symbol, as_of), build)
 
 
-def combined(symbol: str, period: str) -> pd.DataFrame:
-    frames = statements(symbol, period)
+def combined(symbol: str, period: str, as_of: str | None = None) -> pd.DataFrame:
+    frames = statements(symbol, period, as_of)
     parts = [frames.get(k, pd.DataFrame()) for k in ("income", "balance", "cashflow")]
     parts = [p for p in parts if not p.empty]
     return combine(*parts) if parts else pd.DataFrame()
 
 
-def ratio_history(symbol: str, period: str = "FY") -> pd.DataFrame:
+def ratio_history(symbol: str, period: str = "FY", as_of: str | None = None) -> pd.DataFrame:
     svc = services()
 
     def build() -> pd.DataFrame:
-        frame = combined(symbol, period)
+        frame = combined(symbol, period, as_of)
         return ratios(frame) if not frame.empty else pd.DataFrame()
 
-    return svc.cached("ratios", (symbol, period), build)
+    return svc.cached("ratios", (symbol, period, as_of), build)
+
+
+def restated(symbol: str, as_of: str | None) -> pd.DataFrame:
+    """Statement rows restated after `as_of` (every restated row when None): kind, period, fiscal_date."""
+    svc = services()
+    return svc.cached("restated", (symbol, as_of), lambda: queries.restatements(svc.router, symbol, as_of))
 
 
 def profile_fields(row: Mapping[str, object]) -> dict[str, object]:

@@ -15,6 +15,9 @@ import pandas as pd
 from dashboard.data.router import QueryFailed, ReadResult, ReplicaRouter
 from dashboard.vocabulary import FISCAL_PERIODS, STATEMENT_KINDS, fiscal_labels
 
+# "As of date D" is what the store knew at the end of that day (statements_as_of takes a timestamp).
+AS_OF_CUTOFF = "(CAST(:as_of AS date) + 1)::timestamptz - interval '1 microsecond'"
+
 
 def _read(router: ReplicaRouter, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
     result: ReadResult = router.read(sql, params)
@@ -93,14 +96,21 @@ def statements(router: ReplicaRouter, symbol: str, kind: str, periods: Sequence[
     return payload_frame(frame)
 
 
-def statement_payloads(router: ReplicaRouter, symbol: str, period: str) -> dict[str, list[dict[str, Any]]]:
-    """Every kind's FMP rows for one symbol, oldest first: period "FY" (annual) or "Q" (the quarters)."""
+def statement_payloads(
+    router: ReplicaRouter, symbol: str, period: str, as_of: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Every kind's FMP rows for one symbol, oldest first: period "FY" (annual) or "Q" (the quarters).
+
+    With `as_of` (YYYY-MM-DD): as the store knew them at the end of that day, through schema/002's
+    `statements_as_of` (rows first seen later are absent, restated rows carry the payload current then).
+    """
     periods = fiscal_labels(period)
+    params: dict[str, Any] = {"symbol": symbol, "periods": list(periods)}
+    source = "statements WHERE symbol = :symbol AND"
+    if as_of is not None:
+        source, params["as_of"] = f"statements_as_of({AS_OF_CUTOFF}, :symbol) WHERE", as_of
     frame = _read(
-        router,
-        "SELECT kind, payload FROM statements"
-        " WHERE symbol = :symbol AND period = ANY(:periods) ORDER BY fiscal_date",
-        {"symbol": symbol, "periods": list(periods)},
+        router, f"SELECT kind, payload FROM {source} period = ANY(:periods) ORDER BY fiscal_date", params
     )
     out: dict[str, list[dict[str, Any]]] = {kind: [] for kind in STATEMENT_KINDS}
     for kind, payload in zip(frame.get("kind", []), frame.get("payload", []), strict=True):
@@ -265,3 +275,18 @@ def share_counts(router: ReplicaRouter, symbols: Sequence[str] | None = None) ->
     for name in ("profile_shares", "quarter_shares"):
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
     return frame
+
+
+def restatements(router: ReplicaRouter, symbol: str, as_of: str | None) -> pd.DataFrame:
+    """Statement rows of one symbol restated after `as_of` (all rows ever restated when None).
+
+    Columns kind, period, fiscal_date (date), restated (the first restatement after `as_of`).
+    """
+    return _read(
+        router,
+        "SELECT kind, period, fiscal_date, min(valid_to) AS restated FROM statement_revisions"
+        " WHERE symbol = :symbol AND (CAST(:as_of AS date) IS NULL"
+        f" OR (valid_to > {AS_OF_CUTOFF} AND valid_from <= {AS_OF_CUTOFF}))"
+        " GROUP BY kind, period, fiscal_date ORDER BY fiscal_date",
+        {"symbol": symbol, "as_of": as_of},
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import dash
@@ -18,7 +19,7 @@ from dashboard.components.inputs import InvalidInput, bounded_list, radio_column
 from dashboard.components.page import FAILURES, NO_COMPANIES, chart, heading, picker_options, symbol_picker
 from dashboard.data import queries
 from dashboard.services import services
-from dashboard.vocabulary import VIEW_NOUNS, VIEWS
+from dashboard.vocabulary import VIEW_NOUNS, VIEWS, fiscal_labels
 
 dash.register_page(__name__, path="/", name="Company", order=0, title="Company · MyCFATool")
 
@@ -95,12 +96,28 @@ def layout(symbol: str | None = None, **_: Any) -> Component:
             html.Hr(),
             dbc.Row(
                 [
-                    radio_column("company-period", PERIODS, "FY", md=4),
-                    radio_column("company-kind", KINDS, "income", md=5),
-                    dbc.Col(export_link("company", "statements"), md=3),
+                    radio_column("company-period", PERIODS, "FY", md=3),
+                    radio_column("company-kind", KINDS, "income", md=4),
+                    dbc.Col(
+                        [
+                            dbc.Label(
+                                "As of (empty: latest)", html_for="company-asof", className="small me-1"
+                            ),
+                            dcc.DatePickerSingle(
+                                id="company-asof",
+                                display_format="YYYY-MM-DD",
+                                placeholder="latest",
+                                clearable=True,
+                                max_date_allowed=date.today().isoformat(),
+                            ),
+                        ],
+                        md=3,
+                    ),
+                    dbc.Col(export_link("company", "statements"), md=2),
                 ],
                 className="mb-2",
             ),
+            html.Div(id="company-asof-note", className="small text-muted mb-1"),
             states.loading(html.Div(id="company-statement-table"), "company-statement-table"),
             states.loading(
                 dcc.Graph(id="company-statement-graph", config={"displaylogo": False}, className="mt-3"),
@@ -245,37 +262,66 @@ def company_price(
     Output("company-ratio-graph", "figure"),
     Output("company-export-statements", "href"),
     Output("company-export-ratios", "href"),
+    Output("company-asof-note", "children"),
     Input("company-symbol", "value"),
     Input("company-period", "value"),
     Input("company-kind", "value"),
+    Input("company-asof", "date"),
 )
-def company_statements(symbol: str | None, period: str, kind: str) -> tuple[Any, Any, Any, str, str]:
+def company_statements(
+    symbol: str | None, period: str, kind: str, as_of: str | None = None
+) -> tuple[Any, Any, Any, str, str, Any]:
     try:
         symbol = valid_symbol(symbol)
         period = valid_choice(period, tuple(PERIODS), name="period")
         kind = valid_choice(kind, tuple(KINDS), name="statement")
+        day = company_data.as_of_date(as_of)
         return services().cached(
-            "company-statements-view", (symbol, period, kind), lambda: statements_view(symbol, period, kind)
+            "company-statements-view",
+            (symbol, period, kind, day),
+            lambda: statements_view(symbol, period, kind, day),
         )
     except FAILURES as exc:
         message = charts.empty_figure(str(exc))
-        return states.error(str(exc)), message, message, "#", "#"
+        return states.error(str(exc)), message, message, "#", "#", None
 
 
-def statements_view(symbol: str, period: str, kind: str) -> tuple[Any, Any, Any, str, str]:
+def restated_note(symbol: str, period: str, kind: str, as_of: str | None) -> tuple[set[str], str]:
+    """The fiscal dates of this table restated after `as_of` (ever, when latest) and the note saying so."""
+    rows = company_data.restated(symbol, as_of)
+    if not rows.empty:
+        rows = rows[(rows["kind"] == kind) & rows["period"].isin(fiscal_labels(period))]
+    dates = {pd.Timestamp(d).strftime("%Y-%m-%d") for d in rows.get("fiscal_date", [])}
+    known = (
+        f"As of {as_of}: figures as the store knew them at the end of that day."
+        if as_of
+        else "Latest figures."
+    )
+    if not dates:
+        return dates, known
+    when = f"after {as_of}" if as_of else "since first reported"
+    return dates, f"{known} Restated {when} (marked 'restated'): {', '.join(sorted(dates))}."
+
+
+def statements_view(
+    symbol: str, period: str, kind: str, as_of: str | None = None
+) -> tuple[Any, Any, Any, str, str, Any]:
     """Table, chart and ratio chart for one choice (the whole output is cached: it is pure given the data)."""
-    frame = company_data.statements(symbol, period).get(kind, pd.DataFrame())
-    ratio = company_data.ratio_history(symbol, "FY")
-    params = {"symbol": symbol, "period": period, "kind": kind}
+    frame = company_data.statements(symbol, period, as_of).get(kind, pd.DataFrame())
+    ratio = company_data.ratio_history(symbol, "FY", as_of)
+    restated, note = restated_note(symbol, period, kind, as_of)
+    params = {"symbol": symbol, "period": period, "kind": kind, **({"as_of": as_of} if as_of else {})}
     if frame.empty:
         label = VIEW_NOUNS[period]
         note = f"No {label} {KINDS[kind].lower()} data for {symbol}."
         table: Any = states.empty(note, id_="company-statement-empty")
         chart = charts.empty_figure(note)
     else:
+        body = tables.statement_table(frame, company_data.STATEMENT_FIELDS[kind])
+        body = body.rename(columns={d: f"{d} (restated)" for d in restated})
         table = tables.grid(
             "company-statement-grid",
-            tables.statement_table(frame, company_data.STATEMENT_FIELDS[kind]),
+            body,
             columns=STATEMENT_COLUMNS,
             row_kind="kind",
             hidden=("field",),
@@ -311,6 +357,7 @@ def statements_view(symbol: str, period: str, kind: str) -> tuple[Any, Any, Any,
         ratio_fig,
         export_href("company", "statements", params),
         export_href("company", "ratios", {"symbol": symbol}),
+        html.Span(note, id="company-asof-text"),
     )
 
 
@@ -331,7 +378,8 @@ def export_statements(args: Mapping[str, str]) -> pd.DataFrame:
     symbol = valid_symbol(args.get("symbol"))
     period = valid_choice(args.get("period"), tuple(PERIODS), name="period")
     kind = valid_choice(args.get("kind"), tuple(KINDS), name="statement")
-    return company_data.statements(symbol, period).get(kind, pd.DataFrame())
+    as_of = company_data.as_of_date(args.get("as_of"))
+    return company_data.statements(symbol, period, as_of).get(kind, pd.DataFrame())
 
 
 @register_export("company", "ratios")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, callback, html
+from dash import Input, Output, callback, dcc, html
 from dash.development.base_component import Component
 
 from dashboard.analytics import valuation
@@ -80,8 +81,25 @@ def layout(symbol: str | None = None, **_: Any) -> Component:
     return html.Div(
         [
             dbc.Row(
-                symbol_picker("valuation-symbol", options, symbol or options[0]["value"], md=4),
-                className="mb-2",
+                [
+                    symbol_picker("valuation-symbol", options, symbol or options[0]["value"], md=4),
+                    dbc.Col(
+                        [
+                            dbc.Label(
+                                "As of (empty: latest)", html_for="valuation-asof", className="small me-1"
+                            ),
+                            dcc.DatePickerSingle(
+                                id="valuation-asof",
+                                display_format="YYYY-MM-DD",
+                                placeholder="latest",
+                                clearable=True,
+                                max_date_allowed=date.today().isoformat(),
+                            ),
+                        ],
+                        md=4,
+                    ),
+                ],
+                className="mb-2 g-2 align-items-center",
             ),
             dbc.Row(inputs, className="g-2 mb-3"),
             states.loading(html.Div(id="valuation-summary"), "valuation-summary"),
@@ -95,23 +113,38 @@ def layout(symbol: str | None = None, **_: Any) -> Component:
     )
 
 
-def base_inputs(symbol: str) -> dict[str, Any]:
-    """Base-year FCF, net debt, total debt, book equity, the current share count and its source, last close."""
-    annual = company_data.combined(symbol, "FY")
+def base_inputs(symbol: str, as_of: str | None = None) -> dict[str, Any]:
+    """Base-year FCF, net debt, total debt, book equity, the share count and its source, last close.
+
+    With `as_of` (YYYY-MM-DD) everything is as known at the end of that day: the statements then (restated
+    rows as first reported), the last close on or before it, the latest quarter's share count then (the
+    profile is today's, so it is not used).
+    """
+    annual = company_data.combined(symbol, "FY", as_of)
     if annual.empty:
-        raise AnalyticsError(f"no annual statements for {symbol}")
+        raise AnalyticsError(f"no annual statements for {symbol}" + (f" known on {as_of}" if as_of else ""))
     last = annual.iloc[-1:]
     prices = company_data.prices(symbol)
-    counts = queries.share_counts(services().router, [symbol]).reindex([symbol])
-    shares = valuation.current_shares(
-        {
+    if as_of is not None and not prices.empty:
+        prices = prices[prices.index <= pd.Timestamp(as_of)]
+    if as_of is None:
+        counts = queries.share_counts(services().router, [symbol]).reindex([symbol])
+        candidates = {
             "profile": float(counts["profile_shares"].iloc[0]),
             "quarter": float(counts["quarter_shares"].iloc[0]),
-            "annual": float(field(last, "weightedAverageShsOutDil").iloc[0]),
         }
-    ).iloc[0]
+    else:
+        quarters = company_data.statements(symbol, "Q", as_of).get("income", pd.DataFrame())
+        candidates = (
+            {"quarter": float(field(quarters.iloc[-1:], "weightedAverageShsOutDil").iloc[0])}
+            if not quarters.empty
+            else {}
+        )
+    candidates["annual"] = float(field(last, "weightedAverageShsOutDil").iloc[0])
+    shares = valuation.current_shares(candidates).iloc[0]
     closes = prices["close"].dropna() if not prices.empty else pd.Series(dtype=float)
     return {
+        "as_of": as_of,
         "fcf": float(field(last, "freeCashFlow").iloc[0]),
         "net_debt": float(field(last, "netDebt").iloc[0]),
         "debt": float(field(last, "totalDebt").iloc[0]),
@@ -134,9 +167,9 @@ def equity_for_weights(base: Mapping[str, Any]) -> tuple[float, str]:
 
 
 def run_dcf(
-    symbol: str, a: Mapping[str, float]
+    symbol: str, a: Mapping[str, float], as_of: str | None = None
 ) -> tuple[valuation.DCFResult, pd.DataFrame, valuation.Wacc, dict[str, Any]]:
-    base = base_inputs(symbol)
+    base = base_inputs(symbol, as_of)
     if not math.isfinite(base["shares"]):
         raise AnalyticsError(f"no share count stored for {symbol}")
     ke = valuation.capm_cost_of_equity(a["rf"] / 100, a["beta"], a["erp"] / 100)
@@ -225,13 +258,15 @@ def multiples_grid(symbol: str) -> Any:
     Output("valuation-export-grid", "href"),
     Output("valuation-export-multiples", "href"),
     Input("valuation-symbol", "value"),
+    Input("valuation-asof", "date"),
     *[Input(f"valuation-{key}", "value") for key in ASSUMPTIONS],
 )
-def valuation_update(symbol: str | None, *values: Any) -> tuple[Any, ...]:
+def valuation_update(symbol: str | None, as_of: str | None, *values: Any) -> tuple[Any, ...]:
     try:
         symbol = valid_symbol(symbol)
+        day = company_data.as_of_date(as_of)
         a = assumptions(dict(zip(ASSUMPTIONS, values, strict=True)))
-        result, grid, w, base = run_dcf(symbol, a)
+        result, grid, w, base = run_dcf(symbol, a, day)
     except FAILURES as exc:
         return (states.error(str(exc)), None, charts.empty_figure(str(exc)), None, "#", "#", "#")
     g = result.gordon
@@ -276,7 +311,9 @@ def valuation_update(symbol: str | None, *values: Any) -> tuple[Any, ...]:
                     className="text-muted small mb-0",
                 ),
                 html.P(
-                    f"Base year: free cash flow {formats.money(base['fcf'])} (latest annual statement).",
+                    f"Base year: free cash flow {formats.money(base['fcf'])} (latest annual statement"
+                    + (f" known on {day}, restated figures as first reported)." if day else ")."),
+                    id="valuation-base-year",
                     className="text-muted small mb-0",
                 ),
             ]
@@ -301,7 +338,7 @@ def valuation_update(symbol: str | None, *values: Any) -> tuple[Any, ...]:
         multiples: Any = multiples_grid(symbol)
     except FAILURES as exc:
         multiples = states.empty(f"No sector comparison: {exc}")
-    params = {"symbol": symbol, **{k: str(v) for k, v in a.items()}}
+    params = {"symbol": symbol, **{k: str(v) for k, v in a.items()}, **({"as_of": day} if day else {})}
     return (
         summary,
         projection,
@@ -315,13 +352,15 @@ def valuation_update(symbol: str | None, *values: Any) -> tuple[Any, ...]:
 
 @register_export("valuation", "projection")
 def export_projection(args: Mapping[str, str]) -> pd.DataFrame:
-    projection = run_dcf(valid_symbol(args.get("symbol")), assumptions(args))[0].projection
+    as_of = company_data.as_of_date(args.get("as_of"))
+    projection = run_dcf(valid_symbol(args.get("symbol")), assumptions(args), as_of)[0].projection
     return projection.rename(columns=PROJECTION_EXPORT)
 
 
 @register_export("valuation", "grid")
 def export_grid(args: Mapping[str, str]) -> pd.DataFrame:
-    grid = run_dcf(valid_symbol(args.get("symbol")), assumptions(args))[1]
+    as_of = company_data.as_of_date(args.get("as_of"))
+    grid = run_dcf(valid_symbol(args.get("symbol")), assumptions(args), as_of)[1]
     # Rows: WACC, columns: terminal growth (both fractions); cells: value per share in USD.
     return grid.rename_axis(index="wacc", columns="value_per_share_usd_by_terminal_growth")
 

@@ -24,6 +24,8 @@ SYMBOLS = ("AAPL", "MSFT", "JNJ", "XOM", "JPM", "KO", "NVDA", "PG")
 YEARS = 12
 LAST_DAY = date(2024, 12, 31)
 QUARTER_ENDS = ((3, 31), (6, 30), (9, 30), (12, 31))
+RESTATED_FISCAL_DATE = date(2023, 12, 31)
+RESTATED_ON = date(2024, 6, 15)
 
 
 def _fixture(name: str) -> dict[str, Any]:
@@ -180,6 +182,16 @@ def seed(owner_url: str, symbols: tuple[str, ...] = SYMBOLS) -> None:
             ) as copy:
                 for statement in statement_rows(symbol, i + 1):
                     copy.write_row(statement)
+        # Known since filing (not since seeding), and one restatement, for the as-of views: AAPL's FY2023
+        # revenue as filed (2024-01-30) was restated 2 % higher on RESTATED_ON.
+        conn.execute("UPDATE statements SET first_seen = filing_date, updated_at = filing_date")
+        if "AAPL" in symbols:
+            conn.execute(
+                "UPDATE statements SET updated_at = %s, payload = jsonb_set(payload, '{revenue}',"
+                " to_jsonb(round((payload->>'revenue')::numeric * 1.02, 2)))"
+                " WHERE symbol = 'AAPL' AND kind = 'income' AND period = 'FY' AND fiscal_date = %s",
+                (RESTATED_ON, RESTATED_FISCAL_DATE),
+            )
         conn.execute(
             "INSERT INTO runs (job, state, finished_at, exit_code, items_total, requests, rows_changed)"
             " VALUES ('full', 'succeeded', now(), 0, %s, %s, %s)",

@@ -151,6 +151,25 @@ def test_browser_company_page(page: Any, base_url: str) -> None:
     page.wait_for_selector("#company-freshness-grid .ag-row")
     assert "prices" in page.inner_text("#company-freshness-grid")
     shot(page, "company")
+    # As of 2024-03-31 (AAPL): FY2024 not yet filed, FY2023 revenue as filed and marked restated.
+    choose(page, "company-symbol", "AAPL")
+    page.wait_for_function("document.querySelector('#company-profile-symbol').innerText === 'AAPL'")
+    page.wait_for_function("document.querySelector('#company-asof-text').innerText.startsWith('Latest')")
+    latest = rows(page, "company-statement-grid")["Revenue"]
+    page.fill("#company-asof", "2024-03-31")
+    page.press("#company-asof", "Enter")
+    page.wait_for_function(
+        "document.querySelector('#company-asof-text').innerText.startsWith('As of 2024-03-31')"
+    )
+    page.wait_for_selector("#company-statement-grid .ag-row")
+    headers = page.inner_text("#company-statement-grid .ag-header")
+    assert "2023-12-31 (restated)" in headers and "2024-12-31" not in headers
+    then = rows(page, "company-statement-grid")["Revenue"]
+    # The FY2023 cell: the first period column as of 2024-03-31, the second in the latest view.
+    filed = float(then.split("\t")[2].replace(",", ""))
+    restated = float(latest.split("\t")[3].replace(",", ""))
+    assert restated == pytest.approx(filed * 1.02, rel=1e-3)  # the seeded 2 % restatement, as displayed
+    shot(page, "company-as-of")
     assert page.csp_errors == []
 
 

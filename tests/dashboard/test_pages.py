@@ -359,3 +359,67 @@ def test_exports_keep_raw_numbers_and_name_units(logged_in: Callable[[str], Flas
     assert lines["statistic"] == "value,unit"
     value, unit = lines["Max drawdown"].split(",")
     assert unit == "fraction" and -1.0 < float(value) < 0.0
+
+
+def _aapl_fy2023_revenue(db: Any) -> tuple[float, float]:
+    """(as filed, as restated) FY2023 revenue of the seeded AAPL, read from the store."""
+    import psycopg
+
+    with psycopg.connect(db.owner_url) as conn:
+        filed = conn.execute(
+            "SELECT (payload->>'revenue')::float8 FROM statement_revisions"
+            " WHERE symbol = 'AAPL' AND kind = 'income' AND period = 'FY' AND fiscal_date = '2023-12-31'"
+        ).fetchone()
+        now = conn.execute(
+            "SELECT (payload->>'revenue')::float8 FROM statements"
+            " WHERE symbol = 'AAPL' AND kind = 'income' AND period = 'FY' AND fiscal_date = '2023-12-31'"
+        ).fetchone()
+    assert filed is not None and now is not None
+    return float(filed[0]), float(now[0])
+
+
+def test_company_as_of_shows_what_was_known_then(
+    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]], dash_db: Any
+) -> None:
+    """As of a date: statements as first known, later ones absent, restated periods marked; latest by default."""
+    filed, restated = _aapl_fy2023_revenue(dash_db)
+    assert restated == pytest.approx(filed * 1.02, abs=0.01)
+    client = logged_in("ann")
+    base = {"company-symbol": "AAPL", "company-period": "FY", "company-kind": "income"}
+
+    def revenue_row(as_of: str | None) -> tuple[dict[str, Any], str]:
+        out = call(client, deps, "company-statement-table", {**base, "company-asof": as_of})
+        rows = out["company-statement-table"]["children"]["props"]["rowData"]
+        return next(r for r in rows if r["field"] == "revenue"), str(out["company-asof-note"]["children"])
+
+    then, note = revenue_row("2024-03-31")
+    assert then["2023-12-31 (restated)"] == pytest.approx(filed)  # as filed on 2024-01-30
+    assert "2024-12-31" not in then  # FY2024 was filed in 2025
+    assert "As of 2024-03-31" in note and "Restated after 2024-03-31" in note and "2023-12-31" in note
+    after, note = revenue_row("2024-07-01")
+    assert after["2023-12-31"] == pytest.approx(restated)  # known restated by then: nothing to mark
+    latest, note = revenue_row(None)
+    assert latest["2023-12-31 (restated)"] == pytest.approx(restated) and "2024-12-31" in latest
+    assert "Latest figures" in note and "since first reported" in note
+    bad = call(client, deps, "company-statement-table", {**base, "company-asof": "2999-01-01"})
+    assert "as-of date" in str(bad["company-statement-table"]["children"])
+
+
+def test_valuation_as_of_uses_statements_and_price_known_then(
+    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
+) -> None:
+    """The DCF as of a date takes that day's latest annual statement, the close on or before it, no profile."""
+    from tests.dashboard import seed
+
+    client = logged_in("ann")
+    values = {"valuation-symbol": "AAPL", **VALUATION_INPUTS}
+    latest = call(client, deps, "valuation-summary", values)["valuation-summary"]["children"]
+    then = call(client, deps, "valuation-summary", {**values, "valuation-asof": "2024-03-31"})[
+        "valuation-summary"
+    ]["children"]
+    closes = {r[1].isoformat(): r[5] for r in seed.price_rows("AAPL", 1)}
+    last_close = closes[max(d for d in closes if d <= "2024-03-31")]
+    assert f"Last close USD {last_close:,.2f}" in str(then)
+    assert "known on 2024-03-31" in str(find_id(then, "valuation-base-year"))
+    assert "latest quarter" in str(find_id(then, "valuation-shares-source"))  # not today's profile
+    assert find_id(then, "valuation-per-share") != find_id(latest, "valuation-per-share")

@@ -96,7 +96,8 @@ def _balance(cur: pd.DataFrame, prev: pd.DataFrame | None, name: str) -> np.ndar
 
 def day_numbers(index: pd.DatetimeIndex) -> np.ndarray:
     """Dates as float days since the epoch, whatever the index's resolution (s, ms, us or ns)."""
-    return index.as_unit("ns").asi8 / 86_400e9
+    nanoseconds: np.ndarray = np.asarray(index.as_unit("ns").asi8, dtype=np.float64)
+    return nanoseconds / 86_400e9
 
 
 def period_days(index: pd.Index) -> float | None:

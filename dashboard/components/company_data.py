@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
+import dash_bootstrap_components as dbc
 import pandas as pd
+from dash import dcc
 
 from dashboard.analytics import indicators
 from dashboard.analytics.errors import AnalyticsError
@@ -73,6 +75,23 @@ def as_of_date(value: object) -> str | None:
     if not EARLIEST_AS_OF <= day <= date.today():
         raise InvalidInput(f"as-of date must be between {EARLIEST_AS_OF} and today")
     return day.isoformat()
+
+
+def as_of_picker(id_: str, *, md: int) -> dbc.Col:
+    """The as-of date control of the Company and Valuation pages (empty means the latest figures)."""
+    return dbc.Col(
+        [
+            dbc.Label("As of (empty: latest)", html_for=id_, className="small me-1"),
+            dcc.DatePickerSingle(
+                id=id_,
+                display_format="YYYY-MM-DD",
+                placeholder="latest",
+                clearable=True,
+                max_date_allowed=date.today().isoformat(),
+            ),
+        ],
+        md=md,
+    )
 
 
 def prices(symbol: str) -> pd.DataFrame:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 import dash
@@ -98,21 +97,7 @@ def layout(symbol: str | None = None, **_: Any) -> Component:
                 [
                     radio_column("company-period", PERIODS, "FY", md=3),
                     radio_column("company-kind", KINDS, "income", md=4),
-                    dbc.Col(
-                        [
-                            dbc.Label(
-                                "As of (empty: latest)", html_for="company-asof", className="small me-1"
-                            ),
-                            dcc.DatePickerSingle(
-                                id="company-asof",
-                                display_format="YYYY-MM-DD",
-                                placeholder="latest",
-                                clearable=True,
-                                max_date_allowed=date.today().isoformat(),
-                            ),
-                        ],
-                        md=3,
-                    ),
+                    company_data.as_of_picker("company-asof", md=3),
                     dbc.Col(export_link("company", "statements"), md=2),
                 ],
                 className="mb-2",

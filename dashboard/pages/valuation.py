@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 from dash.development.base_component import Component
 
 from dashboard.analytics import valuation
@@ -83,21 +83,7 @@ def layout(symbol: str | None = None, **_: Any) -> Component:
             dbc.Row(
                 [
                     symbol_picker("valuation-symbol", options, symbol or options[0]["value"], md=4),
-                    dbc.Col(
-                        [
-                            dbc.Label(
-                                "As of (empty: latest)", html_for="valuation-asof", className="small me-1"
-                            ),
-                            dcc.DatePickerSingle(
-                                id="valuation-asof",
-                                display_format="YYYY-MM-DD",
-                                placeholder="latest",
-                                clearable=True,
-                                max_date_allowed=date.today().isoformat(),
-                            ),
-                        ],
-                        md=4,
-                    ),
+                    company_data.as_of_picker("valuation-asof", md=4),
                 ],
                 className="mb-2 g-2 align-items-center",
             ),
@@ -183,7 +169,8 @@ def run_dcf(
     )
     growth, years = a["growth"] / 100, int(a["years"])
     net_debt, shares = base["net_debt"], base["shares"]
-    result = valuation.dcf(
+    case = functools.partial(
+        valuation.dcf,
         base["fcf"],
         growth=growth,
         years=years,
@@ -191,19 +178,9 @@ def run_dcf(
         terminal_growth=a["terminal"] / 100,
         net_debt=net_debt,
         shares=shares,
-        price=base["price"] if math.isfinite(base["price"]) else None,
     )
-    mid = valuation.dcf(
-        base["fcf"],
-        growth=growth,
-        years=years,
-        wacc=w.value,
-        terminal_growth=a["terminal"] / 100,
-        net_debt=net_debt,
-        shares=shares,
-        table=False,
-        mid_year=True,
-    )
+    result = case(price=base["price"] if math.isfinite(base["price"]) else None)
+    mid = case(table=False, mid_year=True)
     base["mid_year_per_share"] = mid.gordon.per_share
     # Not rounded: the centre cell must be the headline value (a WACC rounded to 4 dp moved it by cents).
     waccs = [w.value + d for d in (-0.02, -0.01, 0.0, 0.01, 0.02)]

@@ -156,17 +156,7 @@ def test_company_rejects_unknown_ticker(
 def test_valuation_dcf_and_grid(logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]) -> None:
     """The DCF shows a per-share value and a 5x5 WACC x growth grid; terminal growth above WACC is refused."""
     client = logged_in("ann")
-    values = {
-        "valuation-symbol": "KO",
-        "valuation-growth": 6,
-        "valuation-years": 5,
-        "valuation-terminal": 2.5,
-        "valuation-rf": 4,
-        "valuation-beta": 1,
-        "valuation-erp": 5.5,
-        "valuation-kd": 5,
-        "valuation-tax": 21,
-    }
+    values = {"valuation-symbol": "KO", **VALUATION_INPUTS}
     out = call(client, deps, "valuation-summary", values)
     assert "per share" in str(out["valuation-summary"]["children"])
     z = out["valuation-grid-graph"]["figure"]["data"][0]["z"]
@@ -185,6 +175,14 @@ def test_valuation_dcf_and_grid(logged_in: Callable[[str], FlaskClient], deps: l
     assert "must be below WACC" in str(bad["valuation-summary"]["children"])
 
 
+SCREENER_DEFAULTS = {
+    "screener-sectors": [],
+    "screener-metric": "roe",
+    "screener-min": None,
+    "screener-max": None,
+    "screener-sort": "market_cap",
+    "screener-order": "desc",
+}
 VALUATION_INPUTS = {
     "valuation-growth": 6,
     "valuation-years": 5,
@@ -219,14 +217,7 @@ def test_current_share_count_in_screener_and_dcf(
 ) -> None:
     """Market cap uses the profile's share count (AAPL: FMP's marketCap / price), and says so (item 2)."""
     client = logged_in("ann")
-    base = {
-        "screener-sectors": [],
-        "screener-metric": "roe",
-        "screener-min": None,
-        "screener-max": None,
-        "screener-sort": "market_cap",
-        "screener-order": "desc",
-    }
+    base = SCREENER_DEFAULTS
     rows = call(client, deps, "screener-results", base)["screener-results"]["children"]["props"]["rowData"]
     aapl = next(r for r in rows if r["symbol"] == "AAPL")
     assert aapl["market_cap"] / aapl["price"] == pytest.approx(3_800_327_071_200 / 256.08, rel=1e-6)
@@ -312,14 +303,7 @@ def test_screener_filters_and_ranks(
 ) -> None:
     """The screener ranks by market cap and filters by sector."""
     client = logged_in("ann")
-    base = {
-        "screener-sectors": [],
-        "screener-metric": "roe",
-        "screener-min": None,
-        "screener-max": None,
-        "screener-sort": "market_cap",
-        "screener-order": "desc",
-    }
+    base = SCREENER_DEFAULTS
     rows = call(client, deps, "screener-results", base)["screener-results"]["children"]["props"]["rowData"]
     caps = [r["market_cap"] for r in rows]
     assert len(rows) == 8 and caps == sorted(caps, reverse=True)

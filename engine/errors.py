@@ -9,7 +9,7 @@
     │   ├── FMPAuthError              401 / "Invalid API KEY": fatal for the run
     │   ├── FMPEntitlementError       402 / 403: skip the item, record `status` and `reason`
     │   ├── FMPRequestError           other 4xx: a bug in the request
-    │   ├── FMPMalformedResponseError JSON of the wrong shape / missing keys / non-numeric values
+    │   ├── FMPMalformedResponseError JSON of the wrong shape / missing keys (a bad value: that row is quarantined)
     │   └── FMPTransientError         retried at the boundary, raised only when retries run out
     │       ├── FMPRateLimitError         429 "Limit Reach"
     │       ├── FMPServerError            5xx
@@ -89,7 +89,7 @@ class FMPRequestError(FMPError):
 
 
 class FMPMalformedResponseError(FMPError):
-    """A 200 whose JSON has the wrong shape, missing keys or non-numeric values (not retried)."""
+    """A 200 whose JSON has the wrong shape or lacks required keys (not retried); bad values are per row."""
 
 
 class FMPTransientError(FMPError):

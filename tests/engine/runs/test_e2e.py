@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
 import orjson
+import psycopg
 import pytest
 
 from engine.db import migrate
+from engine.runs.lock import RUN_LOCK_KEY
 from tests.conftest import Cluster, throwaway_database
 from tests.engine.runs.e2e import (
     FakeFMP,
@@ -240,3 +242,26 @@ def test_prices_run_after_a_new_dividend_readjusts_the_whole_history(
     assert metrics["price_readjustments"] == 2
     logged = [orjson.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert sorted(e["symbol"] for e in logged if e.get("event") == "prices_readjusted") == ["ABT", "MMM"]
+
+
+def test_lock_taken_during_a_database_blip_exits_7_with_the_reason(
+    fake: FakeFMP, new_db: Callable[[], str]
+) -> None:
+    """The lock connection is killed and another session takes the lock: the run stops with exit 7 and says why."""
+    url = new_db()
+    process = start_engine(engine_env(url, fake, SYMBOLS, MYCFA_FMP_RATE_LIMIT="300"), "run", "--job", "full")
+    holders: list[tuple[object, ...]] = []
+    deadline = time.monotonic() + 60
+    while not holders and time.monotonic() < deadline and process.poll() is None:
+        holders = query(url, "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+        time.sleep(0.1)
+    assert holders, "the run never took the lock"
+    with psycopg.connect(url, autocommit=True) as other:
+        # what a second run would do if it got in while the first one's connection was down
+        other.execute("SELECT pg_terminate_backend(%s), pg_advisory_lock(%s)", (holders[0][0], RUN_LOCK_KEY))
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 7, stderr[-3000:]
+    assert "run lock lost: another run took the lock while the database connection was down" in stderr
+    assert query(url, "SELECT exit_code, error FROM runs") == [
+        (7, "run lock lost: another run took the lock while the database connection was down")
+    ]

@@ -20,7 +20,12 @@ def parse_args(argv: Sequence[str] | None = None) -> FakeConfig:
     parser = argparse.ArgumentParser(prog="python -m fakefmp", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on start)")
-    parser.add_argument("--symbols", type=int, default=503, help="serve the first N constituents")
+    parser.add_argument(
+        "--symbols",
+        type=int,
+        default=503,
+        help="serve the first N companies (503 real constituents, then synthetic ones)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--rate-limit", type=int, default=300, help="requests per key in any window")
     parser.add_argument("--window", type=float, default=60.0, help="rate window in seconds")
@@ -42,6 +47,10 @@ def parse_args(argv: Sequence[str] | None = None) -> FakeConfig:
     parser.add_argument("--record-from", default=None, help="upstream base URL to proxy and record")
     parser.add_argument("--deny-symbols", default="", help="comma list of symbols answered with 402")
     parser.add_argument("--price-cache", type=int, default=48, help="symbols whose price rows stay in memory")
+    parser.add_argument(
+        "--restatement-rate", type=float, default=0.0, help="random restatements per company-year (0: none)"
+    )
+    parser.add_argument("--deny-bulk", action="store_true", help="answer eod-bulk and profile-bulk with 402")
     parser.add_argument("--quiet", action="store_true", help="print only the URL line")
     args = parser.parse_args(argv)
     faults = tuple(k.strip() for k in args.faults.split(",") if k.strip())
@@ -66,6 +75,8 @@ def parse_args(argv: Sequence[str] | None = None) -> FakeConfig:
         record_from=args.record_from,
         quiet=args.quiet,
         price_cache=args.price_cache,
+        restatement_rate=args.restatement_rate,
+        bulk_denied=args.deny_bulk,
         entitlement_denied=tuple(s.strip().upper() for s in args.deny_symbols.split(",") if s.strip()),
     )
     if args.as_of:

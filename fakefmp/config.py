@@ -55,3 +55,5 @@ class FakeConfig:
     quiet: bool = False
     price_cache: int = 48
     entitlement_denied: tuple[str, ...] = ()  # symbols answered with 402 (a plan without them)
+    bulk_denied: bool = False  # eod-bulk and profile-bulk answered 402 (a plan without bulk)
+    restatement_rate: float = 0.0  # random restatements per company-year (fakefmp/events.py); 0: none

@@ -12,7 +12,8 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from fakefmp.constituents import Company, load_companies
+from fakefmp.constituents import Company
+from fakefmp.extended import universe_companies
 from fakefmp.metrics import key_metrics_row, ratios_row
 from fakefmp.prices import PriceSeries, dumps_compact, generate_prices, symbol_rng
 from fakefmp.statements import (
@@ -85,7 +86,7 @@ class Universe:
         self, *, seed: int, symbols: int, as_of: date, price_cache: int = 48, fundamentals_cache: int = 600
     ) -> None:
         self.seed = seed
-        self.companies = {c.symbol: c for c in load_companies()[: max(0, symbols)]}
+        self.companies = {c.symbol: c for c in universe_companies(symbols)}
         self.as_of = as_of
         self.horizon = as_of + timedelta(days=HORIZON_DAYS)
         self._prices: LRU[str, PriceSeries] = LRU(price_cache)
@@ -140,6 +141,10 @@ class Universe:
             if len(picked) >= limit:
                 break
         return b"[" + b",".join(picked) + b"]"
+
+    def profile_row(self, symbol: str) -> dict[str, Any]:
+        """The profile of one company, as `profile` serves it (profile-bulk's rows)."""
+        return self._profile(self.companies[symbol])
 
     def profile_body(self, symbol: str) -> bytes:
         company = self.companies.get(symbol)

@@ -9,7 +9,7 @@ import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import aiohttp
@@ -17,11 +17,15 @@ import orjson
 from aiohttp import web
 
 from fakefmp import cassettes
+from fakefmp.bulk import Bulk
 from fakefmp.config import ERROR_401, ERROR_403_LEGACY, ERROR_429, FAULT_KINDS, HTML_PAGE, FakeConfig
 from fakefmp.data import MAX_STATEMENT_LIMIT, STATEMENT_PATHS, Universe
+from fakefmp.events import Events
 from fakefmp.stats import SlidingLimit, Stats
 
 JSON = "application/json"
+CSV = "text/csv"
+BULK_PATHS = ("eod-bulk", "profile-bulk")
 PRICE_PATHS = {"historical-price-eod/full": False, "historical-price-eod/dividend-adjusted": True}
 WRONG_SHAPE = b'{"data": [], "note": "an object where FMP sends an array"}'
 ERROR_402 = b'{\n  "Error Message": "Special Endpoint : This endpoint is not available under your current subscription."\n}'
@@ -35,6 +39,8 @@ class FakeFMP:
         self.universe = Universe(
             seed=config.seed, symbols=config.symbols, as_of=config.as_of, price_cache=config.price_cache
         )
+        self.events = Events(self.universe, seed=config.seed, restatement_rate=config.restatement_rate)
+        self.bulk = Bulk(self.universe)
         self.stats = Stats(config.window_s)
         self.limit = SlidingLimit(config.rate_limit, config.window_s)
         self.dice = random.Random(config.seed)
@@ -119,7 +125,26 @@ class FakeFMP:
             except ValueError:
                 return 400, JSON, b'{"Error Message": "Invalid limit"}'
             period = params.get("period", "annual")
-            return 200, JSON, universe.statement_body(STATEMENT_PATHS[path], symbol, period, max(0, limit))
+            dataset = STATEMENT_PATHS[path]
+            body = universe.statement_body(dataset, symbol, period, max(0, limit))
+            return 200, JSON, self.events.restate_body(symbol, dataset, period, body)
+        if path in BULK_PATHS:
+            if self.config.bulk_denied:
+                return 402, JSON, ERROR_402
+            try:
+                if path == "eod-bulk":
+                    return 200, CSV, self.bulk.eod_body(date.fromisoformat(params["date"]).isoformat())
+                return 200, CSV, self.bulk.profile_body(int(params["part"]))
+            except (KeyError, ValueError):
+                return 400, JSON, b'{"Error Message": "Invalid or missing date/part"}'
+        if path == "earnings-calendar":
+            try:
+                today = universe.as_of
+                first = date.fromisoformat(params["from"]) if "from" in params else today
+                last = date.fromisoformat(params["to"]) if "to" in params else today + timedelta(days=90)
+            except ValueError:
+                return 400, JSON, b'{"Error Message": "Invalid date format, use YYYY-MM-DD"}'
+            return 200, JSON, self.events.calendar_body(first, last)
         if path in PRICE_PATHS:
             try:
                 start = date.fromisoformat(params["from"]).isoformat() if "from" in params else None
@@ -156,7 +181,8 @@ class FakeFMP:
         return web.Response(body=b'{"ok": true}', content_type=JSON)
 
     async def admin_config(self, request: web.Request) -> web.Response:
-        """Change fault_rate, faults, stall_s, rate_limit, window_s or entitlement_denied while running."""
+        """Change fault_rate, faults, stall_s, rate_limit, window_s, entitlement_denied, bulk_denied or
+        restatement_rate while running."""
         changes: dict[str, Any] = orjson.loads(await request.read() or b"{}")
         cfg = self.config
         if "fault_rate" in changes:
@@ -165,6 +191,11 @@ class FakeFMP:
             cfg.faults = tuple(str(k) for k in changes["faults"])
         if "stall_s" in changes:
             cfg.stall_s = float(changes["stall_s"])
+        if "bulk_denied" in changes:
+            cfg.bulk_denied = bool(changes["bulk_denied"])
+        if "restatement_rate" in changes:
+            cfg.restatement_rate = float(changes["restatement_rate"])
+            self.events = Events(self.universe, seed=cfg.seed, restatement_rate=cfg.restatement_rate)
         if "entitlement_denied" in changes:
             cfg.entitlement_denied = tuple(str(s).upper() for s in changes["entitlement_denied"])
         if "rate_limit" in changes or "window_s" in changes:

@@ -55,6 +55,9 @@ class EngineSettings(BaseSettings):
     price_overlap_days: int = Field(default=7, ge=0, le=366, description="refetch days behind the last price")
     statement_refresh_annual: int = Field(default=3, gt=0, description="recent fiscal years refetched")
     statement_refresh_quarter: int = Field(default=8, gt=0, description="recent quarters refetched")
+    statement_sweep_weeks: int = Field(
+        default=13, gt=0, le=520, description="every stored statement series is refetched at least this often"
+    )
     schedule_full: str = "0 6 * * sat"  # crontab, in schedule_timezone: weekly full refresh
     schedule_prices: str = "30 18 * * mon-fri"  # weekday evenings, after the 16:00 close
     schedule_timezone: str = "America/New_York"

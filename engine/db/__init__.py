@@ -8,7 +8,12 @@ from engine.db.migrate import apply_migrations, migrate
 from engine.db.pool import create_pool
 from engine.db.rows import PriceRow, QuarantineRow, StatementRow
 from engine.db.validate import Parsed, parse_prices, parse_statements
-from engine.db.watermarks import last_price_dates, latest_fiscal_dates
+from engine.db.watermarks import (
+    last_price_dates,
+    latest_fiscal_dates,
+    record_statement_fetch,
+    statement_fetch_dates,
+)
 
 __all__ = [
     "LoadResult",
@@ -28,5 +33,7 @@ __all__ = [
     "migrate",
     "parse_prices",
     "parse_statements",
+    "record_statement_fetch",
+    "statement_fetch_dates",
     "upsert_companies",
 ]

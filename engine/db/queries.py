@@ -149,6 +149,11 @@ SELECT symbol, kind, period, max(fiscal_date) AS last_date
 # pruned to the partitions the window touches; and where a refetch of the whole history starts.
 STORED_CLOSES = "SELECT date, close, adj_close FROM prices_daily WHERE symbol = $1 AND date >= $2"
 FIRST_STORED_DATE = "SELECT min(date) FROM prices_daily WHERE symbol = $1"
+STATEMENT_FETCHES = """
+SELECT symbol, kind, period, fetched_on FROM statement_fetches WHERE symbol = ANY($1::text[])"""
+RECORD_STATEMENT_FETCH = """
+INSERT INTO statement_fetches (symbol, kind, period, fetched_on) VALUES ($1, $2, $3, $4)
+ON CONFLICT (symbol, kind, period) DO UPDATE SET fetched_on = greatest(statement_fetches.fetched_on, EXCLUDED.fetched_on)"""
 
 # --- companies ----------------------------------------------------------------------------------
 

@@ -27,8 +27,7 @@ async def latest_fiscal_dates(
     pool: asyncpg.Pool, symbols: Sequence[str], *, timeout_s: float = WATERMARK_TIMEOUT_S
 ) -> dict[tuple[str, str, str], date]:
     """The latest stored fiscal_date per (symbol, kind, period), period being FY or Q1..Q4."""
-    rows = await pool.fetch(queries.LATEST_FISCAL_DATES, list(symbols), timeout=timeout_s)
-    return {(row["symbol"], row["kind"], row["period"]): row["last_date"] for row in rows}
+    return await _series_dates(pool, queries.LATEST_FISCAL_DATES, symbols, timeout_s)
 
 
 @store_boundary
@@ -56,3 +55,33 @@ async def market_cap(
     """The market capitalisation in the company's stored profile, if it has one."""
     value = await pool.fetchval(queries.MARKET_CAP, symbol, timeout=timeout_s)
     return None if value is None else float(value)
+
+
+@store_boundary
+async def statement_fetch_dates(
+    pool: asyncpg.Pool, symbols: Sequence[str], *, timeout_s: float = WATERMARK_TIMEOUT_S
+) -> dict[tuple[str, str, str], date]:
+    """The engine's date of the last fetch per (symbol, kind, annual|quarter) series."""
+    return await _series_dates(pool, queries.STATEMENT_FETCHES, symbols, timeout_s)
+
+
+async def _series_dates(
+    pool: asyncpg.Pool, sql: str, symbols: Sequence[str], timeout_s: float
+) -> dict[tuple[str, str, str], date]:
+    """(symbol, kind, period) -> the date column of a per-series query."""
+    rows = await pool.fetch(sql, list(symbols), timeout=timeout_s)
+    return {(row["symbol"], row["kind"], row["period"]): row[3] for row in rows}
+
+
+@store_boundary
+async def record_statement_fetch(
+    pool: asyncpg.Pool,
+    symbol: str,
+    kind: str,
+    period: str,
+    day: date,
+    *,
+    timeout_s: float = WATERMARK_TIMEOUT_S,
+) -> None:
+    """Note that a statement series was fetched (and its batch committed) on the engine's `day`."""
+    await pool.execute(queries.RECORD_STATEMENT_FETCH, symbol, kind, period, day, timeout=timeout_s)

@@ -18,6 +18,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from engine.config import EngineSettings
 from engine.errors import (
     FMPConnectionError,
+    FMPEntitlementError,
     FMPError,
     FMPMalformedResponseError,
     FMPRateLimitError,
@@ -28,7 +29,7 @@ from engine.errors import (
 from engine.fmp.budget import DEFAULT_MARGIN_S, DEFAULT_WINDOW_S, Budget, RateBudget
 from engine.fmp.counters import FMPCounters
 from engine.fmp.endpoints import PRICES, PRICES_ADJUSTED, EndpointSpec, Period
-from engine.fmp.responses import Row, UncheckedRow, classify, validate_rows
+from engine.fmp.responses import Row, UncheckedRow, classify, csv_rows, validate_rows
 
 logger = logging.getLogger("engine.fmp")
 
@@ -170,6 +171,29 @@ class FMPClient:
             FMPTransientError: a subclass, once the retries are exhausted.
         """
         params = spec.params(symbol=symbol, period=period, start=start, end=end, limit=limit)
+        return validate_rows(await self._fetch_data(spec, params, symbol), spec=spec, symbol=symbol)
+
+    async def fetch_csv(
+        self,
+        spec: EndpointSpec,
+        *,
+        day: date | None = None,
+        part: int | None = None,
+        booleans: tuple[str, ...] = (),
+    ) -> list[Row]:
+        """Fetch one bulk (CSV) answer: rows typed as the JSON endpoints' (see `csv_rows`).
+
+        Raises:
+            as `fetch`; FMPEntitlementError (status 404) also when the path does not exist.
+        """
+        params = spec.params(day=day, part=part)
+        data = await self._fetch_data(spec, params, None)
+        if data is None:  # 404: the path does not exist for this key; treated as outside the plan
+            raise FMPEntitlementError("bulk endpoint not found", endpoint=spec.path, status=404)
+        return csv_rows(data, spec=spec, booleans=booleans)
+
+    async def _fetch_data(self, spec: EndpointSpec, params: Mapping[str, str], symbol: str | None) -> Any:
+        """One request with the transient-error retries: the decoded answer."""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(FMPTransientError),
             stop=stop_after_attempt(self._retry.attempts),
@@ -181,7 +205,7 @@ class FMPClient:
         async for attempt in retrying:
             with attempt:
                 data = await self._request(spec, params, symbol)
-        return validate_rows(data, spec=spec, symbol=symbol)
+        return data
 
     async def fetch_price_history(
         self, symbol: str, start: date, end: date, *, adjusted: bool = False

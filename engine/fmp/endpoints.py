@@ -50,6 +50,9 @@ class EndpointSpec:
     periods: tuple[Period, ...] = ()  # non-empty: the request needs `period` (and gets the full `limit`)
     date_range: bool = False  # takes `from`/`to` (prices)
     fixed_params: Mapping[str, str] = field(default_factory=dict)
+    day: bool = False  # takes one `date` (eod-bulk)
+    part: bool = False  # takes `part` 0, 1, 2... (profile-bulk: the answer comes in parts)
+    csv: bool = False  # the answer is CSV (FMP's bulk endpoints), values as text
 
     def params(
         self,
@@ -59,6 +62,8 @@ class EndpointSpec:
         start: date | None = None,
         end: date | None = None,
         limit: int | None = None,
+        day: date | None = None,
+        part: int | None = None,
     ) -> dict[str, str]:
         """The query parameters for one request (never the key: that travels in a header).
 
@@ -87,6 +92,14 @@ class EndpointSpec:
                 params["to"] = end.isoformat()
         elif start or end:
             raise ValueError(f"{self.dataset} takes no date range")
+        if self.day != (day is not None):
+            raise ValueError(f"{self.dataset} {'needs' if self.day else 'takes no'} date")
+        if day is not None:
+            params["date"] = day.isoformat()
+        if self.part != (part is not None):
+            raise ValueError(f"{self.dataset} {'needs' if self.part else 'takes no'} part")
+        if part is not None:
+            params["part"] = str(part)
         return params
 
 
@@ -184,11 +197,56 @@ PRICES_ADJUSTED = EndpointSpec(
     date_range=True,
 )
 
+# Bulk endpoints (CSV): one answer for every symbol. eod-bulk's columns as FMP documents them; it has
+# no vwap: FMP's vwap is the typical price (o+h+l+c)/4 to 4 decimals (true of every row of the
+# recorded historical-price-eod/full sample), so the bulk path derives it (engine/runs/bulk.py).
+EOD_BULK = EndpointSpec(
+    dataset="eod_bulk",
+    path="eod-bulk",
+    required=("symbol", "date", "open", "low", "high", "close", "adjClose", "volume"),
+    numeric=("open", "low", "high", "close", "adjClose", "volume"),
+    per_symbol=False,
+    day=True,
+    csv=True,
+)
+PROFILE_BULK = EndpointSpec(
+    dataset="profile_bulk",
+    path="profile-bulk",
+    required=PROFILE.required,
+    numeric=(*PROFILE.numeric, "change", "changePercentage"),
+    per_symbol=False,
+    part=True,
+    csv=True,
+)
+PROFILE_BULK_BOOLEANS = ("defaultImage", "isEtf", "isActivelyTrading", "isAdr", "isFund")
+
+EARNINGS_CALENDAR = EndpointSpec(
+    dataset="earnings_calendar",
+    path="earnings-calendar",
+    required=("symbol", "date"),
+    numeric=("epsActual", "epsEstimated", "revenueActual", "revenueEstimated"),
+    per_symbol=False,
+    date_range=True,
+)
+# FMP documents for earnings-calendar: "Maximum 3000 records per request | Max 90-day date range".
+EARNINGS_CALENDAR_CAP = 3000
+EARNINGS_CALENDAR_MAX_DAYS = 90
+
 STATEMENT_SPECS = (INCOME, BALANCE, CASHFLOW, RATIOS, KEY_METRICS)
 STATEMENT_KINDS: tuple[str, ...] = tuple(spec.dataset for spec in STATEMENT_SPECS)
 """The statement kinds (`statements.kind`): one per statement endpoint, in this order everywhere."""
 
 ENDPOINTS: dict[str, EndpointSpec] = {
-    spec.dataset: spec for spec in (CONSTITUENTS, PROFILE, *STATEMENT_SPECS, PRICES, PRICES_ADJUSTED)
+    spec.dataset: spec
+    for spec in (
+        CONSTITUENTS,
+        PROFILE,
+        *STATEMENT_SPECS,
+        PRICES,
+        PRICES_ADJUSTED,
+        EARNINGS_CALENDAR,
+        EOD_BULK,
+        PROFILE_BULK,
+    )
 }
 """Every dataset the engine ingests, by name."""

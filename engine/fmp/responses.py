@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from typing import Any, TypedDict
 
 import orjson
@@ -27,6 +30,7 @@ class _Where(TypedDict):
 
 
 MAX_MESSAGE_CHARS = 200
+_INTEGER = re.compile(r"-?\d+")
 _REDACTED = "***"
 
 
@@ -56,7 +60,8 @@ def _looks_like_html(body: bytes, content_type: str) -> bool:
 def classify(
     status: int, body: bytes, content_type: str, *, spec: EndpointSpec, symbol: str | None, secret: str
 ) -> Any:
-    """Return the decoded JSON of a successful answer (None for "no data"), or raise the typed error.
+    """Return the decoded JSON of a successful answer (None for "no data"; the body bytes for a CSV
+    endpoint), or raise the typed error.
 
     Raises:
         FMPAuthError, FMPEntitlementError, FMPRateLimitError, FMPServerError, FMPRequestError,
@@ -80,6 +85,8 @@ def classify(
         error = FMPRequestError(f"HTTP {status}: {text}", **where)
     if error is not None:
         raise error
+    if spec.csv and body.lstrip()[:1] not in (b"{", b"[", b"<"):
+        return body  # CSV text, parsed by csv_rows; a JSON error body or an HTML page goes on below
     decoded = True
     try:
         data = orjson.loads(body)
@@ -141,3 +148,40 @@ def validate_rows(data: Any, *, spec: EndpointSpec, symbol: str | None) -> list[
         if not _PLAIN_TYPES.issuperset(map(type, map(row.get, numeric))):
             data[index] = UncheckedRow(row)
     return data
+
+
+def csv_rows(
+    data: Any, *, spec: EndpointSpec, booleans: tuple[str, ...] = (), symbol: str | None = None
+) -> list[Row]:
+    """Rows of a bulk CSV answer, typed like the JSON endpoints': the spec's numeric columns become
+    numbers (an integer where the text is one; empty: null), `booleans` become true/false, the rest
+    stays text.
+
+    Raises:
+        FMPMalformedResponseError: not CSV text, a required column missing, a non-numeric number.
+    """
+    if data is None:
+        return []
+    where = _Where(endpoint=spec.path, symbol=symbol)
+    if not isinstance(data, bytes):
+        raise FMPMalformedResponseError(f"expected CSV, got {type(data).__name__}", **where)
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig", errors="replace")))
+    header = reader.fieldnames or []
+    missing = [key for key in spec.required if key not in header]
+    if missing and header not in ([], ["symbol"]):  # no body, or a bare header: an empty answer
+        raise FMPMalformedResponseError(f"CSV lacks column(s) {', '.join(missing)}", **where)
+    numeric = [key for key in spec.numeric if key in header]
+    flags = [key for key in booleans if key in header]
+    rows: list[Row] = []
+    for index, raw in enumerate(reader):
+        row: Row = dict(raw)
+        for key in numeric:
+            text = (row.get(key) or "").strip()
+            try:
+                row[key] = None if not text else int(text) if _INTEGER.fullmatch(text) else float(text)
+            except ValueError:
+                raise FMPMalformedResponseError(f"row {index} field {key} is not numeric", **where) from None
+        for key in flags:
+            row[key] = (row.get(key) or "").strip().lower() == "true"
+        rows.append(row)
+    return rows

@@ -43,6 +43,7 @@ class RunMetrics:
     items_failed: int = 0
     rows_loaded: int = 0
     price_readjustments: int = 0  # symbols whose whole price history was refetched (new dividend/split)
+    bulk: dict[str, str] = field(default_factory=dict)  # bulk endpoint -> "available" | "denied (HTTP 402)"
     finished: float | None = None
 
     def __post_init__(self) -> None:
@@ -72,6 +73,7 @@ class RunMetrics:
             "budget_utilisation": self.budget_utilisation,
             "duration_s": round(self.duration_s, 1),
             "rate_limit": self.rate_limit,
+            **({"bulk": dict(self.bulk)} if self.bulk else {}),
         }
 
 

@@ -7,25 +7,34 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import TextIO
 
 import asyncpg
 
 from engine.config import EngineSettings
-from engine.db import create_pool, last_price_dates, latest_fiscal_dates, upsert_companies
+from engine.db import (
+    create_pool,
+    last_price_dates,
+    latest_fiscal_dates,
+    statement_fetch_dates,
+    upsert_companies,
+)
 from engine.db.partitions import ensure_run_partitions
 from engine.errors import FMPAuthError, FMPError, RunLockedError, StoreError
 from engine.exitcodes import ExitCode
 from engine.fmp import FMPClient
-from engine.fmp.endpoints import CONSTITUENTS, request_period
+from engine.fmp.endpoints import CONSTITUENTS, EOD_BULK, PROFILE_BULK, request_period
 from engine.runs import ledger
-from engine.runs.datasets import Job
+from engine.runs.bulk import BulkData
+from engine.runs.datasets import JOB_DATASETS, Family, Job
 from engine.runs.lock import run_lock
 from engine.runs.loop import RunLoop
 from engine.runs.metrics import RunMetrics, emf_line
 from engine.runs.plan import Freshness, Plan, PlanPolicy, build_plan, estimate_requests, restrict_universe
 from engine.runs.progress import LogProgress, Progress, TtyProgress
+from engine.runs.reports import latest_reports
 from engine.runs.runlog import RunFormatter
 from engine.runs.steps import item_handler
 
@@ -43,17 +52,22 @@ def policy_for(settings: EngineSettings, fmp: FMPClient) -> PlanPolicy:
         statement_refresh_quarter=settings.statement_refresh_quarter,
         price_window_days=fmp.price_window_days,
         price_requests_per_window=PRICE_ENDPOINTS,
+        statement_sweep_weeks=settings.statement_sweep_weeks,
     )
 
 
 async def read_freshness(pool: asyncpg.Pool, symbols: Sequence[str]) -> Freshness:
-    """The last stored price date per symbol and which statement series exist (index probes only)."""
-    fiscal = await latest_fiscal_dates(pool, symbols)
+    """What the store holds: the last price date per symbol, the statement series with their latest
+    fiscal date and the engine's date of their last fetch (index probes and one small table)."""
+    latest: dict[tuple[str, str, str], date] = {}
+    for (symbol, kind, period), day in (await latest_fiscal_dates(pool, symbols)).items():
+        key = (symbol, kind, request_period(period))
+        latest[key] = max(day, latest.get(key, day))
     return Freshness(
         last_price=await last_price_dates(pool, symbols),
-        statement_history=frozenset(
-            (symbol, kind, request_period(period)) for symbol, kind, period in fiscal
-        ),
+        statement_history=frozenset(latest),
+        statement_latest=latest,
+        statement_fetched=await statement_fetch_dates(pool, symbols),
     )
 
 
@@ -72,24 +86,49 @@ async def make_plan(
     job: Job,
     symbols: Sequence[str],
     today: date,
+    bulk: BulkData | None = None,
 ) -> Plan:
+    """Plan from the store's freshness, the earnings calendar (when the job has statements and the
+    store has some: a first load needs no calendar) and, given `bulk`, which bulk endpoints the plan
+    allows (probed here: the probes' answers are kept for the run)."""
+    families = {dataset.family for dataset in JOB_DATASETS[job]}
+    freshness = await read_freshness(pool, symbols)
+    calendar_requests = 0
+    if Family.STATEMENT in families and freshness.statement_history:
+        before = fmp.counters.requests
+        reports = await latest_reports(fmp, symbols, today)
+        calendar_requests = fmp.counters.requests - before
+        freshness = replace(freshness, reports=reports)
+    if bulk is not None:
+        await bulk.probe(
+            today,
+            prices=Family.PRICES in families and bool(freshness.last_price),
+            profiles=Family.PROFILE in families,
+        )
     return build_plan(
         job,
         symbols,
         policy=policy_for(settings, fmp),
-        freshness=await read_freshness(pool, symbols),
+        freshness=freshness,
         rate_limit=settings.fmp_rate_limit,
         today=today,
+        calendar_requests=calendar_requests,
+        bulk_prices=bulk is not None and bool(freshness.last_price) and bulk.allows(EOD_BULK.path),
+        bulk_profiles=bulk is not None and bulk.allows(PROFILE_BULK.path),
     )
 
 
-async def plan_job(settings: EngineSettings, job: Job, wanted: Sequence[str]) -> Plan:
-    """What a run would do now; reads FMP's constituent list and the store, writes nothing."""
+async def plan_job(
+    settings: EngineSettings, job: Job, wanted: Sequence[str], *, today: date | None = None
+) -> Plan:
+    """What a run would do now (or on `today`); reads FMP's constituent list, its earnings calendar,
+    the bulk probes and the store, writes nothing."""
     pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
     try:
         async with FMPClient.open(settings) as fmp:
             _, symbols = await fetch_universe(fmp, wanted)
-            return await make_plan(settings, fmp, pool, job, symbols, today_utc())
+            bulk = BulkData(fmp, symbols)
+            return await make_plan(settings, fmp, pool, job, symbols, today or today_utc(), bulk)
     finally:
         await pool.close()
 
@@ -110,6 +149,7 @@ class RunService:
         formatter: RunFormatter | None = None,
         progress_stream: TextIO | None = None,
         metrics_stream: TextIO | None = None,
+        today: date | None = None,
     ) -> None:
         self.settings = settings
         self.job = job
@@ -119,6 +159,8 @@ class RunService:
         self.metrics_stream = metrics_stream or sys.stdout
         self.stop = asyncio.Event()
         self.lock_lost: str | None = None  # why the run lock was lost for good, if it was
+        self.today = today  # None: the UTC date when the run starts (tests move a simulated clock)
+        self.bulk: BulkData | None = None
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
@@ -172,7 +214,7 @@ class RunService:
             )
             return ExitCode.DATABASE
 
-    async def _open_run(self, pool: asyncpg.Pool, fmp: FMPClient) -> int:
+    async def _open_run(self, pool: asyncpg.Pool, fmp: FMPClient, today: date) -> int:
         """Resume the interrupted run of the same job and universe, or plan and record a new one."""
         restriction = self.wanted or None
         unfinished = await ledger.latest_unfinished(pool)
@@ -185,7 +227,8 @@ class RunService:
             log.warning("run %d (%s) left unfinished: abandoned", unfinished.run_id, unfinished.job)
         rows, symbols = await fetch_universe(fmp, self.wanted)
         await upsert_companies(pool, rows)
-        plan = await make_plan(self.settings, fmp, pool, self.job, symbols, today_utc())
+        self.bulk = BulkData(fmp, symbols)
+        plan = await make_plan(self.settings, fmp, pool, self.job, symbols, today, self.bulk)
         run_id = await ledger.create_run(pool, self.job, restriction, plan.items)
         log.info(
             "run %d planned: %d items, ~%d requests",
@@ -198,19 +241,20 @@ class RunService:
 
     async def _run(self, pool: asyncpg.Pool, fmp: FMPClient) -> ExitCode:
         metrics = RunMetrics(rate_limit=self.settings.fmp_rate_limit)
-        run_id = await self._open_run(pool, fmp)
-        await ensure_run_partitions(pool, self.settings.history_start, today_utc())
+        today = self.today or today_utc()
+        run_id = await self._open_run(pool, fmp, today)
+        await ensure_run_partitions(pool, self.settings.history_start, today)
         if self.formatter is not None:
             self.formatter.run_id = run_id
         counts = await ledger.item_counts(pool, run_id)
         items = await ledger.pending_items(pool, run_id)
-        today = today_utc()
+        bulk = self.bulk or BulkData(fmp, {item.symbol for item in items})  # resumed: found on first use
         policy = policy_for(self.settings, fmp)
         planned_requests = sum(estimate_requests(item, policy, today) for item in items)
         loop = RunLoop(
             pool=pool,
             run_id=run_id,
-            handler=item_handler(fmp, pool, today),
+            handler=item_handler(fmp, pool, today, bulk),
             metrics=metrics,
             concurrency=self.settings.fmp_concurrency,
             total_items=sum(counts.values()),
@@ -225,6 +269,7 @@ class RunService:
             done_before=counts.get("done", 0),
             failed_before=counts.get("failed", 0) + counts.get("skipped", 0),
         )
+        metrics.bulk = dict(bulk.access)
         summary = metrics.as_dict()
         exit_code, error = outcome.exit_code, outcome.error
         if self.lock_lost is not None:  # stopped for the database, not by a signal

@@ -75,6 +75,10 @@ def render_status(status: dict[str, Any]) -> str:
             f"  {items or 'no items'}  requests {run['requests'] or metrics.get('requests', 0)}"
             f"  rows {run['rows_changed']}  exit {run['exit_code'] if run['exit_code'] is not None else '-'}"
         )
+        if metrics.get("bulk"):
+            lines.append(
+                "         bulk: " + ", ".join(f"{path} {state}" for path, state in metrics["bulk"].items())
+            )
     if not status["runs"]:
         lines.append("  (none yet)")
     lines.append("datasets:")

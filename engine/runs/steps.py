@@ -5,6 +5,7 @@ The handler built here is what the run loop calls per item; the loop then record
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -13,18 +14,23 @@ from typing import Any
 
 import asyncpg
 
-from engine.db import PriceRow, load_price_rows, load_profiles, load_statement_rows
+from engine.db import PriceRow, load_price_rows, load_profiles, load_statement_rows, record_statement_fetch
 from engine.db.validate import Parsed, parse_prices, parse_statements
 from engine.db.watermarks import first_stored_date, market_cap, stored_closes
-from engine.errors import ItemFailed
+from engine.errors import FMPError, FMPMalformedResponseError, FMPTransientError, ItemFailed
 from engine.fmp import ENDPOINTS, FMPClient, FMPCounters
 from engine.fmp.endpoints import PROFILE
+from engine.runs.bulk import BulkData, BulkDeniedError
 from engine.runs.datasets import DATASETS_BY_NAME, Family
 from engine.runs.loop import ITEM_ERRORS, ItemHandler, ItemResult
 from engine.runs.plan import PlannedItem
 from engine.runs.readjust import find_rewrite
 
 log = logging.getLogger("engine.run")
+
+# A bulk answer that stays broken after the client's retries sends the item per symbol; an
+# FMPAuthError is not among them: nothing would work with a rejected key.
+BULK_FALLBACK_ERRORS: tuple[type[FMPError], ...] = (FMPMalformedResponseError, FMPTransientError)
 
 _ITEM_REQUESTS: ContextVar[list[int] | None] = ContextVar("mycfa_item_requests", default=None)
 
@@ -52,9 +58,16 @@ class Steps:
     fmp: FMPClient
     pool: asyncpg.Pool
     today: date
+    bulk: BulkData | None = None  # the run's shared bulk answers (items planned with "bulk")
 
     async def profile(self, item: PlannedItem) -> int:
-        rows = await self.fmp.fetch(PROFILE, symbol=item.symbol)
+        rows: list[dict[str, Any]] = []
+        if item.params.get("bulk") and self.bulk is not None:
+            with contextlib.suppress(BulkDeniedError, *BULK_FALLBACK_ERRORS):
+                row = (await self.bulk.profiles()).get(item.symbol)
+                rows = [row] if row is not None else []
+        if not rows:  # not in the plan, or the symbol missing from the bulk parts
+            rows = await self.fmp.fetch(PROFILE, symbol=item.symbol)
         result = await load_profiles(self.pool, rows)
         return result.changed
 
@@ -78,7 +91,22 @@ class Steps:
         result = await load_statement_rows(
             self.pool, item.symbol, dataset.kind, parsed.rows, quarantined=parsed.quarantined
         )
+        # After the commit: a crash in between only means the series is refetched once more.
+        await record_statement_fetch(self.pool, item.symbol, dataset.kind, dataset.period, self.today)
         return result.changed
+
+    async def _bulk_prices(self, symbol: str, start: date) -> Parsed[PriceRow] | None:
+        """The window from the run's eod-bulk days; None when the plan does not include eod-bulk."""
+        if self.bulk is None:
+            return None
+        try:
+            full, adjusted = await self.bulk.prices(symbol, start, self.today)
+        except BulkDeniedError:
+            return None
+        except BULK_FALLBACK_ERRORS as exc:  # a bad bulk answer: this item asks per symbol instead
+            log.warning("%s: eod-bulk failed (%s); per-symbol prices", symbol, type(exc).__name__)
+            return None
+        return parse_prices(symbol, full, adjusted)  # CSV-typed rows: every check runs
 
     async def _fetch_prices(self, symbol: str, start: date) -> Parsed[PriceRow]:
         # Both endpoints are needed: `full` alone has the unadjusted OHLC and vwap, and
@@ -92,7 +120,9 @@ class Steps:
         whole past), refetch the symbol's whole stored history instead, in the same single batch."""
         symbol = item.symbol
         start = date.fromisoformat(str(item.params["from"]))
-        parsed = await self._fetch_prices(symbol, start)
+        parsed = await self._bulk_prices(symbol, start) if item.params.get("bulk") else None
+        if parsed is None:
+            parsed = await self._fetch_prices(symbol, start)
         readjusted: dict[str, Any] | None = None
         # Compared before anything is written: were the window loaded first, a crash before the
         # refetch would leave the overlap already updated, and the rewrite would never be seen again.
@@ -133,8 +163,10 @@ class Steps:
         return ItemResult(requests=box[0], rows_changed=changed, readjusted=readjusted)
 
 
-def item_handler(fmp: FMPClient, pool: asyncpg.Pool, today: date) -> ItemHandler:
+def item_handler(
+    fmp: FMPClient, pool: asyncpg.Pool, today: date, bulk: BulkData | None = None
+) -> ItemHandler:
     """The per-item handler for the run loop; makes the client charge requests to items."""
     if not isinstance(fmp.counters, ItemCountingCounters):
         fmp.counters = ItemCountingCounters()
-    return Steps(fmp, pool, today)
+    return Steps(fmp, pool, today, bulk)

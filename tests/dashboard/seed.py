@@ -17,6 +17,7 @@ import numpy as np
 import psycopg
 
 from engine.db.migrate import migrate
+from engine.runs.bulk import weekdays as business_days
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "fmp"
@@ -35,15 +36,6 @@ def _fixture(name: str) -> dict[str, Any]:
 def constituents() -> dict[str, dict[str, str]]:
     with open(REPO / "fakefmp" / "data" / "sp500_constituents.csv", newline="") as handle:
         return {row["Symbol"]: row for row in csv.DictReader(handle)}
-
-
-def business_days(start: date, end: date) -> list[date]:
-    days, day = [], start
-    while day <= end:
-        if day.weekday() < 5:
-            days.append(day)
-        day += timedelta(days=1)
-    return days
 
 
 def price_rows(symbol: str, seed: int) -> list[tuple[Any, ...]]:

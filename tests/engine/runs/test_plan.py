@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from engine.errors import UsageError
-from engine.runs.datasets import JOB_DATASETS, Job
-from engine.runs.plan import Freshness, PlanPolicy, build_plan, format_duration, plan_item, restrict_universe
+from engine.runs.datasets import JOB_DATASETS, STATEMENTS, Job
+from engine.runs.plan import (
+    Freshness,
+    PlannedItem,
+    PlanPolicy,
+    Reason,
+    build_plan,
+    format_duration,
+    plan_item,
+    render_plan,
+    restrict_universe,
+    statement_reason,
+    sweep_bucket,
+)
 
 TODAY = date(2026, 11, 25)
 POLICY = PlanPolicy(history_start=date(1990, 1, 1), price_window_days=15 * 365, price_requests_per_window=2)
 
 
+def planned(symbol: str, dataset: str, freshness: Freshness, today: date = TODAY) -> PlannedItem:
+    item = plan_item(symbol, dataset, policy=POLICY, freshness=freshness, today=today)
+    assert item is not None
+    return item
+
+
 def test_plan_item_prices_without_history_starts_at_history_start() -> None:
     """A symbol with no stored price is fetched from MYCFA_HISTORY_START, in windows under the cap."""
-    item = plan_item("AAPL", "prices", policy=POLICY, freshness=Freshness(), today=TODAY)
+    item = planned("AAPL", "prices", Freshness())
     assert item.params == {"from": "1990-01-01"}
     assert item.requests == 3 * 2  # 36 years = 3 windows of 15 years, full + adjusted
 
@@ -24,7 +42,7 @@ def test_plan_item_prices_without_history_starts_at_history_start() -> None:
 def test_plan_item_prices_up_to_date_makes_one_window_with_overlap() -> None:
     """A symbol stored up to yesterday refetches only the overlap: one window per price endpoint."""
     fresh = Freshness(last_price={"AAPL": date(2026, 11, 24)})
-    item = plan_item("AAPL", "prices", policy=POLICY, freshness=fresh, today=TODAY)
+    item = planned("AAPL", "prices", fresh)
     assert item.params == {"from": "2026-11-17"}
     assert item.requests == 2
 
@@ -32,10 +50,85 @@ def test_plan_item_prices_up_to_date_makes_one_window_with_overlap() -> None:
 def test_plan_item_statements_use_small_limit_when_history_exists() -> None:
     """Stored statement series refetch only recent periods; new series fetch the whole history."""
     fresh = Freshness(statement_history=frozenset({("AAPL", "income", "annual")}))
-    known = plan_item("AAPL", "income_annual", policy=POLICY, freshness=fresh, today=TODAY)
-    new = plan_item("AAPL", "income_quarter", policy=POLICY, freshness=fresh, today=TODAY)
-    assert known.params == {"limit": POLICY.statement_refresh_annual}
-    assert new.params == {"limit": POLICY.statement_history_limit}
+    known = planned("AAPL", "income_annual", fresh)
+    new = planned("AAPL", "income_quarter", fresh)
+    assert known.params == {"limit": POLICY.statement_refresh_annual, "reason": "all"}
+    assert new.params == {"limit": POLICY.statement_history_limit, "reason": "new"}
+
+
+def _stored(symbol: str, annual_end: date, quarter_end: date, fetched: date) -> Freshness:
+    latest = {(symbol, "income", "annual"): annual_end, (symbol, "income", "quarter"): quarter_end}
+    return Freshness(
+        statement_history=frozenset(latest),
+        statement_latest=latest,
+        statement_fetched=dict.fromkeys(latest, fetched),
+        reports={},
+    )
+
+
+def test_statement_reason_follows_reports_after_the_stored_period() -> None:
+    """A report after the stored quarter makes the quarter due; the annual only after a year."""
+    fresh = _stored("AAPL", date(2025, 9, 27), date(2026, 6, 27), fetched=TODAY - timedelta(days=7))
+    quiet = statement_reason("AAPL", "income", "quarter", POLICY, fresh, TODAY)
+    reported = Freshness(**{**_fields(fresh), "reports": {"AAPL": date(2026, 10, 30)}})
+    assert quiet is None or quiet is Reason.SWEEP
+    assert statement_reason("AAPL", "income", "quarter", POLICY, reported, TODAY) is Reason.REPORTED
+    # the Q4 release (FY end 2026-09-26, reported 2026-10-30) makes the annual series due too,
+    # and it stays due until the 10-K's period is stored
+    assert statement_reason("AAPL", "income", "annual", POLICY, reported, TODAY) is Reason.REPORTED
+    # a release about the stored quarter itself (filed late) does not make it due again
+    late = Freshness(**{**_fields(fresh), "reports": {"AAPL": date(2026, 8, 1)}})
+    assert statement_reason("AAPL", "income", "quarter", POLICY, late, TODAY) is not Reason.REPORTED
+
+
+def _fields(fresh: Freshness) -> dict[str, object]:
+    return {name: getattr(fresh, name) for name in Freshness.__dataclass_fields__}
+
+
+def test_statement_reason_sweeps_each_series_within_the_period() -> None:
+    """Without reports, a stored series is fetched in its symbol's sweep week and never left longer."""
+    weeks = POLICY.statement_sweep_weeks
+    fetched_on = TODAY
+    due_weeks = []
+    for week in range(1, 3 * weeks):
+        day = TODAY + timedelta(weeks=week)
+        fresh = _stored("MSFT", date(2026, 6, 30), date(2026, 9, 30), fetched=fetched_on)
+        if statement_reason("MSFT", "income", "quarter", POLICY, fresh, day) is Reason.SWEEP:
+            due_weeks.append(week)
+            fetched_on = day
+    gaps = [b - a for a, b in zip([0, *due_weeks], due_weeks, strict=False)]
+    assert due_weeks and max(gaps) <= weeks and set(gaps[1:]) == {weeks}
+    # after the first cycle the sweep falls in the symbol's own week
+    assert {(TODAY + timedelta(weeks=w)).toordinal() // 7 % weeks for w in due_weeks[1:]} == {
+        sweep_bucket("MSFT", weeks)
+    }
+
+
+def test_build_plan_counts_the_series_left_alone_and_shows_the_saving() -> None:
+    """`plan` lists statement reasons and the requests the calendar saved."""
+    symbols = ("AAPL", "MSFT")
+    latest = {(s, d.kind or "", d.period or ""): date(2026, 9, 30) for s in symbols for d in STATEMENTS}
+    fresh = Freshness(
+        statement_history=frozenset(latest),
+        statement_latest=latest,
+        statement_fetched=dict.fromkeys(latest, TODAY - timedelta(days=7)),
+        reports={"AAPL": date(2027, 1, 5)},
+    )
+    plan = build_plan(
+        Job.FUNDAMENTALS,
+        symbols,
+        policy=POLICY,
+        freshness=fresh,
+        rate_limit=120,
+        today=date(2027, 1, 9),
+        calendar_requests=1,
+    )
+    reasons = plan.statement_reasons()
+    assert reasons["reported"] == 5  # AAPL's quarterly series; its annual ones are not a year on
+    assert plan.statements_skipped == 20 - sum(v for k, v in reasons.items() if k != "skipped")
+    assert plan.as_dict()["requests_saved"] == plan.statements_skipped - 1
+    text = render_plan(plan)
+    assert "statement series: reported 5" in text and "saved by the earnings calendar" in text
 
 
 def test_build_plan_jobs_select_their_datasets() -> None:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark a whole-universe ingest: fake FMP (503 symbols, 30+ years) → engine `run --job full` → Postgres.
+"""Benchmark a whole-universe ingest: fake FMP (N symbols: 503 real, then synthetic; 30+ years) → engine `run --job full` → Postgres.
 
 Usage:
     .venv/bin/python scripts/bench_ingest.py [--symbols 503] [--history-start 1990-01-01]
@@ -40,6 +40,15 @@ ROWS_SQL = {
     "statements": "SELECT count(*) FROM statements",
     "prices_daily": "SELECT count(*) FROM prices_daily",
     "quarantine": "SELECT count(*) FROM quarantine",
+}
+SIZE_SQL = {
+    "database": "SELECT pg_database_size(current_database())",
+    "prices_daily": "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits"
+    " WHERE inhparent = 'prices_daily'::regclass",
+    "statements": "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits"
+    " WHERE inhparent = 'statements'::regclass",
+    "symbol_years": "SELECT coalesce(sum(extract(epoch FROM age(hi, lo)) / 31557600.0), 0) FROM"
+    " (SELECT symbol, min(date)::timestamp AS lo, max(date)::timestamp AS hi FROM prices_daily GROUP BY symbol) s",
 }
 
 
@@ -122,6 +131,7 @@ def main() -> int:
             served: dict[str, Any] = json.loads(response.read())
         with psycopg.connect(url) as conn:
             rows = {k: conn.execute(sql).fetchone()[0] for k, sql in ROWS_SQL.items()}  # type: ignore[index,arg-type]
+            sizes = {k: float(conn.execute(sql).fetchone()[0]) for k, sql in SIZE_SQL.items()}  # type: ignore[index,arg-type]
         weekly = engine({**env, "MYCFA_FMP_RATE_LIMIT": "120"}, "plan", "--job", "full", "--json")
         emf = json.loads(emf_text)
         loaded = rows["statements"] + rows["prices_daily"]
@@ -138,6 +148,19 @@ def main() -> int:
             print(f"  rows {key:<15} {value:>12,}")
         print(f"  rows/s               {loaded / wall:,.0f} (statements + prices over wall time)")
         print(f"  peak RSS (engine)    {peak / 2**20:,.0f} MiB")
+        symbol_years = sizes["symbol_years"] or 1.0
+        print(
+            f"  database size        {sizes['database'] / 2**20:,.0f} MiB (prices {sizes['prices_daily'] / 2**20:,.0f}"
+            f" MiB, statements {sizes['statements'] / 2**20:,.0f} MiB); {symbol_years:,.0f} symbol-years of"
+            f" prices: {(sizes['prices_daily'] + sizes['statements']) / symbol_years / 1024:,.1f} KiB per symbol-year"
+        )
+        summary = {
+            "symbols": args.symbols, "exit_code": code, "wall_s": round(wall, 1),
+            "requests": emf.get("Requests"), "rows": loaded, "rows_per_s": round(loaded / wall),
+            "peak_rss_mib": round(peak / 2**20), "database_mib": round(sizes["database"] / 2**20),
+            "bytes_per_symbol_year": round((sizes["prices_daily"] + sizes["statements"]) / symbol_years),
+        }  # fmt: skip
+        print("  json " + json.dumps(summary))
         for label, result in (("empty database", cold), ("weekly refresh", weekly)):
             plan = json.loads(result.stdout) if result.returncode == 0 else {}
             eta = plan.get("eta_seconds", 0)

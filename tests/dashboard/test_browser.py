@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.dashboard import seed
 from tests.dashboard.conftest import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -192,6 +193,19 @@ def test_browser_valuation_and_forecast(page: Any, base_url: str) -> None:
     multiples = rows(page, "valuation-multiples-grid")
     assert re.fullmatch(r"P/E\t\d+\.\dx\t\d+\.\dx\t[+-]\d+\.\d%", multiples["P/E"]), multiples
     shot(page, "valuation")
+    # Mid-year beside end-year: flows half a year sooner are worth more.
+    end_year = float(page.inner_text("#valuation-per-share").replace(",", ""))
+    assert float(page.inner_text("#valuation-per-share-mid").replace(",", "")) > end_year
+    # As of 2024-03-31: the close then (seeded KO prices) and the statements known then.
+    page.fill("#valuation-asof", "2024-03-31")
+    page.press("#valuation-asof", "Enter")
+    page.wait_for_function(
+        "document.querySelector('#valuation-base-year') &&"
+        " document.querySelector('#valuation-base-year').innerText.includes('known on 2024-03-31')"
+    )
+    closes = {r[1].isoformat(): r[5] for r in seed.price_rows("KO", seed.SYMBOLS.index("KO") + 1)}
+    close_then = closes[max(d for d in closes if d <= "2024-03-31")]
+    assert f"Last close USD {close_then:,.2f}" in page.inner_text("#valuation-summary")
     page.goto(base_url + "/forecast?symbol=PG")
     names = [t["name"] for t in traces(page, "forecast-graph")]
     assert names == ["history", "95% interval", "80% interval", "forecast"]

@@ -120,7 +120,16 @@ def test_kill9_five_times_then_final_run_gives_the_rows_of_one_clean_run(
     rng = random.Random(20261125)
     for _ in range(KILLS):
         process = start_engine(slow, "run", "--job", "full")
-        time.sleep(rng.uniform(0.5, 4.0))  # python start-up takes ~0.5 s
+        # Kill inside the run (not during start-up, however slow the machine): once it has items going.
+        deadline = time.monotonic() + 60
+        while (
+            process.poll() is None
+            and time.monotonic() < deadline
+            and not query(url, "SELECT count(*) > 0 FROM run_items WHERE state IN ('running', 'done')")
+            == [(True,)]
+        ):
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 2.0))
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
     final = run_engine(env, "run", "--job", "full")

@@ -57,7 +57,7 @@ def test_compose_engine_runs_after_migrate_against_fake_fmp() -> None:
     engine = rendered()["services"]["engine"]
     assert engine["depends_on"]["engine-migrate"]["condition"] == "service_completed_successfully"
     assert engine["depends_on"]["fakefmp"]["condition"] == "service_healthy"
-    assert engine["environment"]["MYCFA_FMP_BASE_URL"] == "http://fakefmp:8000"
+    assert engine["environment"]["MYCFA_FMP_BASE_URL"] == "http://fakefmp:8000/stable"
     assert engine["environment"]["MYCFA_DATABASE_URL"].startswith("postgresql://mycfa:")
 
 

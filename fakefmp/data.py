@@ -155,7 +155,9 @@ class Universe:
     # --- generation ---------------------------------------------------------------------------------
 
     def prices(self, symbol: str) -> PriceSeries:
-        return self._prices.get(symbol, lambda: generate_prices(self.seed, symbol, self.horizon))
+        return self._prices.get(
+            symbol, lambda: generate_prices(self.seed, self.companies[symbol], self.horizon)
+        )
 
     def fundamentals(self, symbol: str) -> Fundamentals:
         return self._fundamentals.get(symbol, lambda: self._make_fundamentals(self.companies[symbol]))
@@ -163,15 +165,7 @@ class Universe:
     def _make_fundamentals(self, company: Company) -> Fundamentals:
         prices = self.prices(company.symbol)
         first_year = max(FIRST_FISCAL_YEAR, int(prices.dates[0][:4]) + 1)
-        quarters, annual = generate_periods(self.seed, company, first_year, self.horizon.year, 1.0)
-        # size the share count so that price times shares is a plausible multiple of sales today
-        rng = symbol_rng(self.seed, company.symbol, "valuation")
-        latest = [p for p in annual if p.end <= self.as_of] or annual
-        target_cap = latest[-1].income["revenue"] * rng.uniform(1.0, 6.0)
-        scale = target_cap / max(prices.close_on_or_before(self.as_of.isoformat()) or 1.0, 0.01)
-        for p in (*quarters, *annual):
-            p.shares = max(1, round(p.shares * scale))
-            p.shares_diluted = max(p.shares, round(p.shares_diluted * scale))
+        quarters, annual = generate_periods(self.seed, company, first_year, self.horizon.year, prices)
         result: Fundamentals = {}
         for kind, periods in (("annual", annual), ("quarter", quarters)):
             rows: dict[str, list[Entry]] = {name: [] for name in STATEMENT_DATASETS}
@@ -179,7 +173,7 @@ class Universe:
             step = 1 if kind == "annual" else 4  # growth compares like with like: the same quarter a year ago
             for index, period in enumerate(periods):
                 previous = periods[index - step] if index >= step else None
-                price = prices.close_on_or_before(period.end.isoformat()) or float(prices.close[0])
+                price = prices.close_on_or_before(period.end_iso) or float(prices.close[0])
                 made = {
                     "income": income_row(company, period),
                     "balance": balance_row(company, period),
@@ -188,9 +182,7 @@ class Universe:
                     "key_metrics": key_metrics_row(company.symbol, period, previous, price),
                 }
                 for name, row in made.items():
-                    entry = Entry(
-                        period.filing.isoformat(), period.end.isoformat(), period.label, dumps_compact(row)
-                    )
+                    entry = Entry(period.filing_iso, period.end_iso, period.label, dumps_compact(row))
                     rows[name].append(entry)
             for name, entries in rows.items():
                 result[(name, kind)] = entries[::-1]
@@ -202,17 +194,16 @@ class Universe:
         end = bisect_right(series.dates, today)
         if end == 0:
             end = 1
-        close = series.close[:end]
-        last, prev = float(close[-1]), float(close[-2]) if end > 1 else float(close[-1])
+        close = series.close[:end] * series.split_factor(end)[:end]  # FMP's range is split-adjusted
+        last, prev = float(series.close[end - 1]), float(close[-2]) if end > 1 else float(close[-1])
         year = close[-252:]
-        shares = next(
-            (
-                orjson.loads(e.body)["weightedAverageShsOut"]
-                for e in self.fundamentals(company.symbol)[("income", "quarter")]
-                if e.filing <= today
-            ),
-            1,
+        latest = next(
+            (e for e in self.fundamentals(company.symbol)[("income", "quarter")] if e.filing <= today), None
         )
+        shares = 1.0
+        if latest is not None:  # as reported then, times any split since
+            reported = orjson.loads(latest.body)["weightedAverageShsOut"]
+            shares = reported * series.splits_after(latest.date) / series.splits_after(today)
         recent_divs = [v for d, v in series.dividends.items() if d <= today][-4:]
         rng = symbol_rng(self.seed, company.symbol, "profile")
         h = zlib.crc32(company.symbol.encode())
@@ -223,7 +214,7 @@ class Universe:
             "symbol": company.symbol,
             "price": last,
             "marketCap": round(last * shares),
-            "beta": round(float(rng.uniform(0.4, 1.8)), 3),
+            "beta": series.beta,
             "lastDividend": round(sum(recent_divs), 4),
             "range": f"{float(year.min()):g}-{float(year.max()):g}",
             "change": round(last - prev, 2),

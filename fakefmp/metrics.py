@@ -15,7 +15,7 @@ def _div(a: float, b: float) -> float:
 def _header(symbol: str, period: Period) -> dict[str, Any]:
     return {
         "symbol": symbol,
-        "date": period.end.isoformat(),
+        "date": period.end_iso,
         "fiscalYear": str(period.fiscal_year),
         "period": period.label,
         "reportedCurrency": "USD",

@@ -164,19 +164,22 @@ def test_dividend_adjusted_prices_reflect_dividends(universe: Universe) -> None:
 def test_dividend_after_as_of_adjusts_earlier_prices_only_once_visible() -> None:
     """Moving "today" past an ex-date D multiplies every earlier adjusted price by (1 - d/c), later ones not."""
     universe = Universe(seed=7, symbols=12, as_of=date(2026, 6, 30))
-    series = universe.prices("ABT")
+    symbol = next(
+        s for s in universe.companies if any(d > "2026-06-30" for d in universe.prices(s).dividends)
+    )
+    series = universe.prices(symbol)
     ex_date = min(d for d in series.dividends if d > "2026-06-30")
     dividend = series.dividends[ex_date]
     previous_close = float(series.close[series.dates.index(ex_date) - 1])
 
     def adjusted(end: str | None = None) -> dict[str, dict]:
-        body = universe.price_body("ABT", adjusted=True, start="2026-01-01", end=end, cap=5000)[0]
+        body = universe.price_body(symbol, adjusted=True, start="2026-01-01", end=end, cap=5000)[0]
         return {r["date"]: r for r in _rows(body)}
 
     before = adjusted()
     full = {
         r["date"]: r
-        for r in _rows(universe.price_body("ABT", adjusted=False, start="2026-06-01", end=None, cap=5000)[0])
+        for r in _rows(universe.price_body(symbol, adjusted=False, start="2026-06-01", end=None, cap=5000)[0])
     }
     assert before["2026-06-30"]["adjClose"] == full["2026-06-30"]["close"]  # no visible ex-date after it
     universe.set_as_of(date.fromisoformat(ex_date))
@@ -186,7 +189,7 @@ def test_dividend_after_as_of_adjusts_earlier_prices_only_once_visible() -> None
     for day, row in before.items():
         for name in ("adjOpen", "adjHigh", "adjLow", "adjClose"):
             assert after[day][name] == pytest.approx(row[name] * ratio, abs=1e-4)
-    assert after[ex_date]["adjClose"] == universe.prices("ABT").close[series.dates.index(ex_date)]
+    assert after[ex_date]["adjClose"] == universe.prices(symbol).close[series.dates.index(ex_date)]
     assert adjusted(end="2026-06-30") == {d: r for d, r in after.items() if d <= "2026-06-30"}
 
 
@@ -209,3 +212,37 @@ def test_unknown_symbol_is_an_empty_array(universe: Universe) -> None:
     assert universe.profile_body("NOPE") == b"[]"
     assert universe.statement_body("income", "NOPE", "annual", 5) == b"[]"
     assert universe.price_body("NOPE", adjusted=False, start=None, end=None, cap=5000) == (b"[]", 0)
+
+
+def test_split_divides_earlier_prices_of_both_endpoints_once_visible() -> None:
+    """Before a split's ex-date both endpoints show the traded price; once "today" passes it, every earlier
+    open/high/low/close is divided by the ratio and the volume multiplied, as FMP's split adjustment."""
+    universe = Universe(seed=5, symbols=60, as_of=date(2026, 8, 7))
+    symbol, day, ratio = next(
+        (s, d, r)
+        for s in universe.companies
+        for d, r in universe.prices(s).splits.items()
+        if d > "2015-01-01"
+    )
+    series = universe.prices(symbol)
+    index = series.dates.index(day)
+    before, window = series.dates[index - 1], {"start": series.dates[index - 5], "cap": 5000}
+
+    def full_and_adjusted() -> tuple[dict[str, dict], dict[str, dict]]:
+        full = _rows(universe.price_body(symbol, adjusted=False, end=day, **window)[0])
+        adj = _rows(universe.price_body(symbol, adjusted=True, end=day, **window)[0])
+        return {r["date"]: r for r in full}, {r["date"]: r for r in adj}
+
+    universe.set_as_of(date.fromisoformat(day))
+    full, adj = full_and_adjusted()
+    traded = float(series.close[index - 1])
+    assert full[before]["close"] == pytest.approx(traded / ratio, abs=1e-4)
+    assert full[before]["volume"] == pytest.approx(int(series.volume[index - 1]) * ratio, abs=1)
+    assert full[day]["close"] == float(series.close[index])  # the split day itself trades split
+    assert adj[before]["adjClose"] <= full[before]["close"] + 1e-4
+    universe.set_as_of(date.fromisoformat(before))
+    full, adj = full_and_adjusted()
+    assert full[before]["close"] == traded and day not in full
+    assert series.close[index] / (traded / ratio) == pytest.approx(
+        1.0, abs=0.25
+    )  # no jump in the adjusted series

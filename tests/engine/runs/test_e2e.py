@@ -225,7 +225,7 @@ def test_prices_run_after_a_new_dividend_readjusts_the_whole_history(
 ) -> None:
     """New ex-dividend dates rewrite earlier adjusted closes: the next `prices` run refetches those
     symbols' histories, notes it in the ledger, and the store ends equal to a fresh load."""
-    later = date(2026, 7, 24)  # ABT goes ex-dividend on 07-10 and MMM on 07-23 (seed 7); AOS pays none
+    later = date(2026, 9, 3)  # MMM goes ex-dividend on 08-20 and AOS on 09-02 (seed 7); ABT pays none
     url = new_db()
     env = engine_env(url, fake, SYMBOLS)
     assert run_engine(env, "run", "--job", "prices").returncode == 0
@@ -243,7 +243,7 @@ def test_prices_run_after_a_new_dividend_readjusts_the_whole_history(
     assert result.returncode == 0 and fresh.returncode == 0, result.stderr[-3000:]
     assert fingerprint(url)["prices"] == fingerprint(reference)["prices"]
     new = dict(query(url, "SELECT symbol, adj_close FROM prices_daily WHERE date = '2020-01-02'"))
-    assert new["AOS"] == old["AOS"] and new["ABT"] < old["ABT"] and new["MMM"] < old["MMM"]
+    assert new["ABT"] == old["ABT"] and new["AOS"] < old["AOS"] and new["MMM"] < old["MMM"]
     items = {
         symbol: (params, requests)
         for symbol, params, requests in query(
@@ -251,8 +251,8 @@ def test_prices_run_after_a_new_dividend_readjusts_the_whole_history(
             "SELECT symbol, params, requests FROM run_items WHERE run_id = (SELECT max(run_id) FROM runs)",
         )
     }
-    assert "readjusted" not in items["AOS"][0] and items["AOS"][1] == 2
-    for symbol in ("ABT", "MMM"):
+    assert "readjusted" not in items["ABT"][0] and items["ABT"][1] == 2
+    for symbol in ("AOS", "MMM"):
         params, requests = items[symbol]
         assert params["readjusted"]["from"] == first[symbol].isoformat()
         assert params["readjusted"]["reason"].startswith("adj_close changed on 6 stored date(s)")
@@ -261,7 +261,7 @@ def test_prices_run_after_a_new_dividend_readjusts_the_whole_history(
     [(metrics,)] = query(url, "SELECT metrics FROM runs WHERE run_id = (SELECT max(run_id) FROM runs)")
     assert metrics["price_readjustments"] == 2
     logged = [orjson.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
-    assert sorted(e["symbol"] for e in logged if e.get("event") == "prices_readjusted") == ["ABT", "MMM"]
+    assert sorted(e["symbol"] for e in logged if e.get("event") == "prices_readjusted") == ["AOS", "MMM"]
 
 
 def test_lock_taken_during_a_database_blip_exits_7_with_the_reason(

@@ -1,0 +1,119 @@
+"""The market every generated stock moves with: the trading calendar, a market factor and one factor per
+sector (with the crashes of 2000-02, 2008-09 and March 2020 written in), and market-cap targets ranked
+like the real index.
+
+A stock's daily log return is `beta * market + sector + own noise` (`prices.py`), so pairs of stocks
+correlate through the shared factors (more within a sector), betas are what they were drawn as, and
+every series shows the market's drawdowns scaled by its beta and its sector's crisis sensitivity.
+Everything here is a pure function of the seed, cached: generated once per process, shared by all
+symbols.
+"""
+
+from __future__ import annotations
+
+import itertools
+from bisect import bisect_left
+from datetime import date, timedelta
+from functools import lru_cache
+
+import numpy as np
+
+from fakefmp.constituents import load_companies
+from fakefmp.sectors import SECTOR_NAMES, SECTORS
+
+HISTORY_START = date(1990, 1, 2)
+MODEL_END = date(2040, 12, 31)  # the factors are drawn to here, so any horizon sees the same prefix
+ANCHOR = date(2026, 9, 30)  # the day the market-cap and price targets hold
+_HOLIDAYS = {(1, 1), (7, 4), (12, 25)}  # enough realism: markets close on these fixed dates
+MARKET_VOL = 0.15  # the market factor's calm-year volatility
+MARKET_DRIFT = 0.095  # yearly log drift outside the crises: 1990-2026 ends near the real index's gain
+
+# (start, end, market log move spread over the window, volatility multiplier, which sector tilt
+# (Sector.crises index) and how much of it)
+EPISODES: tuple[tuple[date, date, float, float, int, float], ...] = (
+    (date(2000, 3, 24), date(2002, 10, 9), -0.67, 1.5, 0, 1.0),  # dot-com: S&P 500 -49 %
+    (date(2002, 10, 10), date(2003, 12, 31), 0.30, 1.0, 0, -0.3),
+    (date(2007, 10, 9), date(2008, 9, 12), -0.25, 1.3, 1, 0.4),  # financial crisis: -57 % in all
+    (date(2008, 9, 15), date(2009, 3, 9), -0.59, 2.8, 1, 0.6),
+    (date(2009, 3, 10), date(2009, 12, 31), 0.45, 1.6, 1, -0.3),
+    (date(2020, 2, 20), date(2020, 3, 23), -0.42, 4.0, 2, 1.0),  # Covid: -34 % in 23 trading days
+    (date(2020, 3, 24), date(2020, 8, 18), 0.40, 1.8, 2, -0.5),
+)
+
+# Index-like market caps (USD) at ranks 1..503: a few above USD 1 tn, median near 37 bn,
+# smallest 6 bn; the largest well below USD 5 tn, so a year of moves away from ANCHOR stays below too.
+_CAP_RANKS = np.array(
+    [1, 2, 3, 5, 8, 10, 12, 20, 30, 50, 75, 100, 150, 200, 252, 300, 350, 400, 450, 480, 503]
+)
+_CAP_USD_BN = np.array([3500, 3200, 3000, 2200, 1400, 1050, 900, 600, 400, 230, 160, 125, 80, 56, 37, 30, 24, 18,
+                        13, 10, 6.2])  # fmt: skip
+# The names an analyst knows as the largest, roughly in their real order; everyone else ranks at random.
+MEGA_CAPS = (
+    "NVDA MSFT AAPL GOOGL AMZN META AVGO TSLA BRK.B GOOG JPM WMT LLY ORCL V MA NFLX XOM COST JNJ HD PG BAC ABBV "
+    "PLTR KO UNH AMD CVX GE CSCO TMUS WFC PM IBM CRM MS ABT GS LIN AXP MCD INTU DIS T MRK RTX CAT PEP NOW ISRG "
+    "UBER VZ TMO BKNG QCOM BLK SCHW C ADBE SPGI TXN AMGN"
+).split()
+
+
+@lru_cache(maxsize=4)
+def calendar(end: date) -> tuple[list[date], list[str]]:
+    """Business days from HISTORY_START to `end`, as dates and ISO strings."""
+    days, day, one = [], HISTORY_START, timedelta(days=1)
+    while day <= end:
+        if day.weekday() < 5 and (day.month, day.day) not in _HOLIDAYS:
+            days.append(day)
+        day += one
+    return days, [d.isoformat() for d in days]
+
+
+def day_index(day: date) -> int:
+    """Index of the first business day on or after `day` in the model's calendar."""
+    return bisect_left(calendar(MODEL_END)[0], day)
+
+
+@lru_cache(maxsize=4)
+def factors(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Daily log returns of the market and each sector (columns in SECTOR_NAMES order) to MODEL_END,
+    and the per-day volatility multiplier (crises are louder), all read-only."""
+    days = calendar(MODEL_END)[0]
+    n = len(days)
+    draws = np.random.default_rng([seed, 0x5EED, 1]).standard_normal((n, 1 + len(SECTOR_NAMES)))
+    # the noise sums to zero between the episodes' edges (and ANCHOR), so the index passes through
+    # the designed levels: every crash is as deep as it was, whatever the seed
+    edges = sorted(
+        {0, day_index(ANCHOR)} | {day_index(d) for e in EPISODES for d in (e[0], e[1] + timedelta(days=1))}
+    )
+    for lo, hi in itertools.pairwise(edges):
+        draws[lo:hi] -= draws[lo:hi].mean(axis=0)
+    loud = np.ones(n)
+    market = np.full(n, MARKET_DRIFT / 252.0)
+    sectors = np.zeros((n, len(SECTOR_NAMES)))
+    tilts = np.array([SECTORS[name].crises for name in SECTOR_NAMES])
+    for start, end, move, volume, tilt, share in EPISODES:
+        lo, hi = day_index(start), day_index(end + timedelta(days=1))
+        market[lo:hi] = move / (hi - lo)
+        loud[lo:hi] = volume
+        sectors[lo:hi] += tilts[:, tilt] * share / (hi - lo)
+    market += MARKET_VOL / np.sqrt(252.0) * loud * draws[:, 0]
+    sector_vol = np.array([SECTORS[name].factor_vol for name in SECTOR_NAMES])
+    sectors += sector_vol / np.sqrt(252.0) * loud[:, None] * draws[:, 1:]
+    for array in (market, sectors, loud):
+        array.flags.writeable = False
+    return market, sectors, loud
+
+
+@lru_cache(maxsize=4)
+def market_caps(seed: int) -> dict[str, float]:
+    """Each constituent's market cap (USD) on ANCHOR: ranks like the real index's, jittered per seed."""
+    symbols = [c.symbol for c in load_companies()]
+    rng = np.random.default_rng([seed, 0x5EED, 2])
+    known = {s: i + 1 for i, s in enumerate(MEGA_CAPS) if s in symbols}
+    others = [s for s in symbols if s not in known]
+    prior = dict(known)
+    prior.update(zip(others, len(known) + 1 + rng.permutation(len(others)), strict=True))
+    score = {s: float(prior[s] * np.exp(rng.normal(0, 0.15))) for s in symbols}
+    ranked = sorted(symbols, key=lambda s: score[s])
+    ranks = np.arange(1, len(ranked) + 1)
+    caps = np.exp(np.interp(np.log(ranks), np.log(_CAP_RANKS), np.log(_CAP_USD_BN))) * 1e9
+    caps *= np.exp(rng.normal(0, 0.04, len(caps)))
+    return {s: float(min(c, 3.6e12)) for s, c in zip(ranked, caps, strict=True)}

@@ -165,7 +165,7 @@ def generate_periods(
     # what the company looks like on the anchor: market cap, P/E, margin, hence revenue
     market_cap = market_caps(seed)[company.symbol]
     anchor_close = prices.close_on_or_before(ANCHOR.isoformat()) or float(prices.close[0])
-    pe = sector.pe * float(np.exp(rng.normal(0.0, 0.3)))
+    pe = sector.pe * float(np.exp(np.clip(rng.normal(0.0, 0.3), -0.6, 0.6)))
     margin = rng.uniform(*(BANK_MARGIN if kind == "bank" else sector.net_margin))
     revenue_now = market_cap / pe / margin  # yearly, at the anchor
 

@@ -5,7 +5,9 @@ Usage: .venv/bin/python scripts/bench_fakefmp.py [--symbols 503] [--seed 42] [--
 Generation is what the fake pays on the first request for a symbol: its price series (the factor
 model, splits, dividends) and its fundamentals (statements, ratios, key metrics, serialised rows).
 Serving then only slices cached bytes; the serialisation of one full price history per symbol is
-timed separately. Peak RSS comes from getrusage; the RSS after the pass shows what the bounded
+timed separately. CPU seconds are printed beside wall seconds (on a shared machine only the CPU
+figure compares).
+Peak RSS comes from getrusage; the RSS after the pass shows what the bounded
 caches hold (a flat figure: the caches are LRUs, so memory does not grow with the universe).
 """
 
@@ -40,23 +42,26 @@ def main() -> None:
     before = rss_mib()
     universe = Universe(seed=args.seed, symbols=args.symbols, as_of=args.as_of)
     symbols = list(universe.companies)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for symbol in symbols:
         universe.fundamentals(symbol)  # generates the prices too
         universe.profile_body(symbol)
-    generated = time.perf_counter() - started
-    started = time.perf_counter()
+    generated, generated_cpu = time.perf_counter() - started, time.process_time() - cpu
+    started, cpu = time.perf_counter(), time.process_time()
     rows = 0
     for symbol in symbols:
         for adjusted in (False, True):
             rows += universe.price_body(symbol, adjusted=adjusted, start=None, end=None, cap=10**6)[1]
-    served = time.perf_counter() - started
+    served, served_cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"symbols {len(symbols)}, seed {args.seed}, as of {args.as_of}")
+    per = generated_cpu / len(symbols) * 1000
     print(
-        f"generate prices + fundamentals + profile: {generated:.1f} s ({generated / len(symbols) * 1000:.0f} ms/symbol)"
+        f"generate prices + fundamentals + profile: {generated:.1f} s wall, {generated_cpu:.1f} s CPU ({per:.0f} ms/symbol)"
     )
-    print(f"serialise every full and adjusted price history: {served:.1f} s ({rows:,} rows)")
+    print(
+        f"serialise every full and adjusted price history: {served:.1f} s wall, {served_cpu:.1f} s CPU ({rows:,} rows)"
+    )
     print(f"RSS before {before:.0f} MiB, after {rss_mib():.0f} MiB, peak {peak:.0f} MiB")
 
 

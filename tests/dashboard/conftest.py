@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -53,14 +54,21 @@ def dash_app(dash_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Any
     app.server.extensions["mycfa"].router.dispose()
 
 
-@pytest.fixture(scope="module")
-def base_url(dash_app: Any) -> Iterator[str]:
-    """The module's app served over real HTTP on a free loopback port (browser and smoke tests)."""
-    server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
+@contextlib.contextmanager
+def served(app: Any) -> Iterator[str]:
+    """A Dash app's Flask server over real HTTP on a free loopback port; yields its URL."""
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def base_url(dash_app: Any) -> Iterator[str]:
+    """The module's app served over real HTTP on a free loopback port (browser and smoke tests)."""
+    with served(dash_app) as url:
+        yield url
 
 
 def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:

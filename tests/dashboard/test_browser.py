@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,8 +28,9 @@ ARGS = [
 TIMEOUT_MS = 30_000
 
 
-@pytest.fixture(scope="module")
-def page(base_url: str) -> Iterator[Any]:
+@contextlib.contextmanager
+def logged_in_tab(base_url: str, username: str = "ada") -> Iterator[Any]:
+    """A headless Chromium tab logged in as `username`, collecting Content-Security-Policy errors."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -44,7 +46,7 @@ def page(base_url: str) -> Iterator[Any]:
         )  # type: ignore[attr-defined]
         tab.goto(base_url + "/")
         assert "/login" in tab.url
-        tab.fill("#username", "ada")
+        tab.fill("#username", username)
         tab.fill("#password", PASSWORD)
         tab.click("#login-submit")
         tab.wait_for_selector("#nav-company")
@@ -52,8 +54,15 @@ def page(base_url: str) -> Iterator[Any]:
         browser.close()
 
 
-def shot(tab: Any, name: str) -> None:
-    tab.screenshot(path=str(Path(ARTIFACTS, f"{name}.png")), full_page=True)
+@pytest.fixture(scope="module")
+def page(base_url: str) -> Iterator[Any]:
+    with logged_in_tab(base_url) as tab:
+        yield tab
+
+
+def shot(tab: Any, name: str, folder: Path = ARTIFACTS) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(Path(folder, f"{name}.png")), full_page=True)
 
 
 def traces(tab: Any, graph_id: str) -> list[dict[str, Any]]:

@@ -44,7 +44,7 @@ def _drawdown(close: np.ndarray) -> float:
 
 def _identity_residual(i: dict[str, Any], b: dict[str, Any], c: dict[str, Any]) -> int:
     """The largest absolute miss of the accounting identities in one period's three statements."""
-    return max(
+    misses: list[int] = [
         abs(b["totalAssets"] - b["totalLiabilities"] - b["totalEquity"]),
         abs(b["totalAssets"] - b["totalCurrentAssets"] - b["totalNonCurrentAssets"]),
         abs(i["grossProfit"] - i["revenue"] + i["costOfRevenue"]),
@@ -53,7 +53,8 @@ def _identity_residual(i: dict[str, Any], b: dict[str, Any], c: dict[str, Any]) 
         abs(c["cashAtEndOfPeriod"] - c["cashAtBeginningOfPeriod"] - c["netChangeInCash"]),
         abs(c["cashAtEndOfPeriod"] - b["cashAndCashEquivalents"]),
         abs(c["netIncome"] - i["netIncome"]),
-    )
+    ]
+    return max(misses)
 
 
 def census(universe: Universe, symbols: list[str]) -> dict[str, Any]:
@@ -122,7 +123,10 @@ def census(universe: Universe, symbols: list[str]) -> dict[str, Any]:
     same = np.array([[a == b for b in sectors] for a in sectors])
     off = ~np.eye(len(r), dtype=bool)
     all_pe = np.array(list(itertools.chain.from_iterable(pes.values())))
-    q = lambda values, ps: [round(float(v), 3) for v in np.percentile(values, ps)]  # noqa: E731
+
+    def q(values: Any, ps: list[int]) -> list[float]:
+        return [round(float(v), 3) for v in np.percentile(values, ps)]
+
     return {
         "symbols": len(symbols),
         "market_cap_bn": dict(

@@ -85,17 +85,25 @@ def shell() -> html.Div:
     return html.Div([navbar(), dbc.Container(dash.page_container, fluid=True), dcc.Location(id="app-url")])
 
 
-def health_view() -> flask.Response:
-    """Public: which database nodes answer (no secrets, no data)."""
+def health_live() -> flask.Response:
+    """The process answers: what the load balancer and the container HEALTHCHECK ask."""
+    return flask.jsonify({"status": "live"})
+
+
+def health_ready() -> flask.Response:
+    """503 when no database node answers; which node is up, and its lag, only for an admin."""
     nodes = services().router.health()  # TTL-cached: a public endpoint must not open connections per hit
-    body = {
-        "status": "ok" if any(n.reachable for n in nodes.values()) else "degraded",
-        "nodes": {
+    ready = any(n.reachable for n in nodes.values())
+    body: dict[str, Any] = {"status": "ready" if ready else "unavailable"}
+    user = auth.current_user()
+    if user is not None and user.is_admin:
+        body["nodes"] = {
             name: {"role": n.role, "reachable": n.reachable, "lagging": n.lagging, "lag_bytes": n.lag_bytes}
             for name, n in nodes.items()
-        },
-    }
-    return flask.jsonify(body)
+        }
+    response = flask.jsonify(body)
+    response.status_code = 200 if ready else 503
+    return response
 
 
 def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
@@ -107,7 +115,8 @@ def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
     configure_cookies(server, settings)
     build_services(settings, server)
     auth.init_auth(server)
-    server.add_url_rule("/health", "health", health_view, methods=["GET"])
+    server.add_url_rule("/health/live", "health_live", health_live, methods=["GET"])
+    server.add_url_rule("/health/ready", "health_ready", health_ready, methods=["GET"])
     server.add_url_rule("/export/<page>/<name>.csv", "export", export.export_view, methods=["GET"])
     app = dash.Dash(
         __name__,

@@ -1,6 +1,6 @@
 """Login: Flask-Login users from the `dashboard_users` table, argon2 hashes, per-account rate limit.
 
-Everything except `/login` and `/health` needs a logged-in user; Dash's own routes answer 401
+Everything except `/login` and `/health/*` needs a logged-in user; Dash's own routes answer 401
 (JSON clients), pages redirect to the login form.
 """
 
@@ -26,7 +26,7 @@ from dashboard.services import services
 
 ROLES = ("viewer", "analyst", "admin")
 USERNAME = re.compile(r"^[a-z0-9_.@-]{3,64}$")
-PUBLIC_ENDPOINTS = frozenset({"login", "health"})
+PUBLIC_ENDPOINTS = frozenset({"login", "health_live", "health_ready"})
 USER_CACHE_TTL_S = 30.0  # a removed user or changed role takes effect within this time
 OUTAGE_ROLE = "viewer"  # the role of a session whose user cannot be looked up (no database node answers)
 _HASHER = PasswordHasher()
@@ -113,11 +113,17 @@ def authenticate(username: str, password: str) -> User | None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only local paths: never an open redirect."""
-    if not target:
+    """Only local paths: never an open redirect.
+
+    Browsers read `\\` as `/`, so `/\\evil.example` is scheme-relative too; control characters are
+    dropped by some parsers before they look for the host.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return "/"
     return target
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import tempfile
 import threading
 import time
@@ -15,7 +17,7 @@ from typing import Any, TypeVar
 import flask
 from flask_caching import Cache
 
-from dashboard.config import DashboardSettings
+from dashboard.config import ConfigError, DashboardSettings
 from dashboard.data import queries
 from dashboard.data.router import ReplicaRouter
 
@@ -73,8 +75,24 @@ class Services:
 
 
 def cache_dir(settings: DashboardSettings) -> str:
-    folder = Path(settings.cache_dir or Path(tempfile.gettempdir()) / "mycfa-dash-cache")
+    """The cache folder, private to this user: it holds pickles, and unpickling a file that someone
+    else could write would run their code.
+
+    Raises:
+        ConfigError: the folder is a symlink, not ours, or open to the group or others.
+    """
+    uid = os.geteuid()
+    folder = Path(settings.cache_dir or Path(tempfile.gettempdir()) / f"mycfa-dash-cache-{uid}")
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = folder.lstat()
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise ConfigError("configuration error: MYCFA_DASH_CACHE_DIR is invalid (not a plain folder)")
+    if info.st_uid != uid:
+        raise ConfigError("configuration error: MYCFA_DASH_CACHE_DIR is invalid (owned by another user)")
+    if info.st_mode & 0o077:
+        raise ConfigError(
+            "configuration error: MYCFA_DASH_CACHE_DIR is invalid (open to group or others: chmod 700 it)"
+        )
     return str(folder)
 
 

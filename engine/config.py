@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -62,6 +63,19 @@ class EngineSettings(BaseSettings):
     schedule_prices: str = "30 18 * * mon-fri"  # weekday evenings, after the 16:00 close
     schedule_timezone: str = "America/New_York"
     log_format: Literal["auto", "json", "text"] = "auto"  # auto: JSON lines unless stderr is a terminal
+    # MYCFA_LOG_LEVEL, shared with the dashboard: ERROR in production, DEBUG to troubleshoot.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    def log_secrets(self) -> tuple[str, ...]:
+        """What log lines must never show: the FMP key, the database URL and its password."""
+        url = self.database_url.get_secret_value()
+        password = urlsplit(url).password or ""
+        return tuple(s for s in (self.fmp_api_key.get_secret_value(), url, unquote(password), password) if s)
 
     @field_validator("symbols", mode="before")
     @classmethod

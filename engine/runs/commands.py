@@ -36,7 +36,9 @@ def _fail(message: str, code: ExitCode) -> int:
 
 def cmd_plan(args: argparse.Namespace, settings: EngineSettings) -> int:
     """Print what a run would fetch now: items, requests and ETA at the configured budget."""
-    configure_run_logging(secrets=(settings.fmp_api_key.get_secret_value(),), log_format=settings.log_format)
+    configure_run_logging(
+        secrets=settings.log_secrets(), log_format=settings.log_format, level=settings.log_level
+    )
     try:
         plan = asyncio.run(plan_job(settings, Job(args.job), _symbols(args, settings)))
     except UsageError as exc:
@@ -54,7 +56,7 @@ def cmd_plan(args: argparse.Namespace, settings: EngineSettings) -> int:
 def cmd_run(args: argparse.Namespace, settings: EngineSettings) -> int:
     """Run a job to its end (or resume the interrupted one); the exit code says how it went."""
     formatter = configure_run_logging(
-        secrets=(settings.fmp_api_key.get_secret_value(),), log_format=settings.log_format
+        secrets=settings.log_secrets(), log_format=settings.log_format, level=settings.log_level
     )
     service = RunService(settings, Job(args.job), _symbols(args, settings), formatter=formatter)
     try:
@@ -83,7 +85,9 @@ def cmd_status(args: argparse.Namespace, settings: EngineSettings) -> int:
 
 def cmd_schedule(args: argparse.Namespace, settings: EngineSettings) -> int:
     """Run `full` and `prices` on their cron schedules until SIGTERM."""
-    configure_run_logging(secrets=(settings.fmp_api_key.get_secret_value(),), log_format=settings.log_format)
+    configure_run_logging(
+        secrets=settings.log_secrets(), log_format=settings.log_format, level=settings.log_level
+    )
     try:
         triggers(settings)
     except (ValueError, LookupError) as exc:

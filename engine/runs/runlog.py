@@ -39,7 +39,7 @@ class RunFormatter(RedactingFormatter):
 
 
 def configure_run_logging(
-    *, secrets: Iterable[str], log_format: str, stream: TextIO | None = None, level: int = logging.INFO
+    *, secrets: Iterable[str], log_format: str, stream: TextIO | None = None, level: int | str = logging.INFO
 ) -> RunFormatter:
     """Install one redacting handler on the root logger; `auto` means JSON unless `stream` is a TTY."""
     stream = stream or sys.stderr

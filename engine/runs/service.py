@@ -261,7 +261,7 @@ class RunService:
             planned_requests=planned_requests,
             stop=self.stop,
             progress=self._progress(),
-            secrets=(self.settings.fmp_api_key.get_secret_value(),),
+            secrets=self.settings.log_secrets(),
             client_counters=lambda: (fmp.counters.requests, fmp.counters.rate_limited, fmp.counters.retries),
         )
         outcome = await loop.execute(

@@ -1,4 +1,4 @@
-"""Login required everywhere (enumerated from the url_map), cookie flags, headers, rate limit, /health."""
+"""Login required everywhere (enumerated from the url_map), cookie flags, headers, rate limit, /health/*."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.dashboard.conftest import PASSWORD, login
 
-PUBLIC = {"/login", "/health"}
+PUBLIC = {"/login", "/health/live", "/health/ready"}
 
 
 def _concrete(rule: str) -> str:
@@ -28,12 +28,35 @@ def test_every_route_requires_login(dash_app: Any) -> None:
                 assert response.status_code == 401, (rule.rule, method, response.status_code)
 
 
-def test_health_is_public_and_names_nodes(dash_app: Any) -> None:
-    """GET /health answers 200 without login and says which nodes are reachable."""
-    response = dash_app.server.test_client().get("/health")
-    assert response.status_code == 200
-    nodes = response.get_json()["nodes"]
+def test_health_is_public_and_shows_nodes_only_to_admins(dash_app: Any) -> None:
+    """/health/live and /health/ready answer 200 without login; node names and lag only for an admin."""
+    anonymous = dash_app.server.test_client()
+    assert anonymous.get("/health/live").status_code == 200
+    ready = anonymous.get("/health/ready")
+    assert ready.status_code == 200 and ready.get_json() == {"status": "ready"}
+    analyst = dash_app.server.test_client()
+    assert login(analyst, "ann").status_code == 302
+    assert "nodes" not in analyst.get("/health/ready").get_json()
+    admin = dash_app.server.test_client()
+    assert login(admin, "ada").status_code == 302
+    nodes = admin.get("/health/ready").get_json()["nodes"]
     assert nodes["primary"]["reachable"] is True and nodes["replica1"]["reachable"] is True
+
+
+def test_health_ready_is_503_when_no_node_answers(dash_db: Any, tmp_path: Any) -> None:
+    """With every database node unreachable /health/ready answers 503 while /health/live stays 200."""
+    from dashboard.app import create_app
+    from tests.dashboard.conftest import make_settings
+
+    dead = "postgresql://mycfa_reader:x@127.0.0.1:9/mycfa"  # port 9 (discard): nothing listens there
+    app = create_app(
+        make_settings(dash_db, tmp_path, database_url=dead, replica_urls=(dead,), connect_timeout_s=1)
+    )
+    client = app.server.test_client()
+    assert client.get("/health/live").status_code == 200
+    ready = client.get("/health/ready")
+    assert ready.status_code == 503 and ready.get_json() == {"status": "unavailable"}
+    app.server.extensions["mycfa"].router.dispose()
 
 
 def test_login_sets_safe_cookie_and_headers(dash_app: Any) -> None:
@@ -78,16 +101,45 @@ def test_wrong_password_then_rate_limited(dash_app: Any) -> None:
 
 
 def test_login_refuses_foreign_next_and_bad_csrf(dash_app: Any) -> None:
-    """`next` never leads off-site, and a login without the form's token is refused."""
+    """`next` never leads off-site (scheme-relative, backslash, absolute forms), and a login without
+    the form's token is refused."""
     client = dash_app.server.test_client()
-    page = client.get("/login?next=//evil.example/x").get_data(as_text=True)
-    assert 'name="next" value="/"' in page
+    for target in (
+        "//evil.example/x",
+        "/\\evil.example",
+        "/\\/evil.example",
+        "https://evil.example/",
+        "/%0a/x\t",
+    ):
+        page = client.get("/login", query_string={"next": target}).get_data(as_text=True)
+        assert 'name="next" value="/"' in page, target
+    page = client.get("/login", query_string={"next": "/company?symbol=AAPL"}).get_data(as_text=True)
+    assert 'name="next" value="/company?symbol=AAPL"' in page
     assert (
         client.post(
             "/login", data={"username": "ann", "password": PASSWORD, "csrf_token": "nope"}
         ).status_code
         == 400
     )
+
+
+def test_cache_dir_must_be_private(dash_db: Any, tmp_path: Any) -> None:
+    """A cache folder open to others (it holds pickles) stops the app at start, naming the setting."""
+    import pytest
+
+    from dashboard.app import create_app
+    from dashboard.config import ConfigError
+    from tests.dashboard.conftest import make_settings
+
+    shared = tmp_path / "shared-cache"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    with pytest.raises(ConfigError, match="MYCFA_DASH_CACHE_DIR"):
+        create_app(make_settings(dash_db, shared))
+    private = tmp_path / "fresh" / "cache"
+    app = create_app(make_settings(dash_db, private))
+    assert private.stat().st_mode & 0o777 == 0o700
+    app.server.extensions["mycfa"].router.dispose()
 
 
 def test_viewer_has_no_status_link_and_no_export(dash_app: Any) -> None:

@@ -108,3 +108,28 @@ def test_schedule_triggers_fire_full_weekly_and_prices_on_weekday_evenings() -> 
     saturday_evening = datetime(2026, 11, 28, 19, 0, tzinfo=eastern)
     monday = fires[Job.PRICES].get_next_fire_time(None, saturday_evening)
     assert monday is not None and monday.weekday() == 0
+
+
+def test_run_logging_masks_the_database_password_and_follows_log_level() -> None:
+    """`log_secrets()` holds the database password, so a driver error quoting the URL shows none of it;
+    MYCFA_LOG_LEVEL=ERROR drops warnings."""
+    settings = EngineSettings(  # type: ignore[call-arg]
+        database_url="postgresql://mycfa:s3cr%40t-db-pw@db.internal:5432/mycfa",
+        fmp_api_key=KEY,
+        log_level="error",
+    )
+    assert settings.log_level == "ERROR"
+    stream = io.StringIO()
+    configure_run_logging(
+        secrets=settings.log_secrets(), log_format="json", stream=stream, level=settings.log_level
+    )
+    log = logging.getLogger("engine.db")
+    log.warning("dropped at ERROR level")
+    log.error(
+        "connect failed: %s (password %s)",
+        "postgresql://mycfa:s3cr%40t-db-pw@db.internal/mycfa",
+        "s3cr@t-db-pw",
+    )
+    text = stream.getvalue()
+    assert "dropped at ERROR level" not in text and "connect failed" in text
+    assert "s3cr" not in text

@@ -5,7 +5,9 @@ The WSGI app is `dashboard.app:server`, built on first access from the `MYCFA_DA
 
 from __future__ import annotations
 
+import functools
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 import dash
@@ -13,9 +15,10 @@ import dash_bootstrap_components as dbc
 import flask
 from dash import _callback, dcc, html
 
-from dashboard import auth
+from dashboard import audit, auth
 from dashboard.components import export
 from dashboard.config import DashboardSettings, load_dashboard_settings
+from dashboard.logs import configure_logging, install_request_hooks
 from dashboard.security import configure_cookies, content_security_policy, install_headers
 from dashboard.services import build_services, services
 
@@ -36,7 +39,7 @@ def _import_pages() -> None:
             module = importlib.import_module(f"dashboard.pages.{name}")
             entry = dash.page_registry[module.__name__]
             if not entry.get("supplied_layout"):  # what Dash does for pages it finds in a folder
-                entry["layout"] = module.layout
+                entry["layout"] = _audited_layout(name, module.layout)
         _callback_snapshot = (
             dict(_callback.GLOBAL_CALLBACK_MAP),
             list(_callback.GLOBAL_CALLBACK_LIST),
@@ -46,6 +49,30 @@ def _import_pages() -> None:
         _callback.GLOBAL_CALLBACK_MAP.update(_callback_snapshot[0])
         _callback.GLOBAL_CALLBACK_LIST.extend(_callback_snapshot[1])
         _callback.GLOBAL_INLINE_SCRIPTS.extend(_callback_snapshot[2])
+
+
+def _audited_layout(page: str, layout: Callable[..., Any]) -> Callable[..., Any]:
+    """The page's layout, recording a page view each time Dash builds it for a user."""
+
+    @functools.wraps(layout)
+    def build(**query: Any) -> Any:
+        audit.record("page_view", "ok", page=page)
+        return layout(**query)
+
+    return build
+
+
+def _session_form(action: str, label: str, ident: str, style: str) -> html.Form:
+    """A POST form with the session's CSRF token (logging out is never a GET)."""
+    return html.Form(
+        [
+            dcc.Input(type="hidden", name="csrf_token", value=auth.csrf_token()),
+            html.Button(label, type="submit", id=ident, className=style),
+        ],
+        method="POST",
+        action=action,
+        className="d-inline ms-2",
+    )
 
 
 def navbar() -> dbc.Navbar:
@@ -68,7 +95,13 @@ def navbar() -> dbc.Navbar:
                 html.Div(
                     [
                         html.Span(who, className="text-light me-3", id="nav-user"),
-                        html.A("Log out", href="/logout", className="btn btn-outline-light btn-sm"),
+                        _session_form("/logout", "Log out", "nav-logout", "btn btn-outline-light btn-sm"),
+                        _session_form(
+                            "/logout/everywhere",
+                            "Log out everywhere",
+                            "nav-logout-everywhere",
+                            "btn btn-link btn-sm text-light",
+                        ),
                     ]
                 ),
             ],
@@ -109,12 +142,14 @@ def health_ready() -> flask.Response:
 def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
     """Build the whole app; `settings` defaults to the environment's."""
     settings = settings or load_dashboard_settings()
+    configure_logging(settings.log_level)
     server = flask.Flask("dashboard")
     # Refused with 413 before Dash parses it: the largest honest callback body is a few KiB.
     server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     configure_cookies(server, settings)
     build_services(settings, server)
     auth.init_auth(server)
+    install_request_hooks(server)
     server.add_url_rule("/health/live", "health_live", health_live, methods=["GET"])
     server.add_url_rule("/health/ready", "health_ready", health_ready, methods=["GET"])
     server.add_url_rule("/export/<page>/<name>.csv", "export", export.export_view, methods=["GET"])

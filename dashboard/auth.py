@@ -1,7 +1,12 @@
-"""Login: Flask-Login users from the `dashboard_users` table, argon2 hashes, per-account rate limit.
+"""Login and sessions: Flask-Login users from `dashboard_users`, argon2 hashes, a shared login throttle,
+revocable sessions and CSRF tokens.
 
 Everything except `/login` and `/health/*` needs a logged-in user; Dash's own routes answer 401
-(JSON clients), pages redirect to the login form.
+(JSON clients), pages redirect to the login form. A session cookie carries the account's session
+version from login time: a password or role change, removal or "log out everywhere" bumps the
+version in the database and the cookie is refused at its next request. Every state-changing request
+(the login and logout forms, Dash callbacks) carries the session's CSRF token: a form field, or the
+`X-CSRF-Token` header that `assets/csrf.js` copies from the `mycfa_csrf` cookie.
 """
 
 from __future__ import annotations
@@ -10,16 +15,18 @@ import html
 import re
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import flask
 import flask_login
+import orjson
+import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from dashboard import audit
 from dashboard.data import queries
 from dashboard.data.router import NoNodeAvailable, QueryFailed
 from dashboard.services import services
@@ -27,8 +34,9 @@ from dashboard.services import services
 ROLES = ("viewer", "analyst", "admin")
 USERNAME = re.compile(r"^[a-z0-9_.@-]{3,64}$")
 PUBLIC_ENDPOINTS = frozenset({"login", "health_live", "health_ready"})
-USER_CACHE_TTL_S = 30.0  # a removed user or changed role takes effect within this time
 OUTAGE_ROLE = "viewer"  # the role of a session whose user cannot be looked up (no database node answers)
+CSRF_COOKIE = "mycfa_csrf"
+CSRF_HEADER = "X-CSRF-Token"
 _HASHER = PasswordHasher()
 # Verified when the account does not exist, so a wrong user name costs as much time as a wrong password.
 _DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
@@ -40,6 +48,7 @@ class User(flask_login.UserMixin):
 
     username: str
     role: str
+    session_version: int = 1
 
     def get_id(self) -> str:
         return self.username
@@ -53,28 +62,28 @@ class User(flask_login.UserMixin):
         return self.role in ("analyst", "admin")
 
 
-class _UserCache:
-    """Saves a database read on every request; entries expire so role changes apply quickly."""
+class _Accounts:
+    """Reads the account on every request (primary first), so a revocation applies at once.
+
+    The last row seen is kept per worker and used only while no database node answers: a database
+    outage does not log everyone out.
+    """
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, User | None]] = {}
+        self._last: dict[str, User | None] = {}
         self._lock = threading.Lock()
 
     def get(self, username: str) -> User | None:
-        now = time.monotonic()
-        with self._lock:
-            entry = self._entries.get(username)
-        if entry and now - entry[0] < USER_CACHE_TTL_S:
-            return entry[1]
         try:
             row = queries.user(services().router, username)
         except (NoNodeAvailable, QueryFailed):
-            if entry is None:
-                raise
-            return entry[1]  # the last answer outlives an outage: keep the session, pages say why
-        user = User(username, row["role"]) if row else None
+            with self._lock:
+                if username not in self._last:
+                    raise
+                return self._last[username]  # the last answer outlives an outage: keep the session
+        user = User(username, row["role"], int(row["session_version"])) if row else None
         with self._lock:
-            self._entries[username] = (now, user)
+            self._last[username] = user
         return user
 
 
@@ -87,29 +96,30 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-def _too_many_failures(username: str) -> bool:
-    settings = services().settings
-    failures: list[float] = services().cache.get(f"login-failures:{username}") or []
-    now = time.time()
-    return len([t for t in failures if now - t < settings.login_window_s]) >= settings.login_max_failures
-
-
-def _record_failure(username: str) -> None:
-    settings = services().settings
-    key = f"login-failures:{username}"
-    now = time.time()
-    failures = [t for t in (services().cache.get(key) or []) if now - t < settings.login_window_s]
-    services().cache.set(key, [*failures, now], timeout=settings.login_window_s)
-
-
-def authenticate(username: str, password: str) -> User | None:
-    """The user when the password matches, else None (same cost either way)."""
+def authenticate(username: str, password: str) -> tuple[User | None, str]:
+    """The user when the password matches, else None, with the reason (same cost either way)."""
     row = queries.user(services().router, username) if USERNAME.match(username) else None
     try:
         _HASHER.verify(row["password_hash"] if row else _DUMMY_HASH, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return None
-    return User(username, row["role"]) if row else None
+        return None, "wrong password" if row else "unknown user"
+    if row is None:
+        return None, "unknown user"
+    return User(username, row["role"], int(row["session_version"])), "ok"
+
+
+def csrf_token() -> str:
+    """This session's CSRF token (made on first use)."""
+    token = flask.session.get("csrf_token")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        flask.session["csrf_token"] = token
+    return str(token)
+
+
+def _csrf_ok(sent: str | None) -> bool:
+    expected = flask.session.get("csrf_token")
+    return bool(expected) and secrets.compare_digest(str(expected), sent or "")
 
 
 def _safe_next(target: str | None) -> str:
@@ -151,10 +161,8 @@ button{{margin-top:1.5rem;width:100%;padding:.6rem;background:#1f4e79;color:#fff
 
 
 def _login_page(error: str = "", status: int = 200) -> flask.Response:
-    token = flask.session.get("csrf_token") or secrets.token_urlsafe(32)
-    flask.session["csrf_token"] = token
     body = LOGIN_FORM.format(
-        csrf=token,
+        csrf=csrf_token(),
         next=html.escape(_safe_next(flask.request.values.get("next"))),
         error=f'<p class="error" id="login-error">{html.escape(error)}</p>' if error else "",
     )
@@ -165,61 +173,135 @@ def login_view() -> Any:
     if flask.request.method == "GET":
         return _login_page()
     form = flask.request.form
-    expected = flask.session.get("csrf_token")
-    if not expected or not secrets.compare_digest(expected, form.get("csrf_token", "")):
-        return _login_page("Your session expired; please try again.", 400)
     username = form.get("username", "").strip().lower()
-    if not USERNAME.match(username):
+    name = username if USERNAME.match(username) else None
+    if not _csrf_ok(form.get("csrf_token")):
+        audit.record("login", "failure", username=name, reason="bad csrf token")
+        return _login_page("Your session expired; please try again.", 400)
+    if name is None:
+        audit.record("login", "failure", reason="malformed user name")
         return _login_page("Wrong user name or password.", 401)
-    if _too_many_failures(username):
-        return _login_page("Too many attempts for this account; wait a few minutes.", 429)
+    addr = audit.current_client_address()
+    throttle = services().throttle
+    wait_s = throttle.begin(username, addr)
+    if wait_s > 0:
+        audit.record("login", "failure", username=username, reason="throttled", wait_s=round(wait_s, 1))
+        response = _login_page("Too many failed attempts; wait a little and try again.", 429)
+        response.headers["Retry-After"] = str(max(1, int(wait_s + 0.999)))
+        return response
     try:
-        user = authenticate(username, form.get("password", ""))
+        user, reason = authenticate(username, form.get("password", ""))
     except (NoNodeAvailable, QueryFailed):
+        audit.record("login", "failure", username=username, reason="database unavailable")
         return _login_page("The database cannot be reached; try again shortly.", 503)
     if user is None:
-        _record_failure(username)
+        audit.record("login", "failure", username=username, reason=reason)
         return _login_page("Wrong user name or password.", 401)
+    throttle.succeeded(username, addr)
     flask.session.clear()  # a fresh session on login: no fixation
     flask_login.login_user(user)
+    flask.session["session_version"] = user.session_version
+    csrf_token()
+    audit.record("login", "success", username=user.username, role=user.role)
     return flask.redirect(_safe_next(form.get("next")))
 
 
-def logout_view() -> Any:
+def _end_session(everywhere: bool) -> Any:
+    user = current_user()
+    if not _csrf_ok(flask.request.form.get("csrf_token")):
+        return flask.Response("missing or wrong CSRF token\n", status=403, mimetype="text/plain")
+    if everywhere and user is not None:
+        try:
+            services().audit.call("dashboard_logout_everywhere", (user.username,))
+        except psycopg.Error as exc:
+            audit.record("session", "failure", reason=f"log out everywhere failed ({type(exc).__name__})")
+            return flask.Response(
+                "could not reach the database to log out everywhere; try again\n",
+                status=503,
+                mimetype="text/plain",
+            )
+        audit.record("session", "revoked", action="log out everywhere")
+    audit.record("logout", "success")
     flask_login.logout_user()
     flask.session.clear()
-    return flask.redirect("/login")
+    response = flask.redirect("/login")
+    response.delete_cookie(CSRF_COOKIE)
+    return response
+
+
+def logout_view() -> Any:
+    return _end_session(everywhere=False)
+
+
+def logout_everywhere_view() -> Any:
+    return _end_session(everywhere=True)
+
+
+def _refuse(message: str, status: int) -> flask.Response:
+    return flask.Response(orjson.dumps({"error": message}), status=status, mimetype="application/json")
 
 
 def require_login() -> Any:
-    """before_request: everything but the public endpoints needs a user."""
+    """before_request: everything but the public endpoints needs a user; Dash callbacks a CSRF token."""
+    audit.request_id()
     if flask.request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    if current_user() is not None:
-        return None
     path = flask.request.path
+    if current_user() is not None:
+        if path.startswith("/_dash-") and flask.request.method == "POST":
+            if not _csrf_ok(flask.request.headers.get(CSRF_HEADER)):
+                return _refuse("missing or wrong CSRF token", 403)
+        return None
     if path.startswith("/_") or flask.request.method != "GET" or path.startswith("/export/"):
-        return flask.Response('{"error": "login required"}', status=401, mimetype="application/json")
+        return _refuse("login required", 401)
     return flask.redirect("/login?next=" + flask.request.full_path.rstrip("?"))
+
+
+def _after(response: flask.Response) -> flask.Response:
+    """Request id on every answer; denied requests audited; the CSRF cookie for the browser's script."""
+    response.headers["X-Request-Id"] = audit.request_id()
+    if response.status_code in (401, 403) and flask.request.endpoint not in PUBLIC_ENDPOINTS:
+        audit.record(
+            "denied", str(response.status_code), method=flask.request.method, path=flask.request.path
+        )
+    token = flask.session.get("csrf_token")
+    # Only once logged in (asking Flask-Login about an anonymous session would clear its remember state).
+    if token and "_user_id" in flask.session and flask.request.cookies.get(CSRF_COOKIE) != token:
+        settings = services().settings
+        # Readable by our own script (not HttpOnly), sent only to our own site.
+        response.set_cookie(
+            CSRF_COOKIE, str(token), secure=settings.secure_cookies, httponly=False, samesite="Strict"
+        )
+    return response
 
 
 def init_auth(server: flask.Flask) -> None:
     manager = flask_login.LoginManager()
     manager.session_protection = "strong"
     manager.init_app(server)
-    users = _UserCache()
+    accounts = _Accounts()
 
     @manager.user_loader
     def _load(username: str) -> User | None:
         try:
-            return users.get(username)
+            user = accounts.get(username)
         except (NoNodeAvailable, QueryFailed):
             # No node answers and this worker never saw the user: the signed session says who it
             # is, so keep it (least privilege) rather than bounce to a login that cannot succeed.
             # Every page then shows the outage message from its own callback.
-            return User(username, OUTAGE_ROLE)
+            return User(username, OUTAGE_ROLE, int(flask.session.get("session_version") or 0))
+        if user is None:
+            return None
+        if flask.session.get("session_version") != user.session_version:
+            audit.record("session", "refused", username=user.username, role=user.role, reason="revoked")
+            flask.session.clear()
+            return None
+        flask.g.mycfa_user = user.username  # for the log lines of this request
+        return user
 
     server.add_url_rule("/login", "login", login_view, methods=["GET", "POST"])
-    server.add_url_rule("/logout", "logout", logout_view, methods=["GET"])
+    server.add_url_rule("/logout", "logout", logout_view, methods=["POST"])
+    server.add_url_rule("/logout/everywhere", "logout_everywhere", logout_everywhere_view, methods=["POST"])
     # First in line, before Dash's own before_request hooks.
     server.before_request_funcs.setdefault(None, []).insert(0, require_login)
+    server.after_request(_after)

@@ -15,6 +15,7 @@ import getpass
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 
@@ -45,8 +46,8 @@ def gunicorn_argv(
         "--keep-alive=5",
         "--max-requests=5000",
         "--max-requests-jitter=500",
-        "--access-logfile=-",
         f"--forwarded-allow-ips={settings.forwarded_allow_ips}",
+        f"--log-level={settings.log_level.lower()}",  # our JSON request lines replace the access log
         "dashboard.app:server",
     ]
 
@@ -96,6 +97,10 @@ def users(args: argparse.Namespace) -> int:
     try:
         url = _admin_url(args)
         with psycopg.connect(url, connect_timeout=5) as conn:
+            before = conn.execute(
+                "SELECT role FROM dashboard_users WHERE username = %s FOR UPDATE", (name,)
+            ).fetchone()
+            old_role = before[0] if before else None
             if args.action == "add":
                 conn.execute(
                     "INSERT INTO dashboard_users (username, password_hash, role) VALUES (%s, %s, %s)"
@@ -103,15 +108,18 @@ def users(args: argparse.Namespace) -> int:
                     " role = EXCLUDED.role, updated_at = now()",
                     (name, hash_password(_read_password(args.password_stdin)), role),
                 )
-                print(f"user {name} ({role}) saved")
-                return EXIT_OK
-            if args.action == "remove":
+                count = 1
+            elif args.action == "remove":
                 count = conn.execute("DELETE FROM dashboard_users WHERE username = %s", (name,)).rowcount
             else:
                 count = conn.execute(
                     "UPDATE dashboard_users SET role = %s, updated_at = now() WHERE username = %s",
                     (role, name),
                 ).rowcount
+            if count:
+                _audit_user_change(
+                    conn, args.action, name, old_role, None if args.action == "remove" else role
+                )
     except ValueError as exc:
         print(f"mycfa-dashboard: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -121,8 +129,37 @@ def users(args: argparse.Namespace) -> int:
     if count == 0:
         print(f"mycfa-dashboard: no user {name}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"user {name} {'removed' if args.action == 'remove' else f'is now {role}'}")
+    if args.action == "add":
+        print(f"user {name} ({role}) saved")
+    else:
+        print(f"user {name} {'removed' if args.action == 'remove' else f'is now {role}'}")
     return EXIT_OK
+
+
+def _audit_user_change(
+    conn: psycopg.Connection[Any], action: str, name: str, old_role: str | None, new_role: str | None
+) -> None:
+    """Who changed which account, old and new role: a row in the same transaction, and a JSON line."""
+    from dashboard.audit import INSERT, AuditEvent, emit_json
+
+    (db_role,) = conn.execute("SELECT current_user").fetchone() or ("?",)
+    event = AuditEvent(
+        kind="user_admin",
+        outcome="ok",
+        username=name,
+        role=new_role,
+        detail={
+            "action": {"add": "add" if old_role is None else "reset password", "remove": "remove"}.get(
+                action, action
+            ),
+            "actor": getpass.getuser(),
+            "actor_db_role": db_role,
+            "old_role": old_role,
+            "new_role": new_role,
+        },
+    )
+    conn.execute(INSERT, event.row())
+    emit_json(event)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dashboard.errors import DashboardError
@@ -50,14 +50,21 @@ class DashboardSettings(BaseSettings):
     health_ttl_s: float = Field(default=2.0, ge=0)  # how long a node health probe is trusted
     cache_dir: str = ""  # shared FileSystemCache folder; empty = <tmp>/mycfa-dash-cache
     cache_ttl_s: int = Field(default=900, ge=1)
+    # MYCFA_LOG_LEVEL, shared with the engine (no MYCFA_DASH_ prefix): ERROR in production, DEBUG to troubleshoot.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", validation_alias=AliasChoices("MYCFA_LOG_LEVEL", "log_level")
+    )
     bind: str = "127.0.0.1:8050"
     # Proxies whose X-Forwarded-* headers gunicorn believes (addresses or CIDRs, comma-separated): on
     # AWS the ALB's subnets, never `*` (any client could then pick the address the app sees).
     forwarded_allow_ips: str = Field(default="127.0.0.1", pattern=r"^[0-9A-Fa-f:./,]+$")
     workers: int = Field(default=0, ge=0)  # 0 = from the CPU count
     threads: int = Field(default=4, ge=1)
-    login_max_failures: int = Field(default=5, ge=1)  # per account, within login_window_s
-    login_window_s: int = Field(default=300, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)  # per (account, address) before delays start
+    login_window_s: int = Field(default=300, ge=1)  # failures forgotten after this; the longest delay
+    login_delay_base_s: float = Field(default=2.0, gt=0)  # first delay; doubles with each failure
+    # The audit trail's rows, the login throttle and "log out everywhere": the primary as mycfa_audit.
+    audit_database_url: SecretStr | None = None
 
     @field_validator("replica_urls", mode="before")
     @classmethod
@@ -65,6 +72,11 @@ class DashboardSettings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
 
 def load_dashboard_settings() -> DashboardSettings:

@@ -17,9 +17,12 @@ from typing import Any, TypeVar
 import flask
 from flask_caching import Cache
 
+from dashboard.audit import AuditStore, Network, parse_networks
 from dashboard.config import ConfigError, DashboardSettings
 from dashboard.data import queries
 from dashboard.data.router import ReplicaRouter
+from dashboard.metrics import DashboardMetrics
+from dashboard.throttle import LoginThrottle, ThrottleRule
 
 T = TypeVar("T")
 EXTENSION = "mycfa"
@@ -34,6 +37,10 @@ class Services:
     settings: DashboardSettings
     router: ReplicaRouter
     cache: Cache
+    audit: AuditStore
+    throttle: LoginThrottle
+    trusted_proxies: tuple[Network, ...]
+    metrics: DashboardMetrics
     _version: tuple[float, str] = (float("-inf"), "")
     # In front of the shared file cache: each worker keeps its most recent entries unpickled.
     _local: OrderedDict[str, Any] = field(default_factory=OrderedDict)
@@ -117,7 +124,20 @@ def build_services(settings: DashboardSettings, server: flask.Flask) -> Services
             "CACHE_THRESHOLD": 20000,
         },
     )
-    services = Services(settings=settings, router=router, cache=cache)
+    audit_url = settings.audit_database_url
+    audit = AuditStore(
+        audit_url.get_secret_value() if audit_url else None, connect_timeout_s=settings.connect_timeout_s
+    )
+    rule = ThrottleRule(settings.login_max_failures, settings.login_delay_base_s, settings.login_window_s)
+    services = Services(
+        settings=settings,
+        router=router,
+        cache=cache,
+        audit=audit,
+        throttle=LoginThrottle(audit, rule),
+        trusted_proxies=parse_networks(settings.forwarded_allow_ips.split(",")),
+        metrics=DashboardMetrics(unstored=lambda: audit.unstored),
+    )
     server.extensions[EXTENSION] = services
     return services
 

@@ -44,6 +44,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PG_MAJOR = "15"
 OWNER_ROLE = "mycfa"
 READER_ROLE = "mycfa_reader"
+AUDIT_ROLE = "mycfa_audit"  # the dashboard's audit writer: INSERT on audit_events only (migrate grants it)
 REPLICATION_ROLE = "replicator"
 SUPERUSER = "postgres"
 MAIN_DATABASE = "mycfa"
@@ -258,7 +259,8 @@ class Cluster:
         prefix = run_as_prefix()
         self.root.mkdir(parents=True, exist_ok=True)
         passwords = {
-            role: secrets.token_hex(12) for role in (SUPERUSER, OWNER_ROLE, READER_ROLE, REPLICATION_ROLE)
+            role: secrets.token_hex(12)
+            for role in (SUPERUSER, OWNER_ROLE, READER_ROLE, AUDIT_ROLE, REPLICATION_ROLE)
         }
         self.state = {
             "bindir": str(bindir),
@@ -301,6 +303,7 @@ class Cluster:
             f"CREATE ROLE {READER_ROLE} LOGIN NOCREATEDB NOCREATEROLE PASSWORD '{passwords[READER_ROLE]}';"
             f"ALTER ROLE {READER_ROLE} SET default_transaction_read_only = on;"
         )
+        self.ensure_audit_role()
         self.create_database(MAIN_DATABASE)
         self.clone_replica()
 
@@ -327,6 +330,17 @@ class Cluster:
             env={"PGPASSWORD": self.state["passwords"][REPLICATION_ROLE]},
         )
 
+    def ensure_audit_role(self) -> None:
+        """The audit writer role: made with the cluster, or added to a cluster made before it existed."""
+        passwords = self.state["passwords"]
+        if AUDIT_ROLE not in passwords:
+            passwords[AUDIT_ROLE] = secrets.token_hex(12)
+            self.save()
+        if self.psql(f"SELECT count(*) FROM pg_roles WHERE rolname = '{AUDIT_ROLE}'") == "0":
+            self.psql(
+                f"CREATE ROLE {AUDIT_ROLE} LOGIN NOCREATEDB NOCREATEROLE PASSWORD '{passwords[AUDIT_ROLE]}'"
+            )
+
     def create_database(self, name: str) -> None:
         """A database owned by the engine role, where the reader may connect but create nothing."""
         if not IDENTIFIER.match(name):
@@ -335,11 +349,11 @@ class Cluster:
         self.psql(
             f"REVOKE ALL ON DATABASE {name} FROM PUBLIC;"
             f"GRANT CONNECT, TEMPORARY, CREATE ON DATABASE {name} TO {OWNER_ROLE};"
-            f"GRANT CONNECT ON DATABASE {name} TO {READER_ROLE};",
+            f"GRANT CONNECT ON DATABASE {name} TO {READER_ROLE}, {AUDIT_ROLE};",
         )
         self.psql(
             f"REVOKE ALL ON SCHEMA public FROM PUBLIC;"
-            f"GRANT USAGE ON SCHEMA public TO {READER_ROLE};"
+            f"GRANT USAGE ON SCHEMA public TO {READER_ROLE}, {AUDIT_ROLE};"
             f"ALTER SCHEMA public OWNER TO {OWNER_ROLE};",
             database=name,
         )
@@ -367,6 +381,7 @@ class Cluster:
             "owner_url": url(OWNER_ROLE, "primary"),
             "reader_url": url(READER_ROLE, "primary"),
             "replica_reader_url": url(READER_ROLE, "replica"),
+            "audit_url": url(AUDIT_ROLE, "primary"),
             "admin_url": url(SUPERUSER, "primary", "postgres"),
             "admin_replica_url": url(SUPERUSER, "replica", "postgres"),
         }
@@ -397,6 +412,7 @@ def cmd_start(cluster: Cluster, as_json: bool) -> None:
             cluster.start_node("replica")
             cluster.wait_streaming()
             how = "started"
+        cluster.ensure_audit_role()
     info = {"status": how, **cluster.urls()}
     if as_json:
         print(json.dumps(info))
@@ -405,6 +421,7 @@ def cmd_start(cluster: Cluster, as_json: bool) -> None:
     print(f"  engine (owner):   {info['owner_url']}")
     print(f"  reader, primary:  {info['reader_url']}")
     print(f"  reader, replica:  {info['replica_reader_url']}")
+    print(f"  audit writer:     {info['audit_url']}")
 
 
 def cmd_status(cluster: Cluster, as_json: bool) -> int:

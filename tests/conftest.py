@@ -36,13 +36,14 @@ def devdb(*args: str) -> str:
 
 @dataclass(frozen=True)
 class Cluster:
-    """URLs of the session's primary and replica (roles: superuser, owner, reader)."""
+    """URLs of the session's primary and replica (roles: superuser, owner, reader, audit writer)."""
 
     admin_url: str
     admin_replica_url: str
     owner_url: str
     reader_url: str
     replica_reader_url: str
+    audit_url: str
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Database:
     replica_reader_url: str
     admin_url: str
     admin_replica_url: str
+    audit_url: str
 
 
 def wait_for_replica(cluster: Cluster, timeout_s: float = REPLICA_CATCH_UP_S) -> None:
@@ -84,6 +86,7 @@ def pg_cluster() -> Cluster:
         owner_url=info["owner_url"],
         reader_url=info["reader_url"],
         replica_reader_url=info["replica_reader_url"],
+        audit_url=info["audit_url"],
     )
 
 
@@ -104,6 +107,7 @@ def throwaway_database(cluster: Cluster, stem: str) -> Iterator[Database]:
             replica_reader_url=_with_database(cluster.replica_reader_url, name),
             admin_url=_with_database(cluster.admin_url, name),
             admin_replica_url=_with_database(cluster.admin_replica_url, name),
+            audit_url=_with_database(cluster.audit_url, name),
         )
     finally:
         devdb("dropdb", name)

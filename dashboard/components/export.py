@@ -12,7 +12,7 @@ import dash_bootstrap_components as dbc
 import flask
 import pandas as pd
 
-from dashboard import auth
+from dashboard import audit, auth
 from dashboard.components.inputs import InvalidInput
 
 Exporter = Callable[[Mapping[str, str]], pd.DataFrame]
@@ -62,6 +62,7 @@ def export_view(page: str, name: str) -> flask.Response:
     except InvalidInput as exc:
         return flask.Response(f"{exc}\n", status=400, mimetype="text/plain")
     body = frame.to_csv(index=not isinstance(frame.index, pd.RangeIndex))
+    audit.record("export", "ok", page=page, export=name, rows=len(frame), params=dict(flask.request.args))
     response = flask.Response(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{page}-{name}.csv"'
     return response

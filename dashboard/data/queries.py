@@ -19,8 +19,10 @@ from dashboard.vocabulary import FISCAL_PERIODS, STATEMENT_KINDS, fiscal_labels
 AS_OF_CUTOFF = "(CAST(:as_of AS date) + 1)::timestamptz - interval '1 microsecond'"
 
 
-def _read(router: ReplicaRouter, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    result: ReadResult = router.read(sql, params)
+def _read(
+    router: ReplicaRouter, sql: str, params: Mapping[str, Any] | None = None, *, fresh: bool = False
+) -> pd.DataFrame:
+    result: ReadResult = router.read(sql, params, fresh=fresh)
     if flask.has_request_context():
         flask.g.mycfa_node = result.node
         if result.stale:
@@ -180,10 +182,13 @@ def data_version(router: ReplicaRouter) -> str:
 
 
 def user(router: ReplicaRouter, username: str) -> dict[str, Any] | None:
+    """The account's hash, role and session version, read from the primary first: a revoked session
+    must not live on through a replica's lag."""
     frame = _read(
         router,
-        "SELECT username, password_hash, role FROM dashboard_users WHERE username = :username",
+        "SELECT username, password_hash, role, session_version FROM dashboard_users WHERE username = :username",
         {"username": username},
+        fresh=True,
     )
     return None if frame.empty else frame.iloc[0].to_dict()
 

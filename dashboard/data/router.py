@@ -240,15 +240,19 @@ class ReplicaRouter:
         return order
 
     # -- reads -------------------------------------------------------------------------------------
-    def read(self, sql: str, params: Mapping[str, Any] | None = None) -> ReadResult:
-        """Run one parameterised SELECT on the best node.
+    def read(self, sql: str, params: Mapping[str, Any] | None = None, *, fresh: bool = False) -> ReadResult:
+        """Run one parameterised SELECT on the best node; `fresh` asks the primary first (what must
+        not lag, such as a session's revocation), the usual order after it.
 
         Raises:
             NoNodeAvailable: no node could be reached.
             QueryFailed: the query itself failed (timeout, missing table...).
         """
         last_error = "no node configured"
-        for node, stale in self.plan():
+        order = self.plan()
+        if fresh:
+            order = sorted(order, key=lambda item: item[0].role != "primary")
+        for node, stale in order:
             try:
                 with self._engine(node).connect() as conn:
                     result = conn.execute(sa.text(sql), dict(params or {}))

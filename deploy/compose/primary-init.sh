@@ -5,14 +5,15 @@
 # passwords come from the environment.
 set -euo pipefail
 
-: "${MYCFA_DB_PASSWORD:?}" "${MYCFA_READER_PASSWORD:?}" "${MYCFA_REPLICATION_PASSWORD:?}"
+: "${MYCFA_DB_PASSWORD:?}" "${MYCFA_READER_PASSWORD:?}" "${MYCFA_AUDIT_PASSWORD:?}" "${MYCFA_REPLICATION_PASSWORD:?}"
 
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres -v repl_pw="$MYCFA_REPLICATION_PASSWORD" <<'SQL'
 CREATE ROLE replicator LOGIN REPLICATION PASSWORD :'repl_pw';
 CREATE DATABASE mycfa;
 SQL
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname mycfa \
-  -v owner_pw="$MYCFA_DB_PASSWORD" -v reader_pw="$MYCFA_READER_PASSWORD" -f /mycfa-sql/db-bootstrap.sql
+  -v owner_pw="$MYCFA_DB_PASSWORD" -v reader_pw="$MYCFA_READER_PASSWORD" -v audit_pw="$MYCFA_AUDIT_PASSWORD" \
+  -f /mycfa-sql/db-bootstrap.sql
 
 # The replica connects over the compose network; scram passwords only, never trust.
 echo "host replication replicator all scram-sha-256" >>"$PGDATA/pg_hba.conf"

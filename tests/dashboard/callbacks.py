@@ -41,3 +41,11 @@ def body(dependency: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, 
         "state": fill(dependency.get("state", [])),
         "changedPropIds": [f"{i['id']}.{i['property']}" for i in dependency["inputs"][:1]],
     }
+
+
+def page_body(dependencies: Sequence[Mapping[str, Any]], path: str) -> dict[str, Any]:
+    """The body Dash's pages router posts when the browser goes to `path` (builds that page's layout)."""
+    request = body(find(dependencies, "_pages_content"), {})
+    for item in request["inputs"]:
+        item["value"] = path if item["property"] == "pathname" else ""
+    return request

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
@@ -40,6 +41,7 @@ def make_settings(db: Database, cache_dir: Path, **overrides: Any) -> DashboardS
         "secure_cookies": False,
         "cache_dir": str(cache_dir),
         "health_ttl_s": 0.5,
+        "audit_database_url": db.audit_url,
     }
     values.update(overrides)
     return DashboardSettings(**values)
@@ -72,12 +74,24 @@ def base_url(dash_app: Any) -> Iterator[str]:
 
 
 def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
+    """Log in through the form; on success the client sends the session's CSRF header from then on,
+    as `assets/csrf.js` does in the browser."""
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
     assert token is not None
-    return client.post(
+    response = client.post(
         "/login", data={"username": username, "password": password, "csrf_token": token.group(1), "next": "/"}
     )
+    csrf = client.get_cookie("mycfa_csrf")
+    if response.status_code == 302 and csrf is not None:
+        client.environ_base["HTTP_X_CSRF_TOKEN"] = csrf.value
+    return response
+
+
+def clear_throttle(db: Database) -> None:
+    """Forget every counted login failure (tests that fail on purpose clean up after themselves)."""
+    with psycopg.connect(db.owner_url) as conn:
+        conn.execute("DELETE FROM login_throttle")
 
 
 @pytest.fixture

@@ -248,3 +248,24 @@ def test_browser_compare_portfolio_screener_status(page: Any, base_url: str) -> 
     assert "replica1" in page.inner_text("#status-nodes-grid")
     shot(page, "status")
     assert page.csp_errors == []
+
+
+def test_browser_csrf_and_post_logout(page: Any, base_url: str) -> None:
+    """In the browser, a callback POST without the session's token (XHR, outside Dash's patched fetch)
+    is refused; the navbar's Log out button posts its form and the session ends. Runs last here."""
+    page.goto(base_url + "/compare")
+    page.wait_for_selector("#nav-logout")
+    status = page.evaluate(
+        """() => new Promise((done) => {
+            const xhr = new XMLHttpRequest();
+            xhr.open("POST", "/_dash-update-component");
+            xhr.setRequestHeader("Content-Type", "application/json");
+            xhr.onload = () => done(xhr.status);
+            xhr.send("{}");
+        })"""
+    )
+    assert status == 403
+    page.click("#nav-logout")
+    page.wait_for_url(re.compile(r".*/login$"))
+    page.goto(base_url + "/compare")
+    assert "/login" in page.url

@@ -104,7 +104,6 @@ def test_session_kept_when_no_database_node_answers(
         raise NoNodeAvailable("no database node answers")
 
     monkeypatch.setattr(router, "read", down)
-    monkeypatch.setattr(auth, "USER_CACHE_TTL_S", 0.0)  # every request asks the database again
     for client in (cached, unseen):  # a user the worker knew, and one it never looked up
         page = client.get("/compare")
         assert page.status_code == 200, page.headers.get("Location")

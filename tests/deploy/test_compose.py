@@ -71,13 +71,16 @@ def test_compose_real_api_when_base_url_given() -> None:
 
 
 def test_compose_dashboard_reads_replica_as_reader() -> None:
-    """The dashboard reads the replica first, as mycfa_reader, with the primary as last resort."""
+    """The dashboard reads the replica first, as mycfa_reader, with the primary as last resort; it writes
+    its audit rows to the primary as mycfa_audit."""
     env = rendered()["services"]["dashboard"]["environment"]
     assert env["MYCFA_DASH_REPLICA_URLS"].startswith("postgresql://mycfa_reader:")
     assert "@replica:5432/" in env["MYCFA_DASH_REPLICA_URLS"]
     assert env["MYCFA_DASH_DATABASE_URL"].startswith("postgresql://mycfa_reader:")
     assert "@primary:5432/" in env["MYCFA_DASH_DATABASE_URL"]
     assert "MYCFA_DASH_ADMIN_DATABASE_URL" not in env  # only dashboard-admin holds the owner's URL
+    assert env["MYCFA_DASH_AUDIT_DATABASE_URL"].startswith("postgresql://mycfa_audit:")
+    assert "@primary:5432/" in env["MYCFA_DASH_AUDIT_DATABASE_URL"]
 
 
 def test_compose_databases_have_no_route_out() -> None:

@@ -62,6 +62,8 @@ def run_bootstrap(cluster: Cluster, database: str, *extra_sql: str) -> None:
         f"owner_pw={password(cluster.owner_url)}",
         "-v",
         f"reader_pw={password(cluster.reader_url)}",
+        "-v",
+        f"audit_pw={password(cluster.audit_url)}",
     ]
     argv += ["-f", str(BOOTSTRAP_SQL)]
     for sql in extra_sql:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import time
 from typing import Any
 
 from locust import FastHttpUser, between, events, task
@@ -15,6 +16,7 @@ SYMBOLS = os.environ.get("LOADTEST_SYMBOLS", "AAPL,MSFT").split(",")
 USER = os.environ.get("LOADTEST_USER", "loadtest")
 PASSWORD = os.environ.get("LOADTEST_PASSWORD", "")
 SPANS = ["1Y", "5Y", "10Y"]
+LOGIN_TRIES = 60
 OVERLAYS = [[], ["sma_50"], ["sma_50", "sma_200"], ["bbands"]]
 
 
@@ -33,16 +35,25 @@ class Analyst(FastHttpUser):
     wait_time = between(0.5, 2.0)
 
     def on_start(self) -> None:
-        page = self.client.get("/login", name="/login [GET]").text or ""
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-        assert token, "no CSRF token on the login page"
-        response = self.client.post(
-            "/login",
-            data={"username": USER, "password": PASSWORD, "csrf_token": token.group(1), "next": "/"},
-            name="/login [POST]",
-            allow_redirects=False,
-        )
+        # Every simulated user logs in as the same account from the same address, so the login
+        # throttle (attempts in flight count until they succeed) asks some to wait: they do, and retry.
+        for _ in range(LOGIN_TRIES):
+            page = self.client.get("/login", name="/login [GET]").text or ""
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+            assert token, "no CSRF token on the login page"
+            response = self.client.post(
+                "/login",
+                data={"username": USER, "password": PASSWORD, "csrf_token": token.group(1), "next": "/"},
+                name="/login [POST]",
+                allow_redirects=False,
+            )
+            if response.status_code != 429:
+                break
+            time.sleep(float(response.headers.get("Retry-After") or 1) + random.random())
         assert response.status_code == 302, f"login failed: {response.status_code}"
+        csrf = [cookie.value for cookie in self.client.cookiejar if cookie.name == "mycfa_csrf"]
+        assert csrf, "no CSRF cookie after login"
+        self.csrf_headers = {"X-CSRF-Token": csrf[0] or ""}
         self.deps: list[dict[str, Any]] = self.client.get("/_dash-dependencies").json()
         global _logged_in
         _logged_in += 1
@@ -54,9 +65,23 @@ class Analyst(FastHttpUser):
     def _callback(self, output_id: str, values: dict[str, Any], name: str) -> None:
         body = callbacks.body(callbacks.find(self.deps, output_id), values)
         with self.client.post(
-            "/_dash-update-component", json=body, name=name, catch_response=True
+            "/_dash-update-component", json=body, name=name, headers=self.csrf_headers, catch_response=True
         ) as response:
             if response.status_code != 200 or '"response"' not in (response.text or ""):
+                response.failure(f"status {response.status_code}")
+
+    @task(1)
+    def page_view(self) -> None:
+        """Opening a page builds its layout (and writes one audit row when auditing is on)."""
+        body = callbacks.page_body(self.deps, random.choice(["/", "/compare"]))
+        with self.client.post(
+            "/_dash-update-component",
+            json=body,
+            name="page view (layout)",
+            headers=self.csrf_headers,
+            catch_response=True,
+        ) as response:
+            if response.status_code != 200 or "_pages_content" not in (response.text or ""):
                 response.failure(f"status {response.status_code}")
 
     @task(4)

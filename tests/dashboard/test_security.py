@@ -64,8 +64,11 @@ def test_login_sets_safe_cookie_and_headers(dash_app: Any) -> None:
     client = dash_app.server.test_client()
     response = login(client, "ann")
     assert response.status_code == 302 and response.headers["Location"] == "/"
-    cookie = response.headers["Set-Cookie"]
+    cookies = response.headers.getlist("Set-Cookie")
+    cookie = next(c for c in cookies if c.startswith("mycfa_session="))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    csrf = next(c for c in cookies if c.startswith("mycfa_csrf="))  # read by our script: not HttpOnly
+    assert "HttpOnly" not in csrf and "SameSite=Strict" in csrf
     page = client.get("/")
     assert page.status_code == 200
     csp = page.headers["Content-Security-Policy"]
@@ -85,7 +88,7 @@ def test_secure_cookie_flag_follows_setting(dash_db: Any, tmp_path: Any) -> None
 
     app = create_app(make_settings(dash_db, tmp_path, secure_cookies=True))
     response = login(app.server.test_client(), "ann")
-    assert "Secure" in response.headers["Set-Cookie"]
+    assert all("Secure" in cookie for cookie in response.headers.getlist("Set-Cookie"))
     app.server.extensions["mycfa"].router.dispose()
 
 

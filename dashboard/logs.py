@@ -40,7 +40,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str, stream: TextIO | None = None) -> None:
-    """One JSON handler on the root logger (replacing ours from an earlier call)."""
+    """One JSON handler on the root logger (replacing ours from an earlier call).
+
+    The same idea as engine/runs/runlog.py; the dashboard image ships without the engine package.
+    """
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler.set_name(HANDLER_NAME)

@@ -42,6 +42,7 @@ def make_settings(db: Database, cache_dir: Path, **overrides: Any) -> DashboardS
         "cache_dir": str(cache_dir),
         "health_ttl_s": 0.5,
         "audit_database_url": db.audit_url,
+        "login_delay_base_s": 60.0,  # a throttled address waits 60 s: a slow machine cannot outwait it
     }
     values.update(overrides)
     return DashboardSettings(**values)

@@ -131,6 +131,7 @@ def two_instances() -> Iterator[Setup]:
             "MYCFA_DASH_SECURE_COOKIES": "false",
             "MYCFA_DASH_HEALTH_TTL_S": "0.2",
             "MYCFA_DASH_CONNECT_TIMEOUT_S": "1",
+            "MYCFA_DASH_LOGIN_DELAY_BASE_S": "60",  # however slow the machine, the wait outlasts the test
         }
         ports = (_free_port(), _free_port())
         for n, port in enumerate(ports):

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from dashboard import auth
 from dashboard.app import MAX_REQUEST_BYTES
 from dashboard.data.router import NoNodeAvailable
 from tests.dashboard import callbacks

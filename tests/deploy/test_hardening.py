@@ -91,7 +91,7 @@ def test_database_urls_verify_the_server() -> None:
         for s in resources(data, "AWS::SecretsManager::Secret").values()
         if "SecretString" in s["Properties"]
     ]
-    assert len(urls) == 3
+    assert len(urls) == 4  # engine, dashboard reader, replicas, dashboard audit writer
     for secret in urls:
         body = text(secret["Properties"]["SecretString"])
         assert "sslmode=require" not in body and "${SslQuery}" in body

@@ -9,7 +9,7 @@ from tests.conftest import REPO_ROOT
 from tests.dashboard.conftest import PASSWORD
 
 SMOKE = REPO_ROOT / "scripts" / "smoke"
-HEALTH_PATH = "/health"
+HEALTH_PATH = "/health/live"
 
 
 def smoke(base_url: str, password: str) -> subprocess.CompletedProcess[str]:

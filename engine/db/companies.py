@@ -126,21 +126,13 @@ async def upsert_companies(
             [c.constituent for c in batch],
             timeout=timeout_s,
         )
-        assert counts is not None
-        inserted, updated = int(counts["inserted"]), int(counts["updated"])
         removed = 0
         if complete and batch:
             status = await conn.execute(
                 queries.MARK_REMOVED, [c.symbol for c in batch], removed_on, timeout=timeout_s
             )
             removed = int(status.rsplit(" ", 1)[-1])
-        return LoadResult(
-            inserted=inserted,
-            updated=updated + removed,
-            unchanged=len(batch) - inserted - updated,
-            quarantined=len(refused),
-            path="merge",
-        )
+        return LoadResult.merged(counts, len(batch), len(refused), removed=removed)
 
     return await run_batch(
         pool,
@@ -194,15 +186,7 @@ async def load_profiles(
             [canonical_json(good[s]) for s in symbols],
             timeout=timeout_s,
         )
-        assert counts is not None
-        inserted, updated = int(counts["inserted"]), int(counts["updated"])
-        return LoadResult(
-            inserted=inserted,
-            updated=updated,
-            unchanged=len(symbols) - inserted - updated,
-            quarantined=len(refused),
-            path="merge",
-        )
+        return LoadResult.merged(counts, len(symbols), len(refused))
 
     return await run_batch(
         pool,

@@ -53,6 +53,19 @@ class LoadResult:
     quarantined: int = 0
     path: LoadPath = "none"
 
+    @classmethod
+    def merged(
+        cls, counts: Mapping[str, Any] | None, rows: int, quarantined: int, *, removed: int = 0
+    ) -> LoadResult:
+        """The result of a merge statement that returned `inserted` and `updated` counts over `rows`.
+
+        `removed` rows (constituents that left the index) count as updated, not as unchanged.
+        """
+        assert counts is not None  # the merge statements always return one row of counts
+        inserted, updated = int(counts["inserted"]), int(counts["updated"])
+        unchanged = rows - inserted - updated
+        return cls(inserted, updated + removed, unchanged, quarantined, "merge")
+
     @property
     def changed(self) -> int:
         """Rows written to the main table (inserted + updated): 0 for an identical rerun."""
@@ -163,15 +176,7 @@ async def _load(
             spec.sql.stage, records=rows, columns=spec.columns, timeout=timeout_s
         )
         counts = await conn.fetchrow(spec.sql.merge, *merge_args, timeout=timeout_s)
-        assert counts is not None
-        inserted, updated = int(counts["inserted"]), int(counts["updated"])
-        return LoadResult(
-            inserted=inserted,
-            updated=updated,
-            unchanged=len(rows) - inserted - updated,
-            quarantined=len(quarantined),
-            path="merge",
-        )
+        return LoadResult.merged(counts, len(rows), len(quarantined))
 
     async def attempt(allow_backfill: bool) -> LoadResult:
         return await run_batch(

@@ -12,77 +12,37 @@ from dashboard import cli
 from tests.conftest import Database
 
 
+def users(database_url: str, *args: str) -> int:
+    """`mycfa-dashboard users ARGS --database-url URL`; returns the exit code."""
+    return cli.main(["users", *args, "--database-url", database_url])
+
+
 def test_cli_users_add_set_role_remove(dash_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """add stores an argon2 hash (never the password), set-role changes the role, remove deletes."""
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
-    assert (
-        cli.main(
-            [
-                "users",
-                "add",
-                "Carol",
-                "--role",
-                "analyst",
-                "--password-stdin",
-                "--database-url",
-                dash_db.owner_url,
-            ]
-        )
-        == 0
-    )
+    assert users(dash_db.owner_url, "add", "Carol", "--role", "analyst", "--password-stdin") == 0
     with psycopg.connect(dash_db.owner_url) as conn:
         stored, role = conn.execute(
             "SELECT password_hash, role FROM dashboard_users WHERE username = 'carol'"
         ).fetchone()  # type: ignore[misc]
     assert role == "analyst" and stored.startswith("$argon2id$") and "a long enough" not in stored
     assert PasswordHasher().verify(stored, "a long enough password")
-    assert cli.main(["users", "set-role", "carol", "admin", "--database-url", dash_db.owner_url]) == 0
-    assert (
-        cli.main(["users", "set-role", "carol", "root", "--database-url", dash_db.owner_url])
-        == cli.EXIT_USAGE
-    )
-    assert cli.main(["users", "remove", "carol", "--database-url", dash_db.owner_url]) == 0
-    assert cli.main(["users", "remove", "carol", "--database-url", dash_db.owner_url]) == cli.EXIT_FAILED
+    assert users(dash_db.owner_url, "set-role", "carol", "admin") == 0
+    assert users(dash_db.owner_url, "set-role", "carol", "root") == cli.EXIT_USAGE
+    assert users(dash_db.owner_url, "remove", "carol") == 0
+    assert users(dash_db.owner_url, "remove", "carol") == cli.EXIT_FAILED
 
 
 def test_cli_users_refuses_short_password(dash_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """A password under the minimum length is refused before anything is written."""
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    assert (
-        cli.main(
-            [
-                "users",
-                "add",
-                "dave",
-                "--role",
-                "viewer",
-                "--password-stdin",
-                "--database-url",
-                dash_db.owner_url,
-            ]
-        )
-        == cli.EXIT_USAGE
-    )
+    assert users(dash_db.owner_url, "add", "dave", "--role", "viewer", "--password-stdin") == cli.EXIT_USAGE
 
 
 def test_cli_reader_cannot_write_users(dash_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """Through the reader role the users table is read-only: the CLI reports a database error."""
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
-    assert (
-        cli.main(
-            [
-                "users",
-                "add",
-                "erin",
-                "--role",
-                "viewer",
-                "--password-stdin",
-                "--database-url",
-                dash_db.reader_url,
-            ]
-        )
-        == cli.EXIT_DB
-    )
+    assert users(dash_db.reader_url, "add", "erin", "--role", "viewer", "--password-stdin") == cli.EXIT_DB
 
 
 def test_cli_default_workers_bounds() -> None:

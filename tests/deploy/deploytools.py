@@ -92,6 +92,18 @@ def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {name: res for name, res in template.get("Resources", {}).items() if res.get("Type") == kind}
 
 
+def environment(container: dict[str, Any]) -> list[dict[str, Any]]:
+    """A container's Environment entries, with both branches of a conditional (`!If`) entry."""
+    entries = []
+    for entry in container.get("Environment", []):
+        if "Fn::If" in entry:
+            _, *branches = entry["Fn::If"]
+            entries.extend(b for b in branches if b != {"Ref": "AWS::NoValue"})
+        else:
+            entries.append(entry)
+    return entries
+
+
 def walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
     """Every (dotted path, leaf value) in a decoded template or compose file."""
     if isinstance(node, dict):

@@ -269,3 +269,61 @@ def test_cloudformation_database_admits_only_engine_and_dashboard() -> None:
     assert all(r["FromPort"] == r["ToPort"] == 5432 for r in rules)
     db_group = resources(template, "AWS::EC2::SecurityGroup")["DatabaseSecurityGroup"]["Properties"]
     assert "SecurityGroupIngress" not in db_group
+
+
+ENGINE_SG = {"Fn::ImportValue": {"Fn::Sub": "mycfa-${EnvironmentName}-EngineSecurityGroupId"}}
+
+
+def test_cloudformation_shared_budget_is_optional_encrypted_and_engine_only() -> None:
+    """SharedBudget=true (default false) adds one Redis encrypted in transit and at rest, in the
+    private subnets, whose group admits only the engine's group on 6379; the full and prices tasks
+    get a rediss:// MYCFA_FMP_BUDGET_URL under the same condition and no other way."""
+    template = load_template(TEMPLATE_DIR / "engine.yaml")
+    parameter = template["Parameters"]["SharedBudget"]
+    assert parameter["Default"] == "false" and set(parameter["AllowedValues"]) == {"false", "true"}
+    assert template["Conditions"]["UseSharedBudget"] == {"Fn::Equals": [{"Ref": "SharedBudget"}, "true"]}
+    shared = {
+        name: res
+        for name, res in template["Resources"].items()
+        if res["Type"].startswith("AWS::ElastiCache::") or "SharedBudget" in name
+    }
+    assert len(shared) == 5 and all(res.get("Condition") == "UseSharedBudget" for res in shared.values())
+
+    caches = resources(template, "AWS::ElastiCache::ReplicationGroup")
+    assert list(caches) == ["SharedBudgetCache"]
+    cache = caches["SharedBudgetCache"]["Properties"]
+    assert cache["Engine"] == "redis" and cache["Port"] == 6379
+    assert cache["TransitEncryptionEnabled"] is True and cache["TransitEncryptionMode"] == "required"
+    assert cache["AtRestEncryptionEnabled"] is True
+    assert cache["KmsKeyId"] == {"Fn::ImportValue": {"Fn::Sub": "mycfa-${EnvironmentName}-RuntimeKeyArn"}}
+    assert cache["SecurityGroupIds"] == [{"Ref": "SharedBudgetSecurityGroup"}]
+    subnets = template["Resources"][cache["CacheSubnetGroupName"]["Ref"]]["Properties"]["SubnetIds"]
+    assert "mycfa-${EnvironmentName}-PrivateSubnets" in canonical(subnets)
+
+    group = template["Resources"]["SharedBudgetSecurityGroup"]["Properties"]
+    assert "SecurityGroupIngress" not in group
+    assert [rule["CidrIp"] for rule in group["SecurityGroupEgress"]] == ["127.0.0.1/32"]
+    ingress = [
+        r["Properties"]
+        for path in TEMPLATES
+        for r in resources(load_template(path), "AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == {"Ref": "SharedBudgetSecurityGroup"}
+    ]
+    assert [(r.get("SourceSecurityGroupId"), r["FromPort"], r["ToPort"]) for r in ingress] == [(ENGINE_SG, 6379, 6379)]
+    egress = resources(template, "AWS::EC2::SecurityGroupEgress")["EngineToSharedBudget"]["Properties"]
+    assert egress["GroupId"] == ENGINE_SG and egress["FromPort"] == egress["ToPort"] == 6379
+    assert egress["DestinationSecurityGroupId"] == {"Ref": "SharedBudgetSecurityGroup"}
+
+    tasks = resources(template, "AWS::ECS::TaskDefinition")
+    with_url = set()
+    for name, task in tasks.items():
+        for container in task["Properties"]["ContainerDefinitions"]:
+            if "MYCFA_FMP_BUDGET_URL" not in canonical(container):
+                continue
+            with_url.add(name)
+            (entry,) = container["Environment"]
+            condition, then, otherwise = entry["Fn::If"]
+            assert condition == "UseSharedBudget" and otherwise == {"Ref": "AWS::NoValue"}
+            assert then["Name"] == "MYCFA_FMP_BUDGET_URL"
+            assert then["Value"]["Fn::Sub"].startswith("rediss://${SharedBudgetCache.PrimaryEndPoint.Address}:")
+    assert with_url == {"EngineFullTaskDefinition", "EnginePricesTaskDefinition"}

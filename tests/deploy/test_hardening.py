@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from dashboard.cli import parser as dashboard_parser
-from tests.deploy.deploytools import TEMPLATE_DIR, TEMPLATES, load_template, resources
+from tests.deploy.deploytools import TEMPLATE_DIR, TEMPLATES, environment, load_template, resources
 
 ORIGIN_SECRET_NAME = "mycfa/${EnvironmentName}/origin-verify"
 
@@ -309,7 +309,7 @@ def test_non_secret_settings_come_from_parameter_store() -> None:
                         from_ssm.add(secret["Name"])
                     else:
                         assert "Secret" in source, source
-                assert not wanted & {e["Name"] for e in container.get("Environment", [])}
+                assert not wanted & {e["Name"] for e in environment(container)}
         assert from_ssm == wanted, name
 
 

@@ -11,6 +11,7 @@ from tests.deploy.deploytools import (
     COMPOSE_FILE,
     SECRET_NAME,
     TEMPLATES,
+    environment,
     load_template,
     resources,
     secret_findings,
@@ -54,7 +55,7 @@ def test_secrets_containers_take_secrets_from_secrets_manager() -> None:
     for path in TEMPLATES:
         for name, task in resources(load_template(path), "AWS::ECS::TaskDefinition").items():
             for container in task["Properties"]["ContainerDefinitions"]:
-                plain = [env["Name"] for env in container.get("Environment", [])]
+                plain = [env["Name"] for env in environment(container)]
                 assert not [n for n in plain if SECRET_NAME.search(n) or n.endswith("DATABASE_URL")], name
 
 

@@ -309,7 +309,9 @@ def test_cloudformation_shared_budget_is_optional_encrypted_and_engine_only() ->
         for r in resources(load_template(path), "AWS::EC2::SecurityGroupIngress").values()
         if r["Properties"]["GroupId"] == {"Ref": "SharedBudgetSecurityGroup"}
     ]
-    assert [(r.get("SourceSecurityGroupId"), r["FromPort"], r["ToPort"]) for r in ingress] == [(ENGINE_SG, 6379, 6379)]
+    assert [(r.get("SourceSecurityGroupId"), r["FromPort"], r["ToPort"]) for r in ingress] == [
+        (ENGINE_SG, 6379, 6379)
+    ]
     egress = resources(template, "AWS::EC2::SecurityGroupEgress")["EngineToSharedBudget"]["Properties"]
     assert egress["GroupId"] == ENGINE_SG and egress["FromPort"] == egress["ToPort"] == 6379
     assert egress["DestinationSecurityGroupId"] == {"Ref": "SharedBudgetSecurityGroup"}
@@ -325,5 +327,7 @@ def test_cloudformation_shared_budget_is_optional_encrypted_and_engine_only() ->
             condition, then, otherwise = entry["Fn::If"]
             assert condition == "UseSharedBudget" and otherwise == {"Ref": "AWS::NoValue"}
             assert then["Name"] == "MYCFA_FMP_BUDGET_URL"
-            assert then["Value"]["Fn::Sub"].startswith("rediss://${SharedBudgetCache.PrimaryEndPoint.Address}:")
+            assert then["Value"]["Fn::Sub"].startswith(
+                "rediss://${SharedBudgetCache.PrimaryEndPoint.Address}:"
+            )
     assert with_url == {"EngineFullTaskDefinition", "EnginePricesTaskDefinition"}

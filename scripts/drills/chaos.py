@@ -17,20 +17,7 @@ import time
 
 import psycopg
 
-from drills.harness import (
-    DrillCluster,
-    DrillFailed,
-    Report,
-    drill_folder,
-    engine_env,
-    log,
-    migrate,
-    same_content,
-    start_engine,
-    start_fake,
-    timed_run,
-    universe,
-)
+from drills import harness
 
 FAULT_RATE = "0.2"
 STALL_S = "35"  # past the client's 30 s timeout
@@ -44,53 +31,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--every-s", type=float, default=8.0, help="seconds between chaos events (default 8)")
 
 
-def run(args: argparse.Namespace) -> Report:
-    report = Report("chaos")
+def run(args: argparse.Namespace) -> harness.Report:
+    report = harness.Report("chaos")
     rng = random.Random(11)
-    with drill_folder("chaos") as root:
-        cluster = DrillCluster(root / "cluster").start()
-        clean_fake = start_fake("--symbols", str(args.symbols))
-        fake = start_fake("--symbols", str(args.symbols), "--fault-rate", FAULT_RATE, "--stall-s", STALL_S)
+    with harness.drill_folder("chaos") as root:
+        cluster = harness.DrillCluster(root / "cluster").start()
+        clean_fake = harness.start_fake("--symbols", str(args.symbols))
+        fake = harness.start_fake(
+            "--symbols", str(args.symbols), "--fault-rate", FAULT_RATE, "--stall-s", STALL_S
+        )
         process: subprocess.Popen[bytes] | None = None
         try:
-            symbols = universe(clean_fake, args.symbols)
-            cluster.createdb("clean")
-            clean_env = engine_env(cluster.url("owner_url", "clean"), clean_fake, ())
-            migrate(clean_env)
-            code, clean_s = timed_run(clean_env, "--job", "full")
-            if code != 0:
-                raise DrillFailed(f"the clean reference run exited {code}")
-            log(f"clean reference run: {clean_s:.1f} s for {len(symbols)} symbols")
+            symbols = harness.universe(clean_fake, args.symbols)
+            harness.clean_reference(cluster, clean_fake, symbols)
 
-            env = engine_env(cluster.url("owner_url"), fake, ())
-            migrate(env)
+            env = harness.engine_env(cluster.url("owner_url"), fake, ())
+            harness.migrate(env)
             engine_log = root / "engine.log"
             exits: list[int] = []
-            process = start_engine(env, "run", "--job", "full", log_file=engine_log)
+            process = harness.start_engine(env, "run", "--job", "full", log_file=engine_log)
             for event in EVENTS:
                 time.sleep(args.every_s * (0.75 + rng.random() / 2))
                 if process.poll() is not None:
                     exits.append(process.returncode)
-                    process = start_engine(env, "run", "--job", "full", log_file=engine_log)
+                    process = harness.start_engine(env, "run", "--job", "full", log_file=engine_log)
                     time.sleep(2.0)
                 if event == "kill-engine":
                     process.send_signal(signal.SIGKILL)
                     exits.append(process.wait())
-                    log("engine killed with SIGKILL; started again")
-                    process = start_engine(env, "run", "--job", "full", log_file=engine_log)
+                    harness.log("engine killed with SIGKILL; started again")
+                    process = harness.start_engine(env, "run", "--job", "full", log_file=engine_log)
                 else:
                     cluster.devdb("kill", "primary")
                     time.sleep(1.0)
                     cluster.devdb("start", "--json")
-                    log("primary restarted")
+                    harness.log("primary restarted")
             exits.append(process.wait(timeout=600))
             process = None
             final_code, attempts = exits[-1], 0
             while final_code != 0 and attempts < FINAL_RUNS:
                 attempts += 1
-                final_code, _ = timed_run(env, "--job", "full")
+                final_code, _ = harness.timed_run(env, "--job", "full")
                 exits.append(final_code)
-            log(f"engine exit codes, in order: {exits}")
+            harness.log(f"engine exit codes, in order: {exits}")
 
             with psycopg.connect(cluster.url("owner_url")) as conn:
                 runs = conn.execute("SELECT run_id, state FROM runs ORDER BY run_id").fetchall()
@@ -104,7 +87,7 @@ def run(args: argparse.Namespace) -> Report:
                     " GROUP BY 1 ORDER BY 2 DESC"
                 ).fetchall()
             assert open_items is not None and failures is not None
-            equal, drill_rows, clean_rows = same_content(
+            equal, drill_rows, clean_rows = harness.same_content(
                 cluster.url("owner_url"), cluster.url("owner_url", "clean")
             )
             stats = fake.stats()

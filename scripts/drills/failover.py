@@ -14,22 +14,7 @@ import time
 
 import psycopg
 
-from drills.harness import (
-    Dashboard,
-    DrillCluster,
-    DrillFailed,
-    PageStream,
-    Report,
-    drill_folder,
-    engine_env,
-    log,
-    migrate,
-    same_content,
-    start_engine,
-    start_fake,
-    timed_run,
-    universe,
-)
+from drills import harness
 
 KILL_AT_SHARE = 0.4  # of the run's items done when the primary dies
 ENGINE_EXIT_WAIT_S = 120
@@ -54,68 +39,65 @@ def done_share(owner_url: str) -> float:
     return float(row[1]) / float(row[0])
 
 
-def run(args: argparse.Namespace) -> Report:
-    report = Report("failover")
-    with drill_folder("failover") as root:
-        cluster = DrillCluster(root / "cluster").start()
-        fake = start_fake("--symbols", str(args.symbols))
-        dashboard: Dashboard | None = None
-        stream: PageStream | None = None
+def run(args: argparse.Namespace) -> harness.Report:
+    report = harness.Report("failover")
+    with harness.drill_folder("failover") as root:
+        cluster = harness.DrillCluster(root / "cluster").start()
+        fake = harness.start_fake("--symbols", str(args.symbols))
+        dashboard: harness.Dashboard | None = None
+        stream: harness.PageStream | None = None
         try:
-            symbols = universe(fake, args.symbols)
-            cluster.createdb("clean")
-            clean_env = engine_env(cluster.url("owner_url", "clean"), fake, ())
-            migrate(clean_env)
-            code, clean_s = timed_run(clean_env, "--job", "full")
-            if code != 0:
-                raise DrillFailed(f"the clean reference run exited {code}")
-            log(f"clean reference run: {clean_s:.1f} s for {len(symbols)} symbols")
+            symbols = harness.universe(fake, args.symbols)
+            clean_s = harness.clean_reference(cluster, fake, symbols)
 
-            env = engine_env(cluster.url("owner_url"), fake, ())
-            migrate(env)
-            dashboard = Dashboard(
+            env = harness.engine_env(cluster.url("owner_url"), fake, ())
+            harness.migrate(env)
+            dashboard = harness.Dashboard(
                 root / "dashboard",
                 primary_url=cluster.url("reader_url"),
                 replica_urls=[cluster.url("replica_reader_url")],
                 admin_url=cluster.url("owner_url"),
+                audit_url=cluster.url("audit_url"),
             )
             dashboard.add_user()
             dashboard.start()
-            stream = PageStream(dashboard, symbols).start()
-            log(f"dashboard on {dashboard.base}; an analyst loads a page every {stream.interval_s} s")
+            stream = harness.PageStream(dashboard, symbols).start()
+            harness.log(f"dashboard on {dashboard.base}; an analyst loads a page every {stream.interval_s} s")
 
             engine_log = root / "engine.log"
-            process = start_engine(env, "run", "--job", "full", log_file=engine_log)
+            process = harness.start_engine(env, "run", "--job", "full", log_file=engine_log)
             while process.poll() is None and done_share(cluster.url("owner_url")) < KILL_AT_SHARE:
                 time.sleep(0.1)
             if process.poll() is not None:
-                raise DrillFailed(f"the run ended ({process.returncode}) before the primary could be killed")
+                raise harness.DrillFailed(
+                    f"the run ended ({process.returncode}) before the primary could be killed"
+                )
             share = done_share(cluster.url("owner_url"))
             killed_at = time.time()
             cluster.devdb("kill", "primary")
-            log(f"primary killed with {share:.0%} of the run's items done")
+            harness.log(f"primary killed with {share:.0%} of the run's items done")
             try:
                 engine_code = process.wait(timeout=ENGINE_EXIT_WAIT_S)
             except Exception:
                 process.kill()
                 raise
-            log(f"the engine exited {engine_code} after losing its primary")
+            harness.log(f"the engine exited {engine_code} after losing its primary")
 
             promoted = json.loads(cluster.devdb("promote", "--json"))
             cluster.info = {**cluster.info, **promoted}
             promoted_at = time.time()
-            log(
+            harness.log(
                 f"replica promoted in {promoted['promote_seconds']:.2f} s; new primary on port {promoted['primary_port']}"
             )
 
-            env = engine_env(cluster.url("owner_url"), fake, ())
-            resume_code, resume_s = timed_run(env, "--job", "full")
+            env = harness.engine_env(cluster.url("owner_url"), fake, ())
+            resume_code, resume_s = harness.timed_run(env, "--job", "full")
             with psycopg.connect(cluster.url("owner_url")) as conn:
                 runs = conn.execute("SELECT run_id, state, resumes FROM runs ORDER BY run_id").fetchall()
-            log(f"resumed run exited {resume_code} in {resume_s:.1f} s; ledger {runs}")
+            harness.log(f"resumed run exited {resume_code} in {resume_s:.1f} s; ledger {runs}")
             time.sleep(1.0)  # a few more page loads on the new topology
             stream.stop()
-            equal, drill_rows, clean_rows = same_content(
+            equal, drill_rows, clean_rows = harness.same_content(
                 cluster.url("owner_url"), cluster.url("owner_url", "clean")
             )
 
@@ -142,7 +124,7 @@ def run(args: argparse.Namespace) -> Report:
                 report.check(f"rows lost, {table}", lost, "0", lambda n: n == 0)
             report.check("content equals the clean run's", equal, "True", bool)
             if errors:
-                log(f"first errors: {[(e.detail, round(e.at - killed_at, 1)) for e in errors[:5]]}")
+                harness.log(f"first errors: {[(e.detail, round(e.at - killed_at, 1)) for e in errors[:5]]}")
         finally:
             if stream is not None:
                 stream.stop()

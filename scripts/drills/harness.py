@@ -30,7 +30,7 @@ import psycopg
 import requests
 
 from tests.dashboard import callbacks
-from tests.engine.runs.e2e import FakeFMP, fingerprint, free_port, start_fakefmp
+from tests.engine.runs.e2e import FakeFMP, fingerprint, free_port, run_engine, start_fakefmp
 
 REPO = Path(__file__).resolve().parents[2]
 DRILLS_ROOT = REPO / ".devdb" / "drills"
@@ -39,6 +39,7 @@ API_KEY = "drill-key-0b7e41"
 LIFTED_LIMIT = "1000000"
 DASH_USER = "drill"
 DASH_START_S = 90.0
+CSRF_COOKIE, CSRF_HEADER = "mycfa_csrf", "X-CSRF-Token"  # dashboard/auth.py
 STALE_BANNER = "Data may be out of date"  # dashboard/components/states.py staleness()
 
 
@@ -126,16 +127,8 @@ def engine_env(database_url: str, fake: FakeFMP, symbols: Sequence[str], **extra
     return env
 
 
-def engine(env: dict[str, str], *args: str, timeout_s: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "engine", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        check=False,
-    )
+def engine(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return run_engine(env, *args, timeout=900)
 
 
 def start_engine(env: dict[str, str], *args: str, log_file: Path) -> subprocess.Popen[bytes]:
@@ -158,6 +151,18 @@ def timed_run(env: dict[str, str], *args: str) -> tuple[int, float]:
     return result.returncode, time.monotonic() - started
 
 
+def clean_reference(cluster: DrillCluster, fake: FakeFMP, symbols: Sequence[str]) -> float:
+    """A full ingest into a database `clean` of the cluster, undisturbed: the content to compare with."""
+    cluster.createdb("clean")
+    env = engine_env(cluster.url("owner_url", "clean"), fake, ())
+    migrate(env)
+    code, seconds = timed_run(env, "--job", "full")
+    if code != 0:
+        raise DrillFailed(f"the clean reference run exited {code}")
+    log(f"clean reference run: {seconds:.1f} s for {len(symbols)} symbols")
+    return seconds
+
+
 def universe(fake: FakeFMP, count: int) -> list[str]:
     """The first `count` symbols the fake serves, in its constituent order."""
     request = urllib.request.Request(f"{fake.base_url}/sp500-constituent", headers={"apikey": API_KEY})  # noqa: S310 - loopback
@@ -177,6 +182,7 @@ class Dashboard:
         primary_url: str,
         replica_urls: Sequence[str],
         admin_url: str,
+        audit_url: str = "",
         password: str | None = None,
     ) -> None:
         self.work = work
@@ -193,6 +199,8 @@ class Dashboard:
             MYCFA_DASH_ADMIN_DATABASE_URL=admin_url,
             MYCFA_DASH_WORKERS="2",
         )
+        if audit_url:  # the audit trail's rows, written to the primary as mycfa_audit
+            self.env["MYCFA_DASH_AUDIT_DATABASE_URL"] = audit_url
         self.process: subprocess.Popen[bytes] | None = None
 
     def add_user(self) -> None:
@@ -278,13 +286,17 @@ class Analyst:
         )
         if response.status_code != 302:
             raise DrillFailed(f"login answered {response.status_code}")
+        # Callbacks carry the session's CSRF token in a header, as the app's own script sends it.
+        self.headers = {CSRF_HEADER: self.session.cookies.get(CSRF_COOKIE) or ""}
         self.dependencies: list[dict[str, Any]] = self.session.get(
-            self.base + "/_dash-dependencies", timeout=30
+            self.base + "/_dash-dependencies", headers=self.headers, timeout=30
         ).json()
 
     def callback(self, output_id: str, values: dict[str, Any], timeout_s: float = 30) -> requests.Response:
         body = callbacks.body(callbacks.find(self.dependencies, output_id), values)
-        return self.session.post(self.base + "/_dash-update-component", json=body, timeout=timeout_s)
+        return self.session.post(
+            self.base + "/_dash-update-component", json=body, headers=self.headers, timeout=timeout_s
+        )
 
 
 @dataclass

@@ -18,18 +18,7 @@ import threading
 import time
 from typing import Any
 
-from drills.harness import (
-    REPO,
-    DrillCluster,
-    DrillFailed,
-    Report,
-    drill_folder,
-    engine_env,
-    log,
-    migrate,
-    start_fake,
-    timed_run,
-)
+from drills import harness
 
 P95_GOAL_MS = 500
 SPAWN_RATE = 20  # users started per second
@@ -43,40 +32,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history-start", default="1990-01-01", help="first price date (default 1990-01-01)")
 
 
-def ingest(cluster: DrillCluster, fake: Any, database: str, history_start: str) -> tuple[int, float]:
+def ingest(cluster: harness.DrillCluster, fake: Any, database: str, history_start: str) -> tuple[int, float]:
     cluster.createdb(database)
-    env = engine_env(
+    env = harness.engine_env(
         cluster.url("owner_url", database),
         fake,
         (),
         MYCFA_HISTORY_START=history_start,
         MYCFA_FMP_CONCURRENCY="16",
     )
-    migrate(env)
-    return timed_run(env, "--job", "full")
+    harness.migrate(env)
+    return harness.timed_run(env, "--job", "full")
 
 
-def run(args: argparse.Namespace) -> Report:
-    report = Report("mixed")
-    with drill_folder("mixed") as root:
-        cluster = DrillCluster(root / "cluster").start()
-        fake = start_fake("--symbols", str(args.symbols), "--price-cache", "16")
+def run(args: argparse.Namespace) -> harness.Report:
+    report = harness.Report("mixed")
+    with harness.drill_folder("mixed") as root:
+        cluster = harness.DrillCluster(root / "cluster").start()
+        fake = harness.start_fake("--symbols", str(args.symbols), "--price-cache", "16")
         try:
             code, served_s = ingest(cluster, fake, "served", args.history_start)
             if code != 0:
-                raise DrillFailed(f"the ingest of the served database exited {code}")
-            log(f"served database: {args.symbols} symbols ingested in {served_s:.1f} s")
+                raise harness.DrillFailed(f"the ingest of the served database exited {code}")
+            harness.log(f"served database: {args.symbols} symbols ingested in {served_s:.1f} s")
             code, alone_s = ingest(cluster, fake, "alone", args.history_start)
             if code != 0:
-                raise DrillFailed(f"the ingest alone exited {code}")
-            log(f"ingest alone: {alone_s:.1f} s")
+                raise harness.DrillFailed(f"the ingest alone exited {code}")
+            harness.log(f"ingest alone: {alone_s:.1f} s")
             cluster.devdb("dropdb", "alone")  # disk: only one spare copy at a time
 
             # The load runs a little longer than the ingest is expected to take under it.
             duration = int(alone_s * SLOWDOWN_GOAL) + 30
             figures = root / "loadtest.json"
             load = subprocess.Popen(
-                [sys.executable, str(REPO / "scripts" / "loadtest"), "--all-pages", "--database", "served",
+                [sys.executable, str(harness.REPO / "scripts" / "loadtest"), "--all-pages", "--database", "served",
                  "--users", str(args.users), "--spawn-rate", str(SPAWN_RATE), "--duration", str(duration),
                  "--symbols", str(args.symbols), "--json", str(figures)],
                 env={**os.environ, "MYCFA_DEVDB_DIR": str(cluster.root)},
@@ -90,16 +79,16 @@ def run(args: argparse.Namespace) -> Report:
             deadline = time.monotonic() + LOAD_START_S
             while not any("loadtest: gunicorn on" in line for line in output):
                 if load.poll() is not None or time.monotonic() > deadline:
-                    raise DrillFailed("the load test did not start: " + "".join(output)[-400:])
+                    raise harness.DrillFailed("the load test did not start: " + "".join(output)[-400:])
                 time.sleep(0.5)
             time.sleep(args.users / SPAWN_RATE + 10)
             code, mixed_s = ingest(cluster, fake, "mixed", args.history_start)
-            log(f"ingest under load: {mixed_s:.1f} s (exit {code})")
+            harness.log(f"ingest under load: {mixed_s:.1f} s (exit {code})")
             load.wait(timeout=duration + 300)
             reader.join(timeout=10)
             print("".join(output), end="", flush=True)
             if not figures.exists():
-                raise DrillFailed("the load test wrote no figures")
+                raise harness.DrillFailed("the load test wrote no figures")
             stats = json.loads(figures.read_text())
 
             report.add("symbols", args.symbols)

@@ -15,21 +15,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from drills.harness import (
-    Dashboard,
-    DrillCluster,
-    DrillFailed,
-    PageStream,
-    Report,
-    drill_folder,
-    engine_env,
-    log,
-    migrate,
-    start_fake,
-    timed_run,
-    universe,
-    wait_replica_caught_up,
-)
+from drills import harness
 
 HEALTH_TTL_S = 2.0
 MAX_LAG_BYTES = 1024 * 1024
@@ -75,7 +61,7 @@ def first_page_read(admin_url: str, since: float) -> float | None:
 class Nodes:
     """Reads per node over a phase, measured as row-count deltas in the drill's database."""
 
-    def __init__(self, cluster: DrillCluster) -> None:
+    def __init__(self, cluster: harness.DrillCluster) -> None:
         self.urls = {
             "primary": cluster.url("admin_url", "postgres"),
             "replica": cluster.url("admin_replica_url", "postgres"),
@@ -98,27 +84,28 @@ class Nodes:
         return delta["replica"] / total, total
 
 
-def run(args: argparse.Namespace) -> Report:
-    report = Report("replica")
-    with drill_folder("replica") as root:
-        cluster = DrillCluster(root / "cluster").start()
-        fake = start_fake("--symbols", str(args.symbols))
-        dashboard: Dashboard | None = None
-        streams: list[PageStream] = []
+def run(args: argparse.Namespace) -> harness.Report:
+    report = harness.Report("replica")
+    with harness.drill_folder("replica") as root:
+        cluster = harness.DrillCluster(root / "cluster").start()
+        fake = harness.start_fake("--symbols", str(args.symbols))
+        dashboard: harness.Dashboard | None = None
+        streams: list[harness.PageStream] = []
         try:
-            symbols = universe(fake, args.symbols)
-            env = engine_env(cluster.url("owner_url"), fake, ())
-            migrate(env)
-            code, ingest_s = timed_run(env, "--job", "full")
+            symbols = harness.universe(fake, args.symbols)
+            env = harness.engine_env(cluster.url("owner_url"), fake, ())
+            harness.migrate(env)
+            code, ingest_s = harness.timed_run(env, "--job", "full")
             if code != 0:
-                raise DrillFailed(f"the ingest exited {code}")
-            wait_replica_caught_up(cluster)
-            log(f"{len(symbols)} symbols ingested in {ingest_s:.1f} s")
-            dashboard = Dashboard(
+                raise harness.DrillFailed(f"the ingest exited {code}")
+            harness.wait_replica_caught_up(cluster)
+            harness.log(f"{len(symbols)} symbols ingested in {ingest_s:.1f} s")
+            dashboard = harness.Dashboard(
                 root / "dashboard",
                 primary_url=cluster.url("reader_url"),
                 replica_urls=[cluster.url("replica_reader_url")],
                 admin_url=cluster.url("owner_url"),
+                audit_url=cluster.url("audit_url"),
             )
             dashboard.env.update(
                 MYCFA_DASH_HEALTH_TTL_S=str(HEALTH_TTL_S), MYCFA_DASH_MAX_LAG_BYTES=str(MAX_LAG_BYTES)
@@ -126,7 +113,7 @@ def run(args: argparse.Namespace) -> Report:
             dashboard.add_user()
             dashboard.start()
             streams = [
-                PageStream(dashboard, symbols, interval_s=0.2, page="compare").start()
+                harness.PageStream(dashboard, symbols, interval_s=0.2, page="compare").start()
                 for _ in range(args.analysts)
             ]
             nodes = Nodes(cluster)
@@ -144,7 +131,7 @@ def run(args: argparse.Namespace) -> Report:
                 f">= {SERVING_SHARE}",
                 lambda v: v >= SERVING_SHARE,
             )
-            log(f"healthy: {reads} rows read, {share:.0%} on the replica")
+            harness.log(f"healthy: {reads} rows read, {share:.0%} on the replica")
 
             stopped_at = time.time()
             cluster.devdb("kill", "replica")
@@ -152,10 +139,10 @@ def run(args: argparse.Namespace) -> Report:
             share, reads = nodes.replica_share(hold)
             report.check("replica stopped: replica share", round(share, 3), "0", lambda v: v == 0)
             report.check("replica stopped: stale banners", stale_answers(stopped_at), "0", lambda n: n == 0)
-            log(f"replica stopped: {reads} rows read on the primary")
+            harness.log(f"replica stopped: {reads} rows read on the primary")
 
             cluster.devdb("start", "--json")
-            wait_replica_caught_up(cluster)
+            harness.wait_replica_caught_up(cluster)
             with psycopg.connect(cluster.url("admin_replica_url", "postgres"), autocommit=True) as replica:
                 replica.execute("SELECT pg_wal_replay_pause()")
             with psycopg.connect(cluster.url("admin_url", "postgres"), autocommit=True) as primary:
@@ -172,7 +159,7 @@ def run(args: argparse.Namespace) -> Report:
                 "replica paused past the limit: replica share", round(share, 3), "< 0.05", lambda v: v < 0.05
             )
             report.check("replica paused: stale banners", stale_answers(paused_at), "0", lambda n: n == 0)
-            log(f"replica paused behind {row}: {reads} rows read, {share:.0%} on the replica")
+            harness.log(f"replica paused behind {row}: {reads} rows read, {share:.0%} on the replica")
 
             with psycopg.connect(cluster.url("admin_replica_url", "postgres"), autocommit=True) as replica:
                 replica.execute("SELECT pg_wal_replay_resume()")
@@ -201,7 +188,7 @@ def run(args: argparse.Namespace) -> Report:
             report.add("page loads", sum(s.count() for s in streams))
             report.check("dashboard errors", len(errors), "0", lambda n: n == 0)
             if errors:
-                log(f"first errors: {[(e.detail, round(e.at - stopped_at, 1)) for e in errors[:5]]}")
+                harness.log(f"first errors: {[(e.detail, round(e.at - stopped_at, 1)) for e in errors[:5]]}")
         finally:
             for stream in streams:
                 stream.stop()

@@ -17,20 +17,7 @@ from datetime import datetime
 
 import psycopg
 
-from drills.harness import (
-    Analyst,
-    Dashboard,
-    DrillCluster,
-    DrillFailed,
-    Report,
-    drill_folder,
-    engine_env,
-    log,
-    migrate,
-    start_fake,
-    timed_run,
-    universe,
-)
+from drills import harness
 from tests.engine.runs.e2e import fingerprint
 
 RPO_GOAL_S = 3600  # the design's RPO (1 h) and RTO (4 h)
@@ -61,35 +48,36 @@ def archive_current_segment(admin_url: str) -> str:
             if done and done[0]:
                 return segment
             time.sleep(0.2)
-    raise DrillFailed(f"WAL segment {segment} was not archived in {ARCHIVE_WAIT_S} s")
+    raise harness.DrillFailed(f"WAL segment {segment} was not archived in {ARCHIVE_WAIT_S} s")
 
 
-def run(args: argparse.Namespace) -> Report:
-    report = Report("restore")
-    with drill_folder("restore") as root:
-        cluster = DrillCluster(root / "cluster").start()
-        restored = DrillCluster(root / "restored")
-        fake = start_fake("--symbols", str(2 * args.symbols))
-        dashboard: Dashboard | None = None
+def run(args: argparse.Namespace) -> harness.Report:
+    report = harness.Report("restore")
+    with harness.drill_folder("restore") as root:
+        cluster = harness.DrillCluster(root / "cluster").start()
+        restored = harness.DrillCluster(root / "restored")
+        fake = harness.start_fake("--symbols", str(2 * args.symbols))
+        dashboard: harness.Dashboard | None = None
         try:
-            symbols = universe(fake, 2 * args.symbols)
+            symbols = harness.universe(fake, 2 * args.symbols)
             first, second = symbols[: args.symbols], symbols[args.symbols :]
             cluster.devdb("archive", str(root / "wal"))
-            env = engine_env(cluster.url("owner_url"), fake, first)
-            migrate(env)
-            dashboard = Dashboard(
+            env = harness.engine_env(cluster.url("owner_url"), fake, first)
+            harness.migrate(env)
+            dashboard = harness.Dashboard(
                 root / "dashboard",
                 primary_url=cluster.url("reader_url"),
                 replica_urls=[],
                 admin_url=cluster.url("owner_url"),
+                audit_url=cluster.url("audit_url"),
             )
             dashboard.add_user()
             cluster.devdb("basebackup", str(root / "base"))
-            log("WAL archiving on; base backup taken")
+            harness.log("WAL archiving on; base backup taken")
 
-            code, first_s = timed_run(env, "--job", "full")
+            code, first_s = harness.timed_run(env, "--job", "full")
             if code != 0:
-                raise DrillFailed(f"ingest run 1 exited {code}")
+                raise harness.DrillFailed(f"ingest run 1 exited {code}")
             at_target = fingerprint(cluster.url("owner_url"))
             ledger_at_target = ledger(cluster.url("owner_url"))
             with psycopg.connect(cluster.url("owner_url")) as conn:
@@ -97,14 +85,20 @@ def run(args: argparse.Namespace) -> Report:
                 assert row is not None
                 target: datetime = row[0]
             time.sleep(1.0)  # nothing commits between the target and run 2's start but the clock
-            log(f"run 1 ({len(first)} symbols) done in {first_s:.1f} s; target time {target.isoformat()}")
+            harness.log(
+                f"run 1 ({len(first)} symbols) done in {first_s:.1f} s; target time {target.isoformat()}"
+            )
 
-            code, second_s = timed_run(engine_env(cluster.url("owner_url"), fake, second), "--job", "full")
+            code, second_s = harness.timed_run(
+                harness.engine_env(cluster.url("owner_url"), fake, second), "--job", "full"
+            )
             if code != 0:
-                raise DrillFailed(f"ingest run 2 exited {code}")
+                raise harness.DrillFailed(f"ingest run 2 exited {code}")
             segment = archive_current_segment(cluster.url("admin_url", "postgres"))
             ledger_after = ledger(cluster.url("owner_url"))
-            log(f"run 2 ({len(second)} symbols) done in {second_s:.1f} s; WAL archived through {segment}")
+            harness.log(
+                f"run 2 ({len(second)} symbols) done in {second_s:.1f} s; WAL archived through {segment}"
+            )
 
             started = time.monotonic()
             restored.info = json.loads(
@@ -120,19 +114,20 @@ def run(args: argparse.Namespace) -> Report:
                 )
             )
             recovered_s = time.monotonic() - started
-            dashboard = Dashboard(
+            dashboard = harness.Dashboard(
                 root / "dashboard-restored",
                 primary_url=restored.url("reader_url"),
                 replica_urls=[],
                 admin_url=restored.url("owner_url"),
+                audit_url=restored.url("audit_url"),
                 password=dashboard.password,  # the account came back with the restore
             )
             dashboard.start()
-            analyst = Analyst(dashboard)
+            analyst = harness.Analyst(dashboard)
             answer = analyst.callback("company-profile", {"company-symbol": first[0]})
             rto_s = time.monotonic() - started
             answered = answer.status_code == 200 and first[0] in answer.text
-            log(
+            harness.log(
                 f"restored in {recovered_s:.1f} s; dashboard answered in {rto_s:.1f} s from the restore command"
             )
 

@@ -59,6 +59,14 @@ class Services:
             self._version = (now, value)
         return value
 
+    def clear(self) -> None:
+        """Forget every cached answer and the data version, so the next read goes to a database node."""
+        self.cache.clear()
+        with self._local_lock:
+            self._local.clear()
+        with self._version_lock:
+            self._version = (float("-inf"), "")
+
     def cached(self, name: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """`compute()` once per (name, key, data version) across all workers."""
         raw = repr((name, key, self.data_version()))

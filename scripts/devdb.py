@@ -311,6 +311,9 @@ class Cluster:
         """A hot standby of the primary in the replica's folder (`pg_basebackup -R`), started and streaming."""
         replica = self.node_dir("replica")
         self.base_backup(replica)
+        # Socket lock files are not data: any that came along or were left behind are stale.
+        for stale in replica.glob(".s.PGSQL.*"):
+            stale.unlink(missing_ok=True)
         # The primary's settings came along; the last lines of the file win.
         with open(replica / "postgresql.conf", "a") as handle:
             handle.write(
@@ -480,9 +483,24 @@ def wait_until(predicate: Any, what: str, timeout_s: float = START_TIMEOUT_S) ->
 def cmd_kill(cluster: Cluster, node: str, *, quiet: bool = False) -> None:
     """Stop one node the way a crash does: no checkpoint, no goodbye to clients."""
     if cluster.is_running(node):
+        pid_file = cluster.node_dir(node) / "postmaster.pid"
+        pid = int(pid_file.read_text().split()[0]) if pid_file.exists() else 0
         pg_ctl(cluster, "stop", "-m", "immediate", "-w", "-D", str(cluster.node_dir(node)))
+        # pg_ctl returns once postmaster.pid is gone; the process may still be removing its socket
+        # lock files, which a server started next in that folder would find (and refuse to start).
+        wait_until(lambda: not pid or not process_alive(pid), f"the {node}'s postmaster to exit")
         if not quiet:
             print(f"devdb: killed {node}")
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def cmd_promote(cluster: Cluster, *, rebuild: bool, as_json: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,17 @@ def traces(tab: Any, graph_id: str) -> list[dict[str, Any]]:
     return tab.evaluate(
         f"Array.from(document.querySelector('#{graph_id} .js-plotly-plot').data, t => ({{type: t.type, name: t.name, n: (t.x || t.z || []).length, y0: t.close ? t.close[0] : (t.y ? t.y[0] : null)}}))"
     )  # type: ignore[no-any-return]
+
+
+def changed_row(tab: Any, grid_id: str, label: str, old: str, timeout_s: float = 30) -> str:
+    """The row `label` once it shows something other than `old` (its callback has answered)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        current = rows(tab, grid_id).get(label)
+        if current is not None and current != old:
+            return current
+        assert time.monotonic() < deadline, f"{grid_id} still shows {label} = {old!r}"
+        time.sleep(0.1)
 
 
 def rows(tab: Any, grid_id: str) -> dict[str, str]:
@@ -162,10 +174,11 @@ def test_browser_company_page(page: Any, base_url: str) -> None:
     assert "prices" in page.inner_text("#company-freshness-grid")
     shot(page, "company")
     # As of 2024-03-31 (AAPL): FY2024 not yet filed, FY2023 revenue as filed and marked restated.
+    before = statement["Revenue"]
     choose(page, "company-symbol", "AAPL")
     page.wait_for_function("document.querySelector('#company-profile-symbol').innerText === 'AAPL'")
     page.wait_for_function("document.querySelector('#company-asof-text').innerText.startsWith('Latest')")
-    latest = rows(page, "company-statement-grid")["Revenue"]
+    latest = changed_row(page, "company-statement-grid", "Revenue", before)
     page.fill("#company-asof", "2024-03-31")
     page.press("#company-asof", "Enter")
     page.wait_for_function(

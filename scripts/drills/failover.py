@@ -52,13 +52,7 @@ def run(args: argparse.Namespace) -> harness.Report:
 
             env = harness.engine_env(cluster.url("owner_url"), fake, ())
             harness.migrate(env)
-            dashboard = harness.Dashboard(
-                root / "dashboard",
-                primary_url=cluster.url("reader_url"),
-                replica_urls=[cluster.url("replica_reader_url")],
-                admin_url=cluster.url("owner_url"),
-                audit_url=cluster.url("audit_url"),
-            )
+            dashboard = harness.Dashboard.on(cluster, root / "dashboard")
             dashboard.add_user()
             dashboard.start()
             stream = harness.PageStream(dashboard, symbols).start()

@@ -203,6 +203,21 @@ class Dashboard:
             self.env["MYCFA_DASH_AUDIT_DATABASE_URL"] = audit_url
         self.process: subprocess.Popen[bytes] | None = None
 
+    @classmethod
+    def on(
+        cls, cluster: DrillCluster, work: Path, *, replica: bool = True, password: str | None = None
+    ) -> Dashboard:
+        """The dashboard on a drill cluster's `mycfa` database: its primary, its replica (unless told
+        not to), the owner for `users`, and the audit writer on the primary."""
+        return cls(
+            work,
+            primary_url=cluster.url("reader_url"),
+            replica_urls=[cluster.url("replica_reader_url")] if replica else [],
+            admin_url=cluster.url("owner_url"),
+            audit_url=cluster.url("audit_url"),
+            password=password,
+        )
+
     def add_user(self) -> None:
         result = subprocess.run(
             [

@@ -100,13 +100,7 @@ def run(args: argparse.Namespace) -> harness.Report:
                 raise harness.DrillFailed(f"the ingest exited {code}")
             harness.wait_replica_caught_up(cluster)
             harness.log(f"{len(symbols)} symbols ingested in {ingest_s:.1f} s")
-            dashboard = harness.Dashboard(
-                root / "dashboard",
-                primary_url=cluster.url("reader_url"),
-                replica_urls=[cluster.url("replica_reader_url")],
-                admin_url=cluster.url("owner_url"),
-                audit_url=cluster.url("audit_url"),
-            )
+            dashboard = harness.Dashboard.on(cluster, root / "dashboard")
             dashboard.env.update(
                 MYCFA_DASH_HEALTH_TTL_S=str(HEALTH_TTL_S), MYCFA_DASH_MAX_LAG_BYTES=str(MAX_LAG_BYTES)
             )

@@ -64,13 +64,7 @@ def run(args: argparse.Namespace) -> harness.Report:
             cluster.devdb("archive", str(root / "wal"))
             env = harness.engine_env(cluster.url("owner_url"), fake, first)
             harness.migrate(env)
-            dashboard = harness.Dashboard(
-                root / "dashboard",
-                primary_url=cluster.url("reader_url"),
-                replica_urls=[],
-                admin_url=cluster.url("owner_url"),
-                audit_url=cluster.url("audit_url"),
-            )
+            dashboard = harness.Dashboard.on(cluster, root / "dashboard", replica=False)
             dashboard.add_user()
             cluster.devdb("basebackup", str(root / "base"))
             harness.log("WAL archiving on; base backup taken")
@@ -114,13 +108,8 @@ def run(args: argparse.Namespace) -> harness.Report:
                 )
             )
             recovered_s = time.monotonic() - started
-            dashboard = harness.Dashboard(
-                root / "dashboard-restored",
-                primary_url=restored.url("reader_url"),
-                replica_urls=[],
-                admin_url=restored.url("owner_url"),
-                audit_url=restored.url("audit_url"),
-                password=dashboard.password,  # the account came back with the restore
+            dashboard = harness.Dashboard.on(  # the account came back with the restore
+                restored, root / "dashboard-restored", replica=False, password=dashboard.password
             )
             dashboard.start()
             analyst = harness.Analyst(dashboard)

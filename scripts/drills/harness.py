@@ -330,8 +330,9 @@ class PageStream:
     dashboard: Dashboard
     symbols: Sequence[str]
     interval_s: float = 0.2
-    # "profile": the Company page's header (cached per symbol); "compare": random peer sets, which
-    # mostly miss the cache, so nearly every load reads from a database node.
+    # "profile": the Company page's header (cached per symbol); "compare": random peer sets (their
+    # figures come from one cached frame, so after warm-up they rarely read a node); "freshness":
+    # the Company page's freshness export, never cached: every load reads a symbol's rows from a node.
     page: str = "profile"
     loads: list[PageLoad] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -348,22 +349,30 @@ class PageStream:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                if self.page == "compare":
-                    peers = rng.sample(list(self.symbols), rng.randint(2, min(5, len(self.symbols))))
-                    span = rng.choice(["1Y", "3Y", "5Y"])
-                    response = analyst.callback(
-                        "compare-table", {"compare-symbols": peers, "compare-span": span}
-                    )
-                else:
-                    symbol = rng.choice(list(self.symbols))
-                    response = analyst.callback("company-profile", {"company-symbol": symbol})
-                ok = response.status_code == 200 and '"response"' in response.text
-                detail = "" if ok else f"HTTP {response.status_code}"
-                stale = STALE_BANNER in response.text
+                ok, detail, stale = self._load(analyst, rng)
             except requests.RequestException as exc:
                 ok, detail, stale = False, type(exc).__name__, False
             self.loads.append(PageLoad(time.time(), ok, (time.monotonic() - started) * 1000, detail, stale))
             self._stop.wait(self.interval_s)
+
+    def _load(self, analyst: Analyst, rng: random.Random) -> tuple[bool, str, bool]:
+        """One page load: (answered, why not, showed the staleness banner)."""
+        if self.page == "freshness":
+            response = analyst.session.get(
+                f"{analyst.base}/export/company/freshness.csv",
+                params={"symbol": rng.choice(list(self.symbols))},
+                timeout=30,
+            )
+            ok = response.status_code == 200 and response.text.startswith("dataset,")
+            return ok, "" if ok else f"HTTP {response.status_code}", False
+        if self.page == "compare":
+            peers = rng.sample(list(self.symbols), rng.randint(2, min(5, len(self.symbols))))
+            span = rng.choice(["1Y", "3Y", "5Y"])
+            response = analyst.callback("compare-table", {"compare-symbols": peers, "compare-span": span})
+        else:
+            response = analyst.callback("company-profile", {"company-symbol": rng.choice(list(self.symbols))})
+        ok = response.status_code == 200 and '"response"' in response.text
+        return ok, "" if ok else f"HTTP {response.status_code}", STALE_BANNER in response.text
 
     def stop(self) -> None:
         self._stop.set()

@@ -21,6 +21,9 @@ HEALTH_TTL_S = 2.0
 MAX_LAG_BYTES = 1024 * 1024
 SERVING_SHARE = 0.8  # of the reads, on the node that should serve a phase
 BACK_IN_USE_MARGIN_S = 1.0  # past the TTL: one probe round trip and the next page loads
+# A backend publishes its row counters when it goes idle, at most once a second: reads made before
+# a phase began can show up in its first second or two.
+STATS_FLUSH_S = 2.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -106,11 +109,16 @@ def run(args: argparse.Namespace) -> harness.Report:
             )
             dashboard.add_user()
             dashboard.start()
+            # Half the analysts load Compare (its answers carry the staleness banner), half the
+            # uncached freshness export (every load reads rows, so the per-node row counts say who served).
             streams = [
-                harness.PageStream(dashboard, symbols, interval_s=0.2, page="compare").start()
-                for _ in range(args.analysts)
+                harness.PageStream(dashboard, symbols, interval_s=0.2, page=page).start()
+                for page in ("compare", "freshness") * max(1, args.analysts // 2)
             ]
             nodes = Nodes(cluster)
+
+            def settle() -> None:  # every worker's router has probed again, and the counters are published
+                time.sleep(HEALTH_TTL_S + BACK_IN_USE_MARGIN_S + STATS_FLUSH_S)
 
             def hold() -> None:
                 time.sleep(args.phase_s)
@@ -129,7 +137,7 @@ def run(args: argparse.Namespace) -> harness.Report:
 
             stopped_at = time.time()
             cluster.devdb("kill", "replica")
-            time.sleep(HEALTH_TTL_S + BACK_IN_USE_MARGIN_S)  # the router notices at its next probe
+            settle()  # the router notices at its next probe
             share, reads = nodes.replica_share(hold)
             report.check("replica stopped: replica share", round(share, 3), "0", lambda v: v == 0)
             report.check("replica stopped: stale banners", stale_answers(stopped_at), "0", lambda n: n == 0)
@@ -147,7 +155,7 @@ def run(args: argparse.Namespace) -> harness.Report:
                 )
                 row = primary.execute("SELECT pg_current_wal_lsn()").fetchone()
             paused_at = time.time()
-            time.sleep(HEALTH_TTL_S + BACK_IN_USE_MARGIN_S)
+            settle()
             share, reads = nodes.replica_share(hold)
             report.check(
                 "replica paused past the limit: replica share", round(share, 3), "< 0.05", lambda v: v < 0.05
@@ -170,7 +178,7 @@ def run(args: argparse.Namespace) -> harness.Report:
                 f"<= {limit:g} (TTL + 1)",
                 lambda v: v != "never" and float(v) <= limit,
             )
-            time.sleep(HEALTH_TTL_S + BACK_IN_USE_MARGIN_S)  # every worker's router has probed again
+            settle()  # every worker's router has probed again
             share, reads = nodes.replica_share(hold)
             report.check(
                 "resumed: replica share", round(share, 3), f">= {SERVING_SHARE}", lambda v: v >= SERVING_SHARE

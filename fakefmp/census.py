@@ -11,6 +11,7 @@ import argparse
 import itertools
 import json
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -57,33 +58,40 @@ def _identity_residual(i: dict[str, Any], b: dict[str, Any], c: dict[str, Any]) 
     return max(misses)
 
 
-def census(universe: Universe, symbols: list[str]) -> dict[str, Any]:
-    """The statistics of `symbols` as of the universe's "today" (see the module docstring)."""
-    today = universe.as_of.isoformat()
-    caps, pes, payers = [], defaultdict(list), defaultdict(list)
-    returns, sectors, drawdowns = [], [], defaultdict(list)
-    drift, residual, quarter_miss, losses, years = [], 0, 0, 0, 0
-    bank_leverage, reit_property, negative_equity, prices_below_1 = [], [], 0, 0
-    for symbol in symbols:
+@dataclass
+class _Tally:
+    """What `census` gathers symbol by symbol before the cross-section is summed up."""
+
+    caps: list[float] = field(default_factory=list)
+    pes: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    payers: defaultdict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    returns: list[np.ndarray] = field(default_factory=list)
+    sectors: list[str] = field(default_factory=list)
+    drawdowns: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    drift: list[float] = field(default_factory=list)
+    residual: int = 0
+    quarter_miss: int = 0
+    losses: int = 0
+    years: int = 0
+    bank_leverage: list[float] = field(default_factory=list)
+    reit_property: list[float] = field(default_factory=list)
+    negative_equity: int = 0
+    prices_below_1: int = 0
+
+    def add(self, universe: Universe, symbol: str, today: str) -> None:
         company = universe.companies[symbol]
         profile = _rows(universe.profile_body(symbol))[0]
-        caps.append(profile["marketCap"])
-        prices_below_1 += profile["price"] < 1
+        self.caps.append(profile["marketCap"])
+        self.prices_below_1 += profile["price"] < 1
         ratios = _rows(universe.statement_body("ratios", symbol, "annual", 1))[0]
         if ratios["priceToEarningsRatio"] > 0:
-            pes[company.sector].append(ratios["priceToEarningsRatio"])
+            self.pes[company.sector].append(ratios["priceToEarningsRatio"])
         series = universe.prices(symbol)
-        payers[company.sector].append(any(d <= today for d in series.dividends))
+        self.payers[company.sector].append(any(d <= today for d in series.dividends))
         full = _rows(universe.price_body(symbol, adjusted=False, start=None, end=today, cap=100_000)[0])[::-1]
-        dates = [row["date"] for row in full]
-        close = np.array([row["close"] for row in full])
-        if len(close) > RETURNS_FROM:
-            returns.append(np.diff(np.log(close[-RETURNS_FROM - 1 :])))
-            sectors.append(company.sector)
-        for name, (start, end) in CRASHES.items():
-            if dates[0] < start:
-                lo, hi = np.searchsorted(dates, start), np.searchsorted(dates, end)
-                drawdowns[name].append(_drawdown(close[lo:hi]))
+        self._add_prices(
+            company.sector, [row["date"] for row in full], np.array([row["close"] for row in full])
+        )
         annual = {
             d: _rows(universe.statement_body(d, symbol, "annual", 1000))
             for d in ("income", "balance", "cashflow")
@@ -92,29 +100,58 @@ def census(universe: Universe, symbols: list[str]) -> dict[str, Any]:
             d: _rows(universe.statement_body(d, symbol, "quarter", 1000))
             for d in ("income", "balance", "cashflow")
         }
-        for period in (annual, quarter):
-            for i, b, c in zip(period["income"], period["balance"], period["cashflow"], strict=True):
-                residual = max(residual, _identity_residual(i, b, c))
-        for dataset, field in FLOWS:
-            by_year = defaultdict(list)
-            for row in quarter[dataset]:
-                by_year[row["fiscalYear"]].append(row[field])
-            for row in annual[dataset]:
-                parts = by_year[row["fiscalYear"]]
-                if len(parts) == 4:
-                    quarter_miss = max(quarter_miss, abs(sum(parts) - row[field]))
-        losses += sum(row["netIncome"] < 0 for row in annual["income"])
-        years += len(annual["income"])
+        self._add_accounts(annual, quarter)
         # share drift: the split-adjusted count ten years ago vs now
         now, then = annual["income"][0], annual["income"][min(10, len(annual["income"]) - 1)]
         split = series.splits_after(then["date"]) / series.splits_after(now["date"])
-        drift.append(now["weightedAverageShsOut"] / (then["weightedAverageShsOut"] * split) - 1)
+        self.drift.append(now["weightedAverageShsOut"] / (then["weightedAverageShsOut"] * split) - 1)
         latest = annual["balance"][0]
-        negative_equity += latest["totalStockholdersEquity"] < 0
+        self.negative_equity += latest["totalStockholdersEquity"] < 0
         if shape(company) == "bank":
-            bank_leverage.append(latest["totalAssets"] / latest["totalStockholdersEquity"])
+            self.bank_leverage.append(latest["totalAssets"] / latest["totalStockholdersEquity"])
         elif shape(company) == "reit":
-            reit_property.append(latest["propertyPlantEquipmentNet"] / latest["totalAssets"])
+            self.reit_property.append(latest["propertyPlantEquipmentNet"] / latest["totalAssets"])
+
+    def _add_prices(self, sector: str, dates: list[str], close: np.ndarray) -> None:
+        if len(close) > RETURNS_FROM:
+            self.returns.append(np.diff(np.log(close[-RETURNS_FROM - 1 :])))
+            self.sectors.append(sector)
+        for name, (start, end) in CRASHES.items():
+            if dates[0] < start:
+                lo, hi = np.searchsorted(dates, start), np.searchsorted(dates, end)
+                self.drawdowns[name].append(_drawdown(close[lo:hi]))
+
+    def _add_accounts(
+        self, annual: dict[str, list[dict[str, Any]]], quarter: dict[str, list[dict[str, Any]]]
+    ) -> None:
+        for period in (annual, quarter):
+            for i, b, c in zip(period["income"], period["balance"], period["cashflow"], strict=True):
+                self.residual = max(self.residual, _identity_residual(i, b, c))
+        for dataset, field_name in FLOWS:
+            by_year = defaultdict(list)
+            for row in quarter[dataset]:
+                by_year[row["fiscalYear"]].append(row[field_name])
+            for row in annual[dataset]:
+                parts = by_year[row["fiscalYear"]]
+                if len(parts) == 4:
+                    self.quarter_miss = max(self.quarter_miss, abs(sum(parts) - row[field_name]))
+        self.losses += sum(row["netIncome"] < 0 for row in annual["income"])
+        self.years += len(annual["income"])
+
+
+def census(universe: Universe, symbols: list[str]) -> dict[str, Any]:
+    """The statistics of `symbols` as of the universe's "today" (see the module docstring)."""
+    today = universe.as_of.isoformat()
+    tally = _Tally()
+    for symbol in symbols:
+        tally.add(universe, symbol, today)
+    return _summary(tally, len(symbols))
+
+
+def _summary(t: _Tally, symbols: int) -> dict[str, Any]:
+    """The cross-section statistics of a finished tally."""
+    caps, pes, payers, drawdowns, drift = t.caps, t.pes, t.payers, t.drawdowns, t.drift
+    returns, sectors, bank_leverage, reit_property = t.returns, t.sectors, t.bank_leverage, t.reit_property
     r = np.array(returns)
     market = r.mean(axis=0)
     vol = r.std(axis=1) * np.sqrt(252)
@@ -128,7 +165,7 @@ def census(universe: Universe, symbols: list[str]) -> dict[str, Any]:
         return [round(float(v), 3) for v in np.percentile(values, ps)]
 
     return {
-        "symbols": len(symbols),
+        "symbols": symbols,
         "market_cap_bn": dict(
             zip(
                 ("min", "p5", "p25", "median", "p75", "p95", "max"),
@@ -137,7 +174,7 @@ def census(universe: Universe, symbols: list[str]) -> dict[str, Any]:
             )
         ),
         "above_1tn": int(sum(c > 1e12 for c in caps)),
-        "prices_below_1": int(prices_below_1),
+        "prices_below_1": int(t.prices_below_1),
         "pe_median_by_sector": {s: round(float(np.median(v)), 1) for s, v in sorted(pes.items())},
         "pe_10_to_40_share": round(float(np.mean((all_pe >= 10) & (all_pe <= 40))), 3),
         "payers_by_sector": {s: round(float(np.mean(v)), 2) for s, v in sorted(payers.items())},
@@ -155,10 +192,10 @@ def census(universe: Universe, symbols: list[str]) -> dict[str, Any]:
         },
         "share_drift_10y": dict(zip(("p10", "median", "p90"), q(drift, [10, 50, 90]), strict=True)),
         "share_count_moved_5pct": round(float(np.mean(np.abs(drift) > 0.05)), 3),
-        "identity_residual": int(residual),
-        "quarters_vs_annual_residual": int(quarter_miss),
-        "loss_year_share": round(losses / max(years, 1), 3),
-        "negative_equity": int(negative_equity),
+        "identity_residual": int(t.residual),
+        "quarters_vs_annual_residual": int(t.quarter_miss),
+        "loss_year_share": round(t.losses / max(t.years, 1), 3),
+        "negative_equity": int(t.negative_equity),
         "bank_leverage_median": round(float(np.median(bank_leverage)), 1) if bank_leverage else None,
         "reit_property_share_median": round(float(np.median(reit_property)), 2) if reit_property else None,
     }

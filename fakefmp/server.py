@@ -61,33 +61,36 @@ class FakeFMP:
         if not self.limit.allow(key, now):
             return self._json(429, ERROR_429)
         fault = self._roll_fault()
-        if fault == "stall":
+        if fault is not None:
             self.stats.faults[fault] += 1
-            await asyncio.sleep(self.config.stall_s)
-        elif fault == "reset":
-            self.stats.faults[fault] += 1
-            return _reset(request)
-        elif fault == "5xx":
-            self.stats.faults[fault] += 1
-            return self._json(self.dice.choice((500, 502, 503)), b"Internal Server Error", "text/plain")
-        elif fault == "html":
-            self.stats.faults[fault] += 1
-            return self._json(200, HTML_PAGE, "text/html")
-        elif fault == "5xx-html":
-            self.stats.faults[fault] += 1
-            return self._json(self.dice.choice((500, 502, 503)), HTML_PAGE, "text/html")
-        elif fault == "wrongshape":
-            self.stats.faults[fault] += 1
-            return self._json(200, WRONG_SHAPE)
+            early = await self._fault_before_answer(fault, request)
+            if early is not None:
+                return early
         status, content_type, body = await self._answer(path, request, key)
         if fault == "truncate":
-            self.stats.faults[fault] += 1
             return await _truncated(request, body, content_type)
         if fault == "badjson":
-            self.stats.faults[fault] += 1
             # complete (Content-Length matches) but cut mid-structure: not JSON any more
             return self._json(200, body[: max(1, len(body) // 2)] + b",", content_type)
         return self._json(status, body, content_type)
+
+    async def _fault_before_answer(self, fault: str, request: web.Request) -> web.StreamResponse | None:
+        """The response a fault gives instead of the answer (None: answer, after a stall or to be cut)."""
+        if fault == "stall":
+            await asyncio.sleep(self.config.stall_s)
+            return None
+        if fault == "reset":
+            return _reset(request)
+        if fault in ("5xx", "5xx-html"):
+            body, kind = (
+                (HTML_PAGE, "text/html") if fault == "5xx-html" else (b"Internal Server Error", "text/plain")
+            )
+            return self._json(self.dice.choice((500, 502, 503)), body, kind)
+        if fault == "html":
+            return self._json(200, HTML_PAGE, "text/html")
+        if fault == "wrongshape":
+            return self._json(200, WRONG_SHAPE)
+        return None
 
     def _roll_fault(self) -> str | None:
         kinds = [k for k in self.config.faults if k in FAULT_KINDS]
@@ -120,43 +123,54 @@ class FakeFMP:
         if path == "profile":
             return 200, JSON, universe.profile_body(symbol)
         if path in STATEMENT_PATHS:
-            try:
-                limit = min(int(params.get("limit", "5")), MAX_STATEMENT_LIMIT)
-            except ValueError:
-                return 400, JSON, b'{"Error Message": "Invalid limit"}'
-            period = params.get("period", "annual")
-            dataset = STATEMENT_PATHS[path]
-            body = universe.statement_body(dataset, symbol, period, max(0, limit))
-            return 200, JSON, self.events.restate_body(symbol, dataset, period, body)
+            return self._statements(STATEMENT_PATHS[path], symbol, params)
         if path in BULK_PATHS:
-            if self.config.bulk_denied:
-                return 402, JSON, ERROR_402
-            try:
-                if path == "eod-bulk":
-                    return 200, CSV, self.bulk.eod_body(date.fromisoformat(params["date"]).isoformat())
-                return 200, CSV, self.bulk.profile_body(int(params["part"]))
-            except (KeyError, ValueError):
-                return 400, JSON, b'{"Error Message": "Invalid or missing date/part"}'
+            return self._bulk(path, params)
         if path == "earnings-calendar":
-            try:
-                today = universe.as_of
-                first = date.fromisoformat(params["from"]) if "from" in params else today
-                last = date.fromisoformat(params["to"]) if "to" in params else today + timedelta(days=90)
-            except ValueError:
-                return 400, JSON, b'{"Error Message": "Invalid date format, use YYYY-MM-DD"}'
-            return 200, JSON, self.events.calendar_body(first, last)
+            return self._calendar(params)
         if path in PRICE_PATHS:
-            try:
-                start = date.fromisoformat(params["from"]).isoformat() if "from" in params else None
-                end = date.fromisoformat(params["to"]).isoformat() if "to" in params else None
-            except ValueError:
-                return 400, JSON, b'{"Error Message": "Invalid date format, use YYYY-MM-DD"}'
-            body, rows = universe.price_body(
-                symbol, adjusted=PRICE_PATHS[path], start=start, end=end, cap=self.config.row_cap
-            )
-            self.stats.rows_served += rows
-            return 200, JSON, body
+            return self._prices(symbol, PRICE_PATHS[path], params)
         return 404, JSON, b'{"Error Message": "Not Found"}'
+
+    def _statements(self, dataset: str, symbol: str, params: dict[str, str]) -> tuple[int, str, bytes]:
+        try:
+            limit = min(int(params.get("limit", "5")), MAX_STATEMENT_LIMIT)
+        except ValueError:
+            return 400, JSON, b'{"Error Message": "Invalid limit"}'
+        period = params.get("period", "annual")
+        body = self.universe.statement_body(dataset, symbol, period, max(0, limit))
+        return 200, JSON, self.events.restate_body(symbol, dataset, period, body)
+
+    def _bulk(self, path: str, params: dict[str, str]) -> tuple[int, str, bytes]:
+        if self.config.bulk_denied:
+            return 402, JSON, ERROR_402
+        try:
+            if path == "eod-bulk":
+                return 200, CSV, self.bulk.eod_body(date.fromisoformat(params["date"]).isoformat())
+            return 200, CSV, self.bulk.profile_body(int(params["part"]))
+        except (KeyError, ValueError):
+            return 400, JSON, b'{"Error Message": "Invalid or missing date/part"}'
+
+    def _calendar(self, params: dict[str, str]) -> tuple[int, str, bytes]:
+        try:
+            today = self.universe.as_of
+            first = date.fromisoformat(params["from"]) if "from" in params else today
+            last = date.fromisoformat(params["to"]) if "to" in params else today + timedelta(days=90)
+        except ValueError:
+            return 400, JSON, b'{"Error Message": "Invalid date format, use YYYY-MM-DD"}'
+        return 200, JSON, self.events.calendar_body(first, last)
+
+    def _prices(self, symbol: str, adjusted: bool, params: dict[str, str]) -> tuple[int, str, bytes]:
+        try:
+            start = date.fromisoformat(params["from"]).isoformat() if "from" in params else None
+            end = date.fromisoformat(params["to"]).isoformat() if "to" in params else None
+        except ValueError:
+            return 400, JSON, b'{"Error Message": "Invalid date format, use YYYY-MM-DD"}'
+        body, rows = self.universe.price_body(
+            symbol, adjusted=adjusted, start=start, end=end, cap=self.config.row_cap
+        )
+        self.stats.rows_served += rows
+        return 200, JSON, body
 
     async def legacy(self, request: web.Request) -> web.Response:
         """/api/v3/* and /api/v4/*: closed to keys made after 2025-08-31, as FMP answers them."""

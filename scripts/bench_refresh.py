@@ -70,6 +70,35 @@ def latest_filed(schedule: list[tuple[str, str]], day: str) -> str | None:
     return ends[-1] if ends else None
 
 
+def initial_latest(
+    symbols: list[str], schedule: dict[str, dict[str, list[tuple[str, str]]]], first: str
+) -> dict[Key, date]:
+    """The latest period end of each statement series filed by `first` (the store's initial load)."""
+    latest: dict[Key, date] = {}
+    for symbol in symbols:
+        for dataset in STATEMENTS:
+            assert dataset.kind is not None
+            assert dataset.period is not None
+            end = latest_filed(schedule[dataset.period][symbol], first)
+            if end is not None:
+                latest[(symbol, dataset.kind, dataset.period)] = date.fromisoformat(end)
+    return latest
+
+
+def reported(
+    symbols: list[str], quarters: dict[str, list[tuple[str, str]]], lo: str, hi: str
+) -> tuple[dict[str, date], int]:
+    """Each symbol's latest report filed in [lo, hi], and the calendar rows of that window."""
+    reports: dict[str, date] = {}
+    rows = 0
+    for symbol in symbols:
+        dates = [filing for filing, _ in quarters[symbol] if lo <= filing <= hi]
+        rows += len(dates)
+        if dates:
+            reports[symbol] = date.fromisoformat(max(dates))
+    return reports, rows
+
+
 def simulate(symbols: list[str], seed: int, year: int, sweep_weeks: int) -> list[Week]:
     """Weekly plans for a year, the store advancing with what the "after" plans fetch."""
     quarters = {s: quarter_schedule(seed, s, year + 1) for s in symbols}
@@ -83,24 +112,12 @@ def simulate(symbols: list[str], seed: int, year: int, sweep_weeks: int) -> list
         statement_sweep_weeks=sweep_weeks,
     )
     first = days[0].isoformat()
-    latest: dict[Key, date] = {}
-    for symbol in symbols:
-        for dataset in STATEMENTS:
-            assert dataset.kind is not None and dataset.period is not None
-            end = latest_filed(schedule[dataset.period][symbol], first)
-            if end is not None:
-                latest[(symbol, dataset.kind, dataset.period)] = date.fromisoformat(end)
+    latest = initial_latest(symbols, schedule, first)
     fetched: dict[Key, date] = dict.fromkeys(latest, days[0])  # the initial load
     weeks = []
     for day in days[1:]:
         lo, hi = (day - timedelta(days=REPORT_LOOKBACK_DAYS - 1)).isoformat(), day.isoformat()
-        reports: dict[str, date] = {}
-        rows = 0
-        for symbol in symbols:
-            dates = [filing for filing, _ in quarters[symbol] if lo <= filing <= hi]
-            rows += len(dates)
-            if dates:
-                reports[symbol] = date.fromisoformat(max(dates))
+        reports, rows = reported(symbols, quarters, lo, hi)
         calendar = max(1, -(-rows // EARNINGS_CALENDAR_CAP))
         last_price = dict.fromkeys(symbols, day - timedelta(days=1))  # the weekday `prices` runs
         history = frozenset(latest)

@@ -37,6 +37,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -607,7 +608,7 @@ def cmd_restore(target: Cluster, backup: Path, wal: Path, target_time: str, as_j
         )
 
 
-def main() -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -629,36 +630,40 @@ def main() -> int:
     restore.add_argument("--wal", type=Path, required=True, help="the `archive` folder")
     restore.add_argument("--target-time", required=True, help="e.g. '2026-11-30 05:10:00.123+00'")
     restore.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    return parser
+
+
+def cmd_destroy(cluster: Cluster) -> None:
+    if cluster.state:
+        cmd_stop(cluster)
+    shutil.rmtree(cluster.root, ignore_errors=True)
+    print("devdb: destroyed")
+
+
+def cmd_promote_locked(cluster: Cluster, *, rebuild: bool, as_json: bool) -> None:
+    with locked(cluster.root):
+        cmd_promote(Cluster(cluster.root), rebuild=rebuild, as_json=as_json)
+
+
+def main() -> int:
+    args = parser().parse_args()
     cluster = Cluster(state_dir())
-    if args.verb == "start":
-        cmd_start(cluster, args.json)
-    elif args.verb == "status":
-        return cmd_status(cluster, args.json)
-    elif args.verb == "stop":
-        if cluster.state:
-            cmd_stop(cluster)
-    elif args.verb == "destroy":
-        if cluster.state:
-            cmd_stop(cluster)
-        shutil.rmtree(cluster.root, ignore_errors=True)
-        print("devdb: destroyed")
-    elif args.verb == "createdb":
-        cluster.create_database(args.name)
-    elif args.verb == "dropdb":
-        cluster.drop_database(args.name)
-    elif args.verb == "kill":
-        cmd_kill(cluster, args.node)
-    elif args.verb == "promote":
-        with locked(cluster.root):
-            cmd_promote(Cluster(cluster.root), rebuild=not args.no_rebuild, as_json=args.json)
-    elif args.verb == "archive":
-        cmd_archive(cluster, args.folder.resolve())
-    elif args.verb == "basebackup":
-        cmd_basebackup(cluster, args.folder.resolve())
-    elif args.verb == "restore":
-        cmd_restore(cluster, args.backup.resolve(), args.wal.resolve(), args.target_time, args.json)
-    return 0
+    verbs: dict[str, Callable[[], int | None]] = {
+        "start": lambda: cmd_start(cluster, args.json),
+        "status": lambda: cmd_status(cluster, args.json),
+        "stop": lambda: cmd_stop(cluster) if cluster.state else None,
+        "destroy": lambda: cmd_destroy(cluster),
+        "createdb": lambda: cluster.create_database(args.name),
+        "dropdb": lambda: cluster.drop_database(args.name),
+        "kill": lambda: cmd_kill(cluster, args.node),
+        "promote": lambda: cmd_promote_locked(cluster, rebuild=not args.no_rebuild, as_json=args.json),
+        "archive": lambda: cmd_archive(cluster, args.folder.resolve()),
+        "basebackup": lambda: cmd_basebackup(cluster, args.folder.resolve()),
+        "restore": lambda: cmd_restore(
+            cluster, args.backup.resolve(), args.wal.resolve(), args.target_time, args.json
+        ),
+    }
+    return verbs[args.verb]() or 0
 
 
 if __name__ == "__main__":

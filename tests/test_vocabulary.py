@@ -75,7 +75,8 @@ def test_statement_datasets_cover_kinds_by_periods() -> None:
     """The run ledger's statement datasets are every kind in every request period, named kind_period."""
     names = {d.name for d in ALL_DATASETS if d.family is Family.STATEMENT}
     assert names == {f"{k}_{p}" for k in endpoints.STATEMENT_KINDS for p in endpoints.PERIODS}
-    assert "kind" in StatementRow._fields and "period" in StatementRow._fields
+    assert "kind" in StatementRow._fields
+    assert "period" in StatementRow._fields
 
 
 def test_ledger_vocabularies_agree_with_schema() -> None:

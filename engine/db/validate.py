@@ -84,7 +84,10 @@ def _price(row: Mapping[str, Any], symbol: str, adjusted: Mapping[date, float]) 
     day = parse_day(row.get("date"))
     open_, high, low, close = (_number(row, name) for name in ("open", "high", "low", "close"))
     volume = _number(row, "volume")
-    assert open_ is not None and high is not None and low is not None and close is not None
+    assert open_ is not None
+    assert high is not None
+    assert low is not None
+    assert close is not None
     assert volume is not None
     _check_values(row, open_, high, low, close, volume)
     vwap = _number(row, "vwap", required=False)
@@ -242,7 +245,9 @@ def _balance_check(row: Mapping[str, Any], tolerance: float) -> None:
     equity = _number(row, "totalEquity", required=False)
     if equity is None:
         equity = _number(row, "totalStockholdersEquity")
-    assert assets is not None and liabilities is not None and equity is not None
+    assert assets is not None
+    assert liabilities is not None
+    assert equity is not None
     gap = abs(assets - (liabilities + equity))
     if gap > tolerance * max(abs(assets), 1.0):
         raise Invalid(

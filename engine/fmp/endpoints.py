@@ -70,37 +70,51 @@ class EndpointSpec:
         Raises:
             ValueError: the arguments do not fit this endpoint.
         """
-        params = dict(self.fixed_params)
-        if self.per_symbol:
-            if not symbol:
-                raise ValueError(f"{self.dataset} needs a symbol")
-            params["symbol"] = symbol
-        elif symbol:
-            raise ValueError(f"{self.dataset} takes no symbol")
-        if self.periods:
-            if period not in self.periods:
-                raise ValueError(f"{self.dataset} needs period in {self.periods}")
-            params["period"] = period
-            # an incremental run asks only for the latest periods (restatements); default: everything
-            params["limit"] = str(limit or STATEMENT_LIMIT)
-        elif period:
-            raise ValueError(f"{self.dataset} takes no period")
-        if self.date_range:
-            if start:
-                params["from"] = start.isoformat()
-            if end:
-                params["to"] = end.isoformat()
-        elif start or end:
-            raise ValueError(f"{self.dataset} takes no date range")
+        return {
+            **self.fixed_params,
+            **self._symbol_params(symbol),
+            **self._period_params(period, limit),
+            **self._range_params(start, end),
+            **self._day_params(day),
+            **self._part_params(part),
+        }
+
+    def _symbol_params(self, symbol: str | None) -> dict[str, str]:
+        if not self.per_symbol:
+            if symbol:
+                raise ValueError(f"{self.dataset} takes no symbol")
+            return {}
+        if not symbol:
+            raise ValueError(f"{self.dataset} needs a symbol")
+        return {"symbol": symbol}
+
+    def _period_params(self, period: Period | None, limit: int | None) -> dict[str, str]:
+        if not self.periods:
+            if period:
+                raise ValueError(f"{self.dataset} takes no period")
+            return {}
+        if period not in self.periods:
+            raise ValueError(f"{self.dataset} needs period in {self.periods}")
+        # an incremental run asks only for the latest periods (restatements); default: everything
+        return {"period": period, "limit": str(limit or STATEMENT_LIMIT)}
+
+    def _range_params(self, start: date | None, end: date | None) -> dict[str, str]:
+        if not self.date_range:
+            if start or end:
+                raise ValueError(f"{self.dataset} takes no date range")
+            return {}
+        bounds = {"from": start, "to": end}
+        return {name: day.isoformat() for name, day in bounds.items() if day}
+
+    def _day_params(self, day: date | None) -> dict[str, str]:
         if self.day != (day is not None):
             raise ValueError(f"{self.dataset} {'needs' if self.day else 'takes no'} date")
-        if day is not None:
-            params["date"] = day.isoformat()
+        return {} if day is None else {"date": day.isoformat()}
+
+    def _part_params(self, part: int | None) -> dict[str, str]:
         if self.part != (part is not None):
             raise ValueError(f"{self.dataset} {'needs' if self.part else 'takes no'} part")
-        if part is not None:
-            params["part"] = str(part)
-        return params
+        return {} if part is None else {"part": str(part)}
 
 
 CONSTITUENTS = EndpointSpec(

@@ -70,23 +70,44 @@ def classify(
     where = _Where(endpoint=spec.path, symbol=symbol)
     if status == 404:
         return None  # a retired path or unknown item: "no data", not an error
-    message = _error_message(body) if status >= 400 else None
-    text = _clean(message, secret) if message else f"HTTP {status}"
-    error: FMPError | None = None
-    if status == 401:
-        error = FMPAuthError(f"API key rejected ({text})", **where)
-    elif status in (402, 403):
-        error = FMPEntitlementError(text, status=status, **where)
-    elif status == 429:
-        error = FMPRateLimitError(f"rate limited ({text})", **where)
-    elif status >= 500:
-        error = FMPServerError(f"HTTP {status}", **where)
-    elif status >= 400 or status < 200:
-        error = FMPRequestError(f"HTTP {status}: {text}", **where)
+    error = _status_error(status, body, where, secret)
     if error is not None:
         raise error
     if spec.csv and body.lstrip()[:1] not in (b"{", b"[", b"<"):
         return body  # CSV text, parsed by csv_rows; a JSON error body or an HTML page goes on below
+    data = _decoded(body, content_type, where)
+    if isinstance(data, dict) and isinstance(data.get("Error Message"), str):
+        raise _error_body(status, _clean(data["Error Message"], secret), where)
+    return data
+
+
+def _status_error(status: int, body: bytes, where: _Where, secret: str) -> FMPError | None:
+    """The typed error an HTTP status means (None for a 2xx)."""
+    message = _error_message(body) if status >= 400 else None
+    text = _clean(message, secret) if message else f"HTTP {status}"
+    if status == 401:
+        return FMPAuthError(f"API key rejected ({text})", **where)
+    if status in (402, 403):
+        return FMPEntitlementError(text, status=status, **where)
+    if status == 429:
+        return FMPRateLimitError(f"rate limited ({text})", **where)
+    if status >= 500:
+        return FMPServerError(f"HTTP {status}", **where)
+    if status >= 400 or status < 200:
+        return FMPRequestError(f"HTTP {status}: {text}", **where)
+    return None
+
+
+def _error_body(status: int, text: str, where: _Where) -> FMPError:
+    """The typed error for an `{"Error Message": ...}` body on a 2xx."""
+    if "invalid api key" in text.lower():
+        return FMPAuthError(f"API key rejected ({text})", **where)
+    if "limit reach" in text.lower():
+        return FMPRateLimitError(f"rate limited ({text})", **where)
+    return FMPRequestError(f"error body on HTTP {status}: {text}", **where)
+
+
+def _decoded(body: bytes, content_type: str, where: _Where) -> Any:
     decoded = True
     try:
         data = orjson.loads(body)
@@ -96,13 +117,6 @@ def classify(
         # raised outside the except block so no decoder exception (holding body text) is chained
         kind = "an HTML page" if _looks_like_html(body, content_type) else f"not JSON ({len(body)} bytes)"
         raise FMPBadBodyError(f"body is {kind}", **where)
-    if isinstance(data, dict) and isinstance(data.get("Error Message"), str):
-        text = _clean(data["Error Message"], secret)
-        if "invalid api key" in text.lower():
-            raise FMPAuthError(f"API key rejected ({text})", **where)
-        if "limit reach" in text.lower():
-            raise FMPRateLimitError(f"rate limited ({text})", **where)
-        raise FMPRequestError(f"error body on HTTP {status}: {text}", **where)
     return data
 
 

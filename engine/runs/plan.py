@@ -191,7 +191,8 @@ def plan_item(
     if dataset.family is Family.PROFILE and bulk_profiles:
         return PlannedItem(symbol, dataset.name, {"bulk": True}, 0)
     if dataset.family is Family.STATEMENT:
-        assert dataset.kind is not None and dataset.period is not None
+        assert dataset.kind is not None
+        assert dataset.period is not None
         reason = statement_reason(symbol, dataset.kind, dataset.period, policy, freshness, today)
         if reason is None:
             return None

@@ -73,7 +73,8 @@ class Steps:
 
     async def statement(self, item: PlannedItem) -> int:
         dataset = DATASETS_BY_NAME[item.dataset]
-        assert dataset.kind is not None and dataset.period is not None
+        assert dataset.kind is not None
+        assert dataset.period is not None
         spec = ENDPOINTS[dataset.kind]
         rows = await self.fmp.fetch(
             spec,

@@ -86,7 +86,8 @@ def run(args: argparse.Namespace) -> harness.Report:
                     "SELECT error_class, count(*) FROM run_items WHERE state = 'failed'"
                     " GROUP BY 1 ORDER BY 2 DESC"
                 ).fetchall()
-            assert open_items is not None and failures is not None
+            assert open_items is not None
+            assert failures is not None
             equal, drill_rows, clean_rows = harness.same_content(
                 cluster.url("owner_url"), cluster.url("owner_url", "clean")
             )

@@ -128,13 +128,16 @@ def test_each_event_kind_lands_in_table_and_json(
         ("user_admin", "ok", "audra"),
     } <= seen
     failure = next(r for r in rows if r["kind"] == "login" and r["outcome"] == "failure")
-    assert failure["detail"]["reason"] == "wrong password" and failure["addr"] == "127.0.0.7"
+    assert failure["detail"]["reason"] == "wrong password"
+    assert failure["addr"] == "127.0.0.7"
     export_row = next(r for r in rows if r["kind"] == "export")
-    assert export_row["role"] == "analyst" and export_row["detail"]["rows"] > 0 and export_row["request_id"]
+    assert export_row["role"] == "analyst"
+    assert export_row["detail"]["rows"] > 0
+    assert export_row["request_id"]
     changes = [r["detail"] for r in rows if r["kind"] == "user_admin"]
-    assert (
-        changes[-1]["old_role"] == "viewer" and changes[-1]["new_role"] == "analyst" and changes[-1]["actor"]
-    )
+    assert changes[-1]["old_role"] == "viewer"
+    assert changes[-1]["new_role"] == "analyst"
+    assert changes[-1]["actor"]
     lines = [json.loads(line) for line in audit_lines.getvalue().splitlines()]
     assert {(line["audit"], line["outcome"], line["user"]) for line in lines} >= seen - {
         ("user_admin", "ok", "audra")
@@ -159,7 +162,8 @@ def test_audit_database_down_keeps_serving_and_counts(
     assert _page_view(client, "/compare").status_code == 200
     store = app.server.extensions["mycfa"].audit
     assert store.flush(10)
-    assert store.unstored >= 2 and store.stored == 0
+    assert store.unstored >= 2
+    assert store.stored == 0
     assert '"audit":"page_view"' in audit_lines.getvalue().replace(" ", "")
     app.server.extensions["mycfa"].router.dispose()
 

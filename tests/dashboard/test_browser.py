@@ -164,7 +164,8 @@ def test_browser_company_page(page: Any, base_url: str) -> None:
     )
     assert panels["axes"] == ["y3", "y4", "x", "x"]
     assert panels["rsiTitle"] == "RSI (0-100)"
-    assert len(panels["rsi"]) > 200 and all(0 <= v <= 100 for v in panels["rsi"] + panels["mfi"])
+    assert len(panels["rsi"]) > 200
+    assert all(0 <= v <= 100 for v in panels["rsi"] + panels["mfi"])
     assert 20 < sum(panels["rsi"]) / len(panels["rsi"]) < 80  # a random walk's RSI centres near 50
     page.wait_for_selector("#company-statement-grid .ag-row")
     statement = rows(page, "company-statement-grid")
@@ -186,7 +187,8 @@ def test_browser_company_page(page: Any, base_url: str) -> None:
     )
     page.wait_for_selector("#company-statement-grid .ag-row")
     headers = page.inner_text("#company-statement-grid .ag-header")
-    assert "2023-12-31 (restated)" in headers and "2024-12-31" not in headers
+    assert "2023-12-31 (restated)" in headers
+    assert "2024-12-31" not in headers
     then = rows(page, "company-statement-grid")["Revenue"]
     # The FY2023 cell: the first period column as of 2024-03-31, the second in the latest view.
     filed = float(then.split("\t")[2].replace(",", ""))

@@ -25,7 +25,9 @@ def test_cli_users_add_set_role_remove(dash_db: Database, monkeypatch: pytest.Mo
         stored, role = conn.execute(
             "SELECT password_hash, role FROM dashboard_users WHERE username = 'carol'"
         ).fetchone()  # type: ignore[misc]
-    assert role == "analyst" and stored.startswith("$argon2id$") and "a long enough" not in stored
+    assert role == "analyst"
+    assert stored.startswith("$argon2id$")
+    assert "a long enough" not in stored
     assert PasswordHasher().verify(stored, "a long enough password")
     assert users(dash_db.owner_url, "set-role", "carol", "admin") == 0
     assert users(dash_db.owner_url, "set-role", "carol", "root") == cli.EXIT_USAGE

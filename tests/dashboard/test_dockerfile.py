@@ -24,10 +24,16 @@ def test_dockerfile_dashboard_is_non_root_with_healthcheck() -> None:
     """Slim 3.11 base, dependencies before source, a non-root USER, HEALTHCHECK on /health/live, no engine code."""
     text = DOCKERFILE.read_text()
     lines = [line.split()[0] for line in text.splitlines() if line and not line.startswith((" ", "#"))]
-    assert text.startswith("#") and "ARG PYTHON_IMAGE=python:3.11-slim" in text
-    assert "lock_subset.py dashboard" in text and "--require-hashes" in text
+    assert text.startswith("#")
+    assert "ARG PYTHON_IMAGE=python:3.11-slim" in text
+    assert "lock_subset.py dashboard" in text
+    assert "--require-hashes" in text
     assert text.index("pip install") < text.index("COPY dashboard/ ")
-    assert "USER 10001" in text and lines.index("USER") > lines.index("RUN")
-    assert "HEALTHCHECK" in text and "/health/live" in text
-    assert "COPY engine" not in text and "COPY fakefmp" not in text and "COPY . " not in text
+    assert "USER 10001" in text
+    assert lines.index("USER") > lines.index("RUN")
+    assert "HEALTHCHECK" in text
+    assert "/health/live" in text
+    assert "COPY engine" not in text
+    assert "COPY fakefmp" not in text
+    assert "COPY . " not in text
     assert "dashboard.app:server" in text

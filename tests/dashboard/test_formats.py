@@ -45,7 +45,8 @@ def test_column_defs_format_by_kind_and_keep_rows_raw() -> None:
     assert defs["pe"]["valueFormatter"]["function"].endswith("'x')")
     assert defs["roe"]["valueFormatter"]["function"].endswith("'pct')")
     assert defs["rows"]["valueFormatter"]["function"].endswith("'int')")
-    assert defs["symbol"]["pinned"] == "left" and "valueFormatter" not in defs["symbol"]
+    assert defs["symbol"]["pinned"] == "left"
+    assert "valueFormatter" not in defs["symbol"]
     assert tables.records(frame)[0]["market_cap"] == 3.2e12
 
 
@@ -81,6 +82,8 @@ def test_short_tables_fit_their_rows_and_long_ones_page() -> None:
     """Up to AUTO_HEIGHT_ROWS rows the grid grows to fit; longer grids keep a height and paginate."""
     short = tables.grid("t-short", pd.DataFrame({"a": range(10)}))
     long = tables.grid("t-long", pd.DataFrame({"a": range(120)}), height=500)
-    assert short.dashGridOptions["domLayout"] == "autoHeight" and short.style == {"height": None}
-    assert "domLayout" not in long.dashGridOptions and long.style == {"height": "500px"}
+    assert short.dashGridOptions["domLayout"] == "autoHeight"
+    assert short.style == {"height": None}
+    assert "domLayout" not in long.dashGridOptions
+    assert long.style == {"height": "500px"}
     assert long.dashGridOptions["pagination"] is True

@@ -97,7 +97,8 @@ def _login(port: int, source: str, username: str, password: str) -> int:
             jar.load(header)
         cookie = f"mycfa_session={jar['mycfa_session'].value}" if "mycfa_session" in jar else ""
         token = re.search(r'name="csrf_token" value="([^"]+)"', text)
-        assert token and cookie
+        assert token
+        assert cookie
         form = {"username": username, "password": password, "csrf_token": token.group(1), "next": "/"}
         conn.request(
             "POST",
@@ -193,5 +194,6 @@ def test_health_with_both_database_nodes_stopped(two_instances: Setup) -> None:
     _devdb(two_instances.devdb_env, "stop")
     time.sleep(0.5)  # past the health TTL
     status, body = _get(port, "/health/ready")
-    assert status == 503 and json.loads(body) == {"status": "unavailable"}
+    assert status == 503
+    assert json.loads(body) == {"status": "unavailable"}
     assert _get(port, "/health/live")[0] == 200

@@ -34,12 +34,10 @@ def test_request_lines_are_json_with_request_id_and_user(logged_in: Any) -> None
     response = client.get("/_dash-layout")
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     mine = [line for line in lines if line.get("request_id") == response.headers["X-Request-Id"]]
-    assert (
-        mine
-        and mine[-1]["user"] == "ann"
-        and mine[-1]["path"] == "/_dash-layout"
-        and mine[-1]["status"] == 200
-    )
+    assert mine
+    assert mine[-1]["user"] == "ann"
+    assert mine[-1]["path"] == "/_dash-layout"
+    assert mine[-1]["status"] == 200
     quiet = io.StringIO()
     configure_logging("ERROR", quiet)
     client.get("/_dash-layout")
@@ -74,12 +72,16 @@ def test_emf_metrics_count_sessions_logins_and_callback_latency(dash_app: Any, d
     assert all(doc in written for doc in docs)  # (other apps' workers may flush into the same log)
     totals = docs[0]
     declared = totals["_aws"]["CloudWatchMetrics"][0]
-    assert declared["Namespace"] == NAMESPACE and declared["Dimensions"] == [[]]
-    assert totals["ActiveSessions"] == 1 and totals["Logins"] == 1 and totals["LoginFailures"] == 1
+    assert declared["Namespace"] == NAMESPACE
+    assert declared["Dimensions"] == [[]]
+    assert totals["ActiveSessions"] == 1
+    assert totals["Logins"] == 1
+    assert totals["LoginFailures"] == 1
     assert totals["AuditUnstored"] == 0
     company = next(doc for doc in docs[1:] if doc["Page"] == "company")
     assert company["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Page"]]
-    assert len(company["CallbackLatency"]) == 3 and all(v > 0 for v in company["CallbackLatency"])
+    assert len(company["CallbackLatency"]) == 3
+    assert all(v > 0 for v in company["CallbackLatency"])
     assert company["LocalP50Ms"] <= company["LocalP95Ms"]
     assert metrics.flush()[0]["Logins"] == 0  # counters restart after each flush
     clear_throttle(dash_db)

@@ -87,7 +87,8 @@ def test_company_oscillator_panels_share_the_price_x_axis(
     figure = call(client, deps, "company-price-graph", values)["company-price-graph"]["figure"]
     by_name = {t["name"]: t for t in figure["data"]}
     assert {t["xaxis"] for t in figure["data"]} == {"x"}
-    assert by_name["RSI 14"]["yaxis"] == "y3" and by_name["MACD"]["yaxis"] == "y4"  # registry order
+    assert by_name["RSI 14"]["yaxis"] == "y3"
+    assert by_name["MACD"]["yaxis"] == "y4"
     assert figure["layout"]["yaxis3"]["title"]["text"] == "RSI (0-100)"
     assert figure["layout"]["xaxis"]["anchor"] == "y4"  # the date axis sits under the last panel
     rows = seed.price_rows("AAPL", 1)  # the seeded AAPL prices
@@ -160,7 +161,8 @@ def test_valuation_dcf_and_grid(logged_in: Callable[[str], FlaskClient], deps: l
     out = call(client, deps, "valuation-summary", values)
     assert "per share" in str(out["valuation-summary"]["children"])
     z = out["valuation-grid-graph"]["figure"]["data"][0]["z"]
-    assert len(z) == 5 and len(z[0]) == 5
+    assert len(z) == 5
+    assert len(z[0]) == 5
     assert z[0][4] > z[4][0]  # lower WACC and higher growth → higher value
     headline = float(find_id(out["valuation-summary"]["children"], "valuation-per-share").replace(",", ""))
     assert z[2][2] == pytest.approx(headline, abs=0.005)  # the base case is the grid's centre cell
@@ -283,17 +285,21 @@ def test_portfolio_statistics_and_optimisation(
         {"portfolio-holdings": "AAPL:0.5, KO:0.3, XOM:0.2", "portfolio-rf": 4, "portfolio-run": None},
     )
     stats = {r["statistic"]: r["value"] for r in out["portfolio-stats"]["children"]["props"]["rowData"]}
-    assert stats["Max drawdown"] < 0 and stats["Annualised volatility"] > 0
+    assert stats["Max drawdown"] < 0
+    assert stats["Annualised volatility"] > 0
     drawdown = out["portfolio-drawdown-graph"]["figure"]["data"][0]["y"]
     assert max(drawdown) <= 0
     # The chart starts at the first common date (0 before the first return) and its low is the statistic.
-    assert drawdown[0] == 0 and len(drawdown) == stats["Observations"] + 1
+    assert drawdown[0] == 0
+    assert len(drawdown) == stats["Observations"] + 1
     assert min(drawdown) == pytest.approx(stats["Max drawdown"], abs=1e-4)  # the table rounds to 4 dp
     heat = out["portfolio-correlation-graph"]["figure"]["data"][0]
     assert heat["z"][0][0] == pytest.approx(1.0)
     assert (heat["zmin"], heat["zmid"], heat["zmax"]) == (-1.0, 0.0, 1.0)  # colour = sign and strength
     kinds = {r["statistic"]: r["kind"] for r in out["portfolio-stats"]["children"]["props"]["rowData"]}
-    assert kinds["Max drawdown"] == "pct" and kinds["Sharpe"] == "num2" and kinds["Observations"] == "int"
+    assert kinds["Max drawdown"] == "pct"
+    assert kinds["Sharpe"] == "num2"
+    assert kinds["Observations"] == "int"
     weights = out["portfolio-weights"]["children"]["props"]["rowData"]
     assert sum(r["min_volatility"] for r in weights) == pytest.approx(1.0, abs=1e-3)
 
@@ -306,7 +312,8 @@ def test_screener_filters_and_ranks(
     base = SCREENER_DEFAULTS
     rows = call(client, deps, "screener-results", base)["screener-results"]["children"]["props"]["rowData"]
     caps = [r["market_cap"] for r in rows]
-    assert len(rows) == 8 and caps == sorted(caps, reverse=True)
+    assert len(rows) == 8
+    assert caps == sorted(caps, reverse=True)
     energy = call(client, deps, "screener-results", {**base, "screener-sectors": ["Energy"]})
     assert [r["symbol"] for r in energy["screener-results"]["children"]["props"]["rowData"]] == ["XOM"]
 
@@ -324,7 +331,8 @@ def test_status_for_admin_only(logged_in: Callable[[str], FlaskClient], deps: li
 def test_export_csv_by_role(logged_in: Callable[[str], FlaskClient]) -> None:
     """Analysts download CSV; viewers are refused."""
     ok = logged_in("ann").get("/export/company/prices.csv?symbol=AAPL&adjusted=adj")
-    assert ok.status_code == 200 and ok.mimetype == "text/csv"
+    assert ok.status_code == 200
+    assert ok.mimetype == "text/csv"
     assert ok.get_data(as_text=True).splitlines()[0] == "date,open,high,low,close,adj_close,volume"
     assert logged_in("vic").get("/export/company/prices.csv?symbol=AAPL").status_code == 403
     assert logged_in("ann").get("/export/company/prices.csv?symbol=../etc").status_code == 400
@@ -337,12 +345,14 @@ def test_exports_keep_raw_numbers_and_name_units(logged_in: Callable[[str], Flas
     projection = client.get(f"/export/valuation/projection.csv?{query}").get_data(as_text=True).splitlines()
     assert projection[0] == "year,fcf_growth_fraction,fcf_usd,discount_factor,pv_usd"
     year, growth, fcf, *_ = projection[1].split(",")
-    assert (year, float(growth)) == ("1", 0.06) and float(fcf) > 1e9  # USD, not USD m
+    assert (year, float(growth)) == ("1", 0.06)
+    assert float(fcf) > 1e9
     stats = client.get("/export/portfolio/stats.csv?holdings=AAPL:0.5,KO:0.5&rf=4").get_data(as_text=True)
     lines = dict(line.split(",", 1) for line in stats.splitlines())
     assert lines["statistic"] == "value,unit"
     value, unit = lines["Max drawdown"].split(",")
-    assert unit == "fraction" and -1.0 < float(value) < 0.0
+    assert unit == "fraction"
+    assert -1.0 < float(value) < 0.0
 
 
 def _aapl_fy2023_revenue(db: Any) -> tuple[float, float]:
@@ -358,7 +368,8 @@ def _aapl_fy2023_revenue(db: Any) -> tuple[float, float]:
             "SELECT (payload->>'revenue')::float8 FROM statements"
             " WHERE symbol = 'AAPL' AND kind = 'income' AND period = 'FY' AND fiscal_date = '2023-12-31'"
         ).fetchone()
-    assert filed is not None and now is not None
+    assert filed is not None
+    assert now is not None
     return float(filed[0]), float(now[0])
 
 
@@ -379,12 +390,16 @@ def test_company_as_of_shows_what_was_known_then(
     then, note = revenue_row("2024-03-31")
     assert then["2023-12-31 (restated)"] == pytest.approx(filed)  # as filed on 2024-01-30
     assert "2024-12-31" not in then  # FY2024 was filed in 2025
-    assert "As of 2024-03-31" in note and "Restated after 2024-03-31" in note and "2023-12-31" in note
+    assert "As of 2024-03-31" in note
+    assert "Restated after 2024-03-31" in note
+    assert "2023-12-31" in note
     after, note = revenue_row("2024-07-01")
     assert after["2023-12-31"] == pytest.approx(restated)  # known restated by then: nothing to mark
     latest, note = revenue_row(None)
-    assert latest["2023-12-31 (restated)"] == pytest.approx(restated) and "2024-12-31" in latest
-    assert "Latest figures" in note and "since first reported" in note
+    assert latest["2023-12-31 (restated)"] == pytest.approx(restated)
+    assert "2024-12-31" in latest
+    assert "Latest figures" in note
+    assert "since first reported" in note
     bad = call(client, deps, "company-statement-table", {**base, "company-asof": "2999-01-01"})
     assert "as-of date" in str(bad["company-statement-table"]["children"])
 

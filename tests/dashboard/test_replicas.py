@@ -26,7 +26,8 @@ from tests.dashboard.conftest import login, make_settings
 
 def _devdb() -> Any:
     spec = importlib.util.spec_from_file_location("devdb_module", REPO_ROOT / "scripts" / "devdb.py")
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -116,7 +117,9 @@ def test_router_skips_a_down_replica(dash_db: Database) -> None:
     """A replica that refuses connections is skipped and the primary answers."""
     router = ReplicaRouter(dash_db.reader_url, [_dead_url(dash_db.replica_reader_url)], connect_timeout_s=1)
     result = router.read("SELECT count(*) AS n FROM companies")
-    assert result.node == "primary" and not result.stale and int(result.frame["n"][0]) == 8
+    assert result.node == "primary"
+    assert not result.stale
+    assert int(result.frame["n"][0]) == 8
     assert router.health()["replica1"].reachable is False
     router.dispose()
 
@@ -146,7 +149,9 @@ def test_paused_replica_is_skipped_then_shown_stale(
             if health.lagging:
                 break
             time.sleep(0.05)
-        assert health.paused and health.lagging and (health.lag_bytes or 0) > 0
+        assert health.paused
+        assert health.lagging
+        assert (health.lag_bytes or 0) > 0
         assert router.read("SELECT 1 AS one").node == "primary"
         router.dispose()
 
@@ -204,5 +209,6 @@ def test_stopped_replica_pages_answer_from_primary(
     )
     assert login(client, "ada").status_code == 302  # node details are for admins
     health = client.get("/health/ready").get_json()["nodes"]
-    assert health["replica1"]["reachable"] is False and health["primary"]["reachable"] is True
+    assert health["replica1"]["reachable"] is False
+    assert health["primary"]["reachable"] is True
     app.server.extensions["mycfa"].router.dispose()

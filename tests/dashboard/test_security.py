@@ -33,14 +33,16 @@ def test_health_is_public_and_shows_nodes_only_to_admins(dash_app: Any) -> None:
     anonymous = dash_app.server.test_client()
     assert anonymous.get("/health/live").status_code == 200
     ready = anonymous.get("/health/ready")
-    assert ready.status_code == 200 and ready.get_json() == {"status": "ready"}
+    assert ready.status_code == 200
+    assert ready.get_json() == {"status": "ready"}
     analyst = dash_app.server.test_client()
     assert login(analyst, "ann").status_code == 302
     assert "nodes" not in analyst.get("/health/ready").get_json()
     admin = dash_app.server.test_client()
     assert login(admin, "ada").status_code == 302
     nodes = admin.get("/health/ready").get_json()["nodes"]
-    assert nodes["primary"]["reachable"] is True and nodes["replica1"]["reachable"] is True
+    assert nodes["primary"]["reachable"] is True
+    assert nodes["replica1"]["reachable"] is True
 
 
 def test_health_ready_is_503_when_no_node_answers(dash_db: Any, tmp_path: Any) -> None:
@@ -55,7 +57,8 @@ def test_health_ready_is_503_when_no_node_answers(dash_db: Any, tmp_path: Any) -
     client = app.server.test_client()
     assert client.get("/health/live").status_code == 200
     ready = client.get("/health/ready")
-    assert ready.status_code == 503 and ready.get_json() == {"status": "unavailable"}
+    assert ready.status_code == 503
+    assert ready.get_json() == {"status": "unavailable"}
     app.server.extensions["mycfa"].router.dispose()
 
 
@@ -63,20 +66,21 @@ def test_login_sets_safe_cookie_and_headers(dash_app: Any) -> None:
     """The session cookie is HttpOnly and SameSite=Lax; responses carry HSTS, CSP, nosniff, frame-ancestors."""
     client = dash_app.server.test_client()
     response = login(client, "ann")
-    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
     cookies = response.headers.getlist("Set-Cookie")
     cookie = next(c for c in cookies if c.startswith("mycfa_session="))
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
     csrf = next(c for c in cookies if c.startswith("mycfa_csrf="))  # read by our script: not HttpOnly
-    assert "HttpOnly" not in csrf and "SameSite=Strict" in csrf
+    assert "HttpOnly" not in csrf
+    assert "SameSite=Strict" in csrf
     page = client.get("/")
     assert page.status_code == 200
     csp = page.headers["Content-Security-Policy"]
-    assert (
-        "frame-ancestors 'none'" in csp
-        and "'sha256-" in csp
-        and "'unsafe-inline'" not in csp.split("style-src")[0]
-    )
+    assert "frame-ancestors 'none'" in csp
+    assert "'sha256-" in csp
+    assert "'unsafe-inline'" not in csp.split("style-src")[0]
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert page.headers["Strict-Transport-Security"].startswith("max-age=")
 
@@ -100,7 +104,8 @@ def test_wrong_password_then_throttled_for_that_address_only(dash_app: Any, dash
     for _ in range(limit):
         assert login(client, "vic", "wrong password!").status_code == 401
     throttled = login(client, "vic", PASSWORD)
-    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1
+    assert throttled.status_code == 429
+    assert int(throttled.headers["Retry-After"]) >= 1
     assert login(client, "ada", PASSWORD).status_code == 302  # other accounts unaffected
     owner = dash_app.server.test_client()
     owner.environ_base["REMOTE_ADDR"] = "127.0.0.9"

@@ -27,11 +27,13 @@ def test_smoke_passes_with_a_real_login(base_url: str) -> None:
     """Health answers, the login succeeds and the home page renders for the logged-in analyst."""
     result = smoke(base_url, PASSWORD)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("ok ") == 3 and PASSWORD not in result.stdout
+    assert result.stdout.count("ok ") == 3
+    assert PASSWORD not in result.stdout
 
 
 def test_smoke_fails_on_wrong_password_without_echoing_it(base_url: str) -> None:
     """A refused login fails the check (exit 1) and the password appears nowhere in the output."""
     result = smoke(base_url, "not the password")
     assert result.returncode == 1
-    assert "POST /login" in result.stderr and "not the password" not in result.stdout + result.stderr
+    assert "POST /login" in result.stderr
+    assert "not the password" not in result.stdout + result.stderr

@@ -209,7 +209,8 @@ def test_cloudformation_dashboard_alarms_cover_latency_errors_and_lag() -> None:
     metrics = {name for alarm in alarms.values() for _, name in alarm_metrics(alarm)}
     assert {"TargetResponseTime", "HTTPCode_Target_5XX_Count", "ReplicaLag"} <= metrics
     p95 = [a for a in alarms.values() if a["Properties"].get("ExtendedStatistic") == "p95"]
-    assert p95 and p95[0]["Properties"]["MetricName"] == "TargetResponseTime"
+    assert p95
+    assert p95[0]["Properties"]["MetricName"] == "TargetResponseTime"
     assert all(a["Properties"].get("AlarmActions") for a in alarms.values())
 
 
@@ -219,18 +220,17 @@ def test_cloudformation_database_matches_design() -> None:
     params = template["Parameters"]
     instances = resources(template, "AWS::RDS::DBInstance")
     primary = instances["Database"]["Properties"]
-    assert primary["Engine"] == "postgres" and str(params["PostgresVersion"]["Default"]).startswith("15.")
-    assert primary["StorageEncrypted"] is True and primary["MultiAZ"] is True
+    assert primary["Engine"] == "postgres"
+    assert str(params["PostgresVersion"]["Default"]).startswith("15.")
+    assert primary["StorageEncrypted"] is True
+    assert primary["MultiAZ"] is True
     assert primary["BackupRetentionPeriod"] == {"Ref": "BackupRetentionDays"}
-    assert (
-        int(params["BackupRetentionDays"]["Default"]) == 7
-        and int(params["BackupRetentionDays"]["MinValue"]) >= 7
-    )
+    assert int(params["BackupRetentionDays"]["Default"]) == 7
+    assert int(params["BackupRetentionDays"]["MinValue"]) >= 7
     assert instances["Database"]["DeletionPolicy"] == "Snapshot"
     replicas = [r for r in instances.values() if "SourceDBInstanceIdentifier" in r["Properties"]]
-    assert len(replicas) == 2 and all(
-        r["Properties"]["SourceDBInstanceIdentifier"] == {"Ref": "Database"} for r in replicas
-    )
+    assert len(replicas) == 2
+    assert all(r["Properties"]["SourceDBInstanceIdentifier"] == {"Ref": "Database"} for r in replicas)
     groups = resources(template, "AWS::RDS::DBParameterGroup")
     assert {g["Properties"]["Family"] for g in groups.values()} == {"postgres15"}
     assert all(g["Properties"]["Parameters"]["rds.force_ssl"] == "1" for g in groups.values())
@@ -280,20 +280,24 @@ def test_cloudformation_shared_budget_is_optional_encrypted_and_engine_only() ->
     get a rediss:// MYCFA_FMP_BUDGET_URL under the same condition and no other way."""
     template = load_template(TEMPLATE_DIR / "engine.yaml")
     parameter = template["Parameters"]["SharedBudget"]
-    assert parameter["Default"] == "false" and set(parameter["AllowedValues"]) == {"false", "true"}
+    assert parameter["Default"] == "false"
+    assert set(parameter["AllowedValues"]) == {"false", "true"}
     assert template["Conditions"]["UseSharedBudget"] == {"Fn::Equals": [{"Ref": "SharedBudget"}, "true"]}
     shared = {
         name: res
         for name, res in template["Resources"].items()
         if res["Type"].startswith("AWS::ElastiCache::") or "SharedBudget" in name
     }
-    assert len(shared) == 5 and all(res.get("Condition") == "UseSharedBudget" for res in shared.values())
+    assert len(shared) == 5
+    assert all(res.get("Condition") == "UseSharedBudget" for res in shared.values())
 
     caches = resources(template, "AWS::ElastiCache::ReplicationGroup")
     assert list(caches) == ["SharedBudgetCache"]
     cache = caches["SharedBudgetCache"]["Properties"]
-    assert cache["Engine"] == "redis" and cache["Port"] == 6379
-    assert cache["TransitEncryptionEnabled"] is True and cache["TransitEncryptionMode"] == "required"
+    assert cache["Engine"] == "redis"
+    assert cache["Port"] == 6379
+    assert cache["TransitEncryptionEnabled"] is True
+    assert cache["TransitEncryptionMode"] == "required"
     assert cache["AtRestEncryptionEnabled"] is True
     assert cache["KmsKeyId"] == {"Fn::ImportValue": {"Fn::Sub": "mycfa-${EnvironmentName}-RuntimeKeyArn"}}
     assert cache["SecurityGroupIds"] == [{"Ref": "SharedBudgetSecurityGroup"}]
@@ -313,7 +317,8 @@ def test_cloudformation_shared_budget_is_optional_encrypted_and_engine_only() ->
         (ENGINE_SG, 6379, 6379)
     ]
     egress = resources(template, "AWS::EC2::SecurityGroupEgress")["EngineToSharedBudget"]["Properties"]
-    assert egress["GroupId"] == ENGINE_SG and egress["FromPort"] == egress["ToPort"] == 6379
+    assert egress["GroupId"] == ENGINE_SG
+    assert egress["FromPort"] == egress["ToPort"] == 6379
     assert egress["DestinationSecurityGroupId"] == {"Ref": "SharedBudgetSecurityGroup"}
 
     tasks = resources(template, "AWS::ECS::TaskDefinition")
@@ -325,7 +330,8 @@ def test_cloudformation_shared_budget_is_optional_encrypted_and_engine_only() ->
             with_url.add(name)
             (entry,) = container["Environment"]
             condition, then, otherwise = entry["Fn::If"]
-            assert condition == "UseSharedBudget" and otherwise == {"Ref": "AWS::NoValue"}
+            assert condition == "UseSharedBudget"
+            assert otherwise == {"Ref": "AWS::NoValue"}
             assert then["Name"] == "MYCFA_FMP_BUDGET_URL"
             assert then["Value"]["Fn::Sub"].startswith(
                 "rediss://${SharedBudgetCache.PrimaryEndPoint.Address}:"

@@ -100,7 +100,9 @@ def test_compose_replica_is_cloned_with_basebackup() -> None:
     replica = rendered()["services"]["replica"]
     script = (REPO_ROOT / "deploy" / "compose" / "replica-entrypoint.sh").read_text()
     assert replica["entrypoint"] == ["/usr/local/bin/replica-entrypoint.sh"]
-    assert "pg_basebackup" in script and " -R " in script and '-S "$SLOT"' in script
+    assert "pg_basebackup" in script
+    assert " -R " in script
+    assert '-S "$SLOT"' in script
     assert replica["depends_on"]["primary"]["condition"] == "service_healthy"
 
 
@@ -108,6 +110,7 @@ def test_compose_fake_server_command_parses_with_fakefmp_cli() -> None:
     """The fake server's command is accepted by `python -m fakefmp` and listens beyond loopback."""
     fake = rendered()["services"]["fakefmp"]
     config = fakefmp_parse_args(fake["command"])
-    assert config.host == "0.0.0.0" and config.port == 8000  # noqa: S104 - inside the container network
+    assert config.host == "0.0.0.0"  # noqa: S104 - inside the container network
+    assert config.port == 8000
     assert fake["build"]["dockerfile"] == "Dockerfile.fakefmp"
     assert "COPY fakefmp/" in (REPO_ROOT / "Dockerfile.fakefmp").read_text()

@@ -121,7 +121,8 @@ async def test_db_bootstrap_then_migrate_reader_cannot_read_quarantine(
     for table in ("quarantine", "schema_migrations"):
         await assert_reader_denied(reader_url, table)
     readable = await reader_tables(reader_url)
-    assert "companies" in readable and "prices_daily" in readable
+    assert "companies" in readable
+    assert "prices_daily" in readable
     assert readable == await reader_tables(pg_database.owner_url)
 
 

@@ -40,10 +40,12 @@ def test_alb_admits_nothing_without_the_origin_secret() -> None:
 
     dashboard = template("dashboard")
     acl = resources(dashboard, "AWS::WAFv2::WebACL")["AlbWebAcl"]["Properties"]
-    assert acl["Scope"] == "REGIONAL" and acl["DefaultAction"] == {"Block": {}}
+    assert acl["Scope"] == "REGIONAL"
+    assert acl["DefaultAction"] == {"Block": {}}
     [rule] = acl["Rules"]
     match = rule["Statement"]["ByteMatchStatement"]
-    assert rule["Action"] == {"Allow": {}} and match["PositionalConstraint"] == "EXACTLY"
+    assert rule["Action"] == {"Allow": {}}
+    assert match["PositionalConstraint"] == "EXACTLY"
     assert match["FieldToMatch"] == {"SingleHeader": {"Name": "x-origin-verify"}}
     assert match["SearchString"] == {
         "Fn::Sub": "{{resolve:secretsmanager:${OriginVerifySecret}:SecretString}}"
@@ -51,7 +53,8 @@ def test_alb_admits_nothing_without_the_origin_secret() -> None:
     [association] = resources(dashboard, "AWS::WAFv2::WebACLAssociation").values()
     assert association["Properties"]["ResourceArn"] == {"Ref": "LoadBalancer"}
     secret = resources(dashboard, "AWS::SecretsManager::Secret")["OriginVerifySecret"]["Properties"]
-    assert secret["Name"] == {"Fn::Sub": ORIGIN_SECRET_NAME} and "GenerateSecretString" in secret
+    assert secret["Name"] == {"Fn::Sub": ORIGIN_SECRET_NAME}
+    assert "GenerateSecretString" in secret
     assert {"Region": "us-east-1"} in secret["ReplicaRegions"]  # where edge.yaml resolves it
 
     [origin] = resources(template("edge"), "AWS::CloudFront::Distribution")["Distribution"]["Properties"][
@@ -94,7 +97,8 @@ def test_database_urls_verify_the_server() -> None:
     assert len(urls) == 4  # engine, dashboard reader, replicas, dashboard audit writer
     for secret in urls:
         body = text(secret["Properties"]["SecretString"])
-        assert "sslmode=require" not in body and "${SslQuery}" in body
+        assert "sslmode=require" not in body
+        assert "${SslQuery}" in body
 
 
 def test_kms_keys_are_customer_managed_and_used() -> None:
@@ -102,10 +106,12 @@ def test_kms_keys_are_customer_managed_and_used() -> None:
     templates create (customer-managed, rotated), not AWS-managed ones."""
     for name in ("data", "cluster", "backup-dr"):
         keys = resources(template(name), "AWS::KMS::Key")
-        assert keys and all(k["Properties"]["EnableKeyRotation"] is True for k in keys.values()), name
+        assert keys, name
+        assert all(k["Properties"]["EnableKeyRotation"] is True for k in keys.values()), name
     data = template("data")
     primary = resources(data, "AWS::RDS::DBInstance")["Database"]["Properties"]
-    assert primary["KmsKeyId"] == {"Ref": "DataKey"} and primary["StorageEncrypted"] is True
+    assert primary["KmsKeyId"] == {"Ref": "DataKey"}
+    assert primary["StorageEncrypted"] is True
     assert resources(data, "AWS::Backup::BackupVault")["BackupVault"]["Properties"]["EncryptionKeyArn"] == {
         "Fn::GetAtt": ["DataKey", "Arn"]
     }
@@ -188,10 +194,8 @@ def test_network_has_acls_a_nat_per_az_and_endpoints() -> None:
         r["Properties"]["RouteTableId"]["Ref"]: r["Properties"].get("NatGatewayId", {}).get("Ref")
         for r in resources(network, "AWS::EC2::Route").values()
     }
-    assert (
-        routes[tables["PrivateSubnetA"]] == "NatGatewayA"
-        and routes[tables["PrivateSubnetB"]] == "NatGatewayB"
-    )
+    assert routes[tables["PrivateSubnetA"]] == "NatGatewayA"
+    assert routes[tables["PrivateSubnetB"]] == "NatGatewayB"
     services = {
         text(e["Properties"]["ServiceName"]).split("${AWS::Region}.")[1].rstrip('"}')
         for e in resources(network, "AWS::EC2::VPCEndpoint").values()
@@ -221,7 +225,9 @@ def test_dashboard_deploys_blue_green_with_alarm_rollback() -> None:
     }
     alarms = resources(dashboard, "AWS::CloudWatch::Alarm")
     named = [a["Name"]["Ref"] for a in group["AlarmConfiguration"]["Alarms"]]
-    assert named and set(named) <= set(alarms) and group["AlarmConfiguration"]["Enabled"] is True
+    assert named
+    assert set(named) <= set(alarms)
+    assert group["AlarmConfiguration"]["Enabled"] is True
     assert default(dashboard, "DeploymentConfigName").startswith("CodeDeployDefault.ECSCanary")
 
 
@@ -249,9 +255,11 @@ def test_ingestion_has_its_own_cluster() -> None:
     cluster = template("cluster")
     assert set(resources(cluster, "AWS::ECS::Cluster")) == {"Cluster", "IngestCluster"}
     engine = text(template("engine")["Resources"])
-    assert "IngestClusterArn" in engine and '-ClusterArn"' not in engine
+    assert "IngestClusterArn" in engine
+    assert '-ClusterArn"' not in engine
     service = resources(template("dashboard"), "AWS::ECS::Service")["Service"]["Properties"]
-    assert "-ClusterName" in text(service["Cluster"]) and "Ingest" not in text(service["Cluster"])
+    assert "-ClusterName" in text(service["Cluster"])
+    assert "Ingest" not in text(service["Cluster"])
 
 
 def test_database_sizes_and_settings_match_the_design() -> None:
@@ -261,15 +269,13 @@ def test_database_sizes_and_settings_match_the_design() -> None:
     assert int(default(data, "AllocatedStorageGiB")) == 500
     assert int(default(data, "MaxAllocatedStorageGiB")) > 500
     primary = resources(data, "AWS::RDS::DBInstance")["Database"]["Properties"]
-    assert primary["StorageType"] == "gp3" and primary["MaxAllocatedStorage"] == {
-        "Ref": "MaxAllocatedStorageGiB"
-    }
+    assert primary["StorageType"] == "gp3"
+    assert primary["MaxAllocatedStorage"] == {"Ref": "MaxAllocatedStorageGiB"}
     params = resources(data, "AWS::RDS::DBParameterGroup")["PrimaryParameterGroup"]["Properties"][
         "Parameters"
     ]
-    assert params["shared_buffers"] == {"Ref": "SharedBuffers"} and default(data, "SharedBuffers") == str(
-        8 * 1024**3 // 8192
-    )
+    assert params["shared_buffers"] == {"Ref": "SharedBuffers"}
+    assert default(data, "SharedBuffers") == str(8 * 1024**3 // 8192)
     assert params["work_mem"] == str(64 * 1024)  # kB
     assert params["maintenance_work_mem"] == str(1024 * 1024)  # kB
     assert params["wal_buffers"] == str(16 * 1024 // 8)  # 8 kB pages

@@ -84,7 +84,8 @@ class _Parsed(Exception):
 def parse_devdb(args: list[str], monkeypatch: pytest.MonkeyPatch) -> str | None:
     """Run scripts/devdb.py's own main() up to its parse_args, then stop before it acts."""
     spec = importlib.util.spec_from_file_location("devdb_under_test", REPO_ROOT / "scripts" / "devdb.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     real = argparse.ArgumentParser.parse_args

@@ -84,7 +84,8 @@ def test_release_uses_oidc_and_no_stored_keys() -> None:
     assert release["permissions"] == {"contents": "read"}
     for name, job in release["jobs"].items():
         if name == "test":  # no AWS access at all
-            assert "permissions" not in job and "configure-aws-credentials" not in str(job["steps"])
+            assert "permissions" not in job
+            assert "configure-aws-credentials" not in str(job["steps"])
             continue
         assert job["permissions"]["id-token"] == "write", name
         [login] = [
@@ -114,18 +115,23 @@ def test_release_builds_once_then_staging_then_approved_production() -> None:
     release = workflow("release.yml")
     assert release["on"]["push"]["branches"] == ["main"]
     jobs = release["jobs"]
-    assert jobs["build"]["needs"] == "test" and "bash scripts/test" in runs(jobs["test"])
-    assert jobs["staging"]["needs"] == "build" and jobs["production"]["needs"] == "staging"
+    assert jobs["build"]["needs"] == "test"
+    assert "bash scripts/test" in runs(jobs["test"])
+    assert jobs["staging"]["needs"] == "build"
+    assert jobs["production"]["needs"] == "staging"
     assert jobs["production"]["environment"]["name"] == "production"
     build = runs(jobs["build"])
-    assert "docker build" in build and "trivy" in build.lower() + str(release["env"]).lower()
-    assert "docker push" in build and release["env"]["IMAGE_TAG"] == "${{ github.sha }}"
+    assert "docker build" in build
+    assert "trivy" in build.lower() + str(release["env"]).lower()
+    assert "docker push" in build
+    assert release["env"]["IMAGE_TAG"] == "${{ github.sha }}"
     for name, env in (("staging", "staging"), ("production", "production")):
         commands = runs(jobs[name])
         assert f'bash scripts/deploy {env} "$IMAGE_TAG"' in commands, name
         assert "scripts/smoke --url" in commands, name
     production = runs(jobs["production"])
-    assert not re.search(r"docker (buildx )?build ", production) and "imagetools create" in production
+    assert not re.search(r"docker (buildx )?build ", production)
+    assert "imagetools create" in production
 
 
 def parameter_file(environment: str, stack: str) -> dict[str, str]:
@@ -142,7 +148,8 @@ def test_deploy_script_covers_the_application_stacks() -> None:
     the edge last, migrating before the dashboard's blue/green deployment."""
     stacks = deployed_stacks()
     assert set(stacks) == {path.stem for path in TEMPLATES} - {"github-oidc"}
-    assert stacks[0] == "network" and stacks[-1] == "edge"
+    assert stacks[0] == "network"
+    assert stacks[-1] == "edge"
     script = DEPLOY_SCRIPT.read_text()
     assert script.index("run_engine_task engine-migrate") < script.index("aws deploy create-deployment")
     assert script.index("run_engine_task db-bootstrap") < script.index("run_engine_task engine-migrate")

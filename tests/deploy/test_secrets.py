@@ -31,7 +31,8 @@ def test_secrets_none_in_template(path: Any) -> None:
     assert secret_findings(template, path.read_text()) == []
     for name, parameter in template.get("Parameters", {}).items():
         if SECRET_NAME.search(name):
-            assert "Default" not in parameter and parameter.get("NoEcho") in (True, "true"), name
+            assert "Default" not in parameter, name
+            assert parameter.get("NoEcho") in (True, "true"), name
 
 
 def test_secrets_generated_or_assembled_inside_aws() -> None:

@@ -45,7 +45,8 @@ def test_settings_repr_hides_secrets(clean_env: pytest.MonkeyPatch) -> None:
     for name, value in VALID_ENV.items():
         clean_env.setenv(name, value)
     text = repr(load_engine_settings())
-    assert CANARY_KEY not in text and ":pw@" not in text
+    assert CANARY_KEY not in text
+    assert ":pw@" not in text
 
 
 @pytest.mark.parametrize(
@@ -109,7 +110,8 @@ def test_cli_config_masks_secrets() -> None:
     )
     assert result.returncode == ExitCode.OK
     assert "MYCFA_FMP_RATE_LIMIT=120" in result.stdout
-    assert CANARY_KEY not in result.stdout and ":pw@" not in result.stdout
+    assert CANARY_KEY not in result.stdout
+    assert ":pw@" not in result.stdout
 
 
 def test_settings_class_declares_key_without_default() -> None:

@@ -55,7 +55,8 @@ def test_profile_and_constituent_fields_match_recorded_fmp(universe: Universe) -
                    "Financial Services", "Healthcare", "Industrials", "Technology", "Real Estate", "Utilities"}  # fmt: skip
     assert {row["sector"] for row in constituents} <= fmp_sectors
     apple = next(row for row in constituents if row["symbol"] == "AAPL")
-    assert apple["cik"] == "0000320193" and apple["sector"] == "Technology"
+    assert apple["cik"] == "0000320193"
+    assert apple["sector"] == "Technology"
 
 
 @pytest.mark.parametrize("period", ["annual", "quarter"])
@@ -100,7 +101,8 @@ def test_annual_flows_are_the_sum_of_their_quarters(universe: Universe) -> None:
     quarters = _rows(universe.statement_body("income", "MSFT", "quarter", 1000))
     for year in annual:
         parts = [q["revenue"] for q in quarters if q["fiscalYear"] == year["fiscalYear"]]
-        assert len(parts) == 4 and sum(parts) == year["revenue"]
+        assert len(parts) == 4
+        assert sum(parts) == year["revenue"]
 
 
 def test_ratios_and_key_metrics_follow_from_the_statements(universe: Universe) -> None:
@@ -124,7 +126,8 @@ def test_prices_span_30_years_with_consistent_ohlc(universe: Universe) -> None:
     assert rows[0]["date"] > rows[-1]["date"]
     for row in rows:
         assert date.fromisoformat(row["date"]).weekday() < 5
-        assert row["high"] >= max(row["open"], row["close"]) and row["low"] <= min(row["open"], row["close"])
+        assert row["high"] >= max(row["open"], row["close"])
+        assert row["low"] <= min(row["open"], row["close"])
         assert row["volume"] > 0
     series = universe.prices("KO")
     assert series.dates[0] < "1990-02-01" or series.dates[0] > "1990-12-31"
@@ -138,7 +141,8 @@ def test_price_cap_drops_the_oldest_rows(universe: Universe) -> None:
     assert count == 5000
     series = universe.prices("KO")
     visible = [d for d in series.dates if d <= AS_OF.isoformat()]
-    assert rows[0]["date"] == visible[-1] and rows[-1]["date"] == visible[-5000]
+    assert rows[0]["date"] == visible[-1]
+    assert rows[-1]["date"] == visible[-5000]
 
 
 def test_dividend_adjusted_prices_reflect_dividends(universe: Universe) -> None:
@@ -204,7 +208,8 @@ def test_as_of_hides_later_prices_and_filings_and_restate_changes_one_value() ->
     latest = _rows(universe.statement_body("income", "MMM", "annual", 1))[0]
     universe.restate("MMM", "income", "annual", latest["date"], "revenue", 123)
     restated = _rows(universe.statement_body("income", "MMM", "annual", 1))[0]
-    assert restated["revenue"] == 123 and {k for k in latest if latest[k] != restated[k]} == {"revenue"}
+    assert restated["revenue"] == 123
+    assert {k for k in latest if latest[k] != restated[k]} == {"revenue"}
 
 
 def test_unknown_symbol_is_an_empty_array(universe: Universe) -> None:
@@ -242,7 +247,8 @@ def test_split_divides_earlier_prices_of_both_endpoints_once_visible() -> None:
     assert adj[before]["adjClose"] <= full[before]["close"] + 1e-4
     universe.set_as_of(date.fromisoformat(before))
     full, adj = full_and_adjusted()
-    assert full[before]["close"] == traded and day not in full
+    assert full[before]["close"] == traded
+    assert day not in full
     assert series.close[index] / (traded / ratio) == pytest.approx(
         1.0, abs=0.25
     )  # no jump in the adjusted series

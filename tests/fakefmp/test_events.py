@@ -27,7 +27,8 @@ def test_calendar_lists_releases_in_range_newest_first() -> None:
     """earnings-calendar rows fall in [from, to], newest first, one per company and quarter."""
     universe = Universe(seed=3, symbols=12, as_of=AS_OF)
     rows = orjson.loads(Events(universe, seed=3, restatement_rate=0).calendar_body(date(2026, 4, 1), AS_OF))
-    assert rows and all("2026-04-01" <= row["date"] <= "2026-06-30" for row in rows)
+    assert rows
+    assert all("2026-04-01" <= row["date"] <= "2026-06-30" for row in rows)
     assert [row["date"] for row in rows] == sorted((row["date"] for row in rows), reverse=True)
     assert len({(row["symbol"], row["date"]) for row in rows}) == len(rows)
 

@@ -36,7 +36,8 @@ def _fixture_body(name: str) -> object:
 async def test_server_missing_key_gets_fmps_401_body(fake: RunningServer) -> None:
     """No key: 401 with FMP's exact "Invalid API KEY" body."""
     status, body = await _get(f"{fake.base_url}/profile?symbol=MMM")
-    assert status == 401 and json.loads(body) == _fixture_body("error_401_invalid-api-key_stable-quote.json")
+    assert status == 401
+    assert json.loads(body) == _fixture_body("error_401_invalid-api-key_stable-quote.json")
 
 
 async def test_server_legacy_path_gets_fmps_403_body(fake: RunningServer) -> None:
@@ -50,19 +51,21 @@ async def test_server_sliding_limit_answers_429_limit_reach(fake: RunningServer)
     """The sixth request within the window gets 429 "Limit Reach"; stats count all six."""
     statuses = [(await _get(f"{fake.base_url}/profile?symbol=MMM", KEY))[0] for _ in range(5)]
     status, body = await _get(f"{fake.base_url}/profile?symbol=MMM", KEY)
-    assert statuses == [200] * 5 and status == 429
+    assert statuses == [200] * 5
+    assert status == 429
     assert json.loads(body) == _fixture_body("error_429_limit-reach.json")
     _, raw = await _get(f"{fake.url}/__fake/stats")
     stats = json.loads(raw)
-    assert (
-        stats["requests"] == 6 and stats["max_in_window"] == 6 and stats["statuses"] == {"200": 5, "429": 1}
-    )
+    assert stats["requests"] == 6
+    assert stats["max_in_window"] == 6
+    assert stats["statuses"] == {"200": 5, "429": 1}
 
 
 async def test_server_key_in_query_is_accepted_too(fake: RunningServer) -> None:
     """Like FMP, the key may come as the `apikey` query parameter."""
     status, body = await _get(f"{fake.base_url}/sp500-constituent?apikey=x")
-    assert status == 200 and len(json.loads(body)) == 5
+    assert status == 200
+    assert len(json.loads(body)) == 5
 
 
 async def test_server_replays_recorded_cassettes_without_the_key(tmp_path: Path) -> None:
@@ -78,7 +81,8 @@ async def test_server_replays_recorded_cassettes_without_the_key(tmp_path: Path)
     async with serve(FakeConfig(cassettes=tmp_path)) as replay:
         status, replayed = await _get(f"{replay.base_url}/profile?symbol=MMM", KEY)
         missing, _ = await _get(f"{replay.base_url}/profile?symbol=AOS", KEY)
-    assert status == 200 and json.loads(replayed) == json.loads(recorded)
+    assert status == 200
+    assert json.loads(replayed) == json.loads(recorded)
     assert missing == 404
 
 
@@ -86,7 +90,8 @@ async def test_server_replays_recorded_cassettes_without_the_key(tmp_path: Path)
 def test_server_subprocess_prints_url_and_serves_admin() -> None:
     """`python -m fakefmp` prints its URL; as-of and restate admin calls take effect."""
     with FakeFMPProcess(["--symbols", "3", "--as-of", "2026-06-01"]) as fake:
-        assert fake.base_url.startswith("http://127.0.0.1:") and fake.base_url.endswith("/stable")
+        assert fake.base_url.startswith("http://127.0.0.1:")
+        assert fake.base_url.endswith("/stable")
         assert fake.admin("as-of", {"date": "2026-06-10"}) == {"as_of": "2026-06-10"}
         assert fake.stats()["as_of"] == "2026-06-10"
         assert fake.admin("restate", {"symbol": "MMM", "dataset": "income", "period": "annual",

@@ -76,7 +76,8 @@ def test_start_twice_reuses_running_cluster(pg_cluster: Cluster) -> None:
     assert info["owner_url"] == pg_cluster.owner_url
     assert info["replica_reader_url"] == pg_cluster.replica_reader_url
     status = json.loads(devdb("status", "--json"))
-    assert status["primary_running"] and status["replica_running"]
+    assert status["primary_running"]
+    assert status["replica_running"]
 
 
 def test_promote_fails_over_to_replica_and_rebuilds_one() -> None:
@@ -103,7 +104,8 @@ def test_promote_fails_over_to_replica_and_rebuilds_one() -> None:
             assert primary.execute("SELECT pg_is_in_recovery()").fetchone() == (False,)
             primary.execute("INSERT INTO kept VALUES (2)")  # the new primary takes writes
         status = json.loads(run("status", "--json"))
-        assert status["primary_running"] and status["replica_running"]
+        assert status["primary_running"]
+        assert status["replica_running"]
         deadline = time.monotonic() + 90  # generous: CI machines can be loaded
         with psycopg.connect(after["admin_replica_url"], autocommit=True) as replica:
             assert replica.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)

@@ -18,7 +18,8 @@ def test_lock_pins_every_requirement_of_every_extra_with_hashes() -> None:
     for extra in extras:
         for name in extra_requirements(PYPROJECT, extra):
             block = entries[name][0]
-            assert "==" in block.splitlines()[0] and "--hash=sha256:" in block, name
+            assert "==" in block.splitlines()[0], name
+            assert "--hash=sha256:" in block, name
 
 
 def test_subset_engine_follows_via_chains_and_leaves_out_the_dashboard() -> None:
@@ -44,6 +45,7 @@ def test_parse_lock_reads_single_and_multi_line_via_notes() -> None:
         "e==4 \\\n    --hash=sha256:33\n    # via f\n"
     )
     entries = parse_lock(text)
-    assert entries["b-c"][1] == {"a", "d"} and entries["a"][1] == set()
+    assert entries["b-c"][1] == {"a", "d"}
+    assert entries["a"][1] == set()
     assert subset(entries, {"a"}) == ["a", "b-c", "d"]
     assert normalise("Flask_Login") == "flask-login"

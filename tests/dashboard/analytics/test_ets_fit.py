@@ -69,4 +69,5 @@ def test_results_forecast_and_intervals_equal_statsmodels() -> None:
             ref.get_prediction(start=n, end=n + 4).summary_frame(alpha=alpha),
             rtol=1e-12,
         )
-    assert np.isnan(np.asarray(ours.cov_params())).all() and np.isfinite(np.asarray(ref.cov_params())).all()
+    assert np.isnan(np.asarray(ours.cov_params())).all()
+    assert np.isfinite(np.asarray(ref.cov_params())).all()

@@ -23,10 +23,13 @@ def revenue() -> pd.Series:
 def test_forecast_intervals_nested_and_dated(revenue: pd.Series, method: fc.Method) -> None:
     """The 95% interval contains the 80% one, which contains the mean; dates continue the fiscal year-ends."""
     res = fc.forecast(revenue, method=method, horizon=4)
-    assert res.ok and res.forecast is not None
+    assert res.ok
+    assert res.forecast is not None
     t = res.forecast
-    assert (t["lower_95"] <= t["lower_80"]).all() and (t["lower_80"] <= t["mean"]).all()
-    assert (t["mean"] <= t["upper_80"]).all() and (t["upper_80"] <= t["upper_95"]).all()
+    assert (t["lower_95"] <= t["lower_80"]).all()
+    assert (t["lower_80"] <= t["mean"]).all()
+    assert (t["mean"] <= t["upper_80"]).all()
+    assert (t["upper_80"] <= t["upper_95"]).all()
     assert list(t.index) == list(pd.date_range("2025-09-30", periods=4, freq="YE-SEP"))
     widths = t["upper_95"] - t["lower_95"]
     assert widths.is_monotonic_increasing  # uncertainty grows with the horizon
@@ -49,7 +52,8 @@ def test_forecast_loglinear_recovers_exact_growth() -> None:
     """On an exact 7% exponential, the log-linear forecast continues it and the backtest MAPE is 0."""
     s = pd.Series(100 * 1.07 ** np.arange(12))
     res = fc.forecast(s, method="loglinear", horizon=2, holdout=3)
-    assert res.forecast is not None and res.backtest is not None
+    assert res.forecast is not None
+    assert res.backtest is not None
     assert res.forecast["mean"].tolist() == pytest.approx([100 * 1.07**12, 100 * 1.07**13], rel=1e-9)
     assert res.backtest.mape == pytest.approx(0.0, abs=1e-9)
     assert res.forecast.index.tolist() == [12, 13]
@@ -59,7 +63,8 @@ def test_forecast_backtest_holds_out_last_points(revenue: pd.Series) -> None:
     """The backtest compares the last k actuals with a fit that never saw them, reporting MAPE and coverage."""
     res = fc.forecast(revenue, method="ets", holdout=4)
     bt = res.backtest
-    assert bt is not None and bt.holdout == 4
+    assert bt is not None
+    assert bt.holdout == 4
     assert bt.actual.index.equals(revenue.index[-4:])
     expected = np.mean(np.abs(bt.actual.to_numpy() - bt.predicted["mean"].to_numpy()) / bt.actual.to_numpy())
     assert bt.mape == pytest.approx(expected)
@@ -69,9 +74,13 @@ def test_forecast_backtest_holds_out_last_points(revenue: pd.Series) -> None:
 def test_forecast_short_history_not_enough_data(revenue: pd.Series) -> None:
     """Fewer than eight points give status not_enough_data and no fit; a bit more skips only the backtest."""
     short = fc.forecast(revenue.iloc[:3])
-    assert short.status == "not_enough_data" and short.forecast is None and not short.ok
+    assert short.status == "not_enough_data"
+    assert short.forecast is None
+    assert not short.ok
     medium = fc.forecast(revenue.iloc[:9], holdout=3)
-    assert medium.ok and medium.backtest is None and "no backtest" in medium.message
+    assert medium.ok
+    assert medium.backtest is None
+    assert "no backtest" in medium.message
     assert fc.forecast(pd.Series([np.nan] * 20)).status == "not_enough_data"
 
 
@@ -96,8 +105,11 @@ def test_forecast_price_monthly_with_backtest() -> None:
     """Prices are forecast on month-end closes, 12 months ahead, backtested on the last 12 months."""
     close = factories.prices(2520, seed=3)["adj_close"]
     res = fc.forecast_price(close)
-    assert res.ok and res.forecast is not None and res.backtest is not None
-    assert len(res.forecast) == 12 and res.backtest.holdout == 12
+    assert res.ok
+    assert res.forecast is not None
+    assert res.backtest is not None
+    assert len(res.forecast) == 12
+    assert res.backtest.holdout == 12
     month_end = close.index[-1] + pd.offsets.MonthEnd(0)
     assert res.forecast.index[0] == month_end + pd.offsets.MonthEnd(1)
     with pytest.raises(AnalyticsError, match="DatetimeIndex"):
@@ -110,12 +122,15 @@ def test_forecast_gaps_use_elapsed_time() -> None:
     full = pd.Series(100.0 * 1.10 ** np.arange(15), index=years)
     holed = full.drop(index=years[[4, 7, 10]])
     res = fc.forecast(holed, method="loglinear", horizon=2, holdout=3)
-    assert res.ok and res.forecast is not None and res.backtest is not None
+    assert res.ok
+    assert res.forecast is not None
+    assert res.backtest is not None
     assert res.forecast["mean"].tolist() == pytest.approx([100 * 1.10**15, 100 * 1.10**16], rel=1e-9)
     assert list(res.forecast.index) == list(pd.date_range("2020-12-31", periods=2, freq="YE"))
     assert res.backtest.mape == pytest.approx(0.0, abs=1e-9)
     ets = fc.forecast(holed, method="ets")
-    assert ets.status == "unsuitable" and "3 missing periods" in ets.message
+    assert ets.status == "unsuitable"
+    assert "3 missing periods" in ets.message
 
 
 def test_forecast_duplicated_dates_keep_yearly_steps() -> None:

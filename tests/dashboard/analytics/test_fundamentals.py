@@ -74,7 +74,8 @@ def test_ratios_documented_differences_from_fmp(
     assert ours["quick_ratio"] < fmp_ratios["quickRatio"]
     # Interest coverage: FMP reports 0 when interestExpense is 0 (AAPL FY2024); a ratio over a zero
     # denominator is undefined, so ours is NaN (a 0 would rank AAPL as the worst-covered company).
-    assert row["interestExpense"] == 0 and fmp_ratios["interestCoverageRatio"] == 0
+    assert row["interestExpense"] == 0
+    assert fmp_ratios["interestCoverageRatio"] == 0
     assert np.isnan(ours["interest_coverage"])
     # Per share: FMP divides by basic shares; our default is diluted (15,408M vs 15,344M shares).
     assert ours["eps"] == pytest.approx(row["netIncome"] / row["weightedAverageShsOutDil"], rel=REL)
@@ -162,12 +163,14 @@ def test_piotroski_opening_assets_aapl_fy2024_scores_7() -> None:
     )
     paper = f.piotroski_f(years).iloc[2]
     assert paper["f_score"] == 7
-    assert paper["roa_improved"] == 0 and paper["current_ratio_up"] == 0
+    assert paper["roa_improved"] == 0
+    assert paper["current_ratio_up"] == 0
     assert paper["turnover_up"] == 1  # 391,035 / 352,583 = 1.109 > 383,285 / 352,755 = 1.087
     # The closing-assets variant we used before: ROA and turnover both fall, 6.
     closing_roa = (93_736 / 364_980, 96_995 / 352_583)
     closing_turn = (391_035 / 364_980, 383_285 / 352_583)
-    assert closing_roa[0] < closing_roa[1] and closing_turn[0] < closing_turn[1]
+    assert closing_roa[0] < closing_roa[1]
+    assert closing_turn[0] < closing_turn[1]
     assert paper["f_score"] - paper["turnover_up"] == 6
     # The same score from a cross-section (screener): latest, previous and the year before.
     rows = [years.iloc[[i]].set_axis(["AAPL"]) for i in (2, 1, 0)]
@@ -284,4 +287,5 @@ def test_altman_model_by_sector_aapl_worked_example(aapl: pd.DataFrame) -> None:
     assert out.loc["AAPL", "altman_z"] == pytest.approx(f.altman_z(aapl, mc).iloc[0], rel=1e-12)
     assert out.loc["VZ", "altman_model"] == "Z'' (1995)"
     assert out.loc["VZ", "altman_z"] == pytest.approx(expected, rel=1e-9)
-    assert pd.isna(out.loc["JPM", "altman_model"]) and np.isnan(out.loc["JPM", "altman_z"])
+    assert pd.isna(out.loc["JPM", "altman_model"])
+    assert np.isnan(out.loc["JPM", "altman_z"])

@@ -64,7 +64,9 @@ def test_max_drawdown_dates() -> None:
     assert dd.depth == pytest.approx(-0.20)
     assert (dd.peak, dd.trough, dd.recovery) == (idx[0], idx[1], idx[3])
     first_down = pf.max_drawdown(pd.Series([-0.1, 0.05], index=idx[:2]))
-    assert first_down.peak is None and first_down.trough == idx[0] and first_down.recovery is None
+    assert first_down.peak is None
+    assert first_down.trough == idx[0]
+    assert first_down.recovery is None
 
 
 def test_align_prices_reports_late_listing() -> None:
@@ -74,9 +76,12 @@ def test_align_prices_reports_late_listing() -> None:
         {"OLD": np.linspace(10, 20, 10), "NEW": [np.nan] * 4 + list(np.linspace(5, 6, 6))}, index=idx
     )
     aligned, report = pf.align_prices(prices)
-    assert aligned.index[0] == idx[4] and len(aligned) == 6
-    assert report.late_starters == ["NEW"] and report.dropped_rows == 4
-    assert "NEW" in report.message and str(idx[4].date()) in report.message
+    assert aligned.index[0] == idx[4]
+    assert len(aligned) == 6
+    assert report.late_starters == ["NEW"]
+    assert report.dropped_rows == 4
+    assert "NEW" in report.message
+    assert str(idx[4].date()) in report.message
 
 
 def test_portfolio_returns_weights_and_rebalancing() -> None:
@@ -104,7 +109,8 @@ def test_portfolio_bad_inputs() -> None:
     with pytest.raises(AnalyticsError, match="confidence"):
         pf.performance(pd.Series([0.01, 0.02, 0.03]), confidence=95)
     flat = pf.performance(pd.Series([0.0, 0.0, 0.0]))
-    assert np.isnan(flat.sharpe) and np.isnan(flat.calmar)
+    assert np.isnan(flat.sharpe)
+    assert np.isnan(flat.calmar)
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +177,8 @@ def test_drawdown_series_starts_before_first_return_and_matches_statistic() -> N
     index = pd.bdate_range("2024-01-02", periods=6)
     returns = pd.Series([-0.10, 0.05, 0.02, -0.01, 0.03], index=index[1:])
     path = pf.drawdown_series(returns, index[0])
-    assert path.index[0] == index[0] and path.iloc[0] == 0.0
+    assert path.index[0] == index[0]
+    assert path.iloc[0] == 0.0
     assert len(path) == len(returns) + 1
     assert path.min() == pytest.approx(-0.10)
     assert path.min() == pytest.approx(pf.max_drawdown(returns).depth)
@@ -187,4 +194,5 @@ def test_performance_constant_returns_sharpe_is_nan(daily: float) -> None:
     assert np.isnan(perf.sharpe)
     assert perf.var_parametric == pytest.approx(daily)
     stats = pf.versus_benchmark(returns, returns)
-    assert np.isnan(stats.beta) and np.isnan(stats.correlation)
+    assert np.isnan(stats.beta)
+    assert np.isnan(stats.correlation)

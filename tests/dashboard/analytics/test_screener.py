@@ -26,7 +26,8 @@ def test_cross_sections_latest_and_previous() -> None:
         index=pd.DatetimeIndex(["2024-12-31", "2023-12-31", "2024-12-31"], name="date"),
     )
     latest, previous = sc.cross_sections(long)
-    assert latest.loc["A", "revenue"] == 2.0 and previous.loc["A", "revenue"] == 1.0
+    assert latest.loc["A", "revenue"] == 2.0
+    assert previous.loc["A", "revenue"] == 1.0
     assert np.isnan(previous.loc["B", "revenue"])
     with pytest.raises(AnalyticsError, match="symbol"):
         sc.cross_sections(long.drop(columns="symbol"))
@@ -80,7 +81,8 @@ def test_score_orients_lower_is_better() -> None:
         {"pe": [10.0, 20.0, 30.0], "roe": [0.3, np.nan, 0.1], "sector": ["X", "X", "Y"]}, index=list("ABC")
     )
     s = sc.score(t, {"pe": -1.0, "roe": 1.0})
-    assert s.idxmax() == "A" and s["A"] == pytest.approx(1.0)
+    assert s.idxmax() == "A"
+    assert s["A"] == pytest.approx(1.0)
     assert s["B"] == pytest.approx(2 / 3)  # ranked on P/E alone
     within = sc.score(t, {"pe": -1.0}, within_sector=True)
     assert within["C"] == pytest.approx(1.0)

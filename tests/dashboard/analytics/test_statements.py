@@ -19,8 +19,10 @@ def payloads() -> dict[str, list[dict]]:
 def test_statement_frame_sorted_numeric_and_filtered(payloads: dict[str, list[dict]]) -> None:
     """Rows come back ascending by fiscal date, numeric fields only, filtered by period."""
     fy = st.statement_frame(reversed(payloads["income"]), period="FY")
-    assert len(fy) == 3 and fy.index.is_monotonic_increasing
-    assert "symbol" not in fy.columns and "period" not in fy.columns
+    assert len(fy) == 3
+    assert fy.index.is_monotonic_increasing
+    assert "symbol" not in fy.columns
+    assert "period" not in fy.columns
     assert fy["revenue"].dtype == float
     quarters = st.statement_frame(payloads["income"], period=("Q1", "Q2", "Q3", "Q4"))
     assert len(quarters) == 12
@@ -30,7 +32,8 @@ def test_statement_frame_restatement_and_bad_date() -> None:
     """A repeated fiscal date keeps the last row given; a row without a date raises AnalyticsError."""
     rows = [{"date": "2024-09-28", "revenue": 1}, {"date": "2024-09-28", "revenue": 2, "note": "x"}]
     frame = st.statement_frame(rows)
-    assert frame["revenue"].tolist() == [2.0] and "note" not in frame.columns
+    assert frame["revenue"].tolist() == [2.0]
+    assert "note" not in frame.columns
     with pytest.raises(AnalyticsError, match="date"):
         st.statement_frame([{"revenue": 1}])
     assert st.statement_frame([]).empty

@@ -127,7 +127,8 @@ def test_multiples_negative_earnings_nan_and_market_cap_asof() -> None:
     mc = v.market_cap_at(close, shares)
     assert mc.tolist() == [1000.0, 1200.0]
     m = v.multiples(frame, mc)
-    assert np.isnan(m["pe"].iloc[0]) and m["pe"].iloc[1] == pytest.approx(120.0)
+    assert np.isnan(m["pe"].iloc[0])
+    assert m["pe"].iloc[1] == pytest.approx(120.0)
     assert m["ev_ebitda"].isna().all()  # no ebitda field: NaN, not a KeyError
 
 
@@ -163,7 +164,8 @@ def test_current_shares_profile_matches_fmp_market_cap(aapl: pd.DataFrame) -> No
     per_symbol = v.current_shares(
         {"profile": pd.Series({"A": np.nan, "B": -1.0}), "annual": pd.Series({"A": 5.0, "B": np.nan})}
     )
-    assert per_symbol.loc["A", "shares_source"] == "annual" and per_symbol.loc["B", "shares_source"] is None
+    assert per_symbol.loc["A", "shares_source"] == "annual"
+    assert per_symbol.loc["B", "shares_source"] is None
 
 
 def test_enterprise_value_cfa_definition_aapl(aapl: pd.DataFrame, fmp_metrics: dict[str, Any]) -> None:
@@ -204,7 +206,8 @@ def test_dcf_mid_year_convention_hand_computed() -> None:
         end.gordon.enterprise_value * (1 + r) ** 0.5, rel=1e-12
     )
     assert mid.projection["discount_factor"].tolist() == pytest.approx([1.1**-0.5, 1.1**-1.5, 1.1**-2.5])
-    assert mid.exit_multiple is not None and end.exit_multiple is not None
+    assert mid.exit_multiple is not None
+    assert end.exit_multiple is not None
     assert mid.exit_multiple.pv_terminal == pytest.approx(end.exit_multiple.pv_terminal, rel=1e-12)
     grid = v.sensitivity(100.0, growth=0.05, years=3, waccs=[r], terminal_growths=[g], net_debt=50.0,
                          shares=10.0, mid_year=True)  # fmt: skip

@@ -45,7 +45,8 @@ async def test_upsert_companies_leaver_marked_not_deleted(pool: asyncpg.Pool) ->
     gone = await pool.fetchrow("SELECT in_index, index_removed FROM companies WHERE symbol = 'LV2'")
     assert tuple(gone) == (False, date(2024, 6, 3))
     members = {r["symbol"] for r in await pool.fetch("SELECT symbol FROM sp500_members")}
-    assert "LV1" in members and "LV2" not in members
+    assert "LV1" in members
+    assert "LV2" not in members
     await upsert_companies(pool, [constituent("LV1"), constituent("LV2")], as_of=date(2025, 1, 2))
     back = await pool.fetchrow("SELECT in_index, index_removed FROM companies WHERE symbol = 'LV2'")
     assert tuple(back) == (True, None)

@@ -72,7 +72,8 @@ async def test_load_prices_duplicate_dates_no_error_deterministic(pool: asyncpg.
     low, high = price("DU1", "2024-01-02", 100.0), price("DU1", "2024-01-02", 101.0)
     first = await load_prices(pool, "DU1", [low, high, low])
     second = await load_prices(pool, "DU2", [{**high, "symbol": "DU2"}, {**low, "symbol": "DU2"}])
-    assert first.inserted == 1 and second.inserted == 1
+    assert first.inserted == 1
+    assert second.inserted == 1
     closes = await pool.fetch("SELECT symbol, close FROM prices_daily WHERE symbol IN ('DU1', 'DU2')")
     assert {r["close"] for r in closes} == {101.0}
 

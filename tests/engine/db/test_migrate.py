@@ -105,7 +105,8 @@ def test_cli_migrate_unreachable_exits_database(
     _engine_env(monkeypatch, "postgresql://mycfa:sekrit-pw@127.0.0.1:1/mycfa")
     assert main(["migrate"]) == ExitCode.DATABASE
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "sekrit-pw" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert "sekrit-pw" not in err
 
 
 def _reader_role_migration(tmp_path: Path, role: str) -> None:
@@ -134,7 +135,8 @@ def test_migrate_missing_reader_role_says_what_to_create(
         assert main(["migrate"]) == ExitCode.DATABASE
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1
-        assert f'role "{role}" does not exist' in err and f"CREATE ROLE {role} NOLOGIN;" in err
+        assert f'role "{role}" does not exist' in err
+        assert f"CREATE ROLE {role} NOLOGIN;" in err
         assert "UndefinedObjectError" not in err
 
 

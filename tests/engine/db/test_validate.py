@@ -90,7 +90,8 @@ def test_parse_statements_balance_within_tolerance_accepted() -> None:
 def test_parse_statements_balance_rule_only_for_balance_kind() -> None:
     """Income rows carry no balance totals and are not checked against them."""
     parsed = parse_statements("X", "income", [income("X", "2024-09-28", 2024)])
-    assert parsed.quarantined == [] and parsed.rows[0].fiscal_year == 2024
+    assert parsed.quarantined == []
+    assert parsed.rows[0].fiscal_year == 2024
 
 
 def test_dedupe_prices_winner_independent_of_order() -> None:
@@ -121,7 +122,8 @@ def test_dedupe_prices_unordered_or_repeated_dates_take_full_path() -> None:
     assert dedupe_prices(shuffled) == rows
     repeated = [*rows[:5], rows[4]._replace(close=9.0), *rows[5:]]
     out = dedupe_prices(repeated)
-    assert len(out) == 20 and out[4].close == 9.0
+    assert len(out) == 20
+    assert out[4].close == 9.0
     two = _daily("B", date(2020, 1, 1), 3) + _daily("A", date(2020, 1, 1), 3)
     assert [(r.symbol, r.date) for r in dedupe_prices(two)] == sorted((r.symbol, r.date) for r in two)
 
@@ -153,7 +155,8 @@ def test_dedupe_statements_latest_filing_wins() -> None:
     late = income("X", "2024-09-28", 2024, filingDate="2025-02-01", revenue=2)
     for batch in ([early, late], [late, early]):
         rows = dedupe_statements(parse_statements("X", "income", batch).rows)
-        assert len(rows) == 1 and rows[0].filing_date == date(2025, 2, 1)
+        assert len(rows) == 1
+        assert rows[0].filing_date == date(2025, 2, 1)
 
 
 @pytest.mark.parametrize(

@@ -78,7 +78,8 @@ async def test_fetch_wrong_key_raises_auth_error_without_retry(fake: RunningServ
     async with make_client(fake, key="a-wrong-key") as fmp:
         with pytest.raises(FMPAuthError, match="Invalid API KEY"):
             await fmp.fetch(PROFILE, symbol="MMM")
-        assert fmp.counters.requests == 1 and fmp.counters.retries == 0
+        assert fmp.counters.requests == 1
+        assert fmp.counters.retries == 0
 
 
 async def test_fetch_402_raises_entitlement_error_with_reason(fake: RunningServer) -> None:
@@ -87,7 +88,8 @@ async def test_fetch_402_raises_entitlement_error_with_reason(fake: RunningServe
     async with make_client(fake) as fmp:
         with pytest.raises(FMPEntitlementError) as caught:
             await fmp.fetch(INCOME, symbol="MMM", period="annual")
-    assert caught.value.status == 402 and caught.value.symbol == "MMM"
+    assert caught.value.status == 402
+    assert caught.value.symbol == "MMM"
     assert "income-statement [MMM]" in str(caught.value)
     assert fmp.counters.retries == 0
 
@@ -113,7 +115,8 @@ async def test_fetch_fault_is_retried_then_raised_typed(
     async with make_client(fake) as fmp:
         with pytest.raises(error):
             await fmp.fetch(PROFILE, symbol="MMM")
-    assert fmp.counters.requests == 3 and fmp.counters.retries == 2
+    assert fmp.counters.requests == 3
+    assert fmp.counters.retries == 2
     assert fake.state.stats.faults[kind] == 3
 
 
@@ -230,4 +233,5 @@ async def test_fetch_wrong_shape_fault_is_refused_without_retry(fake: RunningSer
             FMPMalformedResponseError, match=r"profile \[MMM\]: expected a JSON array, got dict"
         ):
             await fmp.fetch(PROFILE, symbol="MMM")
-    assert fmp.counters.requests == 1 and fake.state.stats.faults["wrongshape"] == 1
+    assert fmp.counters.requests == 1
+    assert fake.state.stats.faults["wrongshape"] == 1

@@ -58,7 +58,8 @@ async def test_client_budget_holds_against_subprocess_fake_with_faults() -> None
     assert stats["statuses"].get("429", 0) == 0
     assert stats["max_in_window"] <= LIMIT
     assert fmp.counters.max_in_window <= LIMIT
-    assert sum(stats["faults"].values()) > 0 and fmp.counters.retries > 0
+    assert sum(stats["faults"].values()) > 0
+    assert fmp.counters.retries > 0
     assert fmp.counters.requests == stats["requests"]  # every send, retries included, went through the budget
     rate = fmp.counters.requests / (fmp.counters.last_send - fmp.counters.first_send) * WINDOW_S  # type: ignore[operator]
     # 6 / 6.4 = 94% is the most the margin allows; 80% leaves room for a loaded machine (26.8/30 seen

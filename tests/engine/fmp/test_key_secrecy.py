@@ -29,7 +29,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def _assert_clean(exc: BaseException, *texts: str) -> None:
     for link in _chain(exc):
-        assert CANARY_KEY not in str(link) and CANARY_KEY not in repr(link)
+        assert CANARY_KEY not in str(link)
+        assert CANARY_KEY not in repr(link)
         assert CANARY_KEY not in repr(vars(link)) if hasattr(link, "__dict__") else True
     assert CANARY_KEY not in "".join(traceback.format_exception(exc))
     for text in texts:
@@ -78,9 +79,12 @@ def test_redacting_formatter_masks_key_in_message_and_traceback() -> None:
     except RuntimeError:
         record = logging.LogRecord("t", logging.ERROR, __file__, 1, "key %s", (CANARY_KEY,), sys.exc_info())
     text = formatter.format(record)
-    assert CANARY_KEY not in text and "***" in text
+    assert CANARY_KEY not in text
+    assert "***" in text
     json_text = RedactingFormatter(json_lines=True, secrets=[CANARY_KEY]).format(record)
-    assert CANARY_KEY not in json_text and '"exc":' in json_text
+    assert CANARY_KEY not in json_text
+    assert '"exc":' in json_text
     unregistered = RedactingFormatter().format(record)  # shape-based masking only
-    assert f"apikey={CANARY_KEY}" not in unregistered and "apikey=***" in unregistered
+    assert f"apikey={CANARY_KEY}" not in unregistered
+    assert "apikey=***" in unregistered
     assert redact("headers {'apikey': 'abc123'}") == "headers {'apikey': '***'}"

@@ -38,13 +38,15 @@ async def test_shared_budget_two_holders_share_one_limit(redis_url: str) -> None
         await b.close()
     assert busiest(grants, window_s) <= limit
     assert max(grants) - started >= 2 * window_s  # 30 grants at 10 a window need a third window
-    assert a.shared and b.shared
+    assert a.shared
+    assert b.shared
     client = aioredis.from_url(redis_url)
     try:
         keys = [k.decode() for k in await client.keys("*")]
     finally:
         await client.aclose()
-    assert keys == [budget_key(KEY)] and KEY not in keys[0]
+    assert keys == [budget_key(KEY)]
+    assert KEY not in keys[0]
 
 
 async def test_shared_budget_unreachable_falls_back_to_a_local_share(
@@ -120,5 +122,6 @@ def test_three_engine_processes_on_one_key_stay_within_the_limit(redis_url: str)
     )
     assert sum(w["requests"] for w in shared) == 3 * EACH
     assert server["max_in_window"] <= LIMIT
-    assert server["statuses"].get("429", 0) == 0 and sum(w["http_429"] for w in shared) == 0
+    assert server["statuses"].get("429", 0) == 0
+    assert sum(w["http_429"] for w in shared) == 0
     assert shared_s <= 1.1 * single_s

@@ -106,7 +106,8 @@ async def test_bulk_and_per_symbol_refresh_load_the_same_rows(
 
     prices = "SELECT * FROM prices_daily ORDER BY symbol, date"
     first, second = [await table(url, prices) for url in databases]
-    assert len(first) > UNIVERSE * 500 and first == second
+    assert len(first) > UNIVERSE * 500
+    assert first == second
     profiles = (
         "SELECT symbol, profile->>'companyName', (profile->>'price')::float8, (profile->>'marketCap')::float8,"
         " profile->'isEtf', profile->>'ipoDate' FROM companies ORDER BY symbol"
@@ -120,7 +121,8 @@ async def test_eod_bulk_day_matches_the_per_symbol_endpoints(fake: RunningServer
     fake.state.universe.set_as_of(date(2026, 3, 6))
     async with FMPClient.open(settings("postgresql://unused/db", fake)) as fmp:
         rows = await fmp.fetch_csv(EOD_BULK, day=day)
-        assert len(rows) == UNIVERSE and all(isinstance(row["volume"], int) for row in rows)
+        assert len(rows) == UNIVERSE
+        assert all(isinstance(row["volume"], int) for row in rows)
         for row in rows[:4]:
             [full] = await fmp.fetch(PRICES, symbol=row["symbol"], start=day, end=day)
             [adjusted] = await fmp.fetch(PRICES_ADJUSTED, symbol=row["symbol"], start=day, end=day)
@@ -132,7 +134,8 @@ async def test_eod_bulk_day_matches_the_per_symbol_endpoints(fake: RunningServer
         weekend = await fmp.fetch_csv(EOD_BULK, day=date(2026, 2, 28))
         assert weekend == []
         profiles = await fmp.fetch_csv(PROFILE_BULK, part=0, booleans=PROFILE_BULK_BOOLEANS)
-        assert len(profiles) == UNIVERSE and profiles[0]["isEtf"] is False
+        assert len(profiles) == UNIVERSE
+        assert profiles[0]["isEtf"] is False
         assert await fmp.fetch_csv(PROFILE_BULK, part=1) == []
 
 
@@ -143,7 +146,8 @@ async def test_bulk_denied_is_found_once_per_run(fake: RunningServer) -> None:
         bulk = BulkData(fmp, fake.state.universe.companies)
         await bulk.probe(LOADED, prices=True, profiles=True)
         sent = fmp.counters.requests
-        assert not bulk.allows(EOD_BULK.path) and not bulk.allows(PROFILE_BULK.path)
+        assert not bulk.allows(EOD_BULK.path)
+        assert not bulk.allows(PROFILE_BULK.path)
         for _ in range(3):
             with pytest.raises(Exception, match="denied"):
                 await bulk.prices("MMM", date(2026, 2, 23), LOADED)

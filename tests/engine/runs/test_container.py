@@ -22,7 +22,8 @@ def test_dockerfile_engine_installs_the_engine_extra_from_the_lock() -> None:
     """The builder installs the lock's `engine` subset hash-checked; no dependency list of its own."""
     text = DOCKERFILE.read_text()
     assert "lock_subset.py engine" in text
-    assert "--require-hashes" in text and "pip check" in text
+    assert "--require-hashes" in text
+    assert "pip check" in text
     assert 'pip install "' not in text  # no version specifiers repeated from pyproject
 
 
@@ -34,9 +35,11 @@ def test_dockerfile_engine_copies_only_engine_and_schema_and_runs_unprivileged()
     assert copies == ["pyproject.toml", "--from=builder", "schema/", "engine/", "deploy/tls/"]
     runtime = text.split("FROM ${PYTHON_IMAGE}\n", 1)[1]
     assert runtime.index("COPY --from=builder") < runtime.index("COPY engine/")
-    assert "ARG PYTHON_IMAGE=python:3.11-slim" in text and "AS builder" in text
+    assert "ARG PYTHON_IMAGE=python:3.11-slim" in text
+    assert "AS builder" in text
     user = re.findall(r"^USER (\S+)", text, flags=re.MULTILINE)
-    assert user and user[-1] not in ("root", "0")
+    assert user
+    assert user[-1] not in ("root", "0")
     assert 'ENTRYPOINT ["mycfa-engine"]' in text
     assert 'CMD ["run", "--job", "full"]' in text
     assert "PYTHONUNBUFFERED=1" in text

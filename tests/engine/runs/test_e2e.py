@@ -103,7 +103,8 @@ def test_status_json_reports_the_run_with_its_metrics(
     assert result.returncode == 0, result.stderr
     status = orjson.loads(result.stdout)
     run = status["runs"][0]
-    assert run["state"] == "succeeded" and run["exit_code"] == 0
+    assert run["state"] == "succeeded"
+    assert run["exit_code"] == 0
     assert run["metrics"]["requests"] == run["requests"] > 0
     assert status["datasets"]["prices"]["rows"] == prints["prices"][0]
 
@@ -148,11 +149,13 @@ def test_second_run_exits_locked_and_sigterm_stops_resumably(
     first = start_engine(slow, "run", "--job", "fundamentals")
     deadline = time.monotonic() + 30
     while not query(url, "SELECT run_id FROM runs WHERE state = 'running'"):
-        assert time.monotonic() < deadline and first.poll() is None, "the first run never started"
+        assert time.monotonic() < deadline, "the first run never started"
+        assert first.poll() is None, "the first run never started"
         time.sleep(0.1)
     started = time.monotonic()
     second = run_engine(slow, "run", "--job", "prices", timeout=30)
-    assert second.returncode == 5 and "another run holds the lock" in second.stderr
+    assert second.returncode == 5
+    assert "another run holds the lock" in second.stderr
     assert time.monotonic() - started < 10
 
     first.send_signal(signal.SIGTERM)
@@ -163,7 +166,8 @@ def test_second_run_exits_locked_and_sigterm_stops_resumably(
         "SELECT r.run_id, r.state, count(*) FILTER (WHERE i.state = 'pending') FROM runs r"
         " JOIN run_items i USING (run_id) WHERE r.job = 'fundamentals' GROUP BY 1, 2",
     )
-    assert state == "interrupted" and pending > 0
+    assert state == "interrupted"
+    assert pending > 0
     resumed = run_engine(engine_env(url, fake, SYMBOLS), "run", "--job", "fundamentals")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert query(url, "SELECT state, resumes FROM runs WHERE run_id = %s", run_id) == [("succeeded", 1)]
@@ -184,10 +188,12 @@ def test_faults_at_30_percent_give_a_complete_database_or_failures_with_reasons(
         url, "SELECT error_class, error_message FROM run_items WHERE state IN ('failed', 'skipped')"
     )
     if result.returncode == 0:
-        assert not failed and fingerprint(url) == expected
+        assert not failed
+        assert fingerprint(url) == expected
     else:
         assert result.returncode == 1, result.stderr[-3000:]
-        assert failed and all(cls and message for cls, message in failed)
+        assert failed
+        assert all(cls and message for cls, message in failed)
     assert "e2e-canary-key" not in result.stdout + result.stderr + repr(failed)
 
 
@@ -240,10 +246,13 @@ def test_prices_run_after_a_new_dividend_readjusts_the_whole_history(
         fresh = run_engine(engine_env(reference, fake, SYMBOLS), "run", "--job", "prices")
     finally:
         fake.set_as_of(AS_OF.isoformat())
-    assert result.returncode == 0 and fresh.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert fresh.returncode == 0, result.stderr[-3000:]
     assert fingerprint(url)["prices"] == fingerprint(reference)["prices"]
     new = dict(query(url, "SELECT symbol, adj_close FROM prices_daily WHERE date = '2020-01-02'"))
-    assert new["ABT"] == old["ABT"] and new["AOS"] < old["AOS"] and new["MMM"] < old["MMM"]
+    assert new["ABT"] == old["ABT"]
+    assert new["AOS"] < old["AOS"]
+    assert new["MMM"] < old["MMM"]
     items = {
         symbol: (params, requests)
         for symbol, params, requests in query(
@@ -251,7 +260,8 @@ def test_prices_run_after_a_new_dividend_readjusts_the_whole_history(
             "SELECT symbol, params, requests FROM run_items WHERE run_id = (SELECT max(run_id) FROM runs)",
         )
     }
-    assert "readjusted" not in items["ABT"][0] and items["ABT"][1] == 2
+    assert "readjusted" not in items["ABT"][0]
+    assert items["ABT"][1] == 2
     for symbol in ("AOS", "MMM"):
         params, requests = items[symbol]
         assert params["readjusted"]["from"] == first[symbol].isoformat()

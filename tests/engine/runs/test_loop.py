@@ -83,7 +83,9 @@ async def test_run_loop_all_items_succeed_marks_done_with_counts(pool: asyncpg.P
     assert outcome.exit_code is ExitCode.OK
     rows = await item_rows(pool, run_id)
     assert {r["state"] for r in rows.values()} == {"done"}
-    assert rows["D"]["rows_changed"] == 13 and rows["D"]["requests"] == 2 and rows["D"]["attempts"] == 1
+    assert rows["D"]["rows_changed"] == 13
+    assert rows["D"]["requests"] == 2
+    assert rows["D"]["attempts"] == 1
 
 
 async def test_run_loop_readjusted_item_is_noted_in_params_and_counted(pool: asyncpg.Pool) -> None:
@@ -104,7 +106,8 @@ async def test_run_loop_readjusted_item_is_noted_in_params_and_counted(pool: asy
     rows = await item_rows(pool, run_id)
     assert orjson.loads(rows["A"]["params"]) == {"from": "2026-06-23", "readjusted": note}
     assert orjson.loads(rows["B"]["params"]) == {"from": "2026-06-23"}
-    assert loop.snapshot().done == 2 and loop._metrics.as_dict()["price_readjustments"] == 1
+    assert loop.snapshot().done == 2
+    assert loop._metrics.as_dict()["price_readjustments"] == 1
 
 
 async def test_run_loop_failures_are_recorded_with_class_and_redacted_reason(pool: asyncpg.Pool) -> None:
@@ -123,10 +126,14 @@ async def test_run_loop_failures_are_recorded_with_class_and_redacted_reason(poo
     outcome = await make_loop(pool, run_id, handler).execute(await ledger.pending_items(pool, run_id))
     assert outcome.exit_code is ExitCode.PARTIAL_FAILURE
     rows = await item_rows(pool, run_id)
-    assert rows["A"]["state"] == "skipped" and rows["A"]["error_class"] == "FMPEntitlementError"
-    assert rows["B"]["state"] == "failed" and "SECRETKEY" not in rows["B"]["error_message"]
-    assert rows["B"]["requests"] == 12 and calls["B"] == 2  # a transient failure gets one more try
-    assert calls["A"] == 1 and calls["C"] == 1
+    assert rows["A"]["state"] == "skipped"
+    assert rows["A"]["error_class"] == "FMPEntitlementError"
+    assert rows["B"]["state"] == "failed"
+    assert "SECRETKEY" not in rows["B"]["error_message"]
+    assert rows["B"]["requests"] == 12
+    assert calls["B"] == 2
+    assert calls["A"] == 1
+    assert calls["C"] == 1
     assert rows["C"]["error_class"] == "StoreError"
 
 
@@ -249,7 +256,8 @@ async def test_run_lock_retakes_the_lock_after_its_connection_drops(
     finally:
         await admin.close()
     assert lost == []
-    assert "reconnecting" in caplog.text and "re-acquired" in caplog.text
+    assert "reconnecting" in caplog.text
+    assert "re-acquired" in caplog.text
 
 
 async def test_run_lock_taken_by_another_session_meanwhile_is_reported_lost(ledger_db: Database) -> None:
@@ -288,7 +296,6 @@ async def test_run_lock_unreachable_past_the_grace_is_reported_lost(ledger_db: D
     finally:
         await admin.execute(f'ALTER DATABASE "{ledger_db.name}" ALLOW_CONNECTIONS true')
         await admin.close()
-    assert len(lost) == 1 and lost[0].startswith(
-        "no database connection for 1s: run lock: database unreachable: "
-    )
+    assert len(lost) == 1
+    assert lost[0].startswith("no database connection for 1s: run lock: database unreachable: ")
     assert "not currently accepting connections" in lost[0]

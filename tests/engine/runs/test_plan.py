@@ -97,7 +97,9 @@ def test_statement_reason_sweeps_each_series_within_the_period() -> None:
             due_weeks.append(week)
             fetched_on = day
     gaps = [b - a for a, b in zip([0, *due_weeks], due_weeks, strict=False)]
-    assert due_weeks and max(gaps) <= weeks and set(gaps[1:]) == {weeks}
+    assert due_weeks
+    assert max(gaps) <= weeks
+    assert set(gaps[1:]) == {weeks}
     # after the first cycle the sweep falls in the symbol's own week
     assert {(TODAY + timedelta(weeks=w)).toordinal() // 7 % weeks for w in due_weeks[1:]} == {
         sweep_bucket("MSFT", weeks)
@@ -128,7 +130,8 @@ def test_build_plan_counts_the_series_left_alone_and_shows_the_saving() -> None:
     assert plan.statements_skipped == 20 - sum(v for k, v in reasons.items() if k != "skipped")
     assert plan.as_dict()["requests_saved"] == plan.statements_skipped - 1
     text = render_plan(plan)
-    assert "statement series: reported 5" in text and "saved by the earnings calendar" in text
+    assert "statement series: reported 5" in text
+    assert "saved by the earnings calendar" in text
 
 
 def test_build_plan_jobs_select_their_datasets() -> None:

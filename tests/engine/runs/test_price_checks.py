@@ -131,4 +131,5 @@ def test_parse_prices_checked_keeps_every_rule_on_a_valid_series() -> None:
     checked = parse_prices(SYMBOL, full, adjusted, checked=True)
     assert checked.rows == parse_prices(SYMBOL, full, adjusted).rows
     assert [r.adj_close for r in checked.rows] == [10.9] * 5 + [None] * 5
-    assert checked.rows[0].date == date(2024, 1, 2) and checked.rows[0].volume == 1002
+    assert checked.rows[0].date == date(2024, 1, 2)
+    assert checked.rows[0].volume == 1002

@@ -36,7 +36,9 @@ def test_find_rewrite_split_reports_close_changed() -> None:
     """A split divides the (split-adjusted) close too: the rewrite says the close moved."""
     fetched = [row(d, (50.0 + d) / 2, (49.0 + d) / 2) for d in (22, 23, 24)]
     rewrite = find_rewrite(STORED, fetched)
-    assert rewrite is not None and rewrite.close_changed and len(rewrite.dates) == 3
+    assert rewrite is not None
+    assert rewrite.close_changed
+    assert len(rewrite.dates) == 3
 
 
 def test_find_rewrite_tolerance_and_missing_adjusted_values() -> None:

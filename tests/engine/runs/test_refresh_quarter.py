@@ -113,6 +113,79 @@ async def run_week(url: str, fake: RunningServer, day: date) -> list[asyncpg.Rec
         await pool.close()
 
 
+Fetched = dict[tuple[str, str], list[tuple[int, str]]]
+
+
+def check_item(
+    fake: RunningServer,
+    item: asyncpg.Record,
+    week: int,
+    day: date,
+    before: dict[tuple[str, str, str], str],
+    fetched: Fetched,
+) -> None:
+    """A run item was fetched with a reason that holds: reported (filed, or an announced annual
+    report), or sweep (its symbol's turn, or the series was not fetched for the whole sweep)."""
+    params = orjson.loads(item["params"]) if isinstance(item["params"], str) else item["params"]
+    reason = params["reason"]
+    key = (item["symbol"], item["dataset"])
+    kind, period = item["dataset"].rsplit("_", 1)
+    assert reason in ("reported", "sweep"), (week, key, reason)
+    if reason == "reported" and item["rows_changed"] == 0:
+        # Only an annual report announced but not filed yet may come back unchanged.
+        entries = fake.state.universe.fundamentals(item["symbol"])[(kind, period)]
+        nxt = [e for e in entries if e.date > before[(item["symbol"], kind, period)]]
+        assert period == "annual", key
+        assert nxt, key
+        assert min(e.filing for e in nxt) > day.isoformat(), key
+    if reason == "sweep":
+        # its symbol's turn, or the series was not fetched for the whole sweep period
+        last = max([0, *(w for w, _ in fetched[key])])
+        in_turn = day.toordinal() // 7 % SWEEP_WEEKS == sweep_bucket(item["symbol"], SWEEP_WEEKS)
+        assert in_turn or week - last >= SWEEP_WEEKS, (key, week, last)
+        assert last < week
+    fetched[key].append((week, reason))
+
+
+async def check_latest(pool: asyncpg.Pool, fake: RunningServer, week: int, day: date) -> None:
+    """No new statement missed: every quarterly series holds the latest period filed by today; an
+    annual one the latest filed a week and ANNUAL_FILING_LAG_DAYS - 19 days ago (the fake files
+    10-Ks 19+ days after the Q4 release; the engine asks 21+ days after it)."""
+    stored, now, lagged = await stored_latest(pool), truth(fake, day), truth(fake, day - LAG)
+    assert stored.keys() == now.keys()
+    for key, latest in stored.items():
+        if key[2] == "quarter":
+            assert latest == now[key], (week, key)
+        else:
+            assert lagged[key] <= latest <= now[key], (week, key)
+
+
+async def check_restatements(
+    pool: asyncpg.Pool,
+    events: dict[str, list[Any]],
+    base: dict[tuple[str, str, str], int],
+    week: int,
+    day: date,
+) -> None:
+    """No restatement missed beyond the sweep period."""
+    revenue = await stored_revenue(pool)
+    cutoff = (day - timedelta(weeks=SWEEP_WEEKS) + timedelta(days=6)).isoformat()
+    for symbol, restatements in events.items():
+        by_period: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for event in restatements:
+            if event.day <= day.isoformat():
+                by_period[(event.kind, event.period_end)].append(event)
+        for (period, end), seen in by_period.items():
+            key = (symbol, period, end)
+            if key not in revenue:
+                continue
+            # allowed: everything up to the cutoff, plus any prefix of the later ones
+            must = sum(e.delta for e in seen if e.day <= cutoff)
+            later = [e.delta for e in seen if e.day > cutoff]
+            allowed = {base[key] + must + sum(later[:n]) for n in range(len(later) + 1)}
+            assert revenue[key] in allowed, (week, key, revenue[key] - base[key], must, later)
+
+
 async def test_quarter_of_weekly_runs_misses_nothing_and_fetches_only_with_reason(
     fake: RunningServer, database_url: str
 ) -> None:
@@ -122,7 +195,7 @@ async def test_quarter_of_weekly_runs_misses_nothing_and_fetches_only_with_reaso
     await run_week(url, fake, START)  # the initial load: every series is new
     base = base_revenue(fake)
     events = {symbol: fake.state.events.restatements(symbol) for symbol in fake.state.universe.companies}
-    fetched: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+    fetched: Fetched = defaultdict(list)
     spent = 0
     pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
     try:
@@ -132,52 +205,9 @@ async def test_quarter_of_weekly_runs_misses_nothing_and_fetches_only_with_reaso
             items = await run_week(url, fake, day)
             spent += len(items)
             for item in items:
-                params = orjson.loads(item["params"]) if isinstance(item["params"], str) else item["params"]
-                reason = params["reason"]
-                key = (item["symbol"], item["dataset"])
-                kind, period = item["dataset"].rsplit("_", 1)
-                assert reason in ("reported", "sweep"), (week, key, reason)
-                if reason == "reported" and item["rows_changed"] == 0:
-                    # Only an annual report announced but not filed yet may come back unchanged.
-                    entries = fake.state.universe.fundamentals(item["symbol"])[(kind, period)]
-                    nxt = [e for e in entries if e.date > before[(item["symbol"], kind, period)]]
-                    assert period == "annual" and nxt and min(e.filing for e in nxt) > day.isoformat(), key
-                if reason == "sweep":
-                    # its symbol's turn, or the series was not fetched for the whole sweep period
-                    last = max([0, *(w for w, _ in fetched[key])])
-                    in_turn = day.toordinal() // 7 % SWEEP_WEEKS == sweep_bucket(item["symbol"], SWEEP_WEEKS)
-                    assert in_turn or week - last >= SWEEP_WEEKS, (key, week, last)
-                    assert last < week
-                fetched[key].append((week, reason))
-
-            # No new statement missed: every quarterly series holds the latest period filed by today;
-            # an annual one the latest filed a week and ANNUAL_FILING_LAG_DAYS - 19 days ago (the
-            # fake files 10-Ks 19+ days after the Q4 release; the engine asks 21+ days after it).
-            stored, now, lagged = await stored_latest(pool), truth(fake, day), truth(fake, day - LAG)
-            assert stored.keys() == now.keys()
-            for key, latest in stored.items():
-                if key[2] == "quarter":
-                    assert latest == now[key], (week, key)
-                else:
-                    assert lagged[key] <= latest <= now[key], (week, key)
-
-            # No restatement missed beyond the sweep period.
-            revenue = await stored_revenue(pool)
-            cutoff = (day - timedelta(weeks=SWEEP_WEEKS) + timedelta(days=6)).isoformat()
-            for symbol, restatements in events.items():
-                by_period: dict[tuple[str, str], list[Any]] = defaultdict(list)
-                for event in restatements:
-                    if event.day <= day.isoformat():
-                        by_period[(event.kind, event.period_end)].append(event)
-                for (period, end), seen in by_period.items():
-                    key = (symbol, period, end)
-                    if key not in revenue:
-                        continue
-                    # allowed: everything up to the cutoff, plus any prefix of the later ones
-                    must = sum(e.delta for e in seen if e.day <= cutoff)
-                    later = [e.delta for e in seen if e.day > cutoff]
-                    allowed = {base[key] + must + sum(later[:n]) for n in range(len(later) + 1)}
-                    assert revenue[key] in allowed, (week, key, revenue[key] - base[key], must, later)
+                check_item(fake, item, week, day, before, fetched)
+            await check_latest(pool, fake, week, day)
+            await check_restatements(pool, events, base, week, day)
     finally:
         await pool.close()
 

@@ -45,7 +45,8 @@ def snapshot(**kw: float) -> Snapshot:
 def test_render_bar_shows_items_budget_and_eta() -> None:
     """The bar line carries items done/total, failures, request pace against the budget, and the ETA."""
     line = render_bar(snapshot())
-    assert "42/100 items" in line and "2 failed" in line
+    assert "42/100 items" in line
+    assert "2 failed" in line
     assert "req 120 @ 120/min of 120" in line
     assert "ETA 2m 00s" in line  # 240 requests left at 120/min
 
@@ -59,7 +60,8 @@ def test_tty_progress_redraws_in_place_at_most_five_times_a_second() -> None:
     clock.now += 0.25
     bar.update(snapshot(done=42))
     frames = stream.getvalue().split("\r")[1:]
-    assert len(frames) == 2 and "44/100" in frames[-1]
+    assert len(frames) == 2
+    assert "44/100" in frames[-1]
 
 
 def test_log_progress_emits_json_lines_with_run_id_and_counts() -> None:
@@ -75,7 +77,9 @@ def test_log_progress_emits_json_lines_with_run_id_and_counts() -> None:
     logging.getLogger("engine.run").warning("failed with apikey=%s", KEY)
     lines = [orjson.loads(line) for line in stream.getvalue().splitlines()]
     assert len(lines) == 2
-    assert lines[0]["run_id"] == 42 and lines[0]["event"] == "progress" and lines[0]["items_done"] == 40
+    assert lines[0]["run_id"] == 42
+    assert lines[0]["event"] == "progress"
+    assert lines[0]["items_done"] == 40
     assert KEY not in stream.getvalue()
 
 
@@ -89,9 +93,12 @@ def test_emf_line_declares_every_metric_with_its_value() -> None:
     declared = doc["_aws"]["CloudWatchMetrics"][0]
     assert declared["Dimensions"] == [["Job"]]
     assert {m["Name"] for m in declared["Metrics"]} == set(EMF_METRICS)
-    assert doc["Requests"] == 60 and doc["Http429"] == 1 and doc["RowsLoaded"] == 5000
+    assert doc["Requests"] == 60
+    assert doc["Http429"] == 1
+    assert doc["RowsLoaded"] == 5000
     assert doc["BudgetUtilisation"] == pytest.approx(50.0)
-    assert doc["DurationSeconds"] == pytest.approx(60.0) and doc["run_id"] == 7
+    assert doc["DurationSeconds"] == pytest.approx(60.0)
+    assert doc["run_id"] == 7
 
 
 def test_schedule_triggers_fire_full_weekly_and_prices_on_weekday_evenings() -> None:
@@ -102,12 +109,14 @@ def test_schedule_triggers_fire_full_weekly_and_prices_on_weekday_evenings() -> 
     fires = triggers(settings)
     prices_next = fires[Job.PRICES].get_next_fire_time(None, friday_noon)
     full_next = fires[Job.FULL].get_next_fire_time(None, friday_noon)
-    assert prices_next is not None and full_next is not None
+    assert prices_next is not None
+    assert full_next is not None
     assert (prices_next.weekday(), prices_next.hour, prices_next.minute) == (4, 18, 30)
     assert (full_next.weekday(), full_next.hour) == (5, 6)
     saturday_evening = datetime(2026, 11, 28, 19, 0, tzinfo=eastern)
     monday = fires[Job.PRICES].get_next_fire_time(None, saturday_evening)
-    assert monday is not None and monday.weekday() == 0
+    assert monday is not None
+    assert monday.weekday() == 0
 
 
 def test_run_logging_masks_the_database_password_and_follows_log_level() -> None:
@@ -131,5 +140,6 @@ def test_run_logging_masks_the_database_password_and_follows_log_level() -> None
         "s3cr@t-db-pw",
     )
     text = stream.getvalue()
-    assert "dropped at ERROR level" not in text and "connect failed" in text
+    assert "dropped at ERROR level" not in text
+    assert "connect failed" in text
     assert "s3cr" not in text

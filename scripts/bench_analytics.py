@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from threadpoolctl import threadpool_limits
@@ -37,7 +38,7 @@ TARGET_COMPANY_S = 0.200
 TARGET_SCREEN_S = 1.0
 
 
-def company(payloads: dict[str, list[dict]], prices: pd.DataFrame, peers: pd.DataFrame) -> None:
+def company(payloads: dict[str, list[dict[str, Any]]], prices: pd.DataFrame, peers: pd.DataFrame) -> None:
     """Everything the company pages compute for one symbol."""
     # Each timed run starts cold: optimisation inputs cached by an earlier run (same prices) must not count.
     optimize.clear_cache()

@@ -130,8 +130,8 @@ def main() -> int:
         with urllib.request.urlopen(f"{fake_url}/__fake/stats", timeout=10) as response:  # noqa: S310
             served: dict[str, Any] = json.loads(response.read())
         with psycopg.connect(url) as conn:
-            rows = {k: conn.execute(sql).fetchone()[0] for k, sql in ROWS_SQL.items()}  # type: ignore[index,arg-type]
-            sizes = {k: float(conn.execute(sql).fetchone()[0]) for k, sql in SIZE_SQL.items()}  # type: ignore[index,arg-type]
+            rows = {k: conn.execute(sql).fetchone()[0] for k, sql in ROWS_SQL.items()}  # type: ignore[index]
+            sizes = {k: float(conn.execute(sql).fetchone()[0]) for k, sql in SIZE_SQL.items()}  # type: ignore[index]
         weekly = engine({**env, "MYCFA_FMP_RATE_LIMIT": "120"}, "plan", "--job", "full", "--json")
         emf = json.loads(emf_text)
         loaded = rows["statements"] + rows["prices_daily"]

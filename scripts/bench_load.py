@@ -241,8 +241,10 @@ async def bench(args: argparse.Namespace, url: str) -> None:
     parse_rate = len(raw) / (time.perf_counter() - started)
 
     phases: list[tuple[Phase, float]] = []
-    targets = {"prices": ("plain_prices", PRICE_COLUMNS, load_prices)}
-    targets["statements"] = ("plain_statements", STATEMENT_COLUMNS, load_statements)
+    targets: dict[str, tuple[str, Sequence[str], Callable[..., Any]]] = {
+        "prices": ("plain_prices", PRICE_COLUMNS, load_prices),
+        "statements": ("plain_statements", STATEMENT_COLUMNS, load_statements),
+    }
 
     async def measure(table: str, path: str, batches: Iterator[tuple[str, str, list[Any]]]) -> None:
         phase = Phase(f"{table} {path}")

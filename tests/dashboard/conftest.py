@@ -98,7 +98,7 @@ def clear_throttle(db: Database) -> None:
 @pytest.fixture
 def logged_in(dash_app: Any) -> Callable[[str], FlaskClient]:
     def make(username: str) -> FlaskClient:
-        client = dash_app.server.test_client()
+        client: FlaskClient = dash_app.server.test_client()
         response = login(client, username)
         assert response.status_code == 302, response.get_data(as_text=True)
         return client

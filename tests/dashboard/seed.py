@@ -52,7 +52,9 @@ def price_rows(symbol: str, seed: int) -> list[tuple[Any, ...]]:
         o = c * (1 + rng.normal(0, 0.004))
         hi = max(o, c) * (1 + abs(rng.normal(0, 0.006)))
         lo = min(o, c) * (1 - abs(rng.normal(0, 0.006)))
-        rows.append((symbol, day, o, hi, lo, c, float(adj[i]), int(rng.integers(5e6, 9e7)), None))
+        rows.append(
+            (symbol, day, o, hi, lo, c, float(adj[i]), int(rng.integers(5_000_000, 90_000_000)), None)
+        )
     return rows
 
 

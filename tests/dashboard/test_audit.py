@@ -96,7 +96,7 @@ def test_each_event_kind_lands_in_table_and_json(
     viewer = dash_app.server.test_client()
     assert login(viewer, "vic").status_code == 302
     assert viewer.get("/export/compare/ratios.csv?symbols=AAPL,MSFT").status_code == 403
-    token = client.get_cookie("mycfa_csrf").value  # type: ignore[union-attr]
+    token = client.get_cookie("mycfa_csrf").value
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     monkeypatch.setattr("sys.stdin", io.StringIO("another long password\n"))
     assert (
@@ -195,7 +195,7 @@ def test_logout_is_a_post_with_token(logged_in: Any) -> None:
     assert client.get("/_dash-layout").status_code == 200
     assert client.post("/logout", data={}).status_code == 403
     assert client.get("/_dash-layout").status_code == 200
-    token = client.get_cookie("mycfa_csrf").value  # type: ignore[union-attr]
+    token = client.get_cookie("mycfa_csrf").value
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/_dash-layout").status_code == 401
 
@@ -233,7 +233,7 @@ def test_saved_cookie_refused_after_role_change_password_change_and_logout_every
     assert saved.get("/_dash-layout").status_code == 401
 
     client, saved = _saved_cookie_client(dash_app, "sam")
-    token = client.get_cookie("mycfa_csrf").value  # type: ignore[union-attr]
+    token = client.get_cookie("mycfa_csrf").value
     assert client.post("/logout/everywhere", data={"csrf_token": token}).status_code == 302
     assert saved.get("/_dash-layout").status_code == 401
     assert login(dash_app.server.test_client(), "sam").status_code == 302

@@ -32,7 +32,7 @@ TIMEOUT_MS = 30_000
 @contextlib.contextmanager
 def logged_in_tab(base_url: str, username: str = "ada") -> Iterator[Any]:
     """A headless Chromium tab logged in as `username`, collecting Content-Security-Policy errors."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import ConsoleMessage, sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
@@ -40,11 +40,14 @@ def logged_in_tab(base_url: str, username: str = "ada") -> Iterator[Any]:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         tab = context.new_page()
         tab.set_default_timeout(TIMEOUT_MS)
-        tab.csp_errors = []  # type: ignore[attr-defined]
-        tab.on(
-            "console",
-            lambda m: tab.csp_errors.append(m.text) if "Content Security Policy" in m.text else None,
-        )  # type: ignore[attr-defined]
+        csp_errors: list[str] = []
+        tab.csp_errors = csp_errors  # type: ignore[attr-defined]  # read by the tests through the fixture
+
+        def on_console(message: ConsoleMessage) -> None:
+            if "Content Security Policy" in message.text:
+                csp_errors.append(message.text)
+
+        tab.on("console", on_console)
         tab.goto(base_url + "/")
         assert "/login" in tab.url
         tab.fill("#username", username)
@@ -70,9 +73,10 @@ def traces(tab: Any, graph_id: str) -> list[dict[str, Any]]:
     tab.wait_for_function(
         f"document.querySelector('#{graph_id} .js-plotly-plot') && document.querySelector('#{graph_id} .js-plotly-plot').data && document.querySelector('#{graph_id} .js-plotly-plot').data.length > 0"
     )
-    return tab.evaluate(
+    found: list[dict[str, Any]] = tab.evaluate(
         f"Array.from(document.querySelector('#{graph_id} .js-plotly-plot').data, t => ({{type: t.type, name: t.name, n: (t.x || t.z || []).length, y0: t.close ? t.close[0] : (t.y ? t.y[0] : null)}}))"
-    )  # type: ignore[no-any-return]
+    )
+    return found
 
 
 def changed_row(tab: Any, grid_id: str, label: str, old: str, timeout_s: float = 30) -> str:

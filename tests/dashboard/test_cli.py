@@ -9,6 +9,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from dashboard import cli
+from dashboard.config import ConfigError, load_dashboard_settings
 from tests.conftest import Database
 
 
@@ -77,12 +78,12 @@ def test_cli_serve_trusts_forwarded_headers_only_from_the_proxy_range(
     monkeypatch.setenv("MYCFA_DASH_SECRET_KEY", "s" * 32)
     if setting is not None:
         monkeypatch.setenv("MYCFA_DASH_FORWARDED_ALLOW_IPS", setting)
-    argv = cli.gunicorn_argv(cli.load_dashboard_settings(), None, None, None)
+    argv = cli.gunicorn_argv(load_dashboard_settings(), None, None, None)
     config = Config()
     parsed = config.parser().parse_args(argv[1:])
     config.set("forwarded_allow_ips", parsed.forwarded_allow_ips)
     assert [str(ip) for ip in config.forwarded_allow_ips] == trusted
 
     monkeypatch.setenv("MYCFA_DASH_FORWARDED_ALLOW_IPS", "*")
-    with pytest.raises(cli.ConfigError, match="MYCFA_DASH_FORWARDED_ALLOW_IPS is invalid"):
-        cli.load_dashboard_settings()
+    with pytest.raises(ConfigError, match="MYCFA_DASH_FORWARDED_ALLOW_IPS is invalid"):
+        load_dashboard_settings()

@@ -30,7 +30,8 @@ def post(client: FlaskClient, deps: list[dict[str, Any]], output_id: str, values
 
 def text_of(response: Any) -> str:
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    return response.get_data(as_text=True)
+    text: str = response.get_data(as_text=True)
+    return text
 
 
 PORTFOLIO = {"portfolio-rf": 4, "portfolio-run": None}

@@ -177,7 +177,7 @@ def test_valuation_dcf_and_grid(logged_in: Callable[[str], FlaskClient], deps: l
     assert "must be below WACC" in str(bad["valuation-summary"]["children"])
 
 
-SCREENER_DEFAULTS = {
+SCREENER_DEFAULTS: dict[str, Any] = {
     "screener-sectors": [],
     "screener-metric": "roe",
     "screener-min": None,

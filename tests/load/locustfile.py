@@ -6,7 +6,7 @@ import os
 import random
 import re
 import time
-from typing import Any
+from typing import Any, cast
 
 from locust import FastHttpUser, between, events, task
 
@@ -49,12 +49,16 @@ class Analyst(FastHttpUser):
             )
             if response.status_code != 429:
                 break
-            time.sleep(float(response.headers.get("Retry-After") or 1) + random.random())
+            retry_after = response.headers.get("Retry-After") if response.headers else None
+            time.sleep(float(str(retry_after or 1)) + random.random())
         assert response.status_code == 302, f"login failed: {response.status_code}"
         csrf = [cookie.value for cookie in self.client.cookiejar if cookie.name == "mycfa_csrf"]
         assert csrf, "no CSRF cookie after login"
         self.csrf_headers = {"X-CSRF-Token": csrf[0] or ""}
-        self.deps: list[dict[str, Any]] = self.client.get("/_dash-dependencies").json()
+        # a JSON list of callback specs (locust types .json() as a dict)
+        self.deps: list[dict[str, Any]] = cast(
+            list[dict[str, Any]], self.client.get("/_dash-dependencies").json()
+        )
         global _logged_in
         _logged_in += 1
         target = self.environment.parsed_options.num_users if self.environment.parsed_options else 0

@@ -16,7 +16,8 @@ FMP = Path(__file__).resolve().parents[2] / "fixtures" / "fmp"
 
 
 def load(name: str) -> list[dict[str, Any]]:
-    return json.loads((FMP / name).read_text())
+    rows: list[dict[str, Any]] = json.loads((FMP / name).read_text())
+    return rows
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,11 +14,11 @@ from tests.dashboard.analytics import factories
 
 
 @pytest.fixture(scope="module")
-def payloads() -> dict[str, list[dict]]:
+def payloads() -> dict[str, list[dict[str, Any]]]:
     return factories.statement_payloads(years=3, seed=4)
 
 
-def test_statement_frame_sorted_numeric_and_filtered(payloads: dict[str, list[dict]]) -> None:
+def test_statement_frame_sorted_numeric_and_filtered(payloads: dict[str, list[dict[str, Any]]]) -> None:
     """Rows come back ascending by fiscal date, numeric fields only, filtered by period."""
     fy = st.statement_frame(reversed(payloads["income"]), period="FY")
     assert len(fy) == 3
@@ -39,7 +41,9 @@ def test_statement_frame_restatement_and_bad_date() -> None:
     assert st.statement_frame([]).empty
 
 
-def test_combine_keeps_balance_inventory_over_cashflow_change(payloads: dict[str, list[dict]]) -> None:
+def test_combine_keeps_balance_inventory_over_cashflow_change(
+    payloads: dict[str, list[dict[str, Any]]],
+) -> None:
     """The cash flow's `inventory` (a change) never overwrites the balance sheet's inventory level."""
     frames = [st.statement_frame(payloads[k], period="FY") for k in ("income", "balance", "cashflow")]
     combined = st.combine(*frames)
@@ -49,7 +53,7 @@ def test_combine_keeps_balance_inventory_over_cashflow_change(payloads: dict[str
         st.combine()
 
 
-def test_ttm_sums_flows_takes_latest_stocks(payloads: dict[str, list[dict]]) -> None:
+def test_ttm_sums_flows_takes_latest_stocks(payloads: dict[str, list[dict[str, Any]]]) -> None:
     """TTM revenue is the sum of the last four quarters (= the FY row), balances are the latest quarter's."""
     q = ("Q1", "Q2", "Q3", "Q4")
     inc = st.statement_frame(payloads["income"], period=q)
@@ -71,7 +75,7 @@ def test_ttm_sums_flows_takes_latest_stocks(payloads: dict[str, list[dict]]) -> 
     pd.testing.assert_series_equal(rolling.iloc[-1], ttm.iloc[0], check_names=False)
 
 
-def test_ttm_missing_quarter_and_short_history(payloads: dict[str, list[dict]]) -> None:
+def test_ttm_missing_quarter_and_short_history(payloads: dict[str, list[dict[str, Any]]]) -> None:
     """A gap in the last four quarters raises; fewer than four quarters is NotEnoughDataError."""
     inc = st.statement_frame(payloads["income"], period=("Q1", "Q2", "Q3", "Q4"))
     gap = inc.drop(inc.index[-2])
@@ -83,7 +87,7 @@ def test_ttm_missing_quarter_and_short_history(payloads: dict[str, list[dict]]) 
         st.ttm(inc.iloc[:3])
 
 
-def test_ttm_cash_flow_cash_balances_not_summed(payloads: dict[str, list[dict]]) -> None:
+def test_ttm_cash_flow_cash_balances_not_summed(payloads: dict[str, list[dict[str, Any]]]) -> None:
     """TTM cash at end is the last quarter's, cash at beginning the first quarter's, not four summed (item 8)."""
     cf = st.statement_frame(payloads["cashflow"], period=("Q1", "Q2", "Q3", "Q4"))
     assert {"cashAtEndOfPeriod", "cashAtBeginningOfPeriod"} <= set(cf.columns)

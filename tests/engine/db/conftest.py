@@ -23,7 +23,7 @@ def fixture_rows(name: str) -> list[dict[str, Any]]:
     return rows
 
 
-def price(symbol: str, day: str, close: float = 100.0, **overrides: Any) -> dict[str, Any]:
+def price(symbol: str, day: str | None, close: float = 100.0, **overrides: Any) -> dict[str, Any]:
     """A historical-price-eod/full row, as FMP sends it."""
     row: dict[str, Any] = {
         "symbol": symbol,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -184,7 +185,7 @@ def test_parse_statements_implausible_value_quarantined_readably(
 ) -> None:
     """Absurd values (out of their family's bounds, wrong sign, "NaN" text) are quarantined with short numbers."""
 
-    def base(day: str, year: int, **fields: object) -> dict[str, object]:
+    def base(day: str, year: int, **fields: Any) -> dict[str, Any]:
         if kind in ("ratios", "key_metrics"):
             return {
                 "symbol": "X",
@@ -223,7 +224,7 @@ def test_parse_statements_amount_far_from_history_or_market_cap_quarantined() ->
         ({"high": 1e300}, "high out of bounds: 1e+300 (> 1e+07)"),
     ],
 )
-def test_parse_prices_implausible_price_quarantined(overrides: dict[str, object], reason: str) -> None:
+def test_parse_prices_implausible_price_quarantined(overrides: dict[str, Any], reason: str) -> None:
     """Negative prices and absurd highs are quarantined by both parsers, with readable numbers."""
     row = price("X", "2024-01-02", **overrides)
     for checked in (False, True):

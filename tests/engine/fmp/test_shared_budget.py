@@ -40,9 +40,9 @@ async def test_shared_budget_two_holders_share_one_limit(redis_url: str) -> None
     assert max(grants) - started >= 2 * window_s  # 30 grants at 10 a window need a third window
     assert a.shared
     assert b.shared
-    client = aioredis.from_url(redis_url)
+    client = aioredis.from_url(redis_url, decode_responses=True)
     try:
-        keys = [k.decode() for k in await client.keys("*")]
+        keys = [str(k) for k in await client.keys("*")]
     finally:
         await client.aclose()
     assert keys == [budget_key(KEY)]

@@ -34,7 +34,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
     def __init__(self) -> None:
         super().__init__()
         self.now = 0.0
-        self._selector = _JumpingSelector(self, self._selector)  # type: ignore[has-type,assignment]
+        self._selector = _JumpingSelector(self, self._selector)  # type: ignore[has-type,arg-type]
 
     def time(self) -> float:
         return self.now

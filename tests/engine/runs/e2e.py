@@ -143,7 +143,7 @@ def fingerprint(database_url: str) -> dict[str, tuple[int, str]]:
     with psycopg.connect(database_url) as conn:
         result = {}
         for name, sql in FINGERPRINT_SQL.items():
-            row = conn.execute(sql).fetchone()  # type: ignore[arg-type]
+            row = conn.execute(sql).fetchone()
             assert row is not None
             result[name] = (int(row[0]), str(row[1]))
         return result
@@ -151,4 +151,4 @@ def fingerprint(database_url: str) -> dict[str, tuple[int, str]]:
 
 def query(database_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(database_url) as conn:
-        return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+        return conn.execute(sql, params).fetchall()

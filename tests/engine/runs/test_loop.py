@@ -34,7 +34,7 @@ LEDGER_SQL = Path(__file__).resolve().parents[3] / "schema" / "050_run_ledger.sq
 @pytest.fixture(scope="module")
 def ledger_db(pg_database: Database) -> Database:
     with psycopg.connect(pg_database.owner_url, autocommit=True) as conn:
-        conn.execute(LEDGER_SQL.read_text())  # type: ignore[arg-type]
+        conn.execute(LEDGER_SQL.read_text())
     return pg_database
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -70,19 +71,15 @@ def test_statement_reason_follows_reports_after_the_stored_period() -> None:
     """A report after the stored quarter makes the quarter due; the annual only after a year."""
     fresh = _stored("AAPL", date(2025, 9, 27), date(2026, 6, 27), fetched=TODAY - timedelta(days=7))
     quiet = statement_reason("AAPL", "income", "quarter", POLICY, fresh, TODAY)
-    reported = Freshness(**{**_fields(fresh), "reports": {"AAPL": date(2026, 10, 30)}})
+    reported = replace(fresh, reports={"AAPL": date(2026, 10, 30)})
     assert quiet is None or quiet is Reason.SWEEP
     assert statement_reason("AAPL", "income", "quarter", POLICY, reported, TODAY) is Reason.REPORTED
     # the Q4 release (FY end 2026-09-26, reported 2026-10-30) makes the annual series due too,
     # and it stays due until the 10-K's period is stored
     assert statement_reason("AAPL", "income", "annual", POLICY, reported, TODAY) is Reason.REPORTED
     # a release about the stored quarter itself (filed late) does not make it due again
-    late = Freshness(**{**_fields(fresh), "reports": {"AAPL": date(2026, 8, 1)}})
+    late = replace(fresh, reports={"AAPL": date(2026, 8, 1)})
     assert statement_reason("AAPL", "income", "quarter", POLICY, late, TODAY) is not Reason.REPORTED
-
-
-def _fields(fresh: Freshness) -> dict[str, object]:
-    return {name: getattr(fresh, name) for name in Freshness.__dataclass_fields__}
 
 
 def test_statement_reason_sweeps_each_series_within_the_period() -> None:
@@ -109,7 +106,9 @@ def test_statement_reason_sweeps_each_series_within_the_period() -> None:
 def test_build_plan_counts_the_series_left_alone_and_shows_the_saving() -> None:
     """`plan` lists statement reasons and the requests the calendar saved."""
     symbols = ("AAPL", "MSFT")
-    latest = {(s, d.kind or "", d.period or ""): date(2026, 9, 30) for s in symbols for d in STATEMENTS}
+    latest: dict[tuple[str, str, str], date] = {
+        (s, d.kind or "", d.period or ""): date(2026, 9, 30) for s in symbols for d in STATEMENTS
+    }
     fresh = Freshness(
         statement_history=frozenset(latest),
         statement_latest=latest,

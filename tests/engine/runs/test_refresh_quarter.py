@@ -105,12 +105,13 @@ async def run_week(url: str, fake: RunningServer, day: date) -> list[asyncpg.Rec
     assert await service.execute() == ExitCode.OK
     pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
     try:
-        return await pool.fetch(
+        items: list[asyncpg.Record] = await pool.fetch(
             "SELECT symbol, dataset, params, rows_changed FROM run_items"
             " WHERE run_id = (SELECT max(run_id) FROM runs) AND dataset <> 'profile'"
         )
     finally:
         await pool.close()
+    return items
 
 
 Fetched = dict[tuple[str, str], list[tuple[int, str]]]

@@ -30,6 +30,32 @@ def call(
     return response.get_json()["response"]  # type: ignore[no-any-return]
 
 
+Call = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+@pytest.fixture
+def callback_as(logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]) -> Callable[[str], Call]:
+    """Log a user in; the answer calls a callback (its output id, its inputs) as that user."""
+
+    def as_user(username: str) -> Call:
+        client = logged_in(username)
+        return lambda output_id, values: call(client, deps, output_id, values)
+
+    return as_user
+
+
+@pytest.fixture
+def ann(callback_as: Callable[[str], Call]) -> Call:
+    """Callbacks called as the analyst ann."""
+    return callback_as("ann")
+
+
+def row_data(out: dict[str, Any], output_id: str) -> list[dict[str, Any]]:
+    """The rows of the AG Grid a callback put into `output_id`."""
+    rows: list[dict[str, Any]] = out[output_id]["children"]["props"]["rowData"]
+    return rows
+
+
 def find_id(node: Any, id_: str) -> Any:
     """The children of the component with this id in a serialised layout tree (None if absent)."""
     if isinstance(node, dict):
@@ -45,14 +71,9 @@ def find_id(node: Any, id_: str) -> Any:
     return None
 
 
-def test_company_price_callback_returns_candles_with_volume_and_overlay(
-    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
-) -> None:
+def test_company_price_callback_returns_candles_with_volume_and_overlay(ann: Call) -> None:
     """The Company price callback draws candles, volume and the chosen SMA for a real ticker."""
-    client = logged_in("ann")
-    out = call(
-        client,
-        deps,
+    out = ann(
         "company-price-graph",
         {
             "company-symbol": "MSFT",
@@ -67,16 +88,13 @@ def test_company_price_callback_returns_candles_with_volume_and_overlay(
     assert out["company-export-prices"]["href"].startswith("/export/company/prices.csv?symbol=MSFT")
 
 
-def test_company_oscillator_panels_share_the_price_x_axis(
-    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
-) -> None:
+def test_company_oscillator_panels_share_the_price_x_axis(ann: Call) -> None:
     """Ticked oscillators get their own axes under the volume, on the price's x-axis, with TA-Lib's values."""
     import pandas as pd
 
     from dashboard.analytics import indicators
     from tests.dashboard import seed
 
-    client = logged_in("ann")
     values = {
         "company-symbol": "AAPL",
         "company-adjusted": "raw",
@@ -84,7 +102,7 @@ def test_company_oscillator_panels_share_the_price_x_axis(
         "company-range": "1Y",
         "company-oscillators": ["macd", "rsi"],
     }
-    figure = call(client, deps, "company-price-graph", values)["company-price-graph"]["figure"]
+    figure = ann("company-price-graph", values)["company-price-graph"]["figure"]
     by_name = {t["name"]: t for t in figure["data"]}
     assert {t["xaxis"] for t in figure["data"]} == {"x"}
     assert by_name["RSI 14"]["yaxis"] == "y3"
@@ -99,35 +117,27 @@ def test_company_oscillator_panels_share_the_price_x_axis(
     assert by_name["RSI 14"]["y"][0] == pytest.approx(rsi[by_name["RSI 14"]["x"][0]], abs=1e-6)
     macd = indicators.macd(close)
     assert by_name["Histogram"]["y"][-1] == pytest.approx(macd["hist"].iloc[-1], abs=1e-6)
-    bad = call(client, deps, "company-price-graph", {**values, "company-oscillators": ["sma_50"]})
+    bad = ann("company-price-graph", {**values, "company-oscillators": ["sma_50"]})
     assert "oscillator" in str(bad["company-price-graph"]["figure"]["layout"]["annotations"])
 
 
-def test_company_adjusted_toggle_changes_prices(
-    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
-) -> None:
+def test_company_adjusted_toggle_changes_prices(ann: Call) -> None:
     """Unadjusted closes are the traded ones; adjusted closes are lower earlier in history (dividends)."""
-    client = logged_in("ann")
     base = {"company-symbol": "AAPL", "company-overlays": [], "company-range": "5Y"}
-    adj = call(client, deps, "company-price-graph", {**base, "company-adjusted": "adj"})[
-        "company-price-graph"
-    ]["figure"]["data"][0]
-    raw = call(client, deps, "company-price-graph", {**base, "company-adjusted": "raw"})[
-        "company-price-graph"
-    ]["figure"]["data"][0]
+    adj = ann("company-price-graph", {**base, "company-adjusted": "adj"})["company-price-graph"]["figure"][
+        "data"
+    ][0]
+    raw = ann("company-price-graph", {**base, "company-adjusted": "raw"})["company-price-graph"]["figure"][
+        "data"
+    ][0]
     assert adj["close"][0] < raw["close"][0]
     assert adj["close"][-1] == pytest.approx(raw["close"][-1])
 
 
-def test_company_statements_annual_quarterly_ttm(
-    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
-) -> None:
+def test_company_statements_annual_quarterly_ttm(ann: Call) -> None:
     """Statements come as a table and chart for annual, quarterly and TTM periods."""
-    client = logged_in("ann")
     for period, bars in (("FY", 12), ("Q", 12), ("TTM", 12)):
-        out = call(
-            client,
-            deps,
+        out = ann(
             "company-statement-table",
             {"company-symbol": "JNJ", "company-period": period, "company-kind": "income"},
         )
@@ -140,25 +150,19 @@ def test_company_statements_annual_quarterly_ttm(
     assert {t["name"] for t in ratio_traces} >= {"Gross margin", "ROE"}
 
 
-def test_company_rejects_unknown_ticker(
-    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
-) -> None:
+def test_company_rejects_unknown_ticker(ann: Call) -> None:
     """A ticker outside the companies table is refused with a message, never queried."""
-    client = logged_in("ann")
-    out = call(
-        client,
-        deps,
+    out = ann(
         "company-price-graph",
         {"company-symbol": "ZZZZ", "company-adjusted": "adj", "company-overlays": [], "company-range": "1Y"},
     )
     assert "not a company we hold" in str(out["company-price-graph"]["figure"]["layout"]["annotations"])
 
 
-def test_valuation_dcf_and_grid(logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]) -> None:
+def test_valuation_dcf_and_grid(ann: Call) -> None:
     """The DCF shows a per-share value and a 5x5 WACC x growth grid; terminal growth above WACC is refused."""
-    client = logged_in("ann")
     values = {"valuation-symbol": "KO", **VALUATION_INPUTS}
-    out = call(client, deps, "valuation-summary", values)
+    out = ann("valuation-summary", values)
     assert "per share" in str(out["valuation-summary"]["children"])
     z = out["valuation-grid-graph"]["figure"]["data"][0]["z"]
     assert len(z) == 5
@@ -168,9 +172,7 @@ def test_valuation_dcf_and_grid(logged_in: Callable[[str], FlaskClient], deps: l
     assert z[2][2] == pytest.approx(headline, abs=0.005)  # the base case is the grid's centre cell
     mid = float(find_id(out["valuation-summary"]["children"], "valuation-per-share-mid").replace(",", ""))
     assert mid > headline  # flows half a year sooner are worth more
-    bad = call(
-        client,
-        deps,
+    bad = ann(
         "valuation-summary",
         {**values, "valuation-terminal": 9.9, "valuation-rf": 0, "valuation-erp": 0},
     )
@@ -197,49 +199,38 @@ VALUATION_INPUTS = {
 }
 
 
-def test_valuation_without_prices_values_the_company(
-    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_valuation_without_prices_values_the_company(ann: Call, monkeypatch: pytest.MonkeyPatch) -> None:
     """A company with no stored prices still gets a DCF value, weighted on book equity, and no upside (item 7)."""
     import pandas as pd
 
     from dashboard.components import company_data
 
     monkeypatch.setattr(company_data, "prices", lambda symbol: pd.DataFrame())
-    client = logged_in("ann")
-    out = call(client, deps, "valuation-summary", {"valuation-symbol": "PG", **VALUATION_INPUTS})
+    out = ann("valuation-summary", {"valuation-symbol": "PG", **VALUATION_INPUTS})
     text = str(out["valuation-summary"]["children"])
     assert float(find_id(out["valuation-summary"]["children"], "valuation-per-share").replace(",", "")) > 0
     assert "No price stored: no upside." in text
     assert "on book (no price stored) equity" in text
 
 
-def test_current_share_count_in_screener_and_dcf(
-    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
-) -> None:
+def test_current_share_count_in_screener_and_dcf(ann: Call) -> None:
     """Market cap uses the profile's share count (AAPL: FMP's marketCap / price), and says so (item 2)."""
-    client = logged_in("ann")
     base = SCREENER_DEFAULTS
-    rows = call(client, deps, "screener-results", base)["screener-results"]["children"]["props"]["rowData"]
+    rows = row_data(ann("screener-results", base), "screener-results")
     aapl = next(r for r in rows if r["symbol"] == "AAPL")
     assert aapl["market_cap"] / aapl["price"] == pytest.approx(3_800_327_071_200 / 256.08, rel=1e-6)
     assert aapl["shares_source"] == "profile"
     ko = next(r for r in rows if r["symbol"] == "KO")
     assert ko["shares_source"] == "quarter"  # the seeded profiles of others carry no marketCap
-    out = call(client, deps, "valuation-summary", {"valuation-symbol": "AAPL", **VALUATION_INPUTS})
+    out = ann("valuation-summary", {"valuation-symbol": "AAPL", **VALUATION_INPUTS})
     summary = out["valuation-summary"]["children"]
     assert "FMP profile (market cap / price)" in str(find_id(summary, "valuation-shares-source"))
     assert "14,840.4 m shares" in str(summary)
 
 
-def test_forecast_shows_intervals_and_holdout_error(
-    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
-) -> None:
+def test_forecast_shows_intervals_and_holdout_error(ann: Call) -> None:
     """Revenue forecast: history, intervals and forecast traces, and a MAPE from the holdout."""
-    client = logged_in("ann")
-    out = call(
-        client,
-        deps,
+    out = ann(
         "forecast-graph",
         {
             "forecast-symbol": "PG",
@@ -253,38 +244,28 @@ def test_forecast_shows_intervals_and_holdout_error(
     assert "MAPE" in str(out["forecast-backtest"]["children"])
 
 
-def test_compare_two_to_ten_tickers(
-    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
-) -> None:
+def test_compare_two_to_ten_tickers(ann: Call) -> None:
     """Compare draws one normalised line per ticker starting at 100, and refuses a single ticker."""
-    client = logged_in("ann")
-    out = call(
-        client, deps, "compare-table", {"compare-symbols": ["AAPL", "XOM", "JPM"], "compare-span": "3Y"}
-    )
+    out = ann("compare-table", {"compare-symbols": ["AAPL", "XOM", "JPM"], "compare-span": "3Y"})
     lines = out["compare-price-graph"]["figure"]["data"]
     assert [t["name"] for t in lines] == ["AAPL", "XOM", "JPM"]
     assert all(t["y"][0] == pytest.approx(100.0) for t in lines)
-    assert [r["symbol"] for r in out["compare-table"]["children"]["props"]["rowData"]] == [
+    assert [r["symbol"] for r in row_data(out, "compare-table")] == [
         "AAPL",
         "XOM",
         "JPM",
     ]
-    one = call(client, deps, "compare-table", {"compare-symbols": ["AAPL"], "compare-span": "3Y"})
+    one = ann("compare-table", {"compare-symbols": ["AAPL"], "compare-span": "3Y"})
     assert "between 2 and 10" in str(one["compare-table"]["children"])
 
 
-def test_portfolio_statistics_and_optimisation(
-    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
-) -> None:
+def test_portfolio_statistics_and_optimisation(ann: Call) -> None:
     """Portfolio: statistics table, drawdown ≤ 0, correlation diagonal 1, optimised weights summing to 1."""
-    client = logged_in("ann")
-    out = call(
-        client,
-        deps,
+    out = ann(
         "portfolio-stats",
         {"portfolio-holdings": "AAPL:0.5, KO:0.3, XOM:0.2", "portfolio-rf": 4, "portfolio-run": None},
     )
-    stats = {r["statistic"]: r["value"] for r in out["portfolio-stats"]["children"]["props"]["rowData"]}
+    stats = {r["statistic"]: r["value"] for r in row_data(out, "portfolio-stats")}
     assert stats["Max drawdown"] < 0
     assert stats["Annualised volatility"] > 0
     drawdown = out["portfolio-drawdown-graph"]["figure"]["data"][0]["y"]
@@ -296,35 +277,32 @@ def test_portfolio_statistics_and_optimisation(
     heat = out["portfolio-correlation-graph"]["figure"]["data"][0]
     assert heat["z"][0][0] == pytest.approx(1.0)
     assert (heat["zmin"], heat["zmid"], heat["zmax"]) == (-1.0, 0.0, 1.0)  # colour = sign and strength
-    kinds = {r["statistic"]: r["kind"] for r in out["portfolio-stats"]["children"]["props"]["rowData"]}
+    kinds = {r["statistic"]: r["kind"] for r in row_data(out, "portfolio-stats")}
     assert kinds["Max drawdown"] == "pct"
     assert kinds["Sharpe"] == "num2"
     assert kinds["Observations"] == "int"
-    weights = out["portfolio-weights"]["children"]["props"]["rowData"]
+    weights = row_data(out, "portfolio-weights")
     assert sum(r["min_volatility"] for r in weights) == pytest.approx(1.0, abs=1e-3)
 
 
-def test_screener_filters_and_ranks(
-    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
-) -> None:
+def test_screener_filters_and_ranks(ann: Call) -> None:
     """The screener ranks by market cap and filters by sector."""
-    client = logged_in("ann")
     base = SCREENER_DEFAULTS
-    rows = call(client, deps, "screener-results", base)["screener-results"]["children"]["props"]["rowData"]
+    rows = row_data(ann("screener-results", base), "screener-results")
     caps = [r["market_cap"] for r in rows]
     assert len(rows) == 8
     assert caps == sorted(caps, reverse=True)
-    energy = call(client, deps, "screener-results", {**base, "screener-sectors": ["Energy"]})
-    assert [r["symbol"] for r in energy["screener-results"]["children"]["props"]["rowData"]] == ["XOM"]
+    energy = ann("screener-results", {**base, "screener-sectors": ["Energy"]})
+    assert [r["symbol"] for r in row_data(energy, "screener-results")] == ["XOM"]
 
 
-def test_status_for_admin_only(logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]) -> None:
+def test_status_for_admin_only(callback_as: Callable[[str], Call]) -> None:
     """Admins see runs and node lag; an analyst calling the Status callback gets a refusal."""
-    out = call(logged_in("ada"), deps, "status-runs", {"status-interval": 1})
-    assert out["status-runs"]["children"]["props"]["rowData"][0]["state"] == "succeeded"
-    nodes = out["status-nodes"]["children"]["props"]["rowData"]
+    out = callback_as("ada")("status-runs", {"status-interval": 1})
+    assert row_data(out, "status-runs")[0]["state"] == "succeeded"
+    nodes = row_data(out, "status-nodes")
     assert {n["node"] for n in nodes} == {"primary", "replica1"}
-    refused = call(logged_in("ann"), deps, "status-runs", {"status-interval": 1})
+    refused = callback_as("ann")("status-runs", {"status-interval": 1})
     assert "for administrators" in str(refused["status-nodes"]["children"])
 
 
@@ -373,18 +351,15 @@ def _aapl_fy2023_revenue(db: Any) -> tuple[float, float]:
     return float(filed[0]), float(now[0])
 
 
-def test_company_as_of_shows_what_was_known_then(
-    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]], dash_db: Any
-) -> None:
+def test_company_as_of_shows_what_was_known_then(ann: Call, dash_db: Any) -> None:
     """As of a date: statements as first known, later ones absent, restated periods marked; latest by default."""
     filed, restated = _aapl_fy2023_revenue(dash_db)
     assert restated == pytest.approx(filed * 1.02, abs=0.01)
-    client = logged_in("ann")
     base = {"company-symbol": "AAPL", "company-period": "FY", "company-kind": "income"}
 
     def revenue_row(as_of: str | None) -> tuple[dict[str, Any], str]:
-        out = call(client, deps, "company-statement-table", {**base, "company-asof": as_of})
-        rows = out["company-statement-table"]["children"]["props"]["rowData"]
+        out = ann("company-statement-table", {**base, "company-asof": as_of})
+        rows = row_data(out, "company-statement-table")
         return next(r for r in rows if r["field"] == "revenue"), str(out["company-asof-note"]["children"])
 
     then, note = revenue_row("2024-03-31")
@@ -400,22 +375,19 @@ def test_company_as_of_shows_what_was_known_then(
     assert "2024-12-31" in latest
     assert "Latest figures" in note
     assert "since first reported" in note
-    bad = call(client, deps, "company-statement-table", {**base, "company-asof": "2999-01-01"})
+    bad = ann("company-statement-table", {**base, "company-asof": "2999-01-01"})
     assert "as-of date" in str(bad["company-statement-table"]["children"])
 
 
-def test_valuation_as_of_uses_statements_and_price_known_then(
-    logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
-) -> None:
+def test_valuation_as_of_uses_statements_and_price_known_then(ann: Call) -> None:
     """The DCF as of a date takes that day's latest annual statement, the close on or before it, no profile."""
     from tests.dashboard import seed
 
-    client = logged_in("ann")
     values = {"valuation-symbol": "AAPL", **VALUATION_INPUTS}
-    latest = call(client, deps, "valuation-summary", values)["valuation-summary"]["children"]
-    then = call(client, deps, "valuation-summary", {**values, "valuation-asof": "2024-03-31"})[
-        "valuation-summary"
-    ]["children"]
+    latest = ann("valuation-summary", values)["valuation-summary"]["children"]
+    then = ann("valuation-summary", {**values, "valuation-asof": "2024-03-31"})["valuation-summary"][
+        "children"
+    ]
     closes = {r[1].isoformat(): r[5] for r in seed.price_rows("AAPL", 1)}
     last_close = closes[max(d for d in closes if d <= "2024-03-31")]
     assert f"Last close USD {last_close:,.2f}" in str(then)

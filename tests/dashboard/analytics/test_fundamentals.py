@@ -14,6 +14,12 @@ from dashboard.analytics.errors import AnalyticsError
 REL = 1e-12  # same inputs, same formula: only float rounding may differ
 
 
+def assert_reconciles(ours: pd.Series, fmp: dict[str, Any], pairs: dict[str, str]) -> None:
+    """Each of our ratios equals the FMP field it is paired with, to float rounding."""
+    for name, fmp_name in pairs.items():
+        assert ours[name] == pytest.approx(fmp[fmp_name], rel=REL), name
+
+
 def test_ratios_reconcile_with_fmp_ratios(aapl: pd.DataFrame, fmp_ratios: dict[str, Any]) -> None:
     """With closing balances and basic shares (FMP's choices) our ratios equal FMP's `ratios` fields."""
     ours = f.ratios(aapl, average=False, shares="weightedAverageShsOut").iloc[0]
@@ -33,8 +39,7 @@ def test_ratios_reconcile_with_fmp_ratios(aapl: pd.DataFrame, fmp_ratios: dict[s
         "book_value_per_share": "bookValuePerShare",
         "effective_tax_rate": "effectiveTaxRate",
     }
-    for name, fmp_name in pairs.items():
-        assert ours[name] == pytest.approx(fmp_ratios[fmp_name], rel=REL), name
+    assert_reconciles(ours, fmp_ratios, pairs)
 
 
 def test_ratios_reconcile_with_fmp_key_metrics(aapl: pd.DataFrame, fmp_metrics: dict[str, Any]) -> None:
@@ -49,8 +54,7 @@ def test_ratios_reconcile_with_fmp_key_metrics(aapl: pd.DataFrame, fmp_metrics: 
         "cash_conversion_cycle": "cashConversionCycle",
         "net_debt_to_ebitda": "netDebtToEBITDA",
     }
-    for name, fmp_name in pairs.items():
-        assert ours[name] == pytest.approx(fmp_metrics[fmp_name], rel=REL), name
+    assert_reconciles(ours, fmp_metrics, pairs)
     dup = f.dupont(aapl, average=False).iloc[0]
     assert dup["tax_burden"] == pytest.approx(fmp_metrics["taxBurden"], rel=REL)
     assert dup["interest_burden"] == pytest.approx(fmp_metrics["interestBurden"], rel=REL)

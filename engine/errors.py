@@ -31,6 +31,12 @@ So the run loop and the CLI catch only this tree.
 from __future__ import annotations
 
 
+def _located(message: str, place: str, symbol: str | None) -> str:
+    """`message` behind where it happened: `place [SYMBOL]: message` (as much of it as is known)."""
+    where = place + (f" [{symbol}]" if symbol else "")
+    return f"{where}: {message}" if where else message
+
+
 class MycfaError(Exception):
     """Base of every error the engine raises on purpose."""
 
@@ -65,8 +71,7 @@ class FMPError(MycfaError):
     def __init__(self, message: str, *, endpoint: str = "", symbol: str | None = None) -> None:
         self.endpoint = endpoint
         self.symbol = symbol
-        where = endpoint + (f" [{symbol}]" if symbol else "")
-        super().__init__(f"{where}: {message}" if where else message)
+        super().__init__(_located(message, endpoint, symbol))
 
 
 class FMPAuthError(FMPError):
@@ -145,5 +150,4 @@ class LoadError(StoreError):
     def __init__(self, message: str, *, dataset: str = "", symbol: str | None = None) -> None:
         self.dataset = dataset
         self.symbol = symbol
-        where = dataset + (f" [{symbol}]" if symbol else "")
-        super().__init__(f"{where}: {message}" if where else message)
+        super().__init__(_located(message, dataset, symbol))

@@ -16,6 +16,18 @@ from typing import Any
 URL_LINE = re.compile(r"fakefmp listening on (?P<url>http://\S+) base_url=(?P<base>http://\S+)")
 
 
+def stop_process(proc: subprocess.Popen[Any], timeout_s: float = 10.0) -> None:
+    """Terminate a child process and reap it; killed if it is still there after `timeout_s`."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class FakeFMPProcess:
     """`with FakeFMPProcess(["--symbols", "5"]) as fake: fake.base_url` — started, then terminated."""
 
@@ -61,13 +73,8 @@ class FakeFMPProcess:
             return dict(json.loads(response.read()))
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
 
     def __enter__(self) -> FakeFMPProcess:
         return self.start()

@@ -15,6 +15,8 @@ from typing import Any
 
 import psycopg
 
+from fakefmp.process import stop_process
+
 REPO = Path(__file__).resolve().parents[3]
 API_KEY = "e2e-canary-key-7f3a9c"
 SERVER_START_S = 30.0
@@ -58,12 +60,7 @@ class FakeFMP:
         self._call("POST", "/__fake/as-of", {"date": day})
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 def start_fakefmp(*args: str) -> FakeFMP:

@@ -12,76 +12,83 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from fakefmp.config import DEFAULT_FAULTS, FAULT_KINDS, FakeConfig
+from fakefmp.config import FAULT_KINDS, FakeConfig
 from fakefmp.server import start_server
 
 
 def parse_args(argv: Sequence[str] | None = None) -> FakeConfig:
+    """The configuration the command line asks for; each option's default is FakeConfig's."""
+    d = FakeConfig()
     parser = argparse.ArgumentParser(prog="python -m fakefmp", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on start)")
+    # Each option's dest is the FakeConfig field it sets (deny-symbols and as-of are converted below).
+    parser.add_argument("--host", default=d.host)
+    parser.add_argument("--port", type=int, default=d.port, help="0 picks a free port (printed on start)")
     parser.add_argument(
         "--symbols",
         type=int,
-        default=503,
+        default=d.symbols,
         help="serve the first N companies (503 real constituents, then synthetic ones)",
     )
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--rate-limit", type=int, default=300, help="requests per key in any window")
-    parser.add_argument("--window", type=float, default=60.0, help="rate window in seconds")
-    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of API requests that fail")
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--rate-limit", type=int, default=d.rate_limit, help="requests per key in any window")
+    parser.add_argument(
+        "--window",
+        dest="window_s",
+        metavar="WINDOW",
+        type=float,
+        default=d.window_s,
+        help="rate window in seconds",
+    )
+    parser.add_argument(
+        "--fault-rate", type=float, default=d.fault_rate, help="share of API requests that fail"
+    )
     parser.add_argument(
         "--faults",
-        default=",".join(DEFAULT_FAULTS),
-        help=f"comma list of {', '.join(FAULT_KINDS)} (default: {','.join(DEFAULT_FAULTS)})",
+        default=",".join(d.faults),
+        help=f"comma list of {', '.join(FAULT_KINDS)} (default: {','.join(d.faults)})",
     )
-    parser.add_argument("--stall-s", type=float, default=30.0, help="how long a stalled request hangs")
-    parser.add_argument("--api-key", default=None, help="the only key accepted (default: any non-empty key)")
+    parser.add_argument("--stall-s", type=float, default=d.stall_s, help="how long a stalled request hangs")
+    parser.add_argument(
+        "--api-key", default=d.api_key, help="the only key accepted (default: any non-empty key)"
+    )
     parser.add_argument(
         "--as-of", type=date.fromisoformat, default=None, help="'today' for the data (YYYY-MM-DD)"
     )
-    parser.add_argument("--row-cap", type=int, default=5000, help="price rows per request (oldest dropped)")
     parser.add_argument(
-        "--cassettes", type=Path, default=None, help="replay (or, with --record-from, record) here"
+        "--row-cap", type=int, default=d.row_cap, help="price rows per request (oldest dropped)"
     )
-    parser.add_argument("--record-from", default=None, help="upstream base URL to proxy and record")
+    parser.add_argument(
+        "--cassettes", type=Path, default=d.cassettes, help="replay (or, with --record-from, record) here"
+    )
+    parser.add_argument("--record-from", default=d.record_from, help="upstream base URL to proxy and record")
     parser.add_argument("--deny-symbols", default="", help="comma list of symbols answered with 402")
-    parser.add_argument("--price-cache", type=int, default=48, help="symbols whose price rows stay in memory")
     parser.add_argument(
-        "--restatement-rate", type=float, default=0.0, help="random restatements per company-year (0: none)"
+        "--price-cache", type=int, default=d.price_cache, help="symbols whose price rows stay in memory"
     )
-    parser.add_argument("--deny-bulk", action="store_true", help="answer eod-bulk and profile-bulk with 402")
+    parser.add_argument(
+        "--restatement-rate",
+        type=float,
+        default=d.restatement_rate,
+        help="random restatements per company-year (0: none)",
+    )
+    parser.add_argument(
+        "--deny-bulk",
+        dest="bulk_denied",
+        action="store_true",
+        help="answer eod-bulk and profile-bulk with 402",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the URL line")
-    args = parser.parse_args(argv)
-    faults = tuple(k.strip() for k in args.faults.split(",") if k.strip())
-    unknown = set(faults) - set(FAULT_KINDS)
+    options = vars(parser.parse_args(argv))
+    options["faults"] = tuple(k.strip() for k in options["faults"].split(",") if k.strip())
+    unknown = set(options["faults"]) - set(FAULT_KINDS)
     if unknown:
         parser.error(f"unknown fault kinds: {', '.join(sorted(unknown))}")
-    if args.record_from and not args.cassettes:
+    if options["record_from"] and not options["cassettes"]:
         parser.error("--record-from needs --cassettes DIR")
-    config = FakeConfig(
-        host=args.host,
-        port=args.port,
-        symbols=args.symbols,
-        seed=args.seed,
-        rate_limit=args.rate_limit,
-        window_s=args.window,
-        fault_rate=args.fault_rate,
-        faults=faults,
-        stall_s=args.stall_s,
-        api_key=args.api_key,
-        row_cap=args.row_cap,
-        cassettes=args.cassettes,
-        record_from=args.record_from,
-        quiet=args.quiet,
-        price_cache=args.price_cache,
-        restatement_rate=args.restatement_rate,
-        bulk_denied=args.deny_bulk,
-        entitlement_denied=tuple(s.strip().upper() for s in args.deny_symbols.split(",") if s.strip()),
-    )
-    if args.as_of:
-        config.as_of = args.as_of
-    return config
+    deny = options.pop("deny_symbols")
+    options["entitlement_denied"] = tuple(s.strip().upper() for s in deny.split(",") if s.strip())
+    options["as_of"] = options["as_of"] or d.as_of
+    return FakeConfig(**options)
 
 
 async def run(config: FakeConfig) -> None:

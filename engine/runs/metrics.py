@@ -62,19 +62,13 @@ class RunMetrics:
         return round(100.0 * self.requests / allowed, 1) if allowed > 0 else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "http_429": self.http_429,
-            "retries": self.retries,
-            "items_done": self.items_done,
-            "items_failed": self.items_failed,
-            "rows_loaded": self.rows_loaded,
-            "price_readjustments": self.price_readjustments,
-            "budget_utilisation": self.budget_utilisation,
-            "duration_s": round(self.duration_s, 1),
-            "rate_limit": self.rate_limit,
-            **({"bulk": dict(self.bulk)} if self.bulk else {}),
+        """The EMF_METRICS attributes in their order (duration rounded to 0.1 s), the rate limit and,
+        when bulk endpoints were tried, their availability."""
+        values = {
+            attribute: round(self.duration_s, 1) if attribute == "duration_s" else getattr(self, attribute)
+            for attribute, _ in EMF_METRICS.values()
         }
+        return {**values, "rate_limit": self.rate_limit, **({"bulk": dict(self.bulk)} if self.bulk else {})}
 
 
 def emf_line(metrics: RunMetrics, *, run_id: int, job: str, timestamp_ms: int | None = None) -> str:

@@ -117,6 +117,15 @@ class EndpointSpec:
         return {} if part is None else {"part": str(part)}
 
 
+def _statement(
+    dataset: str, path: str, *, required: tuple[str, ...], numeric: tuple[str, ...]
+) -> EndpointSpec:
+    """A statement endpoint: rows keyed by date, symbol, fiscal year and period, asked per period."""
+    return EndpointSpec(
+        dataset=dataset, path=path, required=(*_STATEMENT_KEYS, *required), numeric=numeric, periods=PERIODS
+    )
+
+
 CONSTITUENTS = EndpointSpec(
     dataset="constituents",
     path="sp500-constituent",
@@ -129,10 +138,10 @@ PROFILE = EndpointSpec(
     required=("symbol", "companyName", "currency", "cik", "sector", "industry", "exchange"),
     numeric=("price", "marketCap", "beta", "lastDividend", "volume", "averageVolume"),
 )
-INCOME = EndpointSpec(
-    dataset="income",
-    path="income-statement",
-    required=(*_STATEMENT_KEYS, "reportedCurrency", "revenue", "netIncome"),
+INCOME = _statement(
+    "income",
+    "income-statement",
+    required=("reportedCurrency", "revenue", "netIncome"),
     numeric=(
         "revenue",
         "costOfRevenue",
@@ -148,12 +157,11 @@ INCOME = EndpointSpec(
         "weightedAverageShsOut",
         "weightedAverageShsOutDil",
     ),
-    periods=PERIODS,
 )
-BALANCE = EndpointSpec(
-    dataset="balance",
-    path="balance-sheet-statement",
-    required=(*_STATEMENT_KEYS, "reportedCurrency", "totalAssets", "totalLiabilities", "totalEquity"),
+BALANCE = _statement(
+    "balance",
+    "balance-sheet-statement",
+    required=("reportedCurrency", "totalAssets", "totalLiabilities", "totalEquity"),
     numeric=(
         "cashAndCashEquivalents",
         "totalCurrentAssets",
@@ -165,12 +173,11 @@ BALANCE = EndpointSpec(
         "totalDebt",
         "netDebt",
     ),
-    periods=PERIODS,
 )
-CASHFLOW = EndpointSpec(
-    dataset="cashflow",
-    path="cash-flow-statement",
-    required=(*_STATEMENT_KEYS, "reportedCurrency", "operatingCashFlow", "freeCashFlow"),
+CASHFLOW = _statement(
+    "cashflow",
+    "cash-flow-statement",
+    required=("reportedCurrency", "operatingCashFlow", "freeCashFlow"),
     numeric=(
         "netIncome",
         "operatingCashFlow",
@@ -180,21 +187,18 @@ CASHFLOW = EndpointSpec(
         "cashAtEndOfPeriod",
         "cashAtBeginningOfPeriod",
     ),
-    periods=PERIODS,
 )
-RATIOS = EndpointSpec(
-    dataset="ratios",
-    path="ratios",
-    required=_STATEMENT_KEYS,
+RATIOS = _statement(
+    "ratios",
+    "ratios",
+    required=(),
     numeric=("grossProfitMargin", "netProfitMargin", "currentRatio", "priceToEarningsRatio"),
-    periods=PERIODS,
 )
-KEY_METRICS = EndpointSpec(
-    dataset="key_metrics",
-    path="key-metrics",
-    required=_STATEMENT_KEYS,
+KEY_METRICS = _statement(
+    "key_metrics",
+    "key-metrics",
+    required=(),
     numeric=("marketCap", "enterpriseValue", "returnOnEquity"),
-    periods=PERIODS,
 )
 PRICES = EndpointSpec(
     dataset="prices",

@@ -28,7 +28,7 @@ import argparse
 import statistics
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -120,24 +120,14 @@ def simulate(symbols: list[str], seed: int, year: int, sweep_weeks: int) -> list
         reports, rows = reported(symbols, quarters, lo, hi)
         calendar = max(1, -(-rows // EARNINGS_CALENDAR_CAP))
         last_price = dict.fromkeys(symbols, day - timedelta(days=1))  # the weekday `prices` runs
-        history = frozenset(latest)
+        stored = Freshness(last_price=last_price, statement_history=frozenset(latest))
         plans = {
             "before": build_plan(
-                Job.FULL,
-                symbols,
-                policy=policy,
-                freshness=Freshness(last_price=last_price, statement_history=history),
-                rate_limit=120,
-                today=day,
+                Job.FULL, symbols, policy=policy, freshness=stored, rate_limit=120, today=day
             )
         }
-        fresh = Freshness(
-            last_price=last_price,
-            statement_history=history,
-            statement_latest=latest,
-            statement_fetched=fetched,
-            reports=reports,
-        )
+        # after: the same store, plus what the calendar-driven planner reads
+        fresh = replace(stored, statement_latest=latest, statement_fetched=fetched, reports=reports)
         for name, bulk in (("after", False), ("after + bulk", True)):
             plans[name] = build_plan(
                 Job.FULL,

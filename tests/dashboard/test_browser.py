@@ -209,12 +209,13 @@ def test_browser_valuation_and_forecast(page: Any, base_url: str) -> None:
     before = float(page.inner_text("#valuation-per-share").replace(",", ""))
     page.fill("#valuation-terminal", "3.5")
     page.press("#valuation-terminal", "Enter")
-    # Dash empties the element while the callback runs: wait for a number, and a different one.
-    page.wait_for_function(
-        f"(v => !isNaN(v) && v !== {before})"
+    # Dash empties the element while the callback runs, and fill + Enter can run it twice: wait for a
+    # number, and a different one, and take it from that same check (a second read may find it empty).
+    after = page.wait_for_function(
+        f"(v => !isNaN(v) && v !== {before} ? v : null)"
         "(parseFloat(document.querySelector('#valuation-per-share').innerText.replace(/,/g, '')))"
-    )
-    assert float(page.inner_text("#valuation-per-share").replace(",", "")) > before
+    ).json_value()
+    assert float(after) > before
     assert traces(page, "valuation-grid-graph")[0]["type"] == "heatmap"
     assert fits(page, "valuation-projection-grid", 5)
     page.wait_for_selector("#valuation-multiples-grid .ag-row")

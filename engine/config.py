@@ -51,6 +51,11 @@ class EngineSettings(BaseSettings):
     # unset: the budget is per process. May hold a password, hence secret.
     fmp_budget_url: SecretStr | None = None
     symbols: Annotated[tuple[str, ...], NoDecode] = ()
+    # How long a run rides out a lost database connection (restart, failover) before exiting 7:
+    # the run lock's reconnect and every store call's retries (engine/db/pool.py).
+    db_outage_s: float = Field(
+        default=30.0, ge=0, le=600, description="seconds a lost database is waited for"
+    )
     history_start: date = date(1990, 1, 1)
     # Runs (engine/runs/): how incremental a run is, when `schedule` fires, how logs look.
     price_overlap_days: int = Field(default=7, ge=0, le=366, description="refetch days behind the last price")

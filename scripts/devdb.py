@@ -9,6 +9,8 @@ Usage:
     scripts/devdb.py createdb NAME      a fresh database owned by the engine role, hardened for the reader
     scripts/devdb.py dropdb NAME
     scripts/devdb.py kill NODE          stop one node at once (`pg_ctl stop -m immediate`: a crash)
+    scripts/devdb.py restart NODE [--down S]
+                                        a clean restart (`pg_ctl stop -m fast`), down for S seconds
     scripts/devdb.py promote [--json]   fail over: fence the old primary, promote the replica, rebuild
                                         a replica from the new primary (`--no-rebuild` skips that)
     scripts/devdb.py archive DIR        WAL archiving on the primary into DIR (restarts the primary)
@@ -494,6 +496,17 @@ def cmd_kill(cluster: Cluster, node: str, *, quiet: bool = False) -> None:
             print(f"devdb: killed {node}")
 
 
+def cmd_restart(cluster: Cluster, node: str, down_s: float) -> None:
+    """Restart one node the way a maintenance restart does: clients are disconnected, then refused."""
+    pid_file = cluster.node_dir(node) / "postmaster.pid"
+    pid = int(pid_file.read_text().split()[0]) if pid_file.exists() else 0
+    pg_ctl(cluster, "stop", "-m", "fast", "-w", "-D", str(cluster.node_dir(node)))
+    wait_until(lambda: not pid or not process_alive(pid), f"the {node}'s postmaster to exit")
+    time.sleep(down_s)
+    cluster.start_node(node)
+    print(f"devdb: restarted {node} (down for at least {down_s:g} s)")
+
+
 def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -620,6 +633,9 @@ def parser() -> argparse.ArgumentParser:
     for verb in ("createdb", "dropdb"):
         sub.add_parser(verb).add_argument("name")
     sub.add_parser("kill").add_argument("node", choices=("primary", "replica"))
+    restart = sub.add_parser("restart")
+    restart.add_argument("node", choices=("primary", "replica"))
+    restart.add_argument("--down", type=float, default=0.0, help="seconds between stop and start")
     promote = sub.add_parser("promote")
     promote.add_argument("--no-rebuild", action="store_true", help="leave the cluster without a replica")
     promote.add_argument("--json", action="store_true")
@@ -656,6 +672,7 @@ def main() -> int:
         "createdb": lambda: cluster.create_database(args.name),
         "dropdb": lambda: cluster.drop_database(args.name),
         "kill": lambda: cmd_kill(cluster, args.node),
+        "restart": lambda: cmd_restart(cluster, args.node, args.down),
         "promote": lambda: cmd_promote_locked(cluster, rebuild=not args.no_rebuild, as_json=args.json),
         "archive": lambda: cmd_archive(cluster, args.folder.resolve()),
         "basebackup": lambda: cmd_basebackup(cluster, args.folder.resolve()),

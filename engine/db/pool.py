@@ -1,10 +1,21 @@
-"""The asyncpg pool and the batch runner: one transaction per batch, retried whole on a dropped link."""
+"""The asyncpg pool, the store's error boundary and the batch runner; both ride out a short outage.
+
+A primary restart or failover drops every connection for a few seconds. Every store call
+(`store_boundary`) and every batch (`run_batch`) is one statement or one whole transaction, so when
+the connection is lost it is simply run again on a fresh connection, with a log line per retry,
+until the database has been away for the outage bound (MYCFA_DB_OUTAGE_S, `outage_bound`); then
+StoreUnavailable ends the run (exit 7). Only a lost connection is retried this way; a failed
+statement is not.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
 import asyncpg
@@ -18,6 +29,16 @@ CONNECT_TIMEOUT_S = 10.0
 COMMAND_TIMEOUT_S = 120.0  # the server-side ceiling for any one statement, COPY included
 BATCH_ATTEMPTS = 3
 RETRY_WAIT_S = 0.5
+# How long a lost connection is retried before the store gives up: a restart takes seconds, a managed
+# failover up to ~30 s (RDS Multi-AZ can take longer: raise MYCFA_DB_OUTAGE_S there).
+STORE_OUTAGE_S = 30.0
+OUTAGE_PAUSE_MAX_S = 2.0
+
+log = logging.getLogger("engine.store")
+
+# The outage bound of the running program: set once by the entry point (`outage_bound`), inherited
+# by every task it starts; a context variable rather than an argument threaded through every call.
+_outage_s: ContextVar[float] = ContextVar("store_outage_s", default=STORE_OUTAGE_S)
 
 # The connection went away (server restart, pg_terminate_backend, network): the batch's
 # transaction is gone with it, so the whole batch can safely be tried again on a fresh connection.
@@ -45,6 +66,52 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+@contextlib.contextmanager
+def outage_bound(seconds: float) -> Iterator[None]:
+    """Within the block (and the tasks started in it), a lost connection is retried for `seconds`."""
+    token = _outage_s.set(seconds)
+    try:
+        yield
+    finally:
+        _outage_s.reset(token)
+
+
+class _Outage:
+    """One call's ride through a lost connection: when it began, how often it was retried."""
+
+    __slots__ = ("retries", "started", "what")
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.started: float | None = None
+        self.retries = 0
+
+    async def pause_or_give_up(self, lost: BaseException, exc: BaseException) -> None:
+        """Log and wait before the next try, or raise StoreUnavailable once the outage bound is spent."""
+        now = asyncio.get_running_loop().time()
+        if self.started is None:
+            self.started = now
+        away, bound = now - self.started, _outage_s.get()
+        if away >= bound:
+            raise StoreUnavailable(
+                f"{self.what}: no database connection for {away:.1f}s"
+                f" (the bound, MYCFA_DB_OUTAGE_S, is {bound:g}s): {describe(lost)}"
+            ) from exc
+        pause = min(RETRY_WAIT_S * 2**self.retries, OUTAGE_PAUSE_MAX_S, bound - away)
+        self.retries += 1
+        log.warning(
+            "%s: database connection lost (%s); retry %d in %.1fs (away %.1fs of at most %gs)",
+            self.what,
+            describe(lost),
+            self.retries,
+            pause,
+            away,
+            bound,
+            extra={"event": "store_retry", "what": self.what, "retry": self.retries},
+        )
+        await asyncio.sleep(pause)  # on the loop's clock, which measures the outage
+
+
 def translate(exc: BaseException, what: str) -> StoreError:
     """The store's error for a driver error raised while doing `what`.
 
@@ -59,17 +126,25 @@ def translate(exc: BaseException, what: str) -> StoreError:
 def store_boundary(func: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     """Decorate a coroutine function that talks to the store so that driver errors leave it translated.
 
+    Decorate only what is safe to run again whole: one statement, or one transaction of its own.
+    A lost connection is retried (logged) until the outage bound is spent.
+
     Raises (from the decorated function):
-        StoreUnavailable: the connection dropped or could not be made.
+        StoreUnavailable: the connection was lost for longer than the outage bound.
         StoreError: a statement failed or timed out.
     """
 
     @functools.wraps(func)
     async def translated(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await func(*args, **kwargs)
-        except DRIVER_ERRORS as exc:
-            raise translate(exc, func.__name__) from exc
+        outage = _Outage(func.__name__)
+        while True:
+            try:
+                return await func(*args, **kwargs)
+            except DRIVER_ERRORS as exc:
+                lost = _lost_connection(exc)
+                if lost is None:
+                    raise translate(exc, func.__name__) from exc
+                await outage.pause_or_give_up(lost, exc)
 
     return translated
 
@@ -129,6 +204,19 @@ def _dropped_cause(exc: BaseException) -> BaseException | None:
     return None
 
 
+def _lost_connection(exc: BaseException) -> BaseException | None:
+    """The lost connection behind `exc`: a dropped link or a socket error (asyncpg reports a refused
+    connect to several addresses as a plain OSError), never a timeout or a conflict."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DROPPED_CONNECTION) or (
+            isinstance(seen, OSError) and not isinstance(seen, TimeoutError)
+        ):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 async def run_batch(
     pool: asyncpg.Pool,
     work: Callable[[asyncpg.Connection], Awaitable[T]],
@@ -144,12 +232,17 @@ async def run_batch(
 
     `work` must do only database I/O (never an HTTP fetch), so no transaction outlives the batch.
     A COPY is never resumed: a retry starts the batch again from its first row in a new transaction.
+    A lost connection is retried `attempts` times, and after that for as long as the outage bound
+    allows; a lost race (deadlock, serialization failure) `attempts` times.
 
     Raises:
-        StoreUnavailable: the connection dropped on every attempt.
+        StoreUnavailable: the connection stayed lost past the attempts and the outage bound.
         LoadError: the batch failed for any other database reason (nothing was committed).
     """
-    for attempt in range(1, attempts + 1):
+    outage = _Outage(f"{dataset} [{symbol}]")
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             async with pool.acquire(timeout=timeout_s) as conn, conn.transaction():
                 return await work(conn)
@@ -162,11 +255,13 @@ async def run_batch(
             dropped = _dropped_cause(exc)
             if dropped is None:
                 raise LoadError(describe(exc), dataset=dataset, symbol=symbol) from exc
-            if attempt == attempts:
+            if attempt < attempts:
+                await sleep(retry_wait * attempt)
+            elif _lost_connection(exc) is not None:
+                await outage.pause_or_give_up(dropped, exc)
+            else:
                 raise StoreUnavailable(
                     f"{dataset} [{symbol}]: gave up after {attempts} attempts: {describe(dropped)}"
                 ) from exc
-            await sleep(retry_wait * attempt)
         except TimeoutError as exc:
             raise LoadError(f"timed out after {timeout_s:g}s", dataset=dataset, symbol=symbol) from exc
-    raise AssertionError("unreachable: the loop returns or raises")

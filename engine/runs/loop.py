@@ -16,7 +16,14 @@ from typing import Any
 
 import asyncpg
 
-from engine.errors import FMPAuthError, FMPEntitlementError, FMPTransientError, ItemFailed, MycfaError
+from engine.errors import (
+    FMPAuthError,
+    FMPEntitlementError,
+    FMPTransientError,
+    ItemFailed,
+    MycfaError,
+    StoreUnavailable,
+)
 from engine.exitcodes import ExitCode
 from engine.runs import ledger
 from engine.runs.ledger import ItemOutcome, ItemState, RunState
@@ -196,6 +203,12 @@ class RunLoop:
             await asyncio.shield(ledger.release_item(self._pool, self._run_id, item, 0))
             raise
         except ITEM_ERRORS as exc:
+            cause = exc.cause if isinstance(exc, ItemFailed) else exc
+            if isinstance(cause, StoreUnavailable):
+                # The database stayed away past the outage bound: nothing can be recorded, so the
+                # run stops (exit 7); the item is still `running` and the next run resumes it.
+                self._stop.set()
+                raise cause from cause.__cause__  # its own chain, not the ItemFailed around it
             await self._record_failure(item, attempt, exc)
         else:
             self._metrics.items_done += 1

@@ -22,6 +22,7 @@ from engine.db import (
     upsert_companies,
 )
 from engine.db.partitions import ensure_run_partitions
+from engine.db.pool import outage_bound
 from engine.errors import FMPAuthError, FMPError, RunLockedError, StoreError
 from engine.exitcodes import ExitCode
 from engine.fmp import FMPClient
@@ -189,14 +190,18 @@ class RunService:
     async def execute(self) -> ExitCode:
         self._install_signals()
         dsn = self.settings.database_url.get_secret_value()
+        outage_s = self.settings.db_outage_s
         try:
-            async with run_lock(dsn, on_lost=self._on_lock_lost):
-                pool = await create_pool(dsn, min_size=1, max_size=self.settings.fmp_concurrency + POOL_EXTRA)
-                try:
-                    async with FMPClient.open(self.settings) as fmp:
-                        return await self._run(pool, fmp)
-                finally:
-                    await pool.close()
+            with outage_bound(outage_s):
+                async with run_lock(dsn, on_lost=self._on_lock_lost, reconnect_s=outage_s):
+                    pool = await create_pool(
+                        dsn, min_size=1, max_size=self.settings.fmp_concurrency + POOL_EXTRA
+                    )
+                    try:
+                        async with FMPClient.open(self.settings) as fmp:
+                            return await self._run(pool, fmp)
+                    finally:
+                        await pool.close()
         except RunLockedError as exc:
             print(f"mycfa-engine: {exc}", file=sys.stderr)
             return ExitCode.LOCKED

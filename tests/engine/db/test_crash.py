@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from engine.db import load_prices
+from engine.db.pool import outage_bound
 from engine.errors import StoreUnavailable
 from tests.conftest import Database
 from tests.engine.db.conftest import price
@@ -63,9 +64,10 @@ async def kill_when_blocked(admin: asyncpg.Connection, database: str) -> int:
 async def test_load_prices_killed_mid_copy_leaves_nothing(
     pool: asyncpg.Pool, admin: asyncpg.Connection, store_db: Database
 ) -> None:
-    """pg_terminate_backend during the COPY: the loader fails and no row of the batch is visible."""
+    """pg_terminate_backend during the COPY: with no retry allowed the loader fails and no row of the batch is visible."""
     rows = [price("KILL1", day) for day in DAYS]
-    load = asyncio.create_task(load_prices(pool, "KILL1", rows, attempts=1, retry_wait=0))
+    with outage_bound(0):
+        load = asyncio.create_task(load_prices(pool, "KILL1", rows, attempts=1, retry_wait=0))
     copied = await kill_when_blocked(admin, store_db.name)
     with pytest.raises(StoreUnavailable):
         await load

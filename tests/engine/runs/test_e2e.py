@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import random
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
@@ -16,7 +18,7 @@ import pytest
 
 from engine.db import migrate
 from engine.runs.lock import RUN_LOCK_KEY
-from tests.conftest import Cluster, throwaway_database
+from tests.conftest import DEVDB, Cluster, throwaway_database
 from tests.engine.runs.e2e import (
     FakeFMP,
     engine_env,
@@ -295,3 +297,58 @@ def test_lock_taken_during_a_database_blip_exits_7_with_the_reason(
     assert query(url, "SELECT exit_code, error FROM runs") == [
         (7, "run lock lost: another run took the lock while the database connection was down")
     ]
+
+
+def restart_primary_when_loading(url: str, process: subprocess.Popen[str], down_s: float) -> None:
+    """Once the run has items done, restart the session's primary (`pg_ctl stop -m fast`, down `down_s`)."""
+    deadline = time.monotonic() + 60
+    while not query(url, "SELECT count(*) > 0 FROM run_items WHERE state = 'done'") == [(True,)]:
+        assert time.monotonic() < deadline and process.poll() is None, "the run never got going"
+        time.sleep(0.05)
+    restart = subprocess.run(
+        [sys.executable, str(DEVDB), "restart", "primary", "--down", str(down_s)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert restart.returncode == 0, restart.stderr
+
+
+def test_primary_restart_mid_run_is_ridden_out(
+    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP, new_db: Callable[[], str]
+) -> None:
+    """The primary restarts mid-run (down 4 s): ledger and load writes are retried, exit 0, the clean run's rows."""
+    _, expected = clean
+    url = new_db()
+    process = start_engine(engine_env(url, fake, SYMBOLS, MYCFA_FMP_RATE_LIMIT="200"), "run", "--job", "full")
+    restart_primary_when_loading(url, process, 4.0)
+    assert process.poll() is None, "the run ended before the primary was back"
+    _, stderr = process.communicate(timeout=180)
+    assert process.returncode == 0, stderr[-3000:]
+    events = [orjson.loads(line).get("event") for line in stderr.splitlines() if line.startswith("{")]
+    assert "store_retry" in events and "lock_reacquired" in events  # the outage was met, and ridden out
+    assert fingerprint(url) == expected
+    assert query(url, "SELECT state, exit_code, resumes FROM runs") == [("succeeded", 0, 0)]
+    assert query(url, "SELECT DISTINCT state FROM run_items") == [("done",)]
+
+
+def test_primary_down_past_the_outage_bound_exits_7_with_the_reason(
+    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP, new_db: Callable[[], str]
+) -> None:
+    """Down 8 s with MYCFA_DB_OUTAGE_S=2: the run exits 7 and logs why; the next run resumes to the clean rows."""
+    _, expected = clean
+    url = new_db()
+    env = engine_env(url, fake, SYMBOLS, MYCFA_FMP_RATE_LIMIT="200", MYCFA_DB_OUTAGE_S="2")
+    process = start_engine(env, "run", "--job", "full")
+    restart_primary_when_loading(url, process, 8.0)
+    _, stderr = process.communicate(timeout=180)
+    assert process.returncode == 7, stderr[-3000:]
+    logged = [orjson.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    final = logged[-1]["msg"]
+    assert final.startswith("database error:"), stderr[-3000:]
+    assert "(the bound, MYCFA_DB_OUTAGE_S, is 2s)" in stderr or "no database connection for 2s" in stderr
+    resumed = run_engine(engine_env(url, fake, SYMBOLS), "run", "--job", "full")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert fingerprint(url) == expected
+    assert query(url, "SELECT state, resumes FROM runs") == [("succeeded", 1)]

@@ -1,0 +1,66 @@
+"""The store's boundary rides out a lost connection for the outage bound, and retries nothing else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import pytest
+
+from engine.db import pool as pool_module
+from engine.db.pool import outage_bound, store_boundary
+from engine.errors import StoreError, StoreUnavailable
+
+
+def failing(errors: list[BaseException], calls: list[int]) -> Callable[[], Awaitable[int]]:
+    """A store call that raises `errors` one per call, then answers 42; `calls` counts the calls."""
+
+    @store_boundary
+    async def read_something() -> int:
+        calls.append(1)
+        if errors:
+            raise errors.pop(0)
+        return 42
+
+    return read_something
+
+
+@pytest.fixture(autouse=True)
+def short_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool_module, "RETRY_WAIT_S", 0.001)
+
+
+async def test_store_boundary_lost_connection_retried_until_it_answers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A dropped link, then a refused connect: the call is run again, one log line per retry, and answers."""
+    calls: list[int] = []
+    errors: list[BaseException] = [
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        ConnectionRefusedError(111, "Connect call failed"),
+    ]
+    with caplog.at_level(logging.WARNING, logger="engine.store"):
+        assert await failing(errors, calls)() == 42
+    assert len(calls) == 3
+    retries = [r for r in caplog.records if getattr(r, "event", None) == "store_retry"]
+    assert [r.retry for r in retries] == [1, 2]  # type: ignore[attr-defined]
+    assert "read_something: database connection lost" in retries[0].getMessage()
+
+
+async def test_store_boundary_gives_up_past_the_outage_bound() -> None:
+    """A database that stays away longer than the bound: StoreUnavailable naming the bound and its setting."""
+    calls: list[int] = []
+    errors: list[BaseException] = [ConnectionRefusedError(111, "Connect call failed")] * 10_000
+    with outage_bound(0.05), pytest.raises(StoreUnavailable, match=r"MYCFA_DB_OUTAGE_S, is 0.05s"):
+        await failing(errors, calls)()
+    assert 1 < len(calls) < 10_000
+
+
+async def test_store_boundary_failed_statement_or_timeout_not_retried() -> None:
+    """A statement the server refused, or one that timed out, fails at once: only a lost link is retried."""
+    for error in (asyncpg.exceptions.UndefinedTableError("relation does not exist"), TimeoutError()):
+        calls: list[int] = []
+        with pytest.raises(StoreError):
+            await failing([error], calls)()
+        assert len(calls) == 1

@@ -41,9 +41,7 @@ def done_share(owner_url: str) -> float:
 
 def run(args: argparse.Namespace) -> harness.Report:
     report = harness.Report("failover")
-    with harness.drill_folder("failover") as root:
-        cluster = harness.DrillCluster(root / "cluster").start()
-        fake = harness.start_fake("--symbols", str(args.symbols))
+    with harness.drill_stack("failover", "--symbols", str(args.symbols)) as (root, cluster, fake):
         dashboard: harness.Dashboard | None = None
         stream: harness.PageStream | None = None
         try:
@@ -124,6 +122,4 @@ def run(args: argparse.Namespace) -> harness.Report:
                 stream.stop()
             if dashboard is not None:
                 dashboard.stop()
-            fake.stop()
-            cluster.destroy()
     return report

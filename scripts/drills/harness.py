@@ -442,5 +442,19 @@ def drill_folder(name: str) -> Iterator[Path]:
             shutil.rmtree(root, ignore_errors=True)
 
 
+@contextmanager
+def drill_stack(name: str, *fake_args: str) -> Iterator[tuple[Path, DrillCluster, FakeFMP]]:
+    """A drill's folder, its started cluster and a fake FMP (`fake_args` for `python -m fakefmp`);
+    the fake is stopped and the cluster destroyed at the end, after the drill's own clean-up."""
+    with drill_folder(name) as root:
+        cluster = DrillCluster(root / "cluster").start()
+        fake = start_fake(*fake_args)
+        try:
+            yield root, cluster, fake
+        finally:
+            fake.stop()
+            cluster.destroy()
+
+
 def start_fake(*args: str) -> FakeFMP:
     return start_fakefmp("--rate-limit", LIFTED_LIMIT, "--seed", "1", *args)

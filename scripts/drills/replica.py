@@ -89,9 +89,7 @@ class Nodes:
 
 def run(args: argparse.Namespace) -> harness.Report:
     report = harness.Report("replica")
-    with harness.drill_folder("replica") as root:
-        cluster = harness.DrillCluster(root / "cluster").start()
-        fake = harness.start_fake("--symbols", str(args.symbols))
+    with harness.drill_stack("replica", "--symbols", str(args.symbols)) as (root, cluster, fake):
         dashboard: harness.Dashboard | None = None
         streams: list[harness.PageStream] = []
         try:
@@ -196,6 +194,4 @@ def run(args: argparse.Namespace) -> harness.Report:
                 stream.stop()
             if dashboard is not None:
                 dashboard.stop()
-            fake.stop()
-            cluster.destroy()
     return report

@@ -17,7 +17,7 @@ import time
 
 import psycopg
 
-from drills import harness
+from . import harness
 
 FAULT_RATE = "0.2"
 STALL_S = "35"  # past the client's 30 s timeout

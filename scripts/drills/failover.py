@@ -14,7 +14,7 @@ import time
 
 import psycopg
 
-from drills import harness
+from . import harness
 
 KILL_AT_SHARE = 0.4  # of the run's items done when the primary dies
 ENGINE_EXIT_WAIT_S = 120

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from drills import harness
+from . import harness
 
 P95_GOAL_MS = 500
 SPAWN_RATE = 20  # users started per second

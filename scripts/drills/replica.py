@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from drills import harness
+from . import harness
 
 HEALTH_TTL_S = 2.0
 MAX_LAG_BYTES = 1024 * 1024

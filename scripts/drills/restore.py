@@ -17,8 +17,9 @@ from datetime import datetime
 
 import psycopg
 
-from drills import harness
 from tests.engine.runs.e2e import fingerprint
+
+from . import harness
 
 RPO_GOAL_S = 3600  # the design's RPO (1 h) and RTO (4 h)
 RTO_GOAL_S = 4 * 3600

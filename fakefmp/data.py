@@ -62,6 +62,10 @@ class LRU(Generic[K, V]):
             self._items.popitem(last=False)
         return value
 
+    def peek(self, key: K) -> V | None:
+        """The cached value, or None (neither generates nor reorders)."""
+        return self._items.get(key)
+
     def clear(self) -> None:
         self._items.clear()
 
@@ -164,8 +168,7 @@ class Universe:
 
     def _make_fundamentals(self, company: Company) -> Fundamentals:
         prices = self.prices(company.symbol)
-        first_year = max(FIRST_FISCAL_YEAR, int(prices.dates[0][:4]) + 1)
-        quarters, annual = generate_periods(self.seed, company, first_year, self.horizon.year, prices)
+        quarters, annual = generate_periods(self.seed, company, *self._fiscal_years(company), prices)
         result: Fundamentals = {}
         for kind, periods in (("annual", annual), ("quarter", quarters)):
             rows: dict[str, list[Entry]] = {name: [] for name in STATEMENT_DATASETS}
@@ -188,6 +191,23 @@ class Universe:
                 result[(name, kind)] = entries[::-1]
         return result
 
+    def _latest_quarter(self, company: Company, today: str) -> tuple[float, str] | None:
+        """Shares outstanding of the newest quarter filed by `today`, and its period end. From the cached
+        fundamentals when they are there; else from the periods alone (a third of the cost: profile-bulk
+        asks for every company at once, before their statements are generated)."""
+        cached = self._fundamentals.peek(company.symbol)
+        if cached is not None:
+            entry = next((e for e in cached[("income", "quarter")] if e.filing <= today), None)
+            return None if entry is None else (orjson.loads(entry.body)["weightedAverageShsOut"], entry.date)
+        quarters, _ = generate_periods(
+            self.seed, company, *self._fiscal_years(company), self.prices(company.symbol)
+        )
+        period = next((p for p in reversed(quarters) if p.filing_iso <= today), None)
+        return None if period is None else (period.shares, period.end_iso)
+
+    def _fiscal_years(self, company: Company) -> tuple[int, int]:
+        return max(FIRST_FISCAL_YEAR, int(self.prices(company.symbol).dates[0][:4]) + 1), self.horizon.year
+
     def _profile(self, company: Company) -> dict[str, Any]:
         series = self.prices(company.symbol)
         today = self.as_of.isoformat()
@@ -197,13 +217,11 @@ class Universe:
         close = series.close[:end] * series.split_factor(end)[:end]  # FMP's range is split-adjusted
         last, prev = float(series.close[end - 1]), float(close[-2]) if end > 1 else float(close[-1])
         year = close[-252:]
-        latest = next(
-            (e for e in self.fundamentals(company.symbol)[("income", "quarter")] if e.filing <= today), None
-        )
         shares = 1.0
+        latest = self._latest_quarter(company, today)
         if latest is not None:  # as reported then, times any split since
-            reported = orjson.loads(latest.body)["weightedAverageShsOut"]
-            shares = reported * series.splits_after(latest.date) / series.splits_after(today)
+            reported, reported_on = latest
+            shares = reported * series.splits_after(reported_on) / series.splits_after(today)
         recent_divs = [v for d, v in series.dividends.items() if d <= today][-4:]
         rng = symbol_rng(self.seed, company.symbol, "profile")
         h = zlib.crc32(company.symbol.encode())

@@ -12,6 +12,7 @@ symbols.
 from __future__ import annotations
 
 import itertools
+import zlib
 from bisect import bisect_left
 from datetime import date, timedelta
 from functools import lru_cache
@@ -117,3 +118,17 @@ def market_caps(seed: int) -> dict[str, float]:
     caps = np.exp(np.interp(np.log(ranks), np.log(_CAP_RANKS), np.log(_CAP_USD_BN))) * 1e9
     caps *= np.exp(rng.normal(0, 0.04, len(caps)))
     return {s: float(min(c, 3.6e12)) for s, c in zip(ranked, caps, strict=True)}
+
+
+SYNTHETIC_CAP_MEDIAN = 4e9  # companies beyond the S&P 500: mid and small caps (USD)
+SYNTHETIC_CAP_RANGE = (0.3e9, 20e9)
+
+
+def market_cap_of(seed: int, symbol: str) -> float:
+    """`symbol`'s market cap on ANCHOR: a constituent's from `market_caps`; a company beyond the index
+    (a synthetic `XA0001`...) draws one below the index's typical cap, stable per seed and symbol."""
+    caps = market_caps(seed)
+    if symbol in caps:
+        return caps[symbol]
+    rng = np.random.default_rng([seed, 0x5EED, 3, zlib.crc32(symbol.encode())])
+    return float(np.clip(SYNTHETIC_CAP_MEDIAN * np.exp(rng.normal(0.0, 0.8)), *SYNTHETIC_CAP_RANGE))

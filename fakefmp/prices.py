@@ -30,7 +30,7 @@ from fakefmp.market import (
     calendar,
     day_index,
     factors,
-    market_caps,
+    market_cap_of,
 )
 from fakefmp.sectors import SECTOR_NAMES, sector_of
 
@@ -301,7 +301,7 @@ def generate_prices(seed: int, company: Company, horizon: date) -> PriceSeries:
     low = np.round(np.minimum(open_, close) * (1 - np.minimum(np.abs(draws[:, 3]) * daily * 0.6, 0.5)), 2)
     high = np.maximum(high, np.maximum(open_, close))  # rounding must not break high ≥ max(open, close)
     low = np.minimum(low, np.minimum(open_, close))
-    shares = market_caps(seed)[symbol] / target
+    shares = market_cap_of(seed, symbol) / target
     volume = np.rint(shares * DAILY_TURNOVER * np.exp(0.4 * draws[:, 4]) / splits_after).astype(np.int64)
     change = np.round(close - open_, 4)
     change_pct = np.round(np.divide(change, open_, out=np.zeros(n), where=open_ > 0) * 100, 5)

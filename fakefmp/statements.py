@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from fakefmp.constituents import Company
-from fakefmp.market import ANCHOR, market_caps
+from fakefmp.market import ANCHOR, market_cap_of
 from fakefmp.prices import PriceSeries, symbol_rng
 from fakefmp.sectors import Shape, sector_of, shape
 
@@ -163,7 +163,7 @@ def generate_periods(
         return factors
 
     # what the company looks like on the anchor: market cap, P/E, margin, hence revenue
-    market_cap = market_caps(seed)[company.symbol]
+    market_cap = market_cap_of(seed, company.symbol)
     anchor_close = prices.close_on_or_before(ANCHOR.isoformat()) or float(prices.close[0])
     pe = sector.pe * float(np.exp(np.clip(rng.normal(0.0, 0.3), -0.6, 0.6)))
     margin = rng.uniform(*(BANK_MARGIN if kind == "bank" else sector.net_margin))

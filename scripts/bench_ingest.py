@@ -2,14 +2,20 @@
 """Benchmark a whole-universe ingest: fake FMP (N symbols: 503 real, then synthetic; 30+ years) → engine `run --job full` → Postgres.
 
 Usage:
-    .venv/bin/python scripts/bench_ingest.py [--symbols 503] [--history-start 1990-01-01]
-                                             [--concurrency 16] [--keep]
+    .venv/bin/python scripts/bench_ingest.py [--symbols 503 | --symbols 500,1000,2000,5000]
+                                             [--history-start 1990-01-01] [--concurrency 16] [--keep]
+                                             [--dashboard [--dashboard-users 20] [--dashboard-duration 60]]
+                                             [--json FILE]
 
-Creates a throwaway database (scripts/devdb.py createdb), starts `python -m fakefmp` on a free
-loopback port with its limit lifted, migrates, and runs `python -m engine run --job full` with the
-budget lifted, sampling the engine process's RSS. Prints wall time, requests, rows per dataset,
-rows/s and peak RSS; then `plan --job full` at the real budget (120/min) on the loaded database,
-i.e. the weekly refresh. The database is dropped at the end (unless --keep).
+Per symbol count: creates a throwaway database (scripts/devdb.py createdb), starts `python -m fakefmp`
+on a free loopback port with its limit lifted, migrates, and runs `python -m engine run --job full`
+with the budget lifted, sampling the engine process's RSS. Prints wall time, CPU seconds of the engine
+and of the fake, requests, rows per dataset, rows/s and peak RSS; then `plan --job full` at the real
+budget (120/min) on the loaded database, i.e. the weekly refresh. With --dashboard, after the largest
+count's ingest, `scripts/loadtest --all-pages --database` runs against that database and p50/p95/p99
+per page (the screener's among them) are printed. The database is dropped at the end (unless
+--keep). Several counts run one after another (each from empty) and end with one table in
+docs/scaling.md's shape.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -29,10 +37,17 @@ import psutil
 import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from fakefmp.process import stop_process  # noqa: E402 (after the path it needs)
+
 DEVDB = [sys.executable, str(REPO / "scripts" / "devdb.py")]
 API_KEY = "bench-key"
 LIFTED_LIMIT = 1_000_000
 RSS_SAMPLE_S = 0.1
+DASHBOARD_USERS = 20  # scripts/loadtest users (every page, as an admin) after the largest ingest
+DASHBOARD_SECONDS = 60  # of load, after every user has logged in (the ramp is a few seconds)
+SCREENER = "screener: universe table"  # tests/load/locustfile.py's name for the screener callback
 
 ROWS_SQL = {
     "companies": "SELECT count(*) FROM companies",
@@ -98,35 +113,33 @@ def run_sampled(env: dict[str, str]) -> tuple[int, float, int, str]:
     return process.returncode, wall, peak, emf
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--symbols", type=int, default=503)
-    parser.add_argument("--history-start", default="1990-01-01")
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
-    args = parser.parse_args()
-
-    cluster = json.loads(devdb("start", "--json"))
+def bench(n: int, args: argparse.Namespace, owner_url: str) -> dict[str, Any]:
+    """One point of the curve: ingest `n` symbols from empty; prints its figures and returns them."""
     name = f"bench_ingest_{uuid.uuid4().hex[:8]}"
     devdb("createdb", name)
-    url = cluster["owner_url"].rsplit("/", 1)[0] + "/" + name
-    fake, fake_url, base_url = start_fake(args.symbols)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYCFA_")}
-    env.update(
-        MYCFA_DATABASE_URL=url,
-        MYCFA_FMP_API_KEY=API_KEY,
-        MYCFA_FMP_BASE_URL=base_url,
-        MYCFA_FMP_RATE_LIMIT=str(LIFTED_LIMIT),
-        MYCFA_FMP_CONCURRENCY=str(args.concurrency),
-        MYCFA_HISTORY_START=args.history_start,
-        MYCFA_LOG_FORMAT="json",
-    )
+    url = owner_url.rsplit("/", 1)[0] + "/" + name
+    fake: subprocess.Popen[str] | None = None
     try:
+        fake, fake_url, base_url = start_fake(n)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MYCFA_")}
+        env.update(
+            MYCFA_DATABASE_URL=url,
+            MYCFA_FMP_API_KEY=API_KEY,
+            MYCFA_FMP_BASE_URL=base_url,
+            MYCFA_FMP_RATE_LIMIT=str(LIFTED_LIMIT),
+            MYCFA_FMP_CONCURRENCY=str(args.concurrency),
+            MYCFA_HISTORY_START=args.history_start,
+            MYCFA_LOG_FORMAT="json",
+        )
         migrated = engine(env, "migrate")
         if migrated.returncode != 0:
             raise SystemExit(f"migrate failed: {migrated.stderr}")
         cold = engine({**env, "MYCFA_FMP_RATE_LIMIT": "120"}, "plan", "--job", "full", "--json")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         code, wall, peak, emf_text = run_sampled(env)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        engine_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        fake_times = psutil.Process(fake.pid).cpu_times()
         with urllib.request.urlopen(f"{fake_url}/__fake/stats", timeout=10) as response:  # noqa: S310
             served: dict[str, Any] = json.loads(response.read())
         with psycopg.connect(url) as conn:
@@ -135,11 +148,13 @@ def main() -> int:
         weekly = engine({**env, "MYCFA_FMP_RATE_LIMIT": "120"}, "plan", "--job", "full", "--json")
         emf = json.loads(emf_text)
         loaded = rows["statements"] + rows["prices_daily"]
-        print(
-            f"bench_ingest: {args.symbols} symbols, prices from {args.history_start}, concurrency {args.concurrency}"
-        )
+        print(f"bench_ingest: {n} symbols, prices from {args.history_start}, concurrency {args.concurrency}")
         print(f"  exit code            {code}")
         print(f"  wall time            {wall:.1f} s")
+        print(
+            f"  CPU                  engine {engine_cpu:,.0f} s, fake FMP {fake_times.user + fake_times.system:,.0f} s"
+            f" (the fake's share should stay well below the engine's and Postgres's)"
+        )
         print(
             f"  requests (engine)    {emf.get('Requests')}  429s {emf.get('Http429')}  retries {emf.get('Retries')}"
         )
@@ -154,13 +169,14 @@ def main() -> int:
             f" MiB, statements {sizes['statements'] / 2**20:,.0f} MiB); {symbol_years:,.0f} symbol-years of"
             f" prices: {(sizes['prices_daily'] + sizes['statements']) / symbol_years / 1024:,.1f} KiB per symbol-year"
         )
-        summary = {
-            "symbols": args.symbols, "exit_code": code, "wall_s": round(wall, 1),
+        summary: dict[str, Any] = {
+            "symbols": n, "exit_code": code, "wall_s": round(wall, 1),
             "requests": emf.get("Requests"), "rows": loaded, "rows_per_s": round(loaded / wall),
             "peak_rss_mib": round(peak / 2**20), "database_mib": round(sizes["database"] / 2**20),
+            "prices_mib": round(sizes["prices_daily"] / 2**20), "statements_mib": round(sizes["statements"] / 2**20),
             "bytes_per_symbol_year": round((sizes["prices_daily"] + sizes["statements"]) / symbol_years),
+            "engine_cpu_s": round(engine_cpu), "fake_cpu_s": round(fake_times.user + fake_times.system),
         }  # fmt: skip
-        print("  json " + json.dumps(summary))
         for label, result in (("empty database", cold), ("weekly refresh", weekly)):
             plan = json.loads(result.stdout) if result.returncode == 0 else {}
             eta = plan.get("eta_seconds", 0)
@@ -168,18 +184,118 @@ def main() -> int:
                 f"  plan at 120/min, {label:<15} {plan.get('requests')} requests, "
                 f"ETA {eta // 3600:.0f}h {eta % 3600 // 60:02.0f}m"
             )
-        return 0 if code == 0 else 1
+        stop_process(fake)
+        if args.dashboard and n == max(args.symbols):
+            summary["dashboard"] = dashboard(name, args)
+        print("  json " + json.dumps(summary), flush=True)
+        return summary
     finally:
-        fake.terminate()
-        try:
-            fake.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # a loaded machine: never leave the database behind for it
-            fake.kill()
-            fake.wait()
+        if fake is not None:
+            stop_process(fake)
         if args.keep:
             print(f"  database kept: {name}")
         else:
             devdb("dropdb", name)
+
+
+def dashboard(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """`scripts/loadtest --all-pages` against the ingested database: p50/p95/p99 per page."""
+    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as work:
+        out = Path(work) / "loadtest.json"
+        print(
+            f"bench_ingest: dashboard load test on {name}: {args.dashboard_users} users, "
+            f"{args.dashboard_duration} s, every page (scripts/loadtest --all-pages)",
+            flush=True,
+        )
+        done = subprocess.run(
+            [sys.executable, str(REPO / "scripts" / "loadtest"), "--all-pages", "--database", name,
+             "--users", str(args.dashboard_users), "--spawn-rate", str(args.dashboard_users),
+             "--duration", str(args.dashboard_duration), "--json", str(out)],
+            cwd=REPO, capture_output=True, text=True,
+        )  # fmt: skip
+        if not out.exists():
+            print(done.stdout[-3000:], done.stderr[-3000:], sep="\n")
+            raise SystemExit("bench_ingest: the dashboard load test wrote no figures")
+        figures = json.loads(out.read_text())
+    pages = {
+        row["Name"]: {"count": int(row["Request Count"]), "failures": int(row["Failure Count"]),
+                      "p50_ms": float(row["50%"]), "p95_ms": float(row["95%"]), "p99_ms": float(row["99%"])}
+        for row in figures["rows"] if ":" in row["Name"] and int(row["Request Count"]) > 0
+    }  # fmt: skip
+    print(f"  {'page (callback)':40} {'count':>6} {'fail':>5} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
+    for page, row in sorted(pages.items(), key=lambda item: -item[1]["p95_ms"]):
+        print(
+            f"  {page[:40]:40} {row['count']:>6} {row['failures']:>5} {row['p50_ms']:>7.0f} {row['p95_ms']:>7.0f}"
+            f" {row['p99_ms']:>7.0f}"
+        )
+    slowest = max(pages, key=lambda page: pages[page]["p95_ms"])
+    screener = pages.get(SCREENER, {})
+    print(
+        f"  slowest page: {slowest} p95 {pages[slowest]['p95_ms']:.0f} ms; screener p95 "
+        f"{ms(screener.get('p95_ms'))}; {figures['failures']} errors "
+        f"(loadtest's own verdict, p95 < 500 ms everywhere: {'PASS' if figures['ok'] else 'FAIL'})"
+    )
+    return {"users": args.dashboard_users, "duration_s": args.dashboard_duration, "slowest": slowest,
+            "slowest_p95_ms": pages[slowest]["p95_ms"], "screener_p95_ms": screener.get("p95_ms"),
+            "failures": figures["failures"], "pages": pages}  # fmt: skip
+
+
+def ms(value: float | None) -> str:
+    return "not reached in the run" if value is None else f"{value:.0f} ms"
+
+
+def table(results: list[dict[str, Any]]) -> None:
+    """The curve in docs/scaling.md's table shape."""
+    print("\n| symbols | wall | requests | rows (prices + statements) | rows/s | engine peak RSS | database |"
+          " bytes per symbol-year |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        print(
+            f"| {r['symbols']:,} | {r['wall_s']:,.0f} s | {r['requests']:,} | {r['rows']:,} | {r['rows_per_s']:,} |"
+            f" {r['peak_rss_mib']} MiB | {r['database_mib']:,} MiB (prices {r['prices_mib']:,}, statements"
+            f" {r['statements_mib']:,}) | {r['bytes_per_symbol_year']:,} ({r['bytes_per_symbol_year'] / 1024:.1f} KiB) |"
+        )
+    for r in results:
+        if "dashboard" in r:
+            d = r["dashboard"]
+            print(
+                f"\nDashboard at {r['symbols']:,} symbols ({d['users']} users, {d['duration_s']} s, every page):"
+                f" slowest page {d['slowest']} p95 {d['slowest_p95_ms']:.0f} ms; screener p95"
+                f" {ms(d['screener_p95_ms'])}; {d['failures']} errors"
+            )
+
+
+def symbol_counts(text: str) -> list[int]:
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("one or more symbol counts, comma-separated: 500,1000,2000,5000")
+    return counts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--symbols", type=symbol_counts, default=[503], help="N, or N1,N2,... for a curve (run in that order)"
+    )
+    parser.add_argument("--history-start", default="1990-01-01")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
+    parser.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="after the largest ingest, load-test every dashboard page on it",
+    )
+    parser.add_argument("--dashboard-users", type=int, default=DASHBOARD_USERS)
+    parser.add_argument("--dashboard-duration", type=int, default=DASHBOARD_SECONDS, help="seconds of load")
+    parser.add_argument("--json", type=Path, help="also write every point's figures here")
+    args = parser.parse_args()
+
+    cluster = json.loads(devdb("start", "--json"))
+    results = [bench(n, args, cluster["owner_url"]) for n in args.symbols]
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    table(results)
+    return 0 if all(r["exit_code"] == 0 for r in results) else 1
 
 
 if __name__ == "__main__":

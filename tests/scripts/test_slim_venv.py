@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +28,15 @@ def test_slim_venv_drops_pip_tests_maps_mkl_and_links_vendored_copies(tmp_path: 
         "pkg/bundle.js": "x",
         "pkg/bundle.js.map": "{}",
         "pkg/_speedups.c": "",
+        "pkg/__init__.pyi": "",
+        "dash/deps/react@18.3.1.js": "dev",
+        "dash/deps/react@18.3.1.min.js": "prod",
+        "dash/deps/polyfill@7.12.1.min.js": "prod",
+        "dash/dash-renderer/build/dash_renderer.dev.js": "dev",
+        "dash/dash-renderer/build/dash_renderer.min.js": "prod",
+        "plotly/labextension/package.json": "{}",
+        "plotly/package_data/widgetbundle.js": "x",
+        "plotly/package_data/plotly.min.js": "x",
         "scs/_scs_direct.cpython-311-x86_64-linux-gnu.so": "direct",
         "scs/_scs_mkl.cpython-311-x86_64-linux-gnu.so": "mkl",
         "aaa.libs/libopenblas-r0-11edc3fa.3.15.so": "blas",
@@ -35,6 +46,12 @@ def test_slim_venv_drops_pip_tests_maps_mkl_and_links_vendored_copies(tmp_path: 
     for name, text in files.items():
         (site / name).parent.mkdir(parents=True, exist_ok=True)
         (site / name).write_text(text)
+    # A real extension module (cffi's, from this interpreter) with its symbol table, to be stripped.
+    extension = Path(importlib.util.find_spec("_cffi_backend").origin)  # type: ignore[union-attr,arg-type]
+    shutil.copy(extension, site / extension.name)
+    subprocess.run(
+        ["objcopy", "--add-symbol", "slim_venv_probe=.text:0", str(site / extension.name)], check=True
+    )
 
     result = subprocess.run(
         ["bash", str(REPO_ROOT / "scripts" / "slim_venv"), str(venv)], capture_output=True, text=True
@@ -49,8 +66,17 @@ def test_slim_venv_drops_pip_tests_maps_mkl_and_links_vendored_copies(tmp_path: 
         "pkg/testing.py",
         "pkg/bundle.js",
         "scs/_scs_direct.cpython-311-x86_64-linux-gnu.so",
+        "dash/deps/react@18.3.1.min.js",
+        "dash/deps/polyfill@7.12.1.min.js",
+        "dash/dash-renderer/build/dash_renderer.min.js",
+        "plotly/package_data/plotly.min.js",
     }
     gone = {
+        "pkg/__init__.pyi",
+        "dash/deps/react@18.3.1.js",
+        "dash/dash-renderer/build/dash_renderer.dev.js",
+        "plotly/labextension",
+        "plotly/package_data/widgetbundle.js",
         "pkg/tests",
         "pkg/bundle.js.map",
         "pkg/_speedups.c",
@@ -62,8 +88,11 @@ def test_slim_venv_drops_pip_tests_maps_mkl_and_links_vendored_copies(tmp_path: 
     assert copy.is_symlink()
     assert copy.read_text() == "blas"
     assert not (site / "zzz.libs/libother-12345678.so").is_symlink()
+    assert "1 extension modules stripped" in result.stderr
+    assert b"slim_venv_probe" not in (site / extension.name).read_bytes()
     ok = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import pkg; print(pkg.VALUE)"], capture_output=True
+        [str(venv / "bin" / "python"), "-c", "import pkg, _cffi_backend; print(pkg.VALUE)"],
+        capture_output=True,
     )
     assert ok.stdout.strip() == b"1"
 

@@ -14,8 +14,8 @@ and of the fake, requests, rows per dataset, rows/s and peak RSS; then `plan --j
 budget (120/min) on the loaded database, i.e. the weekly refresh. With --dashboard, after the largest
 count's ingest, `scripts/loadtest --all-pages --database` runs against that database and p50/p95/p99
 per page (the screener's among them) are printed. The database is dropped at the end (unless
---keep). Several counts run one after another (each from empty) and end with one table in
-docs/scaling.md's shape.
+--keep). Several counts run one after another in the order given (each from empty) and end with one
+table in docs/scaling.md's shape, by symbol count; Ctrl-C prints the table of the points finished.
 """
 
 from __future__ import annotations
@@ -101,12 +101,16 @@ def run_sampled(env: dict[str, str]) -> tuple[int, float, int, str]:
     )  # fmt: skip
     watched = psutil.Process(process.pid)
     peak = 0
-    while process.poll() is None:
-        try:
-            peak = max(peak, watched.memory_info().rss)
-        except psutil.NoSuchProcess:
-            break
-        time.sleep(RSS_SAMPLE_S)
+    try:
+        while process.poll() is None:
+            try:
+                peak = max(peak, watched.memory_info().rss)
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(RSS_SAMPLE_S)
+    except BaseException:  # Ctrl-C: the engine stops too, so its database can be dropped
+        stop_process(process)
+        raise
     stdout = process.communicate()[0]
     wall = time.perf_counter() - started
     emf = next((line for line in stdout.splitlines() if '"_aws"' in line), "{}")
@@ -291,11 +295,16 @@ def main() -> int:
     args = parser.parse_args()
 
     cluster = json.loads(devdb("start", "--json"))
-    results = [bench(n, args, cluster["owner_url"]) for n in args.symbols]
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
-    table(results)
-    return 0 if all(r["exit_code"] == 0 for r in results) else 1
+    results: list[dict[str, Any]] = []
+    try:
+        for n in args.symbols:
+            results.append(bench(n, args, cluster["owner_url"]))
+            if args.json:  # after every point: an interrupted curve keeps the points it took
+                args.json.write_text(json.dumps(results, indent=1))
+    except KeyboardInterrupt:
+        print(f"\nbench_ingest: interrupted; the table has the {len(results)} finished point(s)")
+    table(sorted(results, key=lambda r: int(r["symbols"])))
+    return 0 if results and all(r["exit_code"] == 0 for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -56,6 +56,10 @@ class FakeFMP:
     def stats(self) -> dict[str, Any]:
         return dict(self._call("GET", "/__fake/stats"))
 
+    def reset(self) -> None:
+        """Forget the requests seen so far: counters and the per-key rate window."""
+        self._call("POST", "/__fake/reset", {})
+
     def set_as_of(self, day: str) -> None:
         self._call("POST", "/__fake/as-of", {"date": day})
 

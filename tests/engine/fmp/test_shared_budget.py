@@ -103,6 +103,23 @@ def finish(engine: Popen[str]) -> float:
     return time.monotonic()
 
 
+def warm_up(fakes: list[FakeFMP], urls: list[str]) -> None:
+    """One unthrottled run per fake first: a fake builds a company's data on its first request, and
+    requests that arrive meanwhile are counted late, bunched with later ones (the budget counts
+    sends, the fake arrivals); then the fakes forget these requests."""
+    for fake in fakes:
+        fake.configure(rate_limit=100_000)
+    runs = [
+        start_engine(engine_env(url, fake, ",".join(SHARES)), "run", "--job", "full")
+        for fake, url in zip(fakes, urls, strict=True)
+    ]
+    for run in runs:
+        finish(run)
+    for fake in fakes:
+        fake.configure(rate_limit=LIMIT)
+        fake.reset()
+
+
 @pytest.mark.e2e
 def test_three_engine_runs_on_one_key_stay_within_the_limit(redis_url: str, pg_cluster: Cluster) -> None:
     """3 `mycfa-engine run`s on one key sharing the budget: <= limit in any 60 s window, no 429, within 10 %
@@ -111,12 +128,13 @@ def test_three_engine_runs_on_one_key_stay_within_the_limit(redis_url: str, pg_c
         fakes = [start_fakefmp(*FAKE_ARGS) for _ in range(2)]
         for fake in fakes:
             stack.callback(fake.stop)
-        urls = [stack.enter_context(throwaway_database(pg_cluster, "budget")).owner_url for _ in range(4)]
+        urls = [stack.enter_context(throwaway_database(pg_cluster, "budget")).owner_url for _ in range(6)]
         for url in urls:
             asyncio.run(migrate(url))
+        warm_up(fakes, urls[4:])
         started = time.monotonic()
         alone = start_runs(fakes[0], "e2e-budget-key-alone", urls[:1], [",".join(SHARES)], redis_url)
-        shared = start_runs(fakes[1], "e2e-budget-key-shared", urls[1:], list(SHARES), redis_url)
+        shared = start_runs(fakes[1], "e2e-budget-key-shared", urls[1:4], list(SHARES), redis_url)
         with ThreadPoolExecutor(len(alone + shared)) as pool:
             ends = list(pool.map(finish, alone + shared))
         alone_s, shared_s = ends[0] - started, max(ends[1:]) - started

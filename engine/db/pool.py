@@ -190,31 +190,35 @@ def _password_of(dsn: str) -> str:
     return ""
 
 
-def _dropped_cause(exc: BaseException) -> BaseException | None:
-    """The retryable error behind `exc`, if any.
+def _cause_matching(exc: BaseException, matches: Callable[[BaseException], bool]) -> BaseException | None:
+    """The first error in `exc`'s cause/context chain that `matches`, if any.
 
     A killed backend surfaces as whatever call noticed first; often that is the ROLLBACK on the way
     out ("the underlying connection is closed"), with the real cause in the exception's context.
     """
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, DROPPED_CONNECTION + TRANSIENT_CONFLICT):
+        if matches(seen):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _dropped_cause(exc: BaseException) -> BaseException | None:
+    """The retryable error behind `exc`: a dropped connection or a transient conflict."""
+    return _cause_matching(exc, lambda seen: isinstance(seen, DROPPED_CONNECTION + TRANSIENT_CONFLICT))
 
 
 def _lost_connection(exc: BaseException) -> BaseException | None:
     """The lost connection behind `exc`: a dropped link or a socket error (asyncpg reports a refused
     connect to several addresses as a plain OSError), never a timeout or a conflict."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, DROPPED_CONNECTION) or (
-            isinstance(seen, OSError) and not isinstance(seen, TimeoutError)
-        ):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+    return _cause_matching(
+        exc,
+        lambda seen: (
+            isinstance(seen, DROPPED_CONNECTION)
+            or (isinstance(seen, OSError) and not isinstance(seen, TimeoutError))
+        ),
+    )
 
 
 async def run_batch(

@@ -206,18 +206,25 @@ def ohlcv(prices: pd.DataFrame, *, adjusted: bool = True) -> pd.DataFrame:
         raise AnalyticsError(f"price frame lacks columns {missing}")
     if prices.empty:
         raise AnalyticsError("empty price frame")
-    frame = (
-        prices[["open", "high", "low", "close", "volume"]].apply(pd.to_numeric, errors="coerce").astype(float)
-    )
+    columns = {c: _numbers(prices[c]) for c in ("open", "high", "low", "close", "volume")}
     if adjusted:
-        close = pd.to_numeric(prices["close"], errors="coerce").astype(float)
-        factor = pd.to_numeric(prices["adj_close"], errors="coerce").astype(float) / close.where(close != 0)
+        close = columns["close"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = _numbers(prices["adj_close"]) / np.where(close != 0, close, np.nan)
         # A day without adj_close takes the adjustment factor of the next day that has one (the factor only
         # changes on ex-dates), else the previous one: one NULL must not blank the adjusted series.
-        factor = factor.bfill().ffill()
+        factor = pd.Series(factor).bfill().ffill().to_numpy()
         for col in ("open", "high", "low", "close"):
-            frame[col] = frame[col] * factor
-    return frame
+            columns[col] = columns[col] * factor
+    return pd.DataFrame(columns, index=prices.index)
+
+
+def _numbers(column: pd.Series) -> np.ndarray:
+    """A price column as float64, anything unparsable as NaN (in numpy: this runs on every chart)."""
+    if not pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+        column = pd.to_numeric(column, errors="coerce")
+    values: np.ndarray = column.to_numpy(dtype=float, na_value=np.nan)
+    return values
 
 
 def all_indicators(prices: pd.DataFrame, *, adjusted: bool = True) -> pd.DataFrame:

@@ -46,13 +46,21 @@ def axis(title: str = "", **extra: Any) -> dict[str, Any]:
 
 
 def _dates(index: pd.Index) -> list[str]:
-    return [d.strftime("%Y-%m-%d") for d in pd.DatetimeIndex(index)]
+    """ISO dates, converted in numpy: a per-element strftime cost ~10 ms for ten years of days."""
+    dates = pd.DatetimeIndex(index)
+    if dates.tz is not None:
+        dates = dates.tz_localize(None)
+    text: list[str] = np.datetime_as_string(dates.to_numpy(dtype="datetime64[D]"), unit="D").tolist()
+    return text
 
 
-def _values(series: pd.Series, scale: float = 1.0) -> list[float | None]:
-    values = series.astype(float).to_numpy() / scale
-    rounded: list[float | None] = np.where(np.isfinite(values), np.round(values, 6), None).tolist()  # type: ignore[attr-defined]
-    return rounded
+def _values(series: pd.Series, scale: float = 1.0) -> np.ndarray:
+    """Values divided by `scale`, rounded to 6 decimals; non-finite ones become NaN, which the JSON
+    encoder (orjson) writes as null. An array, not a list: Dash's encoder passes numeric arrays
+    through whole, where it walks a list element by element."""
+    values: np.ndarray = np.round(series.to_numpy(dtype=float, na_value=np.nan) / scale, 6)
+    values[~np.isfinite(values)] = np.nan
+    return values
 
 
 def _x(index: pd.Index) -> list[str]:
@@ -309,7 +317,7 @@ def band(
                 {
                     "type": "scatter",
                     "x": x + x[::-1],
-                    "y": _values(forecast[hi], scale) + _values(forecast[lo], scale)[::-1],
+                    "y": np.concatenate([_values(forecast[hi], scale), _values(forecast[lo], scale)[::-1]]),
                     "fill": "toself",
                     "fillcolor": f"rgba({BAND_RGB},{alpha})",
                     "mode": "lines",

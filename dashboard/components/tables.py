@@ -29,26 +29,48 @@ def _timestamps(column: pd.Series) -> pd.Series:
     return text + suffix if has_time else text
 
 
+def _cell(value: Any, digits: int) -> Any:
+    """One JSON-safe cell of a column without a plain numeric dtype."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(value) else round(float(value), digits)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if value is not None and not isinstance(value, str | int | float | bool):
+        return str(value)
+    return value
+
+
+def _cells(column: pd.Series, digits: int) -> list[Any]:
+    """A column's JSON-safe cells, converted a column at a time (a cell at a time cost ~7 ms a table)."""
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else "O"
+    if kind == "f":
+        values = column.to_numpy()
+        finite = np.isfinite(values)
+        rounded: list[Any] = np.round(values, digits).tolist()
+        if finite.all():
+            return rounded
+        return [v if ok else None for v, ok in zip(rounded, finite.tolist(), strict=True)]
+    if kind in "iub":
+        cells: list[Any] = column.to_numpy().tolist()
+        return cells
+    if kind == "M" or isinstance(column.dtype, pd.DatetimeTZDtype):
+        column = _timestamps(column)
+    return [_cell(v, digits) for v in column.astype(object).tolist()]
+
+
 def records(frame: pd.DataFrame, *, digits: int = 4) -> list[dict[str, Any]]:
     """JSON-safe rows: NaN → None, numbers rounded (4 decimals: finer than any format shown), dates as ISO text."""
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = _timestamps(out[col])
-    rows: list[dict[str, Any]] = out.to_dict("records")
-    for row in rows:
-        for key, value in row.items():
-            if isinstance(value, float | np.floating):
-                row[key] = None if not math.isfinite(value) else round(float(value), digits)
-            elif isinstance(value, np.integer):
-                row[key] = int(value)
-            elif isinstance(value, np.bool_):
-                row[key] = bool(value)
-            elif isinstance(value, pd.Timestamp):
-                row[key] = value.strftime("%Y-%m-%d")
-            elif value is not None and not isinstance(value, str | int | float | bool):
-                row[key] = str(value)
-    return rows
+    if frame.columns.has_duplicates:
+        raise ValueError(f"records: duplicate column names {list(frame.columns[frame.columns.duplicated()])}")
+    names = list(frame.columns)
+    columns = [_cells(column, digits) for _, column in frame.items()]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] if names else []
 
 
 def grid(

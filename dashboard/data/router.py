@@ -135,6 +135,8 @@ class ReplicaRouter:
                     pool_timeout=self._connect_timeout_s * 2,
                     pool_recycle=1800,
                     pool_pre_ping=False,
+                    # Single SELECTs: no BEGIN/ROLLBACK round trips around each one.
+                    isolation_level="AUTOCOMMIT",
                     connect_args={
                         "connect_timeout": self._connect_timeout_s,
                         "application_name": "mycfa-dashboard",
@@ -156,7 +158,6 @@ class ReplicaRouter:
     def _scalar_row(self, node: _Node, sql: str) -> Sequence[Any]:
         with self._engine(node).connect() as conn:
             row = conn.exec_driver_sql(sql).one()
-            conn.rollback()
             return tuple(row)
 
     def probe(self) -> dict[str, NodeHealth]:
@@ -257,7 +258,6 @@ class ReplicaRouter:
                 with self._engine(node).connect() as conn:
                     result = conn.execute(sa.text(sql), dict(params or {}))
                     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-                    conn.rollback()
             except OperationalError as exc:
                 if _is_connectivity(exc):
                     self._mark_down(node.name, type(exc.orig).__name__)

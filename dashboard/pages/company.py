@@ -116,6 +116,18 @@ def layout(symbol: str | None = None, **_: Any) -> Component:
     )
 
 
+def profile_view(symbol: str) -> tuple[Any, Any]:
+    """The profile card and the freshness table (cached whole: the grid costs more than its reads)."""
+    svc = services()
+    fresh = svc.cached("freshness", (symbol,), lambda: queries.freshness(svc.router, symbol))
+    table = (
+        tables.grid("company-freshness-grid", fresh, columns=FRESHNESS_COLUMNS)
+        if not fresh.empty
+        else states.empty(f"No data stored for {symbol} yet.")
+    )
+    return _profile_card(symbol), table
+
+
 def _profile_card(symbol: str) -> Any:
     svc = services()
     row = svc.cached("company", (symbol,), lambda: queries.company(svc.router, symbol))
@@ -166,15 +178,9 @@ def period_labels(index: pd.Index, period: str) -> list[str]:
 def company_profile(symbol: str | None) -> tuple[Any, Any, Any, str]:
     try:
         symbol = valid_symbol(symbol)
-        svc = services()
-        fresh = svc.cached("freshness", (symbol,), lambda: queries.freshness(svc.router, symbol))
-        table = (
-            tables.grid("company-freshness-grid", fresh, columns=FRESHNESS_COLUMNS)
-            if not fresh.empty
-            else states.empty(f"No data stored for {symbol} yet.")
-        )
+        card, table = services().cached("company-profile-view", (symbol,), lambda: profile_view(symbol))
         return (
-            _profile_card(symbol),
+            card,
             table,
             states.staleness(),
             export_href("company", "freshness", {"symbol": symbol}),

@@ -1,0 +1,86 @@
+"""The JSON-safe converters under every table and chart: cells, dates and values as the browser gets them."""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pandas as pd
+import pytest
+
+from dashboard.components import charts, tables
+
+
+def test_records_convert_every_kind_of_column() -> None:
+    frame = pd.DataFrame(
+        {
+            "float": [1.234567, np.nan, np.inf],
+            "int": [1, 2, 3],
+            "bool": [True, False, True],
+            "day": pd.to_datetime(["2024-01-01", None, "2024-01-03"]),
+            "stamp": pd.to_datetime(["2024-01-01 10:00", "2024-01-02 00:00", "2024-01-03 00:00"], utc=True),
+            "mixed": ["x", None, 3],
+            "nullable": pd.array([1, None, 3], dtype="Int64"),
+            "objects": [pd.Timestamp("2024-02-02"), None, 2.5],
+        }
+    )
+    rows = tables.records(frame)
+    assert rows[0] == {
+        "float": 1.2346,
+        "int": 1,
+        "bool": True,
+        "day": "2024-01-01",
+        "stamp": "2024-01-01 10:00 UTC",
+        "mixed": "x",
+        "nullable": 1,
+        "objects": "2024-02-02",
+    }
+    assert rows[1]["float"] is None
+    assert rows[2]["float"] is None
+    assert rows[1]["day"] is None
+    assert rows[1]["nullable"] is None
+    assert rows[1]["objects"] is None
+    assert rows[2]["objects"] == 2.5
+    assert rows[2]["mixed"] == 3
+    assert all(type(r["int"]) is int and type(r["bool"]) is bool for r in rows)  # no numpy scalars
+    orjson.dumps(rows)  # plain JSON types only
+
+
+def test_records_keep_row_order_and_empty_frames() -> None:
+    frame = pd.DataFrame({"symbol": ["B", "A"], "value": [2.0, 1.0]})
+    assert tables.records(frame) == [{"symbol": "B", "value": 2.0}, {"symbol": "A", "value": 1.0}]
+    assert tables.records(pd.DataFrame()) == []
+    assert tables.records(pd.DataFrame(columns=["a", "b"])) == []
+
+
+def test_records_refuse_duplicate_columns() -> None:
+    with pytest.raises(ValueError, match="duplicate"):
+        tables.records(pd.DataFrame([[1, 2]], columns=["a", "a"]))
+
+
+def test_chart_dates_are_iso_days_in_local_time() -> None:
+    naive = pd.DatetimeIndex(["2024-01-02", "2024-03-04 15:30"])
+    assert charts._dates(naive) == ["2024-01-02", "2024-03-04"]
+    # 23:00 in New York is the next day in UTC: the chart shows the day the row is about.
+    eastern = pd.DatetimeIndex(["2024-01-02 23:00"], tz="America/New_York")
+    assert charts._dates(eastern) == ["2024-01-02"]
+
+
+def test_chart_values_scale_round_and_serialise_gaps_as_null() -> None:
+    values = charts._values(pd.Series([1_234_567.891234567, None, np.inf, 2.0], dtype=object), scale=1e3)
+    assert values[0] == pytest.approx(1234.567891, abs=1e-9)
+    assert orjson.loads(orjson.dumps({"y": values}, option=orjson.OPT_SERIALIZE_NUMPY)) == {
+        "y": [1234.567891, None, None, 0.002]
+    }
+
+
+def test_band_figure_joins_upper_and_reversed_lower_bounds() -> None:
+    index = pd.DatetimeIndex(["2025-01-01", "2026-01-01"])
+    forecast = pd.DataFrame(
+        {"mean": [10.0, 11.0], "lower_80": [9.0, 9.5], "upper_80": [11.0, 12.5]}, index=index
+    )
+    figure = charts.band(
+        forecast, pd.Series([8.0, 9.0], index=pd.DatetimeIndex(["2023-01-01", "2024-01-01"])), "t"
+    )
+    interval = next(t for t in figure["data"] if t["name"] == "80% interval")
+    assert list(interval["y"]) == [11.0, 12.5, 9.5, 9.0]  # a closed polygon, not a sum of arrays
+    assert interval["x"] == ["2025-01-01", "2026-01-01", "2026-01-01", "2025-01-01"]

@@ -132,6 +132,13 @@ def _growth_path(growth: float | Sequence[float], years: int) -> list[float]:
     return path
 
 
+def _last_fcf(fcf0: float, growth: float | Sequence[float], years: int) -> float:
+    """The FCF of explicit year N, computed as `dcf` does (the same cumulative product)."""
+    if not years:
+        return fcf0
+    return float((fcf0 * np.cumprod([1.0 + x for x in _growth_path(growth, years)]))[-1])
+
+
 def dcf(
     base_fcf: float,
     *,
@@ -242,9 +249,24 @@ def sensitivity(
         mid_year=mid_year,
     )
     for i, r in enumerate(waccs):
-        for j, g in enumerate(terminal_growths):
-            if g < r:
-                values[i, j] = point(wacc=r, terminal_growth=g).gordon.per_share
+        cells = [j for j, g in enumerate(terminal_growths) if g < r]
+        if not cells:
+            continue
+        # One full DCF per WACC (it validates every input, as before); the explicit years do not depend on
+        # the terminal growth, so the row's other cells only redo dcf's Gordon arithmetic, operation for
+        # operation, which keeps each cell bit-identical to its own dcf() (tests compare them with ==).
+        first = point(wacc=r, terminal_growth=terminal_growths[cells[0]])
+        values[i, cells[0]] = first.gordon.per_share
+        if len(cells) == 1:
+            continue
+        rate = float(r)
+        factor = (1.0 + rate) ** -(years - (0.5 if mid_year else 0.0))
+        last_fcf = _last_fcf(float(base_fcf), growth, years)
+        debt, n_shares = float(net_debt), float(shares)
+        for j in cells[1:]:
+            g = _finite("terminal_growth", terminal_growths[j])
+            tv = last_fcf * (1.0 + g) / (rate - g)
+            values[i, j] = (first.pv_explicit + tv * factor - debt) / n_shares
     return pd.DataFrame(
         values,
         index=pd.Index(list(waccs), name="wacc", dtype=float),
@@ -377,11 +399,20 @@ def versus_sector(
     sectors: Mapping[str, str] | pd.Series,
     symbol: str,
     columns: Sequence[str] = MULTIPLES,
+    *,
+    medians: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One symbol's values next to its sector's median and the premium (value / median - 1)."""
+    """One symbol's values next to its sector's median and the premium (value / median - 1).
+
+    `medians` is `sector_medians(table, sectors, columns)` when the caller keeps it (it is the same for
+    every symbol of the table).
+    """
     sector = pd.Series(sectors) if not isinstance(sectors, pd.Series) else sectors
     if symbol not in table.index or symbol not in sector.index:
         raise AnalyticsError(f"unknown symbol {symbol!r}")
-    medians = sector_medians(table, sector, columns).loc[sector[symbol]]
+    by_sector = sector_medians(table, sector, columns) if medians is None else medians[list(columns)]
+    medians_row = by_sector.loc[sector[symbol]]
     own = table.loc[symbol, list(columns)].astype(float)
-    return pd.DataFrame({"value": own, "sector_median": medians, "premium": safe_div(own, medians) - 1.0})
+    return pd.DataFrame(
+        {"value": own, "sector_median": medians_row, "premium": safe_div(own, medians_row) - 1.0}
+    )

@@ -155,7 +155,8 @@ def equity_for_weights(base: Mapping[str, Any]) -> tuple[float, str]:
 def run_dcf(
     symbol: str, a: Mapping[str, float], as_of: str | None = None
 ) -> tuple[valuation.DCFResult, pd.DataFrame, valuation.Wacc, dict[str, Any]]:
-    base = base_inputs(symbol, as_of)
+    # A copy: the cached dict is shared by every later request of this worker, and run_dcf adds to it.
+    base = dict(services().cached("valuation-base", (symbol, as_of), lambda: base_inputs(symbol, as_of)))
     if not math.isfinite(base["shares"]):
         raise AnalyticsError(f"no share count stored for {symbol}")
     ke = valuation.capm_cost_of_equity(a["rf"] / 100, a["beta"], a["erp"] / 100)
@@ -208,13 +209,21 @@ def multiples_vs_sector(symbol: str) -> pd.DataFrame:
     table = universe_data.metrics()
     if table.empty:
         raise AnalyticsError("no statements loaded")
-    out = valuation.versus_sector(table, table["sector"], symbol)
+    # Every sector's medians at once, once per data version: a groupby over the universe per request cost
+    # more than the rest of the comparison.
+    medians = services().cached(
+        "valuation-sector-medians",
+        (valuation.MULTIPLES,),
+        lambda: valuation.sector_medians(table, table["sector"], valuation.MULTIPLES),
+    )
+    out = valuation.versus_sector(table, table["sector"], symbol, medians=medians)
     out.index.name = "multiple"
     return out.reset_index()
 
 
 def multiples_grid(symbol: str) -> Any:
-    table = multiples_vs_sector(symbol)
+    # A copy of the per-symbol comparison: the cached frame is shared, and the names are replaced below.
+    table = services().cached("valuation-multiples", (symbol,), lambda: multiples_vs_sector(symbol)).copy()
     table["multiple"] = [MULTIPLE_NAMES.get(m, m) for m in table["multiple"]]
     sector = universe_data.metrics()["sector"].get(symbol)
     columns = {

@@ -104,6 +104,32 @@ def test_sensitivity_grid_matches_single_dcfs_and_blanks_invalid_cells() -> None
     assert grid.loc[0.08, 0.05] > grid.loc[0.102, 0.05]  # lower discount rate, higher value
 
 
+@pytest.mark.parametrize("mid_year", [False, True])
+@pytest.mark.parametrize(("growth", "years"), [(0.06, 5), ([0.2, 0.1, -0.05], 3), (0.03, 0), (0.04, 15)])
+def test_sensitivity_cells_equal_their_own_dcf_exactly(mid_year: bool, growth: Any, years: int) -> None:
+    """Every grid cell is bit-identical to dcf() at that WACC and terminal growth (the headline cell must be
+    the headline value), though the grid computes the explicit years once per WACC."""
+    waccs = [0.071234 + d for d in (-0.02, -0.01, 0.0, 0.01, 0.02)]
+    growths = [0.025 + d for d in (-0.01, -0.005, 0.0, 0.005, 0.01, 0.06)]
+    common = dict(growth=growth, years=years, net_debt=1.234e9, shares=3.21e8, mid_year=mid_year)
+    grid = v.sensitivity(5.4321e8, waccs=waccs, terminal_growths=growths, **common)
+    for r in waccs:
+        for g in growths:
+            cell = grid.loc[r, g]
+            if g >= r:
+                assert np.isnan(cell)
+            else:
+                assert cell == v.dcf(5.4321e8, wacc=r, terminal_growth=g, **common).gordon.per_share
+
+
+def test_sensitivity_still_rejects_bad_inputs() -> None:
+    """Inputs dcf() refuses still raise from the grid (a WACC at or below -100%, no shares)."""
+    with pytest.raises(AnalyticsError, match="WACC must be above"):
+        v.sensitivity(1.0, growth=0.0, waccs=[-1.0], terminal_growths=[-2.0, -3.0], net_debt=0.0, shares=1.0)
+    with pytest.raises(AnalyticsError, match="shares must be positive"):
+        v.sensitivity(1.0, growth=0.0, waccs=[0.1], terminal_growths=[0.0, 0.01], net_debt=0.0, shares=0.0)
+
+
 def test_multiples_reconcile_with_fmp(
     aapl: pd.DataFrame, fmp_ratios: dict[str, Any], fmp_metrics: dict[str, Any]
 ) -> None:
@@ -141,6 +167,12 @@ def test_versus_sector_median_and_premium() -> None:
     assert out.loc["pe", "premium"] == pytest.approx(-0.5)
     with pytest.raises(AnalyticsError, match="unknown symbol"):
         v.versus_sector(table, sectors, "ZZZ", columns=["pe"])
+    medians = v.sector_medians(table, sectors, ["pe"])  # kept by a caller and passed in: the same answer
+    pd.testing.assert_frame_equal(v.versus_sector(table, sectors, "A", columns=["pe"], medians=medians), out)
+    pd.testing.assert_frame_equal(
+        v.versus_sector(table, sectors, "D", columns=["pe"], medians=medians),
+        v.versus_sector(table, sectors, "D", columns=["pe"]),
+    )
     with pytest.raises(AnalyticsError, match="unknown columns"):
         v.sector_medians(table, sectors, ["ev_sales"])
 

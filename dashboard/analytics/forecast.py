@@ -267,7 +267,19 @@ def monthly(close: pd.Series) -> pd.Series:
 
 
 def forecast_price(
-    close: pd.Series, *, horizon: int = 12, holdout: int = 12, method: Method = "ets"
+    close: pd.Series,
+    *,
+    horizon: int = 12,
+    holdout: int = 12,
+    method: Method = "ets",
+    resampled: bool = False,
 ) -> Forecast:
-    """Forecast month-end (adjusted) closes `horizon` months ahead, backtested on the last `holdout` months."""
-    return forecast(monthly(close), method=method, horizon=horizon, holdout=holdout, min_obs=max(MIN_OBS, 24))
+    """Forecast month-end (adjusted) closes `horizon` months ahead, backtested on the last `holdout` months.
+
+    `resampled=True` says `close` is already `monthly(...)`'s output (a caller that keeps it for both
+    methods skips the resample; `monthly` of it would give it back unchanged).
+    """
+    if resampled and not isinstance(close.index, pd.DatetimeIndex):
+        raise AnalyticsError("price series needs a DatetimeIndex")
+    points = close if resampled else monthly(close)
+    return forecast(points, method=method, horizon=horizon, holdout=holdout, min_obs=max(MIN_OBS, 24))

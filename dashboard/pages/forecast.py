@@ -60,21 +60,40 @@ def history(symbol: str, series: str, frequency: str) -> pd.Series:
     if series == "price":
         prices = company_data.prices(symbol)
         return prices["adj_close"].fillna(prices["close"]) if not prices.empty else pd.Series(dtype=float)
+    # Every statement series of one (symbol, frequency) at once: combining the statements cost more than
+    # a fit, and each of them is forecast by both methods.
+    return services().cached(
+        "forecast-history", (symbol, frequency), lambda: _statement_series(symbol, frequency)
+    )[series]
+
+
+def _statement_series(symbol: str, frequency: str) -> dict[str, pd.Series]:
     frame = company_data.combined(symbol, frequency)
-    return field(frame, series).dropna() if not frame.empty else pd.Series(dtype=float)
+    return {
+        name: field(frame, name).dropna() if not frame.empty else pd.Series(dtype=float)
+        for name in SERIES
+        if name != "price"
+    }
 
 
 def run(symbol: str, series: str, frequency: str, method: str) -> tuple[pd.Series, fc.Forecast]:
     def build() -> tuple[pd.Series, fc.Forecast]:
-        values = history(symbol, series, frequency)
         if series == "price":
-            return fc.monthly(values) if not values.empty else values, fc.forecast_price(values, method=how)
+            # Month-end closes once per symbol, for both methods (price ignores the frequency).
+            months = services().cached("forecast-monthly", (symbol,), lambda: _monthly(symbol))
+            return months, fc.forecast_price(months, method=how, resampled=True)
+        values = history(symbol, series, frequency)
         horizon, holdout = (5, 3) if frequency == "FY" else (8, 4)
         return values, fc.forecast(values, method=how, horizon=horizon, holdout=holdout)
 
     how: Literal["ets", "loglinear"] = "loglinear" if method == "loglinear" else "ets"
 
     return services().cached("forecast", (symbol, series, frequency, method), build)
+
+
+def _monthly(symbol: str) -> pd.Series:
+    values = history(symbol, "price", "FY")
+    return fc.monthly(values) if not values.empty else values
 
 
 @callback(

@@ -116,6 +116,26 @@ def test_forecast_price_monthly_with_backtest() -> None:
         fc.monthly(pd.Series([1.0, 2.0]))
 
 
+@pytest.mark.parametrize("method", fc.METHODS)
+def test_forecast_price_on_kept_month_ends_is_the_same_forecast(method: fc.Method) -> None:
+    """Month-end closes kept by the caller (resampled=True) give exactly the forecast of the daily closes;
+    an undated series still raises."""
+    close = factories.prices(2520, seed=5)["adj_close"]
+    months = fc.monthly(close)
+    pd.testing.assert_series_equal(fc.monthly(months), months)  # the resample is idempotent
+    direct = fc.forecast_price(close, method=method)
+    kept = fc.forecast_price(months, method=method, resampled=True)
+    assert kept.status == direct.status == "ok"
+    assert direct.forecast is not None
+    assert kept.forecast is not None
+    pd.testing.assert_frame_equal(kept.forecast, direct.forecast, check_exact=True)
+    assert direct.backtest is not None
+    assert kept.backtest is not None
+    assert kept.backtest.mape == direct.backtest.mape
+    with pytest.raises(AnalyticsError, match="DatetimeIndex"):
+        fc.forecast_price(pd.Series([1.0, 2.0]), resampled=True)
+
+
 def test_forecast_gaps_use_elapsed_time() -> None:
     """A 10%/yr series with three missing years forecasts 10%/yr on, not 8 % high; ETS says it cannot (item 3)."""
     years = pd.date_range("2005-12-31", periods=15, freq="YE")

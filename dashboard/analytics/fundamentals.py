@@ -145,8 +145,10 @@ def previous_period(frame: pd.DataFrame) -> pd.DataFrame:
     prev = frame.shift(1)
     gap = ~adjacent(frame.index)
     if gap.any():
-        prev = prev.astype(float)
-        prev.iloc[gap] = np.nan
+        # In numpy: `prev.iloc[gap] = nan` set a wide frame a column at a time (~60 ms a company).
+        values = prev.to_numpy(dtype=float, copy=True)
+        values[gap] = np.nan
+        prev = pd.DataFrame(values, index=prev.index, columns=prev.columns)
     return prev
 
 

@@ -19,15 +19,22 @@ from dashboard.vocabulary import FISCAL_PERIODS, STATEMENT_KINDS, fiscal_labels
 AS_OF_CUTOFF = "(CAST(:as_of AS date) + 1)::timestamptz - interval '1 microsecond'"
 
 
-def _read(
+def _result(
     router: ReplicaRouter, sql: str, params: Mapping[str, Any] | None = None, *, fresh: bool = False
-) -> pd.DataFrame:
+) -> ReadResult:
+    """One read, noted on the request (which node answered, whether it may be behind)."""
     result: ReadResult = router.read(sql, params, fresh=fresh)
     if flask.has_request_context():
         flask.g.mycfa_node = result.node
         if result.stale:
             flask.g.mycfa_stale = True
-    return result.frame
+    return result
+
+
+def _read(
+    router: ReplicaRouter, sql: str, params: Mapping[str, Any] | None = None, *, fresh: bool = False
+) -> pd.DataFrame:
+    return _result(router, sql, params, fresh=fresh).frame
 
 
 def companies(router: ReplicaRouter) -> pd.DataFrame:
@@ -184,13 +191,14 @@ def data_version(router: ReplicaRouter) -> str:
 def user(router: ReplicaRouter, username: str) -> dict[str, Any] | None:
     """The account's hash, role and session version, read from the primary first: a revoked session
     must not live on through a replica's lag."""
-    frame = _read(
+    result = _result(
         router,
         "SELECT username, password_hash, role, session_version FROM dashboard_users WHERE username = :username",
         {"username": username},
         fresh=True,
     )
-    return None if frame.empty else frame.iloc[0].to_dict()
+    # A plain dict, no DataFrame: this runs on every request (the session check).
+    return dict(zip(result.columns, result.rows[0], strict=True)) if result.rows else None
 
 
 # -- Status page (run ledger; absent tables give empty frames) ---------------------------------------

@@ -248,6 +248,28 @@ def _date_index(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return frame
 
 
+def month_end_closes(router: ReplicaRouter, symbol: str) -> pd.Series:
+    """Each month's last finite close of one symbol (adjusted, else traded), by its trading date.
+
+    What the Forecast page resamples to month ends: `forecast.monthly` of this equals `monthly` of the
+    full daily `adj_close.fillna(close)`, at ~1/20 of the rows (adj_close NULL or NaN falls back to close,
+    as pandas' fillna; non-finite values are skipped, as forecast's cleaning does).
+    """
+    frame = _read(
+        router,
+        "SELECT DISTINCT ON (date_trunc('month', date)) date, value FROM (SELECT date,"
+        " CASE WHEN adj_close IS NULL OR adj_close = 'NaN' THEN close ELSE adj_close END AS value"
+        " FROM prices_daily WHERE symbol = :symbol) p"
+        " WHERE value NOT IN ('NaN', 'Infinity', '-Infinity')"
+        " ORDER BY date_trunc('month', date), date DESC",
+        {"symbol": symbol},
+    )
+    if frame.empty:
+        return pd.Series(dtype=float)
+    index = pd.DatetimeIndex(pd.to_datetime(frame["date"]), name="date")
+    return pd.Series(frame["value"].astype(float).to_numpy(), index=index, name="adj_close")
+
+
 def recent_annual(router: ReplicaRouter, kinds: Sequence[str], keep: int = 2) -> pd.DataFrame:
     """The last `keep` FY rows of each kind for every symbol: kind, symbol, fiscal_date, payload."""
     if any(k not in STATEMENT_KINDS for k in kinds):

@@ -18,6 +18,7 @@ from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import radio_column, valid_choice, valid_symbol
 from dashboard.components.page import FAILURES, chart, heading, picker_options, symbol_picker
+from dashboard.data import queries
 from dashboard.services import services
 from dashboard.vocabulary import VIEWS
 
@@ -92,7 +93,9 @@ def run(symbol: str, series: str, frequency: str, method: str) -> tuple[pd.Serie
 
 
 def _monthly(symbol: str) -> pd.Series:
-    values = history(symbol, "price", "FY")
+    # Each month's last close from the database (~120 rows) instead of the full daily history (~2,500
+    # rows, 7 columns): building that frame was most of a price forecast's first request.
+    values = queries.month_end_closes(services().router, symbol)
     return fc.monthly(values) if not values.empty else values
 
 

@@ -1,0 +1,54 @@
+"""The dashboard's read-only queries on a real Postgres: the same answers as the frames they replace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+import psycopg
+import pytest
+
+from dashboard.analytics import forecast as fc
+from dashboard.data import queries
+from dashboard.data.router import ReplicaRouter
+from tests.conftest import Database
+from tests.dashboard import seed
+
+SYMBOL = sorted(seed.constituents())[0]
+
+
+@pytest.fixture(scope="module")
+def router(pg_database: Database) -> Iterator[ReplicaRouter]:
+    seed.seed(pg_database.owner_url, (SYMBOL,))
+    with psycopg.connect(pg_database.owner_url) as conn:
+        last_days = [
+            row[0]
+            for row in conn.execute(
+                "SELECT max(date) FROM prices_daily WHERE symbol = %s GROUP BY date_trunc('month', date)"
+                " ORDER BY 1 LIMIT 4",
+                (SYMBOL,),
+            )
+        ]
+        # Month ends with no adjusted close, a NaN one, no finite value at all; and a month with none.
+        updates = [
+            ("adj_close = NULL", "date = %s"),
+            ("adj_close = 'NaN'", "date = %s"),
+            ("adj_close = 'Infinity', close = 'NaN'", "date = %s"),
+            ("adj_close = 'NaN', close = 'NaN'", "date_trunc('month', date) = date_trunc('month', %s::date)"),
+        ]
+        for (change, where), day in zip(updates, last_days, strict=True):
+            conn.execute(f"UPDATE prices_daily SET {change} WHERE symbol = %s AND {where}", (SYMBOL, day))
+    out = ReplicaRouter(pg_database.reader_url, [])
+    yield out
+    out.dispose()
+
+
+def test_month_end_closes_resample_like_the_daily_history(router: ReplicaRouter) -> None:
+    """Month ends from the slim query equal month ends of the full daily adj_close.fillna(close), exactly,
+    across missing, NaN and infinite values; one row per month comes back."""
+    daily = queries.prices(router, SYMBOL)
+    expected = fc.monthly(daily["adj_close"].fillna(daily["close"]))
+    slim = queries.month_end_closes(router, SYMBOL)
+    pd.testing.assert_series_equal(fc.monthly(slim), expected, check_exact=True)
+    assert len(slim) == len(expected) < len(daily) / 15
+    assert queries.month_end_closes(router, "NOPE").empty

@@ -32,10 +32,15 @@ def universe() -> pd.DataFrame:
 
 
 def symbol_options() -> list[dict[str, str]]:
-    frame = universe()
-    return [
-        {"label": f"{row.symbol} · {row.name}", "value": row.symbol} for row in frame.itertuples(index=False)
-    ]
+    """The ticker picker's options, built once per data version (every page view shows them)."""
+    svc = services()
+
+    def build() -> list[dict[str, str]]:
+        frame = universe()
+        symbols, names = frame["symbol"].tolist(), frame["name"].tolist()
+        return [{"label": f"{s} · {n}", "value": s} for s, n in zip(symbols, names, strict=True)]
+
+    return svc.cached("symbol-options", (), build)
 
 
 def bounded_text(value: object, *, name: str, max_chars: int = MAX_TEXT_CHARS) -> str:

@@ -67,22 +67,6 @@ def prices(router: ReplicaRouter, symbol: str) -> pd.DataFrame:
     return _date_index(frame, "date")
 
 
-def adjusted_closes(router: ReplicaRouter, symbols: Sequence[str], start: str | None = None) -> pd.DataFrame:
-    """Wide frame: one column per symbol of adjusted closes (close where FMP had no adjusted row)."""
-    frame = _read(
-        router,
-        "SELECT symbol, date, coalesce(adj_close, close) AS price FROM prices_daily"
-        " WHERE symbol = ANY(:symbols) AND date >= coalesce(CAST(:start AS date), DATE '1900-01-01')"
-        " ORDER BY date",
-        {"symbols": list(symbols), "start": start},
-    )
-    if frame.empty:
-        return pd.DataFrame(columns=list(symbols), dtype=float)
-    wide = frame.pivot(index="date", columns="symbol", values="price")
-    wide.index = pd.DatetimeIndex(pd.to_datetime(wide.index), name="date")
-    return wide.astype(float).reindex(columns=[s for s in symbols if s in wide.columns])
-
-
 def latest_closes(router: ReplicaRouter) -> pd.DataFrame:
     """The last stored close of every company (symbol, date, close): one index probe per symbol."""
     return _read(

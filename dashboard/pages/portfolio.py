@@ -14,12 +14,11 @@ from dash import Input, Output, State, callback, dcc, html
 from dash.development.base_component import Component
 
 from dashboard.analytics import portfolio
-from dashboard.components import charts, states, tables
+from dashboard.components import charts, company_data, states, tables
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import InvalidInput, bounded_text, valid_number, valid_symbol
 from dashboard.components.page import FAILURES, heading
-from dashboard.data import queries
 from dashboard.services import services
 
 dash.register_page(__name__, path="/portfolio", name="Portfolio", order=4, title="Portfolio · MyCFATool")
@@ -139,11 +138,31 @@ def parse_holdings(text: str) -> dict[str, float]:
     return weights
 
 
+def adjusted_closes(symbols: list[str]) -> pd.DataFrame:
+    """Wide frame: one column per symbol (in the order asked) of adjusted closes, close where FMP had no
+    adjusted row, over the union of their dates; symbols without prices are left out.
+
+    Built from each symbol's cached price history (as the Compare page does), so any combination of
+    holdings costs no query once warm: one query for k x ~9,000 rows and a pivot per request before.
+    """
+    series: dict[str, pd.Series] = {}
+    for symbol in symbols:
+        prices = company_data.prices(symbol)
+        if not prices.empty:
+            series[symbol] = prices["adj_close"].fillna(prices["close"])
+    if not series:
+        return pd.DataFrame(columns=symbols, dtype=float)
+    wide = pd.DataFrame(series).sort_index()
+    wide.columns.name = "symbol"
+    wide.index = pd.DatetimeIndex(wide.index, freq=None)  # the union may infer one; the query's had none
+    return wide
+
+
 def analyse(weights: dict[str, float], rf: float) -> portfolio.Report:
     svc = services()
 
     def build() -> portfolio.Report:
-        return portfolio.report(queries.adjusted_closes(svc.router, list(weights)), weights, risk_free=rf)
+        return portfolio.report(adjusted_closes(list(weights)), weights, risk_free=rf)
 
     return svc.cached("portfolio", (tuple(sorted(weights.items())), rf), build)
 

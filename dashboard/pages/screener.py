@@ -16,6 +16,7 @@ from dashboard.components import formats, states, tables, universe_data
 from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.inputs import bounded_list, universe, valid_choice, valid_number
 from dashboard.components.page import FAILURES, UNREACHABLE, UNREACHABLE_MESSAGE
+from dashboard.services import services
 
 dash.register_page(__name__, path="/screener", name="Screener", order=5, title="Screener · MyCFATool")
 
@@ -198,7 +199,11 @@ def screener_update(
         "order": order,
     }
     try:
-        result = run(args)
+        view = services().cached(
+            "screener-view",
+            (tuple(args["sectors"]), metric, low, high, sort, order),
+            lambda: _view(run(args)),
+        )
     except FAILURES as exc:
         return states.error(str(exc)), "", "#"
     params = {
@@ -209,16 +214,17 @@ def screener_update(
         "sort": sort,
         "order": order,
     }
+    return (*view, export_href("screener", "results", params))
+
+
+def _view(result: pd.DataFrame) -> tuple[Any, str]:
+    """The results grid and the count: the same for every analyst asking the same question, so it is
+    cached per inputs and data version (the grid of 500 companies is most of a request's CPU)."""
     if result.empty:
-        return (
-            states.empty("No company passes these filters.", id_="screener-empty"),
-            "0 companies",
-            export_href("screener", "results", params),
-        )
+        return states.empty("No company passes these filters.", id_="screener-empty"), "0 companies"
     return (
         tables.grid("screener-grid", result, height=560),
         f"{len(result)} {'company' if len(result) == 1 else 'companies'}",
-        export_href("screener", "results", params),
     )
 
 

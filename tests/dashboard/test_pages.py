@@ -296,6 +296,23 @@ def test_screener_filters_and_ranks(ann: Call) -> None:
     assert [r["symbol"] for r in row_data(energy, "screener-results")] == ["XOM"]
 
 
+def test_screener_answers_stay_per_question(ann: Call) -> None:
+    """Cached screener answers are per inputs: asking again gives the same page, a changed order, filter or
+    bad input its own answer (never the previous one)."""
+    base = SCREENER_DEFAULTS
+    first = ann("screener-results", base)
+    assert ann("screener-results", base) == first
+    ascending = row_data(ann("screener-results", {**base, "screener-order": "asc"}), "screener-results")
+    assert [r["symbol"] for r in ascending] == [r["symbol"] for r in row_data(first, "screener-results")][
+        ::-1
+    ]
+    filtered = ann("screener-results", {**base, "screener-min": 1e9})
+    assert "0 companies" in str(filtered["screener-count"]["children"])
+    bad = ann("screener-results", {**base, "screener-metric": "nope"})
+    assert "screener-results" in bad
+    assert row_data(ann("screener-results", base), "screener-results") == row_data(first, "screener-results")
+
+
 def test_status_for_admin_only(callback_as: Callable[[str], Call]) -> None:
     """Admins see runs and node lag; an analyst calling the Status callback gets a refusal."""
     out = callback_as("ada")("status-runs", {"status-interval": 1})

@@ -186,22 +186,73 @@ def user(router: ReplicaRouter, username: str) -> dict[str, Any] | None:
 
 
 # -- Status page (run ledger; absent tables give empty frames) ---------------------------------------
+RUN_COLUMNS = (
+    "run_id",
+    "job",
+    "state",
+    "started_at",
+    "finished_at",
+    "exit_code",
+    "items_total",
+    "requests",
+    "rows_changed",
+    "resumes",
+    "error",
+    "metrics",
+)
+FAILURE_COLUMNS = (
+    "run_id",
+    "symbol",
+    "dataset",
+    "state",
+    "attempts",
+    "error_class",
+    "error_message",
+    "finished_at",
+)
+_RUNS = f"SELECT {', '.join(RUN_COLUMNS)} FROM runs ORDER BY run_id DESC LIMIT :limit"
+_FAILURES = (
+    f"SELECT {', '.join(FAILURE_COLUMNS)} FROM run_items WHERE state IN ('failed', 'skipped')"
+    " ORDER BY run_id DESC, symbol LIMIT :failures"
+)
+# Both in one round trip for the Status page: the failure-only columns padded onto the runs' rows and
+# the other way round, typed as in schema/050 so every value comes back as from its own query.
+_RUNS_AND_FAILURES = (
+    f"SELECT * FROM ((SELECT 'run' AS part, row_number() OVER (ORDER BY run_id DESC) AS n,"
+    f" {', '.join(RUN_COLUMNS)}, NULL::text AS symbol, NULL::text AS dataset, NULL::integer AS attempts,"
+    " NULL::text AS error_class, NULL::text AS error_message FROM runs ORDER BY run_id DESC LIMIT :limit)"
+    " UNION ALL (SELECT 'failure', row_number() OVER (ORDER BY run_id DESC, symbol), run_id, NULL::text,"
+    " state, NULL::timestamptz, finished_at, NULL::smallint, NULL::integer, NULL::bigint, NULL::bigint,"
+    " NULL::integer, NULL::text, NULL::jsonb, symbol, dataset, attempts, error_class, error_message"
+    " FROM run_items WHERE state IN ('failed', 'skipped') ORDER BY run_id DESC, symbol LIMIT :failures)) both_"
+    " ORDER BY part, n"
+)
+
+
 def recent_runs(router: ReplicaRouter, limit: int = 20) -> pd.DataFrame:
-    return _optional(
-        router,
-        "SELECT run_id, job, state, started_at, finished_at, exit_code, items_total, requests,"
-        " rows_changed, resumes, error, metrics FROM runs ORDER BY run_id DESC LIMIT :limit",
-        {"limit": limit},
-    )
+    return _optional(router, _RUNS, {"limit": limit})
 
 
 def recent_failures(router: ReplicaRouter, limit: int = 50) -> pd.DataFrame:
-    return _optional(
-        router,
-        "SELECT run_id, symbol, dataset, state, attempts, error_class, error_message, finished_at"
-        " FROM run_items WHERE state IN ('failed', 'skipped') ORDER BY run_id DESC, symbol LIMIT :limit",
-        {"limit": limit},
-    )
+    return _optional(router, _FAILURES, {"failures": limit})
+
+
+def recent_runs_and_failures(
+    router: ReplicaRouter, runs: int = 20, failures: int = 50
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`recent_runs` and `recent_failures` (the same frames) in one query; both empty without a ledger."""
+    try:
+        result = _result(router, _RUNS_AND_FAILURES, {"limit": runs, "failures": failures})
+    except QueryFailed:
+        return pd.DataFrame(), pd.DataFrame()
+    position = {name: i for i, name in enumerate(result.columns)}
+
+    def part(kind: str, columns: Sequence[str]) -> pd.DataFrame:
+        picks = [position[c] for c in columns]
+        rows = [tuple(row[i] for i in picks) for row in result.rows if row[0] == kind]
+        return pd.DataFrame(rows, columns=list(columns))
+
+    return part("run", RUN_COLUMNS), part("failure", FAILURE_COLUMNS)
 
 
 def _optional(router: ReplicaRouter, sql: str, params: Mapping[str, Any]) -> pd.DataFrame:

@@ -52,3 +52,37 @@ def test_month_end_closes_resample_like_the_daily_history(router: ReplicaRouter)
     pd.testing.assert_series_equal(fc.monthly(slim), expected, check_exact=True)
     assert len(slim) == len(expected) < len(daily) / 15
     assert queries.month_end_closes(router, "NOPE").empty
+
+
+def test_runs_and_failures_in_one_query_equal_their_own_queries(
+    router: ReplicaRouter, pg_database: Database
+) -> None:
+    """The Status page's single query gives exactly the frames of recent_runs and recent_failures
+    (values, dtypes, order, limits), with NULLs, JSON metrics and more rows than the limits."""
+    with psycopg.connect(pg_database.owner_url) as conn:
+        for i in range(25):
+            run_id = conn.execute(
+                "INSERT INTO runs (job, state, finished_at, exit_code, requests, metrics, error)"
+                " VALUES ('full', %s, CASE WHEN %s THEN now() END, %s, %s, %s, %s) RETURNING run_id",
+                (
+                    "failed" if i % 3 else "succeeded",
+                    i % 2 == 0,
+                    None if i % 4 == 0 else i % 3,
+                    i * 10,
+                    psycopg.types.json.Jsonb({"budget_used": i, "http_429": i % 2}),
+                    None if i % 3 == 0 else f"boom {i}",
+                ),
+            ).fetchone()[0]  # type: ignore[index]
+            for j in range(3):
+                conn.execute(
+                    "INSERT INTO run_items (run_id, symbol, dataset, state, attempts, error_class,"
+                    " error_message, finished_at) VALUES (%s, %s, 'prices', %s, %s, %s, %s, now())",
+                    (run_id, f"S{j}{i:02d}", ("failed", "skipped", "done")[j], j, "HTTPError", None),
+                )
+    runs, failures = queries.recent_runs_and_failures(router)
+    pd.testing.assert_frame_equal(runs, queries.recent_runs(router), check_exact=True)
+    pd.testing.assert_frame_equal(failures, queries.recent_failures(router), check_exact=True)
+    assert (len(runs), len(failures)) == (20, 50)
+    runs, failures = queries.recent_runs_and_failures(router, runs=3, failures=4)
+    pd.testing.assert_frame_equal(runs, queries.recent_runs(router, 3), check_exact=True)
+    pd.testing.assert_frame_equal(failures, queries.recent_failures(router, 4), check_exact=True)

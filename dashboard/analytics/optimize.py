@@ -4,9 +4,15 @@ Inputs are aligned dividend-adjusted prices (see `portfolio.align_prices`). Expe
 CAGRs (PyPortfolioOpt `mean_historical_return`, 252 days); the covariance is Ledoit-Wolf shrunk, which is
 better conditioned than the sample covariance when symbols are many and history is short. Long-only.
 
+The minimum-volatility portfolio and the frontier come from PyPortfolioOpt's critical line algorithm (CLA):
+its turning points are exact, and between two of them the frontier's weights are linear in the target return,
+so every frontier point is an interpolation (as `CLA.efficient_frontier` builds its points) instead of one
+cvxpy solve each. The convex solver (cvxpy) still finds the maximum Sharpe portfolio, and is the fallback when
+CLA's turning points fail their checks.
+
 A company page asks for several objectives and the frontier over the same prices: the expected returns,
-covariance and minimum-volatility portfolio are computed once and kept in a small cache keyed by the prices'
-content (columns and values; `clear_cache` empties it), so the later calls reuse them.
+covariance and turning points are computed once and kept in a small cache keyed by the prices' content
+(columns and values; `clear_cache` empties it), so the later calls reuse them.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pypfopt import EfficientFrontier, HRPOpt, expected_returns, risk_models
+from pypfopt import CLA, EfficientFrontier, HRPOpt, expected_returns, risk_models
 from pypfopt.exceptions import OptimizationError
 
 from dashboard.analytics.errors import AnalyticsError, NotEnoughDataError
@@ -28,6 +34,11 @@ Objective = Literal["min_volatility", "max_sharpe", "hrp"]
 OBJECTIVES: tuple[Objective, ...] = ("min_volatility", "max_sharpe", "hrp")
 MIN_DATES = 30  # a covariance from fewer daily returns is mostly noise
 CACHE_SIZE = 8  # price sets whose inputs are kept: a few pages open at once per worker
+# The interior-point solver: OSQP (cvxpy's default for these QPs) stops at ~1e-5 accuracy and answered the
+# frontier's last point (just under the best asset's return) "optimal_inaccurate" or "infeasible_inaccurate".
+SOLVER = "CLARABEL"
+TURNING_TOLERANCE = 1e-9  # how far CLA's turning points may stray from sum 1, long-only and the best return
+SAME_RETURN = 1e-12  # turning points whose returns differ less than this are one point of the frontier
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,9 @@ class _Inputs:
     mu: pd.Series
     cov: pd.DataFrame
     min_vol: tuple[dict[str, float], float, float] | None = None  # raw weights, return, volatility
+    # CLA's turning points, one row each from the best return down to the minimum variance, and their
+    # returns (strictly falling); an empty array when CLA failed its checks (the cvxpy fallback is used).
+    turning: tuple[np.ndarray, np.ndarray] | None = None
 
 
 _cache: OrderedDict[bytes, _Inputs] = OrderedDict()
@@ -91,12 +105,51 @@ def _inputs(prices: pd.DataFrame) -> _Inputs:
     return inputs
 
 
+def _turning_points(inputs: _Inputs) -> tuple[np.ndarray, np.ndarray]:
+    """CLA's turning points (rows) and their returns, computed once per input set; empty when unusable."""
+    if inputs.turning is None:
+        mu = inputs.mu.to_numpy(dtype=float)
+        try:
+            cla = CLA(inputs.mu, inputs.cov)
+            cla.min_volatility()  # runs the algorithm; `cla.w` then holds every turning point
+            points = np.array([np.asarray(w, dtype=float).ravel() for w in cla.w])
+        except (ValueError, np.linalg.LinAlgError, IndexError, TypeError):
+            points = np.empty((0, len(mu)))
+        returns = points @ mu if points.size else np.empty(0)
+        if len(points) > 1:
+            # CLA may repeat a point (its start is often also its first turning point) or step along equal
+            # returns (tied expected returns): of points with one return keep the last, the lowest variance.
+            keep = np.append(np.diff(returns) < -SAME_RETURN, True)
+            points, returns = points[keep], returns[keep]
+        valid = (
+            len(points) >= 1
+            and points.shape[1] == len(mu)
+            and bool(np.isfinite(points).all())
+            and bool(np.all(np.abs(points.sum(axis=1) - 1.0) < TURNING_TOLERANCE))
+            and bool(points.min() > -TURNING_TOLERANCE)
+            and bool(np.all(np.diff(returns) < 0))
+            and abs(float(returns[0]) - float(mu.max())) < TURNING_TOLERANCE
+        )
+        inputs.turning = (points, returns) if valid else (np.empty((0, len(mu))), np.empty(0))
+    return inputs.turning
+
+
 def _min_volatility(inputs: _Inputs) -> tuple[dict[str, float], float, float]:
-    """The minimum-volatility weights with their return and volatility, solved once per input set."""
+    """The minimum-volatility weights with their return and volatility, found once per input set.
+
+    CLA's last turning point is the minimum-variance portfolio; the convex solver when CLA was unusable.
+    """
     if inputs.min_vol is None:
-        ef = EfficientFrontier(inputs.mu, inputs.cov)
-        weights = dict(ef.min_volatility())
-        inputs.min_vol = (weights, *_performance(ef))
+        points, _ = _turning_points(inputs)
+        if len(points):
+            w = points[-1]
+            cov = inputs.cov.to_numpy(dtype=float)
+            weights = {str(k): float(v) for k, v in zip(inputs.mu.index, w, strict=True)}
+            inputs.min_vol = (weights, float(w @ inputs.mu.to_numpy()), float(np.sqrt(np.dot(w, cov.dot(w)))))
+        else:
+            ef = EfficientFrontier(inputs.mu, inputs.cov, solver=SOLVER)
+            weights = dict(ef.min_volatility())
+            inputs.min_vol = (weights, *_performance(ef))
     return inputs.min_vol
 
 
@@ -137,7 +190,7 @@ def optimize(
         elif objective == "min_volatility":
             weights, ret, vol = _min_volatility(inputs)
         else:
-            ef = EfficientFrontier(mu, cov)
+            ef = EfficientFrontier(mu, cov, solver=SOLVER)
             weights = dict(ef.max_sharpe(risk_free_rate=risk_free))
             ret, vol = _performance(ef)
     except (OptimizationError, ValueError) as exc:
@@ -160,21 +213,43 @@ def efficient_frontier(prices: pd.DataFrame, *, points: int = 20, risk_free: flo
         low_ret = _min_volatility(inputs)[1]
         # Just under the best asset's return: exactly at it the problem is degenerate for the solver.
         targets = np.linspace(low_ret, float(mu.max()) * (1 - 1e-6), points)
-        rows = []
-        # One instance: PyPortfolioOpt keeps the target return as a cvxpy Parameter, so later points re-solve
-        # the compiled problem instead of rebuilding it (about 5x faster).
-        ef = EfficientFrontier(mu, cov)
-        for target in targets:
-            w = ef.efficient_return(float(target))
-            ret, vol = _performance(ef)
-            rows.append(
-                {
-                    "expected_return": ret,
-                    "volatility": vol,
-                    "sharpe": (ret - risk_free) / vol,
-                    **_clean(dict(w)),
-                }
-            )
+        frontier = _interpolated(inputs, targets)
+        if frontier is None:
+            frontier = _solved(inputs, targets)
     except (OptimizationError, ValueError) as exc:
         raise AnalyticsError(f"efficient frontier failed: {exc}") from exc
+    rows = []
+    for w in frontier:
+        ret = float(w @ mu.to_numpy())
+        vol = float(np.sqrt(np.dot(w, cov.to_numpy().dot(w))))
+        rows.append(
+            {
+                "expected_return": ret,
+                "volatility": vol,
+                "sharpe": (ret - risk_free) / vol,
+                **_clean(dict(zip(mu.index, w, strict=True))),
+            }
+        )
     return pd.DataFrame(rows)
+
+
+def _interpolated(inputs: _Inputs, targets: np.ndarray) -> np.ndarray | None:
+    """Frontier weights (one row per target) between CLA's turning points; None when CLA was unusable."""
+    points, returns = _turning_points(inputs)
+    if len(points) < 2:
+        return None
+    # Returns rise along the reversed turning points; each weight is linear in the return between two of them.
+    rising, weights = returns[::-1], points[::-1]
+    if (
+        targets.max() > rising[-1]
+    ):  # as EfficientFrontier.efficient_return refuses it (a negative best return)
+        raise ValueError("target_return must be lower than the maximum possible return")
+    return np.column_stack([np.interp(targets, rising, weights[:, j]) for j in range(points.shape[1])])
+
+
+def _solved(inputs: _Inputs, targets: np.ndarray) -> np.ndarray:
+    """Frontier weights from one cvxpy solve per target (the fallback)."""
+    # One instance: PyPortfolioOpt keeps the target return as a cvxpy Parameter, so later points re-solve
+    # the compiled problem instead of rebuilding it (about 5x faster).
+    ef = EfficientFrontier(inputs.mu, inputs.cov, solver=SOLVER)
+    return np.array([list(ef.efficient_return(float(target)).values()) for target in targets], dtype=float)

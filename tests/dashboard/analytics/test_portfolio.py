@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 import quantstats as qs
+from pypfopt import EfficientFrontier, expected_returns, risk_models
 
 from dashboard.analytics import optimize as opt
 from dashboard.analytics import portfolio as pf
@@ -160,6 +163,74 @@ def test_optimize_cache_reuses_inputs_only_for_equal_prices(peers: pd.DataFrame)
     assert opt.optimize(changed, "max_sharpe", risk_free=0.01) == fresh != cold
     renamed = peers.rename(columns={"S0": "X0"})
     assert "X0" in opt.optimize(renamed, "min_volatility").weights
+
+
+def _solver_frontier(prices: pd.DataFrame, targets: np.ndarray) -> np.ndarray:
+    """The oracle: one interior-point solve per target return, on the same inputs as `optimize`."""
+    mu = expected_returns.mean_historical_return(prices)
+    cov = risk_models.CovarianceShrinkage(prices).ledoit_wolf()
+    ef = EfficientFrontier(mu, cov, solver="CLARABEL")
+    return np.array([list(ef.efficient_return(float(t)).values()) for t in targets])
+
+
+@pytest.mark.parametrize("columns", [["S0", "S1", "S2", "S3"], ["S3", "S1"], ["S0", "S2", "S3"]])
+def test_efficient_frontier_matches_one_solve_per_target(peers: pd.DataFrame, columns: list[str]) -> None:
+    """The frontier interpolated between CLA's turning points equals a convex solve at each target return."""
+    opt.clear_cache()
+    prices = peers[columns]
+    frontier = opt.efficient_frontier(prices, points=9)
+    weights = frontier[columns].to_numpy()
+    solved = _solver_frontier(prices, frontier["expected_return"].to_numpy())
+    # The first point is the minimum-volatility portfolio, where the variance is flat and a solver's weights
+    # wander by ~1e-4; elsewhere they agree to the solver's accuracy.
+    assert np.abs(weights[1:] - solved[1:]).max() < 2e-5
+    assert np.abs(weights.sum(axis=1) - 1).max() < 1e-5
+    mu = expected_returns.mean_historical_return(prices)
+    cov = risk_models.CovarianceShrinkage(prices).ledoit_wolf()
+    minimum = EfficientFrontier(mu, cov, solver="CLARABEL").min_volatility()
+    result = opt.optimize(prices, "min_volatility")
+    assert max(abs(result.weights[s] - minimum[s]) for s in columns) < 1e-4
+    assert result.volatility == pytest.approx(frontier["volatility"].iloc[0], abs=1e-6)
+    assert frontier["volatility"].iloc[0] <= frontier["volatility"].min() + 1e-9
+
+
+def test_efficient_frontier_falls_back_to_the_solver_when_cla_fails(
+    peers: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When PyPortfolioOpt's CLA raises, the convex solver gives the same frontier and minimum volatility."""
+    opt.clear_cache()
+    exact = opt.efficient_frontier(peers, points=6)
+    exact_min = opt.optimize(peers, "min_volatility")
+
+    def broken(*_: object, **__: object) -> None:
+        raise np.linalg.LinAlgError("singular matrix")
+
+    monkeypatch.setattr(opt, "CLA", broken)
+    opt.clear_cache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Solution may be inaccurate" from the solver either
+        solved = opt.efficient_frontier(peers, points=6)
+        solved_min = opt.optimize(peers, "min_volatility")
+    opt.clear_cache()
+    columns = list(peers.columns)
+    assert np.abs(solved[columns].to_numpy()[1:] - exact[columns].to_numpy()[1:]).max() < 2e-5
+    assert np.abs(solved["volatility"] - exact["volatility"]).max() < 1e-6
+    assert solved_min.volatility == pytest.approx(exact_min.volatility, abs=1e-8)
+
+
+def test_efficient_frontier_with_tied_symbols(peers: pd.DataFrame) -> None:
+    """Two symbols with the same prices (tied returns) still give a monotone frontier with weights summing to 1."""
+    opt.clear_cache()
+    prices = peers.assign(S4=peers["S3"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frontier = opt.efficient_frontier(prices, points=6)
+    weights = frontier[list(prices.columns)]
+    assert np.abs(weights.sum(axis=1) - 1).max() < 1e-5
+    assert weights.min().min() >= 0
+    assert frontier["expected_return"].is_monotonic_increasing
+    assert frontier["volatility"].diff().dropna().ge(-1e-7).all()
+    assert frontier["expected_return"].iloc[-1] == pytest.approx(opt._inputs(prices).mu.max(), rel=1e-5)
 
 
 def test_optimize_bad_inputs(peers: pd.DataFrame) -> None:

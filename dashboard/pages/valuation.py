@@ -252,9 +252,17 @@ def valuation_update(symbol: str | None, as_of: str | None, *values: Any) -> tup
         symbol = valid_symbol(symbol)
         day = company_data.as_of_date(as_of)
         a = assumptions(dict(zip(ASSUMPTIONS, values, strict=True)))
-        result, grid, w, base = run_dcf(symbol, a, day)
+        # The whole answer per (symbol, as-of, assumptions) and data version: the same for every analyst,
+        # and most of them value a company on the default assumptions.
+        key = (symbol, day, tuple(a.items()))
+        return services().cached("valuation-view", key, lambda: _view(symbol, day, a))
     except FAILURES as exc:
         return (states.error(str(exc)), None, charts.empty_figure(str(exc)), None, "#", "#", "#")
+
+
+def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ...]:
+    """Summary, projection, grid figure, multiples and export links (raises what `run_dcf` raises)."""
+    result, grid, w, base = run_dcf(symbol, a, day)
     g = result.gordon
     price = base["price"]
     summary = dbc.Card(

@@ -244,6 +244,29 @@ def test_forecast_shows_intervals_and_holdout_error(ann: Call) -> None:
     assert "MAPE" in str(out["forecast-backtest"]["children"])
 
 
+def test_forecast_and_valuation_answers_stay_per_question(ann: Call) -> None:
+    """Cached forecast and valuation answers are per inputs: asking again gives the same answer, another
+    method, series, symbol or assumption its own (never the previous one)."""
+    ask = {"forecast-symbol": "KO", "forecast-series": "revenue", "forecast-frequency": "FY"}
+    ets = ann("forecast-graph", {**ask, "forecast-method": "ets"})
+    loglinear = ann("forecast-graph", {**ask, "forecast-method": "loglinear"})
+    assert ann("forecast-graph", {**ask, "forecast-method": "ets"}) == ets
+    assert loglinear["forecast-graph"]["figure"] != ets["forecast-graph"]["figure"]
+    assert "method=loglinear" in loglinear["forecast-export-series"]["href"]
+    price = ann("forecast-graph", {**ask, "forecast-series": "price", "forecast-method": "ets"})
+    assert price["forecast-graph"]["figure"] != ets["forecast-graph"]["figure"]
+
+    def per_share(values: dict[str, Any]) -> float:
+        out = ann("valuation-summary", values)["valuation-summary"]["children"]
+        return float(find_id(out, "valuation-per-share").replace(",", ""))
+
+    base = {"valuation-symbol": "KO", **VALUATION_INPUTS}
+    first = per_share(base)
+    assert per_share({**base, "valuation-growth": 9}) > first
+    assert per_share({**base, "valuation-symbol": "XOM"}) != first
+    assert per_share(base) == first
+
+
 def test_compare_two_to_ten_tickers(ann: Call) -> None:
     """Compare draws one normalised line per ticker starting at 100, and refuses a single ticker."""
     out = ann("compare-table", {"compare-symbols": ["AAPL", "XOM", "JPM"], "compare-span": "3Y"})

@@ -199,14 +199,23 @@ VALUATION_INPUTS = {
 }
 
 
-def test_valuation_without_prices_values_the_company(ann: Call, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_valuation_without_prices_values_the_company(
+    ann: Call, dash_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A company with no stored prices still gets a DCF value, weighted on book equity, and no upside (item 7)."""
     import pandas as pd
 
     from dashboard.components import company_data
 
     monkeypatch.setattr(company_data, "prices", lambda symbol: pd.DataFrame())
-    out = ann("valuation-summary", {"valuation-symbol": "PG", **VALUATION_INPUTS})
+    # The page caches whole answers: a PG valuation from another test must not hide the missing prices,
+    # nor this answer outlive the test.
+    services = dash_app.server.extensions["mycfa"]
+    services.clear()
+    try:
+        out = ann("valuation-summary", {"valuation-symbol": "PG", **VALUATION_INPUTS})
+    finally:
+        services.clear()
     text = str(out["valuation-summary"]["children"])
     assert float(find_id(out["valuation-summary"]["children"], "valuation-per-share").replace(",", "")) > 0
     assert "No price stored: no upside." in text

@@ -1,0 +1,258 @@
+"""CPU per dashboard callback, in-process: where a loaded server's time goes, page by page.
+
+Usage: .venv/bin/python scripts/bench_dashboard.py [--symbols 30] [--database NAME] [--pages a,b]
+                                                   [--requests 100] [--warm 40] [--seed 1] [--profile]
+
+Seeds a database on the local dev cluster (or uses `--database`, e.g. a 503-symbol one), builds the
+app, logs in through the Flask test client and replays the load test's callbacks (the same bodies as
+tests/load/locustfile.py, from the app's own callback map) with random tickers and controls. Prints
+CPU and wall milliseconds per request for each page (without the JSON request log line); `--warm 0` measures cold caches (the first
+requests of a fresh file cache and per-worker LRU), `--profile` adds a cProfile summary per page.
+`scripts/loadtest` measures the served p95 under 100 users; this says which callback costs the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import functools
+import json
+import logging
+import os
+import pstats
+import random
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.dashboard import callbacks, seed  # noqa: E402 (after the path)
+
+Body = Callable[[], dict[str, Any]]
+OVERLAYS: list[list[str]] = [[], ["sma_50"], ["sma_50", "sma_200"], ["bbands"]]
+VALUATION = {
+    "growth": 6.0,
+    "years": 5,
+    "terminal": 2.5,
+    "rf": 4.0,
+    "beta": 1.0,
+    "erp": 5.5,
+    "kd": 5.0,
+    "tax": 21.0,
+}
+
+
+def devdb(*args: str) -> str:
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "devdb.py"), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def with_db(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def request_bodies(deps: list[dict[str, Any]], symbols: list[str]) -> dict[str, Body]:
+    """One body maker per page: the load test's requests (tests/load/locustfile.py), same choices."""
+
+    def body(output_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        return callbacks.body(callbacks.find(deps, output_id), values)
+
+    def holdings() -> str:
+        chosen = random.sample(symbols, min(len(symbols), random.randint(2, 6)))
+        return ", ".join(f"{s}:{1 / len(chosen):.3f}" for s in chosen)
+
+    return {
+        "page": lambda: callbacks.page_body(deps, random.choice(["/", "/compare"])),
+        "price": lambda: body(
+            "company-price-graph",
+            {
+                "company-symbol": random.choice(symbols),
+                "company-adjusted": random.choice(["adj", "raw"]),
+                "company-overlays": random.choice(OVERLAYS),
+                "company-range": random.choice(["1Y", "5Y", "10Y"]),
+            },
+        ),
+        "profile": lambda: body("company-profile", {"company-symbol": random.choice(symbols)}),
+        "statements": lambda: body(
+            "company-statement-table",
+            {
+                "company-symbol": random.choice(symbols),
+                "company-period": random.choice(["FY", "Q", "TTM"]),
+                "company-kind": random.choice(["income", "balance", "cashflow"]),
+            },
+        ),
+        "compare": lambda: body(
+            "compare-table",
+            {
+                "compare-symbols": random.sample(symbols, min(len(symbols), random.randint(2, 5))),
+                "compare-span": random.choice(["1Y", "3Y", "5Y"]),
+            },
+        ),
+        "valuation": lambda: body(
+            "valuation-summary",
+            {
+                "valuation-symbol": random.choice(symbols),
+                **{f"valuation-{k}": v for k, v in VALUATION.items()},
+            },
+        ),
+        "forecast": lambda: body(
+            "forecast-graph",
+            {
+                "forecast-symbol": random.choice(symbols),
+                "forecast-series": random.choice(["revenue", "netIncome", "freeCashFlow", "price"]),
+                "forecast-frequency": random.choice(["FY", "Q"]),
+                "forecast-method": random.choice(["ets", "loglinear"]),
+            },
+        ),
+        "portfolio": lambda: body(
+            "portfolio-stats", {"portfolio-run": 1, "portfolio-holdings": holdings(), "portfolio-rf": 4.0}
+        ),
+        "screener": lambda: body(
+            "screener-results",
+            {
+                "screener-sectors": [],
+                "screener-metric": random.choice(["roe", "pe", "net_margin"]),
+                "screener-min": None,
+                "screener-max": None,
+                "screener-sort": random.choice(["market_cap", "roe"]),
+                "screener-order": random.choice(["asc", "desc"]),
+            },
+        ),
+        "status": lambda: body("status-runs", {"status-interval": 1}),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--symbols", type=int, default=30, help="tickers to seed / to pick from (default 30)")
+    parser.add_argument("--database", help="an existing database of the dev cluster (no seeding)")
+    parser.add_argument("--pages", default="", help="comma-separated subset of the pages (default all)")
+    parser.add_argument("--requests", type=int, default=100, help="measured requests per page (default 100)")
+    parser.add_argument(
+        "--warm", type=int, default=40, help="unmeasured requests per page first (default 40)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="random choices (default 1)")
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile summary per page")
+    args = parser.parse_args()
+    random.seed(args.seed)
+
+    info = json.loads(devdb("start", "--json"))
+    name = args.database or f"bench_dash_{secrets.token_hex(4)}"
+    work = Path(tempfile.mkdtemp(prefix="mycfa-bench-dashboard-"))
+    password = secrets.token_urlsafe(16)
+    username = f"bench{secrets.token_hex(3)}"
+    owner_url = with_db(info["owner_url"], name)
+    if not args.database:
+        devdb("createdb", name)
+        symbols = tuple(sorted(seed.constituents())[: args.symbols])
+        print(f"bench_dashboard: seeding {len(symbols)} symbols into {name}", flush=True)
+        seed.seed(owner_url, symbols)
+    else:
+        symbols = tuple(sorted(seed.constituents())[: args.symbols])
+    seed.add_user(owner_url, username, password, "admin")
+    os.environ.update(
+        {
+            "MYCFA_DASH_DATABASE_URL": with_db(info["reader_url"], name),
+            "MYCFA_DASH_REPLICA_URLS": with_db(info["replica_reader_url"], name),
+            "MYCFA_DASH_SECRET_KEY": secrets.token_hex(32),
+            "MYCFA_DASH_SECURE_COOKIES": "false",
+            "MYCFA_DASH_CACHE_DIR": str(work / "cache"),
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+        }
+    )
+    try:
+        return measure(args, username, password, list(symbols))
+    finally:
+        import shutil
+
+        import psycopg
+
+        with psycopg.connect(owner_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM dashboard_users WHERE username = %s", (username,))
+        if not args.database:
+            devdb("dropdb", name)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def logged_in(username: str, password: str) -> tuple[Any, dict[str, str]]:
+    """The app's Flask test client, logged in, and the CSRF header its callbacks need."""
+    from dashboard.app import server
+
+    client = server.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    if token is None:
+        raise SystemExit("bench_dashboard: no CSRF token on the login page")
+    form = {"username": username, "password": password, "csrf_token": token.group(1), "next": "/"}
+    if client.post("/login", data=form).status_code != 302:
+        raise SystemExit("bench_dashboard: login failed")
+    cookie = client.get_cookie("mycfa_csrf")
+    return client, {"X-CSRF-Token": cookie.value if cookie else ""}
+
+
+def measure(args: argparse.Namespace, username: str, password: str, symbols: list[str]) -> int:
+    out = sys.stdout
+    client, headers = logged_in(username, password)
+    # Not the JSON request line per request (a fraction of a millisecond): the figures, readably.
+    logging.getLogger("dashboard.request").setLevel(logging.WARNING)
+    deps: list[dict[str, Any]] = client.get("/_dash-dependencies").get_json()
+    bodies = request_bodies(deps, symbols)
+    chosen = [p for p in args.pages.split(",") if p] or list(bodies)
+    unknown = sorted(set(chosen) - set(bodies))
+    if unknown:
+        raise SystemExit(f"bench_dashboard: unknown pages {unknown}; choose from {sorted(bodies)}")
+
+    def call(page: str) -> None:
+        response = client.post("/_dash-update-component", json=bodies[page](), headers=headers)
+        if response.status_code != 200:
+            raise SystemExit(f"bench_dashboard: {page} answered {response.status_code}")
+
+    for page in chosen:
+        for _ in range(args.warm):
+            call(page)
+    print(
+        f"\n{'page':12} {'CPU ms':>8} {'wall ms':>8}   ({args.requests} requests each, {args.warm} warm-up)",
+        file=out,
+    )
+    for page in chosen:
+        time_page(page, functools.partial(call, page), args.requests, args.profile, out)
+    out.flush()
+    return 0
+
+
+def time_page(page: str, call: Callable[[], None], requests: int, profile: bool, out: Any) -> None:
+    """CPU and wall milliseconds per request of `requests` calls (and a cProfile summary if asked)."""
+    profiler = cProfile.Profile() if profile else None
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    for _ in range(requests):
+        call()
+    if profiler:
+        profiler.disable()
+    cpu_ms = (time.process_time() - cpu) / requests * 1000
+    wall_ms = (time.perf_counter() - wall) / requests * 1000
+    print(
+        f"{page:12} {cpu_ms:8.2f} {wall_ms:8.2f}{'   (profiled)' if profiler else ''}", file=out, flush=True
+    )
+    if profiler:
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(r"dashboard/", 15)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -41,7 +41,7 @@ def _cell(value: Any, digits: int) -> Any:
         return bool(value)
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
-    if value is not None and not isinstance(value, str | int | float | bool):
+    if not isinstance(value, str | int | float | bool):
         return str(value)
     return value
 

@@ -15,7 +15,7 @@ import dash_bootstrap_components as dbc
 import flask
 from dash import _callback, dcc, html
 
-from dashboard import audit, auth
+from dashboard import audit, auth, responses
 from dashboard.components import export
 from dashboard.config import DashboardSettings, load_dashboard_settings
 from dashboard.logs import configure_logging, install_request_hooks
@@ -164,6 +164,7 @@ def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
         suppress_callback_exceptions=True,
     )
     _import_pages()
+    responses.install()  # callback answers in one orjson pass (dashboard/responses.py)
     app.layout = shell
     # Hashes of the inline scripts as served: Dash adds some (clientside callbacks) when it sets itself
     # up, in the before_request hook its constructor registered. Hooks run in registration order, so

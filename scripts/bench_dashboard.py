@@ -7,7 +7,8 @@ Seeds a database on the local dev cluster (or uses `--database`, e.g. a 503-symb
 app, logs in through the Flask test client and replays the load test's callbacks (the same bodies as
 tests/load/locustfile.py, from the app's own callback map) with random tickers and controls. Prints
 CPU and wall milliseconds per request for each page (without the JSON request log line); `--warm 0` measures cold caches (the first
-requests of a fresh file cache and per-worker LRU), `--profile` adds a cProfile summary per page.
+requests of a fresh file cache and per-worker LRU), `--profile` adds a cProfile summary per page
+(PSORT, PFILT and PN pick its order, file filter and length: default cumulative, dashboard/, 15).
 `scripts/loadtest` measures the served p95 under 100 users; this says which callback costs the CPU.
 """
 
@@ -251,7 +252,9 @@ def time_page(page: str, call: Callable[[], None], requests: int, profile: bool,
         f"{page:12} {cpu_ms:8.2f} {wall_ms:8.2f}{'   (profiled)' if profiler else ''}", file=out, flush=True
     )
     if profiler:
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(r"dashboard/", 15)
+        pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PSORT", "cumulative")).print_stats(
+            os.environ.get("PFILT", "dashboard/"), int(os.environ.get("PN", "15"))
+        )
 
 
 if __name__ == "__main__":

@@ -95,6 +95,14 @@ def clear_throttle(db: Database) -> None:
         conn.execute("DELETE FROM login_throttle")
 
 
+@pytest.fixture(scope="module")
+def deps(dash_app: Any) -> list[dict[str, Any]]:
+    """The app's callback map (`/_dash-dependencies`), read once per module as the admin."""
+    client = dash_app.server.test_client()
+    login(client, "ada")
+    return client.get("/_dash-dependencies").get_json()  # type: ignore[no-any-return]
+
+
 @pytest.fixture
 def logged_in(dash_app: Any) -> Callable[[str], FlaskClient]:
     def make(username: str) -> FlaskClient:

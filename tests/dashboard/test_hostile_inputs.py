@@ -13,15 +13,6 @@ from dashboard.data.router import NoNodeAvailable
 from tests.dashboard import callbacks
 
 
-@pytest.fixture(scope="module")
-def deps(dash_app: Any) -> list[dict[str, Any]]:
-    from tests.dashboard.conftest import login
-
-    client = dash_app.server.test_client()
-    login(client, "ada")
-    return client.get("/_dash-dependencies").get_json()  # type: ignore[no-any-return]
-
-
 def post(client: FlaskClient, deps: list[dict[str, Any]], output_id: str, values: dict[str, Any]) -> Any:
     return client.post(
         "/_dash-update-component", json=callbacks.body(callbacks.find(deps, output_id), values)

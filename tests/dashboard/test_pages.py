@@ -11,15 +11,6 @@ from flask.testing import FlaskClient
 from tests.dashboard import callbacks
 
 
-@pytest.fixture(scope="module")
-def deps(dash_app: Any) -> list[dict[str, Any]]:
-    from tests.dashboard.conftest import login
-
-    client = dash_app.server.test_client()
-    login(client, "ada")
-    return client.get("/_dash-dependencies").get_json()  # type: ignore[no-any-return]
-
-
 def call(
     client: FlaskClient, deps: list[dict[str, Any]], output_id: str, values: dict[str, Any]
 ) -> dict[str, Any]:

@@ -1,0 +1,151 @@
+"""dashboard/responses.py: every page's real callback answer encodes to the JSON plotly's encoder writes."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import dash._callback
+import numpy as np
+import pandas as pd
+import pytest
+from dash import dcc, html
+from flask.testing import FlaskClient
+from plotly.io.json import to_json_plotly  # type: ignore[import-untyped]
+
+from dashboard import responses
+from tests.dashboard import callbacks
+
+# plotly writes a datetime64 array it meets while walking an answer as nanosecond strings
+# (2024-01-02T00:00:00.000000000); orjson writes the same instant without the zero fraction.
+ZERO_FRACTION = re.compile(r"(\d{2}:\d{2}:\d{2})\.0+\b")
+
+VALUATION = {
+    "growth": 6.0,
+    "years": 5,
+    "terminal": 2.5,
+    "rf": 4.0,
+    "beta": 1.0,
+    "erp": 5.5,
+    "kd": 5.0,
+    "tax": 21.0,
+}
+# One request per callback the load test replays, plus the page layouts (tests/load/locustfile.py).
+REQUESTS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "company-price-graph",
+        {
+            "company-symbol": "MSFT",
+            "company-adjusted": "adj",
+            "company-overlays": ["sma_50", "bbands"],
+            "company-range": "5Y",
+        },
+    ),
+    ("company-profile", {"company-symbol": "AAPL"}),
+    (
+        "company-statement-table",
+        {"company-symbol": "MSFT", "company-period": "TTM", "company-kind": "income"},
+    ),
+    ("compare-table", {"compare-symbols": ["AAPL", "MSFT", "JPM"], "compare-span": "3Y"}),
+    (
+        "valuation-summary",
+        {"valuation-symbol": "MSFT", **{f"valuation-{k}": v for k, v in VALUATION.items()}},
+    ),
+    (
+        "forecast-graph",
+        {
+            "forecast-symbol": "AAPL",
+            "forecast-series": "revenue",
+            "forecast-frequency": "Q",
+            "forecast-method": "ets",
+        },
+    ),
+    (
+        "portfolio-stats",
+        {"portfolio-run": 1, "portfolio-holdings": "AAPL:0.5, MSFT:0.3, JPM:0.2", "portfolio-rf": 4.0},
+    ),
+    (
+        "screener-results",
+        {
+            "screener-sectors": [],
+            "screener-metric": "roe",
+            "screener-min": None,
+            "screener-max": None,
+            "screener-sort": "market_cap",
+            "screener-order": "desc",
+        },
+    ),
+    ("status-runs", {"status-interval": 1}),
+]
+
+
+def plotly_json(value: Any) -> Any:
+    return json.loads(ZERO_FRACTION.sub(r"\1", to_json_plotly(value)))
+
+
+@pytest.fixture
+def answers(
+    logged_in: Callable[[str], FlaskClient],
+    deps: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[Any]:
+    """The Python values of every page's callback answers, as Dash handed them to its encoder."""
+    seen: list[Any] = []
+
+    def recording(value: Any) -> str:
+        seen.append(value)
+        return responses.to_json(value)
+
+    monkeypatch.setattr(dash._callback, "to_json", recording)
+    client = logged_in("ada")  # the admin: every page, Status included
+    for path in ("/", "/compare", "/valuation", "/forecast", "/portfolio", "/screener", "/status"):
+        response = client.post("/_dash-update-component", json=callbacks.page_body(deps, path))
+        assert response.status_code == 200
+    for output_id, values in REQUESTS:
+        body = callbacks.body(callbacks.find(deps, output_id), values)
+        response = client.post("/_dash-update-component", json=body)
+        assert response.status_code == 200, (output_id, response.get_data(as_text=True)[:300])
+    return seen
+
+
+def test_the_app_answers_callbacks_through_the_fast_encoder(dash_app: Any) -> None:
+    assert dash._callback.to_json is responses.to_json  # type: ignore[attr-defined]
+
+
+def test_every_page_answer_encodes_to_the_json_plotly_writes(answers: list[Any]) -> None:
+    """Same JSON values as Dash's own encoder for the layouts and every replayed callback."""
+    assert len(answers) == 7 + len(REQUESTS)
+    for value in answers:
+        assert json.loads(responses.to_json(value)) == plotly_json(value)
+
+
+def test_components_pandas_and_missing_values_convert_as_plotly_converts_them() -> None:
+    """The values orjson refuses on its own: components, Timestamps, NaT/NA, Series, string arrays."""
+    value = {
+        "table": html.Div([dcc.Markdown("**x**"), html.Span(np.float64("nan"))], id="t"),
+        "when": pd.Timestamp("2024-01-02 10:11:12"),
+        "missing": [pd.NaT, pd.NA, None],
+        "series": pd.Series([1.5, np.nan]),
+        "dates": pd.Series(pd.to_datetime(["2024-01-02", "2024-03-04"])),
+        "index": pd.DatetimeIndex(["2024-01-02"]),
+        "labels": np.array(["FY2023", "FY2024"]),
+        "objects": np.array([1, "a", None], dtype=object),
+        "ints": np.arange(3),
+        1: "non-string key",
+    }
+    assert json.loads(responses.to_json(value)) == plotly_json(value)
+
+
+def test_markup_characters_are_escaped_as_plotly_escapes_them() -> None:
+    """An answer is embedded in pages: `</script>` and the JS line separators never appear raw."""
+    text = responses.to_json({"name": "</script><b>\u2028\u2029"})
+    for raw in ("<", ">", "/", "\u2028", "\u2029"):
+        assert raw not in text
+    assert text == to_json_plotly({"name": "</script><b>\u2028\u2029"})
+
+
+def test_an_unencodable_value_is_refused() -> None:
+    with pytest.raises(TypeError):
+        responses.to_json({"x": object()})

@@ -21,9 +21,11 @@ HEALTH_TTL_S = 2.0
 MAX_LAG_BYTES = 1024 * 1024
 SERVING_SHARE = 0.8  # of the reads, on the node that should serve a phase
 BACK_IN_USE_MARGIN_S = 1.0  # past the TTL: one probe round trip and the next page loads
-# A backend publishes its row counters when it goes idle, at most once a second: reads made before
-# a phase began can show up in its first second or two.
-STATS_FLUSH_S = 2.0
+# A backend publishes its row counters at most once a second; one that goes idle less than a second
+# after its last flush publishes the rest only after PostgreSQL 15's idle interval (PGSTAT_IDLE_INTERVAL,
+# 10 s). So reads made before a phase began can show up in its first 10 s: a 2 s wait let the pooled,
+# now idle replica connections count 6 % of a paused phase's reads (2026-11-30).
+STATS_FLUSH_S = 11.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

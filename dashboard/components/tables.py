@@ -18,15 +18,26 @@ AUTO_HEIGHT_ROWS = 25
 PAGE_SIZE = 50
 
 
-def _timestamps(column: pd.Series) -> pd.Series:
-    """Dates as ISO dates; timestamps with a time of day keep it (UTC for zone-aware ones)."""
-    values = column
+def _timestamps(column: pd.Series) -> list[str | None]:
+    """Dates as ISO dates; timestamps with a time of day keep it (UTC for zone-aware ones); NaT as None.
+
+    numpy's datetime_as_string formats the whole column in C (pandas' strftime formats cell by cell).
+    """
     suffix = ""
-    if getattr(values.dt, "tz", None) is not None:
-        values, suffix = values.dt.tz_convert("UTC"), " UTC"
-    has_time = bool((values.dropna() != values.dropna().dt.normalize()).any())
-    text = values.dt.strftime("%Y-%m-%d %H:%M" if has_time else "%Y-%m-%d")
-    return text + suffix if has_time else text
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        column, suffix = column.dt.tz_convert("UTC").dt.tz_localize(None), " UTC"
+    stamps = column.to_numpy(dtype="datetime64[ns]")
+    missing = np.isnat(stamps)
+    days = stamps.astype("datetime64[D]")
+    has_time = bool((stamps[~missing] != days[~missing]).any())
+    if has_time:
+        text = np.char.add(np.char.replace(np.datetime_as_string(stamps, unit="m"), "T", " "), suffix)
+    else:
+        text = np.datetime_as_string(days)
+    cells: list[str | None] = text.tolist()
+    for position in np.flatnonzero(missing).tolist():
+        cells[position] = None
+    return cells
 
 
 def _cell(value: Any, digits: int) -> Any:
@@ -60,7 +71,7 @@ def _cells(column: pd.Series, digits: int) -> list[Any]:
         cells: list[Any] = column.to_numpy().tolist()
         return cells
     if kind == "M" or isinstance(column.dtype, pd.DatetimeTZDtype):
-        column = _timestamps(column)
+        return _timestamps(column)
     return [_cell(v, digits) for v in column.astype(object).tolist()]
 
 

@@ -45,6 +45,37 @@ def test_records_convert_every_kind_of_column() -> None:
     orjson.dumps(rows)  # plain JSON types only
 
 
+def test_record_dates_keep_a_time_only_when_one_is_there_and_zoned_times_in_utc() -> None:
+    """Formatted a column at a time: a time of day (to the minute) only when some row has one; NaT is None."""
+    frame = pd.DataFrame(
+        {
+            "days": pd.to_datetime(["2024-01-01", None]),
+            "seconds": pd.to_datetime(["2024-01-01 10:00:30.5", None]),
+            "new_york": pd.to_datetime(["2024-01-01 23:00", "2024-01-02 00:00"]).tz_localize(
+                "America/New_York"
+            ),
+            "utc_days": pd.to_datetime(["2024-01-01", "2024-01-02"]).tz_localize("UTC"),
+            "empty": pd.to_datetime([None, None]),
+        }
+    )
+    assert tables.records(frame) == [
+        {
+            "days": "2024-01-01",
+            "seconds": "2024-01-01 10:00",
+            "new_york": "2024-01-02 04:00 UTC",
+            "utc_days": "2024-01-01",
+            "empty": None,
+        },
+        {
+            "days": None,
+            "seconds": None,
+            "new_york": "2024-01-02 05:00 UTC",
+            "utc_days": "2024-01-02",
+            "empty": None,
+        },
+    ]
+
+
 def test_records_keep_row_order_and_empty_frames() -> None:
     frame = pd.DataFrame({"symbol": ["B", "A"], "value": [2.0, 1.0]})
     assert tables.records(frame) == [{"symbol": "B", "value": 2.0}, {"symbol": "A", "value": 1.0}]

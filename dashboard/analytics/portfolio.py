@@ -60,16 +60,24 @@ def align_prices(prices: pd.DataFrame) -> tuple[pd.DataFrame, Alignment]:
     """
     if not isinstance(prices, pd.DataFrame) or prices.empty or prices.shape[1] == 0:
         raise AnalyticsError("empty price frame")
-    try:
-        frame = prices.apply(pd.to_numeric, errors="raise").astype(float).sort_index()
-    except (TypeError, ValueError) as exc:
-        raise AnalyticsError("non-numeric prices") from exc
-    frame = frame.where(frame > 0)
-    empty = [str(c) for c in frame.columns if frame[c].isna().all()]
+    frame = prices
+    if not all(dtype == np.float64 for dtype in frame.dtypes):
+        try:
+            frame = frame.apply(pd.to_numeric, errors="raise").astype(float)
+        except (TypeError, ValueError) as exc:
+            raise AnalyticsError("non-numeric prices") from exc
+    if not frame.index.is_monotonic_increasing:
+        frame = frame.sort_index(kind="stable")
+    # On the array: pandas' where/isna/first_valid_index/dropna per column cost more than the statistics.
+    values = frame.to_numpy(dtype=float, copy=True)
+    values[~(values > 0)] = np.nan
+    missing = np.isnan(values)
+    empty = [str(c) for c, none in zip(frame.columns, missing.all(axis=0), strict=True) if none]
     if empty:
         raise AnalyticsError(f"no prices for {empty}")
-    first = {str(c): frame[c].first_valid_index() for c in frame.columns}
-    common = frame.dropna()
+    first = {str(c): frame.index[i] for c, i in zip(frame.columns, np.argmin(missing, axis=0), strict=True)}
+    kept = ~missing.any(axis=1)
+    common = pd.DataFrame(values[kept], index=frame.index[kept], columns=frame.columns)
     if len(common) < MIN_RETURNS:
         raise NotEnoughDataError("fewer than two dates on which every symbol has a price")
     earliest = min(first.values())
@@ -103,7 +111,9 @@ def portfolio_returns(
     """
     w = normalise_weights(weights, prices.columns)
     if rebalance:
-        return (prices.pct_change(fill_method=None).iloc[1:] @ w).rename("portfolio")
+        values = prices.to_numpy(dtype=float)
+        daily = (values[1:] / values[:-1] - 1.0) @ w.to_numpy()  # pct_change @ w, without pandas' alignment
+        return pd.Series(daily, index=prices.index[1:], name="portfolio")
     value = (prices / prices.iloc[0]) @ w
     return value.pct_change(fill_method=None).iloc[1:].rename("portfolio")
 
@@ -156,7 +166,7 @@ def drawdown_series(returns: pd.Series, start: pd.Timestamp) -> pd.Series:
     if start >= r.index[0]:
         raise AnalyticsError(f"start {start} must be before the first return ({r.index[0]})")
     wealth = _wealth(r)
-    index = pd.DatetimeIndex([start, *r.index], name=r.index.name)
+    index = pd.DatetimeIndex(r.index).insert(0, start)  # not a list of Timestamps: ~5 ms for ten years
     return pd.Series(wealth / np.maximum.accumulate(wealth) - 1.0, index=index, name="drawdown")
 
 

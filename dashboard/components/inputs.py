@@ -31,6 +31,11 @@ def universe() -> pd.DataFrame:
     return svc.cached("companies", (), lambda: queries.companies(svc.router))
 
 
+def known_symbols() -> frozenset[str]:
+    """Every company's ticker, as a set built once per data version (not per checked ticker)."""
+    return services().cached("known-symbols", (), lambda: frozenset(universe()["symbol"]))
+
+
 def symbol_options() -> list[dict[str, str]]:
     """The ticker picker's options, built once per data version (every page view shows them)."""
     svc = services()
@@ -84,7 +89,7 @@ def valid_symbol(value: object) -> str:
     text = (value or "").strip().upper()
     if not SYMBOL.match(text):
         raise InvalidInput("enter a ticker such as AAPL")
-    if text not in set(universe()["symbol"]):
+    if text not in known_symbols():
         raise InvalidInput(f"{text} is not a company we hold")
     return text
 

@@ -1,0 +1,158 @@
+"""The array paths of the optimiser and the portfolio report equal PyPortfolioOpt's and pandas' own answers.
+
+The oracles are the library calls the page made before (`mean_historical_return`, `CovarianceShrinkage`,
+`HRPOpt`, `EfficientFrontier.max_sharpe`) and the pandas formulations of alignment and returns, on the seeded
+demo prices (tests/dashboard/seed.py) made ragged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pypfopt import EfficientFrontier, HRPOpt, expected_returns, risk_models
+
+from dashboard.analytics import optimize as opt
+from dashboard.analytics import portfolio as pf
+from dashboard.analytics.errors import AnalyticsError
+from tests.dashboard import seed
+
+SYMBOLS = ("AAPL", "MSFT", "JNJ", "XOM", "JPM", "KO", "NVDA", "PG")
+COMBINATIONS = [SYMBOLS[:2], SYMBOLS[2:5], SYMBOLS[::2], SYMBOLS[1:7], SYMBOLS]
+
+
+@pytest.fixture(scope="module")
+def closes() -> pd.DataFrame:
+    """Seeded adjusted closes of eight symbols, one listed late and one with a gap, as the page builds them."""
+    series = {}
+    for i, symbol in enumerate(SYMBOLS):
+        rows = seed.price_rows(symbol, i)
+        series[symbol] = pd.Series([r[6] for r in rows], index=pd.DatetimeIndex([r[1] for r in rows]))
+    series["XOM"] = series["XOM"].iloc[700:]
+    series["KO"] = series["KO"].drop(series["KO"].index[1200:1230])
+    wide = pd.DataFrame(series).sort_index()
+    wide.columns.name = "symbol"
+    return wide
+
+
+def _aligned(closes: pd.DataFrame, symbols: tuple[str, ...]) -> pd.DataFrame:
+    return pf.align_prices(closes[list(symbols)])[0]
+
+
+@pytest.mark.parametrize("symbols", COMBINATIONS)
+def test_inputs_equal_pypfopt_estimators(closes: pd.DataFrame, symbols: tuple[str, ...]) -> None:
+    """Expected returns and the Ledoit-Wolf covariance equal `mean_historical_return` and `CovarianceShrinkage`."""
+    prices = _aligned(closes, symbols)
+    opt.clear_cache()
+    inputs = opt._inputs(prices)
+    pd.testing.assert_series_equal(
+        inputs.mu, expected_returns.mean_historical_return(prices), check_names=False, rtol=1e-13
+    )
+    pd.testing.assert_frame_equal(
+        inputs.cov, risk_models.CovarianceShrinkage(prices).ledoit_wolf(), rtol=1e-13
+    )
+
+
+@pytest.mark.parametrize("symbols", COMBINATIONS)
+def test_hrp_equals_hrpopt(closes: pd.DataFrame, symbols: tuple[str, ...]) -> None:
+    """HRP weights, in HRPOpt's order (sorted tickers), equal `HRPOpt(returns=...).optimize()`."""
+    prices = _aligned(closes, symbols)
+    opt.clear_cache()
+    result = opt.optimize(prices, "hrp")
+    cov = risk_models.CovarianceShrinkage(prices).ledoit_wolf()
+    expected = HRPOpt(returns=prices.pct_change(fill_method=None).dropna(), cov_matrix=cov).optimize()
+    assert list(result.weights) == list(expected) == sorted(symbols)
+    assert max(abs(result.weights[s] - round(expected[s], 6)) for s in symbols) < 1e-12
+    w = pd.Series(expected)
+    mu = expected_returns.mean_historical_return(prices)
+    assert result.expected_return == pytest.approx(float(w @ mu[w.index]), rel=1e-12)
+    assert result.volatility == pytest.approx(float(np.sqrt(w @ cov.loc[w.index, w.index] @ w)), rel=1e-12)
+
+
+@pytest.mark.parametrize("symbols", COMBINATIONS)
+@pytest.mark.parametrize("risk_free", [0.0, 0.04, 0.1])
+def test_max_sharpe_equals_the_convex_solve(
+    closes: pd.DataFrame, symbols: tuple[str, ...], risk_free: float
+) -> None:
+    """Maximum Sharpe from CLA's turning points equals `EfficientFrontier.max_sharpe` to the solver's accuracy."""
+    prices = _aligned(closes, symbols)
+    opt.clear_cache()
+    mu = expected_returns.mean_historical_return(prices)
+    if not (mu > risk_free).any():
+        with pytest.raises(AnalyticsError, match="exceeding the risk-free rate"):
+            opt.optimize(prices, "max_sharpe", risk_free=risk_free)
+        return
+    result = opt.optimize(prices, "max_sharpe", risk_free=risk_free)
+    cov = risk_models.CovarianceShrinkage(prices).ledoit_wolf()
+    ef = EfficientFrontier(mu, cov, solver="CLARABEL")
+    expected = ef.max_sharpe(risk_free_rate=risk_free)
+    assert max(abs(result.weights[s] - expected[s]) for s in symbols) < 2e-6
+    _, _, sharpe = ef.portfolio_performance(risk_free_rate=risk_free)
+    assert result.sharpe >= sharpe - 1e-9  # the closed form is at least as good as the solver's optimum
+    assert result.sharpe == pytest.approx(sharpe, abs=1e-7)
+
+
+def test_max_sharpe_falls_back_to_the_solver_when_cla_fails(
+    closes: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without usable turning points the convex solver answers, with the same weights."""
+    prices = _aligned(closes, SYMBOLS[1:7])
+    opt.clear_cache()
+    exact = opt.optimize(prices, "max_sharpe", risk_free=0.04)
+
+    def broken(*_: object, **__: object) -> None:
+        raise np.linalg.LinAlgError("singular matrix")
+
+    monkeypatch.setattr(opt, "CLA", broken)
+    opt.clear_cache()
+    solved = opt.optimize(prices, "max_sharpe", risk_free=0.04)
+    opt.clear_cache()
+    assert max(abs(solved.weights[s] - exact.weights[s]) for s in exact.weights) < 2e-6
+
+
+def test_optimize_refuses_non_positive_prices(closes: pd.DataFrame) -> None:
+    """A zero price (an infinite return) is refused instead of reaching the estimators."""
+    prices = _aligned(closes, SYMBOLS[:3]).copy()
+    prices.iloc[50, 1] = 0.0
+    with pytest.raises(AnalyticsError, match="positive, finite"):
+        opt.optimize(prices, "hrp")
+
+
+def _pandas_align(prices: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Timestamp]]:
+    """The previous alignment: per-column pandas passes."""
+    frame = prices.apply(pd.to_numeric, errors="raise").astype(float).sort_index()
+    frame = frame.where(frame > 0)
+    return frame.dropna(), {str(c): frame[c].first_valid_index() for c in frame.columns}
+
+
+@pytest.mark.parametrize("symbols", COMBINATIONS)
+def test_alignment_and_returns_equal_the_pandas_formulation(
+    closes: pd.DataFrame, symbols: tuple[str, ...]
+) -> None:
+    """Aligned prices, first dates, portfolio returns and drawdown equal their pandas formulations."""
+    prices = closes[list(symbols)].copy()
+    prices.iloc[40, 0] = -1.0  # a bad price: left out like a missing one
+    shuffled = prices.sample(frac=1.0, random_state=3)  # an unsorted index is sorted first
+    aligned, alignment = pf.align_prices(shuffled)
+    expected, first = _pandas_align(shuffled)
+    pd.testing.assert_frame_equal(aligned, expected)
+    assert alignment.first_dates == first
+    weights = {s: 1.0 + i for i, s in enumerate(symbols)}
+    w = pf.normalise_weights(weights, aligned.columns)
+    returns = pf.portfolio_returns(aligned, weights)
+    pd.testing.assert_series_equal(
+        returns, (expected.pct_change(fill_method=None).iloc[1:] @ w).rename("portfolio"), rtol=1e-14
+    )
+    drawdown = pf.drawdown_series(returns, aligned.index[0])
+    assert list(drawdown.index) == [aligned.index[0], *returns.index]
+    assert isinstance(drawdown.index, pd.DatetimeIndex)
+    assert drawdown.index.name == returns.index.name
+
+
+def test_alignment_converts_numeric_text(closes: pd.DataFrame) -> None:
+    """Prices given as text are converted as before; text that is no number is refused."""
+    prices = closes[["AAPL", "MSFT"]].iloc[:100]
+    aligned, _ = pf.align_prices(prices.astype(str))
+    pd.testing.assert_frame_equal(aligned, _pandas_align(prices)[0])
+    with pytest.raises(AnalyticsError, match="non-numeric"):
+        pf.align_prices(prices.astype(str).assign(AAPL="n/a"))

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import flask
+import numpy as np
 import pandas as pd
 
 from dashboard.data.router import QueryFailed, ReadResult, ReplicaRouter
@@ -56,15 +57,50 @@ def company(router: ReplicaRouter, symbol: str) -> dict[str, Any] | None:
     return None if frame.empty else frame.iloc[0].to_dict()
 
 
+PRICE_COLUMNS = ("open", "high", "low", "close", "adj_close", "volume")
+EPOCH = np.datetime64("1970-01-01", "D")
+
+
 def prices(router: ReplicaRouter, symbol: str) -> pd.DataFrame:
-    """Daily prices of one symbol, indexed by date (open, high, low, close, adj_close, volume)."""
-    frame = _read(
+    """Daily prices of one symbol, indexed by date (open, high, low, close, adj_close, volume as floats).
+
+    One row comes back, each column packed by Postgres into one big-endian binary string read with
+    numpy: a 36-year history is ~9,000 rows, and turning its ~63,000 cells into Python objects and a
+    frame cost ~20 ms of CPU per symbol; this costs ~1 ms. A NULL adj_close arrives as NaN.
+    """
+    packed = ", ".join(
+        f"string_agg({send}({value}), ''::bytea) AS {name}"
+        for name, send, value in (
+            ("days", "int4send", "date - DATE '1970-01-01'"),
+            ("open", "float8send", "open"),
+            ("high", "float8send", "high"),
+            ("low", "float8send", "low"),
+            ("close", "float8send", "close"),
+            ("adj_close", "float8send", "coalesce(adj_close, 'NaN')"),
+            ("volume", "int8send", "volume"),
+        )
+    )
+    # Rows fed in date order from the subquery (PostgreSQL aggregates them in that order, as its docs
+    # describe); the days are checked below all the same.
+    result = _result(
         router,
-        "SELECT date, open, high, low, close, adj_close, volume FROM prices_daily"
-        " WHERE symbol = :symbol ORDER BY date",
+        f"SELECT {packed} FROM (SELECT * FROM prices_daily WHERE symbol = :symbol ORDER BY date) p",
         {"symbol": symbol},
     )
-    return _date_index(frame, "date")
+    row = dict(zip(result.columns, result.rows[0], strict=True)) if result.rows else {}
+    if row.get("days") is None:
+        return pd.DataFrame(
+            {name: np.array([], dtype=float) for name in PRICE_COLUMNS},
+            index=pd.DatetimeIndex([], dtype="datetime64[s]", name="date"),
+        )
+    days = np.frombuffer(row["days"], dtype=">i4").astype("int64")
+    columns = {
+        name: np.frombuffer(row[name], dtype=">i8" if name == "volume" else ">f8").astype("float64")
+        for name in PRICE_COLUMNS
+    }
+    order = np.argsort(days, kind="stable") if np.any(np.diff(days) < 0) else slice(None)
+    index = pd.DatetimeIndex((EPOCH + days[order]).astype("datetime64[s]"), name="date")
+    return pd.DataFrame({name: values[order] for name, values in columns.items()}, index=index)
 
 
 def latest_closes(router: ReplicaRouter) -> pd.DataFrame:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 import psycopg
 import pytest
@@ -41,6 +42,33 @@ def router(pg_database: Database) -> Iterator[ReplicaRouter]:
     out = ReplicaRouter(pg_database.reader_url, [])
     yield out
     out.dispose()
+
+
+def test_prices_unpacked_from_binary_columns_equal_the_rows(
+    router: ReplicaRouter, pg_database: Database
+) -> None:
+    """The packed read gives exactly the frame of the plain rows: dates, order, NULL adj_close as NaN,
+    NaN and infinite values kept, volumes as floats; an unknown symbol gives the same empty shape."""
+    with psycopg.connect(pg_database.owner_url) as conn:
+        rows = conn.execute(
+            "SELECT date, open, high, low, close, adj_close, volume FROM prices_daily WHERE symbol = %s"
+            " ORDER BY date",
+            (SYMBOL,),
+        ).fetchall()
+    expected = pd.DataFrame(rows, columns=["date", *queries.PRICE_COLUMNS]).astype(
+        {name: "float64" for name in queries.PRICE_COLUMNS}
+    )
+    expected = expected.set_index(pd.DatetimeIndex(pd.to_datetime(expected.pop("date")), name="date"))
+    frame = queries.prices(router, SYMBOL)
+    pd.testing.assert_frame_equal(frame, expected, check_exact=True, check_freq=False)
+    assert frame["adj_close"].isna().any()
+    assert np.isinf(frame["adj_close"]).any()
+    empty = queries.prices(router, "NOPE")
+    assert empty.empty
+    assert list(empty.columns) == list(queries.PRICE_COLUMNS)
+    assert empty.index.dtype == frame.index.dtype  # seconds, as pandas makes dates of Python dates
+    assert empty.index.name == "date"
+    assert (empty.dtypes == "float64").all()
 
 
 def test_month_end_closes_resample_like_the_daily_history(router: ReplicaRouter) -> None:

@@ -15,8 +15,9 @@ import dash_bootstrap_components as dbc
 import flask
 from dash import _callback, dcc, html
 
-from dashboard import audit, auth, responses
+from dashboard import audit, auth, prewarm, responses
 from dashboard.components import export
+from dashboard.components.page import UNREACHABLE
 from dashboard.config import DashboardSettings, load_dashboard_settings
 from dashboard.logs import configure_logging, install_request_hooks
 from dashboard.security import configure_cookies, content_security_policy, install_headers
@@ -129,14 +130,40 @@ def health_ready() -> flask.Response:
     ready = any(n.reachable for n in nodes.values())
     body: dict[str, Any] = {"status": "ready" if ready else "unavailable"}
     user = auth.current_user()
-    if user is not None and user.is_admin:
+    admin = user is not None and user.is_admin
+    if admin:
         body["nodes"] = {
             name: {"role": n.role, "reachable": n.reachable, "lagging": n.lagging, "lag_bytes": n.lag_bytes}
             for name, n in nodes.items()
         }
+    body["prewarm"] = prewarm_progress(ready, admin=admin)
     response = flask.jsonify(body)
     response.status_code = 200 if ready else 503
     return response
+
+
+def prewarm_progress(ready: bool, *, admin: bool) -> dict[str, Any]:
+    """The cache prewarm's progress; `current` says whether it warms (or warmed) today's data version,
+    asked of the database (cached a few seconds per worker) only when a node answers."""
+    svc = services()
+    body: dict[str, Any] = {"enabled": svc.settings.prewarm}
+    status = prewarm.read_status(svc)
+    if status is None:
+        return body
+    body.update(
+        done=status.done,
+        total=status.total,
+        failed=status.failed,
+        finished=status.finished,
+        seconds=status.seconds,
+    )
+    try:
+        body["current"] = ready and status.version == svc.data_version()
+    except UNREACHABLE:
+        body["current"] = False
+    if admin:  # the run id and row count behind it
+        body["version"] = status.version
+    return body
 
 
 def create_app(settings: DashboardSettings | None = None) -> dash.Dash:

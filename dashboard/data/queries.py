@@ -47,6 +47,12 @@ def companies(router: ReplicaRouter) -> pd.DataFrame:
     )
 
 
+def profiled_symbols(router: ReplicaRouter) -> list[str]:
+    """Symbols of the companies whose profile is stored (the subjects of the per-company pages)."""
+    frame = _read(router, "SELECT symbol FROM companies WHERE profile IS NOT NULL ORDER BY symbol")
+    return [str(s) for s in frame["symbol"]] if not frame.empty else []
+
+
 def company(router: ReplicaRouter, symbol: str) -> dict[str, Any] | None:
     frame = _read(
         router,

@@ -34,7 +34,7 @@ def test_health_is_public_and_shows_nodes_only_to_admins(dash_app: Any) -> None:
     assert anonymous.get("/health/live").status_code == 200
     ready = anonymous.get("/health/ready")
     assert ready.status_code == 200
-    assert ready.get_json() == {"status": "ready"}
+    assert ready.get_json() == {"status": "ready", "prewarm": {"enabled": True}}  # none run on this cache
     analyst = dash_app.server.test_client()
     assert login(analyst, "ann").status_code == 302
     assert "nodes" not in analyst.get("/health/ready").get_json()
@@ -58,7 +58,7 @@ def test_health_ready_is_503_when_no_node_answers(dash_db: Any, tmp_path: Any) -
     assert client.get("/health/live").status_code == 200
     ready = client.get("/health/ready")
     assert ready.status_code == 503
-    assert ready.get_json() == {"status": "unavailable"}
+    assert ready.get_json() == {"status": "unavailable", "prewarm": {"enabled": True}}
     app.server.extensions["mycfa"].router.dispose()
 
 

@@ -2,8 +2,9 @@
 
 Steps: the whole fake universe (503 symbols) ingested into the database the dashboard serves; a
 full ingest from empty into a second database with nothing else running (its duration alone); then
-`scripts/loadtest --all-pages` with 100 users on the served database while the same full ingest runs
-from empty into a third database of the same primary. Goals: p95 < 500 ms on every page, 0 errors,
+`scripts/loadtest --all-pages` with 100 users on the served database (once the dashboard's prewarm has
+filled its cache: the table reports how long that took) while the same full ingest runs from empty
+into a third database of the same primary. Goals: p95 < 500 ms on every page, 0 errors,
 the ingest slowed by less than 50 %.
 """
 
@@ -22,7 +23,7 @@ from . import harness
 
 P95_GOAL_MS = 500
 SPAWN_RATE = 20  # users started per second
-LOAD_START_S = 300
+LOAD_START_S = 300 + 600  # gunicorn up, plus scripts/loadtest's wait for the prewarm (PREWARM_TIMEOUT_S)
 SLOWDOWN_GOAL = 1.5
 
 
@@ -74,8 +75,9 @@ def run(args: argparse.Namespace) -> harness.Report:
             output: list[str] = []
             reader = threading.Thread(target=lambda: output.extend(load.stdout or []), daemon=True)
             reader.start()
-            # Start the ingest once gunicorn serves and every user has logged in (argon2 logins are
-            # not the load measured).
+            # Start the ingest once gunicorn serves, its prewarm has filled the cache (the load test waits
+            # for it before Locust starts) and every user has logged in (argon2 logins are not the load
+            # measured).
             deadline = time.monotonic() + LOAD_START_S
             while not any("loadtest: gunicorn on" in line for line in output):
                 if load.poll() is not None or time.monotonic() > deadline:
@@ -93,6 +95,14 @@ def run(args: argparse.Namespace) -> harness.Report:
 
             report.add("symbols", args.symbols)
             report.add("users", args.users)
+            warmed = stats.get("prewarm")
+            report.add(
+                "prewarm before the load, symbols in seconds",
+                "off"
+                if warmed is None
+                else f"{warmed.get('total')} in {warmed.get('seconds')}"
+                + (" (timed out)" if warmed.get("timed_out") else ""),
+            )
             pages = [r for r in stats["rows"] if ":" in r["Name"]]
             for row in pages:
                 p95 = float(row["95%"])

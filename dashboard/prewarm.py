@@ -214,7 +214,8 @@ def loop(
             if warmed is None or warmed[0] != version or status is None or expired:
                 done = warm(server)
                 warmed = (done.version, time.monotonic())
-        except UNREACHABLE as exc:
+        # LookupError: a page's layout was an error state (the database went away between two reads).
+        except (*UNREACHABLE, LookupError) as exc:
             _log.warning("prewarm waits for the database", extra={"fields": {"error": str(exc)}})
         if os.getppid() != parent:  # the server that started this loop is gone
             return

@@ -2,13 +2,16 @@
 
 Usage: .venv/bin/python scripts/bench_dashboard.py [--symbols 30] [--database NAME] [--pages a,b]
                                                    [--requests 100] [--warm 40] [--seed 1] [--profile]
+                                                   [--prewarm]
 
 Seeds a database on the local dev cluster (or uses `--database`, e.g. a 503-symbol one), builds the
 app, logs in through the Flask test client and replays the load test's callbacks (the same bodies as
 tests/load/locustfile.py, from the app's own callback map) with random tickers and controls. Prints
-CPU and wall milliseconds per request for each page (without the JSON request log line); `--warm 0` measures cold caches (the first
-requests of a fresh file cache and per-worker LRU), `--profile` adds a cProfile summary per page
-(PSORT, PFILT and PN pick its order, file filter and length: default cumulative, dashboard/, 15).
+CPU and wall milliseconds per request for each page (without the JSON request log line); `--warm 0`
+measures cold caches (the first requests of a fresh file cache and per-worker LRU), `--profile` adds a
+cProfile summary per page (PSORT, PFILT and PN pick its order, file filter and length: default
+cumulative, dashboard/, 15), `--prewarm` runs `mycfa-dashboard prewarm --once` into the same cache
+folder first (and prints its seconds, CPU seconds and the cache's size on disk).
 `scripts/loadtest` measures the served p95 under 100 users; this says which callback costs the CPU.
 """
 
@@ -148,6 +151,7 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=1, help="random choices (default 1)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile summary per page")
+    parser.add_argument("--prewarm", action="store_true", help="`mycfa-dashboard prewarm --once` first")
     args = parser.parse_args()
     random.seed(args.seed)
 
@@ -177,6 +181,8 @@ def main() -> int:
         }
     )
     try:
+        if args.prewarm:
+            prewarm(work / "cache")
         return measure(args, username, password, list(symbols))
     finally:
         import shutil
@@ -188,6 +194,24 @@ def main() -> int:
         if not args.database:
             devdb("dropdb", name)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def prewarm(cache: Path) -> None:
+    """`mycfa-dashboard prewarm --once` in its own process, into the cache folder the bench reads."""
+    done = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "mycfa-dashboard"), "prewarm", "--once"],
+        env={**os.environ, "MYCFA_LOG_LEVEL": "INFO"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(json.loads(t) for t in done.stderr.splitlines() if '"prewarm done"' in t)
+    size = sum(f.stat().st_size for f in cache.iterdir())
+    print(
+        f"bench_dashboard: prewarm {line['symbols']} symbols ({line['failed']} skipped) in {line['seconds']} s,"
+        f" {line['cpu_seconds']} s CPU; cache {size / 1e6:.0f} MB in {len(list(cache.iterdir()))} files",
+        flush=True,
+    )
 
 
 def logged_in(username: str, password: str) -> tuple[Any, dict[str, str]]:

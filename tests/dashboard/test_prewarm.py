@@ -319,3 +319,23 @@ def test_serve_runs_the_prewarm_at_low_priority_and_stops_it_with_gunicorn(
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def test_prewarm_loop_outlives_a_database_outage(
+    warm_db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With no database node answering, each round logs that it waits and the loop goes on (serve's
+    child must not die with the database); `--once` would exit 7 instead."""
+    from dashboard.app import create_app
+
+    dead = "postgresql://mycfa_reader:x@127.0.0.1:9/mycfa"  # port 9 (discard): nothing listens there
+    app = create_app(
+        make_settings(warm_db, tmp_path, database_url=dead, replica_urls=(dead,), connect_timeout_s=1)
+    )
+    with caplog.at_level(logging.WARNING, logger="dashboard.prewarm"):
+        prewarm.loop(app.server, rounds=range(2), sleep=lambda _: None)
+    waits = [r for r in caplog.records if r.getMessage() == "prewarm waits for the database"]
+    assert len(waits) == 2
+    with app.server.test_request_context("/"):
+        assert prewarm.read_status(app.server.extensions["mycfa"]) is None
+    app.server.extensions["mycfa"].router.dispose()

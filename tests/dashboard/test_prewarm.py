@@ -237,16 +237,17 @@ def _dependency_of(deps: list[dict[str, Any]], first: str, count: int, name: str
     return found[0]
 
 
-def test_cli_prewarm_once_exits_0_and_logs_done(warm_db: Database, tmp_path: Path) -> None:
-    """`mycfa-dashboard prewarm --once` warms every company, exits 0 and logs start and done as JSON."""
+def prewarm_once(database_url: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    """`mycfa-dashboard prewarm --once` in its own process, logging at INFO."""
     env = {
         **os.environ,
-        "MYCFA_DASH_DATABASE_URL": warm_db.reader_url,
+        "MYCFA_DASH_DATABASE_URL": database_url,
         "MYCFA_DASH_SECRET_KEY": "test-secret-key-0123456789abcdef",
-        "MYCFA_DASH_CACHE_DIR": str(tmp_path / "cache"),
+        "MYCFA_DASH_CACHE_DIR": str(cache),
+        "MYCFA_DASH_CONNECT_TIMEOUT_S": "1",
         "MYCFA_LOG_LEVEL": "INFO",
     }
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "dashboard.cli", "prewarm", "--once"],
         env=env,
         cwd=REPO_ROOT,
@@ -255,6 +256,18 @@ def test_cli_prewarm_once_exits_0_and_logs_done(warm_db: Database, tmp_path: Pat
         timeout=300,
         check=False,
     )
+
+
+def test_cli_prewarm_once_exits_7_without_a_database(tmp_path: Path) -> None:
+    """With no database node answering, `prewarm --once` says so and exits 7 (as `users` does)."""
+    result = prewarm_once("postgresql://mycfa_reader:x@127.0.0.1:9/mycfa", tmp_path / "cache")
+    assert result.returncode == 7
+    assert "prewarm failed" in result.stderr
+
+
+def test_cli_prewarm_once_exits_0_and_logs_done(warm_db: Database, tmp_path: Path) -> None:
+    """`mycfa-dashboard prewarm --once` warms every company, exits 0 and logs start and done as JSON."""
+    result = prewarm_once(warm_db.reader_url, tmp_path / "cache")
     assert result.returncode == 0, result.stderr[-2000:]
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     by_msg = {line["msg"]: line for line in lines if line["logger"] == "dashboard.prewarm"}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import dash_bootstrap_components as dbc
+import numpy as np
 import pandas as pd
 from dash import dcc
 
@@ -97,6 +98,46 @@ def as_of_picker(id_: str, *, md: int) -> dbc.Col:
 def prices(symbol: str) -> pd.DataFrame:
     svc = services()
     return svc.cached("prices", (symbol,), lambda: queries.prices(svc.router, symbol))
+
+
+def adjusted_close(symbol: str) -> pd.Series:
+    """One symbol's dividend-adjusted closes (the close where FMP had no adjusted row), cached per symbol
+    and shared by every request that holds it; empty when the symbol has no prices."""
+    svc = services()
+
+    def build() -> pd.Series:
+        history = prices(symbol)
+        if history.empty:
+            return pd.Series(dtype=float)
+        return history["adj_close"].fillna(history["close"])
+
+    return svc.cached("adjusted-close", (symbol,), build)
+
+
+def adjusted_closes(symbols: Sequence[str]) -> pd.DataFrame:
+    """Wide frame of dividend-adjusted closes, one column per symbol in the order asked (columns named
+    "symbol"), over the sorted union of their dates, without a frequency (the Portfolio and Compare pages).
+
+    Symbols without prices are left out; when none has prices the frame is empty with the asked columns.
+    From each symbol's cached series, so any combination of symbols costs no query once warm; put together
+    on arrays (each history has unique, ascending dates), a third of pandas' aligning constructor.
+    """
+    series = {symbol: s for symbol in symbols if not (s := adjusted_close(symbol)).empty}
+    if not series:
+        return pd.DataFrame(columns=list(symbols), dtype=float)
+    indexes = [s.index for s in series.values()]
+    dates = indexes[0]
+    if all(index.equals(dates) for index in indexes[1:]):
+        values = np.column_stack([s.to_numpy(dtype=float) for s in series.values()])
+    else:
+        dates = pd.DatetimeIndex(
+            np.unique(np.concatenate([index.to_numpy() for index in indexes])), name=dates.name
+        )
+        values = np.full((len(dates), len(series)), np.nan)
+        for j, (index, s) in enumerate(zip(indexes, series.values(), strict=True)):
+            values[dates.searchsorted(index), j] = s.to_numpy(dtype=float)
+    columns = pd.Index(list(series), name="symbol")
+    return pd.DataFrame(values, index=pd.DatetimeIndex(dates, freq=None), columns=columns)
 
 
 def window(frame: pd.DataFrame, span: str) -> pd.DataFrame:

@@ -70,17 +70,11 @@ def normalised(symbols: list[str], span: str) -> pd.DataFrame:
     svc = services()
 
     def build() -> pd.DataFrame:
-        # From each symbol's cached price history: any combination of tickers costs no query once warm.
-        series = {}
-        for symbol in symbols:
-            prices = company_data.prices(symbol)
-            if not prices.empty:
-                series[symbol] = prices["adj_close"].fillna(prices["close"])
-        if not series:
+        wide = company_data.adjusted_closes(symbols)
+        if wide.empty:
             return pd.DataFrame()
-        wide = pd.DataFrame(series)
-        wide = wide[wide.index >= wide.index[-1] - pd.Timedelta(days=SPANS[span])]
-        return wide / wide.bfill().iloc[0] * 100.0
+        shown = wide[wide.index >= wide.index[-1] - pd.Timedelta(days=SPANS[span])].rename_axis(columns=None)
+        return shown / shown.bfill().iloc[0] * 100.0
 
     return svc.cached("compare-prices", (tuple(symbols), span), build)
 

@@ -138,31 +138,11 @@ def parse_holdings(text: str) -> dict[str, float]:
     return weights
 
 
-def adjusted_closes(symbols: list[str]) -> pd.DataFrame:
-    """Wide frame: one column per symbol (in the order asked) of adjusted closes, close where FMP had no
-    adjusted row, over the union of their dates; symbols without prices are left out.
-
-    Built from each symbol's cached price history (as the Compare page does), so any combination of
-    holdings costs no query once warm: one query for k x ~9,000 rows and a pivot per request before.
-    """
-    series: dict[str, pd.Series] = {}
-    for symbol in symbols:
-        prices = company_data.prices(symbol)
-        if not prices.empty:
-            series[symbol] = prices["adj_close"].fillna(prices["close"])
-    if not series:
-        return pd.DataFrame(columns=symbols, dtype=float)
-    wide = pd.DataFrame(series).sort_index()
-    wide.columns.name = "symbol"
-    wide.index = pd.DatetimeIndex(wide.index, freq=None)  # the union may infer one; the query's had none
-    return wide
-
-
 def analyse(weights: dict[str, float], rf: float) -> portfolio.Report:
     svc = services()
 
     def build() -> portfolio.Report:
-        return portfolio.report(adjusted_closes(list(weights)), weights, risk_free=rf)
+        return portfolio.report(company_data.adjusted_closes(list(weights)), weights, risk_free=rf)
 
     return svc.cached("portfolio", (tuple(sorted(weights.items())), rf), build)
 

@@ -1,4 +1,5 @@
-"""The Portfolio page's price matrix, built from cached per-symbol histories, equals the SQL pivot it replaced."""
+"""The price matrix of the Portfolio and Compare pages, from cached per-symbol histories, equals what they used before:
+the SQL pivot (Portfolio) and Compare's own frame of coalesced closes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pandas as pd
 import psycopg
 import pytest
 
+from dashboard.components import company_data
 from dashboard.data import queries
 from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
 from tests.dashboard import seed
@@ -57,7 +59,7 @@ def page(ragged_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Itera
     from dashboard.app import create_app
 
     app = create_app(make_settings(ragged_db, tmp_path_factory.mktemp("cache")))
-    yield app, importlib.import_module("dashboard.pages.portfolio")
+    yield app, company_data
     app.server.extensions["mycfa"].router.dispose()
 
 
@@ -74,9 +76,9 @@ def test_adjusted_closes_equal_the_sql_pivot(
     page: tuple[Any, Any], ragged_db: Database, symbols: list[str]
 ) -> None:
     """Coalesced closes, date index, columns in the order asked, symbols without prices left out: as the SQL."""
-    app, portfolio_page = page
+    app, data = page
     with app.server.test_request_context():
-        built = portfolio_page.adjusted_closes(symbols)
+        built = data.adjusted_closes(symbols)
     expected = sql_pivot(ragged_db.reader_url, symbols)
     pd.testing.assert_frame_equal(built, expected)
     if not expected.empty:
@@ -88,12 +90,57 @@ def test_adjusted_closes_need_no_query_for_a_new_combination_once_warm(
     page: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Once each symbol's history is cached, another combination of the same symbols reads no prices."""
-    app, portfolio_page = page
+    app, data = page
     with app.server.test_request_context():
-        portfolio_page.adjusted_closes(["AAPL", "MSFT", "KO"])
+        data.adjusted_closes(["AAPL", "MSFT", "KO"])
 
         def no_query(*_: Any) -> pd.DataFrame:
             raise AssertionError("prices queried again")
 
         monkeypatch.setattr(queries, "prices", no_query)
-        assert list(portfolio_page.adjusted_closes(["KO", "MSFT"]).columns) == ["KO", "MSFT"]
+        assert list(data.adjusted_closes(["KO", "MSFT"]).columns) == ["KO", "MSFT"]
+
+
+def _previous_compare(symbols: list[str], span: str) -> pd.DataFrame:
+    """What the Compare page built before (the oracle): its own frame of coalesced closes, cut and rebased."""
+    series = {}
+    for symbol in symbols:
+        prices = company_data.prices(symbol)
+        if not prices.empty:
+            series[symbol] = prices["adj_close"].fillna(prices["close"])
+    if not series:
+        return pd.DataFrame()
+    wide = pd.DataFrame(series)
+    wide = wide[wide.index >= wide.index[-1] - pd.Timedelta(days=_compare().SPANS[span])]
+    return wide / wide.bfill().iloc[0] * 100.0
+
+
+@pytest.mark.parametrize("span", ["1Y", "5Y", "10Y"])
+@pytest.mark.parametrize(
+    "symbols",
+    [
+        ["MSFT", "NOPE", "AAPL", "KO", "JNJ"],
+        ["KO", "AAPL"],
+        ["AAPL", "MSFT"],
+        ["JNJ", "NOPE"],
+        ["KO", "NOPE"],
+    ],
+)
+def test_compare_normalised_equals_its_previous_build(
+    page: tuple[Any, Any], symbols: list[str], span: str
+) -> None:
+    """Compare's rebased closes from the shared `adjusted_closes` equal its own earlier frame (an empty
+    frame, not one with the asked columns, when no ticker has prices)."""
+    app, _ = page
+    with app.server.test_request_context():
+        built = _compare().normalised(symbols, span)
+        expected = _previous_compare(symbols, span)
+    # The union of the dates used to infer a business-day frequency here; no chart or export shows it.
+    pd.testing.assert_frame_equal(built, expected, check_freq=False)
+    assert list(built.columns) == [s for s in symbols if s in ("MSFT", "AAPL", "KO")]  # JNJ has no prices
+    if not built.empty:
+        assert (built.bfill().iloc[0] == 100.0).all()
+
+
+def _compare() -> Any:
+    return importlib.import_module("dashboard.pages.compare")

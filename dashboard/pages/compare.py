@@ -67,16 +67,16 @@ def ratio_table(symbols: list[str]) -> pd.DataFrame:
 
 
 def normalised(symbols: list[str], span: str) -> pd.DataFrame:
-    svc = services()
+    """Adjusted closes in the span, rebased to 100 at each symbol's first price (empty: no prices).
 
-    def build() -> pd.DataFrame:
-        wide = company_data.adjusted_closes(symbols)
-        if wide.empty:
-            return pd.DataFrame()
-        shown = wide[wide.index >= wide.index[-1] - pd.Timedelta(days=SPANS[span])].rename_axis(columns=None)
-        return shown / shown.bfill().iloc[0] * 100.0
-
-    return svc.cached("compare-prices", (tuple(symbols), span), build)
+    Not cached itself: it is a cut of the per-symbol cached closes (~2 ms), and the view that shows it is
+    cached whole, so a cache entry of its own was one more file written per new choice.
+    """
+    wide = company_data.adjusted_closes(symbols)
+    if wide.empty:
+        return pd.DataFrame()
+    shown = wide[wide.index >= wide.index[-1] - pd.Timedelta(days=SPANS[span])].rename_axis(columns=None)
+    return shown / shown.bfill().iloc[0] * 100.0
 
 
 @callback(

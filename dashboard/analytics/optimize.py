@@ -7,8 +7,7 @@ better conditioned than the sample covariance when symbols are many and history 
 The minimum-volatility portfolio and the frontier come from PyPortfolioOpt's critical line algorithm (CLA):
 its turning points are exact, and between two of them the frontier's weights are linear in the target return,
 so every frontier point is an interpolation (as `CLA.efficient_frontier` builds its points) instead of one
-cvxpy solve each. The convex solver (cvxpy) still finds the maximum Sharpe portfolio, and is the fallback when
-CLA's turning points fail their checks.
+cvxpy solve each. The convex solver (cvxpy) is the fallback when CLA's turning points fail their checks.
 
 The maximum Sharpe portfolio also comes from the turning points: between two of them the weights are linear
 in one parameter t, so the Sharpe ratio is (a + b t) / sqrt(q(t)) with q quadratic, whose one stationary

@@ -104,7 +104,14 @@ def adjusted_close(symbol: str) -> pd.Series:
     """One symbol's dividend-adjusted closes (the close where FMP had no adjusted row), cached per symbol
     and shared by every request that holds it; empty when the symbol has no prices."""
     svc = services()
-    return svc.cached("adjusted-close", (symbol,), lambda: queries.adjusted_closes(svc.router, symbol))
+
+    def build() -> pd.Series:
+        history = prices(symbol)  # the Company page's cached history (prewarmed): no query of its own
+        if history.empty:
+            return pd.Series(dtype=float)
+        return history["adj_close"].fillna(history["close"])
+
+    return svc.cached("adjusted-close", (symbol,), build)
 
 
 def adjusted_closes(symbols: Sequence[str]) -> pd.DataFrame:

@@ -109,22 +109,6 @@ def prices(router: ReplicaRouter, symbol: str) -> pd.DataFrame:
     return pd.DataFrame({name: values[order] for name, values in columns.items()}, index=index)
 
 
-def adjusted_closes(router: ReplicaRouter, symbol: str) -> pd.Series:
-    """Daily dividend-adjusted closes of one symbol (the close where adj_close is NULL or NaN, as pandas'
-    `adj_close.fillna(close)` of `prices`), indexed by date: the Portfolio and Compare pages' input, two
-    columns of the seven `prices` reads, so a cold history costs about half."""
-    frame = _read(
-        router,
-        "SELECT date, CASE WHEN adj_close IS NULL OR adj_close = 'NaN' THEN close ELSE adj_close END AS value"
-        " FROM prices_daily WHERE symbol = :symbol ORDER BY date",
-        {"symbol": symbol},
-    )
-    if frame.empty:
-        return pd.Series(dtype=float)
-    index = pd.DatetimeIndex(pd.to_datetime(frame["date"]), name="date")
-    return pd.Series(frame["value"].astype(float).to_numpy(), index=index, name="adj_close")
-
-
 def latest_closes(router: ReplicaRouter) -> pd.DataFrame:
     """The last stored close of every company (symbol, date, close): one index probe per symbol."""
     return _read(

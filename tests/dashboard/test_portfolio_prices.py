@@ -98,7 +98,6 @@ def test_adjusted_closes_need_no_query_for_a_new_combination_once_warm(
             raise AssertionError("prices queried again")
 
         monkeypatch.setattr(queries, "prices", no_query)
-        monkeypatch.setattr(queries, "adjusted_closes", no_query)
         assert list(data.adjusted_closes(["KO", "MSFT"]).columns) == ["KO", "MSFT"]
 
 

@@ -82,17 +82,6 @@ def test_month_end_closes_resample_like_the_daily_history(router: ReplicaRouter)
     assert queries.month_end_closes(router, "NOPE").empty
 
 
-def test_adjusted_closes_equal_the_coalesced_daily_history(router: ReplicaRouter) -> None:
-    """The two-column query equals `adj_close.fillna(close)` of the full history, exactly, across missing,
-    NaN and infinite values; no prices give an empty series."""
-    daily = queries.prices(router, SYMBOL)
-    slim = queries.adjusted_closes(router, SYMBOL)
-    pd.testing.assert_series_equal(slim, daily["adj_close"].fillna(daily["close"]), check_exact=True)
-    assert slim.isna().any()  # the edited rows are really there
-    assert (slim == float("inf")).any()
-    assert queries.adjusted_closes(router, "NOPE").empty
-
-
 def test_runs_and_failures_in_one_query_equal_their_own_queries(
     router: ReplicaRouter, pg_database: Database
 ) -> None:

@@ -23,6 +23,9 @@ PIVOT_SQL = (
     " WHERE symbol = ANY(%s) ORDER BY date"
 )
 
+# Late listing, gaps, coalesced rows, no prices at all (JNJ) and an unknown ticker, in several orders.
+SYMBOL_SETS = [["MSFT", "NOPE", "AAPL", "KO", "JNJ"], ["KO", "AAPL"], ["AAPL", "MSFT"], ["JNJ", "NOPE"]]
+
 
 def sql_pivot(url: str, symbols: list[str]) -> pd.DataFrame:
     with psycopg.connect(url) as conn:
@@ -63,15 +66,7 @@ def page(ragged_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Itera
     app.server.extensions["mycfa"].router.dispose()
 
 
-@pytest.mark.parametrize(
-    "symbols",
-    [
-        ["MSFT", "NOPE", "AAPL", "KO", "JNJ"],
-        ["KO", "AAPL"],
-        ["AAPL", "MSFT"],
-        ["JNJ", "NOPE"],
-    ],
-)
+@pytest.mark.parametrize("symbols", SYMBOL_SETS)
 def test_adjusted_closes_equal_the_sql_pivot(
     page: tuple[Any, Any], ragged_db: Database, symbols: list[str]
 ) -> None:
@@ -116,16 +111,7 @@ def _previous_compare(symbols: list[str], span: str) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("span", ["1Y", "5Y", "10Y"])
-@pytest.mark.parametrize(
-    "symbols",
-    [
-        ["MSFT", "NOPE", "AAPL", "KO", "JNJ"],
-        ["KO", "AAPL"],
-        ["AAPL", "MSFT"],
-        ["JNJ", "NOPE"],
-        ["KO", "NOPE"],
-    ],
-)
+@pytest.mark.parametrize("symbols", [*SYMBOL_SETS, ["KO", "NOPE"]])
 def test_compare_normalised_equals_its_previous_build(
     page: tuple[Any, Any], symbols: list[str], span: str
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import struct
 import tempfile
 import threading
 import time
@@ -28,6 +29,7 @@ T = TypeVar("T")
 EXTENSION = "mycfa"
 DATA_VERSION_TTL_S = 5.0  # how long one worker trusts the data version before asking the database
 LOCAL_ENTRIES = 256  # per worker; entries are figures and per-symbol frames of ~100 kB
+CACHELIB_WRITING_SUFFIX = ".__wz_cache"  # cachelib's temporary files: entries being written
 
 
 @dataclass
@@ -111,6 +113,29 @@ def cache_dir(settings: DashboardSettings) -> str:
     return str(folder)
 
 
+def sweep_expired(folder: str | Path, now: float | None = None) -> int:
+    """Delete the cache files whose lifetime has passed; returns how many.
+
+    Each cachelib entry starts with its expiry (a 4-byte Unix time, 0 for never); entries being written
+    and cachelib's own counter are left alone. One pass reads 4 bytes per file, once, in one process.
+    """
+    moment = time.time() if now is None else now
+    removed = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.endswith(CACHELIB_WRITING_SUFFIX) or not entry.is_file(follow_symlinks=False):
+                continue
+            try:
+                with open(entry.path, "rb") as handle:
+                    head = handle.read(4)
+                if len(head) == 4 and 0 < struct.unpack("I", head)[0] < moment:
+                    os.remove(entry.path)
+                    removed += 1
+            except FileNotFoundError:  # another process removed or replaced it meanwhile
+                continue
+    return removed
+
+
 def build_services(settings: DashboardSettings, server: flask.Flask) -> Services:
     router = ReplicaRouter(
         settings.database_url.get_secret_value(),
@@ -129,7 +154,11 @@ def build_services(settings: DashboardSettings, server: flask.Flask) -> Services
             "CACHE_TYPE": "FileSystemCache",
             "CACHE_DIR": cache_dir(settings),
             "CACHE_DEFAULT_TIMEOUT": settings.cache_ttl_s,
-            "CACHE_THRESHOLD": 20000,
+            # No entry limit: past its limit cachelib opens every file in the folder, twice, on each
+            # set, to find what to drop (20,000 files: the 503-company prewarm plus a load test's
+            # answers stalled the workers for over 60 s). Expired entries are swept instead
+            # (`sweep_expired`, from the prewarm process).
+            "CACHE_THRESHOLD": 0,
         },
     )
     audit_url = settings.audit_database_url

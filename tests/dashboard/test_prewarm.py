@@ -352,3 +352,40 @@ def test_prewarm_loop_outlives_a_database_outage(
     with app.server.test_request_context("/"):
         assert prewarm.read_status(app.server.extensions["mycfa"]) is None
     app.server.extensions["mycfa"].router.dispose()
+
+
+def test_cache_sweep_deletes_only_expired_entries(make_app: Callable[[], Any], tmp_path: Path) -> None:
+    """Entries past their lifetime go; live ones, entries kept until replaced (the prewarm status) and
+    files still being written stay; the pages' cache keeps no counter file of its own."""
+    from dashboard.services import CACHELIB_WRITING_SUFFIX, sweep_expired
+
+    app = make_app()
+    cache = app.server.extensions["mycfa"].cache
+    folder = tmp_path / "cache"
+    cache.set("old", 1, timeout=1)
+    cache.set("live", 2, timeout=900)
+    cache.set("kept", 3, timeout=0)
+    writing = folder / f"tmpabc{CACHELIB_WRITING_SUFFIX}"
+    writing.write_bytes(b"\x01\x00\x00\x00partial")  # expired-looking, but a write in flight
+    assert len(list(folder.iterdir())) == 4  # three entries and the temporary file: no counter file
+    assert sweep_expired(folder, now=time.time() + 60) == 1
+    assert cache.get("old") is None
+    assert (cache.get("live"), cache.get("kept")) == (2, 3)
+    assert writing.exists()
+    assert sweep_expired(folder, now=time.time() + 10_000) == 1  # later, "live" has expired too
+    assert cache.get("kept") == 3
+
+
+def test_prewarm_loop_sweeps_and_with_warming_off_only_sweeps(
+    make_app: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MYCFA_DASH_PREWARM=false: the loop `serve` starts still sweeps the cache, and warms nothing."""
+    app = make_app()
+    warmed: list[Any] = []
+    swept: list[int] = []
+    monkeypatch.setattr(prewarm, "warm", warmed.append)
+    real_sweep = prewarm.sweep
+    monkeypatch.setattr(prewarm, "sweep", lambda server: swept.append(real_sweep(server)))
+    prewarm.loop(app.server, warming=False, sweep_s=0.0, rounds=range(2), sleep=lambda _: None)
+    assert warmed == []
+    assert swept == [0, 0]

@@ -65,15 +65,14 @@ def serve(args: argparse.Namespace) -> int:
         os.environ.setdefault(name, "1")
 
     sys.argv = gunicorn_argv(settings, args.bind, args.workers, args.threads)
-    # Always started: with MYCFA_DASH_PREWARM=false it only sweeps the cache's expired entries.
-    warmer = start_prewarm()
+    warmer = start_prewarm() if settings.prewarm else None
     owner = os.getpid()
     try:
         run()
     finally:
         # gunicorn's forked workers leave through here too (sys.exit in the child): only the arbiter,
         # the process that started the prewarm, stops it.
-        if os.getpid() == owner:
+        if warmer is not None and os.getpid() == owner:
             stop_prewarm(warmer)
     return EXIT_OK
 
@@ -109,7 +108,7 @@ def prewarm(args: argparse.Namespace) -> int:
     # entry to a temporary file and renames it, so none is left half-written.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_OK))
     if not args.once:
-        warmer.loop(server, warming=load_dashboard_settings().prewarm)
+        warmer.loop(server)
         return EXIT_OK
     try:
         warmer.warm(server)

@@ -51,8 +51,7 @@ class DashboardSettings(BaseSettings):
     cache_dir: str = ""  # shared FileSystemCache folder; empty = <tmp>/mycfa-dash-cache
     cache_ttl_s: int = Field(default=900, ge=1)
     # `serve` also runs `mycfa-dashboard prewarm` (each company's first-click answers into the cache
-    # once per data version, at low priority); false on a machine too small to spare it (the child
-    # then only sweeps the cache's expired entries).
+    # once per data version, at low priority); false on a machine too small to spare it.
     prewarm: bool = True
     # MYCFA_LOG_LEVEL, shared with the engine (no MYCFA_DASH_ prefix): ERROR in production, DEBUG to troubleshoot.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(

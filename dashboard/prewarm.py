@@ -24,11 +24,10 @@ from dash.development.base_component import Component
 from dashboard.components import company_data
 from dashboard.components.page import UNREACHABLE
 from dashboard.data import queries
-from dashboard.services import EXTENSION, Services, cache_dir, services, sweep_expired
+from dashboard.services import Services, services
 
 STATUS_KEY = "mycfa-prewarm-status"
 POLL_S = 5.0  # how often the loop asks for the data version
-SWEEP_S = 300.0  # how often the loop deletes expired cache entries
 PROGRESS_EVERY = 25  # symbols between progress records
 PATH = "/prewarm"  # the request path the warm-up's contexts carry (never served)
 NICE = 10  # `serve` starts the loop this much below the workers' priority
@@ -193,43 +192,28 @@ def _fields(status: Status) -> dict[str, Any]:
     }
 
 
-def sweep(server: flask.Flask) -> int:
-    """Delete the shared cache's expired entries (the cache keeps no entry limit of its own); logged."""
-    removed = sweep_expired(cache_dir(server.extensions[EXTENSION].settings))
-    _log.info("cache sweep", extra={"fields": {"removed": removed}})
-    return removed
-
-
 def loop(
     server: flask.Flask,
     *,
-    warming: bool = True,
     poll_s: float = POLL_S,
-    sweep_s: float = SWEEP_S,
     sleep: Callable[[float], None] = time.sleep,
     rounds: Iterable[int] | None = None,
 ) -> None:
     """Warm, then re-warm whenever the data version changes, the status is gone from the cache, or the
-    last warm-up is older than the cache's entry lifetime (its entries have expired); and every
-    `sweep_s`, delete expired entries. With `warming` False (MYCFA_DASH_PREWARM=false) it only sweeps.
-    Returns when the process that started it has gone (or after `rounds`, for tests).
+    last warm-up is older than the cache's entry lifetime (its entries have expired). Returns when the
+    process that started it has gone (or after `rounds`, for tests).
     """
     parent = os.getppid()
     warmed: tuple[str, float] | None = None  # version, monotonic time its warm-up finished
-    swept = time.monotonic()
     for _ in rounds if rounds is not None else iter(int, 1):
-        if time.monotonic() - swept >= sweep_s:
-            sweep(server)
-            swept = time.monotonic()
         try:
-            if warming:
-                with server.test_request_context(PATH):
-                    svc = services()
-                    version, status, ttl = svc.data_version(), read_status(svc), svc.settings.cache_ttl_s
-                expired = warmed is not None and time.monotonic() - warmed[1] >= ttl
-                if warmed is None or warmed[0] != version or status is None or expired:
-                    done = warm(server)
-                    warmed = (done.version, time.monotonic())
+            with server.test_request_context(PATH):
+                svc = services()
+                version, status, ttl = svc.data_version(), read_status(svc), svc.settings.cache_ttl_s
+            expired = warmed is not None and time.monotonic() - warmed[1] >= ttl
+            if warmed is None or warmed[0] != version or status is None or expired:
+                done = warm(server)
+                warmed = (done.version, time.monotonic())
         # LookupError: a page's layout was an error state (the database went away between two reads).
         except (*UNREACHABLE, LookupError) as exc:
             _log.warning("prewarm waits for the database", extra={"fields": {"error": str(exc)}})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import stat
 import struct
@@ -26,9 +27,11 @@ from dashboard.metrics import DashboardMetrics
 from dashboard.throttle import LoginThrottle, ThrottleRule
 
 T = TypeVar("T")
+_log = logging.getLogger("dashboard.cache")
 EXTENSION = "mycfa"
 DATA_VERSION_TTL_S = 5.0  # how long one worker trusts the data version before asking the database
 LOCAL_ENTRIES = 256  # per worker; entries are figures and per-symbol frames of ~100 kB
+SWEEP_S = 300.0  # how often each process deletes the shared cache's expired entries
 CACHELIB_WRITING_SUFFIX = ".__wz_cache"  # cachelib's temporary files: entries being written
 
 
@@ -48,6 +51,8 @@ class Services:
     _local: OrderedDict[str, Any] = field(default_factory=OrderedDict)
     _local_lock: threading.Lock = field(default_factory=threading.Lock)
     _version_lock: threading.Lock = field(default_factory=threading.Lock)
+    _swept: float = field(default_factory=time.monotonic)
+    _sweep_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def data_version(self) -> str:
         """A token that changes whenever an ingest changes data (cached a few seconds per worker)."""
@@ -69,6 +74,18 @@ class Services:
         with self._version_lock:
             self._version = (float("-inf"), "")
 
+    def _sweep_when_due(self) -> None:
+        """Every SWEEP_S, delete the shared cache's expired entries, in a thread of its own (the cache
+        has no entry limit: see build_services). Every process that writes to the cache does it, so
+        no deployment (gunicorn alone, `serve`, the prewarm) leaves the folder to grow."""
+        now = time.monotonic()
+        with self._sweep_lock:
+            if now - self._swept < SWEEP_S:
+                return
+            self._swept = now
+        folder = cache_dir(self.settings)
+        threading.Thread(target=_sweep_logged, args=(folder,), name="cache-sweep", daemon=True).start()
+
     def cached(self, name: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """`compute()` once per (name, key, data version) across all workers."""
         raw = repr((name, key, self.data_version()))
@@ -84,6 +101,7 @@ class Services:
             if flask.g.get("mycfa_stale"):  # never keep an answer from a lagging replica
                 return hit
             self.cache.set(cache_key, hit)
+            self._sweep_when_due()
         with self._local_lock:
             self._local[cache_key] = hit
             while len(self._local) > LOCAL_ENTRIES:
@@ -136,6 +154,14 @@ def sweep_expired(folder: str | Path, now: float | None = None) -> int:
     return removed
 
 
+def _sweep_logged(folder: str) -> None:
+    started = time.monotonic()
+    removed = sweep_expired(folder)
+    _log.info(
+        "cache sweep", extra={"fields": {"removed": removed, "seconds": round(time.monotonic() - started, 3)}}
+    )
+
+
 def build_services(settings: DashboardSettings, server: flask.Flask) -> Services:
     router = ReplicaRouter(
         settings.database_url.get_secret_value(),
@@ -157,7 +183,7 @@ def build_services(settings: DashboardSettings, server: flask.Flask) -> Services
             # No entry limit: past its limit cachelib opens every file in the folder, twice, on each
             # set, to find what to drop (20,000 files: the 503-company prewarm plus a load test's
             # answers stalled the workers for over 60 s). Expired entries are swept instead
-            # (`sweep_expired`, from the prewarm process).
+            # (`Services._sweep_when_due`).
             "CACHE_THRESHOLD": 0,
         },
     )

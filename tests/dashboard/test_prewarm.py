@@ -376,16 +376,33 @@ def test_cache_sweep_deletes_only_expired_entries(make_app: Callable[[], Any], t
     assert cache.get("kept") == 3
 
 
-def test_prewarm_loop_sweeps_and_with_warming_off_only_sweeps(
-    make_app: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
+def test_a_process_writing_to_the_cache_sweeps_it_every_few_minutes(
+    make_app: Callable[[], Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """MYCFA_DASH_PREWARM=false: the loop `serve` starts still sweeps the cache, and warms nothing."""
+    """Whatever runs the app (gunicorn alone, `serve`, the prewarm), a cache write once SWEEP_S has
+    passed deletes expired entries in a thread of its own; before that, nothing is swept."""
+    import threading
+
+    import dashboard.services
+
     app = make_app()
-    warmed: list[Any] = []
-    swept: list[int] = []
-    monkeypatch.setattr(prewarm, "warm", warmed.append)
-    real_sweep = prewarm.sweep
-    monkeypatch.setattr(prewarm, "sweep", lambda server: swept.append(real_sweep(server)))
-    prewarm.loop(app.server, warming=False, sweep_s=0.0, rounds=range(2), sleep=lambda _: None)
-    assert warmed == []
-    assert swept == [0, 0]
+    svc = app.server.extensions["mycfa"]
+    svc.cache.set("expired", 1, timeout=1)
+    time.sleep(2.1)  # cachelib stores whole seconds
+
+    def write(key: str) -> None:
+        with app.server.test_request_context("/"):
+            svc.cached("sweep-test", (key,), lambda: key)
+        for thread in threading.enumerate():
+            if thread.name == "cache-sweep":
+                thread.join(timeout=30)
+
+    folder = tmp_path / "cache"
+    write("a")  # the app was just built: not due yet
+    assert svc.cache.get("expired") is None
+    assert len(list(folder.iterdir())) == 2  # expired, but its file is still there beside "a"
+    monkeypatch.setattr(dashboard.services, "SWEEP_S", 0.0)
+    write("b")
+    assert len(list(folder.iterdir())) == 2  # the expired file gone, "a" and "b" kept
+    with app.server.test_request_context("/"):
+        assert [svc.cached("sweep-test", (k,), lambda: "recomputed") for k in "ab"] == ["a", "b"]

@@ -42,16 +42,6 @@ from tests.dashboard import callbacks, seed  # noqa: E402 (after the path)
 
 Body = Callable[[], dict[str, Any]]
 OVERLAYS: list[list[str]] = [[], ["sma_50"], ["sma_50", "sma_200"], ["bbands"]]
-VALUATION = {
-    "growth": 6.0,
-    "years": 5,
-    "terminal": 2.5,
-    "rf": 4.0,
-    "beta": 1.0,
-    "erp": 5.5,
-    "kd": 5.0,
-    "tax": 21.0,
-}
 
 
 def devdb(*args: str) -> str:
@@ -108,7 +98,7 @@ def request_bodies(deps: list[dict[str, Any]], symbols: list[str]) -> dict[str, 
             "valuation-summary",
             {
                 "valuation-symbol": random.choice(symbols),
-                **{f"valuation-{k}": v for k, v in VALUATION.items()},
+                **{f"valuation-{k}": v for k, v in callbacks.VALUATION_DEFAULTS.items()},
             },
         ),
         "forecast": lambda: body(

@@ -333,9 +333,8 @@ def _interpolated(inputs: _Inputs, targets: np.ndarray) -> np.ndarray | None:
         return None
     # Returns rise along the reversed turning points; each weight is linear in the return between two of them.
     rising, weights = returns[::-1], points[::-1]
-    if (
-        targets.max() > rising[-1]
-    ):  # as EfficientFrontier.efficient_return refuses it (a negative best return)
+    # Past the best return there is no portfolio: refused as EfficientFrontier.efficient_return does.
+    if targets.max() > rising[-1]:
         raise ValueError("target_return must be lower than the maximum possible return")
     return np.column_stack([np.interp(targets, rising, weights[:, j]) for j in range(points.shape[1])])
 

@@ -8,6 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+# The Valuation page's default assumptions (dashboard/pages/valuation.py ASSUMPTIONS), as the load test,
+# bench_dashboard and the response tests send them.
+VALUATION_DEFAULTS = {
+    "growth": 6.0, "years": 5, "terminal": 2.5, "rf": 4.0, "beta": 1.0, "erp": 5.5, "kd": 5.0, "tax": 21.0
+}  # fmt: skip
+
 
 def outputs_of(dependency: Mapping[str, Any]) -> list[dict[str, str]]:
     text = dependency["output"]

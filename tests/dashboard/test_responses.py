@@ -22,16 +22,6 @@ from tests.dashboard import callbacks
 # (2024-01-02T00:00:00.000000000); orjson writes the same instant without the zero fraction.
 ZERO_FRACTION = re.compile(r"(\d{2}:\d{2}:\d{2})\.0+\b")
 
-VALUATION = {
-    "growth": 6.0,
-    "years": 5,
-    "terminal": 2.5,
-    "rf": 4.0,
-    "beta": 1.0,
-    "erp": 5.5,
-    "kd": 5.0,
-    "tax": 21.0,
-}
 # One request per callback the load test replays, plus the page layouts (tests/load/locustfile.py).
 REQUESTS: list[tuple[str, dict[str, Any]]] = [
     (
@@ -51,7 +41,10 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
     ("compare-table", {"compare-symbols": ["AAPL", "MSFT", "JPM"], "compare-span": "3Y"}),
     (
         "valuation-summary",
-        {"valuation-symbol": "MSFT", **{f"valuation-{k}": v for k, v in VALUATION.items()}},
+        {
+            "valuation-symbol": "MSFT",
+            **{f"valuation-{k}": v for k, v in callbacks.VALUATION_DEFAULTS.items()},
+        },
     ),
     (
         "forecast-graph",
@@ -149,3 +142,10 @@ def test_markup_characters_are_escaped_as_plotly_escapes_them() -> None:
 def test_an_unencodable_value_is_refused() -> None:
     with pytest.raises(TypeError):
         responses.to_json({"x": object()})
+
+
+def test_the_valuation_assumptions_replayed_are_the_pages_defaults(dash_app: Any) -> None:
+    """The load test, bench_dashboard and these tests send the Valuation page's own defaults."""
+    from dashboard.pages import valuation
+
+    assert callbacks.VALUATION_DEFAULTS == {key: spec[1] for key, spec in valuation.ASSUMPTIONS.items()}

@@ -137,10 +137,7 @@ class AllPagesAnalyst(Analyst):
 
     @task(2)
     def valuation(self) -> None:
-        # The page's own defaults (dashboard/pages/valuation.py ASSUMPTIONS).
-        assumptions = {
-            "growth": 6.0, "years": 5, "terminal": 2.5, "rf": 4.0, "beta": 1.0, "erp": 5.5, "kd": 5.0, "tax": 21.0
-        }  # fmt: skip
+        assumptions = callbacks.VALUATION_DEFAULTS  # the page's own defaults
         self._callback(
             "valuation-summary",
             {

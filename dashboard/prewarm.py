@@ -125,6 +125,7 @@ def warm_symbol(symbol: str, controls: dict[str, Any]) -> None:
 
     for period in company.PERIODS:
         company_data.statements(symbol, period)
+    company_data.adjusted_close(symbol)  # Portfolio's and Compare's closes, whatever the peers
     for frequency in forecast.FREQUENCIES:
         forecast.history(symbol, next(iter(forecast.SERIES)), frequency)  # every series of it at once
     for callback, ids in first_click():

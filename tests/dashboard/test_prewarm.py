@@ -101,7 +101,8 @@ def test_prewarm_first_clicks_of_a_warmed_company_read_nothing(
     warmed = {symbol for _, symbol in reads}
     assert warmed == set(SYMBOLS)  # every company with a profile, not the one without
     reads.clear()
-    client, deps = analyst(make_app())
+    app = make_app()
+    client, deps = analyst(app)
     defaults = {"company-adjusted": "adj", "company-overlays": ["sma_50"], "company-range": "5Y"}
     price = answer(client, deps, "company-price-graph", {"company-symbol": "MSFT", **defaults})
     assert "candlestick" in price
@@ -132,6 +133,14 @@ def test_prewarm_first_clicks_of_a_warmed_company_read_nothing(
         )
         assert "forecast-mape" in text
     assert [r for r in reads if r[1] == "MSFT"] == []
+    # Portfolio's and Compare's per-symbol closes are warm too: not even derived from the history again.
+    from dashboard.components import company_data
+
+    with app.server.test_request_context("/"), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            company_data, "prices", lambda symbol: pytest.fail(f"{symbol}'s closes were not warmed")
+        )
+        assert not company_data.adjusted_close("MSFT").empty
     # A company never warmed is read as before (the spy sees reads at all).
     answer(client, deps, "company-profile", {"company-symbol": "NOPROF"})
     assert ("company", "NOPROF") in reads

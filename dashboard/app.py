@@ -204,6 +204,12 @@ def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
             dash_ready.append(True)
 
     install_headers(server, lambda: content_security_policy(list(app.csp_hashes())) if dash_ready else None)
+    # Dash sets itself up in the first request's hooks (callback map, pages router) and marks that done
+    # before it is: a second thread's first request then finds no callback ("Callback function not
+    # found", a 500), seen on gunicorn workers restarted under load. So the hooks run once here, in
+    # this thread, on a path every hook lets through.
+    with server.test_request_context("/login"):
+        server.preprocess_request()
     return app
 
 

@@ -69,3 +69,18 @@ def test_every_page_is_served(dash_app: Any, logged_in: Callable[[str], FlaskCli
     assert client.get(entry["relative_path"]).status_code == 200
     content = render(client, entry["relative_path"])
     assert f'"{name}-' in str(content).replace("'", '"'), str(content)[:300]
+
+
+def test_dash_is_set_up_before_the_first_request(dash_db: Any, tmp_path: Any) -> None:
+    """A fresh app already holds every page's callbacks and the pages router: concurrent first requests
+    on a new gunicorn worker cannot find Dash half set up (a 500, "Callback function not found")."""
+    from dashboard.app import create_app
+    from tests.dashboard.conftest import make_settings
+
+    app = create_app(make_settings(dash_db, tmp_path / "cache"))
+    try:
+        outputs = " ".join(app.callback_map)
+        for output in ("company-price-graph.figure", "portfolio-stats", "_pages_content.children"):
+            assert output in outputs
+    finally:
+        app.server.extensions["mycfa"].router.dispose()

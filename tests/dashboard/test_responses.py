@@ -17,6 +17,7 @@ from plotly.io.json import to_json_plotly  # type: ignore[import-untyped]
 
 from dashboard import responses
 from tests.dashboard import callbacks
+from tests.dashboard.test_pages import SCREENER_DEFAULTS
 
 # plotly writes a datetime64 array it meets while walking an answer as nanosecond strings
 # (2024-01-02T00:00:00.000000000); orjson writes the same instant without the zero fraction.
@@ -59,17 +60,7 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
         "portfolio-stats",
         {"portfolio-run": 1, "portfolio-holdings": "AAPL:0.5, MSFT:0.3, JPM:0.2", "portfolio-rf": 4.0},
     ),
-    (
-        "screener-results",
-        {
-            "screener-sectors": [],
-            "screener-metric": "roe",
-            "screener-min": None,
-            "screener-max": None,
-            "screener-sort": "market_cap",
-            "screener-order": "desc",
-        },
-    ),
+    ("screener-results", SCREENER_DEFAULTS),
     ("status-runs", {"status-interval": 1}),
 ]
 

@@ -38,10 +38,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.dashboard import callbacks, seed  # noqa: E402 (after the path)
+from tests.dashboard import seed  # noqa: E402 (after the path)
+from tests.load import mix  # noqa: E402
 
 Body = Callable[[], dict[str, Any]]
-OVERLAYS: list[list[str]] = [[], ["sma_50"], ["sma_50", "sma_200"], ["bbands"]]
 
 
 def devdb(*args: str) -> str:
@@ -58,74 +58,8 @@ def with_db(url: str, name: str) -> str:
 
 
 def request_bodies(deps: list[dict[str, Any]], symbols: list[str]) -> dict[str, Body]:
-    """One body maker per page: the load test's requests (tests/load/locustfile.py), same choices."""
-
-    def body(output_id: str, values: dict[str, Any]) -> dict[str, Any]:
-        return callbacks.body(callbacks.find(deps, output_id), values)
-
-    def holdings() -> str:
-        chosen = random.sample(symbols, min(len(symbols), random.randint(2, 6)))
-        return ", ".join(f"{s}:{1 / len(chosen):.3f}" for s in chosen)
-
-    return {
-        "page": lambda: callbacks.page_body(deps, random.choice(["/", "/compare"])),
-        "price": lambda: body(
-            "company-price-graph",
-            {
-                "company-symbol": random.choice(symbols),
-                "company-adjusted": random.choice(["adj", "raw"]),
-                "company-overlays": random.choice(OVERLAYS),
-                "company-range": random.choice(["1Y", "5Y", "10Y"]),
-            },
-        ),
-        "profile": lambda: body("company-profile", {"company-symbol": random.choice(symbols)}),
-        "statements": lambda: body(
-            "company-statement-table",
-            {
-                "company-symbol": random.choice(symbols),
-                "company-period": random.choice(["FY", "Q", "TTM"]),
-                "company-kind": random.choice(["income", "balance", "cashflow"]),
-            },
-        ),
-        "compare": lambda: body(
-            "compare-table",
-            {
-                "compare-symbols": random.sample(symbols, min(len(symbols), random.randint(2, 5))),
-                "compare-span": random.choice(["1Y", "3Y", "5Y"]),
-            },
-        ),
-        "valuation": lambda: body(
-            "valuation-summary",
-            {
-                "valuation-symbol": random.choice(symbols),
-                **{f"valuation-{k}": v for k, v in callbacks.VALUATION_DEFAULTS.items()},
-            },
-        ),
-        "forecast": lambda: body(
-            "forecast-graph",
-            {
-                "forecast-symbol": random.choice(symbols),
-                "forecast-series": random.choice(["revenue", "netIncome", "freeCashFlow", "price"]),
-                "forecast-frequency": random.choice(["FY", "Q"]),
-                "forecast-method": random.choice(["ets", "loglinear"]),
-            },
-        ),
-        "portfolio": lambda: body(
-            "portfolio-stats", {"portfolio-run": 1, "portfolio-holdings": holdings(), "portfolio-rf": 4.0}
-        ),
-        "screener": lambda: body(
-            "screener-results",
-            {
-                "screener-sectors": [],
-                "screener-metric": random.choice(["roe", "pe", "net_margin"]),
-                "screener-min": None,
-                "screener-max": None,
-                "screener-sort": random.choice(["market_cap", "roe"]),
-                "screener-order": random.choice(["asc", "desc"]),
-            },
-        ),
-        "status": lambda: body("status-runs", {"status-interval": 1}),
-    }
+    """One body maker per page: the load test's clicks (tests/load/mix.py), same choices."""
+    return {click.key: functools.partial(click.body, deps, symbols) for click in mix.CLICKS}
 
 
 def main() -> int:

@@ -1,4 +1,4 @@
-"""Locust users for `scripts/loadtest`: log in, read the app's callback map, replay Company and Compare callbacks."""
+"""Locust users for `scripts/loadtest`: log in, read the app's callback map, replay tests/load/mix.py's clicks."""
 
 from __future__ import annotations
 
@@ -6,18 +6,17 @@ import os
 import random
 import re
 import time
+from collections.abc import Callable
 from typing import Any, cast
 
-from locust import FastHttpUser, between, events, task
+from locust import FastHttpUser, TaskSet, between, events
 
-from tests.dashboard import callbacks
+from tests.load import mix
 
 SYMBOLS = os.environ.get("LOADTEST_SYMBOLS", "AAPL,MSFT").split(",")
 USER = os.environ.get("LOADTEST_USER", "loadtest")
 PASSWORD = os.environ.get("LOADTEST_PASSWORD", "")
-SPANS = ["1Y", "5Y", "10Y"]
 LOGIN_TRIES = 60
-OVERLAYS = [[], ["sma_50"], ["sma_50", "sma_200"], ["bbands"]]
 
 
 _logged_in = 0
@@ -29,10 +28,26 @@ def _reset_counter(**_: Any) -> None:
     _logged_in = 0
 
 
+def _tasks(all_pages: bool) -> list[TaskSet | Callable[..., Any]]:
+    """Locust's task list for one user class: each click of the mix, repeated as its weight."""
+    chosen: list[TaskSet | Callable[..., Any]] = []
+    for click in mix.CLICKS:
+        if click.all_pages == all_pages:
+
+            def send(user: Analyst, click: mix.Click = click) -> None:
+                user.send(click)
+
+            send.__name__ = click.key
+            chosen += [send] * click.weight
+    return chosen
+
+
 class Analyst(FastHttpUser):
-    """One logged-in analyst clicking through the Company and Compare pages."""
+    """One logged-in analyst clicking through the Company and Compare pages (a page view builds a
+    layout and writes one audit row when auditing is on)."""
 
     wait_time = between(0.5, 2.0)
+    tasks = _tasks(all_pages=False)
 
     def on_start(self) -> None:
         # Every simulated user logs in as the same account from the same address, so the login
@@ -66,125 +81,21 @@ class Analyst(FastHttpUser):
             # Every user is logged in: measure from here, at full concurrency (logins are argon2-bound).
             self.environment.stats.reset_all()
 
-    def _callback(self, output_id: str, values: dict[str, Any], name: str) -> None:
-        body = callbacks.body(callbacks.find(self.deps, output_id), values)
-        with self.client.post(
-            "/_dash-update-component", json=body, name=name, headers=self.csrf_headers, catch_response=True
-        ) as response:
-            if response.status_code != 200 or '"response"' not in (response.text or ""):
-                response.failure(f"status {response.status_code}")
-
-    @task(1)
-    def page_view(self) -> None:
-        """Opening a page builds its layout (and writes one audit row when auditing is on)."""
-        body = callbacks.page_body(self.deps, random.choice(["/", "/compare"]))
+    def send(self, click: mix.Click) -> None:
+        """One click of the mix: its body from the app's callback map, checked for the answer it expects."""
         with self.client.post(
             "/_dash-update-component",
-            json=body,
-            name="page view (layout)",
+            json=click.body(self.deps, SYMBOLS),
+            name=click.name,
             headers=self.csrf_headers,
             catch_response=True,
         ) as response:
-            if response.status_code != 200 or "_pages_content" not in (response.text or ""):
+            if response.status_code != 200 or not click.answered(response.text or ""):
                 response.failure(f"status {response.status_code}")
-
-    @task(4)
-    def company_price(self) -> None:
-        self._callback(
-            "company-price-graph",
-            {
-                "company-symbol": random.choice(SYMBOLS),
-                "company-adjusted": random.choice(["adj", "raw"]),
-                "company-overlays": random.choice(OVERLAYS),
-                "company-range": random.choice(SPANS),
-            },
-            "company: price chart",
-        )
-
-    @task(2)
-    def company_profile(self) -> None:
-        self._callback(
-            "company-profile", {"company-symbol": random.choice(SYMBOLS)}, "company: profile + freshness"
-        )
-
-    @task(2)
-    def company_statements(self) -> None:
-        self._callback(
-            "company-statement-table",
-            {
-                "company-symbol": random.choice(SYMBOLS),
-                "company-period": random.choice(["FY", "Q", "TTM"]),
-                "company-kind": random.choice(["income", "balance", "cashflow"]),
-            },
-            "company: statements + ratios",
-        )
-
-    @task(3)
-    def compare(self) -> None:
-        self._callback(
-            "compare-table",
-            {
-                "compare-symbols": random.sample(SYMBOLS, random.randint(2, 5)),
-                "compare-span": random.choice(["1Y", "3Y", "5Y"]),
-            },
-            "compare: ratios + normalised prices",
-        )
 
 
 class AllPagesAnalyst(Analyst):
     """An analyst on every page: Company and Compare as above, plus Valuation, Forecast, Portfolio,
     Screener and Status (`scripts/loadtest --all-pages` names this class and logs in as an admin)."""
 
-    @task(2)
-    def valuation(self) -> None:
-        assumptions = callbacks.VALUATION_DEFAULTS  # the page's own defaults
-        self._callback(
-            "valuation-summary",
-            {
-                "valuation-symbol": random.choice(SYMBOLS),
-                **{f"valuation-{k}": v for k, v in assumptions.items()},
-            },
-            "valuation: DCF + multiples",
-        )
-
-    @task(2)
-    def forecast(self) -> None:
-        self._callback(
-            "forecast-graph",
-            {
-                "forecast-symbol": random.choice(SYMBOLS),
-                "forecast-series": random.choice(["revenue", "netIncome", "freeCashFlow", "price"]),
-                "forecast-frequency": random.choice(["FY", "Q"]),
-                "forecast-method": random.choice(["ets", "loglinear"]),
-            },
-            "forecast: fit + intervals",
-        )
-
-    @task(1)
-    def portfolio(self) -> None:
-        chosen = random.sample(SYMBOLS, random.randint(2, 6))
-        holdings = ", ".join(f"{s}:{1 / len(chosen):.3f}" for s in chosen)
-        self._callback(
-            "portfolio-stats",
-            {"portfolio-run": 1, "portfolio-holdings": holdings, "portfolio-rf": 4.0},
-            "portfolio: stats + optimiser",
-        )
-
-    @task(1)
-    def screener(self) -> None:
-        self._callback(
-            "screener-results",
-            {
-                "screener-sectors": [],
-                "screener-metric": random.choice(["roe", "pe", "net_margin"]),
-                "screener-min": None,
-                "screener-max": None,
-                "screener-sort": random.choice(["market_cap", "roe"]),
-                "screener-order": random.choice(["asc", "desc"]),
-            },
-            "screener: universe table",
-        )
-
-    @task(1)
-    def status(self) -> None:
-        self._callback("status-runs", {"status-interval": 1}, "status: nodes + runs")
+    tasks = _tasks(all_pages=True)

@@ -5,8 +5,8 @@ Usage: .venv/bin/python scripts/bench_dashboard.py [--symbols 30] [--database NA
                                                    [--prewarm]
 
 Seeds a database on the local dev cluster (or uses `--database`, e.g. a 503-symbol one), builds the
-app, logs in through the Flask test client and replays the load test's callbacks (the same bodies as
-tests/load/locustfile.py, from the app's own callback map) with random tickers and controls. Prints
+app, logs in through the Flask test client and replays the load test's clicks (tests/load/mix.py, the
+bodies built from the app's own callback map) with random tickers and controls. Prints
 CPU and wall milliseconds per request for each page (without the JSON request log line); `--warm 0`
 measures cold caches (the first requests of a fresh file cache and per-worker LRU), `--profile` adds a
 cProfile summary per page (PSORT, PFILT and PN pick its order, file filter and length: default

@@ -11,6 +11,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 # kind -> (header unit suffix, hover/axis d3 format of the displayed value, scale of the displayed value)
 KINDS: dict[str, tuple[str, str, float]] = {
     "usd_m": ("USD m", ",.1f", 1e-6),
@@ -149,3 +152,13 @@ def scale_for(values: Any) -> tuple[float, str]:
     finite = [abs(v) for v in values if _finite(v) is not None]
     top = max(finite, default=0.0)
     return (1e9, "USD bn") if top >= 1e10 else (1e6, "USD m")
+
+
+def iso_dates(index: pd.Index) -> list[str]:
+    """Dates as YYYY-MM-DD in their own time zone (as `strftime` writes them), converted in numpy: a
+    per-element strftime cost ~10 ms for ten years of days."""
+    dates = pd.DatetimeIndex(index)
+    if dates.tz is not None:
+        dates = dates.tz_localize(None)
+    text: list[str] = np.datetime_as_string(dates.to_numpy(dtype="datetime64[D]"), unit="D").tolist()
+    return text

@@ -7,7 +7,10 @@ import orjson
 import pandas as pd
 import pytest
 
-from dashboard.components import charts, tables
+from dashboard.analytics.statements import statement_frame
+from dashboard.components import charts, formats, tables
+from tests.dashboard import former
+from tests.dashboard.analytics import factories
 
 
 def test_records_convert_every_kind_of_column() -> None:
@@ -90,10 +93,10 @@ def test_records_refuse_duplicate_columns() -> None:
 
 def test_chart_dates_are_iso_days_in_local_time() -> None:
     naive = pd.DatetimeIndex(["2024-01-02", "2024-03-04 15:30"])
-    assert charts._dates(naive) == ["2024-01-02", "2024-03-04"]
+    assert formats.iso_dates(naive) == ["2024-01-02", "2024-03-04"]
     # 23:00 in New York is the next day in UTC: the chart shows the day the row is about.
     eastern = pd.DatetimeIndex(["2024-01-02 23:00"], tz="America/New_York")
-    assert charts._dates(eastern) == ["2024-01-02"]
+    assert formats.iso_dates(eastern) == ["2024-01-02"]
 
 
 def test_chart_values_scale_round_and_serialise_gaps_as_null() -> None:
@@ -115,3 +118,61 @@ def test_band_figure_joins_upper_and_reversed_lower_bounds() -> None:
     interval = next(t for t in figure["data"] if t["name"] == "80% interval")
     assert list(interval["y"]) == [11.0, 12.5, 9.5, 9.0]  # a closed polygon, not a sum of arrays
     assert interval["x"] == ["2025-01-01", "2026-01-01", "2026-01-01", "2025-01-01"]
+
+
+def _statement_frames() -> list[pd.DataFrame]:
+    """Real-shaped statement frames: 30 years quarterly and annual, with missing quarters and fields,
+    a two-year history, a one-period one, and zone-aware fiscal dates."""
+    payloads = factories.statement_payloads(years=30)
+    frames = []
+    for period in (("FY",), ("Q1", "Q2", "Q3", "Q4")):
+        for kind in ("income", "balance", "cashflow"):
+            frames.append(statement_frame(payloads[kind], period=period))
+    gappy = frames[3].drop(frames[3].index[[5, 6, 40]])
+    gappy.iloc[2:9, 1] = np.nan
+    gappy.iloc[0, 0] = np.inf
+    zoned = frames[0].tail(3).copy()
+    zoned.index = zoned.index.tz_localize("America/New_York")
+    return [*frames, gappy, frames[0].tail(2), frames[5].tail(1), zoned]
+
+
+def _status_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "run_id": [3, 2, 1],
+            "job": ["full", "prices", "full"],
+            "started_at": pd.to_datetime(["2026-11-30 10:00:05", "2026-11-29 09:00:00", None], utc=True),
+            "finished_at": pd.to_datetime([None, "2026-11-29 09:03:00", "2026-11-28 08:00:00"], utc=True),
+            "rows_changed": [np.nan, 1234.0, 0.0],
+            "ok": [True, False, True],
+            "small": np.array([0.1, 0.25, np.nan], dtype=np.float32),
+            "error": [None, "HTTP 500", ""],
+        }
+    )
+
+
+def test_records_and_column_kinds_match_the_former_per_column_conversion() -> None:
+    """The block conversion of float columns gives the former column-by-column rows, and the column
+    specs' dtype checks answer as the former checks on each column did, on statement tables (gaps, NaN,
+    inf, short histories) and mixed frames."""
+    frames = [_status_frame(), pd.DataFrame(), pd.DataFrame(columns=["a", "b"]), pd.DataFrame({"x": [1.5]})]
+    for statement in _statement_frames():
+        frames += [
+            statement,
+            tables.statement_table(statement, list(statement.columns)),
+            statement.reset_index(),
+        ]
+    checks = (pd.api.types.is_numeric_dtype, pd.api.types.is_bool_dtype, pd.api.types.is_integer_dtype)
+    for frame in frames:
+        new, old = tables.records(frame), former.records(frame)
+        assert orjson.dumps(new) == orjson.dumps(old)  # same values and the same Python types
+        for (_, column), dtype in zip(frame.items(), frame.dtypes, strict=True):
+            assert [check(column) for check in checks] == [check(dtype) for check in checks]
+
+
+def test_statement_table_dates_match_the_former_strftime() -> None:
+    for statement in _statement_frames():
+        fields = list(statement.columns[:5])
+        pd.testing.assert_frame_equal(
+            tables.transpose_by_date(statement, fields), former.transpose_by_date(statement, fields)
+        )

@@ -63,26 +63,67 @@ def _bound(kind: str, name: str) -> tuple[float, bool]:
     return MAX_AMOUNT, non_negative
 
 
+# The plausible range (lowest, highest) per kind and field name, remembered: `_bound` is a chain of
+# set and suffix tests, and a statement load asks it for every number of every row (millions of
+# times for the universe) about a few hundred distinct names. Names come from FMP's answers, so the
+# memory is capped; past the cap a name's range is computed each time, as before.
+_RANGES: dict[str, dict[str, tuple[float, float]]] = {}
+MAX_REMEMBERED_NAMES = 4096
+
+
+def _range(kind: str, name: str) -> tuple[float, float]:
+    """The values of `name` in a `kind` row that pass both the sign and the magnitude rule."""
+    ranges = _RANGES.setdefault(kind, {})
+    found = ranges.get(name)
+    if found is None:
+        bound, non_negative = _bound(kind, name)
+        found = (0.0 if non_negative else -bound, bound)
+        if len(ranges) < MAX_REMEMBERED_NAMES:
+            ranges[name] = found
+    return found
+
+
+def check_field(name: str, value: object, kind: str) -> None:
+    """One field against every rule: no non-finite value (not even as text), a number within its
+    family's bounds. Other types (None, bools, other text, lists) pass: the parser checks types.
+
+    Raises:
+        Implausible: the rule the value breaks, named with the value.
+    """
+    if isinstance(value, str):
+        if value.strip().lower() in _NOT_A_NUMBER:
+            raise Implausible(f"non-numeric {name}: {shown(value)}")
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if not math.isfinite(value):
+        raise Implausible(f"non-finite {name}: {shown(value)}")
+    bound, non_negative = _bound(kind, name)
+    if non_negative and value < 0:
+        raise Implausible(f"negative {name}: {shown(value)}")
+    if abs(value) > bound:
+        raise Implausible(f"{name} out of bounds: {shown(value)} (|{name}| <= {bound:.0e})")
+
+
 def check_fields(row: Mapping[str, Any], kind: str) -> None:
-    """Every field: no non-finite value (not even as text), numbers within their family's bounds.
+    """Every field of `row` against `check_field`'s rules, first field first.
+
+    A plain float or int inside its remembered range (a NaN is inside no range) and a null break no
+    rule, so only the other values take `check_field`'s full checks: same outcome, same message.
 
     Raises:
         Implausible: the first field breaking a rule, named with its value.
     """
+    ranges = _RANGES.setdefault(kind, {})
     for name, value in row.items():
-        if isinstance(value, str):
-            if value.strip().lower() in _NOT_A_NUMBER:
-                raise Implausible(f"non-numeric {name}: {shown(value)}")
+        cls = type(value)
+        if cls is float or cls is int:
+            limits = ranges.get(name) or _range(kind, name)
+            if limits[0] <= value <= limits[1]:
+                continue
+        elif value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            continue
-        if not math.isfinite(value):
-            raise Implausible(f"non-finite {name}: {shown(value)}")
-        bound, non_negative = _bound(kind, name)
-        if non_negative and value < 0:
-            raise Implausible(f"negative {name}: {shown(value)}")
-        if abs(value) > bound:
-            raise Implausible(f"{name} out of bounds: {shown(value)} (|{name}| <= {bound:.0e})")
+        check_field(name, value, kind)
 
 
 def check_history(rows: Sequence[Mapping[str, Any]], market_cap: float | None) -> dict[int, str]:

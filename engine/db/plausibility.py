@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 MAX_AMOUNT = 1e15  # money in the reported currency: a thousand trillion (the largest filers report ~1e14)
@@ -18,6 +19,8 @@ MAX_SHARES = 1e13  # shares: the largest real counts are ~3e11 (some banks), the
 MAX_PER_SHARE = 1e6  # eps, book value per share (BRK.A earns ~1e5 a share)
 MAX_RATIO = 1e6  # margins, multiples, returns: a P/E of 1e308 is an artefact, 5,000 is a rare real one
 MAX_PRICE = 1e7  # a share price (BRK.A trades near 7e5)
+FIRST_DAY = date(1900, 1, 1)  # outside this window a date is a data error, and no partition holds it
+LAST_DAY = date(2099, 12, 31)
 HISTORY_FACTOR = 1_000.0  # a headline amount this many times the company's median is a data error
 MARKET_CAP_FACTOR = 1_000.0  # ... and so is one this many times its market capitalisation
 HISTORY_MIN_ROWS = 3  # fewer rows make no median worth trusting

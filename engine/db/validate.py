@@ -14,14 +14,21 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from engine.db.plausibility import MAX_PRICE, Implausible, check_fields, check_history, shown
+from engine.db.plausibility import (
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_PRICE,
+    Implausible,
+    check_fields,
+    check_history,
+    shown,
+)
+from engine.db.price_batch import clean_adjusted, clean_prices
 from engine.db.rows import PriceRow, QuarantineRow, StatementRow
 from engine.fmp.endpoints import STATEMENT_KINDS, STATEMENT_PERIODS
 
 R = TypeVar("R")
 
-FIRST_DAY = date(1900, 1, 1)  # outside this window a date is a data error, and no partition holds it
-LAST_DAY = date(2099, 12, 31)
 # Assets may differ from liabilities + equity by this share of assets (FMP rounds, and some filers
 # report minority interest outside equity) before the balance sheet is refused.
 BALANCE_TOLERANCE = 0.01
@@ -195,12 +202,18 @@ def parse_prices(
         adjusted: historical-price-eod/dividend-adjusted rows (symbol, date, adjClose, ...);
             their adjClose fills `adj_close` for the same date.
         checked: the rows come from FMPClient, which already checked their types and date format
-            (see `_checked_price`): those checks are not repeated, every other one is.
+            (see `_checked_price`): those checks are not repeated, every other one is. A batch
+            breaking no rule is parsed whole (engine/db/price_batch.py), with the same result.
 
     Returns:
         The valid rows (not yet deduplicated) and the quarantined ones.
     """
     result: Parsed[PriceRow] = Parsed()
+    if checked:
+        rows, adjusted = list(rows), list(adjusted)
+        clean = _clean_batch(symbol, rows, adjusted)
+        if clean is not None:
+            return clean
     adjusted_value = _checked_adjusted if checked else _adjusted
     make = _checked_price if checked else _price
     adj_close: dict[date, float] = {}
@@ -225,18 +238,32 @@ def parse_prices(
         if row.adj_close is not None:
             unmatched.discard(row.date)
         result.rows.append(row)
-    for day in sorted(unmatched):
-        # An adjusted close with no unadjusted row cannot make a full price row; keep it visible.
-        result.quarantined.append(
-            QuarantineRow(
-                "prices_adjusted",
-                symbol,
-                None,
-                "adjusted row without an unadjusted row",
-                dict(adjusted_raw[day]),
-            )
-        )
+    result.quarantined += _orphans(symbol, unmatched, adjusted_raw)
     return result
+
+
+def _orphans(
+    symbol: str, days: Iterable[date], adjusted_raw: Mapping[date, Mapping[str, Any]]
+) -> list[QuarantineRow]:
+    """An adjusted close with no unadjusted row cannot make a full price row; keep it visible."""
+    reason = "adjusted row without an unadjusted row"
+    return [
+        QuarantineRow("prices_adjusted", symbol, None, reason, dict(adjusted_raw[day]))
+        for day in sorted(days)
+    ]
+
+
+def _clean_batch(
+    symbol: str, rows: list[Mapping[str, Any]], adjusted: list[Mapping[str, Any]]
+) -> Parsed[PriceRow] | None:
+    """The batch parsed whole (engine/db/price_batch.py) when no row breaks a rule, else None."""
+    adj_close = clean_adjusted(adjusted, symbol)
+    parsed = None if adj_close is None else clean_prices(rows, symbol, adj_close)
+    if adj_close is None or parsed is None:
+        return None
+    # Every row whose date has an adjusted close got it; adj_close keeps `adjusted`'s order (dates unique).
+    unmatched = adj_close.keys() - {row.date for row in parsed}
+    return Parsed(parsed, _orphans(symbol, unmatched, dict(zip(adj_close, adjusted, strict=True))))
 
 
 def _balance_check(row: Mapping[str, Any], tolerance: float) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 import random
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import chain
 from typing import Any
 
 import aiohttp
@@ -228,6 +230,9 @@ class FMPClient:
             windows.append((lo, hi))
             lo = hi + timedelta(days=1)
         parts = await asyncio.gather(*(self._price_window(spec, symbol, lo, hi, 0) for lo, hi in windows))
+        rows = list(chain.from_iterable(reversed(parts)))
+        if _newest_first(rows):
+            return rows  # the usual answer: FMP's order, windows apart, nothing to sort or merge
         by_date: dict[str, Row] = {}
         undated: list[Row] = []
         for part in parts:
@@ -242,13 +247,16 @@ class FMPClient:
         self, spec: EndpointSpec, symbol: str, lo: date, hi: date, depth: int
     ) -> list[Row]:
         rows = await self.fetch(spec, symbol=symbol, start=lo, end=hi)
-        days: list[date] = []
-        for index, row in enumerate(rows):
-            day = _row_date(row)
-            if day is None:  # a bad date is that row's problem: the parser quarantines it
-                rows[index] = UncheckedRow(row)
-            else:
-                days.append(day)
+        try:  # every date at once, in C; the loop below only runs for an answer with a bad one
+            days = list(map(date.fromisoformat, map(_DATE, rows)))
+        except (TypeError, ValueError):
+            days = []
+            for index, row in enumerate(rows):
+                day = _row_date(row)
+                if day is None:  # a bad date is that row's problem: the parser quarantines it
+                    rows[index] = UncheckedRow(row)
+                else:
+                    days.append(day)
         if len(rows) < self.price_row_cap or lo >= hi or not days:
             return rows
         if depth >= MAX_SPLIT_DEPTH:
@@ -325,6 +333,18 @@ class FMPClient:
         logger.warning(
             "retry %d after %s: %s (waiting %.1fs)", state.attempt_number, type(error).__name__, error, wait
         )
+
+
+_DATE = operator.itemgetter("date")
+
+
+def _newest_first(rows: list[Row]) -> bool:
+    """Whether every row has a checked date (none marked), in strictly descending order: then the
+    rows are already what fetch_price_history returns (sorted newest first, each date once)."""
+    if UncheckedRow in set(map(type, rows)):
+        return False
+    dates = list(map(_DATE, rows))
+    return all(map(operator.gt, dates, dates[1:]))
 
 
 def _row_date(row: Row) -> date | None:

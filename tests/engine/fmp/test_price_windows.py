@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from engine.fmp import client as client_module
 from engine.fmp.budget import RateBudget
 from engine.fmp.client import FMPClient
-from engine.fmp.endpoints import PRICES, EndpointSpec, Period
+from engine.fmp.endpoints import PRICES, EndpointSpec
 from engine.fmp.responses import Row, UncheckedRow, validate_rows
 from tests.engine.runs.test_price_checks import SYMBOL, reference_validate
 
@@ -37,19 +37,9 @@ class Canned(FMPClient):
         )
         self.answers = answers
 
-    async def fetch(
-        self,
-        spec: EndpointSpec,
-        *,
-        symbol: str | None = None,
-        period: Period | None = None,
-        start: date | None = None,
-        end: date | None = None,
-        limit: int | None = None,
-    ) -> list[Row]:
-        assert start is not None
-        assert end is not None
-        return validate_rows(copy.deepcopy(self.answers[(start, end)]), spec=spec, symbol=symbol)
+    async def fetch(self, spec: EndpointSpec, **params: Any) -> list[Row]:
+        window = (params["start"], params["end"])
+        return validate_rows(copy.deepcopy(self.answers[window]), spec=spec, symbol=params["symbol"])
 
 
 def row(day: str, **overrides: Any) -> dict[str, Any]:

@@ -7,10 +7,13 @@ demo prices (tests/dashboard/seed.py) made ragged.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from pypfopt import EfficientFrontier, HRPOpt, expected_returns, risk_models
+from scipy.stats import norm
 
 from dashboard.analytics import optimize as opt
 from dashboard.analytics import portfolio as pf
@@ -156,3 +159,114 @@ def test_alignment_converts_numeric_text(closes: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(aligned, _pandas_align(prices)[0])
     with pytest.raises(AnalyticsError, match="non-numeric"):
         pf.align_prices(prices.astype(str).assign(AAPL="n/a"))
+
+
+@pytest.mark.parametrize("symbols", COMBINATIONS)
+def test_ledoit_wolf_equals_covariance_shrinkage_bit_for_bit(
+    closes: pd.DataFrame, symbols: tuple[str, ...]
+) -> None:
+    """The array Ledoit-Wolf equals `CovarianceShrinkage(returns).ledoit_wolf()` exactly, collinear symbols too."""
+    prices = _aligned(closes, symbols)
+    prices = prices.assign(TWIN=prices.iloc[:, 0] * 2.0)  # a perfectly correlated copy: singular sample cov
+    values = prices.to_numpy()
+    returns = values[1:] / values[:-1] - 1.0
+    expected = risk_models.CovarianceShrinkage(
+        pd.DataFrame(returns, columns=prices.columns), returns_data=True, frequency=252
+    ).ledoit_wolf()
+    np.testing.assert_array_equal(opt.ledoit_wolf(returns), expected.to_numpy())
+
+
+def test_ledoit_wolf_repairs_a_matrix_that_is_not_positive_semidefinite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the Cholesky test fails, the spectral repair is PyPortfolioOpt's `fix_nonpositive_semidefinite`."""
+    returns = np.random.default_rng(5).normal(0.0, 0.01, (300, 4))
+    shrunk = opt.ledoit_wolf(returns)
+
+    def refuse(_: np.ndarray) -> np.ndarray:
+        raise np.linalg.LinAlgError("not positive definite")
+
+    monkeypatch.setattr(np.linalg, "cholesky", refuse)
+    with pytest.warns(UserWarning, match="Amending eigenvalues|Could not fix"):  # cholesky refuses all
+        expected = risk_models.fix_nonpositive_semidefinite(pd.DataFrame(shrunk), fix_method="spectral")
+    np.testing.assert_array_equal(opt.ledoit_wolf(returns), np.asarray(expected))
+
+
+@pytest.mark.parametrize("symbols", COMBINATIONS)
+@pytest.mark.parametrize("risk_free", [0.0, 0.04, 0.1])
+def test_optimize_all_equals_each_call_alone(
+    closes: pd.DataFrame, symbols: tuple[str, ...], risk_free: float
+) -> None:
+    """Every objective (or its error) and the frontier from `optimize_all` equal `optimize` and
+    `efficient_frontier` called one at a time."""
+    prices = _aligned(closes, symbols)
+    opt.clear_cache()
+    every = opt.optimize_all(prices, risk_free=risk_free, points=15)
+    assert list(every.portfolios) == list(opt.OBJECTIVES)
+    for objective, result in every.portfolios.items():
+        if isinstance(result, AnalyticsError):
+            with pytest.raises(AnalyticsError) as alone:
+                opt.optimize(prices, objective, risk_free=risk_free)
+            assert str(result) == str(alone.value)
+        else:
+            assert result == opt.optimize(prices, objective, risk_free=risk_free)
+    pd.testing.assert_frame_equal(
+        every.frontier, opt.efficient_frontier(prices, points=15, risk_free=risk_free)
+    )
+
+
+def test_optimize_all_refuses_what_optimize_refuses(closes: pd.DataFrame) -> None:
+    """Too few dates, one symbol, gaps and zero prices raise as `optimize` does."""
+    prices = _aligned(closes, SYMBOLS[:3])
+    gap = prices.copy()
+    gap.iloc[10, 0] = np.nan
+    zero = prices.copy()
+    zero.iloc[10, 0] = 0.0
+    for bad in (prices.iloc[:20], prices.iloc[:, :1], gap, zero):
+        with pytest.raises(AnalyticsError) as alone:
+            opt.optimize(bad, "hrp")
+        with pytest.raises(AnalyticsError) as together:
+            opt.optimize_all(bad)
+        assert str(together.value) == str(alone.value)
+
+
+@pytest.mark.parametrize("symbols", COMBINATIONS)
+def test_report_figures_equal_the_library_formulations(
+    closes: pd.DataFrame, symbols: tuple[str, ...]
+) -> None:
+    """The report's correlation is pandas' pairwise one (to 1e-14), its weights `normalise_weights` built as a
+    Series from a dict, its VaR/CVaR scipy's and pandas' quantile, exactly."""
+    raw = closes[list(symbols)]
+    aligned, _ = pf.align_prices(raw)
+    pd.testing.assert_frame_equal(
+        pf.correlation_matrix(aligned),
+        aligned.pct_change(fill_method=None).corr(min_periods=3),
+        rtol=1e-14,
+        atol=1e-14,
+    )
+    # The ragged frame (gaps, a late listing) keeps pandas' pairwise path, exactly.
+    pd.testing.assert_frame_equal(
+        pf.correlation_matrix(raw), raw.pct_change(fill_method=None).corr(min_periods=3)
+    )
+    weights = {s: 1.0 + i for i, s in enumerate(symbols)}
+    old = pd.Series({s: float(weights.get(s, 0.0)) for s in aligned.columns}, dtype=float)
+    pd.testing.assert_series_equal(pf.normalise_weights(weights, aligned.columns), old / old.sum())
+    returns = pf.portfolio_returns(aligned, weights)
+    perf = pf.performance(returns, risk_free=0.04, confidence=0.95)
+    values = returns.to_numpy()
+    mu, std = values.mean(), np.std(values, ddof=1)
+    assert perf.var_historical == returns.quantile(1 - 0.95)
+    assert perf.var_parametric == float(norm.ppf(1 - 0.95, mu, std))
+    assert perf.cvar_parametric == mu - std * float(norm.pdf(norm.ppf(1 - 0.95))) / (1 - 0.95)
+
+
+def test_correlation_of_a_constant_price_is_undefined_as_in_pandas(closes: pd.DataFrame) -> None:
+    """A price that never moves has no correlation (NaN), as pandas says, and no warning escapes."""
+    aligned, _ = pf.align_prices(closes[["AAPL", "MSFT"]])
+    flat = aligned.assign(FLAT=5.0)
+    expected = flat.pct_change(fill_method=None).corr(min_periods=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        built = pf.correlation_matrix(flat)
+    pd.testing.assert_frame_equal(built, expected, rtol=1e-14, atol=1e-14)
+    assert built["FLAT"].isna().all()

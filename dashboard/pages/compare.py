@@ -72,10 +72,9 @@ def normalised(symbols: list[str], span: str) -> pd.DataFrame:
     Not cached itself: it is a cut of the per-symbol cached closes (~2 ms), and the view that shows it is
     cached whole, so a cache entry of its own was one more file written per new choice.
     """
-    wide = company_data.adjusted_closes(symbols)
-    if wide.empty:
+    shown = company_data.adjusted_closes(symbols, days=SPANS[span]).rename_axis(columns=None)
+    if shown.empty:
         return pd.DataFrame()
-    shown = wide[wide.index >= wide.index[-1] - pd.Timedelta(days=SPANS[span])].rename_axis(columns=None)
     return shown / shown.bfill().iloc[0] * 100.0
 
 

@@ -7,6 +7,7 @@ import importlib
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import psycopg
 import pytest
@@ -130,3 +131,33 @@ def test_compare_normalised_equals_its_previous_build(
 
 def _compare() -> Any:
     return importlib.import_module("dashboard.pages.compare")
+
+
+def _days(start: str, periods: int, unit: str = "s") -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(pd.bdate_range(start, periods=periods).as_unit(unit), name="date")
+
+
+FULL = _days("1990-01-02", 9552)
+DATE_SETS = {
+    "equal": [FULL, FULL.copy()],
+    "late listing": [FULL, FULL[4000:]],
+    "gap and early end": [FULL[:-300].delete(slice(2000, 2030)), FULL],
+    "neither holds the other": [FULL[:-300], FULL[3000:]],
+    "empty after a cut": [FULL, FULL[:0]],
+    "other date unit": [FULL, _days("1990-01-02", 9552, "ns")[5000:]],
+}
+
+
+@pytest.mark.parametrize("name", DATE_SETS)
+def test_date_union_equals_the_sorted_union(name: str) -> None:
+    """The union of the histories' dates and each one's rows in it equal np.unique and a search in it."""
+    indexes = DATE_SETS[name]
+    union, rows = company_data._date_union(indexes)
+    expected = pd.DatetimeIndex(np.unique(np.concatenate([i.to_numpy() for i in indexes])))
+    assert union.equals(expected)
+    assert union.name == "date"
+    if rows is None:
+        assert all(i.equals(union) for i in indexes)
+    else:
+        for index, at in zip(indexes, rows, strict=True):
+            assert union[at].equals(index)

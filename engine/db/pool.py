@@ -149,6 +149,18 @@ def store_boundary(func: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]
     return translated
 
 
+async def _transactions_only(conn: asyncpg.Connection) -> None:
+    """The pool's reset for callers that keep all their state inside transactions: nothing to undo.
+
+    asyncpg rolls back an open transaction on every release; its default reset then sends one more
+    query (pg_advisory_unlock_all, CLOSE ALL, UNLISTEN *, RESET ALL), a round trip and a statement
+    on the server per release. A run releases a connection several times per item (ledger, loads,
+    watermarks): thousands of round trips per full run that undo nothing, since the engine's locks
+    are transaction-level (pg_advisory_xact_lock), its settings SET LOCAL, and its staging tables
+    ON COMMIT DELETE ROWS (which RESET ALL would not drop anyway).
+    """
+
+
 async def create_pool(
     dsn: str,
     *,
@@ -156,8 +168,12 @@ async def create_pool(
     max_size: int = 4,
     connect_timeout: float = CONNECT_TIMEOUT_S,
     command_timeout: float = COMMAND_TIMEOUT_S,
+    transactions_only: bool = False,
 ) -> asyncpg.Pool:
     """Open a pool to the primary; its first connection is made before returning.
+
+    `transactions_only`: the caller leaves no session state on a connection it releases (no
+    session-level SET, advisory lock, cursor or LISTEN), so the pool skips asyncpg's reset query.
 
     Raises:
         StoreUnavailable: the server cannot be reached or refused the login (the DSN is never echoed).
@@ -169,6 +185,7 @@ async def create_pool(
             max_size=max_size,
             timeout=connect_timeout,
             command_timeout=command_timeout,
+            reset=_transactions_only if transactions_only else None,
         )
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise StoreUnavailable(f"database unreachable: {describe(exc, dsn)}") from None

@@ -195,7 +195,10 @@ class RunService:
             with outage_bound(outage_s):
                 async with run_lock(dsn, on_lost=self._on_lock_lost, reconnect_s=outage_s):
                     pool = await create_pool(
-                        dsn, min_size=1, max_size=self.settings.fmp_concurrency + POOL_EXTRA
+                        dsn,
+                        min_size=1,
+                        max_size=self.settings.fmp_concurrency + POOL_EXTRA,
+                        transactions_only=True,  # ledger, loads, watermarks: see create_pool
                     )
                     try:
                         async with FMPClient.open(self.settings) as fmp:

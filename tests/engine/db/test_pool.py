@@ -9,8 +9,9 @@ import asyncpg
 import pytest
 
 from engine.db import pool as pool_module
-from engine.db.pool import outage_bound, store_boundary
+from engine.db.pool import create_pool, outage_bound, store_boundary
 from engine.errors import StoreError, StoreUnavailable
+from tests.conftest import Database
 
 
 def failing(errors: list[BaseException], calls: list[int]) -> Callable[[], Awaitable[int]]:
@@ -64,3 +65,25 @@ async def test_store_boundary_failed_statement_or_timeout_not_retried() -> None:
         with pytest.raises(StoreError):
             await failing([error], calls)()
         assert len(calls) == 1
+
+
+@pytest.mark.parametrize("transactions_only", [False, True])
+async def test_create_pool_transactions_only_skips_the_reset_query_but_not_the_rollback(
+    store_db: Database, transactions_only: bool
+) -> None:
+    """A transactions_only pool hands a connection back without asyncpg's reset query (a session
+    setting survives: such callers must keep their state in transactions); an open transaction is
+    rolled back on release either way."""
+    pool = await create_pool(store_db.owner_url, max_size=1, transactions_only=transactions_only)
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute("SET application_name = 'kept'")
+            await conn.execute("BEGIN")
+            await conn.execute("CREATE TABLE left_open (id int)")
+        async with pool.acquire() as conn:
+            name = await conn.fetchval("SHOW application_name")
+            table = await conn.fetchval("SELECT to_regclass('left_open')")
+    finally:
+        await pool.close()
+    assert (name == "kept") is transactions_only
+    assert table is None

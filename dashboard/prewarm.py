@@ -3,8 +3,8 @@
 A cold request costs the dashboard ~2-13x the CPU of a warm one (statement payloads into frames, price
 histories, DCF inputs), and after an ingest every key is cold. `mycfa-dashboard prewarm` walks every
 company with a stored profile, at low priority, and calls the pages' own callbacks with each page's
-default controls (read from its layout), plus the statement frames and forecast series the pages
-offer next, inside the app's request context, so the entries land under the same keys the pages ask
+default controls (read from its layout), plus the statement frames and forecast series (month-end
+closes included) the pages offer next, inside the app's request context, so the entries land under the same keys the pages ask
 for. Its progress is kept in the shared cache (`/health/ready` shows it).
 """
 
@@ -128,6 +128,7 @@ def warm_symbol(symbol: str, controls: dict[str, Any]) -> None:
     company_data.adjusted_close(symbol)  # Portfolio's and Compare's closes, whatever the peers
     for frequency in forecast.FREQUENCIES:
         forecast.history(symbol, next(iter(forecast.SERIES)), frequency)  # every series of it at once
+    forecast.month_end_closes(symbol)  # the price series, whatever the method
     for callback, ids in first_click():
         # The function under Dash's wrapper: what the Dash endpoint runs, without a request body.
         inspect.unwrap(callback)(*(symbol if i in SYMBOL_INPUTS else controls[i] for i in ids))

@@ -51,14 +51,17 @@ def test_dash_callback_globals_are_where_app_py_snapshots_them() -> None:
 
 def test_statsmodels_ets_internals_that_ets_fit_calls_exist() -> None:
     """dashboard/analytics/ets_fit.py: the ETSModel internals it calls are there and keep their meaning."""
-    for name in ("_convert_and_bound_start_params", "_setup_bounds", "_model_params"):
+    for name in ("_convert_and_bound_start_params", "_setup_bounds", "_model_params", "_internal_params"):
         assert callable(getattr(ETSModel, name, None)), name
-    assert hasattr(ETSResults, "cov_params_approx")  # the cached property _ETSResultsNoCov overrides
+    # DampedETS.forecast's variance is this formula's (model "AAdN"), its mean the zero-error simulation.
+    assert callable(getattr(ETSResults, "_relative_forecast_variance", None))
     values = np.linspace(10.0, 30.0, 24) + np.sin(np.arange(24.0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = DampedETS(values)
         assert model._k_states_internal >= 2  # level and trend
+        assert model.short_name == "AAdN"
+        assert model._k_params_internal >= 6
         assert callable(model._smoothing_func)
         params = model.fit_params()
     assert params.shape == (len(model.start_params),)

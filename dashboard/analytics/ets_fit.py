@@ -6,17 +6,19 @@ likelihood (~15 µs), and `fit` then builds results with a numerical-Hessian cov
 `fit_params` runs the identical search (same internal parameterisation and bounds, the same
 likelihood evaluated on the model's own smoothing routine, the same forward-difference steps as
 `approx_derivative` with `abs_step=1e-8`, the same L-BFGS-B settings) with a lean gradient loop, so it
-returns the same optimum to the last bit on our data (tests compare it with `ETSModel.fit`). `results` wraps parameters in statsmodels' own results class (smoothing, forecasts and
-prediction intervals unchanged) minus the covariance.
+returns the same optimum to the last bit on our data (tests compare it with `ETSModel.fit`).
+
+`forecast` gives what `smooth(params).get_prediction(...)` gives for the next steps (the mean and the
+"exact" forecast variance), as statsmodels computes them, without its results and prediction objects:
+building those (a numerical-Hessian covariance, pandas indexes, a zero-error simulation) cost more than
+the fit itself.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy.optimize import minimize
-from statsmodels.tools._decorators import cache_readonly
-from statsmodels.tsa.exponential_smoothing.ets import ETSModel, ETSResults, ETSResultsWrapper
+from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 # scipy.optimize's defaults as fmin_l_bfgs_b passes them from statsmodels' `_fit_lbfgs`.
 MAXITER = 1000  # ETSModel.fit's default
@@ -26,30 +28,51 @@ FTOL = 1e7 * float(np.finfo(float).eps)  # factr=1e7
 GTOL = 1e-5  # pgtol
 
 
-class _ETSResultsNoCov(ETSResults):
-    """statsmodels' ETS results without the parameter covariance (NaN), which we never use.
-
-    `ETSResults.__init__` computes the covariance from a complex-step numerical Hessian of the likelihood
-    (about a third of a warm fit's time); forecasts and prediction intervals do not depend on it.
-    """
-
-    @cache_readonly
-    def cov_params_approx(self) -> np.ndarray:
-        k = len(self.params)
-        return np.full((k, k), np.nan)
-
-
 class DampedETS(ETSModel):
-    """statsmodels' ETSModel(error="add", trend="add", damped_trend=True) on a Series; results skip the
-    covariance. `fit` is statsmodels' own; `fit_params` is the same search with a leaner gradient."""
+    """statsmodels' ETSModel(error="add", trend="add", damped_trend=True) on an array. `fit` is
+    statsmodels' own; `fit_params` is the same search with a leaner gradient; `forecast` the same
+    forecast and variance as its results' `get_prediction`, on arrays."""
 
     def __init__(self, values: np.ndarray) -> None:
-        # A Series endog: statsmodels' get_prediction needs an index (it fails on a bare ndarray).
-        super().__init__(pd.Series(values), error="add", trend="add", damped_trend=True)
+        # An array, not a Series: no pandas index to carry (only get_prediction needed one).
+        super().__init__(np.asarray(values, dtype=float), error="add", trend="add", damped_trend=True)
 
-    @property
-    def _res_classes(self) -> dict[str, tuple[type, type]]:
-        return {"fit": (_ETSResultsNoCov, ETSResultsWrapper)}
+    def forecast(self, params: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance of the next `horizon` values, as `smooth(params).get_prediction(start=nobs,
+        end=nobs + horizon - 1)` gives them (`predicted_mean`, `forecast_variance`, method "exact").
+
+        The steps follow statsmodels 0.14/0.15: `ETSModel._smooth` for the fitted states and residuals,
+        `ETSResults.simulate` with zero errors from the last state for the mean, and the results' `mse`
+        times `_relative_forecast_variance` (model "AAdN") for the variance; tests pin it to statsmodels.
+        """
+        params = np.asarray(params, dtype=float)
+        internal = self._internal_params(params)
+        yhat = np.zeros(self.nobs)
+        xhat = np.zeros((self.nobs, self._k_states_internal))
+        is_fixed = np.zeros(self._k_params_internal, dtype=np.int64)
+        fixed_values = np.empty(self._k_params_internal)
+        self._smoothing_func(internal, self.endog, yhat, xhat, is_fixed, fixed_values)
+        mse = np.sum((self.endog - yhat) ** 2) / self.nobs
+        # The zero-error simulation: the damped trend shrinks by phi a step and adds to the level.
+        level, trend, phi = float(xhat[-1, 0]), float(xhat[-1, 1]), float(internal[3])
+        mean = np.empty(horizon)
+        for step in range(horizon):
+            trend = trend * phi
+            level = level + trend
+            mean[step] = level
+        alpha, beta = float(params[0]), float(params[1])
+        h = np.arange(1.0, horizon + 1.0)
+        relative = (
+            1
+            + alpha**2 * (h - 1)
+            + ((beta * phi * h) / ((1 - phi) ** 2) * (2 * alpha * (1 - phi) + beta * phi))
+            - (
+                (beta * phi * (1 - phi**h))
+                / ((1 - phi) ** 2 * (1 - phi**2))
+                * (2 * alpha * (1 - phi**2) + beta * phi * (1 + 2 * phi - phi**h))
+            )
+        )
+        return mean, mse * relative
 
     def fit_params(self, start: np.ndarray | None = None) -> np.ndarray:
         """Maximum-likelihood parameters, as `ETSModel.fit(start_params=start, return_params=True)`."""

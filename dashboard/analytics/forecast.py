@@ -7,14 +7,15 @@ histories give a "not_enough_data" result instead of a fit: a trend model on thr
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy.stats import norm
+from scipy.stats import t as student_t
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from dashboard.analytics.errors import AnalyticsError
@@ -134,29 +135,49 @@ def _fit_predict(
             warnings.simplefilter("ignore", RuntimeWarning)
             model = DampedETS(values)
             params = model.fit_params(start)  # = ETSModel.fit's optimum, see ets_fit
-            res = model.smooth(params)
-            pred = res.get_prediction(start=n, end=n + horizon - 1)
-            if pred.method != "exact":  # statsmodels has analytic variances for AAdN; never simulate silently
-                raise ValueError(f"unexpected ETS prediction method {pred.method!r}")
-            mean = np.asarray(pred.predicted_mean)
-            sd = np.sqrt(np.asarray(pred.forecast_variance))
+            mean, variance = model.forecast(params, horizon)  # = its results' get_prediction, see ets_fit
+            sd = np.sqrt(variance)
             out[:, 0] = mean
             for j, level in enumerate(LEVELS):
                 # ETS PredictionResults.pred_int's exact formula (mean -/+ z sd), on arrays instead of Series.
                 out[:, 1 + 2 * j] = mean - _Z[level] * sd
                 out[:, 2 + 2 * j] = mean + _Z[level] * sd
-        return out, np.asarray(res.params)
+        return out, params
     t = np.arange(n, dtype=float) if t is None else t
     ahead = t[-1] + np.arange(1, horizon + 1, dtype=float) if ahead is None else ahead
-    fit = sm.OLS(np.log(values), sm.add_constant(t)).fit()
-    future = sm.add_constant(ahead, has_constant="add")
-    pred = fit.get_prediction(future)
+    mean, sd_obs, df_resid = _log_trend(np.log(values), t, ahead)
     # exp of the log-scale mean is the median forecast; the interval maps exactly through exp.
-    out[:, 0] = np.exp(pred.predicted_mean)
+    out[:, 0] = np.exp(mean)
     for j, level in enumerate(LEVELS):
-        # conf_int(obs=True) is summary_frame's obs_ci_lower/upper, without building a frame per level.
-        out[:, 1 + 2 * j : 3 + 2 * j] = np.exp(pred.conf_int(obs=True, alpha=1 - level))
+        q = _t_quantile(level, df_resid)
+        out[:, 1 + 2 * j] = np.exp(mean - q * sd_obs)
+        out[:, 2 + 2 * j] = np.exp(mean + q * sd_obs)
     return out, None
+
+
+def _log_trend(y: np.ndarray, t: np.ndarray, ahead: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The OLS trend of `y` on `t` at `ahead`: mean, standard error of a new observation, residual dof.
+
+    statsmodels' `OLS(y, add_constant(t)).fit().get_prediction(add_constant(ahead))` and its
+    `conf_int(obs=True)`, step for step on arrays (the pseudo-inverse solve, `scale` = SSR / dof, the
+    mean's variance x' cov x, plus `scale` for a new observation): its model, results and prediction
+    objects cost ten times the arithmetic. Tests pin it to statsmodels.
+    """
+    exog = np.column_stack([np.ones_like(t), t])
+    pinv = np.linalg.pinv(exog)
+    params = pinv @ y
+    resid = y - exog @ params
+    df_resid = len(y) - int(np.linalg.matrix_rank(exog))
+    scale = float(resid @ resid) / df_resid
+    future = np.column_stack([np.ones_like(ahead), ahead])
+    var_mean = (future * (future @ (pinv @ pinv.T * scale))).sum(axis=1)
+    return future @ params, np.sqrt(var_mean + scale), df_resid
+
+
+@functools.lru_cache(maxsize=256)
+def _t_quantile(level: float, df: int) -> float:
+    """Student's t quantile of a two-sided `level` interval, as statsmodels' conf_int takes it."""
+    return float(student_t.ppf(1 - (1 - level) / 2, df))
 
 
 def _backtest(

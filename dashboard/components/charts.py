@@ -269,6 +269,11 @@ def heatmap(
     }
 
 
+def fiscal_year_labels(index: pd.Index) -> list[str]:
+    """ "FY" and the year of each date (as `strftime("FY%Y")` writes it, without a call per date)."""
+    return [f"FY{year:04d}" for year in pd.DatetimeIndex(index).year.tolist()]
+
+
 def band(
     forecast: pd.DataFrame,
     history: pd.Series,
@@ -276,13 +281,14 @@ def band(
     *,
     scale: float = 1.0,
     unit: str = "USD",
-    x_format: str | None = None,
+    fiscal_years: bool = False,
 ) -> dict[str, Any]:
     """History, point forecast and shaded 80%/95% intervals (columns mean, lower_80, upper_80, lower_95, upper_95).
 
-    `x_format` (e.g. "FY%Y") labels periods as categories instead of placing them on a date axis.
+    `fiscal_years` labels periods as categories "FY2024" (the year each period ends) instead of placing
+    them on a date axis.
     """
-    if x_format is None:
+    if not fiscal_years:
         hx, x, when, x_axis = (
             formats.iso_dates(history.index),
             formats.iso_dates(forecast.index),
@@ -290,8 +296,7 @@ def band(
             axis(type="date"),
         )
     else:
-        hx = [d.strftime(x_format) for d in pd.DatetimeIndex(history.index)]
-        x = [d.strftime(x_format) for d in pd.DatetimeIndex(forecast.index)]
+        hx, x = fiscal_year_labels(history.index), fiscal_year_labels(forecast.index)
         when, x_axis = "%{x}", axis(type="category")
     data: list[dict[str, Any]] = [
         {
@@ -320,11 +325,7 @@ def band(
                 }
             )
     bounds = [c for c in ("lower_80", "upper_80", "lower_95", "upper_95") if c in forecast]
-    custom = (
-        np.column_stack([forecast[c].astype(float).to_numpy() / scale for c in bounds]).round(6).tolist()
-        if len(bounds) == 4
-        else None
-    )
+    custom = (forecast[bounds].to_numpy(dtype=float) / scale).round(6).tolist() if len(bounds) == 4 else None
     point: dict[str, Any] = {
         "type": "scatter",
         "x": x,

@@ -164,7 +164,7 @@ def period_labels(index: pd.Index, period: str) -> list[str]:
     """Bar labels: FY2024 for annual rows (the year the fiscal year ends), else the period-end month."""
     dates = pd.DatetimeIndex(index)
     if period == "FY":
-        return [f"FY{d.year}" for d in dates]
+        return charts.fiscal_year_labels(dates)
     return [d.strftime("%b %Y") for d in dates]
 
 

@@ -80,8 +80,7 @@ def _statement_series(symbol: str, frequency: str) -> dict[str, pd.Series]:
 def run(symbol: str, series: str, frequency: str, method: str) -> tuple[pd.Series, fc.Forecast]:
     def build() -> tuple[pd.Series, fc.Forecast]:
         if series == "price":
-            # Month-end closes once per symbol, for both methods (price ignores the frequency).
-            months = services().cached("forecast-monthly", (symbol,), lambda: _monthly(symbol))
+            months = month_end_closes(symbol)
             return months, fc.forecast_price(months, method=how, resampled=True)
         values = history(symbol, series, frequency)
         horizon, holdout = (5, 3) if frequency == "FY" else (8, 4)
@@ -90,6 +89,12 @@ def run(symbol: str, series: str, frequency: str, method: str) -> tuple[pd.Serie
     how: Literal["ets", "loglinear"] = "loglinear" if method == "loglinear" else "ets"
 
     return services().cached("forecast", (symbol, series, frequency, method), build)
+
+
+def month_end_closes(symbol: str) -> pd.Series:
+    """Month-end closes, cached once per symbol for both methods (price ignores the frequency) and
+    prewarmed: a query and a resample cost a price forecast's first request about as much as its fits."""
+    return services().cached("forecast-monthly", (symbol,), lambda: _monthly(symbol))
 
 
 def _monthly(symbol: str) -> pd.Series:
@@ -133,9 +138,7 @@ def forecast_update(
         scale, unit = formats.scale_for([*values.tolist(), *result.forecast["mean"].tolist()])
         kind = "usd_bn" if unit == "USD bn" else "usd_m"
     annual = series != "price" and frequency == "FY"
-    figure = charts.band(
-        result.forecast, values, title, scale=scale, unit=unit, x_format="FY%Y" if annual else None
-    )
+    figure = charts.band(result.forecast, values, title, scale=scale, unit=unit, fiscal_years=annual)
     bt = result.backtest
     backtest = (
         dbc.Alert(

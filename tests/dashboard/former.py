@@ -6,10 +6,15 @@ compare the two. Copied verbatim from the commit before each rewrite (named per 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import statsmodels.api as sm
+from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
+from dashboard.analytics.ets_fit import DampedETS
 from dashboard.components import tables
 
 
@@ -31,3 +36,22 @@ def transpose_by_date(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
     body.columns = [d.strftime("%Y-%m-%d") for d in body.columns]
     body.insert(0, "field", body.index)
     return body.reset_index(drop=True)
+
+
+def ets_forecast(model: DampedETS, params: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """DampedETS.forecast as forecast._fit_predict got it before (bac11a1): statsmodels' results on a
+    Series endog and their get_prediction (mean, exact variance)."""
+    n = len(model.endog)
+    reference = ETSModel(pd.Series(model.endog), error="add", trend="add", damped_trend=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pred = reference.smooth(params).get_prediction(start=n, end=n + horizon - 1)
+    assert pred.method == "exact"
+    return np.asarray(pred.predicted_mean), np.asarray(pred.forecast_variance)
+
+
+def log_trend(y: np.ndarray, t: np.ndarray, ahead: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """forecast._log_trend as forecast._fit_predict got it before (bac11a1): an sm.OLS fit's prediction."""
+    fit = sm.OLS(y, sm.add_constant(t)).fit()
+    prediction = fit.get_prediction(sm.add_constant(ahead, has_constant="add"))
+    return np.asarray(prediction.predicted_mean), np.asarray(prediction.se_obs), int(fit.df_resid)

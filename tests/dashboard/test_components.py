@@ -7,6 +7,7 @@ import orjson
 import pandas as pd
 import pytest
 
+from dashboard.analytics import forecast as fc
 from dashboard.analytics.statements import statement_frame
 from dashboard.components import charts, formats, tables
 from tests.dashboard import former
@@ -118,6 +119,32 @@ def test_band_figure_joins_upper_and_reversed_lower_bounds() -> None:
     interval = next(t for t in figure["data"] if t["name"] == "80% interval")
     assert list(interval["y"]) == [11.0, 12.5, 9.5, 9.0]  # a closed polygon, not a sum of arrays
     assert interval["x"] == ["2025-01-01", "2026-01-01", "2026-01-01", "2025-01-01"]
+
+
+def test_fiscal_year_labels_are_strftime_fy_years() -> None:
+    """The year of each date as strftime("FY%Y") writes it, zone-aware and pre-1970 dates included."""
+    for dates in (
+        pd.date_range("1962-06-30", periods=70, freq="YE-JUN"),
+        pd.date_range("2024-01-31", periods=3, freq="ME", tz="America/New_York"),
+        pd.DatetimeIndex([]),
+    ):
+        assert charts.fiscal_year_labels(dates) == [d.strftime("FY%Y") for d in dates]
+
+
+def test_band_hover_bounds_are_the_scaled_interval_columns() -> None:
+    """Each forecast point's hover data: its 80% and 95% bounds divided by the scale, rounded to 6."""
+    index = pd.date_range("2025-09-30", periods=3, freq="YE-SEP")
+    rng = np.random.default_rng(2)
+    forecast = pd.DataFrame(rng.normal(1e10, 1e9, (3, 5)), index=index, columns=list(fc.COLUMNS))
+    history = pd.Series([9e9, 9.5e9], index=index[:2] - pd.DateOffset(years=2))
+    figure = charts.band(forecast, history, "t", scale=1e9, fiscal_years=True)
+    point = next(t for t in figure["data"] if t["name"] == "forecast")
+    bounds = ["lower_80", "upper_80", "lower_95", "upper_95"]
+    assert (
+        point["customdata"]
+        == np.column_stack([forecast[c].astype(float).to_numpy() / 1e9 for c in bounds]).round(6).tolist()
+    )
+    assert point["x"] == ["FY2025", "FY2026", "FY2027"]
 
 
 def _statement_frames() -> list[pd.DataFrame]:

@@ -132,6 +132,11 @@ def test_prewarm_first_clicks_of_a_warmed_company_read_nothing(
             },
         )
         assert "forecast-mape" in text
+    # Another series than the default: its fit is computed now, on the warmed month-end closes.
+    price_forecast = {"forecast-series": "price", "forecast-frequency": "FY", "forecast-method": "loglinear"}
+    assert "forecast-graph" in answer(
+        client, deps, "forecast-graph", {"forecast-symbol": "MSFT", **price_forecast}
+    )
     assert [r for r in reads if r[1] == "MSFT"] == []
     # Portfolio's and Compare's per-symbol closes are warm too: not even derived from the history again.
     from dashboard.components import company_data

@@ -56,18 +56,20 @@ def test_fit_params_equal_statsmodels_fit_cold_and_warm(name: str) -> None:
     np.testing.assert_allclose(warm, _statsmodels_params(values, warm_start), rtol=1e-12, atol=0)
 
 
-def test_results_forecast_and_intervals_equal_statsmodels() -> None:
-    """Results without the covariance give statsmodels' forecast and prediction intervals, covariance NaN."""
-    values = SERIES["FY revenue"]
-    model = DampedETS(values)
-    ours = model.smooth(model.fit_params())
-    ref = ETSModel(pd.Series(values), error="add", trend="add", damped_trend=True).fit(disp=False)
-    n = len(values)
-    for alpha in (0.05, 0.2):
-        np.testing.assert_allclose(
-            ours.get_prediction(start=n, end=n + 4).summary_frame(alpha=alpha),
-            ref.get_prediction(start=n, end=n + 4).summary_frame(alpha=alpha),
-            rtol=1e-12,
-        )
-    assert np.isnan(np.asarray(ours.cov_params())).all()
-    assert np.isfinite(np.asarray(ref.cov_params())).all()
+@pytest.mark.parametrize("name", sorted(SERIES))
+def test_forecast_mean_and_variance_equal_statsmodels_prediction(name: str) -> None:
+    """`forecast` gives statsmodels' own get_prediction mean and exact variance on its fitted results
+    (every series: growing, loss-making, noisy, monthly, short), at the fitted and at other parameters."""
+    values = SERIES[name]
+    n, horizon = len(values), 12
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = DampedETS(values)
+        fitted = model.fit_params()
+        reference = ETSModel(pd.Series(values), error="add", trend="add", damped_trend=True)
+        for params in (fitted, np.array([0.5, 0.05, 0.9, values[0], 0.0])):
+            mean, variance = model.forecast(params, horizon)
+            pred = reference.smooth(params).get_prediction(start=n, end=n + horizon - 1)
+            assert pred.method == "exact"
+            np.testing.assert_allclose(mean, np.asarray(pred.predicted_mean), rtol=1e-13, atol=0)
+            np.testing.assert_allclose(variance, np.asarray(pred.forecast_variance), rtol=1e-12, atol=0)

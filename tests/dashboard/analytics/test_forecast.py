@@ -5,10 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 from dashboard.analytics import forecast as fc
+from dashboard.analytics import statements as st
 from dashboard.analytics.errors import AnalyticsError
+from dashboard.analytics.ets_fit import DampedETS
+from tests.dashboard import former
 from tests.dashboard.analytics import factories
 
 
@@ -162,3 +166,63 @@ def test_forecast_duplicated_dates_keep_yearly_steps() -> None:
     assert res.forecast is not None
     assert list(res.forecast.index) == list(pd.date_range("2022-09-30", periods=2, freq="YE-SEP"))
     assert res.forecast["mean"].iloc[0] == pytest.approx(100 * 1.05**12, rel=1e-9)
+
+
+def _real_shaped() -> dict[str, pd.Series]:
+    """Dated series as the Forecast page fits them: statement lines (annual and quarterly; growing,
+    loss-making, noisy), one with a missing year, a short one, and month-end prices."""
+    payloads = factories.statement_payloads(years=30, seed=8)
+    out: dict[str, pd.Series] = {}
+    for label, period in (("FY", "FY"), ("Q", ("Q1", "Q2", "Q3", "Q4"))):
+        frame = st.combine(*(st.statement_frame(payloads[k], period=period) for k in ("income", "cashflow")))
+        for name in ("revenue", "netIncome", "freeCashFlow"):
+            out[f"{label} {name}"] = frame[name].dropna()
+    out["FY revenue, a year missing"] = out["FY revenue"].drop(out["FY revenue"].index[10])
+    out["FY revenue, 9 years"] = out["FY revenue"].tail(9)
+    out["monthly price"] = fc.monthly(factories.prices(2520, seed=9)["adj_close"])
+    return out
+
+
+@pytest.mark.parametrize("method", fc.METHODS)
+def test_forecasts_equal_the_former_statsmodels_objects_path(
+    method: fc.Method, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The forecasts and backtests computed on arrays equal those of the former path through
+    statsmodels' results and prediction objects (its ETS get_prediction, its OLS), on every
+    real-shaped series."""
+    for name, series in _real_shaped().items():
+        horizon, holdout = (12, 12) if name == "monthly price" else (5, 3)
+        new = fc.forecast(series, method=method, horizon=horizon, holdout=holdout)
+        with monkeypatch.context() as patched:
+            patched.setattr(DampedETS, "forecast", former.ets_forecast)
+            patched.setattr(fc, "_log_trend", former.log_trend)
+            old = fc.forecast(series, method=method, horizon=horizon, holdout=holdout)
+        assert (new.status, new.message) == (old.status, old.message), name
+        if old.forecast is None:
+            continue
+        assert new.forecast is not None
+        pd.testing.assert_frame_equal(new.forecast, old.forecast, rtol=1e-11, atol=0)
+        if old.backtest is None:  # the 9-year history: too short to hold 3 out
+            assert new.backtest is None
+            continue
+        assert new.backtest is not None
+        pd.testing.assert_frame_equal(new.backtest.predicted, old.backtest.predicted, rtol=1e-11, atol=0)
+        assert new.backtest.mape == pytest.approx(old.backtest.mape, rel=1e-11)
+        assert (new.backtest.coverage_80, new.backtest.coverage_95) == (
+            old.backtest.coverage_80,
+            old.backtest.coverage_95,
+        )
+
+
+def test_log_linear_intervals_equal_statsmodels_ols_prediction_intervals() -> None:
+    """The log-linear table is exp of statsmodels' OLS prediction and its conf_int(obs=True) at 80% and
+    95%, on elapsed periods with a gap."""
+    values = _real_shaped()["FY revenue, a year missing"].to_numpy()
+    t = fc.periods(_real_shaped()["FY revenue, a year missing"].index)
+    ahead = t[-1] + np.arange(1.0, 6.0)
+    table, _ = fc._fit_predict(values, 5, "loglinear", t=t, ahead=ahead)
+    prediction = sm.OLS(np.log(values), sm.add_constant(t)).fit().get_prediction(sm.add_constant(ahead))
+    expected = [np.exp(prediction.predicted_mean)]
+    for level in fc.LEVELS:
+        expected += list(np.exp(prediction.conf_int(obs=True, alpha=1 - level)).T)
+    np.testing.assert_allclose(table, np.column_stack(expected), rtol=1e-12, atol=0)

@@ -4,8 +4,9 @@ Inputs are aligned dividend-adjusted prices (see `portfolio.align_prices`). Expe
 CAGRs (PyPortfolioOpt `mean_historical_return`, 252 days); the covariance is Ledoit-Wolf shrunk, which is
 better conditioned than the sample covariance when symbols are many and history is short. Long-only.
 
-The minimum-volatility portfolio and the frontier come from PyPortfolioOpt's critical line algorithm (CLA):
-its turning points are exact, and between two of them the frontier's weights are linear in the target return,
+The minimum-volatility portfolio and the frontier come from the critical line algorithm (CLA; PyPortfolioOpt's,
+run by dashboard/analytics/cla.py with less overhead, the same turning points bit for bit): its turning
+points are exact, and between two of them the frontier's weights are linear in the target return,
 so every frontier point is an interpolation (as `CLA.efficient_frontier` builds its points) instead of one
 cvxpy solve each. The convex solver (cvxpy) is the fallback when CLA's turning points fail their checks.
 
@@ -16,9 +17,10 @@ point solves a linear equation; the best of those points and the turning points 
 HRP is PyPortfolioOpt's `HRPOpt.optimize` (scipy single linkage, recursive bisection) on arrays instead of
 pandas frames, which cost ~18 ms in label lookups for a handful of symbols.
 
-A company page asks for several objectives and the frontier over the same prices: the daily returns,
-expected returns, covariance and turning points are computed once and kept in a small cache keyed by the
-prices' content (columns and values; `clear_cache` empties it), so the later calls reuse them.
+The Portfolio page asks for every objective and the frontier over the same prices: `optimize_all` computes
+the daily returns, expected returns, covariance and turning points once for all of them. Separate calls
+(`optimize`, `efficient_frontier`) keep them in a small cache keyed by the prices' content (columns and
+values; `clear_cache` empties it), so the later calls reuse them.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ import numpy as np
 import pandas as pd
 import scipy.cluster.hierarchy as sch
 import scipy.spatial.distance as ssd
-from pypfopt import CLA, EfficientFrontier
+from pypfopt import EfficientFrontier
 from pypfopt.exceptions import OptimizationError
 
+from dashboard.analytics import cla
 from dashboard.analytics.errors import AnalyticsError, NotEnoughDataError
 
 Objective = Literal["min_volatility", "max_sharpe", "hrp"]
@@ -169,9 +172,12 @@ def _turning_points(inputs: _Inputs) -> tuple[np.ndarray, np.ndarray]:
     if inputs.turning is None:
         mu = inputs.mu.to_numpy(dtype=float)
         try:
-            cla = CLA(inputs.mu, inputs.cov)
-            cla.min_volatility()  # runs the algorithm; `cla.w` then holds every turning point
-            points = np.array([np.asarray(w, dtype=float).ravel() for w in cla.w])
+            # What `CLA(mu, cov).min_volatility()` leaves in `CLA.w` (dashboard/analytics/cla.py); an empty
+            # list is where `min_volatility` raised.
+            found = cla.turning_points(mu, inputs.cov.to_numpy(dtype=float))
+            points = np.array([np.asarray(w, dtype=float).ravel() for w in found]).reshape(
+                len(found), len(mu)
+            )
         except (ValueError, np.linalg.LinAlgError, IndexError, TypeError):
             points = np.empty((0, len(mu)))
         returns = points @ mu if points.size else np.empty(0)

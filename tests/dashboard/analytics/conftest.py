@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from dashboard.analytics import statements as st
+from tests.dashboard import seed
 from tests.dashboard.analytics import factories
 
 FMP = Path(__file__).resolve().parents[2] / "fixtures" / "fmp"
@@ -48,3 +49,17 @@ def recorded_prices() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def generated_prices() -> pd.DataFrame:
     return factories.prices(1500, seed=42)
+
+
+@pytest.fixture(scope="session")
+def closes() -> pd.DataFrame:
+    """Seeded adjusted closes of eight symbols, one listed late and one with a gap, as the page builds them."""
+    series = {}
+    for i, symbol in enumerate(factories.RAGGED_SYMBOLS):
+        rows = seed.price_rows(symbol, i)
+        series[symbol] = pd.Series([r[6] for r in rows], index=pd.DatetimeIndex([r[1] for r in rows]))
+    series["XOM"] = series["XOM"].iloc[700:]
+    series["KO"] = series["KO"].drop(series["KO"].index[1200:1230])
+    wide = pd.DataFrame(series).sort_index()
+    wide.columns.name = "symbol"
+    return wide

@@ -208,3 +208,7 @@ def universe(n_symbols: int = 500, *, seed: int = 0) -> tuple[pd.DataFrame, pd.S
         sector_of[symbol] = sectors[k % len(sectors)]
     long = pd.DataFrame(rows).set_index("date")
     return long, pd.Series(caps), pd.Series(sector_of)
+
+
+# Eight seeded symbols for the optimiser's comparisons with PyPortfolioOpt (the `closes` fixture).
+RAGGED_SYMBOLS = ("AAPL", "MSFT", "JNJ", "XOM", "JPM", "KO", "NVDA", "PG")

@@ -15,27 +15,14 @@ import pytest
 from pypfopt import EfficientFrontier, HRPOpt, expected_returns, risk_models
 from scipy.stats import norm
 
+from dashboard.analytics import cla
 from dashboard.analytics import optimize as opt
 from dashboard.analytics import portfolio as pf
 from dashboard.analytics.errors import AnalyticsError
-from tests.dashboard import seed
+from tests.dashboard.analytics import factories
 
-SYMBOLS = ("AAPL", "MSFT", "JNJ", "XOM", "JPM", "KO", "NVDA", "PG")
+SYMBOLS = factories.RAGGED_SYMBOLS
 COMBINATIONS = [SYMBOLS[:2], SYMBOLS[2:5], SYMBOLS[::2], SYMBOLS[1:7], SYMBOLS]
-
-
-@pytest.fixture(scope="module")
-def closes() -> pd.DataFrame:
-    """Seeded adjusted closes of eight symbols, one listed late and one with a gap, as the page builds them."""
-    series = {}
-    for i, symbol in enumerate(SYMBOLS):
-        rows = seed.price_rows(symbol, i)
-        series[symbol] = pd.Series([r[6] for r in rows], index=pd.DatetimeIndex([r[1] for r in rows]))
-    series["XOM"] = series["XOM"].iloc[700:]
-    series["KO"] = series["KO"].drop(series["KO"].index[1200:1230])
-    wide = pd.DataFrame(series).sort_index()
-    wide.columns.name = "symbol"
-    return wide
 
 
 def _aligned(closes: pd.DataFrame, symbols: tuple[str, ...]) -> pd.DataFrame:
@@ -106,7 +93,7 @@ def test_max_sharpe_falls_back_to_the_solver_when_cla_fails(
     def broken(*_: object, **__: object) -> None:
         raise np.linalg.LinAlgError("singular matrix")
 
-    monkeypatch.setattr(opt, "CLA", broken)
+    monkeypatch.setattr(cla, "turning_points", broken)
     opt.clear_cache()
     solved = opt.optimize(prices, "max_sharpe", risk_free=0.04)
     opt.clear_cache()

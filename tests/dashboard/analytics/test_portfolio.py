@@ -10,6 +10,7 @@ import pytest
 import quantstats as qs
 from pypfopt import EfficientFrontier, expected_returns, risk_models
 
+from dashboard.analytics import cla
 from dashboard.analytics import optimize as opt
 from dashboard.analytics import portfolio as pf
 from dashboard.analytics.errors import AnalyticsError, NotEnoughDataError
@@ -205,7 +206,7 @@ def test_efficient_frontier_falls_back_to_the_solver_when_cla_fails(
     def broken(*_: object, **__: object) -> None:
         raise np.linalg.LinAlgError("singular matrix")
 
-    monkeypatch.setattr(opt, "CLA", broken)
+    monkeypatch.setattr(cla, "turning_points", broken)
     opt.clear_cache()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "Solution may be inaccurate" from the solver either

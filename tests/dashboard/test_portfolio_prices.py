@@ -161,3 +161,19 @@ def test_date_union_equals_the_sorted_union(name: str) -> None:
     else:
         for index, at in zip(indexes, rows, strict=True):
             assert union[at].equals(index)
+
+
+@pytest.mark.parametrize("symbols", [*SYMBOL_SETS, ["KO", "NOPE"], ["NOPE"]])
+def test_compare_ratio_table_equals_its_previous_build(page: tuple[Any, Any], symbols: list[str]) -> None:
+    """Compare's ratio rows, in the order asked and without unknown tickers, equal the screener table cut
+    with `loc` as before."""
+    from dashboard.components import universe_data
+
+    app, _ = page
+    with app.server.test_request_context():
+        built = _compare().ratio_table(symbols)
+        table = universe_data.metrics()
+    present = [s for s in symbols if s in table.index]
+    expected = table.loc[present, [c for c in _compare().COLUMNS if c in table.columns]].reset_index()
+    pd.testing.assert_frame_equal(built, expected)
+    assert list(built["symbol"]) == [s for s in symbols if s != "NOPE"]

@@ -7,6 +7,7 @@ sorting and filtering still work on the numbers.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -160,5 +161,35 @@ def iso_dates(index: pd.Index) -> list[str]:
     dates = pd.DatetimeIndex(index)
     if dates.tz is not None:
         dates = dates.tz_localize(None)
-    text: list[str] = np.datetime_as_string(dates.to_numpy(dtype="datetime64[D]"), unit="D").tolist()
+    days = dates.to_numpy(dtype="datetime64[D]")
+    known = _known_days(days)
+    if known is not None:
+        return known
+    text: list[str] = np.datetime_as_string(days, unit="D").tolist()
+    return text
+
+
+# Days whose text is kept once per process (~36,500 strings, ~2.5 MB): 1960 to 2059 covers the stored
+# prices (from 1990), statements and forecasts; a date outside it (or NaT) takes numpy's conversion.
+KNOWN_DAYS = (np.datetime64("1960-01-01", "D"), np.datetime64("2060-01-01", "D"))
+
+
+@functools.cache
+def _day_texts() -> np.ndarray:
+    days = np.arange(*KNOWN_DAYS, dtype="datetime64[D]")
+    return np.array(np.datetime_as_string(days, unit="D").tolist(), dtype=object)
+
+
+def _known_days(days: np.ndarray) -> list[str] | None:
+    """The texts of `days` looked up in the kept table, or None when one falls outside it.
+
+    np.datetime_as_string costs ~0.3 us a date, ~3 ms for a chart of 36 years of days (Portfolio's
+    drawdown, Company's MAX range); picking the same strings from the table, ~0.2 ms.
+    """
+    if not len(days):
+        return []
+    offsets = (days - KNOWN_DAYS[0]).astype(np.int64)  # NaT becomes the smallest int64: outside
+    if offsets.min() < 0 or offsets.max() >= (KNOWN_DAYS[1] - KNOWN_DAYS[0]).astype(np.int64):
+        return None
+    text: list[str] = _day_texts()[offsets].tolist()
     return text

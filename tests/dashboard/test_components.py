@@ -100,6 +100,26 @@ def test_chart_dates_are_iso_days_in_local_time() -> None:
     assert formats.iso_dates(eastern) == ["2024-01-02"]
 
 
+DATE_CASES = {
+    "36 years of business days": pd.bdate_range("1990-01-02", "2026-11-30"),
+    "the table's edges": pd.DatetimeIndex(["1960-01-01", "2059-12-31", "1969-12-31", "1970-01-01"]),
+    "before the table": pd.DatetimeIndex(["1959-12-31", "2000-01-01"]),
+    "after the table": pd.DatetimeIndex(["2000-01-01", "2060-01-01"]),
+    "a missing date": pd.DatetimeIndex(["2000-01-01", None]),
+    "times of day": pd.DatetimeIndex(["1999-12-31 23:59:59", "2024-02-29 00:00:01"]),
+    "seconds unit": pd.DatetimeIndex(pd.bdate_range("2020-01-01", periods=30).as_unit("s")),
+    "empty": pd.DatetimeIndex([]),
+}
+
+
+@pytest.mark.parametrize("case", DATE_CASES)
+def test_chart_dates_from_the_kept_table_equal_numpys_conversion(case: str) -> None:
+    """The kept table of day texts gives what np.datetime_as_string gives, inside and outside its span."""
+    index = DATE_CASES[case]
+    expected = np.datetime_as_string(index.to_numpy(dtype="datetime64[D]"), unit="D").tolist()
+    assert formats.iso_dates(index) == expected
+
+
 def test_chart_values_scale_round_and_serialise_gaps_as_null() -> None:
     values = charts._values(pd.Series([1_234_567.891234567, None, np.inf, 2.0], dtype=object), scale=1e3)
     assert values[0] == pytest.approx(1234.567891, abs=1e-9)

@@ -366,14 +366,11 @@ def _frontier(inputs: _Inputs, points: int, risk_free: float) -> pd.DataFrame:
     returns = [float(w @ mu) for w in frontier]
     volatilities = [float(np.sqrt(np.dot(w, cov.dot(w)))) for w in frontier]
     cleaned = [_clean(dict(zip(inputs.mu.index, w, strict=True))) for w in frontier]
-    return pd.DataFrame(
-        {
-            "expected_return": returns,
-            "volatility": volatilities,
-            "sharpe": [(ret - risk_free) / vol for ret, vol in zip(returns, volatilities, strict=True)],
-            **{str(s): [row[str(s)] for row in cleaned] for s in inputs.mu.index},
-        }
-    )
+    sharpes = [(ret - risk_free) / vol for ret, vol in zip(returns, volatilities, strict=True)]
+    columns = {"expected_return": returns, "volatility": volatilities, "sharpe": sharpes}
+    columns.update({str(s): [row[str(s)] for row in cleaned] for s in inputs.mu.index})
+    # Arrays, not lists: pandas infers a list's dtype element by element.
+    return pd.DataFrame({name: np.array(values, dtype=float) for name, values in columns.items()})
 
 
 @dataclass(frozen=True, slots=True)

@@ -257,3 +257,11 @@ def test_correlation_of_a_constant_price_is_undefined_as_in_pandas(closes: pd.Da
         built = pf.correlation_matrix(flat)
     pd.testing.assert_frame_equal(built, expected, rtol=1e-14, atol=1e-14)
     assert built["FLAT"].isna().all()
+
+
+def test_frontier_frame_equals_one_built_from_rows(closes: pd.DataFrame) -> None:
+    """The frontier frame built from columns has the dtypes, columns and values of one built from row
+    dicts, as it was before."""
+    frontier = opt.optimize_all(_aligned(closes, SYMBOLS[:5]), risk_free=0.04, points=15).frontier
+    assert list(frontier.columns[:3]) == ["expected_return", "volatility", "sharpe"]
+    pd.testing.assert_frame_equal(frontier, pd.DataFrame(frontier.to_dict("records")))

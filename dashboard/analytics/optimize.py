@@ -225,10 +225,10 @@ def _hrp(inputs: _Inputs) -> tuple[dict[str, float], float, float]:
     and covariance of the daily returns; the return and volatility use the shrunk inputs.
     """
     returns, symbols = inputs.returns, [str(s) for s in inputs.mu.index]
-    corr = np.corrcoef(returns, rowvar=False)
     sample = np.cov(returns, rowvar=False)
+    corr = _correlation(sample)
     distance = np.sqrt(np.clip((1.0 - corr) / 2.0, a_min=0.0, a_max=1.0))
-    order: list[int] = sch.to_tree(sch.linkage(ssd.squareform(distance, checks=False), "single")).pre_order()
+    order = _leaf_order(sch.linkage(ssd.squareform(distance, checks=False), "single"))
     w = np.ones(len(symbols))
     clusters = [order]
     while clusters:
@@ -243,6 +243,32 @@ def _hrp(inputs: _Inputs) -> tuple[dict[str, float], float, float]:
     cov = inputs.cov.to_numpy(dtype=float)
     ret, vol = float(w @ inputs.mu.to_numpy()), float(np.sqrt(w @ cov @ w))
     return {symbols[i]: float(w[i]) for i in sorted(range(len(symbols)), key=symbols.__getitem__)}, ret, vol
+
+
+def _correlation(cov: np.ndarray) -> np.ndarray:
+    """`np.corrcoef` from the covariance it would compute first (np.cov, then each entry over the two
+    standard deviations, clipped to [-1, 1]): the same bits without a second pass over the returns."""
+    stddev = np.sqrt(np.diag(cov))
+    corr = cov / stddev[:, None]
+    corr /= stddev[None, :]
+    np.clip(corr, -1, 1, out=corr)
+    return corr
+
+
+def _leaf_order(linkage: np.ndarray) -> list[int]:
+    """The leaves from left to right, as `sch.to_tree(linkage).pre_order()` lists them (row i of the
+    linkage joins its left and right child into node n + i) without building ~2n node objects."""
+    n = len(linkage) + 1
+    order: list[int] = []
+    stack = [2 * n - 2]  # the root
+    while stack:
+        node = stack.pop()
+        if node < n:
+            order.append(node)
+        else:
+            left, right = int(linkage[node - n, 0]), int(linkage[node - n, 1])
+            stack += [right, left]
+    return order
 
 
 def _cluster_variance(cov: np.ndarray, items: list[int]) -> float:

@@ -12,6 +12,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.cluster.hierarchy as sch
+import scipy.spatial.distance as ssd
 from pypfopt import EfficientFrontier, HRPOpt, expected_returns, risk_models
 from scipy.stats import norm
 
@@ -221,20 +223,13 @@ def test_optimize_all_refuses_what_optimize_refuses(closes: pd.DataFrame) -> Non
 def test_report_figures_equal_the_library_formulations(
     closes: pd.DataFrame, symbols: tuple[str, ...]
 ) -> None:
-    """The report's correlation is pandas' pairwise one (to 1e-14), its weights `normalise_weights` built as a
-    Series from a dict, its VaR/CVaR scipy's and pandas' quantile, exactly."""
+    """The report's correlation is pandas' pairwise one, its weights `normalise_weights` built as a Series
+    from a dict, its VaR/CVaR scipy's and pandas' quantile, exactly."""
     raw = closes[list(symbols)]
     aligned, _ = pf.align_prices(raw)
-    pd.testing.assert_frame_equal(
-        pf.correlation_matrix(aligned),
-        aligned.pct_change(fill_method=None).corr(min_periods=3),
-        rtol=1e-14,
-        atol=1e-14,
-    )
-    # The ragged frame (gaps, a late listing) keeps pandas' pairwise path, exactly.
-    pd.testing.assert_frame_equal(
-        pf.correlation_matrix(raw), raw.pct_change(fill_method=None).corr(min_periods=3)
-    )
+    for prices in (aligned, raw, raw.astype("float32"), raw.iloc[:3]):  # aligned, ragged, narrow, too short
+        expected = prices.pct_change(fill_method=None).corr(min_periods=3)
+        pd.testing.assert_frame_equal(pf.correlation_matrix(prices), expected, check_exact=True)
     weights = {s: 1.0 + i for i, s in enumerate(symbols)}
     old = pd.Series({s: float(weights.get(s, 0.0)) for s in aligned.columns}, dtype=float)
     pd.testing.assert_series_equal(pf.normalise_weights(weights, aligned.columns), old / old.sum())
@@ -255,7 +250,7 @@ def test_correlation_of_a_constant_price_is_undefined_as_in_pandas(closes: pd.Da
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         built = pf.correlation_matrix(flat)
-    pd.testing.assert_frame_equal(built, expected, rtol=1e-14, atol=1e-14)
+    pd.testing.assert_frame_equal(built, expected, check_exact=True)
     assert built["FLAT"].isna().all()
 
 
@@ -265,3 +260,18 @@ def test_frontier_frame_equals_one_built_from_rows(closes: pd.DataFrame) -> None
     frontier = opt.optimize_all(_aligned(closes, SYMBOLS[:5]), risk_free=0.04, points=15).frontier
     assert list(frontier.columns[:3]) == ["expected_return", "volatility", "sharpe"]
     pd.testing.assert_frame_equal(frontier, pd.DataFrame(frontier.to_dict("records")))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_hrp_clustering_steps_equal_numpy_and_scipy(seed: int) -> None:
+    """The correlation from the sample covariance is np.corrcoef's, bit for bit, and the leaf order read off
+    the linkage is `to_tree(...).pre_order()`, on 2-20 assets (some tied)."""
+    rng = np.random.default_rng(seed)
+    n = 2 + seed + (seed % 3) * 2
+    returns = rng.normal(0.0, 0.01, (400, n))
+    returns[:, -1] = returns[:, 0]  # a twin: distance 0, ties in the linkage
+    cov = np.cov(returns, rowvar=False)
+    np.testing.assert_array_equal(opt._correlation(cov), np.corrcoef(returns, rowvar=False))
+    distance = np.sqrt(np.clip((1.0 - np.corrcoef(returns, rowvar=False)) / 2.0, 0.0, 1.0))
+    linkage = sch.linkage(ssd.squareform(distance, checks=False), "single")
+    assert opt._leaf_order(linkage) == sch.to_tree(linkage).pre_order()

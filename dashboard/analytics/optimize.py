@@ -14,8 +14,8 @@ The maximum Sharpe portfolio also comes from the turning points: between two of 
 in one parameter t, so the Sharpe ratio is (a + b t) / sqrt(q(t)) with q quadratic, whose one stationary
 point solves a linear equation; the best of those points and the turning points is the long-only optimum
 (what `EfficientFrontier.max_sharpe` finds with one cvxpy solve, ~10 ms; the cvxpy solve stays the fallback).
-HRP is PyPortfolioOpt's `HRPOpt.optimize` (scipy single linkage, recursive bisection) on arrays instead of
-pandas frames, which cost ~18 ms in label lookups for a handful of symbols.
+HRP is PyPortfolioOpt's `HRPOpt.optimize` (scipy single linkage, recursive bisection) on arrays
+(dashboard/analytics/hrp.py) instead of pandas frames, which cost ~18 ms in label lookups for a few symbols.
 
 The Portfolio page asks for every objective and the frontier over the same prices: `optimize_all` computes
 the daily returns, expected returns, covariance and turning points once for all of them. Separate calls
@@ -33,12 +33,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import scipy.cluster.hierarchy as sch
-import scipy.spatial.distance as ssd
 from pypfopt import EfficientFrontier
 from pypfopt.exceptions import OptimizationError
 
-from dashboard.analytics import cla
+from dashboard.analytics import cla, hrp
 from dashboard.analytics.errors import AnalyticsError, NotEnoughDataError
 
 Objective = Literal["min_volatility", "max_sharpe", "hrp"]
@@ -219,64 +217,13 @@ def _min_volatility(inputs: _Inputs) -> tuple[dict[str, float], float, float]:
 
 
 def _hrp(inputs: _Inputs) -> tuple[dict[str, float], float, float]:
-    """`HRPOpt(returns=daily returns).optimize()` on arrays: weights (by sorted symbol), return, volatility.
-
-    As PyPortfolioOpt does when given returns, the clustering and the bisection use the sample correlation
-    and covariance of the daily returns; the return and volatility use the shrunk inputs.
-    """
-    returns, symbols = inputs.returns, [str(s) for s in inputs.mu.index]
-    sample = np.cov(returns, rowvar=False)
-    corr = _correlation(sample)
-    distance = np.sqrt(np.clip((1.0 - corr) / 2.0, a_min=0.0, a_max=1.0))
-    order = _leaf_order(sch.linkage(ssd.squareform(distance, checks=False), "single"))
-    w = np.ones(len(symbols))
-    clusters = [order]
-    while clusters:
-        clusters = [
-            c[j:k] for c in clusters for j, k in ((0, len(c) // 2), (len(c) // 2, len(c))) if len(c) > 1
-        ]
-        for first, second in zip(clusters[::2], clusters[1::2], strict=True):
-            first_var, second_var = _cluster_variance(sample, first), _cluster_variance(sample, second)
-            alpha = 1 - first_var / (first_var + second_var)
-            w[first] *= alpha
-            w[second] *= 1 - alpha
+    """`HRPOpt(returns=daily returns).optimize()` (dashboard/analytics/hrp.py): weights (by sorted symbol),
+    and the return and volatility from the shrunk inputs, as PyPortfolioOpt computes them."""
+    symbols = [str(s) for s in inputs.mu.index]
+    w = hrp.weights(inputs.returns)
     cov = inputs.cov.to_numpy(dtype=float)
     ret, vol = float(w @ inputs.mu.to_numpy()), float(np.sqrt(w @ cov @ w))
     return {symbols[i]: float(w[i]) for i in sorted(range(len(symbols)), key=symbols.__getitem__)}, ret, vol
-
-
-def _correlation(cov: np.ndarray) -> np.ndarray:
-    """`np.corrcoef` from the covariance it would compute first (np.cov, then each entry over the two
-    standard deviations, clipped to [-1, 1]): the same bits without a second pass over the returns."""
-    stddev = np.sqrt(np.diag(cov))
-    corr = cov / stddev[:, None]
-    corr /= stddev[None, :]
-    np.clip(corr, -1, 1, out=corr)
-    return corr
-
-
-def _leaf_order(linkage: np.ndarray) -> list[int]:
-    """The leaves from left to right, as `sch.to_tree(linkage).pre_order()` lists them (row i of the
-    linkage joins its left and right child into node n + i) without building ~2n node objects."""
-    n = len(linkage) + 1
-    order: list[int] = []
-    stack = [2 * n - 2]  # the root
-    while stack:
-        node = stack.pop()
-        if node < n:
-            order.append(node)
-        else:
-            left, right = int(linkage[node - n, 0]), int(linkage[node - n, 1])
-            stack += [right, left]
-    return order
-
-
-def _cluster_variance(cov: np.ndarray, items: list[int]) -> float:
-    """The variance of a cluster's inverse-variance portfolio (`HRPOpt._get_cluster_var`)."""
-    part = cov[np.ix_(items, items)]
-    weights = 1 / np.diag(part)
-    weights /= weights.sum()
-    return float(np.linalg.multi_dot((weights, part, weights)))
 
 
 def _max_sharpe(inputs: _Inputs, risk_free: float) -> tuple[dict[str, float], float, float]:

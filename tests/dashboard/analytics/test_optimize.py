@@ -17,7 +17,7 @@ import scipy.spatial.distance as ssd
 from pypfopt import EfficientFrontier, HRPOpt, expected_returns, risk_models
 from scipy.stats import norm
 
-from dashboard.analytics import cla
+from dashboard.analytics import cla, hrp
 from dashboard.analytics import optimize as opt
 from dashboard.analytics import portfolio as pf
 from dashboard.analytics.errors import AnalyticsError
@@ -271,7 +271,7 @@ def test_hrp_clustering_steps_equal_numpy_and_scipy(seed: int) -> None:
     returns = rng.normal(0.0, 0.01, (400, n))
     returns[:, -1] = returns[:, 0]  # a twin: distance 0, ties in the linkage
     cov = np.cov(returns, rowvar=False)
-    np.testing.assert_array_equal(opt._correlation(cov), np.corrcoef(returns, rowvar=False))
+    np.testing.assert_array_equal(hrp.correlation(cov), np.corrcoef(returns, rowvar=False))
     distance = np.sqrt(np.clip((1.0 - np.corrcoef(returns, rowvar=False)) / 2.0, 0.0, 1.0))
     linkage = sch.linkage(ssd.squareform(distance, checks=False), "single")
-    assert opt._leaf_order(linkage) == sch.to_tree(linkage).pre_order()
+    assert hrp.leaf_order(linkage) == sch.to_tree(linkage).pre_order()

@@ -175,10 +175,18 @@ def _date_union(indexes: list[pd.Index]) -> tuple[pd.Index, list[np.ndarray] | N
 
 
 def window(frame: pd.DataFrame, span: str) -> pd.DataFrame:
+    """The rows of the last `span` (dated on or after the last date minus its days).
+
+    On an ascending index of unique dates (every stored history) those rows are a tail, cut by position
+    (a binary search and a view, where a mask copies every column); any other index is masked.
+    """
     days = RANGES.get(span)
     if days is None or frame.empty:
         return frame
-    return frame[frame.index >= frame.index[-1] - pd.Timedelta(days=days)]
+    start = frame.index[-1] - pd.Timedelta(days=days)
+    if frame.index.is_monotonic_increasing and frame.index.is_unique:
+        return frame.iloc[int(frame.index.searchsorted(start, side="left")) :]
+    return frame[frame.index >= start]
 
 
 def price_view(
@@ -200,8 +208,15 @@ def price_view(
     ohlcv = indicators.ohlcv(full, adjusted=adjusted)
     shown = window(ohlcv, span)
 
+    # A tail of the history (see `window`): each line's same tail, by position, is its reindex on it.
+    start = len(ohlcv) - len(shown)
+    tail = start if ohlcv.index.is_unique and shown.index.equals(ohlcv.index[start:]) else None
+
     def lines(key: str) -> dict[str, pd.Series]:
-        return {name: s.reindex(shown.index) for name, s in indicators.REGISTRY[key].compute(ohlcv).items()}
+        computed = indicators.REGISTRY[key].compute(ohlcv).items()
+        if tail is not None:
+            return {name: s.iloc[tail:] for name, s in computed}
+        return {name: s.reindex(shown.index) for name, s in computed}
 
     overlay_lines = {name: s for key in overlays for name, s in lines(key).items()}
     panels = [(indicators.REGISTRY[key], lines(key)) for key in oscillators]

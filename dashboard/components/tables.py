@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import dash_ag_grid as dag
@@ -16,6 +16,7 @@ from dashboard.components.formats import Col
 # Up to this many rows a table grows to fit them (no inner scrollbar); longer ones scroll and page.
 AUTO_HEIGHT_ROWS = 25
 PAGE_SIZE = 50
+BLOCK_COLUMNS = 16  # columns from which `records` converts the float64 ones as one block (measured)
 
 
 def _timestamps(column: pd.Series) -> list[str | None]:
@@ -90,9 +91,12 @@ def _columns(frame: pd.DataFrame, digits: int) -> list[list[Any]]:
     """Every column's cells: the float64 columns rounded together as one 2-D array.
 
     A statement table has a column per fiscal date (~140 quarters): taking each out as a Series cost
-    more than the whole conversion. `np.round` and `isfinite` are elementwise, so the cells are the
+    more than the whole conversion. Frames under BLOCK_COLUMNS columns (Status, Screener, Forecast)
+    are converted column by column, as before: there the block's copies cost more than they save. `np.round` and `isfinite` are elementwise, so the cells are the
     ones `_cells` gives column by column (the other dtypes still go through it).
     """
+    if len(frame.columns) < BLOCK_COLUMNS:  # narrow: one by one costs less than reading the dtypes
+        return [_cells(column, digits) for _, column in frame.items()]
     dtypes = frame.dtypes.tolist()
     floats = [j for j, dtype in enumerate(dtypes) if dtype == np.float64]
     out: list[list[Any]] = [[] for _ in dtypes]
@@ -130,10 +134,17 @@ def grid(
         hidden: columns sent in the row data but not shown (keys, kinds).
     """
     frame = frame if frame is not None else pd.DataFrame()
-    short = len(frame) <= AUTO_HEIGHT_ROWS
+    defs = column_defs(frame, columns=columns, row_kind=row_kind, hidden=hidden)
+    return _grid(id_, records(frame), defs, len(frame), height)
+
+
+def _grid(
+    id_: str, rows: list[dict[str, Any]], defs: list[dict[str, Any]], length: int, height: int
+) -> dag.AgGrid:
+    short = length <= AUTO_HEIGHT_ROWS
     options: dict[str, Any] = {
         "animateRows": False,
-        "pagination": len(frame) > PAGE_SIZE,
+        "pagination": length > PAGE_SIZE,
         "paginationPageSize": PAGE_SIZE,
         "suppressColumnVirtualisation": True,  # so that autoSize measures every column
         "enableCellTextSelection": True,
@@ -142,8 +153,8 @@ def grid(
         options["domLayout"] = "autoHeight"
     return dag.AgGrid(
         id=id_,
-        rowData=records(frame),
-        columnDefs=column_defs(frame, columns=columns, row_kind=row_kind, hidden=hidden),
+        rowData=rows,
+        columnDefs=defs,
         # Filters earn their header space only on long tables.
         defaultColDef={"sortable": True, "filter": not short, "resizable": True, "minWidth": 80},
         columnSize="autoSize",
@@ -168,21 +179,30 @@ def column_defs(
         name = str(col)
         if name in hidden or name == row_kind:
             continue
-        spec = given.get(name) or formats.METRICS.get(name)
-        out: dict[str, Any] = {"field": name, "headerName": spec.header if spec else formats.label(name)}
-        if not defs:
-            out["pinned"] = "left"
-        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
-            out["type"] = "numericColumn"
-            if spec is not None and spec.kind != "text":
-                out["valueFormatter"] = formats.grid_formatter(spec.kind)
-            elif row_kind is not None:
-                out["valueFormatter"] = formats.row_formatter(row_kind)
-            else:
-                kind = "int" if pd.api.types.is_integer_dtype(dtype) else "num2"
-                out["valueFormatter"] = formats.grid_formatter(kind)
-        defs.append(out)
+        numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        integer = numeric and pd.api.types.is_integer_dtype(dtype)
+        defs.append(
+            _column_def(name, given, first=not defs, numeric=numeric, integer=integer, row_kind=row_kind)
+        )
     return defs
+
+
+def _column_def(
+    name: str, given: Mapping[str, Col], *, first: bool, numeric: bool, integer: bool, row_kind: str | None
+) -> dict[str, Any]:
+    spec = given.get(name) or formats.METRICS.get(name)
+    out: dict[str, Any] = {"field": name, "headerName": spec.header if spec else formats.label(name)}
+    if first:
+        out["pinned"] = "left"
+    if numeric:
+        out["type"] = "numericColumn"
+        if spec is not None and spec.kind != "text":
+            out["valueFormatter"] = formats.grid_formatter(spec.kind)
+        elif row_kind is not None:
+            out["valueFormatter"] = formats.row_formatter(row_kind)
+        else:
+            out["valueFormatter"] = formats.grid_formatter("int" if integer else "num2")
+    return out
 
 
 def transpose_by_date(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
@@ -206,3 +226,48 @@ def statement_table(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
     body.insert(2, "unit", [formats.unit(s.kind) for s in specs])
     body["kind"] = [s.kind for s in specs]
     return body
+
+
+def statement_grid(
+    id_: str,
+    frame: pd.DataFrame,
+    fields: Sequence[str],
+    *,
+    columns: Mapping[str, Col],
+    restated: Collection[str] = (),
+    height: int = 480,
+) -> dag.AgGrid:
+    """The statement table's grid: `grid` of `statement_table(frame, fields)` with the `restated` dates'
+    columns renamed "YYYY-MM-DD (restated)", the row's kind driving its format and the field hidden.
+
+    Built straight from the statement's float array (a quarterly table has ~140 date columns, and
+    transposing, inserting and converting them as DataFrame columns cost most of a Company statements
+    request); the same rows and column specs (tests compare the two). Other dtypes take the frame path.
+    """
+    present = [f for f in fields if f in frame.columns]
+    block = frame[present]
+    if frame.empty or not present or any(dtype != np.float64 for dtype in block.dtypes.tolist()):
+        body = statement_table(frame, list(fields)).rename(columns={d: f"{d} (restated)" for d in restated})
+        return grid(id_, body, height=height, columns=columns, row_kind="kind", hidden=("field",))
+    ordered = block.sort_index(ascending=False)
+    dates = [f"{d} (restated)" if d in restated else d for d in formats.iso_dates(ordered.index)]
+    names = pd.Index(["field", "item", "unit", *dates, "kind"])
+    if names.has_duplicates:  # as `records` refuses them
+        raise ValueError(f"records: duplicate column names {list(names[names.duplicated()])}")
+    values = ordered.to_numpy(dtype=np.float64).T  # a row per field, a column per date (newest first)
+    finite = np.isfinite(values).tolist()
+    rows: list[dict[str, Any]] = []
+    for field, cells, known in zip(present, np.round(values, 4).tolist(), finite, strict=True):
+        spec = formats.LINE_ITEMS.get(field, Col(formats.label(field), "usd_m"))
+        row: dict[str, Any] = {"field": field, "item": spec.header, "unit": formats.unit(spec.kind)}
+        row.update(zip(dates, (v if ok else None for v, ok in zip(cells, known, strict=True)), strict=True))
+        row["kind"] = spec.kind
+        rows.append(row)
+    text = [
+        _column_def(c, columns, first=c == "item", numeric=False, integer=False, row_kind="kind")
+        for c in ("item", "unit")
+    ]
+    numbers = [
+        _column_def(d, columns, first=False, numeric=True, integer=False, row_kind="kind") for d in dates
+    ]
+    return _grid(id_, rows, text + numbers, len(rows), height)

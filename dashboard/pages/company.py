@@ -308,14 +308,12 @@ def statements_view(
         table: Any = states.empty(note, id_="company-statement-empty")
         chart = charts.empty_figure(note)
     else:
-        body = tables.statement_table(frame, company_data.STATEMENT_FIELDS[kind])
-        body = body.rename(columns={d: f"{d} (restated)" for d in restated})
-        table = tables.grid(
+        table = tables.statement_grid(
             "company-statement-grid",
-            body,
+            frame,
+            company_data.STATEMENT_FIELDS[kind],
             columns=STATEMENT_COLUMNS,
-            row_kind="kind",
-            hidden=("field",),
+            restated=restated,
         )
         fields = [f for f in company_data.CHART_FIELDS[kind] if f in frame.columns]
         shown = frame[fields].tail(12)

@@ -14,8 +14,9 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
+from dashboard.analytics import indicators
 from dashboard.analytics.ets_fit import DampedETS
-from dashboard.components import tables
+from dashboard.components import company_data, tables
 
 
 def records(frame: pd.DataFrame, *, digits: int = 4) -> list[dict[str, Any]]:
@@ -55,3 +56,19 @@ def log_trend(y: np.ndarray, t: np.ndarray, ahead: np.ndarray) -> tuple[np.ndarr
     fit = sm.OLS(y, sm.add_constant(t)).fit()
     prediction = fit.get_prediction(sm.add_constant(ahead, has_constant="add"))
     return np.asarray(prediction.predicted_mean), np.asarray(prediction.se_obs), int(fit.df_resid)
+
+
+def price_view(
+    full: pd.DataFrame, *, adjusted: bool, overlays: tuple[str, ...], span: str, oscillators: tuple[str, ...]
+) -> tuple[pd.DataFrame, dict[str, pd.Series], list[tuple[Any, dict[str, pd.Series]]]]:
+    """company_data.price_view of a price history, with its window cut by a mask and its indicator
+    lines reindexed on it (bac11a1)."""
+    ohlcv = indicators.ohlcv(full, adjusted=adjusted)
+    days = company_data.RANGES.get(span)
+    shown = ohlcv if days is None else ohlcv[ohlcv.index >= ohlcv.index[-1] - pd.Timedelta(days=days)]
+
+    def lines(key: str) -> dict[str, pd.Series]:
+        return {name: s.reindex(shown.index) for name, s in indicators.REGISTRY[key].compute(ohlcv).items()}
+
+    overlay_lines = {name: s for key in overlays for name, s in lines(key).items()}
+    return shown, overlay_lines, [(indicators.REGISTRY[key], lines(key)) for key in oscillators]

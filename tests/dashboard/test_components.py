@@ -9,7 +9,8 @@ import pytest
 
 from dashboard.analytics import forecast as fc
 from dashboard.analytics.statements import statement_frame
-from dashboard.components import charts, formats, tables
+from dashboard.components import charts, company_data, formats, tables
+from dashboard.components.formats import Col
 from tests.dashboard import former
 from tests.dashboard.analytics import factories
 
@@ -223,3 +224,66 @@ def test_statement_table_dates_match_the_former_strftime() -> None:
         pd.testing.assert_frame_equal(
             tables.transpose_by_date(statement, fields), former.transpose_by_date(statement, fields)
         )
+
+
+def test_statement_grid_equals_the_grid_of_the_statement_table() -> None:
+    """The statement grid built from the float array has the rows, column specs and options of the grid
+    of the renamed statement table, for every statement shape, restated dates and field lists (some
+    absent, none present), and falls back to it for other dtypes."""
+    columns = {"item": Col("Line item"), "unit": Col("Unit")}
+    frames = _statement_frames()
+    frames.append(frames[0].astype({frames[0].columns[0]: "float32"}))
+    for statement in frames:
+        dates = formats.iso_dates(statement.index)
+        for fields in (list(statement.columns), [*statement.columns[:3], "notAField"], ["notAField"]):
+            for restated in (set(), {dates[0], dates[-1]}):
+                old = tables.grid(
+                    "g",
+                    tables.statement_table(statement, fields).rename(
+                        columns={d: f"{d} (restated)" for d in restated}
+                    ),
+                    columns=columns,
+                    row_kind="kind",
+                    hidden=("field",),
+                )
+                new = tables.statement_grid("g", statement, fields, columns=columns, restated=restated)
+                assert orjson.dumps(new.to_plotly_json()["props"]) == orjson.dumps(
+                    old.to_plotly_json()["props"]
+                )
+
+
+def _histories() -> dict[str, pd.DataFrame]:
+    """Real-shaped price histories: 30 years with dividends, NaN closes and a missing adjusted close,
+    a short one, a single day, and a stored gap of two years."""
+    full = factories.prices(7560, seed=5)
+    holes = full.copy()
+    holes.iloc[[100, 5000, 7000], holes.columns.get_loc("close")] = np.nan
+    holes.iloc[[200, 7559], holes.columns.get_loc("adj_close")] = np.nan
+    gap = full.drop(full.index[6500:7000])
+    return {"30y": full, "holes": holes, "60 days": full.tail(60), "one day": full.tail(1), "gap": gap}
+
+
+def test_price_view_equals_the_former_mask_and_reindex(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window cut by position and the lines' tails give the former masked window and reindexed
+    lines, for every span, basis, overlay and oscillator on real-shaped histories."""
+    overlays = tuple(company_data.OVERLAYS)
+    oscillators = tuple(company_data.OSCILLATORS)
+    for name, history in _histories().items():
+        monkeypatch.setattr(company_data, "prices", lambda symbol, h=history: h)
+        for span in company_data.RANGES:
+            for adjusted in (True, False):
+                new = company_data.price_view(
+                    "SYN", adjusted=adjusted, overlays=overlays, span=span, oscillators=oscillators
+                )
+                old = former.price_view(
+                    history, adjusted=adjusted, overlays=overlays, span=span, oscillators=oscillators
+                )
+                pd.testing.assert_frame_equal(new[0], old[0], check_freq=False, obj=f"{name} {span}")
+                assert list(new[1]) == list(old[1])
+                for line in old[1]:
+                    pd.testing.assert_series_equal(new[1][line], old[1][line], check_freq=False)
+                assert [i.key for i, _ in new[2]] == [i.key for i, _ in old[2]]
+                for (_, new_lines), (_, old_lines) in zip(new[2], old[2], strict=True):
+                    assert list(new_lines) == list(old_lines)
+                    for line in old_lines:
+                        pd.testing.assert_series_equal(new_lines[line], old_lines[line], check_freq=False)

@@ -45,6 +45,7 @@ class FakeFMP:
         self.limit = SlidingLimit(config.rate_limit, config.window_s)
         self.dice = random.Random(config.seed)
         self.upstream: aiohttp.ClientSession | None = None
+        self.hold = Hold()
 
     def _json(self, status: int, body: bytes, content_type: str = JSON) -> web.Response:
         self.stats.statuses[status] += 1
@@ -60,6 +61,7 @@ class FakeFMP:
             return self._json(401, ERROR_401)
         if not self.limit.allow(key, now):
             return self._json(429, ERROR_429)
+        await self.hold.wait(path)
         fault = self._roll_fault()
         if fault is not None:
             self.stats.faults[fault] += 1
@@ -186,6 +188,7 @@ class FakeFMP:
         snapshot = self.stats.snapshot() | {
             "rate_limit": self.config.rate_limit,
             "as_of": self.universe.as_of.isoformat(),
+            "held": self.hold.waiting,
         }
         return web.Response(body=orjson.dumps(snapshot), content_type=JSON)
 
@@ -219,6 +222,16 @@ class FakeFMP:
             self.stats.window_s = cfg.window_s
         return web.Response(body=b'{"ok": true}', content_type=JSON)
 
+    async def admin_hold(self, request: web.Request) -> web.Response:
+        """POST {"paths": [...]}: hold answers to those API paths (none named: every path) until POST
+        {"release": true}; tests use it to keep a run in progress for as long as they need."""
+        payload = orjson.loads(await request.read() or b"{}")
+        if payload.get("release"):
+            self.hold.release()
+        else:
+            self.hold.start(tuple(str(p).strip("/") for p in payload.get("paths") or ()))
+        return web.Response(body=orjson.dumps({"held": self.hold.waiting}), content_type=JSON)
+
     async def admin_as_of(self, request: web.Request) -> web.Response:
         """POST {"date": "YYYY-MM-DD"}: move "today" (prices and filings after it stay invisible)."""
         payload = orjson.loads(await request.read() or b"{}")
@@ -239,6 +252,33 @@ class FakeFMP:
     async def close(self) -> None:
         if self.upstream is not None:
             await self.upstream.close()
+
+
+class Hold:
+    """Answers held back on request of a test: a gate per hold, opened by `release`."""
+
+    def __init__(self) -> None:
+        self.paths: tuple[str, ...] | None = None  # None: nothing held; (): every path
+        self.gate = asyncio.Event()
+        self.waiting = 0
+
+    def start(self, paths: tuple[str, ...]) -> None:
+        self.paths = paths
+        self.gate = asyncio.Event()
+
+    def release(self) -> None:
+        self.paths = None
+        self.gate.set()
+
+    async def wait(self, path: str) -> None:
+        if self.paths is None or (self.paths and path not in self.paths):
+            return
+        gate = self.gate
+        self.waiting += 1
+        try:
+            await gate.wait()
+        finally:
+            self.waiting -= 1
 
 
 def _reset(request: web.Request) -> web.Response:
@@ -276,6 +316,7 @@ def build_app(config: FakeConfig) -> web.Application:
     app.router.add_post("/__fake/reset", state.admin_reset)
     app.router.add_post("/__fake/config", state.admin_config)
     app.router.add_post("/__fake/as-of", state.admin_as_of)
+    app.router.add_post("/__fake/hold", state.admin_hold)
     app.router.add_post("/__fake/restate", state.admin_restate)
 
     async def _close(_app: web.Application) -> None:

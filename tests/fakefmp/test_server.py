@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import date
@@ -96,3 +97,24 @@ def test_server_subprocess_prints_url_and_serves_admin() -> None:
         assert fake.stats()["as_of"] == "2026-06-10"
         assert fake.admin("restate", {"symbol": "MMM", "dataset": "income", "period": "annual",
                                       "date": "2025-12-31", "field": "revenue", "value": 1}) == {"ok": True}  # fmt: skip
+
+
+async def _post(url: str, payload: dict[str, object]) -> dict[str, object]:
+    async with aiohttp.ClientSession() as session, session.post(url, json=payload) as response:
+        return dict(await response.json())
+
+
+async def test_server_hold_keeps_named_paths_waiting_until_released(fake: RunningServer) -> None:
+    """A hold on one path keeps its answers back (others pass) until the release, then they all arrive."""
+    await _post(f"{fake.url}/__fake/hold", {"paths": ["income-statement"]})
+    held = asyncio.ensure_future(_get(f"{fake.base_url}/income-statement?symbol=MMM", KEY))
+    status, _ = await _get(f"{fake.base_url}/profile?symbol=MMM", KEY)
+    assert status == 200
+    while json.loads((await _get(f"{fake.url}/__fake/stats"))[1])["held"] < 1:  # noqa: ASYNC110 - the server's count
+        await asyncio.sleep(0.01)
+    assert not held.done()
+    assert await _post(f"{fake.url}/__fake/hold", {"release": True}) == {"held": 1}
+    status, body = await held
+    assert status == 200
+    assert json.loads(body)
+    assert json.loads((await _get(f"{fake.url}/__fake/stats"))[1])["held"] == 0

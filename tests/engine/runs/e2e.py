@@ -7,11 +7,13 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psycopg
 
@@ -62,6 +64,13 @@ class FakeFMP:
 
     def set_as_of(self, day: str) -> None:
         self._call("POST", "/__fake/as-of", {"date": day})
+
+    def hold(self, *paths: str) -> None:
+        """Hold answers to these API paths (none: every path) until `release`."""
+        self._call("POST", "/__fake/hold", {"paths": list(paths)})
+
+    def release(self) -> None:
+        self._call("POST", "/__fake/hold", {"release": True})
 
     def stop(self) -> None:
         stop_process(self.process)
@@ -114,6 +123,38 @@ def start_engine(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+class StderrLines:
+    """The lines a running process writes to stderr, collected by a thread so a test can wait for one."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        assert process.stderr is not None
+        self._thread = threading.Thread(target=self._read, args=(process.stderr,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def has(self, text: str) -> bool:
+        return any(text in line for line in list(self.lines))
+
+    def tail(self, chars: int = 3000) -> str:
+        self._thread.join(timeout=10)
+        return "".join(self.lines)[-chars:]
+
+
+def wait_until(
+    condition: Callable[[], bool], process: subprocess.Popen[str], what: str, timeout_s: float = 120
+) -> None:
+    """Poll `condition` while `process` runs; fail with `what` if it exits first or never holds."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert process.poll() is None, f"{what} (the process exited with {process.returncode})"
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
 
 
 def run_engine(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:

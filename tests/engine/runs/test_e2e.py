@@ -18,15 +18,18 @@ import pytest
 
 from engine.db import migrate
 from engine.runs.lock import RUN_LOCK_KEY
+from fakefmp.data import STATEMENT_PATHS
 from tests.conftest import DEVDB, Cluster, throwaway_database
 from tests.engine.runs.e2e import (
     FakeFMP,
+    StderrLines,
     engine_env,
     fingerprint,
     query,
     run_engine,
     start_engine,
     start_fakefmp,
+    wait_until,
 )
 
 pytestmark = pytest.mark.e2e
@@ -143,26 +146,30 @@ def test_kill9_five_times_then_final_run_gives_the_rows_of_one_clean_run(
 
 
 def test_second_run_exits_locked_and_sigterm_stops_resumably(
-    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP
+    fake: FakeFMP, new_db: Callable[[], str]
 ) -> None:
-    """A second run exits at once with the lock code; SIGTERM stops the first cleanly; the next run resumes it."""
-    url, _ = clean
-    slow = engine_env(url, fake, SYMBOLS, MYCFA_FMP_RATE_LIMIT="60")  # ~1 request a second
-    first = start_engine(slow, "run", "--job", "fundamentals")
-    deadline = time.monotonic() + 30
-    while not query(url, "SELECT run_id FROM runs WHERE state = 'running'"):
-        assert time.monotonic() < deadline, "the first run never started"
-        assert first.poll() is None, "the first run never started"
-        time.sleep(0.1)
-    started = time.monotonic()
-    second = run_engine(slow, "run", "--job", "prices", timeout=30)
-    assert second.returncode == 5
-    assert "another run holds the lock" in second.stderr
-    assert time.monotonic() - started < 10
+    """A second run exits at once with the lock code; SIGTERM stops the first cleanly; the next run resumes it.
 
-    first.send_signal(signal.SIGTERM)
-    _, stderr = first.communicate(timeout=30)
-    assert first.returncode == 6, stderr[-3000:]
+    The fake holds every statement answer until the test has sent SIGTERM and the engine has said it
+    is stopping, so "the first run is still in progress" is arranged, not raced for: on an empty store
+    `fundamentals` plans more statement items than the 8 that can be in flight.
+    """
+    url = new_db()
+    env = engine_env(url, fake, SYMBOLS)
+    fake.hold(*STATEMENT_PATHS)
+    try:
+        first = start_engine(env, "run", "--job", "fundamentals")
+        stderr = StderrLines(first)
+        wait_until(lambda: fake.stats()["held"] >= 1, first, "no statement request reached the fake")
+        second = run_engine(env, "run", "--job", "prices", timeout=60)
+        assert second.returncode == 5, second.stderr[-3000:]
+        assert "another run holds the lock" in second.stderr
+
+        first.send_signal(signal.SIGTERM)
+        wait_until(lambda: stderr.has("finishing items in flight"), first, "SIGTERM was not acknowledged")
+    finally:
+        fake.release()
+    assert first.wait(timeout=120) == 6, stderr.tail()
     [(run_id, state, pending)] = query(
         url,
         "SELECT r.run_id, r.state, count(*) FILTER (WHERE i.state = 'pending') FROM runs r"
@@ -170,7 +177,7 @@ def test_second_run_exits_locked_and_sigterm_stops_resumably(
     )
     assert state == "interrupted"
     assert pending > 0
-    resumed = run_engine(engine_env(url, fake, SYMBOLS), "run", "--job", "fundamentals")
+    resumed = run_engine(env, "run", "--job", "fundamentals")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert query(url, "SELECT state, resumes FROM runs WHERE run_id = %s", run_id) == [("succeeded", 1)]
 

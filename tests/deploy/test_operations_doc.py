@@ -1,4 +1,4 @@
-"""docs/operations.md uses only real commands: each one is checked against the program's own parser."""
+"""The operations docs (runbook, deploy guide, design) use only real commands, checked by the programs' own parsers."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from dashboard.cli import parser as dashboard_parser
 from engine.cli import build_parser
 from tests.deploy.deploytools import COMPOSE_FILE, REPO_ROOT, TEMPLATES
 
-DOC = REPO_ROOT / "docs" / "operations.md"
+DOCS = tuple(REPO_ROOT / "docs" / name for name in ("runbook.md", "deploy.md", "design.md"))
+RUNBOOK = REPO_ROOT / "docs" / "runbook.md"
 SEPARATORS = {"|", "||", "&&", ";", "(", ")", "$("}
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 # Compose flags that take a value, before the service name of `docker compose run`.
@@ -39,7 +40,7 @@ COMPOSE_VALUE_FLAGS = {
 
 def doc_command_lines() -> list[str]:
     """Logical lines of the fenced code blocks (continuations joined) plus inline code spans."""
-    text = DOC.read_text()
+    text = "\n".join(doc.read_text() for doc in DOCS)
     lines: list[str] = []
     for block in re.findall(r"```(?:sh|bash|shell)?\n(.*?)```", text, flags=re.DOTALL):
         lines.extend(re.sub(r"\\\n\s*", " ", block).splitlines())
@@ -214,8 +215,8 @@ def test_operations_doc_checker_rejects_unknown_verb(monkeypatch: pytest.MonkeyP
 
 
 def test_operations_doc_alarm_sections_match_templates() -> None:
-    """Each alarm the templates create has a section of the same name in the guide, and vice versa."""
-    text = DOC.read_text()
+    """Each alarm the templates create has a section of the same name in the runbook, and vice versa."""
+    text = RUNBOOK.read_text()
     documented = set(re.findall(r"^### ([a-z0-9-]+)$", text, flags=re.MULTILINE))
     named = set()
     for path in sorted((REPO_ROOT / "deploy" / "cloudformation").glob("*.yaml")):
@@ -226,10 +227,9 @@ def test_operations_doc_alarm_sections_match_templates() -> None:
     # Sections may group alarms (engine-duration covers full and prices); EventBridge has engine-exit.
     grouped = {re.sub(r"-(full|prices)-duration$", "-duration", name) for name in named}
     assert grouped | {"engine-exit"} == documented
-    anchors = set(
-        re.findall(
-            r"operations\.md#([a-z0-9-]+)",
-            " ".join(p.read_text() for p in (REPO_ROOT / "deploy" / "cloudformation").glob("*.yaml")),
-        )
-    )
-    assert anchors <= documented
+    # Every CloudWatch alarm's description links to its runbook section, and only to real ones.
+    for path in sorted((REPO_ROOT / "deploy" / "cloudformation").glob("*.yaml")):
+        template = path.read_text()
+        links = re.findall(r"docs/runbook\.md#([a-z0-9-]+)", template)
+        assert len(links) == template.count("AlarmName: !Sub"), path.name
+        assert set(links) <= documented, path.name

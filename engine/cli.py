@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from engine.config import EngineSettings, load_engine_settings
-from engine.db.migrate import migrate
+from engine.db.migrate import MigrationLimits, migrate
 from engine.errors import ConfigError, StoreError
 from engine.exitcodes import ExitCode
 from engine.runs.commands import add_run_verbs
@@ -26,7 +26,12 @@ def cmd_config(args: argparse.Namespace, settings: EngineSettings) -> int:
 def cmd_migrate(args: argparse.Namespace, settings: EngineSettings) -> int:
     """Apply the pending schema/ files in order (idempotent); exit 7 with one line if that fails."""
     try:
-        applied = asyncio.run(migrate(settings.database_url.get_secret_value()))
+        limits = MigrationLimits(
+            lock_timeout_s=settings.migrate_lock_timeout_s,
+            statement_timeout_s=settings.migrate_statement_timeout_s,
+            large_table_mb=settings.migrate_large_table_mb,
+        )
+        applied = asyncio.run(migrate(settings.database_url.get_secret_value(), limits=limits))
     except StoreError as exc:
         print(f"mycfa-engine: migrate failed: {exc}", file=sys.stderr)
         return ExitCode.DATABASE

@@ -57,6 +57,16 @@ class EngineSettings(BaseSettings):
         default=30.0, ge=0, le=600, description="seconds a lost database is waited for"
     )
     history_start: date = date(1990, 1, 1)
+    # `migrate` (engine/db/migrate.py): how long one statement may wait for a lock (then the file is
+    # rolled back and retried), how long it may run, and from what size a table is large (its
+    # indexes are built CONCURRENTLY, a rewrite of it is refused).
+    migrate_lock_timeout_s: float = Field(default=2.0, gt=0, le=600, description="lock wait per statement")
+    migrate_statement_timeout_s: float = Field(
+        default=900.0, gt=0, le=86400, description="longest a migration statement may run"
+    )
+    migrate_large_table_mb: float = Field(
+        default=10.0, ge=0, description="a table this size or more is large"
+    )
     # Runs (engine/runs/): how incremental a run is, when `schedule` fires, how logs look.
     price_overlap_days: int = Field(default=7, ge=0, le=366, description="refetch days behind the last price")
     statement_refresh_annual: int = Field(default=3, gt=0, description="recent fiscal years refetched")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.db.companies import load_profiles, upsert_companies
 from engine.db.load import LoadResult, load_price_rows, load_prices, load_statement_rows, load_statements
-from engine.db.migrate import apply_migrations, migrate
+from engine.db.migrate import MigrationLimits, apply_migrations, migrate
 from engine.db.pool import create_pool
 from engine.db.rows import PriceRow, QuarantineRow, StatementRow
 from engine.db.validate import Parsed, parse_prices, parse_statements
@@ -17,6 +17,7 @@ from engine.db.watermarks import (
 
 __all__ = [
     "LoadResult",
+    "MigrationLimits",
     "Parsed",
     "PriceRow",
     "QuarantineRow",

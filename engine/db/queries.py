@@ -18,6 +18,34 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )"""
 APPLIED_MIGRATIONS = "SELECT filename, sha256 FROM schema_migrations"
 RECORD_MIGRATION = "INSERT INTO schema_migrations (filename, sha256) VALUES ($1, $2)"
+# The session settings `migrate` runs under ($1 application_name, $2 lock_timeout, $3 statement_timeout).
+SET_MIGRATION_LIMITS = """
+SELECT set_config('application_name', $1, false), set_config('lock_timeout', $2, false),
+       set_config('statement_timeout', $3, false)"""
+SET_LOCK_TIMEOUT_MS = "SELECT set_config('lock_timeout', $1, false)"
+RESET_MIGRATION_LIMITS = "RESET lock_timeout; RESET statement_timeout; RESET application_name"
+# Bytes of a table and its partitions (NULL when it does not exist yet): what makes a table "large".
+TABLE_BYTES = """
+SELECT CASE WHEN to_regclass($1) IS NOT NULL THEN
+       (SELECT coalesce(sum(pg_table_size(tree.relid)), 0)::bigint FROM pg_partition_tree(to_regclass($1)) AS tree)
+       END"""
+TABLE_KIND = "SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)"
+# The direct partitions of a partitioned table, and the index already attached for each (or NULL).
+PARTITIONS_AND_INDEXES = """
+SELECT format('%I.%I', pn.nspname, p.relname) AS partition, p.relname::text AS relname,
+       (SELECT format('%I.%I', xn.nspname, xc.relname)
+          FROM pg_inherits ix
+          JOIN pg_index x ON x.indexrelid = ix.inhrelid
+          JOIN pg_class xc ON xc.oid = x.indexrelid
+          JOIN pg_namespace xn ON xn.oid = xc.relnamespace
+         WHERE ix.inhparent = to_regclass($2) AND x.indrelid = p.oid) AS attached
+  FROM pg_inherits i
+  JOIN pg_class p ON p.oid = i.inhrelid
+  JOIN pg_namespace pn ON pn.oid = p.relnamespace
+ WHERE i.inhparent = to_regclass($1)
+ ORDER BY p.relname"""
+# An index left INVALID by a concurrent build that failed: dropped before the build is retried.
+INDEX_IS_INVALID = "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)"
 
 # --- batch guards -------------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ def test_pull_requests_run_every_check() -> None:
         "ruff format --check",
         "mypy",
         "bash scripts/test",
+        "scripts/lint_migrations",
         "cfn-lint",
         "hadolint",
         "actionlint",

@@ -30,6 +30,8 @@ def test_settings_defaults_match_the_documented_ones(clean_env: pytest.MonkeyPat
     assert settings.fmp_concurrency == 8
     assert settings.symbols == ()
     assert settings.history_start == date(1990, 1, 1)
+    assert (settings.migrate_lock_timeout_s, settings.migrate_statement_timeout_s) == (2.0, 900.0)
+    assert settings.migrate_large_table_mb == 10.0
 
 
 def test_settings_symbols_parsed_from_comma_list(clean_env: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,7 @@ version in the database and the cookie is refused at its next request. Every sta
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import secrets
@@ -29,6 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from dashboard import audit
 from dashboard.data import queries
 from dashboard.data.router import NoNodeAvailable, QueryFailed
+from dashboard.forwarded import throttle_key
 from dashboard.services import services
 
 ROLES = ("viewer", "analyst", "admin")
@@ -181,7 +183,7 @@ def login_view() -> Any:
     if name is None:
         audit.record("login", "failure", reason="malformed user name")
         return _login_page("Wrong user name or password.", 401)
-    addr = audit.current_client_address()
+    addr = throttle_key(audit.current_client_address())
     throttle = services().throttle
     wait_s = throttle.begin(username, addr)
     if wait_s > 0:
@@ -201,6 +203,7 @@ def login_view() -> Any:
     flask.session.clear()  # a fresh session on login: no fixation
     flask_login.login_user(user)
     flask.session["session_version"] = user.session_version
+    flask.session["bound_to"] = _client_fingerprint()
     csrf_token()
     audit.record("login", "success", username=user.username, role=user.role)
     return flask.redirect(_safe_next(form.get("next")))
@@ -235,6 +238,13 @@ def logout_view() -> Any:
 
 def logout_everywhere_view() -> Any:
     return _end_session(everywhere=True)
+
+
+def _client_fingerprint() -> str:
+    """The client a session is bound to: its address as the audit sees it (the hop our proxies wrote,
+    not the leftmost `X-Forwarded-For` entry that Flask-Login's own binding reads) and its browser."""
+    agent = flask.request.headers.get("User-Agent", "")
+    return hashlib.sha256(f"{audit.current_client_address()}|{agent}".encode()).hexdigest()[:32]
 
 
 def _refuse(message: str, status: int) -> flask.Response:
@@ -277,7 +287,7 @@ def _after(response: flask.Response) -> flask.Response:
 
 def init_auth(server: flask.Flask) -> None:
     manager = flask_login.LoginManager()
-    manager.session_protection = "strong"
+    manager.session_protection = None  # our own binding to the real client (`_client_fingerprint`)
     manager.init_app(server)
     accounts = _Accounts()
 
@@ -294,6 +304,12 @@ def init_auth(server: flask.Flask) -> None:
             return None
         if flask.session.get("session_version") != user.session_version:
             audit.record("session", "refused", username=user.username, role=user.role, reason="revoked")
+            flask.session.clear()
+            return None
+        if flask.session.get("bound_to") != _client_fingerprint():
+            audit.record(
+                "session", "refused", username=user.username, role=user.role, reason="another client"
+            )
             flask.session.clear()
             return None
         flask.g.mycfa_user = user.username  # for the log lines of this request

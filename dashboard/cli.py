@@ -196,7 +196,7 @@ def _audit_user_change(
     conn: psycopg.Connection[Any], action: str, name: str, old_role: str | None, new_role: str | None
 ) -> None:
     """Who changed which account, old and new role: a row in the same transaction, and a JSON line."""
-    from dashboard.audit import INSERT, AuditEvent, emit_json
+    from dashboard.audit_store import INSERT, AuditEvent, emit_json
 
     (db_role,) = conn.execute("SELECT current_user").fetchone() or ("?",)
     event = AuditEvent(

@@ -61,6 +61,9 @@ class DashboardSettings(BaseSettings):
     # Proxies whose X-Forwarded-* headers gunicorn believes (addresses or CIDRs, comma-separated): on
     # AWS the ALB's subnets, never `*` (any client could then pick the address the app sees).
     forwarded_allow_ips: str = Field(default="127.0.0.1", pattern=r"^[0-9A-Fa-f:./,]+$")
+    # How many of our proxies append to X-Forwarded-For (AWS: CloudFront, then the ALB): the client is
+    # that many entries from the right; whatever lies further left the client wrote itself.
+    proxy_hops: int = Field(default=2, ge=1, le=10)
     workers: int = Field(default=0, ge=0)  # 0 = from the CPU count
     threads: int = Field(default=4, ge=1)
     login_max_failures: int = Field(default=5, ge=1)  # per (account, address) before delays start

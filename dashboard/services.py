@@ -19,10 +19,11 @@ from typing import Any, TypeVar
 import flask
 from flask_caching import Cache
 
-from dashboard.audit import AuditStore, Network, parse_networks
+from dashboard.audit_store import AuditStore
 from dashboard.config import ConfigError, DashboardSettings
 from dashboard.data import queries
 from dashboard.data.router import ReplicaRouter
+from dashboard.forwarded import Network, parse_networks
 from dashboard.metrics import DashboardMetrics
 from dashboard.throttle import LoginThrottle, ThrottleRule
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from dashboard.audit import AuditStore
+from dashboard.audit_store import AuditStore
 
 ADDRESS_FACTOR = 4  # an address may fail this many times more, spread over accounts, before waiting
 

@@ -89,6 +89,23 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
     return response
 
 
+def audit_mark(db: Database) -> int:
+    """Where the audit trail ends now: pass it to `audit_rows` to read what came after."""
+    with psycopg.connect(db.admin_url) as conn:
+        row = conn.execute("SELECT coalesce(max(event_id), 0) FROM audit_events").fetchone()
+    return int(row[0]) if row else 0
+
+
+def audit_rows(db: Database, since: int) -> list[dict[str, Any]]:
+    """The audit rows stored after `since` (read as the superuser: no application role may)."""
+    with psycopg.connect(db.admin_url) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        return cur.execute(
+            "SELECT kind, outcome, username, role, host(client_addr) AS addr, request_id, detail"
+            " FROM audit_events WHERE event_id > %s ORDER BY event_id",
+            (since,),
+        ).fetchall()
+
+
 def clear_throttle(db: Database) -> None:
     """Forget every counted login failure (tests that fail on purpose clean up after themselves)."""
     with psycopg.connect(db.owner_url) as conn:

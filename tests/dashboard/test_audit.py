@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from dashboard import audit, cli
+from dashboard import audit_store, cli
 from tests.conftest import Database
 from tests.dashboard import callbacks
 from tests.dashboard.conftest import PASSWORD, clear_throttle, login
@@ -21,9 +21,9 @@ from tests.dashboard.conftest import PASSWORD, clear_throttle, login
 def audit_lines() -> Iterator[io.StringIO]:
     """The audit JSON lines written while the test runs."""
     stream = io.StringIO()
-    audit.audit_logger(stream)
+    audit_store.audit_logger(stream)
     yield stream
-    audit.audit_logger(io.StringIO())
+    audit_store.audit_logger(io.StringIO())
 
 
 def _rows(db: Database, since_id: int) -> list[dict[str, Any]]:
@@ -50,7 +50,7 @@ def test_audit_role_may_only_insert_and_reader_cannot_write(dash_db: Database) -
     """mycfa_audit inserts but can neither read, change nor delete; mycfa_reader cannot write; the
     owner cannot rewrite history either (append-only trigger)."""
     row = ("2026-01-01T00:00:00Z", "login", "success", "ann", "analyst", "10.0.0.1", "r1", "{}")
-    insert = audit.INSERT.replace("%s)", "%s::jsonb)")
+    insert = audit_store.INSERT.replace("%s)", "%s::jsonb)")
     with psycopg.connect(dash_db.audit_url, autocommit=True) as conn:
         conn.execute(insert, row)
         for sql in (

@@ -294,6 +294,10 @@ def test_dashboard_trusts_forwarded_headers_only_from_the_alb_subnets() -> None:
     assert env["MYCFA_DASH_FORWARDED_ALLOW_IPS"] == {
         "Fn::ImportValue": {"Fn::Sub": "mycfa-${EnvironmentName}-PublicSubnetCidrs"}
     }
+    # CloudFront (edge.yaml's distribution, origin = the ALB) then the ALB append to X-Forwarded-For.
+    origins = resources(template("edge"), "AWS::CloudFront::Distribution")
+    assert origins, "the edge stack puts CloudFront in front of the ALB"
+    assert env["MYCFA_DASH_PROXY_HOPS"] == "2"
 
 
 def test_non_secret_settings_come_from_parameter_store() -> None:

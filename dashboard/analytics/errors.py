@@ -1,25 +1,7 @@
-"""The analytics error tree: every bad input is an AnalyticsError (a DashboardError and a ValueError).
-
-    AnalyticsError            bad input: empty or non-numeric data, unknown field, misaligned series
-    ├── NotEnoughDataError    too little history for the requested computation
-    └── TerminalGrowthError   terminal growth at or above the discount rate (the Gordon model diverges)
-
-Functions translate pandas/numpy/statsmodels failures at their boundary, so callers (the dashboard)
-only ever catch AnalyticsError.
-"""
+"""The analytics error tree, from serving/errors.py (shared with the engine); the dashboard's name for it."""
 
 from __future__ import annotations
 
-from dashboard.errors import DashboardError
+from serving.errors import AnalyticsError, NotEnoughDataError, TerminalGrowthError
 
-
-class AnalyticsError(DashboardError, ValueError):
-    """An analytics function was given input it cannot compute on."""
-
-
-class NotEnoughDataError(AnalyticsError):
-    """The history is too short for the requested computation."""
-
-
-class TerminalGrowthError(AnalyticsError):
-    """Terminal growth is not below the discount rate, so the terminal value is undefined."""
+__all__ = ["AnalyticsError", "NotEnoughDataError", "TerminalGrowthError"]

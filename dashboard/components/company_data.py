@@ -11,13 +11,12 @@ import pandas as pd
 from dash import dcc
 
 from dashboard.analytics import indicators
-from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.fundamentals import ratios
-from dashboard.analytics.statements import combine, statement_frame, ttm
+from dashboard.components import serving_state
 from dashboard.components.inputs import InvalidInput
 from dashboard.data import queries
 from dashboard.services import services
-from dashboard.vocabulary import fiscal_labels
+from serving import company as derive
 
 RANGES = {"1Y": 365, "5Y": 5 * 365, "10Y": 10 * 365, "MAX": None}
 OVERLAYS = indicators.keys("price")
@@ -225,11 +224,7 @@ def price_view(
 
 def _statement_frames(symbol: str, period: str, as_of: str | None) -> dict[str, pd.DataFrame]:
     svc = services()
-    raw = queries.statement_payloads(svc.router, symbol, period, as_of)
-    periods = fiscal_labels(period)
-    return {
-        kind: statement_frame(rows, period=periods) if rows else pd.DataFrame() for kind, rows in raw.items()
-    }
+    return derive.statement_frames(queries.statement_payloads(svc.router, symbol, period, as_of), period)
 
 
 def statements(symbol: str, period: str, as_of: str | None = None) -> dict[str, pd.DataFrame]:
@@ -242,31 +237,37 @@ def statements(symbol: str, period: str, as_of: str | None = None) -> dict[str, 
         return svc.cached(
             "statements", (symbol, period, as_of), lambda: _statement_frames(symbol, period, as_of)
         )
-
-    def build() -> dict[str, pd.DataFrame]:
-        quarterly = statements(symbol, "Q", as_of)
-        out: dict[str, pd.DataFrame] = {}
-        for kind in ("income", "cashflow"):
-            frame = quarterly.get(kind, pd.DataFrame())
-            try:
-                out[kind] = ttm(frame, rolling=True).dropna(how="all") if not frame.empty else frame
-            except AnalyticsError:
-                out[kind] = pd.DataFrame()
-        out["balance"] = quarterly.get("balance", pd.DataFrame())  # balances are stocks: latest quarter
-        return out
-
-    return svc.cached("statements-ttm", (symbol, as_of), build)
+    return svc.cached(
+        "statements-ttm", (symbol, as_of), lambda: derive.ttm_frames(statements(symbol, "Q", as_of))
+    )
 
 
 def combined(symbol: str, period: str, as_of: str | None = None) -> pd.DataFrame:
-    frames = statements(symbol, period, as_of)
-    parts = [frames.get(k, pd.DataFrame()) for k in ("income", "balance", "cashflow")]
-    parts = [p for p in parts if not p.empty]
-    return combine(*parts) if parts else pd.DataFrame()
+    return derive.combined(statements(symbol, period, as_of))
+
+
+def history(symbol: str, basis: str) -> pd.DataFrame | None:
+    """The symbol's metric_history rows of one basis indexed by fiscal date ("date", as the statement
+    frames), or None on a store whose table was never filled (docs/serving.md)."""
+    if not serving_state.usable(serving_state.METRIC_HISTORY):
+        return None
+    svc = services()
+
+    def build() -> pd.DataFrame:
+        rows = queries.metric_history(svc.router, symbol, basis)
+        index = pd.DatetimeIndex([pd.Timestamp(d.isoformat()) for d in rows["fiscal_date"]], name="date")
+        return rows.set_index(index)
+
+    return svc.cached("metric-history", (symbol, basis), build)
 
 
 def ratio_history(symbol: str, period: str = "FY", as_of: str | None = None) -> pd.DataFrame:
+    """`fundamentals.ratios` of the combined statements: the latest from metric_history, an as-of date's
+    computed from the statements known then."""
     svc = services()
+    stored = history(symbol, period) if as_of is None and period == "FY" else None
+    if stored is not None:
+        return stored[list(derive.RATIOS)] if not stored.empty else pd.DataFrame()
 
     def build() -> pd.DataFrame:
         frame = combined(symbol, period, as_of)

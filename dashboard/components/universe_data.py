@@ -1,37 +1,33 @@
-"""Universe-wide tables (every symbol at once) for the Screener and Valuation pages, cached per data version."""
+"""Universe-wide tables (every symbol at once) for the Screener, Compare and Valuation pages.
+
+Read from the serving layer's tables (docs/serving.md) once the engine has filled them; computed here,
+with the same functions, only on a store whose tables are missing or were never refreshed.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.analytics import screener, valuation
-from dashboard.analytics.fundamentals import field
+from dashboard.components import serving_state
 from dashboard.components.inputs import universe
 from dashboard.data import queries
 from dashboard.services import services
+from serving import universe as derive
+from serving import valuation
 
-KINDS = ("income", "balance", "cashflow")
 # The columns a universe table starts with (Screener, Compare): who, the price, size and two multiples.
 LEADING_COLUMNS = ("name", "sector", "price", "market_cap", "shares_source", "pe", "ev_ebitda")
 
 
-def _long_annual() -> pd.DataFrame:
-    """Last three FY rows per symbol with income, balance and cash-flow fields side by side."""
-    raw = queries.recent_annual(services().router, KINDS, keep=3)
-    merged: pd.DataFrame | None = None
-    for kind in KINDS:  # income first: the first kind holding a field wins, as in statements.combine
-        part = raw[raw["kind"] == kind]
-        if part.empty:
-            continue
-        body = pd.json_normalize(list(part["payload"])).drop(columns=["symbol", "date"], errors="ignore")
-        body = body.select_dtypes("number")
-        body["symbol"], body["date"] = list(part["symbol"]), pd.to_datetime(list(part["fiscal_date"]))
-        if merged is None:
-            merged = body
-        else:
-            extra = [c for c in body.columns if c not in merged.columns or c in ("symbol", "date")]
-            merged = merged.merge(body[extra], on=["symbol", "date"], how="outer")
-    return merged if merged is not None else pd.DataFrame(columns=["symbol", "date"])
+def live_metrics() -> pd.DataFrame:
+    """The screener table computed from the statements and prices (the stores without screener_rows)."""
+    router = services().router
+    return derive.screener_table(
+        queries.recent_annual(router, derive.KINDS, keep=derive.DEPTH),
+        queries.latest_closes(router),
+        queries.share_counts(router),
+        universe(),
+    )
 
 
 def metrics() -> pd.DataFrame:
@@ -39,37 +35,20 @@ def metrics() -> pd.DataFrame:
     svc = services()
 
     def build() -> pd.DataFrame:
-        long = _long_annual()
-        if long.empty:
-            return pd.DataFrame()
-        latest, previous, before = screener.cross_section_history(long, depth=3)
-        closes = queries.latest_closes(svc.router).set_index("symbol")
-        price = closes["close"].astype(float).reindex(latest.index)
-        counts = queries.share_counts(svc.router).reindex(latest.index)
-        # The current share count (profile, else latest quarter), not the last fiscal year's average.
-        shares = valuation.current_shares(
-            {
-                "profile": counts["profile_shares"],
-                "quarter": counts["quarter_shares"],
-                "annual": field(latest, "weightedAverageShsOutDil"),
-            }
-        ).reindex(latest.index)
-        companies = universe().set_index("symbol")
-        table = screener.metrics_table(
-            latest,
-            previous,
-            before=before,
-            market_cap=price * shares["shares"],
-            sectors=companies["sector"],
-            extra=pd.DataFrame(
-                {
-                    "name": companies["name"],
-                    "price": price,
-                    "shares": shares["shares"],
-                    "shares_source": shares["shares_source"],
-                }
-            ),
-        )
-        return table
+        if serving_state.usable(serving_state.SCREENER_ROWS):
+            return queries.screener_rows(svc.router)
+        return live_metrics()
 
     return svc.cached("screener-table", (), build)
+
+
+def sector_medians(table: pd.DataFrame, columns: tuple[str, ...] = valuation.MULTIPLES) -> pd.DataFrame:
+    """Each sector's median of `columns` over the screener table (stored with it when it is stored)."""
+    svc = services()
+
+    def build() -> pd.DataFrame:
+        if columns == valuation.MULTIPLES and serving_state.usable(serving_state.SCREENER_ROWS):
+            return derive.medians_frame(queries.sector_medians(svc.router), columns)
+        return valuation.sector_medians(table, table["sector"], columns)
+
+    return svc.cached("valuation-sector-medians", (columns,), build)

@@ -402,3 +402,85 @@ def restatements(router: ReplicaRouter, symbol: str, as_of: str | None) -> pd.Da
         " GROUP BY kind, period, fiscal_date ORDER BY fiscal_date",
         {"symbol": symbol, "as_of": as_of},
     )
+
+
+# -- The serving layer's derived tables (schema/100, docs/serving.md) ----------------------------------
+def serving_state(router: ReplicaRouter) -> dict[str, dict[str, Any]]:
+    """Each derived table's last refresh (state, succeeded_at, error, data_as_of); {} before schema 100."""
+    try:
+        result = _result(
+            router,
+            "SELECT name, state, attempted_at, succeeded_at, error, data_as_of FROM serving_refreshes",
+        )
+    except QueryFailed:
+        return {}
+    return {row[0]: dict(zip(result.columns, row, strict=True)) for row in result.rows}
+
+
+def screener_rows(router: ReplicaRouter) -> pd.DataFrame:
+    """The stored screener table, indexed by symbol (sorted as Python sorts), doubles as floats."""
+    result = _result(router, "SELECT * FROM screener_rows")
+    frame = _typed(pd.DataFrame(result.rows, columns=result.columns), result)
+    for name in OBJECT_TEXT:  # labels the analytics build as Python objects (None where absent)
+        at = result.columns.index(name)
+        frame[name] = pd.Series([row[at] for row in result.rows], index=frame.index, dtype=object)
+    return frame.set_index("symbol").sort_index()
+
+
+def sector_medians(router: ReplicaRouter) -> pd.DataFrame:
+    """sector, metric, median (float, NaN for NULL), n of every sector and metric."""
+    result = _result(router, "SELECT sector, metric, median, n FROM sector_medians")
+    return _typed(pd.DataFrame(result.rows, columns=result.columns), result)
+
+
+def metric_history(router: ReplicaRouter, symbol: str, basis: str) -> pd.DataFrame:
+    """One symbol's metric_history rows of one basis ("FY", "Q", "TTM"), oldest first."""
+    result = _result(
+        router,
+        "SELECT * FROM metric_history WHERE symbol = :symbol AND basis = :basis ORDER BY fiscal_date",
+        {"symbol": symbol, "basis": basis},
+    )
+    return _typed(pd.DataFrame(result.rows, columns=result.columns), result)
+
+
+def stored_month_end_closes(router: ReplicaRouter, symbol: str) -> pd.Series:
+    """month_end_closes of one symbol as `month_end_closes` gives them (by trading date, name adj_close)."""
+    result = _result(
+        router,
+        "SELECT date, close FROM month_end_closes WHERE symbol = :symbol ORDER BY month",
+        {"symbol": symbol},
+    )
+    if not result.rows:
+        return pd.Series(dtype=float)
+    index = pd.DatetimeIndex(pd.to_datetime([r[0] for r in result.rows]), name="date")
+    return pd.Series(np.array([r[1] for r in result.rows], dtype=float), index=index, name="adj_close")
+
+
+def _typed(frame: pd.DataFrame, result: ReadResult) -> pd.DataFrame:
+    """The derived tables' double-precision columns as float64 (NULL → NaN), whatever rows came back: every
+    column but these keys and texts."""
+    for name in result.columns:
+        if name not in NOT_FLOAT:
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+    return frame
+
+
+OBJECT_TEXT = ("shares_source",)
+NOT_FLOAT = frozenset(
+    {
+        "symbol",
+        "basis",
+        "fiscal_date",
+        "fiscal_year",
+        "period",
+        "fiscal_year_end",
+        "known_since",
+        "sector",
+        "metric",
+        "n",
+        "altman_model",
+        "name",
+        "shares_source",
+        "price_date",
+    }
+)

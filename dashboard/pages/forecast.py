@@ -13,7 +13,7 @@ from dash.development.base_component import Component
 
 from dashboard.analytics import forecast as fc
 from dashboard.analytics.fundamentals import field
-from dashboard.components import charts, company_data, formats, states, tables
+from dashboard.components import charts, company_data, formats, serving_state, states, tables
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import radio_column, valid_choice, valid_symbol
@@ -30,6 +30,8 @@ SERIES = {
     "freeCashFlow": "Free cash flow",
     "price": "Price (monthly)",
 }
+# metric_history's column of each statement series (serving/company.py FIGURES).
+STORED_SERIES = {"revenue": "revenue", "net_income": "netIncome", "free_cash_flow": "freeCashFlow"}
 FREQUENCIES = {view: VIEWS[view] for view in ("FY", "Q")}
 METHODS = {"ets": "Damped-trend ETS", "loglinear": "Log-linear trend"}
 
@@ -69,6 +71,12 @@ def history(symbol: str, series: str, frequency: str) -> pd.Series:
 
 
 def _statement_series(symbol: str, frequency: str) -> dict[str, pd.Series]:
+    stored = company_data.history(symbol, frequency)  # the serving layer's figures (docs/serving.md)
+    if stored is not None:
+        return {
+            name: stored[column].rename(name).dropna() if not stored.empty else pd.Series(dtype=float)
+            for column, name in STORED_SERIES.items()
+        }
     frame = company_data.combined(symbol, frequency)
     return {
         name: field(frame, name).dropna() if not frame.empty else pd.Series(dtype=float)
@@ -98,9 +106,13 @@ def month_end_closes(symbol: str) -> pd.Series:
 
 
 def _monthly(symbol: str) -> pd.Series:
-    # Each month's last close from the database (~120 rows) instead of the full daily history (~2,500
-    # rows, 7 columns): building that frame was most of a price forecast's first request.
-    values = queries.month_end_closes(services().router, symbol)
+    # Each month's last close (~120 rows) instead of the full daily history (~2,500 rows, 7 columns):
+    # stored by the engine's refresh (docs/serving.md), else picked by the database per request.
+    router = services().router
+    if serving_state.usable(serving_state.MONTH_END_CLOSES):
+        values = queries.stored_month_end_closes(router, symbol)
+    else:
+        values = queries.month_end_closes(router, symbol)
     return fc.monthly(values) if not values.empty else values
 
 

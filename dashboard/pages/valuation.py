@@ -209,13 +209,9 @@ def multiples_vs_sector(symbol: str) -> pd.DataFrame:
     table = universe_data.metrics()
     if table.empty:
         raise AnalyticsError("no statements loaded")
-    # Every sector's medians at once, once per data version: a groupby over the universe per request cost
-    # more than the rest of the comparison.
-    medians = services().cached(
-        "valuation-sector-medians",
-        (valuation.MULTIPLES,),
-        lambda: valuation.sector_medians(table, table["sector"], valuation.MULTIPLES),
-    )
+    # Every sector's medians at once, stored with the screener table (computed once per data version
+    # on a store without it): a groupby over the universe per request cost more than the comparison.
+    medians = universe_data.sector_medians(table)
     out = valuation.versus_sector(table, table["sector"], symbol, medians=medians)
     out.index.name = "multiple"
     return out.reset_index()

@@ -225,3 +225,116 @@ WITH written AS (
 )
 SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated
   FROM written"""
+
+# --- the serving layer's refresh (engine/runs/refresh.py, docs/serving.md) -------------------------
+
+SERVING_NOW = "SELECT now()"
+SERVING_STATE = "SELECT name, state, succeeded_at, scope_from FROM serving_refreshes"
+# Symbols whose items of these datasets wrote rows in (since, until]: the refresh's scope.
+SERVING_CHANGED = """
+SELECT DISTINCT symbol FROM run_items
+ WHERE state = 'done' AND rows_changed > 0 AND dataset = ANY($1::text[])
+   AND finished_at > $2 AND finished_at <= $3"""
+# Per symbol, the first price date its changed items loaded (a re-adjusted history from its start).
+SERVING_PRICES_CHANGED = """
+SELECT symbol, min(coalesce(params->'readjusted'->>'from', params->>'from')::date) AS since
+  FROM run_items
+ WHERE state = 'done' AND rows_changed > 0 AND dataset = 'prices'
+   AND finished_at > $1 AND finished_at <= $2
+ GROUP BY symbol"""
+SERVING_COMPANIES_CHANGED = (
+    "SELECT EXISTS (SELECT 1 FROM companies WHERE updated_at > $1 AND updated_at <= $2)"
+)
+SERVING_STATEMENT_SYMBOLS = "SELECT DISTINCT symbol FROM statements WHERE kind = 'income'"
+SERVING_PRICE_SYMBOLS = (
+    "SELECT symbol FROM companies c WHERE EXISTS (SELECT 1 FROM prices_daily p WHERE p.symbol = c.symbol)"
+)
+SERVING_STATEMENTS = """
+SELECT symbol, kind, CASE WHEN period = 'FY' THEN 'FY' ELSE 'Q' END AS grp, period, fiscal_date,
+       fiscal_year, updated_at, payload::text AS payload
+  FROM statements
+ WHERE symbol = ANY($1::text[]) AND kind IN ('income', 'balance', 'cashflow')
+ ORDER BY symbol, fiscal_date"""
+DELETE_METRIC_HISTORY = "DELETE FROM metric_history WHERE symbol = ANY($1::text[])"
+# Each month's last finite close (adjusted, else traded) from each symbol's `since` on: what the
+# Forecast page read per request before (dashboard/data/queries.py month_end_closes).
+DELETE_MONTH_END_CLOSES = """
+DELETE FROM month_end_closes m USING unnest($1::text[], $2::date[]) AS s(symbol, since)
+ WHERE m.symbol = s.symbol AND m.month >= date_trunc('month', s.since)::date"""
+INSERT_MONTH_END_CLOSES = """
+INSERT INTO month_end_closes (symbol, month, date, close)
+SELECT DISTINCT ON (symbol, month) symbol, month, date, value FROM (
+    SELECT p.symbol, date_trunc('month', p.date)::date AS month, p.date,
+           CASE WHEN p.adj_close IS NULL OR p.adj_close = 'NaN' THEN p.close ELSE p.adj_close END AS value
+      FROM unnest($1::text[], $2::date[]) AS s(symbol, since)
+      JOIN prices_daily p ON p.symbol = s.symbol AND p.date >= date_trunc('month', s.since)::date
+) v
+ WHERE value NOT IN ('NaN', 'Infinity', '-Infinity')
+ ORDER BY symbol, month, date DESC"""
+# The screener's inputs, as the dashboard read them (dashboard/data/queries.py).
+SERVING_RECENT_ANNUAL = """
+SELECT kind, symbol, fiscal_date, payload::text AS payload FROM (
+    SELECT kind, symbol, fiscal_date, payload,
+           row_number() OVER (PARTITION BY symbol, kind ORDER BY fiscal_date DESC) AS rn
+      FROM statements WHERE period = 'FY' AND kind = ANY($1::text[])) ranked
+ WHERE rn <= $2"""
+SERVING_LATEST_CLOSES = """
+SELECT c.symbol, p.date, p.close FROM companies c CROSS JOIN LATERAL
+       (SELECT date, close FROM prices_daily d WHERE d.symbol = c.symbol ORDER BY date DESC LIMIT 1) p"""
+SERVING_SHARE_COUNTS = """
+SELECT c.symbol,
+       CASE WHEN jsonb_typeof(c.profile->'marketCap') = 'number' AND jsonb_typeof(c.profile->'price') = 'number'
+            THEN CAST(c.profile->>'marketCap' AS float8) / NULLIF(CAST(c.profile->>'price' AS float8), 0)
+       END AS profile_shares,
+       CASE WHEN jsonb_typeof(q.payload->'weightedAverageShsOutDil') = 'number'
+            THEN CAST(q.payload->>'weightedAverageShsOutDil' AS float8) END AS quarter_shares
+  FROM companies c LEFT JOIN LATERAL (
+       SELECT payload FROM statements s
+        WHERE s.symbol = c.symbol AND s.kind = 'income' AND s.period = ANY('{Q1,Q2,Q3,Q4}'::text[])
+        ORDER BY fiscal_date DESC LIMIT 1) q ON true"""
+SERVING_COMPANIES = "SELECT symbol, name, sector FROM companies ORDER BY symbol"
+# Per symbol, from its last ~13 months of prices (adjusted closes, else traded): the screener's
+# performance, distance from the 52-week high and annualised volatility of daily log returns.
+SERVING_PRICE_STATS = """
+WITH last AS (
+    SELECT c.symbol, p.date AS last_date FROM companies c CROSS JOIN LATERAL
+           (SELECT date FROM prices_daily d WHERE d.symbol = c.symbol ORDER BY date DESC LIMIT 1) p
+), recent AS (
+    SELECT p.symbol, p.date, l.last_date,
+           CASE WHEN p.adj_close IS NULL OR p.adj_close = 'NaN' THEN p.close ELSE p.adj_close END AS value
+      FROM last l JOIN prices_daily p
+        ON p.symbol = l.symbol AND p.date > (l.last_date - interval '13 months')::date
+), stepped AS (
+    SELECT *, ln(value / nullif(lag(value) OVER (PARTITION BY symbol ORDER BY date), 0)) AS step,
+           row_number() OVER (PARTITION BY symbol ORDER BY date DESC) AS back
+      FROM recent WHERE value > 0 AND value <> 'Infinity'
+)
+SELECT symbol, max(last_date) AS price_date,
+       max(value) FILTER (WHERE date = last_date)
+         / nullif((array_agg(value ORDER BY date DESC) FILTER (WHERE date <= (last_date - interval '1 month')::date))[1], 0) - 1 AS perf_1m,
+       max(value) FILTER (WHERE date = last_date)
+         / nullif((array_agg(value ORDER BY date DESC) FILTER (WHERE date < date_trunc('year', last_date)::date))[1], 0) - 1 AS perf_ytd,
+       max(value) FILTER (WHERE date = last_date)
+         / nullif((array_agg(value ORDER BY date DESC) FILTER (WHERE date <= (last_date - interval '1 year')::date))[1], 0) - 1 AS perf_1y,
+       max(value) FILTER (WHERE date = last_date)
+         / nullif(max(value) FILTER (WHERE date > (last_date - interval '1 year')::date), 0) - 1 AS off_52w_high,
+       stddev_samp(step) FILTER (WHERE back <= 252) * sqrt(252) AS volatility_1y
+  FROM stepped GROUP BY symbol"""
+# Refreshes of one table serialise (a run's and `mycfa-engine refresh`), so a DELETE never misses rows
+# another refresh's COPY just committed.
+SERVING_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('mycfa:serving:' || $1, 0))"
+DELETE_SCREENER_ROWS = "DELETE FROM screener_rows"
+DELETE_SECTOR_MEDIANS = "DELETE FROM sector_medians"
+SERVING_RECORD = """
+INSERT INTO serving_refreshes AS r (name, state, attempted_at, succeeded_at, scope_from, run_id, symbols, rows,
+                                    seconds, error, data_as_of)
+VALUES ($1, $2, now(), CASE WHEN $2 = 'ok' THEN now() END, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (name) DO UPDATE SET
+    state = EXCLUDED.state, attempted_at = EXCLUDED.attempted_at,
+    succeeded_at = coalesce(EXCLUDED.succeeded_at, r.succeeded_at),
+    scope_from = coalesce(EXCLUDED.scope_from, r.scope_from), run_id = EXCLUDED.run_id,
+    symbols = EXCLUDED.symbols, rows = EXCLUDED.rows, seconds = EXCLUDED.seconds, error = EXCLUDED.error,
+    data_as_of = coalesce(EXCLUDED.data_as_of, r.data_as_of)"""
+SERVING_STATUS = """
+SELECT name, state, attempted_at, succeeded_at, run_id, symbols, rows, seconds, error, data_as_of
+  FROM serving_refreshes ORDER BY name"""

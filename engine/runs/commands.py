@@ -1,4 +1,4 @@
-"""The run verbs of `mycfa-engine`: `plan`, `run`, `status`, `schedule` (registered by engine/cli.py)."""
+"""The run verbs of `mycfa-engine`: `plan`, `run`, `status`, `refresh`, `schedule` (registered by engine/cli.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from engine.errors import FMPAuthError, FMPError, StoreError, UsageError
 from engine.exitcodes import ExitCode
 from engine.runs.datasets import Job
 from engine.runs.plan import render_plan
+from engine.runs.refresh import RefreshReport, refresh
 from engine.runs.runlog import configure_run_logging
 from engine.runs.schedule import Scheduler, triggers
 from engine.runs.service import RunService, plan_job
@@ -83,6 +84,27 @@ def cmd_status(args: argparse.Namespace, settings: EngineSettings) -> int:
     return int(ExitCode.OK)
 
 
+async def _refresh(settings: EngineSettings, full: bool) -> RefreshReport:
+    pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
+    try:
+        return await refresh(pool, full=full)
+    finally:
+        await pool.close()
+
+
+def cmd_refresh(args: argparse.Namespace, settings: EngineSettings) -> int:
+    """Refresh the serving layer's tables for what changed since their last success (--all: whole)."""
+    configure_run_logging(
+        secrets=settings.log_secrets(), log_format=settings.log_format, level=settings.log_level
+    )
+    try:
+        report = asyncio.run(_refresh(settings, args.all))
+    except StoreError as exc:
+        return _fail(str(exc), ExitCode.DATABASE)
+    print(orjson.dumps(report.as_dict()).decode())
+    return int(ExitCode.OK if report.ok else ExitCode.PARTIAL_FAILURE)
+
+
 def cmd_schedule(args: argparse.Namespace, settings: EngineSettings) -> int:
     """Run `full` and `prices` on their cron schedules until SIGTERM."""
     configure_run_logging(
@@ -114,6 +136,10 @@ def add_run_verbs(
     status = verbs.add_parser("status", help="recent runs, rows and freshness per dataset, failed items")
     status.add_argument("--json", action="store_true", help="print one JSON object")
     handlers["status"] = cmd_status
+
+    refresh_verb = verbs.add_parser("refresh", help="recompute the serving layer's tables (docs/serving.md)")
+    refresh_verb.add_argument("--all", action="store_true", help="every table for every symbol")
+    handlers["refresh"] = cmd_refresh
 
     verbs.add_parser("schedule", help="run `full` weekly and `prices` on weekday evenings until stopped")
     handlers["schedule"] = cmd_schedule

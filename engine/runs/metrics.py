@@ -44,6 +44,7 @@ class RunMetrics:
     rows_loaded: int = 0
     price_readjustments: int = 0  # symbols whose whole price history was refetched (new dividend/split)
     bulk: dict[str, str] = field(default_factory=dict)  # bulk endpoint -> "available" | "denied (HTTP 402)"
+    serving: dict[str, Any] = field(default_factory=dict)  # the serving refresh per table (refresh.py)
     finished: float | None = None
 
     def __post_init__(self) -> None:
@@ -68,7 +69,12 @@ class RunMetrics:
             attribute: round(self.duration_s, 1) if attribute == "duration_s" else getattr(self, attribute)
             for attribute, _ in EMF_METRICS.values()
         }
-        return {**values, "rate_limit": self.rate_limit, **({"bulk": dict(self.bulk)} if self.bulk else {})}
+        return {
+            **values,
+            "rate_limit": self.rate_limit,
+            **({"bulk": dict(self.bulk)} if self.bulk else {}),
+            **({"serving": dict(self.serving)} if self.serving else {}),
+        }
 
 
 def emf_line(metrics: RunMetrics, *, run_id: int, job: str, timestamp_ms: int | None = None) -> str:

@@ -35,6 +35,7 @@ from engine.runs.loop import RunLoop
 from engine.runs.metrics import RunMetrics, emf_line
 from engine.runs.plan import Freshness, Plan, PlanPolicy, build_plan, estimate_requests, restrict_universe
 from engine.runs.progress import LogProgress, Progress, TtyProgress
+from engine.runs.refresh import refresh
 from engine.runs.reports import latest_reports
 from engine.runs.runlog import RunFormatter
 from engine.runs.steps import item_handler
@@ -278,6 +279,9 @@ class RunService:
             failed_before=counts.get("failed", 0) + counts.get("skipped", 0),
         )
         metrics.bulk = dict(bulk.access)
+        if outcome.exit_code not in (ExitCode.INTERRUPTED, ExitCode.AUTH) and self.lock_lost is None:
+            # What the run changed, into the tables the pages read (a failure is recorded, not raised).
+            metrics.serving = (await refresh(pool, run_id=run_id)).as_dict()
         summary = metrics.as_dict()
         exit_code, error = outcome.exit_code, outcome.error
         if self.lock_lost is not None:  # stopped for the database, not by a signal

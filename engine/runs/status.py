@@ -9,6 +9,7 @@ import asyncpg
 import orjson
 
 from engine.db.pool import store_boundary
+from engine.db.queries import SERVING_STATUS
 
 RECENT_RUNS = 10
 FAILED_ITEMS = 20
@@ -61,7 +62,16 @@ async def collect_status(pool: asyncpg.Pool) -> dict[str, Any]:
     failed = [
         {k: _jsonable(v) for k, v in dict(r).items()} for r in await pool.fetch(FAILED_SQL, FAILED_ITEMS)
     ]
-    return {"runs": runs, "datasets": datasets, "failed_items": failed}
+    return {"runs": runs, "datasets": datasets, "failed_items": failed, "serving": await _serving(pool)}
+
+
+async def _serving(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    """The derived tables' last refresh each (docs/serving.md); empty before schema 100."""
+    try:
+        rows = await pool.fetch(SERVING_STATUS)
+    except asyncpg.UndefinedTableError:
+        return []
+    return [{k: _jsonable(v) for k, v in dict(r).items()} for r in rows]
 
 
 def render_status(status: dict[str, Any]) -> str:
@@ -94,4 +104,11 @@ def render_status(status: dict[str, Any]) -> str:
                 f"  {item['symbol']:<6} {item['dataset']:<20} {item['state']:<8} "
                 f"{item['error_class']}: {item['error_message']}"
             )
+    lines.append("serving tables (docs/serving.md):")
+    for table in status.get("serving", []):
+        when = (table["succeeded_at"] or "-")[:19]
+        line = f"  {table['name']:<22}{table['state']:<8} last ok {when}  data {table['data_as_of'] or '-'}"
+        lines.append(line + (f"  FAILED: {table['error']}" if table["state"] != "ok" else ""))
+    if not status.get("serving"):
+        lines.append("  (never refreshed: `mycfa-engine refresh --all`)")
     return "\n".join(lines)

@@ -131,8 +131,9 @@ def _generic(profile: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in profile.items() if k not in APPLE_ONLY}
 
 
-def seed(owner_url: str, symbols: tuple[str, ...] = SYMBOLS) -> None:
-    """Apply the schema and load companies, prices and statements for `symbols`."""
+def seed(owner_url: str, symbols: tuple[str, ...] = SYMBOLS, *, first_seed: int = 1) -> None:
+    """Apply the schema and load companies, prices and statements for `symbols` (the i-th company's
+    series drawn from seed `first_seed + i`)."""
     apply_schema(owner_url)
     listing = constituents()
     with psycopg.connect(owner_url, autocommit=False) as conn:
@@ -168,13 +169,13 @@ def seed(owner_url: str, symbols: tuple[str, ...] = SYMBOLS) -> None:
             with conn.cursor().copy(
                 "COPY prices_daily (symbol, date, open, high, low, close, adj_close, volume, vwap) FROM STDIN"
             ) as copy:
-                for price in price_rows(symbol, i + 1):
+                for price in price_rows(symbol, i + first_seed):
                     copy.write_row(price)
             with conn.cursor().copy(
                 "COPY statements (symbol, kind, period, fiscal_date, fiscal_year, reported_currency, filing_date, payload)"
                 " FROM STDIN"
             ) as copy:
-                for statement in statement_rows(symbol, i + 1):
+                for statement in statement_rows(symbol, i + first_seed):
                     copy.write_row(statement)
         # Known since filing (not since seeding), and one restatement, for the as-of views: AAPL's FY2023
         # revenue as filed (2024-01-30) was restated 2 % higher on RESTATED_ON.

@@ -23,10 +23,11 @@ def test_lock_pins_every_requirement_of_every_extra_with_hashes() -> None:
 
 
 def test_subset_engine_follows_via_chains_and_leaves_out_the_dashboard() -> None:
-    """The engine part holds aiohttp's own dependencies (yarl, multidict) and nothing of Dash or numpy."""
+    """The engine part holds aiohttp's own dependencies (yarl, multidict), pandas' (the serving layer's
+    refresh) and nothing of Dash, scipy or the test tools."""
     names = subset(parse_lock(LOCK), extra_requirements(PYPROJECT, "engine"))
-    assert {"aiohttp", "yarl", "multidict", "asyncpg", "pydantic-core"} <= set(names)
-    assert not {"dash", "numpy", "pandas", "pytest"} & set(names)
+    assert {"aiohttp", "yarl", "multidict", "asyncpg", "pydantic-core", "pandas", "numpy"} <= set(names)
+    assert not {"dash", "scipy", "statsmodels", "pytest"} & set(names)
 
 
 def test_subset_dashboard_includes_extras_of_requirements() -> None:

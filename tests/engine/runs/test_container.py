@@ -28,11 +28,12 @@ def test_dockerfile_engine_installs_the_engine_extra_from_the_lock() -> None:
 
 
 def test_dockerfile_engine_copies_only_engine_and_schema_and_runs_unprivileged() -> None:
-    """Source arrives after the dependency layer, only engine/ and schema/ (plus the database trust
-    roots of deploy/tls/); non-root; the fixed entrypoint."""
+    """Source arrives after the dependency layer, only engine/, serving/ (the derived tables'
+    computations) and schema/ (plus the database trust roots of deploy/tls/); non-root; the fixed
+    entrypoint."""
     text = DOCKERFILE.read_text()
     copies = re.findall(r"^COPY (\S+)", text, flags=re.MULTILINE)
-    assert copies == ["pyproject.toml", "--from=builder", "schema/", "engine/", "deploy/tls/"]
+    assert copies == ["pyproject.toml", "--from=builder", "schema/", "engine/", "serving/", "deploy/tls/"]
     runtime = text.split("FROM ${PYTHON_IMAGE}\n", 1)[1]
     assert runtime.index("COPY --from=builder") < runtime.index("COPY engine/")
     assert "ARG PYTHON_IMAGE=python:3.11-slim" in text

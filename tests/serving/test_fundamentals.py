@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.analytics import fundamentals as f
-from dashboard.analytics.errors import AnalyticsError
+from serving import fundamentals as f
+from serving.errors import AnalyticsError
 
 REL = 1e-12  # same inputs, same formula: only float rounding may differ
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.analytics import statements as st
-from dashboard.analytics.errors import AnalyticsError, NotEnoughDataError
+from serving import statements as st
+from serving.errors import AnalyticsError, NotEnoughDataError
 from tests.dashboard.analytics import factories
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.analytics import valuation as v
-from dashboard.analytics.errors import AnalyticsError, TerminalGrowthError
+from serving import valuation as v
+from serving.errors import AnalyticsError, TerminalGrowthError
 from tests.dashboard.analytics.conftest import load
 
 # Cagiati Enterprises: CFA Institute, "Equity Asset Valuation" (Pinto, Henry, Robinson, Stowe; CFA

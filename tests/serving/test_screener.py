@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.analytics import screener as sc
-from dashboard.analytics.errors import AnalyticsError
-from dashboard.analytics.fundamentals import ratios
+from serving import screener as sc
+from serving.errors import AnalyticsError
+from serving.fundamentals import ratios
 from tests.dashboard.analytics import factories
 
 

@@ -1,0 +1,318 @@
+"""The serving layer's refresh: the derived tables the pages read, recomputed for what runs changed.
+
+After each run (and by `mycfa-engine refresh`), for each table: the scope is the symbols whose run
+items wrote rows since the table's last successful refresh (everything when it never succeeded or
+`full`), the rows of that scope are computed with the pure package `serving/` (the functions the
+dashboard used per request) and replaced in transactions of their own (DELETE + COPY: readers see old
+or new rows, never wait). The outcome of each table is kept in `serving_refreshes` (docs/serving.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+import numpy as np
+import orjson
+import pandas as pd
+
+from engine.db import queries
+from engine.db.pool import store_boundary
+from engine.errors import StoreError
+from engine.runs.datasets import STATEMENTS
+from serving import company, universe
+from serving.errors import AnalyticsError
+
+log = logging.getLogger("engine.refresh")
+
+METRIC_HISTORY, MONTH_END_CLOSES, SCREENER_ROWS = "metric_history", "month_end_closes", "screener_rows"
+TABLES = (METRIC_HISTORY, MONTH_END_CLOSES, SCREENER_ROWS)
+STATEMENT_DATASETS = [d.name for d in STATEMENTS]
+BATCH_SYMBOLS = 25  # companies per read, compute and replace of metric_history (~500 statement rows each)
+TIMEOUT_S = 300.0
+MAX_ERROR = 500
+# A refresh failure is reported, never raised into the run: its loads committed whatever happens here.
+REFRESH_ERRORS = (StoreError, AnalyticsError, asyncpg.PostgresError, ValueError, KeyError, TypeError)
+
+
+@dataclass(slots=True)
+class TableOutcome:
+    """What one table's refresh did."""
+
+    name: str
+    state: str = "ok"
+    symbols: int = 0
+    rows: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    data_as_of: str | None = None
+
+
+@dataclass(slots=True)
+class RefreshReport:
+    """Every table's outcome, for the run's log and `status`."""
+
+    tables: list[TableOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(t.state == "ok" for t in self.tables)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            t.name: {"state": t.state, "symbols": t.symbols, "rows": t.rows, "seconds": t.seconds}
+            | ({"error": t.error} if t.error else {})
+            for t in self.tables
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """Rows for COPY: NaN (and inf) become NULL, so SQL screens never meet NaN (it sorts above every
+    number in PostgreSQL)."""
+    if frame.empty:
+        return []
+    columns = []
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype.kind == "f":
+            array = values.to_numpy()
+            finite = np.isfinite(array)
+            columns.append([float(v) if ok else None for v, ok in zip(array.tolist(), finite, strict=True)])
+        else:
+            columns.append([None if _missing(v) else v for v in values.tolist()])
+    return list(zip(*columns, strict=True))
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NaT or (isinstance(value, float) and not math.isfinite(value))
+
+
+async def _state(pool: asyncpg.Pool) -> dict[str, datetime | None]:
+    """Per table, the upper end of its last successful refresh's scope (None: never succeeded)."""
+    rows = await pool.fetch(queries.SERVING_STATE, timeout=TIMEOUT_S)
+    return {r["name"]: r["scope_from"] for r in rows if r["succeeded_at"] is not None}
+
+
+@store_boundary
+async def _record(
+    pool: asyncpg.Pool, outcome: TableOutcome, until: datetime | None, run_id: int | None
+) -> None:
+    await pool.execute(
+        queries.SERVING_RECORD,
+        outcome.name,
+        outcome.state,
+        until if outcome.state == "ok" else None,
+        run_id,
+        outcome.symbols,
+        outcome.rows,
+        round(outcome.seconds, 3),
+        outcome.error,
+        outcome.data_as_of,
+        timeout=TIMEOUT_S,
+    )
+
+
+def _group_statements(rows: Iterable[asyncpg.Record]) -> dict[str, tuple[dict[str, Any], dict[Any, Any]]]:
+    """Per symbol: payloads by (group, kind) and meta by (group, fiscal date), in fiscal-date order."""
+    out: dict[str, tuple[dict[str, Any], dict[Any, Any]]] = {}
+    for row in rows:
+        payloads, meta = out.setdefault(row["symbol"], (defaultdict(lambda: defaultdict(list)), {}))
+        group, day = row["grp"], row["fiscal_date"].isoformat()
+        payload = orjson.loads(row["payload"])
+        payloads[group][row["kind"]].append({k: v for k, v in payload.items() if k in company.INPUTS})
+        key = (group, day)
+        known = meta.get(key)
+        stamp = row["updated_at"]
+        meta[key] = (row["fiscal_year"], row["period"], stamp if known is None else max(known[2], stamp))
+    return out
+
+
+def metric_frame(rows: Iterable[asyncpg.Record]) -> pd.DataFrame:
+    """metric_history rows of the companies whose statement rows are given (SERVING_STATEMENTS)."""
+    parts = [
+        company.metric_rows(symbol, payloads, meta)
+        for symbol, (payloads, meta) in _group_statements(rows).items()
+    ]
+    parts = [p for p in parts if not p.empty]
+    return (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(company.METRIC_COLUMNS))
+    )
+
+
+async def refresh_metric_history(pool: asyncpg.Pool, symbols: Sequence[str]) -> tuple[int, str | None]:
+    """Replace the metric_history rows of `symbols`, BATCH_SYMBOLS at a time; returns rows written and
+    the latest statement change they reflect."""
+    written, latest = 0, None
+    for start in range(0, len(symbols), BATCH_SYMBOLS):
+        batch = list(symbols[start : start + BATCH_SYMBOLS])
+        rows = await _fetch(pool, queries.SERVING_STATEMENTS, batch)
+        frame = await asyncio.to_thread(metric_frame, rows)
+        written += await _replace(pool, queries.DELETE_METRIC_HISTORY, (batch,), METRIC_HISTORY, frame)
+        if not frame.empty:
+            stamp = max(frame["known_since"])
+            latest = max(latest, stamp.isoformat()) if latest else stamp.isoformat()
+    return written, latest
+
+
+@store_boundary
+async def _fetch(pool: asyncpg.Pool, sql: str, *args: Any) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await pool.fetch(sql, *args, timeout=TIMEOUT_S)
+    return rows
+
+
+@store_boundary
+async def _replace(
+    pool: asyncpg.Pool, delete: str, args: tuple[Any, ...], table: str, frame: pd.DataFrame
+) -> int:
+    """One transaction: delete the scope's rows, COPY the new ones (readers never wait on it)."""
+    records = _records(frame)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(queries.SERVING_LOCK, table, timeout=TIMEOUT_S)
+        await conn.execute(delete, *args, timeout=TIMEOUT_S)
+        if records:
+            await conn.copy_records_to_table(
+                table, records=records, columns=list(frame.columns), timeout=TIMEOUT_S
+            )
+    return len(records)
+
+
+@store_boundary
+async def refresh_month_end_closes(pool: asyncpg.Pool, since: dict[str, date]) -> int:
+    """Recompute each symbol's month-end closes from the month of its `since` date on."""
+    symbols = sorted(since)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(queries.SERVING_LOCK, MONTH_END_CLOSES, timeout=TIMEOUT_S)
+        days = [since[s] for s in symbols]
+        await conn.execute(queries.DELETE_MONTH_END_CLOSES, symbols, days, timeout=TIMEOUT_S)
+        status = await conn.execute(queries.INSERT_MONTH_END_CLOSES, symbols, days, timeout=TIMEOUT_S)
+    return int(status.split()[-1])
+
+
+def screener_frames(
+    raw: pd.DataFrame,
+    closes: pd.DataFrame,
+    counts: pd.DataFrame,
+    companies: pd.DataFrame,
+    stats: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """screener_rows and sector_medians rows (CPU only: run in a thread)."""
+    table = universe.screener_table(raw, closes, counts, companies)
+    if table.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    rows = table.join(universe.added_columns(raw, table, stats)).reset_index()
+    return rows, universe.medians(table)
+
+
+def _frame(rows: Sequence[asyncpg.Record], columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame([tuple(r) for r in rows], columns=list(columns))
+
+
+async def refresh_screener(pool: asyncpg.Pool) -> tuple[int, int, str | None]:
+    """Rebuild screener_rows and sector_medians whole, in one transaction; returns symbols, rows and the
+    latest close they reflect."""
+    raw = _frame(
+        await _fetch(pool, queries.SERVING_RECENT_ANNUAL, list(universe.KINDS), universe.DEPTH),
+        ("kind", "symbol", "fiscal_date", "payload"),
+    )
+    raw["payload"] = [orjson.loads(p) for p in raw["payload"]]
+    closes = _frame(await _fetch(pool, queries.SERVING_LATEST_CLOSES), ("symbol", "date", "close"))
+    counts = _frame(
+        await _fetch(pool, queries.SERVING_SHARE_COUNTS), ("symbol", "profile_shares", "quarter_shares")
+    ).set_index("symbol")
+    for name in ("profile_shares", "quarter_shares"):
+        counts[name] = pd.to_numeric(counts[name], errors="coerce").astype(float)
+    companies = _frame(await _fetch(pool, queries.SERVING_COMPANIES), ("symbol", "name", "sector"))
+    stats = _frame(await _fetch(pool, queries.SERVING_PRICE_STATS), ("symbol", *universe.PRICE_STATS))
+    stats = stats.set_index("symbol")
+    for name in universe.PRICE_STATS[1:]:
+        stats[name] = pd.to_numeric(stats[name], errors="coerce").astype(float)
+    rows, medians = await asyncio.to_thread(screener_frames, raw, closes, counts, companies, stats)
+    await _replace_screener(pool, rows, medians)
+    as_of = str(max(closes["date"])) if not closes.empty else None
+    return len(rows), len(rows) + len(medians), as_of
+
+
+@store_boundary
+async def _replace_screener(pool: asyncpg.Pool, rows: pd.DataFrame, medians: pd.DataFrame) -> None:
+    screener_records, median_records = _records(rows), _records(medians)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(queries.SERVING_LOCK, SCREENER_ROWS, timeout=TIMEOUT_S)
+        await conn.execute(queries.DELETE_SCREENER_ROWS, timeout=TIMEOUT_S)
+        await conn.execute(queries.DELETE_SECTOR_MEDIANS, timeout=TIMEOUT_S)
+        if screener_records:
+            await conn.copy_records_to_table(
+                SCREENER_ROWS, records=screener_records, columns=list(rows.columns), timeout=TIMEOUT_S
+            )
+        if median_records:
+            await conn.copy_records_to_table(
+                "sector_medians", records=median_records, columns=list(medians.columns), timeout=TIMEOUT_S
+            )
+
+
+async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool = False) -> RefreshReport:
+    """Refresh every derived table for what changed since its last success (or whole); never raises
+    for a table's failure: it is recorded in serving_refreshes and in the report.
+
+    Raises:
+        StoreUnavailable: the database went away for longer than the outage bound.
+    """
+    until: datetime = (await _fetch(pool, queries.SERVING_NOW))[0][0]
+    state = await _state(pool)
+    report = RefreshReport()
+    for name in TABLES:
+        since = None if full else state.get(name)
+        started = time.monotonic()
+        outcome = TableOutcome(name)
+        try:
+            await _refresh_table(pool, outcome, since, until)
+        except REFRESH_ERRORS as exc:
+            outcome.state, outcome.error = "failed", f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
+            log.error(
+                "refresh of %s failed: %s",
+                name,
+                outcome.error,
+                extra={"event": "refresh_failed", "table": name},
+            )
+        outcome.seconds = time.monotonic() - started
+        await _record(pool, outcome, until, run_id)
+        report.tables.append(outcome)
+    log.info("serving refresh", extra={"event": "refresh", "tables": report.as_dict()})
+    return report
+
+
+async def _refresh_table(
+    pool: asyncpg.Pool, outcome: TableOutcome, since: datetime | None, until: datetime
+) -> None:
+    name = outcome.name
+    if name == METRIC_HISTORY:
+        if since is None:
+            symbols = sorted(r["symbol"] for r in await _fetch(pool, queries.SERVING_STATEMENT_SYMBOLS))
+        else:
+            rows = await _fetch(pool, queries.SERVING_CHANGED, STATEMENT_DATASETS, since, until)
+            symbols = sorted(r["symbol"] for r in rows)
+        outcome.symbols = len(symbols)
+        outcome.rows, outcome.data_as_of = await refresh_metric_history(pool, symbols)
+    elif name == MONTH_END_CLOSES:
+        if since is None:
+            wanted = {r["symbol"]: date.min for r in await _fetch(pool, queries.SERVING_PRICE_SYMBOLS)}
+        else:
+            rows = await _fetch(pool, queries.SERVING_PRICES_CHANGED, since, until)
+            wanted = {r["symbol"]: r["since"] or date.min for r in rows}
+        outcome.symbols = len(wanted)
+        outcome.rows = await refresh_month_end_closes(pool, wanted) if wanted else 0
+    else:
+        if since is not None:
+            every = [*STATEMENT_DATASETS, "prices", "profile"]
+            changed = await _fetch(pool, queries.SERVING_CHANGED, every, since, until)
+            moved = (await _fetch(pool, queries.SERVING_COMPANIES_CHANGED, since, until))[0][0]
+            if not changed and not moved:
+                return
+        outcome.symbols, outcome.rows, outcome.data_as_of = await refresh_screener(pool)

@@ -1,0 +1,167 @@
+"""Statement frames: FMP payload dicts → DataFrames by fiscal date, combined kinds, and trailing twelve months."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from serving.errors import AnalyticsError, NotEnoughDataError
+
+# Payload keys that describe the row rather than measure the company: never numeric columns.
+META_FIELDS = frozenset(
+    {"date", "symbol", "reportedCurrency", "cik", "filingDate", "acceptedDate", "fiscalYear", "period"}
+)
+# Share counts are averages over the period: a TTM averages them instead of summing four quarters.
+AVERAGED_FLOW_FIELDS = frozenset({"weightedAverageShsOut", "weightedAverageShsOutDil"})
+# The cash-flow statement's two balances: a TTM takes the closing cash of its last quarter and the opening
+# cash of its first, whatever `stock_columns` says (summing four quarters' cash made it ~4x too large).
+CLOSING_FIELDS = frozenset({"cashAtEndOfPeriod"})
+OPENING_FIELDS = frozenset({"cashAtBeginningOfPeriod"})
+# Four consecutive quarters span about 270 days between the first and last fiscal date; allow slack for
+# 52/53-week fiscal years but refuse a window with a missing quarter (which would span ~365 days).
+MAX_TTM_SPAN_DAYS = 300
+
+
+def statement_frame(
+    payloads: Iterable[Mapping[str, Any]], *, period: str | Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Build one kind's frame from FMP payload dicts (what a SQL query over the JSONB column returns).
+
+    Args:
+        payloads: FMP statement rows with stable field names; `date` is the fiscal date.
+        period: keep only rows whose `period` is this value (e.g. "FY") or one of these values
+            (e.g. ("Q1", "Q2", "Q3", "Q4")); None keeps every row.
+
+    Returns:
+        DataFrame indexed by fiscal date (DatetimeIndex named "date", ascending), one float column per
+        numeric FMP field; metadata fields (symbol, period, filingDate, ...) are dropped. If a date appears
+        twice (a restatement), the last row given wins.
+
+    Raises:
+        AnalyticsError: a row without a parseable `date`.
+    """
+    wanted = {period} if isinstance(period, str) else set(period) if period is not None else None
+    rows: dict[pd.Timestamp, dict[str, float]] = {}
+    for payload in payloads:
+        if wanted is not None and payload.get("period") not in wanted:
+            continue
+        try:
+            when = pd.Timestamp(payload["date"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AnalyticsError(f"statement row without a valid 'date': {payload.get('date')!r}") from exc
+        values: dict[str, float] = {}
+        for key, value in payload.items():
+            if key in META_FIELDS or isinstance(value, bool):
+                continue
+            if isinstance(value, int | float):
+                values[key] = float(value)
+            elif value is None:
+                values[key] = np.nan
+        rows[when] = values
+    # One float matrix instead of DataFrame.from_dict(orient="index"), which boxed every cell and was most
+    # of the cost of a company page's statements. Columns in order of first appearance, as from_dict.
+    columns = list(dict.fromkeys(key for values in rows.values() for key in values))
+    matrix = np.array(
+        [[values.get(key, np.nan) for key in columns] for values in rows.values()], dtype=float
+    ).reshape(len(rows), len(columns))
+    index = pd.DatetimeIndex(
+        list(rows) if rows else [], dtype=None if rows else "datetime64[ns]", name="date"
+    )
+    frame = pd.DataFrame(matrix, index=index, columns=columns)
+    return frame.sort_index()
+
+
+def combine(*frames: pd.DataFrame) -> pd.DataFrame:
+    """Join statement kinds on fiscal date into one frame; the first frame that has a column wins.
+
+    Order matters because FMP reuses names with other meanings: the cash-flow statement's `inventory` and
+    `accountsReceivables` are *changes*, not balances. Pass (income, balance, cashflow) so the balance
+    sheet's stocks are kept and the cash flow only adds its own fields (operatingCashFlow, ...).
+    """
+    if not frames:
+        raise AnalyticsError("combine() needs at least one frame")
+    out = frames[0].copy()
+    for frame in frames[1:]:
+        extra = [c for c in frame.columns if c not in out.columns]
+        out = out.join(frame[extra], how="outer")
+    return out.sort_index()
+
+
+def _check_quarters(window: pd.DataFrame) -> None:
+    span = (window.index[-1] - window.index[0]).days
+    if span > MAX_TTM_SPAN_DAYS:
+        raise AnalyticsError(
+            f"the last four quarters span {span} days ({window.index[0].date()} to {window.index[-1].date()}): "
+            "a quarter is missing"
+        )
+
+
+def _split(columns: pd.Index, stock_columns: frozenset[str]) -> tuple[list[str], ...]:
+    """Columns by TTM rule: (summed flows, averaged share counts, closing balances, opening balances)."""
+    stocks = stock_columns | CLOSING_FIELDS
+    flows = [
+        c for c in columns if c not in stocks and c not in AVERAGED_FLOW_FIELDS and c not in OPENING_FIELDS
+    ]
+    averaged = [c for c in columns if c in AVERAGED_FLOW_FIELDS]
+    closing = [c for c in columns if c in stocks and c not in OPENING_FIELDS]
+    opening = [c for c in columns if c in OPENING_FIELDS]
+    return flows, averaged, closing, opening
+
+
+def _ttm_row(window: pd.DataFrame, stock_columns: frozenset[str]) -> pd.Series:
+    flows, averaged, stocks, opening = _split(window.columns, stock_columns)
+    # min_count=4: a flow missing in any quarter makes the TTM sum unknown rather than silently smaller.
+    parts = [
+        window[flows].sum(min_count=4),
+        window[averaged].mean(),
+        window[stocks].iloc[-1],
+        window[opening].iloc[0],
+    ]
+    return pd.concat(parts).reindex(window.columns)
+
+
+def ttm(quarterly: pd.DataFrame, *, stock_columns: Iterable[str] = (), rolling: bool = False) -> pd.DataFrame:
+    """Trailing twelve months from quarterly rows: flows summed over four quarters, stocks at the latest.
+
+    Args:
+        quarterly: a quarterly frame (Q1..Q4 rows) from `statement_frame`/`combine`, ascending by date.
+        stock_columns: balance-sheet columns (point-in-time values) taken from the latest quarter; every
+            other column is a flow and summed, except weighted share counts, which are averaged, and the
+            cash flow's cashAtEndOfPeriod (latest quarter) and cashAtBeginningOfPeriod (first quarter).
+            Pass `balance.columns` when `quarterly` combines income, balance and cash flow.
+        rolling: False → one row for the latest four quarters; True → one row per quarter from the fourth.
+
+    Returns:
+        DataFrame indexed by the fiscal date of each window's last quarter.
+
+    Raises:
+        NotEnoughDataError: fewer than four quarters.
+        AnalyticsError: the latest four quarters are not consecutive (rolling=False); with rolling=True,
+            windows with a gap become NaN rows instead.
+    """
+    if len(quarterly) < 4:
+        raise NotEnoughDataError(f"TTM needs four quarters, got {len(quarterly)}")
+    stocks = frozenset(stock_columns)
+    if not rolling:
+        window = quarterly.iloc[-4:]
+        _check_quarters(window)
+        return _ttm_row(window, stocks).to_frame(quarterly.index[-1]).T.rename_axis("date")
+    flows, averaged, held, opening = _split(quarterly.columns, stocks)
+    # Assembled as one float matrix (column-wise setitem on a frame was the slow part); the sums and means
+    # are still pandas' rolling windows.
+    values = np.empty(quarterly.shape)
+    position = {c: i for i, c in enumerate(quarterly.columns)}
+    for names, part in (
+        (flows, quarterly[flows].rolling(4, min_periods=4).sum()),
+        (averaged, quarterly[averaged].rolling(4, min_periods=4).mean()),
+        (held, quarterly[held]),
+        (opening, quarterly[opening].shift(3)),
+    ):
+        values[:, [position[c] for c in names]] = part.to_numpy(dtype=float)
+    span = pd.Series(quarterly.index, index=quarterly.index).diff(3).dt.days
+    values[~(span <= MAX_TTM_SPAN_DAYS).to_numpy()] = np.nan
+    out = pd.DataFrame(values, index=quarterly.index, columns=quarterly.columns)
+    return out.iloc[3:]

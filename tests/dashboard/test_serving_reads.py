@@ -1,0 +1,172 @@
+"""The pages read the serving layer's tables and answer exactly what they computed per request before.
+
+Two demo universes (two seeds) are refreshed by the engine; each page's callbacks run once reading the
+derived tables and once computing from the statements and prices (the path of a store without them),
+and their whole answers (Dash components and figures as JSON) must be equal, as-of dates and the
+seeded restatement included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.utils
+import pytest
+
+from dashboard.components import company_data, serving_state, universe_data
+from dashboard.data import queries
+from engine.db import create_pool
+from engine.runs.refresh import refresh
+from serving import valuation
+from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
+from tests.dashboard import callbacks, seed
+from tests.dashboard.conftest import make_settings
+
+SEEDS = (1, 11)
+AS_OF = "2024-03-01"  # before AAPL's FY2023 restatement (seed.RESTATED_ON)
+
+
+async def _refresh(url: str) -> None:
+    pool = await create_pool(url)
+    try:
+        assert (await refresh(pool, full=True)).ok
+    finally:
+        await pool.close()
+
+
+@pytest.fixture(scope="module", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
+def served_db(pg_cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[Database]:
+    with throwaway_database(pg_cluster, f"reads_{request.param}") as db:
+        seed.seed(db.owner_url, first_seed=request.param)
+        asyncio.run(_refresh(db.owner_url))
+        wait_for_replica(pg_cluster)
+        yield db
+
+
+@pytest.fixture(scope="module")
+def app(served_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from dashboard.app import create_app
+
+    dash_app = create_app(make_settings(served_db, tmp_path_factory.mktemp("cache")))
+    yield dash_app
+    dash_app.server.extensions["mycfa"].router.dispose()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, cls=plotly.utils.PlotlyJSONEncoder, sort_keys=True)
+
+
+def _both(app: Any, answer: Callable[[], Any]) -> tuple[Any, Any]:
+    """`answer()` reading the derived tables, then computing as a store without them (caches cleared)."""
+    services = app.server.extensions["mycfa"]
+    with app.server.test_request_context("/"):
+        services.clear()
+        assert serving_state.usable(serving_state.SCREENER_ROWS)
+        stored = answer()
+        services.clear()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(serving_state, "state", dict)
+            live = answer()
+        services.clear()
+    return stored, live
+
+
+def test_screener_table_equals_the_one_computed_per_request(app: Any) -> None:
+    """screener_rows holds the screener table as the pages computed it (same columns, dtypes, order)."""
+    stored, live = _both(app, universe_data.metrics)
+    assert set(stored.index) == set(seed.SYMBOLS)
+    pd.testing.assert_frame_equal(stored[list(live.columns)], live)
+    assert stored["perf_1y"].notna().all()
+    assert stored["volatility_1y"].gt(0).all()
+
+
+def test_sector_medians_equal_the_groupby(app: Any) -> None:
+    stored, live = _both(app, lambda: universe_data.sector_medians(universe_data.metrics()))
+    pd.testing.assert_frame_equal(stored, live, check_names=False)
+    table = universe_data.metrics
+    with app.server.test_request_context("/"):
+        frame = table()
+        pd.testing.assert_frame_equal(
+            stored, valuation.sector_medians(frame, frame["sector"], valuation.MULTIPLES), check_names=False
+        )
+
+
+@pytest.mark.parametrize("symbol", seed.SYMBOLS)
+def test_ratio_history_and_forecast_series_equal_the_statements(app: Any, symbol: str) -> None:
+    """The Company page's ratio history and the Forecast page's series (FY, Q) and month-end closes."""
+    from dashboard.pages import forecast
+
+    def read() -> tuple[Any, ...]:
+        return (
+            company_data.ratio_history(symbol, "FY"),
+            forecast._statement_series(symbol, "FY"),
+            forecast._statement_series(symbol, "Q"),
+            forecast._monthly(symbol),
+        )
+
+    stored, live = _both(app, read)
+    pd.testing.assert_frame_equal(stored[0], live[0])
+    for period in (1, 2):
+        assert stored[period].keys() == live[period].keys()
+        for name in live[period]:
+            pd.testing.assert_series_equal(stored[period][name], live[period][name], check_freq=False)
+    pd.testing.assert_series_equal(stored[3], live[3])
+
+
+def _page_answers(symbol: str) -> list[str]:
+    """Every page's callbacks with their defaults (and an as-of date) for one symbol, as JSON."""
+    from dashboard.pages import company, compare, forecast, screener
+    from dashboard.pages import valuation as page
+
+    answers = [
+        inspect.unwrap(company.company_statements)(symbol, "FY", "income", None),
+        inspect.unwrap(company.company_statements)(symbol, "FY", "balance", AS_OF),
+        inspect.unwrap(compare.compare_update)([symbol, "MSFT" if symbol != "MSFT" else "AAPL"], "5Y"),
+        inspect.unwrap(page.valuation_update)(symbol, None, *callbacks.VALUATION_DEFAULTS.values()),
+        inspect.unwrap(page.valuation_update)(symbol, AS_OF, *callbacks.VALUATION_DEFAULTS.values()),
+    ]
+    for series in forecast.SERIES:
+        for frequency in forecast.FREQUENCIES:
+            answers.append(inspect.unwrap(forecast.forecast_update)(symbol, series, frequency, "ets"))
+    for metric, sort in (("roe", "market_cap"), ("pe", "roe")):
+        answers.append(inspect.unwrap(screener.screener_update)([], metric, None, None, sort, "desc"))
+    return [_json(a) for a in answers]
+
+
+@pytest.mark.parametrize("symbol", ["AAPL", "JPM", "XOM"])
+def test_every_page_answers_as_before(app: Any, symbol: str) -> None:
+    """Company, Compare, Valuation (latest and as of a date before a restatement), Forecast and Screener
+    answer the same whole components reading the derived tables as computing per request."""
+    stored, live = _both(app, lambda: _page_answers(symbol))
+    assert len(stored) == len(live)
+    for got, want in zip(stored, live, strict=True):
+        assert got == want
+
+
+def test_as_of_reads_never_take_the_latest_figures(app: Any) -> None:
+    """An as-of date before the restatement shows the first-reported revenue, not metric_history's."""
+    with app.server.test_request_context("/"):
+        router = app.server.extensions["mycfa"].router
+        latest = queries.metric_history(router, "AAPL", "FY").set_index("fiscal_date")
+        then = company_data.combined("AAPL", "FY", AS_OF)
+    day = seed.RESTATED_FISCAL_DATE
+    first = float(then.loc[pd.Timestamp(day), "revenue"])
+    assert latest.loc[day, "revenue"] == pytest.approx(first * 1.02, rel=1e-6)
+
+
+def test_a_store_without_the_tables_falls_back(app: Any, tmp_path: Path, served_db: Database) -> None:
+    """serving_state is empty where schema 100 is absent or never refreshed: the pages compute."""
+    with app.server.test_request_context("/"):
+        assert serving_state.usable("metric_history")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(queries, "serving_state", lambda router: {})
+            app.server.extensions["mycfa"].clear()
+            assert not serving_state.usable("metric_history")
+            assert company_data.history("AAPL", "FY") is None
+        app.server.extensions["mycfa"].clear()

@@ -1,0 +1,181 @@
+"""The serving layer's refresh on the demo universe: what it writes, its scope, its failures, its locks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import numpy as np
+import pandas as pd
+import psycopg
+import pytest
+
+from engine.db import create_pool
+from engine.runs.refresh import refresh
+from engine.runs.status import collect_status, render_status
+from serving import company, fundamentals
+from tests.conftest import Cluster, Database, throwaway_database
+from tests.dashboard import seed
+
+# Two demo universes: the dashboard's seeds, and the same companies drawn from other seeds.
+SEEDS = (1, 11)
+
+
+@pytest.fixture(scope="module", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
+def demo(pg_cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[Database]:
+    with throwaway_database(pg_cluster, f"serving_{request.param}") as db:
+        seed.seed(db.owner_url, first_seed=request.param)
+        yield db
+
+
+@pytest.fixture
+async def pool(demo: Database) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(demo.owner_url, max_size=3)
+    yield pool
+    await pool.close()
+
+
+def _payloads(db: Database, symbol: str, periods: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+    """Every kind's whole payloads, as the Company page reads them (dashboard/data/queries.py)."""
+    out: dict[str, list[dict[str, Any]]] = {
+        k: [] for k in ("income", "balance", "cashflow", "ratios", "key_metrics")
+    }
+    with psycopg.connect(db.owner_url) as conn:
+        for kind, payload in conn.execute(
+            "SELECT kind, payload FROM statements WHERE symbol = %s AND period = ANY(%s) ORDER BY fiscal_date",
+            (symbol, list(periods)),
+        ):
+            out[kind].append(payload)
+    return out
+
+
+async def test_full_refresh_fills_every_table_from_whole_payloads(pool: asyncpg.Pool, demo: Database) -> None:
+    """A full refresh writes each table; the FY ratios and FY/Q figures equal what the pages computed
+    from the whole payloads (the refresh keeps only the fields they need)."""
+    report = await refresh(pool, full=True)
+    assert report.ok, report.as_dict()
+    assert {t.name for t in report.tables} == {"metric_history", "month_end_closes", "screener_rows"}
+    for symbol in seed.SYMBOLS:
+        stored = pd.DataFrame(
+            [dict(r) for r in await pool.fetch("SELECT * FROM metric_history WHERE symbol = $1", symbol)]
+        )
+        for basis, labels in (("FY", ("FY",)), ("Q", company.QUARTERS)):
+            frame = company.combined(company.statement_frames(_payloads(demo, symbol, labels), basis))
+            rows = stored[stored["basis"] == basis].sort_values("fiscal_date")
+            assert [d.isoformat() for d in rows["fiscal_date"]] == [d.date().isoformat() for d in frame.index]
+            for column, name in company.FIGURES.items():
+                expected = frame[name].to_numpy(dtype=float) if name in frame else np.full(len(frame), np.nan)
+                np.testing.assert_array_equal(rows[column].to_numpy(dtype=float), expected, err_msg=column)
+            if basis == "FY":
+                ratios = fundamentals.ratios(frame)
+                for column in company.RATIOS:
+                    got = rows[column].to_numpy(dtype=float)
+                    want = np.array(ratios[column], dtype=float)
+                    want[~np.isfinite(want)] = np.nan  # stored as NULL
+                    np.testing.assert_array_equal(got, want, err_msg=column)
+    state = {r["name"]: r for r in await pool.fetch("SELECT * FROM serving_refreshes")}
+    assert {r["state"] for r in state.values()} == {"ok"}
+    assert state["screener_rows"]["data_as_of"] == seed.LAST_DAY.isoformat()
+
+
+async def test_month_end_closes_equal_the_former_per_request_query(pool: asyncpg.Pool) -> None:
+    """month_end_closes holds each month's last finite close, as the Forecast page's query gave it."""
+    await refresh(pool, full=True)
+    former = await pool.fetch(
+        "SELECT symbol, date, value FROM (SELECT DISTINCT ON (symbol, date_trunc('month', date)) symbol, date,"
+        " value FROM (SELECT symbol, date, CASE WHEN adj_close IS NULL OR adj_close = 'NaN' THEN close"
+        " ELSE adj_close END AS value FROM prices_daily) p WHERE value NOT IN ('NaN', 'Infinity', '-Infinity')"
+        " ORDER BY symbol, date_trunc('month', date), date DESC) m ORDER BY symbol, date"
+    )
+    stored = await pool.fetch("SELECT symbol, date, close FROM month_end_closes ORDER BY symbol, date")
+    assert [tuple(r) for r in stored] == [tuple(r) for r in former]
+    assert len(stored) == len(seed.SYMBOLS) * seed.YEARS * 12
+
+
+async def _run_changed(pool: asyncpg.Pool, items: list[tuple[str, str, dict[str, Any]]]) -> None:
+    run_id = await pool.fetchval(
+        "INSERT INTO runs (job, state) VALUES ('full', 'succeeded') RETURNING run_id"
+    )
+    for symbol, dataset, params in items:
+        await pool.execute(
+            "INSERT INTO run_items (run_id, symbol, dataset, state, rows_changed, params, finished_at)"
+            " VALUES ($1, $2, $3, 'done', 1, $4::jsonb, clock_timestamp())",
+            run_id,
+            symbol,
+            dataset,
+            json.dumps(params),
+        )
+
+
+async def test_refresh_recomputes_only_what_runs_changed(pool: asyncpg.Pool) -> None:
+    """After a restatement of one company, the next refresh recomputes that company only, and its
+    restated figure replaces the old one; a refresh with nothing changed writes nothing."""
+    await refresh(pool, full=True)
+    idle = await refresh(pool)
+    assert [(t.name, t.symbols, t.rows) for t in idle.tables] == [
+        ("metric_history", 0, 0),
+        ("month_end_closes", 0, 0),
+        ("screener_rows", 0, 0),
+    ]
+    await pool.execute(
+        "UPDATE statements SET updated_at = now(), payload = jsonb_set(payload, '{revenue}', '123456789.0')"
+        " WHERE symbol = 'KO' AND kind = 'income' AND period = 'FY' AND fiscal_date = '2024-12-31'"
+    )
+    await _run_changed(pool, [("KO", "income_annual", {}), ("MSFT", "prices", {"from": "2024-12-02"})])
+    report = {t.name: t for t in (await refresh(pool)).tables}
+    assert report["metric_history"].symbols == 1
+    assert report["month_end_closes"].symbols == 1
+    assert report["month_end_closes"].rows == 1  # December 2024 only
+    assert report["screener_rows"].symbols == len(seed.SYMBOLS)  # prices moved: every row again
+    revenue = await pool.fetchval(
+        "SELECT revenue FROM metric_history WHERE symbol = 'KO' AND basis = 'FY' AND fiscal_date = '2024-12-31'"
+    )
+    assert revenue == 123456789.0
+
+
+async def test_a_failed_table_is_recorded_and_reported_without_stopping_the_others(
+    pool: asyncpg.Pool,
+) -> None:
+    """A table whose refresh fails is marked failed with its reason (status shows it), keeps its rows and
+    its scope for the next refresh; the other tables refresh."""
+    await refresh(pool, full=True)
+    before = await pool.fetchval("SELECT count(*) FROM screener_rows")
+    await pool.execute("ALTER TABLE sector_medians RENAME TO sector_medians_away")
+    try:
+        report = {t.name: t for t in (await refresh(pool, full=True)).tables}
+    finally:
+        await pool.execute("ALTER TABLE sector_medians_away RENAME TO sector_medians")
+    assert report["screener_rows"].state == "failed"
+    assert "sector_medians" in (report["screener_rows"].error or "")
+    assert report["metric_history"].state == "ok"
+    assert await pool.fetchval("SELECT count(*) FROM screener_rows") == before
+    status = await collect_status(pool)
+    failed = [t for t in status["serving"] if t["state"] == "failed"]
+    assert [t["name"] for t in failed] == ["screener_rows"]
+    assert "FAILED" in render_status(status)
+    assert (await refresh(pool)).ok  # its scope did not move on: the next refresh rebuilds it
+    assert await pool.fetchval("SELECT state FROM serving_refreshes WHERE name = 'screener_rows'") == "ok"
+
+
+async def test_a_refresh_never_makes_a_reader_wait(pool: asyncpg.Pool, demo: Database) -> None:
+    """While a refresh's replacement is uncommitted, readers see the previous rows at once (no lock
+    stronger than ROW EXCLUSIVE is taken on what pages read)."""
+    await refresh(pool, full=True)
+    async with pool.acquire() as writer, writer.transaction():
+        await writer.execute("DELETE FROM screener_rows")
+        await writer.execute("DELETE FROM metric_history WHERE symbol = 'AAPL'")
+        modes = await writer.fetch(
+            "SELECT DISTINCT mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+            " WHERE l.pid = pg_backend_pid() AND c.relname IN ('screener_rows', 'metric_history')"
+        )
+        assert {r["mode"] for r in modes} <= {"RowExclusiveLock", "AccessShareLock"}
+        with psycopg.connect(demo.reader_url, autocommit=True) as reader:
+            reader.execute("SET lock_timeout = '1s'")
+            rows = reader.execute("SELECT count(*) FROM screener_rows").fetchone()
+            history = reader.execute("SELECT count(*) FROM metric_history WHERE symbol = 'AAPL'").fetchone()
+        assert rows is not None
+        assert rows[0] == len(seed.SYMBOLS)
+        assert history is not None
+        assert history[0] > 0

@@ -165,10 +165,11 @@ CREATE TABLE IF NOT EXISTS serving_refreshes (
 CREATE OR REPLACE VIEW sp500_membership AS
     SELECT symbol, index_added AS added, index_removed AS removed FROM companies;
 
--- The refresh scope reads run_items by finish time.
-CREATE INDEX IF NOT EXISTS run_items_finished_idx ON run_items (finished_at) WHERE state = 'done';
 
 REVOKE ALL ON metric_history, month_end_closes, screener_rows, sector_medians, serving_refreshes,
     sp500_membership FROM PUBLIC;
 GRANT SELECT ON metric_history, month_end_closes, screener_rows, sector_medians, serving_refreshes,
     sp500_membership TO mycfa_reader;
+
+-- The refresh scope reads run_items by finish time (built without blocking the running engine's writes).
+CREATE INDEX CONCURRENTLY IF NOT EXISTS run_items_finished_idx ON run_items (finished_at) WHERE state = 'done';

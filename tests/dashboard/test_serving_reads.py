@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import plotly.utils
 import pytest
+from plotly.io.json import to_json_plotly  # type: ignore[import-untyped]
 
 from dashboard.components import company_data, serving_state, universe_data
 from dashboard.data import queries
@@ -59,7 +58,8 @@ def app(served_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, cls=plotly.utils.PlotlyJSONEncoder, sort_keys=True)
+    text: str = to_json_plotly(value)
+    return text
 
 
 def _both(app: Any, answer: Callable[[], Any]) -> tuple[Any, Any]:

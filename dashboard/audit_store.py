@@ -32,9 +32,10 @@ LOGGER = "mycfa.audit"
 QUEUE_SIZE = 10_000  # events waiting for the database; past that they are counted, not stored
 BATCH = 200
 RETRY_AFTER_S = 5.0  # after a failed connection, events are counted as unstored for this long
+# The database sets each row's time, chain position, inserting login and hash (schema/140).
 INSERT = (
-    "INSERT INTO audit_events (at, kind, outcome, username, role, client_addr, request_id, detail)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    "INSERT INTO audit.events (kind, outcome, username, role, client_addr, request_id, detail)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -65,7 +66,6 @@ class AuditEvent:
 
     def row(self) -> tuple[Any, ...]:
         return (
-            self.at,
             self.kind,
             self.outcome,
             self.username,

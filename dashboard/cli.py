@@ -5,8 +5,11 @@
     mycfa-dashboard users add NAME --role ROLE [--password-stdin]   (else a prompt that does not echo)
     mycfa-dashboard users remove NAME
     mycfa-dashboard users set-role NAME ROLE
+    mycfa-dashboard audit verify [--expect SEQ:HASH]   (exit 0 intact, 1 broken)
 
-`users` writes through an owner connection: `--database-url` or MYCFA_DASH_ADMIN_DATABASE_URL.
+`users` and `audit` connect as the operator's own database login (a member of mycfa_user_admin,
+resp. mycfa_audit_reader), never a program's role: MYCFA_DASH_ADMIN_DATABASE_URL, or
+`--database-url` without a password (then PGPASSWORD or ~/.pgpass). The login is the recorded actor.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from dashboard.config import ConfigError, DashboardSettings, load_dashboard_settings
 
@@ -28,6 +32,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_DB = 0, 1, 2, 3, 7
 MIN_PASSWORD = 10
 MAX_REQUESTS = 50_000  # a worker restarts after this many requests (plus up to a tenth more)
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# The programs' own roles: an administrator's action under one of them could be anyone's.
+PROGRAM_ROLES = frozenset({"mycfa", "mycfa_reader", "mycfa_audit", "mycfa_audit_owner"})
+WHO = "SELECT session_user, (SELECT rolsuper FROM pg_roles WHERE rolname = session_user)"
 
 
 def default_workers(cpus: int | None = None) -> int:
@@ -122,13 +129,46 @@ def prewarm(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class NotAnOperator(ValueError):
+    """The connection is not an operator's own login."""
+
+
 def _admin_url(args: argparse.Namespace) -> str:
+    """The operator's URL: `--database-url` (no password on the command line, where `ps` and the
+    shell history would keep it) or MYCFA_DASH_ADMIN_DATABASE_URL.
+
+    Raises:
+        ValueError: the command-line URL holds a password.
+        ConfigError: neither is set.
+    """
     if args.database_url:
+        if "password" in conninfo_to_dict(str(args.database_url)):
+            raise ValueError(
+                "no password in --database-url (ps and the shell history show it):"
+                " use PGPASSWORD, ~/.pgpass or MYCFA_DASH_ADMIN_DATABASE_URL"
+            )
         return str(args.database_url)
     settings = load_dashboard_settings()
     if settings.admin_database_url is None:
-        raise ConfigError("configuration error: MYCFA_DASH_ADMIN_DATABASE_URL is required for `users`")
+        raise ConfigError(
+            "configuration error: MYCFA_DASH_ADMIN_DATABASE_URL is required for `users` and `audit`"
+        )
     return settings.admin_database_url.get_secret_value()
+
+
+def _operator(conn: psycopg.Connection[Any]) -> str:
+    """The connected login, which the database authenticated: the actor of what follows.
+
+    Raises:
+        NotAnOperator: a program's role or a superuser (shared; nobody in particular).
+    """
+    name, superuser = conn.execute(WHO).fetchone() or ("", False)
+    if name in PROGRAM_ROLES or superuser:
+        raise NotAnOperator(
+            f"connect as your own database login, not {name} (a program's or a superuser's role):"
+            " see docs/deploy.md, Dashboard users and the audit trail"
+        )
+    return str(name)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -137,6 +177,22 @@ def _read_password(from_stdin: bool) -> str:
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"the password must have at least {MIN_PASSWORD} characters")
     return password
+
+
+def _as_operator(args: argparse.Namespace, work: Callable[[psycopg.Connection[Any], str], int]) -> int:
+    """`work(conn, actor)` in one transaction on the operator's own login; errors as exit codes."""
+    try:
+        with psycopg.connect(_admin_url(args), connect_timeout=5) as conn:
+            return work(conn, _operator(conn))
+    except NotAnOperator as exc:
+        print(f"mycfa-dashboard: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ValueError as exc:
+        print(f"mycfa-dashboard: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except psycopg.Error as exc:
+        print(f"mycfa-dashboard: database error ({type(exc).__name__})", file=sys.stderr)
+        return EXIT_DB
 
 
 def users(args: argparse.Namespace) -> int:
@@ -150,55 +206,57 @@ def users(args: argparse.Namespace) -> int:
     if role is not None and role not in ROLES:
         print(f"mycfa-dashboard: role must be one of {', '.join(ROLES)}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        url = _admin_url(args)
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            before = conn.execute(
-                "SELECT role FROM dashboard_users WHERE username = %s FOR UPDATE", (name,)
-            ).fetchone()
-            old_role = before[0] if before else None
-            if args.action == "add":
-                conn.execute(
-                    "INSERT INTO dashboard_users (username, password_hash, role) VALUES (%s, %s, %s)"
-                    " ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
-                    " role = EXCLUDED.role, updated_at = now()",
-                    (name, hash_password(_read_password(args.password_stdin)), role),
-                )
-                count = 1
-            elif args.action == "remove":
-                count = conn.execute("DELETE FROM dashboard_users WHERE username = %s", (name,)).rowcount
-            else:
-                count = conn.execute(
-                    "UPDATE dashboard_users SET role = %s, updated_at = now() WHERE username = %s",
-                    (role, name),
-                ).rowcount
-            if count:
-                _audit_user_change(
-                    conn, args.action, name, old_role, None if args.action == "remove" else role
-                )
-    except ValueError as exc:
-        print(f"mycfa-dashboard: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except psycopg.Error as exc:
-        print(f"mycfa-dashboard: database error ({type(exc).__name__})", file=sys.stderr)
-        return EXIT_DB
-    if count == 0:
-        print(f"mycfa-dashboard: no user {name}", file=sys.stderr)
-        return EXIT_FAILED
-    if args.action == "add":
+
+    def change(conn: psycopg.Connection[Any], actor: str) -> int:
+        before = conn.execute(
+            "SELECT role FROM dashboard_users WHERE username = %s FOR UPDATE", (name,)
+        ).fetchone()
+        old_role = before[0] if before else None
+        if args.action == "add":
+            conn.execute(
+                "INSERT INTO dashboard_users (username, password_hash, role) VALUES (%s, %s, %s)"
+                " ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
+                " role = EXCLUDED.role, updated_at = now()",
+                (name, hash_password(_read_password(args.password_stdin)), role),
+            )
+            count = 1
+        elif args.action == "remove":
+            count = conn.execute("DELETE FROM dashboard_users WHERE username = %s", (name,)).rowcount
+        else:
+            count = conn.execute(
+                "UPDATE dashboard_users SET role = %s, updated_at = now() WHERE username = %s", (role, name)
+            ).rowcount
+        if count == 0:
+            print(f"mycfa-dashboard: no user {name}", file=sys.stderr)
+            return EXIT_FAILED
+        _audit_user_change(
+            conn, actor, args.action, name, old_role, None if args.action == "remove" else role
+        )
+        return EXIT_OK
+
+    code = _as_operator(args, change)
+    if code == EXIT_OK and args.action == "add":
         print(f"user {name} ({role}) saved")
-    else:
+    elif code == EXIT_OK:
         print(f"user {name} {'removed' if args.action == 'remove' else f'is now {role}'}")
-    return EXIT_OK
+    return code
 
 
 def _audit_user_change(
-    conn: psycopg.Connection[Any], action: str, name: str, old_role: str | None, new_role: str | None
+    conn: psycopg.Connection[Any],
+    actor: str,
+    action: str,
+    name: str,
+    old_role: str | None,
+    new_role: str | None,
 ) -> None:
-    """Who changed which account, old and new role: a row in the same transaction, and a JSON line."""
+    """Who changed which account, old and new role: a row in the same transaction, and a JSON line.
+
+    `actor` is the database login (the row's `inserted_by` says the same, set by the database);
+    the OS user is kept beside it as a hint only, since anyone can set $LOGNAME.
+    """
     from dashboard.audit_store import INSERT, AuditEvent, emit_json
 
-    (db_role,) = conn.execute("SELECT current_user").fetchone() or ("?",)
     event = AuditEvent(
         kind="user_admin",
         outcome="ok",
@@ -208,14 +266,37 @@ def _audit_user_change(
             "action": {"add": "add" if old_role is None else "reset password", "remove": "remove"}.get(
                 action, action
             ),
-            "actor": getpass.getuser(),
-            "actor_db_role": db_role,
+            "actor": actor,
+            "os_user": getpass.getuser(),
             "old_role": old_role,
             "new_role": new_role,
         },
     )
     conn.execute(INSERT, event.row())
     emit_json(event)
+
+
+def audit(args: argparse.Namespace) -> int:
+    """`audit verify`: walk the chain; exit 0 when intact, 1 at the first break."""
+    from dashboard.audit_chain import verify
+
+    expect = None
+    if args.expect:
+        seq, _, digest = str(args.expect).partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            print("mycfa-dashboard: --expect takes SEQ:HASH as `audit verify` printed it", file=sys.stderr)
+            return EXIT_USAGE
+        expect = (int(seq), digest.lower())
+
+    def walk(conn: psycopg.Connection[Any], _actor: str) -> int:
+        conn.commit()  # the walk in one snapshot of its own: rows and head as of one moment
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        report = verify(conn, expect)
+        print(report.line())
+        return EXIT_OK if report.intact else EXIT_FAILED
+
+    return _as_operator(args, walk)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -243,8 +324,19 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
         elif action == "set-role":
             sub.add_argument("role")
-        sub.add_argument("--database-url", help="owner connection (default MYCFA_DASH_ADMIN_DATABASE_URL)")
+        sub.add_argument(
+            "--database-url", help="your own login, no password (default MYCFA_DASH_ADMIN_DATABASE_URL)"
+        )
         sub.set_defaults(func=users)
+    trail = verbs.add_parser("audit", help="check the audit trail").add_subparsers(
+        dest="action", required=True
+    )
+    check = trail.add_parser("verify", help="walk the hash chain; exit 1 at the first break")
+    check.add_argument("--expect", help="SEQ:HASH a previous verify printed: that row must still match")
+    check.add_argument(
+        "--database-url", help="your own login, no password (default MYCFA_DASH_ADMIN_DATABASE_URL)"
+    )
+    check.set_defaults(func=audit)
     return top
 
 

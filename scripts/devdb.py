@@ -47,7 +47,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PG_MAJOR = "15"
 OWNER_ROLE = "mycfa"
 READER_ROLE = "mycfa_reader"
-AUDIT_ROLE = "mycfa_audit"  # the dashboard's audit writer: INSERT on audit_events only (migrate grants it)
+AUDIT_ROLE = "mycfa_audit"  # the dashboard's audit writer: INSERT on audit.events only (migrate grants it)
+# No program logs in as these (schema/140): the audit schema's owner, and the groups of operators.
+GROUP_ROLES = ("mycfa_audit_owner", "mycfa_user_admin", "mycfa_audit_reader")
+OPERATOR_ROLE = "mycfa_ops"  # the dev cluster's one operator: `mycfa-dashboard users` and `audit verify`
+BOOTSTRAP_SQL = REPO_ROOT / "deploy" / "sql" / "db-bootstrap.sql"
 REPLICATION_ROLE = "replicator"
 SUPERUSER = "postgres"
 MAIN_DATABASE = "mycfa"
@@ -263,7 +267,7 @@ class Cluster:
         self.root.mkdir(parents=True, exist_ok=True)
         passwords = {
             role: secrets.token_hex(12)
-            for role in (SUPERUSER, OWNER_ROLE, READER_ROLE, AUDIT_ROLE, REPLICATION_ROLE)
+            for role in (SUPERUSER, OWNER_ROLE, READER_ROLE, AUDIT_ROLE, OPERATOR_ROLE, REPLICATION_ROLE)
         }
         self.state = {
             "bindir": str(bindir),
@@ -337,15 +341,40 @@ class Cluster:
         )
 
     def ensure_audit_role(self) -> None:
-        """The audit writer role: made with the cluster, or added to a cluster made before it existed."""
+        """The audit roles (writer, owner, the operators' groups, the dev operator): made with the
+        cluster, or added to a cluster made before they existed, with the main database's handover."""
         passwords = self.state["passwords"]
-        if AUDIT_ROLE not in passwords:
-            passwords[AUDIT_ROLE] = secrets.token_hex(12)
-            self.save()
+        for role in (AUDIT_ROLE, OPERATOR_ROLE):
+            if role not in passwords:
+                passwords[role] = secrets.token_hex(12)
+                self.save()
         if self.psql(f"SELECT count(*) FROM pg_roles WHERE rolname = '{AUDIT_ROLE}'") == "0":
             self.psql(
                 f"CREATE ROLE {AUDIT_ROLE} LOGIN NOCREATEDB NOCREATEROLE PASSWORD '{passwords[AUDIT_ROLE]}'"
             )
+        for role in GROUP_ROLES:
+            if self.psql(f"SELECT count(*) FROM pg_roles WHERE rolname = '{role}'") == "0":
+                self.psql(f"CREATE ROLE {role} NOLOGIN")
+        if self.psql(f"SELECT count(*) FROM pg_roles WHERE rolname = '{OPERATOR_ROLE}'") == "0":
+            self.psql(
+                f"CREATE ROLE {OPERATOR_ROLE} LOGIN PASSWORD '{passwords[OPERATOR_ROLE]}'"
+                " IN ROLE mycfa_user_admin, mycfa_audit_reader"
+            )
+        if self.psql(f"SELECT count(*) FROM pg_database WHERE datname = '{MAIN_DATABASE}'") == "1":
+            self.install_audit_handover(MAIN_DATABASE)
+
+    def install_audit_handover(self, name: str) -> None:
+        """What deploy/sql/db-bootstrap.sql gives a database for the audit schema: the groups' access
+        and its handover function (the file's marked block, run as the superuser as the master runs it)."""
+        text = BOOTSTRAP_SQL.read_text()
+        block = (
+            text.split("-- BEGIN audit handover", 1)[1].split("\n", 1)[1].split("-- END audit handover", 1)[0]
+        )
+        self.psql(
+            f"GRANT CREATE ON DATABASE {name} TO mycfa_audit_owner;"
+            f"GRANT CONNECT ON DATABASE {name} TO mycfa_user_admin, mycfa_audit_reader;"
+        )
+        self.psql("GRANT USAGE ON SCHEMA public TO mycfa_user_admin;" + block, database=name)
 
     def create_database(self, name: str) -> None:
         """A database owned by the engine role, where the reader may connect but create nothing."""
@@ -363,6 +392,7 @@ class Cluster:
             f"ALTER SCHEMA public OWNER TO {OWNER_ROLE};",
             database=name,
         )
+        self.install_audit_handover(name)
 
     def drop_database(self, name: str) -> None:
         if not IDENTIFIER.match(name):
@@ -388,6 +418,7 @@ class Cluster:
             "reader_url": url(READER_ROLE, "primary"),
             "replica_reader_url": url(READER_ROLE, "replica"),
             "audit_url": url(AUDIT_ROLE, "primary"),
+            "operator_url": url(OPERATOR_ROLE, "primary"),
             "admin_url": url(SUPERUSER, "primary", "postgres"),
             "admin_replica_url": url(SUPERUSER, "replica", "postgres"),
         }
@@ -428,6 +459,7 @@ def cmd_start(cluster: Cluster, as_json: bool) -> None:
     print(f"  reader, primary:  {info['reader_url']}")
     print(f"  reader, replica:  {info['replica_reader_url']}")
     print(f"  audit writer:     {info['audit_url']}")
+    print(f"  operator:         {info['operator_url']}")
 
 
 def cmd_status(cluster: Cluster, as_json: bool) -> int:

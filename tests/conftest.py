@@ -36,7 +36,8 @@ def devdb(*args: str) -> str:
 
 @dataclass(frozen=True)
 class Cluster:
-    """URLs of the session's primary and replica (roles: superuser, owner, reader, audit writer)."""
+    """URLs of the session's primary and replica (roles: superuser, owner, reader, audit writer,
+    the operator who administers users and verifies the audit trail)."""
 
     admin_url: str
     admin_replica_url: str
@@ -44,6 +45,7 @@ class Cluster:
     reader_url: str
     replica_reader_url: str
     audit_url: str
+    operator_url: str
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Database:
     admin_url: str
     admin_replica_url: str
     audit_url: str
+    operator_url: str
 
 
 def wait_for_replica(cluster: Cluster, timeout_s: float = REPLICA_CATCH_UP_S) -> None:
@@ -87,6 +90,7 @@ def pg_cluster() -> Cluster:
         reader_url=info["reader_url"],
         replica_reader_url=info["replica_reader_url"],
         audit_url=info["audit_url"],
+        operator_url=info["operator_url"],
     )
 
 
@@ -108,6 +112,7 @@ def throwaway_database(cluster: Cluster, stem: str) -> Iterator[Database]:
             admin_url=_with_database(cluster.admin_url, name),
             admin_replica_url=_with_database(cluster.admin_replica_url, name),
             audit_url=_with_database(cluster.audit_url, name),
+            operator_url=_with_database(cluster.operator_url, name),
         )
     finally:
         devdb("dropdb", name)

@@ -208,12 +208,12 @@ class Dashboard:
         cls, cluster: DrillCluster, work: Path, *, replica: bool = True, password: str | None = None
     ) -> Dashboard:
         """The dashboard on a drill cluster's `mycfa` database: its primary, its replica (unless told
-        not to), the owner for `users`, and the audit writer on the primary."""
+        not to), the cluster's operator login for `users`, and the audit writer on the primary."""
         return cls(
             work,
             primary_url=cluster.url("reader_url"),
             replica_urls=[cluster.url("replica_reader_url")] if replica else [],
-            admin_url=cluster.url("owner_url"),
+            admin_url=cluster.url("operator_url"),
             audit_url=cluster.url("audit_url"),
             password=password,
         )

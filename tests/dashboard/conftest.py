@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -89,10 +90,26 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
     return response
 
 
+def operator_cli_url(db: Database, monkeypatch: pytest.MonkeyPatch, url: str | None = None) -> str:
+    """The operator's login (or `url`) as `mycfa-dashboard --database-url` takes it: without the
+    password, which goes to PGPASSWORD (never on the command line)."""
+    parts = urlsplit(url or db.operator_url)
+    monkeypatch.setenv("PGPASSWORD", unquote(parts.password or ""))
+    netloc = f"{parts.username}@{parts.hostname}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def run_users(db: Database, monkeypatch: pytest.MonkeyPatch, *args: str, url: str | None = None) -> int:
+    """`mycfa-dashboard users ARGS` as the operator (or `url`'s login); returns the exit code."""
+    from dashboard import cli
+
+    return cli.main(["users", *args, "--database-url", operator_cli_url(db, monkeypatch, url)])
+
+
 def audit_mark(db: Database) -> int:
     """Where the audit trail ends now: pass it to `audit_rows` to read what came after."""
     with psycopg.connect(db.admin_url) as conn:
-        row = conn.execute("SELECT coalesce(max(event_id), 0) FROM audit_events").fetchone()
+        row = conn.execute("SELECT coalesce(max(seq), 0) FROM audit.events").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -100,8 +117,8 @@ def audit_rows(db: Database, since: int) -> list[dict[str, Any]]:
     """The audit rows stored after `since` (read as the superuser: no application role may)."""
     with psycopg.connect(db.admin_url) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         return cur.execute(
-            "SELECT kind, outcome, username, role, host(client_addr) AS addr, request_id, detail"
-            " FROM audit_events WHERE event_id > %s ORDER BY event_id",
+            "SELECT kind, outcome, username, role, host(client_addr) AS addr, request_id, detail,"
+            " inserted_by, at FROM audit.events WHERE seq > %s ORDER BY seq",
             (since,),
         ).fetchall()
 

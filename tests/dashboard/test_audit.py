@@ -7,14 +7,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg import errors
 
-from dashboard import audit_store, cli
+from dashboard import audit_store
 from tests.conftest import Database
 from tests.dashboard import callbacks
-from tests.dashboard.conftest import PASSWORD, clear_throttle, login
+from tests.dashboard.conftest import PASSWORD, audit_mark, audit_rows, clear_throttle, login, run_users
 
 
 @pytest.fixture
@@ -26,57 +24,9 @@ def audit_lines() -> Iterator[io.StringIO]:
     audit_store.audit_logger(io.StringIO())
 
 
-def _rows(db: Database, since_id: int) -> list[dict[str, Any]]:
-    with psycopg.connect(db.owner_url) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        return cur.execute(
-            "SELECT kind, outcome, username, role, host(client_addr) AS addr, request_id, detail"
-            " FROM audit_events WHERE event_id > %s ORDER BY event_id",
-            (since_id,),
-        ).fetchall()
-
-
-def _last_id(db: Database) -> int:
-    with psycopg.connect(db.owner_url) as conn:
-        row = conn.execute("SELECT coalesce(max(event_id), 0) FROM audit_events").fetchone()
-    return int(row[0]) if row else 0
-
-
 def _page_view(client: Any, path: str) -> Any:
     deps = client.get("/_dash-dependencies").get_json()
     return client.post("/_dash-update-component", json=callbacks.page_body(deps, path))
-
-
-def test_audit_role_may_only_insert_and_reader_cannot_write(dash_db: Database) -> None:
-    """mycfa_audit inserts but can neither read, change nor delete; mycfa_reader cannot write; the
-    owner cannot rewrite history either (append-only trigger)."""
-    row = ("2026-01-01T00:00:00Z", "login", "success", "ann", "analyst", "10.0.0.1", "r1", "{}")
-    insert = audit_store.INSERT.replace("%s)", "%s::jsonb)")
-    with psycopg.connect(dash_db.audit_url, autocommit=True) as conn:
-        conn.execute(insert, row)
-        for sql in (
-            "SELECT * FROM audit_events",
-            "UPDATE audit_events SET outcome = 'x'",
-            "DELETE FROM audit_events",
-            "TRUNCATE audit_events",
-            "SELECT * FROM dashboard_users",
-            "SELECT * FROM login_throttle",
-        ):
-            with pytest.raises(errors.InsufficientPrivilege):
-                conn.execute(sql)
-    with psycopg.connect(dash_db.reader_url, autocommit=True) as conn:
-        conn.execute("SET default_transaction_read_only = off")  # even then: no privilege
-        with pytest.raises(errors.InsufficientPrivilege):
-            conn.execute(insert, row)
-        with pytest.raises(errors.InsufficientPrivilege):
-            conn.execute("SELECT * FROM audit_events")
-    with psycopg.connect(dash_db.owner_url, autocommit=True) as conn:
-        for sql in (
-            "UPDATE audit_events SET outcome = 'x'",
-            "DELETE FROM audit_events",
-            "TRUNCATE audit_events",
-        ):
-            with pytest.raises(errors.InsufficientPrivilege, match="append-only"):
-                conn.execute(sql)
 
 
 def test_each_event_kind_lands_in_table_and_json(
@@ -85,7 +35,7 @@ def test_each_event_kind_lands_in_table_and_json(
     """Login failure and success, page view, export, denied request, logout and a user change each
     become a row and a JSON line with user, role, client address, request id and outcome."""
     store = dash_app.server.extensions["mycfa"].audit
-    since = _last_id(dash_db)
+    since = audit_mark(dash_db)
     client = dash_app.server.test_client()
     client.environ_base["REMOTE_ADDR"] = "127.0.0.7"
     assert login(client, "ann", "wrong password!").status_code == 401
@@ -99,24 +49,10 @@ def test_each_event_kind_lands_in_table_and_json(
     token = client.get_cookie("mycfa_csrf").value
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     monkeypatch.setattr("sys.stdin", io.StringIO("another long password\n"))
-    assert (
-        cli.main(
-            [
-                "users",
-                "add",
-                "audra",
-                "--role",
-                "viewer",
-                "--password-stdin",
-                "--database-url",
-                dash_db.owner_url,
-            ]
-        )
-        == 0
-    )
-    assert cli.main(["users", "set-role", "audra", "analyst", "--database-url", dash_db.owner_url]) == 0
+    assert run_users(dash_db, monkeypatch, "add", "audra", "--role", "viewer", "--password-stdin") == 0
+    assert run_users(dash_db, monkeypatch, "set-role", "audra", "analyst") == 0
     assert store.flush(10)
-    rows = _rows(dash_db, since)
+    rows = audit_rows(dash_db, since)
     seen = {(r["kind"], r["outcome"], r["username"]) for r in rows}
     assert {
         ("login", "failure", "ann"),
@@ -215,21 +151,16 @@ def test_saved_cookie_refused_after_role_change_password_change_and_logout_every
 ) -> None:
     """A cookie saved before a role change, a password change or "log out everywhere" is refused
     at its next request; a fresh login works."""
-    url = dash_db.owner_url
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    assert (
-        cli.main(["users", "add", "sam", "--role", "viewer", "--password-stdin", "--database-url", url]) == 0
-    )
+    assert run_users(dash_db, monkeypatch, "add", "sam", "--role", "viewer", "--password-stdin") == 0
 
     _, saved = _saved_cookie_client(dash_app, "sam")
-    assert cli.main(["users", "set-role", "sam", "analyst", "--database-url", url]) == 0
+    assert run_users(dash_db, monkeypatch, "set-role", "sam", "analyst") == 0
     assert saved.get("/_dash-layout").status_code == 401
 
     _, saved = _saved_cookie_client(dash_app, "sam")
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    assert (
-        cli.main(["users", "add", "sam", "--role", "analyst", "--password-stdin", "--database-url", url]) == 0
-    )
+    assert run_users(dash_db, monkeypatch, "add", "sam", "--role", "analyst", "--password-stdin") == 0
     assert saved.get("/_dash-layout").status_code == 401
 
     client, saved = _saved_cookie_client(dash_app, "sam")
@@ -238,5 +169,5 @@ def test_saved_cookie_refused_after_role_change_password_change_and_logout_every
     assert saved.get("/_dash-layout").status_code == 401
     assert login(dash_app.server.test_client(), "sam").status_code == 302
 
-    assert cli.main(["users", "remove", "sam", "--database-url", url]) == 0
+    assert run_users(dash_db, monkeypatch, "remove", "sam") == 0
     assert saved.get("/_dash-layout").status_code == 401

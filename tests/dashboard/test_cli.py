@@ -1,4 +1,5 @@
-"""`mycfa-dashboard users` writes argon2 hashes through the owner role; `serve` builds a sane gunicorn line."""
+"""`mycfa-dashboard users` writes argon2 hashes as the operator's own login, recorded as the actor;
+`serve` builds a sane gunicorn line."""
 
 from __future__ import annotations
 
@@ -11,17 +12,17 @@ from argon2 import PasswordHasher
 from dashboard import cli
 from dashboard.config import ConfigError, load_dashboard_settings
 from tests.conftest import Database
-
-
-def users(database_url: str, *args: str) -> int:
-    """`mycfa-dashboard users ARGS --database-url URL`; returns the exit code."""
-    return cli.main(["users", *args, "--database-url", database_url])
+from tests.dashboard.conftest import audit_mark, audit_rows, run_users
 
 
 def test_cli_users_add_set_role_remove(dash_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """add stores an argon2 hash (never the password), set-role changes the role, remove deletes."""
+
+    def users(*args: str) -> int:
+        return run_users(dash_db, monkeypatch, *args)
+
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
-    assert users(dash_db.owner_url, "add", "Carol", "--role", "analyst", "--password-stdin") == 0
+    assert users("add", "Carol", "--role", "analyst", "--password-stdin") == 0
     with psycopg.connect(dash_db.owner_url) as conn:
         stored, role = conn.execute(
             "SELECT password_hash, role FROM dashboard_users WHERE username = 'carol'"
@@ -30,22 +31,57 @@ def test_cli_users_add_set_role_remove(dash_db: Database, monkeypatch: pytest.Mo
     assert stored.startswith("$argon2id$")
     assert "a long enough" not in stored
     assert PasswordHasher().verify(stored, "a long enough password")
-    assert users(dash_db.owner_url, "set-role", "carol", "admin") == 0
-    assert users(dash_db.owner_url, "set-role", "carol", "root") == cli.EXIT_USAGE
-    assert users(dash_db.owner_url, "remove", "carol") == 0
-    assert users(dash_db.owner_url, "remove", "carol") == cli.EXIT_FAILED
+    assert users("set-role", "carol", "admin") == 0
+    assert users("set-role", "carol", "root") == cli.EXIT_USAGE
+    assert users("remove", "carol") == 0
+    assert users("remove", "carol") == cli.EXIT_FAILED
 
 
 def test_cli_users_refuses_short_password(dash_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """A password under the minimum length is refused before anything is written."""
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    assert users(dash_db.owner_url, "add", "dave", "--role", "viewer", "--password-stdin") == cli.EXIT_USAGE
+    assert (
+        run_users(dash_db, monkeypatch, "add", "dave", "--role", "viewer", "--password-stdin")
+        == cli.EXIT_USAGE
+    )
 
 
-def test_cli_reader_cannot_write_users(dash_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Through the reader role the users table is read-only: the CLI reports a database error."""
+def test_cli_users_refuses_program_roles_and_records_the_login(
+    dash_db: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The review's P13: under the owner's (or any program's) role `users` refuses and writes nothing,
+    whatever $LOGNAME says; under an operator's own login the actor recorded is that login, by the
+    database, and $LOGNAME is only a hint beside it."""
+    monkeypatch.setenv("LOGNAME", "alice.from.hr")
+    monkeypatch.setenv("USER", "alice.from.hr")
+    since = audit_mark(dash_db)
+    for url in (dash_db.owner_url, dash_db.reader_url, dash_db.audit_url):
+        monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+        code = run_users(
+            dash_db, monkeypatch, "add", "mallory", "--role", "admin", "--password-stdin", url=url
+        )
+        assert code == cli.EXIT_CONFIG
+        assert "your own database login" in capsys.readouterr().err
+    with psycopg.connect(dash_db.owner_url) as conn:
+        assert conn.execute("SELECT count(*) FROM dashboard_users WHERE username = 'mallory'").fetchone() == (
+            0,
+        )
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
-    assert users(dash_db.reader_url, "add", "erin", "--role", "viewer", "--password-stdin") == cli.EXIT_DB
+    assert run_users(dash_db, monkeypatch, "add", "mallory", "--role", "viewer", "--password-stdin") == 0
+    [row] = [r for r in audit_rows(dash_db, since) if r["kind"] == "user_admin"]
+    assert row["inserted_by"] == "mycfa_ops"
+    assert row["detail"]["actor"] == "mycfa_ops"
+    assert row["detail"]["os_user"] == "alice.from.hr"
+    assert run_users(dash_db, monkeypatch, "remove", "mallory") == 0
+
+
+def test_cli_users_refuses_a_password_on_the_command_line(
+    dash_db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `--database-url` holding a password (ps and the shell history would keep it) is refused."""
+    code = cli.main(["users", "remove", "nobody", "--database-url", dash_db.operator_url])
+    assert code == cli.EXIT_USAGE
+    assert "no password in --database-url" in capsys.readouterr().err
 
 
 def test_cli_default_workers_bounds() -> None:

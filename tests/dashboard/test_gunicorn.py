@@ -42,6 +42,7 @@ OWNER_ELSEWHERE = "127.0.0.2"  # loopback too: a second client address without a
 class Setup:
     ports: tuple[int, int]
     owner_url: str
+    operator_url: str  # reads the audit trail (mycfa_audit_reader)
     devdb_env: dict[str, str]
 
 
@@ -147,7 +148,7 @@ def two_instances() -> Iterator[Setup]:
             )
         for port in ports:
             _wait_live(port)
-        yield Setup(ports, info["owner_url"], devdb_env)
+        yield Setup(ports, info["owner_url"], info["operator_url"], devdb_env)
     finally:
         for server in servers:
             os.killpg(server.pid, signal.SIGTERM)
@@ -175,11 +176,12 @@ def test_failures_over_two_instances_throttle_the_account_not_its_owner_elsewher
         (failures,) = conn.execute(
             "SELECT failures FROM login_throttle WHERE scope = 'account' AND key = %s", (f"olga {ATTACKER}",)
         ).fetchone() or (0,)
+    with psycopg.connect(two_instances.operator_url) as conn:
         reasons = [
             row[0]
             for row in conn.execute(
-                "SELECT detail->>'reason' FROM audit_events WHERE kind = 'login' AND outcome = 'failure'"
-                " AND host(client_addr) = %s ORDER BY event_id",
+                "SELECT detail->>'reason' FROM audit.events WHERE kind = 'login' AND outcome = 'failure'"
+                " AND host(client_addr) = %s ORDER BY seq",
                 (ATTACKER,),
             )
         ]

@@ -25,6 +25,7 @@ COMPOSE_TEST_ENV = {
     "MYCFA_DB_PASSWORD": "test-owner",
     "MYCFA_READER_PASSWORD": "test-reader",
     "MYCFA_AUDIT_PASSWORD": "test-audit",
+    "MYCFA_OPS_PASSWORD": "test-ops",
     "MYCFA_REPLICATION_PASSWORD": "test-replication",
     "MYCFA_DASH_SECRET_KEY": "test-secret-key-0123456789",
     "MYCFA_FMP_API_KEY": "test-fmp-key",

@@ -78,9 +78,15 @@ def test_compose_dashboard_reads_replica_as_reader() -> None:
     assert "@replica:5432/" in env["MYCFA_DASH_REPLICA_URLS"]
     assert env["MYCFA_DASH_DATABASE_URL"].startswith("postgresql://mycfa_reader:")
     assert "@primary:5432/" in env["MYCFA_DASH_DATABASE_URL"]
-    assert "MYCFA_DASH_ADMIN_DATABASE_URL" not in env  # only dashboard-admin holds the owner's URL
+    assert "MYCFA_DASH_ADMIN_DATABASE_URL" not in env  # only dashboard-admin holds an operator's login
     assert env["MYCFA_DASH_AUDIT_DATABASE_URL"].startswith("postgresql://mycfa_audit:")
     assert "@primary:5432/" in env["MYCFA_DASH_AUDIT_DATABASE_URL"]
+    admin = rendered()["services"]["dashboard-admin"]["environment"]
+    # `users` refuses the program roles: the operator login primary-init.sh creates, never the owner.
+    assert admin["MYCFA_DASH_ADMIN_DATABASE_URL"].startswith("postgresql://mycfa_ops:")
+    init = (REPO_ROOT / "deploy" / "compose" / "primary-init.sh").read_text()
+    assert "CREATE ROLE mycfa_ops LOGIN" in init
+    assert "IN ROLE mycfa_user_admin, mycfa_audit_reader" in init
 
 
 def test_compose_databases_have_no_route_out() -> None:

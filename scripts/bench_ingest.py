@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,8 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from fakefmp.process import stop_process  # noqa: E402 (after the path it needs)
+from devkit.runs import engine_env  # noqa: E402 (after the path it needs)
+from fakefmp.process import FakeFMPProcess, stop_process  # noqa: E402
 
 DEVDB = [sys.executable, str(REPO / "scripts" / "devdb.py")]
 API_KEY = "bench-key"
@@ -71,19 +70,10 @@ def devdb(*args: str) -> str:
     return subprocess.run([*DEVDB, *args], check=True, capture_output=True, text=True).stdout
 
 
-def start_fake(symbols: int) -> tuple[subprocess.Popen[str], str, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fakefmp", "--port", "0", "--symbols", str(symbols), "--seed", "1",
-         "--rate-limit", str(LIFTED_LIMIT), "--price-cache", "16", "--quiet"],
-        cwd=REPO, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    line = process.stdout.readline()  # "fakefmp listening on URL base_url=BASE"
-    if "base_url=" not in line:
-        process.kill()
-        raise SystemExit(f"fakefmp did not start: {line!r}")
-    url = line.split("listening on ", 1)[1].split()[0]
-    return process, url.rstrip("/"), line.rsplit("base_url=", 1)[1].strip()
+def start_fake(symbols: int) -> FakeFMPProcess:
+    return FakeFMPProcess(
+        ["--symbols", str(symbols), "--seed", "1", "--rate-limit", str(LIFTED_LIMIT), "--price-cache", "16"]
+    ).start()
 
 
 def engine(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -122,18 +112,17 @@ def bench(n: int, args: argparse.Namespace, owner_url: str) -> dict[str, Any]:
     name = f"bench_ingest_{uuid.uuid4().hex[:8]}"
     devdb("createdb", name)
     url = owner_url.rsplit("/", 1)[0] + "/" + name
-    fake: subprocess.Popen[str] | None = None
+    fake: FakeFMPProcess | None = None
     try:
-        fake, fake_url, base_url = start_fake(n)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MYCFA_")}
-        env.update(
-            MYCFA_DATABASE_URL=url,
-            MYCFA_FMP_API_KEY=API_KEY,
-            MYCFA_FMP_BASE_URL=base_url,
-            MYCFA_FMP_RATE_LIMIT=str(LIFTED_LIMIT),
+        fake = start_fake(n)
+        env = engine_env(
+            url,
+            fake,
+            (),  # the whole universe
+            api_key=API_KEY,
+            rate_limit=str(LIFTED_LIMIT),
+            history_start=args.history_start,
             MYCFA_FMP_CONCURRENCY=str(args.concurrency),
-            MYCFA_HISTORY_START=args.history_start,
-            MYCFA_LOG_FORMAT="json",
         )
         migrated = engine(env, "migrate")
         if migrated.returncode != 0:
@@ -143,9 +132,9 @@ def bench(n: int, args: argparse.Namespace, owner_url: str) -> dict[str, Any]:
         code, wall, peak, emf_text = run_sampled(env)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         engine_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        fake_times = psutil.Process(fake.pid).cpu_times()
-        with urllib.request.urlopen(f"{fake_url}/__fake/stats", timeout=10) as response:  # noqa: S310
-            served: dict[str, Any] = json.loads(response.read())
+        assert fake.proc is not None
+        fake_times = psutil.Process(fake.proc.pid).cpu_times()
+        served = fake.stats()
         with psycopg.connect(url) as conn:
             rows = {k: conn.execute(sql).fetchone()[0] for k, sql in ROWS_SQL.items()}  # type: ignore[index]
             sizes = {k: float(conn.execute(sql).fetchone()[0]) for k, sql in SIZE_SQL.items()}  # type: ignore[index]
@@ -188,14 +177,14 @@ def bench(n: int, args: argparse.Namespace, owner_url: str) -> dict[str, Any]:
                 f"  plan at 120/min, {label:<15} {plan.get('requests')} requests, "
                 f"ETA {eta // 3600:.0f}h {eta % 3600 // 60:02.0f}m"
             )
-        stop_process(fake)
+        fake.stop()
         if args.dashboard and n == max(args.symbols):
             summary["dashboard"] = dashboard(name, args)
         print("  json " + json.dumps(summary), flush=True)
         return summary
     finally:
         if fake is not None:
-            stop_process(fake)
+            fake.stop()
         if args.keep:
             print(f"  database kept: {name}")
         else:

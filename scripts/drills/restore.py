@@ -17,7 +17,7 @@ from datetime import datetime
 
 import psycopg
 
-from tests.engine.runs.e2e import fingerprint
+from devkit.fingerprint import fingerprint
 
 from . import harness
 

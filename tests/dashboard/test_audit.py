@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from dashboard import audit_store
+from devkit import callbacks
 from tests.conftest import Database
-from tests.dashboard import callbacks
 from tests.dashboard.conftest import PASSWORD, audit_mark, audit_rows, clear_throttle, login, run_users
 
 

@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 import psycopg
 import pytest
 
+from devkit.net import free_port
 from tests.conftest import REPO_ROOT
 from tests.dashboard import seed
 from tests.dashboard.conftest import PASSWORD
@@ -55,14 +56,6 @@ def _devdb(env: dict[str, str], *args: str) -> str:
         check=True,
     )
     return result.stdout
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_live(port: int, timeout_s: float = 90) -> None:
@@ -135,7 +128,7 @@ def two_instances() -> Iterator[Setup]:
             "MYCFA_DASH_CONNECT_TIMEOUT_S": "1",
             "MYCFA_DASH_LOGIN_DELAY_BASE_S": "60",  # however slow the machine, the wait outlasts the test
         }
-        ports = (_free_port(), _free_port())
+        ports = (free_port(), free_port())
         for n, port in enumerate(ports):
             servers.append(
                 subprocess.Popen(

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from dashboard.app import MAX_REQUEST_BYTES
 from dashboard.data.router import NoNodeAvailable
-from tests.dashboard import callbacks
+from devkit import callbacks
 
 
 def post(client: FlaskClient, deps: list[dict[str, Any]], output_id: str, values: dict[str, Any]) -> Any:

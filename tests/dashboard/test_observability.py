@@ -11,7 +11,7 @@ import pytest
 from dashboard.config import load_dashboard_settings
 from dashboard.logs import callback_page, configure_logging
 from dashboard.metrics import NAMESPACE, DashboardMetrics
-from tests.dashboard import callbacks
+from devkit import callbacks
 from tests.dashboard.conftest import clear_throttle, login
 
 

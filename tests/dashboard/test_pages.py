@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.dashboard import callbacks
+from devkit import callbacks
 
 
 def call(

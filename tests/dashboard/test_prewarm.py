@@ -19,8 +19,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from dashboard import prewarm
+from devkit import callbacks
 from tests.conftest import REPO_ROOT, Cluster, Database, throwaway_database, wait_for_replica
-from tests.dashboard import callbacks, seed
+from tests.dashboard import seed
 from tests.dashboard.conftest import PASSWORD, login, make_settings
 
 SYMBOLS = ("AAPL", "MSFT", "JNJ", "KO")
@@ -300,9 +301,10 @@ def test_serve_runs_the_prewarm_at_low_priority_and_stops_it_with_gunicorn(
     today's data version; stopping gunicorn (SIGTERM to it alone) stops the child too."""
     import psutil
 
-    from tests.dashboard.test_gunicorn import SERVE, _free_port, _get, _wait_live
+    from devkit.net import free_port
+    from tests.dashboard.test_gunicorn import SERVE, _get, _wait_live
 
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MYCFA_DASH_DATABASE_URL": warm_db.reader_url,

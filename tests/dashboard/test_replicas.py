@@ -6,46 +6,36 @@ their own standby with pg_basebackup from the session primary, on a free port, a
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
 from dashboard.data.router import ReplicaRouter
-from tests.conftest import REPO_ROOT, Cluster, Database
-from tests.dashboard import callbacks
+from devkit import callbacks, pgcluster
+from devkit.net import free_port
+from tests.conftest import Cluster, Database
 from tests.dashboard.conftest import login, make_settings
-
-
-def _devdb() -> Any:
-    spec = importlib.util.spec_from_file_location("devdb_module", REPO_ROOT / "scripts" / "devdb.py")
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class Standby:
     """A hot standby of the session primary that this test module owns."""
 
-    def __init__(self, devdb: Any, cluster: Any, root: Path) -> None:
-        self.devdb, self.cluster, self.dir = devdb, cluster, root / "standby"
-        self.port = devdb.free_port()
+    def __init__(self, cluster: pgcluster.Cluster, root: Path) -> None:
+        self.cluster, self.dir = cluster, root / "standby"
+        self.port = free_port()
 
     def create(self) -> None:
         self.cluster.base_backup(self.dir)
         with open(self.dir / "postgresql.conf", "a") as handle:
             handle.write(f"\nport = {self.port}\nunix_socket_directories = '{self.dir}'\n")
-        self.devdb.chown_to_server_user(self.dir)
-        self.devdb.sh(
+        pgcluster.chown_to_server_user(self.dir)
+        pgcluster.sh(
             [
                 str(self.cluster.bindir / "pg_ctl"),
                 "start",
@@ -60,7 +50,7 @@ class Standby:
         )
 
     def stop(self) -> None:
-        self.devdb.sh(
+        pgcluster.sh(
             [str(self.cluster.bindir / "pg_ctl"), "stop", "-m", "immediate", "-w", "-D", str(self.dir)],
             check=False,
         )
@@ -71,12 +61,11 @@ class Standby:
 
 @pytest.fixture(scope="module")
 def standby(pg_cluster: Cluster, dash_db: Database) -> Iterator[Standby]:
-    devdb = _devdb()
-    cluster = devdb.Cluster(devdb.state_dir())
+    cluster = pgcluster.Cluster(pgcluster.state_dir())
     root = Path(tempfile.mkdtemp(prefix="mycfa-standby-"))
     root.chmod(0o755)
-    devdb.chown_to_server_user(root)  # the server runs as `postgres` when we are root
-    node = Standby(devdb, cluster, root)
+    pgcluster.chown_to_server_user(root)  # the server runs as `postgres` when we are root
+    node = Standby(cluster, root)
     node.create()
     try:
         yield node

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from plotly.io.json import to_json_plotly  # type: ignore[import-untyped]
 
 from dashboard import responses
-from tests.dashboard import callbacks
+from devkit import callbacks
 from tests.dashboard.test_pages import SCREENER_DEFAULTS
 
 # plotly writes a datetime64 array it meets while walking an answer as nanosecond strings

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tests.dashboard import callbacks
+from devkit import callbacks
 
 PAGE_VIEW = "_pages_content"  # the pages router's output: the request builds a page's layout
 OVERLAYS: list[list[str]] = [[], ["sma_50"], ["sma_50", "sma_200"], ["bbands"]]

@@ -11,10 +11,12 @@ from subprocess import Popen
 import pytest
 import redis.asyncio as aioredis
 
+from devkit.runs import engine_env
 from engine.db import migrate
 from engine.fmp.shared_budget import FALLBACK_SHARE, SharedBudget, budget_key
+from fakefmp.process import FakeFMPProcess, start_fakefmp
 from tests.conftest import Cluster, throwaway_database
-from tests.engine.runs.e2e import FakeFMP, engine_env, start_engine, start_fakefmp
+from tests.engine.runs.e2e import start_engine
 
 KEY = "shared-budget-canary-key"
 
@@ -85,7 +87,7 @@ FAKE_ARGS = (
 
 
 def start_runs(
-    fake: FakeFMP, key: str, urls: list[str], shares: list[str], budget_url: str
+    fake: FakeFMPProcess, key: str, urls: list[str], shares: list[str], budget_url: str
 ) -> list[Popen[str]]:
     """One `mycfa-engine run --job full` per (database, symbols), all on `key` and the Redis budget."""
     extra = {"MYCFA_FMP_RATE_LIMIT": str(LIMIT), "MYCFA_FMP_API_KEY": key, "MYCFA_FMP_BUDGET_URL": budget_url}
@@ -103,7 +105,7 @@ def finish(engine: Popen[str]) -> float:
     return time.monotonic()
 
 
-def warm_up(fakes: list[FakeFMP], urls: list[str]) -> None:
+def warm_up(fakes: list[FakeFMPProcess], urls: list[str]) -> None:
     """One unthrottled run per fake first: a fake builds a company's data on its first request, and
     requests that arrive meanwhile are counted late, bunched with later ones (the budget counts
     sends, the fake arrivals); then the fakes forget these requests."""

@@ -16,21 +16,14 @@ import orjson
 import psycopg
 import pytest
 
+from devkit.fingerprint import fingerprint, query
+from devkit.runs import engine_env, run_engine
 from engine.db import migrate
 from engine.runs.lock import RUN_LOCK_KEY
 from fakefmp.data import STATEMENT_PATHS
+from fakefmp.process import FakeFMPProcess, start_fakefmp
 from tests.conftest import DEVDB, Cluster, throwaway_database
-from tests.engine.runs.e2e import (
-    FakeFMP,
-    StderrLines,
-    engine_env,
-    fingerprint,
-    query,
-    run_engine,
-    start_engine,
-    start_fakefmp,
-    wait_until,
-)
+from tests.engine.runs.e2e import StderrLines, start_engine, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +33,7 @@ KILLS = 5
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeFMP]:
+def fake() -> Iterator[FakeFMPProcess]:
     # Bulk endpoints denied: these tests hold the per-symbol path to its request counts (test_bulk.py
     # compares the two paths); each run with stored prices spends one request finding that out.
     server = start_fakefmp(
@@ -74,7 +67,7 @@ def new_db(pg_cluster: Cluster) -> Iterator[Callable[[], str]]:
 
 
 @pytest.fixture(scope="module")
-def clean(fake: FakeFMP, new_db: Callable[[], str]) -> tuple[str, dict[str, tuple[int, str]]]:
+def clean(fake: FakeFMPProcess, new_db: Callable[[], str]) -> tuple[str, dict[str, tuple[int, str]]]:
     """A database loaded by one uninterrupted full run, and its fingerprint."""
     url = new_db()
     result = run_engine(engine_env(url, fake, SYMBOLS), "run", "--job", "full")
@@ -100,7 +93,7 @@ def test_run_full_loads_every_dataset(clean: tuple[str, dict[str, tuple[int, str
 
 
 def test_status_json_reports_the_run_with_its_metrics(
-    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP
+    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMPProcess
 ) -> None:
     """`status --json` shows the run, its EMF counters, and rows per dataset."""
     url, prints = clean
@@ -115,7 +108,7 @@ def test_status_json_reports_the_run_with_its_metrics(
 
 
 def test_kill9_five_times_then_final_run_gives_the_rows_of_one_clean_run(
-    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP, new_db: Callable[[], str]
+    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMPProcess, new_db: Callable[[], str]
 ) -> None:
     """Five `kill -9`s at random moments, then one run to the end: exactly the clean run's rows."""
     _, expected = clean
@@ -146,7 +139,7 @@ def test_kill9_five_times_then_final_run_gives_the_rows_of_one_clean_run(
 
 
 def test_second_run_exits_locked_and_sigterm_stops_resumably(
-    fake: FakeFMP, new_db: Callable[[], str]
+    fake: FakeFMPProcess, new_db: Callable[[], str]
 ) -> None:
     """A second run exits at once with the lock code; SIGTERM stops the first cleanly; the next run resumes it.
 
@@ -183,7 +176,7 @@ def test_second_run_exits_locked_and_sigterm_stops_resumably(
 
 
 def test_faults_at_30_percent_give_a_complete_database_or_failures_with_reasons(
-    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP, new_db: Callable[[], str]
+    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMPProcess, new_db: Callable[[], str]
 ) -> None:
     """With 30% of answers faulty, the run retries: complete data (exit 0) or failed items with reasons (exit 1)."""
     _, expected = clean
@@ -207,7 +200,7 @@ def test_faults_at_30_percent_give_a_complete_database_or_failures_with_reasons(
 
 
 def test_prices_run_after_new_data_asks_only_for_new_dates(
-    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP
+    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMPProcess
 ) -> None:
     """A week later (no ex-dividend date between) a `prices` run sends one window per endpoint and symbol."""
     url, _ = clean
@@ -236,7 +229,7 @@ def test_prices_run_after_new_data_asks_only_for_new_dates(
 
 
 def test_prices_run_after_a_new_dividend_readjusts_the_whole_history(
-    fake: FakeFMP, new_db: Callable[[], str]
+    fake: FakeFMPProcess, new_db: Callable[[], str]
 ) -> None:
     """New ex-dividend dates rewrite earlier adjusted closes: the next `prices` run refetches those
     symbols' histories, notes it in the ledger, and the store ends equal to a fresh load."""
@@ -284,7 +277,7 @@ def test_prices_run_after_a_new_dividend_readjusts_the_whole_history(
 
 
 def test_lock_taken_during_a_database_blip_exits_7_with_the_reason(
-    fake: FakeFMP, new_db: Callable[[], str]
+    fake: FakeFMPProcess, new_db: Callable[[], str]
 ) -> None:
     """The lock connection is killed and another session takes the lock: the run stops with exit 7 and says why."""
     url = new_db()
@@ -328,7 +321,7 @@ def restart_primary_when_loading(url: str, process: subprocess.Popen[str], down_
 
 
 def test_primary_restart_mid_run_is_ridden_out(
-    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP, new_db: Callable[[], str]
+    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMPProcess, new_db: Callable[[], str]
 ) -> None:
     """The primary restarts mid-run (down 4 s): ledger and load writes are retried, exit 0, the clean run's rows."""
     _, expected = clean
@@ -347,7 +340,7 @@ def test_primary_restart_mid_run_is_ridden_out(
 
 
 def test_primary_down_past_the_outage_bound_exits_7_with_the_reason(
-    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMP, new_db: Callable[[], str]
+    clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMPProcess, new_db: Callable[[], str]
 ) -> None:
     """Down 8 s with MYCFA_DB_OUTAGE_S=2: the run exits 7 and logs why; the next run resumes to the clean rows."""
     _, expected = clean

@@ -1,6 +1,6 @@
 """Build `/_dash-update-component` bodies from the app's own callback map (`/_dash-dependencies`).
 
-Used by the page tests and by the load test, so both replay what the browser would send.
+Used by the page tests, the load test and the drills, so all replay what the browser would send.
 """
 
 from __future__ import annotations

@@ -2,16 +2,15 @@
 revocable sessions and CSRF tokens.
 
 Everything except `/login` and `/health/*` needs a logged-in user; Dash's own routes answer 401
-(JSON clients), pages redirect to the login form. A session cookie carries the account's session
-version from login time: a password or role change, removal or "log out everywhere" bumps the
-version in the database and the cookie is refused at its next request. Every state-changing request
+(JSON clients), pages redirect to the login form. What keeps a session cookie valid (logout on the
+server, the account's session version, the client binding, idle and absolute timeouts) is
+`dashboard/sessions.py`. Every state-changing request
 (the login and logout forms, Dash callbacks) carries the session's CSRF token: a form field, or the
 `X-CSRF-Token` header that `assets/csrf.js` copies from the `mycfa_csrf` cookie.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 import secrets
@@ -27,7 +26,7 @@ import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from dashboard import audit
+from dashboard import audit, sessions
 from dashboard.data import queries
 from dashboard.data.router import NoNodeAvailable, QueryFailed
 from dashboard.forwarded import throttle_key
@@ -36,8 +35,7 @@ from dashboard.services import services
 ROLES = ("viewer", "analyst", "admin")
 USERNAME = re.compile(r"^[a-z0-9_.@-]{3,64}$")
 PUBLIC_ENDPOINTS = frozenset({"login", "health_live", "health_ready"})
-OUTAGE_ROLE = "viewer"  # the role of a session whose user cannot be looked up (no database node answers)
-CSRF_COOKIE = "mycfa_csrf"
+CSRF_COOKIE = "mycfa_csrf"  # `__Host-mycfa_csrf` with Secure cookies (dashboard/security.py)
 CSRF_HEADER = "X-CSRF-Token"
 _HASHER = PasswordHasher()
 # Verified when the account does not exist, so a wrong user name costs as much time as a wrong password.
@@ -68,25 +66,31 @@ class _Accounts:
     """Reads the account on every request (primary first), so a revocation applies at once.
 
     The last row seen is kept per worker and used only while no database node answers: a database
-    outage does not log everyone out.
+    outage does not log out the users this worker has checked. A user it never checked cannot be
+    checked then, and is refused.
     """
 
     def __init__(self) -> None:
         self._last: dict[str, User | None] = {}
         self._lock = threading.Lock()
 
-    def get(self, username: str) -> User | None:
+    def get(self, username: str, session_id: str) -> tuple[User | None, bool]:
+        """The account (None: no such user) and whether this session id was logged out.
+
+        Raises:
+            NoNodeAvailable, QueryFailed: no node answers and this worker never saw the user.
+        """
         try:
-            row = queries.user(services().router, username)
+            row = queries.user(services().router, username, session_id)
         except (NoNodeAvailable, QueryFailed):
             with self._lock:
                 if username not in self._last:
                     raise
-                return self._last[username]  # the last answer outlives an outage: keep the session
+                return self._last[username], False  # the last answer outlives an outage
         user = User(username, row["role"], int(row["session_version"])) if row else None
         with self._lock:
             self._last[username] = user
-        return user
+        return user, bool(row and row["logged_out"])
 
 
 def current_user() -> User | None:
@@ -202,8 +206,7 @@ def login_view() -> Any:
     throttle.succeeded(username, addr)
     flask.session.clear()  # a fresh session on login: no fixation
     flask_login.login_user(user)
-    flask.session["session_version"] = user.session_version
-    flask.session["bound_to"] = _client_fingerprint()
+    sessions.start(user.session_version)
     csrf_token()
     audit.record("login", "success", username=user.username, role=user.role)
     return flask.redirect(_safe_next(form.get("next")))
@@ -224,11 +227,19 @@ def _end_session(everywhere: bool) -> Any:
                 mimetype="text/plain",
             )
         audit.record("session", "revoked", action="log out everywhere")
-    audit.record("logout", "success")
+    if user is not None and sessions.session_id():
+        try:
+            sessions.log_out(user.username)
+            audit.record("logout", "success")
+        except psycopg.Error as exc:
+            # The browser forgets the cookie anyway; a copy of it stays valid until it expires.
+            audit.record("logout", "unrevoked", reason=f"database did not take it ({type(exc).__name__})")
+    else:
+        audit.record("logout", "success")
     flask_login.logout_user()
     flask.session.clear()
     response = flask.redirect("/login")
-    response.delete_cookie(CSRF_COOKIE)
+    response.delete_cookie(csrf_cookie_name())
     return response
 
 
@@ -240,11 +251,8 @@ def logout_everywhere_view() -> Any:
     return _end_session(everywhere=True)
 
 
-def _client_fingerprint() -> str:
-    """The client a session is bound to: its address as the audit sees it (the hop our proxies wrote,
-    not the leftmost `X-Forwarded-For` entry that Flask-Login's own binding reads) and its browser."""
-    agent = flask.request.headers.get("User-Agent", "")
-    return hashlib.sha256(f"{audit.current_client_address()}|{agent}".encode()).hexdigest()[:32]
+def csrf_cookie_name() -> str:
+    return ("__Host-" if services().settings.secure_cookies else "") + CSRF_COOKIE
 
 
 def _refuse(message: str, status: int) -> flask.Response:
@@ -275,41 +283,38 @@ def _after(response: flask.Response) -> flask.Response:
             "denied", str(response.status_code), method=flask.request.method, path=flask.request.path
         )
     token = flask.session.get("csrf_token")
+    name = csrf_cookie_name()
     # Only once logged in (asking Flask-Login about an anonymous session would clear its remember state).
-    if token and "_user_id" in flask.session and flask.request.cookies.get(CSRF_COOKIE) != token:
+    if token and "_user_id" in flask.session and flask.request.cookies.get(name) != token:
         settings = services().settings
-        # Readable by our own script (not HttpOnly), sent only to our own site.
+        # Readable by our own script (not HttpOnly), sent only to our own site; `__Host-` when Secure.
         response.set_cookie(
-            CSRF_COOKIE, str(token), secure=settings.secure_cookies, httponly=False, samesite="Strict"
+            name, str(token), secure=settings.secure_cookies, httponly=False, samesite="Strict", path="/"
         )
     return response
 
 
 def init_auth(server: flask.Flask) -> None:
     manager = flask_login.LoginManager()
-    manager.session_protection = None  # our own binding to the real client (`_client_fingerprint`)
+    manager.session_protection = None  # our own binding to the real client (`sessions.fingerprint`)
     manager.init_app(server)
     accounts = _Accounts()
 
     @manager.user_loader
     def _load(username: str) -> User | None:
         try:
-            user = accounts.get(username)
+            user, logged_out = accounts.get(username, sessions.session_id())
         except (NoNodeAvailable, QueryFailed):
-            # No node answers and this worker never saw the user: the signed session says who it
-            # is, so keep it (least privilege) rather than bounce to a login that cannot succeed.
-            # Every page then shows the outage message from its own callback.
-            return User(username, OUTAGE_ROLE, int(flask.session.get("session_version") or 0))
-        if user is None:
-            return None
-        if flask.session.get("session_version") != user.session_version:
-            audit.record("session", "refused", username=user.username, role=user.role, reason="revoked")
+            # No node answers and this worker never checked the user: the cookie's version, logout and
+            # role cannot be verified, so it is refused (a login cannot succeed either until a node is back).
+            audit.record("session", "refused", username=username, reason="cannot be checked (no database)")
             flask.session.clear()
             return None
-        if flask.session.get("bound_to") != _client_fingerprint():
-            audit.record(
-                "session", "refused", username=user.username, role=user.role, reason="another client"
-            )
+        if user is None:
+            return None
+        reason = sessions.refusal(user.session_version, logged_out)
+        if reason is not None:
+            audit.record("session", "refused", username=user.username, role=user.role, reason=reason)
             flask.session.clear()
             return None
         flask.g.mycfa_user = user.username  # for the log lines of this request

@@ -29,9 +29,14 @@ def content_security_policy(script_hashes: list[str]) -> str:
 
 
 def configure_cookies(server: flask.Flask, settings: DashboardSettings) -> None:
+    """Secure cookies get the `__Host-` prefix: the browser then takes them only with Secure, Path=/ and
+    no Domain, so no other host (a sibling subdomain) can set or shadow them."""
+    prefix = "__Host-" if settings.secure_cookies else ""
     server.config.update(
         SECRET_KEY=settings.secret_key.get_secret_value(),
-        SESSION_COOKIE_NAME="mycfa_session",
+        SESSION_COOKIE_NAME=prefix + "mycfa_session",
+        SESSION_COOKIE_PATH="/",
+        SESSION_COOKIE_DOMAIN=None,
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

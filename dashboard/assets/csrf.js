@@ -1,9 +1,10 @@
 // Dash callbacks carry this session's CSRF token: the server refuses a POST to /_dash-* without it.
-// The token is in the `mycfa_csrf` cookie (SameSite=Strict, readable by our own pages only).
+// The token is in the `mycfa_csrf` cookie (`__Host-mycfa_csrf` when Secure; SameSite=Strict, readable
+// by our own pages only).
 (function () {
   "use strict";
   function token() {
-    var match = document.cookie.match(/(?:^|;\s*)mycfa_csrf=([^;]+)/);
+    var match = document.cookie.match(/(?:^|;\s*)(?:__Host-)?mycfa_csrf=([^;]+)/);
     return match ? decodeURIComponent(match[1]) : "";
   }
   var originalFetch = window.fetch.bind(window);

@@ -214,13 +214,14 @@ def data_version(router: ReplicaRouter) -> str:
     return "|".join(str(v) for v in frame.iloc[0].tolist()) if not frame.empty else "empty"
 
 
-def user(router: ReplicaRouter, username: str) -> dict[str, Any] | None:
-    """The account's hash, role and session version, read from the primary first: a revoked session
-    must not live on through a replica's lag."""
+def user(router: ReplicaRouter, username: str, session_id: str = "") -> dict[str, Any] | None:
+    """The account's hash, role and session version, and whether `session_id` was logged out, read
+    from the primary first: a revoked session must not live on through a replica's lag."""
     result = _result(
         router,
-        "SELECT username, password_hash, role, session_version FROM dashboard_users WHERE username = :username",
-        {"username": username},
+        "SELECT username, password_hash, role, session_version, EXISTS (SELECT FROM dashboard_revoked_sessions"
+        " WHERE session_id = :session_id) AS logged_out FROM dashboard_users WHERE username = :username",
+        {"username": username, "session_id": session_id},
         fresh=True,
     )
     # A plain dict, no DataFrame: this runs on every request (the session check).

@@ -14,9 +14,15 @@ from tests.conftest import Database
 from tests.dashboard.conftest import audit_mark, audit_rows, login, make_settings
 
 
+def _session_cookie(client: FlaskClient) -> str:
+    cookie = client.get_cookie("mycfa_session")
+    assert cookie is not None, "logged in"
+    return cookie.value
+
+
 def _saved_copy(dash_app: Any, client: FlaskClient) -> FlaskClient:
     copy: FlaskClient = dash_app.server.test_client()
-    copy.set_cookie("mycfa_session", client.get_cookie("mycfa_session").value)
+    copy.set_cookie("mycfa_session", _session_cookie(client))
     return copy
 
 
@@ -24,7 +30,7 @@ def _rewrite_session(dash_app: Any, client: FlaskClient, **changes: Any) -> None
     """Re-sign the client's session cookie with some fields changed (as if time had passed)."""
     server = dash_app.server
     serializer = server.session_interface.get_signing_serializer(server)
-    session = serializer.loads(client.get_cookie("mycfa_session").value)
+    session = serializer.loads(_session_cookie(client))
     session.update(changes)
     client.set_cookie("mycfa_session", serializer.dumps(session))
 

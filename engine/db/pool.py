@@ -42,12 +42,17 @@ _outage_s: ContextVar[float] = ContextVar("store_outage_s", default=STORE_OUTAGE
 
 # The connection went away (server restart, pg_terminate_backend, network): the batch's
 # transaction is gone with it, so the whole batch can safely be tried again on a fresh connection.
+# InternalClientError ("cannot switch to state 12; another operation (2) is in progress"): a pooled
+# connection whose backend was terminated while it sat idle has already read the server's FATAL
+# message, so the next statement is refused by the driver before it is sent; the socket is closed
+# moments later and the pool replaces the connection on the next acquire.
 DROPPED_CONNECTION: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.InternalClientError,
     ConnectionError,
 )
 # The transaction lost a race and was rolled back by the server: also safe to repeat whole.
@@ -61,6 +66,7 @@ TRANSIENT_CONFLICT: tuple[type[BaseException], ...] = (
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
     OSError,
     TimeoutError,
 )

@@ -87,3 +87,27 @@ async def test_create_pool_transactions_only_skips_the_reset_query_but_not_the_r
         await pool.close()
     assert (name == "kept") is transactions_only
     assert table is None
+
+
+@pytest.mark.parametrize("transactions_only", [False, True])
+async def test_store_boundary_rides_out_backends_terminated_while_idle(
+    store_db: Database, transactions_only: bool
+) -> None:
+    """A pooled connection whose backend was killed while idle is refused by the driver on its next
+    statement (InternalClientError, or a closed connection): the boundary retries on a fresh one."""
+
+    @store_boundary
+    async def backend_pid(pool: asyncpg.Pool) -> int:
+        return int(await pool.fetchval("SELECT pg_backend_pid()"))
+
+    pool = await create_pool(store_db.owner_url, max_size=1, transactions_only=transactions_only)
+    admin = await asyncpg.connect(store_db.admin_url)
+    try:
+        pids = [await backend_pid(pool)]
+        for _ in range(20):
+            await admin.execute("SELECT pg_terminate_backend($1)", pids[-1])
+            pids.append(await backend_pid(pool))
+    finally:
+        await admin.close()
+        await pool.close()
+    assert len(set(pids)) == len(pids)  # every answer came from a new backend

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dashboard.analytics import forecast, fundamentals, indicators, optimize, portfolio, screener
 from dashboard.analytics import statements as st
 from dashboard.analytics import valuation as val
-from tests.dashboard.analytics import factories
+from devkit import factories
 
 TARGET_COMPANY_S = 0.200
 TARGET_SCREEN_S = 1.0

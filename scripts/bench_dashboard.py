@@ -5,7 +5,7 @@ Usage: .venv/bin/python scripts/bench_dashboard.py [--symbols 30] [--database NA
                                                    [--prewarm] [--warmed DIR]
 
 Seeds a database on the local dev cluster (or uses `--database`, e.g. a 503-symbol one), builds the
-app, logs in through the Flask test client and replays the load test's clicks (tests/load/mix.py, the
+app, logs in through the Flask test client and replays the load test's clicks (devkit/loadmix.py, the
 bodies built from the app's own callback map) with random tickers and controls. Prints
 CPU and wall milliseconds per request for each page (without the JSON request log line); `--warm 0`
 measures cold caches (the first requests of a fresh file cache and per-worker LRU), `--profile` adds a
@@ -41,8 +41,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.dashboard import seed  # noqa: E402 (after the path)
-from tests.load import mix  # noqa: E402
+from devkit import loadmix as mix  # noqa: E402
+from devkit import seed  # noqa: E402 (after the path)
 
 Body = Callable[[], dict[str, Any]]
 
@@ -61,7 +61,7 @@ def with_db(url: str, name: str) -> str:
 
 
 def request_bodies(deps: list[dict[str, Any]], symbols: list[str]) -> dict[str, Body]:
-    """One body maker per page: the load test's clicks (tests/load/mix.py), same choices."""
+    """One body maker per page: the load test's clicks (devkit/loadmix.py), same choices."""
     return {click.key: functools.partial(click.body, deps, symbols) for click in mix.CLICKS}
 
 

@@ -16,8 +16,8 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from dashboard.config import DashboardSettings
+from devkit import seed
 from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
-from tests.dashboard import seed
 
 PASSWORD = "correct horse battery"
 USERS = {"ada": "admin", "ann": "analyst", "vic": "viewer"}

@@ -15,10 +15,10 @@ from psycopg import errors
 from psycopg.types.json import Jsonb
 
 from dashboard import audit_store, cli
+from devkit import seed
 from engine.db import migrate
 from engine.db.migrate import migration_files
 from tests.conftest import Cluster, Database, throwaway_database
-from tests.dashboard import seed
 from tests.dashboard.conftest import operator_cli_url
 
 EVENT = ("login", "failure", "ann", "analyst", "10.0.0.1", "r1", Jsonb({"reason": "wrong password"}))

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from devkit import seed
 from tests.conftest import REPO_ROOT
-from tests.dashboard import seed
 from tests.dashboard.conftest import PASSWORD
 
 pytestmark = pytest.mark.e2e

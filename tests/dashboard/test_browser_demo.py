@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from devkit import seed
 from devkit.runs import engine_env, run_engine
 from engine.db.migrate import migrate
 from fakefmp.process import start_fakefmp
 from tests.conftest import REPO_ROOT, Cluster, Database, throwaway_database, wait_for_replica
-from tests.dashboard import seed
 from tests.dashboard.conftest import PASSWORD, make_settings, served
 from tests.dashboard.test_browser import logged_in_tab, shot, traces
 

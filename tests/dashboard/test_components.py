@@ -11,8 +11,8 @@ from dashboard.analytics import forecast as fc
 from dashboard.analytics.statements import statement_frame
 from dashboard.components import charts, company_data, formats, tables
 from dashboard.components.formats import Col
+from devkit import factories
 from tests.dashboard import former
-from tests.dashboard.analytics import factories
 
 
 def test_records_convert_every_kind_of_column() -> None:

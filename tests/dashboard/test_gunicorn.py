@@ -27,9 +27,9 @@ from urllib.parse import urlencode
 import psycopg
 import pytest
 
+from devkit import seed
 from devkit.net import free_port
 from tests.conftest import REPO_ROOT
-from tests.dashboard import seed
 from tests.dashboard.conftest import PASSWORD
 
 pytestmark = pytest.mark.e2e

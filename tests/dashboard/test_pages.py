@@ -84,7 +84,7 @@ def test_company_oscillator_panels_share_the_price_x_axis(ann: Call) -> None:
     import pandas as pd
 
     from dashboard.analytics import indicators
-    from tests.dashboard import seed
+    from devkit import seed
 
     values = {
         "company-symbol": "AAPL",
@@ -421,7 +421,7 @@ def test_company_as_of_shows_what_was_known_then(ann: Call, dash_db: Any) -> Non
 
 def test_valuation_as_of_uses_statements_and_price_known_then(ann: Call) -> None:
     """The DCF as of a date takes that day's latest annual statement, the close on or before it, no profile."""
-    from tests.dashboard import seed
+    from devkit import seed
 
     values = {"valuation-symbol": "AAPL", **VALUATION_INPUTS}
     latest = ann("valuation-summary", values)["valuation-summary"]["children"]

@@ -14,8 +14,8 @@ import pytest
 
 from dashboard.components import company_data
 from dashboard.data import queries
+from devkit import seed
 from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
-from tests.dashboard import seed
 from tests.dashboard.conftest import make_settings
 
 # What the page ran for every request before (one query over k symbols, pivoted): the oracle.

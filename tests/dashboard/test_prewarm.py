@@ -19,9 +19,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from dashboard import prewarm
-from devkit import callbacks
+from devkit import callbacks, seed
 from tests.conftest import REPO_ROOT, Cluster, Database, throwaway_database, wait_for_replica
-from tests.dashboard import seed
 from tests.dashboard.conftest import PASSWORD, login, make_settings
 
 SYMBOLS = ("AAPL", "MSFT", "JNJ", "KO")

@@ -20,11 +20,11 @@ from plotly.io.json import to_json_plotly  # type: ignore[import-untyped]
 
 from dashboard.components import company_data, serving_state, universe_data
 from dashboard.data import queries
+from devkit import callbacks, seed
 from engine.db import create_pool
 from engine.runs.refresh import refresh
 from serving import valuation
 from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
-from tests.dashboard import callbacks, seed
 from tests.dashboard.conftest import make_settings
 
 SEEDS = (1, 11)

@@ -1,4 +1,4 @@
-"""Locust users for `scripts/loadtest`: log in, read the app's callback map, replay tests/load/mix.py's clicks."""
+"""Locust users for `scripts/loadtest`: log in, read the app's callback map, replay devkit/loadmix.py's clicks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from locust import FastHttpUser, TaskSet, between, events
 
-from tests.load import mix
+from devkit import loadmix as mix
 
 SYMBOLS = os.environ.get("LOADTEST_SYMBOLS", "AAPL,MSFT").split(",")
 USER = os.environ.get("LOADTEST_USER", "loadtest")

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from devkit import factories
 from serving import screener as sc
 from serving.errors import AnalyticsError
 from serving.fundamentals import ratios
-from tests.dashboard.analytics import factories
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from devkit import factories
 from serving import statements as st
 from serving.errors import AnalyticsError, NotEnoughDataError
-from tests.dashboard.analytics import factories
 
 
 @pytest.fixture(scope="module")

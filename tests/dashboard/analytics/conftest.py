@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 from dashboard.analytics import statements as st
-from tests.dashboard import seed
-from tests.dashboard.analytics import factories
+from devkit import factories, seed
 
 FMP = Path(__file__).resolve().parents[2] / "fixtures" / "fmp"
 

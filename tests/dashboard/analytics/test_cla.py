@@ -17,7 +17,7 @@ from pypfopt import CLA
 from dashboard.analytics import cla
 from dashboard.analytics import optimize as opt
 from dashboard.analytics import portfolio as pf
-from tests.dashboard.analytics import factories
+from devkit import factories
 
 COMBINATIONS = [
     c for k in (2, 3, 5, 8) for c in itertools.islice(itertools.combinations(factories.RAGGED_SYMBOLS, k), 12)

@@ -12,7 +12,7 @@ from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from dashboard.analytics import forecast as fc
 from dashboard.analytics import statements as st
 from dashboard.analytics.ets_fit import DampedETS
-from tests.dashboard.analytics import factories
+from devkit import factories
 
 
 def _series() -> dict[str, np.ndarray]:

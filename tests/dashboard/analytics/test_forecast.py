@@ -12,8 +12,8 @@ from dashboard.analytics import forecast as fc
 from dashboard.analytics import statements as st
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.ets_fit import DampedETS
+from devkit import factories
 from tests.dashboard import former
-from tests.dashboard.analytics import factories
 
 
 @pytest.fixture(scope="module")

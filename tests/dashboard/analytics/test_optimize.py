@@ -2,7 +2,7 @@
 
 The oracles are the library calls the page made before (`mean_historical_return`, `CovarianceShrinkage`,
 `HRPOpt`, `EfficientFrontier.max_sharpe`) and the pandas formulations of alignment and returns, on the seeded
-demo prices (tests/dashboard/seed.py) made ragged.
+demo prices (devkit/seed.py) made ragged.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dashboard.analytics import cla, hrp
 from dashboard.analytics import optimize as opt
 from dashboard.analytics import portfolio as pf
 from dashboard.analytics.errors import AnalyticsError
-from tests.dashboard.analytics import factories
+from devkit import factories
 
 SYMBOLS = factories.RAGGED_SYMBOLS
 COMBINATIONS = [SYMBOLS[:2], SYMBOLS[2:5], SYMBOLS[::2], SYMBOLS[1:7], SYMBOLS]

@@ -14,7 +14,7 @@ from dashboard.analytics import cla
 from dashboard.analytics import optimize as opt
 from dashboard.analytics import portfolio as pf
 from dashboard.analytics.errors import AnalyticsError, NotEnoughDataError
-from tests.dashboard.analytics import factories
+from devkit import factories
 
 RF = 0.03
 

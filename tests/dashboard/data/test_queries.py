@@ -12,8 +12,8 @@ import pytest
 from dashboard.analytics import forecast as fc
 from dashboard.data import queries
 from dashboard.data.router import ReplicaRouter
+from devkit import seed
 from tests.conftest import Database
-from tests.dashboard import seed
 
 SYMBOL = sorted(seed.constituents())[0]
 

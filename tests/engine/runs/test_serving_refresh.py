@@ -12,12 +12,12 @@ import pandas as pd
 import psycopg
 import pytest
 
+from devkit import seed
 from engine.db import create_pool
 from engine.runs.refresh import refresh
 from engine.runs.status import collect_status, render_status
 from serving import company, fundamentals
 from tests.conftest import Cluster, Database, throwaway_database
-from tests.dashboard import seed
 
 # Two demo universes: the dashboard's seeds, and the same companies drawn from other seeds.
 SEEDS = (1, 11)

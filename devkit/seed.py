@@ -1,4 +1,4 @@
-"""Demo data for the dashboard's tests: real constituents, 12 years of prices, annual + quarterly statements.
+"""Demo data for the dashboard's tests and benchmarks: real constituents, 12 years of prices, annual + quarterly statements.
 
 Statements start from the recorded AAPL rows (FMP field names) and are scaled per company and per
 year, keeping the accounting identities (assets = liabilities + equity, FCF = OCF + capex).
@@ -19,7 +19,7 @@ import psycopg
 from engine.db.migrate import migrate
 from engine.runs.bulk import weekdays as business_days
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "fmp"
 SYMBOLS = ("AAPL", "MSFT", "JNJ", "XOM", "JPM", "KO", "NVDA", "PG")
 YEARS = 12

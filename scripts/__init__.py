@@ -1,0 +1,1 @@
+"""Tools: operator and developer scripts, benchmarks and drills (a package so lint-imports checks them)."""

@@ -33,6 +33,7 @@ from dashboard.analytics import forecast, fundamentals, indicators, optimize, po
 from dashboard.analytics import statements as st
 from dashboard.analytics import valuation as val
 from devkit import factories
+from devkit.benchrecord import add_record_argument, record
 
 TARGET_COMPANY_S = 0.200
 TARGET_SCREEN_S = 1.0
@@ -129,6 +130,7 @@ def main() -> int:
     parser.add_argument(
         "--repeat", type=int, default=5, help="timed runs after one warm-up run (median shown)"
     )
+    add_record_argument(parser)
     opts = parser.parse_args()
     payloads = factories.statement_payloads(years=30, seed=1)
     prices = factories.prices(7560, seed=1)
@@ -159,6 +161,18 @@ def main() -> int:
     )
     ok = warm < TARGET_COMPANY_S and warm_s < TARGET_SCREEN_S
     print("targets met" if ok else "TARGETS MISSED")
+    if opts.record:
+        record(
+            "bench_analytics",
+            {
+                "repeat": opts.repeat,
+                "company_full_analytics": {"wall_ms": round(warm * 1000), "cpu_ms": round(cpu * 1000),
+                                           "first_run_ms": round(cold * 1000)},
+                "screener_pass": {"wall_ms": round(warm_s * 1000), "cpu_ms": round(cpu_s * 1000),
+                                  "first_run_ms": round(cold_s * 1000)},
+                "targets_met": ok,
+            },
+        )  # fmt: skip
     return 0 if ok else 1
 
 

@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from devkit import loadmix as mix  # noqa: E402
 from devkit import seed  # noqa: E402 (after the path)
+from devkit.benchrecord import add_record_argument, record  # noqa: E402
 
 Body = Callable[[], dict[str, Any]]
 
@@ -82,6 +83,7 @@ def main() -> int:
     parser.add_argument(
         "--warmed", type=Path, help="a prewarmed cache to start from (made here by a prewarm when empty)"
     )
+    add_record_argument(parser)
     args = parser.parse_args()
     random.seed(args.seed)
 
@@ -191,14 +193,25 @@ def measure(args: argparse.Namespace, username: str, password: str, symbols: lis
         f"\n{'page':12} {'CPU ms':>8} {'wall ms':>8}   ({args.requests} requests each, {args.warm} warm-up)",
         file=out,
     )
-    for page in chosen:
-        time_page(page, functools.partial(call, page), args.requests, args.profile, out)
+    cpu_ms = {
+        page: time_page(page, functools.partial(call, page), args.requests, args.profile, out)
+        for page in chosen
+    }
     out.flush()
+    if args.record:
+        record(
+            "bench_dashboard",
+            {
+                "symbols": len(symbols), "database": args.database, "requests": args.requests, "warm": args.warm,
+                "prewarm": bool(args.prewarm or args.warmed), "cpu_ms_per_request": cpu_ms,
+            },
+        )  # fmt: skip
     return 0
 
 
-def time_page(page: str, call: Callable[[], None], requests: int, profile: bool, out: Any) -> None:
-    """CPU and wall milliseconds per request of `requests` calls (and a cProfile summary if asked)."""
+def time_page(page: str, call: Callable[[], None], requests: int, profile: bool, out: Any) -> float:
+    """CPU and wall milliseconds per request of `requests` calls (and a cProfile summary if asked);
+    returns the CPU milliseconds."""
     profiler = cProfile.Profile() if profile else None
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler:
@@ -216,6 +229,7 @@ def time_page(page: str, call: Callable[[], None], requests: int, profile: bool,
         pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PSORT", "cumulative")).print_stats(
             os.environ.get("PFILT", "dashboard/"), int(os.environ.get("PN", "15"))
         )
+    return round(cpu_ms, 2)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from devkit.benchrecord import add_record_argument, record
 from fakefmp.data import Universe
 
 
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=503)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 8, 7))
+    add_record_argument(parser)
     args = parser.parse_args()
     before = rss_mib()
     universe = Universe(seed=args.seed, symbols=args.symbols, as_of=args.as_of)
@@ -63,6 +65,15 @@ def main() -> None:
         f"serialise every full and adjusted price history: {served:.1f} s wall, {served_cpu:.1f} s CPU ({rows:,} rows)"
     )
     print(f"RSS before {before:.0f} MiB, after {rss_mib():.0f} MiB, peak {peak:.0f} MiB")
+    if args.record:
+        record(
+            "bench_fakefmp",
+            {
+                "symbols": len(symbols), "seed": args.seed, "generate_cpu_s": round(generated_cpu, 1),
+                "ms_per_symbol": round(per), "serialise_prices_cpu_s": round(served_cpu, 1), "price_rows": rows,
+                "peak_rss_mib": round(peak),
+            },
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,11 +8,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import sys
 import time
+from pathlib import Path
 
 import aiohttp
 from pydantic import SecretStr
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # devkit
+
+from devkit.benchrecord import add_record_argument, record
 from engine.errors import FMPError
 from engine.fmp.budget import RateBudget
 from engine.fmp.client import FMPClient, RetryPolicy
@@ -64,6 +69,7 @@ def main() -> None:
     parser.add_argument("--fault-rate", type=float, default=0.02)
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--symbols", type=int, default=503)
+    add_record_argument(parser)
     args = parser.parse_args()
     fake_args = ["--rate-limit", str(args.rate_limit), "--fault-rate", str(args.fault_rate),
                  "--faults", "5xx,html,truncate,reset", "--symbols", str(args.symbols)]  # fmt: skip
@@ -84,6 +90,18 @@ def main() -> None:
     print(f"statuses (client)   {dict(sorted(counters.statuses.items()))}")
     print(f"transport failures  {dict(counters.failures)}")
     print(f"server faults       {server['faults']}, rows served {server['rows_served']}")
+    if args.record:
+        record(
+            "bench_fmp_client",
+            {
+                "rate_limit": args.rate_limit, "concurrency": args.concurrency, "fault_rate": args.fault_rate,
+                "sends_s": round(span, 1), "requests_per_60s": round(rate, 1),
+                "utilisation_pct": round(100 * rate / args.rate_limit, 1),
+                "max_window_client": counters.max_in_window, "max_window_server": server["max_in_window"],
+                "http_429": counters.rate_limited, "requests": counters.requests, "retries": counters.retries,
+                "items_failed": counters.failures.get("items_failed_after_retries", 0),
+            },
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from devkit.runs import engine_env  # noqa: E402 (after the path it needs)
+from devkit.benchrecord import add_record_argument, record  # noqa: E402 (after the path it needs)
+from devkit.runs import engine_env  # noqa: E402
 from fakefmp.process import FakeFMPProcess, stop_process  # noqa: E402
 
 DEVDB = [sys.executable, str(REPO / "scripts" / "devdb.py")]
@@ -281,6 +282,7 @@ def main() -> int:
     parser.add_argument("--dashboard-users", type=int, default=DASHBOARD_USERS)
     parser.add_argument("--dashboard-duration", type=int, default=DASHBOARD_SECONDS, help="seconds of load")
     parser.add_argument("--json", type=Path, help="also write every point's figures here")
+    add_record_argument(parser)
     args = parser.parse_args()
 
     cluster = json.loads(devdb("start", "--json"))
@@ -293,6 +295,11 @@ def main() -> int:
     except KeyboardInterrupt:
         print(f"\nbench_ingest: interrupted; the table has the {len(results)} finished point(s)")
     table(sorted(results, key=lambda r: int(r["symbols"])))
+    if args.record and results:
+        record(
+            "bench_ingest",
+            {"history_start": args.history_start, "concurrency": args.concurrency, "points": results},
+        )
     return 0 if results and all(r["exit_code"] == 0 for r in results) else 1
 
 

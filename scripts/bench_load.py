@@ -38,6 +38,7 @@ import psutil
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from devkit.benchrecord import add_record_argument, record  # noqa: E402
 from engine.db import create_pool, load_price_rows, load_statement_rows, migrate  # noqa: E402
 from engine.db.rows import PRICE_COLUMNS, STATEMENT_COLUMNS, PriceRow, StatementRow  # noqa: E402
 from engine.db.validate import canonical_json, parse_prices  # noqa: E402
@@ -204,7 +205,7 @@ async def run_phase(
             phase.rss_mb.append(process.memory_info().rss / 2**20)
 
 
-async def bench(args: argparse.Namespace, url: str) -> None:
+async def bench(args: argparse.Namespace, url: str) -> dict[str, Any]:
     print(f"migrations: {', '.join(await migrate(url))}")
     pool = await create_pool(url, min_size=1, max_size=2)
     plain = await asyncpg.connect(url)
@@ -254,10 +255,9 @@ async def bench(args: argparse.Namespace, url: str) -> None:
     await measure("prices", "backfill", ((s, "", price_history(s, days, i)) for i, s in enumerate(symbols)))
     await plain.execute("TRUNCATE plain_prices")
     if args.prices_backfill_only:
-        await report(phases, parse_rate)
         await plain.close()
         await pool.close()
-        return
+        return report(phases, parse_rate)
     merged = symbols[: args.merge_symbols]
     await measure(
         "prices",
@@ -285,17 +285,29 @@ async def bench(args: argparse.Namespace, url: str) -> None:
     )
     await plain.close()
     await pool.close()
-    await report(phases, parse_rate)
+    return report(phases, parse_rate)
 
 
-async def report(phases: list[tuple[Phase, float]], parse_rate: float) -> None:
+def report(phases: list[tuple[Phase, float]], parse_rate: float) -> dict[str, Any]:
+    """Print each phase's figures; return them for `--record`."""
     print(f"validation (parse_prices on FMP-shaped dicts, not in the ratios): {parse_rate:,.0f} rows/s")
+    figures: dict[str, Any] = {"validation_rows_per_s": round(parse_rate)}
     for phase, target in phases:
         print(phase.line(target))
         rss = ", ".join(f"{mb:.0f}" for mb in phase.rss_mb[:: max(1, len(phase.rss_mb) // 6)])
         print(f"{'':<22} counts {phase.counts}  RSS MB over the phase: {rss}")
+        ours, plain = phase.rows / phase.ours_s, phase.rows / phase.plain_s
+        figures[phase.name.replace(" ", "_")] = {
+            "rows": phase.rows,
+            "loader_rows_per_s": round(ours),
+            "copy_rows_per_s": round(plain),
+            "ratio_pct": round(100 * ours / plain, 1),
+            "target_pct": round(100 * target),
+        }
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {peak_mb:.0f} MB")
+    figures["peak_rss_mb"] = round(peak_mb)
+    return figures
 
 
 def main() -> int:
@@ -310,6 +322,7 @@ def main() -> int:
     parser.add_argument(
         "--prices-backfill-only", action="store_true", help="run only the prices backfill phase (quicker)"
     )
+    add_record_argument(parser)
     args = parser.parse_args()
     info = json.loads(devdb("start", "--json"))
     name = f"bench_load_{uuid.uuid4().hex[:8]}"
@@ -321,10 +334,12 @@ def main() -> int:
         f"{args.symbols * len(KINDS) * args.statement_years * 5:,} statement rows"
     )
     try:
-        asyncio.run(bench(args, url))
+        figures = asyncio.run(bench(args, url))
     finally:
         if not args.keep:
             devdb("dropdb", name)
+    if args.record:
+        record("bench_load", {"symbols": args.symbols, "days": args.days, **figures})
     return 0
 
 

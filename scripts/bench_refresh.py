@@ -34,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from devkit.benchrecord import add_record_argument, record
 from engine.fmp.endpoints import EARNINGS_CALENDAR_CAP
 from engine.runs.datasets import STATEMENTS, Job
 from engine.runs.plan import (
@@ -194,6 +195,7 @@ def main() -> int:
     parser.add_argument("--year", type=int, default=2026)
     parser.add_argument("--sweep-weeks", type=int, default=13)
     parser.add_argument("--rate-limit", type=int, default=120)
+    add_record_argument(parser)
     args = parser.parse_args()
     symbols = [c.symbol for c in universe_companies(args.symbols)]
     weeks = simulate(symbols, args.seed, args.year, args.sweep_weeks)
@@ -224,6 +226,15 @@ def main() -> int:
         f"targets (503 symbols, weekly full, per-symbol path): average <= {TARGET_AVERAGE:,}, "
         f"busiest <= {TARGET_BUSIEST:,}: " + ("MISSED: " + "; ".join(missed) if missed else "met")
     )
+    if args.record:
+        per_job: dict[str, dict[str, dict[str, int]]] = {}
+        for (job_name, variant), (mean, most) in results.items():
+            per_job.setdefault(job_name, {})[variant] = {"average_week": round(mean), "busiest_week": most}
+        record(
+            "bench_refresh",
+            {"symbols": len(symbols), "year": args.year, "rate_limit": args.rate_limit, **per_job,
+             "targets_met": not missed},
+        )  # fmt: skip
     return 1 if missed else 0
 
 

@@ -26,6 +26,14 @@ class Report:
     def check(self, name: str, value: Any, goal: str, ok: Callable[[Any], bool]) -> None:
         self.add(name, value, goal, ok(value))
 
+    def as_dict(self) -> dict[str, Any]:
+        """The figures as data (`--record`): a value, or value, goal and whether it was met."""
+        figures: dict[str, Any] = {
+            f.name: f.value if f.met is None else {"value": f.value, "goal": f.goal, "met": f.met}
+            for f in self.figures
+        }
+        return {"passed": self.passed, **figures}
+
     @property
     def passed(self) -> bool:
         return all(f.met is not False for f in self.figures)

@@ -15,8 +15,8 @@ import dash_bootstrap_components as dbc
 import flask
 from dash import _callback, dcc, html
 
-from dashboard import audit, auth, prewarm, responses
-from dashboard.components import export
+from dashboard import audit, auth, responses
+from dashboard.components import export, serving_state
 from dashboard.components.page import UNREACHABLE
 from dashboard.config import DashboardSettings, load_dashboard_settings
 from dashboard.logs import configure_logging, install_request_hooks
@@ -136,33 +136,28 @@ def health_ready() -> flask.Response:
             name: {"role": n.role, "reachable": n.reachable, "lagging": n.lagging, "lag_bytes": n.lag_bytes}
             for name, n in nodes.items()
         }
-    body["prewarm"] = prewarm_progress(ready, admin=admin)
+    body["serving"] = serving_health(ready, admin=admin)
     response = flask.jsonify(body)
     response.status_code = 200 if ready else 503
     return response
 
 
-def prewarm_progress(ready: bool, *, admin: bool) -> dict[str, Any]:
-    """The cache prewarm's progress; `current` says whether it warms (or warmed) today's data version,
-    asked of the database (cached a few seconds per worker) only when a node answers."""
-    svc = services()
-    body: dict[str, Any] = {"enabled": svc.settings.prewarm}
-    status = prewarm.read_status(svc)
-    if status is None:
-        return body
-    body.update(
-        done=status.done,
-        total=status.total,
-        failed=status.failed,
-        finished=status.finished,
-        seconds=status.seconds,
-    )
+def serving_health(ready: bool, *, admin: bool) -> dict[str, Any]:
+    """Each serving-layer table's last refresh (docs/serving.md): its state and the data's as-of date;
+    a failure's reason for an admin only. Asked of the database (cached per data version) only when a
+    node answers; empty before the engine's first refresh."""
+    if not ready:
+        return {}
     try:
-        body["current"] = ready and status.version == svc.data_version()
+        tables = serving_state.state()
     except UNREACHABLE:
-        body["current"] = False
-    if admin:  # the run id and row count behind it
-        body["version"] = status.version
+        return {}
+    body: dict[str, Any] = {}
+    for name, table in sorted(tables.items()):
+        entry = {"state": table["state"], "data_as_of": table["data_as_of"]}
+        if admin and table["state"] != "ok":
+            entry["error"] = table["error"]
+        body[name] = entry
     return body
 
 

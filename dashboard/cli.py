@@ -1,7 +1,6 @@
 """`mycfa-dashboard`: serve the app with gunicorn, and manage its users.
 
     mycfa-dashboard serve [--bind HOST:PORT] [--workers N] [--threads N]
-    mycfa-dashboard prewarm [--once]    (each company's first-click answers into the shared cache)
     mycfa-dashboard users add NAME --role ROLE [--password-stdin]   (else a prompt that does not echo)
     mycfa-dashboard users remove NAME
     mycfa-dashboard users set-role NAME ROLE
@@ -17,8 +16,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -76,56 +73,7 @@ def serve(args: argparse.Namespace) -> int:
         os.environ.setdefault(name, "1")
 
     sys.argv = gunicorn_argv(settings, args.bind, args.workers, args.threads)
-    warmer = start_prewarm() if settings.prewarm else None
-    owner = os.getpid()
-    try:
-        run()
-    finally:
-        # gunicorn's forked workers leave through here too (sys.exit in the child): only the arbiter,
-        # the process that started the prewarm, stops it.
-        if warmer is not None and os.getpid() == owner:
-            stop_prewarm(warmer)
-    return EXIT_OK
-
-
-def start_prewarm() -> subprocess.Popen[bytes]:
-    """`mycfa-dashboard prewarm` as a child at low priority (it lowers its own, `--nice`)."""
-    from dashboard.prewarm import NICE
-
-    return subprocess.Popen([sys.executable, "-m", "dashboard.cli", "prewarm", "--nice", str(NICE)])
-
-
-def stop_prewarm(child: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
-    """Terminate, then kill after `timeout_s` (fakefmp/process.py does the same; the dashboard ships alone)."""
-    child.terminate()
-    try:
-        child.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
-
-
-def prewarm(args: argparse.Namespace) -> int:
-    if args.nice:
-        os.nice(args.nice)
-    for name in BLAS_THREAD_VARIABLES:  # one core's worth at a time, as in the workers (before numpy loads)
-        os.environ.setdefault(name, "1")
-    from dashboard import prewarm as warmer
-    from dashboard.app import create_app
-    from dashboard.components.page import UNREACHABLE
-
-    server = create_app(load_dashboard_settings()).server
-    # SIGTERM (gunicorn stopping, `docker stop`) exits 0 wherever the loop is: the cache writes each
-    # entry to a temporary file and renames it, so none is left half-written.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_OK))
-    if not args.once:
-        warmer.loop(server)
-        return EXIT_OK
-    try:
-        warmer.warm(server)
-    except UNREACHABLE as exc:
-        print(f"mycfa-dashboard: prewarm failed: {exc}", file=sys.stderr)
-        return EXIT_DB
+    run()
     return EXIT_OK
 
 
@@ -309,12 +257,6 @@ def parser() -> argparse.ArgumentParser:
     srv.add_argument("--workers", type=int)
     srv.add_argument("--threads", type=int)
     srv.set_defaults(func=serve)
-    warm = verbs.add_parser(
-        "prewarm", help="compute each company's first-click answers into the shared cache"
-    )
-    warm.add_argument("--once", action="store_true", help="warm the current data version and exit")
-    warm.add_argument("--nice", type=int, default=0, help="lower this process's priority by N first")
-    warm.set_defaults(func=prewarm)
     usr = verbs.add_parser("users", help="manage who may log in").add_subparsers(dest="action", required=True)
     for action in ("add", "remove", "set-role"):
         sub = usr.add_parser(action)

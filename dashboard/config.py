@@ -48,11 +48,6 @@ class DashboardSettings(BaseSettings):
     connect_timeout_s: int = Field(default=3, ge=1)
     pool_size: int = Field(default=4, ge=1)  # per node, per gunicorn worker
     health_ttl_s: float = Field(default=2.0, ge=0)  # how long a node health probe is trusted
-    cache_dir: str = ""  # shared FileSystemCache folder; empty = <tmp>/mycfa-dash-cache
-    cache_ttl_s: int = Field(default=900, ge=1)
-    # `serve` also runs `mycfa-dashboard prewarm` (each company's first-click answers into the cache
-    # once per data version, at low priority); false on a machine too small to spare it.
-    prewarm: bool = True
     # MYCFA_LOG_LEVEL, shared with the engine (no MYCFA_DASH_ prefix): ERROR in production, DEBUG to troubleshoot.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         default="INFO", validation_alias=AliasChoices("MYCFA_LOG_LEVEL", "log_level")

@@ -195,6 +195,28 @@ def seed(owner_url: str, symbols: tuple[str, ...] = SYMBOLS, *, first_seed: int 
         conn.commit()
 
 
+def refresh_serving(owner_url: str, *, full: bool = False) -> dict[str, Any]:
+    """Migrate, then refresh the serving layer's tables (docs/serving.md) as the end of an ingest does:
+    what is not yet refreshed (everything on a store never refreshed, or with `full`). Returns the
+    refresh's outcome per table and its seconds."""
+    import time
+
+    from engine.db import create_pool
+    from engine.runs.refresh import refresh
+
+    async def run() -> dict[str, Any]:
+        await migrate(owner_url)
+        pool = await create_pool(owner_url)
+        try:
+            return (await refresh(pool, full=full)).as_dict()
+        finally:
+            await pool.close()
+
+    started = time.monotonic()
+    tables = asyncio.run(run())
+    return {"seconds": round(time.monotonic() - started, 1), "tables": tables}
+
+
 def add_user(owner_url: str, username: str, password: str, role: str) -> None:
     from dashboard.auth import hash_password
 

@@ -2,18 +2,15 @@
 
 Usage: .venv/bin/python scripts/bench_dashboard.py [--symbols 30] [--database NAME] [--pages a,b]
                                                    [--requests 100] [--warm 40] [--seed 1] [--profile]
-                                                   [--prewarm] [--warmed DIR]
 
-Seeds a database on the local dev cluster (or uses `--database`, e.g. a 503-symbol one), builds the
+Seeds a database on the local dev cluster (or uses `--database`, e.g. a 503-symbol one), refreshes
+its serving tables as an ingest's end does (only what is not yet refreshed: docs/serving.md), builds the
 app, logs in through the Flask test client and replays the load test's clicks (devkit/loadmix.py, the
 bodies built from the app's own callback map) with random tickers and controls. Prints
-CPU and wall milliseconds per request for each page (without the JSON request log line); `--warm 0`
-measures cold caches (the first requests of a fresh file cache and per-worker LRU), `--profile` adds a
-cProfile summary per page (PSORT, PFILT and PN pick its order, file filter and length: default
-cumulative, dashboard/, 15), `--prewarm` runs `mycfa-dashboard prewarm --once` into the same cache
-folder first (and prints its seconds, CPU seconds and the cache's size on disk); `--warmed DIR` keeps
-that prewarmed cache in DIR (entries living a day) the first time and starts every later run from a copy
-of it, so runs compare alike without a 3-minute prewarm each (same database and data version only).
+CPU and wall milliseconds per request for each page (without the JSON request log line), then their
+mean weighted as the load test's mix weighs the pages; `--warm 0` measures cold caches (the first
+requests of a fresh per-worker LRU), `--profile` adds a cProfile summary per page (PSORT, PFILT and PN
+pick its order, file filter and length: default cumulative, dashboard/, 15).
 `scripts/loadtest` measures the served p95 under 100 users; this says which callback costs the CPU.
 """
 
@@ -79,10 +76,6 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=1, help="random choices (default 1)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile summary per page")
-    parser.add_argument("--prewarm", action="store_true", help="`mycfa-dashboard prewarm --once` first")
-    parser.add_argument(
-        "--warmed", type=Path, help="a prewarmed cache to start from (made here by a prewarm when empty)"
-    )
     add_record_argument(parser)
     args = parser.parse_args()
     random.seed(args.seed)
@@ -100,6 +93,8 @@ def main() -> int:
         seed.seed(owner_url, symbols)
     else:
         symbols = tuple(sorted(seed.constituents())[: args.symbols])
+    refreshed = seed.refresh_serving(owner_url)
+    print(f"bench_dashboard: serving tables refreshed in {refreshed['seconds']} s", flush=True)
     seed.add_user(owner_url, username, password, "admin")
     os.environ.update(
         {
@@ -107,23 +102,11 @@ def main() -> int:
             "MYCFA_DASH_REPLICA_URLS": with_db(info["replica_reader_url"], name),
             "MYCFA_DASH_SECRET_KEY": secrets.token_hex(32),
             "MYCFA_DASH_SECURE_COOKIES": "false",
-            "MYCFA_DASH_CACHE_DIR": str(work / "cache"),
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
         }
     )
-    if args.warmed:
-        # A day, not CACHE_TTL_S: the kept entries must outlive the runs that copy them.
-        os.environ["MYCFA_DASH_CACHE_TTL_S"] = str(24 * 3600)
     try:
-        if args.warmed:
-            if not args.warmed.is_dir() or not any(args.warmed.iterdir()):
-                args.warmed.mkdir(mode=0o700, parents=True, exist_ok=True)
-                prewarm(args.warmed)
-            shutil.copytree(args.warmed, work / "cache")
-            (work / "cache").chmod(0o700)
-        elif args.prewarm:
-            prewarm(work / "cache")
         return measure(args, username, password, list(symbols))
     finally:
         import psycopg
@@ -133,24 +116,6 @@ def main() -> int:
         if not args.database:
             devdb("dropdb", name)
         shutil.rmtree(work, ignore_errors=True)
-
-
-def prewarm(cache: Path) -> None:
-    """`mycfa-dashboard prewarm --once` in its own process, into the cache folder the bench reads."""
-    done = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "mycfa-dashboard"), "prewarm", "--once"],
-        env={**os.environ, "MYCFA_LOG_LEVEL": "INFO", "MYCFA_DASH_CACHE_DIR": str(cache)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    line = next(json.loads(t) for t in done.stderr.splitlines() if '"prewarm done"' in t)
-    size = sum(f.stat().st_size for f in cache.iterdir())
-    print(
-        f"bench_dashboard: prewarm {line['symbols']} symbols ({line['failed']} skipped) in {line['seconds']} s,"
-        f" {line['cpu_seconds']} s CPU; cache {size / 1e6:.0f} MB in {len(list(cache.iterdir()))} files",
-        flush=True,
-    )
 
 
 def logged_in(username: str, password: str) -> tuple[Any, dict[str, str]]:
@@ -197,13 +162,16 @@ def measure(args: argparse.Namespace, username: str, password: str, symbols: lis
         page: time_page(page, functools.partial(call, page), args.requests, args.profile, out)
         for page in chosen
     }
+    weights = {click.key: click.weight for click in mix.CLICKS if click.key in cpu_ms}
+    mean = sum(cpu_ms[p] * w for p, w in weights.items()) / sum(weights.values()) if weights else 0.0
+    print(f"{'mix':12} {mean:8.2f}            (CPU ms, weighted as the load test's mix)", file=out)
     out.flush()
     if args.record:
         record(
             "bench_dashboard",
             {
                 "symbols": len(symbols), "database": args.database, "requests": args.requests, "warm": args.warm,
-                "prewarm": bool(args.prewarm or args.warmed), "cpu_ms_per_request": cpu_ms,
+                "cpu_ms_per_request": cpu_ms, "mix_cpu_ms": round(mean, 2),
             },
         )  # fmt: skip
     return 0

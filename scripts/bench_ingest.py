@@ -21,6 +21,7 @@ table in docs/scaling.md's shape, by symbol count; Ctrl-C prints the table of th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -108,6 +109,25 @@ def run_sampled(env: dict[str, str]) -> tuple[int, float, int, str]:
     return process.returncode, wall, peak, emf
 
 
+def postgres_cpu() -> float:
+    """CPU seconds the dev cluster's PostgreSQL has used so far (primary and replica): each postmaster,
+    the backends it reaped and those still running."""
+    root = Path(os.environ.get("MYCFA_DEVDB_DIR", REPO / ".devdb"))
+    total = 0.0
+    for node in ("primary", "replica"):
+        try:
+            postmaster = psutil.Process(int((root / node / "postmaster.pid").read_text().split()[0]))
+            times = postmaster.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+            for child in postmaster.children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child_times = child.cpu_times()
+                    total += child_times.user + child_times.system
+        except (OSError, ValueError, psutil.NoSuchProcess):
+            continue
+    return total
+
+
 def bench(n: int, args: argparse.Namespace, owner_url: str) -> dict[str, Any]:
     """One point of the curve: ingest `n` symbols from empty; prints its figures and returns them."""
     name = f"bench_ingest_{uuid.uuid4().hex[:8]}"
@@ -129,9 +149,9 @@ def bench(n: int, args: argparse.Namespace, owner_url: str) -> dict[str, Any]:
         if migrated.returncode != 0:
             raise SystemExit(f"migrate failed: {migrated.stderr}")
         cold = engine({**env, "MYCFA_FMP_RATE_LIMIT": "120"}, "plan", "--job", "full", "--json")
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before, pg_before = resource.getrusage(resource.RUSAGE_CHILDREN), postgres_cpu()
         code, wall, peak, emf_text = run_sampled(env)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        after, pg_cpu = resource.getrusage(resource.RUSAGE_CHILDREN), postgres_cpu() - pg_before
         engine_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         assert fake.proc is not None
         fake_times = psutil.Process(fake.proc.pid).cpu_times()
@@ -139,6 +159,8 @@ def bench(n: int, args: argparse.Namespace, owner_url: str) -> dict[str, Any]:
         with psycopg.connect(url) as conn:
             rows = {k: conn.execute(sql).fetchone()[0] for k, sql in ROWS_SQL.items()}  # type: ignore[index]
             sizes = {k: float(conn.execute(sql).fetchone()[0]) for k, sql in SIZE_SQL.items()}  # type: ignore[index]
+            metrics = conn.execute("SELECT metrics FROM runs ORDER BY run_id DESC LIMIT 1").fetchone()
+        serving = (metrics[0] if metrics else {}).get("serving", {})
         weekly = engine({**env, "MYCFA_FMP_RATE_LIMIT": "120"}, "plan", "--job", "full", "--json")
         emf = json.loads(emf_text)
         loaded = rows["statements"] + rows["prices_daily"]
@@ -146,8 +168,15 @@ def bench(n: int, args: argparse.Namespace, owner_url: str) -> dict[str, Any]:
         print(f"  exit code            {code}")
         print(f"  wall time            {wall:.1f} s")
         print(
-            f"  CPU                  engine {engine_cpu:,.0f} s, fake FMP {fake_times.user + fake_times.system:,.0f} s"
-            f" (the fake's share should stay well below the engine's and Postgres's)"
+            f"  CPU                  engine {engine_cpu:,.0f} s, Postgres {pg_cpu:,.0f} s (primary + replica; the"
+            f" whole cluster's), fake FMP {fake_times.user + fake_times.system:,.0f} s"
+        )
+        print(
+            "  serving refresh      "
+            + (
+                ", ".join(f"{t} {v.get('seconds', 0):.1f} s" for t, v in serving.items())
+                or "none (before #26)"
+            )
         )
         print(
             f"  requests (engine)    {emf.get('Requests')}  429s {emf.get('Http429')}  retries {emf.get('Retries')}"
@@ -170,6 +199,7 @@ def bench(n: int, args: argparse.Namespace, owner_url: str) -> dict[str, Any]:
             "prices_mib": round(sizes["prices_daily"] / 2**20), "statements_mib": round(sizes["statements"] / 2**20),
             "bytes_per_symbol_year": round((sizes["prices_daily"] + sizes["statements"]) / symbol_years),
             "engine_cpu_s": round(engine_cpu), "fake_cpu_s": round(fake_times.user + fake_times.system),
+            "postgres_cpu_s": round(pg_cpu), "serving_refresh_s": {t: v.get("seconds") for t, v in serving.items()},
         }  # fmt: skip
         for label, result in (("empty database", cold), ("weekly refresh", weekly)):
             plan = json.loads(result.stdout) if result.returncode == 0 else {}

@@ -25,6 +25,32 @@ OPENING_FIELDS = frozenset({"cashAtBeginningOfPeriod"})
 MAX_TTM_SPAN_DAYS = 300
 
 
+def fiscal_date(payload: Mapping[str, Any]) -> pd.Timestamp:
+    """A payload's `date` (the period end).
+
+    Raises:
+        AnalyticsError: no parseable `date`.
+    """
+    try:
+        return pd.Timestamp(payload["date"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AnalyticsError(f"statement row without a valid 'date': {payload.get('date')!r}") from exc
+
+
+def payload_values(payload: Mapping[str, Any], only: frozenset[str] | None = None) -> dict[str, float]:
+    """A payload's numeric fields as floats (None as NaN); metadata, booleans and texts left out, and
+    with `only`, every field not in it."""
+    values: dict[str, float] = {}
+    for key, value in payload.items():
+        if key in META_FIELDS or isinstance(value, bool) or (only is not None and key not in only):
+            continue
+        if isinstance(value, int | float):
+            values[key] = float(value)
+        elif value is None:
+            values[key] = np.nan
+    return values
+
+
 def statement_frame(
     payloads: Iterable[Mapping[str, Any]], *, period: str | Sequence[str] | None = None
 ) -> pd.DataFrame:
@@ -48,19 +74,7 @@ def statement_frame(
     for payload in payloads:
         if wanted is not None and payload.get("period") not in wanted:
             continue
-        try:
-            when = pd.Timestamp(payload["date"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise AnalyticsError(f"statement row without a valid 'date': {payload.get('date')!r}") from exc
-        values: dict[str, float] = {}
-        for key, value in payload.items():
-            if key in META_FIELDS or isinstance(value, bool):
-                continue
-            if isinstance(value, int | float):
-                values[key] = float(value)
-            elif value is None:
-                values[key] = np.nan
-        rows[when] = values
+        rows[fiscal_date(payload)] = payload_values(payload)
     # One float matrix instead of DataFrame.from_dict(orient="index"), which boxed every cell and was most
     # of the cost of a company page's statements. Columns in order of first appearance, as from_dict.
     columns = list(dict.fromkeys(key for values in rows.values() for key in values))

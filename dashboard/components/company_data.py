@@ -105,7 +105,7 @@ def adjusted_close(symbol: str) -> pd.Series:
     svc = services()
 
     def build() -> pd.Series:
-        history = prices(symbol)  # the Company page's cached history (prewarmed): no query of its own
+        history = prices(symbol)  # the Company page's cached history: no query of its own
         if history.empty:
             return pd.Series(dtype=float)
         return history["adj_close"].fillna(history["close"])

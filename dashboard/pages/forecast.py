@@ -100,8 +100,7 @@ def run(symbol: str, series: str, frequency: str, method: str) -> tuple[pd.Serie
 
 
 def month_end_closes(symbol: str) -> pd.Series:
-    """Month-end closes, cached once per symbol for both methods (price ignores the frequency) and
-    prewarmed: a query and a resample cost a price forecast's first request about as much as its fits."""
+    """Month-end closes, cached once per symbol for both methods (price ignores the frequency)."""
     return services().cached("forecast-monthly", (symbol,), lambda: _monthly(symbol))
 
 

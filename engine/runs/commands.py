@@ -85,7 +85,7 @@ def cmd_status(args: argparse.Namespace, settings: EngineSettings) -> int:
 
 
 async def _refresh(settings: EngineSettings, full: bool) -> RefreshReport:
-    pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
+    pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=4)
     try:
         return await refresh(pool, full=full)
     finally:

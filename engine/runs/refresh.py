@@ -28,7 +28,7 @@ from engine.db import queries
 from engine.db.pool import store_boundary
 from engine.errors import StoreError
 from engine.runs.datasets import STATEMENTS
-from serving import company, universe
+from serving import history, universe
 from serving.errors import AnalyticsError
 
 log = logging.getLogger("engine.refresh")
@@ -120,45 +120,46 @@ async def _record(
     )
 
 
-def _group_statements(rows: Iterable[asyncpg.Record]) -> dict[str, tuple[dict[str, Any], dict[Any, Any]]]:
-    """Per symbol: payloads by (group, kind) and meta by (group, fiscal date), in fiscal-date order."""
-    out: dict[str, tuple[dict[str, Any], dict[Any, Any]]] = {}
+def _group_statements(rows: Iterable[asyncpg.Record]) -> tuple[dict[str, Any], dict[Any, Any]]:
+    """Payloads by symbol, period group and kind, and per (symbol, group, fiscal date) its fiscal year,
+    period label and latest change."""
+    payloads: dict[str, Any] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    meta: dict[Any, Any] = {}
     for row in rows:
-        payloads, meta = out.setdefault(row["symbol"], (defaultdict(lambda: defaultdict(list)), {}))
-        group, day = row["grp"], row["fiscal_date"].isoformat()
-        payload = orjson.loads(row["payload"])
-        payloads[group][row["kind"]].append({k: v for k, v in payload.items() if k in company.INPUTS})
-        key = (group, day)
-        known = meta.get(key)
-        stamp = row["updated_at"]
+        symbol, group = row["symbol"], row["grp"]
+        payloads[symbol][group][row["kind"]].append(orjson.loads(row["payload"]))
+        key = (symbol, group, row["fiscal_date"].isoformat())
+        known, stamp = meta.get(key), row["updated_at"]
         meta[key] = (row["fiscal_year"], row["period"], stamp if known is None else max(known[2], stamp))
-    return out
+    return payloads, meta
 
 
 def metric_frame(rows: Iterable[asyncpg.Record]) -> pd.DataFrame:
     """metric_history rows of the companies whose statement rows are given (SERVING_STATEMENTS)."""
-    parts = [
-        company.metric_rows(symbol, payloads, meta)
-        for symbol, (payloads, meta) in _group_statements(rows).items()
-    ]
-    parts = [p for p in parts if not p.empty]
-    return (
-        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(company.METRIC_COLUMNS))
-    )
+    return history.metric_frame(*_group_statements(rows))
 
 
 async def refresh_metric_history(pool: asyncpg.Pool, symbols: Sequence[str]) -> tuple[int, str | None]:
     """Replace the metric_history rows of `symbols`, BATCH_SYMBOLS at a time; returns rows written and
     the latest statement change they reflect."""
     written, latest = 0, None
-    for start in range(0, len(symbols), BATCH_SYMBOLS):
-        batch = list(symbols[start : start + BATCH_SYMBOLS])
-        rows = await _fetch(pool, queries.SERVING_STATEMENTS, batch)
-        frame = await asyncio.to_thread(metric_frame, rows)
-        written += await _replace(pool, queries.DELETE_METRIC_HISTORY, (batch,), METRIC_HISTORY, frame)
-        if not frame.empty:
-            stamp = max(frame["known_since"])
-            latest = max(latest, stamp.isoformat()) if latest else stamp.isoformat()
+    batches = [list(symbols[at : at + BATCH_SYMBOLS]) for at in range(0, len(symbols), BATCH_SYMBOLS)]
+    # The next batch is read while this one is computed (the database and the computation each take a core).
+    reading = asyncio.ensure_future(_fetch(pool, queries.SERVING_STATEMENTS, batches[0])) if batches else None
+    try:
+        for at, batch in enumerate(batches):
+            assert reading is not None
+            rows = await reading
+            if at + 1 < len(batches):
+                reading = asyncio.ensure_future(_fetch(pool, queries.SERVING_STATEMENTS, batches[at + 1]))
+            frame = await asyncio.to_thread(metric_frame, rows)
+            written += await _replace(pool, queries.DELETE_METRIC_HISTORY, (batch,), METRIC_HISTORY, frame)
+            if not frame.empty:
+                stamp = max(frame["known_since"])
+                latest = max(latest, stamp.isoformat()) if latest else stamp.isoformat()
+    finally:
+        if reading is not None and not reading.done():
+            reading.cancel()
     return written, latest
 
 

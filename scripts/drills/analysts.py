@@ -54,7 +54,6 @@ class Dashboard:
             MYCFA_DASH_REPLICA_URLS=",".join(replica_urls),
             MYCFA_DASH_SECRET_KEY=secrets.token_hex(32),
             MYCFA_DASH_SECURE_COOKIES="false",
-            MYCFA_DASH_CACHE_DIR=str(work / "dash-cache"),
             MYCFA_DASH_ADMIN_DATABASE_URL=admin_url,
             MYCFA_DASH_WORKERS="2",
         )

@@ -6,7 +6,6 @@ import contextlib
 import re
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -34,13 +33,12 @@ def dash_db(pg_cluster: Cluster) -> Iterator[Database]:
         yield db
 
 
-def make_settings(db: Database, cache_dir: Path, **overrides: Any) -> DashboardSettings:
+def make_settings(db: Database, **overrides: Any) -> DashboardSettings:
     values: dict[str, Any] = {
         "database_url": db.reader_url,
         "replica_urls": (db.replica_reader_url,),
         "secret_key": "test-secret-key-0123456789abcdef",
         "secure_cookies": False,
-        "cache_dir": str(cache_dir),
         "health_ttl_s": 0.5,
         "audit_database_url": db.audit_url,
         "login_delay_base_s": 60.0,  # a throttled address waits 60 s: a slow machine cannot outwait it
@@ -53,7 +51,7 @@ def make_settings(db: Database, cache_dir: Path, **overrides: Any) -> DashboardS
 def dash_app(dash_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Any:
     from dashboard.app import create_app
 
-    app = create_app(make_settings(dash_db, tmp_path_factory.mktemp("cache")))
+    app = create_app(make_settings(dash_db))
     yield app
     app.server.extensions["mycfa"].router.dispose()
 

@@ -77,7 +77,7 @@ def test_dash_is_set_up_before_the_first_request(dash_db: Any, tmp_path: Any) ->
     from dashboard.app import create_app
     from tests.dashboard.conftest import make_settings
 
-    app = create_app(make_settings(dash_db, tmp_path / "cache"))
+    app = create_app(make_settings(dash_db))
     try:
         outputs = " ".join(app.callback_map)
         for output in ("company-price-graph.figure", "portfolio-stats", "_pages_content.children"):

@@ -92,7 +92,7 @@ def test_audit_database_down_keeps_serving_and_counts(
     from tests.dashboard.conftest import make_settings
 
     dead = "postgresql://mycfa_audit:x@127.0.0.1:9/mycfa"
-    app = create_app(make_settings(dash_db, tmp_path, audit_database_url=dead, connect_timeout_s=1))
+    app = create_app(make_settings(dash_db, audit_database_url=dead, connect_timeout_s=1))
     client = app.server.test_client()
     assert login(client, "ann").status_code == 302
     assert _page_view(client, "/compare").status_code == 200

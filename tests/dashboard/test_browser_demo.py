@@ -51,7 +51,7 @@ def demo_db(pg_cluster: Cluster) -> Iterator[Database]:
 def tab(demo_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from dashboard.app import create_app
 
-    app = create_app(make_settings(demo_db, tmp_path_factory.mktemp("demo-cache")))
+    app = create_app(make_settings(demo_db))
     try:
         with served(app) as url, logged_in_tab(url) as page:
             page.base_url = url

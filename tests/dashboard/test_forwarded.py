@@ -85,7 +85,7 @@ def test_proxy_hops_setting_picks_the_hop(dash_db: Database, tmp_path: Any, hops
     from dashboard.app import create_app
     from tests.dashboard.conftest import make_settings
 
-    app = create_app(make_settings(dash_db, tmp_path, proxy_hops=hops))
+    app = create_app(make_settings(dash_db, proxy_hops=hops))
     since = audit_mark(dash_db)
     client = app.server.test_client()
     client.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.3, 192.0.2.2, 192.0.2.1"

@@ -133,7 +133,7 @@ def two_instances() -> Iterator[Setup]:
             servers.append(
                 subprocess.Popen(
                     [SERVE, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2"],
-                    env={**env, "MYCFA_DASH_CACHE_DIR": str(root / f"cache{n}")},
+                    env=env,
                     stdout=open(root / f"gunicorn{n}.log", "wb"),
                     stderr=subprocess.STDOUT,
                     start_new_session=True,

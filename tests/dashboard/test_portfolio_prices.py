@@ -62,7 +62,7 @@ def ragged_db(pg_cluster: Cluster) -> Iterator[Database]:
 def page(ragged_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
     from dashboard.app import create_app
 
-    app = create_app(make_settings(ragged_db, tmp_path_factory.mktemp("cache")))
+    app = create_app(make_settings(ragged_db))
     yield app, company_data
     app.server.extensions["mycfa"].router.dispose()
 

@@ -149,7 +149,6 @@ def test_paused_replica_is_skipped_then_shown_stale(
         app = create_app(
             make_settings(
                 dash_db,
-                tmp_path,
                 database_url=_dead_url(dash_db.reader_url),
                 replica_urls=(standby_reader,),
                 connect_timeout_s=1,
@@ -179,9 +178,7 @@ def test_stopped_replica_pages_answer_from_primary(
     from dashboard.app import create_app
 
     app = create_app(
-        make_settings(
-            dash_db, tmp_path, replica_urls=(standby.url(dash_db.replica_reader_url),), connect_timeout_s=1
-        )
+        make_settings(dash_db, replica_urls=(standby.url(dash_db.replica_reader_url),), connect_timeout_s=1)
     )
     standby.stop()
     client = app.server.test_client()

@@ -34,7 +34,7 @@ def test_health_is_public_and_shows_nodes_only_to_admins(dash_app: Any) -> None:
     assert anonymous.get("/health/live").status_code == 200
     ready = anonymous.get("/health/ready")
     assert ready.status_code == 200
-    assert ready.get_json() == {"status": "ready", "prewarm": {"enabled": True}}  # none run on this cache
+    assert ready.get_json() == {"status": "ready", "serving": {}}  # the engine never refreshed this store
     analyst = dash_app.server.test_client()
     assert login(analyst, "ann").status_code == 302
     assert "nodes" not in analyst.get("/health/ready").get_json()
@@ -51,14 +51,12 @@ def test_health_ready_is_503_when_no_node_answers(dash_db: Any, tmp_path: Any) -
     from tests.dashboard.conftest import make_settings
 
     dead = "postgresql://mycfa_reader:x@127.0.0.1:9/mycfa"  # port 9 (discard): nothing listens there
-    app = create_app(
-        make_settings(dash_db, tmp_path, database_url=dead, replica_urls=(dead,), connect_timeout_s=1)
-    )
+    app = create_app(make_settings(dash_db, database_url=dead, replica_urls=(dead,), connect_timeout_s=1))
     client = app.server.test_client()
     assert client.get("/health/live").status_code == 200
     ready = client.get("/health/ready")
     assert ready.status_code == 503
-    assert ready.get_json() == {"status": "unavailable", "prewarm": {"enabled": True}}
+    assert ready.get_json() == {"status": "unavailable", "serving": {}}
     app.server.extensions["mycfa"].router.dispose()
 
 
@@ -90,7 +88,7 @@ def test_secure_cookie_flag_follows_setting(dash_db: Any, tmp_path: Any) -> None
     from dashboard.app import create_app
     from tests.dashboard.conftest import make_settings
 
-    app = create_app(make_settings(dash_db, tmp_path, secure_cookies=True))
+    app = create_app(make_settings(dash_db, secure_cookies=True))
     response = login(app.server.test_client(), "ann")
     assert all("Secure" in cookie for cookie in response.headers.getlist("Set-Cookie"))
     app.server.extensions["mycfa"].router.dispose()
@@ -134,25 +132,6 @@ def test_login_refuses_foreign_next_and_bad_csrf(dash_app: Any) -> None:
         ).status_code
         == 400
     )
-
-
-def test_cache_dir_must_be_private(dash_db: Any, tmp_path: Any) -> None:
-    """A cache folder open to others (it holds pickles) stops the app at start, naming the setting."""
-    import pytest
-
-    from dashboard.app import create_app
-    from dashboard.config import ConfigError
-    from tests.dashboard.conftest import make_settings
-
-    shared = tmp_path / "shared-cache"
-    shared.mkdir(mode=0o777)
-    shared.chmod(0o777)
-    with pytest.raises(ConfigError, match="MYCFA_DASH_CACHE_DIR"):
-        create_app(make_settings(dash_db, shared))
-    private = tmp_path / "fresh" / "cache"
-    app = create_app(make_settings(dash_db, private))
-    assert private.stat().st_mode & 0o777 == 0o700
-    app.server.extensions["mycfa"].router.dispose()
 
 
 def test_viewer_has_no_status_link_and_no_export(dash_app: Any) -> None:

@@ -52,7 +52,7 @@ def served_db(pg_cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[D
 def app(served_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from dashboard.app import create_app
 
-    dash_app = create_app(make_settings(served_db, tmp_path_factory.mktemp("cache")))
+    dash_app = create_app(make_settings(served_db))
     yield dash_app
     dash_app.server.extensions["mycfa"].router.dispose()
 

@@ -1,0 +1,247 @@
+"""metric_history rows of many companies at once: their statements side by side in one frame per kind.
+
+The Company page computes one company's frames (`company.statement_frames`, `combined`, `ttm_frames`)
+and `fundamentals.ratios` on them, a few dozen pandas operations per company. Here the companies of a
+batch share each operation: one long frame per statement kind indexed by (symbol, date), combined with
+each company's own precedence of kinds (a field comes from the first kind whose statements of that
+company carry it, as `statements.combine` decides per company), each company's previous period found
+on its own dates (`fundamentals.adjacent`), and `ratios` run once. The FY figures and ratios equal the
+page's per-company ones exactly (tests/engine/runs/test_serving_refresh.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from serving.company import FIGURES, GROWTH, INPUTS, KINDS, METRIC_COLUMNS, PERIOD_LABELS, RATIOS
+from serving.fundamentals import adjacent, ratios
+from serving.statements import (
+    AVERAGED_FLOW_FIELDS,
+    CLOSING_FIELDS,
+    MAX_TTM_SPAN_DAYS,
+    OPENING_FIELDS,
+    fiscal_date,
+    payload_values,
+)
+
+Payload = Mapping[str, Any]
+# Per company: payloads by period group ("FY", "Q") and kind, oldest first.
+Payloads = Mapping[str, Mapping[str, Mapping[str, Sequence[Payload]]]]
+# Per (symbol, group, ISO fiscal date): fiscal year, period label, latest updated_at of its statements.
+Meta = Mapping[tuple[str, str, str], tuple[int | None, str | None, datetime | None]]
+
+
+class Long:
+    """One kind's rows of many companies: a float frame indexed by (symbol, date), and per company the
+    fields its rows carry (what makes it hold a column in `statement_frame`)."""
+
+    __slots__ = ("frame", "present")
+
+    def __init__(self, frame: pd.DataFrame, present: dict[str, set[str]]) -> None:
+        self.frame, self.present = frame, present
+
+
+def _long(payloads: Mapping[str, Sequence[Payload]], labels: Sequence[str]) -> Long:
+    """`statement_frame` of each company's payloads, stacked (later rows of a date win, as there), with
+    only the fields metric_history is computed from (company.INPUTS: each value depends on its own
+    inputs only, so the others change nothing)."""
+    rows: dict[tuple[str, pd.Timestamp], dict[str, float]] = {}
+    present: dict[str, set[str]] = {}
+    for symbol, items in payloads.items():
+        keys = present.setdefault(symbol, set())
+        for payload in items:
+            if payload.get("period") not in labels:
+                continue
+            values = payload_values(payload, INPUTS)
+            rows[(symbol, fiscal_date(payload))] = values
+            keys.update(values)
+    columns = list(dict.fromkeys(key for values in rows.values() for key in values))
+    matrix = np.array([[v.get(k, np.nan) for k in columns] for v in rows.values()], dtype=float)
+    index = pd.MultiIndex.from_tuples(list(rows), names=["symbol", "date"]) if rows else _empty_index()
+    frame = pd.DataFrame(matrix.reshape(len(rows), len(columns)), index=index, columns=columns)
+    return Long(frame.sort_index(), present)
+
+
+def _empty_index() -> pd.MultiIndex:
+    return pd.MultiIndex.from_arrays(
+        [pd.Index([], dtype=object), pd.DatetimeIndex([])], names=["symbol", "date"]
+    )
+
+
+def _combine(parts: Sequence[Long]) -> pd.DataFrame:
+    """`statements.combine` per company: each field from the first kind carrying it for that company."""
+    parts = [p for p in parts if not p.frame.empty]
+    if not parts:
+        return pd.DataFrame(index=_empty_index())
+    index = parts[0].frame.index
+    for part in parts[1:]:
+        index = index.union(part.frame.index)
+    index = index.sort_values()
+    symbols = index.get_level_values("symbol")
+    names = list(dict.fromkeys(symbols))
+    codes = pd.Index(names).get_indexer(symbols)
+    aligned = [p.frame.reindex(index) for p in parts]
+    out: dict[str, np.ndarray] = {}
+    for field in dict.fromkeys(c for p in parts for c in p.frame.columns):
+        values = np.full(len(index), np.nan)
+        taken = np.zeros(len(names), dtype=bool)
+        for part, frame in zip(parts, aligned, strict=True):
+            if field not in frame.columns:
+                continue
+            carries = np.array([field in part.present.get(s, ()) for s in names]) & ~taken
+            if carries.any():
+                rows = carries[codes]
+                values[rows] = frame[field].to_numpy(dtype=float)[rows]
+                taken |= carries
+        out[field] = values
+    return pd.DataFrame(out, index=index)
+
+
+def _segments(index: pd.MultiIndex) -> list[tuple[int, int, pd.DatetimeIndex]]:
+    """Each company's rows: (start, stop, its dates), in index order."""
+    symbols = index.get_level_values("symbol")
+    dates = pd.DatetimeIndex(index.get_level_values("date"))
+    starts = np.flatnonzero(np.r_[True, symbols[1:] != symbols[:-1]]) if len(index) else np.array([], int)
+    stops = np.r_[starts[1:], len(index)]
+    return [(int(a), int(b), dates[a:b]) for a, b in zip(starts, stops, strict=True)]
+
+
+def _lagged(
+    values: np.ndarray, segments: list[tuple[int, int, pd.DatetimeIndex]], periods: int
+) -> np.ndarray:
+    """Each row's value `periods` rows back within its company, NaN unless that row is that many periods
+    earlier by date (`fundamentals.adjacent` on the company's own dates)."""
+    out = np.full(values.shape, np.nan)
+    for start, stop, dates in segments:
+        ok = adjacent(dates, periods)
+        if stop - start > periods:
+            out[start + periods : stop] = values[start : stop - periods]
+        out[start:stop][~ok] = np.nan
+    return out
+
+
+def _previous(frame: pd.DataFrame, segments: list[tuple[int, int, pd.DatetimeIndex]]) -> pd.DataFrame:
+    """`fundamentals.previous_period` per company."""
+    values = _lagged(frame.to_numpy(dtype=float), segments, 1)
+    return pd.DataFrame(values, index=frame.index, columns=frame.columns)
+
+
+def _ttm(part: Long) -> Long:
+    """`statements.ttm(rolling=True).dropna(how="all")` per company: flows summed over four consecutive
+    quarters (NaN unless all four are known), share counts averaged, closing and opening balances."""
+    frame = part.frame
+    if frame.empty:
+        return part
+    values = frame.to_numpy(dtype=float)
+    out = np.full(values.shape, np.nan)
+    columns = list(frame.columns)
+    averaged = np.array([i for i, c in enumerate(columns) if c in AVERAGED_FLOW_FIELDS], dtype=np.intp)
+    closing = np.array([i for i, c in enumerate(columns) if c in CLOSING_FIELDS], dtype=np.intp)
+    opening = np.array([i for i, c in enumerate(columns) if c in OPENING_FIELDS], dtype=np.intp)
+    other = {*averaged.tolist(), *closing.tolist(), *opening.tolist()}
+    flows = np.array([i for i in range(len(columns)) if i not in other], dtype=np.intp)
+    keep = np.zeros(len(frame), dtype=bool)
+    for start, stop, dates in _segments(frame.index):
+        if stop - start < 4:
+            continue
+        rows = np.arange(start + 3, stop)
+        window = np.stack([values[rows - k] for k in range(4)])  # 4 x rows x columns
+        span = (dates[3:] - dates[:-3]).days.to_numpy()
+        out[np.ix_(rows, flows)] = window[:, :, flows].sum(axis=0)
+        out[np.ix_(rows, averaged)] = window[:, :, averaged].mean(axis=0)
+        out[np.ix_(rows, closing)] = window[0][:, closing]
+        out[np.ix_(rows, opening)] = window[3][:, opening]
+        out[rows[span > MAX_TTM_SPAN_DAYS]] = np.nan
+        keep[rows] = True
+    keep &= ~np.isnan(out).all(axis=1)
+    result = pd.DataFrame(out[keep], index=frame.index[keep], columns=frame.columns)
+    # A company left without a row has no TTM frame of this kind: another kind's fields take its place.
+    kept = set(result.index.get_level_values("symbol"))
+    return Long(result, {s: keys if s in kept else set() for s, keys in part.present.items()})
+
+
+def _growth(
+    values: np.ndarray, segments: list[tuple[int, int, pd.DatetimeIndex]], periods: int
+) -> np.ndarray:
+    """Growth against the adjacent period `periods` rows back; NaN unless that base is positive."""
+    base = _lagged(values, segments, periods)
+    base = np.where(base > 0, base, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray((values - base) / base, dtype=float)
+
+
+def metric_frame(payloads: Payloads, meta: Meta) -> pd.DataFrame:
+    """metric_history rows (METRIC_COLUMNS) of every company of `payloads`, on every basis."""
+    by_kind = {
+        group: {kind: {s: p.get(group, {}).get(kind, ()) for s, p in payloads.items()} for kind in KINDS}
+        for group in PERIOD_LABELS
+    }
+    longs = {
+        group: [_long(by_kind[group][k], PERIOD_LABELS[group]) for k in KINDS] for group in PERIOD_LABELS
+    }
+    income, balance, cashflow = longs["Q"]
+    sources = {"FY": longs["FY"], "Q": longs["Q"], "TTM": [_ttm(income), balance, _ttm(cashflow)]}
+    fy_ends: dict[tuple[str, int | None], date] = {
+        (s, m[0]): date.fromisoformat(day) for (s, g, day), m in meta.items() if g == "FY" and m[0]
+    }
+    rolled = _rolled_known(meta)
+    parts = []
+    for basis, kinds in sources.items():
+        frame = _combine(kinds)
+        if frame.empty:
+            continue
+        segments = _segments(frame.index)
+        group = "FY" if basis == "FY" else "Q"
+        keys = [(s, d.date().isoformat()) for s, d in frame.index]
+        info = [meta.get((s, group, day), (None, None, None)) for s, day in keys]
+        columns: dict[str, Any] = {
+            "symbol": [s for s, _ in keys],
+            "basis": basis,
+            "fiscal_date": [date.fromisoformat(day) for _, day in keys],
+            "fiscal_year": [m[0] for m in info],
+            "period": [m[1] for m in info],
+            "fiscal_year_end": [fy_ends.get((s, m[0])) for (s, _), m in zip(keys, info, strict=True)],
+            "known_since": [
+                rolled.get(key) if basis == "TTM" else m[2] for key, m in zip(keys, info, strict=True)
+            ],
+        }
+        for column, name in FIGURES.items():
+            columns[column] = _field(frame, name)
+        if basis == "Q":
+            columns.update({column: np.full(len(frame), np.nan) for column in RATIOS})
+        else:
+            previous = _previous(frame, segments) if basis == "FY" else None
+            values = ratios(frame, previous=previous, average=basis == "FY")
+            columns.update({column: values[column].to_numpy(dtype=float) for column in RATIOS})
+        for column, name in GROWTH.items():
+            columns[column] = _growth(_field(frame, name), segments, 1 if basis == "FY" else 4)
+        parts.append(pd.DataFrame(columns))
+    if not parts:
+        return pd.DataFrame(columns=list(METRIC_COLUMNS))
+    return pd.concat(parts, ignore_index=True)[list(METRIC_COLUMNS)]
+
+
+def _field(frame: pd.DataFrame, name: str) -> np.ndarray:
+    values: np.ndarray = (
+        frame[name].to_numpy(dtype=float) if name in frame.columns else np.full(len(frame), np.nan)
+    )
+    return values
+
+
+def _rolled_known(meta: Meta) -> dict[tuple[str, str], datetime | None]:
+    """Per (symbol, quarter date): the latest change of the four quarters a TTM row sums."""
+    quarters: dict[str, list[tuple[str, datetime | None]]] = {}
+    for (symbol, group, day), m in sorted(meta.items()):
+        if group == "Q":
+            quarters.setdefault(symbol, []).append((day, m[2]))
+    out: dict[tuple[str, str], datetime | None] = {}
+    for symbol, days in quarters.items():
+        for at, (day, _) in enumerate(days):
+            stamps = [k for _, k in days[max(0, at - 3) : at + 1] if k is not None]
+            out[(symbol, day)] = max(stamps, default=None)
+    return out

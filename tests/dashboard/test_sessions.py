@@ -81,7 +81,7 @@ def test_secure_cookies_carry_the_host_prefix(dash_db: Database, tmp_path: Any) 
     Path=/, no Domain, so no sibling host can set or shadow them; the session then works under them."""
     from dashboard.app import create_app
 
-    app = create_app(make_settings(dash_db, tmp_path, secure_cookies=True))
+    app = create_app(make_settings(dash_db, secure_cookies=True))
     client = app.server.test_client()
     page = client.get("/login", base_url="https://localhost")
     token = page.get_data(as_text=True).split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
@@ -113,7 +113,7 @@ def test_unverifiable_cookie_refused_when_no_node_answers(
     before keeps the session (docs: outages)."""
     from dashboard.app import create_app
 
-    other_worker = create_app(make_settings(dash_db, tmp_path))
+    other_worker = create_app(make_settings(dash_db))
     known = other_worker.server.test_client()
     assert login(known, "ann").status_code == 302
     assert known.get("/_dash-layout").status_code == 200  # ann is now in this worker's account cache

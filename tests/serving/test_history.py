@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serving import company, fundamentals, history
 from devkit import factories
+from serving import company, fundamentals, history
 
 STAMP = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import psycopg
 
+from devkit import seed
 from engine.db.migrate import SCHEMA_DIR, MigrationLimits, migrate
 from tests.conftest import Cluster, throwaway_database
-from devkit import seed
 
 SERVING_FILES = ("100_serving.sql",)
 # What the previous release's dashboard reads (dashboard/data/queries.py before #26), each under the

@@ -12,7 +12,7 @@ from dash import Input, Output, callback, dcc, html
 from dash.development.base_component import Component
 
 from dashboard.analytics import screener
-from dashboard.components import formats, states, tables, universe_data
+from dashboard.components import formats, serving_state, states, tables, universe_data
 from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.inputs import bounded_list, universe, valid_choice, valid_number
 from dashboard.components.page import FAILURES, UNREACHABLE, UNREACHABLE_MESSAGE
@@ -220,11 +220,14 @@ def screener_update(
 def _view(result: pd.DataFrame) -> tuple[Any, str]:
     """The results grid and the count: the same for every analyst asking the same question, so it is
     cached per inputs and data version (the grid of 500 companies is most of a request's CPU)."""
+    # A failed refresh leaves the last good rows: the page answers from them and says as of when.
+    note = serving_state.stale_note(serving_state.SCREENER_ROWS)
+    suffix = f" ({note})" if note else ""
     if result.empty:
-        return states.empty("No company passes these filters.", id_="screener-empty"), "0 companies"
+        return states.empty("No company passes these filters.", id_="screener-empty"), "0 companies" + suffix
     return (
         tables.grid("screener-grid", result, height=560),
-        f"{len(result)} {'company' if len(result) == 1 else 'companies'}",
+        f"{len(result)} {'company' if len(result) == 1 else 'companies'}{suffix}",
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import psycopg
 import pytest
 from plotly.io.json import to_json_plotly  # type: ignore[import-untyped]
 
@@ -170,3 +171,32 @@ def test_a_store_without_the_tables_falls_back(app: Any, tmp_path: Path, served_
             assert not serving_state.usable("metric_history")
             assert company_data.history("AAPL", "FY") is None
         app.server.extensions["mycfa"].clear()
+
+
+def test_a_failed_refresh_leaves_the_page_on_its_last_rows_with_their_date(
+    app: Any, served_db: Database, pg_cluster: Cluster
+) -> None:
+    """After a failed refresh the Screener still answers from the stored rows and says as of when;
+    /health/ready names the failed table (and, to an admin, why)."""
+    from dashboard.pages import screener
+
+    with psycopg.connect(served_db.owner_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE serving_refreshes SET state = 'failed', error = 'StoreError: boom' WHERE name = 'screener_rows'"
+        )
+        wait_for_replica(pg_cluster)
+        try:
+            with app.server.test_request_context("/"):
+                app.server.extensions["mycfa"].clear()
+                _, count, _ = inspect.unwrap(screener.screener_update)(
+                    [], "roe", None, None, "market_cap", "desc"
+                )
+            ready = app.server.test_client().get("/health/ready").get_json()
+        finally:
+            conn.execute(
+                "UPDATE serving_refreshes SET state = 'ok', error = NULL WHERE name = 'screener_rows'"
+            )
+            app.server.extensions["mycfa"].clear()
+    assert count == f"{len(seed.SYMBOLS)} companies (figures as of {seed.LAST_DAY}: the last refresh failed)"
+    assert ready["serving"]["screener_rows"] == {"state": "failed", "data_as_of": seed.LAST_DAY.isoformat()}
+    assert ready["serving"]["metric_history"]["state"] == "ok"

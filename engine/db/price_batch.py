@@ -3,9 +3,13 @@
 A full ingest parses millions of price rows, nearly all valid. Checking one row at a time costs a
 Python function call and a dozen bytecode tests per row; here each check runs once per column
 (`map`, `min`, `max`, `sum` over the batch). The fast path only answers for a batch that breaks no
-rule at all; for any other it answers None and parse_prices runs the per-row parsers, which find
-and quarantine the bad rows with their reasons. So it never has to produce a reason itself, and a
-bad batch costs one extra pass.
+rule of the per-row parser (validate._price, validate._adjusted) at all; for any other it answers
+None and parse_prices runs that parser, which finds and quarantines the bad rows with their
+reasons. So it never has to produce a reason itself, and a bad batch costs one extra pass.
+
+`typed=True` says the FMP client has already checked that every numeric value is a JSON number or
+null; otherwise a column holding anything else (a bool, a numeric string) sends the batch to the
+per-row parser, which refuses the one and reads the other.
 """
 
 from __future__ import annotations
@@ -24,6 +28,16 @@ _SYMBOL = operator.itemgetter("symbol")
 _DATE = operator.itemgetter("date")
 _ADJ_CLOSE = operator.itemgetter("adjClose")
 _OHLCV = tuple(map(operator.itemgetter, ("open", "high", "low", "close", "volume")))
+_NUMBER = {int, float}
+_NUMBER_OR_NULL = {int, float, type(None)}
+
+
+def _numbers(rows: Sequence[Mapping[str, Any]], field: Any, typed: bool) -> list[float]:
+    """One column as floats; TypeError unless every value is an int or a float (unless `typed`)."""
+    column = list(map(field, rows))
+    if not typed and not set(map(type, column)) <= _NUMBER:
+        raise TypeError("a value that is not a JSON number")
+    return list(map(float, column))
 
 
 def _days(rows: Sequence[Mapping[str, Any]], symbol: str) -> list[date] | None:
@@ -44,31 +58,35 @@ def _finite(*columns: Sequence[float]) -> bool:
     return all(math.isfinite(sum(column)) for column in columns)
 
 
-def clean_adjusted(rows: Sequence[Mapping[str, Any]], symbol: str) -> dict[date, float] | None:
-    """adjClose by date of client-checked dividend-adjusted rows; None unless every row is valid and
-    every date appears once (duplicates take the per-row path, which keeps the greatest)."""
+def clean_adjusted(
+    rows: Sequence[Mapping[str, Any]], symbol: str, *, typed: bool = True
+) -> dict[date, float] | None:
+    """adjClose by date of dividend-adjusted rows; None unless every row is valid and every date
+    appears once (duplicates take the per-row path, which keeps the greatest)."""
     days = _days(rows, symbol)
     if days is None or len(set(days)) != len(days):
         return None
     try:
-        values = list(map(float, map(_ADJ_CLOSE, rows)))
+        values = _numbers(rows, _ADJ_CLOSE, typed)
     except (KeyError, TypeError, ValueError):  # a missing adjClose
         return None
     return dict(zip(days, values, strict=True)) if _finite(values) else None
 
 
 def clean_prices(
-    rows: Sequence[Mapping[str, Any]], symbol: str, adjusted: dict[date, float]
+    rows: Sequence[Mapping[str, Any]], symbol: str, adjusted: dict[date, float], *, typed: bool = True
 ) -> list[PriceRow] | None:
-    """PriceRows of client-checked historical-price-eod/full rows, adj_close from `adjusted`; None
-    unless every row passes every rule of `_checked_price`."""
+    """PriceRows of historical-price-eod/full rows, adj_close from `adjusted`; None unless every row
+    passes every rule of the per-row parser (validate._price)."""
     days = _days(rows, symbol)
     if not days:
         return None if days is None else []
     try:
-        opens, highs, lows, closes, volumes = (list(map(float, map(field, rows))) for field in _OHLCV)
+        opens, highs, lows, closes, volumes = (_numbers(rows, field, typed) for field in _OHLCV)
         # `vwap` is optional (absent or null: no value); _days made sure the rows are plain dicts
         sent: list[Any] = list(map(dict.get, cast(Sequence[dict[str, Any]], rows), repeat("vwap")))
+        if not typed and not set(map(type, sent)) <= _NUMBER_OR_NULL:
+            return None
         vwaps = (
             list(map(float, sent)) if None not in sent else [None if v is None else float(v) for v in sent]
         )

@@ -104,7 +104,7 @@ def _price(row: Mapping[str, Any], symbol: str, adjusted: Mapping[date, float]) 
 def _check_values(
     row: Mapping[str, Any], open_: float, high: float, low: float, close: float, volume: float
 ) -> None:
-    """The checks on parsed values, shared by both parsers."""
+    """The checks on parsed values (engine/db/price_batch.py applies the same ones to whole columns)."""
     if open_ < 0 or low < 0 or close < 0:
         raise Invalid(f"negative price: open {shown(open_)}, low {shown(low)}, close {shown(close)}")
     if high > MAX_PRICE:
@@ -115,68 +115,6 @@ def _check_values(
         raise Invalid(f"fractional volume: {row.get('volume')!r}")
     if high < low:
         raise Invalid(f"high < low: {high!r} < {low!r}")
-
-
-# --- rows the FMP client already checked ------------------------------------------------------------
-# FMPClient.fetch_price_history has checked each row's shape (an object with the required keys), that
-# every numeric field is a JSON number or null (never a bool or a string) and that `date` is an ISO
-# date. A row failing those value checks is handed on as a dict *subclass* (the client's UncheckedRow)
-# and gets the full parser here; for plain dicts the `checked` parsers skip exactly those checks and
-# keep every other one, with the same quarantine reasons, so each check runs once per row.
-
-
-def _checked_number(row: Mapping[str, Any], name: str) -> float:
-    value = row.get(name)
-    if value is None:
-        raise Invalid(f"missing {name}")
-    number = float(value)
-    if not math.isfinite(number):  # orjson refuses non-finite JSON, but a caller's dict may hold one
-        raise Invalid(f"non-finite {name}: {value!r}")
-    return number
-
-
-def _checked_day(row: Mapping[str, Any]) -> date:
-    value = row["date"]
-    try:
-        day = date.fromisoformat(value)
-    except (TypeError, ValueError):  # only when a caller skipped the client's date check
-        raise Invalid(f"unparseable date: {value!r}") from None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise Invalid(f"date out of range: {value!r}")
-    return day
-
-
-_OHLCV = ("open", "high", "low", "close", "volume")
-
-
-def _first_bad_number(row: Mapping[str, Any]) -> None:
-    """Raise for the first missing or non-finite OHLCV field, in the order the unchecked parser uses."""
-    for name in _OHLCV:
-        _checked_number(row, name)
-
-
-def _checked_price(row: Mapping[str, Any], symbol: str, adjusted: Mapping[date, float]) -> PriceRow:
-    if row.get("symbol") != symbol:
-        _check_symbol(row, symbol)
-    day = _checked_day(row)
-    get = row.get
-    o, h, lo, c, v = get("open"), get("high"), get("low"), get("close"), get("volume")
-    if o is None or h is None or lo is None or c is None or v is None:
-        _first_bad_number(row)
-        raise AssertionError("unreachable: a missing field raised Invalid")
-    open_, high, low, close, volume = float(o), float(h), float(lo), float(c), float(v)
-    total = open_ + high + low + close + volume
-    if total - total != 0:  # an inf or nan somewhere (or merely an overflowing sum: nothing raises)
-        _first_bad_number(row)
-    _check_values(row, open_, high, low, close, volume)
-    vwap = None if get("vwap") is None else _checked_number(row, "vwap")
-    return PriceRow(symbol, day, open_, high, low, close, adjusted.get(day), int(volume), vwap)
-
-
-def _checked_adjusted(row: Mapping[str, Any], symbol: str) -> tuple[date, float]:
-    if row.get("symbol") != symbol:
-        _check_symbol(row, symbol)
-    return _checked_day(row), _checked_number(row, "adjClose")
 
 
 def _adjusted(row: Mapping[str, Any], symbol: str) -> tuple[date, float]:
@@ -201,26 +139,27 @@ def parse_prices(
         rows: historical-price-eod/full rows (symbol, date, open, high, low, close, volume, vwap, ...).
         adjusted: historical-price-eod/dividend-adjusted rows (symbol, date, adjClose, ...);
             their adjClose fills `adj_close` for the same date.
-        checked: the rows come from FMPClient, which already checked their types and date format
-            (see `_checked_price`): those checks are not repeated, every other one is. A batch
-            breaking no rule is parsed whole (engine/db/price_batch.py), with the same result.
+        checked: the rows come from FMPClient, which already checked that every numeric field is
+            a JSON number or null (rows failing that come marked, as `UncheckedRow`), so the
+            whole-batch pass need not check the values' types again.
+
+    One set of rules, applied in one of two ways with the same outcome: a batch that breaks no rule
+    is parsed whole, column by column (engine/db/price_batch.py); any other batch row by row
+    (`_price`, `_adjusted`), which finds the bad rows and gives each its reason.
 
     Returns:
         The valid rows (not yet deduplicated) and the quarantined ones.
     """
+    rows, adjusted = list(rows), list(adjusted)
+    clean = _clean_batch(symbol, rows, adjusted, typed=checked)
+    if clean is not None:
+        return clean
     result: Parsed[PriceRow] = Parsed()
-    if checked:
-        rows, adjusted = list(rows), list(adjusted)
-        clean = _clean_batch(symbol, rows, adjusted)
-        if clean is not None:
-            return clean
-    adjusted_value = _checked_adjusted if checked else _adjusted
-    make = _checked_price if checked else _price
     adj_close: dict[date, float] = {}
     adjusted_raw: dict[date, Mapping[str, Any]] = {}
     for raw in adjusted:
         try:
-            day, value = adjusted_value(raw, symbol) if type(raw) is dict else _adjusted(raw, symbol)
+            day, value = _adjusted(raw, symbol)
         except Invalid as exc:
             result.quarantined.append(QuarantineRow("prices_adjusted", symbol, None, str(exc), dict(raw)))
             continue
@@ -231,7 +170,7 @@ def parse_prices(
     unmatched = set(adj_close)
     for raw in rows:
         try:
-            row = make(raw, symbol, adj_close) if type(raw) is dict else _price(raw, symbol, adj_close)
+            row = _price(raw, symbol, adj_close)
         except Invalid as exc:
             result.quarantined.append(QuarantineRow("prices", symbol, None, str(exc), dict(raw)))
             continue
@@ -254,11 +193,11 @@ def _orphans(
 
 
 def _clean_batch(
-    symbol: str, rows: list[Mapping[str, Any]], adjusted: list[Mapping[str, Any]]
+    symbol: str, rows: list[Mapping[str, Any]], adjusted: list[Mapping[str, Any]], *, typed: bool
 ) -> Parsed[PriceRow] | None:
     """The batch parsed whole (engine/db/price_batch.py) when no row breaks a rule, else None."""
-    adj_close = clean_adjusted(adjusted, symbol)
-    parsed = None if adj_close is None else clean_prices(rows, symbol, adj_close)
+    adj_close = clean_adjusted(adjusted, symbol, typed=typed)
+    parsed = None if adj_close is None else clean_prices(rows, symbol, adj_close, typed=typed)
     if adj_close is None or parsed is None:
         return None
     # Every row whose date has an adjusted close got it; adj_close keeps `adjusted`'s order (dates unique).

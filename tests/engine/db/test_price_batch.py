@@ -41,9 +41,9 @@ def series(rng: random.Random, days: int = 60) -> tuple[list[dict[str, Any]], li
 def _per_row(
     rows: list[dict[str, Any]], adj: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> Parsed[Any]:
-    """parse_prices(checked=True) with the fast path switched off: the per-row checked parser."""
+    """parse_prices with the whole-batch pass switched off: the per-row parser."""
     with monkeypatch.context() as patch:
-        patch.setattr(validate, "_clean_batch", lambda *args: None)
+        patch.setattr(validate, "_clean_batch", lambda *args, **kwargs: None)
         return parse_prices(SYMBOL, rows, adj, checked=True)
 
 
@@ -158,3 +158,52 @@ def test_overflowing_column_takes_the_per_row_path(monkeypatch: pytest.MonkeyPat
     got = parse_prices(SYMBOL, full, adj, checked=True)
     _same(got, _per_row(full, adj, monkeypatch))
     assert len(got.rows) == len(full)
+
+
+UNCHECKED_TYPES: list[tuple[str, Any]] = [
+    ("open", True),  # a bool is refused ("non-numeric"), though float(True) would pass
+    ("volume", False),
+    ("close", "12.5"),  # a numeric string is read by the per-row parser
+    ("high", ""),  # an empty string is "missing"
+    ("vwap", "7"),
+    ("vwap", True),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), UNCHECKED_TYPES)
+def test_unchecked_rows_with_other_types_take_the_per_row_path(
+    field: str, value: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows the client did not check: a value that is not a JSON number sends the batch to the per-row
+    parser (same rows and reasons), while the client-checked pass would have trusted its type."""
+    full, adj = series(random.Random(11))
+    full[len(full) // 3][field] = value
+    adj_close = clean_adjusted(adj, SYMBOL)
+    assert adj_close is not None
+    assert clean_prices(full, SYMBOL, adj_close, typed=False) is None
+    with monkeypatch.context() as patch:
+        patch.setattr(validate, "_clean_batch", lambda *args, **kwargs: None)
+        expected = parse_prices(SYMBOL, full, adj)
+    _same(parse_prices(SYMBOL, full, adj), expected)
+
+
+@pytest.mark.parametrize("value", [True, "5.5"])
+def test_unchecked_adjusted_close_of_another_type_takes_the_per_row_path(
+    value: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An adjClose that is a bool or a string: the per-row parser's answer, not float()'s."""
+    full, adj = series(random.Random(12))
+    adj[3]["adjClose"] = value
+    assert clean_adjusted(adj, SYMBOL, typed=False) is None
+    with monkeypatch.context() as patch:
+        patch.setattr(validate, "_clean_batch", lambda *args, **kwargs: None)
+        expected = parse_prices(SYMBOL, full, adj)
+    _same(parse_prices(SYMBOL, full, adj), expected)
+
+
+def test_unchecked_clean_batch_takes_the_fast_path() -> None:
+    """Plain numbers need no client: an unchecked clean batch is parsed whole too."""
+    full, adj = series(random.Random(13))
+    adj_close = clean_adjusted(adj, SYMBOL, typed=False)
+    assert adj_close is not None
+    assert clean_prices(full, SYMBOL, adj_close, typed=False) is not None

@@ -182,7 +182,7 @@ def login_view() -> Any:
     username = form.get("username", "").strip().lower()
     name = username if USERNAME.match(username) else None
     if not _csrf_ok(form.get("csrf_token")):
-        audit.record("login", "failure", username=name, reason="bad csrf token")
+        audit.record("login", "failure", username=name, anonymous=True, reason="bad csrf token")
         return _login_page("Your session expired; please try again.", 400)
     if name is None:
         audit.record("login", "failure", reason="malformed user name")
@@ -191,17 +191,19 @@ def login_view() -> Any:
     throttle = services().throttle
     wait_s = throttle.begin(username, addr)
     if wait_s > 0:
-        audit.record("login", "failure", username=username, reason="throttled", wait_s=round(wait_s, 1))
+        audit.record(
+            "login", "failure", username=username, anonymous=True, reason="throttled", wait_s=round(wait_s, 1)
+        )
         response = _login_page("Too many failed attempts; wait a little and try again.", 429)
         response.headers["Retry-After"] = str(max(1, int(wait_s + 0.999)))
         return response
     try:
         user, reason = authenticate(username, form.get("password", ""))
     except (NoNodeAvailable, QueryFailed):
-        audit.record("login", "failure", username=username, reason="database unavailable")
+        audit.record("login", "failure", username=username, anonymous=True, reason="database unavailable")
         return _login_page("The database cannot be reached; try again shortly.", 503)
     if user is None:
-        audit.record("login", "failure", username=username, reason=reason)
+        audit.record("login", "failure", username=username, anonymous=True, reason=reason)
         return _login_page("Wrong user name or password.", 401)
     throttle.succeeded(username, addr)
     flask.session.clear()  # a fresh session on login: no fixation

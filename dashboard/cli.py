@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from dashboard.config import ConfigError, DashboardSettings, load_dashboard_settings
+from dashboard.config import ConfigError, DashboardSettings, load_dashboard_settings, require_audit_database
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_DB = 0, 1, 2, 3, 7
 MIN_PASSWORD = 10
@@ -65,6 +65,7 @@ def gunicorn_argv(
 
 def serve(args: argparse.Namespace) -> int:
     settings = load_dashboard_settings()  # fail fast, before gunicorn forks workers
+    require_audit_database(settings)
     from gunicorn.app.wsgiapp import run
 
     # Workers already run one request per thread: a multi-threaded BLAS inside each request fights them

@@ -67,6 +67,8 @@ class DashboardSettings(BaseSettings):
     idle_timeout_s: int = Field(default=30 * 60, ge=60)  # a session unused this long is refused
     # The audit trail's rows, the login throttle and "log out everywhere": the primary as mycfa_audit.
     audit_database_url: SecretStr | None = None
+    # Start without it (audit JSON lines only, throttle per process): a development machine only.
+    audit_optional: bool = False
 
     @field_validator("replica_urls", mode="before")
     @classmethod
@@ -79,6 +81,23 @@ class DashboardSettings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+
+def require_audit_database(settings: DashboardSettings) -> bool:
+    """Whether the audit trail has its database; without one the app may start only when told so.
+
+    Raises:
+        ConfigError: MYCFA_DASH_AUDIT_DATABASE_URL is unset and MYCFA_DASH_AUDIT_OPTIONAL is not true.
+    """
+    if settings.audit_database_url is not None:
+        return True
+    if not settings.audit_optional:
+        raise ConfigError(
+            "configuration error: MYCFA_DASH_AUDIT_DATABASE_URL is required (the audit trail's rows, the"
+            " shared login throttle); MYCFA_DASH_AUDIT_OPTIONAL=true starts without it, on a development"
+            " machine only"
+        )
+    return False
 
 
 def load_dashboard_settings() -> DashboardSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 import flask
 
 from dashboard.audit_store import AuditStore
-from dashboard.config import DashboardSettings
+from dashboard.config import DashboardSettings, require_audit_database
 from dashboard.data import queries
 from dashboard.data.router import ReplicaRouter
 from dashboard.forwarded import Network, parse_networks
@@ -82,6 +83,16 @@ class Services:
 
 
 def build_services(settings: DashboardSettings, server: flask.Flask) -> Services:
+    """The app's services.
+
+    Raises:
+        ConfigError: no audit database and not told to start without one.
+    """
+    if not require_audit_database(settings):
+        logging.getLogger("dashboard.audit").critical(
+            "AUDIT TRAIL OFF: MYCFA_DASH_AUDIT_OPTIONAL is set and there is no audit database: no audit"
+            " rows, the login throttle counts per process. Never in production."
+        )
     router = ReplicaRouter(
         settings.database_url.get_secret_value(),
         [url.get_secret_value() for url in settings.replica_urls],

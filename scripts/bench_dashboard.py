@@ -102,6 +102,8 @@ def main() -> int:
             "MYCFA_DASH_REPLICA_URLS": with_db(info["replica_reader_url"], name),
             "MYCFA_DASH_SECRET_KEY": secrets.token_hex(32),
             "MYCFA_DASH_SECURE_COOKIES": "false",
+            # As in production: every callback that reads data is audited (and the app needs it to start).
+            "MYCFA_DASH_AUDIT_DATABASE_URL": with_db(info["audit_url"], name),
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
         }

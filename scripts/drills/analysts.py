@@ -59,6 +59,8 @@ class Dashboard:
         )
         if audit_url:  # the audit trail's rows, written to the primary as mycfa_audit
             self.env["MYCFA_DASH_AUDIT_DATABASE_URL"] = audit_url
+        else:
+            self.env["MYCFA_DASH_AUDIT_OPTIONAL"] = "true"
         self.process: subprocess.Popen[bytes] | None = None
 
     @classmethod

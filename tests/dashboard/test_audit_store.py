@@ -112,9 +112,9 @@ def test_start_without_audit_database_refused_unless_said(
     from dashboard.app import create_app
 
     with pytest.raises(ConfigError, match="MYCFA_DASH_AUDIT_DATABASE_URL"):
-        create_app(make_settings(dash_db, tmp_path, audit_database_url=None))
+        create_app(make_settings(dash_db, audit_database_url=None))
     with caplog.at_level("CRITICAL"):
-        app = create_app(make_settings(dash_db, tmp_path, audit_database_url=None, audit_optional=True))
+        app = create_app(make_settings(dash_db, audit_database_url=None, audit_optional=True))
     assert any("audit" in r.getMessage() and r.levelname == "CRITICAL" for r in caplog.records)
     app.server.extensions["mycfa"].router.dispose()
 
@@ -129,4 +129,3 @@ def test_serve_without_audit_database_exits_3(
     monkeypatch.setenv("MYCFA_DASH_SECRET_KEY", "s" * 32)
     assert cli.main(["serve"]) == cli.EXIT_CONFIG
     assert "MYCFA_DASH_AUDIT_DATABASE_URL" in capsys.readouterr().err
-

@@ -118,6 +118,7 @@ def test_release_builds_once_then_staging_then_approved_production() -> None:
     jobs = release["jobs"]
     assert jobs["build"]["needs"] == "test"
     assert "bash scripts/test" in runs(jobs["test"])
+    assert "scripts/drill upgrade --symbols 503" in runs(jobs["test"])  # before anything deploys
     assert jobs["staging"]["needs"] == "build"
     assert jobs["production"]["needs"] == "staging"
     assert jobs["production"]["environment"]["name"] == "production"

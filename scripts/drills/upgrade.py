@@ -4,7 +4,7 @@ The release path migrates before the blue/green shift, so for minutes the previo
 on the new schema, and a rollback leaves it there for good (docs/deploy.md, "Migrations and
 blue/green"). Steps, on a cluster of the drill's own:
 
-1. REV (default: the commit before the newest one that changed schema/) exported with `git archive`;
+1. REV (default: the commit before the newest one that added a schema file) exported with `git archive`;
    its `migrate`, a full ingest of `--symbols` by its engine, its dashboard serving `--users` analysts
    (Company profiles, Compare peer sets and the never-cached freshness export, one thread each).
 2. HEAD's `migrate`, while they keep loading pages: its wall time, and every lock it held or waited
@@ -57,7 +57,7 @@ SELECT coalesce(max(extract(epoch FROM clock_timestamp() - b.query_start)) * 100
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="rev", help="the previous release's commit (default: the commit"
-                        " before the newest one that changed schema/)")  # fmt: skip
+                        " before the newest one that added a schema file)")  # fmt: skip
     parser.add_argument("--symbols", type=int, default=503, help="universe size (default 503)")
     parser.add_argument(
         "--users", type=int, default=USERS_DEFAULT, help=f"analysts (default {USERS_DEFAULT})"
@@ -73,8 +73,10 @@ def git(*args: str) -> str:
 
 
 def previous_schema_release() -> str:
-    """The commit before the newest one that changed schema/: the release whose schema HEAD migrates."""
-    newest = git("log", "-1", "--format=%H", "--", "schema")
+    """The commit before the newest one that added a schema file: the release whose schema HEAD
+    migrates. (Not merely the newest change: a file edited again before its release, as a lint fix,
+    would make the "previous release" one that already applied an older text of it.)"""
+    newest = git("log", "-1", "--diff-filter=A", "--format=%H", "--", "schema")
     if not newest:
         raise harness.DrillFailed("no commit changed schema/ (a shallow clone? fetch the history)")
     return git("rev-parse", f"{newest}^")

@@ -2,7 +2,7 @@
 
 Steps, on a cluster of the drill's own: a clean full ingest into a database `clean` (the content to
 compare with), a first full ingest into `mycfa`, then for `--minutes`: the dashboard (2 gunicorn
-workers) with `--users` logged-in analysts replaying tests/load/mix.py's clicks on every page (and a
+workers) with `--users` logged-in analysts replaying devkit/loadmix.py's clicks on every page (and a
 fresh login every 10 s), `mycfa-engine schedule` with its daily (`prices`) and weekly (`full`) jobs
 on a compressed clock, and faults in random order, one at a time: primary failover, replica replay
 paused past the lag limit, kill -9 of the engine's run, FMP 5xx/HTML/truncated bodies/resets/stalls,
@@ -68,7 +68,7 @@ class Soak:
         self.scheduler: subprocess.Popen[bytes] | None = None
         self.dashboard = harness.Dashboard(
             root / "dashboard", primary_url=cluster.url("reader_url"),
-            replica_urls=[cluster.url("replica_reader_url")], admin_url=writer_url(cluster, "owner_url"),
+            replica_urls=[cluster.url("replica_reader_url")], admin_url=writer_url(cluster, "operator_url"),
             audit_url=writer_url(cluster, "audit_url"),
         )  # fmt: skip
         self.events: list[tuple[float, str, str]] = []  # (time, fault, what happened)

@@ -1,4 +1,4 @@
-"""The soak's analysts: logged-in sessions replaying tests/load/mix.py's clicks on every page, each
+"""The soak's analysts: logged-in sessions replaying devkit/loadmix.py's clicks on every page, each
 request recorded with its time, so availability and the longest outage an analyst saw can be counted."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 import requests
 
-from tests.load import mix
+from devkit import loadmix as mix
 
 from . import harness
+from .analysts import DASH_USER
 
 THINK_S = (0.5, 2.0)  # between an analyst's clicks, as the load test's users wait
 LOGIN_EVERY_S = 10.0  # a fresh login (argon2, the shared throttle, the audit row) this often
@@ -32,9 +33,10 @@ class Request:
 
 
 def add_admin(dashboard: harness.Dashboard) -> None:
-    """The drill's account as an admin (the Status page is an admin's), through `mycfa-dashboard users`."""
+    """The drill's account as an admin (the Status page is an admin's), through `mycfa-dashboard users`
+    as the cluster's operator login."""
     result = subprocess.run(
-        [str(harness.VENV_BIN / "mycfa-dashboard"), "users", "add", harness.DASH_USER, "--role", "admin",
+        [str(harness.VENV_BIN / "mycfa-dashboard"), "users", "add", DASH_USER, "--role", "admin",
          "--password-stdin"],
         input=dashboard.password + "\n", env=dashboard.env, capture_output=True, text=True, check=False,
     )  # fmt: skip

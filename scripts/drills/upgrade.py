@@ -33,6 +33,7 @@ from pathlib import Path
 import psycopg
 
 from . import harness
+from .analysts import DASH_START_S, DASH_USER
 
 USERS_DEFAULT = 50
 PAGE_INTERVAL_S = 1.0  # each analyst loads a page, then waits this long (as Locust's 0.5-2 s does)
@@ -43,7 +44,7 @@ HEAVY_LOCKS = ("AccessExclusiveLock", "ExclusiveLock", "ShareRowExclusiveLock", 
 MIGRATE_APP = "mycfa-migrate"  # engine/db/migrate.py APPLICATION_NAME
 SERVE = "import sys; from dashboard.cli import main; sys.exit(main(sys.argv[1:]))"
 LOCKS_SQL = """
-SELECT l.mode, l.granted, coalesce(c.relname::text, l.locktype),
+SELECT l.mode, l.granted, coalesce(c.relname::text, 'a relation created by it'),
        extract(epoch FROM clock_timestamp() - coalesce(l.waitstart, a.xact_start)) * 1000
   FROM pg_locks l
   JOIN pg_stat_activity a ON a.pid = l.pid
@@ -127,15 +128,23 @@ class ReleaseDashboard(harness.Dashboard):
     """`mycfa-dashboard` of a given release: its `users add` and `serve` run from that release's code."""
 
     release: Release
+    admin_urls: tuple[str, ...] = ()
 
     def add_user(self) -> None:
-        result = subprocess.run(
-            [sys.executable, "-c", SERVE, "users", "add", harness.DASH_USER, "--role", "analyst", "--password-stdin"],
-            input=self.password + "\n", cwd=self.release.root, env=self.release.env(self.env),
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if result.returncode != 0:
-            raise harness.DrillFailed(f"{self.release.label} users add: {result.stderr.strip()[-300:]}")
+        """`users add` as the release expects it: newer ones as an operator's own login, older ones
+        (before the audit chain, schema 140) as the owner: the first that works."""
+        errors = []
+        for admin_url in self.admin_urls:
+            result = subprocess.run(
+                [sys.executable, "-c", SERVE, "users", "add", DASH_USER, "--role", "analyst", "--password-stdin"],
+                input=self.password + "\n", cwd=self.release.root,
+                env=self.release.env({**self.env, "MYCFA_DASH_ADMIN_DATABASE_URL": admin_url}),
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if result.returncode == 0:
+                return
+            errors.append(result.stderr.strip()[-300:])
+        raise harness.DrillFailed(f"{self.release.label} users add: {' / '.join(errors)}")
 
     def start(self) -> ReleaseDashboard:
         self.work.mkdir(parents=True, exist_ok=True)
@@ -145,7 +154,7 @@ class ReleaseDashboard(harness.Dashboard):
                 cwd=self.release.root, env=self.release.env(self.env),
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
-        deadline = time.monotonic() + harness.DASH_START_S
+        deadline = time.monotonic() + DASH_START_S
         while not self.alive():
             if time.monotonic() > deadline or self.process.poll() is not None:
                 raise harness.DrillFailed(f"{self.release.label}'s dashboard did not answer: {self.work}")
@@ -158,9 +167,10 @@ def serve(
 ) -> ReleaseDashboard:
     dashboard = ReleaseDashboard(
         work, primary_url=cluster.url("reader_url"), replica_urls=[cluster.url("replica_reader_url")],
-        admin_url=cluster.url("owner_url"), audit_url=cluster.url("audit_url"), password=password,
+        admin_url=cluster.url("operator_url"), audit_url=cluster.url("audit_url"), password=password,
     )  # fmt: skip
     dashboard.release = release
+    dashboard.admin_urls = (cluster.url("operator_url"), cluster.url("owner_url"))
     return dashboard
 
 

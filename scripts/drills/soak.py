@@ -209,6 +209,7 @@ def run(args: argparse.Namespace) -> harness.Report:
             catch_up = [harness.timed_run(soak.env, "--job", "full")[0]]
             while catch_up[-1] != 0 and len(catch_up) < CATCH_UP_RUNS:
                 catch_up.append(harness.timed_run(soak.env, "--job", "full")[0])
+            soak_measure.dump(root / "soak-raw.json", soak, analysts, sampler)
             soak_measure.figures(report, soak, analysts, sampler, started, ended, catch_up)
             report.check(
                 "availability, % of requests answered", analysts.availability(),

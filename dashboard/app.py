@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import pkgutil
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ import dash_bootstrap_components as dbc
 import flask
 from dash import _callback, dcc, html
 
+import dashboard.pages
 from dashboard import audit, auth, responses
 from dashboard.components import export, serving_state
 from dashboard.components.page import UNREACHABLE
@@ -23,9 +25,18 @@ from dashboard.logs import configure_logging, install_request_hooks
 from dashboard.security import configure_cookies, content_security_policy, install_headers
 from dashboard.services import build_services, services
 
-PAGES = ("company", "valuation", "forecast", "compare", "portfolio", "screener", "status")
 MAX_REQUEST_BYTES = 256 * 1024  # request-size cap at the server (Flask answers 413 beyond it)
 _callback_snapshot: tuple[dict[str, Any], list[Any], list[str]] | None = None
+
+
+def page_modules() -> list[str]:
+    """Every module of `dashboard.pages`: a new page is a new file there, nothing else to list.
+
+    Dash's own folder scan (`pages_folder`) would import the files under another module name, beside
+    the `dashboard.pages.*` modules the tests and components import, so the package is walked here;
+    the navbar and the router follow `dash.page_registry`, ordered by each page's `order=`.
+    """
+    return sorted(module.name for module in pkgutil.iter_modules(dashboard.pages.__path__))
 
 
 def _import_pages() -> None:
@@ -36,7 +47,7 @@ def _import_pages() -> None:
     """
     global _callback_snapshot
     if _callback_snapshot is None:
-        for name in PAGES:
+        for name in page_modules():
             module = importlib.import_module(f"dashboard.pages.{name}")
             entry = dash.page_registry[module.__name__]
             if not entry.get("supplied_layout"):  # what Dash does for pages it finds in a folder

@@ -96,7 +96,7 @@ def as_of_picker(id_: str, *, md: int) -> dbc.Col:
 
 def prices(symbol: str) -> pd.DataFrame:
     svc = services()
-    return svc.cached("prices", (symbol,), lambda: queries.prices(svc.router, symbol))
+    return svc.cache.cached("prices", (symbol,), lambda: queries.prices(svc.router, symbol))
 
 
 def adjusted_close(symbol: str) -> pd.Series:
@@ -110,7 +110,7 @@ def adjusted_close(symbol: str) -> pd.Series:
             return pd.Series(dtype=float)
         return history["adj_close"].fillna(history["close"])
 
-    return svc.cached("adjusted-close", (symbol,), build)
+    return svc.cache.cached("adjusted-close", (symbol,), build)
 
 
 def adjusted_closes(symbols: Sequence[str], *, days: int | None = None) -> pd.DataFrame:
@@ -234,10 +234,10 @@ def statements(symbol: str, period: str, as_of: str | None = None) -> dict[str, 
     """
     svc = services()
     if period != "TTM":
-        return svc.cached(
+        return svc.cache.cached(
             "statements", (symbol, period, as_of), lambda: _statement_frames(symbol, period, as_of)
         )
-    return svc.cached(
+    return svc.cache.cached(
         "statements-ttm", (symbol, as_of), lambda: derive.ttm_frames(statements(symbol, "Q", as_of))
     )
 
@@ -258,7 +258,7 @@ def history(symbol: str, basis: str) -> pd.DataFrame | None:
         index = pd.DatetimeIndex([pd.Timestamp(d.isoformat()) for d in rows["fiscal_date"]], name="date")
         return rows.set_index(index)
 
-    return svc.cached("metric-history", (symbol, basis), build)
+    return svc.cache.cached("metric-history", (symbol, basis), build)
 
 
 def ratio_history(symbol: str, period: str = "FY", as_of: str | None = None) -> pd.DataFrame:
@@ -273,13 +273,15 @@ def ratio_history(symbol: str, period: str = "FY", as_of: str | None = None) -> 
         frame = combined(symbol, period, as_of)
         return ratios(frame) if not frame.empty else pd.DataFrame()
 
-    return svc.cached("ratios", (symbol, period, as_of), build)
+    return svc.cache.cached("ratios", (symbol, period, as_of), build)
 
 
 def restated(symbol: str, as_of: str | None) -> pd.DataFrame:
     """Statement rows restated after `as_of` (every restated row when None): kind, period, fiscal_date."""
     svc = services()
-    return svc.cached("restated", (symbol, as_of), lambda: queries.restatements(svc.router, symbol, as_of))
+    return svc.cache.cached(
+        "restated", (symbol, as_of), lambda: queries.restatements(svc.router, symbol, as_of)
+    )
 
 
 def profile_fields(row: Mapping[str, object]) -> dict[str, object]:

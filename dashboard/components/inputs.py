@@ -28,12 +28,12 @@ class InvalidInput(DashboardError, ValueError):
 def universe() -> pd.DataFrame:
     """All companies (symbol, name, sector, sub_industry, member), cached per data version."""
     svc = services()
-    return svc.cached("companies", (), lambda: queries.companies(svc.router))
+    return svc.cache.cached("companies", (), lambda: queries.companies(svc.router))
 
 
 def known_symbols() -> frozenset[str]:
     """Every company's ticker, as a set built once per data version (not per checked ticker)."""
-    return services().cached("known-symbols", (), lambda: frozenset(universe()["symbol"]))
+    return services().cache.cached("known-symbols", (), lambda: frozenset(universe()["symbol"]))
 
 
 def symbol_options() -> list[dict[str, str]]:
@@ -45,7 +45,7 @@ def symbol_options() -> list[dict[str, str]]:
         symbols, names = frame["symbol"].tolist(), frame["name"].tolist()
         return [{"label": f"{s} · {n}", "value": s} for s, n in zip(symbols, names, strict=True)]
 
-    return svc.cached("symbol-options", (), build)
+    return svc.cache.cached("symbol-options", (), build)
 
 
 def bounded_text(value: object, *, name: str, max_chars: int = MAX_TEXT_CHARS) -> str:

@@ -13,7 +13,7 @@ METRIC_HISTORY, MONTH_END_CLOSES, SCREENER_ROWS = "metric_history", "month_end_c
 def state() -> dict[str, dict[str, Any]]:
     """Each derived table's last refresh, once per data version ({} on a store without them)."""
     svc = services()
-    return svc.cached("serving-state", (), lambda: queries.serving_state(svc.router))
+    return svc.cache.cached("serving-state", (), lambda: queries.serving_state(svc.router))
 
 
 def usable(name: str) -> bool:

@@ -39,7 +39,7 @@ def metrics() -> pd.DataFrame:
             return queries.screener_rows(svc.router)
         return live_metrics()
 
-    return svc.cached("screener-table", (), build)
+    return svc.cache.cached("screener-table", (), build)
 
 
 def sector_medians(table: pd.DataFrame, columns: tuple[str, ...] = valuation.MULTIPLES) -> pd.DataFrame:
@@ -51,4 +51,4 @@ def sector_medians(table: pd.DataFrame, columns: tuple[str, ...] = valuation.MUL
             return derive.medians_frame(queries.sector_medians(svc.router), columns)
         return valuation.sector_medians(table, table["sector"], columns)
 
-    return svc.cached("valuation-sector-medians", (columns,), build)
+    return svc.cache.cached("valuation-sector-medians", (columns,), build)

@@ -119,7 +119,7 @@ def layout(symbol: str | None = None, **_: Any) -> Component:
 def profile_view(symbol: str) -> tuple[Any, Any]:
     """The profile card and the freshness table (cached whole: the grid costs more than its reads)."""
     svc = services()
-    fresh = svc.cached("freshness", (symbol,), lambda: queries.freshness(svc.router, symbol))
+    fresh = svc.cache.cached("freshness", (symbol,), lambda: queries.freshness(svc.router, symbol))
     table = (
         tables.grid("company-freshness-grid", fresh, columns=FRESHNESS_COLUMNS)
         if not fresh.empty
@@ -130,7 +130,7 @@ def profile_view(symbol: str) -> tuple[Any, Any]:
 
 def _profile_card(symbol: str) -> Any:
     svc = services()
-    row = svc.cached("company", (symbol,), lambda: queries.company(svc.router, symbol))
+    row = svc.cache.cached("company", (symbol,), lambda: queries.company(svc.router, symbol))
     if row is None:
         return states.empty(f"No profile for {symbol}.")
     items = [
@@ -178,7 +178,7 @@ def period_labels(index: pd.Index, period: str) -> list[str]:
 def company_profile(symbol: str | None) -> tuple[Any, Any, Any, str]:
     try:
         symbol = valid_symbol(symbol)
-        card, table = services().cached("company-profile-view", (symbol,), lambda: profile_view(symbol))
+        card, table = services().cache.cached("company-profile-view", (symbol,), lambda: profile_view(symbol))
         return (
             card,
             table,
@@ -241,7 +241,7 @@ def company_price(
         )
 
     try:
-        figure = services().cached("price-figure", (symbol, adjusted, chosen, span, panels), build)
+        figure = services().cache.cached("price-figure", (symbol, adjusted, chosen, span, panels), build)
     except FAILURES as exc:
         return charts.empty_figure(str(exc)), "#"
     return figure, export_href("company", "prices", {"symbol": symbol, "adjusted": adjusted})
@@ -267,7 +267,7 @@ def company_statements(
         period = valid_choice(period, tuple(PERIODS), name="period")
         kind = valid_choice(kind, tuple(KINDS), name="statement")
         day = company_data.as_of_date(as_of)
-        return services().cached(
+        return services().cache.cached(
             "company-statements-view",
             (symbol, period, kind, day),
             lambda: statements_view(symbol, period, kind, day),

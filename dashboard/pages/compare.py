@@ -60,7 +60,7 @@ def layout(symbols: str | None = None, **_: Any) -> Component:
 
 
 def ratio_table(symbols: list[str]) -> pd.DataFrame:
-    table = services().cached("compare-columns", (), _compared_columns)
+    table = services().cache.cached("compare-columns", (), _compared_columns)
     if table.empty:
         return pd.DataFrame()
     present = [s for s in symbols if s in table.index]
@@ -103,7 +103,7 @@ def compare_update(symbols: list[str] | None, span: str) -> tuple[Any, Any, Any,
     try:
         chosen = valid_symbols(symbols or [], minimum=2, maximum=10)
         span = valid_choice(span, tuple(SPANS), name="range")
-        grid, figure = services().cached(
+        grid, figure = services().cache.cached(
             "compare-view", (tuple(chosen), span), lambda: compare_view(chosen, span)
         )
     except FAILURES as exc:

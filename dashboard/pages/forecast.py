@@ -65,7 +65,7 @@ def history(symbol: str, series: str, frequency: str) -> pd.Series:
         return prices["adj_close"].fillna(prices["close"]) if not prices.empty else pd.Series(dtype=float)
     # Every statement series of one (symbol, frequency) at once: combining the statements cost more than
     # a fit, and each of them is forecast by both methods.
-    return services().cached(
+    return services().cache.cached(
         "forecast-history", (symbol, frequency), lambda: _statement_series(symbol, frequency)
     )[series]
 
@@ -96,12 +96,12 @@ def run(symbol: str, series: str, frequency: str, method: str) -> tuple[pd.Serie
 
     how: Literal["ets", "loglinear"] = "loglinear" if method == "loglinear" else "ets"
 
-    return services().cached("forecast", (symbol, series, frequency, method), build)
+    return services().cache.cached("forecast", (symbol, series, frequency, method), build)
 
 
 def month_end_closes(symbol: str) -> pd.Series:
     """Month-end closes, cached once per symbol for both methods (price ignores the frequency)."""
-    return services().cached("forecast-monthly", (symbol,), lambda: _monthly(symbol))
+    return services().cache.cached("forecast-monthly", (symbol,), lambda: _monthly(symbol))
 
 
 def _monthly(symbol: str) -> pd.Series:

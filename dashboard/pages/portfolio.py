@@ -144,7 +144,7 @@ def analyse(weights: dict[str, float], rf: float) -> portfolio.Report:
     def build() -> portfolio.Report:
         return portfolio.report(company_data.adjusted_closes(list(weights)), weights, risk_free=rf)
 
-    return svc.cached("portfolio", (tuple(sorted(weights.items())), rf), build)
+    return svc.cache.cached("portfolio", (tuple(sorted(weights.items())), rf), build)
 
 
 @callback(

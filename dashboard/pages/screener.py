@@ -199,7 +199,7 @@ def screener_update(
         "order": order,
     }
     try:
-        view = services().cached(
+        view = services().cache.cached(
             "screener-view",
             (tuple(args["sectors"]), metric, low, high, sort, order),
             lambda: _view(run(args)),

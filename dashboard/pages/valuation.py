@@ -156,7 +156,9 @@ def run_dcf(
     symbol: str, a: Mapping[str, float], as_of: str | None = None
 ) -> tuple[valuation.DCFResult, pd.DataFrame, valuation.Wacc, dict[str, Any]]:
     # A copy: the cached dict is shared by every later request of this worker, and run_dcf adds to it.
-    base = dict(services().cached("valuation-base", (symbol, as_of), lambda: base_inputs(symbol, as_of)))
+    base = dict(
+        services().cache.cached("valuation-base", (symbol, as_of), lambda: base_inputs(symbol, as_of))
+    )
     if not math.isfinite(base["shares"]):
         raise AnalyticsError(f"no share count stored for {symbol}")
     ke = valuation.capm_cost_of_equity(a["rf"] / 100, a["beta"], a["erp"] / 100)
@@ -219,7 +221,9 @@ def multiples_vs_sector(symbol: str) -> pd.DataFrame:
 
 def multiples_grid(symbol: str) -> Any:
     # A copy of the per-symbol comparison: the cached frame is shared, and the names are replaced below.
-    table = services().cached("valuation-multiples", (symbol,), lambda: multiples_vs_sector(symbol)).copy()
+    table = (
+        services().cache.cached("valuation-multiples", (symbol,), lambda: multiples_vs_sector(symbol)).copy()
+    )
     table["multiple"] = [MULTIPLE_NAMES.get(m, m) for m in table["multiple"]]
     sector = universe_data.metrics()["sector"].get(symbol)
     columns = {
@@ -251,7 +255,7 @@ def valuation_update(symbol: str | None, as_of: str | None, *values: Any) -> tup
         # The whole answer per (symbol, as-of, assumptions) and data version: the same for every analyst,
         # and most of them value a company on the default assumptions.
         key = (symbol, day, tuple(a.items()))
-        return services().cached("valuation-view", key, lambda: _view(symbol, day, a))
+        return services().cache.cached("valuation-view", key, lambda: _view(symbol, day, a))
     except FAILURES as exc:
         return (states.error(str(exc)), None, charts.empty_figure(str(exc)), None, "#", "#", "#")
 

@@ -92,7 +92,7 @@ def test_session_kept_when_no_database_node_answers(
     cached, unseen = logged_in("ann"), logged_in("vic")
     assert cached.get("/compare").status_code == 200  # ann is now in this worker's user cache
     services = dash_app.server.extensions["mycfa"]
-    services.clear()  # answers cached by earlier tests would be served without touching a node
+    services.cache.clear()  # answers cached by earlier tests would be served without touching a node
     router = services.router
 
     def down(*_: Any, **__: Any) -> Any:

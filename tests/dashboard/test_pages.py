@@ -202,11 +202,11 @@ def test_valuation_without_prices_values_the_company(
     # The page caches whole answers: a PG valuation from another test must not hide the missing prices,
     # nor this answer outlive the test.
     services = dash_app.server.extensions["mycfa"]
-    services.clear()
+    services.cache.clear()
     try:
         out = ann("valuation-summary", {"valuation-symbol": "PG", **VALUATION_INPUTS})
     finally:
-        services.clear()
+        services.cache.clear()
     text = str(out["valuation-summary"]["children"])
     assert float(find_id(out["valuation-summary"]["children"], "valuation-per-share").replace(",", "")) > 0
     assert "No price stored: no upside." in text

@@ -67,14 +67,14 @@ def _both(app: Any, answer: Callable[[], Any]) -> tuple[Any, Any]:
     """`answer()` reading the derived tables, then computing as a store without them (caches cleared)."""
     services = app.server.extensions["mycfa"]
     with app.server.test_request_context("/"):
-        services.clear()
+        services.cache.clear()
         assert serving_state.usable(serving_state.SCREENER_ROWS)
         stored = answer()
-        services.clear()
+        services.cache.clear()
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(serving_state, "state", dict)
             live = answer()
-        services.clear()
+        services.cache.clear()
     return stored, live
 
 
@@ -167,10 +167,10 @@ def test_a_store_without_the_tables_falls_back(app: Any, tmp_path: Path, served_
         assert serving_state.usable("metric_history")
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(queries, "serving_state", lambda router: {})
-            app.server.extensions["mycfa"].clear()
+            app.server.extensions["mycfa"].cache.clear()
             assert not serving_state.usable("metric_history")
             assert company_data.history("AAPL", "FY") is None
-        app.server.extensions["mycfa"].clear()
+        app.server.extensions["mycfa"].cache.clear()
 
 
 def test_a_failed_refresh_leaves_the_page_on_its_last_rows_with_their_date(
@@ -187,7 +187,7 @@ def test_a_failed_refresh_leaves_the_page_on_its_last_rows_with_their_date(
         wait_for_replica(pg_cluster)
         try:
             with app.server.test_request_context("/"):
-                app.server.extensions["mycfa"].clear()
+                app.server.extensions["mycfa"].cache.clear()
                 _, count, _ = inspect.unwrap(screener.screener_update)(
                     [], "roe", None, None, "market_cap", "desc"
                 )
@@ -196,7 +196,7 @@ def test_a_failed_refresh_leaves_the_page_on_its_last_rows_with_their_date(
             conn.execute(
                 "UPDATE serving_refreshes SET state = 'ok', error = NULL WHERE name = 'screener_rows'"
             )
-            app.server.extensions["mycfa"].clear()
+            app.server.extensions["mycfa"].cache.clear()
     assert count == f"{len(seed.SYMBOLS)} companies (figures as of {seed.LAST_DAY}: the last refresh failed)"
     assert ready["serving"]["screener_rows"] == {"state": "failed", "data_as_of": seed.LAST_DAY.isoformat()}
     assert ready["serving"]["metric_history"]["state"] == "ok"

@@ -21,6 +21,10 @@ from fakefmp import FakeConfig, RunningServer, serve
 CANARY_KEY = "CANARY-9f3b7c1e-do-not-leak"
 AS_OF = date(2026, 8, 7)
 NO_WAIT = RetryPolicy(attempts=3, initial_s=0.0, cap_s=0.0, rate_limit_wait_s=0.0)
+# The client's timeout: far above any answer on a busy machine, except against a fake told to stall
+# (stall_s=2.0), whose stall must outlast it.
+TIMEOUT_S = 30.0
+STALL_TIMEOUT_S = 0.5
 
 
 @pytest.fixture
@@ -42,10 +46,13 @@ async def make_client(
     window_s: float = 60.0,
     margin_s: float = 1.0,
     retry: RetryPolicy = NO_WAIT,
-    timeout_s: float = 0.5,
+    timeout_s: float | None = None,
     concurrency: int = 8,
     **kwargs: Any,
 ) -> AsyncIterator[FMPClient]:
+    """A client of `server`; set the fake's faults first, since a stalling fake gets a short timeout."""
+    if timeout_s is None:
+        timeout_s = STALL_TIMEOUT_S if "stall" in server.state.config.faults else TIMEOUT_S
     async with aiohttp.ClientSession() as session:
         yield FMPClient(
             session,

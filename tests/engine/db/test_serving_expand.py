@@ -42,6 +42,16 @@ SELECT c.relname, 'g', r.rolname, has_table_privilege(r.oid, c.oid, 'SELECT')::t
 """
 
 
+def _previous_schema(tmp_path: Path) -> Path:
+    """The schema files of the release before the serving layer, in a folder of their own."""
+    previous = tmp_path / "schema"
+    previous.mkdir()
+    for path in sorted(SCHEMA_DIR.glob("*.sql")):
+        if path.name not in SERVING_FILES:
+            shutil.copy(path, previous / path.name)
+    return previous
+
+
 def _catalog(url: str) -> set[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
         return {tuple(row) for row in conn.execute(CATALOG)}
@@ -52,11 +62,7 @@ def test_serving_schema_keeps_every_object_and_grant_of_the_previous_release(
 ) -> None:
     """Every column, view, function and reader grant the store had before schema 100 is there, the
     same, after it: nothing the previous release reads was changed or taken away."""
-    previous = tmp_path / "schema"
-    previous.mkdir()
-    for path in sorted(SCHEMA_DIR.glob("*.sql")):
-        if path.name not in SERVING_FILES:
-            shutil.copy(path, previous / path.name)
+    previous = _previous_schema(tmp_path)
     with throwaway_database(pg_cluster, "expand") as db:
         import asyncio
 
@@ -82,11 +88,6 @@ def test_serving_schema_applies_while_the_previous_dashboard_reads(
     within migrate's lock timeout (nothing it does waits on a reader), and the reads go on after it."""
     import asyncio
 
-    previous = tmp_path / "schema"
-    previous.mkdir()
-    for path in sorted(SCHEMA_DIR.glob("*.sql")):
-        if path.name not in SERVING_FILES:
-            shutil.copy(path, previous / path.name)
     with throwaway_database(pg_cluster, "expand_live") as db:
         seed.seed(db.owner_url)  # the whole schema, then take schema 100 back out to apply it under load
         with psycopg.connect(db.owner_url, autocommit=True) as conn:

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -185,7 +184,7 @@ async def test_a_refresh_never_makes_a_reader_wait(pool: asyncpg.Pool, demo: Dat
         assert history[0] > 0
 
 
-def test_refresh_verb_prints_each_table_and_exits_by_their_state(demo: Database, tmp_path: Path) -> None:
+def test_refresh_verb_prints_each_table_and_exits_by_their_state(demo: Database) -> None:
     """`mycfa-engine refresh --all` rebuilds every table and prints each one's outcome as JSON (exit 0);
     a table that fails makes it exit 1, with the reason in its JSON."""
     env = {
@@ -194,13 +193,12 @@ def test_refresh_verb_prints_each_table_and_exits_by_their_state(demo: Database,
         "MYCFA_FMP_API_KEY": "unused-by-refresh",
         "MYCFA_LOG_LEVEL": "ERROR",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "engine", "refresh", "--all"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+
+    def refresh_all() -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "engine", "refresh", "--all"]
+        return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+    done = refresh_all()
     assert done.returncode == 0, done.stderr[-2000:]
     tables = json.loads(done.stdout.strip().splitlines()[-1])
     assert {name: t["state"] for name, t in tables.items()} == dict.fromkeys(
@@ -209,13 +207,7 @@ def test_refresh_verb_prints_each_table_and_exits_by_their_state(demo: Database,
     with psycopg.connect(demo.owner_url, autocommit=True) as conn:
         conn.execute("ALTER TABLE month_end_closes RENAME TO month_end_closes_away")
         try:
-            failed = subprocess.run(
-                [sys.executable, "-m", "engine", "refresh", "--all"],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            failed = refresh_all()
         finally:
             conn.execute("ALTER TABLE month_end_closes_away RENAME TO month_end_closes")
     assert failed.returncode == 1

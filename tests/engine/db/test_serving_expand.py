@@ -81,9 +81,7 @@ def test_serving_schema_keeps_every_object_and_grant_of_the_previous_release(
     }
 
 
-def test_serving_schema_applies_while_the_previous_dashboard_reads(
-    pg_cluster: Cluster, tmp_path: Path
-) -> None:
+def test_serving_schema_applies_while_the_previous_dashboard_reads(pg_cluster: Cluster) -> None:
     """With the previous release's reads holding their locks in an open transaction, schema 100 applies
     within migrate's lock timeout (nothing it does waits on a reader), and the reads go on after it."""
     import asyncio

@@ -111,10 +111,19 @@ class BatchSpec:
     lock_prefix: str  # the advisory lock key is this plus the batch's identity (symbol, kind)
     sql: queries.BatchSQL
     copy_order: Callable[[Sequence[Any]], Sequence[Any]] = _as_given  # the order the backfill COPY feeds
+    # Run after the rows are written, in the same transaction, with (symbol, first date of the batch):
+    # what the serving layer derives from them (docs/serving.md).
+    derive: str | None = None
 
 
 PRICES_BATCH = BatchSpec(
-    "prices", "prices_daily", PRICE_COLUMNS, "mycfa:prices:", queries.PRICES_BATCH_SQL, copy_order
+    "prices",
+    "prices_daily",
+    PRICE_COLUMNS,
+    "mycfa:prices:",
+    queries.PRICES_BATCH_SQL,
+    copy_order,
+    derive=queries.UPSERT_MONTH_END_CLOSES,
 )
 STATEMENTS_BATCH = BatchSpec(
     "statements", "statements", STATEMENT_COLUMNS, "mycfa:statements:", queries.STATEMENTS_BATCH_SQL
@@ -162,21 +171,29 @@ async def _load(
             return LoadResult(quarantined=len(quarantined))
         if not allow_backfill:
             await conn.execute(queries.BATCH_LOCK, lock_key, timeout=timeout_s)
-        # the check takes the batch lock too, in the same round trip
-        elif not await conn.fetchval(spec.sql.lock_and_check, lock_key, *check_args, timeout=timeout_s):
+            backfill = False
+        else:  # the check takes the batch lock too, in the same round trip
+            backfill = not await conn.fetchval(
+                spec.sql.lock_and_check, lock_key, *check_args, timeout=timeout_s
+            )
+        if backfill:
             try:
                 await conn.copy_records_to_table(
                     spec.table, records=spec.copy_order(rows), columns=spec.columns, timeout=timeout_s
                 )
             except asyncpg.UniqueViolationError as exc:
                 raise _BackfillConflict from exc
-            return LoadResult(inserted=len(rows), quarantined=len(quarantined), path="backfill")
-        await conn.execute(spec.sql.create_stage, timeout=timeout_s)
-        await conn.copy_records_to_table(
-            spec.sql.stage, records=rows, columns=spec.columns, timeout=timeout_s
-        )
-        counts = await conn.fetchrow(spec.sql.merge, *merge_args, timeout=timeout_s)
-        return LoadResult.merged(counts, len(rows), len(quarantined))
+            result = LoadResult(inserted=len(rows), quarantined=len(quarantined), path="backfill")
+        else:
+            await conn.execute(spec.sql.create_stage, timeout=timeout_s)
+            await conn.copy_records_to_table(
+                spec.sql.stage, records=rows, columns=spec.columns, timeout=timeout_s
+            )
+            counts = await conn.fetchrow(spec.sql.merge, *merge_args, timeout=timeout_s)
+            result = LoadResult.merged(counts, len(rows), len(quarantined))
+        if spec.derive is not None and result.changed:
+            await conn.execute(spec.derive, symbol, merge_args[-2], timeout=timeout_s)
+        return result
 
     async def attempt(allow_backfill: bool) -> LoadResult:
         return await run_batch(

@@ -131,6 +131,22 @@ SELECT count(*) FILTER (WHERE c.is_new) AS inserted, count(*) FILTER (WHERE NOT 
   FROM written w JOIN changed c ON c.period = w.period AND c.fiscal_date = w.fiscal_date"""
 
 
+# The serving layer's month-end closes of the symbol a price batch wrote, from the month of its first row
+# on, in the batch's transaction (docs/serving.md): the same rows as INSERT_MONTH_END_CLOSES gives, read
+# from the symbol's own rows by its primary key. A month's row changes only when its close does.
+UPSERT_MONTH_END_CLOSES = """
+INSERT INTO month_end_closes AS m (symbol, month, date, close)
+SELECT DISTINCT ON (month) $1::text, month, date, value FROM (
+    SELECT date_trunc('month', date)::date AS month, date,
+           CASE WHEN adj_close IS NULL OR adj_close = 'NaN' THEN close ELSE adj_close END AS value
+      FROM prices_daily WHERE symbol = $1 AND date >= date_trunc('month', $2::date)::date
+) v
+ WHERE value NOT IN ('NaN', 'Infinity', '-Infinity')
+ ORDER BY month, date DESC
+ON CONFLICT (symbol, month) DO UPDATE SET (date, close) = ROW(EXCLUDED.date, EXCLUDED.close)
+ WHERE (m.date, m.close) IS DISTINCT FROM (EXCLUDED.date, EXCLUDED.close)"""
+
+
 class BatchSQL(NamedTuple):
     """One table's batch-load statements, in the order engine/db/load.py uses them."""
 
@@ -235,13 +251,6 @@ SERVING_CHANGED = """
 SELECT DISTINCT symbol FROM run_items
  WHERE state = 'done' AND rows_changed > 0 AND dataset = ANY($1::text[])
    AND finished_at > $2 AND finished_at <= $3"""
-# Per symbol, the first price date its changed items loaded (a re-adjusted history from its start).
-SERVING_PRICES_CHANGED = """
-SELECT symbol, min(coalesce(params->'readjusted'->>'from', params->>'from')::date) AS since
-  FROM run_items
- WHERE state = 'done' AND rows_changed > 0 AND dataset = 'prices'
-   AND finished_at > $1 AND finished_at <= $2
- GROUP BY symbol"""
 SERVING_COMPANIES_CHANGED = (
     "SELECT EXISTS (SELECT 1 FROM companies WHERE updated_at > $1 AND updated_at <= $2)"
 )

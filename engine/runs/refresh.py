@@ -302,11 +302,9 @@ async def _refresh_table(
         outcome.symbols = len(symbols)
         outcome.rows, outcome.data_as_of = await refresh_metric_history(pool, symbols)
     elif name == MONTH_END_CLOSES:
-        if since is None:
-            wanted = {r["symbol"]: date.min for r in await _fetch(pool, queries.SERVING_PRICE_SYMBOLS)}
-        else:
-            rows = await _fetch(pool, queries.SERVING_PRICES_CHANGED, since, until)
-            wanted = {r["symbol"]: r["since"] or date.min for r in rows}
+        if since is not None:
+            return  # each price load keeps its symbol's months current (engine/db/load.py, PRICES_BATCH)
+        wanted = {r["symbol"]: date.min for r in await _fetch(pool, queries.SERVING_PRICE_SYMBOLS)}
         outcome.symbols = len(wanted)
         outcome.rows = await refresh_month_end_closes(pool, wanted) if wanted else 0
     else:

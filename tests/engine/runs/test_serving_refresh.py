@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -16,7 +17,7 @@ import psycopg
 import pytest
 
 from devkit import seed
-from engine.db import create_pool
+from engine.db import PriceRow, create_pool, load_price_rows
 from engine.runs.refresh import refresh
 from engine.runs.status import collect_status, render_status
 from serving import company, fundamentals
@@ -129,13 +130,52 @@ async def test_refresh_recomputes_only_what_runs_changed(pool: asyncpg.Pool) -> 
     await _run_changed(pool, [("KO", "income_annual", {}), ("MSFT", "prices", {"from": "2024-12-02"})])
     report = {t.name: t for t in (await refresh(pool)).tables}
     assert report["metric_history"].symbols == 1
-    assert report["month_end_closes"].symbols == 1
-    assert report["month_end_closes"].rows == 1  # December 2024 only
+    assert report["month_end_closes"].symbols == 0  # the price loads keep it current themselves
     assert report["screener_rows"].symbols == len(seed.SYMBOLS)  # prices moved: every row again
     revenue = await pool.fetchval(
         "SELECT revenue FROM metric_history WHERE symbol = 'KO' AND basis = 'FY' AND fiscal_date = '2024-12-31'"
     )
     assert revenue == 123456789.0
+
+
+async def test_a_price_load_keeps_its_month_end_closes_current(pool: asyncpg.Pool) -> None:
+    """A price batch rewrites, in its own transaction, the month-end closes from its first row's month on:
+    a new last day and a re-adjusted close replace the month's row; earlier months are left alone."""
+    await refresh(pool, full=True)
+    before = {
+        r["month"]: tuple(r) for r in await pool.fetch("SELECT * FROM month_end_closes WHERE symbol = 'PG'")
+    }
+    rows = [
+        PriceRow("PG", date(2024, 12, 30), 10.0, 12.0, 9.0, 11.0, 10.5, 1000, None),
+        PriceRow("PG", date(2025, 1, 2), 11.0, 13.0, 10.0, 12.0, None, 1000, None),
+    ]
+    await load_price_rows(pool, "PG", rows, path="merge")
+    after = {
+        r["month"]: tuple(r) for r in await pool.fetch("SELECT * FROM month_end_closes WHERE symbol = 'PG'")
+    }
+    assert after[date(2024, 12, 1)] == (
+        "PG",
+        date(2024, 12, 1),
+        date(2024, 12, 31),
+        before[date(2024, 12, 1)][3],
+    )
+    assert after[date(2025, 1, 1)] == ("PG", date(2025, 1, 1), date(2025, 1, 2), 12.0)  # no adjusted: traded
+    assert {m: v for m, v in after.items() if m < date(2024, 12, 1)} == {
+        m: v for m, v in before.items() if m < date(2024, 12, 1)
+    }
+    await pool.execute("DELETE FROM prices_daily WHERE symbol = 'PG' AND date = '2024-12-31'")
+    await load_price_rows(pool, "PG", [rows[0]._replace(adj_close=10.6)], path="merge")
+    december = await pool.fetchrow(
+        "SELECT date, close FROM month_end_closes WHERE symbol = 'PG' AND month = '2024-12-01'"
+    )
+    assert tuple(december) == (date(2024, 12, 30), 10.6)  # the adjusted close of the month's new last day
+    await refresh(pool, full=True)  # the whole-table path agrees with what the loads left
+    assert (
+        await pool.fetchrow(
+            "SELECT date, close FROM month_end_closes WHERE symbol = 'PG' AND month = '2024-12-01'"
+        )
+        == december
+    )
 
 
 async def test_a_failed_table_is_recorded_and_reported_without_stopping_the_others(

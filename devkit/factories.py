@@ -212,3 +212,64 @@ def universe(n_symbols: int = 500, *, seed: int = 0) -> tuple[pd.DataFrame, pd.S
 
 # Eight seeded symbols for the optimiser's comparisons with PyPortfolioOpt (the `closes` fixture).
 RAGGED_SYMBOLS = ("AAPL", "MSFT", "JNJ", "XOM", "JPM", "KO", "NVDA", "PG")
+
+
+def factor_prices(
+    seed: int,
+    *,
+    assets: int,
+    days: int,
+    factors: int,
+    loading: tuple[float, float],
+    noise: float,
+    drift: tuple[float, float],
+) -> pd.DataFrame:
+    """Daily closes (from 100) of `assets` symbols S00, S01, ... driven by common factors: daily returns
+    f @ B + e + d with factor returns f ~ N(0.0003, 0.01), loadings B ~ N(loading), noise e ~ N(0, noise)
+    and a drift d ~ N(drift) per symbol."""
+    rng = np.random.default_rng(seed)
+    f = rng.normal(0.0003, 0.01, (days - 1, factors))
+    b = rng.normal(loading[0], loading[1], (factors, assets))
+    returns = f @ b + rng.normal(0.0, noise, (days - 1, assets)) + rng.normal(drift[0], drift[1], assets)
+    closes = 100.0 * np.vstack([np.ones(assets), np.cumprod(1.0 + returns, axis=0)])
+    index = pd.bdate_range("2015-01-01", periods=days, name="date")
+    return pd.DataFrame(
+        closes, index=index, columns=pd.Index([f"S{i:02d}" for i in range(assets)], name="symbol")
+    )
+
+
+def random_portfolio(seed: int) -> pd.DataFrame:
+    """An ordinary portfolio: 3-15 symbols, 250-1,500 days, 1-3 factors, noise 0.3-2 % a day."""
+    rng = np.random.default_rng(10_000 + seed)
+    return factor_prices(
+        seed,
+        assets=int(rng.integers(3, 16)),
+        days=int(rng.integers(250, 1500)),
+        factors=int(rng.integers(1, 4)),
+        loading=(0.8, 0.5),
+        noise=float(rng.uniform(0.003, 0.02)),
+        drift=(0.0002, 0.0006),
+    )
+
+
+def correlated_portfolio(seed: int) -> pd.DataFrame:
+    """45 symbols over 751 days on two factors with near-equal loadings: pairwise correlation ~0.995."""
+    return factor_prices(
+        seed, assets=45, days=751, factors=2, loading=(0.5, 0.025), noise=0.0004, drift=(0.0, 0.0004)
+    )
+
+
+def forecast_series(seed: int) -> np.ndarray:
+    """10-39 yearly values of one of four shapes (by seed modulo 4): noisy exponential growth, a noisy
+    linear trend, a step change, a random walk with drift."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(10, 40))
+    t = np.arange(n)
+    kind = seed % 4
+    if kind == 0:
+        return np.asarray(10 * np.exp(rng.uniform(0.02, 0.2) * t + rng.normal(0, 0.05, n)))
+    if kind == 1:
+        return np.asarray(100 + rng.uniform(1, 10) * t + rng.normal(0, rng.uniform(2, 20), n))
+    if kind == 2:
+        return np.asarray(1000 + 300 * (t > n // 2) + rng.normal(0, 40, n))
+    return np.asarray(np.cumsum(rng.normal(rng.uniform(-1, 3), rng.uniform(1, 5), n)) + 50)

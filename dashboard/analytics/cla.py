@@ -1,38 +1,72 @@
-"""The critical line algorithm's turning points, long-only: PyPortfolioOpt's `CLA._solve` with less overhead.
+"""The critical line algorithm's turning points, long-only: PyPortfolioOpt's `CLA._solve`, corrected and bounded.
 
-PyPortfolioOpt's CLA recomputes, for every asset it tries to free or bind, the same four products of the
-free assets' inverse covariance, and selects each sub-matrix through `np.ix_`; for a handful of assets that
-bookkeeping was ~3 ms of a Portfolio request for ~0.3 ms of arithmetic. Here the products that do not
-depend on the asset are computed once per set of free assets and the rest is the same arithmetic in the
-same order, so the turning points are PyPortfolioOpt's bit for bit (tests/dashboard/analytics/test_cla.py
-compares them on ragged real-shaped prices). Bounds are fixed at 0 and 1 (long-only, what the pages use).
+Kept instead of `pypfopt.CLA` because the library is wrong where it matters (and ~2x the CPU, as it recomputes
+for every asset it tries the products that depend only on the free set, computed once per step here):
+- it loops forever when an asset that has just changed sides changes back at the same lambda (highly
+  correlated assets; upstream issue #345): here an event counts only below the previous lambda by more than
+  LAMBDA_TOLERANCE of it, entering or leaving alike, and the loop stops with `CLAError` past
+  `max_steps(n)` steps or SECONDS;
+- after binding an asset it steps from the previous point's bound weights, which leaves the budget (the point
+  was purged and the frontier bridged it with a chord): here the current ones;
+- its upper bound of 1 let it bind the second of two free assets at 1 where the first reached 0 at the same
+  lambda, and the next assets to enter went negative: here there is none (w <= 1 follows from w >= 0 and
+  the budget).
+The turning points are only candidates: dashboard/analytics/optimize.py tests every answer it derives from
+them against the optimality conditions (qp.py) and asks the convex solver where one fails.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 PURGE_TOLERANCE = 10e-10  # PyPortfolioOpt's `_purge_num_err(10e-10)`
+LAMBDA_TOLERANCE = 1e-9  # relative: events closer than this to the previous lambda are that same event
+SECONDS = 1.0  # the time budget of one run; a run on 20 assets takes a few milliseconds
 
 
-def turning_points(expected_returns: np.ndarray, cov: np.ndarray) -> list[np.ndarray]:
-    """Every turning point (an (n, 1) weight column) from the highest return down to the minimum variance,
-    as `CLA(mu, cov).min_volatility()` leaves them in `CLA.w`.
+class CLAError(ValueError):
+    """The algorithm stopped without reaching the minimum variance: cycling, too many steps or too long."""
+
+
+def max_steps(n: int) -> int:
+    """The step budget for `n` assets: each asset enters and leaves the free set a few times at most."""
+    return 10 * n + 100
+
+
+def turning_points(
+    expected_returns: np.ndarray,
+    cov: np.ndarray,
+    *,
+    seconds: float = SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[np.ndarray]:
+    """Every turning point (an (n, 1) weight column) from the highest return down to the minimum variance.
 
     Raises:
+        CLAError: more than `max_steps(n)` steps, or more than `seconds` by `clock`.
         np.linalg.LinAlgError: a singular sub-matrix of the covariance (as PyPortfolioOpt raises).
         TypeError: a degenerate step (PyPortfolioOpt compares None with a float there).
     """
     mean = np.array(expected_returns, dtype=float).reshape((len(expected_returns), 1))
     cov = np.asarray(cov, dtype=float)
-    lower, upper = np.ones(mean.shape) * 0, np.ones(mean.shape) * 1
-    free, w = _start(mean, lower, upper)
+    # No upper bound: w <= 1 follows from w >= 0 and the budget. PyPortfolioOpt's bound of 1 lets it bind
+    # the second of two free assets at 1 where the first reaches 0 (the same lambda): the next asset to enter
+    # then has only the free ones to take weight from, and they go negative.
+    lower, upper = np.zeros(mean.shape), np.full(mean.shape, np.inf)
+    free, w = _start(mean)
     points = [np.copy(w)]
     previous: float | None = None  # the last lambda; none before the first step
+    deadline, budget = clock() + seconds, max_steps(mean.shape[0])
     while True:
-        l_in, i_in, bi_in = _freeing(cov, mean, points[-1], free, lower, upper)
+        if len(points) > budget:
+            raise CLAError(f"no minimum variance after {budget} steps")
+        if clock() > deadline:
+            raise CLAError(f"no minimum variance after {seconds} s")
+        l_in, i_in, bi_in = _freeing(cov, mean, points[-1], free, lower, upper, previous)
         l_out, i_out = _binding(cov, mean, points[-1], free, previous)
         lam: float
         if (l_in is None or l_in < 0) and (l_out is None or l_out < 0):
@@ -47,7 +81,9 @@ def turning_points(expected_returns: np.ndarray, cov: np.ndarray) -> list[np.nda
             else:
                 lam = _infnone(l_out)
                 free.append(i_out)
-            inv, cov_fb, mean_f, w_b = _matrices(cov, mean, points[-1], free)
+            # The current bound weights, the one just bound included (PyPortfolioOpt passes the previous
+            # point's, which puts the step off the budget).
+            inv, cov_fb, mean_f, w_b = _matrices(cov, mean, w, free)
         w_f = _weights(inv, cov_fb, mean_f, w_b, lam)
         for j, i in enumerate(free):
             w[i] = w_f[j]
@@ -59,9 +95,21 @@ def turning_points(expected_returns: np.ndarray, cov: np.ndarray) -> list[np.nda
 
 
 def _freeing(
-    cov: np.ndarray, mean: np.ndarray, last: np.ndarray, free: list[int], lower: np.ndarray, upper: np.ndarray
+    cov: np.ndarray,
+    mean: np.ndarray,
+    last: np.ndarray,
+    free: list[int],
+    lower: np.ndarray,
+    upper: np.ndarray,
+    previous: float | None,
 ) -> tuple[float | None, int, float]:
-    """The largest lambda at which a free asset hits a bound: (lambda or None, asset, the bound's value)."""
+    """The largest lambda (below the previous one) at which a free asset hits a bound: (lambda or None,
+    asset, the bound's value).
+
+    Below the previous lambda (`_below`) as in `_binding`; PyPortfolioOpt bounds neither by a tolerance and
+    only `_binding` at all, so the asset that has just entered, sitting on its bound at the previous lambda,
+    could be bound again and freed again forever (the cycle of upstream issue #345).
+    """
     l_in: float | None = None
     i_in, bi_in = -1, 0.0
     if len(free) > 1:
@@ -69,7 +117,7 @@ def _freeing(
         parts = _products(inv, cov_fb, mean_f, w_b)
         for j, i in enumerate(free):
             lam, bi = _from_products(parts, j, (float(lower[i, 0]), float(upper[i, 0])))
-            if _infnone(lam) > _infnone(l_in):
+            if _below(_infnone(lam), previous) and _infnone(lam) > _infnone(l_in):
                 l_in, i_in, bi_in = lam, i, bi
     return l_in, i_in, bi_in
 
@@ -77,7 +125,8 @@ def _freeing(
 def _binding(
     cov: np.ndarray, mean: np.ndarray, last: np.ndarray, free: list[int], previous: float | None
 ) -> tuple[float | None, int]:
-    """The largest lambda (below the previous one) at which a bound asset becomes free: (lambda or None, asset)."""
+    """The largest lambda (below the previous one, `_below`) at which a bound asset becomes free: (lambda or
+    None, asset)."""
     l_out: float | None = None
     i_out = -1
     if len(free) < mean.shape[0]:
@@ -88,27 +137,28 @@ def _binding(
             )
             if lam is None:
                 raise TypeError("a zero step in the critical line algorithm")  # where PyPortfolioOpt fails
-            if (previous is None or lam < previous) and lam > _infnone(l_out):
+            if _below(lam, previous) and lam > _infnone(l_out):
                 l_out, i_out = lam, i
     return l_out, i_out
+
+
+def _below(lam: float, previous: float | None) -> bool:
+    """An event is ahead only below the previous lambda by more than rounding: the asset that has just
+    changed sides has its opposite event at that lambda exactly, which rounding puts a few ulps either way."""
+    return previous is None or lam < previous - LAMBDA_TOLERANCE * abs(previous)
 
 
 def _infnone(x: float | None) -> float:
     return float("-inf") if x is None else x
 
 
-def _start(mean: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[list[int], np.ndarray]:
-    """`CLA._init_algo`: the highest-return asset takes the weight the bounds leave."""
-    a = np.zeros((mean.shape[0]), dtype=[("id", int), ("mu", float)])
-    b = [mean[i][0] for i in range(mean.shape[0])]
-    a[:] = list(zip(list(range(mean.shape[0])), b, strict=True))
-    ordered = np.sort(a, order="mu")
-    i, w = ordered.shape[0], np.copy(lower)
-    while sum(w) < 1:
-        i -= 1
-        w[ordered[i][0]] = upper[ordered[i][0]]
-    w[ordered[i][0]] += 1 - sum(w)
-    return [ordered[i][0]], w
+def _start(mean: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """`CLA._init_algo` long-only: the highest-return asset (the last of a tie, as its stable sort gives)
+    holds everything."""
+    best = int(np.argsort(mean[:, 0], kind="stable")[-1])
+    w = np.zeros(mean.shape)
+    w[best] = 1.0
+    return [best], w
 
 
 def _bound(n: int, free: list[int]) -> list[int]:
@@ -216,22 +266,13 @@ def _purge_numerical_errors(
 
 
 def _purge_excess(points: list[np.ndarray], mean: np.ndarray) -> list[np.ndarray]:
-    """`CLA._purge_excess`: drop a point when a later one has a higher return."""
+    """`CLA._purge_excess`: drop a point when a later one has a higher return (the first point is kept)."""
     points = list(points)
-    i, repeat = 0, False
-    while True:
-        if repeat is False:
-            i += 1
-        if i == len(points) - 1:
-            break
+    i = 1
+    while i < len(points) - 1:
         mu = np.dot(points[i].T, mean)[0, 0]
-        j, repeat = i + 1, False
-        while True:
-            if j == len(points):
-                break
-            if mu < np.dot(points[j].T, mean)[0, 0]:
-                del points[i]
-                repeat = True
-                break
-            j += 1
+        if any(mu < np.dot(later.T, mean)[0, 0] for later in points[i + 1 :]):
+            del points[i]  # the next point moves into place i and is tested in turn
+        else:
+            i += 1
     return points

@@ -2,10 +2,15 @@
 
 As PyPortfolioOpt does when given returns, the clustering (scipy single linkage on the distance
 sqrt((1 - correlation) / 2)) and the recursive bisection use the sample correlation and covariance of the
-daily returns. HRPOpt's pandas label lookups cost ~18 ms for a handful of symbols; here the correlation is
-np.corrcoef's own normalising of the covariance the bisection needs anyway, and the leaf order is read off
-the linkage instead of scipy's tree of node objects: the same weights, bit for bit
-(tests/dashboard/analytics/test_optimize.py compares them with HRPOpt and each step with numpy and scipy).
+daily returns. Kept instead of `HRPOpt` because its pandas label lookups cost ~18 ms of a ~20 ms Portfolio
+request for a handful of symbols (measured again in docs/analytics.md); here the correlation is np.corrcoef's
+own normalising of the covariance the bisection needs anyway, and the leaf order is scipy's `leaves_list`.
+
+Ties: the correlations are rounded to 12 decimals before the distances, so that two correlations equal
+but for rounding are equal (np.corrcoef gives an exactly duplicated column 0.9999999999999994 where pandas
+gives 1.0, and which twin pair merged first then hung on that last digit); scipy merges tied pairs in
+column order, and the optimiser passes the columns sorted by symbol. The weights equal HRPOpt's on the same
+columns (tests/dashboard/analytics/test_optimize.py, twins included).
 """
 
 from __future__ import annotations
@@ -14,13 +19,17 @@ import numpy as np
 import scipy.cluster.hierarchy as sch
 import scipy.spatial.distance as ssd
 
+CORRELATION_DECIMALS = 12  # rounding noise in a correlation is ~1e-15; real near-ties are far wider
+
 
 def weights(returns: np.ndarray) -> np.ndarray:
     """HRP weights (summing to 1) of the columns of `returns` (daily returns, one column per asset)."""
     sample = np.cov(returns, rowvar=False)
-    corr = correlation(sample)
+    # Rounded, so that correlations equal but for rounding (an exactly duplicated column: np.corrcoef gives
+    # 0.9999999999999994 where pandas gives 1.0) are equal, and tied merges go in column order.
+    corr = np.round(correlation(sample), CORRELATION_DECIMALS)
     distance = np.sqrt(np.clip((1.0 - corr) / 2.0, a_min=0.0, a_max=1.0))
-    order = leaf_order(sch.linkage(ssd.squareform(distance, checks=False), "single"))
+    order = sch.leaves_list(sch.linkage(ssd.squareform(distance, checks=False), "single")).tolist()
     w = np.ones(returns.shape[1])
     clusters = [order]
     while clusters:
@@ -43,22 +52,6 @@ def correlation(cov: np.ndarray) -> np.ndarray:
     corr /= stddev[None, :]
     np.clip(corr, -1, 1, out=corr)
     return corr
-
-
-def leaf_order(linkage: np.ndarray) -> list[int]:
-    """The leaves from left to right, as `sch.to_tree(linkage).pre_order()` lists them (row i of the
-    linkage joins its left and right child into node n + i) without building ~2n node objects."""
-    n = len(linkage) + 1
-    order: list[int] = []
-    stack = [2 * n - 2]  # the root
-    while stack:
-        node = stack.pop()
-        if node < n:
-            order.append(node)
-        else:
-            left, right = int(linkage[node - n, 0]), int(linkage[node - n, 1])
-            stack += [right, left]
-    return order
 
 
 def _cluster_variance(cov: np.ndarray, items: list[int]) -> float:

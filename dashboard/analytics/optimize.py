@@ -1,21 +1,21 @@
-"""Portfolio optimisation with PyPortfolioOpt: minimum volatility, maximum Sharpe, HRP and the efficient frontier.
+"""Portfolio optimisation: minimum volatility, maximum Sharpe, HRP and the efficient frontier, long-only.
 
 Inputs are aligned dividend-adjusted prices (see `portfolio.align_prices`). Expected returns are historical
 CAGRs (PyPortfolioOpt `mean_historical_return`, 252 days); the covariance is Ledoit-Wolf shrunk, which is
-better conditioned than the sample covariance when symbols are many and history is short. Long-only.
+better conditioned than the sample covariance when symbols are many and history is short.
 
-The minimum-volatility portfolio and the frontier come from the critical line algorithm (CLA; PyPortfolioOpt's,
-run by dashboard/analytics/cla.py with less overhead, the same turning points bit for bit): its turning
-points are exact, and between two of them the frontier's weights are linear in the target return,
-so every frontier point is an interpolation (as `CLA.efficient_frontier` builds its points) instead of one
-cvxpy solve each. The convex solver (cvxpy) is the fallback when CLA's turning points fail their checks.
-
-The maximum Sharpe portfolio also comes from the turning points: between two of them the weights are linear
-in one parameter t, so the Sharpe ratio is (a + b t) / sqrt(q(t)) with q quadratic, whose one stationary
-point solves a linear equation; the best of those points and the turning points is the long-only optimum
-(what `EfficientFrontier.max_sharpe` finds with one cvxpy solve, ~10 ms; the cvxpy solve stays the fallback).
+Every answer is the exact optimum, and no request can run unbounded:
+- the candidates come from the critical line algorithm's turning points (dashboard/analytics/cla.py,
+  bounded in steps and time): the minimum variance is the last one, each frontier point an interpolation
+  between two of them (the weights are linear in the target return there), the maximum Sharpe the best
+  stationary point along the segments between them (a + b t) / sqrt(q(t)), a linear equation per segment;
+- each candidate is then tested against the problem's optimality conditions (dashboard/analytics/qp.py);
+  any that fails, and every answer when CLA stopped or the expected returns tie (identical assets,
+  constant prices, equal returns: CLA's lambda has no direction there), comes from the convex solver
+  (PyPortfolioOpt's `EfficientFrontier` on cvxpy + Clarabel, bounded in iterations and time), polished to
+  the exact solution of the KKT equations on the assets it holds.
 HRP is PyPortfolioOpt's `HRPOpt.optimize` (scipy single linkage, recursive bisection) on arrays
-(dashboard/analytics/hrp.py) instead of pandas frames, which cost ~18 ms in label lookups for a few symbols.
+(dashboard/analytics/hrp.py).
 
 The Portfolio page asks for every objective and the frontier over the same prices: `optimize_all` computes
 the daily returns, expected returns, covariance and turning points once for all of them. Separate calls
@@ -36,7 +36,7 @@ import pandas as pd
 from pypfopt import EfficientFrontier
 from pypfopt.exceptions import OptimizationError
 
-from dashboard.analytics import cla, hrp
+from dashboard.analytics import cla, hrp, qp
 from dashboard.analytics.errors import AnalyticsError, NotEnoughDataError
 
 Objective = Literal["min_volatility", "max_sharpe", "hrp"]
@@ -47,6 +47,9 @@ CACHE_SIZE = 8  # price sets whose inputs are kept: a few pages open at once per
 # The interior-point solver: OSQP (cvxpy's default for these QPs) stops at ~1e-5 accuracy and answered the
 # frontier's last point (just under the best asset's return) "optimal_inaccurate" or "infeasible_inaccurate".
 SOLVER = "CLARABEL"
+# Clarabel's bounds (its own default is 200 iterations and no time limit): a solve on 45 assets takes ~10 ms.
+SOLVER_OPTIONS = {"max_iter": 200, "time_limit": 2.0}
+TIED = 1e-12  # expected returns closer than this (relative to the largest) are taken as equal
 TURNING_TOLERANCE = 1e-9  # how far CLA's turning points may stray from sum 1, long-only and the best return
 SAME_RETURN = 1e-12  # turning points whose returns differ less than this are one point of the frontier
 
@@ -130,7 +133,10 @@ def _build_inputs(prices: pd.DataFrame) -> _Inputs:
         raise AnalyticsError("optimisation needs positive, finite prices")
     symbols = prices.columns
     mu = pd.Series(np.prod(1.0 + returns, axis=0) ** (TRADING_DAYS / len(returns)) - 1.0, index=symbols)
-    cov = pd.DataFrame(ledoit_wolf(returns), index=symbols, columns=symbols)
+    shrunk = ledoit_wolf(returns)
+    if not shrunk.any():  # every return 0 (a zero column keeps a shrunk variance when another one moves)
+        raise AnalyticsError("every price is constant over these dates: there is no risk to optimise")
+    cov = pd.DataFrame(shrunk, index=symbols, columns=symbols)
     return _Inputs(mu, cov, returns)
 
 
@@ -139,8 +145,10 @@ def ledoit_wolf(returns: np.ndarray, frequency: int = TRADING_DAYS) -> np.ndarra
 
     The same operations in the same order as scikit-learn's `ledoit_wolf` (centred data, one block: fewer
     than 1,000 symbols) and PyPortfolioOpt's annualising and spectral fix of a matrix that is not positive
-    semidefinite, so the same bits; through the libraries it cost ~3.7 ms of parameter validation, config
-    contexts and frames, for ~0.1 ms of arithmetic.
+    semidefinite, so the same bits (tested). Kept instead of calling them because it matters: with
+    `sklearn.covariance.ledoit_wolf` and `risk_models.fix_nonpositive_semidefinite` on the array, building
+    a 2-6 symbol, 9,500-day portfolio's inputs took 2.5 ms instead of 1.1 (their input validation), ~7 % of
+    a Portfolio request (docs/analytics.md, "Library or re-implementation").
     """
     n, p = returns.shape
     x = returns - returns.mean(0)
@@ -166,27 +174,28 @@ def ledoit_wolf(returns: np.ndarray, frequency: int = TRADING_DAYS) -> np.ndarra
 
 
 def _turning_points(inputs: _Inputs) -> tuple[np.ndarray, np.ndarray]:
-    """CLA's turning points (rows) and their returns, computed once per input set; empty when unusable."""
+    """CLA's turning points (rows) and their returns, computed once per input set; empty when unusable:
+    tied expected returns (CLA would start from one of the tied assets and never free the other), CLA
+    stopped (`cla.CLAError`: its step or time budget) or failed, or points that fail the basic checks."""
     if inputs.turning is None:
         mu = inputs.mu.to_numpy(dtype=float)
-        try:
-            # What `CLA(mu, cov).min_volatility()` leaves in `CLA.w` (dashboard/analytics/cla.py); an empty
-            # list is where `min_volatility` raised.
-            found = cla.turning_points(mu, inputs.cov.to_numpy(dtype=float))
-            points = np.array([np.asarray(w, dtype=float).ravel() for w in found]).reshape(
-                len(found), len(mu)
-            )
-        except (ValueError, np.linalg.LinAlgError, IndexError, TypeError):
-            points = np.empty((0, len(mu)))
+        points = np.empty((0, len(mu)))
+        if not _tied(mu):
+            try:
+                found = cla.turning_points(mu, inputs.cov.to_numpy(dtype=float))
+                points = np.array([np.asarray(w, dtype=float).ravel() for w in found]).reshape(
+                    len(found), len(mu)
+                )
+            except (ValueError, np.linalg.LinAlgError, IndexError, TypeError):
+                pass  # cla.CLAError is a ValueError
         returns = points @ mu if points.size else np.empty(0)
         if len(points) > 1:
-            # CLA may repeat a point (its start is often also its first turning point) or step along equal
-            # returns (tied expected returns): of points with one return keep the last, the lowest variance.
+            # CLA may repeat a point (its start is often also its first turning point): of points with
+            # one return keep the last, the lowest variance.
             keep = np.append(np.diff(returns) < -SAME_RETURN, True)
             points, returns = points[keep], returns[keep]
         valid = (
             len(points) >= 1
-            and points.shape[1] == len(mu)
             and bool(np.isfinite(points).all())
             and bool(np.all(np.abs(points.sum(axis=1) - 1.0) < TURNING_TOLERANCE))
             and bool(points.min() > -TURNING_TOLERANCE)
@@ -197,33 +206,54 @@ def _turning_points(inputs: _Inputs) -> tuple[np.ndarray, np.ndarray]:
     return inputs.turning
 
 
+def _tied(mu: np.ndarray) -> bool:
+    """Two expected returns equal (to TIED): identical assets, constant prices, or a coincidence."""
+    return bool((np.diff(np.sort(mu)) <= TIED * max(1.0, float(np.abs(mu).max()))).any())
+
+
+def _solver(inputs: _Inputs) -> EfficientFrontier:
+    return EfficientFrontier(inputs.mu, inputs.cov, solver=SOLVER, solver_options=dict(SOLVER_OPTIONS))
+
+
 def _min_volatility(inputs: _Inputs) -> tuple[dict[str, float], float, float]:
     """The minimum-volatility weights with their return and volatility, found once per input set.
 
-    CLA's last turning point is the minimum-variance portfolio; the convex solver when CLA was unusable.
+    CLA's last turning point when it passes the optimality test, else the convex solver's.
     """
     if inputs.min_vol is None:
         points, _ = _turning_points(inputs)
-        if len(points):
+        cov, mu = inputs.cov.to_numpy(dtype=float), inputs.mu.to_numpy(dtype=float)
+        budget, one = np.ones((1, len(mu))), np.ones(1)
+        if len(points) and qp.optimal(cov, points[-1], budget, one):
             w = points[-1]
-            cov = inputs.cov.to_numpy(dtype=float)
-            weights = {str(k): float(v) for k, v in zip(inputs.mu.index, w, strict=True)}
-            inputs.min_vol = (weights, float(w @ inputs.mu.to_numpy()), float(np.sqrt(np.dot(w, cov.dot(w)))))
         else:
-            ef = EfficientFrontier(inputs.mu, inputs.cov, solver=SOLVER)
-            weights = dict(ef.min_volatility())
-            inputs.min_vol = (weights, *_performance(ef))
+            ef = _solver(inputs)
+            w = qp.exact(cov, budget, one, lambda: _weights(ef.min_volatility()))
+        weights = {str(k): float(v) for k, v in zip(inputs.mu.index, w, strict=True)}
+        inputs.min_vol = (weights, float(w @ mu), float(np.sqrt(np.dot(w, cov.dot(w)))))
     return inputs.min_vol
 
 
+def _weights(weights: dict[str, float]) -> np.ndarray:
+    return np.fromiter(weights.values(), dtype=float, count=len(weights))
+
+
 def _hrp(inputs: _Inputs) -> tuple[dict[str, float], float, float]:
-    """`HRPOpt(returns=daily returns).optimize()` (dashboard/analytics/hrp.py): weights (by sorted symbol),
-    and the return and volatility from the shrunk inputs, as PyPortfolioOpt computes them."""
+    """`HRPOpt(returns=daily returns).optimize()` on the symbols in sorted order (dashboard/analytics/hrp.py):
+    the weights by sorted symbol, and the return and volatility from the shrunk inputs, as PyPortfolioOpt
+    computes them. Sorted, because the clustering's tie-break follows the column order: one set of
+    holdings gives one answer, in whatever order it was typed (the page caches it by the sorted set)."""
     symbols = [str(s) for s in inputs.mu.index]
-    w = hrp.weights(inputs.returns)
+    # A constant price's CAGR is exactly 0: only those columns are scanned (a scan of all cost ~0.2 ms).
+    still = [symbols[i] for i in np.flatnonzero(inputs.mu.to_numpy() == 0) if not inputs.returns[:, i].any()]
+    if still:  # no correlation to cluster on (HRPOpt fails on the distances' NaN)
+        raise ValueError(f"HRP needs prices that move; constant over these dates: {', '.join(still)}")
+    order = sorted(range(len(symbols)), key=symbols.__getitem__)
+    w = np.empty(len(symbols))
+    w[order] = hrp.weights(inputs.returns[:, order])
     cov = inputs.cov.to_numpy(dtype=float)
     ret, vol = float(w @ inputs.mu.to_numpy()), float(np.sqrt(w @ cov @ w))
-    return {symbols[i]: float(w[i]) for i in sorted(range(len(symbols)), key=symbols.__getitem__)}, ret, vol
+    return {symbols[i]: float(w[i]) for i in order}, ret, vol
 
 
 def _max_sharpe(inputs: _Inputs, risk_free: float) -> tuple[dict[str, float], float, float]:
@@ -231,22 +261,37 @@ def _max_sharpe(inputs: _Inputs, risk_free: float) -> tuple[dict[str, float], fl
 
     From CLA's turning points: along the segment w(t) = w0 + t (w1 - w0) the excess return is a + b t and
     the variance q0 + 2 q1 t + q2 t^2, so d/dt Sharpe = 0 where (b q0 - a q1) + (b q1 - a q2) t = 0. The
-    convex solver (`EfficientFrontier.max_sharpe`) when CLA was unusable.
+    best candidate is kept when it passes the optimality test (qp.py, on w / excess return), else the
+    convex solver's (`EfficientFrontier.max_sharpe`).
 
     Raises:
         ValueError: no symbol is expected to beat the risk-free rate (PyPortfolioOpt's message).
     """
     mu = inputs.mu.to_numpy(dtype=float)
-    points, _ = _turning_points(inputs)
-    if len(points) == 0:
-        ef = EfficientFrontier(inputs.mu, inputs.cov, solver=SOLVER)
-        weights = dict(ef.max_sharpe(risk_free_rate=risk_free))
-        return weights, *_performance(ef)
     if not (mu > risk_free).any():
         raise ValueError(
             "at least one of the assets must have an expected return exceeding the risk-free rate"
         )
     cov = inputs.cov.to_numpy(dtype=float)
+    excess_row, one = (mu - risk_free)[None, :], np.ones(1)
+    points, _ = _turning_points(inputs)
+    w = _best_sharpe(points, mu, cov, risk_free) if len(points) else None
+    if w is None or not qp.optimal(cov, w / float(excess_row[0] @ w), excess_row, one):
+        ef = _solver(inputs)
+
+        def scaled() -> np.ndarray:  # y = w / (e' w): the problem qp.py tests and polishes
+            solved = _weights(ef.max_sharpe(risk_free_rate=risk_free))
+            return solved / float(excess_row[0] @ solved)
+
+        y = qp.exact(cov, excess_row, one, scaled)
+        w = y / y.sum()
+    weights = {str(k): float(v) for k, v in zip(inputs.mu.index, w, strict=True)}
+    return weights, float(w @ mu), float(np.sqrt(w @ cov @ w))
+
+
+def _best_sharpe(points: np.ndarray, mu: np.ndarray, cov: np.ndarray, risk_free: float) -> np.ndarray | None:
+    """The best Sharpe ratio among the turning points and each segment's stationary point; None when no
+    candidate has a positive excess return."""
     candidates = [points]
     if len(points) > 1:
         w0, step = points[:-1], np.diff(points, axis=0)
@@ -263,25 +308,14 @@ def _max_sharpe(inputs: _Inputs, risk_free: float) -> tuple[dict[str, float], fl
     excess = every @ mu - risk_free
     vol = np.sqrt(np.einsum("ij,jk,ik->i", every, cov, every))
     with np.errstate(divide="ignore", invalid="ignore"):
-        sharpe = np.where(vol > 0, excess / vol, -np.inf)
-    w = every[int(np.argmax(sharpe))]
-    weights = {str(k): float(v) for k, v in zip(inputs.mu.index, w, strict=True)}
-    return weights, float(w @ mu), float(np.sqrt(w @ cov @ w))
+        sharpe = np.where((vol > 0) & (excess > 0), excess / vol, -np.inf)
+    best = int(np.argmax(sharpe))
+    return every[best] if np.isfinite(sharpe[best]) else None
 
 
 def _clean(weights: dict[str, float]) -> dict[str, float]:
     # cvxpy returns tiny negatives and 1e-17s; round as PyPortfolioOpt's clean_weights does.
     return {str(k): round(float(v), 6) if abs(v) > 1e-6 else 0.0 for k, v in weights.items()}
-
-
-def _performance(ef: EfficientFrontier) -> tuple[float, float]:
-    """Expected return and volatility of the optimiser's weights, as `portfolio_performance` computes them.
-
-    PyPortfolioOpt evaluates w @ mu and cvxpy's quad_form value, w . (S w), through cvxpy expressions (and a
-    Sharpe ratio we compute ourselves); the same products on the arrays take microseconds instead of ~1 ms.
-    """
-    w = np.asarray(ef.weights, dtype=float)
-    return float(w @ ef.expected_returns), float(np.sqrt(np.dot(w, ef.cov_matrix.dot(w))))
 
 
 def optimize(
@@ -326,12 +360,18 @@ def efficient_frontier(prices: pd.DataFrame, *, points: int = 20, risk_free: flo
 def _frontier(inputs: _Inputs, points: int, risk_free: float) -> pd.DataFrame:
     mu, cov = inputs.mu.to_numpy(dtype=float), inputs.cov.to_numpy(dtype=float)
     try:
-        low_ret = _min_volatility(inputs)[1]
-        # Just under the best asset's return: exactly at it the problem is degenerate for the solver.
-        targets = np.linspace(low_ret, float(mu.max()) * (1 - 1e-6), points)
+        min_vol = _min_volatility(inputs)
+        targets = _targets(min_vol[1], float(mu.max()), points)
         frontier = _interpolated(inputs, targets)
         if frontier is None:
-            frontier = _solved(inputs, targets)
+            frontier = np.full((len(targets), len(mu)), np.nan)
+        if len(targets) == 1:  # every long-only portfolio's return is the minimum variance's
+            frontier[0] = _weights(min_vol[0])
+        rows = np.vstack([np.ones(len(mu)), mu])
+        b = np.column_stack([np.ones(len(targets)), targets])
+        wrong = np.flatnonzero(~qp.optimal_rows(cov, frontier, rows, b))
+        if len(wrong):
+            frontier[wrong] = _solved(inputs, rows, targets[wrong])
     except (OptimizationError, ValueError) as exc:
         raise AnalyticsError(f"efficient frontier failed: {exc}") from exc
     # Row by row, as one portfolio's figures are computed everywhere else (a matrix product may sum in
@@ -344,6 +384,16 @@ def _frontier(inputs: _Inputs, points: int, risk_free: float) -> pd.DataFrame:
     columns.update({str(s): [row[str(s)] for row in cleaned] for s in inputs.mu.index})
     # Arrays, not lists: pandas infers a list's dtype element by element.
     return pd.DataFrame({name: np.array(values, dtype=float) for name, values in columns.items()})
+
+
+def _targets(low: float, best: float, points: int) -> np.ndarray:
+    """From the minimum variance's return to just under the best asset's (1e-6 of it, below it whatever
+    its sign: exactly at it the convex solver's problem is degenerate); one target when that range is
+    empty (equal expected returns)."""
+    top = best - 1e-6 * (abs(best) if best != 0 else best - low)
+    if not top > low:
+        return np.array([low])
+    return np.linspace(low, top, points)
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,15 +439,17 @@ def _interpolated(inputs: _Inputs, targets: np.ndarray) -> np.ndarray | None:
         return None
     # Returns rise along the reversed turning points; each weight is linear in the return between two of them.
     rising, weights = returns[::-1], points[::-1]
-    # Past the best return there is no portfolio: refused as EfficientFrontier.efficient_return does.
-    if targets.max() > rising[-1]:
-        raise ValueError("target_return must be lower than the maximum possible return")
     return np.column_stack([np.interp(targets, rising, weights[:, j]) for j in range(points.shape[1])])
 
 
-def _solved(inputs: _Inputs, targets: np.ndarray) -> np.ndarray:
-    """Frontier weights from one cvxpy solve per target (the fallback)."""
+def _solved(inputs: _Inputs, rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Frontier weights from one convex solve per target, each polished (qp.exact)."""
     # One instance: PyPortfolioOpt keeps the target return as a cvxpy Parameter, so later points re-solve
     # the compiled problem instead of rebuilding it (about 5x faster).
-    ef = EfficientFrontier(inputs.mu, inputs.cov, solver=SOLVER)
-    return np.array([list(ef.efficient_return(float(target)).values()) for target in targets], dtype=float)
+    ef = _solver(inputs)
+    cov = inputs.cov.to_numpy(dtype=float)
+
+    def at(target: float) -> np.ndarray:
+        return qp.exact(cov, rows, np.array([1.0, target]), lambda: _weights(ef.efficient_return(target)))
+
+    return np.array([at(float(t)) for t in targets])

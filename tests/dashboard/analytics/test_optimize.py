@@ -12,8 +12,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.cluster.hierarchy as sch
-import scipy.spatial.distance as ssd
 from pypfopt import EfficientFrontier, HRPOpt, expected_returns, risk_models
 from scipy.stats import norm
 
@@ -47,12 +45,14 @@ def test_inputs_equal_pypfopt_estimators(closes: pd.DataFrame, symbols: tuple[st
 
 @pytest.mark.parametrize("symbols", COMBINATIONS)
 def test_hrp_equals_hrpopt(closes: pd.DataFrame, symbols: tuple[str, ...]) -> None:
-    """HRP weights, in HRPOpt's order (sorted tickers), equal `HRPOpt(returns=...).optimize()`."""
+    """HRP weights, in HRPOpt's order (sorted tickers), equal `HRPOpt(returns=...).optimize()` on the
+    symbols in sorted order."""
     prices = _aligned(closes, symbols)
     opt.clear_cache()
     result = opt.optimize(prices, "hrp")
     cov = risk_models.CovarianceShrinkage(prices).ledoit_wolf()
-    expected = HRPOpt(returns=prices.pct_change(fill_method=None).dropna(), cov_matrix=cov).optimize()
+    ordered = prices[sorted(symbols)]  # the optimiser clusters the symbols in sorted order
+    expected = HRPOpt(returns=ordered.pct_change(fill_method=None).dropna(), cov_matrix=cov).optimize()
     assert list(result.weights) == list(expected) == sorted(symbols)
     assert max(abs(result.weights[s] - round(expected[s], 6)) for s in symbols) < 1e-12
     w = pd.Series(expected)
@@ -263,15 +263,35 @@ def test_frontier_frame_equals_one_built_from_rows(closes: pd.DataFrame) -> None
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_hrp_clustering_steps_equal_numpy_and_scipy(seed: int) -> None:
-    """The correlation from the sample covariance is np.corrcoef's, bit for bit, and the leaf order read off
-    the linkage is `to_tree(...).pre_order()`, on 2-20 assets (some tied)."""
+def test_hrp_correlation_equals_numpy(seed: int) -> None:
+    """The correlation from the sample covariance is np.corrcoef's, bit for bit, on 2-20 assets (some twins)."""
     rng = np.random.default_rng(seed)
     n = 2 + seed + (seed % 3) * 2
     returns = rng.normal(0.0, 0.01, (400, n))
-    returns[:, -1] = returns[:, 0]  # a twin: distance 0, ties in the linkage
+    returns[:, -1] = returns[:, 0]
     cov = np.cov(returns, rowvar=False)
     np.testing.assert_array_equal(hrp.correlation(cov), np.corrcoef(returns, rowvar=False))
-    distance = np.sqrt(np.clip((1.0 - np.corrcoef(returns, rowvar=False)) / 2.0, 0.0, 1.0))
-    linkage = sch.linkage(ssd.squareform(distance, checks=False), "single")
-    assert hrp.leaf_order(linkage) == sch.to_tree(linkage).pre_order()
+
+
+def _twins(seed: int, scale: float) -> pd.DataFrame:
+    """22 symbols over 579 days, five of them copies of others (scaled by `scale`), in shuffled order."""
+    prices = factories.factor_prices(
+        seed, assets=22, days=579, factors=3, loading=(0.5, 0.5), noise=0.01, drift=(0.0003, 0.0005)
+    )
+    for k in range(5):
+        prices.iloc[:, 21 - k] = prices.iloc[:, k] * scale
+    return prices[list(np.random.default_rng(seed).permutation(prices.columns))]
+
+
+@pytest.mark.parametrize("seed", [29, 30, 31])
+def test_hrp_on_duplicated_columns_is_hrpopt_whatever_the_rounding_and_order(seed: int) -> None:
+    """Exactly duplicated return columns tie in the clustering: the weights equal HRPOpt's on the sorted
+    symbols (np.corrcoef's 0.9999999999999994 for a twin ordered the merges otherwise), and neither scaled
+    copies (the same returns but for the last bits) nor the column order change them."""
+    exact = _twins(seed, 1.0)
+    result = opt.optimize(exact, "hrp")
+    ordered = exact[sorted(exact.columns)]
+    expected = HRPOpt(returns=ordered.pct_change(fill_method=None).dropna()).optimize()
+    assert max(abs(result.weights[s] - round(expected[s], 6)) for s in exact.columns) < 1e-12
+    for other in (_twins(seed, 3.0), exact[list(reversed(exact.columns))]):
+        assert opt.optimize(other, "hrp").weights == result.weights

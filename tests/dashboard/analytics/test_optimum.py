@@ -1,0 +1,196 @@
+"""Every optimiser answer is the exact long-only optimum (the convex solver's), and no request runs unbounded.
+
+The reference is tests/dashboard/analytics/optimum.py (PyPortfolioOpt's `EfficientFrontier` on Clarabel),
+never a critical line algorithm. The inputs are seeded factor-model prices (factories.py) where the
+optimiser answered wrongly or never before it tested its answers: 45 assets correlated ~0.995 (seed 12: two
+assets traded places in CLA forever), ordinary portfolios whose frontier bridged a purged turning point with
+a chord (up to +0.3 % volatility), losers only (no frontier), duplicated assets, constant prices and equal
+expected returns (0/100 % instead of 50/50 %, +41 % volatility).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.analytics import cla, qp
+from dashboard.analytics import optimize as opt
+from dashboard.analytics.errors import AnalyticsError
+from devkit import factories
+from tests.dashboard.analytics import optimum
+
+# Ordinary portfolios whose frontier was off the optimum by 8e-6 .. 3e-3 (volatility, relative).
+OFF_FRONTIER = (3, 4, 18, 26, 30, 32, 39, 41, 44, 47, 48, 56)
+
+
+def _every(prices: pd.DataFrame, risk_free: float, points: int = 15) -> dict[str, opt.OptimizedPortfolio]:
+    """Minimum volatility and maximum Sharpe, after checking the frontier against the solver's."""
+    every = opt.optimize_all(prices, risk_free=risk_free, points=points)
+    portfolios: dict[str, opt.OptimizedPortfolio] = {}
+    for objective, result in every.portfolios.items():
+        if objective != "hrp":  # HRP is no optimum (test_optimize.py pins it to HRPOpt)
+            assert isinstance(result, opt.OptimizedPortfolio), result
+            portfolios[objective] = result
+    optimum.assert_frontier(prices, every.frontier)
+    return portfolios
+
+
+def test_correlated_assets_answer_exactly_within_a_second() -> None:
+    """45 assets correlated ~0.995 (where CLA cycled forever) answer in under 1 s of CPU, exactly."""
+    prices = factories.correlated_portfolio(12)
+    done: dict[str, object] = {}
+
+    def run() -> None:
+        start = time.process_time()
+        done["result"] = opt.optimize_all(prices, risk_free=0.1, points=20)
+        done["cpu"] = time.process_time() - start
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=120)  # a generous wall bound: only a request that never ends reaches it
+    assert not worker.is_alive(), "optimize_all did not return"
+    assert isinstance(done["cpu"], float)
+    assert done["cpu"] < 1.0
+    result = done["result"]
+    assert isinstance(result, opt.Optimised)
+    min_vol, max_sharpe = result.portfolios["min_volatility"], result.portfolios["max_sharpe"]
+    assert isinstance(min_vol, opt.OptimizedPortfolio)
+    assert isinstance(max_sharpe, opt.OptimizedPortfolio)
+    optimum.assert_min_volatility(prices, min_vol)
+    optimum.assert_max_sharpe(prices, max_sharpe, 0.1)
+    optimum.assert_frontier(prices, result.frontier)
+
+
+def test_cla_stops_at_its_step_and_time_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLA raises CLAError past its step budget or its time budget, and the optimiser still answers the
+    optimum (from the convex solver)."""
+    prices = factories.random_portfolio(3)
+    mu, cov = (x.to_numpy() for x in optimum.inputs(prices))
+    assert len(cla.turning_points(mu, cov)) > 2
+    clock = itertools.count(0.0, 10.0)  # ten seconds a reading
+    with pytest.raises(cla.CLAError, match=r"after 1\.0 s"):
+        cla.turning_points(mu, cov, clock=lambda: float(next(clock)))
+    monkeypatch.setattr(cla, "max_steps", lambda n: 1)
+    with pytest.raises(cla.CLAError, match="after 1 steps"):
+        cla.turning_points(mu, cov)
+    portfolios = _every(prices, 0.04)
+    optimum.assert_min_volatility(prices, portfolios["min_volatility"])
+    optimum.assert_max_sharpe(prices, portfolios["max_sharpe"], 0.04)
+
+
+@pytest.mark.parametrize("seed", OFF_FRONTIER)
+def test_every_answer_is_the_optimum_on_ordinary_portfolios(seed: int) -> None:
+    """Minimum volatility, maximum Sharpe and every frontier point equal the convex optimum to 1e-6."""
+    prices = factories.random_portfolio(seed)
+    portfolios = _every(prices, 0.04)
+    optimum.assert_min_volatility(prices, portfolios["min_volatility"])
+    optimum.assert_max_sharpe(prices, portfolios["max_sharpe"], 0.04)
+
+
+@pytest.mark.parametrize(
+    "prices",
+    [
+        factories.random_portfolio(20),
+        factories.factor_prices(
+            4, assets=3, days=500, factors=1, loading=(1.0, 0.3), noise=0.01, drift=(-0.003, 0.001)
+        ),
+    ],
+    ids=["four losers", "three losers"],
+)
+def test_losers_have_a_frontier(prices: pd.DataFrame) -> None:
+    """Every expected return negative: the frontier runs up to just under the best (least bad) return, each
+    point the optimum; max Sharpe above a zero rate is refused with PyPortfolioOpt's message."""
+    mu, _ = optimum.inputs(prices)
+    assert (mu < 0).all()
+    every = opt.optimize_all(prices, risk_free=0.0, points=15)
+    optimum.assert_frontier(prices, every.frontier)
+    assert isinstance(every.portfolios["max_sharpe"], AnalyticsError)
+    assert "exceeding the risk-free rate" in str(every.portfolios["max_sharpe"])
+    min_vol = every.portfolios["min_volatility"]
+    assert isinstance(min_vol, opt.OptimizedPortfolio)
+    optimum.assert_min_volatility(prices, min_vol)
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+@pytest.mark.parametrize("copy", [1.0, 2.5], ids=["identical", "scaled"])
+def test_duplicated_assets_share_their_weight(seed: int, copy: float) -> None:
+    """Four assets each held twice (the same prices, or scaled: the same returns to the last bits): each
+    pair splits its weight evenly, for minimum volatility and maximum Sharpe, at the solver's optimum (CLA
+    held one of a pair at 0 and the other at 42 %, 0.18 % above the minimum volatility)."""
+    base = factories.random_portfolio(seed).iloc[:, :4]
+    prices = base.join((base * copy).rename(columns=lambda s: f"{s}B"))
+    portfolios = _every(prices, 0.02)
+    for objective in ("min_volatility", "max_sharpe"):
+        weights = portfolios[objective].weights
+        assert [weights[s] for s in base.columns] == [weights[f"{s}B"] for s in base.columns]
+    optimum.assert_min_volatility(prices, portfolios["min_volatility"])
+    optimum.assert_max_sharpe(prices, portfolios["max_sharpe"], 0.02)
+
+
+def test_constant_prices_are_the_calm_assets() -> None:
+    """Two constant prices next to a moving one: the minimum volatility is the solver's (CLA put 99.8 % in
+    one of them, 41 % above it) and splits evenly between them."""
+    moving = factories.random_portfolio(7).iloc[:, :1]
+    prices = moving.assign(CALM=50.0, STILL=70.0)
+    portfolios = _every(prices, 0.0)
+    with pytest.raises(
+        AnalyticsError, match="HRP needs prices that move; constant over these dates: CALM, STILL"
+    ):
+        opt.optimize(prices, "hrp")
+    weights = portfolios["min_volatility"].weights
+    assert weights["CALM"] == weights["STILL"]
+    optimum.assert_min_volatility(prices, portfolios["min_volatility"])
+    optimum.assert_max_sharpe(prices, portfolios["max_sharpe"], 0.0)
+
+
+def test_equal_expected_returns_give_one_frontier_point() -> None:
+    """Two assets with the same CAGR by different paths: every portfolio has that return, so the frontier
+    is the minimum-volatility portfolio alone, which is also the best Sharpe ratio."""
+    prices = factories.random_portfolio(9).iloc[:, :2].copy()
+    growth = prices.iloc[-1] / prices.iloc[0]
+    ramp = np.linspace(0.0, 1.0, len(prices))
+    prices.iloc[:, 1] *= (growth.iloc[0] / growth.iloc[1]) ** ramp  # the first asset's growth, another path
+    mu, cov = optimum.inputs(prices)
+    assert mu.iloc[0] == pytest.approx(mu.iloc[1], rel=1e-12)
+    rate = float(mu.iloc[0]) - 0.02  # below the common return, whatever its sign
+    every = opt.optimize_all(prices, risk_free=rate, points=15)
+    min_vol, max_sharpe = every.portfolios["min_volatility"], every.portfolios["max_sharpe"]
+    assert isinstance(min_vol, opt.OptimizedPortfolio)
+    assert isinstance(max_sharpe, opt.OptimizedPortfolio)
+    exact = optimum.assert_min_volatility(prices, min_vol)
+    assert list(min_vol.weights.values()) == pytest.approx(list(exact), abs=1e-4)
+    assert len(every.frontier) == 1
+    assert every.frontier["volatility"].iloc[0] == pytest.approx(optimum.volatility(exact, cov), rel=1e-6)
+    optimum.assert_max_sharpe(prices, max_sharpe, rate)
+
+
+def test_every_price_constant_is_refused_with_a_message() -> None:
+    """Prices that never move leave nothing to optimise: a clear error, not a portfolio of noise."""
+    index = pd.bdate_range("2020-01-01", periods=60)
+    prices = pd.DataFrame({"A": 10.0, "B": 20.0}, index=index)
+    with pytest.raises(AnalyticsError, match="every price is constant"):
+        opt.optimize_all(prices)
+    with pytest.raises(AnalyticsError, match="every price is constant"):
+        opt.optimize(prices, "hrp")
+
+
+def test_optimality_test_accepts_the_frontier_and_rejects_a_chord() -> None:
+    """qp.optimal accepts a point between two adjacent turning points and rejects the midpoint of the first
+    and last ones (a chord across the frontier), whose volatility the solver beats."""
+    prices = factories.random_portfolio(3)
+    mu, cov = (x.to_numpy() for x in optimum.inputs(prices))
+    points = np.array([w.ravel() for w in cla.turning_points(mu, cov)])
+    assert len(points) > 2
+    rows = np.vstack([np.ones(len(mu)), mu])
+    adjacent = (points[0] + points[1]) / 2
+    chord = (points[0] + points[-1]) / 2
+    assert qp.optimal(cov, adjacent, rows, np.array([1.0, adjacent @ mu]))
+    assert not qp.optimal(cov, chord, rows, np.array([1.0, chord @ mu]))
+    assert not qp.optimal(
+        cov, points[0], rows[:1], np.ones(1)
+    )  # the best asset alone is not the min variance

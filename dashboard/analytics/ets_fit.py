@@ -16,8 +16,11 @@ the fit itself.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 # scipy.optimize's defaults as fmin_l_bfgs_b passes them from statsmodels' `_fit_lbfgs`.
@@ -26,6 +29,8 @@ ABS_STEP = 1e-8  # fmin_l_bfgs_b's `epsilon`: an absolute finite-difference step
 FALLBACK_REL_STEP = float(np.sqrt(np.finfo(float).eps))  # approx_derivative's 2-point relative step
 FTOL = 1e7 * float(np.finfo(float).eps)  # factr=1e7
 GTOL = 1e-5  # pgtol
+SECONDS = 2.0  # a fit's time budget (a search of MAXITER iterations on 300 points takes ~0.5 s)
+CLOCK: Callable[[], float] = time.monotonic  # read at each iteration (tests replace it)
 
 
 class DampedETS(ETSModel):
@@ -75,7 +80,11 @@ class DampedETS(ETSModel):
         return mean, mse * relative
 
     def fit_params(self, start: np.ndarray | None = None) -> np.ndarray:
-        """Maximum-likelihood parameters, as `ETSModel.fit(start_params=start, return_params=True)`."""
+        """Maximum-likelihood parameters, as `ETSModel.fit(start_params=start, return_params=True)`.
+
+        Raises:
+            ValueError: the search ran past SECONDS by CLOCK (it also stops after MAXITER iterations).
+        """
         # The steps below follow ETSModel.fit (statsmodels 0.14/0.15) for a model without fixed parameters.
         start_params = self.start_params if start is None else np.asarray(start, dtype=float)
         internal = self._convert_and_bound_start_params(start_params)
@@ -127,19 +136,40 @@ class DampedETS(ETSModel):
                 grad[i] = (objective(x) - f0) / (x[i] - x0[i])
             return f0, grad
 
-        found = minimize(
-            objective_and_gradient,
-            internal[~fixed],
-            jac=True,
-            method="L-BFGS-B",
-            bounds=list(zip(lower, upper, strict=True)),
-            options={"maxiter": MAXITER, "ftol": FTOL, "gtol": GTOL},
-        )
+        found = _search(objective_and_gradient, internal[~fixed], lower, upper)
         fitted = internal.copy()
-        fitted[~fixed] = found.x
+        fitted[~fixed] = found
         fitted[fixed] = fixed_values[fixed]
         if use_beta_star:
             fitted[1] *= fitted[0]
         if use_gamma_star:
             fitted[2] *= 1 - fitted[0]
         return np.asarray(self._model_params(fitted))
+
+
+def _search(
+    objective_and_gradient: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    x0: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> np.ndarray:
+    """`ETSModel.fit`'s L-BFGS-B search, stopped past SECONDS (ValueError) as well as after MAXITER."""
+    deadline = CLOCK() + SECONDS
+
+    def stop_late(intermediate_result: OptimizeResult) -> None:
+        if CLOCK() > deadline:
+            raise StopIteration
+
+    found = minimize(
+        objective_and_gradient,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=list(zip(lower, upper, strict=True)),
+        options={"maxiter": MAXITER, "ftol": FTOL, "gtol": GTOL},
+        callback=stop_late,
+    )
+    if found.status == 99:  # scipy's status when the callback stops the search
+        raise ValueError(f"the ETS likelihood search did not end within {SECONDS} s")
+    x: np.ndarray = found.x
+    return x

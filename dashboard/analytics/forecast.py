@@ -86,18 +86,38 @@ def _step_days(index: pd.DatetimeIndex) -> float:
 def periods(index: pd.Index) -> np.ndarray:
     """Each point's period number from the first (0): elapsed time in periods, so a gap counts.
 
-    An undated index is taken as evenly spaced (0, 1, 2, ...). On dates, each spacing is rounded to whole
-    periods (a 53-week year is one year, a missing year makes the next point two periods on).
+    On dates, each spacing is rounded to whole periods (a 53-week year is one year, a missing year makes the
+    next point two periods on). Integer labels (years, period numbers, or positions left by dropped NaNs)
+    count in steps of their smallest spacing; any other undated index is taken as evenly spaced.
     """
     n = len(index)
-    if not isinstance(index, pd.DatetimeIndex) or n < 2:
+    if n < 2:
+        return np.zeros(n)
+    if isinstance(index, pd.DatetimeIndex):
+        gaps = np.diff(day_numbers(index)) / _step_days(index)
+        return np.concatenate([[0.0], np.cumsum(np.maximum(np.rint(gaps), 1.0))])
+    labels = _integer_labels(index)
+    if labels is None:
         return np.arange(n, dtype=float)
-    gaps = np.diff(day_numbers(index)) / _step_days(index)
-    return np.concatenate([[0.0], np.cumsum(np.maximum(np.rint(gaps), 1.0))])
+    elapsed: np.ndarray = (labels - labels[0]) / _integer_step(labels)
+    return elapsed
+
+
+def _integer_labels(index: pd.Index) -> np.ndarray | None:
+    """The labels of an integer index as floats (ascending and unique after `_clean`), else None."""
+    if not pd.api.types.is_integer_dtype(index.dtype):
+        return None
+    labels: np.ndarray = index.to_numpy(dtype=float)
+    return labels
+
+
+def _integer_step(labels: np.ndarray) -> float:
+    return float(np.diff(labels).min()) if len(labels) >= 2 else 1.0
 
 
 def future_index(index: pd.Index, horizon: int) -> pd.Index:
-    """The next `horizon` period labels: dates stepped by the history's typical spacing, else integers."""
+    """The next `horizon` period labels: dates stepped by the history's period, integer labels by their
+    smallest spacing after the last one, else positions after the last."""
     if isinstance(index, pd.DatetimeIndex) and len(index) >= 2 and index[-1] > index[0]:
         # The period, not the median spacing: duplicated dates (spacing 0) must not make a yearly series daily.
         days = _step_days(index)
@@ -109,6 +129,10 @@ def future_index(index: pd.Index, horizon: int) -> pd.Index:
         if days <= 3:  # daily prices: business days
             return pd.bdate_range(index[-1] + pd.offsets.BDay(1), periods=horizon)
         return pd.DatetimeIndex([index[-1] + pd.Timedelta(days=days * k) for k in range(1, horizon + 1)])
+    labels = _integer_labels(index)
+    if labels is not None and len(labels):
+        step = int(_integer_step(labels))
+        return pd.Index([int(labels[-1]) + step * k for k in range(1, horizon + 1)], dtype=index.dtype)
     start = len(index)
     return pd.RangeIndex(start, start + horizon)
 
@@ -123,8 +147,8 @@ def _fit_predict(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Columns mean, lower_80, upper_80, lower_95, upper_95 for the next `horizon` steps, and ETS params.
 
-    `start` warm-starts the ETS likelihood search (the backtest fit's optimum is close to the full fit's,
-    which cuts the optimiser's iterations several-fold). `t` and `ahead` are the period numbers of the values
+    ETS is fitted from statsmodels' own start values (what `ETSModel.fit` finds) and, given `start`
+    (the backtest fit's optimum), from there too, keeping the fit with the higher likelihood. `t` and `ahead` are the period numbers of the values
     and of the points to forecast (the log-linear trend regresses on elapsed time); default evenly spaced.
     """
     n = len(values)
@@ -134,7 +158,13 @@ def _fit_predict(
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
             model = DampedETS(values)
-            params = model.fit_params(start)  # = ETSModel.fit's optimum, see ets_fit
+            params = model.fit_params()  # = ETSModel.fit's optimum from its own start, see ets_fit
+            if start is not None:
+                # The backtest's optimum as a second start: the likelihood may have several local maxima,
+                # and either start can find the higher one; the higher likelihood is the forecast.
+                warm = model.fit_params(start)
+                if model.loglike(warm) > model.loglike(params):
+                    params = warm
             mean, variance = model.forecast(params, horizon)  # = its results' get_prediction, see ets_fit
             sd = np.sqrt(variance)
             out[:, 0] = mean

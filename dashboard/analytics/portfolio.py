@@ -235,7 +235,8 @@ def performance(
     values = r.to_numpy()
     excess = values - ((1.0 + risk_free) ** (1.0 / periods_per_year) - 1.0)
     growth = float(np.prod(1.0 + values))
-    cagr = growth ** (periods_per_year / n) - 1.0 if growth > 0 else np.nan
+    # A -100 % day leaves nothing: growth 0 and CAGR -100 % (NaN only for a negative wealth, below -100 %).
+    cagr = growth ** (periods_per_year / n) - 1.0 if growth >= 0 else np.nan
     std = float(np.std(values, ddof=1))
     excess_std = float(np.std(excess, ddof=1))
     downside = float(np.sqrt(np.sum(np.minimum(excess, 0.0) ** 2) / n))

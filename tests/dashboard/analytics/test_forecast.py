@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
+from dashboard.analytics import ets_fit
 from dashboard.analytics import forecast as fc
 from dashboard.analytics import statements as st
 from dashboard.analytics.errors import AnalyticsError
@@ -39,17 +43,54 @@ def test_forecast_intervals_nested_and_dated(revenue: pd.Series, method: fc.Meth
     assert widths.is_monotonic_increasing  # uncertainty grows with the horizon
 
 
-def test_forecast_ets_equals_statsmodels_directly(revenue: pd.Series) -> None:
-    """The ETS forecast and 80% interval are statsmodels' damped-trend ETSModel (same likelihood optimum)."""
-    res = fc.forecast(revenue, method="ets", horizon=3)
-    model = ETSModel(pd.Series(revenue.to_numpy()), error="add", trend="add", damped_trend=True).fit(
-        disp=False
+def _statsmodels_best(values: np.ndarray, horizon: int, holdout: int) -> np.ndarray:
+    """statsmodels' forecast table (mean, 80 % and 95 % bounds) of the higher-likelihood of its two fits:
+    from its own start values and from the backtest fit's optimum (`ETSModel.fit(start_params=...)`)."""
+
+    def model(y: np.ndarray) -> ETSModel:
+        return ETSModel(pd.Series(y), error="add", trend="add", damped_trend=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = model(values[:-holdout]).fit(disp=False, return_params=True)
+        fits = [model(values).fit(disp=False), model(values).fit(start_params=start, disp=False)]
+    best = max(fits, key=lambda fitted: fitted.llf)
+    n = len(values)
+    prediction = best.get_prediction(start=n, end=n + horizon - 1)
+    frames = [prediction.summary_frame(alpha=alpha) for alpha in (0.2, 0.05)]
+    return np.column_stack(
+        [
+            frames[0]["mean"],
+            frames[0]["pi_lower"],
+            frames[0]["pi_upper"],
+            frames[1]["pi_lower"],
+            frames[1]["pi_upper"],
+        ]
     )
-    ref = model.get_prediction(start=30, end=32).summary_frame(alpha=0.2)
+
+
+def test_forecast_ets_equals_statsmodels_directly(revenue: pd.Series) -> None:
+    """The ETS forecast and its 80 %/95 % intervals are statsmodels' damped-trend ETSModel's."""
+    res = fc.forecast(revenue, method="ets", horizon=3)
     assert res.forecast is not None
-    # Warm-starting from the backtest optimum may land on a marginally different optimum: 0.5% agreement.
-    np.testing.assert_allclose(res.forecast["mean"], ref["mean"], rtol=5e-3)
-    np.testing.assert_allclose(res.forecast["upper_80"], ref["pi_upper"], rtol=5e-3)
+    expected = _statsmodels_best(revenue.to_numpy(), 3, 3)
+    np.testing.assert_allclose(res.forecast.to_numpy(), expected, rtol=1e-8)
+
+
+# Series where the fit warm-started from the backtest's optimum found a lower likelihood than statsmodels'
+# own start (forecasts 2-20 % apart), and where it found the higher one.
+WARM_START_LOWER = (45, 56, 111, 160, 200)
+WARM_START_HIGHER = (158, 195, 221, 225)
+
+
+@pytest.mark.parametrize("seed", WARM_START_LOWER + WARM_START_HIGHER)
+def test_forecast_ets_keeps_the_higher_likelihood_of_both_starts(seed: int) -> None:
+    """The full-sample ETS fit is the higher-likelihood of statsmodels' fits from its own start and from the
+    backtest's optimum: the forecast table equals that fit's `get_prediction`, whichever start won."""
+    values = factories.forecast_series(seed)
+    res = fc.forecast(pd.Series(values), method="ets", horizon=5, holdout=3)
+    assert res.forecast is not None
+    np.testing.assert_allclose(res.forecast.to_numpy(), _statsmodels_best(values, 5, 3), rtol=1e-8)
 
 
 def test_forecast_loglinear_recovers_exact_growth() -> None:
@@ -226,3 +267,47 @@ def test_log_linear_intervals_equal_statsmodels_ols_prediction_intervals() -> No
     for level in fc.LEVELS:
         expected += list(np.exp(prediction.conf_int(obs=True, alpha=1 - level)).T)
     np.testing.assert_allclose(table, np.column_stack(expected), rtol=1e-12, atol=0)
+
+
+def test_undated_series_with_gaps_count_the_gaps() -> None:
+    """On integer labels the log-linear trend regresses on the labels, so NaN gaps count as elapsed periods
+    (statsmodels' OLS on the labels), the future continues after the last label, and ETS says the series
+    has missing periods, as on dates."""
+    values = 100.0 * 1.10 ** np.arange(15)
+    holed = pd.Series(values).mask(pd.Series(range(15)).isin([3, 7, 11]))
+    res = fc.forecast(holed, method="loglinear", horizon=3, holdout=3)
+    assert res.forecast is not None
+    assert list(res.forecast.index) == [15, 16, 17]
+    assert res.forecast["mean"].tolist() == pytest.approx(list(100.0 * 1.10 ** np.arange(15, 18)), rel=1e-9)
+    kept = holed.dropna()
+    t = kept.index.to_numpy(dtype=float)
+    prediction = (
+        sm.OLS(np.log(kept.to_numpy()), sm.add_constant(t))
+        .fit()
+        .get_prediction(sm.add_constant(np.arange(15.0, 18.0)))
+    )
+    np.testing.assert_allclose(res.forecast["mean"], np.exp(prediction.predicted_mean), rtol=1e-12)
+    np.testing.assert_allclose(
+        res.forecast[["lower_95", "upper_95"]], np.exp(prediction.conf_int(obs=True, alpha=0.05)), rtol=1e-12
+    )
+    ets = fc.forecast(holed, method="ets")
+    assert ets.status == "unsuitable"
+    assert "3 missing periods" in ets.message
+    years = pd.Series(values, index=pd.RangeIndex(2010, 2025))
+    by_year = fc.forecast(years, method="loglinear", horizon=2)
+    assert by_year.forecast is not None
+    assert list(by_year.forecast.index) == [2025, 2026]
+    assert by_year.forecast["mean"].tolist() == pytest.approx([100 * 1.10**15, 100 * 1.10**16], rel=1e-9)
+
+
+def test_an_ets_fit_past_its_time_budget_fails_with_a_message(
+    revenue: pd.Series, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The likelihood search stops when its clock passes the budget: the forecast says so (status failed)
+    instead of running on; the log-linear trend is unaffected."""
+    ticks = itertools.count(0.0, 1.0)  # one second a reading
+    monkeypatch.setattr(ets_fit, "CLOCK", lambda: float(next(ticks)))
+    res = fc.forecast(revenue, method="ets")
+    assert res.status == "failed"
+    assert "did not end within 2.0 s" in res.message
+    assert fc.forecast(revenue, method="loglinear").ok

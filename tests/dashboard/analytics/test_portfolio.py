@@ -268,3 +268,13 @@ def test_performance_constant_returns_sharpe_is_nan(daily: float) -> None:
     stats = pf.versus_benchmark(returns, returns)
     assert np.isnan(stats.beta)
     assert np.isnan(stats.correlation)
+
+
+def test_a_wipeout_day_gives_a_cagr_of_minus_100_percent() -> None:
+    """A -100 % day leaves wealth 0: CAGR = prod(1 + r)^(252/n) - 1 = -100 % (and Calmar -1), not NaN."""
+    returns = pd.Series([0.02, -0.01, -1.0, 0.0, 0.0], index=pd.bdate_range("2024-01-02", periods=5))
+    perf = pf.performance(returns)
+    assert perf.annualized_return == float(np.prod(1.0 + returns.to_numpy()) ** (252 / 5) - 1.0) == -1.0
+    assert perf.cumulative_return == -1.0
+    assert perf.max_drawdown.depth == -1.0
+    assert perf.calmar == -1.0

@@ -2,7 +2,8 @@
 
 `python -m fakefmp.census --seed 42 --every 2` prints them as JSON; `tests/fakefmp/test_universe_bands.py`
 holds each to its band (the real S&P 500's shape: market-cap quantiles, sector P/E medians, volatility,
-beta, correlation, crash drawdowns, share-count drift, accounting identities).
+beta, correlation, crash drawdowns, share-count drift, accounting identities), and the time-series
+ones of `census_series.py` under "series" (growth, price levels, P/E history, payouts, equity).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from fakefmp.census_series import SeriesTally
 from fakefmp.data import Universe
 from fakefmp.sectors import shape
 
@@ -77,15 +79,16 @@ class _Tally:
     reit_property: list[float] = field(default_factory=list)
     negative_equity: int = 0
     prices_below_1: int = 0
+    series: SeriesTally = field(default_factory=SeriesTally)
 
     def add(self, universe: Universe, symbol: str, today: str) -> None:
         company = universe.companies[symbol]
         profile = _rows(universe.profile_body(symbol))[0]
         self.caps.append(profile["marketCap"])
         self.prices_below_1 += profile["price"] < 1
-        ratios = _rows(universe.statement_body("ratios", symbol, "annual", 1))[0]
-        if ratios["priceToEarningsRatio"] > 0:
-            self.pes[company.sector].append(ratios["priceToEarningsRatio"])
+        ratios = _rows(universe.statement_body("ratios", symbol, "annual", 1000))
+        if ratios[0]["priceToEarningsRatio"] > 0:
+            self.pes[company.sector].append(ratios[0]["priceToEarningsRatio"])
         series = universe.prices(symbol)
         self.payers[company.sector].append(any(d <= today for d in series.dividends))
         full = _rows(universe.price_body(symbol, adjusted=False, start=None, end=today, cap=100_000)[0])[::-1]
@@ -101,10 +104,10 @@ class _Tally:
             for d in ("income", "balance", "cashflow")
         }
         self._add_accounts(annual, quarter)
-        # share drift: the split-adjusted count ten years ago vs now
+        self.series.add(symbol, profile["price"], annual, quarter, ratios)
+        # share drift: the count ten years ago vs now (both on the latest filing's basis)
         now, then = annual["income"][0], annual["income"][min(10, len(annual["income"]) - 1)]
-        split = series.splits_after(then["date"]) / series.splits_after(now["date"])
-        self.drift.append(now["weightedAverageShsOut"] / (then["weightedAverageShsOut"] * split) - 1)
+        self.drift.append(now["weightedAverageShsOut"] / then["weightedAverageShsOut"] - 1)
         latest = annual["balance"][0]
         self.negative_equity += latest["totalStockholdersEquity"] < 0
         if shape(company) == "bank":
@@ -198,6 +201,7 @@ def _summary(t: _Tally, symbols: int) -> dict[str, Any]:
         "negative_equity": int(t.negative_equity),
         "bank_leverage_median": round(float(np.median(bank_leverage)), 1) if bank_leverage else None,
         "reit_property_share_median": round(float(np.median(reit_property)), 2) if reit_property else None,
+        "series": t.series.summary(),
     }
 
 

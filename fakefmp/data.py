@@ -13,17 +13,15 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from fakefmp.constituents import Company
+from fakefmp.course import course
 from fakefmp.extended import universe_companies
+from fakefmp.facts import EXCHANGE_NAMES
+from fakefmp.filings import annual_schedule, quarter_schedule
+from fakefmp.membership import Change, history
 from fakefmp.metrics import key_metrics_row, ratios_row
+from fakefmp.outline import outline
 from fakefmp.prices import PriceSeries, dumps_compact, generate_prices, symbol_rng
-from fakefmp.statements import (
-    FIRST_FISCAL_YEAR,
-    Period,
-    balance_row,
-    cashflow_row,
-    generate_periods,
-    income_row,
-)
+from fakefmp.statements import Period, balance_row, cashflow_row, generate_periods, income_row
 
 # The fake's statement vocabulary in one place (independent of the engine's, which it tests;
 # tests/test_vocabulary.py proves the two agree): FMP path → dataset, request periods, row labels.
@@ -83,6 +81,17 @@ class Entry:
 Fundamentals = dict[tuple[str, str], list[Entry]]  # (dataset, "annual"|"quarter") → newest first
 
 
+def index_history(companies: dict[str, Company]) -> tuple[list[Change], dict[str, Company]]:
+    """The S&P 500 changes that concern `companies` (newest first) and the former members they name."""
+    changes, departures = history()
+    kept = [
+        c for c in changes if c.added is None or c.added.symbol in companies or c.added.symbol in departures
+    ]
+    former = {c.removed.symbol: c.removed for c in kept if c.removed is not None}
+    kept = [c for c in kept if c.added is None or c.added.symbol in companies or c.added.symbol in former]
+    return kept, former
+
+
 class Universe:
     """Everything the fake serves. `as_of` is "today": nothing dated (or filed) after it is visible."""
 
@@ -91,10 +100,11 @@ class Universe:
     ) -> None:
         self.seed = seed
         self.companies = {c.symbol: c for c in universe_companies(symbols)}
+        self.changes, self.former = index_history(self.companies)
         self.as_of = as_of
         self.horizon = as_of + timedelta(days=HORIZON_DAYS)
         self._prices: LRU[str, PriceSeries] = LRU(price_cache)
-        self._fundamentals: LRU[str, Fundamentals] = LRU(fundamentals_cache)
+        self._fundamentals: LRU[tuple[str, float], Fundamentals] = LRU(fundamentals_cache)
         self.restatements: dict[tuple[str, str, str, str], dict[str, Any]] = {}
 
     def set_as_of(self, as_of: date) -> None:
@@ -107,19 +117,27 @@ class Universe:
 
     def restate(self, symbol: str, dataset: str, period: str, day: str, field: str, value: Any) -> None:
         """Overwrite one value of one period's row (a restatement), visible from the next request on."""
-        if symbol not in self.companies or dataset not in STATEMENT_DATASETS or period not in REQUEST_PERIODS:
+        if self.company(symbol) is None or dataset not in STATEMENT_DATASETS or period not in REQUEST_PERIODS:
             raise KeyError("unknown symbol, dataset or period")
         self.restatements.setdefault((symbol, dataset, period, day), {})[field] = value
+
+    def company(self, symbol: str) -> Company | None:
+        """A served company: a constituent of this universe, or a former member of the index."""
+        return self.companies.get(symbol) or self.former.get(symbol)
 
     # --- bodies -------------------------------------------------------------------------------------
 
     def constituents_body(self) -> bytes:
         return orjson.dumps([c.constituent_row() for c in self.companies.values()])
 
+    def historical_constituents_body(self) -> bytes:
+        """FMP's `historical-sp500-constituent`: every change of the index, newest first."""
+        return orjson.dumps([change.row() for change in self.changes])
+
     def price_body(
         self, symbol: str, *, adjusted: bool, start: str | None, end: str | None, cap: int
     ) -> tuple[bytes, int]:
-        if symbol not in self.companies:
+        if self.company(symbol) is None:
             return b"[]", 0
         series = self.prices(symbol)
         last = self.as_of.isoformat()
@@ -128,7 +146,7 @@ class Universe:
         )
 
     def statement_body(self, dataset: str, symbol: str, period: str, limit: int) -> bytes:
-        if symbol not in self.companies:
+        if self.company(symbol) is None:
             return b"[]"
         kind = "annual" if period in ("annual", "FY") else "quarter"
         label = period if period in QUARTERS else None
@@ -151,7 +169,7 @@ class Universe:
         return self._profile(self.companies[symbol])
 
     def profile_body(self, symbol: str) -> bytes:
-        company = self.companies.get(symbol)
+        company = self.company(symbol)
         if company is None:
             return b"[]"
         return orjson.dumps([self._profile(company)])
@@ -159,16 +177,33 @@ class Universe:
     # --- generation ---------------------------------------------------------------------------------
 
     def prices(self, symbol: str) -> PriceSeries:
-        return self._prices.get(
-            symbol, lambda: generate_prices(self.seed, self.companies[symbol], self.horizon)
-        )
+        return self._prices.get(symbol, lambda: generate_prices(self.seed, self._known(symbol), self.horizon))
 
     def fundamentals(self, symbol: str) -> Fundamentals:
-        return self._fundamentals.get(symbol, lambda: self._make_fundamentals(self.companies[symbol]))
+        """Every statement-like row of `symbol`, per-share figures on the basis of its latest filing."""
+        company = self._known(symbol)
+        splits = self.prices(symbol).splits_after(self._latest_filing(company))
+        return self._fundamentals.get((symbol, splits), lambda: self._make_fundamentals(company, splits))
 
-    def _make_fundamentals(self, company: Company) -> Fundamentals:
+    def _known(self, symbol: str) -> Company:
+        company = self.company(symbol)
+        if company is None:
+            raise KeyError(symbol)
+        return company
+
+    def _latest_filing(self, company: Company) -> str:
+        """The company's latest filing date by "today" (its per-share basis), or "" before its first."""
+        plan, today = outline(self.seed, company), self.as_of
+        filed = [
+            f
+            for _, f in quarter_schedule(plan, today.year + 1) + annual_schedule(plan, today.year + 1)
+            if f <= today
+        ]
+        return max(filed).isoformat() if filed else ""
+
+    def _make_fundamentals(self, company: Company, splits: float) -> Fundamentals:
         prices = self.prices(company.symbol)
-        quarters, annual = generate_periods(self.seed, company, *self._fiscal_years(company), prices)
+        quarters, annual = generate_periods(self.seed, company, self.horizon.year, prices)
         result: Fundamentals = {}
         for kind, periods in (("annual", annual), ("quarter", quarters)):
             rows: dict[str, list[Entry]] = {name: [] for name in STATEMENT_DATASETS}
@@ -176,13 +211,14 @@ class Universe:
             step = 1 if kind == "annual" else 4  # growth compares like with like: the same quarter a year ago
             for index, period in enumerate(periods):
                 previous = periods[index - step] if index >= step else None
-                price = prices.close_on_or_before(period.end_iso) or float(prices.close[0])
+                close = prices.close_on_or_before(period.end_iso) or float(prices.close[0])
+                mcap = round(close * period.shares / prices.splits_after(period.end_iso))  # as traded then
                 made = {
-                    "income": income_row(company, period),
+                    "income": income_row(company, period, splits),
                     "balance": balance_row(company, period),
                     "cashflow": cashflow_row(company, period),
-                    "ratios": ratios_row(company.symbol, period, previous, price),
-                    "key_metrics": key_metrics_row(company.symbol, period, previous, price),
+                    "ratios": ratios_row(company.symbol, period, previous, mcap, splits),
+                    "key_metrics": key_metrics_row(company.symbol, period, previous, mcap, splits),
                 }
                 for name, row in made.items():
                     entry = Entry(period.filing_iso, period.end_iso, period.label, dumps_compact(row))
@@ -191,22 +227,16 @@ class Universe:
                 result[(name, kind)] = entries[::-1]
         return result
 
-    def _latest_quarter(self, company: Company, today: str) -> tuple[float, str] | None:
-        """Shares outstanding of the newest quarter filed by `today`, and its period end. From the cached
-        fundamentals when they are there; else from the periods alone (a third of the cost: profile-bulk
-        asks for every company at once, before their statements are generated)."""
-        cached = self._fundamentals.peek(company.symbol)
-        if cached is not None:
-            entry = next((e for e in cached[("income", "quarter")] if e.filing <= today), None)
-            return None if entry is None else (orjson.loads(entry.body)["weightedAverageShsOut"], entry.date)
-        quarters, _ = generate_periods(
-            self.seed, company, *self._fiscal_years(company), self.prices(company.symbol)
-        )
-        period = next((p for p in reversed(quarters) if p.filing_iso <= today), None)
-        return None if period is None else (period.shares, period.end_iso)
-
-    def _fiscal_years(self, company: Company) -> tuple[int, int]:
-        return max(FIRST_FISCAL_YEAR, int(self.prices(company.symbol).dates[0][:4]) + 1), self.horizon.year
+    def _shares_now(self, company: Company, today: str) -> float:
+        """Shares outstanding today: the newest quarter filed by `today`, times any split since."""
+        plan = outline(self.seed, company)
+        filed = [
+            end for end, filing in quarter_schedule(plan, self.as_of.year + 1) if filing.isoformat() <= today
+        ]
+        if not filed:
+            return 1.0
+        counted = round(float(course(self.seed, plan).shares[course(self.seed, plan).index_of(filed[-1])]))
+        return counted / self.prices(company.symbol).splits_after(today)
 
     def _profile(self, company: Company) -> dict[str, Any]:
         series = self.prices(company.symbol)
@@ -217,16 +247,12 @@ class Universe:
         close = series.close[:end] * series.split_factor(end)[:end]  # FMP's range is split-adjusted
         last, prev = float(series.close[end - 1]), float(close[-2]) if end > 1 else float(close[-1])
         year = close[-252:]
-        shares = 1.0
-        latest = self._latest_quarter(company, today)
-        if latest is not None:  # as reported then, times any split since
-            reported, reported_on = latest
-            shares = reported * series.splits_after(reported_on) / series.splits_after(today)
+        shares = self._shares_now(company, today)
+        plan = outline(self.seed, company)
         recent_divs = [v for d, v in series.dividends.items() if d <= today][-4:]
         rng = symbol_rng(self.seed, company.symbol, "profile")
         h = zlib.crc32(company.symbol.encode())
         cusip = f"{h % 10**9:09d}"
-        nasdaq = h % 3 == 0
         slug = "".join(ch for ch in company.name.lower() if ch.isalnum())[:20] or company.symbol.lower()
         return {
             "symbol": company.symbol,
@@ -244,8 +270,8 @@ class Universe:
             "cik": company.cik,
             "isin": f"US{cusip}{h % 10}",
             "cusip": cusip,
-            "exchangeFullName": "NASDAQ Global Select" if nasdaq else "New York Stock Exchange",
-            "exchange": "NASDAQ" if nasdaq else "NYSE",
+            "exchangeFullName": EXCHANGE_NAMES[plan.exchange],
+            "exchange": plan.exchange,
             "industry": company.sub_sector,
             "website": f"https://www.{slug}.com",
             "description": f"{company.name} operates in {company.sub_sector.lower()} and is headquartered in "
@@ -263,7 +289,7 @@ class Universe:
             "ipoDate": series.dates[0],
             "defaultImage": False,
             "isEtf": False,
-            "isActivelyTrading": True,
+            "isActivelyTrading": plan.last_day is None or plan.last_day.isoformat() > today,
             "isAdr": False,
             "isFund": False,
         }

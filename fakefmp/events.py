@@ -1,33 +1,39 @@
-"""Company events derived from the statements the fake serves: FMP's `earnings-calendar`, and
-restatements on random dates.
+"""Company events derived from the statements the fake serves: FMP's `earnings-calendar`, and restatements.
 
 A company "reports" a quarter on that quarter's filing date (the day its statement becomes visible),
 so the calendar never announces a quarter the statement endpoints do not have yet. The annual
 statement is filed later (60+ days after year end) than the fourth quarter's report, as 10-Ks are.
-Restatements: for each company, a random number of events a year (Poisson, `restatement_rate` on
-average), each on a random date, revising revenue and gross profit of one recent period (one of the
-latest 2 annual or 4 quarterly filed by then) by the same amount, so gross profit = revenue - cost
-still holds. From that date on, the income statement endpoints serve the revised row.
+
+Restatements: for each company, a random number a year (Poisson, `restatement_rate` on average),
+each made in one of its filings (the first quarterly filing on or after a random day) and
+reclassifying revenue of one recent period (one of the latest 2 annual or 4 quarterly filed by
+then): revenue and cost of revenue move by the same amount (a gross-versus-net correction), so
+every identity still holds. A quarter's restatement restates its fiscal year too, a year's its
+fourth quarter, so the quarters still sum to the year. From that filing on, the income endpoints
+serve the revised rows with that filing's `filingDate` and `acceptedDate` (a period first filed
+after it carries the revision from the start, under its own filing date).
 """
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from fakefmp.prices import first_trading_day, symbol_rng
-from fakefmp.statements import FIRST_FISCAL_YEAR
+from fakefmp.draws import symbol_rng
+from fakefmp.extended import find_company
+from fakefmp.filings import annual_schedule as annual_filings
+from fakefmp.filings import quarter_schedule as quarter_filings
+from fakefmp.outline import outline
 
 if TYPE_CHECKING:
     from fakefmp.data import Universe
 
 CALENDAR_CAP = 3000  # FMP: "Maximum 3000 records per request"
 CALENDAR_MAX_DAYS = 90  # FMP: "Max 90-day date range"
-RESTATED_FIELDS = ("revenue", "grossProfit")
+RESTATED_FIELDS = ("revenue", "costOfRevenue", "costAndExpenses")
 RECENT = {"annual": 2, "quarter": 4}
 
 
@@ -40,45 +46,30 @@ class Report:
     fiscal_end: str
 
 
-def _month_end(year: int, month: int) -> date:
-    while month < 1:
-        year, month = year - 1, month + 12
-    return date(year, month, calendar.monthrange(year, month)[1])
-
-
 def quarter_schedule(seed: int, symbol: str, last_year: int) -> list[tuple[str, str]]:
-    """(filing date, period end) of every quarter up to `last_year`, oldest first.
-
-    The dates of statements.generate_periods, without generating the statements (~0.1 s a symbol,
-    which a calendar over 5,000 symbols cannot pay): its first draw is the fiscal year-end month,
-    fiscal years start the year after the first trading day, and quarter i is filed 35 + i % 7 days
-    after its end. tests/fakefmp/test_events.py holds the two to the same dates.
-    """
-    fye_month = int(symbol_rng(seed, symbol, "fundamentals").choice([12, 12, 12, 12, 9, 6, 3, 1]))
-    first_year = max(FIRST_FISCAL_YEAR, first_trading_day(seed, symbol).year + 1)
-    out = []
-    for i in range(max(0, last_year - first_year + 1) * 4):
-        year, quarter = first_year + i // 4, i % 4 + 1
-        end = _month_end(year, fye_month - 3 * (4 - quarter))
-        out.append(((end + timedelta(days=35 + i % 7)).isoformat(), end.isoformat()))
-    return out
+    """(filing date, period end) of every quarter up to fiscal year `last_year`, oldest first: the
+    statements' own dates (fakefmp/filings.py), without generating the statements (a calendar over
+    5,000 symbols cannot pay for that)."""
+    company = find_company(symbol)
+    if company is None:
+        return []
+    schedule = quarter_filings(outline(seed, company), last_year)
+    return [(filing.isoformat(), end.isoformat()) for end, filing in schedule]
 
 
 def annual_schedule(seed: int, symbol: str, last_year: int) -> list[tuple[str, str]]:
-    """(filing date, fiscal year end) of every fiscal year up to `last_year`, oldest first: the
-    annual dates of statements.generate_periods (year y is filed 60 + y % 9 days after its end)."""
-    fye_month = int(symbol_rng(seed, symbol, "fundamentals").choice([12, 12, 12, 12, 9, 6, 3, 1]))
-    first_year = max(FIRST_FISCAL_YEAR, first_trading_day(seed, symbol).year + 1)
-    out = []
-    for y, year in enumerate(range(first_year, last_year + 1)):
-        end = _month_end(year, fye_month)
-        out.append(((end + timedelta(days=60 + y % 9)).isoformat(), end.isoformat()))
-    return out
+    """(filing date, fiscal year end) of every fiscal year up to `last_year`, oldest first."""
+    company = find_company(symbol)
+    if company is None:
+        return []
+    schedule = annual_filings(outline(seed, company), last_year)
+    return [(filing.isoformat(), end.isoformat()) for end, filing in schedule]
 
 
 @dataclass(frozen=True, slots=True)
 class Restatement:
-    """From `day` on, the income row of (`kind`, `period_end`) carries `delta` more revenue and gross profit."""
+    """From the filing on `day` on, the income row of (`kind`, `period_end`) carries `delta` more revenue
+    (and as much more cost of revenue)."""
 
     symbol: str
     day: str
@@ -139,47 +130,64 @@ class Events:
         return orjson.dumps(rows[:CALENDAR_CAP])
 
     def restatements(self, symbol: str) -> list[Restatement]:
-        """The random restatements of `symbol` over its whole history, oldest first."""
+        """The restatements of `symbol` over its whole history, oldest first (a quarter's with its
+        fiscal year's, a year's with its fourth quarter's)."""
         self._fresh()
         if symbol in self._restatements:
             return self._restatements[symbol]
         events: list[Restatement] = []
         if self.restatement_rate > 0:
-            fundamentals = self.universe.fundamentals(symbol)
-            filed = {
-                kind: [(e.filing, e.date) for e in reversed(fundamentals[("income", kind)])]
-                for kind in RECENT
-            }
-            rng = symbol_rng(self.seed, symbol, "restatements")
-            first = int(filed["annual"][0][0][:4]) + 1 if filed["annual"] else self.universe.horizon.year
-            for year in range(first, self.universe.horizon.year + 1):
-                for _ in range(int(rng.poisson(self.restatement_rate))):
-                    day = (date(year, 1, 1) + timedelta(days=int(rng.integers(0, 365)))).isoformat()
-                    kind = "annual" if rng.random() < 0.3 else "quarter"
-                    recent = [end for filing, end in filed[kind] if filing < day][-RECENT[kind] :]
-                    if not recent:
-                        continue
-                    end = recent[int(rng.integers(0, len(recent)))]
-                    delta = int(rng.integers(1, 1000)) * 1000 * (1 if rng.random() < 0.5 else -1)
-                    events.append(Restatement(symbol, day, kind, end, delta))
-        events.sort(key=lambda event: event.day)
+            events = self._draw(symbol)
+        events.sort(key=lambda event: (event.day, event.kind, event.period_end))
         self._restatements[symbol] = events
         return events
 
-    def visible_restatements(self, symbol: str, kind: str) -> dict[str, int]:
-        """period end → total revision in force at the as-of date, for one symbol and annual|quarter."""
+    def _draw(self, symbol: str) -> list[Restatement]:
+        year = self.universe.horizon.year
+        quarters = quarter_schedule(self.seed, symbol, year + 1)
+        annual = annual_schedule(self.seed, symbol, year + 1)
+        filed = {"annual": annual, "quarter": quarters}
+        days = [filing for filing, _ in quarters]
+        # the fiscal year of each quarter end (and the fourth quarter of each year): FMP's periods
+        year_of = {q_end: annual[i // 4][1] for i, (_, q_end) in enumerate(quarters) if i // 4 < len(annual)}
+        fourth = {a_end: q_end for q_end, a_end in year_of.items() if q_end == a_end}
+        rng = symbol_rng(self.seed, symbol, "restatements")
+        events: list[Restatement] = []
+        first = int(annual[0][0][:4]) + 1 if annual else year
+        for calendar_year in range(first, year + 1):
+            for _ in range(int(rng.poisson(self.restatement_rate))):
+                drawn = (date(calendar_year, 1, 1) + timedelta(days=int(rng.integers(0, 365)))).isoformat()
+                kind = "annual" if rng.random() < 0.3 else "quarter"
+                delta = int(rng.integers(1, 1000)) * 1000 * (1 if rng.random() < 0.5 else -1)
+                day = next((d for d in days if d >= drawn), None)
+                recent = [end for filing, end in filed[kind] if filing < (day or "")][-RECENT[kind] :]
+                if day is None or not recent:
+                    continue
+                end = recent[int(rng.integers(0, len(recent)))]
+                events.append(Restatement(symbol, day, kind, end, delta))
+                twin = year_of.get(end) if kind == "quarter" else fourth.get(end)
+                if twin is not None:
+                    events.append(
+                        Restatement(symbol, day, "annual" if kind == "quarter" else "quarter", twin, delta)
+                    )
+        return events
+
+    def visible_restatements(self, symbol: str, kind: str) -> dict[str, tuple[int, str]]:
+        """period end → (total revision in force at the as-of date, the day of the latest), for one
+        symbol and annual|quarter."""
         today = self.universe.as_of.isoformat()
-        total: dict[str, int] = {}
+        total: dict[str, tuple[int, str]] = {}
         for event in self.restatements(symbol):
             if event.day > today:
                 break
             if event.kind == kind:
-                total[event.period_end] = total.get(event.period_end, 0) + event.delta
+                delta, _ = total.get(event.period_end, (0, ""))
+                total[event.period_end] = (delta + event.delta, event.day)
         return total
 
     def restate_body(self, symbol: str, dataset: str, period: str, body: bytes) -> bytes:
         """The statement body with the restatements in force applied (unchanged when there are none)."""
-        if dataset != "income" or self.restatement_rate <= 0 or symbol not in self.universe.companies:
+        if dataset != "income" or self.restatement_rate <= 0 or self.universe.company(symbol) is None:
             return body
         kind = "annual" if period in ("annual", "FY") else "quarter"
         revisions = self.visible_restatements(symbol, kind)
@@ -188,9 +196,13 @@ class Events:
         rows = orjson.loads(body)
         changed = False
         for row in rows:
-            delta = revisions.get(row.get("date"))
-            if delta:
+            found = revisions.get(row.get("date"))
+            if found:
+                delta, day = found
                 for name in RESTATED_FIELDS:
                     row[name] += delta
+                if day > row["filingDate"]:  # restated in a later filing
+                    row["filingDate"] = day
+                    row["acceptedDate"] = f"{day} {row['acceptedDate'][11:]}"
                 changed = True
         return orjson.dumps(rows) if changed else body

@@ -9,8 +9,10 @@ synthetic company is as complete as a real one.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 
 from fakefmp.constituents import Company, load_companies
+from fakefmp.membership import history
 
 SYNTHETIC_PREFIX = "XA"
 SYNTHETIC_CIK_BASE = 9_000_000_000  # past every real CIK (10 digits, zero-padded like FMP's)
@@ -26,17 +28,36 @@ def universe_companies(count: int) -> tuple[Company, ...]:
     real = load_companies()
     if count <= len(real):
         return real[: max(0, count)]
-    extra = []
-    for index in range(1, count - len(real) + 1):
-        model = real[(index - 1) % len(real)]
-        symbol = synthetic_symbol(index)
-        extra.append(
-            replace(
-                model,
-                symbol=symbol,
-                name=f"Synthetic {model.sub_sector} {index}",
-                cik=str(SYNTHETIC_CIK_BASE + index).zfill(10),
-                date_first_added="",
-            )
-        )
-    return (*real, *extra)
+    return (*real, *(synthetic_company(index) for index in range(1, count - len(real) + 1)))
+
+
+def synthetic_company(index: int) -> Company:
+    """The `index`-th company past the real list (1: XA0001), its sector borrowed round-robin."""
+    real = load_companies()
+    model = real[(index - 1) % len(real)]
+    return replace(
+        model,
+        symbol=synthetic_symbol(index),
+        name=f"Synthetic {model.sub_sector} {index}",
+        cik=str(SYNTHETIC_CIK_BASE + index).zfill(10),
+        date_first_added="",
+    )
+
+
+@cache
+def _real_by_symbol() -> dict[str, Company]:
+    return {company.symbol: company for company in load_companies()}
+
+
+def find_company(symbol: str) -> Company | None:
+    """Any company the fake can serve, by symbol: a constituent, a former member, a synthetic company."""
+    company = _real_by_symbol().get(symbol)
+    if company is not None:
+        return company
+    former = history()[1].get(symbol)
+    if former is not None:
+        return former.company
+    if symbol.startswith(SYNTHETIC_PREFIX) and symbol[len(SYNTHETIC_PREFIX) :].isdigit():
+        index = int(symbol[len(SYNTHETIC_PREFIX) :])
+        return synthetic_company(index) if index > 0 else None
+    return None

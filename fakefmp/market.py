@@ -20,6 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from fakefmp.constituents import load_companies
+from fakefmp.facts import known_facts
 from fakefmp.sectors import SECTOR_NAMES, SECTORS
 
 HISTORY_START = date(1990, 1, 2)
@@ -48,12 +49,6 @@ _CAP_RANKS = np.array(
 )
 _CAP_USD_BN = np.array([3500, 3200, 3000, 2200, 1400, 1050, 900, 600, 400, 230, 160, 125, 80, 56, 37, 30, 24, 18,
                         13, 10, 6.2])  # fmt: skip
-# The names an analyst knows as the largest, roughly in their real order; everyone else ranks at random.
-MEGA_CAPS = (
-    "NVDA MSFT AAPL GOOGL AMZN META AVGO TSLA BRK.B GOOG JPM WMT LLY ORCL V MA NFLX XOM COST JNJ HD PG BAC ABBV "
-    "PLTR KO UNH AMD CVX GE CSCO TMUS WFC PM IBM CRM MS ABT GS LIN AXP MCD INTU DIS T MRK RTX CAT PEP NOW ISRG "
-    "UBER VZ TMO BKNG QCOM BLK SCHW C ADBE SPGI TXN AMGN"
-).split()
 
 
 @lru_cache(maxsize=4)
@@ -104,14 +99,44 @@ def factors(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=4)
+def levels(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The market's log level less its straight trend from HISTORY_START to ANCHOR (what moves every
+    valuation: rich in 2000, cheap in 2009), and each sector factor's log level, per model day."""
+    market, sectors, _ = factors(seed)
+    level = np.cumsum(market)
+    anchor = day_index(ANCHOR)
+    swing = level - level[anchor] / anchor * np.arange(len(level))
+    sector_levels = np.cumsum(sectors, axis=0)
+    for array in (swing, sector_levels):
+        array.flags.writeable = False
+    return swing, sector_levels
+
+
+@lru_cache(maxsize=1)
+def ordinals() -> np.ndarray:
+    """The model calendar's days as proleptic ordinals (for interpolating quarterly values daily)."""
+    days = np.array([d.toordinal() for d in calendar(MODEL_END)[0]], dtype=np.float64)
+    days.flags.writeable = False
+    return days
+
+
+def _rank_of(cap: float) -> float:
+    """Where a market cap (USD) sits on the index's rank curve."""
+    log_caps, log_ranks = np.log(_CAP_USD_BN[::-1] * 1e9), np.log(_CAP_RANKS[::-1].astype(float))
+    return float(np.exp(np.interp(np.log(cap), log_caps, log_ranks)))
+
+
+@lru_cache(maxsize=4)
 def market_caps(seed: int) -> dict[str, float]:
-    """Each constituent's market cap (USD) on ANCHOR: ranks like the real index's, jittered per seed."""
+    """Each constituent's market cap (USD) on ANCHOR, ranked like the real index, jittered per seed: the
+    companies of data/company_facts.csv near their real rank, everyone else in the ranks left."""
     symbols = [c.symbol for c in load_companies()]
     rng = np.random.default_rng([seed, 0x5EED, 2])
-    known = {s: i + 1 for i, s in enumerate(MEGA_CAPS) if s in symbols}
-    others = [s for s in symbols if s not in known]
-    prior = dict(known)
-    prior.update(zip(others, len(known) + 1 + rng.permutation(len(others)), strict=True))
+    facts = known_facts()
+    prior = {s: _rank_of(facts[s].cap) for s in symbols if s in facts}
+    others = [s for s in symbols if s not in prior]
+    free = sorted(set(range(1, len(symbols) + 1)) - {round(r) for r in prior.values()})
+    prior.update(zip(others, rng.permutation(free)[: len(others)].tolist(), strict=True))
     score = {s: float(prior[s] * np.exp(rng.normal(0, 0.15))) for s in symbols}
     ranked = sorted(symbols, key=lambda s: score[s])
     ranks = np.arange(1, len(ranked) + 1)

@@ -22,19 +22,17 @@ def _header(symbol: str, period: Period) -> dict[str, Any]:
     }
 
 
-def market_cap(period: Period, price: float) -> int:
-    return round(price * period.shares)
-
-
-def ratios_row(symbol: str, period: Period, previous: Period | None, price: float) -> dict[str, Any]:
-    """FMP's `ratios` row: every ratio from its definition over this period's statements."""
+def ratios_row(
+    symbol: str, period: Period, previous: Period | None, mcap: int, splits: float
+) -> dict[str, Any]:
+    """FMP's `ratios` row: every ratio from its definition over this period's statements, at market cap
+    `mcap`, per-share figures on the basis before the last `splits` (see statements.income_row)."""
     i, b, c = period.income, period.balance, period.cashflow
-    rev, ni, shares = i["revenue"], i["netIncome"], period.shares
-    mcap = market_cap(period, price)
+    rev, ni, shares = i["revenue"], i["netIncome"], round(period.shares / splits)
     ev = mcap + b["totalDebt"] - b["cashAndCashEquivalents"]
     pe = _div(mcap, ni)
     eps_now = _div(ni, shares)
-    eps_prev = _div(previous.income["netIncome"], previous.shares) if previous else 0
+    eps_prev = _div(previous.income["netIncome"], round(previous.shares / splits)) if previous else 0
     growth_pct = _div(eps_now - eps_prev, abs(eps_prev)) * 100 if previous else 0
     equity = b["totalStockholdersEquity"]
     debt = b["totalDebt"]
@@ -104,11 +102,12 @@ def ratios_row(symbol: str, period: Period, previous: Period | None, price: floa
     }
 
 
-def key_metrics_row(symbol: str, period: Period, previous: Period | None, price: float) -> dict[str, Any]:
+def key_metrics_row(
+    symbol: str, period: Period, previous: Period | None, mcap: int, splits: float
+) -> dict[str, Any]:
     """FMP's `key-metrics` row: market value, returns, efficiency, from the same statements."""
     i, b, c = period.income, period.balance, period.cashflow
-    rev, ni, shares = i["revenue"], i["netIncome"], period.shares
-    mcap = market_cap(period, price)
+    rev, ni, shares = i["revenue"], i["netIncome"], round(period.shares / splits)
     ev = mcap + b["totalDebt"] - b["cashAndCashEquivalents"]
     ocf, capex, fcf = c["operatingCashFlow"], c["capitalExpenditure"], c["freeCashFlow"]
     equity = b["totalStockholdersEquity"]

@@ -13,7 +13,6 @@ past a new ex-date, every earlier adjusted price changes — the case an increme
 
 from __future__ import annotations
 
-import zlib
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +21,8 @@ import numpy as np
 import orjson
 
 from fakefmp.constituents import Company
+from fakefmp.course import Course, course
+from fakefmp.draws import symbol_rng
 from fakefmp.market import (
     ANCHOR,
     HISTORY_START,
@@ -30,28 +31,23 @@ from fakefmp.market import (
     calendar,
     day_index,
     factors,
-    market_cap_of,
+    levels,
+    ordinals,
 )
-from fakefmp.sectors import SECTOR_NAMES, sector_of
+from fakefmp.outline import Outline, first_trading_day, outline
+from fakefmp.sectors import SECTOR_NAMES
 
-__all__ = ["HISTORY_START", "PriceSeries", "dumps_compact", "first_trading_day", "generate_prices"]
+__all__ = [
+    "HISTORY_START", "PriceSeries", "dumps_compact", "first_trading_day", "generate_prices", "symbol_rng"
+]  # fmt: skip
 MIN_SPLIT_GAP = 500  # trading days between two splits of one company
-SPLIT_RATIOS = (2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 3.0, 3.0, 4.0, 2.0)  # mostly 2-for-1
-MIN_TRADED_PRICE = 6.0  # a price as traded below this calls for an earlier split
+SPLIT_RATIOS = (1.5, 2.0, 3.0)  # before 2008: 3-for-2, 2-for-1, 3-for-1
+MODERN_RATIOS = (2.0, 3.0, 4.0, 5.0, 7.0, 10.0, 15.0, 20.0)  # since: fewer, larger splits
+MODERN_SPLITS = date(2008, 1, 1).toordinal()
+MODERN_SPLIT_PRICE = 100.0  # below this price today, a stock has not split since 2008
+SPLIT_QUIET_DAYS = (250, 450)  # trading days before a known company's anchor without a split
 DAILY_TURNOVER = 0.008  # of the shares outstanding, a typical large-cap day
-
-
-def symbol_rng(seed: int, symbol: str, stream: str) -> np.random.Generator:
-    """An independent, reproducible random stream per (seed, symbol, purpose)."""
-    return np.random.default_rng([seed, zlib.crc32(symbol.encode()), zlib.crc32(stream.encode())])
-
-
-def first_trading_day(seed: int, symbol: str) -> date:
-    """Most symbols trade from 1990; about one in six listed later (an IPO between 1991 and 2012)."""
-    rng = symbol_rng(seed, symbol, "ipo")
-    if rng.random() < 0.83:
-        return HISTORY_START
-    return date(int(rng.integers(1991, 2013)), int(rng.integers(1, 13)), 1)
+NEWS_DAYS = 250  # a company's own price news fades over about this many trading days
 
 
 def _back_product(ratios: np.ndarray) -> np.ndarray:
@@ -200,94 +196,137 @@ def _adjusted_rows(series: PriceSeries, visible: int) -> list[bytes]:
     ]
 
 
+def _nearest(choices: tuple[float, ...], ratio: float) -> float:
+    """The split ratio among `choices` nearest to `ratio` (on a log scale)."""
+    return min(choices, key=lambda r: abs(np.log(r / max(ratio, 1e-9))))
+
+
 def _split_days(
-    adj: np.ndarray, anchor: int, rng: np.random.Generator, *, never: bool
+    adj: np.ndarray, at: np.ndarray, anchor: int, plan: Outline, rng: np.random.Generator
 ) -> list[tuple[int, float]]:
-    """Split ex-days (indexes) and ratios, found walking back from `anchor`: a split sits where the price
-    as traded before it would have run past the company's threshold. The price then stays in a
-    traded range however far it has grown since 1990 (as real prices do)."""
-    threshold = rng.uniform(90.0, 420.0)
-    if never:
+    """Split ex-days (indexes) and ratios. A company splits when its price as traded has run up so far
+    that a split brings it back to its usual level. Since 2008, only a stock priced above USD 100
+    today splits, to 30-80 % of today's price, from a few hundred dollars or more (fewer splits,
+    larger ratios: 4-, 10-, 20-for-1); before, to USD 40-75 (or 80 % of its 2008 price, if lower)
+    by 3-for-2, 2-for-1 or 3-for-1, from about USD 80-150, as companies did then. Found walking back
+    from the anchor, where the price as traded is known: going back, the price falls as the company
+    shrinks, and where it falls below the usual level, the split sits the next day. At most one
+    split in MIN_SPLIT_GAP days, none in the year or so before a known company's anchor (where its
+    price is the real one)."""
+    old_floor, new_floor = rng.uniform(40.0, 75.0), plan.price * rng.uniform(0.3, 0.8)
+    old_target, new_target = rng.uniform(80.0, 150.0), rng.uniform(300.0, 1200.0)
+    quiet = int(rng.integers(*SPLIT_QUIET_DAYS)) if plan.known else 0
+    if plan.never_split:
         return []
-    ratios = rng.choice(SPLIT_RATIOS, size=16)
+    boundary = int(np.searchsorted(at, MODERN_SPLITS))
     found: list[tuple[int, float]] = []
-    product, current = 1.0, anchor + MIN_SPLIT_GAP  # a recent split may sit right before the anchor
-    for ratio in ratios:
-        traded = adj[: max(current - MIN_SPLIT_GAP, 0)] * product
-        below = traded < threshold / ratio
-        crossings = np.flatnonzero(below[:-1] & ~below[1:])
-        if len(crossings):
-            current = int(crossings[-1]) + 1
-        else:
-            # never that high since, but far below any traded price before: split at the peak between
-            too_low = np.flatnonzero(traded < MIN_TRADED_PRICE)
-            if not len(too_low) or too_low[-1] + 2 >= len(traded):
-                break
-            current = int(too_low[-1]) + 1 + int(traded[too_low[-1] + 1 :].argmax())
-        found.append((current, float(ratio)))
-        product *= ratio
+    product, limit = 1.0, anchor - quiet
+    if plan.price >= MODERN_SPLIT_PRICE:
+        ratio = _nearest(MODERN_RATIOS, new_target / new_floor)
+        limit = _walk_back(adj, product, new_floor, ratio, boundary, limit, found)
+        product = float(np.prod([r for _, r in found]))
+    if 0 < boundary < len(adj):
+        old_floor = min(old_floor, 0.8 * float(adj[min(boundary, limit - 1) if limit > 0 else 0]) * product)
+    ratio = _nearest(SPLIT_RATIOS, old_target / old_floor)
+    _walk_back(adj, product, old_floor, ratio, 0, min(limit, boundary), found)
     return found
 
 
-def _dividends(
-    company: Company, rng: np.random.Generator, days: list[date], adj: np.ndarray, splits_after: np.ndarray
-) -> tuple[dict[int, float], float]:
-    """Quarterly cash dividends by day index (as paid, per share then), and the drawn yield (0: none).
+def _walk_back(
+    adj: np.ndarray,
+    product: float,
+    floor: float,
+    ratio: float,
+    first: int,
+    limit: int,
+    found: list[tuple[int, float]],
+) -> int:
+    """Splits (appended to `found`) between `first` and `limit`, walking back; returns the new limit."""
+    while len(found) < 16 and limit > max(first, 1):
+        low = np.flatnonzero(adj[first:limit] * product < floor)
+        if not len(low):
+            break
+        day = first + int(low[-1]) + 1
+        found.append((day, ratio))
+        product *= ratio
+        limit = day - MIN_SPLIT_GAP
+    return limit
 
-    Each year's dividend is set from the past year's average price and the company's yield, and is
-    never cut unless the price has halved (banks in 2009, energy in 2015 and 2020)."""
-    sector = sector_of(company)
-    pays = rng.random() < sector.payers
-    dividend_yield = rng.uniform(*sector.dividend_yield)
-    # growth companies start paying late (Apple 2012, Microsoft 2003) if at all
-    start_year = days[0].year + 1 if rng.random() < 0.6 else int(rng.integers(1995, 2021))
-    if not pays:
-        return {}, 0.0
+
+def _dividends(
+    outline: Outline,
+    course: Course,
+    rng: np.random.Generator,
+    days: list[date],
+    at: np.ndarray,
+    splits_after: np.ndarray,
+) -> dict[int, float]:
+    """Quarterly cash dividends by day index (as paid, per share then).
+
+    Each year's dividend is the payout ratio times the trend earnings per share, and is never cut
+    unless that has halved (banks in 2009, energy in 2015 and 2020)."""
+    if outline.pays_from is None:
+        return {}
+    quarter_days = np.array([end.toordinal() for end in course.ends], dtype=np.float64)
     paid: dict[int, float] = {}
     level, year = 0.0, 0
     for index in range(int(rng.integers(20, 83)), len(days), 63):
-        if days[index].year < start_year or index < 126:
+        if days[index].year < outline.pays_from or index < 126:
             continue
         if days[index].year != year:
             year = days[index].year
-            trailing = float(adj[max(0, index - 252) : index].mean()) * dividend_yield / 4
-            level = trailing if trailing < 0.5 * level or trailing > level else level
-        paid[index] = round(level * float(splits_after[index]), 4)
-    return paid, dividend_yield
+            eps = float(np.interp(at[index], quarter_days, course.eps))
+            target = outline.payout * max(eps, 0.0) / 4
+            level = target if target < 0.5 * level or target > level else level
+        if level > 0:
+            paid[index] = round(level * float(splits_after[index]), 4)
+    return paid
+
+
+def _mean_reverting(steps: np.ndarray, window: int) -> np.ndarray:
+    """A random walk less its trailing `window`-day mean: daily moves as the walk's, but it never
+    strays far (a company's own news moves its price; it does not keep it off its earnings forever)."""
+    walk = np.cumsum(steps)
+    total = np.cumsum(walk)
+    mean = np.empty_like(walk)
+    head = min(window, len(walk))
+    mean[:head] = total[:head] / np.arange(1, head + 1)
+    mean[head:] = (total[head:] - total[:-head]) / head
+    deviation: np.ndarray = walk - mean
+    return deviation
 
 
 def generate_prices(seed: int, company: Company, horizon: date) -> PriceSeries:
-    """Prices from the symbol's first trading day to `horizon` (identical prefixes for any horizon:
-    the factors are drawn to a fixed end, each day's own draws come in one row of one matrix)."""
+    """Prices from the symbol's first trading day to `horizon` (or its delisting), identical prefixes for
+    any horizon: the factors are drawn to a fixed end, each day's own draws come in one row of one matrix."""
     if horizon > MODEL_END:
         raise ValueError(f"the price model ends on {MODEL_END}")
     symbol = company.symbol
-    sector = sector_of(company)
+    plan = outline(seed, company)
+    path = course(seed, plan)
+    sector = plan.sector
     all_days, all_iso = calendar(max(horizon, ANCHOR))
-    first = day_index(first_trading_day(seed, symbol))
-    end = len(all_days)
+    first = day_index(plan.first_day)
+    end = len(all_days) if plan.last_day is None else min(len(all_days), day_index(plan.last_day) + 1)
     days, iso = all_days[first:end], all_iso[first:end]
     n = len(days)
     params = symbol_rng(seed, symbol, "price-params")
     beta = params.uniform(*sector.beta)
     vol = params.uniform(*sector.vol)
-    alpha = params.normal(0.0, 0.025)
-    target = float(np.clip(np.exp(params.normal(np.log(150.0), 0.7)), 18.0, 900.0))
-    never_split = params.random() < 0.02  # the odd stock that never split (NVR, AutoZone)
-    if never_split:
-        target = params.uniform(1000.0, 5000.0)
     own = np.sqrt(max(vol**2 - (beta * MARKET_VOL) ** 2 - sector.factor_vol**2, 0.08**2))
     draws = symbol_rng(seed, symbol, "price-draws").standard_normal((n, 5))
-    market, sectors, loud = factors(seed)
+    _, _, loud = factors(seed)
+    swing, sectors = levels(seed)
     column = SECTOR_NAMES.index(company.sector)
-    noise = own / np.sqrt(252.0) * np.sqrt(loud[first:end]) * draws[:, 0]
-    log_returns = beta * market[first:end] + sectors[first:end, column] + alpha / 252.0 + noise
-    level = np.cumsum(log_returns)
-    anchor = day_index(ANCHOR) - first
-    adj = target * np.exp(level - level[anchor])  # split-adjusted as of the anchor
+    noise = _mean_reverting(own / np.sqrt(252.0) * np.sqrt(loud[first:end]) * draws[:, 0], NEWS_DAYS)
+    at = ordinals()[first:end]
+    value = np.interp(at, np.array([e.toordinal() for e in path.ends], dtype=np.float64), path.value)
+    level = beta * swing[first:end] + sectors[first:end, column] + noise + value
+    anchor = min(day_index(plan.anchor), end - 1) - first
+    adj = plan.price * np.exp(level - level[anchor])  # split-adjusted as of the anchor
 
     split_rng = symbol_rng(seed, symbol, "splits")
-    split_days = _split_days(adj, anchor, split_rng, never=never_split)
+    split_days = _split_days(adj, at, anchor, plan, split_rng)
     split_ratios = np.ones(n)
     for index, ratio in split_days:
         split_ratios[index] = 1.0 / ratio
@@ -301,7 +340,7 @@ def generate_prices(seed: int, company: Company, horizon: date) -> PriceSeries:
     low = np.round(np.minimum(open_, close) * (1 - np.minimum(np.abs(draws[:, 3]) * daily * 0.6, 0.5)), 2)
     high = np.maximum(high, np.maximum(open_, close))  # rounding must not break high ≥ max(open, close)
     low = np.minimum(low, np.minimum(open_, close))
-    shares = market_cap_of(seed, symbol) / target
+    shares = plan.market_cap / plan.price
     volume = np.rint(shares * DAILY_TURNOVER * np.exp(0.4 * draws[:, 4]) / splits_after).astype(np.int64)
     change = np.round(close - open_, 4)
     change_pct = np.round(np.divide(change, open_, out=np.zeros(n), where=open_ > 0) * 100, 5)
@@ -309,7 +348,7 @@ def generate_prices(seed: int, company: Company, horizon: date) -> PriceSeries:
 
     # Each ex-date scales every earlier price by (1 - D / previous close), the back-adjustment FMP's
     # dividend-adjusted endpoint applies (PriceSeries.factor, as of a date).
-    paid, _ = _dividends(company, symbol_rng(seed, symbol, "dividends"), days, adj, splits_after)
+    paid = _dividends(plan, path, symbol_rng(seed, symbol, "dividends"), days, at, splits_after)
     ratios = np.ones(n)
     dividends: dict[str, float] = {}
     for index, amount in paid.items():

@@ -122,6 +122,8 @@ class FakeFMP:
             return 402, JSON, ERROR_402
         if path == "sp500-constituent":
             return 200, JSON, universe.constituents_body()
+        if path == "historical-sp500-constituent":
+            return 200, JSON, universe.historical_constituents_body()
         if path == "profile":
             return 200, JSON, universe.profile_body(symbol)
         if path in STATEMENT_PATHS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +253,32 @@ def test_split_divides_earlier_prices_of_both_endpoints_once_visible() -> None:
     assert series.close[index] / (traded / ratio) == pytest.approx(
         1.0, abs=0.25
     )  # no jump in the adjusted series
+
+
+def test_a_filing_after_a_split_restates_every_periods_share_counts() -> None:
+    """Until the company's first filing after a split, its statements keep the old share basis; from that
+    filing on, every period's share counts (and EPS) are on the new basis, as 10-Ks restate their
+    comparatives: the counts never jump from one quarter to the next."""
+    universe = Universe(seed=5, symbols=60, as_of=AS_OF)
+    symbol, day, ratio = next(
+        (s, d, r)
+        for s in universe.companies
+        for d, r in universe.prices(s).splits.items()
+        if "2012" < d < "2025"
+    )
+    filed = sorted(e.filing for e in universe.fundamentals(symbol)[("income", "quarter")] if e.filing > day)[
+        0
+    ]
+
+    def shares(on: str) -> dict[str, int]:
+        universe.set_as_of(date.fromisoformat(on))
+        rows = _rows(universe.statement_body("income", symbol, "quarter", 1000))
+        return {row["date"]: row["weightedAverageShsOut"] for row in rows}
+
+    old_basis = shares((date.fromisoformat(filed) - timedelta(days=1)).isoformat())
+    new_basis = shares(filed)
+    assert set(old_basis) < set(new_basis)
+    for end, count in old_basis.items():
+        assert new_basis[end] == pytest.approx(count * ratio, rel=1e-6, abs=2), end
+    counts = [new_basis[end] for end in sorted(new_basis)]
+    assert max(abs(b / a - 1) for a, b in itertools.pairwise(counts)) < 0.1

@@ -33,20 +33,44 @@ def test_calendar_lists_releases_in_range_newest_first() -> None:
     assert len({(row["symbol"], row["date"]) for row in rows}) == len(rows)
 
 
-def test_restatements_change_revenue_from_their_date_on() -> None:
-    """A restatement is invisible before its date and revises revenue and gross profit after it."""
+def test_restatements_change_revenue_from_their_filing_on() -> None:
+    """A restatement is invisible before its filing; after it, revenue and cost of revenue move by the same
+    amount (gross profit and every identity hold), the row carries the restating filing's date, and the
+    fiscal year moves with its quarter, so the quarters still sum to the year."""
     universe = Universe(seed=3, symbols=12, as_of=AS_OF)
     events = Events(universe, seed=3, restatement_rate=4.0)
     symbol = next(iter(universe.companies))
-    event = next(e for e in events.restatements(symbol) if e.day <= "2026-06-01" and e.kind == "quarter")
-    body = universe.statement_body("income", symbol, "quarter", 1000)
+    event = next(
+        e for e in events.restatements(symbol) if "2020" < e.day <= "2026-06-01" and e.kind == "quarter"
+    )
+    filings = {filing for filing, _ in quarter_schedule(3, symbol, universe.horizon.year)}
+    assert event.day in filings
     universe.set_as_of(date.fromisoformat(event.day))
-    after = {r["date"]: r for r in orjson.loads(events.restate_body(symbol, "income", "quarter", body))}
-    before = {r["date"]: r for r in orjson.loads(body)}
-    changed = after[event.period_end]
-    total = events.visible_restatements(symbol, "quarter")[event.period_end]
+    before = {
+        kind: {r["date"]: r for r in orjson.loads(universe.statement_body("income", symbol, kind, 1000))}
+        for kind in ("quarter", "annual")
+    }
+    after = {
+        kind: {
+            r["date"]: r
+            for r in orjson.loads(
+                events.restate_body(symbol, "income", kind, orjson.dumps(list(rows.values())))
+            )
+        }
+        for kind, rows in before.items()
+    }
+    total, day = events.visible_restatements(symbol, "quarter")[event.period_end]
     assert total != 0
-    assert changed["revenue"] - before[event.period_end]["revenue"] == total
-    assert changed["grossProfit"] - before[event.period_end]["grossProfit"] == total
+    assert day == event.day
+    old, new = before["quarter"][event.period_end], after["quarter"][event.period_end]
+    for name in ("revenue", "costOfRevenue", "costAndExpenses"):
+        assert new[name] - old[name] == total
+    assert new["grossProfit"] == old["grossProfit"]
+    assert new["filingDate"] == event.day > old["filingDate"]
+    assert new["acceptedDate"].startswith(event.day)
+    year = next(r for r in after["annual"].values() if r["fiscalYear"] == old["fiscalYear"])
+    quarters = [r for r in after["quarter"].values() if r["fiscalYear"] == old["fiscalYear"]]
+    if len(quarters) == 4:
+        assert sum(r["revenue"] for r in quarters) == year["revenue"]
     universe.set_as_of(date(1996, 1, 1))
     assert events.visible_restatements(symbol, "quarter") == {}

@@ -69,6 +69,20 @@ async def test_server_key_in_query_is_accepted_too(fake: RunningServer) -> None:
     assert len(json.loads(body)) == 5
 
 
+async def test_server_serves_the_index_history_and_its_former_members(fake: RunningServer) -> None:
+    """historical-sp500-constituent answers FMP's rows; a company it says left has a profile."""
+    status, body = await _get(f"{fake.base_url}/historical-sp500-constituent", KEY)
+    rows = json.loads(body)
+    recorded = _fixture_body("stable_historical-dowjones-constituent.json")
+    assert status == 200
+    assert rows
+    assert all(list(row) == list(recorded[0]) for row in rows)  # type: ignore[index]
+    gone = next(row["removedTicker"] for row in rows if row["removedTicker"])
+    status, body = await _get(f"{fake.base_url}/profile?symbol={gone}", KEY)
+    assert status == 200
+    assert json.loads(body)[0]["symbol"] == gone
+
+
 async def test_server_replays_recorded_cassettes_without_the_key(tmp_path: Path) -> None:
     """Recording through the fake stores the answer with the key stripped; replay serves it back."""
     async with serve(FakeConfig(symbols=3, seed=2, as_of=date(2026, 8, 7))) as upstream:

@@ -1,14 +1,18 @@
-"""The generated universe looks like the real S&P 500: cross-section statistics held to bands, for several seeds."""
+"""The generated universe looks like the real S&P 500, for several seeds: cross-section statistics held to
+bands, and time series (growth, price levels, P/E, payouts, equity, filing dates) that make each company
+look like itself over the decades."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
+import orjson
 import pytest
 
 from fakefmp.census import census
 from fakefmp.data import Universe
+from fakefmp.facts import known_facts
 from fakefmp.sectors import SECTORS
 
 SEEDS = (3, 42, 2026)
@@ -16,10 +20,36 @@ EVERY = 2  # every other constituent: 252 companies, at least 10 per sector, a f
 AS_OF = date(2026, 8, 7)
 
 
+NAMED = (
+    "AAPL",
+    "MSFT",
+    "JPM",
+    "XOM",
+    "JNJ",
+    "NVDA",
+    "AMZN",
+    "GOOGL",
+    "COST",
+    "WMT",
+    "ORCL",
+    "BRK.B",
+    "V",
+    "NKE",
+)
+
+
 @pytest.fixture(scope="module", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
-def stats(request: pytest.FixtureRequest) -> dict[str, Any]:
-    universe = Universe(seed=request.param, symbols=503, as_of=AS_OF)
+def universe(request: pytest.FixtureRequest) -> Universe:
+    return Universe(seed=request.param, symbols=503, as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def stats(universe: Universe) -> dict[str, Any]:
     return census(universe, list(universe.companies)[::EVERY])
+
+
+def _rows(body: bytes) -> list[dict[str, Any]]:
+    return list(orjson.loads(body))
 
 
 def test_market_caps_are_distributed_like_the_index(stats: dict[str, Any]) -> None:
@@ -81,13 +111,97 @@ def test_share_counts_drift_both_ways(stats: dict[str, Any]) -> None:
 
 def test_statements_add_up_and_have_sector_shapes(stats: dict[str, Any]) -> None:
     """Identities hold exactly, quarters sum to years; banks are levered, REITs hold property; a few losses
-    and a few negative equities from buybacks."""
+    and a few negative equities (the companies known for them)."""
     assert stats["identity_residual"] == 0
     assert stats["quarters_vs_annual_residual"] == 0
     assert 0.01 <= stats["loss_year_share"] <= 0.1
     assert stats["negative_equity"] <= 0.05 * stats["symbols"]
     assert 7 <= stats["bank_leverage_median"] <= 14, stats
     assert stats["reit_property_share_median"] >= 0.6, stats
+
+
+def test_revenue_grows_over_decades_at_sector_like_rates(stats: dict[str, Any]) -> None:
+    """Revenue's 15-year growth is a few percent a year for the typical company (a tenth shrink a little,
+    a tenth grow fast), and nearly every company is larger than 20 years ago."""
+    series = stats["series"]
+    cagr = series["revenue_cagr_15y"]
+    assert -0.02 <= cagr["p10"] <= 0.03, cagr
+    assert 0.03 <= cagr["median"] <= 0.08, cagr
+    assert 0.08 <= cagr["p90"] <= 0.2, cagr
+    assert series["revenue_grew_20y"] >= 0.85, series
+
+
+def test_the_best_known_growth_stories_grew_several_fold(universe: Universe) -> None:
+    """AAPL, MSFT, NVDA, AMZN, GOOGL and COST: the latest fiscal year's revenue is over 3x that of 15 years
+    earlier, and within 25 % of the real company's latest year."""
+    for symbol in ("AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "COST"):
+        revenue = [row["revenue"] for row in _rows(universe.statement_body("income", symbol, "annual", 16))]
+        assert revenue[0] > 3 * revenue[15], (symbol, revenue[0], revenue[15])
+        assert 0.75 < revenue[0] / known_facts()[symbol].revenue < 1.25, (symbol, revenue[0])
+
+
+def test_prices_sit_at_real_stock_levels(stats: dict[str, Any], universe: Universe) -> None:
+    """The median price is USD 100-200 or near it, very few are above USD 1,500; the named companies trade
+    within a factor of two of the real stock's price at the end of 2025."""
+    price = stats["series"]["price"]
+    assert 80 <= price["median"] <= 250, price
+    assert price["above_1500"] <= 0.03 * stats["symbols"], price
+    assert price["max"] < 10_000, price
+    for symbol in NAMED:
+        quoted = _rows(universe.profile_body(symbol))[0]["price"]
+        assert 0.5 < quoted / known_facts()[symbol].price < 2, (symbol, quoted)
+
+
+def test_prices_follow_earnings_through_history(stats: dict[str, Any]) -> None:
+    """Year by year, P/E stays where real ones do: a median near 20, nearly always between 5 and 60."""
+    pe = stats["series"]["pe_history"]
+    assert 12 <= pe["median"] <= 32, pe
+    assert pe["in_5_to_60"] >= 0.8, pe
+
+
+def test_named_companies_have_their_real_fiscal_year_and_exchange(universe: Universe) -> None:
+    """Fiscal years end in the real company's month (Apple in September, Microsoft in June, Walmart in
+    January...) and the profile names the real primary exchange."""
+    expected = {
+        "AAPL": (9, "NASDAQ"), "MSFT": (6, "NASDAQ"), "NVDA": (1, "NASDAQ"), "AMZN": (12, "NASDAQ"),
+        "GOOGL": (12, "NASDAQ"), "COST": (8, "NASDAQ"), "WMT": (1, "NASDAQ"), "ORCL": (5, "NYSE"),
+        "JPM": (12, "NYSE"), "XOM": (12, "NYSE"), "JNJ": (12, "NYSE"), "BRK.B": (12, "NYSE"), "V": (9, "NYSE"),
+        "NKE": (5, "NYSE"),
+    }  # fmt: skip
+    for symbol, (month, exchange) in expected.items():
+        annual = _rows(universe.statement_body("income", symbol, "annual", 1000))
+        assert {int(row["date"][5:7]) for row in annual} == {month}, symbol
+        assert _rows(universe.profile_body(symbol))[0]["exchange"] == exchange, symbol
+
+
+def test_equity_is_positive_except_the_documented_list(stats: dict[str, Any], universe: Universe) -> None:
+    """Only companies known for negative equity (data/company_facts.csv) have it; the named others have
+    positive equity in every year."""
+    documented = {s for s, facts in known_facts().items() if facts.negative_equity}
+    assert set(stats["series"]["negative_equity_symbols"]) <= documented, stats["series"]
+    for symbol in ("AAPL", "MSFT", "JPM", "XOM", "JNJ", "KO"):
+        balance = _rows(universe.statement_body("balance", symbol, "annual", 1000))
+        assert min(row["totalStockholdersEquity"] for row in balance) > 0, symbol
+
+
+def test_payouts_are_covered_by_free_cash_flow(stats: dict[str, Any], universe: Universe) -> None:
+    """Over five years, dividends plus buybacks stay within 120 % of free cash flow for most companies
+    (the typical one pays out about two thirds), Microsoft's among them."""
+    payout = stats["series"]["payout_5y"]
+    assert payout["covered"] >= 0.8, payout
+    assert 0.3 <= payout["median"] <= 1.0, payout
+    flows = _rows(universe.statement_body("cashflow", "MSFT", "annual", 5))
+    paid = -sum(row["commonDividendsPaid"] + row["commonStockRepurchased"] for row in flows)
+    assert paid <= 1.2 * sum(row["freeCashFlow"] for row in flows)
+
+
+def test_share_counts_never_jump_and_filings_follow_period_ends(stats: dict[str, Any]) -> None:
+    """Quarter to quarter no share count moves by 10 % (per-share figures are on the latest filing's
+    basis, so splits leave no jump); every period is filed 30-90 days after it ends, accepted that day."""
+    series = stats["series"]
+    assert series["max_share_jump"] < 0.1, series
+    assert 30 <= series["filing_lag_days"]["min"] <= series["filing_lag_days"]["max"] <= 90, series
+    assert series["accepted_not_filing_day"] == 0
 
 
 def test_census_is_deterministic_for_a_seed() -> None:

@@ -77,7 +77,7 @@ def _depth(ends: tuple[date, ...], episodes: tuple[tuple[date, date, float], ...
     return np.array([sum(d for lo, hi, d in episodes if lo <= end <= hi) for end in ends])
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def course(seed: int, outline: Outline) -> Course:
     """The course of the company of `outline` under `seed` (cached: prices and statements share it)."""
     rng = symbol_rng(seed, outline.symbol, "course")

@@ -6,8 +6,8 @@ statement is filed later (60+ days after year end) than the fourth quarter's rep
 
 Restatements: for each company, a random number a year (Poisson, `restatement_rate` on average),
 each made in one of its filings (the first quarterly filing on or after a random day) and
-reclassifying revenue of one recent period (one of the latest 2 annual or 4 quarterly filed by
-then): revenue and cost of revenue move by the same amount (a gross-versus-net correction), so
+reclassifying revenue of one recent period (the latest annual or one of the latest 4 quarterly
+filed by then): revenue and cost of revenue move by the same amount (a gross-versus-net correction), so
 every identity still holds. A quarter's restatement restates its fiscal year too, a year's its
 fourth quarter, so the quarters still sum to the year. From that filing on, the income endpoints
 serve the revised rows with that filing's `filingDate` and `acceptedDate` (a period first filed
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 CALENDAR_CAP = 3000  # FMP: "Maximum 3000 records per request"
 CALENDAR_MAX_DAYS = 90  # FMP: "Max 90-day date range"
 RESTATED_FIELDS = ("revenue", "costOfRevenue", "costAndExpenses")
-RECENT = {"annual": 2, "quarter": 4}
+RECENT = {"annual": 1, "quarter": 4}
 
 
 @dataclass(frozen=True, slots=True)

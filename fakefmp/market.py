@@ -2,9 +2,11 @@
 sector (with the crashes of 2000-02, 2008-09 and March 2020 written in), and market-cap targets ranked
 like the real index.
 
-A stock's daily log return is `beta * market + sector + own noise` (`prices.py`), so pairs of stocks
-correlate through the shared factors (more within a sector), betas are what they were drawn as, and
-every series shows the market's drawdowns scaled by its beta and its sector's crisis sensitivity.
+A stock's log price is its value per share plus `beta * the market's swing + sector + own news`
+(`prices.py`; the swing is the market's level less its long-run trend, the value per share brings
+the growth), so pairs of stocks correlate through the shared factors (more within a sector), betas
+are what they were drawn as, and every series shows the market's drawdowns scaled by its beta and
+its sector's crisis sensitivity.
 Everything here is a pure function of the seed, cached: generated once per process, shared by all
 symbols.
 """

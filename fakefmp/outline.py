@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from fakefmp.constituents import Company
+from fakefmp.extended import find_company
 from fakefmp.draws import symbol_rng
 from fakefmp.facts import exchange, fiscal_year_end, known_facts, negative_equity
 from fakefmp.market import ANCHOR, HISTORY_START, market_cap_of
@@ -72,7 +73,7 @@ class Outline:
 
 def first_trading_day(seed: int, symbol: str) -> date:
     """A known company's listing date (HISTORY_START when listed earlier); about one in six others listed
-    between 1991 and 2012 (an IPO)."""
+    between 1991 and 2012 (an IPO), at least a year before it joined the index."""
     known = known_facts().get(symbol)
     if known is not None:
         return max(known.listed or HISTORY_START, HISTORY_START)
@@ -82,7 +83,13 @@ def first_trading_day(seed: int, symbol: str) -> date:
     rng = symbol_rng(seed, symbol, "ipo")
     if rng.random() < 0.83:
         return HISTORY_START
-    return date(int(rng.integers(1991, 2013)), int(rng.integers(1, 13)), 1)
+    listed = date(int(rng.integers(1991, 2013)), int(rng.integers(1, 13)), 1)
+    company = find_company(symbol)
+    if company is not None and company.date_first_added:
+        # it traded a year or more before it joined the index
+        joined = date.fromisoformat(company.date_first_added)
+        listed = min(listed, joined - timedelta(days=int(rng.integers(365, 3000))))
+    return max(listed, HISTORY_START)
 
 
 @lru_cache(maxsize=8192)

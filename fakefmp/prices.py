@@ -1,9 +1,12 @@
 """Deterministic daily prices per symbol: 30+ years of business days, pre-serialised rows for speed.
 
-Returns come from the factor model of `market.py` (market, sector, own noise); the level is set so
-the close on ANCHOR hits a plausible target. Prices are generated as traded; a company splits when
-its price has run high (2-for-1 mostly), and FMP's `full` endpoint is split-adjusted as of "today":
-after a split every earlier open, high, low and close is divided by the ratio (volume multiplied).
+The log price is the company's value per share (its course: trend earnings times a multiple,
+`course.py`) plus beta x the market's swing around its trend, the sector factor and the company's
+own news (`market.py`), so prices follow earnings and move together. The level holds on the
+company's anchor: a known company's real end-2025 price, a drawn one for the others. Prices are
+generated as traded; a company splits when its price has run high, and FMP's `full` endpoint is
+split-adjusted as of "today": after a split every earlier open, high, low and close is divided by
+the ratio (volume multiplied).
 
 Dividend adjustment is backward-looking, as FMP's dividend-adjusted endpoint: after an ex-dividend
 date D with cash dividend d and previous close c, every adjusted price *before* D is multiplied by

@@ -1,9 +1,10 @@
 """What a sector looks like: risk (beta, volatility, crisis sensitivity), payouts, valuation and margins.
 
-One table, keyed by FMP's sector names, read by the price model (`market.py`, `prices.py`) and the
-statement model (`statements.py`). The figures are rough medians and ranges of the real S&P 500
-around 2025 (trailing P/E per sector, margins, returns on equity, dividend yields, betas); the
-generated universe is held to them by `tests/fakefmp/test_universe_bands.py`.
+One table, keyed by FMP's sector names, read by the price model (`market.py`, `prices.py`), the
+company outlines (`outline.py`) and the accounts (`accounts.py`). The figures are rough medians and
+ranges of the real S&P 500 around 2025 (trailing P/E per sector, margins, returns on equity, payout
+ratios, betas, 15-year revenue growth); the generated universe is held to them by
+`tests/fakefmp/test_universe_bands.py`.
 """
 
 from __future__ import annotations

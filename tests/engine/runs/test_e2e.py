@@ -233,7 +233,7 @@ def test_prices_run_after_a_new_dividend_readjusts_the_whole_history(
 ) -> None:
     """New ex-dividend dates rewrite earlier adjusted closes: the next `prices` run refetches those
     symbols' histories, notes it in the ledger, and the store ends equal to a fresh load."""
-    later = date(2026, 9, 3)  # MMM goes ex-dividend on 08-20 and AOS on 09-02 (seed 7); ABT pays none
+    later = date(2026, 8, 3)  # AOS goes ex-dividend on 07-09 and ABT on 07-30 (seed 7); MMM not until 08-05
     url = new_db()
     env = engine_env(url, fake, SYMBOLS)
     assert run_engine(env, "run", "--job", "prices").returncode == 0
@@ -252,9 +252,9 @@ def test_prices_run_after_a_new_dividend_readjusts_the_whole_history(
     assert fresh.returncode == 0, result.stderr[-3000:]
     assert fingerprint(url)["prices"] == fingerprint(reference)["prices"]
     new = dict(query(url, "SELECT symbol, adj_close FROM prices_daily WHERE date = '2020-01-02'"))
-    assert new["ABT"] == old["ABT"]
+    assert new["MMM"] == old["MMM"]
     assert new["AOS"] < old["AOS"]
-    assert new["MMM"] < old["MMM"]
+    assert new["ABT"] < old["ABT"]
     items = {
         symbol: (params, requests)
         for symbol, params, requests in query(
@@ -262,18 +262,18 @@ def test_prices_run_after_a_new_dividend_readjusts_the_whole_history(
             "SELECT symbol, params, requests FROM run_items WHERE run_id = (SELECT max(run_id) FROM runs)",
         )
     }
-    assert "readjusted" not in items["ABT"][0]
-    assert items["ABT"][1] == 2
-    for symbol in ("AOS", "MMM"):
+    assert "readjusted" not in items["MMM"][0]
+    assert items["MMM"][1] == 2
+    for symbol in ("AOS", "ABT"):
         params, requests = items[symbol]
         assert params["readjusted"]["from"] == first[symbol].isoformat()
         assert params["readjusted"]["reason"].startswith("adj_close changed on 6 stored date(s)")
         assert requests == 4  # the window (2 endpoints), then the 10-year history (1 window each)
-    assert sent == 1 + 1 + 2 + 4 + 4  # constituents, eod-bulk probe (402), AOS, ABT, MMM
+    assert sent == 1 + 1 + 4 + 4 + 2  # constituents, eod-bulk probe (402), AOS, ABT, MMM
     [(metrics,)] = query(url, "SELECT metrics FROM runs WHERE run_id = (SELECT max(run_id) FROM runs)")
     assert metrics["price_readjustments"] == 2
     logged = [orjson.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
-    assert sorted(e["symbol"] for e in logged if e.get("event") == "prices_readjusted") == ["AOS", "MMM"]
+    assert sorted(e["symbol"] for e in logged if e.get("event") == "prices_readjusted") == ["ABT", "AOS"]
 
 
 def test_lock_taken_during_a_database_blip_exits_7_with_the_reason(

@@ -19,8 +19,8 @@ from functools import lru_cache
 import numpy as np
 
 from fakefmp.constituents import Company
-from fakefmp.extended import find_company
 from fakefmp.draws import symbol_rng
+from fakefmp.extended import find_company
 from fakefmp.facts import exchange, fiscal_year_end, known_facts, negative_equity
 from fakefmp.market import ANCHOR, HISTORY_START, market_cap_of
 from fakefmp.membership import CAP_CHANGE, departure_of

@@ -105,7 +105,8 @@ def accounts(seed: int, plan: Outline, path: Course, grid: slice, prices: PriceS
     def draws(purpose: str) -> Draws:
         return Draws(symbol_rng(seed, plan.symbol, purpose), grid, len(path.ends))
 
-    income = income_columns(draws("income"), plan, path, grid)
+    income_draws = draws("income")
+    income = income_columns(income_draws, plan, path, grid)
     balance = balance_columns(draws("balance"), plan, path, grid)
     shares = ints(path.shares[grid])
     ends = list(path.ends_iso[grid])
@@ -116,7 +117,7 @@ def accounts(seed: int, plan: Outline, path: Course, grid: slice, prices: PriceS
         retired=-np.diff(path.shares[grid], prepend=path.shares[grid][0]) * closes / splits_after,
     )
     cashflow = cashflow_columns(draws("cashflow"), plan, income, balance, market)
-    diluted = ints(shares * draws("dilution").uniform(1.002, 1.02))
+    diluted = ints(shares * income_draws.uniform(1.002, 1.02))
     return Accounts(income, balance, cashflow, shares, diluted)
 
 
@@ -134,8 +135,10 @@ def income_columns(draw: Draws, plan: Outline, path: Course, grid: slice) -> Col
     else:
         int_inc = ints(revenue * draw.uniform(0.0, 0.01) * draw.noise(0.05))
     non_op = ints(revenue * draw.normal(0.004) - np.where(writedown, revenue * draw.uniform(0.5, 1.5), 0))
+    # a bank's revenue is its net revenue: net interest income is in it, not below the operating line
+    other = non_op if kind == "bank" else int_inc - int_exp + non_op
     pretax_target = revenue * net_margin / (1 - tax_rate)
-    op_target = pretax_target - (int_inc - int_exp) - non_op
+    op_target = pretax_target - other
     rev = ints(revenue)
     cogs = ints(revenue * (1 - gross_margin) * draw.noise(0.02))
     gross = rev - cogs
@@ -148,7 +151,7 @@ def income_columns(draw: Draws, plan: Outline, path: Course, grid: slice) -> Col
     opex = rnd + sga + other_exp
     op_income = gross - opex
     net_interest = int_inc - int_exp
-    total_other = net_interest + non_op
+    total_other = other
     pretax = op_income + total_other
     tax = ints(np.maximum(pretax, 0) * tax_rate)
     net_income = pretax - tax

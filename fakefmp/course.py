@@ -46,6 +46,7 @@ class Course:
 
     ends: tuple[date, ...]
     ends_iso: tuple[str, ...]
+    ordinals: np.ndarray  # the quarter ends' ordinals
     t: np.ndarray  # years from the anchor
     revenue: np.ndarray  # USD a quarter, with the cycles (statements add their own noise)
     trend: np.ndarray  # USD a quarter, without them
@@ -77,14 +78,40 @@ def _depth(ends: tuple[date, ...], episodes: tuple[tuple[date, date, float], ...
     return np.array([sum(d for lo, hi, d in episodes if lo <= end <= hi) for end in ends])
 
 
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """The fixed quarterly grid of one fiscal-year end: quarter ends, as ISO strings and as ordinals."""
+
+    ends: tuple[date, ...]
+    ends_iso: tuple[str, ...]
+    ordinals: np.ndarray
+
+
+@lru_cache(maxsize=12)
+def grid(fye_month: int) -> Grid:
+    ends = tuple(quarter_ends(fye_month, GRID_FIRST_YEAR, MODEL_END.year))
+    ordinals = np.array([end.toordinal() for end in ends], dtype=np.float64)
+    ordinals.flags.writeable = False
+    return Grid(ends, tuple(end.isoformat() for end in ends), ordinals)
+
+
+@lru_cache(maxsize=64)
+def _recessions(fye_month: int, sector_name: str, cyclical: float) -> np.ndarray:
+    ends = grid(fye_month).ends
+    depth: np.ndarray = cyclical * _depth(ends, RECESSIONS) + _depth(ends, SECTOR_SHOCKS.get(sector_name, ()))
+    depth.flags.writeable = False
+    return depth
+
+
 @lru_cache(maxsize=1024)
 def course(seed: int, outline: Outline) -> Course:
     """The course of the company of `outline` under `seed` (cached: prices and statements share it)."""
     rng = symbol_rng(seed, outline.symbol, "course")
     sector = outline.sector
-    ends = tuple(quarter_ends(outline.fye_month, GRID_FIRST_YEAR, MODEL_END.year))
+    quarters = grid(outline.fye_month)
+    ends = quarters.ends
     q = len(ends)
-    t = np.array([(end - outline.anchor).days / 365.25 for end in ends])
+    t = (quarters.ordinals - outline.anchor.toordinal()) / 365.25
 
     # revenue: the trend through today's figure, the recessions and the company's own slow cycle
     x = t - outline.revenue_t
@@ -92,9 +119,7 @@ def course(seed: int, outline: Outline) -> Course:
     log_trend = np.where(
         x >= knee, outline.growth * x, outline.growth * knee + outline.growth_early * (x - knee)
     ) + np.log(outline.revenue / 4)
-    depth = sector.cyclical * _depth(ends, RECESSIONS) + _depth(
-        ends, SECTOR_SHOCKS.get(outline.sector_name, ())
-    )
+    depth = _recessions(outline.fye_month, outline.sector_name, sector.cyclical)
     shocks = rng.normal(0, 0.025, q)
     wobble = np.zeros(q)
     for i in range(1, q):
@@ -122,7 +147,7 @@ def course(seed: int, outline: Outline) -> Course:
         margin = np.where(last, -0.3, margin)
         value = value + np.log(1 / DISTRESS_SIZE) * np.clip(t + 1.0, 0.0, 1.0)
     value += np.log(outline.price) - float(np.interp(0.0, t, value))
-    for array in (t, revenue, trend, margin, depth, wobble, shares, value, eps):
+    for array in (t, revenue, trend, margin, wobble, shares, value, eps):
         array.flags.writeable = False
-    return Course(ends, tuple(e.isoformat() for e in ends), t, revenue, trend, margin, depth, wobble, shares,
+    return Course(ends, quarters.ends_iso, quarters.ordinals, t, revenue, trend, margin, depth, wobble, shares,
                   value, eps)  # fmt: skip

@@ -270,7 +270,6 @@ def _dividends(
     unless that has halved (banks in 2009, energy in 2015 and 2020)."""
     if outline.pays_from is None:
         return {}
-    quarter_days = np.array([end.toordinal() for end in course.ends], dtype=np.float64)
     paid: dict[int, float] = {}
     level, year = 0.0, 0
     for index in range(int(rng.integers(20, 83)), len(days), 63):
@@ -278,7 +277,7 @@ def _dividends(
             continue
         if days[index].year != year:
             year = days[index].year
-            eps = float(np.interp(at[index], quarter_days, course.eps))
+            eps = float(np.interp(at[index], course.ordinals, course.eps))
             target = outline.payout * max(eps, 0.0) / 4
             level = target if target < 0.5 * level or target > level else level
         if level > 0:
@@ -323,7 +322,7 @@ def generate_prices(seed: int, company: Company, horizon: date) -> PriceSeries:
     column = SECTOR_NAMES.index(company.sector)
     noise = _mean_reverting(own / np.sqrt(252.0) * np.sqrt(loud[first:end]) * draws[:, 0], NEWS_DAYS)
     at = ordinals()[first:end]
-    value = np.interp(at, np.array([e.toordinal() for e in path.ends], dtype=np.float64), path.value)
+    value = np.interp(at, path.ordinals, path.value)
     level = beta * swing[first:end] + sectors[first:end, column] + noise + value
     anchor = min(day_index(plan.anchor), end - 1) - first
     adj = plan.price * np.exp(level - level[anchor])  # split-adjusted as of the anchor

@@ -25,7 +25,7 @@ def test_dockerfile_dashboard_is_non_root_with_healthcheck() -> None:
     text = DOCKERFILE.read_text()
     lines = [line.split()[0] for line in text.splitlines() if line and not line.startswith((" ", "#"))]
     assert text.startswith("#")
-    assert "ARG PYTHON_IMAGE=python:3.11-slim" in text
+    assert "ARG PYTHON_IMAGE=python:3.11-slim@sha256:" in text
     assert "lock_subset.py dashboard" in text
     assert "--require-hashes" in text
     assert text.index("pip install") < text.index("COPY dashboard/ ")

@@ -70,12 +70,91 @@ def test_pull_requests_run_every_check() -> None:
     assert ci["permissions"] == {"contents": "read"}
 
 
-def test_every_action_is_pinned_to_a_release() -> None:
-    """Each `uses:` names a version tag, never a branch."""
+SHA_PIN = re.compile(r"[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+")
+DIGEST_PIN = re.compile(r"[a-z0-9./_-]+:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64}")
+
+
+def test_every_action_is_pinned_by_commit_sha() -> None:
+    """Each `uses:` names a full commit SHA with its release in a comment (a moved tag cannot change
+    what runs: review M7), never a tag or a branch."""
+    found = 0
     for path in WORKFLOWS.glob("*.yml"):
-        for job in yaml.safe_load(path.read_text())["jobs"].values():
-            for action in uses(job):
-                assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+(\.\d+)*", action), f"{path.name}: {action}"
+        for line in path.read_text().splitlines():
+            if line.strip().startswith("- uses:") or line.strip().startswith("uses:"):
+                action = line.split("uses:", 1)[1].strip()
+                assert SHA_PIN.fullmatch(action), f"{path.name}: {action}"
+                found += 1
+    assert found >= 10
+
+
+def _workflow_images() -> dict[str, str]:
+    refs: dict[str, str] = {}
+    for path in WORKFLOWS.glob("*.yml"):
+        data = workflow(path.name)
+        refs.update(
+            {f"{path.name} env {k}": str(v) for k, v in data.get("env", {}).items() if k.endswith("_IMAGE")}
+        )
+        refs.update(
+            {
+                f"{path.name} {n} container": str(j["container"])
+                for n, j in data["jobs"].items()
+                if "container" in j
+            }
+        )
+    return refs
+
+
+def _file_images() -> dict[str, str]:
+    refs: dict[str, str] = {}
+    for dockerfile in REPO_ROOT.glob("Dockerfile.*"):
+        for match in re.finditer(r"^ARG (\w+_IMAGE)=(\S+)$", dockerfile.read_text(), flags=re.MULTILINE):
+            refs[f"{dockerfile.name} {match.group(1)}"] = match.group(2)
+    compose = (REPO_ROOT / "compose.yaml").read_text()
+    for n, match in enumerate(re.finditer(r"\$\{\w+_IMAGE:-([^}]+)\}", compose)):
+        refs[f"compose.yaml default {n}"] = match.group(1)
+    for path in TEMPLATES:
+        for name, task in resources(load_template(path), "AWS::ECS::TaskDefinition").items():
+            for container in task["Properties"]["ContainerDefinitions"]:
+                if isinstance(container["Image"], str):  # our own images come from ECR by ImageTag
+                    refs[f"{path.name} {name}"] = container["Image"]
+    return refs
+
+
+def image_references() -> dict[str, str]:
+    """Every third-party image the workflows, Dockerfiles, compose file and templates name."""
+    return {**_workflow_images(), **_file_images()}
+
+
+def test_every_image_is_pinned_by_digest() -> None:
+    """CI's containers, the scanner, the Dockerfiles' base image, compose's defaults and the
+    db-bootstrap task's image are pinned by digest (a tag can be moved under us)."""
+    refs = image_references()
+    assert {
+        "ci.yml test container",
+        "release.yml env TRIVY_IMAGE",
+        "Dockerfile.dashboard PYTHON_IMAGE",
+    } <= set(refs)
+    assert any("engine.yaml" in where for where in refs)
+    for where, ref in refs.items():
+        assert DIGEST_PIN.fullmatch(ref.split("/")[-1] if "/" in ref else ref), f"{where}: {ref}"
+
+
+def test_renovate_moves_every_pin() -> None:
+    """renovate.json covers the actions, the Dockerfiles, compose, and (by its regex) the scanner and
+    the db-bootstrap image, which its built-in managers do not see."""
+    config = json.loads((REPO_ROOT / "renovate.json").read_text())
+    assert {"helpers:pinGitHubActionDigests", "docker:pinDigests"} <= set(config["extends"])
+    assert {"github-actions", "dockerfile", "docker-compose", "custom.regex"} <= set(
+        config["enabledManagers"]
+    )
+    [manager] = config["customManagers"]
+    pattern = re.compile(manager["matchStrings"][0].replace("(?<", "(?P<"))
+    refs = image_references()
+    for where in ("release.yml env TRIVY_IMAGE", *[w for w in refs if "engine.yaml" in w]):
+        key = "TRIVY_IMAGE" if "TRIVY" in where else "Image"
+        match = pattern.search(f"{key}: {refs[where]}")
+        assert match is not None, where
+        assert match.group("currentDigest") in refs[where]
 
 
 def test_release_uses_oidc_and_no_stored_keys() -> None:
@@ -84,9 +163,10 @@ def test_release_uses_oidc_and_no_stored_keys() -> None:
     release = workflow("release.yml")
     assert release["permissions"] == {"contents": "read"}
     for name, job in release["jobs"].items():
-        if name == "test":  # no AWS access at all
-            assert "permissions" not in job
-            assert "configure-aws-credentials" not in str(job["steps"])
+        if name in ("test", "build"):  # no AWS access and no OIDC token at all (build runs the scanner)
+            assert "permissions" not in job, name
+            assert "environment" not in job, name
+            assert "configure-aws-credentials" not in str(job["steps"]), name
             continue
         assert job["permissions"]["id-token"] == "write", name
         [login] = [
@@ -117,15 +197,20 @@ def test_release_builds_once_then_staging_then_approved_production() -> None:
     assert release["on"]["push"]["branches"] == ["main"]
     jobs = release["jobs"]
     assert jobs["build"]["needs"] == "test"
+    assert jobs["push"]["needs"] == "build"
     assert "bash scripts/test" in runs(jobs["test"])
     assert "scripts/drill upgrade --symbols 503" in runs(jobs["test"])  # before anything deploys
-    assert jobs["staging"]["needs"] == "build"
+    assert jobs["staging"]["needs"] == "push"
     assert jobs["production"]["needs"] == "staging"
     assert jobs["production"]["environment"]["name"] == "production"
-    build = runs(jobs["build"])
+    build, push = runs(jobs["build"]), runs(jobs["push"])
     assert "docker build" in build
     assert "trivy" in build.lower() + str(release["env"]).lower()
-    assert "docker push" in build
+    assert "docker save" in build
+    # The job holding AWS credentials builds nothing and runs no third-party image: it loads and pushes.
+    assert "docker load" in push
+    assert "docker push" in push
+    assert not re.search(r"docker (build|run)\b", push)
     assert release["env"]["IMAGE_TAG"] == "${{ github.sha }}"
     for name, env in (("staging", "staging"), ("production", "production")):
         commands = runs(jobs[name])

@@ -36,7 +36,7 @@ def test_dockerfile_engine_copies_only_engine_and_schema_and_runs_unprivileged()
     assert copies == ["pyproject.toml", "--from=builder", "schema/", "engine/", "serving/", "deploy/tls/"]
     runtime = text.split("FROM ${PYTHON_IMAGE}\n", 1)[1]
     assert runtime.index("COPY --from=builder") < runtime.index("COPY engine/")
-    assert "ARG PYTHON_IMAGE=python:3.11-slim" in text
+    assert "ARG PYTHON_IMAGE=python:3.11-slim@sha256:" in text
     assert "AS builder" in text
     user = re.findall(r"^USER (\S+)", text, flags=re.MULTILINE)
     assert user

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import ssl
+import urllib.parse
 from typing import Any
+
+import psycopg
 
 from dashboard.cli import parser as dashboard_parser
 from tests.deploy.deploytools import TEMPLATE_DIR, TEMPLATES, environment, load_template, resources
@@ -332,3 +336,55 @@ def test_images_carry_the_trust_roots_the_database_urls_name() -> None:
     for dockerfile in ("Dockerfile.engine", "Dockerfile.dashboard"):
         assert f"COPY deploy/tls/ {directory}" in (root / dockerfile).read_text(), dockerfile
     assert "!deploy/tls/" in (root / ".dockerignore").read_text().splitlines()
+
+
+def waf_transform(value: str, transformations: list[dict[str, Any]]) -> str:
+    """What AWS WAF's text transformations (the ones the rules use) make of a value, in priority order."""
+    for step in sorted(transformations, key=lambda t: t["Priority"]):
+        kind = step["Type"]
+        if kind == "URL_DECODE":
+            value = urllib.parse.unquote(value)
+        elif kind == "NORMALIZE_PATH":  # merge slashes, drop /./, resolve /../
+            parts: list[str] = []
+            for part in value.split("/"):
+                if part in ("", "."):
+                    continue
+                if part == "..":
+                    parts = parts[:-1]
+                else:
+                    parts.append(part)
+            value = "/" + "/".join(parts)
+        elif kind == "LOWERCASE":
+            value = value.lower()
+        else:
+            raise AssertionError(f"no emulation of {kind}")
+    return value
+
+
+def test_waf_login_limit_matches_the_path_the_app_sees() -> None:
+    """The /login rate rule matches the path after decoding and normalising it: `/%6Cogin` (review L5),
+    `//login`, `/./login`, `/x/../login` and `/LOGIN` all reach the login view, and all count; other
+    paths do not. A general per-address rate rule covers every request (review M4)."""
+    rules = {
+        r["Name"]: r
+        for r in resources(template("edge"), "AWS::WAFv2::WebACL")["WebAcl"]["Properties"]["Rules"]
+    }
+    match = rules["login-rate-limit"]["Statement"]["RateBasedStatement"]["ScopeDownStatement"][
+        "ByteMatchStatement"
+    ]
+    assert match["PositionalConstraint"] == "STARTS_WITH"
+    for path in ("/login", "/%6Cogin", "/%6c%6f%67%69%6e", "//login", "/./login", "/x/../login", "/LOGIN"):
+        assert waf_transform(path, match["TextTransformations"]).startswith(match["SearchString"]), path
+    assert not waf_transform("/company", match["TextTransformations"]).startswith(match["SearchString"])
+    general = rules["request-rate-limit"]["Statement"]["RateBasedStatement"]
+    assert general["AggregateKeyType"] == "IP"
+    assert "ScopeDownStatement" not in general
+
+
+def test_database_accepts_tls_13_only_and_the_drivers_speak_it() -> None:
+    """Both RDS parameter groups refuse anything below TLS 1.3 (review L8(2)); the engine's asyncpg
+    (Python's ssl module) and the dashboard's psycopg (libpq 12 or later) support it."""
+    for group in resources(template("data"), "AWS::RDS::DBParameterGroup").values():
+        assert group["Properties"]["Parameters"]["ssl_min_protocol_version"] == "TLSv1.3"
+    assert ssl.HAS_TLSv1_3
+    assert psycopg.pq.version() >= 120000

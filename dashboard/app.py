@@ -5,10 +5,8 @@ The WSGI app is `dashboard.app:server`, built on first access from the `MYCFA_DA
 
 from __future__ import annotations
 
-import functools
 import importlib
 import pkgutil
-from collections.abc import Callable
 from typing import Any
 
 import dash
@@ -17,7 +15,7 @@ import flask
 from dash import _callback, dcc, html
 
 import dashboard.pages
-from dashboard import audit, auth, responses
+from dashboard import access_audit, auth, responses
 from dashboard.components import export, serving_state
 from dashboard.components.page import UNREACHABLE
 from dashboard.config import DashboardSettings, load_dashboard_settings
@@ -51,7 +49,7 @@ def _import_pages() -> None:
             module = importlib.import_module(f"dashboard.pages.{name}")
             entry = dash.page_registry[module.__name__]
             if not entry.get("supplied_layout"):  # what Dash does for pages it finds in a folder
-                entry["layout"] = _audited_layout(name, module.layout)
+                entry["layout"] = access_audit.page_view(name, module.layout)
         _callback_snapshot = (
             dict(_callback.GLOBAL_CALLBACK_MAP),
             list(_callback.GLOBAL_CALLBACK_LIST),
@@ -61,17 +59,6 @@ def _import_pages() -> None:
         _callback.GLOBAL_CALLBACK_MAP.update(_callback_snapshot[0])
         _callback.GLOBAL_CALLBACK_LIST.extend(_callback_snapshot[1])
         _callback.GLOBAL_INLINE_SCRIPTS.extend(_callback_snapshot[2])
-
-
-def _audited_layout(page: str, layout: Callable[..., Any]) -> Callable[..., Any]:
-    """The page's layout, recording a page view each time Dash builds it for a user."""
-
-    @functools.wraps(layout)
-    def build(**query: Any) -> Any:
-        audit.record("page_view", "ok", page=page)
-        return layout(**query)
-
-    return build
 
 
 def _session_form(action: str, label: str, ident: str, style: str) -> html.Form:
@@ -182,6 +169,7 @@ def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
     configure_cookies(server, settings)
     build_services(settings, server)
     auth.init_auth(server)
+    access_audit.install(server)
     install_request_hooks(server)
     server.add_url_rule("/health/live", "health_live", health_live, methods=["GET"])
     server.add_url_rule("/health/ready", "health_ready", health_ready, methods=["GET"])

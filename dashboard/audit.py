@@ -93,6 +93,8 @@ def record(
     )
     emit_json(event)
     svc.audit.put(event, anonymous=anonymous)
+    if flask.has_request_context():
+        flask.g.mycfa_audited = True  # this request has its record: no generic `denied` beside it
     if kind == "login":
         svc.metrics.login(outcome == "success")
     return event

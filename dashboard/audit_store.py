@@ -50,10 +50,9 @@ FLOOD_KEYS = 1_024  # addresses tracked at once; beyond that they share one key
 EXIT_WAIT_S = 5.0  # how long a leaving process waits for its queue to drain
 TICK_S = 1.0  # how often the writer looks for flood windows to close
 # The database sets each row's time, chain position, inserting login and hash (schema/140).
-INSERT = (
-    "INSERT INTO audit.events (kind, outcome, username, role, client_addr, request_id, detail)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
-)
+COLUMNS = "kind, outcome, username, role, client_addr, request_id, detail"
+INSERT = f"INSERT INTO audit.events ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+COPY = f"COPY audit.events ({COLUMNS}) FROM STDIN"  # the writer's batches: one round trip, triggers fire
 _log = logging.getLogger(__name__)
 
 
@@ -112,8 +111,14 @@ class AuditEvent:
         )
 
 
+_logger: logging.Logger | None = None  # set up once: each data callback writes a line
+
+
 def audit_logger(stream: TextIO | None = None) -> logging.Logger:
-    """The JSON-lines logger: its own handler on stdout, not subject to MYCFA_LOG_LEVEL."""
+    """The JSON-lines logger: its own handler on stdout (or `stream`), not subject to MYCFA_LOG_LEVEL."""
+    global _logger
+    if stream is None and _logger is not None:
+        return _logger
     logger = logging.getLogger(LOGGER)
     if stream is not None or not logger.handlers:
         for handler in list(logger.handlers):
@@ -123,6 +128,7 @@ def audit_logger(stream: TextIO | None = None) -> logging.Logger:
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    _logger = logger
     return logger
 
 
@@ -275,26 +281,35 @@ class AuditStore:
             with self._lock:
                 self._busy = len(batch)
             try:
-                if time.monotonic() < self._down_until:
-                    raise psycopg.OperationalError("audit database marked down")
-                if conn is None or conn.closed:
-                    conn = self._connect()
-                # One transaction a batch: the chain's head row is locked once, not once a row.
-                with conn.transaction(), conn.cursor() as cur:
-                    cur.executemany(INSERT, [event.row() for event in batch])
-                with self._lock:
-                    self.stored += len(batch)
-            except psycopg.Error as exc:
-                _log.warning("audit rows not stored (%d): %s", len(batch), type(exc).__name__)
-                self._count_unstored(len(batch))
-                if isinstance(exc, psycopg.OperationalError):
-                    self._down_until = time.monotonic() + RETRY_AFTER_S
-                if conn is not None:
-                    conn.close()
-                conn = None
+                conn = self._write(conn, batch)
             finally:
                 with self._lock:
                     self._busy = 0
+
+    def _write(
+        self, conn: psycopg.Connection[Any] | None, batch: list[AuditEvent]
+    ) -> psycopg.Connection[Any] | None:
+        """Store a batch (or count it as unstored); returns the connection to reuse, if any."""
+        try:
+            if time.monotonic() < self._down_until:
+                raise psycopg.OperationalError("audit database marked down")
+            if conn is None or conn.closed:
+                conn = self._connect()
+            # One transaction and one COPY a batch: the chain's head row is locked once, not once a row.
+            with conn.transaction(), conn.cursor() as cur, cur.copy(COPY) as copy:
+                for event in batch:
+                    copy.write_row(event.row())
+            with self._lock:
+                self.stored += len(batch)
+            return conn
+        except psycopg.Error as exc:
+            _log.warning("audit rows not stored (%d): %s", len(batch), type(exc).__name__)
+            self._count_unstored(len(batch))
+            if isinstance(exc, psycopg.OperationalError):
+                self._down_until = time.monotonic() + RETRY_AFTER_S
+            if conn is not None:
+                conn.close()
+            return None
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Close every flood window and wait until every queued row is stored or counted (tests,

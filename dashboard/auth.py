@@ -280,7 +280,11 @@ def require_login() -> Any:
 def _after(response: flask.Response) -> flask.Response:
     """Request id on every answer; denied requests audited; the CSRF cookie for the browser's script."""
     response.headers["X-Request-Id"] = audit.request_id()
-    if response.status_code in (401, 403) and flask.request.endpoint not in PUBLIC_ENDPOINTS:
+    if (
+        response.status_code in (401, 403)
+        and flask.request.endpoint not in PUBLIC_ENDPOINTS
+        and not flask.g.get("mycfa_audited")
+    ):
         audit.record(
             "denied", str(response.status_code), method=flask.request.method, path=flask.request.path
         )

@@ -51,15 +51,23 @@ def export_link(page: str, name: str, label: str = "CSV") -> dbc.Button:
 
 
 def export_view(page: str, name: str) -> flask.Response:
+    """The CSV, or why not; each answer is audited with its outcome (denied, not_found, invalid, ok)."""
+    from dashboard.access_audit import refused
+
     user = auth.current_user()
-    if user is None or not user.can_export:
+    if user is None or not user.can_export or refused(page):
+        audit.record("export", "denied", page=page, export=name, params=dict(flask.request.args))
         return flask.Response("export not allowed for this role\n", status=403, mimetype="text/plain")
     exporter = _EXPORTERS.get((page, name))
     if exporter is None:
+        audit.record("export", "not_found", page=page, export=name)
         return flask.Response("unknown export\n", status=404, mimetype="text/plain")
     try:
         frame = exporter(flask.request.args)
     except InvalidInput as exc:
+        audit.record(
+            "export", "invalid", page=page, export=name, params=dict(flask.request.args), reason=str(exc)
+        )
         return flask.Response(f"{exc}\n", status=400, mimetype="text/plain")
     body = frame.to_csv(index=not isinstance(frame.index, pd.RangeIndex))
     audit.record("export", "ok", page=page, export=name, rows=len(frame), params=dict(flask.request.args))

@@ -388,3 +388,13 @@ def test_database_accepts_tls_13_only_and_the_drivers_speak_it() -> None:
         assert group["Properties"]["Parameters"]["ssl_min_protocol_version"] == "TLSv1.3"
     assert ssl.HAS_TLSv1_3
     assert psycopg.pq.version() >= 120000
+
+
+def test_dashboard_logs_keep_the_audit_lines_a_year() -> None:
+    """The dashboard's log group (the audit trail's JSON lines beside the rows) keeps them at least a
+    year, whatever the parameter says (review L8(6))."""
+    dashboard = template("dashboard")
+    [group] = resources(dashboard, "AWS::Logs::LogGroup").values()
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    allowed = dashboard["Parameters"]["LogRetentionDays"]["AllowedValues"]
+    assert min(int(days) for days in allowed) >= 365

@@ -123,9 +123,11 @@ def test_deploy_role_changes_only_the_application_stacks() -> None:
     assert create["Action"] == "cloudformation:CreateChangeSet"
     stacks = set(re.findall(r"^deploy_stack ([\w-]+) ", (REPO_ROOT / "scripts" / "deploy").read_text(), re.M))
     named = {
-        re.search(r"stack/mycfa-\$\{EnvironmentName\}-([\w-]+)/\*", text(r)).group(1)
+        hit.group(1)
         for r in create["Resource"]
-    }  # type: ignore[union-attr]
+        if (hit := re.search(r"stack/mycfa-\$\{EnvironmentName\}-([\w-]+)/\*", text(r)))
+    }
+    assert len(named) == len(create["Resource"])
     assert named == stacks
     condition = create["Condition"]
     assert set(condition["ForAllValues:StringEquals"]["cloudformation:ResourceTypes"]) == declared_types()

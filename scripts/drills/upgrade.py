@@ -39,6 +39,7 @@ USERS_DEFAULT = 50
 PAGE_INTERVAL_S = 1.0  # each analyst loads a page, then waits this long (as Locust's 0.5-2 s does)
 SETTLE_S = 30.0  # page loads before and after each step, so every phase has a sample
 LOCK_SAMPLE_S = 0.02
+ENGINE_TIMEOUT_S = 1800
 # Locks that block the dashboard's reads (ACCESS EXCLUSIVE) or the engine's writes (the others).
 HEAVY_LOCKS = ("AccessExclusiveLock", "ExclusiveLock", "ShareRowExclusiveLock", "ShareLock")
 MIGRATE_APP = "mycfa-migrate"  # engine/db/migrate.py APPLICATION_NAME
@@ -118,10 +119,16 @@ class Release:
             )
 
     def engine(self, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "engine", *args], cwd=self.root, env=self.env(env),
-            capture_output=True, text=True, timeout=1800, check=False,
-        )  # fmt: skip
+        try:
+            return subprocess.run(
+                [sys.executable, "-m", "engine", *args], cwd=self.root, env=self.env(env),
+                capture_output=True, text=True, timeout=ENGINE_TIMEOUT_S, check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise harness.DrillFailed(
+                f"{self.label}'s `{' '.join(args)}` ran past {ENGINE_TIMEOUT_S} s (a loaded machine?"
+                " --history-start later makes the ingest smaller)"
+            ) from None
 
 
 class ReleaseDashboard(harness.Dashboard):

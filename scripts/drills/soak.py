@@ -44,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--symbols", type=int, default=503, help="universe size (default 503)")
     parser.add_argument("--users", type=int, default=100, help="logged-in analysts (default 100)")
     parser.add_argument("--seed", type=int, default=34, help="order and timing of the faults (default 34)")
+    parser.add_argument(
+        "--availability-goal", type=float, default=AVAILABILITY_GOAL,
+        help=f"percent of requests answered (default {AVAILABILITY_GOAL}; CI's short run asks 99: a few"
+        " resets at a worker kill weigh more in 5 minutes)",
+    )  # fmt: skip
 
 
 def writer_url(cluster: harness.DrillCluster, which: str, database: str = "mycfa") -> str:
@@ -213,7 +218,7 @@ def run(args: argparse.Namespace) -> harness.Report:
             soak_measure.figures(report, soak, analysts, sampler, started, ended, catch_up)
             report.check(
                 "availability, % of requests answered", analysts.availability(),
-                f">= {AVAILABILITY_GOAL} (design 99.5)", lambda a: a >= AVAILABILITY_GOAL,
+                f">= {args.availability_goal:g} (design 99.5)", lambda a: a >= args.availability_goal,
             )  # fmt: skip
         finally:
             if analysts is not None:

@@ -12,17 +12,47 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 import flask
-from dash import _callback, dcc, html
+from dash import ClientsideFunction, Input, Output, State, _callback, clientside_callback, dcc, html
 
 import dashboard.pages
 from dashboard import access_audit, auth, responses
 from dashboard.components import export, serving_state
 from dashboard.components.page import UNREACHABLE
+from dashboard.components.picker import picker
+from dashboard.components.urlstate import CONTEXT_ID
 from dashboard.config import DashboardSettings, load_dashboard_settings
 from dashboard.logs import configure_logging, install_request_hooks
 from dashboard.security import configure_cookies, content_security_policy, install_headers
 from dashboard.services import build_services, services
 
+# Navbar links that carry a page's last view (its query string) and the current ticker (`mycfa.navLinks`).
+CARRIED = {
+    "company": True,
+    "valuation": True,
+    "forecast": True,
+    "compare": False,
+    "portfolio": False,
+    "screener": False,
+}
+NAV_COLLAPSE = "lg"  # Bootstrap's breakpoint (992 px): below it the links fold behind a toggler
+# Dash's page template with the document's language (screen readers pick their voice by it).
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <div>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </div>
+    </body>
+</html>"""
 MAX_REQUEST_BYTES = 256 * 1024  # request-size cap at the server (Flask answers 413 beyond it)
 _callback_snapshot: tuple[dict[str, Any], list[Any], list[str]] | None = None
 
@@ -45,6 +75,7 @@ def _import_pages() -> None:
     """
     global _callback_snapshot
     if _callback_snapshot is None:
+        _register_shell_callbacks()
         for name in page_modules():
             module = importlib.import_module(f"dashboard.pages.{name}")
             entry = dash.page_registry[module.__name__]
@@ -74,47 +105,118 @@ def _session_form(action: str, label: str, ident: str, style: str) -> html.Form:
     )
 
 
+def _nav_pages(user: auth.User | None) -> list[dict[str, Any]]:
+    return [
+        page
+        for page in dash.page_registry.values()
+        if not page["module"].endswith("not_found_404")
+        and (not page.get("admin_only") or (user is not None and user.is_admin))
+    ]
+
+
+def data_as_of() -> str:
+    """The newest stored close ("" before any ingest, or with no database)."""
+    try:
+        return picker().as_of or ""
+    except UNREACHABLE:
+        return ""
+
+
 def navbar() -> dbc.Navbar:
     user = auth.current_user()
     links = [
-        dbc.NavItem(
-            dbc.NavLink(
-                page["name"], href=page["relative_path"], id=f"nav-{page['module'].rsplit('.', 1)[-1]}"
-            )
-        )
-        for page in dash.page_registry.values()
-        if not page.get("admin_only") or (user is not None and user.is_admin)
+        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], id=f"nav-{_short(page)}"))
+        for page in _nav_pages(user)
     ]
     who = f"{user.username} ({user.role})" if user else ""
+    as_of = data_as_of() if user is not None else ""  # Dash builds the shell once at set-up, logged out
     return dbc.Navbar(
         dbc.Container(
             [
                 dbc.NavbarBrand("MyCFATool", href="/"),
-                dbc.Nav(links, navbar=True),
-                html.Div(
+                dbc.NavbarToggler(
                     [
-                        html.Span(who, className="text-light me-3", id="nav-user"),
-                        _session_form("/logout", "Log out", "nav-logout", "btn btn-outline-light btn-sm"),
-                        _session_form(
-                            "/logout/everywhere",
-                            "Log out everywhere",
-                            "nav-logout-everywhere",
-                            "btn btn-link btn-sm text-light",
+                        html.Span(className="navbar-toggler-icon"),
+                        html.Span("Menu", className="visually-hidden"),
+                    ],
+                    id="nav-toggler",
+                    n_clicks=0,
+                ),
+                dbc.Collapse(
+                    [
+                        dbc.Nav(links, navbar=True, className="me-auto"),
+                        html.Span(
+                            f"Data as of {as_of}" if as_of else "No data stored yet",
+                            className="navbar-text small me-3",
+                            id="nav-as-of",
+                            title="The newest stored daily close",
                         ),
-                    ]
+                        html.Div(
+                            [
+                                html.Span(who, className="text-light me-2", id="nav-user"),
+                                _session_form(
+                                    "/logout", "Log out", "nav-logout", "btn btn-outline-light btn-sm"
+                                ),
+                                _session_form(
+                                    "/logout/everywhere",
+                                    "Log out everywhere",
+                                    "nav-logout-everywhere",
+                                    "btn btn-link btn-sm text-light",
+                                ),
+                            ],
+                            className="d-flex flex-wrap align-items-center",
+                        ),
+                    ],
+                    id="nav-collapse",
+                    is_open=False,
+                    navbar=True,
                 ),
             ],
             fluid=True,
         ),
         color="dark",
         dark=True,
+        expand=NAV_COLLAPSE,
         className="mb-3",
     )
 
 
+def _short(page: dict[str, Any]) -> str:
+    return str(page["module"]).rsplit(".", 1)[-1]
+
+
 def shell() -> html.Div:
     """The layout around every page (built per request: the navbar depends on the user's role)."""
-    return html.Div([navbar(), dbc.Container(dash.page_container, fluid=True), dcc.Location(id="app-url")])
+    paths = {_short(page): page["relative_path"] for page in dash.page_registry.values()}
+    nav = [{"page": name, "path": paths[name], "symbol": symbol} for name, symbol in CARRIED.items()]
+    return html.Div(
+        [
+            html.A(
+                "Skip to the page's content", href="#main", className="visually-hidden-focusable mycfa-skip"
+            ),
+            html.Header(navbar()),
+            html.Main(dbc.Container(dash.page_container, fluid=True), id="main", tabIndex="-1"),
+            dcc.Store(id=CONTEXT_ID, storage_type="session"),
+            dcc.Store(id="app-nav", data=nav),
+        ]
+    )
+
+
+def _register_shell_callbacks() -> None:
+    """The navbar's links carry the context (`assets/urlstate.js`); its toggler folds it on narrow screens."""
+    clientside_callback(
+        ClientsideFunction(namespace="mycfa", function_name="navLinks"),
+        [Output(f"nav-{name}", "href") for name in CARRIED],
+        Input(CONTEXT_ID, "data"),
+        State("app-nav", "data"),
+    )
+    clientside_callback(
+        ClientsideFunction(namespace="mycfa", function_name="toggle"),
+        Output("nav-collapse", "is_open"),
+        Input("nav-toggler", "n_clicks"),
+        State("nav-collapse", "is_open"),
+        prevent_initial_call=True,
+    )
 
 
 def health_live() -> flask.Response:
@@ -181,6 +283,10 @@ def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
         pages_folder="",
         serve_locally=True,
         title="MyCFATool",
+        index_string=INDEX_STRING,
+        # The tab's context (its last ticker, each page's last query) reaches every layout: a page opened
+        # without a ticker in its link opens on the analyst's last one.
+        routing_callback_inputs={"context": State(CONTEXT_ID, "data")},
         update_title=None,  # type: ignore[arg-type]
         suppress_callback_exceptions=True,
     )

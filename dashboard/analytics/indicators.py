@@ -262,6 +262,8 @@ class Indicator:
     panel: Literal["price", "oscillator"]
     compute: Callable[[pd.DataFrame], dict[str, pd.Series]]
     axis: str = "Price (USD)"
+    guides: tuple[float, ...] = ()  # levels analysts read it against (RSI 30/70), drawn as dotted lines
+    bars: tuple[str, ...] = ()  # lines drawn as bars (the MACD histogram)
 
 
 def _bands(p: pd.DataFrame) -> dict[str, pd.Series]:
@@ -287,9 +289,11 @@ REGISTRY: dict[str, Indicator] = {
         Indicator("sma_200", "SMA 200", "price", lambda p: {"SMA 200": sma(p["close"], 200)}),
         Indicator("ema_20", "EMA 20", "price", lambda p: {"EMA 20": ema(p["close"], 20)}),
         Indicator("bbands", "Bollinger bands (20, 2 sd)", "price", _bands),
-        Indicator("rsi", "RSI 14", "oscillator", lambda p: {"RSI 14": rsi(p["close"])}, "RSI (0-100)"),
-        Indicator("macd", "MACD 12/26/9", "oscillator", _macd, "MACD (USD)"),
-        Indicator("stoch", "Stochastic 5/3/3", "oscillator", _stoch, "Stochastic (0-100)"),
+        Indicator(
+            "rsi", "RSI 14", "oscillator", lambda p: {"RSI 14": rsi(p["close"])}, "RSI (0-100)", (30.0, 70.0)
+        ),
+        Indicator("macd", "MACD 12/26/9", "oscillator", _macd, "MACD (USD)", bars=("Histogram",)),
+        Indicator("stoch", "Stochastic 5/3/3", "oscillator", _stoch, "Stochastic (0-100)", (20.0, 80.0)),
         Indicator(
             "adx", "ADX 14", "oscillator", lambda p: {"ADX 14": adx(p["high"], p["low"], p["close"])}, "ADX"
         ),
@@ -309,6 +313,7 @@ REGISTRY: dict[str, Indicator] = {
             "oscillator",
             lambda p: {"MFI 14": mfi(p["high"], p["low"], p["close"], p["volume"])},
             "MFI (0-100)",
+            (20.0, 80.0),
         ),
     )
 }

@@ -7,6 +7,7 @@ a request. Legends sit above the plot area, never over the data.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -91,20 +92,60 @@ def empty_figure(message: str) -> dict[str, Any]:
     }
 
 
+# Distinct line colours (no green or red: the candles use them), handed out in order across every panel,
+# so no two series of one chart share a colour.
+PALETTE = (
+    "#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#393b79",
+    "#7f7f7f", "#637939", "#ad494a", "#3182bd", "#e6550d", "#756bb1", "#636363", "#843c39",
+)  # fmt: skip
+PRICE_PX, VOLUME_PX, PANEL_PX, GAP_PX = 360, 80, 130, 34  # fixed heights: the price keeps its size
+LEGEND_PER_ROW = 7  # legend entries that fit a row of the Company chart at 1280 px (estimated)
+
+
+@dataclass(frozen=True, slots=True)
+class Panel:
+    """An oscillator under the volume: its axis title, its lines, guide levels and lines drawn as bars."""
+
+    axis: str
+    lines: Mapping[str, pd.Series]
+    guides: tuple[float, ...] = ()
+    bars: tuple[str, ...] = ()
+
+
+def blank_figure() -> dict[str, Any]:
+    """An empty, unlabelled figure for a panel whose page already says why it has nothing (one message
+    per failure, not one per panel)."""
+    return {
+        "data": [],
+        "layout": layout(
+            "",
+            height=40,
+            legend=False,
+            xaxis={"visible": False},
+            yaxis={"visible": False},
+            margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        ),
+    }
+
+
 def candles(
     prices: pd.DataFrame,
     overlays: Mapping[str, pd.Series],
     title: str,
     *,
     price_axis: str = "Price (USD)",
-    panels: Sequence[tuple[str, Mapping[str, pd.Series]]] = (),
+    panels: Sequence[Panel] = (),
+    log: bool = False,
 ) -> dict[str, Any]:
     """Candlesticks with volume below, indicator overlays on the price axis and one axis per oscillator.
 
-    Every trace is on the one x-axis, so zooming the price zooms the oscillators with it. `panels` are
-    (axis title, lines) pairs, stacked under the volume in the order given.
+    Every trace is on the one x-axis, so zooming the price zooms the oscillators with it. Each panel has
+    a fixed height in pixels (the price's never shrinks as panels are added); `log` puts prices on a log
+    scale (30 years read as growth rates, not squashed near zero). The title is the figure's text summary
+    (`meta`); the page shows it as the chart's header, and the legend has the top margin to itself.
     """
     x = formats.iso_dates(prices.index)
+    colours = iter(PALETTE * 2)
     data: list[dict[str, Any]] = [
         {
             "type": "candlestick",
@@ -125,7 +166,7 @@ def candles(
             "x": x,
             "y": _values(series),
             "name": name,
-            "line": {"width": 1.2},
+            "line": {"width": 1.2, "color": next(colours)},
             "hovertemplate": f"{name} %{{y:,.2f}} USD<extra></extra>",
             "xaxis": "x",
             "yaxis": "y",
@@ -144,47 +185,68 @@ def candles(
             "yaxis": "y2",
         }
     )
-    # Domains from the bottom: one 0.2-high band per oscillator, then volume, then the price on top.
-    step = 0.2 if panels else 0.0
-    below = len(panels) * step
-    span = 1.0 - below
+    shapes: list[dict[str, Any]] = []
     extra_axes: dict[str, Any] = {}
-    for i, (axis_title, series_map) in enumerate(panels):
+    area = PRICE_PX + GAP_PX + VOLUME_PX + len(panels) * (GAP_PX + PANEL_PX)
+    top = area  # pixels from the bottom of the plot area, going down panel by panel
+    domains = []
+    for size in (PRICE_PX, VOLUME_PX, *[PANEL_PX] * len(panels)):
+        domains.append([max(top - size, 0) / area, top / area])
+        top -= size + GAP_PX
+    for i, panel in enumerate(panels):
         name = f"y{i + 3}"
-        low = below - (i + 1) * step
-        extra_axes[f"yaxis{i + 3}"] = axis(axis_title, domain=[low + 0.03, low + step], hoverformat=",.2f")
-        data += [
-            {
-                "type": "scatter",
-                "mode": "lines",
+        extra_axes[f"yaxis{i + 3}"] = axis(panel.axis, domain=domains[i + 2], hoverformat=",.2f")
+        for label, series in panel.lines.items():
+            trace: dict[str, Any] = {
                 "x": x,
                 "y": _values(series),
                 "name": label,
-                "line": {"width": 1.1},
                 "hovertemplate": f"{label} %{{y:,.2f}}<extra></extra>",
                 "xaxis": "x",
                 "yaxis": name,
             }
-            for label, series in series_map.items()
+            if label in panel.bars:
+                trace.update(type="bar", marker={"color": next(colours)}, opacity=0.6)
+            else:
+                trace.update(type="scatter", mode="lines", line={"width": 1.1, "color": next(colours)})
+            data.append(trace)
+        shapes += [
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "yref": name,
+                "y0": level,
+                "y1": level,
+                "line": {"color": "#6c757d", "width": 1, "dash": "dot"},
+            }
+            for level in panel.guides
         ]
+    rows = -(-len(data) // LEGEND_PER_ROW)
+    margin_top = 16 + 22 * rows
     bottom = f"y{len(panels) + 2}" if panels else "y2"
-    return {
-        "data": data,
-        "layout": layout(
-            title,
-            height=580 + 170 * len(panels),
-            hovermode="x",
-            xaxis=axis(anchor=bottom, rangeslider={"visible": False}, type="date"),
-            yaxis=axis(
-                price_axis,
-                domain=[below + 0.3 * span, 1.0],
-                tickformat=",.0f",
-                hoverformat=",.2f",
-            ),
-            yaxis2=axis("Volume (shares)", domain=[below + 0.03, below + 0.22 * span], tickformat="~s"),
-            **extra_axes,
+    frame = layout(
+        "",
+        height=area + margin_top + 50,
+        hovermode="x",
+        margin={"l": 70, "r": 20, "t": margin_top, "b": 50},
+        meta={"summary": title},
+        shapes=shapes,
+        bargap=0.1,
+        xaxis=axis(anchor=bottom, rangeslider={"visible": False}, type="date"),
+        yaxis=axis(
+            price_axis + (" (log scale)" if log else ""),
+            domain=domains[0],
+            type="log" if log else "linear",
+            tickformat=",.0f" if not log else ",~r",
+            hoverformat=",.2f",
         ),
-    }
+        yaxis2=axis("Volume (shares)", domain=domains[1], tickformat="~s"),
+        **extra_axes,
+    )
+    frame["legend"] = {**LEGEND, "y": 1.0, "yref": "container", "yanchor": "top"}
+    return {"data": data, "layout": frame}
 
 
 def lines(

@@ -18,7 +18,7 @@ from dashboard.data import queries
 from dashboard.services import services
 from serving import company as derive
 
-RANGES = {"1Y": 365, "5Y": 5 * 365, "10Y": 10 * 365, "MAX": None}
+RANGES = {"1M": 31, "6M": 183, "1Y": 365, "5Y": 5 * 365, "10Y": 10 * 365, "MAX": None}
 OVERLAYS = indicators.keys("price")
 OSCILLATORS = indicators.keys("oscillator")
 STATEMENT_FIELDS = {
@@ -77,13 +77,14 @@ def as_of_date(value: object) -> str | None:
     return day.isoformat()
 
 
-def as_of_picker(id_: str, *, md: int) -> dbc.Col:
+def as_of_picker(id_: str, *, md: int, value: str | None = None) -> dbc.Col:
     """The as-of date control of the Company and Valuation pages (empty means the latest figures)."""
     return dbc.Col(
         [
             dbc.Label("As of (empty: latest)", html_for=id_, className="small me-1"),
             dcc.DatePickerSingle(
                 id=id_,
+                date=value,
                 display_format="YYYY-MM-DD",
                 placeholder="latest",
                 clearable=True,
@@ -173,19 +174,30 @@ def _date_union(indexes: list[pd.Index]) -> tuple[pd.Index, list[np.ndarray] | N
     return union, [union.searchsorted(index) for index in indexes]
 
 
-def window(frame: pd.DataFrame, span: str) -> pd.DataFrame:
-    """The rows of the last `span` (dated on or after the last date minus its days).
+def window(
+    frame: pd.DataFrame, span: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """The rows of the last `span` (dated on or after the last date minus its days), or from `start`
+    to `end` when given (a span not in RANGES, such as year-to-date or custom dates, gives them).
 
     On an ascending index of unique dates (every stored history) those rows are a tail, cut by position
     (a binary search and a view, where a mask copies every column); any other index is masked.
     """
     days = RANGES.get(span)
-    if days is None or frame.empty:
+    if frame.empty or (days is None and start is None and end is None):
         return frame
-    start = frame.index[-1] - pd.Timedelta(days=days)
+    if start is None and days is not None:
+        start = frame.index[-1] - pd.Timedelta(days=days)
     if frame.index.is_monotonic_increasing and frame.index.is_unique:
-        return frame.iloc[int(frame.index.searchsorted(start, side="left")) :]
-    return frame[frame.index >= start]
+        first = int(frame.index.searchsorted(start, side="left")) if start is not None else 0
+        last = int(frame.index.searchsorted(end, side="right")) if end is not None else len(frame)
+        return frame.iloc[first:last]
+    keep = np.ones(len(frame), dtype=bool)
+    if start is not None:
+        keep &= frame.index >= start
+    if end is not None:
+        keep &= frame.index <= end
+    return frame[keep]
 
 
 def price_view(
@@ -195,26 +207,32 @@ def price_view(
     overlays: tuple[str, ...],
     span: str,
     oscillators: tuple[str, ...] = (),
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
 ) -> tuple[pd.DataFrame, dict[str, pd.Series], list[tuple[indicators.Indicator, dict[str, pd.Series]]]]:
     """OHLCV (adjusted or traded) in the window, the chosen overlays and oscillator panels.
 
     Every indicator comes from `indicators.REGISTRY` and is computed on the full history (so the window
-    starts warmed up), then cut to the window.
+    starts warmed up), then cut to the window (`start`/`end` as `window` takes them).
     """
     full = prices(symbol)
     if full.empty:
         return full, {}, []
     ohlcv = indicators.ohlcv(full, adjusted=adjusted)
-    shown = window(ohlcv, span)
+    shown = window(ohlcv, span, start, end)
 
-    # A tail of the history (see `window`): each line's same tail, by position, is its reindex on it.
-    start = len(ohlcv) - len(shown)
-    tail = start if ohlcv.index.is_unique and shown.index.equals(ohlcv.index[start:]) else None
+    # A slice of the history (see `window`): each line's same slice, by position, is its reindex on it.
+    first = int(ohlcv.index.searchsorted(shown.index[0])) if len(shown) else len(ohlcv)
+    cut = (
+        slice(first, first + len(shown))
+        if ohlcv.index.is_unique and shown.index.equals(ohlcv.index[first : first + len(shown)])
+        else None
+    )
 
     def lines(key: str) -> dict[str, pd.Series]:
         computed = indicators.REGISTRY[key].compute(ohlcv).items()
-        if tail is not None:
-            return {name: s.iloc[tail:] for name, s in computed}
+        if cut is not None:
+            return {name: s.iloc[cut] for name, s in computed}
         return {name: s.reindex(shown.index) for name, s in computed}
 
     overlay_lines = {name: s for key in overlays for name, s in lines(key).items()}

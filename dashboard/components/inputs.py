@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import dash_bootstrap_components as dbc
 import pandas as pd
+from dash import html
 
 from dashboard.data import queries
 from dashboard.errors import DashboardError
@@ -132,14 +134,40 @@ def valid_choice(value: object, choices: Iterable[str], *, name: str) -> str:
     return str(value)
 
 
-def radio_column(id_: str, choices: Mapping[str, str], value: str, *, md: int) -> dbc.Col:
-    """An inline radio group in a grid column; `choices` maps each value to its label."""
+def group(label: str, control: Any) -> html.Fieldset:
+    """A control group with its label as the fieldset's legend (screen readers say it before the choices)."""
+    return html.Fieldset(
+        [html.Legend(label, className="small text-muted mb-0 mycfa-legend"), control], className="mb-1"
+    )
+
+
+def radio_column(id_: str, choices: Mapping[str, str], value: str, *, md: int, label: str) -> dbc.Col:
+    """A labelled inline radio group in a grid column; `choices` maps each value to its label."""
     return dbc.Col(
-        dbc.RadioItems(
-            id=id_,
-            options=[{"label": label, "value": key} for key, label in choices.items()],
-            value=value,
-            inline=True,
+        group(
+            label,
+            dbc.RadioItems(
+                id=id_,
+                options=[{"label": text, "value": key} for key, text in choices.items()],
+                value=value,
+                inline=True,
+            ),
+        ),
+        md=md,
+    )
+
+
+def check_column(id_: str, choices: Mapping[str, str], value: list[str], *, md: int, label: str) -> dbc.Col:
+    """A labelled inline checkbox group in a grid column."""
+    return dbc.Col(
+        group(
+            label,
+            dbc.Checklist(
+                id=id_,
+                options=[{"label": text, "value": key} for key, text in choices.items()],
+                value=value,
+                inline=True,
+            ),
         ),
         md=md,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import dash
@@ -12,10 +13,28 @@ from dash import Input, Output, callback, dcc, html
 from dash.development.base_component import Component
 
 from dashboard.analytics.indicators import REGISTRY
-from dashboard.components import charts, company_data, formats, states, tables
+from dashboard.components import bars, charts, company_data, formats, states, tables, urlstate
 from dashboard.components.export import export_href, export_link, register_export
-from dashboard.components.inputs import InvalidInput, bounded_list, radio_column, valid_choice, valid_symbol
-from dashboard.components.page import FAILURES, NO_COMPANIES, chart, heading, picker_options, symbol_picker
+from dashboard.components.inputs import (
+    InvalidInput,
+    bounded_list,
+    check_column,
+    group,
+    radio_column,
+    valid_choice,
+    valid_symbol,
+)
+from dashboard.components.page import (
+    FAILURES,
+    chart,
+    choose_symbol,
+    frame,
+    heading,
+    picker_data,
+    register_picker,
+    symbol_picker,
+)
+from dashboard.components.picker import Picker
 from dashboard.data import queries
 from dashboard.services import services
 from dashboard.vocabulary import VIEW_NOUNS, VIEWS, fiscal_labels
@@ -33,86 +52,115 @@ FRESHNESS_COLUMNS = {
 STATEMENT_COLUMNS = {"item": formats.Col("Line item"), "unit": formats.Col("Unit")}
 
 
-def default_symbol(requested: str | None) -> str | None:
-    try:
-        return valid_symbol(requested) if requested else None
-    except InvalidInput:
-        return None
+SPANS = {**{k: k for k in company_data.RANGES if k != "MAX"}, "YTD": "YTD", "MAX": "MAX", "custom": "Custom"}
+SPANS = {k: SPANS[k] for k in ("1M", "6M", "YTD", "1Y", "5Y", "10Y", "MAX", "custom")}
+BASES = {"adj": "Adjusted", "raw": "Unadjusted"}
+SCALES = {"linear": "Linear", "log": "Log"}
+OVERLAY_CHOICES = {o: REGISTRY[o].label for o in company_data.OVERLAYS}
+OSCILLATOR_CHOICES = {o: REGISTRY[o].label for o in company_data.OSCILLATORS}
+URL = urlstate.page_state(
+    "/",
+    "company",
+    urlstate.Param("symbol", "company-symbol", kind="symbol", label="ticker"),
+    urlstate.Param("range", "company-range", default="5Y", choices=tuple(SPANS)),
+    urlstate.Param("from", "company-dates", kind="date", prop="start_date"),
+    urlstate.Param("to", "company-dates", kind="date", prop="end_date"),
+    urlstate.Param("basis", "company-adjusted", default="adj", choices=tuple(BASES)),
+    urlstate.Param("scale", "company-scale", default="linear", choices=tuple(SCALES)),
+    urlstate.Param("bars", "company-bars", default="auto", choices=tuple(bars.SIZES)),
+    urlstate.Param(
+        "overlays", "company-overlays", kind="choices", default=["sma_50"], choices=company_data.OVERLAYS
+    ),
+    urlstate.Param(
+        "osc", "company-oscillators", kind="choices", default=[], choices=company_data.OSCILLATORS
+    ),
+    urlstate.Param("period", "company-period", default="FY", choices=tuple(PERIODS)),
+    urlstate.Param("kind", "company-kind", default="income", choices=tuple(KINDS)),
+    urlstate.Param("asof", "company-asof", kind="date", prop="date", label="as-of date"),
+)
+register_picker("company-symbol")
 
 
-def layout(symbol: str | None = None, **_: Any) -> Component:
-    options = picker_options(at_least=0)
-    if not isinstance(options, list):
-        return options
-    chosen = default_symbol(symbol) or (options[0]["value"] if options else None)
-    if chosen is None:
-        return states.empty(NO_COMPANIES)
+def layout(**query: Any) -> Component:
+    data = picker_data(at_least=0)
+    if not isinstance(data, Picker):
+        return data
+    state = URL.read(query)
+    chosen = choose_symbol(state, data)
     controls = dbc.Row(
         [
-            symbol_picker("company-symbol", options, chosen, md=4),
-            radio_column("company-adjusted", {"adj": "Adjusted", "raw": "Unadjusted"}, "adj", md=2),
-            radio_column("company-range", {k: k for k in company_data.RANGES}, "5Y", md=3),
+            symbol_picker("company-symbol", data, chosen, md=4),
+            radio_column("company-range", SPANS, state["range"], md=5, label="Range"),
             dbc.Col(
-                dbc.Checklist(
-                    id="company-overlays",
-                    options=[{"label": REGISTRY[o].label, "value": o} for o in company_data.OVERLAYS],
-                    value=["sma_50"],
-                    inline=True,
+                group(
+                    "Custom range (from, to)",
+                    dcc.DatePickerRange(
+                        id="company-dates",
+                        start_date=state["from"],
+                        end_date=state["to"],
+                        display_format="YYYY-MM-DD",
+                        start_date_placeholder_text="from",
+                        end_date_placeholder_text="to",
+                        clearable=True,
+                        min_date_allowed=company_data.EARLIEST_AS_OF.isoformat(),
+                        max_date_allowed=date.today().isoformat(),
+                    ),
                 ),
                 md=3,
             ),
-            dbc.Col(
-                [
-                    dbc.Label("Oscillators (panels under the volume)", className="small mb-0 me-2"),
-                    dbc.Checklist(
-                        id="company-oscillators",
-                        options=[{"label": REGISTRY[o].label, "value": o} for o in company_data.OSCILLATORS],
-                        value=[],
-                        inline=True,
-                    ),
-                ],
+            radio_column("company-adjusted", BASES, state["basis"], md=3, label="Prices"),
+            radio_column("company-scale", SCALES, state["scale"], md=2, label="Scale"),
+            radio_column("company-bars", bars.SIZES, state["bars"], md=3, label="Bars"),
+            check_column("company-overlays", OVERLAY_CHOICES, state["overlays"], md=4, label="Overlays"),
+            check_column(
+                "company-oscillators",
+                OSCILLATOR_CHOICES,
+                state["osc"],
                 md=12,
+                label="Oscillators (panels under the volume)",
             ),
         ],
-        className="mb-2 g-2 align-items-center",
+        className="mb-2 g-2 align-items-end",
     )
-    return html.Div(
-        [
-            html.Div(id="company-staleness"),
-            controls,
-            dbc.Row(
-                [
-                    dbc.Col(states.loading(html.Div(id="company-profile"), "company-profile"), md=3),
-                    dbc.Col(
-                        [
-                            heading("Price", "company", "prices"),
-                            chart("company-price-graph", "company-price"),
-                        ],
-                        md=9,
-                    ),
-                ]
-            ),
-            html.Hr(),
-            dbc.Row(
-                [
-                    radio_column("company-period", PERIODS, "FY", md=3),
-                    radio_column("company-kind", KINDS, "income", md=4),
-                    company_data.as_of_picker("company-asof", md=3),
-                    dbc.Col(export_link("company", "statements"), md=2),
-                ],
-                className="mb-2",
-            ),
-            html.Div(id="company-asof-note", className="small text-muted mb-1"),
-            states.loading(html.Div(id="company-statement-table"), "company-statement-table"),
-            states.loading(
-                dcc.Graph(id="company-statement-graph", config={"displaylogo": False}, className="mt-3"),
-                "company-statement-graph",
-            ),
-            heading("Ratio history (annual)", "company", "ratios", gap=True),
-            chart("company-ratio-graph", "company-ratio-graph"),
-            heading("Freshness", "company", "freshness", gap=True),
-            html.Div(id="company-freshness"),
-        ]
+    return frame(
+        "Company",
+        URL,
+        state,
+        html.Div(id="company-staleness"),
+        controls,
+        dbc.Row(
+            [
+                dbc.Col(states.loading(html.Div(id="company-profile"), "company-profile"), md=3),
+                dbc.Col(
+                    [
+                        heading("Price", "company", "prices"),
+                        html.Div(id="company-price-header", className="mycfa-price-header"),
+                        chart("company-price-graph", "company-price"),
+                    ],
+                    md=9,
+                ),
+            ]
+        ),
+        html.Hr(),
+        dbc.Row(
+            [
+                radio_column("company-period", PERIODS, state["period"], md=3, label="Period"),
+                radio_column("company-kind", KINDS, state["kind"], md=4, label="Statement"),
+                company_data.as_of_picker("company-asof", md=3, value=state["asof"]),
+                dbc.Col(export_link("company", "statements"), md=2),
+            ],
+            className="mb-2 align-items-end",
+        ),
+        html.Div(id="company-asof-note", className="small text-muted mb-1"),
+        states.loading(html.Div(id="company-statement-table"), "company-statement-table"),
+        states.loading(
+            dcc.Graph(id="company-statement-graph", config={"displaylogo": False}, className="mt-3"),
+            "company-statement-graph",
+        ),
+        heading("Ratio history (annual)", "company", "ratios", gap=True),
+        chart("company-ratio-graph", "company-ratio-graph"),
+        heading("Freshness", "company", "freshness", gap=True),
+        html.Div(id="company-freshness"),
     )
 
 
@@ -192,11 +240,16 @@ def company_profile(symbol: str | None) -> tuple[Any, Any, Any, str]:
 @callback(
     Output("company-price-graph", "figure"),
     Output("company-export-prices", "href"),
+    Output("company-price-header", "children"),
     Input("company-symbol", "value"),
     Input("company-adjusted", "value"),
     Input("company-overlays", "value"),
     Input("company-range", "value"),
     Input("company-oscillators", "value"),
+    Input("company-scale", "value"),
+    Input("company-bars", "value"),
+    Input("company-dates", "start_date"),
+    Input("company-dates", "end_date"),
 )
 def company_price(
     symbol: str | None,
@@ -204,11 +257,22 @@ def company_price(
     overlays: list[str] | None,
     span: str,
     oscillators: list[str] | None = None,
-) -> tuple[Any, str]:
+    scale: str = "linear",
+    size: str = "auto",
+    start: str | None = None,
+    end: str | None = None,
+) -> tuple[Any, str, Any]:
     try:
         symbol = valid_symbol(symbol)
         adjusted = valid_choice(adjusted, ("adj", "raw"), name="price basis")
-        span = valid_choice(span, tuple(company_data.RANGES), name="range")
+        span = valid_choice(span, tuple(SPANS), name="range")
+        scale = valid_choice(scale or "linear", tuple(SCALES), name="scale")  # absent: as before they were
+        size = valid_choice(size or "auto", tuple(bars.SIZES), name="bars")
+        dates = (
+            (company_data.as_of_date(start), company_data.as_of_date(end))
+            if span == "custom"
+            else (None, None)
+        )
         chosen = tuple(
             sorted(
                 valid_choice(o, company_data.OVERLAYS, name="overlay")
@@ -222,29 +286,98 @@ def company_price(
         }
         panels = tuple(o for o in company_data.OSCILLATORS if o in picked)
     except InvalidInput as exc:
-        return charts.empty_figure(str(exc)), "#"
-
-    def build() -> dict[str, Any]:
-        shown, lines, oscillator_lines = company_data.price_view(
-            symbol, adjusted=adjusted == "adj", overlays=chosen, span=span, oscillators=panels
-        )
-        if shown.empty:
-            return charts.empty_figure(f"No prices stored for {symbol}.")
-        title = f"{symbol} · {'dividend-adjusted' if adjusted == 'adj' else 'traded'} prices"
-        axis = "Price (USD, dividend-adjusted)" if adjusted == "adj" else "Price (USD)"
-        return charts.candles(
-            shown,
-            lines,
-            title,
-            price_axis=axis,
-            panels=[(indicator.axis, series) for indicator, series in oscillator_lines],
-        )
-
+        return charts.empty_figure(str(exc)), "#", None
+    key = (symbol, adjusted, chosen, span, panels, scale, size, dates)
     try:
-        figure = services().cache.cached("price-figure", (symbol, adjusted, chosen, span, panels), build)
+        figure = services().cache.cached(
+            "price-figure",
+            key,
+            lambda: price_figure(symbol, adjusted, chosen, span, panels, scale, size, dates),
+        )
+        header = services().cache.cached("price-header", (symbol,), lambda: price_header(symbol))
     except FAILURES as exc:
-        return charts.empty_figure(str(exc)), "#"
-    return figure, export_href("company", "prices", {"symbol": symbol, "adjusted": adjusted})
+        return charts.empty_figure(str(exc)), "#", None
+    href = export_href("company", "prices", {"symbol": symbol, "adjusted": adjusted}) if header else "#"
+    return figure, href, header
+
+
+def span_dates(index: pd.Index, span: str, dates: tuple[str | None, str | None]) -> tuple[Any, Any]:
+    """The window's (start, end) for year-to-date and custom ranges (None: `window`'s own rule)."""
+    if span == "YTD" and len(index):
+        return pd.Timestamp(index[-1].year, 1, 1), None
+    if span == "custom":
+        return (pd.Timestamp(dates[0]) if dates[0] else None, pd.Timestamp(dates[1]) if dates[1] else None)
+    return None, None
+
+
+def price_figure(
+    symbol: str,
+    adjusted: str,
+    chosen: tuple[str, ...],
+    span: str,
+    panels: tuple[str, ...],
+    scale: str,
+    size: str,
+    dates: tuple[str | None, str | None],
+) -> dict[str, Any]:
+    """The price chart: the window's bars (daily, weekly or monthly), overlays and oscillator panels."""
+    history = company_data.prices(symbol)
+    start, end = span_dates(history.index, span, dates)
+    shown, lines, oscillator_lines = company_data.price_view(
+        symbol,
+        adjusted=adjusted == "adj",
+        overlays=chosen,
+        span=span,
+        oscillators=panels,
+        start=start,
+        end=end,
+    )
+    if shown.empty:
+        return charts.empty_figure(
+            f"No prices stored for {symbol}." if history.empty else f"No prices for {symbol} in this range."
+        )
+    bar = bars.auto(shown.index) if size == "auto" else size
+    rows = bars.last_rows(shown.index, bar)
+    basis = "dividend-adjusted" if adjusted == "adj" else "traded"
+    title = f"{symbol} · {basis} prices, {bars.NAMES[bar]} bars"
+    axis = "Price (USD, dividend-adjusted)" if adjusted == "adj" else "Price (USD)"
+    return charts.candles(
+        bars.resample(shown, bar),
+        {name: s.iloc[rows] for name, s in lines.items()},
+        title,
+        price_axis=axis,
+        panels=[
+            charts.Panel(
+                indicator.axis,
+                {name: s.iloc[rows] for name, s in series.items()},
+                indicator.guides,
+                indicator.bars,
+            )
+            for indicator, series in oscillator_lines
+        ],
+        log=scale == "log",
+    )
+
+
+def price_header(symbol: str) -> Any:
+    """Last close, its change, the 52-week range and the close's date (traded prices), or None."""
+    history = company_data.prices(symbol)
+    closes = history["close"].dropna() if not history.empty else pd.Series(dtype=float)
+    if closes.empty:
+        return None
+    last, day = float(closes.iloc[-1]), closes.index[-1]
+    year = closes[closes.index > day - pd.Timedelta(days=365)]
+    change = last / float(closes.iloc[-2]) - 1 if len(closes) > 1 and closes.iloc[-2] else None
+    parts = [
+        html.Span(f"USD {last:,.2f}", className="fs-5 fw-semibold me-2", id="company-last-close"),
+        html.Span(
+            formats.pct(change, digits=2, signed=True) if change is not None else "",
+            className=("text-success" if (change or 0) >= 0 else "text-danger") + " me-3",
+        ),
+        html.Span(f"52-week range {year.min():,.2f} to {year.max():,.2f}", className="me-3"),
+        html.Span(f"close of {day:%Y-%m-%d} (traded)", className="text-muted"),
+    ]
+    return html.P(parts, className="mb-1 small")
 
 
 @callback(

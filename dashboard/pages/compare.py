@@ -12,10 +12,19 @@ import pandas as pd
 from dash import Input, Output, callback, html
 from dash.development.base_component import Component
 
-from dashboard.components import charts, company_data, states, tables, universe_data
+from dashboard.components import charts, company_data, states, tables, universe_data, urlstate
 from dashboard.components.export import export_href, register_export
 from dashboard.components.inputs import radio_column, valid_choice, valid_symbols
-from dashboard.components.page import FAILURES, chart, heading, picker_options, symbol_picker
+from dashboard.components.page import (
+    FAILURES,
+    chart,
+    frame,
+    heading,
+    picker_data,
+    register_picker,
+    symbol_picker,
+)
+from dashboard.components.picker import Picker
 from dashboard.services import services
 
 dash.register_page(__name__, path="/compare", name="Compare", order=3, title="Compare · MyCFATool")
@@ -36,26 +45,37 @@ COLUMNS = [
 SPANS = {"1Y": 365, "3Y": 3 * 365, "5Y": 5 * 365, "10Y": 10 * 365}
 
 
-def layout(symbols: str | None = None, **_: Any) -> Component:
-    options = picker_options(at_least=2, too_few="Comparing needs at least two companies loaded.")
-    if not isinstance(options, list):
-        return options
-    chosen = [s for s in (symbols or "").split(",") if s] or [o["value"] for o in options[:3]]
-    return html.Div(
-        [
-            dbc.Row(
-                [
-                    symbol_picker("compare-symbols", options, chosen, md=8, multi=True),
-                    radio_column("compare-span", {k: k for k in SPANS}, "5Y", md=4),
-                ],
-                className="mb-2",
-            ),
-            html.Div(id="compare-staleness"),
-            heading("Latest annual ratios and growth", "compare", "ratios"),
-            states.loading(html.Div(id="compare-table"), "compare-table"),
-            heading("Normalised price (start = 100, adjusted)", "compare", "prices", gap=True),
-            chart("compare-price-graph", "compare-price"),
-        ]
+URL = urlstate.page_state(
+    "/compare",
+    "compare",
+    urlstate.Param("symbols", "compare-symbols", kind="symbols", label="tickers"),
+    urlstate.Param("span", "compare-span", default="5Y", choices=tuple(SPANS), label="range"),
+)
+register_picker("compare-symbols")
+
+
+def layout(**query: Any) -> Component:
+    data = picker_data(at_least=2, too_few="Comparing needs at least two companies loaded.")
+    if not isinstance(data, Picker):
+        return data
+    state = URL.read(query)
+    chosen = state["symbols"] or data.defaults(3)
+    return frame(
+        "Compare",
+        URL,
+        state,
+        dbc.Row(
+            [
+                symbol_picker("compare-symbols", data, chosen, md=8, multi=True, label="Companies (2 to 10)"),
+                radio_column("compare-span", {k: k for k in SPANS}, state["span"], md=4, label="Price range"),
+            ],
+            className="mb-2 align-items-end",
+        ),
+        html.Div(id="compare-staleness"),
+        heading("Latest annual ratios and growth", "compare", "ratios"),
+        states.loading(html.Div(id="compare-table"), "compare-table"),
+        heading("Normalised price (start = 100, adjusted)", "compare", "prices", gap=True),
+        chart("compare-price-graph", "compare-price"),
     )
 
 
@@ -106,8 +126,8 @@ def compare_update(symbols: list[str] | None, span: str) -> tuple[Any, Any, Any,
         grid, figure = services().cache.cached(
             "compare-view", (tuple(chosen), span), lambda: compare_view(chosen, span)
         )
-    except FAILURES as exc:
-        return states.error(str(exc)), charts.empty_figure(str(exc)), states.staleness(), "#", "#"
+    except FAILURES as exc:  # one message, in the table's place
+        return states.error(str(exc)), charts.blank_figure(), states.staleness(), "#", "#"
     params = {"symbols": ",".join(chosen), "span": span}
     return (
         grid,

@@ -13,11 +13,21 @@ from dash.development.base_component import Component
 
 from dashboard.analytics import forecast as fc
 from dashboard.analytics.fundamentals import field
-from dashboard.components import charts, company_data, formats, serving_state, states, tables
+from dashboard.components import charts, company_data, formats, serving_state, states, tables, urlstate
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import radio_column, valid_choice, valid_symbol
-from dashboard.components.page import FAILURES, chart, heading, picker_options, symbol_picker
+from dashboard.components.page import (
+    FAILURES,
+    chart,
+    choose_symbol,
+    frame,
+    heading,
+    picker_data,
+    register_picker,
+    symbol_picker,
+)
+from dashboard.components.picker import Picker
 from dashboard.data import queries
 from dashboard.services import services
 from dashboard.vocabulary import VIEWS
@@ -36,27 +46,48 @@ FREQUENCIES = {view: VIEWS[view] for view in ("FY", "Q")}
 METHODS = {"ets": "Damped-trend ETS", "loglinear": "Log-linear trend"}
 
 
-def layout(symbol: str | None = None, **_: Any) -> Component:
-    options = picker_options()
-    if not isinstance(options, list):
-        return options
-    return html.Div(
-        [
-            dbc.Row(
-                [
-                    symbol_picker("forecast-symbol", options, symbol or options[0]["value"], md=3),
-                    radio_column("forecast-series", SERIES, "revenue", md=5),
-                    radio_column("forecast-frequency", FREQUENCIES, "FY", md=2),
-                    radio_column("forecast-method", METHODS, "ets", md=2),
-                ],
-                className="mb-2",
-            ),
-            heading("Forecast", "forecast", "series"),
-            chart("forecast-graph", "forecast-graph"),
-            html.Div(id="forecast-backtest"),
-            html.Div(id="forecast-table"),
-        ]
+URL = urlstate.page_state(
+    "/forecast",
+    "forecast",
+    urlstate.Param("symbol", "forecast-symbol", kind="symbol", label="ticker"),
+    urlstate.Param("series", "forecast-series", default="revenue", choices=tuple(SERIES)),
+    urlstate.Param("frequency", "forecast-frequency", default="FY", choices=tuple(FREQUENCIES)),
+    urlstate.Param("method", "forecast-method", default="ets", choices=tuple(METHODS)),
+)
+register_picker("forecast-symbol")
+
+
+def layout(**query: Any) -> Component:
+    data = picker_data()
+    if not isinstance(data, Picker):
+        return data
+    state = URL.read(query)
+    return frame(
+        "Forecast",
+        URL,
+        state,
+        dbc.Row(
+            [
+                symbol_picker("forecast-symbol", data, choose_symbol(state, data), md=3),
+                radio_column("forecast-series", SERIES, state["series"], md=5, label="Series"),
+                radio_column("forecast-frequency", FREQUENCIES, state["frequency"], md=2, label="Frequency"),
+                radio_column("forecast-method", METHODS, state["method"], md=2, label="Method"),
+            ],
+            className="mb-2 align-items-end",
+        ),
+        heading("Forecast", "forecast", "series"),
+        chart("forecast-graph", "forecast-graph"),
+        html.Div(id="forecast-backtest"),
+        html.Div(id="forecast-table"),
     )
+
+
+@callback(Output("forecast-frequency", "options"), Input("forecast-series", "value"))
+def forecast_frequencies(series: str | None) -> list[dict[str, Any]]:
+    """Annual/Quarterly is off for the price series (always monthly closes), so it cannot seem to act."""
+    return [
+        {"label": label, "value": key, "disabled": series == "price"} for key, label in FREQUENCIES.items()
+    ]
 
 
 def history(symbol: str, series: str, frequency: str) -> pd.Series:
@@ -134,14 +165,22 @@ def forecast_update(
         frequency = valid_choice(frequency, tuple(FREQUENCIES), name="frequency")
         method = valid_choice(method, tuple(METHODS), name="method")
         values, result = run(symbol, series, frequency, method)
-    except FAILURES as exc:
-        return charts.empty_figure(str(exc)), states.error(str(exc)), None, "#"
+    except FAILURES as exc:  # one message, under the chart's place
+        return charts.blank_figure(), states.error(str(exc)), None, "#"
     href = export_href(
         "forecast", "series", {"symbol": symbol, "series": series, "frequency": frequency, "method": method}
     )
     if not result.ok or result.forecast is None:
+        # The history still drawn, and one message that says what to try instead.
         note = f"No forecast for {SERIES[series].lower()} of {symbol}: {result.message}."
-        return charts.empty_figure(note), states.empty(note, id_="forecast-empty"), None, "#"
+        if method != "ets":
+            note += f" Try {METHODS['ets']}, which takes negative values."
+        figure = (
+            charts.lines(values.rename("history").to_frame(), f"{symbol} · {SERIES[series]} (history)")
+            if not values.empty
+            else charts.blank_figure()
+        )
+        return figure, states.empty(note, id_="forecast-empty"), None, "#"
     title = f"{symbol} · {SERIES[series]} · {METHODS[method]}"
     if series == "price":
         scale, unit, kind = 1.0, "USD", "usd"

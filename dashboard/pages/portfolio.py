@@ -14,11 +14,12 @@ from dash import Input, Output, State, callback, dcc, html
 from dash.development.base_component import Component
 
 from dashboard.analytics import portfolio
-from dashboard.components import charts, company_data, states, tables
+from dashboard.components import charts, company_data, states, tables, urlstate
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import InvalidInput, bounded_text, valid_number, valid_symbol
-from dashboard.components.page import FAILURES, heading
+from dashboard.components.page import FAILURES, UNREACHABLE, frame, heading
+from dashboard.components.picker import picker
 from dashboard.services import services
 
 dash.register_page(__name__, path="/portfolio", name="Portfolio", order=4, title="Portfolio · MyCFATool")
@@ -45,82 +46,114 @@ CORRELATION_SCALE = [
 ]
 
 
-def layout(**_: Any) -> Component:
-    return html.Div(
-        [
-            dbc.Row(
-                [
-                    dbc.Col(
-                        [
-                            dbc.Label(
-                                "Holdings (TICKER:weight, comma separated)", html_for="portfolio-holdings"
-                            ),
-                            dbc.Input(id="portfolio-holdings", value=DEFAULT, debounce=True),
-                        ],
-                        md=6,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Risk-free rate (%)", html_for="portfolio-rf"),
-                            dbc.Input(
-                                id="portfolio-rf",
-                                type="number",
-                                value=4.0,
-                                min=0,
-                                max=20,
-                                step="any",
-                                debounce=True,
-                            ),
-                        ],
-                        md=2,
-                    ),
-                    dbc.Col(
-                        dbc.Button("Analyse", id="portfolio-run", color="primary", className="mt-4"), md=2
-                    ),
-                ],
-                className="mb-3",
-            ),
-            html.Div(id="portfolio-note"),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        [
-                            heading("Statistics", "portfolio", "stats"),
-                            states.loading(html.Div(id="portfolio-stats"), "portfolio-stats"),
-                        ],
-                        md=5,
-                    ),
-                    dbc.Col(
-                        [
-                            heading("Drawdown", "portfolio", "drawdown"),
-                            states.loading(dcc.Graph(id="portfolio-drawdown-graph"), "portfolio-drawdown"),
-                        ],
-                        md=7,
-                    ),
-                ],
-                className="mb-3",
-            ),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        [
-                            heading("Correlation", "portfolio", "correlation"),
-                            dcc.Graph(id="portfolio-correlation-graph"),
-                        ],
-                        md=5,
-                    ),
-                    dbc.Col(
-                        [
-                            heading("Efficient frontier", "portfolio", "frontier"),
-                            dcc.Graph(id="portfolio-frontier-graph"),
-                        ],
-                        md=7,
-                    ),
-                ]
-            ),
-            heading("Optimised weights", "portfolio", "weights"),
-            html.Div(id="portfolio-weights"),
-        ]
+URL = urlstate.page_state(
+    "/portfolio",
+    "portfolio",
+    urlstate.Param("holdings", "portfolio-holdings", kind="text", default=DEFAULT),
+    urlstate.Param(
+        "rf", "portfolio-rf", kind="number", default=4.0, low=0.0, high=20.0, label="risk-free rate"
+    ),
+)
+
+
+def default_holdings() -> str:
+    """The default mix when its companies have prices here, else the three largest with prices, equal."""
+    try:
+        data = picker()
+    except UNREACHABLE:
+        return DEFAULT
+    named = [part.split(":")[0].strip() for part in DEFAULT.split(",")]
+    if all(n in data.with_data for n in named) or len(data.with_data) < 2:
+        return DEFAULT
+    chosen = [s for s in data.defaults(3) if s in data.with_data]
+    return ", ".join(f"{s}:{1 / len(chosen):.4g}" for s in chosen)
+
+
+def layout(**query: Any) -> Component:
+    state = URL.read(query)
+    holdings = state["holdings"] if "holdings" in query and state["holdings"] else default_holdings()
+    return frame(
+        "Portfolio",
+        URL,
+        state,
+        html.Div(
+            [
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            [
+                                dbc.Label(
+                                    "Holdings (TICKER:weight, comma separated)", html_for="portfolio-holdings"
+                                ),
+                                dbc.Input(id="portfolio-holdings", value=holdings, debounce=True),
+                            ],
+                            md=6,
+                        ),
+                        dbc.Col(
+                            [
+                                dbc.Label("Risk-free rate (%)", html_for="portfolio-rf"),
+                                dbc.Input(
+                                    id="portfolio-rf",
+                                    type="number",
+                                    value=state["rf"],
+                                    min=0,
+                                    max=20,
+                                    step="any",
+                                    debounce=True,
+                                ),
+                            ],
+                            md=2,
+                        ),
+                        dbc.Col(
+                            dbc.Button("Analyse", id="portfolio-run", color="primary", className="mt-4"), md=2
+                        ),
+                    ],
+                    className="mb-3",
+                ),
+                html.Div(id="portfolio-note"),
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            [
+                                heading("Statistics", "portfolio", "stats"),
+                                states.loading(html.Div(id="portfolio-stats"), "portfolio-stats"),
+                            ],
+                            md=5,
+                        ),
+                        dbc.Col(
+                            [
+                                heading("Drawdown", "portfolio", "drawdown"),
+                                states.loading(
+                                    dcc.Graph(id="portfolio-drawdown-graph"), "portfolio-drawdown"
+                                ),
+                            ],
+                            md=7,
+                        ),
+                    ],
+                    className="mb-3",
+                ),
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            [
+                                heading("Correlation", "portfolio", "correlation"),
+                                dcc.Graph(id="portfolio-correlation-graph", config={"displaylogo": False}),
+                            ],
+                            md=5,
+                        ),
+                        dbc.Col(
+                            [
+                                heading("Efficient frontier", "portfolio", "frontier"),
+                                dcc.Graph(id="portfolio-frontier-graph", config={"displaylogo": False}),
+                            ],
+                            md=7,
+                        ),
+                    ]
+                ),
+                heading("Optimised weights", "portfolio", "weights"),
+                html.Div(id="portfolio-weights"),
+            ]
+        ),
     )
 
 
@@ -167,9 +200,9 @@ def portfolio_update(_: int | None, holdings: str, rf: Any) -> tuple[Any, ...]:
         weights = parse_holdings(holdings)
         rate = valid_number(rf, low=0.0, high=20.0, name="risk-free rate") / 100
         result = analyse(weights, rate)
-    except FAILURES as exc:
-        empty = charts.empty_figure(str(exc))
-        return (states.error(str(exc)), empty, empty, empty, None, None, *["#"] * 5)
+    except FAILURES as exc:  # one message, in the statistics' place; the charts stay empty
+        blank = charts.blank_figure()
+        return (states.error(str(exc)), blank, blank, blank, None, None, *["#"] * 5)
     frontier = result.frontier
     frontier_fig = (
         charts.scatter(

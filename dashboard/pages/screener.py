@@ -12,10 +12,10 @@ from dash import Input, Output, callback, dcc, html
 from dash.development.base_component import Component
 
 from dashboard.analytics import screener
-from dashboard.components import formats, serving_state, states, tables, universe_data
+from dashboard.components import formats, serving_state, states, tables, universe_data, urlstate
 from dashboard.components.export import export_href, export_link, register_export
-from dashboard.components.inputs import bounded_list, universe, valid_choice, valid_number
-from dashboard.components.page import FAILURES, UNREACHABLE, UNREACHABLE_MESSAGE
+from dashboard.components.inputs import bounded_list, group, universe, valid_choice, valid_number
+from dashboard.components.page import FAILURES, UNREACHABLE, UNREACHABLE_MESSAGE, frame
 from dashboard.services import services
 
 dash.register_page(__name__, path="/screener", name="Screener", order=5, title="Screener · MyCFATool")
@@ -65,84 +65,122 @@ SHOWN = [
 ]
 
 
-def layout(**_: Any) -> Component:
+URL = urlstate.page_state(
+    "/screener",
+    "screener",
+    urlstate.Param("sectors", "screener-sectors", kind="list", default=[]),
+    urlstate.Param("metric", "screener-metric", default="roe", choices=tuple(METRICS), label="filter on"),
+    urlstate.Param("min", "screener-min", kind="number"),
+    urlstate.Param("max", "screener-max", kind="number"),
+    urlstate.Param("sort", "screener-sort", default="market_cap", choices=tuple(METRICS), label="rank by"),
+    urlstate.Param("order", "screener-order", default="desc", choices=("desc", "asc")),
+)
+
+
+def layout(**query: Any) -> Component:
     try:
         sectors = sorted(s for s in universe()["sector"].dropna().unique())
     except UNREACHABLE:
         return states.error(UNREACHABLE_MESSAGE)
+    state = URL.read(query)
+    unknown = [s for s in state["sectors"] if s not in sectors]
+    if unknown:
+        state.notes.append(f"sectors: ignored {', '.join(repr(u) for u in unknown[:5])}.")
     metric_options = [{"label": metric_label(k), "value": k} for k in METRICS]
-    return html.Div(
-        [
-            dbc.Row(
-                [
-                    dbc.Col(
-                        [
-                            dbc.Label("Sectors"),
-                            dcc.Dropdown(
-                                id="screener-sectors",
-                                options=sectors,
-                                value=[],
-                                multi=True,
-                                placeholder="all sectors",
+    return frame(
+        "Screener",
+        URL,
+        state,
+        html.Div(
+            [
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            [
+                                dbc.Label("Sectors", html_for="screener-sectors"),
+                                dcc.Dropdown(
+                                    id="screener-sectors",
+                                    options=sectors,
+                                    value=[s for s in state["sectors"] if s in sectors],
+                                    multi=True,
+                                    placeholder="all sectors",
+                                ),
+                            ],
+                            md=3,
+                        ),
+                        dbc.Col(
+                            [
+                                dbc.Label("Filter on", html_for="screener-metric"),
+                                dcc.Dropdown(
+                                    id="screener-metric",
+                                    options=metric_options,
+                                    value=state["metric"],
+                                    clearable=False,
+                                ),
+                            ],
+                            md=3,
+                        ),
+                        dbc.Col(
+                            [
+                                dbc.Label("Min", html_for="screener-min"),
+                                dbc.Input(
+                                    id="screener-min",
+                                    type="number",
+                                    value=state["min"],
+                                    debounce=True,
+                                    placeholder="none",
+                                ),
+                            ],
+                            md=1,
+                        ),
+                        dbc.Col(
+                            [
+                                dbc.Label("Max", html_for="screener-max"),
+                                dbc.Input(
+                                    id="screener-max",
+                                    type="number",
+                                    value=state["max"],
+                                    debounce=True,
+                                    placeholder="none",
+                                ),
+                            ],
+                            md=1,
+                        ),
+                        dbc.Col(
+                            [
+                                dbc.Label("Rank by", html_for="screener-sort"),
+                                dcc.Dropdown(
+                                    id="screener-sort",
+                                    options=metric_options,
+                                    value=state["sort"],
+                                    clearable=False,
+                                ),
+                            ],
+                            md=3,
+                        ),
+                        dbc.Col(
+                            group(
+                                "Order",
+                                dbc.RadioItems(
+                                    id="screener-order",
+                                    options=[
+                                        {"label": "high first", "value": "desc"},
+                                        {"label": "low first", "value": "asc"},
+                                    ],
+                                    value=state["order"],
+                                ),
                             ),
-                        ],
-                        md=3,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Filter on"),
-                            dcc.Dropdown(
-                                id="screener-metric", options=metric_options, value="roe", clearable=False
-                            ),
-                        ],
-                        md=3,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Min", html_for="screener-min"),
-                            dbc.Input(id="screener-min", type="number", debounce=True, placeholder="none"),
-                        ],
-                        md=1,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Max", html_for="screener-max"),
-                            dbc.Input(id="screener-max", type="number", debounce=True, placeholder="none"),
-                        ],
-                        md=1,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Rank by"),
-                            dcc.Dropdown(
-                                id="screener-sort",
-                                options=metric_options,
-                                value="market_cap",
-                                clearable=False,
-                            ),
-                        ],
-                        md=3,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Order"),
-                            dbc.RadioItems(
-                                id="screener-order",
-                                options=[
-                                    {"label": "high first", "value": "desc"},
-                                    {"label": "low first", "value": "asc"},
-                                ],
-                                value="desc",
-                            ),
-                        ],
-                        md=1,
-                    ),
-                ],
-                className="mb-2",
-            ),
-            html.Div([html.Span(id="screener-count", className="me-2"), export_link("screener", "results")]),
-            states.loading(html.Div(id="screener-results"), "screener-results"),
-        ]
+                            md=1,
+                        ),
+                    ],
+                    className="mb-2",
+                ),
+                html.Div(
+                    [html.Span(id="screener-count", className="me-2"), export_link("screener", "results")]
+                ),
+                states.loading(html.Div(id="screener-results"), "screener-results"),
+            ]
+        ),
     )
 
 

@@ -16,7 +16,7 @@ from dashboard.components import states, tables
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import InvalidInput
-from dashboard.components.page import heading
+from dashboard.components.page import frame, heading
 from dashboard.data import queries
 from dashboard.data.router import NoNodeAvailable, QueryFailed
 from dashboard.services import services
@@ -43,16 +43,21 @@ def _is_admin() -> bool:
 def layout(**_: Any) -> Component:
     if not _is_admin():
         return states.error("The Status page is for administrators.")
-    return html.Div(
-        [
-            dcc.Interval(id="status-interval", interval=REFRESH_MS),
-            heading("Database nodes", "status", "nodes"),
-            html.Div(id="status-nodes"),
-            heading("Last runs", "status", "runs", gap=True),
-            states.loading(html.Div(id="status-runs"), "status-runs"),
-            heading("Failed items", "status", "failures", gap=True),
-            html.Div(id="status-failures"),
-        ]
+    return frame(
+        "Status",
+        None,
+        None,
+        html.Div(
+            [
+                dcc.Interval(id="status-interval", interval=REFRESH_MS),
+                heading("Database nodes", "status", "nodes"),
+                html.Div(id="status-nodes"),
+                heading("Last runs", "status", "runs", gap=True),
+                states.loading(html.Div(id="status-runs"), "status-runs"),
+                heading("Failed items", "status", "failures", gap=True),
+                html.Div(id="status-failures"),
+            ]
+        ),
     )
 
 

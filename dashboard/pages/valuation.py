@@ -16,11 +16,21 @@ from dash.development.base_component import Component
 from dashboard.analytics import valuation
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.fundamentals import field
-from dashboard.components import charts, company_data, formats, states, tables, universe_data
+from dashboard.components import charts, company_data, formats, states, tables, universe_data, urlstate
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import valid_number, valid_symbol
-from dashboard.components.page import FAILURES, chart, heading, picker_options, symbol_picker
+from dashboard.components.page import (
+    FAILURES,
+    chart,
+    choose_symbol,
+    frame,
+    heading,
+    picker_data,
+    register_picker,
+    symbol_picker,
+)
+from dashboard.components.picker import Picker
 from dashboard.data import queries
 from dashboard.services import services
 
@@ -56,10 +66,26 @@ MULTIPLE_NAMES = {
 }
 
 
-def layout(symbol: str | None = None, **_: Any) -> Component:
-    options = picker_options()
-    if not isinstance(options, list):
-        return options
+URL = urlstate.page_state(
+    "/valuation",
+    "valuation",
+    urlstate.Param("symbol", "valuation-symbol", kind="symbol", label="ticker"),
+    urlstate.Param("asof", "valuation-asof", kind="date", prop="date", label="as-of date"),
+    *[
+        urlstate.Param(
+            key, f"valuation-{key}", kind="number", default=default, low=low, high=high, label=label
+        )
+        for key, (label, default, low, high) in ASSUMPTIONS.items()
+    ],
+)
+register_picker("valuation-symbol")
+
+
+def layout(**query: Any) -> Component:
+    data = picker_data()
+    if not isinstance(data, Picker):
+        return data
+    state = URL.read(query)
     inputs = [
         dbc.Col(
             [
@@ -67,7 +93,7 @@ def layout(symbol: str | None = None, **_: Any) -> Component:
                 dbc.Input(
                     id=f"valuation-{key}",
                     type="number",
-                    value=default,
+                    value=state[key],
                     min=low,
                     max=high,
                     step="any",
@@ -78,24 +104,25 @@ def layout(symbol: str | None = None, **_: Any) -> Component:
         )
         for key, (label, default, low, high) in ASSUMPTIONS.items()
     ]
-    return html.Div(
-        [
-            dbc.Row(
-                [
-                    symbol_picker("valuation-symbol", options, symbol or options[0]["value"], md=4),
-                    company_data.as_of_picker("valuation-asof", md=4),
-                ],
-                className="mb-2 g-2 align-items-center",
-            ),
-            dbc.Row(inputs, className="g-2 mb-3"),
-            states.loading(html.Div(id="valuation-summary"), "valuation-summary"),
-            heading("DCF projection", "valuation", "projection"),
-            html.Div(id="valuation-projection"),
-            heading("Value per share: WACC x terminal growth", "valuation", "grid", gap=True),
-            chart("valuation-grid-graph", "valuation-grid"),
-            heading("Multiples vs sector median", "valuation", "multiples", gap=True),
-            states.loading(html.Div(id="valuation-multiples"), "valuation-multiples"),
-        ]
+    return frame(
+        "Valuation",
+        URL,
+        state,
+        dbc.Row(
+            [
+                symbol_picker("valuation-symbol", data, choose_symbol(state, data), md=4),
+                company_data.as_of_picker("valuation-asof", md=4, value=state["asof"]),
+            ],
+            className="mb-2 g-2 align-items-end",
+        ),
+        dbc.Row(inputs, className="g-2 mb-3"),
+        states.loading(html.Div(id="valuation-summary"), "valuation-summary"),
+        heading("DCF projection", "valuation", "projection"),
+        html.Div(id="valuation-projection"),
+        heading("Value per share: WACC x terminal growth", "valuation", "grid", gap=True),
+        chart("valuation-grid-graph", "valuation-grid"),
+        heading("Multiples vs sector median", "valuation", "multiples", gap=True),
+        states.loading(html.Div(id="valuation-multiples"), "valuation-multiples"),
     )
 
 
@@ -256,8 +283,8 @@ def valuation_update(symbol: str | None, as_of: str | None, *values: Any) -> tup
         # and most of them value a company on the default assumptions.
         key = (symbol, day, tuple(a.items()))
         return services().cache.cached("valuation-view", key, lambda: _view(symbol, day, a))
-    except FAILURES as exc:
-        return (states.error(str(exc)), None, charts.empty_figure(str(exc)), None, "#", "#", "#")
+    except FAILURES as exc:  # one message, in the summary's place; the other panels stay empty
+        return (states.error(str(exc)), None, charts.blank_figure(), None, "#", "#", "#")
 
 
 def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ...]:
@@ -268,12 +295,13 @@ def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ..
     summary = dbc.Card(
         dbc.CardBody(
             [
-                html.H4(
+                html.H2(
                     [
                         f"{symbol}: USD ",
                         html.Span(f"{g.per_share:,.2f}", id="valuation-per-share"),
                         " per share (DCF, Gordon terminal value, end-year discounting)",
-                    ]
+                    ],
+                    className="h4",
                 ),
                 html.P(
                     [

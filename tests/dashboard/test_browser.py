@@ -139,12 +139,12 @@ def test_browser_company_page(page: Any, base_url: str) -> None:
         "document.querySelector('#company-profile-symbol') && document.querySelector('#company-profile-symbol').innerText === 'MSFT'"
     )
     page.wait_for_function(
-        "document.querySelector('#company-price-graph .js-plotly-plot').layout.title.text.startsWith('MSFT')"
+        "document.querySelector('#company-price-graph .js-plotly-plot').layout.meta.summary.startsWith('MSFT')"
     )
     adjusted_first = traces(page, "company-price-graph")[0]["y0"]
     page.click("label[for='_dbcprivate_radioitems_company-adjusted_input_raw']")
     page.wait_for_function(
-        "document.querySelector('#company-price-graph .js-plotly-plot').layout.title.text.includes('traded')"
+        "document.querySelector('#company-price-graph .js-plotly-plot').layout.meta.summary.includes('traded')"
     )
     raw_first = traces(page, "company-price-graph")[0]["y0"]
     assert raw_first > adjusted_first

@@ -1,0 +1,82 @@
+// Charts for every reader: each Plotly chart gets a text summary (role="figure" and an aria-label built
+// from its title, axes, series and their last values), and its mode bar buttons leave the tab order
+// (they are mouse tools; ten tab stops per chart stood between a keyboard user and the controls).
+(function () {
+  "use strict";
+
+  function text(value) {
+    if (value === null || value === undefined) {
+      return "";
+    }
+    return typeof value === "object" ? String(value.text || "") : String(value);
+  }
+
+  function last(values) {
+    if (!values) {
+      return null;
+    }
+    for (var i = values.length - 1; i >= 0; i--) {
+      if (values[i] !== null && values[i] !== undefined && values[i] === values[i]) {
+        return values[i];
+      }
+    }
+    return null;
+  }
+
+  function number(value) {
+    return typeof value === "number" ? value.toLocaleString("en-US", { maximumFractionDigits: 2 }) : String(value);
+  }
+
+  function summary(plot) {
+    var layout = plot.layout || {};
+    var data = plot.data || [];
+    var title = text(layout.title) || text((layout.meta || {}).summary);
+    var note = (layout.annotations || []).map(function (a) { return text(a.text); }).join(" ");
+    if (!data.length) {
+      return (title ? title + ". " : "") + (note || "No data.");
+    }
+    var parts = [title || "Chart"];
+    var first = data[0];
+    var xs = first.x || [];
+    if (xs.length) {
+      parts.push("From " + xs[0] + " to " + xs[xs.length - 1] + " (" + xs.length + " points)");
+    }
+    var axis = text((layout.yaxis || {}).title);
+    if (axis) {
+      parts.push("Values in " + axis);
+    }
+    var series = data.slice(0, 12).map(function (trace) {
+      var value = last(trace.close || trace.y || trace.z);
+      var name = trace.name || trace.type;
+      return value === null || typeof value === "object" ? name : name + " last " + number(value);
+    });
+    parts.push("Series: " + series.join("; ") + (data.length > 12 ? "; and " + (data.length - 12) + " more" : ""));
+    return parts.join(". ") + ".";
+  }
+
+  function label(plot) {
+    var holder = plot.closest(".dash-graph") || plot.parentElement;
+    if (holder) {
+      holder.setAttribute("role", "figure");
+      holder.setAttribute("aria-label", summary(plot));
+    }
+    plot.querySelectorAll(".modebar-btn").forEach(function (button) {
+      button.setAttribute("tabindex", "-1");
+    });
+  }
+
+  function watch(plot) {
+    if (plot.mycfaWatched || !plot.on) {
+      return;
+    }
+    plot.mycfaWatched = true;
+    plot.on("plotly_afterplot", function () {
+      label(plot);
+    });
+    label(plot);
+  }
+
+  new MutationObserver(function () {
+    document.querySelectorAll(".js-plotly-plot").forEach(watch);
+  }).observe(document.documentElement, { childList: true, subtree: true });
+})();

@@ -1,0 +1,85 @@
+"""The ticker picker: options marked by whether a company has data, and the company a page opens on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dashboard.components.inputs import universe
+from dashboard.data import queries
+from dashboard.services import services
+
+NO_DATA = "no data"
+
+
+@dataclass(frozen=True, slots=True)
+class Picker:
+    """Options (companies with prices first, then the others marked "no data"), and the default ticker:
+    the largest company by market cap that has prices (the first one listed when no cap is known)."""
+
+    options: list[dict[str, Any]]
+    default: str | None
+    with_data: frozenset[str]
+    as_of: str | None = None  # the newest stored close: the header's "data as of"
+    largest: tuple[str, ...] = ()  # up to ten companies with prices, largest market cap first
+
+    def defaults(self, count: int) -> list[str]:
+        """`count` tickers to open a multi-company page on: the largest with data, then others listed."""
+        chosen = list(self.largest[:count])
+        for option in self.options:
+            if len(chosen) >= count:
+                break
+            if option["value"] not in chosen:
+                chosen.append(str(option["value"]))
+        return chosen
+
+
+def picker() -> Picker:
+    """Built once per data version (every page view shows it)."""
+    return services().cache.cached("symbol-picker", (), _build)
+
+
+def _build() -> Picker:
+    svc = services()
+    frame = universe()
+    if frame.empty:
+        return Picker([], None, frozenset())
+    closes = queries.latest_closes(svc.router)
+    priced = closes.dropna(subset=["close"]) if not closes.empty else closes
+    close = (
+        pd.Series(priced["close"].astype(float).to_numpy(), index=priced["symbol"])
+        if not priced.empty
+        else pd.Series(dtype=float)
+    )
+    counts = queries.share_counts(svc.router)
+    shares = (
+        counts["profile_shares"].reindex(close.index)
+        if not counts.empty
+        else pd.Series(np.nan, index=close.index)
+    )
+    caps = (close * shares).dropna()
+    with_data = frozenset(close.index)
+    options: list[dict[str, Any]] = []
+    later: list[dict[str, Any]] = []
+    for symbol, name in zip(frame["symbol"].tolist(), frame["name"].tolist(), strict=True):
+        if symbol in with_data:
+            options.append({"label": f"{symbol} · {name}", "value": symbol})
+        else:
+            later.append({"label": f"{symbol} · {name} ({NO_DATA})", "value": symbol, "nodata": True})
+    if not caps.empty:
+        default: str | None = str(caps.idxmax())
+    elif options:
+        default = str(options[0]["value"])
+    else:
+        default = str(later[0]["value"]) if later else None
+    newest = pd.to_datetime(priced["date"]).max() if not priced.empty else None
+    return Picker(
+        options + later,
+        default,
+        with_data,
+        newest.strftime("%Y-%m-%d") if newest is not None else None,
+        tuple(str(s) for s in caps.sort_values(ascending=False).index[:10]),
+    )

@@ -76,7 +76,51 @@
     label(plot);
   }
 
+  // Dash 4.4's own controls, mended where axe-core finds them wrong (tests/dashboard/test_browser_ui.py
+  // fails loudly if a Dash upgrade changes them):
+  // - the dropdown's tab stop is a hidden proxy input (aria-hidden yet focusable); the dropdown's own
+  //   button, which handles the keys, becomes the tab stop instead;
+  // - the date picker's wrapper carries popup states not allowed on a plain div, and labels that say
+  //   "undefined"; its clear button is a link without a target, so it says it is a button.
+  function mend(root) {
+    root.querySelectorAll(".dash-dropdown-focus-target").forEach(function (proxy) {
+      if (proxy.getAttribute("tabindex") !== "-1") {
+        proxy.setAttribute("tabindex", "-1");
+      }
+      var button = proxy.nextElementSibling;
+      if (button && button.classList.contains("dash-dropdown") && button.getAttribute("tabindex") !== "0") {
+        button.setAttribute("tabindex", "0");
+      }
+    });
+    root.querySelectorAll(".dash-datepicker-input-wrapper").forEach(function (wrapper) {
+      ["aria-expanded", "aria-haspopup", "aria-disabled"].forEach(function (name) {
+        if (wrapper.hasAttribute(name)) {
+          wrapper.removeAttribute(name);
+        }
+      });
+      var labels = (wrapper.getAttribute("aria-labelledby") || "").split(" ").filter(function (id) {
+        return id && id !== "undefined" && document.getElementById(id);
+      });
+      if (labels.join(" ") !== (wrapper.getAttribute("aria-labelledby") || "")) {
+        if (labels.length) {
+          wrapper.setAttribute("aria-labelledby", labels.join(" "));
+        } else {
+          wrapper.removeAttribute("aria-labelledby");
+        }
+      }
+    });
+    root.querySelectorAll("a.dash-datepicker-clear:not([role])").forEach(function (clear) {
+      clear.setAttribute("role", "button");
+    });
+  }
+
   new MutationObserver(function () {
     document.querySelectorAll(".js-plotly-plot").forEach(watch);
-  }).observe(document.documentElement, { childList: true, subtree: true });
+    mend(document);
+  }).observe(document.documentElement, {
+    childList: true,
+    subtree: true,
+    attributes: true,
+    attributeFilter: ["tabindex", "aria-expanded", "aria-haspopup", "aria-disabled", "aria-labelledby"],
+  });
 })();

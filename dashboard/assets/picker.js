@@ -62,22 +62,78 @@
     return out;
   };
 
-  // A printable key on an option (the list opened with Enter or ArrowDown focuses the chosen option)
-  // goes to the search box instead of being lost.
+  // Typing always reaches the search box. Dash 4.4's dropdown drops keys typed on its closed button
+  // while its list opens (only the last one arrived), and keys typed on an option (the list opened with
+  // Enter or ArrowDown focuses the chosen one) go nowhere. So a printable key on the button opens the
+  // list and is kept, with any that follow, until the search box exists; on an option it is added to
+  // the search box. The box is filled as typing would (the input event React listens to).
+  var pending = null;
+
+  function printable(event) {
+    return event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey;
+  }
+
+  function fill(box, text) {
+    var setter = Object.getOwnPropertyDescriptor(window.HTMLInputElement.prototype, "value").set;
+    box.focus();
+    setter.call(box, text);
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  function whenOpen(button, tries) {
+    var holder = button.parentElement || document;
+    var box = holder.querySelector(".dash-dropdown-search") || document.querySelector(".dash-dropdown-search");
+    if (box) {
+      var text = pending;
+      pending = null;
+      fill(box, text);
+    } else if (tries > 0) {
+      window.requestAnimationFrame(function () {
+        whenOpen(button, tries - 1);
+      });
+    } else {
+      pending = null;
+    }
+  }
+
   document.addEventListener(
     "keydown",
     function (event) {
       var target = event.target;
-      if (!target || !target.closest || event.ctrlKey || event.metaKey || event.altKey) {
+      if (!target || !target.closest || !printable(event)) {
         return;
       }
-      if (event.key.length !== 1 || target.classList.contains("dash-dropdown-search")) {
+      if (target.classList.contains("dash-dropdown-search")) {
+        return;
+      }
+      if (pending !== null || target.classList.contains("dash-dropdown")) {
+        event.preventDefault();
+        event.stopPropagation();
+        if (pending === null) {
+          pending = "";
+          target.click();
+          whenOpen(target, 120);
+        }
+        pending += event.key;
         return;
       }
       var content = target.closest(".dash-dropdown-content");
       var box = content && content.querySelector(".dash-dropdown-search");
       if (box) {
-        box.focus();
+        event.preventDefault();
+        event.stopPropagation();
+        fill(box, box.value + event.key);
+      }
+    },
+    true
+  );
+  // Dash's button reacts on key-up: the keys kept above must not reach it a second time.
+  document.addEventListener(
+    "keyup",
+    function (event) {
+      var target = event.target;
+      if (target && target.classList && target.classList.contains("dash-dropdown") && printable(event)) {
+        event.stopPropagation();
       }
     },
     true

@@ -5,7 +5,9 @@ Server-side, so the role check (viewers cannot export) cannot be bypassed in the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from datetime import date
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
@@ -72,5 +74,24 @@ def export_view(page: str, name: str) -> flask.Response:
     body = frame.to_csv(index=not isinstance(frame.index, pd.RangeIndex))
     audit.record("export", "ok", page=page, export=name, rows=len(frame), params=dict(flask.request.args))
     response = flask.Response(body, mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{page}-{name}.csv"'
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{file_name(page, name, flask.request.args)}"'
+    )
     return response
+
+
+NAMED_BY = ("symbol", "symbols", "period", "kind", "as_of", "series", "frequency", "span")
+SAFE = re.compile(r"[^A-Za-z0-9.\-]+")
+
+
+def file_name(page: str, name: str, args: Mapping[str, str]) -> str:
+    """`company-statements-AAPL-FY-income-asof-2024-03-31-2026-12-06.csv`: the page, the export, what
+    it was asked for (tickers, period, kind, as-of) and the day it was taken, so a second export does
+    not overwrite the first. Only letters, digits, dots and dashes (the values are checked already)."""
+    parts = [page, name]
+    for key in NAMED_BY:
+        value = str(args.get(key, "")).replace(",", "-")[:60]
+        if value:
+            parts.append(f"asof-{value}" if key == "as_of" else value)
+    parts.append(date.today().isoformat())
+    return SAFE.sub("_", "-".join(parts)) + ".csv"

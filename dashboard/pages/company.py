@@ -188,7 +188,10 @@ def _profile_card(symbol: str) -> Any:
     ]
     return dbc.Card(
         dbc.CardBody(
-            [html.H4(symbol, id="company-profile-symbol"), html.Ul(items, className="list-unstyled small")]
+            [
+                html.H2(symbol, id="company-profile-symbol", className="h4"),
+                html.Ul(items, className="list-unstyled small"),
+            ]
         )
     )
 

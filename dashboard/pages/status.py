@@ -32,7 +32,14 @@ NODE_COLUMNS = {
     "replay_paused": Col("Replay paused"),
     "skipped": Col("Skipped by the router"),
 }
-RUN_COLUMNS = {"run_id": Col("Run", "int"), "started_at": Col("Started"), "finished_at": Col("Finished")}
+RUN_COLUMNS = {
+    "run_id": Col("Run", "int"),
+    "started_at": Col("Started"),
+    "finished_at": Col("Finished"),
+    "budget_utilisation": Col("Budget used", "pct"),
+    "retries": Col("Retries", "int"),
+    "http_429": Col("HTTP 429s", "int"),
+}
 
 
 def _is_admin() -> bool:
@@ -88,11 +95,13 @@ def _with_budget(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return frame
     metrics = [m if isinstance(m, dict) else json.loads(m or "{}") for m in frame.pop("metrics")]
-    # Budget use: what the engine recorded for the run (requests, and the 429s/retries it met).
-    frame["budget_use"] = [
-        ", ".join(f"{k}={v}" for k, v in m.items() if "budget" in k or "429" in k or "retr" in k)
-        for m in metrics
-    ]
+    # Budget use: what the engine recorded for the run (requests, and the 429s/retries it met), one
+    # numeric column per figure, so the table formats, sorts and exports them as numbers.
+    keys = sorted({k for m in metrics for k in m if "budget" in k or "429" in k or "retr" in k})
+    for key in keys:
+        frame[key] = pd.to_numeric(
+            pd.Series([m.get(key) for m in metrics], index=frame.index), errors="coerce"
+        )
     return frame
 
 

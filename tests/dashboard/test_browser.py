@@ -206,8 +206,11 @@ def test_browser_company_page(page: Any, base_url: str) -> None:
 def test_browser_valuation_and_forecast(page: Any, base_url: str) -> None:
     """Valuation shows a numeric value per share that moves with terminal growth; Forecast shows intervals and MAPE."""
     page.goto(base_url + "/valuation?symbol=KO")
-    page.wait_for_selector("#valuation-per-share")
-    before = float(page.inner_text("#valuation-per-share").replace(",", ""))
+    # A number, read in the same check: Dash empties the element while a callback runs.
+    before = page.wait_for_function(
+        "(v => !isNaN(v) ? v : null)"
+        "(parseFloat((document.querySelector('#valuation-per-share') || {innerText: ''}).innerText.replace(/,/g, '')))"
+    ).json_value()
     page.fill("#valuation-terminal", "3.5")
     page.press("#valuation-terminal", "Enter")
     # Dash empties the element while the callback runs, and fill + Enter can run it twice: wait for a

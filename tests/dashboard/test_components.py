@@ -287,3 +287,19 @@ def test_price_view_equals_the_former_mask_and_reindex(monkeypatch: pytest.Monke
                     assert list(new_lines) == list(old_lines)
                     for line in old_lines:
                         pd.testing.assert_series_equal(new_lines[line], old_lines[line], check_freq=False)
+
+
+def test_export_file_names_say_what_was_exported_and_when() -> None:
+    """CSV names carry the page, the export, tickers, period, kind, as-of and the day: no overwrites."""
+    from datetime import date
+
+    from dashboard.components.export import file_name
+
+    args = {"symbol": "AAPL", "period": "FY", "kind": "income", "as_of": "2024-03-31", "x": "../../etc"}
+    assert file_name("company", "statements", args) == (
+        f"company-statements-AAPL-FY-income-asof-2024-03-31-{date.today().isoformat()}.csv"
+    )
+    assert file_name("compare", "prices", {"symbols": "AAPL,MSFT", "span": "5Y"}).startswith(
+        "compare-prices-AAPL-MSFT-5Y-"
+    )
+    assert "/" not in file_name("company", "prices", {"symbol": 'A/"B'})

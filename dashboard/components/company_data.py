@@ -12,7 +12,7 @@ from dash import dcc
 
 from dashboard.analytics import indicators
 from dashboard.analytics.fundamentals import ratios
-from dashboard.components import serving_state
+from dashboard.components import serving_state, statement_order
 from dashboard.components.inputs import InvalidInput
 from dashboard.data import queries
 from dashboard.services import services
@@ -49,6 +49,18 @@ STATEMENT_FIELDS = {
         "commonStockRepurchased",
     ],
 }
+NOT_LINES = frozenset({"cik", "fiscalYear", "calendarYear"})  # numbers in a payload that are not amounts
+
+
+def statement_lines(frame: pd.DataFrame, kind: str) -> list[str]:
+    """Every line a statement holds (what its CSV export has) in the statement's order (revenue, costs,
+    operating income ... EPS; assets, liabilities, equity; operating, investing, financing), then any
+    numeric field the order does not know, by name; identifiers left out."""
+    numeric = {str(c) for c in frame.select_dtypes("number").columns} - NOT_LINES
+    known = [f for f in statement_order.ORDER.get(kind, ()) if f in numeric]
+    return known + sorted(numeric - set(known))
+
+
 CHART_FIELDS = {
     "income": ["revenue", "operatingIncome", "netIncome"],
     "balance": ["totalAssets", "totalLiabilities", "totalStockholdersEquity"],
@@ -79,17 +91,19 @@ def as_of_date(value: object) -> str | None:
 
 def as_of_picker(id_: str, *, md: int, value: str | None = None) -> dbc.Col:
     """The as-of date control of the Company and Valuation pages (empty means the latest figures)."""
+    picker = dcc.DatePickerSingle(
+        id=id_,
+        display_format="YYYY-MM-DD",
+        placeholder="latest",
+        clearable=True,
+        max_date_allowed=date.today().isoformat(),
+    )
+    if value:  # only a date from the link: an explicit empty one is set again on mount (a 2nd callback)
+        picker.date = value  # type: ignore[attr-defined]  # a declared prop, set after construction
     return dbc.Col(
         [
             dbc.Label("As of (empty: latest)", html_for=id_, className="small me-1"),
-            dcc.DatePickerSingle(
-                id=id_,
-                date=value,
-                display_format="YYYY-MM-DD",
-                placeholder="latest",
-                clearable=True,
-                max_date_allowed=date.today().isoformat(),
-            ),
+            picker,
         ],
         md=md,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,30 @@ METRICS: dict[str, Col] = {
     "altman_model": Col("Altman model"),
 }
 
+# What a derived figure means, shown on hover over its column header (docs/analytics.md says more).
+DEFINITIONS: dict[str, str] = {
+    "ev_ebitda": "EV/EBITDA on the CFA enterprise value: market cap + total debt - cash and equivalents"
+    " - short-term investments (FMP's EV subtracts cash only).",
+    "ev_ebitda_fmp": "EV/EBITDA on FMP's enterprise value: market cap + total debt - cash and equivalents.",
+    "ev_sales": "Enterprise value (CFA definition) over revenue.",
+    "pe": "Price over diluted EPS of the latest fiscal year.",
+    "pb": "Market cap over shareholders' equity (n/a when equity is not positive).",
+    "p_fcf": "Market cap over free cash flow of the latest fiscal year.",
+    "roic": "Textbook ROIC (Koller): operating income x (1 - tax rate) over average invested capital"
+    " (total debt + equity - cash).",
+    "roic_fmp": "ROIC as FMP computes it: the same NOPAT over closing total assets - current liabilities"
+    " + short-term debt (cash stays in the base, so it reads lower).",
+    "roe": "Net income over average shareholders' equity.",
+    "shares_source": "Where the share count comes from: the profile (market cap / price), else the"
+    " latest quarter's diluted average, else the fiscal year's.",
+    "altman_z": "Altman Z for manufacturers, Z'' (four-factor, non-manufacturers and emerging markets)"
+    " for other sectors; the model used is in the next column.",
+    "altman_model": "Which Altman model the sector gets: Z (manufacturing) or Z''.",
+    "f_score": "Piotroski F-score (0-9) from the last two fiscal years.",
+    "market_cap": "Last close x current share count (see 'Share count from').",
+    "debt_to_equity": "Total debt over shareholders' equity (n/a when equity is not positive).",
+}
+
 # Statement line items: label and unit kind (money in USD m, per-share in USD, shares in millions).
 LINE_ITEMS: dict[str, Col] = {
     "revenue": Col("Revenue", "usd_m"),
@@ -99,12 +124,48 @@ LINE_ITEMS: dict[str, Col] = {
 
 
 def label(name: str) -> str:
-    """A readable name for a metric or line item: the vocabulary's, else `snake_case` → `Snake case`."""
+    """A readable name for a metric or line item: the vocabulary's, else `snake_case` or FMP's
+    `camelCase` → `Snake case` / `Camel case`."""
     known = METRICS.get(name) or LINE_ITEMS.get(name)
     if known is not None:
         return known.header
-    text = name.replace("_", " ").strip()
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name.replace("_", " ")).strip()
+    text = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in text.split())
     return text[:1].upper() + text[1:]
+
+
+def line_item(name: str) -> Col:
+    """A statement line's label and unit: the vocabulary's, else per-share for EPS, millions of shares
+    for share counts, USD m for every other amount (FMP's statement fields)."""
+    known = LINE_ITEMS.get(name) or METRICS.get(name)
+    if known is not None:
+        return known
+    lowered = name.lower()
+    if "_" in name or name in PCT_RATIOS:  # a ratio analytics computes (snake_case), not an FMP field
+        kind = (
+            "pct"
+            if "margin" in lowered or name in PCT_RATIOS
+            else "usd"
+            if lowered.endswith("per_share") or lowered == "eps"
+            else "num2"
+        )
+        return Col(RATIO_LABELS.get(name, label(name)), kind)
+    kind = "usd" if lowered.startswith("eps") else "shares_m" if "shsout" in lowered else "usd_m"
+    return Col(label(name), kind)
+
+
+PCT_RATIOS = frozenset(
+    {"roa", "roe", "roic", "roic_fmp", "effective_tax_rate", "tax_burden", "interest_burden"}
+)
+RATIO_LABELS = {
+    "dso": "Days sales outstanding (DSO)",
+    "dio": "Days inventory outstanding (DIO)",
+    "dpo": "Days payables outstanding (DPO)",
+    "cash_conversion_cycle": "Cash conversion cycle (days)",
+    "net_debt_to_ebitda": "Net debt / EBITDA",
+    "interest_coverage": "Interest coverage (EBIT / interest)",
+    "eps": "EPS (net income / diluted shares)",
+}
 
 
 def unit(kind: str) -> str:

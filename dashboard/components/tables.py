@@ -148,6 +148,7 @@ def _grid(
         "paginationPageSize": PAGE_SIZE,
         "suppressColumnVirtualisation": True,  # so that autoSize measures every column
         "enableCellTextSelection": True,
+        "tooltipShowDelay": 300,  # definitions on the derived figures' headers
     }
     if short:
         options["domLayout"] = "autoHeight"
@@ -192,6 +193,8 @@ def _column_def(
 ) -> dict[str, Any]:
     spec = given.get(name) or formats.METRICS.get(name)
     out: dict[str, Any] = {"field": name, "headerName": spec.header if spec else formats.label(name)}
+    if name in formats.DEFINITIONS:
+        out["headerTooltip"] = formats.DEFINITIONS[name]
     if first:
         out["pinned"] = "left"
     if numeric:
@@ -205,26 +208,30 @@ def _column_def(
     return out
 
 
-def transpose_by_date(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
-    """Statement table: one row per field, one column per fiscal date (newest first)."""
+def transpose_by_date(frame: pd.DataFrame, fields: list[str], *, oldest_first: bool = False) -> pd.DataFrame:
+    """Statement table: one row per field, one column per fiscal date (newest first, or oldest)."""
     present = [f for f in fields if f in frame.columns]
     if frame.empty or not present:
         return pd.DataFrame()
-    body = frame[present].sort_index(ascending=False).T
+    body = frame[present].sort_index(ascending=oldest_first).T
     body.columns = formats.iso_dates(body.columns)
     body.insert(0, "field", body.index)
     return body.reset_index(drop=True)
 
 
-def statement_table(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
-    """The statement table with a readable line item, its unit and its formatter kind per row."""
-    body = transpose_by_date(frame, fields)
+def statement_table(
+    frame: pd.DataFrame, fields: list[str], *, oldest_first: bool = False, kind: str | None = None
+) -> pd.DataFrame:
+    """The statement table with a readable line item, its unit and its formatter kind per row (`kind`
+    for every row when given: growth rates and shares of a total are all percentages)."""
+    body = transpose_by_date(frame, fields, oldest_first=oldest_first)
     if body.empty:
         return body
-    specs = [formats.LINE_ITEMS.get(f, Col(formats.label(f), "usd_m")) for f in body["field"]]
+    specs = [formats.line_item(f) for f in body["field"]]
+    kinds = [kind or s.kind for s in specs]
     body.insert(1, "item", [s.header for s in specs])
-    body.insert(2, "unit", [formats.unit(s.kind) for s in specs])
-    body["kind"] = [s.kind for s in specs]
+    body.insert(2, "unit", [formats.unit(k) for k in kinds])
+    body["kind"] = kinds
     return body
 
 
@@ -236,9 +243,12 @@ def statement_grid(
     columns: Mapping[str, Col],
     restated: Collection[str] = (),
     height: int = 480,
+    oldest_first: bool = False,
+    kind: str | None = None,
 ) -> dag.AgGrid:
-    """The statement table's grid: `grid` of `statement_table(frame, fields)` with the `restated` dates'
-    columns renamed "YYYY-MM-DD (restated)", the row's kind driving its format and the field hidden.
+    """The statement table's grid: `grid` of `statement_table(frame, fields, oldest_first=, kind=)` with
+    the `restated` dates' columns renamed "YYYY-MM-DD (restated)", the row's kind driving its format and
+    the field hidden.
 
     Built straight from the statement's float array (a quarterly table has ~140 date columns, and
     transposing, inserting and converting them as DataFrame columns cost most of a Company statements
@@ -247,21 +257,23 @@ def statement_grid(
     present = [f for f in fields if f in frame.columns]
     block = frame[present]
     if frame.empty or not present or any(dtype != np.float64 for dtype in block.dtypes.tolist()):
-        body = statement_table(frame, list(fields)).rename(columns={d: f"{d} (restated)" for d in restated})
+        body = statement_table(frame, list(fields), oldest_first=oldest_first, kind=kind)
+        body = body.rename(columns={d: f"{d} (restated)" for d in restated})
         return grid(id_, body, height=height, columns=columns, row_kind="kind", hidden=("field",))
-    ordered = block.sort_index(ascending=False)
+    ordered = block.sort_index(ascending=oldest_first)
     dates = [f"{d} (restated)" if d in restated else d for d in formats.iso_dates(ordered.index)]
     names = pd.Index(["field", "item", "unit", *dates, "kind"])
     if names.has_duplicates:  # as `records` refuses them
         raise ValueError(f"records: duplicate column names {list(names[names.duplicated()])}")
-    values = ordered.to_numpy(dtype=np.float64).T  # a row per field, a column per date (newest first)
+    values = ordered.to_numpy(dtype=np.float64).T  # a row per field, a column per date
     finite = np.isfinite(values).tolist()
     rows: list[dict[str, Any]] = []
     for field, cells, known in zip(present, np.round(values, 4).tolist(), finite, strict=True):
-        spec = formats.LINE_ITEMS.get(field, Col(formats.label(field), "usd_m"))
-        row: dict[str, Any] = {"field": field, "item": spec.header, "unit": formats.unit(spec.kind)}
+        spec = formats.line_item(field)
+        shown = kind or spec.kind
+        row: dict[str, Any] = {"field": field, "item": spec.header, "unit": formats.unit(shown)}
         row.update(zip(dates, (v if ok else None for v, ok in zip(cells, known, strict=True)), strict=True))
-        row["kind"] = spec.kind
+        row["kind"] = shown
         rows.append(row)
     text = [
         _column_def(c, columns, first=c == "item", numeric=False, integer=False, row_kind="kind")

@@ -43,6 +43,7 @@ dash.register_page(__name__, path="/", name="Company", order=0, title="Company Â
 
 PERIODS = VIEWS
 KINDS = {"income": "Income", "balance": "Balance sheet", "cashflow": "Cash flow"}
+VIEWS_SHOWN = {"values": "Values", "yoy": "YoY %", "common": "Common size %"}
 FRESHNESS_COLUMNS = {
     "dataset": formats.Col("Dataset"),
     "latest": formats.Col("Latest period"),
@@ -77,6 +78,7 @@ URL = urlstate.page_state(
     urlstate.Param("period", "company-period", default="FY", choices=tuple(PERIODS)),
     urlstate.Param("kind", "company-kind", default="income", choices=tuple(KINDS)),
     urlstate.Param("asof", "company-asof", kind="date", prop="date", label="as-of date"),
+    urlstate.Param("view", "company-view", default="values", choices=tuple(VIEWS_SHOWN)),
 )
 register_picker("company-symbol")
 
@@ -144,10 +146,11 @@ def layout(**query: Any) -> Component:
         html.Hr(),
         dbc.Row(
             [
-                radio_column("company-period", PERIODS, state["period"], md=3, label="Period"),
-                radio_column("company-kind", KINDS, state["kind"], md=4, label="Statement"),
+                radio_column("company-period", PERIODS, state["period"], md=2, label="Period"),
+                radio_column("company-kind", KINDS, state["kind"], md=3, label="Statement"),
+                radio_column("company-view", VIEWS_SHOWN, state["view"], md=3, label="Show"),
                 company_data.as_of_picker("company-asof", md=3, value=state["asof"]),
-                dbc.Col(export_link("company", "statements"), md=2),
+                dbc.Col(export_link("company", "statements"), md=1),
             ],
             className="mb-2 align-items-end",
         ),
@@ -159,6 +162,7 @@ def layout(**query: Any) -> Component:
         ),
         heading("Ratio history (annual)", "company", "ratios", gap=True),
         chart("company-ratio-graph", "company-ratio-graph"),
+        html.Div(id="company-ratio-table", className="mt-2"),
         heading("Freshness", "company", "freshness", gap=True),
         html.Div(id="company-freshness"),
     )
@@ -390,27 +394,30 @@ def price_header(symbol: str) -> Any:
     Output("company-export-statements", "href"),
     Output("company-export-ratios", "href"),
     Output("company-asof-note", "children"),
+    Output("company-ratio-table", "children"),
     Input("company-symbol", "value"),
     Input("company-period", "value"),
     Input("company-kind", "value"),
     Input("company-asof", "date"),
+    Input("company-view", "value"),
 )
 def company_statements(
-    symbol: str | None, period: str, kind: str, as_of: str | None = None
-) -> tuple[Any, Any, Any, str, str, Any]:
+    symbol: str | None, period: str, kind: str, as_of: str | None = None, view: str | None = None
+) -> tuple[Any, ...]:
     try:
         symbol = valid_symbol(symbol)
         period = valid_choice(period, tuple(PERIODS), name="period")
         kind = valid_choice(kind, tuple(KINDS), name="statement")
+        view = valid_choice(view or "values", tuple(VIEWS_SHOWN), name="view")
         day = company_data.as_of_date(as_of)
         return services().cache.cached(
             "company-statements-view",
-            (symbol, period, kind, day),
-            lambda: statements_view(symbol, period, kind, day),
+            (symbol, period, kind, day, view),
+            lambda: statements_view(symbol, period, kind, day, view),
         )
-    except FAILURES as exc:
-        message = charts.empty_figure(str(exc))
-        return states.error(str(exc)), message, message, "#", "#", None
+    except FAILURES as exc:  # one message, in the table's place
+        blank = charts.blank_figure()
+        return states.error(str(exc)), blank, blank, "#", "#", None, None
 
 
 def restated_note(symbol: str, period: str, kind: str, as_of: str | None) -> tuple[set[str], str]:
@@ -430,9 +437,25 @@ def restated_note(symbol: str, period: str, kind: str, as_of: str | None) -> tup
     return dates, f"{known} Restated {when} (marked 'restated'): {', '.join(sorted(dates))}."
 
 
+def shown_as(frame: pd.DataFrame, kind: str, period: str, view: str) -> pd.DataFrame:
+    """The statement as values, as growth over the same period a year before (YoY), or as a share of
+    revenue (income, cash flow) or of total assets (balance): common size."""
+    lines = frame[company_data.statement_lines(frame, kind)].astype(float)
+    if view == "yoy":
+        back = 4 if period == "Q" else 1
+        before = lines.shift(back)
+        return (lines - before) / before.abs().where(before != 0)
+    if view == "common":
+        base = "totalAssets" if kind == "balance" else "revenue"
+        if base not in lines:
+            return lines.iloc[0:0]
+        return lines.div(lines[base].where(lines[base] != 0), axis=0)
+    return lines
+
+
 def statements_view(
-    symbol: str, period: str, kind: str, as_of: str | None = None
-) -> tuple[Any, Any, Any, str, str, Any]:
+    symbol: str, period: str, kind: str, as_of: str | None = None, view: str = "values"
+) -> tuple[Any, ...]:
     """Table, chart and ratio chart for one choice (the whole output is cached: it is pure given the data)."""
     frame = company_data.statements(symbol, period, as_of).get(kind, pd.DataFrame())
     ratio = company_data.ratio_history(symbol, "FY", as_of)
@@ -444,12 +467,15 @@ def statements_view(
         table: Any = states.empty(note, id_="company-statement-empty")
         chart = charts.empty_figure(note)
     else:
+        lines = shown_as(frame.sort_index(), kind, period, view)
         table = tables.statement_grid(
             "company-statement-grid",
-            frame,
-            company_data.STATEMENT_FIELDS[kind],
+            lines,
+            list(lines.columns),
             columns=STATEMENT_COLUMNS,
             restated=restated,
+            oldest_first=True,  # as the charts run, with the newest year at the right (scrolled to)
+            kind=None if view == "values" else "pct",
         )
         fields = [f for f in company_data.CHART_FIELDS[kind] if f in frame.columns]
         shown = frame[fields].tail(12)
@@ -476,13 +502,25 @@ def statements_view(
         if not ratio.empty
         else charts.empty_figure(f"No annual statements for {symbol}.")
     )
+    ratio_table = (
+        tables.statement_grid(
+            "company-ratio-grid",
+            ratio,
+            [c for c in ratio.columns if not ratio[c].isna().all()],
+            columns={"item": formats.Col("Ratio"), "unit": formats.Col("Unit")},
+            oldest_first=True,
+        )
+        if not ratio.empty
+        else None
+    )
     return (
         table,
-        chart,
+        chart if not frame.empty else charts.blank_figure(),
         ratio_fig,
-        export_href("company", "statements", params),
-        export_href("company", "ratios", {"symbol": symbol}),
+        export_href("company", "statements", params) if not frame.empty else "#",
+        export_href("company", "ratios", {"symbol": symbol}) if not ratio.empty else "#",
         html.Span(note, id="company-asof-text"),
+        ratio_table,
     )
 
 

@@ -195,9 +195,10 @@ def test_browser_company_page(page: Any, base_url: str) -> None:
     assert "2023-12-31 (restated)" in headers
     assert "2024-12-31" not in headers
     then = rows(page, "company-statement-grid")["Revenue"]
-    # The FY2023 cell: the first period column as of 2024-03-31, the second in the latest view.
-    filed = float(then.split("\t")[2].replace(",", ""))
-    restated = float(latest.split("\t")[3].replace(",", ""))
+    # The FY2023 cell (oldest to newest): the last period column as of 2024-03-31, the one before it in
+    # the latest view.
+    filed = float(then.split("\t")[-1].replace(",", ""))
+    restated = float(latest.split("\t")[-2].replace(",", ""))
     assert restated == pytest.approx(filed * 1.02, rel=1e-3)  # the seeded 2 % restatement, as displayed
     shot(page, "company-as-of")
     assert page.csp_errors == []

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import REPO_ROOT, Cluster, Database, throwaway_database, wait_for_replica
 from tests.dashboard import seed
 from tests.dashboard.conftest import PASSWORD, make_settings, served
-from tests.dashboard.test_browser import ARGS, CHROMIUM, TIMEOUT_MS, rows, shot, traces
+from tests.dashboard.test_browser import ARGS, CHROMIUM, rows, shot, traces
 
 pytestmark = pytest.mark.e2e
 SHOTS = REPO_ROOT / "artifacts" / "ui"
@@ -24,6 +24,8 @@ AXE = REPO_ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.j
 EXTRA = ("V", "T", "MA", "ABBV", "TXN", "TGT")
 PAGES = ("/", "/valuation", "/forecast", "/compare", "/portfolio", "/screener", "/status", "/no-such-page")
 WIDTHS = (1440, 1280, 800)
+# Patience, not a speed check: a fresh context loads Dash's bundles, slow on a shared 2-core machine.
+TIMEOUT_MS = 90_000
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +80,15 @@ def tab_for(browser: Any, base_url: str, user: str = "ada", width: int = 1440, *
 
 
 def settled(tab: Any, graph: str | None = "company-price-graph") -> None:
-    """Dash has answered every callback the page started (no loading marker left), and `graph` drew."""
+    """The page's first answers arrived: `graph` drew (and on Company its header and statements), or,
+    without a graph, the network has been quiet for half a second (Dash's callbacks are fetches)."""
+    if graph is None:
+        tab.wait_for_load_state("networkidle")
     if graph:
         traces(tab, graph)
-    tab.wait_for_function("!document.querySelector('[data-dash-is-loading=\"true\"]')")
+    if graph == "company-price-graph":
+        tab.wait_for_selector("#company-last-close")
+        tab.wait_for_selector("#company-statement-grid .ag-row")
 
 
 def url_has(tab: Any, **params: str) -> None:

@@ -156,7 +156,7 @@ def layout(**query: Any) -> Component:
                                     clearable=False,
                                 ),
                             ],
-                            md=3,
+                            md=2,
                         ),
                         dbc.Col(
                             group(
@@ -170,7 +170,7 @@ def layout(**query: Any) -> Component:
                                     value=state["order"],
                                 ),
                             ),
-                            md=1,
+                            md=2,
                         ),
                     ],
                     className="mb-2",

@@ -116,7 +116,7 @@
 
   // Statement tables run oldest to newest, as their charts do: each opens scrolled to its newest period.
   function scrollNewest(root) {
-    root.querySelectorAll("[id$='statement-grid'] .ag-body-horizontal-scroll-viewport").forEach(function (bar) {
+    root.querySelectorAll("[id$='statement-grid'] .ag-body-horizontal-scroll-viewport, [id$='ratio-grid'] .ag-body-horizontal-scroll-viewport").forEach(function (bar) {
       var width = bar.scrollWidth;
       if (width > bar.clientWidth && bar.getAttribute("data-mycfa-width") !== String(width)) {
         bar.setAttribute("data-mycfa-width", String(width));

@@ -141,7 +141,7 @@ def line_item(name: str) -> Col:
     if known is not None:
         return known
     lowered = name.lower()
-    if "_" in name or name in PCT_RATIOS:  # a ratio analytics computes (snake_case), not an FMP field
+    if "_" in name or name in PCT_RATIOS or name in RATIO_LABELS:  # a ratio analytics computes, not FMP's
         kind = (
             "pct"
             if "margin" in lowered or name in PCT_RATIOS
@@ -158,9 +158,9 @@ PCT_RATIOS = frozenset(
     {"roa", "roe", "roic", "roic_fmp", "effective_tax_rate", "tax_burden", "interest_burden"}
 )
 RATIO_LABELS = {
-    "dso": "Days sales outstanding (DSO)",
-    "dio": "Days inventory outstanding (DIO)",
-    "dpo": "Days payables outstanding (DPO)",
+    "dso": "Days sales outstanding (DSO, days)",
+    "dio": "Days inventory outstanding (DIO, days)",
+    "dpo": "Days payables outstanding (DPO, days)",
     "cash_conversion_cycle": "Cash conversion cycle (days)",
     "net_debt_to_ebitda": "Net debt / EBITDA",
     "interest_coverage": "Interest coverage (EBIT / interest)",

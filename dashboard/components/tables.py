@@ -124,6 +124,7 @@ def grid(
     columns: Mapping[str, Col] | None = None,
     row_kind: str | None = None,
     hidden: Sequence[str] = (),
+    fit: bool = False,
 ) -> dag.AgGrid:
     """An AG Grid of the frame.
 
@@ -132,16 +133,22 @@ def grid(
         columns: header and unit kind per column (defaults: `formats.METRICS`, then a readable name).
         row_kind: a column holding each row's kind, for tables with one unit per row (statements).
         hidden: columns sent in the row data but not shown (keys, kinds).
+        fit: every row shown whatever their number (a statement is read top to bottom, not paged).
     """
     frame = frame if frame is not None else pd.DataFrame()
     defs = column_defs(frame, columns=columns, row_kind=row_kind, hidden=hidden)
-    return _grid(id_, records(frame), defs, len(frame), height)
+    return _grid(id_, records(frame), defs, len(frame), height, fit)
 
 
 def _grid(
-    id_: str, rows: list[dict[str, Any]], defs: list[dict[str, Any]], length: int, height: int
+    id_: str,
+    rows: list[dict[str, Any]],
+    defs: list[dict[str, Any]],
+    length: int,
+    height: int,
+    fit: bool = False,
 ) -> dag.AgGrid:
-    short = length <= AUTO_HEIGHT_ROWS
+    short = length <= AUTO_HEIGHT_ROWS or fit
     options: dict[str, Any] = {
         "animateRows": False,
         "pagination": length > PAGE_SIZE,
@@ -259,7 +266,7 @@ def statement_grid(
     if frame.empty or not present or any(dtype != np.float64 for dtype in block.dtypes.tolist()):
         body = statement_table(frame, list(fields), oldest_first=oldest_first, kind=kind)
         body = body.rename(columns={d: f"{d} (restated)" for d in restated})
-        return grid(id_, body, height=height, columns=columns, row_kind="kind", hidden=("field",))
+        return grid(id_, body, height=height, columns=columns, row_kind="kind", hidden=("field",), fit=True)
     ordered = block.sort_index(ascending=oldest_first)
     dates = [f"{d} (restated)" if d in restated else d for d in formats.iso_dates(ordered.index)]
     names = pd.Index(["field", "item", "unit", *dates, "kind"])
@@ -282,4 +289,4 @@ def statement_grid(
     numbers = [
         _column_def(d, columns, first=False, numeric=True, integer=False, row_kind="kind") for d in dates
     ]
-    return _grid(id_, rows, text + numbers, len(rows), height)
+    return _grid(id_, rows, text + numbers, len(rows), height, fit=True)

@@ -13,8 +13,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from devkit import seed
 from tests.conftest import REPO_ROOT, Cluster, Database, throwaway_database, wait_for_replica
-from tests.dashboard import seed
 from tests.dashboard.conftest import PASSWORD, make_settings, served
 from tests.dashboard.test_browser import ARGS, CHROMIUM, rows, shot, traces
 
@@ -44,10 +44,10 @@ def ui_db(pg_cluster: Cluster) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="module")
-def ui_url(ui_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def ui_url(ui_db: Database) -> Iterator[str]:
     from dashboard.app import create_app
 
-    app = create_app(make_settings(ui_db, tmp_path_factory.mktemp("ui-cache")))
+    app = create_app(make_settings(ui_db))
     try:
         with served(app) as url:
             yield url

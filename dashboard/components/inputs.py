@@ -143,31 +143,16 @@ def group(label: str, control: Any) -> html.Fieldset:
 
 def radio_column(id_: str, choices: Mapping[str, str], value: str, *, md: int, label: str) -> dbc.Col:
     """A labelled inline radio group in a grid column; `choices` maps each value to its label."""
-    return dbc.Col(
-        group(
-            label,
-            dbc.RadioItems(
-                id=id_,
-                options=[{"label": text, "value": key} for key, text in choices.items()],
-                value=value,
-                inline=True,
-            ),
-        ),
-        md=md,
-    )
+    return _choice_column(dbc.RadioItems, id_, choices, value, md=md, label=label)
 
 
 def check_column(id_: str, choices: Mapping[str, str], value: list[str], *, md: int, label: str) -> dbc.Col:
     """A labelled inline checkbox group in a grid column."""
-    return dbc.Col(
-        group(
-            label,
-            dbc.Checklist(
-                id=id_,
-                options=[{"label": text, "value": key} for key, text in choices.items()],
-                value=value,
-                inline=True,
-            ),
-        ),
-        md=md,
-    )
+    return _choice_column(dbc.Checklist, id_, choices, value, md=md, label=label)
+
+
+def _choice_column(
+    kind: Any, id_: str, choices: Mapping[str, str], value: Any, *, md: int, label: str
+) -> dbc.Col:
+    options = [{"label": text, "value": key} for key, text in choices.items()]
+    return dbc.Col(group(label, kind(id=id_, options=options, value=value, inline=True)), md=md)

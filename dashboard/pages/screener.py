@@ -120,32 +120,8 @@ def layout(**query: Any) -> Component:
                             ],
                             md=3,
                         ),
-                        dbc.Col(
-                            [
-                                dbc.Label("Min", html_for="screener-min"),
-                                dbc.Input(
-                                    id="screener-min",
-                                    type="number",
-                                    value=state["min"],
-                                    debounce=True,
-                                    placeholder="none",
-                                ),
-                            ],
-                            md=1,
-                        ),
-                        dbc.Col(
-                            [
-                                dbc.Label("Max", html_for="screener-max"),
-                                dbc.Input(
-                                    id="screener-max",
-                                    type="number",
-                                    value=state["max"],
-                                    debounce=True,
-                                    placeholder="none",
-                                ),
-                            ],
-                            md=1,
-                        ),
+                        bound_column("min", state["min"]),
+                        bound_column("max", state["max"]),
                         dbc.Col(
                             [
                                 dbc.Label("Rank by", html_for="screener-sort"),
@@ -181,6 +157,18 @@ def layout(**query: Any) -> Component:
                 states.loading(html.Div(id="screener-results"), "screener-results"),
             ]
         ),
+    )
+
+
+def bound_column(name: str, value: Any) -> dbc.Col:
+    """The Min or Max input of the filter, in the units the table shows."""
+    ident = f"screener-{name}"
+    return dbc.Col(
+        [
+            dbc.Label(name.capitalize(), html_for=ident),
+            dbc.Input(id=ident, type="number", value=value, debounce=True, placeholder="none"),
+        ],
+        md=1,
     )
 
 

@@ -258,6 +258,7 @@ SERVING_STATEMENT_SYMBOLS = "SELECT DISTINCT symbol FROM statements WHERE kind =
 SERVING_PRICE_SYMBOLS = (
     "SELECT symbol FROM companies c WHERE EXISTS (SELECT 1 FROM prices_daily p WHERE p.symbol = c.symbol)"
 )
+SERVING_MONTH_END_SYMBOLS = "SELECT DISTINCT symbol FROM month_end_closes"
 SERVING_STATEMENTS = """
 SELECT symbol, kind, CASE WHEN period = 'FY' THEN 'FY' ELSE 'Q' END AS grp, period, fiscal_date,
        fiscal_year, updated_at, payload::text AS payload

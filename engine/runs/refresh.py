@@ -267,13 +267,11 @@ async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool =
     """
     until: datetime = (await _fetch(pool, queries.SERVING_NOW))[0][0]
     state = await _state(pool)
-    report = RefreshReport()
-    for name in TABLES:
-        since = None if full else state.get(name)
-        started = time.monotonic()
-        outcome = TableOutcome(name)
+
+    async def one(name: str) -> TableOutcome:
+        started, outcome = time.monotonic(), TableOutcome(name)
         try:
-            await _refresh_table(pool, outcome, since, until)
+            await _refresh_table(pool, outcome, None if full else state.get(name), until, full=full)
         except REFRESH_ERRORS as exc:
             outcome.state, outcome.error = "failed", f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
             log.error(
@@ -284,13 +282,17 @@ async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool =
             )
         outcome.seconds = time.monotonic() - started
         await _record(pool, outcome, until, run_id)
-        report.tables.append(outcome)
+        return outcome
+
+    # The tables at once: metric_history computes on the engine's core while the screener's reads (and
+    # the month-end pass, when one is due) run in the database.
+    report = RefreshReport(list(await asyncio.gather(*(one(name) for name in TABLES))))
     log.info("serving refresh", extra={"event": "refresh", "tables": report.as_dict()})
     return report
 
 
 async def _refresh_table(
-    pool: asyncpg.Pool, outcome: TableOutcome, since: datetime | None, until: datetime
+    pool: asyncpg.Pool, outcome: TableOutcome, since: datetime | None, until: datetime, *, full: bool
 ) -> None:
     name = outcome.name
     if name == METRIC_HISTORY:
@@ -302,9 +304,14 @@ async def _refresh_table(
         outcome.symbols = len(symbols)
         outcome.rows, outcome.data_as_of = await refresh_metric_history(pool, symbols)
     elif name == MONTH_END_CLOSES:
-        if since is not None:
-            return  # each price load keeps its symbol's months current (engine/db/load.py, PRICES_BATCH)
-        wanted = {r["symbol"]: date.min for r in await _fetch(pool, queries.SERVING_PRICE_SYMBOLS)}
+        # Each price load keeps its symbol's months current (engine/db/load.py, PRICES_BATCH): the whole
+        # pass is for `--all` and for symbols whose prices were loaded before schema 100.
+        if since is not None and not full:
+            return
+        priced = {r["symbol"] for r in await _fetch(pool, queries.SERVING_PRICE_SYMBOLS)}
+        if not full:
+            priced -= {r["symbol"] for r in await _fetch(pool, queries.SERVING_MONTH_END_SYMBOLS)}
+        wanted = dict.fromkeys(sorted(priced), date.min)
         outcome.symbols = len(wanted)
         outcome.rows = await refresh_month_end_closes(pool, wanted) if wanted else 0
     else:

@@ -252,3 +252,17 @@ def test_refresh_verb_prints_each_table_and_exits_by_their_state(demo: Database)
             conn.execute("ALTER TABLE month_end_closes_away RENAME TO month_end_closes")
     assert failed.returncode == 1
     assert json.loads(failed.stdout.strip().splitlines()[-1])["month_end_closes"]["state"] == "failed"
+
+
+async def test_a_store_never_refreshed_rebuilds_only_the_months_its_loads_did_not_keep(
+    pool: asyncpg.Pool,
+) -> None:
+    """A first refresh recomputes the month-end closes of the symbols that have none (prices loaded
+    before schema 100), not those every price load already kept."""
+    await refresh(pool, full=True)
+    kept = await pool.fetch("SELECT * FROM month_end_closes WHERE symbol = 'JNJ' ORDER BY month")
+    await pool.execute("DELETE FROM month_end_closes WHERE symbol = 'JNJ'")
+    await pool.execute("TRUNCATE serving_refreshes")
+    report = {t.name: t for t in (await refresh(pool)).tables}
+    assert report["month_end_closes"].symbols == 1
+    assert await pool.fetch("SELECT * FROM month_end_closes WHERE symbol = 'JNJ' ORDER BY month") == kept

@@ -11,6 +11,8 @@ server, the account's session version, the client binding, idle and absolute tim
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 import re
 import secrets
@@ -175,6 +177,29 @@ def _login_page(error: str = "", status: int = 200) -> flask.Response:
     return flask.Response(body, status=status, mimetype="text/html")
 
 
+def _typed_name(name: str | None, *, known: bool | None = None) -> dict[str, Any]:
+    """How a failed login names the account in the audit: its name when such an account exists, else
+    a keyed hash of what was typed (people type passwords into the user-name field: never record it).
+    The same text gives the same hash, so repeated attempts still correlate."""
+    if name is None:
+        return {}
+    if known is None:
+        try:
+            known = queries.user(services().router, name) is not None
+        except (NoNodeAvailable, QueryFailed):
+            known = False
+    if known:
+        return {"username": name}
+    key = services().settings.secret_key.get_secret_value().encode()
+    return {"name_hmac": hmac.new(key, name.encode(), hashlib.sha256).hexdigest()[:16]}
+
+
+def _login_failed(reason: str, name: str | None, *, known: bool | None = None, **detail: Any) -> None:
+    audit.record(
+        "login", "failure", anonymous=True, reason=reason, **_typed_name(name, known=known), **detail
+    )
+
+
 def login_view() -> Any:
     if flask.request.method == "GET":
         return _login_page()
@@ -182,28 +207,26 @@ def login_view() -> Any:
     username = form.get("username", "").strip().lower()
     name = username if USERNAME.match(username) else None
     if not _csrf_ok(form.get("csrf_token")):
-        audit.record("login", "failure", username=name, anonymous=True, reason="bad csrf token")
+        _login_failed("bad csrf token", name)
         return _login_page("Your session expired; please try again.", 400)
     if name is None:
-        audit.record("login", "failure", reason="malformed user name")
+        _login_failed("malformed user name", None)
         return _login_page("Wrong user name or password.", 401)
     addr = throttle_key(audit.current_client_address())
     throttle = services().throttle
     wait_s = throttle.begin(username, addr)
     if wait_s > 0:
-        audit.record(
-            "login", "failure", username=username, anonymous=True, reason="throttled", wait_s=round(wait_s, 1)
-        )
+        _login_failed("throttled", name, wait_s=round(wait_s, 1))
         response = _login_page("Too many failed attempts; wait a little and try again.", 429)
         response.headers["Retry-After"] = str(max(1, int(wait_s + 0.999)))
         return response
     try:
         user, reason = authenticate(username, form.get("password", ""))
     except (NoNodeAvailable, QueryFailed):
-        audit.record("login", "failure", username=username, anonymous=True, reason="database unavailable")
+        _login_failed("database unavailable", name, known=False)
         return _login_page("The database cannot be reached; try again shortly.", 503)
     if user is None:
-        audit.record("login", "failure", username=username, anonymous=True, reason=reason)
+        _login_failed(reason, name, known=reason == "wrong password")
         return _login_page("Wrong user name or password.", 401)
     throttle.succeeded(username, addr)
     flask.session.clear()  # a fresh session on login: no fixation

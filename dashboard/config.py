@@ -64,6 +64,11 @@ class DashboardSettings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)  # per (account, address) before delays start
     login_window_s: int = Field(default=300, ge=1)  # failures forgotten after this; the longest delay
     login_delay_base_s: float = Field(default=2.0, gt=0)  # first delay; doubles with each failure
+    # Per account, from any addresses (guesses spread over many): free failures, the window they are
+    # counted over (also the longest delay), and how long an address the owner logged in from is spared.
+    login_account_max_failures: int = Field(default=20, ge=1)
+    login_account_window_s: int = Field(default=3600, ge=60)
+    login_known_address_days: int = Field(default=30, ge=1)
     idle_timeout_s: int = Field(default=30 * 60, ge=60)  # a session unused this long is refused
     # The audit trail's rows, the login throttle and "log out everywhere": the primary as mycfa_audit.
     audit_database_url: SecretStr | None = None

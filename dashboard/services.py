@@ -58,7 +58,14 @@ def build_services(settings: DashboardSettings, server: flask.Flask) -> Services
     audit = AuditStore(
         audit_url.get_secret_value() if audit_url else None, connect_timeout_s=settings.connect_timeout_s
     )
-    rule = ThrottleRule(settings.login_max_failures, settings.login_delay_base_s, settings.login_window_s)
+    rule = ThrottleRule(
+        settings.login_max_failures,
+        settings.login_delay_base_s,
+        settings.login_window_s,
+        account_free=settings.login_account_max_failures,
+        account_window_s=settings.login_account_window_s,
+        known_days=settings.login_known_address_days,
+    )
     services = Services(
         settings=settings,
         router=router,

@@ -18,6 +18,8 @@ from dashboard import audit, auth
 from dashboard.components.inputs import InvalidInput
 
 Exporter = Callable[[Mapping[str, str]], pd.DataFrame]
+# A text cell a spreadsheet would read as a formula (or, after a tab or carriage return, split into one).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _EXPORTERS: dict[tuple[str, str], Exporter] = {}
 
 
@@ -52,6 +54,25 @@ def export_link(page: str, name: str, label: str = "CSV") -> dbc.Button:
     )
 
 
+def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell that starts like a formula prefixed with `'` (OWASP's CSV
+    injection advice): company names and other text come from FMP and the database, not from us.
+    Numbers, negative ones included, are left alone."""
+    text_columns = [
+        c
+        for c in frame.columns
+        if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c])
+    ]
+    if not text_columns:
+        return frame
+    frame = frame.copy()
+    for column in text_columns:
+        frame[column] = frame[column].map(
+            lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
+        )
+    return frame
+
+
 def export_view(page: str, name: str) -> flask.Response:
     """The CSV, or why not; each answer is audited with its outcome (denied, not_found, invalid, ok)."""
     from dashboard.access_audit import refused
@@ -71,7 +92,9 @@ def export_view(page: str, name: str) -> flask.Response:
             "export", "invalid", page=page, export=name, params=dict(flask.request.args), reason=str(exc)
         )
         return flask.Response(f"{exc}\n", status=400, mimetype="text/plain")
-    body = frame.to_csv(index=not isinstance(frame.index, pd.RangeIndex))
+    # CRLF rows (RFC 4180): the writer then quotes any cell holding a bare CR or LF, which a spreadsheet
+    # would otherwise read as a row break.
+    body = neutralised(frame).to_csv(index=not isinstance(frame.index, pd.RangeIndex), lineterminator="\r\n")
     audit.record("export", "ok", page=page, export=name, rows=len(frame), params=dict(flask.request.args))
     response = flask.Response(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = (

@@ -122,9 +122,11 @@ def audit_rows(db: Database, since: int) -> list[dict[str, Any]]:
 
 
 def clear_throttle(db: Database) -> None:
-    """Forget every counted login failure (tests that fail on purpose clean up after themselves)."""
+    """Forget every counted login failure and known address (tests that fail on purpose clean up)."""
     with psycopg.connect(db.owner_url) as conn:
         conn.execute("DELETE FROM login_throttle")
+        conn.execute("DELETE FROM login_account_throttle")
+        conn.execute("DELETE FROM login_known_addresses")
 
 
 @pytest.fixture(scope="module")

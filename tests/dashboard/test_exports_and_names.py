@@ -1,0 +1,68 @@
+"""CSV exports cannot carry a spreadsheet formula (review L6); a password typed as the user name never
+reaches the audit trail, its JSON lines or the logs (L2)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from dashboard import audit_store
+from dashboard.components import export
+from tests.conftest import Database
+from tests.dashboard.conftest import audit_mark, audit_rows, clear_throttle, login
+
+HOSTILE = ('=HYPERLINK("http://x","click")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR")
+
+
+def test_exported_text_cells_cannot_start_a_formula(
+    dash_app: Any, logged_in: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text cells starting with =, +, -, @, a tab or a carriage return are exported with a leading `'`
+    (the spreadsheet shows them as text); numbers, negative ones included, stay numbers."""
+
+    def hostile(_: Mapping[str, str]) -> pd.DataFrame:
+        return pd.DataFrame({"name": [*HOSTILE, "Apple Inc."], "value": [-1.5, 2, 3, 4, 5, 6, -7]})
+
+    monkeypatch.setitem(export._EXPORTERS, ("company", "hostile"), hostile)
+    response = logged_in("ann").get("/export/company/hostile.csv")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True), newline="")))
+    assert [row["name"] for row in rows] == [f"'{text}" for text in HOSTILE] + ["Apple Inc."]
+    assert [row["value"] for row in rows] == ["-1.5", "2.0", "3.0", "4.0", "5.0", "6.0", "-7.0"]
+
+
+def test_password_typed_as_user_name_is_never_recorded(dash_app: Any, dash_db: Database) -> None:
+    """The review's P08: a password typed into the user-name field (a valid-looking name that is no
+    account) appears in no audit row, no audit JSON line and no log line; a keyed hash stands in for
+    it, the same for the same text, so repeated attempts still correlate. A real account's name is kept."""
+    secret = "tr0ub4dor-and-3"
+    stream, logs = io.StringIO(), io.StringIO()
+    audit_store.audit_logger(stream)
+    from dashboard.logs import configure_logging
+
+    configure_logging("DEBUG", logs)
+    since = audit_mark(dash_db)
+    client = dash_app.server.test_client()
+    client.environ_base["REMOTE_ADDR"] = "127.0.0.88"
+    assert login(client, secret, "whatever password").status_code == 401
+    assert login(client, secret, "another password").status_code == 401
+    assert login(client, "ann", "wrong password!").status_code == 401
+    assert dash_app.server.extensions["mycfa"].audit.flush(10)
+    rows = [r for r in audit_rows(dash_db, since) if r["addr"] == "127.0.0.88"]
+    assert secret not in json.dumps(rows, default=str)
+    assert secret not in stream.getvalue()
+    assert secret not in logs.getvalue()
+    unknown = [r for r in rows if r["detail"].get("reason") == "unknown user"]
+    assert len(unknown) == 2
+    assert unknown[0]["username"] is None
+    assert unknown[0]["detail"]["name_hmac"] == unknown[1]["detail"]["name_hmac"]
+    assert [r["username"] for r in rows if r["detail"].get("reason") == "wrong password"] == ["ann"]
+    audit_store.audit_logger(io.StringIO())
+    configure_logging("INFO")
+    clear_throttle(dash_db)

@@ -16,6 +16,7 @@ from typing import Any
 
 import dash
 import flask
+from werkzeug.exceptions import HTTPException
 
 from dashboard import audit, auth
 from dashboard.logs import callback_page
@@ -74,14 +75,18 @@ def page_view(page: str, layout: Callable[..., Any]) -> Callable[..., Any]:
 
 def _callback_record(response: flask.Response) -> flask.Response:
     request = flask.request
+    # 401/403 are recorded as `denied`; a body refused for its size (413) is never read.
     if (
         request.path != "/_dash-update-component"
         or request.method != "POST"
-        or response.status_code in (401, 403)
+        or response.status_code in (401, 403, 413)
     ):
         return response
     user = auth.current_user()
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except HTTPException:  # the body could not be read at all
+        body = None
     page = callback_page(body)
     if user is None or page == "pages":
         return response

@@ -47,7 +47,8 @@ def copied_sources(dockerfile_text: str) -> list[str]:
 
 def test_in_context_reads_dockerignore_as_docker_does() -> None:
     """The matcher itself: a folder let in is in with its files; caches and unlisted folders are out."""
-    assert in_context("engine/") and in_context("engine/db/pool.py")
+    assert in_context("engine/")
+    assert in_context("engine/db/pool.py")
     assert not in_context("tests/conftest.py")
     assert not in_context("engine/__pycache__/x.pyc")
 

@@ -57,6 +57,10 @@ class EngineSettings(BaseSettings):
         default=30.0, ge=0, le=600, description="seconds a lost database is waited for"
     )
     history_start: date = date(1990, 1, 1)
+    # Companies that left the S&P 500 on or after this day are ingested too (from the index's changes),
+    # so a screen as of a later date holds every member of that day (docs/engine.md, "Former members").
+    # Empty: none.
+    former_members_since: date | None = date(2000, 1, 1)
     # `migrate` (engine/db/migrate.py): how long one statement may wait for a lock (then the file is
     # rolled back and retried), how long it may run, and from what size a table is large (its
     # indexes are built CONCURRENTLY, a rewrite of it is refused).
@@ -101,6 +105,11 @@ class EngineSettings(BaseSettings):
                 raise ValueError("lists no symbol; leave it unset or empty for every constituent")
             return symbols
         return value
+
+    @field_validator("former_members_since", mode="before")
+    @classmethod
+    def _empty_former_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("history_start")
     @classmethod

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from engine.db import queries
-from engine.db.gics import classify
+from engine.db.gics import classify, gics_sector
 from engine.db.load import DEFAULT_TIMEOUT_S, LoadResult, write_quarantine
 from engine.db.plausibility import Implausible, check_fields
 from engine.db.pool import BATCH_ATTEMPTS, RETRY_WAIT_S, run_batch
@@ -184,6 +184,7 @@ async def load_profiles(
             [_text(good[s].get("sector")) for s in symbols],
             [_text(good[s].get("industry")) for s in symbols],
             [canonical_json(good[s]) for s in symbols],
+            [gics_sector(_text(good[s].get("sector"))) for s in symbols],
             timeout=timeout_s,
         )
         return LoadResult.merged(counts, len(symbols), len(refused))

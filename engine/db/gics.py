@@ -31,3 +31,22 @@ def classify(
     """
     known = gics_by_symbol().get(symbol.upper())
     return known if known is not None else (fmp_sector, fmp_sub_sector)
+
+
+# FMP's sector names beside GICS's (the eleven sectors; FMP keeps the other four as GICS spells them).
+FMP_TO_GICS_SECTOR = {
+    "Technology": "Information Technology",
+    "Healthcare": "Health Care",
+    "Financial Services": "Financials",
+    "Consumer Cyclical": "Consumer Discretionary",
+    "Consumer Defensive": "Consumer Staples",
+    "Basic Materials": "Materials",
+}
+
+
+def gics_sector(fmp_sector: str | None) -> str | None:
+    """The GICS sector an FMP profile's sector names: how a former member, on no constituent list we
+    hold, is grouped with its sector's companies."""
+    if fmp_sector is None:
+        return None
+    return FMP_TO_GICS_SECTOR.get(fmp_sector, fmp_sector)

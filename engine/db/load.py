@@ -93,6 +93,16 @@ async def write_quarantine(
     )
 
 
+async def _open_batch(
+    conn: asyncpg.Connection, quarantined: Sequence[QuarantineRow], run_id: int | None, timeout_s: float
+) -> None:
+    """What a batch's transaction starts with: its quarantine rows, and the run it belongs to (read by
+    the statements' run_id default and trigger, schema 171)."""
+    await write_quarantine(conn, quarantined, timeout_s=timeout_s)
+    if run_id is not None:
+        await conn.execute(queries.SET_BATCH_RUN, str(run_id), timeout=timeout_s)
+
+
 def _as_given(rows: Sequence[Any]) -> Sequence[Any]:
     return rows
 
@@ -135,13 +145,15 @@ class LoadOptions(TypedDict, total=False):
 
     path: "auto" (default) picks backfill when nothing is stored in the batch's key range, else merge;
     "merge" forces the staged merge. timeout_s: per statement (default 120). attempts, retry_wait: how
-    often and how patiently a batch whose connection dropped is tried again (pool.run_batch).
+    often and how patiently a batch whose connection dropped is tried again (pool.run_batch). run_id:
+    the run the rows came in (provenance; none outside a run).
     """
 
     path: Literal["auto", "merge"]
     timeout_s: float
     attempts: int
     retry_wait: float
+    run_id: int  # the run writing the batch: kept with each new or restated statement (schema 171)
 
 
 async def _load(
@@ -165,8 +177,10 @@ async def _load(
         first, last = merge_args[-2:]
         await ensure_partitions(pool, spec.sql.ensure_partitions, first, last, timeout_s)
 
+    run_id = options.get("run_id")
+
     async def work(conn: asyncpg.Connection, allow_backfill: bool) -> LoadResult:
-        await write_quarantine(conn, quarantined, timeout_s=timeout_s)
+        await _open_batch(conn, quarantined, run_id, timeout_s)
         if not rows:
             return LoadResult(quarantined=len(quarantined))
         if not allow_backfill:

@@ -54,6 +54,8 @@ BATCH_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 ENSURE_PRICE_PARTITIONS = "SELECT ensure_price_partitions($1::date, $2::date)"
 ENSURE_STATEMENT_PARTITIONS = "SELECT ensure_statement_partitions($1::date, $2::date)"
 SET_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '10s'"
+# The run a batch belongs to, for this transaction only (statements.run_id, schema 171).
+SET_BATCH_RUN = "SELECT set_config('mycfa.run_id', $1, true)"
 
 # The batch lock and the backfill check in one round trip ($1 is the lock key). The check reads the
 # statement's snapshot, taken before the lock was granted, so it can miss rows a concurrent loader of
@@ -193,6 +195,7 @@ SELECT symbol, kind, period, max(fiscal_date) AS last_date
 # pruned to the partitions the window touches; and where a refetch of the whole history starts.
 STORED_CLOSES = "SELECT date, close, adj_close FROM prices_daily WHERE symbol = $1 AND date >= $2"
 FIRST_STORED_DATE = "SELECT min(date) FROM prices_daily WHERE symbol = $1"
+PROFILED_SYMBOLS = "SELECT symbol FROM companies WHERE symbol = ANY($1::text[]) AND profile IS NOT NULL"
 STATEMENT_FETCHES = """
 SELECT symbol, kind, period, fetched_on FROM statement_fetches WHERE symbol = ANY($1::text[])"""
 RECORD_STATEMENT_FETCH = """
@@ -228,19 +231,60 @@ MARKET_CAP = """
 SELECT (profile->'marketCap')::text::float8 FROM companies
 WHERE symbol = $1 AND jsonb_typeof(profile->'marketCap') = 'number'
 """
+# A company on no constituent list (a former member) takes its GICS sector from the profile's ($6).
 UPSERT_PROFILES = """
 WITH written AS (
-    INSERT INTO companies AS c (symbol, name, fmp_sector, fmp_industry, profile)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+    INSERT INTO companies AS c (symbol, name, fmp_sector, fmp_industry, profile, sector)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[])
     ON CONFLICT (symbol) DO UPDATE
-       SET (fmp_sector, fmp_industry, profile, updated_at)
-         = ROW(EXCLUDED.fmp_sector, EXCLUDED.fmp_industry, EXCLUDED.profile, now())
+       SET (fmp_sector, fmp_industry, profile, sector, updated_at)
+         = ROW(EXCLUDED.fmp_sector, EXCLUDED.fmp_industry, EXCLUDED.profile,
+               coalesce(c.sector, EXCLUDED.sector), now())
      WHERE (c.fmp_sector, c.fmp_industry, c.profile)
            IS DISTINCT FROM (EXCLUDED.fmp_sector, EXCLUDED.fmp_industry, EXCLUDED.profile)
+        OR (c.sector IS NULL AND EXCLUDED.sector IS NOT NULL)
     RETURNING c.xmax = 0 AS inserted
 )
 SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated
   FROM written"""
+
+# --- S&P 500 membership changes (engine/db/membership.py) -----------------------------------------
+
+_CHANGE_FIELDS = ("day", "added_symbol", "added_name", "removed_symbol", "removed_name", "reason", "payload")
+UPSERT_SP500_CHANGES = f"""
+WITH written AS (
+    INSERT INTO sp500_changes AS c ({", ".join(_CHANGE_FIELDS)})
+    SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+    ON CONFLICT (day, (coalesce(added_symbol, '')), (coalesce(removed_symbol, ''))) DO UPDATE
+       SET (added_name, removed_name, reason, payload, updated_at, withdrawn_at)
+         = ROW(EXCLUDED.added_name, EXCLUDED.removed_name, EXCLUDED.reason, EXCLUDED.payload, now(), NULL)
+     WHERE c.payload IS DISTINCT FROM EXCLUDED.payload OR c.withdrawn_at IS NOT NULL
+    RETURNING c.xmax = 0 AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated
+  FROM written"""
+# The answer is the whole list: a stored change it no longer holds was corrected away by FMP.
+WITHDRAW_SP500_CHANGES = """
+UPDATE sp500_changes c SET withdrawn_at = now()
+ WHERE c.withdrawn_at IS NULL
+   AND NOT EXISTS (SELECT 1 FROM unnest($1::date[], $2::text[], $3::text[]) AS k(day, added, removed)
+                    WHERE k.day = c.day AND coalesce(k.added, '') = coalesce(c.added_symbol, '')
+                      AND coalesce(k.removed, '') = coalesce(c.removed_symbol, ''))"""
+# Companies the changes removed: a non-member row named as the change names it, with its latest spell
+# (sp500_membership); a current member's row is the constituent list's and is left alone.
+FORMER_MEMBER_COMPANIES = """
+INSERT INTO companies AS c (symbol, name, in_index, index_added, index_removed)
+SELECT DISTINCT ON (x.removed_symbol) x.removed_symbol, coalesce(x.removed_name, x.removed_symbol), false,
+       s.added, s.removed
+  FROM sp500_changes x
+  JOIN LATERAL (SELECT added, removed FROM sp500_membership m WHERE m.symbol = x.removed_symbol
+                 ORDER BY coalesce(m.removed, 'infinity'::date) DESC LIMIT 1) s ON true
+ WHERE x.removed_symbol IS NOT NULL AND x.withdrawn_at IS NULL
+ ORDER BY x.removed_symbol, x.day DESC
+ON CONFLICT (symbol) DO UPDATE SET (index_added, index_removed, updated_at)
+     = ROW(EXCLUDED.index_added, EXCLUDED.index_removed, now())
+ WHERE NOT c.in_index
+   AND (c.index_added, c.index_removed) IS DISTINCT FROM (EXCLUDED.index_added, EXCLUDED.index_removed)"""
 
 # --- the serving layer's refresh (engine/runs/refresh.py, docs/serving.md) -------------------------
 

@@ -74,6 +74,15 @@ async def _series_dates(
 
 
 @store_boundary
+async def profiled_symbols(
+    pool: asyncpg.Pool, symbols: Sequence[str], *, timeout_s: float = WATERMARK_TIMEOUT_S
+) -> set[str]:
+    """The symbols among `symbols` whose company has a stored profile."""
+    rows = await pool.fetch(queries.PROFILED_SYMBOLS, list(symbols), timeout=timeout_s)
+    return {row["symbol"] for row in rows}
+
+
+@store_boundary
 async def record_statement_fetch(
     pool: asyncpg.Pool,
     symbol: str,

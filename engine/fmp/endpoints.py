@@ -132,6 +132,13 @@ CONSTITUENTS = EndpointSpec(
     required=("symbol", "name", "sector", "subSector", "cik"),
     per_symbol=False,
 )
+# The index's membership changes, newest first: one answer for the whole history (docs/store.md).
+SP500_CHANGES = EndpointSpec(
+    dataset="sp500_changes",
+    path="historical-sp500-constituent",
+    required=("date", "symbol", "addedSecurity", "removedTicker", "removedSecurity"),
+    per_symbol=False,
+)
 PROFILE = EndpointSpec(
     dataset="profile",
     path="profile",
@@ -258,6 +265,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
     spec.dataset: spec
     for spec in (
         CONSTITUENTS,
+        SP500_CHANGES,
         PROFILE,
         *STATEMENT_SPECS,
         PRICES,

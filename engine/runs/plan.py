@@ -21,7 +21,10 @@ from engine.runs.datasets import DATASETS_BY_NAME, JOB_DATASETS, Family, Job
 
 SECONDS_PER_WINDOW = 60  # the FMP budget is counted per 60-second window
 PROFILE_BULK_PARTS_ESTIMATE = 2  # part 0 holds a universe of our size; an empty part ends the list
-UNIVERSE_REQUESTS = 1  # the sp500-constituent call that starts every fresh run
+UNIVERSE_REQUESTS = 2  # the constituent list and the index's changes that start every fresh run
+# A former member of the index is kept current like a member until this long after it left (a screen
+# dated the day it left follows it a year forward), then frozen: only what was never stored is fetched.
+FORMER_TAIL_DAYS = 366
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,10 @@ class Freshness:
     statement_latest: Mapping[tuple[str, str, str], date] = field(default_factory=dict)
     statement_fetched: Mapping[tuple[str, str, str], date] = field(default_factory=dict)
     reports: Mapping[str, date] | None = None
+    # Former members of the index in the universe: the day each left (docs/engine.md, "Former members"),
+    # and which companies have a stored profile (a frozen former member's is fetched once).
+    former: Mapping[str, date] = field(default_factory=dict)
+    profiled: frozenset[str] = frozenset()
 
 
 class Reason(StrEnum):
@@ -159,8 +166,30 @@ def estimate_requests(item: PlannedItem, policy: PlanPolicy, today: date) -> int
     if item.params.get("bulk"):
         return 0  # shared bulk answers, counted once per run
     if DATASETS_BY_NAME[item.dataset].family is Family.PRICES and "from" in item.params:
-        return price_window_requests(date.fromisoformat(str(item.params["from"])), today, policy)
+        end = date.fromisoformat(str(item.params["to"])) if "to" in item.params else today
+        return price_window_requests(date.fromisoformat(str(item.params["from"])), end, policy)
     return 1
+
+
+def plan_frozen_former(
+    symbol: str, dataset_name: str, *, left: date, policy: PlanPolicy, freshness: Freshness
+) -> PlannedItem | None:
+    """A former member more than FORMER_TAIL_DAYS gone: only what was never stored (its prices to the
+    end of the tail, a statement series' whole history, its profile)."""
+    dataset = DATASETS_BY_NAME[dataset_name]
+    if dataset.family is Family.PRICES:
+        if symbol in freshness.last_price:
+            return None
+        end = left + timedelta(days=FORMER_TAIL_DAYS)
+        start = min(policy.history_start, end)
+        window = {"from": start.isoformat(), "to": end.isoformat()}
+        return PlannedItem(symbol, dataset.name, window, price_window_requests(start, end, policy))
+    if dataset.family is Family.STATEMENT:
+        if (symbol, dataset.kind, dataset.period) in freshness.statement_history:
+            return None
+        whole = {"limit": policy.statement_history_limit, "reason": str(Reason.NEW)}
+        return PlannedItem(symbol, dataset.name, whole, 1)
+    return None if symbol in freshness.profiled else PlannedItem(symbol, dataset.name, {}, 1)
 
 
 def plan_item(
@@ -179,6 +208,11 @@ def plan_item(
     eod-bulk days (requests 0 here: the days are counted once, in `Plan.bulk_requests`); with
     `bulk_profiles`, profiles come from profile-bulk likewise.
     """
+    left = freshness.former.get(symbol)
+    if left is not None:  # never from the bulk answers: they list today's members
+        if today > left + timedelta(days=FORMER_TAIL_DAYS):
+            return plan_frozen_former(symbol, dataset_name, left=left, policy=policy, freshness=freshness)
+        bulk_prices = bulk_profiles = False
     dataset = DATASETS_BY_NAME[dataset_name]
     if dataset.family is Family.PRICES:
         last = freshness.last_price.get(symbol)
@@ -301,10 +335,11 @@ def build_plan(
 
 
 def restrict_universe(constituents: Iterable[str], wanted: Iterable[str]) -> tuple[str, ...]:
-    """The constituents restricted to `wanted` (all of them when `wanted` is empty), in index order.
+    """The universe (constituents, then former members) restricted to `wanted` (all of it when
+    `wanted` is empty), in its order.
 
     Raises:
-        UsageError: a wanted symbol is not a constituent (a typo must not silently fetch nothing).
+        UsageError: a wanted symbol is in neither (a typo must not silently fetch nothing).
     """
     members = tuple(dict.fromkeys(constituents))
     want = tuple(dict.fromkeys(s.upper() for s in wanted))
@@ -312,7 +347,7 @@ def restrict_universe(constituents: Iterable[str], wanted: Iterable[str]) -> tup
         return members
     unknown = sorted(set(want) - set(members))
     if unknown:
-        raise UsageError(f"not S&P 500 constituents: {', '.join(unknown)}")
+        raise UsageError(f"not S&P 500 constituents or former members: {', '.join(unknown)}")
     chosen = set(want)
     return tuple(symbol for symbol in members if symbol in chosen)
 
@@ -353,6 +388,7 @@ def render_plan(plan: Plan) -> str:
         )
     lines.append(
         f"ETA at {plan.rate_limit} requests/min: {format_duration(plan.eta_seconds)} "
-        f"(the budget is the bound; {UNIVERSE_REQUESTS} request for the constituent list included)"
+        f"(the budget is the bound; {UNIVERSE_REQUESTS} requests for the constituent list and the "
+        "index's changes included)"
     )
     return "\n".join(lines)

@@ -6,10 +6,10 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 import asyncpg
 
@@ -21,12 +21,14 @@ from engine.db import (
     statement_fetch_dates,
     upsert_companies,
 )
+from engine.db.membership import former_members, load_sp500_changes, parse_changes
 from engine.db.partitions import ensure_run_partitions
 from engine.db.pool import outage_bound
+from engine.db.watermarks import profiled_symbols
 from engine.errors import FMPAuthError, FMPError, RunLockedError, StoreError
 from engine.exitcodes import ExitCode
 from engine.fmp import FMPClient
-from engine.fmp.endpoints import CONSTITUENTS, EOD_BULK, PROFILE_BULK, request_period
+from engine.fmp.endpoints import CONSTITUENTS, EOD_BULK, PROFILE_BULK, SP500_CHANGES, request_period
 from engine.runs import ledger
 from engine.runs.bulk import BulkData
 from engine.runs.datasets import JOB_DATASETS, Family, Job
@@ -58,9 +60,12 @@ def policy_for(settings: EngineSettings, fmp: FMPClient) -> PlanPolicy:
     )
 
 
-async def read_freshness(pool: asyncpg.Pool, symbols: Sequence[str]) -> Freshness:
+async def read_freshness(
+    pool: asyncpg.Pool, symbols: Sequence[str], former: Mapping[str, date] | None = None
+) -> Freshness:
     """What the store holds: the last price date per symbol, the statement series with their latest
-    fiscal date and the engine's date of their last fetch (index probes and one small table)."""
+    fiscal date and the engine's date of their last fetch (index probes and one small table); the
+    universe's former members and which companies have a profile."""
     latest: dict[tuple[str, str, str], date] = {}
     for (symbol, kind, period), day in (await latest_fiscal_dates(pool, symbols)).items():
         key = (symbol, kind, request_period(period))
@@ -70,15 +75,45 @@ async def read_freshness(pool: asyncpg.Pool, symbols: Sequence[str]) -> Freshnes
         statement_history=frozenset(latest),
         statement_latest=latest,
         statement_fetched=await statement_fetch_dates(pool, symbols),
+        former=dict(former or {}),
+        profiled=frozenset(await profiled_symbols(pool, list(former or ()))),
     )
 
 
-async def fetch_universe(
-    fmp: FMPClient, wanted: Sequence[str]
-) -> tuple[list[dict[str, object]], tuple[str, ...]]:
-    """The constituent rows and the symbols of the run (restricted to `wanted`, when given)."""
+@dataclass(frozen=True, slots=True)
+class Universe:
+    """Who a run covers: the constituent list and the index's changes as FMP sent them, the run's
+    symbols (constituents, then former members; restricted to `wanted` when given) and the day each
+    former member among them left."""
+
+    constituents: list[dict[str, Any]]
+    changes: list[dict[str, Any]]
+    symbols: tuple[str, ...]
+    former: dict[str, date]
+
+
+async def fetch_changes(fmp: FMPClient) -> list[dict[str, Any]]:
+    """The index's changes; [] when FMP will not give them (a plan without the endpoint, retries spent):
+    the run goes on with today's members alone and says so."""
+    try:
+        return await fmp.fetch(SP500_CHANGES)
+    except FMPAuthError:
+        raise
+    except FMPError as exc:
+        log.warning("index changes not fetched (%s): no former members this run", exc)
+        return []
+
+
+async def fetch_universe(fmp: FMPClient, wanted: Sequence[str], since: date | None) -> Universe:
+    """The constituent list and the index's changes; former members are those that left on or after
+    `since` (None: none)."""
     rows = await fmp.fetch(CONSTITUENTS)
-    return rows, restrict_universe((str(r["symbol"]) for r in rows), wanted)
+    changes = await fetch_changes(fmp)
+    current = [str(r["symbol"]).upper() for r in rows]
+    left = former_members(parse_changes(changes)[0], current, since) if since is not None else {}
+    symbols = restrict_universe([*current, *sorted(left, key=lambda s: (left[s], s), reverse=True)], wanted)
+    chosen = set(symbols)
+    return Universe(rows, changes, symbols, {s: day for s, day in left.items() if s in chosen})
 
 
 async def make_plan(
@@ -89,12 +124,13 @@ async def make_plan(
     symbols: Sequence[str],
     today: date,
     bulk: BulkData | None = None,
+    former: Mapping[str, date] | None = None,
 ) -> Plan:
     """Plan from the store's freshness, the earnings calendar (when the job has statements and the
     store has some: a first load needs no calendar) and, given `bulk`, which bulk endpoints the plan
     allows (probed here: the probes' answers are kept for the run)."""
     families = {dataset.family for dataset in JOB_DATASETS[job]}
-    freshness = await read_freshness(pool, symbols)
+    freshness = await read_freshness(pool, symbols, former)
     calendar_requests = 0
     if Family.STATEMENT in families and freshness.statement_history:
         before = fmp.counters.requests
@@ -128,9 +164,10 @@ async def plan_job(
     pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
     try:
         async with FMPClient.open(settings) as fmp:
-            _, symbols = await fetch_universe(fmp, wanted)
-            bulk = BulkData(fmp, symbols)
-            return await make_plan(settings, fmp, pool, job, symbols, today or today_utc(), bulk)
+            universe = await fetch_universe(fmp, wanted, settings.former_members_since)
+            bulk = BulkData(fmp, universe.symbols)
+            day = today or today_utc()
+            return await make_plan(settings, fmp, pool, job, universe.symbols, day, bulk, universe.former)
     finally:
         await pool.close()
 
@@ -234,10 +271,13 @@ class RunService:
                 return unfinished.run_id
             await ledger.abandon_unfinished(pool)
             log.warning("run %d (%s) left unfinished: abandoned", unfinished.run_id, unfinished.job)
-        rows, symbols = await fetch_universe(fmp, self.wanted)
-        await upsert_companies(pool, rows)
-        self.bulk = BulkData(fmp, symbols)
-        plan = await make_plan(self.settings, fmp, pool, self.job, symbols, today, self.bulk)
+        universe = await fetch_universe(fmp, self.wanted, self.settings.former_members_since)
+        await upsert_companies(pool, universe.constituents)
+        await load_sp500_changes(pool, universe.changes)
+        self.bulk = BulkData(fmp, universe.symbols)
+        plan = await make_plan(
+            self.settings, fmp, pool, self.job, universe.symbols, today, self.bulk, universe.former
+        )
         run_id = await ledger.create_run(pool, self.job, restriction, plan.items)
         log.info(
             "run %d planned: %d items, ~%d requests",
@@ -263,7 +303,7 @@ class RunService:
         loop = RunLoop(
             pool=pool,
             run_id=run_id,
-            handler=item_handler(fmp, pool, today, bulk),
+            handler=item_handler(fmp, pool, today, bulk, run_id=run_id),
             metrics=metrics,
             concurrency=self.settings.fmp_concurrency,
             total_items=sum(counts.values()),

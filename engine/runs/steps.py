@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from engine.db import PriceRow, load_price_rows, load_profiles, load_statement_rows, record_statement_fetch
+from engine.db.load import LoadOptions
 from engine.db.validate import Parsed, parse_prices, parse_statements
 from engine.db.watermarks import first_stored_date, market_cap, stored_closes
 from engine.errors import FMPError, FMPMalformedResponseError, FMPTransientError, ItemFailed
@@ -59,6 +60,7 @@ class Steps:
     pool: asyncpg.Pool
     today: date
     bulk: BulkData | None = None  # the run's shared bulk answers (items planned with "bulk")
+    run_id: int | None = None  # kept with the statements it writes (provenance)
 
     async def profile(self, item: PlannedItem) -> int:
         rows: list[dict[str, Any]] = []
@@ -89,8 +91,9 @@ class Steps:
             numeric=spec.numeric,
             market_cap=await market_cap(self.pool, item.symbol),
         )
+        options: LoadOptions = {} if self.run_id is None else {"run_id": self.run_id}
         result = await load_statement_rows(
-            self.pool, item.symbol, dataset.kind, parsed.rows, quarantined=parsed.quarantined
+            self.pool, item.symbol, dataset.kind, parsed.rows, quarantined=parsed.quarantined, **options
         )
         # After the commit: a crash in between only means the series is refetched once more.
         await record_statement_fetch(self.pool, item.symbol, dataset.kind, dataset.period, self.today)
@@ -109,11 +112,11 @@ class Steps:
             return None
         return parse_prices(symbol, full, adjusted)  # CSV-typed rows: every check runs
 
-    async def _fetch_prices(self, symbol: str, start: date) -> Parsed[PriceRow]:
+    async def _fetch_prices(self, symbol: str, start: date, end: date) -> Parsed[PriceRow]:
         # Both endpoints are needed: `full` alone has the unadjusted OHLC and vwap, and
         # `dividend-adjusted` alone has adjClose (FMP-API.md 3.6).
-        full = await self.fmp.fetch_price_history(symbol, start, self.today)
-        adjusted = await self.fmp.fetch_price_history(symbol, start, self.today, adjusted=True)
+        full = await self.fmp.fetch_price_history(symbol, start, end)
+        adjusted = await self.fmp.fetch_price_history(symbol, start, end, adjusted=True)
         return parse_prices(symbol, full, adjusted, checked=True)  # the client checked types and dates
 
     async def prices(self, item: PlannedItem) -> tuple[int, dict[str, Any] | None]:
@@ -121,9 +124,11 @@ class Steps:
         whole past), refetch the symbol's whole stored history instead, in the same single batch."""
         symbol = item.symbol
         start = date.fromisoformat(str(item.params["from"]))
+        # A frozen former member's window ends a year after it left the index (engine/runs/plan.py).
+        end = date.fromisoformat(str(item.params["to"])) if "to" in item.params else self.today
         parsed = await self._bulk_prices(symbol, start) if item.params.get("bulk") else None
         if parsed is None:
-            parsed = await self._fetch_prices(symbol, start)
+            parsed = await self._fetch_prices(symbol, start, end)
         readjusted: dict[str, Any] | None = None
         # Compared before anything is written: were the window loaded first, a crash before the
         # refetch would leave the overlap already updated, and the rewrite would never be seen again.
@@ -138,7 +143,7 @@ class Steps:
                     first,
                     extra={"event": "prices_readjusted", "symbol": symbol, "from": first.isoformat()},
                 )
-                parsed = await self._fetch_prices(symbol, first)
+                parsed = await self._fetch_prices(symbol, first, end)
                 readjusted = {"from": first.isoformat(), "reason": rewrite.reason}
         # One item = one symbol's whole window, loaded in one batch: never a committed newer part
         # with an older hole that a later run's "after the last stored date" would skip.
@@ -165,9 +170,14 @@ class Steps:
 
 
 def item_handler(
-    fmp: FMPClient, pool: asyncpg.Pool, today: date, bulk: BulkData | None = None
+    fmp: FMPClient,
+    pool: asyncpg.Pool,
+    today: date,
+    bulk: BulkData | None = None,
+    *,
+    run_id: int | None = None,
 ) -> ItemHandler:
     """The per-item handler for the run loop; makes the client charge requests to items."""
     if not isinstance(fmp.counters, ItemCountingCounters):
         fmp.counters = ItemCountingCounters()
-    return Steps(fmp, pool, today, bulk)
+    return Steps(fmp, pool, today, bulk, run_id)

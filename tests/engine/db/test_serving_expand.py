@@ -43,11 +43,12 @@ SELECT c.relname, 'g', r.rolname, has_table_privilege(r.oid, c.oid, 'SELECT')::t
 
 
 def _previous_schema(tmp_path: Path) -> Path:
-    """The schema files of the release before the serving layer, in a folder of their own."""
+    """The schema files of the release before the serving layer (those numbered below it), in a folder of
+    their own."""
     previous = tmp_path / "schema"
     previous.mkdir()
     for path in sorted(SCHEMA_DIR.glob("*.sql")):
-        if path.name not in SERVING_FILES:
+        if path.name < min(SERVING_FILES):
             shutil.copy(path, previous / path.name)
     return previous
 

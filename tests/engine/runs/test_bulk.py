@@ -58,6 +58,7 @@ def settings(url: str, fake: RunningServer) -> EngineSettings:
         fmp_base_url=fake.base_url,
         fmp_rate_limit=10**6,
         history_start=date(2024, 1, 1),
+        former_members_since=None,  # today's members only: the bulk answers list no former member
         log_format="json",
     )
 

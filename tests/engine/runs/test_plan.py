@@ -147,8 +147,8 @@ def test_build_plan_eta_follows_the_budget() -> None:
     """The ETA is the request estimate (constituent call included) spread over the budget."""
     fresh = Freshness(last_price={s: date(2026, 11, 24) for s in ("A", "B", "C")})
     plan = build_plan(Job.PRICES, ["A", "B", "C"], policy=POLICY, freshness=fresh, rate_limit=60, today=TODAY)
-    assert plan.requests == 1 + 3 * 2
-    assert plan.eta_seconds == pytest.approx(7.0)
+    assert plan.requests == 2 + 3 * 2
+    assert plan.eta_seconds == pytest.approx(8.0)
     assert plan.as_dict()["datasets"] == {"prices": {"items": 3, "requests": 6}}
 
 
@@ -158,6 +158,49 @@ def test_restrict_universe_keeps_index_order_and_rejects_unknown() -> None:
     assert restrict_universe(["MMM", "AOS", "ABT"], ["abt", "MMM"]) == ("MMM", "ABT")
     with pytest.raises(UsageError, match="ZZZZ"):
         restrict_universe(["MMM"], ["ZZZZ"])
+
+
+def test_former_member_within_its_tail_is_planned_as_a_member_never_from_bulk() -> None:
+    """A company that left the index less than a year ago is kept current like a member, but never cut
+    from the bulk answers (they list today's members)."""
+    fresh = Freshness(
+        last_price={"OLD": TODAY - timedelta(days=1)}, former={"OLD": TODAY - timedelta(days=200)}
+    )
+    item = plan_item("OLD", "prices", policy=POLICY, freshness=fresh, today=TODAY, bulk_prices=True)
+    assert item is not None
+    assert item.params == {"from": (TODAY - timedelta(days=8)).isoformat()}
+    profile = plan_item("OLD", "profile", policy=POLICY, freshness=fresh, today=TODAY, bulk_profiles=True)
+    assert profile is not None
+    assert profile.params == {}
+
+
+def test_former_member_past_its_tail_fetches_only_what_was_never_stored() -> None:
+    """A year after it left a former member is frozen: prices up to that year's end once, each statement
+    series once whole, the profile once; then nothing more."""
+    left = date(2017, 9, 1)
+    empty = Freshness(former={"YHOO": left})
+    prices = planned("YHOO", "prices", empty)
+    assert prices.params == {"from": "1990-01-01", "to": "2018-09-02"}
+    assert prices.requests == 2 * 2  # 28 years: two 15-year windows, full + adjusted
+    assert planned("YHOO", "income_quarter", empty).params == {"limit": 1000, "reason": "new"}
+    assert planned("YHOO", "profile", empty).params == {}
+    stored = Freshness(
+        former={"YHOO": left},
+        last_price={"YHOO": left},
+        statement_history=frozenset({("YHOO", "income", "quarter")}),
+        profiled=frozenset({"YHOO"}),
+    )
+    for dataset in ("prices", "income_quarter", "profile"):
+        assert plan_item("YHOO", dataset, policy=POLICY, freshness=stored, today=TODAY) is None
+    plan = build_plan(Job.FULL, ["YHOO"], policy=POLICY, freshness=stored, rate_limit=120, today=TODAY)
+    assert {item.dataset for item in plan.items} == {d.name for d in STATEMENTS} - {"income_quarter"}
+
+
+def test_restrict_universe_takes_former_members_listed_after_the_constituents() -> None:
+    """The universe is the constituents, then the former members; --symbols may name either."""
+    assert restrict_universe(["MMM", "AOS", "YHOO"], ["yhoo", "mmm"]) == ("MMM", "YHOO")
+    with pytest.raises(UsageError, match="constituents or former members: ZZZZ"):
+        restrict_universe(["MMM", "YHOO"], ["ZZZZ"])
 
 
 def test_format_duration_scales_units() -> None:

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 from dashboard.analytics import indicators
@@ -49,13 +48,6 @@ def ets_forecast(model: DampedETS, params: np.ndarray, horizon: int) -> tuple[np
         pred = reference.smooth(params).get_prediction(start=n, end=n + horizon - 1)
     assert pred.method == "exact"
     return np.asarray(pred.predicted_mean), np.asarray(pred.forecast_variance)
-
-
-def log_trend(y: np.ndarray, t: np.ndarray, ahead: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """forecast._log_trend as forecast._fit_predict got it before (bac11a1): an sm.OLS fit's prediction."""
-    fit = sm.OLS(y, sm.add_constant(t)).fit()
-    prediction = fit.get_prediction(sm.add_constant(ahead, has_constant="add"))
-    return np.asarray(prediction.predicted_mean), np.asarray(prediction.se_obs), int(fit.df_resid)
 
 
 def price_view(

@@ -236,7 +236,6 @@ def test_forecasts_equal_the_former_statsmodels_objects_path(
         new = fc.forecast(series, method=method, horizon=horizon, holdout=holdout)
         with monkeypatch.context() as patched:
             patched.setattr(DampedETS, "forecast", former.ets_forecast)
-            patched.setattr(fc, "_log_trend", former.log_trend)
             old = fc.forecast(series, method=method, horizon=horizon, holdout=holdout)
         assert (new.status, new.message) == (old.status, old.message), name
         if old.forecast is None:

@@ -310,6 +310,61 @@ SELECT symbol, kind, CASE WHEN period = 'FY' THEN 'FY' ELSE 'Q' END AS grp, peri
  WHERE symbol = ANY($1::text[]) AND kind IN ('income', 'balance', 'cashflow')
  ORDER BY symbol, fiscal_date"""
 DELETE_METRIC_HISTORY = "DELETE FROM metric_history WHERE symbol = ANY($1::text[])"
+# The same rows from each period's first-reported payload (schema 173), for metric_history_first.
+SERVING_STATEMENTS_FIRST = """
+SELECT symbol, kind, CASE WHEN period = 'FY' THEN 'FY' ELSE 'Q' END AS grp, period, fiscal_date,
+       fiscal_year, known_since AS updated_at, payload::text AS payload
+  FROM statement_versions('first', NULL, NULL, $1::text[], '{income,balance,cashflow}'::text[])
+ ORDER BY symbol, fiscal_date"""
+DELETE_METRIC_HISTORY_FIRST = "DELETE FROM metric_history_first WHERE symbol = ANY($1::text[])"
+SERVING_RESTATED_SYMBOLS = """
+SELECT DISTINCT symbol FROM statement_revisions
+ WHERE symbol = ANY($1::text[]) AND kind IN ('income', 'balance', 'cashflow')"""
+DELETE_STATEMENT_CHANGES = "DELETE FROM statement_changes WHERE symbol = ANY($1::text[])"
+# Each restated statement line: a payload against the next one of the same period, field by field,
+# where a number moved (or appeared, or went). A revision that moved only share counts and per-share
+# figures is a split's restatement (`per_share_only`). restated_on: the restating filing's date when
+# FMP gives a later one than the payload it replaced, else the day the store saw it.
+INSERT_STATEMENT_CHANGES = """
+INSERT INTO statement_changes (symbol, kind, period, fiscal_date, fiscal_year, field, old_value, new_value,
+                               change, seen_at, restated_on, old_filing_date, new_filing_date, old_run_id,
+                               new_run_id, per_share_only)
+WITH versions AS (
+    SELECT symbol, kind, period, fiscal_date, fiscal_year, filing_date, payload, valid_from, run_id
+      FROM statement_revisions
+     WHERE symbol = ANY($1::text[]) AND kind IN ('income', 'balance', 'cashflow')
+    UNION ALL
+    SELECT s.symbol, s.kind, s.period, s.fiscal_date, s.fiscal_year, s.filing_date, s.payload, s.updated_at,
+           s.run_id
+      FROM statements s
+     WHERE s.symbol = ANY($1::text[]) AND s.kind IN ('income', 'balance', 'cashflow')
+       AND EXISTS (SELECT 1 FROM statement_revisions r WHERE r.symbol = s.symbol AND r.kind = s.kind
+                      AND r.period = s.period AND r.fiscal_date = s.fiscal_date)
+), pairs AS (
+    SELECT v.*, lead(payload) OVER w AS next_payload, lead(filing_date) OVER w AS next_filing,
+           lead(run_id) OVER w AS next_run, lead(valid_from) OVER w AS next_seen
+      FROM versions v WINDOW w AS (PARTITION BY symbol, kind, period, fiscal_date ORDER BY valid_from)
+), moved AS (
+    SELECT p.symbol, p.kind, p.period, p.fiscal_date, p.fiscal_year, k.field,
+           CASE WHEN jsonb_typeof(p.payload -> k.field) = 'number' THEN (p.payload ->> k.field)::float8 END
+               AS old_value,
+           CASE WHEN jsonb_typeof(p.next_payload -> k.field) = 'number' THEN (p.next_payload ->> k.field)::float8 END
+               AS new_value,
+           p.next_seen, p.filing_date, p.next_filing, p.run_id, p.next_run
+      FROM pairs p
+     CROSS JOIN LATERAL (SELECT jsonb_object_keys(p.payload) UNION SELECT jsonb_object_keys(p.next_payload))
+           AS k(field)
+     WHERE p.next_payload IS NOT NULL
+)
+SELECT symbol, kind, period, fiscal_date, fiscal_year, field, old_value, new_value,
+       (new_value - old_value) / nullif(abs(old_value), 0), next_seen,
+       CASE WHEN next_filing > filing_date THEN next_filing ELSE next_seen::date END,
+       filing_date, next_filing, run_id, next_run,
+       bool_and(field IN ('eps', 'epsDiluted', 'weightedAverageShsOut', 'weightedAverageShsOutDil')
+                OR field LIKE '%PerShare')
+           OVER (PARTITION BY symbol, kind, period, fiscal_date, next_seen)
+  FROM moved
+ WHERE old_value IS DISTINCT FROM new_value"""
 # Each month's last finite close (adjusted, else traded) from each symbol's `since` on: what the
 # Forecast page read per request before (dashboard/data/queries.py month_end_closes).
 DELETE_MONTH_END_CLOSES = """

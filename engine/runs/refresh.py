@@ -34,7 +34,9 @@ from serving.errors import AnalyticsError
 log = logging.getLogger("engine.refresh")
 
 METRIC_HISTORY, MONTH_END_CLOSES, SCREENER_ROWS = "metric_history", "month_end_closes", "screener_rows"
-TABLES = (METRIC_HISTORY, MONTH_END_CLOSES, SCREENER_ROWS)
+# What only this store knows (schema 173): every restated figure, and metric_history as first reported.
+STATEMENT_CHANGES, METRIC_HISTORY_FIRST = "statement_changes", "metric_history_first"
+TABLES = (METRIC_HISTORY, MONTH_END_CLOSES, SCREENER_ROWS, STATEMENT_CHANGES, METRIC_HISTORY_FIRST)
 STATEMENT_DATASETS = [d.name for d in STATEMENTS]
 BATCH_SYMBOLS = 25  # companies per read, compute and replace of metric_history (~500 statement rows each)
 TIMEOUT_S = 300.0
@@ -139,21 +141,28 @@ def metric_frame(rows: Iterable[asyncpg.Record]) -> pd.DataFrame:
     return history.metric_frame(*_group_statements(rows))
 
 
-async def refresh_metric_history(pool: asyncpg.Pool, symbols: Sequence[str]) -> tuple[int, str | None]:
-    """Replace the metric_history rows of `symbols`, BATCH_SYMBOLS at a time; returns rows written and
-    the latest statement change they reflect."""
+async def refresh_metric_history(
+    pool: asyncpg.Pool, symbols: Sequence[str], table: str = METRIC_HISTORY
+) -> tuple[int, str | None]:
+    """Replace the metric_history rows of `symbols` (of metric_history_first: from their first-reported
+    payloads), BATCH_SYMBOLS at a time; returns rows written and the latest statement change they reflect."""
+    read, delete = (
+        (queries.SERVING_STATEMENTS, queries.DELETE_METRIC_HISTORY)
+        if table == METRIC_HISTORY
+        else (queries.SERVING_STATEMENTS_FIRST, queries.DELETE_METRIC_HISTORY_FIRST)
+    )
     written, latest = 0, None
     batches = [list(symbols[at : at + BATCH_SYMBOLS]) for at in range(0, len(symbols), BATCH_SYMBOLS)]
     # The next batch is read while this one is computed (the database and the computation each take a core).
-    reading = asyncio.ensure_future(_fetch(pool, queries.SERVING_STATEMENTS, batches[0])) if batches else None
+    reading = asyncio.ensure_future(_fetch(pool, read, batches[0])) if batches else None
     try:
         for at, batch in enumerate(batches):
             assert reading is not None
             rows = await reading
             if at + 1 < len(batches):
-                reading = asyncio.ensure_future(_fetch(pool, queries.SERVING_STATEMENTS, batches[at + 1]))
+                reading = asyncio.ensure_future(_fetch(pool, read, batches[at + 1]))
             frame = await asyncio.to_thread(metric_frame, rows)
-            written += await _replace(pool, queries.DELETE_METRIC_HISTORY, (batch,), METRIC_HISTORY, frame)
+            written += await _replace(pool, delete, (batch,), table, frame)
             if not frame.empty:
                 stamp = max(frame["known_since"])
                 latest = max(latest, stamp.isoformat()) if latest else stamp.isoformat()
@@ -183,6 +192,16 @@ async def _replace(
                 table, records=records, columns=list(frame.columns), timeout=TIMEOUT_S
             )
     return len(records)
+
+
+@store_boundary
+async def refresh_statement_changes(pool: asyncpg.Pool, symbols: Sequence[str]) -> int:
+    """Replace the restated figures of `symbols` in one transaction (computed in the database)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(queries.SERVING_LOCK, STATEMENT_CHANGES, timeout=TIMEOUT_S)
+        await conn.execute(queries.DELETE_STATEMENT_CHANGES, list(symbols), timeout=TIMEOUT_S)
+        status = await conn.execute(queries.INSERT_STATEMENT_CHANGES, list(symbols), timeout=TIMEOUT_S)
+    return int(status.split()[-1])
 
 
 @store_boundary
@@ -295,14 +314,20 @@ async def _refresh_table(
     pool: asyncpg.Pool, outcome: TableOutcome, since: datetime | None, until: datetime, *, full: bool
 ) -> None:
     name = outcome.name
-    if name == METRIC_HISTORY:
+    if name in (METRIC_HISTORY, STATEMENT_CHANGES, METRIC_HISTORY_FIRST):
         if since is None:
             symbols = sorted(r["symbol"] for r in await _fetch(pool, queries.SERVING_STATEMENT_SYMBOLS))
         else:
             rows = await _fetch(pool, queries.SERVING_CHANGED, STATEMENT_DATASETS, since, until)
             symbols = sorted(r["symbol"] for r in rows)
         outcome.symbols = len(symbols)
-        outcome.rows, outcome.data_as_of = await refresh_metric_history(pool, symbols)
+        if name == METRIC_HISTORY:
+            outcome.rows, outcome.data_as_of = await refresh_metric_history(pool, symbols)
+        elif name == STATEMENT_CHANGES:
+            outcome.rows = await refresh_statement_changes(pool, symbols)
+        else:  # only restated companies have rows of their own (schema 173); revisions are never removed
+            restated = [r["symbol"] for r in await _fetch(pool, queries.SERVING_RESTATED_SYMBOLS, symbols)]
+            outcome.rows, outcome.data_as_of = await refresh_metric_history(pool, sorted(restated), name)
     elif name == MONTH_END_CLOSES:
         # Each price load keeps its symbol's months current (engine/db/load.py, PRICES_BATCH): the whole
         # pass is for `--all` and for symbols whose prices were loaded before schema 100.

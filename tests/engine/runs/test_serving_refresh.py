@@ -18,7 +18,7 @@ import pytest
 
 from devkit import seed
 from engine.db import PriceRow, create_pool, load_price_rows
-from engine.runs.refresh import refresh
+from engine.runs.refresh import TABLES, refresh
 from engine.runs.status import collect_status, render_status
 from serving import company, fundamentals
 from tests.conftest import Cluster, Database, throwaway_database
@@ -60,7 +60,7 @@ async def test_full_refresh_fills_every_table_from_whole_payloads(pool: asyncpg.
     from the whole payloads (the refresh keeps only the fields they need)."""
     report = await refresh(pool, full=True)
     assert report.ok, report.as_dict()
-    assert {t.name for t in report.tables} == {"metric_history", "month_end_closes", "screener_rows"}
+    assert {t.name for t in report.tables} == set(TABLES)
     for symbol in seed.SYMBOLS:
         stored = pd.DataFrame(
             [dict(r) for r in await pool.fetch("SELECT * FROM metric_history WHERE symbol = $1", symbol)]
@@ -118,11 +118,7 @@ async def test_refresh_recomputes_only_what_runs_changed(pool: asyncpg.Pool) -> 
     restated figure replaces the old one; a refresh with nothing changed writes nothing."""
     await refresh(pool, full=True)
     idle = await refresh(pool)
-    assert [(t.name, t.symbols, t.rows) for t in idle.tables] == [
-        ("metric_history", 0, 0),
-        ("month_end_closes", 0, 0),
-        ("screener_rows", 0, 0),
-    ]
+    assert [(t.name, t.symbols, t.rows) for t in idle.tables] == [(name, 0, 0) for name in TABLES]
     await pool.execute(
         "UPDATE statements SET updated_at = now(), payload = jsonb_set(payload, '{revenue}', '123456789.0')"
         " WHERE symbol = 'KO' AND kind = 'income' AND period = 'FY' AND fiscal_date = '2024-12-31'"
@@ -136,6 +132,17 @@ async def test_refresh_recomputes_only_what_runs_changed(pool: asyncpg.Pool) -> 
         "SELECT revenue FROM metric_history WHERE symbol = 'KO' AND basis = 'FY' AND fiscal_date = '2024-12-31'"
     )
     assert revenue == 123456789.0
+    # ... and the restatement is a restated figure, KO's first-reported history keeps the revenue as filed
+    assert (report["statement_changes"].symbols, report["metric_history_first"].symbols) == (1, 1)
+    moved = await pool.fetchrow(
+        "SELECT old_value, new_value FROM statement_changes WHERE symbol = 'KO' AND field = 'revenue'"
+    )
+    assert moved["new_value"] == 123456789.0
+    first = await pool.fetchval(
+        "SELECT revenue FROM metric_history_first"
+        " WHERE symbol = 'KO' AND basis = 'FY' AND fiscal_date = '2024-12-31'"
+    )
+    assert first == moved["old_value"] != revenue
 
 
 async def test_a_price_load_keeps_its_month_end_closes_current(pool: asyncpg.Pool) -> None:
@@ -224,6 +231,39 @@ async def test_a_refresh_never_makes_a_reader_wait(pool: asyncpg.Pool, demo: Dat
         assert history[0] > 0
 
 
+async def test_restated_figures_and_first_reported_history(pool: asyncpg.Pool) -> None:
+    """The seed's restatement (AAPL's FY2023 revenue, 2 % higher) is one statement_changes row with old,
+    new, change and when; metric_history_first has AAPL (and no company never restated), with the revenue
+    as filed, and its other figures equal metric_history's."""
+    report = await refresh(pool, full=True)
+    assert report.ok, report.as_dict()
+    changes = await pool.fetch("SELECT * FROM statement_changes WHERE symbol = 'AAPL'")
+    assert [(r["symbol"], r["kind"], r["period"], r["fiscal_date"], r["field"]) for r in changes] == [
+        ("AAPL", "income", "FY", seed.RESTATED_FISCAL_DATE, "revenue")
+    ]
+    row = changes[0]
+    assert row["new_value"] == pytest.approx(row["old_value"] * 1.02, rel=1e-9)
+    assert row["change"] == pytest.approx(0.02, rel=1e-6)
+    assert (row["restated_on"], row["per_share_only"]) == (seed.RESTATED_ON, False)
+    restated = await pool.fetchval("SELECT array_agg(DISTINCT symbol) FROM statement_revisions")
+    assert await pool.fetchval("SELECT array_agg(DISTINCT symbol) FROM metric_history_first") == restated
+    first, latest = [
+        {
+            r["fiscal_date"]: r
+            for r in await pool.fetch(f"SELECT * FROM {table} WHERE symbol = 'AAPL' AND basis = 'FY'")
+        }
+        for table in ("metric_history_first", "metric_history")
+    ]
+    assert first.keys() == latest.keys()
+    day = seed.RESTATED_FISCAL_DATE
+    assert first[day]["revenue"] == pytest.approx(row["old_value"])
+    assert latest[day]["revenue"] == pytest.approx(row["new_value"])
+    assert first[day]["net_income"] == latest[day]["net_income"]
+    assert first[day]["net_margin"] > latest[day]["net_margin"]  # the same income over less revenue
+    earlier = [d for d in first if d < day]
+    assert all(first[d]["revenue"] == latest[d]["revenue"] for d in earlier)
+
+
 def test_refresh_verb_prints_each_table_and_exits_by_their_state(demo: Database) -> None:
     """`mycfa-engine refresh --all` rebuilds every table and prints each one's outcome as JSON (exit 0);
     a table that fails makes it exit 1, with the reason in its JSON."""
@@ -241,9 +281,7 @@ def test_refresh_verb_prints_each_table_and_exits_by_their_state(demo: Database)
     done = refresh_all()
     assert done.returncode == 0, done.stderr[-2000:]
     tables = json.loads(done.stdout.strip().splitlines()[-1])
-    assert {name: t["state"] for name, t in tables.items()} == dict.fromkeys(
-        ("metric_history", "month_end_closes", "screener_rows"), "ok"
-    )
+    assert {name: t["state"] for name, t in tables.items()} == dict.fromkeys(TABLES, "ok")
     with psycopg.connect(demo.owner_url, autocommit=True) as conn:
         conn.execute("ALTER TABLE month_end_closes RENAME TO month_end_closes_away")
         try:

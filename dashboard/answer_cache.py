@@ -58,11 +58,20 @@ class AnswerCache:
         with self._version_lock:
             self._version = (float("-inf"), "")
 
+    def _key(self, name: str, key: tuple[Any, ...]) -> str:
+        raw = repr((name, key, self.data_version()))
+        return name + ":" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+    def peek(self, name: str, key: tuple[Any, ...]) -> Any | None:
+        """The answer kept for (name, key) at this data version, or None: never computes."""
+        cache_key = self._key(name, key)
+        with self._local_lock:
+            return self._local.get(cache_key)
+
     def cached(self, name: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """`compute()` once per (name, key, data version) in this worker; an answer read from a
         lagging replica is returned but never kept."""
-        raw = repr((name, key, self.data_version()))
-        cache_key = name + ":" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+        cache_key = self._key(name, key)
         with self._local_lock:
             if cache_key in self._local:
                 self._local.move_to_end(cache_key)

@@ -374,6 +374,19 @@ def current_shares(candidates: Mapping[str, pd.Series | float | None]) -> pd.Dat
     return pd.DataFrame({"shares": shares, "shares_source": source})
 
 
+def current_share_count(candidates: Mapping[str, float | None]) -> tuple[float, str | None]:
+    """`current_shares` for one company's numbers: (shares, source key), (NaN, None) when no source has a
+    positive count. Without pandas: a Series per candidate cost a valuation ~1 ms for one number."""
+    unknown = [k for k in candidates if k not in SHARE_SOURCES]
+    if unknown:
+        raise AnalyticsError(f"unknown share sources {unknown}; use {list(SHARE_SOURCES)}")
+    for key in SHARE_SOURCES:
+        value = candidates.get(key)
+        if value is not None and value > 0:  # NaN is not
+            return float(value), key
+    return math.nan, None
+
+
 def market_cap_at(close: pd.Series, shares: pd.Series) -> pd.Series:
     """Market cap on each date of `shares`: the last close on or before it * that share count."""
     if close.empty:

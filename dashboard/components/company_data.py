@@ -116,14 +116,17 @@ def prices(symbol: str) -> pd.DataFrame:
 
 def adjusted_close(symbol: str) -> pd.Series:
     """One symbol's dividend-adjusted closes (the close where FMP had no adjusted row), cached per symbol
-    and shared by every request that holds it; empty when the symbol has no prices."""
+    and shared by every request that holds it; empty when the symbol has no prices. Taken from the
+    Company page's cached history when a request already read it, else read alone (a third of it)."""
     svc = services()
 
     def build() -> pd.Series:
-        history = prices(symbol)  # the Company page's cached history: no query of its own
-        if history.empty:
-            return pd.Series(dtype=float)
-        return history["adj_close"].fillna(history["close"])
+        history = svc.cache.peek("prices", (symbol,))
+        if history is None:
+            series = queries.adjusted_close(svc.router, symbol)
+        else:
+            series = history["adj_close"].fillna(history["close"])
+        return series if not series.empty else pd.Series(dtype=float)
 
     return svc.cache.cached("adjusted-close", (symbol,), build)
 
@@ -278,28 +281,28 @@ def combined(symbol: str, period: str, as_of: str | None = None) -> pd.DataFrame
     return derive.combined(statements(symbol, period, as_of))
 
 
-def history(symbol: str, basis: str) -> pd.DataFrame | None:
-    """The symbol's metric_history rows of one basis indexed by fiscal date ("date", as the statement
-    frames), or None on a store whose table was never filled (docs/serving.md)."""
+def history(symbol: str, basis: str, columns: tuple[str, ...]) -> pd.DataFrame | None:
+    """The symbol's metric_history `columns` of one basis indexed by fiscal date ("date", as the
+    statement frames), or None on a store whose table was never filled (docs/serving.md)."""
     if not serving_state.usable(serving_state.METRIC_HISTORY):
         return None
     svc = services()
 
     def build() -> pd.DataFrame:
-        rows = queries.metric_history(svc.router, symbol, basis)
+        rows = queries.metric_history(svc.router, symbol, basis, columns)
         index = pd.DatetimeIndex([pd.Timestamp(d.isoformat()) for d in rows["fiscal_date"]], name="date")
-        return rows.set_index(index)
+        return rows.set_index(index)[list(columns)]
 
-    return svc.cache.cached("metric-history", (symbol, basis), build)
+    return svc.cache.cached("metric-history", (symbol, basis, columns), build)
 
 
 def ratio_history(symbol: str, period: str = "FY", as_of: str | None = None) -> pd.DataFrame:
     """`fundamentals.ratios` of the combined statements: the latest from metric_history, an as-of date's
     computed from the statements known then."""
     svc = services()
-    stored = history(symbol, period) if as_of is None and period == "FY" else None
+    stored = history(symbol, period, derive.RATIOS) if as_of is None and period == "FY" else None
     if stored is not None:
-        return stored[list(derive.RATIOS)] if not stored.empty else pd.DataFrame()
+        return stored if not stored.empty else pd.DataFrame()
 
     def build() -> pd.DataFrame:
         frame = combined(symbol, period, as_of)

@@ -6,6 +6,7 @@ request stale (`flask.g.mycfa_stale`) when its rows came from a replica behind t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -67,24 +68,35 @@ PRICE_COLUMNS = ("open", "high", "low", "close", "adj_close", "volume")
 EPOCH = np.datetime64("1970-01-01", "D")
 
 
-def prices(router: ReplicaRouter, symbol: str) -> pd.DataFrame:
-    """Daily prices of one symbol, indexed by date (open, high, low, close, adj_close, volume as floats).
+# Each price column packed by Postgres into one big-endian binary string: (name, send function, value).
+PACKED_PRICES = {
+    "days": ("int4send", "date - DATE '1970-01-01'"),
+    "open": ("float8send", "open"),
+    "high": ("float8send", "high"),
+    "low": ("float8send", "low"),
+    "close": ("float8send", "close"),
+    "adj_close": ("float8send", "coalesce(adj_close, 'NaN')"),
+    "volume": ("int8send", "volume"),
+    # The dividend-adjusted close, the traded close where FMP had no adjusted one (Compare, Portfolio).
+    "adjusted": (
+        "float8send",
+        "CASE WHEN adj_close IS NULL OR adj_close = 'NaN' THEN close ELSE adj_close END",
+    ),
+}
+
+
+def _packed_prices(
+    router: ReplicaRouter, symbol: str, names: Sequence[str]
+) -> tuple[pd.DatetimeIndex, dict[str, np.ndarray]]:
+    """One symbol's `names` columns of PACKED_PRICES by ascending date (empty arrays without prices).
 
     One row comes back, each column packed by Postgres into one big-endian binary string read with
     numpy: a 36-year history is ~9,000 rows, and turning its ~63,000 cells into Python objects and a
     frame cost ~20 ms of CPU per symbol; this costs ~1 ms. A NULL adj_close arrives as NaN.
     """
     packed = ", ".join(
-        f"string_agg({send}({value}), ''::bytea) AS {name}"
-        for name, send, value in (
-            ("days", "int4send", "date - DATE '1970-01-01'"),
-            ("open", "float8send", "open"),
-            ("high", "float8send", "high"),
-            ("low", "float8send", "low"),
-            ("close", "float8send", "close"),
-            ("adj_close", "float8send", "coalesce(adj_close, 'NaN')"),
-            ("volume", "int8send", "volume"),
-        )
+        f"string_agg({PACKED_PRICES[name][0]}({PACKED_PRICES[name][1]}), ''::bytea) AS {name}"
+        for name in ("days", *names)
     )
     # Rows fed in date order from the subquery (PostgreSQL aggregates them in that order, as its docs
     # describe); the days are checked below all the same.
@@ -95,18 +107,40 @@ def prices(router: ReplicaRouter, symbol: str) -> pd.DataFrame:
     )
     row = dict(zip(result.columns, result.rows[0], strict=True)) if result.rows else {}
     if row.get("days") is None:
-        return pd.DataFrame(
-            {name: np.array([], dtype=float) for name in PRICE_COLUMNS},
-            index=pd.DatetimeIndex([], dtype="datetime64[s]", name="date"),
-        )
+        empty = pd.DatetimeIndex([], dtype="datetime64[s]", name="date")
+        return empty, {name: np.array([], dtype=float) for name in names}
     days = np.frombuffer(row["days"], dtype=">i4").astype("int64")
-    columns = {
-        name: np.frombuffer(row[name], dtype=">i8" if name == "volume" else ">f8").astype("float64")
-        for name in PRICE_COLUMNS
-    }
     order = np.argsort(days, kind="stable") if np.any(np.diff(days) < 0) else slice(None)
-    index = pd.DatetimeIndex((EPOCH + days[order]).astype("datetime64[s]"), name="date")
-    return pd.DataFrame({name: values[order] for name, values in columns.items()}, index=index)
+    columns = {
+        name: np.frombuffer(row[name], dtype=">i8" if name == "volume" else ">f8").astype("float64")[order]
+        for name in names
+    }
+    return pd.DatetimeIndex((EPOCH + days[order]).astype("datetime64[s]"), name="date"), columns
+
+
+def prices(router: ReplicaRouter, symbol: str) -> pd.DataFrame:
+    """Daily prices of one symbol, indexed by date (open, high, low, close, adj_close, volume as floats)."""
+    index, columns = _packed_prices(router, symbol, PRICE_COLUMNS)
+    return pd.DataFrame(columns, index=index)
+
+
+def adjusted_close(router: ReplicaRouter, symbol: str) -> pd.Series:
+    """One symbol's dividend-adjusted closes (the close where FMP had no adjusted one) by date, named
+    "adj_close"; empty without prices. A third of a whole history's read (`prices`)."""
+    index, columns = _packed_prices(router, symbol, ("adjusted",))
+    return pd.Series(columns["adjusted"], index=index, name="adj_close")
+
+
+def last_close(router: ReplicaRouter, symbol: str, as_of: str | None = None) -> float:
+    """One symbol's last traded close that is a number (not NaN), on or before `as_of` when given; NaN
+    when there is none. One backward probe of the primary key."""
+    result = _result(
+        router,
+        "SELECT close FROM prices_daily WHERE symbol = :symbol AND close <> 'NaN'"
+        " AND (CAST(:as_of AS date) IS NULL OR date <= CAST(:as_of AS date)) ORDER BY date DESC LIMIT 1",
+        {"symbol": symbol, "as_of": as_of},
+    )
+    return float(result.rows[0][0]) if result.rows else math.nan
 
 
 def latest_closes(router: ReplicaRouter) -> pd.DataFrame:
@@ -420,28 +454,26 @@ def serving_state(router: ReplicaRouter) -> dict[str, dict[str, Any]]:
 
 def screener_rows(router: ReplicaRouter) -> pd.DataFrame:
     """The stored screener table, indexed by symbol (sorted as Python sorts), doubles as floats."""
-    result = _result(router, "SELECT * FROM screener_rows")
-    frame = _typed(pd.DataFrame(result.rows, columns=result.columns), result)
-    for name in OBJECT_TEXT:  # labels the analytics build as Python objects (None where absent)
-        at = result.columns.index(name)
-        frame[name] = pd.Series([row[at] for row in result.rows], index=frame.index, dtype=object)
-    return frame.set_index("symbol").sort_index()
+    return _typed(_result(router, "SELECT * FROM screener_rows")).set_index("symbol").sort_index()
 
 
 def sector_medians(router: ReplicaRouter) -> pd.DataFrame:
     """sector, metric, median (float, NaN for NULL), n of every sector and metric."""
-    result = _result(router, "SELECT sector, metric, median, n FROM sector_medians")
-    return _typed(pd.DataFrame(result.rows, columns=result.columns), result)
+    return _typed(_result(router, "SELECT sector, metric, median, n FROM sector_medians"))
 
 
-def metric_history(router: ReplicaRouter, symbol: str, basis: str) -> pd.DataFrame:
-    """One symbol's metric_history rows of one basis ("FY", "Q", "TTM"), oldest first."""
+def metric_history(
+    router: ReplicaRouter, symbol: str, basis: str, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """One symbol's metric_history rows of one basis ("FY", "Q", "TTM"), oldest first: every column, or
+    `fiscal_date` and the `columns` given (names of metric_history's columns, never input)."""
+    chosen = "*" if columns is None else ", ".join(["fiscal_date", *columns])
     result = _result(
         router,
-        "SELECT * FROM metric_history WHERE symbol = :symbol AND basis = :basis ORDER BY fiscal_date",
+        f"SELECT {chosen} FROM metric_history WHERE symbol = :symbol AND basis = :basis ORDER BY fiscal_date",
         {"symbol": symbol, "basis": basis},
     )
-    return _typed(pd.DataFrame(result.rows, columns=result.columns), result)
+    return _typed(result)
 
 
 def stored_month_end_closes(router: ReplicaRouter, symbol: str) -> pd.Series:
@@ -457,13 +489,27 @@ def stored_month_end_closes(router: ReplicaRouter, symbol: str) -> pd.Series:
     return pd.Series(np.array([r[1] for r in result.rows], dtype=float), index=index, name="adj_close")
 
 
-def _typed(frame: pd.DataFrame, result: ReadResult) -> pd.DataFrame:
-    """The derived tables' double-precision columns as float64 (NULL → NaN), whatever rows came back: every
-    column but these keys and texts."""
-    for name in result.columns:
-        if name not in NOT_FLOAT:
-            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
-    return frame
+def _typed(result: ReadResult) -> pd.DataFrame:
+    """The rows of a derived table as a frame, its double-precision columns as float64 (NULL → NaN): every
+    column but the keys and texts of NOT_FLOAT, which pandas types as it would from the rows.
+
+    The floats go through one numpy array: converting ~50 object columns one by one (`pd.to_numeric`
+    each) cost most of a metric_history read.
+    """
+    names = result.columns
+    floats = [at for at, name in enumerate(names) if name not in NOT_FLOAT]
+    matrix = np.array([[row[at] for at in floats] for row in result.rows], dtype=float).reshape(
+        len(result.rows), len(floats)
+    )
+    where = {at: j for j, at in enumerate(floats)}
+    data = {
+        name: matrix[:, where[at]]
+        if at in where
+        # labels the analytics build as Python objects stay objects (None where absent)
+        else pd.Series([row[at] for row in result.rows], dtype=object if name in OBJECT_TEXT else None)
+        for at, name in enumerate(names)
+    }
+    return pd.DataFrame(data, columns=names)
 
 
 OBJECT_TEXT = ("shares_source",)

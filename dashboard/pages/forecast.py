@@ -102,7 +102,9 @@ def history(symbol: str, series: str, frequency: str) -> pd.Series:
 
 
 def _statement_series(symbol: str, frequency: str) -> dict[str, pd.Series]:
-    stored = company_data.history(symbol, frequency)  # the serving layer's figures (docs/serving.md)
+    stored = company_data.history(
+        symbol, frequency, tuple(STORED_SERIES)
+    )  # the serving layer's figures (docs/serving.md)
     if stored is not None:
         return {
             name: stored[column].rename(name).dropna() if not stored.empty else pd.Series(dtype=float)

@@ -126,26 +126,46 @@ def layout(**query: Any) -> Component:
     )
 
 
+# The base year's figures: metric_history column -> FMP field of the combined annual statements.
+BASE_FIGURES = {
+    "free_cash_flow": "freeCashFlow",
+    "net_debt": "netDebt",
+    "total_debt": "totalDebt",
+    "total_equity": "totalStockholdersEquity",
+    "shares_diluted": "weightedAverageShsOutDil",
+}
+
+
 def base_inputs(symbol: str, as_of: str | None = None) -> dict[str, Any]:
     """Base-year FCF, net debt, total debt, book equity, the share count and its source, last close.
 
-    With `as_of` (YYYY-MM-DD) everything is as known at the end of that day: the statements then (restated
-    rows as first reported), the last close on or before it, the latest quarter's share count then (the
-    profile is today's, so it is not used).
+    The latest figures come from metric_history's last annual row (the combined statements' last row,
+    computed at ingest), the last close and the share counts from one indexed read each. With `as_of`
+    (YYYY-MM-DD) everything is as known at the end of that day: the statements then (restated rows as
+    first reported), the last close on or before it, the latest quarter's share count then (the profile
+    is today's, so it is not used).
     """
-    annual = company_data.combined(symbol, "FY", as_of)
-    if annual.empty:
-        raise AnalyticsError(f"no annual statements for {symbol}" + (f" known on {as_of}" if as_of else ""))
-    last = annual.iloc[-1:]
-    prices = company_data.prices(symbol)
-    if as_of is not None and not prices.empty:
-        prices = prices[prices.index <= pd.Timestamp(as_of)]
+    stored = company_data.history(symbol, "FY", tuple(BASE_FIGURES)) if as_of is None else None
+    router = services().router
+    if stored is not None:
+        if stored.empty:
+            raise AnalyticsError(f"no annual statements for {symbol}")
+        figures = {name: float(stored[column].iloc[-1]) for column, name in BASE_FIGURES.items()}
+    else:
+        annual = company_data.combined(symbol, "FY", as_of)
+        if annual.empty:
+            raise AnalyticsError(
+                f"no annual statements for {symbol}" + (f" known on {as_of}" if as_of else "")
+            )
+        figures = {name: float(field(annual.iloc[-1:], name).iloc[0]) for name in BASE_FIGURES.values()}
+    candidates: dict[str, float | None]
     if as_of is None:
-        counts = queries.share_counts(services().router, [symbol]).reindex([symbol])
+        counts = queries.share_counts(router, [symbol]).reindex([symbol])
         candidates = {
             "profile": float(counts["profile_shares"].iloc[0]),
             "quarter": float(counts["quarter_shares"].iloc[0]),
         }
+        price = queries.last_close(router, symbol)
     else:
         quarters = company_data.statements(symbol, "Q", as_of).get("income", pd.DataFrame())
         candidates = (
@@ -153,18 +173,18 @@ def base_inputs(symbol: str, as_of: str | None = None) -> dict[str, Any]:
             if not quarters.empty
             else {}
         )
-    candidates["annual"] = float(field(last, "weightedAverageShsOutDil").iloc[0])
-    shares = valuation.current_shares(candidates).iloc[0]
-    closes = prices["close"].dropna() if not prices.empty else pd.Series(dtype=float)
+        price = queries.last_close(router, symbol, as_of)
+    candidates["annual"] = figures["weightedAverageShsOutDil"]
+    shares, source = valuation.current_share_count(candidates)
     return {
         "as_of": as_of,
-        "fcf": float(field(last, "freeCashFlow").iloc[0]),
-        "net_debt": float(field(last, "netDebt").iloc[0]),
-        "debt": float(field(last, "totalDebt").iloc[0]),
-        "book_equity": float(field(last, "totalStockholdersEquity").iloc[0]),
-        "shares": float(shares["shares"]),
-        "shares_source": shares["shares_source"],
-        "price": float(closes.iloc[-1]) if not closes.empty else math.nan,
+        "fcf": figures["freeCashFlow"],
+        "net_debt": figures["netDebt"],
+        "debt": figures["totalDebt"],
+        "book_equity": figures["totalStockholdersEquity"],
+        "shares": shares,
+        "shares_source": source,
+        "price": price,
     }
 
 

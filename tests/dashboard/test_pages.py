@@ -194,11 +194,12 @@ def test_valuation_without_prices_values_the_company(
     ann: Call, dash_app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A company with no stored prices still gets a DCF value, weighted on book equity, and no upside (item 7)."""
-    import pandas as pd
+    import math
 
-    from dashboard.components import company_data
+    from dashboard.data import queries
 
-    monkeypatch.setattr(company_data, "prices", lambda symbol: pd.DataFrame())
+    # The page's one price read: the last close (NaN where the symbol has none).
+    monkeypatch.setattr(queries, "last_close", lambda router, symbol, as_of=None: math.nan)
     # The page caches whole answers: a PG valuation from another test must not hide the missing prices,
     # nor this answer outlive the test.
     services = dash_app.server.extensions["mycfa"]

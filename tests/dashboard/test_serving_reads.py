@@ -120,6 +120,33 @@ def test_ratio_history_and_forecast_series_equal_the_statements(app: Any, symbol
     pd.testing.assert_series_equal(stored[3], live[3])
 
 
+@pytest.mark.parametrize("symbol", seed.SYMBOLS)
+def test_valuation_base_inputs_equal_the_statements(app: Any, symbol: str) -> None:
+    """The DCF's base year from metric_history's last annual row and one-row reads equals the one taken
+    from the combined statements and the whole price history (latest, and as of a date)."""
+    from dashboard.pages import valuation as page
+
+    stored, live = _both(app, lambda: (page.base_inputs(symbol), page.base_inputs(symbol, AS_OF)))
+    assert stored == live
+    assert stored[0]["shares_source"] is not None
+
+
+@pytest.mark.parametrize("symbol", seed.SYMBOLS)
+def test_adjusted_closes_read_alone_equal_those_of_the_history(app: Any, symbol: str) -> None:
+    """Compare's and Portfolio's adjusted closes, read alone, equal those cut from the Company page's
+    whole history (what a worker that already holds it uses)."""
+    with app.server.test_request_context("/"):
+        services = app.server.extensions["mycfa"]
+        services.cache.clear()
+        alone = company_data.adjusted_close(symbol)
+        services.cache.clear()
+        company_data.prices(symbol)
+        from_history = company_data.adjusted_close(symbol)
+        services.cache.clear()
+    assert len(alone) > 1000
+    pd.testing.assert_series_equal(alone, from_history)
+
+
 def _page_answers(symbol: str) -> list[str]:
     """Every page's callbacks with their defaults (and an as-of date) for one symbol, as JSON."""
     from dashboard.pages import company, compare, forecast, screener
@@ -169,7 +196,7 @@ def test_a_store_without_the_tables_falls_back(app: Any, tmp_path: Path, served_
             patch.setattr(queries, "serving_state", lambda router: {})
             app.server.extensions["mycfa"].cache.clear()
             assert not serving_state.usable("metric_history")
-            assert company_data.history("AAPL", "FY") is None
+            assert company_data.history("AAPL", "FY", ("revenue",)) is None
         app.server.extensions["mycfa"].cache.clear()
 
 

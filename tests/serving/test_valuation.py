@@ -200,6 +200,31 @@ def test_current_shares_profile_matches_fmp_market_cap(aapl: pd.DataFrame) -> No
     assert per_symbol.loc["B", "shares_source"] is None
 
 
+@pytest.mark.parametrize(
+    "candidates",
+    [
+        {"profile": 3.0e9, "quarter": 2.0e9, "annual": 1.0e9},
+        {"profile": None, "quarter": 2.0e9, "annual": 1.0e9},
+        {"profile": np.nan, "quarter": -5.0, "annual": 1.0e9},
+        {"profile": 0.0, "quarter": np.nan, "annual": np.nan},
+        {"quarter": np.inf, "annual": 1.0},
+        {"annual": 7.0},
+        {},
+    ],
+)
+def test_current_share_count_equals_current_shares(candidates: dict[str, float | None]) -> None:
+    """One company's share count and source are what `current_shares` picks for a one-row frame."""
+    shares, source = v.current_share_count(candidates)
+    row = v.current_shares(candidates).iloc[0] if candidates else None
+    if row is None or row["shares_source"] is None:
+        assert np.isnan(shares)
+        assert source is None
+    else:
+        assert (shares, source) == (row["shares"], row["shares_source"])
+    with pytest.raises(AnalyticsError):
+        v.current_share_count({"float": 1.0})
+
+
 def test_enterprise_value_cfa_definition_aapl(aapl: pd.DataFrame, fmp_metrics: dict[str, Any]) -> None:
     """CFA EV = market cap + debt + preferred + minority interest - cash and short-term investments.
 

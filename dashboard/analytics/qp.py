@@ -8,8 +8,8 @@ g = S w equal to A' nu on the assets it holds and at least A' nu on the others, 
 `optimal` tests that to a relative tolerance of 1e-9 of g, which bounds the variance above the optimum by
 a few parts in 1e9 (a volatility within ~1e-8, relative). `solve` asks PyPortfolioOpt's convex solver
 (cvxpy + Clarabel, bounded in iterations and time) and then solves the KKT equations on the assets it holds
-(`polish`): the solver stops at ~1e-8 in the objective and ~1e-5 in the weights, the polished answer is
-exact when the solver found the right assets (tested by `optimal`, else the solver's answer is kept).
+(`polish`, correcting that set where the equations show it wrong): the solver stops at ~1e-8 in the objective
+and ~1e-5 in the weights, the polished answer is exact (tested by `optimal`, else the solver's answer is kept).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ TOLERANCE = 1e-9  # of max |S w|: stationarity residuals and slack below -tolera
 HELD = 1e-9  # a weight at or below this is not held (the solver's zeros are ~1e-10)
 SPANNED = 1e-10  # the held assets' share of the constraint rows' span (a Gram determinant in [0, 1])
 HELD_BY_SOLVER = 1e-7  # the interior-point solver's weights below this are taken as zeros before polishing
+CORRECTIONS = 20  # changes to the solver's support while polishing (a bound: one or two are usual)
 
 
 def optimal(cov: np.ndarray, w: np.ndarray, rows: np.ndarray, b: np.ndarray) -> bool:
@@ -107,9 +108,41 @@ def _one_free_multiplier(g: np.ndarray, rows: np.ndarray, held: np.ndarray, tol:
 
 
 def polish(cov: np.ndarray, rows: np.ndarray, b: np.ndarray, held: np.ndarray) -> np.ndarray | None:
-    """The minimum of w' cov w subject to rows @ w = b on the `held` assets alone (the others at 0), from
-    its KKT equations; None when that system has no solution or gives a negative weight."""
+    """The minimum of w' cov w subject to rows @ w = b and w >= 0, from the KKT equations on the `held`
+    assets (the others at 0), the held set corrected where those equations say it is wrong; None when no
+    correction within CORRECTIONS gives a non-negative solution with non-negative slacks.
+
+    The solver's support is often right but not always: a weight that should be 0 may sit at ~1e-6 on a
+    badly scaled problem (two constant prices next to moving ones), and the equations on that support then
+    give it a negative weight. Each correction drops the most negative weight, or, once none is negative,
+    adds the asset with the most negative slack (g_i - (A' nu)_i); one or two are usual.
+    """
+    held = held.copy()
+    for _ in range(CORRECTIONS):
+        solved = _kkt_on(cov, rows, b, held)
+        if solved is None:
+            return None
+        w, nu = solved
+        if w.min() < 0:
+            held[int(np.argmin(w))] = False
+            continue
+        g = 2.0 * (cov @ w)
+        slack = np.where(held, np.inf, g - rows.T @ nu)
+        worst = int(np.argmin(slack))
+        if slack[worst] >= -TOLERANCE * max(float(np.abs(g).max()), np.finfo(float).tiny):
+            return w
+        held[worst] = True
+    return None
+
+
+def _kkt_on(
+    cov: np.ndarray, rows: np.ndarray, b: np.ndarray, held: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The weights (the others at 0) and multipliers that solve the KKT equations on the `held` assets, as
+    equalities: 2 cov_hh w_h = A_h' nu, A_h w_h = b; None when that system is singular or not finite."""
     n, k = int(held.sum()), rows.shape[0]
+    if n == 0:
+        return None
     a = rows[:, held]
     system = np.zeros((n + k, n + k))
     system[:n, :n] = 2.0 * cov[np.ix_(held, held)]
@@ -120,11 +153,11 @@ def polish(cov: np.ndarray, rows: np.ndarray, b: np.ndarray, held: np.ndarray) -
         solution = np.linalg.solve(system, rhs)
     except np.linalg.LinAlgError:
         return None
+    if not np.isfinite(solution).all():
+        return None
     w = np.zeros(cov.shape[0])
     w[held] = solution[:n]
-    if not np.isfinite(w).all() or w.min() < 0:
-        return None
-    return w
+    return w, solution[n:]
 
 
 def exact(cov: np.ndarray, rows: np.ndarray, b: np.ndarray, solve: Callable[[], np.ndarray]) -> np.ndarray:

@@ -148,6 +148,45 @@ def test_constant_prices_are_the_calm_assets() -> None:
     optimum.assert_max_sharpe(prices, portfolios["max_sharpe"], 0.0)
 
 
+def _calm_beside(seed: int, moving: int, twins: int = 0) -> pd.DataFrame:
+    """`moving` seeded prices (the first `twins` of them held twice, doubled) and two constant ones."""
+    base = factories.random_portfolio(seed).iloc[:, :moving]
+    copies = (base.iloc[:, :twins] * 2.0).rename(columns=lambda s: f"{s}T")
+    return base.join(copies).assign(CALM=10.0, STILL=20.0)
+
+
+@pytest.mark.parametrize(("seed", "moving", "twins"), [(603, 4, 0), (605, 6, 0), (612, 5, 0), (801, 5, 2)])
+def test_constant_prices_beside_several_moving_ones_are_the_optimum(
+    seed: int, moving: int, twins: int
+) -> None:
+    """Constant prices (and duplicated assets) beside several moving ones, where the convex solver answers:
+    every answer is the optimum. The solver left an asset that should hold nothing at ~6e-6; the KKT
+    equations on its support gave that asset a negative weight, and its unpolished answer was kept: up to
+    1.2e-5 above the minimum volatility and the frontier's (seed 605). The support is now corrected."""
+    prices = _calm_beside(seed, moving, twins)
+    portfolios = _every(prices, 0.02)
+    assert portfolios["min_volatility"].weights["CALM"] == portfolios["min_volatility"].weights["STILL"]
+    optimum.assert_min_volatility(prices, portfolios["min_volatility"])
+    optimum.assert_max_sharpe(prices, portfolios["max_sharpe"], 0.02)
+
+
+def test_polish_corrects_the_solvers_support() -> None:
+    """Given every asset as held (one must hold nothing), the KKT equations give it a negative weight;
+    polish drops it and answers the optimum, which qp.optimal accepts."""
+    prices = _calm_beside(603, 4)
+    mu, cov = (x.to_numpy() for x in optimum.inputs(prices))
+    budget, one = np.ones((1, len(mu))), np.ones(1)
+    held = np.ones(len(mu), dtype=bool)
+    on_all = qp._kkt_on(cov, budget, one, held)
+    assert on_all is not None
+    assert on_all[0].min() < 0
+    polished = qp.polish(cov, budget, one, held)
+    assert polished is not None
+    assert qp.optimal(cov, polished, budget, one)
+    exact = optimum.min_volatility(prices)
+    assert np.sqrt(polished @ cov @ polished) <= np.sqrt(exact @ cov @ exact) * (1 + 1e-9)
+
+
 def test_equal_expected_returns_give_one_frontier_point() -> None:
     """Two assets with the same CAGR by different paths: every portfolio has that return, so the frontier
     is the minimum-volatility portfolio alone, which is also the best Sharpe ratio."""

@@ -5,7 +5,9 @@ never a critical line algorithm. The inputs are seeded factor-model prices (fact
 optimiser answered wrongly or never before it tested its answers: 45 assets correlated ~0.995 (seed 12: two
 assets traded places in CLA forever), ordinary portfolios whose frontier bridged a purged turning point with
 a chord (up to +0.3 % volatility), losers only (no frontier), duplicated assets, constant prices and equal
-expected returns (0/100 % instead of 50/50 %, +41 % volatility).
+expected returns (0/100 % instead of 50/50 %, +41 % volatility), constant prices beside several moving ones
+(the solver's unpolished answer, +1.2e-5); and, as coverage, a constant price among losers and volatility
+scales of 1e-5 and 15 % a day.
 """
 
 from __future__ import annotations
@@ -114,6 +116,41 @@ def test_losers_have_a_frontier(prices: pd.DataFrame) -> None:
     min_vol = every.portfolios["min_volatility"]
     assert isinstance(min_vol, opt.OptimizedPortfolio)
     optimum.assert_min_volatility(prices, min_vol)
+
+
+def test_a_constant_price_among_losers_tops_the_frontier() -> None:
+    """Losers beside a constant price (cash: the best return, exactly 0): the minimum volatility holds it
+    almost alone, the frontier ends just under 0 (1e-6 of its span), every point the optimum, and max
+    Sharpe above a zero rate is refused."""
+    losers = factories.factor_prices(
+        900, assets=4, days=500, factors=1, loading=(1.0, 0.3), noise=0.01, drift=(-0.003, 0.001)
+    )
+    prices = losers.assign(CASH=50.0)
+    mu, _ = optimum.inputs(prices)
+    assert mu["CASH"] == 0.0
+    assert (mu.drop("CASH") < 0).all()
+    every = opt.optimize_all(prices, risk_free=0.0, points=15)
+    optimum.assert_frontier(prices, every.frontier)
+    assert -1e-6 * 0.01 < every.frontier["expected_return"].iloc[-1] < 0.0
+    min_vol = every.portfolios["min_volatility"]
+    assert isinstance(min_vol, opt.OptimizedPortfolio)
+    assert min_vol.weights["CASH"] > 0.98
+    optimum.assert_min_volatility(prices, min_vol)
+    assert isinstance(every.portfolios["max_sharpe"], AnalyticsError)
+
+
+@pytest.mark.parametrize(
+    ("loading", "noise"), [((0.001, 0.0005), 1e-5), ((3.0, 2.0), 0.05)], ids=["1e-5 a day", "15 % a day"]
+)
+def test_volatility_scales_far_from_ordinary(loading: tuple[float, float], noise: float) -> None:
+    """Assets moving ~1e-5 a day (annual variances ~1e-8) or ~15 % a day: every answer is the optimum
+    (tolerances relative to the covariance's scale, in the optimality test as in the reference)."""
+    prices = factories.factor_prices(
+        920, assets=6, days=400, factors=2, loading=loading, noise=noise, drift=(1e-4, 5e-5)
+    )
+    portfolios = _every(prices, 0.0)
+    optimum.assert_min_volatility(prices, portfolios["min_volatility"])
+    optimum.assert_max_sharpe(prices, portfolios["max_sharpe"], 0.0)
 
 
 @pytest.mark.parametrize("seed", [0, 2])

@@ -77,7 +77,12 @@ def test_cloudformation_reaches_only_the_templates_services() -> None:
     other (no Lambda: no custom resource can run code); IAM it touches only through named statements."""
     role = resources(origin(), "AWS::IAM::Role")["CloudFormationExecutionRole"]
     assert "ManagedPolicyArns" not in role["Properties"]
-    services = {action.split(":")[0] for action in as_list(statement(role, "TemplateServices")["Action"])}
+    services = {
+        action.split(":")[0]
+        for found in policy_statements(role)
+        if found["Effect"] == "Allow"
+        for action in as_list(found["Action"])
+    } - {"iam"}
     wanted = {SERVICE_OF[t.split("::")[1]] for t in declared_types()} - {"iam"}
     assert wanted <= services
     assert services - wanted <= {"backup-storage"}  # AWS Backup's vault storage, part of the Backup service
@@ -138,3 +143,33 @@ def test_deploy_role_changes_only_the_application_stacks() -> None:
     for found in policy_statements(deploy):
         if any(a.startswith("cloudformation:") and "Change" in a for a in as_list(found["Action"])):
             assert "mycfa-${EnvironmentName}-*" not in text(found["Resource"]), found["Sid"]
+
+
+SECRET_OR_PARAMETER = ("secretsmanager:", "ssm:")
+NAMELESS = {"secretsmanager:GetRandomPassword", "secretsmanager:ListSecrets", "ssm:DescribeParameters"}
+OWN_NAMES = ("secret:mycfa/${EnvironmentName}/", "parameter/mycfa/${EnvironmentName}/", "secret:rds!")
+
+
+def test_secrets_and_parameters_only_of_this_environment() -> None:
+    """Neither the roles the stacks create (their boundary) nor CloudFormation's role may read, create
+    or resolve another environment's secrets or parameters: a staging template cannot reach
+    production's FMP key, database passwords or session key (H2, one account)."""
+    template = origin()
+    for resource in (
+        resources(template, "AWS::IAM::ManagedPolicy")["RoleBoundary"],
+        resources(template, "AWS::IAM::Role")["CloudFormationExecutionRole"],
+    ):
+        for found in policy_statements(resource):
+            actions = [a for a in as_list(found["Action"]) if a.startswith(SECRET_OR_PARAMETER)]
+            if found["Effect"] != "Allow" or not actions:
+                continue
+            if set(actions) <= NAMELESS:
+                continue
+            assert not set(actions) & NAMELESS, found["Sid"]
+            for arn in as_list(found["Resource"]):
+                assert any(own in text(arn) for own in OWN_NAMES), (found["Sid"], arn)
+    for stack, tpl in application_templates().items():
+        for kind in ("AWS::SecretsManager::Secret", "AWS::SSM::Parameter"):
+            for logical, named in resources(tpl, kind).items():
+                name = text(named["Properties"]["Name"])
+                assert "mycfa/${EnvironmentName}/" in name, (stack, logical)

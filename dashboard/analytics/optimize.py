@@ -390,7 +390,8 @@ def _frontier(inputs: _Inputs, points: int, risk_free: float) -> pd.DataFrame:
 def _targets(low: float, best: float, points: int) -> np.ndarray:
     """From the minimum variance's return to just under the best asset's (1e-6 of it, below it whatever
     its sign: exactly at it the convex solver's problem is degenerate); one target when that range is
-    empty (equal expected returns)."""
+    empty (equal expected returns, or equal but for noise below that 1e-6: closer to the best than that,
+    the solver's own maximum return is not exact enough to ask for a point)."""
     top = best - 1e-6 * (abs(best) if best != 0 else best - low)
     if not top > low:
         return np.array([low])

@@ -270,3 +270,66 @@ def test_optimality_test_accepts_the_frontier_and_rejects_a_chord() -> None:
     assert not qp.optimal(
         cov, points[0], rows[:1], np.ones(1)
     )  # the best asset alone is not the min variance
+
+
+def _edge(kind: str) -> tuple[pd.DataFrame, float]:
+    """Seeded inputs of the kinds the 2026-12-06 numbers review tried by hand, with their risk-free rate."""
+    factor = factories.factor_prices
+    ordinary = {"factors": 2, "loading": (0.8, 0.5), "noise": 0.01, "drift": (0.0002, 0.0003)}
+    if kind == "as many assets as days":
+        return factor(910, assets=60, days=61, **ordinary), 0.02  # type: ignore[arg-type]
+    if kind == "a dominant asset":
+        prices = factor(940, assets=7, days=700, **ordinary)  # type: ignore[arg-type]
+        prices.iloc[:, 0] *= np.exp(np.linspace(0.0, 3.0, len(prices)))
+        return prices, 0.05
+    if kind == "an 8x jump":
+        prices = factor(950, assets=5, days=600, **ordinary)  # type: ignore[arg-type]
+        prices.iloc[300:, 1] *= 8.0
+        return prices, 0.02
+    if kind == "31 dates":
+        return factor(960, assets=5, days=31, **ordinary), 0.0  # type: ignore[arg-type]
+    if kind == "near-identical beside others":
+        prices = factories.random_portfolio(500)
+        rng = np.random.default_rng(500)
+        first = prices.iloc[:, 0]
+        near = {f"N{j}": first * (1.0 + rng.normal(0.0, 1e-6, len(first))) for j in range(5)}
+        return prices.assign(**near), 0.0
+    losers = factor(980, assets=1, days=500, factors=1, loading=(1.0, 0.2), noise=0.01, drift=(-0.002, 0.0))
+    rng = np.random.default_rng(0)
+    near = {f"N{j}": losers.iloc[:, 0] * (1.0 + rng.normal(0.0, 1e-6, len(losers))) for j in range(6)}
+    return pd.DataFrame(near), 0.0  # six losers equal up to 1e-6 noise
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "as many assets as days",
+        "a dominant asset",
+        "an 8x jump",
+        "31 dates",
+        "near-identical beside others",
+        "six near-equal losers",
+    ],
+)
+def test_edge_inputs_answer_the_optimum(kind: str) -> None:
+    """Every answer on the review's edge inputs is the optimum; max Sharpe is refused with a message exactly
+    when no asset beats the risk-free rate. Six losers equal but for 1e-6 noise (returns within 1e-6 of the
+    best one, the frontier's margin below it) have a frontier of one point, the minimum volatility."""
+    prices, rate = _edge(kind)
+    every = opt.optimize_all(prices, risk_free=rate, points=15)
+    min_vol, max_sharpe = every.portfolios["min_volatility"], every.portfolios["max_sharpe"]
+    assert isinstance(min_vol, opt.OptimizedPortfolio), min_vol
+    optimum.assert_min_volatility(prices, min_vol)
+    mu, _ = optimum.inputs(prices)
+    if (mu > rate).any():
+        assert isinstance(max_sharpe, opt.OptimizedPortfolio), max_sharpe
+        optimum.assert_max_sharpe(prices, max_sharpe, rate)
+    else:
+        assert isinstance(max_sharpe, AnalyticsError)
+    if kind == "six near-equal losers":
+        best = float(mu.max())
+        assert best - 1e-6 * abs(best) < min_vol.expected_return < best
+        assert len(every.frontier) == 1
+        assert every.frontier["volatility"].iloc[0] == min_vol.volatility
+    else:
+        optimum.assert_frontier(prices, every.frontier)

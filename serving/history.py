@@ -27,6 +27,7 @@ from serving.statements import (
     OPENING_FIELDS,
     fiscal_date,
     payload_values,
+    value_matrix,
 )
 
 Payload = Mapping[str, Any]
@@ -60,10 +61,9 @@ def _long(payloads: Mapping[str, Sequence[Payload]], labels: Sequence[str]) -> L
             values = payload_values(payload, INPUTS)
             rows[(symbol, fiscal_date(payload))] = values
             keys.update(values)
-    columns = list(dict.fromkeys(key for values in rows.values() for key in values))
-    matrix = np.array([[v.get(k, np.nan) for k in columns] for v in rows.values()], dtype=float)
+    columns, matrix = value_matrix(list(rows.values()))
     index = pd.MultiIndex.from_tuples(list(rows), names=["symbol", "date"]) if rows else _empty_index()
-    frame = pd.DataFrame(matrix.reshape(len(rows), len(columns)), index=index, columns=columns)
+    frame = pd.DataFrame(matrix, index=index, columns=columns)
     return Long(frame.sort_index(), present)
 
 

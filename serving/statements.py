@@ -23,6 +23,8 @@ OPENING_FIELDS = frozenset({"cashAtBeginningOfPeriod"})
 # Four consecutive quarters span about 270 days between the first and last fiscal date; allow slack for
 # 52/53-week fiscal years but refuse a window with a missing quarter (which would span ~365 days).
 MAX_TTM_SPAN_DAYS = 300
+PLAIN_NUMBERS = frozenset({int, float})  # a value of exactly these types is a number (bool is neither)
+NAN = float("nan")
 
 
 def fiscal_date(payload: Mapping[str, Any]) -> pd.Timestamp:
@@ -39,16 +41,32 @@ def fiscal_date(payload: Mapping[str, Any]) -> pd.Timestamp:
 
 def payload_values(payload: Mapping[str, Any], only: frozenset[str] | None = None) -> dict[str, float]:
     """A payload's numeric fields as floats (None as NaN); metadata, booleans and texts left out, and
-    with `only`, every field not in it."""
-    values: dict[str, float] = {}
-    for key, value in payload.items():
-        if key in META_FIELDS or isinstance(value, bool) or (only is not None and key not in only):
-            continue
-        if isinstance(value, int | float):
-            values[key] = float(value)
-        elif value is None:
-            values[key] = np.nan
-    return values
+    with `only`, every field not in it.
+
+    One dict comprehension that asks a value's exact type first (ints and floats are nearly all of a
+    payload's ~50 fields): it was the largest cost of a company's statements and of the refresh of
+    metric_history, at ~8 µs a payload as an `isinstance` loop, ~40 % less this way.
+    """
+    if only is None:
+        return {
+            key: NAN if value is None else float(value)
+            for key, value in payload.items()
+            if (type(value) in PLAIN_NUMBERS or value is None or _other_number(value))
+            and key not in META_FIELDS
+        }
+    return {
+        key: NAN if value is None else float(value)
+        for key, value in payload.items()
+        if key in only
+        and (type(value) in PLAIN_NUMBERS or value is None or _other_number(value))
+        and key not in META_FIELDS
+    }
+
+
+def _other_number(value: Any) -> bool:
+    """A number of another type than int or float (a subclass such as numpy's float64), never a bool
+    nor a text (the texts, a payload's dates and labels, answer at once)."""
+    return type(value) is not str and not isinstance(value, bool) and isinstance(value, int | float)
 
 
 def statement_frame(
@@ -77,15 +95,28 @@ def statement_frame(
         rows[fiscal_date(payload)] = payload_values(payload)
     # One float matrix instead of DataFrame.from_dict(orient="index"), which boxed every cell and was most
     # of the cost of a company page's statements. Columns in order of first appearance, as from_dict.
-    columns = list(dict.fromkeys(key for values in rows.values() for key in values))
-    matrix = np.array(
-        [[values.get(key, np.nan) for key in columns] for values in rows.values()], dtype=float
-    ).reshape(len(rows), len(columns))
+    columns, matrix = value_matrix(list(rows.values()))
     index = pd.DatetimeIndex(
         list(rows) if rows else [], dtype=None if rows else "datetime64[ns]", name="date"
     )
     frame = pd.DataFrame(matrix, index=index, columns=columns)
     return frame.sort_index()
+
+
+def value_matrix(rows: Sequence[Mapping[str, float]]) -> tuple[list[str], np.ndarray]:
+    """The fields of `rows` in order of first appearance and their float matrix (NaN where a row lacks
+    one). FMP gives every row of a kind the same fields in the same order: then the rows' values are
+    the matrix as they stand, without looking each field up in each row."""
+    if not rows:
+        return [], np.empty((0, 0))
+    first = tuple(rows[0])
+    if all(tuple(row) == first for row in rows):
+        return list(first), np.array([list(row.values()) for row in rows], dtype=float).reshape(
+            len(rows), len(first)
+        )
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    matrix = np.array([[row.get(key, np.nan) for key in columns] for row in rows], dtype=float)
+    return columns, matrix.reshape(len(rows), len(columns))
 
 
 def combine(*frames: pd.DataFrame) -> pd.DataFrame:

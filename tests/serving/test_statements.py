@@ -41,6 +41,39 @@ def test_statement_frame_restatement_and_bad_date() -> None:
     assert st.statement_frame([]).empty
 
 
+def test_payload_values_keep_numbers_only() -> None:
+    """Ints, floats (numpy's too) and None (as NaN) are values; booleans, texts, lists and metadata are not."""
+    payload = {
+        "date": "2024-09-28", "symbol": "X", "revenue": 5, "netIncome": 1.5, "eps": None, "flag": True,
+        "note": "x", "items": [1], "ebitda": np.float64(2.5), "cik": 123, "count": np.int64(3),
+    }  # fmt: skip
+    values = st.payload_values(payload)
+    assert list(values) == ["revenue", "netIncome", "eps", "ebitda"]
+    assert values["revenue"] == 5.0
+    assert type(values["revenue"]) is float
+    assert np.isnan(values["eps"])
+    assert st.payload_values(payload, frozenset({"netIncome", "date", "flag", "ebitda"})) == {
+        "netIncome": 1.5,
+        "ebitda": 2.5,
+    }
+
+
+def test_statement_frame_rows_with_other_fields() -> None:
+    """Rows that do not share their fields (in number, order or type) give every field, in order of
+    first appearance, NaN where a row has none: as rows that all share them do."""
+    rows = [
+        {"date": "2023-09-30", "revenue": 1, "cost": 2},
+        {"date": "2024-09-28", "cost": 3, "revenue": "n/a", "other": 4},
+    ]
+    frame = st.statement_frame(rows)
+    assert list(frame.columns) == ["revenue", "cost", "other"]
+    expected = np.array([[1.0, 2.0, np.nan], [np.nan, 3.0, 4.0]])
+    np.testing.assert_array_equal(frame.to_numpy(), expected)
+    same = st.statement_frame([rows[0], {"date": "2024-09-28", "revenue": 5, "cost": None}])
+    assert list(same.columns) == ["revenue", "cost"]
+    np.testing.assert_array_equal(same.to_numpy(), np.array([[1.0, 2.0], [5.0, np.nan]]))
+
+
 def test_combine_keeps_balance_inventory_over_cashflow_change(
     payloads: dict[str, list[dict[str, Any]]],
 ) -> None:

@@ -314,6 +314,15 @@ def _best_sharpe(points: np.ndarray, mu: np.ndarray, cov: np.ndarray, risk_free:
     return every[best] if np.isfinite(sharpe[best]) else None
 
 
+def _reason(exc: Exception) -> str:
+    """The error's text, with the convex solver's stop at its bounds (cvxpy's status "user_limit") said
+    plainly instead of PyPortfolioOpt's advice to change solver."""
+    if isinstance(exc, OptimizationError) and "user_limit" in str(exc):
+        limits = f"{SOLVER_OPTIONS['max_iter']} iterations or {SOLVER_OPTIONS['time_limit']} s"
+        return f"the convex solver stopped at its limit ({limits}) without an answer"
+    return str(exc)
+
+
 def _clean(weights: dict[str, float]) -> dict[str, float]:
     # cvxpy returns tiny negatives and 1e-17s; round as PyPortfolioOpt's clean_weights does.
     return {str(k): round(float(v), 6) if abs(v) > 1e-6 else 0.0 for k, v in weights.items()}
@@ -342,7 +351,7 @@ def _optimize(inputs: _Inputs, objective: Objective, risk_free: float) -> Optimi
         else:
             weights, ret, vol = _max_sharpe(inputs, risk_free)
     except (OptimizationError, ValueError) as exc:
-        raise AnalyticsError(f"{objective} optimisation failed: {exc}") from exc
+        raise AnalyticsError(f"{objective} optimisation failed: {_reason(exc)}") from exc
     sharpe = (ret - risk_free) / vol if vol > 0 else np.nan
     return OptimizedPortfolio(objective, _clean(weights), float(ret), float(vol), float(sharpe))
 
@@ -374,7 +383,7 @@ def _frontier(inputs: _Inputs, points: int, risk_free: float) -> pd.DataFrame:
         if len(wrong):
             frontier[wrong] = _solved(inputs, rows, targets[wrong])
     except (OptimizationError, ValueError) as exc:
-        raise AnalyticsError(f"efficient frontier failed: {exc}") from exc
+        raise AnalyticsError(f"efficient frontier failed: {_reason(exc)}") from exc
     # Row by row, as one portfolio's figures are computed everywhere else (a matrix product may sum in
     # another order), into columns: a frame from a list of row dicts cost ~0.5 ms.
     returns = [float(w @ mu) for w in frontier]

@@ -85,6 +85,29 @@ def test_cla_stops_at_its_step_and_time_budgets(monkeypatch: pytest.MonkeyPatch)
     optimum.assert_max_sharpe(prices, portfolios["max_sharpe"], 0.04)
 
 
+@pytest.mark.parametrize(
+    "limits", [{"max_iter": 1, "time_limit": 5.0}, {"max_iter": 200, "time_limit": 1e-9}]
+)
+def test_the_convex_solver_stops_at_its_bounds(
+    monkeypatch: pytest.MonkeyPatch, limits: dict[str, float]
+) -> None:
+    """Clarabel gets the optimiser's iteration and time bounds: past either, the objectives it answers (here
+    all but HRP: duplicated assets) fail with a message and the frontier is empty, instead of running on."""
+    base = factories.random_portfolio(0).iloc[:, :4]
+    prices = base.join(base.rename(columns=lambda s: f"{s}B"))
+    monkeypatch.setattr(opt, "SOLVER_OPTIONS", limits)
+    every = opt.optimize_all(prices, risk_free=0.02, points=15)
+    for objective in ("min_volatility", "max_sharpe"):
+        error = every.portfolios[objective]
+        assert isinstance(error, AnalyticsError)
+        assert str(error) == (
+            f"{objective} optimisation failed: the convex solver stopped at its limit "
+            f"({limits['max_iter']} iterations or {limits['time_limit']} s) without an answer"
+        )
+    assert isinstance(every.portfolios["hrp"], opt.OptimizedPortfolio)
+    assert every.frontier.empty
+
+
 @pytest.mark.parametrize("seed", OFF_FRONTIER)
 def test_every_answer_is_the_optimum_on_ordinary_portfolios(seed: int) -> None:
     """Minimum volatility, maximum Sharpe and every frontier point equal the convex optimum to 1e-6."""

@@ -43,7 +43,15 @@ def policy_statements(resource: dict[str, Any]) -> list[dict[str, Any]]:
     documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
     if "PolicyDocument" in props:
         documents.append(props["PolicyDocument"])
-    return [s for d in documents for s in d["Statement"]]
+    return [branch for d in documents for s in d["Statement"] for branch in branches(s)]
+
+
+def branches(value: Any) -> list[Any]:
+    """A statement, or each statement an `Fn::If` may give (AWS::NoValue gives none)."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        _, yes, no = value["Fn::If"]
+        return [*branches(yes), *branches(no)]
+    return [] if value == {"Ref": "AWS::NoValue"} else [value]
 
 
 def origin() -> dict[str, Any]:
@@ -173,3 +181,33 @@ def test_secrets_and_parameters_only_of_this_environment() -> None:
             for logical, named in resources(tpl, kind).items():
                 name = text(named["Properties"]["Name"])
                 assert "mycfa/${EnvironmentName}/" in name, (stack, logical)
+
+
+PULL = {
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:DescribeImages",
+    "ecr:GetDownloadUrlForLayer",
+}
+
+
+def test_production_can_have_an_account_of_its_own() -> None:
+    """Separate accounts are a parameter away: staging's repositories let production's account (and
+    only when named) pull, never push; production's deploy role may pull only staging's
+    repositories of that account; the release copies from staging's registry when it is set."""
+    cluster = load_template(TEMPLATE_DIR / "cluster.yaml")
+    assert cluster["Parameters"]["ReleaseReaderAccountId"]["Default"] == ""
+    for logical, repository in resources(cluster, "AWS::ECR::Repository").items():
+        condition, policy, otherwise = repository["Properties"]["RepositoryPolicyText"]["Fn::If"]
+        assert condition == "SharesImages", logical
+        assert otherwise == {"Ref": "AWS::NoValue"}, logical
+        [grant] = policy["Statement"]
+        assert set(grant["Action"]) == PULL, logical
+        assert "${ReleaseReaderAccountId}:root" in text(grant["Principal"]), logical
+    deploy = resources(origin(), "AWS::IAM::Role")["DeployRole"]
+    pull = statement(deploy, "PullTheStagedImages")
+    assert set(pull["Action"]) == PULL
+    assert ":${ReleaseSourceAccountId}:repository/mycfa-staging/*" in text(pull["Resource"])
+    release = (REPO_ROOT / ".github" / "workflows" / "release.yml").read_text()
+    assert "SOURCE_REGISTRY: ${{ vars.RELEASE_SOURCE_REGISTRY }}" in release
+    assert 'source="$source_registry/mycfa-staging/' in release

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from fakefmp.config import FAULT_KINDS, FakeConfig
+from fakefmp.plans import PLAN_NAMES, UNRECORDED, plan_rules
 from fakefmp.server import start_server
 
 
@@ -30,7 +31,41 @@ def parse_args(argv: Sequence[str] | None = None) -> FakeConfig:
         help="serve the first N companies (503 real constituents, then synthetic ones)",
     )
     parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--rate-limit", type=int, default=d.rate_limit, help="requests per key in any window")
+    parser.add_argument(
+        "--plan",
+        choices=PLAN_NAMES,
+        default=None,
+        help="speak this FMP plan (what it refuses, its limits); default: serve everything",
+    )
+    parser.add_argument(
+        "--unrecorded",
+        choices=UNRECORDED,
+        default=None,
+        help="what FMP does where nobody recorded it (fakefmp/plans.py); default: strict for a --plan",
+    )
+    parser.add_argument(
+        "--bulk-interval",
+        dest="bulk_interval_s",
+        type=float,
+        default=None,
+        help="seconds between bulk requests before the bulk throttle answers Limit Reach (default: the plan's)",
+    )
+    parser.add_argument(
+        "--daily-limit", type=int, default=None, help="requests per key a day (default: the plan's)"
+    )
+    parser.add_argument(
+        "--bulk-part-rows",
+        dest="profile_part_rows",
+        type=int,
+        default=d.profile_part_rows,
+        help="profiles per profile-bulk part",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=None,
+        help=f"requests per key in any window (default: the plan's; {d.rate_limit} without one)",
+    )
     parser.add_argument(
         "--window",
         dest="window_s",
@@ -88,6 +123,8 @@ def parse_args(argv: Sequence[str] | None = None) -> FakeConfig:
     deny = options.pop("deny_symbols")
     options["entitlement_denied"] = tuple(s.strip().upper() for s in deny.split(",") if s.strip())
     options["as_of"] = options["as_of"] or d.as_of
+    if options["rate_limit"] is None:
+        options["rate_limit"] = plan_rules(options["plan"]).rate_limit if options["plan"] else d.rate_limit
     return FakeConfig(**options)
 
 
@@ -99,7 +136,8 @@ async def run(config: FakeConfig) -> None:
     print(f"fakefmp listening on {server.url} base_url={server.base_url}", flush=True)
     if not config.quiet:
         print(
-            f"fakefmp: {config.symbols} symbols, seed {config.seed}, {config.rate_limit}/{config.window_s:g}s, "
+            f"fakefmp: {config.plan or 'open'} plan, {config.symbols} symbols, seed {config.seed}, "
+            f"{config.rate_limit}/{config.window_s:g}s, "
             f"fault rate {config.fault_rate}, as of {config.as_of}",
             file=sys.stderr,
             flush=True,

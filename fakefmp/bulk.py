@@ -1,7 +1,8 @@
 """FMP's bulk endpoints as CSV: `eod-bulk` (every symbol's prices of one date) and `profile-bulk`
 (every profile, in parts).
 
-FMP serves bulk answers as CSV with every field quoted and values as text. eod-bulk's columns are
+FMP serves bulk answers as CSV: strings quoted, numbers and booleans bare, an empty cell for null
+(tests/fixtures/fmp/real/eod-bulk.csv, profile-bulk.part0.csv). eod-bulk's columns are
 symbol, date, open, low, high, close, adjClose, volume (no vwap); adjClose is the same dividend-
 adjusted close the per-symbol endpoint serves for that date as of today. A date with no trading
 (weekend, holiday, the future) gives the header alone.
@@ -9,8 +10,6 @@ adjusted close the per-symbol endpoint serves for that date as of today. A date 
 
 from __future__ import annotations
 
-import csv
-import io
 from bisect import bisect_right
 from typing import TYPE_CHECKING, Any
 
@@ -23,17 +22,19 @@ DAYS_PER_PASS = 40  # trading days cut from each symbol's series at once (one pa
 
 
 def _csv(header: tuple[str, ...] | list[str], rows: list[list[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue().encode()
+    lines = [",".join(map(_cell, header)), *(",".join(map(_cell, row)) for row in rows)]
+    return ("\n".join(lines) + "\n").encode()
 
 
-def _text(value: Any) -> str:
+def _cell(value: Any) -> str:
+    """One CSV cell as FMP writes it: a string quoted, a number or boolean bare, null empty."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    if isinstance(value, int | float):
+        return repr(value)
+    return '"' + str(value).replace('"', '""') + '"'
 
 
 class Bulk:
@@ -42,8 +43,10 @@ class Bulk:
     def __init__(self, universe: Universe) -> None:
         self.universe = universe
         self._days: dict[str, bytes] = {}
-        self._parts: dict[int, bytes] = {}  # profile-bulk, as FMP builds its bulk files once a day
+        # profile-bulk by (rows per part, part), built once a day as FMP builds its bulk files
+        self._parts: dict[tuple[int, int], bytes] = {}
         self._as_of = ""
+        self.part_rows = PROFILE_PART_ROWS
 
     def _fresh(self) -> None:
         today = self.universe.as_of.isoformat()
@@ -83,19 +86,21 @@ class Bulk:
                 )
         by_day.setdefault(day, [])
         for date_, rows in by_day.items():
-            self._days.setdefault(date_, _csv(EOD_COLUMNS, [[_text(v) for v in row] for row in rows]))
+            self._days.setdefault(date_, _csv(EOD_COLUMNS, rows))
 
     def profile_body(self, part: int) -> bytes:
-        """Part `part` of profile-bulk: PROFILE_PART_ROWS profiles in symbol order (empty past the end)."""
+        """Part `part` of profile-bulk: `part_rows` profiles in symbol order (empty past the end)."""
         self._fresh()
-        if part not in self._parts:
-            self._parts[part] = self._profile_part(part)
-        return self._parts[part]
+        key = (self.part_rows, part)
+        if key not in self._parts:
+            self._parts[key] = self._profile_part(part)
+        return self._parts[key]
 
     def _profile_part(self, part: int) -> bytes:
-        symbols = list(self.universe.companies)[part * PROFILE_PART_ROWS : (part + 1) * PROFILE_PART_ROWS]
+        size = self.part_rows
+        symbols = list(self.universe.companies)[part * size : (part + 1) * size]
         rows = [self.universe.profile_row(symbol) for symbol in symbols]
         if not rows:
             return b""  # past the last part
         header = list(rows[0])
-        return _csv(header, [[_text(row.get(key)) for key in header] for row in rows])
+        return _csv(header, [[row.get(key) for key in header] for row in rows])

@@ -57,3 +57,10 @@ class FakeConfig:
     entitlement_denied: tuple[str, ...] = ()  # symbols answered with 402 (a plan without them)
     bulk_denied: bool = False  # eod-bulk and profile-bulk answered 402 (a plan without bulk)
     restatement_rate: float = 0.0  # random restatements per company-year (fakefmp/events.py); 0: none
+    # The FMP plan the fake speaks (fakefmp/plans.py): None is the open default, which serves
+    # everything; "free", "starter", "premium", "ultimate" refuse what those plans refuse.
+    plan: str | None = None
+    unrecorded: str | None = None  # "strict" | "lenient"; None: the plan's (strict, open: lenient)
+    bulk_interval_s: float | None = None  # None: the plan's bulk throttle (ultimate: 5 s)
+    daily_limit: int | None = None  # None: the plan's (free: 250 a day)
+    profile_part_rows: int = 1000  # profiles per profile-bulk part

@@ -82,9 +82,15 @@ def _place(location: str) -> tuple[str, str, str, str]:
     return location, city, "", _COUNTRIES.get(region, "US")
 
 
+def fmp_symbol(listed: str) -> str:
+    """FMP's spelling of a ticker: class shares with a hyphen (`BRK-B`, `BF-B`) where the published
+    list writes a dot (`BRK.B`); FMP answers `[]` for the dotted spelling."""
+    return listed.strip().upper().replace(".", "-")
+
+
 @cache
 def load_companies() -> tuple[Company, ...]:
-    """All 503 constituents in the CSV's order."""
+    """All 503 constituents in the CSV's order, their symbols spelled as FMP spells them."""
     text = resources.files("fakefmp").joinpath("data/sp500_constituents.csv").read_text(encoding="utf-8")
     companies = []
     for row in csv.DictReader(text.splitlines()):
@@ -92,7 +98,7 @@ def load_companies() -> tuple[Company, ...]:
         year = re.search(r"\d{4}", row["Founded"] or "")
         companies.append(
             Company(
-                symbol=row["Symbol"],
+                symbol=fmp_symbol(row["Symbol"]),
                 name=row["Security"],
                 sector=GICS_TO_FMP_SECTOR[row["GICS Sector"]],
                 sub_sector=row["GICS Sub-Industry"],

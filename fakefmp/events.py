@@ -105,10 +105,10 @@ class Events:
             self._reports[symbol] = [Report(symbol, filing, end) for filing, end in schedule]
         return self._reports[symbol]
 
-    def calendar_body(self, start: date, end: date) -> bytes:
-        """FMP's `earnings-calendar` rows from `start` to `end` (at most 90 days, 3,000 rows), newest
-        first. Only the dates are generated: EPS and revenue, actual and estimated, are null (FMP's
-        value for a release not out yet), which the engine never reads."""
+    def calendar_rows(self, start: date, end: date) -> list[dict[str, Any]]:
+        """FMP's `earnings-calendar` rows of the universe from `start` to `end` (at most 90 days), in
+        no particular order. Only the dates are generated: EPS and revenue, actual and estimated, are
+        null (FMP's value for a release not out yet), which the engine never reads."""
         end = min(end, start + timedelta(days=CALENDAR_MAX_DAYS - 1))
         lo, hi, today = start.isoformat(), end.isoformat(), self.universe.as_of.isoformat()
         rows: list[dict[str, Any]] = []
@@ -126,6 +126,11 @@ class Events:
                             "lastUpdated": min(report.day, today),
                         }
                     )
+        return rows
+
+    def calendar_body(self, start: date, end: date) -> bytes:
+        """The universe's calendar rows from `start` to `end` (at most 90 days, 3,000 rows), newest first."""
+        rows = self.calendar_rows(start, end)
         rows.sort(key=lambda row: (row["date"], row["symbol"]), reverse=True)
         return orjson.dumps(rows[:CALENDAR_CAP])
 

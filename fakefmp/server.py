@@ -9,26 +9,57 @@ import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import orjson
 from aiohttp import web
 
-from fakefmp import cassettes
+from fakefmp import cassettes, world_calendar
 from fakefmp.bulk import Bulk
-from fakefmp.config import ERROR_401, ERROR_403_LEGACY, ERROR_429, FAULT_KINDS, HTML_PAGE, FakeConfig
+from fakefmp.config import (
+    ERROR_401,
+    ERROR_403_LEGACY,
+    ERROR_429,
+    FAULT_KINDS,
+    HTML_PAGE,
+    FakeConfig,
+)
 from fakefmp.data import MAX_STATEMENT_LIMIT, STATEMENT_PATHS, Universe
-from fakefmp.events import Events
+from fakefmp.events import CALENDAR_MAX_DAYS, Events
+from fakefmp.plans import (
+    RESTRICTED,
+    BulkThrottle,
+    DailyLimit,
+    bad_parameter,
+    plan_rules,
+    refusal,
+    refused_value,
+)
 from fakefmp.stats import SlidingLimit, Stats
 
 JSON = "application/json"
 CSV = "text/csv"
 BULK_PATHS = ("eod-bulk", "profile-bulk")
 PRICE_PATHS = {"historical-price-eod/full": False, "historical-price-eod/dividend-adjusted": True}
+PLAN_FIELDS = ("plan", "unrecorded", "bulk_interval_s", "daily_limit", "profile_part_rows")
+_KINDS = {
+    "sp500-constituent": "constituents",
+    "historical-sp500-constituent": "constituents",  # Premium, like the current list
+    "profile": "profile",
+    "earnings-calendar": "calendar",
+    **{path: "statement" for path in STATEMENT_PATHS},
+    **{path: "bulk" for path in BULK_PATHS},
+    **{path: "price" for path in PRICE_PATHS},
+}  # the endpoint family of each served path (what a plan gates)
 WRONG_SHAPE = b'{"data": [], "note": "an object where FMP sends an array"}'
-ERROR_402 = b'{\n  "Error Message": "Special Endpoint : This endpoint is not available under your current subscription."\n}'
+# The bulk throttle answers HTTP 200 with this JSON (FDN: "Limit Reach"; the rest of the wording
+# is the 429's, the bulk text itself was not recorded in full).
+BULK_LIMIT_REACH = (
+    b'{"Error Message": "Limit Reach . Please upgrade your plan or visit our documentation for more '
+    b'details at https://site.financialmodelingprep.com/"}'
+)
 
 
 class FakeFMP:
@@ -46,6 +77,20 @@ class FakeFMP:
         self.dice = random.Random(config.seed)
         self.upstream: aiohttp.ClientSession | None = None
         self.hold = Hold()
+        self.apply_plan()
+
+    def apply_plan(self) -> None:
+        """(Re)build what the configured plan allows: its rules, daily count and bulk throttle."""
+        cfg = self.config
+        self.rules = plan_rules(
+            cfg.plan,
+            unrecorded=cfg.unrecorded,
+            bulk_interval_s=cfg.bulk_interval_s,
+            daily_limit=cfg.daily_limit,
+        )
+        self.daily = DailyLimit(self.rules.daily_limit)
+        self.bulk_throttle = BulkThrottle(self.rules.bulk_interval_s)
+        self.bulk.part_rows = cfg.profile_part_rows
 
     def _json(self, status: int, body: bytes, content_type: str = JSON) -> web.Response:
         self.stats.statuses[status] += 1
@@ -60,6 +105,9 @@ class FakeFMP:
         if not key or (self.config.api_key is not None and key != self.config.api_key):
             return self._json(401, ERROR_401)
         if not self.limit.allow(key, now):
+            return self._json(429, ERROR_429)
+        if not self.daily.allow(key, datetime.now(UTC).date()):
+            self.stats.refusals["daily limit"] += 1
             return self._json(429, ERROR_429)
         await self.hold.wait(path)
         fault = self._roll_fault()
@@ -113,13 +161,30 @@ class FakeFMP:
             if found is None:
                 return 404, JSON, b'{"Error Message": "fakefmp: no cassette for this request"}'
             return found.status, found.content_type, found.body
-        return self._generated(path, params)
+        return self._generated(path, params, key)
 
-    def _generated(self, path: str, params: dict[str, str]) -> tuple[int, str, bytes]:
+    def _refused(self, kind: str, params: dict[str, str], symbol: str) -> tuple[int, str, bytes] | None:
+        """The plan's refusal of this request, as FMP words it (plain text under application/json)."""
+        if symbol and symbol in self.config.entitlement_denied:
+            found: tuple[int, bytes] | None = (402, refused_value("symbol"))
+        elif kind == "bulk" and self.config.bulk_denied:
+            found = (402, RESTRICTED)
+        else:
+            found = refusal(self.rules, kind, params, symbol=symbol, today=self.universe.as_of)
+        if found is None:
+            return None
+        self.stats.refusals[f"{found[0]} {kind}"] += 1
+        return found[0], JSON, found[1]
+
+    def _generated(self, path: str, params: dict[str, str], key: str) -> tuple[int, str, bytes]:
         universe = self.universe
         symbol = params.get("symbol", "").upper()
-        if symbol and symbol in self.config.entitlement_denied:
-            return 402, JSON, ERROR_402
+        kind = _KINDS.get(path)
+        if kind is None:
+            return 404, JSON, b'{"Error Message": "Not Found"}'
+        refused = self._refused(kind, params, symbol)
+        if refused is not None:
+            return refused
         if path == "sp500-constituent":
             return 200, JSON, universe.constituents_body()
         if path == "historical-sp500-constituent":
@@ -129,31 +194,45 @@ class FakeFMP:
         if path in STATEMENT_PATHS:
             return self._statements(STATEMENT_PATHS[path], symbol, params)
         if path in BULK_PATHS:
+            if not self.bulk_throttle.allow(key, asyncio.get_running_loop().time()):
+                self.stats.refusals["200 bulk limit reach"] += 1
+                return 200, JSON, BULK_LIMIT_REACH
             return self._bulk(path, params)
         if path == "earnings-calendar":
             return self._calendar(params)
-        if path in PRICE_PATHS:
-            return self._prices(symbol, PRICE_PATHS[path], params)
-        return 404, JSON, b'{"Error Message": "Not Found"}'
+        return self._prices(symbol, PRICE_PATHS[path], params)
 
     def _statements(self, dataset: str, symbol: str, params: dict[str, str]) -> tuple[int, str, bytes]:
         try:
             limit = min(int(params.get("limit", "5")), MAX_STATEMENT_LIMIT)
         except ValueError:
-            return 400, JSON, b'{"Error Message": "Invalid limit"}'
+            return 400, JSON, bad_parameter("limit")
         period = params.get("period", "annual")
         body = self.universe.statement_body(dataset, symbol, period, max(0, limit))
-        return 200, JSON, self.events.restate_body(symbol, dataset, period, body)
+        body = self.events.restate_body(symbol, dataset, period, body)
+        floor = self.rules.floor(self.universe.as_of)
+        if floor is not None:  # a plan with 5 years of history serves 5 years of statements
+            rows = [row for row in orjson.loads(body) if row["date"] >= floor.isoformat()]
+            body = orjson.dumps(rows)
+        return 200, JSON, body
 
     def _bulk(self, path: str, params: dict[str, str]) -> tuple[int, str, bytes]:
-        if self.config.bulk_denied:
-            return 402, JSON, ERROR_402
+        if path == "eod-bulk":
+            try:
+                body = self.bulk.eod_body(date.fromisoformat(params["date"]).isoformat())
+            except (KeyError, ValueError):
+                return 400, JSON, bad_parameter("date")
+            if self.rules.strict and body.count(b"\n") <= 1:
+                return 200, JSON, b"[]"  # nobody traded: the stricter reading of an unrecorded answer
+            return 200, CSV, body
         try:
-            if path == "eod-bulk":
-                return 200, CSV, self.bulk.eod_body(date.fromisoformat(params["date"]).isoformat())
-            return 200, CSV, self.bulk.profile_body(int(params["part"]))
+            part = int(params["part"])
         except (KeyError, ValueError):
-            return 400, JSON, b'{"Error Message": "Invalid or missing date/part"}'
+            return 400, JSON, bad_parameter("part")
+        body = self.bulk.profile_body(part) if part >= 0 else b""
+        if not body:  # past the last part: FMP answers 400 in plain text, not an empty 200
+            return 400, JSON, bad_parameter("part")
+        return 200, CSV, body
 
     def _calendar(self, params: dict[str, str]) -> tuple[int, str, bytes]:
         try:
@@ -161,15 +240,21 @@ class FakeFMP:
             first = date.fromisoformat(params["from"]) if "from" in params else today
             last = date.fromisoformat(params["to"]) if "to" in params else today + timedelta(days=90)
         except ValueError:
-            return 400, JSON, b'{"Error Message": "Invalid date format, use YYYY-MM-DD"}'
-        return 200, JSON, self.events.calendar_body(first, last)
+            return 400, JSON, bad_parameter("from")
+        if not self.rules.global_calendar:
+            return 200, JSON, self.events.calendar_body(first, last)
+        ours = self.events.calendar_rows(first, min(last, first + timedelta(days=CALENDAR_MAX_DAYS - 1)))
+        return 200, JSON, world_calendar.body(ours, first, last)
 
     def _prices(self, symbol: str, adjusted: bool, params: dict[str, str]) -> tuple[int, str, bytes]:
         try:
             start = date.fromisoformat(params["from"]).isoformat() if "from" in params else None
             end = date.fromisoformat(params["to"]).isoformat() if "to" in params else None
         except ValueError:
-            return 400, JSON, b'{"Error Message": "Invalid date format, use YYYY-MM-DD"}'
+            return 400, JSON, bad_parameter("from" if "from" in params else "to")
+        floor = self.rules.floor(self.universe.as_of)
+        if floor is not None and (start is None or start < floor.isoformat()):
+            start = floor.isoformat()  # what the plan serves (a strict plan refused older dates)
         body, rows = self.universe.price_body(
             symbol, adjusted=adjusted, start=start, end=end, cap=self.config.row_cap
         )
@@ -189,6 +274,7 @@ class FakeFMP:
     async def admin_stats(self, request: web.Request) -> web.Response:
         snapshot = self.stats.snapshot() | {
             "rate_limit": self.config.rate_limit,
+            "plan": self.rules.name,
             "as_of": self.universe.as_of.isoformat(),
             "held": self.hold.waiting,
         }
@@ -197,11 +283,14 @@ class FakeFMP:
     async def admin_reset(self, request: web.Request) -> web.Response:
         self.stats.reset()
         self.limit.reset()
+        self.daily.reset()
+        self.bulk_throttle.reset()
         return web.Response(body=b'{"ok": true}', content_type=JSON)
 
     async def admin_config(self, request: web.Request) -> web.Response:
-        """Change fault_rate, faults, stall_s, rate_limit, window_s, entitlement_denied, bulk_denied or
-        restatement_rate while running."""
+        """Change fault_rate, faults, stall_s, rate_limit, window_s, entitlement_denied, bulk_denied,
+        restatement_rate or the plan (plan, unrecorded, bulk_interval_s, daily_limit,
+        profile_part_rows) while running."""
         changes: dict[str, Any] = orjson.loads(await request.read() or b"{}")
         cfg = self.config
         if "fault_rate" in changes:
@@ -217,12 +306,20 @@ class FakeFMP:
             self.events = Events(self.universe, seed=cfg.seed, restatement_rate=cfg.restatement_rate)
         if "entitlement_denied" in changes:
             cfg.entitlement_denied = tuple(str(s).upper() for s in changes["entitlement_denied"])
+        self._change_plan(changes)
         if "rate_limit" in changes or "window_s" in changes:
             cfg.rate_limit = int(changes.get("rate_limit", cfg.rate_limit))
             cfg.window_s = float(changes.get("window_s", cfg.window_s))
             self.limit = SlidingLimit(cfg.rate_limit, cfg.window_s)
             self.stats.window_s = cfg.window_s
         return web.Response(body=b'{"ok": true}', content_type=JSON)
+
+    def _change_plan(self, changes: dict[str, Any]) -> None:
+        named = [name for name in PLAN_FIELDS if name in changes]
+        for name in named:
+            setattr(self.config, name, changes[name])
+        if named:
+            self.apply_plan()
 
     async def admin_hold(self, request: web.Request) -> web.Response:
         """POST {"paths": [...]}: hold answers to those API paths (none named: every path) until POST

@@ -17,6 +17,7 @@ class Stats:
         self.requests = 0
         self.statuses: Counter[int] = Counter()
         self.faults: Counter[str] = Counter()
+        self.refusals: Counter[str] = Counter()  # what the plan refused: "402 price", "429 daily"...
         self.paths: Counter[str] = Counter()
         self.max_in_window = 0
         self.rows_served = 0
@@ -36,6 +37,7 @@ class Stats:
             "requests": self.requests,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "faults": dict(self.faults),
+            "refusals": dict(self.refusals),
             "paths": dict(self.paths),
             "max_in_window": self.max_in_window,
             "window_s": self.window_s,

@@ -40,6 +40,7 @@ def engine_env(
         MYCFA_SYMBOLS=symbols if isinstance(symbols, str) else ",".join(symbols),
         MYCFA_HISTORY_START=history_start,
         MYCFA_LOG_FORMAT="json",
+        MYCFA_FMP_BULK_INTERVAL_S="0",  # the fake without a plan has no bulk throttle
     )
     env.update(extra)
     return env

@@ -47,6 +47,12 @@ class EngineSettings(BaseSettings):
     fmp_base_url: str = DEFAULT_FMP_BASE_URL
     fmp_rate_limit: int = Field(default=120, gt=0, description="requests allowed in any 60 s window")
     fmp_concurrency: int = Field(default=8, gt=0, le=256)
+    # FMP throttles its bulk files apart from the per-minute budget (engine/runs/bulk.py)
+    fmp_bulk_interval_s: float = Field(
+        default=10.0, ge=0, le=600, description="seconds from the end of one bulk request to the next"
+    )
+    # requests a UTC day; unset: the probed plan's (FMP's free plan: 250), none on paid plans
+    fmp_daily_limit: int | None = Field(default=None, gt=0)
     # redis:// URL of a budget shared by every engine on this key (engine/fmp/shared_budget.py);
     # unset: the budget is per process. May hold a password, hence secret.
     fmp_budget_url: SecretStr | None = None

@@ -8,6 +8,7 @@
     ├── FMPError            anything from the FMP boundary (carries endpoint and symbol, never the key)
     │   ├── FMPAuthError              401 / "Invalid API KEY": fatal for the run
     │   ├── FMPEntitlementError       402 / 403: skip the item, record `status` and `reason`
+    │   ├── FMPQuotaError             the plan's requests a day are spent: stop the run, resume tomorrow
     │   ├── FMPRequestError           other 4xx: a bug in the request
     │   ├── FMPMalformedResponseError JSON of the wrong shape / missing keys (a bad value: that row is quarantined)
     │   └── FMPTransientError         retried at the boundary, raised only when retries run out
@@ -89,8 +90,19 @@ class FMPEntitlementError(FMPError):
         super().__init__(f"HTTP {status}: {message}", endpoint=endpoint, symbol=symbol)
 
 
+class FMPQuotaError(FMPError):
+    """The plan's daily requests (less a reserve) are spent: raised before sending, so the run stops
+    with this message instead of meeting FMP's 429s; its items stay pending for the next run."""
+
+
 class FMPRequestError(FMPError):
-    """Any other 4xx: the request itself is wrong (a bug, not retried)."""
+    """Any other 4xx: the request itself is wrong (a bug, not retried); `status` 0 for a 2xx error body."""
+
+    def __init__(
+        self, message: str, *, endpoint: str = "", symbol: str | None = None, status: int = 0
+    ) -> None:
+        self.status = status
+        super().__init__(message, endpoint=endpoint, symbol=symbol)
 
 
 class FMPMalformedResponseError(FMPError):

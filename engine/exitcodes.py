@@ -16,3 +16,4 @@ class ExitCode(IntEnum):
     LOCKED = 5  # another run holds the lock
     INTERRUPTED = 6  # stopped by SIGTERM/SIGINT; the run is resumable
     DATABASE = 7  # the database could not be reached or migrated
+    QUOTA = 8  # the FMP plan's requests for the day are spent; the run resumes on the next day

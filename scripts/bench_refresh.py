@@ -48,6 +48,7 @@ from engine.runs.plan import (
 from engine.runs.reports import REPORT_LOOKBACK_DAYS
 from fakefmp.events import annual_schedule, quarter_schedule
 from fakefmp.extended import universe_companies
+from fakefmp.world_calendar import CALENDAR_CAP, rows_on
 
 TARGET_AVERAGE = 2_500
 TARGET_BUSIEST = 4_000
@@ -88,16 +89,42 @@ def initial_latest(
 
 def reported(
     symbols: list[str], quarters: dict[str, list[tuple[str, str]]], lo: str, hi: str
-) -> tuple[dict[str, date], int]:
-    """Each symbol's latest report filed in [lo, hi], and the calendar rows of that window."""
+) -> tuple[dict[str, date], dict[date, int]]:
+    """Each symbol's latest report filed in [lo, hi], and the calendar's rows per day of that window:
+    ours and the rest of the world's (FMP's calendar is global; fakefmp/world_calendar.py)."""
     reports: dict[str, date] = {}
-    rows = 0
+    per_day: dict[date, int] = {}
     for symbol in symbols:
         dates = [filing for filing, _ in quarters[symbol] if lo <= filing <= hi]
-        rows += len(dates)
+        for filing in dates:
+            per_day[date.fromisoformat(filing)] = per_day.get(date.fromisoformat(filing), 0) + 1
         if dates:
             reports[symbol] = date.fromisoformat(max(dates))
-    return reports, rows
+    day, last = date.fromisoformat(lo), date.fromisoformat(hi)
+    while day <= last:
+        per_day[day] = per_day.get(day, 0) + rows_on(day)
+        day += timedelta(days=1)
+    return reports, per_day
+
+
+def calendar_walk(per_day: dict[date, int], lo: date, hi: date) -> int:
+    """Requests of engine/runs/reports.calendar_rows over these rows: FMP answers the newest
+    CALENDAR_CAP rows; an answer of EARNINGS_CALENDAR_CAP or more is asked again up to its earliest
+    date."""
+    requests = 0
+    while True:
+        requests += 1
+        rows, day = 0, hi
+        while day >= lo and rows < CALENDAR_CAP:
+            rows += per_day.get(day, 0)
+            day -= timedelta(days=1)
+        earliest = day + timedelta(days=1)
+        if min(rows, CALENDAR_CAP) < EARNINGS_CALENDAR_CAP:
+            return requests
+        cut = hi - timedelta(days=1) if earliest >= hi else earliest
+        if cut < lo:
+            return requests
+        hi = cut
 
 
 def simulate(symbols: list[str], seed: int, year: int, sweep_weeks: int) -> list[Week]:
@@ -118,8 +145,8 @@ def simulate(symbols: list[str], seed: int, year: int, sweep_weeks: int) -> list
     weeks = []
     for day in days[1:]:
         lo, hi = (day - timedelta(days=REPORT_LOOKBACK_DAYS - 1)).isoformat(), day.isoformat()
-        reports, rows = reported(symbols, quarters, lo, hi)
-        calendar = max(1, -(-rows // EARNINGS_CALENDAR_CAP))
+        reports, per_day = reported(symbols, quarters, lo, hi)
+        calendar = calendar_walk(per_day, date.fromisoformat(lo), day)
         last_price = dict.fromkeys(symbols, day - timedelta(days=1))  # the weekday `prices` runs
         stored = Freshness(last_price=last_price, statement_history=frozenset(latest))
         plans = {

@@ -91,7 +91,10 @@ def valid_symbol(value: object) -> str:
     text = (value or "").strip().upper()
     if not SYMBOL.match(text):
         raise InvalidInput("enter a ticker such as AAPL")
-    if text not in known_symbols():
+    known = known_symbols()
+    if text not in known and text.replace(".", "-") in known:
+        text = text.replace(".", "-")  # FMP (and so the store) spells class shares BRK-B, not BRK.B
+    if text not in known:
         raise InvalidInput(f"{text} is not a company we hold")
     return text
 

@@ -1,24 +1,51 @@
-"""GICS classification by symbol: FMP's constituent rows carry FMP's own sector names, not GICS."""
+"""The S&P 500 list shipped with the engine: GICS classification by symbol, and the universe of a run
+whose FMP plan refuses `sp500-constituent` (Free and Starter: HTTP 402).
+
+`engine/data/sp500_constituents.csv` is the list of 2026-08-08 (PDDL, see fakefmp/data/README.md)
+with symbols spelled as FMP spells them (`BRK-B`, `BF-B`) and CIKs zero-padded as FMP sends them.
+"""
 
 from __future__ import annotations
 
 import csv
 from functools import cache
 from importlib import resources
+from typing import Any
 
-CLASSIFICATION_FILE = (
-    "gics_classification.csv"  # from the S&P 500 list of 2026-08-08 (PDDL), see fakefmp/data
-)
+SHIPPED_LIST = "sp500_constituents.csv"
+SHIPPED_AS_OF = "2026-08-08"
+
+
+@cache
+def _shipped_rows() -> tuple[dict[str, str], ...]:
+    text = resources.files("engine.data").joinpath(SHIPPED_LIST).read_text(encoding="utf-8")
+    return tuple(
+        {key: value.strip() for key, value in row.items()} for row in csv.DictReader(text.splitlines())
+    )
 
 
 @cache
 def gics_by_symbol() -> dict[str, tuple[str, str]]:
     """symbol → (GICS sector, GICS sub-industry), from the list shipped in engine/data."""
-    text = resources.files("engine.data").joinpath(CLASSIFICATION_FILE).read_text(encoding="utf-8")
-    return {
-        row["symbol"].strip().upper(): (row["gics_sector"].strip(), row["gics_sub_industry"].strip())
-        for row in csv.DictReader(text.splitlines())
-    }
+    return {row["symbol"].upper(): (row["gics_sector"], row["gics_sub_industry"]) for row in _shipped_rows()}
+
+
+def shipped_constituents() -> list[dict[str, Any]]:
+    """The shipped list as FMP's `sp500-constituent` rows (FMP's keys; GICS sector names, which
+    `classify` keeps), in the list's order."""
+    return [
+        {
+            "symbol": row["symbol"].upper(),
+            "name": row["name"],
+            "sector": row["gics_sector"],
+            "subSector": row["gics_sub_industry"],
+            "headQuarter": row["headquarters"],
+            "dateFirstAdded": row["date_added"],
+            "cik": row["cik"],
+            "founded": row["founded"],
+        }
+        for row in _shipped_rows()
+    ]
 
 
 def classify(

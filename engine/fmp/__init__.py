@@ -13,8 +13,9 @@ from engine.fmp.endpoints import ENDPOINTS, EndpointSpec, Period
 
 if TYPE_CHECKING:
     from engine.fmp.budget import RateBudget
-    from engine.fmp.client import PRICE_ROW_CAP, FMPClient, RetryPolicy
+    from engine.fmp.client import FMPClient, RetryPolicy
     from engine.fmp.counters import FMPCounters
+    from engine.fmp.price_history import PRICE_ROW_CAP
 
 __all__ = [
     "ENDPOINTS",
@@ -28,7 +29,7 @@ __all__ = [
 ]
 _LAZY = {
     "RateBudget": "engine.fmp.budget",
-    "PRICE_ROW_CAP": "engine.fmp.client",
+    "PRICE_ROW_CAP": "engine.fmp.price_history",
     "FMPClient": "engine.fmp.client",
     "RetryPolicy": "engine.fmp.client",
     "FMPCounters": "engine.fmp.counters",

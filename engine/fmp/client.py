@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import operator
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
-from itertools import chain
+from datetime import date
 from typing import Any
 
 import aiohttp
@@ -22,24 +20,27 @@ from engine.errors import (
     FMPConnectionError,
     FMPEntitlementError,
     FMPError,
-    FMPMalformedResponseError,
     FMPRateLimitError,
     FMPTimeoutError,
     FMPTransientError,
     FMPTruncatedBodyError,
 )
 from engine.fmp.budget import DEFAULT_MARGIN_S, DEFAULT_WINDOW_S, Budget, RateBudget
+from engine.fmp.bulk_csv import CsvRows, CsvStream, csv_rows
 from engine.fmp.counters import FMPCounters
-from engine.fmp.endpoints import PRICES, PRICES_ADJUSTED, EndpointSpec, Period
-from engine.fmp.responses import Row, UncheckedRow, classify, csv_rows, validate_rows
+from engine.fmp.endpoints import EndpointSpec, Period
+from engine.fmp.price_history import PRICE_ROW_CAP, PRICE_WINDOW_DAYS, PriceHistory, fetch_history
+from engine.fmp.quota import DailyQuota
+from engine.fmp.responses import Row, classify, validate_rows
 
 logger = logging.getLogger("engine.fmp")
 
 DEFAULT_TIMEOUT_S = 30.0
-PRICE_ROW_CAP = 5000  # FMP returns at most this many price rows per request, dropping the oldest
-# 15 calendar years hold ~3,780 business days: comfortably under the cap, so 30 years is 2 requests
-PRICE_WINDOW_DAYS = 15 * 365
-MAX_SPLIT_DEPTH = 12  # a window is halved at most this often (daily rows: far more than enough)
+# A bulk file holds the whole market (tens of MB, no Content-Length): it may take minutes to arrive,
+# but it must keep arriving.
+BULK_TIMEOUT_S = 600.0
+BULK_READ_TIMEOUT_S = 60.0  # the longest silence within a bulk answer
+BULK_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +89,11 @@ class FMPClient:
         concurrency: int,
         retry: RetryPolicy | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        bulk_timeout_s: float = BULK_TIMEOUT_S,
         price_row_cap: int = PRICE_ROW_CAP,
         price_window_days: int = PRICE_WINDOW_DAYS,
+        key_in_query: bool = False,
+        bulk_interval_s: float = 0.0,
     ) -> None:
         self._session = session
         # aiohttp silently re-sends an idempotent request once when a kept-alive connection drops.
@@ -104,9 +108,24 @@ class FMPClient:
         self._retry = retry or RetryPolicy()
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._timeout_s = timeout_s
+        self._bulk_timeout = aiohttp.ClientTimeout(
+            total=bulk_timeout_s, sock_read=min(BULK_READ_TIMEOUT_S, bulk_timeout_s)
+        )
+        self._bulk_timeout_s = bulk_timeout_s
+        # FMP takes the key in the `apikey` header or query parameter; the header keeps it out of
+        # URLs, so it is the default and the query is used only when `probe` found the header refused.
+        self.key_in_query = key_in_query
+        # FMP throttles its bulk files apart from the per-minute budget (a bulk request soon after
+        # another gets HTTP 200 "Limit Reach"): bulk requests go one at a time, this far apart.
+        self.bulk_interval_s = bulk_interval_s
+        self._bulk_gate = asyncio.Lock()
+        self._bulk_ready_at = 0.0  # loop time before which the next bulk request waits
         self.price_row_cap = price_row_cap
         self.price_window_days = price_window_days
+        self.history_floor: date | None = None  # the plan's oldest date, once the probe found it
+        self.floor_lock = asyncio.Lock()  # one search for the floor when a refusal finds it unknown
         self.counters = FMPCounters(window_s=budget.window_s)  # the busiest window, as the plan counts it
+        self.quota: DailyQuota | None = None  # the plan's requests a day (set by the run), if it has one
 
     @classmethod
     @asynccontextmanager
@@ -148,6 +167,7 @@ class FMPClient:
                     concurrency=settings.fmp_concurrency,
                     retry=retry,
                     timeout_s=timeout_s,
+                    bulk_interval_s=settings.fmp_bulk_interval_s,
                 )
         finally:
             if shared is not None:
@@ -182,20 +202,39 @@ class FMPClient:
         day: date | None = None,
         part: int | None = None,
         booleans: tuple[str, ...] = (),
-    ) -> list[Row]:
-        """Fetch one bulk (CSV) answer: rows typed as the JSON endpoints' (see `csv_rows`).
+        keep: Callable[[str], bool] | None = None,
+    ) -> CsvRows:
+        """Fetch one bulk (CSV) answer, parsed as it arrives (engine/fmp/bulk_csv.py): the rows whose
+        symbol `keep` accepts (all without it), typed as the JSON endpoints'. The bulk timeout
+        applies: minutes in all, but never a minute without data.
 
         Raises:
             as `fetch`; FMPEntitlementError (status 404) also when the path does not exist.
         """
         params = spec.params(day=day, part=part)
-        data = await self._fetch_data(spec, params, None)
+        streams: list[CsvStream] = []
+
+        def stream() -> CsvStream:
+            streams.append(CsvStream(spec, booleans=booleans, keep=keep))  # a fresh one per attempt
+            return streams[-1]
+
+        data = await self._fetch_data(spec, params, None, stream=stream)
         if data is None:  # 404: the path does not exist for this key; treated as outside the plan
             raise FMPEntitlementError("bulk endpoint not found", endpoint=spec.path, status=404)
-        return csv_rows(data, spec=spec, booleans=booleans)
+        if isinstance(data, CsvStream):
+            return data.close()
+        return csv_rows(data, spec=spec, booleans=booleans, keep=keep)
 
-    async def _fetch_data(self, spec: EndpointSpec, params: Mapping[str, str], symbol: str | None) -> Any:
-        """One request with the transient-error retries: the decoded answer."""
+    async def _fetch_data(
+        self,
+        spec: EndpointSpec,
+        params: Mapping[str, str],
+        symbol: str | None,
+        *,
+        stream: Callable[[], CsvStream] | None = None,
+    ) -> Any:
+        """One request with the transient-error retries: the decoded answer (with `stream`, a CSV
+        body comes back as the stream that parsed it)."""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(FMPTransientError),
             stop=stop_after_attempt(self._retry.attempts),
@@ -206,109 +245,90 @@ class FMPClient:
         data: Any = None
         async for attempt in retrying:
             with attempt:
-                data = await self._request(spec, params, symbol)
+                data = await self._request(spec, params, symbol, stream=stream() if stream else None)
         return data
 
     async def fetch_price_history(
         self, symbol: str, start: date, end: date, *, adjusted: bool = False
     ) -> list[Row]:
-        """Every daily price row of `symbol` from `start` to `end`, newest first, each date once.
-
-        The range is fetched in windows that fit under FMP's row cap; a window that still comes
-        back full (FMP silently dropped rows) is split and the missing part fetched again.
+        """Every daily price row of `symbol` from `start` to `end`, newest first, each date once
+        (engine/fmp/price_history.py: windows under the row cap, a span the plan refuses left out).
 
         Raises:
             as `fetch`. A row whose `date` is not YYYY-MM-DD comes back as an `UncheckedRow`, last.
         """
-        spec = PRICES_ADJUSTED if adjusted else PRICES
-        if end < start:
-            return []
-        windows = []
-        lo = start
-        while lo <= end:
-            hi = min(end, lo + timedelta(days=self.price_window_days - 1))
-            windows.append((lo, hi))
-            lo = hi + timedelta(days=1)
-        parts = await asyncio.gather(*(self._price_window(spec, symbol, lo, hi, 0) for lo, hi in windows))
-        rows = list(chain.from_iterable(reversed(parts)))
-        if _newest_first(rows):
-            return rows  # the usual answer: FMP's order, windows apart, nothing to sort or merge
-        by_date: dict[str, Row] = {}
-        undated: list[Row] = []
-        for part in parts:
-            for row in part:
-                if type(row) is UncheckedRow and _row_date(row) is None:
-                    undated.append(row)  # for the parser's quarantine, with its reason
-                else:
-                    by_date.setdefault(row["date"], row)
-        return [by_date[day] for day in sorted(by_date, reverse=True)] + undated
+        return (await self.price_history(symbol, start, end, adjusted=adjusted)).rows
 
-    async def _price_window(
-        self, spec: EndpointSpec, symbol: str, lo: date, hi: date, depth: int
-    ) -> list[Row]:
-        rows = await self.fetch(spec, symbol=symbol, start=lo, end=hi)
-        try:  # every date at once, in C; the loop below only runs for an answer with a bad one
-            days = list(map(date.fromisoformat, map(_DATE, rows)))
-        except (TypeError, ValueError):
-            days = []
-            for index, row in enumerate(rows):
-                day = _row_date(row)
-                if day is None:  # a bad date is that row's problem: the parser quarantines it
-                    rows[index] = UncheckedRow(row)
-                else:
-                    days.append(day)
-        if len(rows) < self.price_row_cap or lo >= hi or not days:
-            return rows
-        if depth >= MAX_SPLIT_DEPTH:
-            raise FMPMalformedResponseError(
-                f"window {lo}..{hi} still returns the {self.price_row_cap}-row cap after splitting",
-                endpoint=spec.path,
-                symbol=symbol,
-            )
-        # Capped: FMP dropped rows. It drops the oldest, so what arrived is complete from its oldest
-        # date on; fetch the part before it (and, defensively, after its newest date).
-        oldest, newest = min(days), max(days)
-        if oldest <= lo and newest >= hi:
-            mid = lo + (hi - lo) // 2  # rows missing inside the range: plain halving
-            gaps = [(lo, mid), (mid + timedelta(days=1), hi)]
-        else:
-            gaps = []
-            if oldest > lo:
-                gaps.append((lo, oldest - timedelta(days=1)))
-            if newest < hi:
-                gaps.append((newest + timedelta(days=1), hi))
-        logger.info(
-            "price window %s..%s of %s hit the row cap; fetching %d more window(s)", lo, hi, symbol, len(gaps)
-        )
-        more = await asyncio.gather(*(self._price_window(spec, symbol, a, b, depth + 1) for a, b in gaps))
-        return rows + [row for part in more for row in part]
+    async def price_history(
+        self, symbol: str, start: date, end: date, *, adjusted: bool = False
+    ) -> PriceHistory:
+        """`fetch_price_history`'s rows with the span the plan refused, if it refused one."""
+        return await fetch_history(self, symbol, start, end, adjusted=adjusted)
 
-    async def _request(self, spec: EndpointSpec, params: Mapping[str, str], symbol: str | None) -> Any:
-        """One HTTP attempt. Transport errors become FMPError *outside* the except block, so neither
+    async def _request(
+        self,
+        spec: EndpointSpec,
+        params: Mapping[str, str],
+        symbol: str | None,
+        *,
+        stream: CsvStream | None = None,
+    ) -> Any:
+        """One HTTP attempt; a bulk one waits its turn: the previous bulk request `bulk_interval_s`
+        behind it, counted from that request's end (a slow answer must not let the next in early)."""
+        if not spec.csv:
+            return await self._send(spec, params, symbol, stream=stream)
+        loop = asyncio.get_running_loop()
+        async with self._bulk_gate:
+            wait = self._bulk_ready_at - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                return await self._send(spec, params, symbol, stream=stream)
+            finally:
+                self._bulk_ready_at = loop.time() + self.bulk_interval_s
+
+    async def _send(
+        self,
+        spec: EndpointSpec,
+        params: Mapping[str, str],
+        symbol: str | None,
+        *,
+        stream: CsvStream | None = None,
+    ) -> Any:
+        """One HTTP request. Transport errors become FMPError *outside* the except block, so neither
         `__cause__` nor `__context__` links to aiohttp's exception (its text holds the URL and its
-        request_info the headers, key included)."""
+        request_info the headers, key included).
+
+        With `stream`, a 200 CSV body is fed to it as it arrives and the stream is returned."""
         url = f"{self._base_url}/{spec.path}"
         failure: FMPError | None = None
         status = 0
         body = b""
         content_type = ""
+        streamed = False
+        key = self._key.get_secret_value()
+        query, headers = ({**params, "apikey": key}, {}) if self.key_in_query else (params, {"apikey": key})
+        timeout, timeout_s = (
+            (self._bulk_timeout, self._bulk_timeout_s) if spec.csv else (self._timeout, self._timeout_s)
+        )
         async with self._slots:
+            if self.quota is not None:
+                self.quota.take(spec.path)
             sent_at = await self._budget.acquire()
             self.counters.record_send(sent_at)
             try:
                 async with self._session.get(
-                    url,
-                    params=params,
-                    headers={"apikey": self._key.get_secret_value()},
-                    timeout=self._timeout,
-                    allow_redirects=False,
+                    url, params=query, headers=headers, timeout=timeout, allow_redirects=False
                 ) as response:
                     status = response.status
                     content_type = response.content_type
-                    body = await response.read()
+                    if stream is not None and status == 200:
+                        body, streamed = await _stream_csv(response, stream)
+                    else:
+                        body = await response.read()
             except TimeoutError:
                 failure = FMPTimeoutError(
-                    f"no complete answer within {self._timeout_s:g}s", endpoint=spec.path, symbol=symbol
+                    f"no complete answer within {timeout_s:g}s", endpoint=spec.path, symbol=symbol
                 )
             except aiohttp.ClientPayloadError:
                 failure = FMPTruncatedBodyError("body ended early", endpoint=spec.path, symbol=symbol)
@@ -320,10 +340,11 @@ class FMPClient:
             self.counters.failures[type(failure).__name__] += 1
             raise failure
         self.counters.record_status(status)
+        if streamed:
+            logger.debug("GET %s -> %d (CSV, %d rows kept)", spec.path, status, len(stream.rows))  # type: ignore[union-attr]
+            return stream
         logger.debug("GET %s symbol=%s -> %d (%d bytes)", spec.path, symbol, status, len(body))
-        return classify(
-            status, body, content_type, spec=spec, symbol=symbol, secret=self._key.get_secret_value()
-        )
+        return classify(status, body, content_type, spec=spec, symbol=symbol, secret=key)
 
     def _before_retry(self, state: RetryCallState) -> None:
         self.counters.retries += 1
@@ -335,24 +356,14 @@ class FMPClient:
         )
 
 
-_DATE = operator.itemgetter("date")
-
-
-def _newest_first(rows: list[Row]) -> bool:
-    """Whether every row has a checked date (none marked), in strictly descending order: then the
-    rows are already what fetch_price_history returns (sorted newest first, each date once)."""
-    if UncheckedRow in set(map(type, rows)):
-        return False
-    dates = list(map(_DATE, rows))
-    return all(map(operator.gt, dates, dates[1:]))
-
-
-def _row_date(row: Row) -> date | None:
-    """The row's ISO `date`, or None when it is not a YYYY-MM-DD string."""
-    value = row.get("date")
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
+async def _stream_csv(response: aiohttp.ClientResponse, stream: CsvStream) -> tuple[bytes, bool]:
+    """Feed a 200's CSV body to `stream` as it arrives: (b"", True). A body that is not CSV (a JSON
+    error such as the bulk throttle's "Limit Reach", `[]`, an HTML page) is read whole instead and
+    returned for `classify`: (body, False)."""
+    first = await response.content.read(BULK_CHUNK)
+    if not first or first.lstrip()[:1] in (b"{", b"[", b"<"):
+        return first + await response.read(), False
+    stream.feed(first)
+    async for chunk in response.content.iter_chunked(BULK_CHUNK):
+        stream.feed(chunk)
+    return b"", True

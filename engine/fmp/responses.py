@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import operator
-import re
 from collections.abc import Callable
 from itertools import chain, repeat
 from typing import Any, TypedDict
@@ -34,14 +31,14 @@ class _Where(TypedDict):
 
 
 MAX_MESSAGE_CHARS = 200
-_INTEGER = re.compile(r"-?\d+")
 _REDACTED = "***"
 
 
 def _clean(text: str, secret: str) -> str:
     """FMP's own message, shortened, with the key masked should FMP ever echo it."""
-    text = " ".join(text.split())[:MAX_MESSAGE_CHARS]
-    return text.replace(secret, _REDACTED) if secret else text
+    text = " ".join(text.split())
+    # masked before the cut: a cut through the key would leave part of it unmasked
+    return (text.replace(secret, _REDACTED) if secret else text)[:MAX_MESSAGE_CHARS]
 
 
 def _error_message(body: bytes) -> str | None:
@@ -61,6 +58,24 @@ def _looks_like_html(body: bytes, content_type: str) -> bool:
     return "html" in content_type or body.lstrip()[:1] == b"<"
 
 
+def _refusal_text(body: bytes, content_type: str) -> str | None:
+    """FMP's own words on a 4xx: the `Error Message` of a JSON body, or else a plain-text body.
+
+    FMP sends its 400 and 402 refusals as plain text under `application/json` ("Restricted
+    Endpoint: ...", "Premium Query Parameter: 'limit' must be between 0 and 5"); an HTML page is
+    an edge's, not FMP's, and says nothing useful.
+    """
+    message = _error_message(body)
+    if message is not None:
+        return message
+    if not body.strip() or _looks_like_html(body, content_type):
+        return None
+    head = body.lstrip()[:1]
+    if head in (b"{", b"["):
+        return None  # JSON without a message: nothing to quote
+    return body[: MAX_MESSAGE_CHARS * 4].decode("utf-8", errors="replace")
+
+
 def classify(
     status: int, body: bytes, content_type: str, *, spec: EndpointSpec, symbol: str | None, secret: str
 ) -> Any:
@@ -74,7 +89,7 @@ def classify(
     where = _Where(endpoint=spec.path, symbol=symbol)
     if status == 404:
         return None  # a retired path or unknown item: "no data", not an error
-    error = _status_error(status, body, where, secret)
+    error = _status_error(status, body, content_type, where, secret)
     if error is not None:
         raise error
     if spec.csv and body.lstrip()[:1] not in (b"{", b"[", b"<"):
@@ -85,9 +100,9 @@ def classify(
     return data
 
 
-def _status_error(status: int, body: bytes, where: _Where, secret: str) -> FMPError | None:
-    """The typed error an HTTP status means (None for a 2xx)."""
-    message = _error_message(body) if status >= 400 else None
+def _status_error(status: int, body: bytes, content_type: str, where: _Where, secret: str) -> FMPError | None:
+    """The typed error an HTTP status means (None for a 2xx), quoting FMP's words when it gave any."""
+    message = _refusal_text(body, content_type) if 400 <= status < 500 else None
     text = _clean(message, secret) if message else f"HTTP {status}"
     if status == 401:
         return FMPAuthError(f"API key rejected ({text})", **where)
@@ -98,7 +113,7 @@ def _status_error(status: int, body: bytes, where: _Where, secret: str) -> FMPEr
     if status >= 500:
         return FMPServerError(f"HTTP {status}", **where)
     if status >= 400 or status < 200:
-        return FMPRequestError(f"HTTP {status}: {text}", **where)
+        return FMPRequestError(f"HTTP {status}: {text}", status=status, **where)
     return None
 
 
@@ -196,40 +211,3 @@ def _all_plain(data: list[Any], required: tuple[str, ...], numeric: tuple[str, .
         return set(map(type, values)) <= _PLAIN_TYPES
     except KeyError:
         return False
-
-
-def csv_rows(
-    data: Any, *, spec: EndpointSpec, booleans: tuple[str, ...] = (), symbol: str | None = None
-) -> list[Row]:
-    """Rows of a bulk CSV answer, typed like the JSON endpoints': the spec's numeric columns become
-    numbers (an integer where the text is one; empty: null), `booleans` become true/false, the rest
-    stays text.
-
-    Raises:
-        FMPMalformedResponseError: not CSV text, a required column missing, a non-numeric number.
-    """
-    if data is None:
-        return []
-    where = _Where(endpoint=spec.path, symbol=symbol)
-    if not isinstance(data, bytes):
-        raise FMPMalformedResponseError(f"expected CSV, got {type(data).__name__}", **where)
-    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig", errors="replace")))
-    header = reader.fieldnames or []
-    missing = [key for key in spec.required if key not in header]
-    if missing and header not in ([], ["symbol"]):  # no body, or a bare header: an empty answer
-        raise FMPMalformedResponseError(f"CSV lacks column(s) {', '.join(missing)}", **where)
-    numeric = [key for key in spec.numeric if key in header]
-    flags = [key for key in booleans if key in header]
-    rows: list[Row] = []
-    for index, raw in enumerate(reader):
-        row: Row = dict(raw)
-        for key in numeric:
-            text = (row.get(key) or "").strip()
-            try:
-                row[key] = None if not text else int(text) if _INTEGER.fullmatch(text) else float(text)
-            except ValueError:
-                raise FMPMalformedResponseError(f"row {index} field {key} is not numeric", **where) from None
-        for key in flags:
-            row[key] = (row.get(key) or "").strip().lower() == "true"
-        rows.append(row)
-    return rows

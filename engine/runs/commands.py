@@ -1,27 +1,34 @@
-"""The run verbs of `mycfa-engine`: `plan`, `run`, `status`, `refresh`, `schedule` (registered by engine/cli.py)."""
+"""The run verbs of `mycfa-engine`: `probe`, `plan`, `run`, `status`, `refresh`, `schedule` (registered by
+engine/cli.py)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import orjson
 
 from engine.config import EngineSettings
 from engine.db import create_pool
-from engine.errors import FMPAuthError, FMPError, StoreError, UsageError
+from engine.errors import FMPAuthError, FMPError, FMPQuotaError, StoreError, UsageError
 from engine.exitcodes import ExitCode
+from engine.fmp import FMPClient
+from engine.fmp.entitlements import Entitlements
 from engine.runs.datasets import Job
 from engine.runs.plan import render_plan
+from engine.runs.probe import probe, render_probe, store_probe
 from engine.runs.refresh import RefreshReport, refresh
 from engine.runs.runlog import configure_run_logging
 from engine.runs.schedule import Scheduler, triggers
-from engine.runs.service import RunService, plan_job
+from engine.runs.service import RunService, plan_job, today_utc
 from engine.runs.status import collect_status, render_status
+from engine.runs.usage import save_usage, start_quota
 
 Handler = Callable[[argparse.Namespace, EngineSettings], int]
+T = TypeVar("T")
 
 
 def _symbols(args: argparse.Namespace, settings: EngineSettings) -> tuple[str, ...]:
@@ -35,22 +42,59 @@ def _fail(message: str, code: ExitCode) -> int:
     return int(code)
 
 
+def _ask_fmp(work: Callable[[], Coroutine[Any, Any, T]], failed: str = "") -> T | ExitCode:
+    """Run a verb's FMP work; each error of the FMP and store boundaries becomes its exit code and
+    one line on stderr."""
+    try:
+        return asyncio.run(work())
+    except UsageError as exc:
+        return ExitCode(_fail(str(exc), ExitCode.USAGE))
+    except FMPAuthError as exc:
+        return ExitCode(_fail(f"FMP rejected the API key ({exc})", ExitCode.AUTH))
+    except FMPQuotaError as exc:
+        return ExitCode(_fail(str(exc), ExitCode.QUOTA))
+    except FMPError as exc:
+        return ExitCode(_fail(f"{failed}{exc}", ExitCode.PARTIAL_FAILURE))
+    except StoreError as exc:
+        return ExitCode(_fail(str(exc), ExitCode.DATABASE))
+
+
 def cmd_plan(args: argparse.Namespace, settings: EngineSettings) -> int:
     """Print what a run would fetch now: items, requests and ETA at the configured budget."""
     configure_run_logging(
         secrets=settings.log_secrets(), log_format=settings.log_format, level=settings.log_level
     )
-    try:
-        plan = asyncio.run(plan_job(settings, Job(args.job), _symbols(args, settings)))
-    except UsageError as exc:
-        return _fail(str(exc), ExitCode.USAGE)
-    except FMPAuthError as exc:
-        return _fail(f"FMP rejected the API key ({exc})", ExitCode.AUTH)
-    except FMPError as exc:
-        return _fail(str(exc), ExitCode.PARTIAL_FAILURE)
-    except StoreError as exc:
-        return _fail(str(exc), ExitCode.DATABASE)
+    plan = _ask_fmp(lambda: plan_job(settings, Job(args.job), _symbols(args, settings)))
+    if isinstance(plan, ExitCode):
+        return int(plan)
     print(orjson.dumps(plan.as_dict()).decode() if args.json else render_plan(plan))
+    return int(ExitCode.OK)
+
+
+async def _probe(settings: EngineSettings) -> Entitlements:
+    pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=1)
+    try:
+        async with FMPClient.open(settings) as fmp:
+            await start_quota(pool, fmp, settings.fmp_daily_limit)
+            try:
+                found = await probe(fmp, today_utc())
+            finally:
+                await save_usage(pool, fmp)
+        await store_probe(pool, found)
+        return found
+    finally:
+        await pool.close()
+
+
+def cmd_probe(args: argparse.Namespace, settings: EngineSettings) -> int:
+    """Learn what the key's FMP plan allows (at most 10 requests), print it and store it for runs."""
+    configure_run_logging(
+        secrets=settings.log_secrets(), log_format=settings.log_format, level=settings.log_level
+    )
+    found = _ask_fmp(lambda: _probe(settings), failed="probe failed: ")
+    if isinstance(found, ExitCode):
+        return int(found)
+    print(orjson.dumps(found.as_json()).decode() if args.json else render_probe(found))
     return int(ExitCode.OK)
 
 
@@ -120,8 +164,12 @@ def cmd_schedule(args: argparse.Namespace, settings: EngineSettings) -> int:
 def add_run_verbs(
     verbs: argparse._SubParsersAction[argparse.ArgumentParser], handlers: dict[str, Handler]
 ) -> None:
-    """Register plan, run, status and schedule on the `mycfa-engine` parser."""
+    """Register probe, plan, run, status and schedule on the `mycfa-engine` parser."""
     jobs = [str(job) for job in Job]
+    probe_verb = verbs.add_parser("probe", help="learn what the key's FMP plan allows (<= 10 requests)")
+    probe_verb.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    handlers["probe"] = cmd_probe
+
     plan = verbs.add_parser("plan", help="what a run would fetch: items, requests, ETA (writes nothing)")
     plan.add_argument("--job", choices=jobs, default=str(Job.FULL))
     plan.add_argument("--symbols", help="comma list restricting the universe (default: MYCFA_SYMBOLS)")

@@ -49,3 +49,9 @@ JOB_DATASETS: dict[Job, tuple[Dataset, ...]] = {
     Job.FUNDAMENTALS: (PROFILE, *STATEMENTS),
     Job.PRICES: (PRICES,),
 }
+
+
+def served_datasets(job: Job, *, quarterly: bool = True) -> tuple[Dataset, ...]:
+    """The datasets of `job` the key's plan serves: without quarterly statements (Free, Starter),
+    the `_quarter` series are left out of the plan rather than refused item by item."""
+    return tuple(d for d in JOB_DATASETS[job] if quarterly or d.period != "quarter")

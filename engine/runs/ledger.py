@@ -59,6 +59,7 @@ class ItemOutcome:
     error_class: str | None = None
     error_message: str | None = None
     readjusted: Mapping[str, Any] | None = None  # kept as params.readjusted (see ItemResult)
+    clipped: Mapping[str, Any] | None = None  # kept as params.clipped: what the plan refused
 
 
 def _params(value: Any) -> dict[str, Any]:
@@ -95,15 +96,22 @@ async def abandon_unfinished(pool: asyncpg.Pool) -> int:
 
 @store_boundary
 async def create_run(
-    pool: asyncpg.Pool, job: Job, symbols: Sequence[str] | None, items: Sequence[PlannedItem]
+    pool: asyncpg.Pool,
+    job: Job,
+    symbols: Sequence[str] | None,
+    items: Sequence[PlannedItem],
+    *,
+    notes: Mapping[str, Any] | None = None,
 ) -> int:
-    """Insert a run and all its planned items in one transaction; returns the run id."""
+    """Insert a run and all its planned items in one transaction; returns the run id. `notes`: what
+    the key's FMP plan changed about the run (universe, datasets withheld), for `status`."""
     async with pool.acquire(timeout=LEDGER_TIMEOUT_S) as conn, conn.transaction():
         run_id: int = await conn.fetchval(
-            "INSERT INTO runs (job, symbols, items_total) VALUES ($1, $2, $3) RETURNING run_id",
+            "INSERT INTO runs (job, symbols, items_total, notes) VALUES ($1, $2, $3, $4::jsonb) RETURNING run_id",
             str(job),
             list(symbols) if symbols is not None else None,
             len(items),
+            json.dumps(dict(notes or {})),
             timeout=LEDGER_TIMEOUT_S,
         )
         await conn.copy_records_to_table(
@@ -171,9 +179,15 @@ async def start_item(pool: asyncpg.Pool, run_id: int, item: PlannedItem) -> None
 async def finish_item(pool: asyncpg.Pool, run_id: int, item: PlannedItem, outcome: ItemOutcome) -> None:
     """Record an item's end. Call it only after the item's rows committed.
 
-    A price re-adjustment is added to the item's `params` under `readjusted` (the planned keys stay).
+    A price re-adjustment is added to the item's `params` under `readjusted`, and what the key's plan
+    refused of it under `clipped` (the planned keys stay).
     """
-    note = json.dumps({"readjusted": dict(outcome.readjusted)}) if outcome.readjusted else None
+    notes = {
+        name: dict(value)
+        for name, value in (("readjusted", outcome.readjusted), ("clipped", outcome.clipped))
+        if value
+    }
+    note = json.dumps(notes) if notes else None
     await pool.execute(
         "UPDATE run_items SET state = $4, requests = requests + $5, rows_changed = rows_changed + $6,"
         " error_class = $7, error_message = $8, finished_at = now(),"

@@ -19,6 +19,7 @@ import asyncpg
 from engine.errors import (
     FMPAuthError,
     FMPEntitlementError,
+    FMPQuotaError,
     FMPTransientError,
     ItemFailed,
     MycfaError,
@@ -54,6 +55,7 @@ class ItemResult:
     requests: int
     rows_changed: int
     readjusted: Mapping[str, Any] | None = None
+    clipped: Mapping[str, Any] | None = None  # what the key's plan refused of the item (kept in the ledger)
 
 
 ItemHandler = Callable[[PlannedItem], Awaitable[ItemResult]]
@@ -111,6 +113,7 @@ class RunLoop:
         self._queue: asyncio.Queue[tuple[PlannedItem, int]] = asyncio.Queue()
         self._retry_later: list[PlannedItem] = []
         self._auth_error: str | None = None
+        self._quota_error: str | None = None  # the plan's daily requests ran out: stop, resume tomorrow
         self._done_before = 0
         self._failed_before = 0
 
@@ -160,7 +163,7 @@ class RunLoop:
         return await self._outcome()
 
     def _stopping(self) -> bool:
-        return self._stop.is_set() or self._auth_error is not None
+        return self._stop.is_set() or self._auth_error is not None or self._quota_error is not None
 
     async def _drain(self) -> None:
         workers = [asyncio.create_task(self._worker()) for _ in range(self._concurrency)]
@@ -215,6 +218,8 @@ class RunLoop:
             self._metrics.rows_loaded += result.rows_changed
             if result.readjusted is not None:
                 self._metrics.price_readjustments += 1
+            if result.clipped is not None:
+                self._metrics.items_clipped += 1
             await ledger.finish_item(
                 self._pool,
                 self._run_id,
@@ -224,6 +229,7 @@ class RunLoop:
                     requests=result.requests,
                     rows_changed=result.rows_changed,
                     readjusted=result.readjusted,
+                    clipped=result.clipped,
                 ),
             )
         self._progress.update(self.snapshot())
@@ -237,6 +243,13 @@ class RunLoop:
             self._auth_error = message
             await ledger.release_item(self._pool, self._run_id, item, requests)
             log.error("FMP rejected the API key: stopping the run", extra={"event": "auth_failed"})
+            return
+        if isinstance(cause, FMPQuotaError):
+            # Nothing was sent: the item waits for the next run, after FMP's day has turned.
+            await ledger.release_item(self._pool, self._run_id, item, requests)
+            if self._quota_error is None:
+                self._quota_error = message
+                log.error("stopping the run: %s", message, extra={"event": "daily_limit"})
             return
         if isinstance(cause, FMPTransientError) and attempt < TRANSIENT_ATTEMPTS:
             await ledger.release_item(self._pool, self._run_id, item, requests)
@@ -276,6 +289,8 @@ class RunLoop:
         not_ok = counts.get(ItemState.FAILED, 0) + counts.get(ItemState.SKIPPED, 0)
         if self._auth_error is not None:
             return RunOutcome(RunState.FAILED, ExitCode.AUTH, counts, self._auth_error)
+        if self._quota_error is not None:
+            return RunOutcome(RunState.INTERRUPTED, ExitCode.QUOTA, counts, self._quota_error)
         if unfinished:
             return RunOutcome(RunState.INTERRUPTED, ExitCode.INTERRUPTED, counts)
         if not_ok:

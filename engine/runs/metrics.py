@@ -24,6 +24,7 @@ EMF_METRICS: dict[str, tuple[str, str]] = {
     "ItemsFailed": ("items_failed", "Count"),
     "RowsLoaded": ("rows_loaded", "Count"),
     "PriceReadjustments": ("price_readjustments", "Count"),
+    "ItemsClipped": ("items_clipped", "Count"),
     "BudgetUtilisation": ("budget_utilisation", "Percent"),
     "DurationSeconds": ("duration_s", "Seconds"),
 }
@@ -43,6 +44,7 @@ class RunMetrics:
     items_failed: int = 0
     rows_loaded: int = 0
     price_readjustments: int = 0  # symbols whose whole price history was refetched (new dividend/split)
+    items_clipped: int = 0  # items loaded with less than planned: the key's plan refused a span or limit
     bulk: dict[str, str] = field(default_factory=dict)  # bulk endpoint -> "available" | "denied (HTTP 402)"
     serving: dict[str, Any] = field(default_factory=dict)  # the serving refresh per table (refresh.py)
     finished: float | None = None

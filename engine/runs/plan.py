@@ -17,10 +17,12 @@ from typing import Any
 
 from engine.errors import UsageError
 from engine.runs.bulk import BULK_PRICE_MAX_DAYS, weekdays
-from engine.runs.datasets import DATASETS_BY_NAME, JOB_DATASETS, Family, Job
+from engine.runs.datasets import DATASETS_BY_NAME, JOB_DATASETS, Dataset, Family, Job
 
 SECONDS_PER_WINDOW = 60  # the FMP budget is counted per 60-second window
-PROFILE_BULK_PARTS_ESTIMATE = 2  # part 0 holds a universe of our size; an empty part ends the list
+# FMP's ~90,000 profiles come in 4 parts (a universe of ours is spread over all of them), and the
+# request for the part past the last is how the walk learns it has ended (HTTP 400)
+PROFILE_BULK_PARTS_ESTIMATE = 5
 UNIVERSE_REQUESTS = 2  # the constituent list and the index's changes that start every fresh run
 # A former member of the index is kept current like a member until this long after it left (a screen
 # dated the day it left follows it a year forward), then frozen: only what was never stored is fetched.
@@ -36,6 +38,7 @@ class PlanPolicy:
     statement_refresh_annual: int = 3  # restatements touch the last few fiscal years...
     statement_refresh_quarter: int = 8  # ...and the last two years of quarters
     statement_history_limit: int = 1000  # FMP's per-request maximum: the whole history at once
+    statement_limit_cap: int | None = None  # the plan's largest `limit` (Free: 5), None: FMP's maximum
     price_window_days: int = 7000  # calendar days per price request (under FMP's 5,000-row cap)
     price_requests_per_window: int = 1
     statement_sweep_weeks: int = 13  # every stored series is refetched at least this often
@@ -110,10 +113,15 @@ class Plan:
     statements_skipped: int = 0  # stored statement series not due this run (1 request saved each)
     calendar_requests: int = 0  # earnings-calendar requests made to plan
     bulk_requests: int = 0  # eod-bulk days and profile-bulk parts, shared by the items
+    universe_requests: int = UNIVERSE_REQUESTS  # 0 when the plan has no constituent list
+    withheld: Mapping[str, str] = field(default_factory=dict)  # what the key's plan leaves out, and why
+    plan_name: str = "unknown"  # the FMP plan the probe found
+    daily_limit: int | None = None  # the plan's requests a day (Free: 250)
+    spent_today: int = 0  # requests already spent today (UTC)
 
     @property
     def requests(self) -> int:
-        shared = UNIVERSE_REQUESTS + self.calendar_requests + self.bulk_requests
+        shared = self.universe_requests + self.calendar_requests + self.bulk_requests
         return shared + sum(item.requests for item in self.items)
 
     @property
@@ -152,6 +160,10 @@ class Plan:
             "requests_saved": self.statements_skipped - self.calendar_requests,
             "bulk_requests": self.bulk_requests,
             "bulk_items": sum(1 for item in self.items if item.params.get("bulk")),
+            "fmp_plan": self.plan_name,
+            "withheld": dict(self.withheld),
+            "daily_limit": self.daily_limit,
+            "spent_today": self.spent_today,
         }
 
 
@@ -238,6 +250,8 @@ def plan_item(
                 if dataset.period == "annual"
                 else policy.statement_refresh_quarter
             )
+        if policy.statement_limit_cap is not None:
+            limit = min(limit, policy.statement_limit_cap)
         return PlannedItem(symbol, dataset.name, {"limit": limit, "reason": str(reason)}, 1)
     return PlannedItem(symbol, dataset.name, {}, 1)
 
@@ -294,8 +308,15 @@ def build_plan(
     calendar_requests: int = 0,
     bulk_prices: bool = False,
     bulk_profiles: bool = False,
+    datasets: tuple[Dataset, ...] | None = None,
+    universe_requests: int = UNIVERSE_REQUESTS,
+    withheld: Mapping[str, str] | None = None,
+    plan_name: str = "unknown",
+    daily_limit: int | None = None,
+    spent_today: int = 0,
 ) -> Plan:
-    """The items of a run: every dataset of the job for every symbol, symbol-major.
+    """The items of a run: every dataset of the job (or `datasets`, those the plan serves) for every
+    symbol, symbol-major; the rest describes the key's FMP plan for `plan` to print.
 
     Symbol-major order keeps one symbol's datasets close together in time, so a run stopped half
     way has whole companies loaded rather than one dataset of every company.
@@ -312,7 +333,7 @@ def build_plan(
             bulk_profiles=bulk_profiles,
         )
         for symbol in universe
-        for dataset in JOB_DATASETS[job]
+        for dataset in (JOB_DATASETS[job] if datasets is None else datasets)
     ]
     items = tuple(item for item in planned if item is not None)
     bulk_starts = [
@@ -331,6 +352,11 @@ def build_plan(
         statements_skipped=len(planned) - len(items),
         calendar_requests=calendar_requests,
         bulk_requests=bulk_requests,
+        universe_requests=universe_requests,
+        withheld=dict(withheld or {}),
+        plan_name=plan_name,
+        daily_limit=daily_limit,
+        spent_today=spent_today,
     )
 
 
@@ -388,7 +414,28 @@ def render_plan(plan: Plan) -> str:
         )
     lines.append(
         f"ETA at {plan.rate_limit} requests/min: {format_duration(plan.eta_seconds)} "
-        f"(the budget is the bound; {UNIVERSE_REQUESTS} requests for the constituent list and the "
+        f"(the budget is the bound; {plan.universe_requests} request(s) for the constituent list and the "
         "index's changes included)"
     )
+    lines.extend(render_withheld(plan))
     return "\n".join(lines)
+
+
+def render_withheld(plan: Plan) -> list[str]:
+    """What the key's FMP plan leaves out of this plan, and its daily limit against the plan's cost."""
+    lines = []
+    if plan.withheld:
+        lines.append(f"FMP plan {plan.plan_name} withholds:")
+        lines.extend(f"  {what}" for what in plan.withheld.values())
+    if plan.daily_limit:
+        left = max(0, plan.daily_limit - plan.spent_today)
+        days = math.ceil(plan.requests / plan.daily_limit)
+        lines.append(
+            f"requests a day: {plan.daily_limit} ({plan.spent_today} spent today, {left} left): "
+            + (
+                "fits today"
+                if plan.requests <= left
+                else f"about {days} day(s); each run stops before the limit"
+            )
+        )
+    return lines

@@ -1,8 +1,11 @@
 """Who reported lately: FMP's `earnings-calendar` read into "the latest report date per symbol".
 
-One request covers every company over a date range (at most 90 days and 3,000 rows per request,
-as FMP documents), so the weekly refresh learns which companies have new statements for one or two
-requests instead of asking each company's ten statement series.
+The calendar is global (every exchange: about 2,000 rows on a peak day of the reporting season) and
+FMP cuts each answer at its cap, dropping the earliest dates (3,000 rows documented, 4,000 measured),
+so a 90-day lookback is walked backwards: an answer at the cap is complete from the day after its
+earliest date, and the next request ends on that earliest date (which may have been cut). That
+costs what the cap requires, 11 to 13 requests for 90 days (scripts/bench_refresh.py), counted by
+`plan`; it still saves thousands of statement requests a week.
 """
 
 from __future__ import annotations
@@ -18,15 +21,46 @@ from engine.fmp.endpoints import EARNINGS_CALENDAR, EARNINGS_CALENDAR_CAP, EARNI
 log = logging.getLogger("engine.run")
 
 REPORT_LOOKBACK_DAYS = EARNINGS_CALENDAR_MAX_DAYS  # older reports are the rotating sweep's business
+MAX_CALENDAR_REQUESTS = 200  # a runaway guard: a day alone holds at most a few thousand rows
 
 
-async def calendar_rows(fmp: FMPClient, start: date, end: date) -> list[dict[str, object]]:
-    """Every calendar row from `start` to `end`; a range that comes back with the cap is halved."""
-    rows = await fmp.fetch(EARNINGS_CALENDAR, start=start, end=end)
-    if len(rows) < EARNINGS_CALENDAR_CAP or start >= end:
-        return rows
-    mid = start + (end - start) // 2
-    return await calendar_rows(fmp, start, mid) + await calendar_rows(fmp, mid + timedelta(days=1), end)
+def _day(row: dict[str, object]) -> date | None:
+    try:
+        return date.fromisoformat(str(row["date"]))
+    except ValueError:
+        return None  # a malformed date tells nothing; the sweep still covers the symbol
+
+
+async def calendar_rows(
+    fmp: FMPClient, start: date, end: date, wanted: Collection[str] | None = None
+) -> list[dict[str, object]]:
+    """Every calendar row from `start` to `end` (of the `wanted` symbols, when given), walking back
+    from `end` while answers come back at the cap."""
+    kept: list[dict[str, object]] = []
+    hi = end
+    for _ in range(MAX_CALENDAR_REQUESTS):
+        rows = await fmp.fetch(EARNINGS_CALENDAR, start=start, end=hi)
+        days = [_day(row) for row in rows]
+        dated = [day for day in days if day is not None]
+        if len(rows) < EARNINGS_CALENDAR_CAP or not dated:
+            kept.extend(r for r in rows if wanted is None or r["symbol"] in wanted)
+            break
+        earliest = min(dated)
+        if earliest >= hi:  # one day fills the cap alone: keep what came and go on before it
+            cut = hi - timedelta(days=1)
+        else:
+            cut = earliest  # complete after `earliest`; `earliest` itself is asked again
+        kept.extend(
+            r
+            for r, day in zip(rows, days, strict=True)
+            if day is not None and day > cut and (wanted is None or r["symbol"] in wanted)
+        )
+        if cut < start:
+            break
+        hi = cut
+    else:
+        log.warning("earnings-calendar walk stopped after %d requests at %s", MAX_CALENDAR_REQUESTS, hi)
+    return kept
 
 
 async def latest_reports(
@@ -39,20 +73,14 @@ async def latest_reports(
     """
     start = today - timedelta(days=lookback_days - 1)
     try:
-        rows = await calendar_rows(fmp, start, today)
+        rows = await calendar_rows(fmp, start, today, frozenset(symbols))
     except FMPEntitlementError as exc:
-        log.warning("earnings-calendar not available (%s): refetching every statement series", exc.status)
+        log.warning("earnings-calendar not in the plan (%s): refetching every statement series", exc.reason)
         return None
-    wanted = set(symbols)
     latest: dict[str, date] = {}
     for row in rows:
         symbol = str(row["symbol"])
-        if symbol not in wanted:
-            continue
-        try:
-            day = date.fromisoformat(str(row["date"]))
-        except ValueError:
-            continue  # a malformed date tells nothing; the sweep still covers the symbol
-        if day <= today and (symbol not in latest or day > latest[symbol]):
+        day = _day(row)
+        if day is not None and day <= today and (symbol not in latest or day > latest[symbol]):
             latest[symbol] = day
     return latest

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
 import asyncpg
 
@@ -21,26 +22,30 @@ from engine.db import (
     statement_fetch_dates,
     upsert_companies,
 )
-from engine.db.membership import former_members, load_sp500_changes, parse_changes
+from engine.db.membership import load_sp500_changes
 from engine.db.partitions import ensure_run_partitions
 from engine.db.pool import outage_bound
 from engine.db.watermarks import profiled_symbols
-from engine.errors import FMPAuthError, FMPError, RunLockedError, StoreError
+from engine.errors import FMPAuthError, FMPError, FMPQuotaError, RunLockedError, StoreError
 from engine.exitcodes import ExitCode
 from engine.fmp import FMPClient
-from engine.fmp.endpoints import CONSTITUENTS, EOD_BULK, PROFILE_BULK, SP500_CHANGES, request_period
+from engine.fmp.endpoints import EOD_BULK, PROFILE_BULK, request_period
+from engine.fmp.entitlements import Entitlements
 from engine.runs import ledger
 from engine.runs.bulk import BulkData
-from engine.runs.datasets import JOB_DATASETS, Family, Job
+from engine.runs.datasets import Family, Job, served_datasets
 from engine.runs.lock import run_lock
 from engine.runs.loop import RunLoop
 from engine.runs.metrics import RunMetrics, emf_line
-from engine.runs.plan import Freshness, Plan, PlanPolicy, build_plan, estimate_requests, restrict_universe
+from engine.runs.plan import UNIVERSE_REQUESTS, Freshness, Plan, PlanPolicy, build_plan, estimate_requests
+from engine.runs.probe import current_entitlements
 from engine.runs.progress import LogProgress, Progress, TtyProgress
 from engine.runs.refresh import refresh
 from engine.runs.reports import latest_reports
 from engine.runs.runlog import RunFormatter
 from engine.runs.steps import item_handler
+from engine.runs.universe import Universe, fetch_universe
+from engine.runs.usage import save_usage, start_quota
 
 log = logging.getLogger("engine.run")
 
@@ -48,12 +53,15 @@ PRICE_ENDPOINTS = 2  # historical-price-eod/full + dividend-adjusted, per window
 POOL_EXTRA = 2  # connections beyond the workers: ledger writes and the heartbeat
 
 
-def policy_for(settings: EngineSettings, fmp: FMPClient) -> PlanPolicy:
+def policy_for(settings: EngineSettings, fmp: FMPClient, ent: Entitlements, today: date) -> PlanPolicy:
+    """How a run plans, within what the key's plan serves (its history and statement `limit`)."""
+    floor = ent.history_floor(today)
     return PlanPolicy(
-        history_start=settings.history_start,
+        history_start=max(settings.history_start, floor) if floor else settings.history_start,
         price_overlap_days=settings.price_overlap_days,
         statement_refresh_annual=settings.statement_refresh_annual,
         statement_refresh_quarter=settings.statement_refresh_quarter,
+        statement_limit_cap=ent.statement_limit,
         price_window_days=fmp.price_window_days,
         price_requests_per_window=PRICE_ENDPOINTS,
         statement_sweep_weeks=settings.statement_sweep_weeks,
@@ -80,40 +88,32 @@ async def read_freshness(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Universe:
-    """Who a run covers: the constituent list and the index's changes as FMP sent them, the run's
-    symbols (constituents, then former members; restricted to `wanted` when given) and the day each
-    former member among them left."""
-
-    constituents: list[dict[str, Any]]
-    changes: list[dict[str, Any]]
-    symbols: tuple[str, ...]
-    former: dict[str, date]
-
-
-async def fetch_changes(fmp: FMPClient) -> list[dict[str, Any]]:
-    """The index's changes; [] when FMP will not give them (a plan without the endpoint, retries spent):
-    the run goes on with today's members alone and says so."""
-    try:
-        return await fmp.fetch(SP500_CHANGES)
-    except FMPAuthError:
-        raise
-    except FMPError as exc:
-        log.warning("index changes not fetched (%s): no former members this run", exc)
-        return []
+async def know_the_plan(
+    settings: EngineSettings, fmp: FMPClient, pool: asyncpg.Pool, today: date, *, store: bool = True
+) -> Entitlements:
+    """What the key's FMP plan allows (the stored probe, or a new one) and the day's request count,
+    set on the client: where the key goes, the history floor, the daily limit."""
+    quota = await start_quota(pool, fmp, settings.fmp_daily_limit)
+    ent = await current_entitlements(pool, fmp, today, now=datetime.now(UTC), store=store)
+    quota.set_limit(settings.fmp_daily_limit or ent.daily_limit)
+    fmp.history_floor = ent.history_floor(today)
+    return ent
 
 
-async def fetch_universe(fmp: FMPClient, wanted: Sequence[str], since: date | None) -> Universe:
-    """The constituent list and the index's changes; former members are those that left on or after
-    `since` (None: none)."""
-    rows = await fmp.fetch(CONSTITUENTS)
-    changes = await fetch_changes(fmp)
-    current = [str(r["symbol"]).upper() for r in rows]
-    left = former_members(parse_changes(changes)[0], current, since) if since is not None else {}
-    symbols = restrict_universe([*current, *sorted(left, key=lambda s: (left[s], s), reverse=True)], wanted)
-    chosen = set(symbols)
-    return Universe(rows, changes, symbols, {s: day for s, day in left.items() if s in chosen})
+def withheld(settings: EngineSettings, ent: Entitlements, universe: Universe, today: date) -> dict[str, str]:
+    """What the plan leaves out of this run, in words for the log, `plan` and `status`."""
+    out = ent.withheld()
+    out.pop("constituents", None)
+    if not universe.complete:
+        out["constituents"] = f"the constituent list: the universe is {universe.note()}"
+    floor = ent.history_floor(today)
+    out.pop("history", None)
+    if floor is not None and floor > settings.history_start:
+        out["history"] = (
+            f"prices before {floor} (the plan's {ent.history_years} years; MYCFA_HISTORY_START is "
+            f"{settings.history_start})"
+        )
+    return out
 
 
 async def make_plan(
@@ -121,53 +121,70 @@ async def make_plan(
     fmp: FMPClient,
     pool: asyncpg.Pool,
     job: Job,
-    symbols: Sequence[str],
+    universe: Universe,
     today: date,
+    ent: Entitlements,
     bulk: BulkData | None = None,
-    former: Mapping[str, date] | None = None,
 ) -> Plan:
-    """Plan from the store's freshness, the earnings calendar (when the job has statements and the
-    store has some: a first load needs no calendar) and, given `bulk`, which bulk endpoints the plan
-    allows (probed here: the probes' answers are kept for the run)."""
-    families = {dataset.family for dataset in JOB_DATASETS[job]}
-    freshness = await read_freshness(pool, symbols, former)
+    """Plan from the store's freshness, the earnings calendar (when the job has statements, the plan
+    serves the calendar and the store has some: a first load needs no calendar) and, given `bulk`
+    and a plan with bulk files, which bulk endpoints answer (probed here: the answers are kept for
+    the run). Datasets the plan does not serve are left out and said in `withheld`."""
+    datasets = served_datasets(job, quarterly=ent.quarterly)
+    families = {dataset.family for dataset in datasets}
+    symbols = universe.symbols
+    freshness = await read_freshness(pool, symbols, universe.former)
     calendar_requests = 0
-    if Family.STATEMENT in families and freshness.statement_history:
+    if Family.STATEMENT in families and freshness.statement_history and ent.calendar:
         before = fmp.counters.requests
         reports = await latest_reports(fmp, symbols, today)
         calendar_requests = fmp.counters.requests - before
         freshness = replace(freshness, reports=reports)
+    if not ent.bulk:
+        bulk = None
     if bulk is not None:
         await bulk.probe(
             today,
             prices=Family.PRICES in families and bool(freshness.last_price),
             profiles=Family.PROFILE in families,
         )
+    quota = fmp.quota
     return build_plan(
         job,
         symbols,
-        policy=policy_for(settings, fmp),
+        policy=policy_for(settings, fmp, ent, today),
         freshness=freshness,
         rate_limit=settings.fmp_rate_limit,
         today=today,
         calendar_requests=calendar_requests,
         bulk_prices=bulk is not None and bool(freshness.last_price) and bulk.allows(EOD_BULK.path),
         bulk_profiles=bulk is not None and bulk.allows(PROFILE_BULK.path),
+        datasets=datasets,
+        universe_requests=UNIVERSE_REQUESTS if universe.complete else 0,
+        withheld=withheld(settings, ent, universe, today),
+        plan_name=ent.plan,
+        daily_limit=quota.limit if quota else None,
+        spent_today=quota.spent if quota else 0,
     )
 
 
 async def plan_job(
     settings: EngineSettings, job: Job, wanted: Sequence[str], *, today: date | None = None
 ) -> Plan:
-    """What a run would do now (or on `today`); reads FMP's constituent list, its earnings calendar,
-    the bulk probes and the store, writes nothing."""
+    """What a run would do now (or on `today`); reads the stored probe (or probes without storing),
+    FMP's constituent list, its earnings calendar, the bulk probes and the store. It writes only
+    the day's FMP request count."""
+    day = today or today_utc()
     pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
     try:
         async with FMPClient.open(settings) as fmp:
-            universe = await fetch_universe(fmp, wanted, settings.former_members_since)
-            bulk = BulkData(fmp, universe.symbols)
-            day = today or today_utc()
-            return await make_plan(settings, fmp, pool, job, universe.symbols, day, bulk, universe.former)
+            try:
+                ent = await know_the_plan(settings, fmp, pool, day, store=False)
+                universe = await fetch_universe(fmp, wanted, ent, settings.former_members_since)
+                bulk = BulkData(fmp, universe.symbols)
+                return await make_plan(settings, fmp, pool, job, universe, day, ent, bulk)
+            finally:
+                await save_usage(pool, fmp)
     finally:
         await pool.close()
 
@@ -240,7 +257,11 @@ class RunService:
                     )
                     try:
                         async with FMPClient.open(self.settings) as fmp:
-                            return await self._run(pool, fmp)
+                            try:
+                                return await self._run(pool, fmp)
+                            finally:
+                                with contextlib.suppress(StoreError):  # the error on the way out says more
+                                    await save_usage(pool, fmp)
                     finally:
                         await pool.close()
         except RunLockedError as exc:
@@ -249,7 +270,10 @@ class RunService:
         except FMPAuthError as exc:
             log.error("FMP rejected the API key: %s", exc)
             return ExitCode.AUTH
-        except FMPError as exc:  # the constituent list could not be fetched: nothing was planned
+        except FMPQuotaError as exc:  # spent while probing or planning: nothing was planned
+            log.error("run not started: %s", exc, extra={"event": "daily_limit"})
+            return ExitCode.QUOTA
+        except FMPError as exc:  # the probe or the constituent list failed: nothing was planned
             log.error("run not started: %s", exc)
             return ExitCode.PARTIAL_FAILURE
         except StoreError as exc:
@@ -260,7 +284,7 @@ class RunService:
             )
             return ExitCode.DATABASE
 
-    async def _open_run(self, pool: asyncpg.Pool, fmp: FMPClient, today: date) -> int:
+    async def _open_run(self, pool: asyncpg.Pool, fmp: FMPClient, today: date, ent: Entitlements) -> int:
         """Resume the interrupted run of the same job and universe, or plan and record a new one."""
         restriction = self.wanted or None
         unfinished = await ledger.latest_unfinished(pool)
@@ -271,14 +295,14 @@ class RunService:
                 return unfinished.run_id
             await ledger.abandon_unfinished(pool)
             log.warning("run %d (%s) left unfinished: abandoned", unfinished.run_id, unfinished.job)
-        universe = await fetch_universe(fmp, self.wanted, self.settings.former_members_since)
-        await upsert_companies(pool, universe.constituents)
+        universe = await fetch_universe(fmp, self.wanted, ent, self.settings.former_members_since)
+        # the shipped list is not today's list: members missing from it are not marked removed
+        await upsert_companies(pool, universe.constituents, complete=universe.complete)
         await load_sp500_changes(pool, universe.changes)
         self.bulk = BulkData(fmp, universe.symbols)
-        plan = await make_plan(
-            self.settings, fmp, pool, self.job, universe.symbols, today, self.bulk, universe.former
-        )
-        run_id = await ledger.create_run(pool, self.job, restriction, plan.items)
+        plan = await make_plan(self.settings, fmp, pool, self.job, universe, today, ent, self.bulk)
+        notes = {"fmp_plan": ent.plan, "universe": universe.note(), "withheld": dict(plan.withheld)}
+        run_id = await ledger.create_run(pool, self.job, restriction, plan.items, notes=notes)
         log.info(
             "run %d planned: %d items, ~%d requests",
             run_id,
@@ -286,19 +310,22 @@ class RunService:
             plan.requests,
             extra={"event": "planned", **plan.as_dict(), "datasets": None},
         )
+        for what in plan.withheld.values():
+            log.warning("FMP plan %s: %s", ent.plan, what, extra={"event": "withheld"})
         return run_id
 
     async def _run(self, pool: asyncpg.Pool, fmp: FMPClient) -> ExitCode:
         metrics = RunMetrics(rate_limit=self.settings.fmp_rate_limit)
         today = self.today or today_utc()
-        run_id = await self._open_run(pool, fmp, today)
+        ent = await know_the_plan(self.settings, fmp, pool, today)
+        run_id = await self._open_run(pool, fmp, today, ent)
         await ensure_run_partitions(pool, self.settings.history_start, today)
         if self.formatter is not None:
             self.formatter.run_id = run_id
         counts = await ledger.item_counts(pool, run_id)
         items = await ledger.pending_items(pool, run_id)
         bulk = self.bulk or BulkData(fmp, {item.symbol for item in items})  # resumed: found on first use
-        policy = policy_for(self.settings, fmp)
+        policy = policy_for(self.settings, fmp, ent, today)
         planned_requests = sum(estimate_requests(item, policy, today) for item in items)
         loop = RunLoop(
             pool=pool,

@@ -9,7 +9,7 @@ import contextlib
 import logging
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -18,9 +18,17 @@ from engine.db import PriceRow, load_price_rows, load_profiles, load_statement_r
 from engine.db.load import LoadOptions
 from engine.db.validate import Parsed, parse_prices, parse_statements
 from engine.db.watermarks import first_stored_date, market_cap, stored_closes
-from engine.errors import FMPError, FMPMalformedResponseError, FMPTransientError, ItemFailed
+from engine.errors import (
+    FMPEntitlementError,
+    FMPError,
+    FMPMalformedResponseError,
+    FMPRequestError,
+    FMPTransientError,
+    ItemFailed,
+)
 from engine.fmp import ENDPOINTS, FMPClient, FMPCounters
 from engine.fmp.endpoints import PROFILE
+from engine.fmp.entitlements import limit_cap
 from engine.runs.bulk import BulkData, BulkDeniedError
 from engine.runs.datasets import DATASETS_BY_NAME, Family
 from engine.runs.loop import ITEM_ERRORS, ItemHandler, ItemResult
@@ -31,7 +39,11 @@ log = logging.getLogger("engine.run")
 
 # A bulk answer that stays broken after the client's retries sends the item per symbol; an
 # FMPAuthError is not among them: nothing would work with a rejected key.
-BULK_FALLBACK_ERRORS: tuple[type[FMPError], ...] = (FMPMalformedResponseError, FMPTransientError)
+BULK_FALLBACK_ERRORS: tuple[type[FMPError], ...] = (
+    FMPMalformedResponseError,
+    FMPRequestError,
+    FMPTransientError,
+)
 
 _ITEM_REQUESTS: ContextVar[list[int] | None] = ContextVar("mycfa_item_requests", default=None)
 
@@ -73,17 +85,23 @@ class Steps:
         result = await load_profiles(self.pool, rows)
         return result.changed
 
-    async def statement(self, item: PlannedItem) -> int:
+    async def statement(self, item: PlannedItem) -> tuple[int, dict[str, Any] | None]:
+        """Load the series; a `limit` the plan refuses is lowered to the one FMP names and asked again
+        (the clip is returned for the ledger)."""
         dataset = DATASETS_BY_NAME[item.dataset]
         assert dataset.kind is not None
         assert dataset.period is not None
         spec = ENDPOINTS[dataset.kind]
-        rows = await self.fmp.fetch(
-            spec,
-            symbol=item.symbol,
-            period=dataset.period,
-            limit=int(item.params.get("limit", 0)) or None,
-        )
+        limit = int(item.params.get("limit", 0)) or None
+        clipped: dict[str, Any] | None = None
+        try:
+            rows = await self.fmp.fetch(spec, symbol=item.symbol, period=dataset.period, limit=limit)
+        except FMPEntitlementError as exc:
+            cap = limit_cap(exc.reason)
+            if cap is None or (limit is not None and cap >= limit):
+                raise
+            clipped = {"limit": cap, "asked": limit, "fmp": exc.reason}
+            rows = await self.fmp.fetch(spec, symbol=item.symbol, period=dataset.period, limit=cap)
         parsed = parse_statements(
             item.symbol,
             dataset.kind,
@@ -97,7 +115,7 @@ class Steps:
         )
         # After the commit: a crash in between only means the series is refetched once more.
         await record_statement_fetch(self.pool, item.symbol, dataset.kind, dataset.period, self.today)
-        return result.changed
+        return result.changed, clipped
 
     async def _bulk_prices(self, symbol: str, start: date) -> Parsed[PriceRow] | None:
         """The window from the run's eod-bulk days; None when the plan does not include eod-bulk."""
@@ -112,23 +130,47 @@ class Steps:
             return None
         return parse_prices(symbol, full, adjusted)  # CSV-typed rows: every check runs
 
-    async def _fetch_prices(self, symbol: str, start: date, end: date) -> Parsed[PriceRow]:
-        # Both endpoints are needed: `full` alone has the unadjusted OHLC and vwap, and
-        # `dividend-adjusted` alone has adjClose (FMP-API.md 3.6).
-        full = await self.fmp.fetch_price_history(symbol, start, end)
-        adjusted = await self.fmp.fetch_price_history(symbol, start, end, adjusted=True)
-        return parse_prices(symbol, full, adjusted, checked=True)  # the client checked types and dates
+    async def _fetch_prices(
+        self, symbol: str, start: date, end: date
+    ) -> tuple[Parsed[PriceRow], dict[str, Any] | None]:
+        """Both endpoints from `start` to `end` (`full` alone has the unadjusted OHLC and vwap, and
+        `dividend-adjusted` alone has adjClose: FMP-API.md 3.6); a start the plan refuses is clipped
+        (engine/fmp/price_history.py), and the clip returned for the ledger."""
+        full = await self.fmp.price_history(symbol, start, end)
+        adjusted = await self.fmp.price_history(symbol, full.start or start, end, adjusted=True)
+        spans = [span for span in (full.clipped, adjusted.clipped) if span is not None]
+        clipped = None
+        if spans:
+            last = max(span[1] for span in spans)
+            clipped = {
+                "from": start.isoformat(),
+                "to": last.isoformat(),
+                "fmp": full.refused or adjusted.refused,
+            }
+            log.info(
+                "%s: prices %s..%s are outside the plan (FMP: %s); loaded from %s",
+                symbol,
+                start,
+                last,
+                clipped["fmp"],
+                last + timedelta(days=1),
+                extra={"event": "prices_clipped", "symbol": symbol},
+            )
+        # the client checked types and dates
+        return parse_prices(symbol, full.rows, adjusted.rows, checked=True), clipped
 
-    async def prices(self, item: PlannedItem) -> tuple[int, dict[str, Any] | None]:
+    async def prices(self, item: PlannedItem) -> tuple[int, dict[str, Any] | None, dict[str, Any] | None]:
         """Load the planned window; if FMP rewrote stored prices (a new dividend or split adjusts the
-        whole past), refetch the symbol's whole stored history instead, in the same single batch."""
+        whole past), refetch the symbol's whole stored history instead, in the same single batch.
+        Returns the rows changed, the re-adjustment and the span the plan refused, if any."""
         symbol = item.symbol
         start = date.fromisoformat(str(item.params["from"]))
         # A frozen former member's window ends a year after it left the index (engine/runs/plan.py).
         end = date.fromisoformat(str(item.params["to"])) if "to" in item.params else self.today
         parsed = await self._bulk_prices(symbol, start) if item.params.get("bulk") else None
+        clipped: dict[str, Any] | None = None
         if parsed is None:
-            parsed = await self._fetch_prices(symbol, start, end)
+            parsed, clipped = await self._fetch_prices(symbol, start, end)
         readjusted: dict[str, Any] | None = None
         # Compared before anything is written: were the window loaded first, a crash before the
         # refetch would leave the overlap already updated, and the rewrite would never be seen again.
@@ -143,30 +185,31 @@ class Steps:
                     first,
                     extra={"event": "prices_readjusted", "symbol": symbol, "from": first.isoformat()},
                 )
-                parsed = await self._fetch_prices(symbol, first, end)
+                parsed, _ = await self._fetch_prices(symbol, first, end)
                 readjusted = {"from": first.isoformat(), "reason": rewrite.reason}
         # One item = one symbol's whole window, loaded in one batch: never a committed newer part
         # with an older hole that a later run's "after the last stored date" would skip.
         result = await load_price_rows(self.pool, symbol, parsed.rows, quarantined=parsed.quarantined)
-        return result.changed, readjusted
+        return result.changed, readjusted, clipped
 
     async def __call__(self, item: PlannedItem) -> ItemResult:
         box = [0]
         token = _ITEM_REQUESTS.set(box)
         family = DATASETS_BY_NAME[item.dataset].family
         readjusted: dict[str, Any] | None = None
+        clipped: dict[str, Any] | None = None
         try:
             if family is Family.PRICES:
-                changed, readjusted = await self.prices(item)
+                changed, readjusted, clipped = await self.prices(item)
             elif family is Family.STATEMENT:
-                changed = await self.statement(item)
+                changed, clipped = await self.statement(item)
             else:
                 changed = await self.profile(item)
         except ITEM_ERRORS as exc:
             raise ItemFailed(exc, box[0]) from exc
         finally:
             _ITEM_REQUESTS.reset(token)
-        return ItemResult(requests=box[0], rows_changed=changed, readjusted=readjusted)
+        return ItemResult(requests=box[0], rows_changed=changed, readjusted=readjusted, clipped=clipped)
 
 
 def item_handler(

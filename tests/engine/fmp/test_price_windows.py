@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from engine.fmp import client as client_module
+from engine.fmp import price_history as client_module
 from engine.fmp.budget import RateBudget
 from engine.fmp.client import FMPClient
 from engine.fmp.endpoints import PRICES, EndpointSpec

@@ -11,7 +11,7 @@ from subprocess import Popen
 import pytest
 import redis.asyncio as aioredis
 
-from devkit.runs import engine_env
+from devkit.runs import engine_env, run_engine
 from engine.db import migrate
 from engine.fmp.shared_budget import FALLBACK_SHARE, SharedBudget, budget_key
 from fakefmp.process import FakeFMPProcess, start_fakefmp
@@ -105,10 +105,11 @@ def finish(engine: Popen[str]) -> float:
     return time.monotonic()
 
 
-def warm_up(fakes: list[FakeFMPProcess], urls: list[str]) -> None:
+def warm_up(fakes: list[FakeFMPProcess], urls: list[str], probed: list[str]) -> None:
     """One unthrottled run per fake first: a fake builds a company's data on its first request, and
     requests that arrive meanwhile are counted late, bunched with later ones (the budget counts
-    sends, the fake arrivals); then the fakes forget these requests."""
+    sends, the fake arrivals); the databases of the measured runs get their FMP plan probed (once per
+    database in real life, not part of what is measured here); then the fakes forget these requests."""
     for fake in fakes:
         fake.configure(rate_limit=100_000)
     runs = [
@@ -117,6 +118,9 @@ def warm_up(fakes: list[FakeFMPProcess], urls: list[str]) -> None:
     ]
     for run in runs:
         finish(run)
+    for url in probed:
+        probe = run_engine(engine_env(url, fakes[0], ",".join(SHARES)), "probe")
+        assert probe.returncode == 0, probe.stderr[-3000:]
     for fake in fakes:
         fake.configure(rate_limit=LIMIT)
         fake.reset()
@@ -133,7 +137,7 @@ def test_three_engine_runs_on_one_key_stay_within_the_limit(redis_url: str, pg_c
         urls = [stack.enter_context(throwaway_database(pg_cluster, "budget")).owner_url for _ in range(6)]
         for url in urls:
             asyncio.run(migrate(url))
-        warm_up(fakes, urls[4:])
+        warm_up(fakes, urls[4:], urls[:4])
         started = time.monotonic()
         alone = start_runs(fakes[0], "e2e-budget-key-alone", urls[:1], [",".join(SHARES)], redis_url)
         shared = start_runs(fakes[1], "e2e-budget-key-shared", urls[1:4], list(SHARES), redis_url)

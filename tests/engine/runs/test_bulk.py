@@ -14,10 +14,11 @@ import pytest
 
 from engine.config import EngineSettings
 from engine.db import migrate
+from engine.errors import FMPRequestError
 from engine.exitcodes import ExitCode
-from engine.fmp import FMPClient
+from engine.fmp import FMPClient, RetryPolicy
 from engine.fmp.endpoints import EOD_BULK, PRICES, PRICES_ADJUSTED, PROFILE_BULK, PROFILE_BULK_BOOLEANS
-from engine.runs.bulk import BulkData, typical_price
+from engine.runs.bulk import BulkData, BulkDeniedError, typical_price
 from engine.runs.datasets import Job
 from engine.runs.service import RunService
 from engine.runs.status import collect_status, render_status
@@ -31,6 +32,9 @@ pytestmark = pytest.mark.e2e
 UNIVERSE = 16
 LOADED = date(2026, 3, 2)  # the initial load (per-symbol: nothing stored yet)
 REFRESHED = date(2026, 3, 17)  # two weeks on: 11 trading days, ex-dividend dates among them (ABT, AOS)
+# FMP's own words for a plan without the bulk files, kept in the run's notes and `status`
+RESTRICTED = "Restricted Endpoint: This endpoint is not available under your current subscription"
+DENIED = f"denied (HTTP 402: {RESTRICTED})"
 
 
 @pytest.fixture
@@ -51,21 +55,25 @@ def databases(pg_cluster: Cluster) -> Iterator[list[str]]:
         yield [first.owner_url, second.owner_url]
 
 
-def settings(url: str, fake: RunningServer) -> EngineSettings:
+def settings(url: str, fake: RunningServer, interval_s: float = 0) -> EngineSettings:
     return EngineSettings(
         database_url=url,  # type: ignore[arg-type]
         fmp_api_key="bulk-key",  # type: ignore[arg-type]
         fmp_base_url=fake.base_url,
         fmp_rate_limit=10**6,
+        fmp_bulk_interval_s=interval_s,
         history_start=date(2024, 1, 1),
         former_members_since=None,  # today's members only: the bulk answers list no former member
         log_format="json",
     )
 
 
-async def run(url: str, fake: RunningServer, day: date) -> dict[str, Any]:
+async def run(
+    url: str, fake: RunningServer, day: date, *, job: Job = Job.FULL, interval_s: float = 0
+) -> dict[str, Any]:
     fake.state.universe.set_as_of(day)
-    service = RunService(settings(url, fake), Job.FULL, (), metrics_stream=io.StringIO(), today=day)
+    config = settings(url, fake, interval_s)
+    service = RunService(config, job, (), metrics_stream=io.StringIO(), today=day)
     assert await service.execute() == ExitCode.OK
     pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
     try:
@@ -93,11 +101,10 @@ async def test_bulk_and_per_symbol_refresh_load_the_same_rows(
         outcomes.append(await run(url, fake, REFRESHED))
     with_bulk, without = (status["runs"][0] for status in outcomes)
     assert with_bulk["metrics"]["bulk"] == {"eod-bulk": "available", "profile-bulk": "available"}
-    assert without["metrics"]["bulk"] == {
-        "eod-bulk": "denied (HTTP 402)",
-        "profile-bulk": "denied (HTTP 402)",
-    }
-    assert "bulk: eod-bulk denied (HTTP 402)" in render_status(outcomes[1])
+    # the probe found the plan without bulk files: the run asked none, and says why in FMP's words
+    assert "bulk" not in without["metrics"]
+    assert RESTRICTED in without["notes"]["withheld"]["bulk"]
+    assert "withheld by the premium plan: the bulk files" in render_status(outcomes[1])
     # the days FMP re-adjusted (an ex-dividend date in the window) took the history refetch both ways
     assert with_bulk["metrics"]["price_readjustments"] == without["metrics"]["price_readjustments"] > 0
     spent = "SELECT sum(requests) FROM run_items WHERE run_id = 2 AND dataset IN ('prices', 'profile')"
@@ -146,7 +153,9 @@ async def test_eod_bulk_day_matches_the_per_symbol_endpoints(fake: RunningServer
         profiles = await fmp.fetch_csv(PROFILE_BULK, part=0, booleans=PROFILE_BULK_BOOLEANS)
         assert len(profiles) == UNIVERSE
         assert profiles[0]["isEtf"] is False
-        assert await fmp.fetch_csv(PROFILE_BULK, part=1) == []
+        with pytest.raises(FMPRequestError, match="Invalid or missing query parameter - part") as end:
+            await fmp.fetch_csv(PROFILE_BULK, part=1)
+        assert end.value.status == 400
 
 
 async def test_bulk_denied_is_found_once_per_run(fake: RunningServer) -> None:
@@ -162,7 +171,43 @@ async def test_bulk_denied_is_found_once_per_run(fake: RunningServer) -> None:
             with pytest.raises(Exception, match="denied"):
                 await bulk.prices("MMM", date(2026, 2, 23), LOADED)
         assert fmp.counters.requests == sent == 2
-    assert orjson.loads(orjson.dumps(bulk.access)) == {
-        "eod-bulk": "denied (HTTP 402)",
-        "profile-bulk": "denied (HTTP 402)",
-    }
+    assert orjson.loads(orjson.dumps(bulk.access)) == {"eod-bulk": DENIED, "profile-bulk": DENIED}
+
+
+async def test_profile_bulk_of_four_parts_ends_on_fmps_400(fake: RunningServer, databases: list[str]) -> None:
+    """Four parts and the 400 past the last: 5 profile-bulk requests for the whole run, every profile
+    item done (no item walks the parts again)."""
+    fake.state.bulk.part_rows = UNIVERSE // 4
+    status = await run(databases[0], fake, LOADED, job=Job.FUNDAMENTALS)
+    assert fake.state.stats.paths["profile-bulk"] == 5 + 1  # parts 0-3, the 400 past them; the probe's
+    assert status["runs"][0]["items"] == {"done": UNIVERSE * 11}
+    assert status["runs"][0]["metrics"]["bulk"] == {"profile-bulk": "available"}
+    assert status["datasets"]["companies"]["rows"] == UNIVERSE
+
+
+async def test_bulk_days_are_paced_under_the_bulk_throttle(fake: RunningServer, databases: list[str]) -> None:
+    """On Ultimate, with its bulk throttle on, a refresh asks its eod-bulk days one at a time, far
+    enough apart that the throttle never answers "Limit Reach"; the prices come from them (a weekend
+    day answers `[]`, the stricter reading of what FMP sends then)."""
+    fake.state.config.plan, fake.state.config.bulk_interval_s = "ultimate", 0.2
+    fake.state.apply_plan()
+    await run(databases[0], fake, LOADED, job=Job.PRICES)
+    fake.state.stats.reset()
+    status = await run(databases[0], fake, REFRESHED, job=Job.PRICES, interval_s=0.25)
+    assert fake.state.stats.paths["eod-bulk"] >= 11
+    assert fake.state.stats.refusals == {}
+    assert status["runs"][0]["metrics"]["bulk"] == {"eod-bulk": "available"}
+    assert status["runs"][0]["items"] == {"done": UNIVERSE}
+
+
+async def test_bulk_failure_is_remembered_for_the_run(fake: RunningServer) -> None:
+    """A profile-bulk walk that fails after the retries is not walked again by the next item."""
+    fake.state.config.fault_rate, fake.state.config.faults = 1.0, ("5xx",)
+    no_wait = RetryPolicy(attempts=2, initial_s=0, cap_s=0, rate_limit_wait_s=0)
+    async with FMPClient.open(settings("postgresql://unused/db", fake), retry=no_wait) as fmp:
+        bulk = BulkData(fmp, fake.state.universe.companies)
+        for _ in range(3):
+            with pytest.raises(BulkDeniedError, match="failed"):
+                await bulk.profiles()
+        assert fmp.counters.requests == 2
+        assert not bulk.allows(PROFILE_BULK.path)

@@ -35,7 +35,7 @@ KILLS = 5
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeFMPProcess]:
     # Bulk endpoints denied: these tests hold the per-symbol path to its request counts (test_bulk.py
-    # compares the two paths); each run with stored prices spends one request finding that out.
+    # compares the two paths); the first run's probe finds that out, once for the database.
     server = start_fakefmp(
         "--symbols",
         "12",
@@ -214,8 +214,9 @@ def test_prices_run_after_new_data_asks_only_for_new_dates(
         fake.set_as_of(AS_OF.isoformat())
     assert result.returncode == 0, result.stderr[-3000:]
     symbols = SYMBOLS.split(",")
-    # the constituent list, the index's changes, the eod-bulk probe (402), then full + adjusted per symbol
-    assert sent == 2 + 1 + 2 * len(symbols)
+    # the constituent list, the index's changes, then full + adjusted per symbol: the probe stored by
+    # the first run knows the plan has no bulk files, so no eod-bulk request finds that out again
+    assert sent == 2 + 2 * len(symbols)
     items = query(
         url,
         "SELECT symbol, params, requests FROM run_items"
@@ -269,7 +270,7 @@ def test_prices_run_after_a_new_dividend_readjusts_the_whole_history(
         assert params["readjusted"]["from"] == first[symbol].isoformat()
         assert params["readjusted"]["reason"].startswith("adj_close changed on 6 stored date(s)")
         assert requests == 4  # the window (2 endpoints), then the 10-year history (1 window each)
-    assert sent == 2 + 1 + 4 + 4 + 2  # constituents and changes, eod-bulk probe (402), AOS, ABT, MMM
+    assert sent == 2 + 4 + 4 + 2  # constituents and changes, AOS, ABT, MMM (the stored probe: no bulk files)
     [(metrics,)] = query(url, "SELECT metrics FROM runs WHERE run_id = (SELECT max(run_id) FROM runs)")
     assert metrics["price_readjustments"] == 2
     logged = [orjson.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]

@@ -28,13 +28,15 @@ from engine.runs.metrics import RunMetrics
 from engine.runs.plan import PlannedItem
 from tests.conftest import Database
 
-LEDGER_SQL = Path(__file__).resolve().parents[3] / "schema" / "050_run_ledger.sql"
+SCHEMA = Path(__file__).resolve().parents[3] / "schema"
+LEDGER_SQL = (SCHEMA / "050_run_ledger.sql", SCHEMA / "130_fmp_plans.sql")  # the ledger and its notes
 
 
 @pytest.fixture(scope="module")
 def ledger_db(pg_database: Database) -> Database:
     with psycopg.connect(pg_database.owner_url, autocommit=True) as conn:
-        conn.execute(LEDGER_SQL.read_text())
+        for sql in LEDGER_SQL:
+            conn.execute(sql.read_text())
     return pg_database
 
 

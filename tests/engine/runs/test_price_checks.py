@@ -18,8 +18,8 @@ import pytest
 
 from engine.db.validate import parse_prices
 from engine.errors import FMPMalformedResponseError
-from engine.fmp.client import _row_date
 from engine.fmp.endpoints import PRICES, PRICES_ADJUSTED, EndpointSpec
+from engine.fmp.price_history import _row_date
 from engine.fmp.responses import UncheckedRow, validate_rows
 
 SYMBOL = "KO"

@@ -98,6 +98,7 @@ async def run_week(url: str, fake: RunningServer, day: date) -> list[asyncpg.Rec
         fmp_api_key="quarter-key",  # type: ignore[arg-type]
         fmp_base_url=fake.base_url,
         fmp_rate_limit=10**6,
+        fmp_bulk_interval_s=0,
         statement_sweep_weeks=SWEEP_WEEKS,
         former_members_since=None,  # today's members: a frozen former member's series are never due
         log_format="json",

@@ -1,0 +1,93 @@
+"""One spelling of class shares end to end: FMP's `BRK-B` / `BF-B` from the fake, through the engine and
+its GICS file into the store, to the dashboard's pages, URLs and exports (the dotted `BRK.B` a
+reader may type leads to the same company)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devkit.fingerprint import query
+from devkit.runs import engine_env, run_engine
+from engine.db.gics import gics_by_symbol
+from engine.db.migrate import migrate
+from fakefmp.process import start_fakefmp
+from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
+from tests.dashboard import seed
+from tests.dashboard.conftest import PASSWORD, login, make_settings, served
+from tests.dashboard.test_browser import logged_in_tab
+
+pytestmark = pytest.mark.e2e
+CLASS_SHARES = ("BRK-B", "BF-B")
+
+
+@pytest.fixture(scope="module")
+def shares_db(pg_cluster: Cluster) -> Iterator[Database]:
+    """A database filled by one engine run for the two class shares, against the fake."""
+    fake = start_fakefmp(
+        "--symbols", "503", "--seed", "42", "--rate-limit", "100000", "--as-of", "2026-08-07"
+    )
+    try:
+        with throwaway_database(pg_cluster, "class_shares") as db:
+            asyncio.run(migrate(db.owner_url))
+            env = engine_env(db.owner_url, fake, ",".join(CLASS_SHARES), MYCFA_HISTORY_START="2024-01-01")
+            result = run_engine(env, "run", "--job", "full", timeout=600)
+            assert result.returncode == 0, result.stderr[-3000:]
+            seed.add_user(db.owner_url, "ada", PASSWORD, "admin")
+            wait_for_replica(pg_cluster)
+            yield db
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="module")
+def app(shares_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from dashboard.app import create_app
+
+    made = create_app(make_settings(shares_db, tmp_path_factory.mktemp("shares-cache")))
+    try:
+        yield made
+    finally:
+        made.server.extensions["mycfa"].router.dispose()
+
+
+def test_store_holds_fmps_spelling_with_gics_sectors(shares_db: Database) -> None:
+    """Companies, prices and statements are keyed BRK-B / BF-B, classified from the GICS file."""
+    rows = query(
+        shares_db.owner_url, "SELECT symbol, sector FROM companies WHERE symbol LIKE 'B%-B' ORDER BY 1"
+    )
+    assert rows == [("BF-B", "Consumer Staples"), ("BRK-B", "Financials")]
+    assert gics_by_symbol()["BRK-B"] == ("Financials", "Multi-Sector Holdings")
+    for table in ("prices_daily", "statements"):
+        held = {r[0] for r in query(shares_db.owner_url, f"SELECT DISTINCT symbol FROM {table}")}
+        assert held == set(CLASS_SHARES), table
+    assert query(shares_db.owner_url, "SELECT count(*) FROM companies WHERE symbol LIKE '%.%'") == [(0,)]
+
+
+def test_export_urls_take_either_spelling(app: Any) -> None:
+    """`?symbol=BRK-B` exports Berkshire's prices; `BRK.B` and `brk-b` name the same company."""
+    client = app.server.test_client()
+    login(client, "ada")
+    answers = {}
+    for spelling in ("BRK-B", "brk-b", "BRK.B", "BF-B"):
+        response = client.get(f"/export/company/prices.csv?symbol={spelling}")
+        assert response.status_code == 200, spelling
+        answers[spelling] = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert answers["BRK-B"]
+    assert answers["BRK-B"] == answers["brk-b"] == answers["BRK.B"]
+    assert answers["BF-B"] != answers["BRK-B"]
+
+
+def test_company_page_opens_on_a_class_share_url(app: Any) -> None:
+    """The Company page at `/?symbol=BRK-B` (and `BRK.B`) shows Berkshire in a real browser."""
+    with served(app) as url, logged_in_tab(url) as tab:
+        for spelling in ("BRK-B", "BRK.B"):
+            tab.goto(f"{url}/?symbol={spelling}")
+            tab.wait_for_selector("#company-profile-symbol")
+            assert tab.inner_text("#company-profile-symbol") == "BRK-B"
+            assert "Berkshire Hathaway" in tab.inner_text("#company-profile")

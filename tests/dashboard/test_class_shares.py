@@ -59,14 +59,17 @@ def app(shares_db: Database) -> Iterator[Any]:
 def test_store_holds_fmps_spelling_with_gics_sectors(shares_db: Database) -> None:
     """Companies, prices and statements are keyed BRK-B / BF-B, classified from the GICS file."""
     rows = query(
-        shares_db.owner_url, "SELECT symbol, sector FROM companies WHERE symbol IN ('BRK-B', 'BF-B') ORDER BY 1"
+        shares_db.owner_url,
+        "SELECT symbol, sector FROM companies WHERE symbol IN ('BRK-B', 'BF-B') ORDER BY 1",
     )
     assert rows == [("BF-B", "Consumer Staples"), ("BRK-B", "Financials")]
     assert gics_by_symbol()["BRK-B"] == ("Financials", "Multi-Sector Holdings")
     for table in ("prices_daily", "statements"):
         held = {r[0] for r in query(shares_db.owner_url, f"SELECT DISTINCT symbol FROM {table}")}
         assert held == set(CLASS_SHARES), table
-    assert query(shares_db.owner_url, "SELECT count(*) FROM companies WHERE position('.' in symbol) > 0") == [(0,)]
+    assert query(shares_db.owner_url, "SELECT count(*) FROM companies WHERE position('.' in symbol) > 0") == [
+        (0,)
+    ]
 
 
 def test_export_urls_take_either_spelling(app: Any) -> None:

@@ -15,6 +15,12 @@ ENV_PREFIX = "MYCFA_"
 DEFAULT_FMP_BASE_URL = "https://financialmodelingprep.com/stable"
 
 
+def split_symbols(text: str) -> tuple[str, ...]:
+    """A comma list of tickers as FMP spells them: upper case, class shares with a hyphen (`brk.b` ->
+    `BRK-B`; FMP answers nothing for the dotted spelling)."""
+    return tuple(part.strip().upper().replace(".", "-") for part in text.split(",") if part.strip())
+
+
 def check_postgres_url(url: str) -> None:
     """Refuse a database URL the driver would choke on later (with a traceback, or naming no setting).
 
@@ -106,7 +112,7 @@ class EngineSettings(BaseSettings):
     @classmethod
     def _split_symbols(cls, value: object) -> object:
         if isinstance(value, str):
-            symbols = tuple(part.strip().upper() for part in value.split(",") if part.strip())
+            symbols = split_symbols(value)
             if value.strip() and not symbols:  # ' , ,' is a mistake, not "every constituent"
                 raise ValueError("lists no symbol; leave it unset or empty for every constituent")
             return symbols

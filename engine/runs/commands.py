@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from engine.config import EngineSettings
+from engine.config import EngineSettings, split_symbols
 from engine.db import create_pool
 from engine.errors import FMPAuthError, FMPError, FMPQuotaError, StoreError, UsageError
 from engine.exitcodes import ExitCode
@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 def _symbols(args: argparse.Namespace, settings: EngineSettings) -> tuple[str, ...]:
     if args.symbols:
-        return tuple(s.strip().upper() for s in args.symbols.split(",") if s.strip())
+        return split_symbols(args.symbols)
     return settings.symbols
 
 

@@ -35,11 +35,11 @@ def test_settings_defaults_match_the_documented_ones(clean_env: pytest.MonkeyPat
 
 
 def test_settings_symbols_parsed_from_comma_list(clean_env: pytest.MonkeyPatch) -> None:
-    """MYCFA_SYMBOLS is a comma list, trimmed and upper-cased."""
+    """MYCFA_SYMBOLS is a comma list, trimmed, upper-cased, class shares spelled as FMP does."""
     for name, value in VALID_ENV.items():
         clean_env.setenv(name, value)
     clean_env.setenv("MYCFA_SYMBOLS", " aapl,MSFT , brk.b,")
-    assert load_engine_settings().symbols == ("AAPL", "MSFT", "BRK.B")
+    assert load_engine_settings().symbols == ("AAPL", "MSFT", "BRK-B")
 
 
 def test_settings_repr_hides_secrets(clean_env: pytest.MonkeyPatch) -> None:

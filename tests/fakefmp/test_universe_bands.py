@@ -32,7 +32,7 @@ NAMED = (
     "COST",
     "WMT",
     "ORCL",
-    "BRK.B",
+    "BRK-B",
     "V",
     "NKE",
 )
@@ -165,7 +165,7 @@ def test_named_companies_have_their_real_fiscal_year_and_exchange(universe: Univ
     expected = {
         "AAPL": (9, "NASDAQ"), "MSFT": (6, "NASDAQ"), "NVDA": (1, "NASDAQ"), "AMZN": (12, "NASDAQ"),
         "GOOGL": (12, "NASDAQ"), "COST": (8, "NASDAQ"), "WMT": (1, "NASDAQ"), "ORCL": (5, "NYSE"),
-        "JPM": (12, "NYSE"), "XOM": (12, "NYSE"), "JNJ": (12, "NYSE"), "BRK.B": (12, "NYSE"), "V": (9, "NYSE"),
+        "JPM": (12, "NYSE"), "XOM": (12, "NYSE"), "JNJ": (12, "NYSE"), "BRK-B": (12, "NYSE"), "V": (9, "NYSE"),
         "NKE": (5, "NYSE"),
     }  # fmt: skip
     for symbol, (month, exchange) in expected.items():

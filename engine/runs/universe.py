@@ -52,7 +52,7 @@ class Universe:
         if self.source == FMP_LIST:
             return "FMP's sp500-constituent"
         why = f' (FMP: "{self.refused}")' if self.refused else " (the plan has no constituent list)"
-        return f"the shipped S&P 500 list of {SHIPPED_AS_OF}{why}"
+        return f"the shipped S&P 500 list of {SHIPPED_AS_OF}{why}, without former members"
 
 
 async def fetch_changes(fmp: FMPClient) -> list[dict[str, Any]]:

@@ -252,7 +252,7 @@ def test_cloudformation_dashboard_scales_between_two_and_ten_on_cpu() -> None:
 def test_cloudformation_log_groups_have_retention() -> None:
     """Every log group expires its events."""
     groups = [g for path in TEMPLATES for g in resources(load_template(path), "AWS::Logs::LogGroup").values()]
-    assert len(groups) == 2
+    assert len(groups) == 3  # dashboard, engine, VPC flow logs
     assert all("RetentionInDays" in g["Properties"] for g in groups)
 
 

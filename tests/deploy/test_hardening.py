@@ -207,6 +207,27 @@ def test_network_has_acls_a_nat_per_az_and_endpoints() -> None:
     assert services == {"ecr.api", "ecr.dkr", "secretsmanager", "ssm", "logs", "s3"}
 
 
+def test_vpc_flow_logs_record_every_flow_for_a_year() -> None:
+    """The VPC's accepted and rejected flows go to a log group kept a year (review L7), delivered by a
+    role only the flow-log service of this account assumes, which may only write that group."""
+    network = template("network")
+    [flow] = resources(network, "AWS::EC2::FlowLog").values()
+    props = flow["Properties"]
+    assert props["ResourceType"] == "VPC"
+    assert props["ResourceId"] == {"Ref": "Vpc"}
+    assert props["TrafficType"] == "ALL"
+    group = resources(network, "AWS::Logs::LogGroup")[props["LogGroupName"]["Ref"]]
+    assert group["Properties"]["RetentionInDays"] >= 365
+    role = resources(network, "AWS::IAM::Role")[props["DeliverLogsPermissionArn"]["Fn::GetAtt"][0]]
+    [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    [policy] = role["Properties"]["Policies"]
+    [grant] = policy["PolicyDocument"]["Statement"]
+    assert all(action.startswith("logs:") for action in grant["Action"])
+    assert grant["Resource"] == {"Fn::GetAtt": [props["LogGroupName"]["Ref"], "Arn"]}
+
+
 def test_dashboard_deploys_blue_green_with_alarm_rollback() -> None:
     """The service is deployed by CodeDeploy: two target groups, a test listener apart from the
     production one, automatic rollback on failure and on the alarms, which exist in the template."""

@@ -36,6 +36,12 @@ FIGURES = {
     "total_debt": "totalDebt",
     "net_debt": "netDebt",
     "shares_diluted": "weightedAverageShsOutDil",
+    # The CFA enterprise value's other claims and cash (schema/180): multiples on any basis.
+    "cash_and_equivalents": "cashAndCashEquivalents",
+    "short_term_investments": "shortTermInvestments",
+    "cash_and_short_term_investments": "cashAndShortTermInvestments",
+    "preferred_stock": "preferredStock",
+    "minority_interest": "minorityInterest",
 }
 # `fundamentals.ratios`' columns, in its order (tests/serving/test_company.py checks they agree).
 RATIOS = (

@@ -11,7 +11,8 @@ page's per-company ones exactly (tests/engine/runs/test_serving_refresh.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -245,3 +246,18 @@ def _rolled_known(meta: Meta) -> dict[tuple[str, str], datetime | None]:
             stamps = [k for _, k in days[max(0, at - 3) : at + 1] if k is not None]
             out[(symbol, day)] = max(stamps, default=None)
     return out
+
+
+def group_statements(rows: Iterable[Mapping[str, Any]]) -> tuple[dict[str, Any], dict[Any, Any]]:
+    """`metric_frame`'s arguments from statement rows (symbol, kind, grp "FY"/"Q", period, fiscal_date,
+    fiscal_year, updated_at, payload as a dict): payloads by symbol, period group and kind, and per
+    (symbol, group, fiscal date) its fiscal year, period label and latest change."""
+    payloads: dict[str, Any] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    meta: dict[Any, Any] = {}
+    for row in rows:
+        symbol, group = row["symbol"], row["grp"]
+        payloads[symbol][group][row["kind"]].append(row["payload"])
+        key = (symbol, group, row["fiscal_date"].isoformat())
+        known, stamp = meta.get(key), row["updated_at"]
+        meta[key] = (row["fiscal_year"], row["period"], stamp if known is None else max(known[2], stamp))
+    return payloads, meta

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import math
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -124,16 +123,8 @@ async def _record(
 
 def _group_statements(rows: Iterable[asyncpg.Record]) -> tuple[dict[str, Any], dict[Any, Any]]:
     """Payloads by symbol, period group and kind, and per (symbol, group, fiscal date) its fiscal year,
-    period label and latest change."""
-    payloads: dict[str, Any] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    meta: dict[Any, Any] = {}
-    for row in rows:
-        symbol, group = row["symbol"], row["grp"]
-        payloads[symbol][group][row["kind"]].append(orjson.loads(row["payload"]))
-        key = (symbol, group, row["fiscal_date"].isoformat())
-        known, stamp = meta.get(key), row["updated_at"]
-        meta[key] = (row["fiscal_year"], row["period"], stamp if known is None else max(known[2], stamp))
-    return payloads, meta
+    period label and latest change (the payloads parsed from their text here)."""
+    return history.group_statements({**row, "payload": orjson.loads(row["payload"])} for row in rows)
 
 
 def metric_frame(rows: Iterable[asyncpg.Record]) -> pd.DataFrame:

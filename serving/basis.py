@@ -1,0 +1,171 @@
+"""One clear period basis (#27): trailing twelve months where four quarters exist, the period end shown,
+old annuals flagged, "n/m" where a denominator is not positive.
+
+The Screener, Compare and Valuation read the latest fiscal year from `screener_rows` and the trailing
+twelve months from `metric_history` (basis TTM: flows of the last four quarters, balances of the latest
+quarter). `clear_basis` puts one figure per metric on each row: the TTM one when the company has four
+consecutive quarters ending no earlier than its last fiscal year, else the fiscal year's, and says which
+(`basis`), up to when (`period_end`) and whether that is older than nine months (`stale`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from serving.company import FIGURES, RATIOS
+from serving.fundamentals import safe_div
+from serving.valuation import multiples
+
+STALE_MONTHS = 9
+# The multiples `valuation.multiples` returns besides the market cap it is given.
+MULTIPLES = (
+    "enterprise_value",
+    "enterprise_value_fmp",
+    "pe",
+    "ev_ebitda",
+    "ev_ebitda_fmp",
+    "ev_sales",
+    "pb",
+    "p_fcf",
+)
+GROWTH = ("revenue_growth", "net_income_growth", "fcf_growth", "eps_growth")
+# Each figure whose sign decides whether a ratio means something, and the ratios that divide by it.
+# A ratio over a known denominator that is not positive is "not meaningful" (n/m), never a number: a
+# return on negative equity or a P/E on a loss reads as its opposite.
+DENOMINATORS: dict[str, tuple[str, ...]] = {
+    "equity": ("roe", "pb", "debt_to_equity"),
+    "net_income": ("pe",),
+    "ebitda": ("ev_ebitda", "ev_ebitda_fmp", "net_debt_to_ebitda"),
+    "free_cash_flow": ("p_fcf",),
+    "revenue": ("ev_sales",),
+}
+# On a screener row (latest fiscal year) the denominators' signs, from per-share or margin columns.
+SIGN_COLUMNS = {
+    "equity": "book_value_per_share",
+    "net_income": "eps",
+    "ebitda": "ebitda_margin",
+    "free_cash_flow": "fcf_per_share",
+    "revenue": "revenue_per_share",
+}
+# On a metric_history row, the figures themselves.
+FIGURE_COLUMNS = {
+    "equity": "total_equity",
+    "net_income": "net_income",
+    "ebitda": "ebitda",
+    "free_cash_flow": "free_cash_flow",
+    "revenue": "revenue",
+}
+NM = "n/m"
+
+
+def statement_fields(rows: pd.DataFrame) -> pd.DataFrame:
+    """metric_history's figures under their FMP names (what `valuation.multiples` reads), same index."""
+    return pd.DataFrame(
+        {name: rows[column] for column, name in FIGURES.items() if column in rows.columns}, index=rows.index
+    )
+
+
+def latest(history: pd.DataFrame) -> pd.DataFrame:
+    """The last row (by fiscal_date) of each symbol of metric_history rows, indexed by symbol."""
+    if history.empty:
+        return history.set_index("symbol") if "symbol" in history.columns else history
+    ordered = history.sort_values(["symbol", "fiscal_date"], kind="stable")
+    return ordered.groupby("symbol", sort=True).tail(1).set_index("symbol")
+
+
+def stale_before(reference: pd.Timestamp) -> pd.Timestamp:
+    """Period ends before this are older than STALE_MONTHS at `reference` (the latest close)."""
+    return pd.Timestamp(reference) - pd.DateOffset(months=STALE_MONTHS)
+
+
+def clear_basis(table: pd.DataFrame, ttm: pd.DataFrame, *, reference: pd.Timestamp | None) -> pd.DataFrame:
+    """The screener table with each company's figures on one clear basis.
+
+    Args:
+        table: screener rows (latest fiscal year) indexed by symbol, with `fiscal_date` and `market_cap`.
+        ttm: each symbol's latest TTM metric_history row (`latest`), indexed by symbol.
+        reference: the day ages are measured from (the latest close; None: nothing is flagged).
+
+    Returns:
+        The table with ratios, growth, multiples and yields taken from the TTM row where one exists ending
+        no earlier than the fiscal year, and the columns `basis` ("TTM", "FY" or None), `period_end` and
+        `stale` (the period ended more than STALE_MONTHS before `reference`). Ratios over a denominator
+        that is not positive are NaN (see `not_meaningful`). The F-score and Altman Z stay annual.
+    """
+    out = table.copy()
+    rows = ttm.reindex(out.index)
+    fy_end = (
+        pd.to_datetime(out["fiscal_date"]) if "fiscal_date" in out else pd.Series(pd.NaT, index=out.index)
+    )
+    ttm_end = (
+        pd.to_datetime(rows["fiscal_date"]) if "fiscal_date" in rows else pd.Series(pd.NaT, index=out.index)
+    )
+    use = (ttm_end.notna() & (fy_end.isna() | (ttm_end >= fy_end))).to_numpy()
+    for column in (*RATIOS, *GROWTH):
+        if column in out.columns and column in rows.columns:
+            out[column] = np.where(use, rows[column].to_numpy(dtype=float), out[column].to_numpy(dtype=float))
+    cap = pd.to_numeric(out["market_cap"], errors="coerce").astype(float)
+    priced = multiples(statement_fields(rows), cap)
+    for column in MULTIPLES:
+        if column in out.columns:
+            out[column] = np.where(
+                use, priced[column].to_numpy(dtype=float), out[column].to_numpy(dtype=float)
+            )
+    positive_cap = cap.where(cap > 0)
+    yields = {
+        "fcf_yield": safe_div(_col(rows, "free_cash_flow"), positive_cap),
+        "dividend_yield": safe_div(-_col(rows, "dividends_paid"), positive_cap),
+    }
+    for column, values in yields.items():
+        before = out[column] if column in out.columns else pd.Series(np.nan, index=out.index)
+        out[column] = np.where(use, values.to_numpy(dtype=float), before.to_numpy(dtype=float))
+    end = ttm_end.where(use, fy_end)
+    labels = ["TTM" if ttm else "FY" if fy else None for ttm, fy in zip(use, fy_end.notna(), strict=True)]
+    out["basis"] = pd.Series(labels, index=out.index, dtype=object)
+    out["period_end"] = end.dt.date.astype(object).where(end.notna(), None)
+    out["stale"] = (end < stale_before(reference)).to_numpy() if reference is not None else False
+    signs = pd.DataFrame(
+        {name: out[column] for name, column in SIGN_COLUMNS.items() if column in out}, index=out.index
+    )
+    for name, column in FIGURE_COLUMNS.items():
+        if column in rows.columns:
+            signs[name] = np.where(use, rows[column].to_numpy(dtype=float), signs.get(name, np.nan))
+    return blank_not_meaningful(out, signs)
+
+
+def _col(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name].astype(float) if name in frame.columns else pd.Series(np.nan, index=frame.index)
+
+
+def blank_not_meaningful(frame: pd.DataFrame, signs: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with each ratio over a known, not positive denominator (signs: one column per name of
+    DENOMINATORS) set to NaN, and a text column `not_meaningful` naming those ratios per row."""
+    out = frame.copy()
+    named = pd.Series("", index=out.index, dtype=object)
+    for name, ratios in DENOMINATORS.items():
+        if name not in signs.columns:
+            continue
+        sign = pd.to_numeric(signs[name], errors="coerce").astype(float)
+        bad = (sign.notna() & ~(sign > 0)).to_numpy()
+        for ratio in ratios:
+            if ratio in out.columns:
+                out.loc[bad, ratio] = np.nan
+                named[bad] = named[bad] + ratio + ","
+    out["not_meaningful"] = named.str.rstrip(",")
+    return out
+
+
+def not_meaningful(frame: pd.DataFrame) -> Mapping[str, pd.Series]:
+    """Per ratio, the rows where it is n/m (from the `not_meaningful` column `blank_not_meaningful` adds)."""
+    if "not_meaningful" not in frame.columns:
+        return {}
+    lists = frame["not_meaningful"].fillna("").astype(str).str.split(",")
+    return {
+        ratio: lists.map(lambda names, r=ratio: r in names).astype(bool)
+        for ratios in DENOMINATORS.values()
+        for ratio in ratios
+        if ratio in frame.columns
+    }

@@ -7,8 +7,10 @@ year, keeping the accounting identities (assets = liabilities + equity, FCF = OC
 from __future__ import annotations
 
 import asyncio
+import calendar
 import csv
 import json
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,6 @@ FIXTURES = REPO / "tests" / "fixtures" / "fmp"
 SYMBOLS = ("AAPL", "MSFT", "JNJ", "XOM", "JPM", "KO", "NVDA", "PG")
 YEARS = 12
 LAST_DAY = date(2024, 12, 31)
-QUARTER_ENDS = ((3, 31), (6, 30), (9, 30), (12, 31))
 RESTATED_FISCAL_DATE = date(2023, 12, 31)
 RESTATED_ON = date(2024, 6, 15)
 
@@ -69,7 +70,25 @@ def _scaled(base: dict[str, Any], factor: float, symbol: str, when: date, period
     return row
 
 
-def statement_rows(symbol: str, seed: int) -> list[tuple[Any, ...]]:
+# A payload changed before it is stored: (symbol, kind, period, period end, payload) -> payload.
+Tweak = Callable[[str, str, str, date, dict[str, Any]], dict[str, Any]]
+
+
+def period_ends(year: int, fy_month: int) -> list[tuple[str, date]]:
+    """The FY row's and its four quarters' period ends of fiscal year `year` ending in `fy_month`."""
+
+    def month_end(y: int, m: int) -> date:
+        while m <= 0:
+            y, m = y - 1, m + 12
+        return date(y, m, calendar.monthrange(y, m)[1])
+
+    quarters = [(f"Q{q + 1}", month_end(year, fy_month - 9 + 3 * q)) for q in range(4)]
+    return [("FY", month_end(year, fy_month)), *quarters]
+
+
+def statement_rows(
+    symbol: str, seed: int, *, fy_month: int = 12, tweak: Tweak | None = None
+) -> list[tuple[Any, ...]]:
     income, balance, cashflow = (
         _fixture("income-statement"),
         _fixture("balance-sheet-statement"),
@@ -82,10 +101,8 @@ def statement_rows(symbol: str, seed: int) -> list[tuple[Any, ...]]:
     for k in range(YEARS):
         year = LAST_DAY.year - YEARS + 1 + k
         growth = size * (1.07**k) * float(rng.uniform(0.95, 1.05))
-        for period, (month, day), share in [("FY", (12, 31), 1.0)] + [
-            (f"Q{q + 1}", QUARTER_ENDS[q], 0.25) for q in range(4)
-        ]:
-            when = date(year, month, day)
+        for period, when in period_ends(year, fy_month):
+            share = 1.0 if period == "FY" else 0.25
             flow = growth * share
             for kind, base, factor in (
                 ("income", income, flow),
@@ -113,6 +130,8 @@ def statement_rows(symbol: str, seed: int) -> list[tuple[Any, ...]]:
                         payload[share_field] = base[share_field] * (
                             size if share_field.startswith("weighted") else growth * share / size
                         )
+                if tweak is not None:
+                    payload = tweak(symbol, kind, period, when, payload)
                 rows.append(
                     (symbol, kind, period, when, year, "USD", when + timedelta(days=30), json.dumps(payload))
                 )
@@ -131,9 +150,17 @@ def _generic(profile: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in profile.items() if k not in APPLE_ONLY}
 
 
-def seed(owner_url: str, symbols: tuple[str, ...] = SYMBOLS, *, first_seed: int = 1) -> None:
+def seed(
+    owner_url: str,
+    symbols: tuple[str, ...] = SYMBOLS,
+    *,
+    first_seed: int = 1,
+    fy_months: Mapping[str, int] | None = None,
+    tweak: Tweak | None = None,
+) -> None:
     """Apply the schema and load companies, prices and statements for `symbols` (the i-th company's
-    series drawn from seed `first_seed + i`)."""
+    series drawn from seed `first_seed + i`); `fy_months` moves a company's fiscal year end (December by
+    default), `tweak` changes payloads before they are stored."""
     apply_schema(owner_url)
     listing = constituents()
     with psycopg.connect(owner_url, autocommit=False) as conn:
@@ -175,7 +202,8 @@ def seed(owner_url: str, symbols: tuple[str, ...] = SYMBOLS, *, first_seed: int 
                 "COPY statements (symbol, kind, period, fiscal_date, fiscal_year, reported_currency, filing_date, payload)"
                 " FROM STDIN"
             ) as copy:
-                for statement in statement_rows(symbol, i + first_seed):
+                fy_month = (fy_months or {}).get(symbol, 12)
+                for statement in statement_rows(symbol, i + first_seed, fy_month=fy_month, tweak=tweak):
                     copy.write_row(statement)
         # Known since filing (not since seeding), and one restatement, for the as-of views: AAPL's FY2023
         # revenue as filed (2024-01-30) was restated 2 % higher on RESTATED_ON.

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.components import serving_state
+from dashboard.components import history_data, serving_state
 from dashboard.components.inputs import universe
+from dashboard.components.picker import picker
 from dashboard.data import queries
 from dashboard.services import services
+from serving import basis, valuation
 from serving import universe as derive
-from serving import valuation
 
 # The columns a universe table starts with (Screener, Compare): who, the price, size and two multiples.
 LEADING_COLUMNS = ("name", "sector", "price", "market_cap", "shares_source", "pe", "ev_ebitda")
@@ -22,12 +23,17 @@ LEADING_COLUMNS = ("name", "sector", "price", "market_cap", "shares_source", "pe
 def live_metrics() -> pd.DataFrame:
     """The screener table computed from the statements and prices (the stores without screener_rows)."""
     router = services().router
-    return derive.screener_table(
-        queries.recent_annual(router, derive.KINDS, keep=derive.DEPTH),
-        queries.latest_closes(router),
-        queries.share_counts(router),
-        universe(),
+    raw = queries.recent_annual(router, derive.KINDS, keep=derive.DEPTH)
+    table = derive.screener_table(
+        raw, queries.latest_closes(router), queries.share_counts(router), universe()
     )
+    if table.empty:
+        return table
+    # The added columns the statements give (the price statistics come with the refresh only: a screen
+    # on them says so rather than finding nothing).
+    no_stats = pd.DataFrame(index=table.index, columns=list(derive.PRICE_STATS))
+    added = derive.added_columns(raw, table, no_stats).drop(columns=list(derive.PRICE_STATS))
+    return table.join(added)
 
 
 def metrics() -> pd.DataFrame:
@@ -52,3 +58,41 @@ def sector_medians(table: pd.DataFrame, columns: tuple[str, ...] = valuation.MUL
         return valuation.sector_medians(table, table["sector"], columns)
 
     return svc.cache.cached("valuation-sector-medians", (columns,), build)
+
+
+def latest_ttm() -> pd.DataFrame:
+    """Each symbol's latest TTM metric_history row, indexed by symbol (computed on a store without it)."""
+    svc = services()
+
+    def build() -> pd.DataFrame:
+        if serving_state.usable(serving_state.METRIC_HISTORY):
+            rows = queries.latest_ttm(svc.router)
+        else:
+            rows = history_data.stored_or_computed(universe()["symbol"].tolist(), "TTM")
+        return basis.latest(rows)
+
+    return svc.cache.cached("latest-ttm", (), build)
+
+
+def reference_day(table: pd.DataFrame) -> pd.Timestamp | None:
+    """The day ages are measured from: the latest close the table reflects (not the wall clock)."""
+    if "price_date" in table.columns and table["price_date"].notna().any():
+        return pd.Timestamp(max(d for d in table["price_date"] if d is not None and d == d))
+    day = picker().as_of
+    return pd.Timestamp(day) if day else None
+
+
+def on_basis(kind: str) -> pd.DataFrame:
+    """The screener table on one clear basis: "ttm" (trailing twelve months where four quarters end no
+    earlier than the last fiscal year, else that year) or "fy" (the latest fiscal year), with the basis,
+    the period end, a flag for periods over nine months old, and n/m ratios blanked (serving/basis.py)."""
+    svc = services()
+
+    def build() -> pd.DataFrame:
+        table = metrics()
+        if table.empty:
+            return table
+        ttm = latest_ttm() if kind == "ttm" else pd.DataFrame()
+        return basis.clear_basis(table, ttm, reference=reference_day(table))
+
+    return svc.cache.cached("screener-basis", (kind,), build)

@@ -531,3 +531,52 @@ NOT_FLOAT = frozenset(
         "price_date",
     }
 )
+
+
+# -- #27: histories for Compare and Valuation, the TTM basis for the Screener --------------------------
+def latest_ttm(router: ReplicaRouter) -> pd.DataFrame:
+    """Each symbol's latest TTM metric_history row (the Screener's trailing-twelve-month basis)."""
+    result = _result(
+        router,
+        "SELECT DISTINCT ON (symbol) * FROM metric_history WHERE basis = 'TTM' ORDER BY symbol, fiscal_date DESC",
+    )
+    return _typed(result)
+
+
+def metric_histories(router: ReplicaRouter, symbols: Sequence[str], basis: str) -> pd.DataFrame:
+    """metric_history rows of several symbols and one basis ("FY", "Q", "TTM"), by symbol, oldest first."""
+    result = _result(
+        router,
+        "SELECT * FROM metric_history WHERE basis = :basis AND symbol = ANY(:symbols)"
+        " ORDER BY symbol, fiscal_date",
+        {"basis": basis, "symbols": list(symbols)},
+    )
+    return _typed(result)
+
+
+def statement_rows(router: ReplicaRouter, symbols: Sequence[str]) -> list[dict[str, Any]]:
+    """The statement rows metric_history is computed from (`serving.history.group_statements` takes them),
+    for a store whose serving tables are not filled yet."""
+    result = _result(
+        router,
+        "SELECT symbol, kind, CASE WHEN period = 'FY' THEN 'FY' ELSE 'Q' END AS grp, period, fiscal_date,"
+        " fiscal_year, updated_at, payload FROM statements"
+        " WHERE symbol = ANY(:symbols) AND kind IN ('income', 'balance', 'cashflow') ORDER BY symbol, fiscal_date",
+        {"symbols": list(symbols)},
+    )
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+
+def closes_on(router: ReplicaRouter, symbols: Sequence[str], days: Sequence[Any]) -> pd.DataFrame:
+    """For each (symbol, day) pair, the last traded close on or before that day (symbol, day, close):
+    one index probe per pair (multiples at period ends of many companies)."""
+    result = _result(
+        router,
+        "SELECT q.symbol, q.day, p.close FROM unnest(CAST(:symbols AS text[]), CAST(:days AS date[]))"
+        " AS q(symbol, day) CROSS JOIN LATERAL (SELECT close FROM prices_daily d WHERE d.symbol = q.symbol"
+        " AND d.date <= q.day ORDER BY date DESC LIMIT 1) p",
+        {"symbols": list(symbols), "days": list(days)},
+    )
+    frame = pd.DataFrame(result.rows, columns=result.columns or ["symbol", "day", "close"])
+    frame["close"] = pd.to_numeric(frame["close"], errors="coerce").astype(float)
+    return frame

@@ -1,7 +1,9 @@
-"""Compare: 2-10 tickers side by side: latest ratios, growth and normalised price."""
+"""Compare: 2-10 tickers side by side: any metric over 1-30 years (fiscal, TTM or calendar years) with
+sector and sub-industry medians, the latest figures on one clear basis, and normalised prices."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,12 +11,33 @@ import dash
 import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
-from dash import Input, Output, callback, html
+from dash import Input, Output, callback, ctx, dcc, html
 from dash.development.base_component import Component
 
-from dashboard.components import charts, company_data, states, tables, universe_data, urlstate
-from dashboard.components.export import export_href, register_export
-from dashboard.components.inputs import radio_column, valid_choice, valid_symbols
+from dashboard.components import (
+    catalogue,
+    charts,
+    company_data,
+    compare_view,
+    history_data,
+    states,
+    tables,
+    universe_data,
+    urlstate,
+)
+from dashboard.components.export import export_href, export_link, register_export
+from dashboard.components.formats import Col
+from dashboard.components.inputs import (
+    InvalidInput,
+    bounded_text,
+    group,
+    radio_column,
+    universe,
+    valid_choice,
+    valid_number,
+    valid_symbol,
+    valid_symbols,
+)
 from dashboard.components.page import (
     FAILURES,
     chart,
@@ -25,31 +48,48 @@ from dashboard.components.page import (
     symbol_picker,
 )
 from dashboard.components.picker import Picker
+from dashboard.components.screener_grid import results_grid, with_labels, with_nm
 from dashboard.services import services
 
 dash.register_page(__name__, path="/compare", name="Compare", order=3, title="Compare · MyCFATool")
 
+MAX_TICKERS = 10
 COLUMNS = [
-    *universe_data.LEADING_COLUMNS,
-    "gross_margin",
+    "symbol",
+    "name",
+    "basis_shown",
+    "period_end",
+    "price",
+    "market_cap",
+    "pe",
+    "ev_ebitda",
     "operating_margin",
     "net_margin",
     "roe",
     "roic",
     "debt_to_equity",
-    "current_ratio",
     "revenue_growth",
-    "net_income_growth",
-    "fcf_growth",
+    "eps_growth",
+    "fcf_yield",
+    "dividend_yield",
 ]
 SPANS = {"1Y": 365, "3Y": 3 * 365, "5Y": 5 * 365, "10Y": 10 * 365}
-
+OVERLAYS = {"sector": "Sector median", "sub_industry": "Sub-industry (peers) median"}
+SCALES = {"linear": "Linear", "log": "Log"}
+TICKER = re.compile(r"[A-Za-z][A-Za-z0-9.\-]*")
 
 URL = urlstate.page_state(
     "/compare",
     "compare",
     urlstate.Param("symbols", "compare-symbols", kind="symbols", label="tickers"),
+    urlstate.Param(
+        "metric", "compare-metric", default="net_margin", choices=catalogue.HISTORY_KEYS, label="metric"
+    ),
+    urlstate.Param("basis", "compare-basis", default="FY", choices=tuple(history_data.BASES), label="basis"),
+    urlstate.Param("years", "compare-years", kind="number", default=10, low=1, high=30, label="years"),
+    urlstate.Param("overlay", "compare-overlay", kind="choices", default=[], choices=tuple(OVERLAYS)),
     urlstate.Param("span", "compare-span", default="5Y", choices=tuple(SPANS), label="range"),
+    urlstate.Param("scale", "compare-scale", default="linear", choices=tuple(SCALES), label="scale"),
 )
 register_picker("compare-symbols")
 
@@ -59,55 +99,260 @@ def layout(**query: Any) -> Component:
     if not isinstance(data, Picker):
         return data
     state = URL.read(query)
-    chosen = state["symbols"] or data.defaults(3)
+    asked = state["symbols"] or []
+    chosen = asked[:MAX_TICKERS] or data.defaults(3)
+    if len(asked) > MAX_TICKERS:
+        state.notes.append(f"tickers: at most {MAX_TICKERS}; {', '.join(asked[MAX_TICKERS:])} left out.")
     return frame(
         "Compare",
         URL,
         state,
         dbc.Row(
             [
-                symbol_picker("compare-symbols", data, chosen, md=8, multi=True, label="Companies (2 to 10)"),
-                radio_column("compare-span", {k: k for k in SPANS}, state["span"], md=4, label="Price range"),
+                symbol_picker("compare-symbols", data, chosen, md=7, multi=True, label="Companies (2 to 10)"),
+                dbc.Col(
+                    [
+                        dbc.Label(
+                            "Or type or paste tickers", html_for="compare-paste", className="small mb-0"
+                        ),
+                        dbc.Input(id="compare-paste", placeholder="AAPL MSFT", debounce=True),
+                    ],
+                    md=3,
+                ),
+                dbc.Col(
+                    html.Div(id="compare-tickers-feedback", className="small text-danger", role="status"),
+                    md=2,
+                ),
             ],
             className="mb-2 align-items-end",
         ),
+        dbc.Row(
+            [
+                dbc.Col(
+                    [
+                        dbc.Label("Metric", html_for="compare-metric", className="small mb-0"),
+                        dcc.Dropdown(
+                            id="compare-metric",
+                            options=catalogue.options(catalogue.HISTORY_KEYS),
+                            value=state["metric"],
+                            clearable=False,
+                        ),
+                    ],
+                    md=4,
+                ),
+                radio_column("compare-basis", history_data.BASES, state["basis"], md=3, label="Periods"),
+                dbc.Col(
+                    [
+                        dbc.Label("Years (1 to 30)", html_for="compare-years", className="small mb-0"),
+                        dbc.Input(
+                            id="compare-years",
+                            type="number",
+                            value=state["years"],
+                            min=1,
+                            max=30,
+                            step=1,
+                            debounce=True,
+                        ),
+                        html.Div(id="compare-years-feedback", className="small text-danger", role="status"),
+                    ],
+                    md=2,
+                ),
+                dbc.Col(
+                    group(
+                        "Overlays",
+                        dbc.Checklist(
+                            id="compare-overlay",
+                            options=[{"label": v, "value": k} for k, v in OVERLAYS.items()],
+                            value=state["overlay"],
+                        ),
+                    ),
+                    md=3,
+                ),
+            ],
+            className="mb-2 g-2",
+        ),
         html.Div(id="compare-staleness"),
-        heading("Latest annual ratios and growth", "compare", "ratios"),
+        heading("History", "compare", "history"),
+        chart("compare-history-graph", "compare-history"),
+        states.loading(html.Div(id="compare-history-table"), "compare-history-table"),
+        heading(
+            "Latest figures (trailing 12 months where four quarters exist)", "compare", "ratios", gap=True
+        ),
         states.loading(html.Div(id="compare-table"), "compare-table"),
-        heading("Normalised price (start = 100, adjusted)", "compare", "prices", gap=True),
+        html.Div(
+            [
+                html.H2("Normalised price (start = 100, adjusted)", className="h5 d-inline"),
+                export_link("compare", "prices"),
+            ],
+            className="mt-3",
+        ),
+        dbc.Row(
+            [
+                radio_column("compare-span", {k: k for k in SPANS}, state["span"], md=4, label="Price range"),
+                radio_column("compare-scale", SCALES, state["scale"], md=3, label="Price scale"),
+            ]
+        ),
         chart("compare-price-graph", "compare-price"),
     )
 
 
+@callback(
+    Output("compare-symbols", "value"),
+    Output("compare-paste", "value"),
+    Output("compare-tickers-feedback", "children"),
+    Input("compare-paste", "value"),
+    Input("compare-symbols", "value"),
+    prevent_initial_call=True,
+)
+def compare_tickers(pasted: str | None, chosen: list[str] | None) -> tuple[Any, Any, Any]:
+    """Typed or pasted tickers replace the choice; unknown ones and any beyond ten are named, not dropped
+    silently (the picker keeps what is valid)."""
+    keep = dash.no_update
+    if ctx.triggered_id == "compare-paste":
+        if not pasted or not pasted.strip():
+            return keep, keep, None
+        try:
+            text = bounded_text(pasted, name="tickers", max_chars=400)
+        except InvalidInput as exc:
+            return keep, keep, f"Tickers: {exc}."
+        known, problems = [], []
+        for item in dict.fromkeys(t.upper() for t in TICKER.findall(text)):
+            try:
+                known.append(valid_symbol(item))
+            except InvalidInput as exc:
+                problems.append(str(exc))
+        if len(known) > MAX_TICKERS:
+            problems.append(f"at most {MAX_TICKERS} tickers: {', '.join(known[MAX_TICKERS:])} left out")
+            known = known[:MAX_TICKERS]
+        message = f"Tickers: {'; '.join(problems)}." if problems else None
+        return (known if known else keep), "", message
+    if chosen and len(chosen) > MAX_TICKERS:
+        return (
+            chosen[:MAX_TICKERS],
+            keep,
+            f"At most {MAX_TICKERS} tickers: {', '.join(chosen[MAX_TICKERS:])} not added.",
+        )
+    return keep, keep, None
+
+
 def ratio_table(symbols: list[str]) -> pd.DataFrame:
-    table = services().cache.cached("compare-columns", (), _compared_columns)
+    table = universe_data.on_basis("ttm")
     if table.empty:
         return pd.DataFrame()
-    present = [s for s in symbols if s in table.index]
-    return table.take(table.index.get_indexer(present)).reset_index()
-
-
-def _compared_columns() -> pd.DataFrame:
-    """The screener table's columns Compare shows, every symbol: cut once per data version, so a request
-    takes its rows from 18 columns, not ~60 (`loc` with rows and columns cost ~1 ms, this ~0.5)."""
-    table = universe_data.metrics()
-    return table if table.empty else table[[c for c in COLUMNS if c in table.columns]]
+    labelled = with_labels(table)
+    present = [s for s in symbols if s in labelled.index]
+    rows = labelled.take(labelled.index.get_indexer(present)).reset_index()
+    return rows[[c for c in [*COLUMNS, "not_meaningful"] if c in rows.columns]]
 
 
 def normalised(symbols: list[str], span: str) -> pd.DataFrame:
-    """Adjusted closes in the span, rebased to 100 at each symbol's first price (empty: no prices).
-
-    Not cached itself: it is a cut of the per-symbol cached closes (~2 ms), and the view that shows it is
-    cached whole, so a cache entry of its own was one more file written per new choice.
-    """
+    """Adjusted closes in the span, rebased to 100 at each symbol's first price (empty: no prices)."""
     shown = company_data.adjusted_closes(symbols, days=SPANS[span])
     if shown.empty:
         return pd.DataFrame()
-    # Each column over its first price (NaN for a column without one), as `shown / shown.bfill().iloc[0]`
-    # divides, on the array: pandas' bfill and aligned division cost ~0.5 ms.
     values = shown.to_numpy()
     first = values[np.argmax(~np.isnan(values), axis=0), np.arange(values.shape[1])]
     return pd.DataFrame(values / first * 100.0, index=shown.index, columns=shown.columns.rename(None))
+
+
+def history_inputs(
+    symbols: Any, metric: Any, basis: Any, years: Any, overlays: Any
+) -> tuple[list[str], str, str, int, list[str]]:
+    chosen = valid_symbols(symbols or [], minimum=2, maximum=MAX_TICKERS)
+    metric = valid_choice(metric or "net_margin", catalogue.HISTORY_KEYS, name="metric")
+    basis = valid_choice(basis or "FY", tuple(history_data.BASES), name="periods")
+    count = valid_number(10 if years in (None, "") else years, low=1, high=30, name="years")
+    if not float(count).is_integer():
+        raise InvalidInput("years must be a whole number from 1 to 30")
+    wanted = [valid_choice(o, tuple(OVERLAYS), name="overlay") for o in (overlays or [])]
+    return chosen, metric, basis, int(count), wanted
+
+
+def history_view(
+    chosen: list[str], metric: str, basis: str, years: int, wanted: list[str]
+) -> tuple[Any, ...]:
+    frames = compare_view.windowed(history_data.histories(chosen, basis), basis, years)
+    long = compare_view.long_table(frames, basis, metric)
+    missing = [s for s in chosen if s not in set(long["symbol"])]
+    overlays = []
+    for kind in wanted:
+        column = "sector" if kind == "sector" else "sub_industry"
+        names = dict.fromkeys(str(v) for v in _groups(chosen, column) if isinstance(v, str))
+        for name in names:
+            medians = history_data.group_medians(column, name, basis, metric)
+            periods = set(long["period"])
+            shown = medians[
+                [compare_view.label(basis, v) in periods for v in medians[history_data.ALIGN[basis]]]
+            ]
+            overlays.append((f"{name} median", shown))
+    ends = compare_view.year_ends(frames)
+    figure = (
+        compare_view.figure(long, overlays, basis, metric, ends)
+        if not long.empty
+        else charts.empty_figure(
+            f"No {catalogue.BY_KEY[metric].label} history for these tickers on this basis."
+        )
+    )
+    wide = compare_view.wide_table(long, overlays, basis, ends) if not long.empty else pd.DataFrame()
+    kind = catalogue.BY_KEY[metric].kind
+    columns = {c: _col(c, kind) for c in wide.columns}
+    grid = tables.grid("compare-history-grid", wide, columns=columns) if not wide.empty else None
+    note = (
+        html.P(
+            f"No {catalogue.BY_KEY[metric].label} on this basis for: {', '.join(missing)}.",
+            className="small text-muted",
+            id="compare-history-missing",
+        )
+        if missing
+        else None
+    )
+    return figure, html.Div([grid, note])
+
+
+def _groups(symbols: list[str], column: str) -> list[Any]:
+    frame = universe().set_index("symbol")
+    return [frame[column].get(s) for s in symbols]
+
+
+def _col(name: str, kind: str) -> Col:
+    if name == "company":
+        return Col("Company")
+    if name == "year_ends":
+        return Col("Fiscal year ends")
+    return Col(name, kind)
+
+
+@callback(
+    Output("compare-history-graph", "figure"),
+    Output("compare-history-table", "children"),
+    Output("compare-years-feedback", "children"),
+    Output("compare-export-history", "href"),
+    Input("compare-symbols", "value"),
+    Input("compare-metric", "value"),
+    Input("compare-basis", "value"),
+    Input("compare-years", "value"),
+    Input("compare-overlay", "value"),
+)
+def compare_history(symbols: Any, metric: Any, basis: Any, years: Any, overlays: Any) -> tuple[Any, ...]:
+    try:
+        chosen, metric, basis, count, wanted = history_inputs(symbols, metric, basis, years, overlays)
+    except InvalidInput as exc:  # the message beside the years field; the chart keeps its last view
+        return dash.no_update, dash.no_update, f"{exc}.", dash.no_update
+    try:
+        key = (tuple(chosen), metric, basis, count, tuple(wanted))
+        figure, table = services().cache.cached(
+            "compare-history-view", key, lambda: history_view(chosen, metric, basis, count, wanted)
+        )
+    except FAILURES as exc:
+        return charts.blank_figure(), states.error(str(exc)), None, "#"
+    params = {
+        "symbols": ",".join(chosen),
+        "metric": metric,
+        "basis": basis,
+        "years": str(count),
+        "overlay": ",".join(wanted),
+    }
+    return figure, table, None, export_href("compare", "history", params)
 
 
 @callback(
@@ -118,13 +363,15 @@ def normalised(symbols: list[str], span: str) -> pd.DataFrame:
     Output("compare-export-prices", "href"),
     Input("compare-symbols", "value"),
     Input("compare-span", "value"),
+    Input("compare-scale", "value"),
 )
-def compare_update(symbols: list[str] | None, span: str) -> tuple[Any, Any, Any, str, str]:
+def compare_update(symbols: list[str] | None, span: str, scale: str | None) -> tuple[Any, Any, Any, str, str]:
     try:
-        chosen = valid_symbols(symbols or [], minimum=2, maximum=10)
+        chosen = valid_symbols(symbols or [], minimum=2, maximum=MAX_TICKERS)
         span = valid_choice(span, tuple(SPANS), name="range")
+        scale = valid_choice(scale or "linear", tuple(SCALES), name="scale")
         grid, figure = services().cache.cached(
-            "compare-view", (tuple(chosen), span), lambda: compare_view(chosen, span)
+            "compare-view", (tuple(chosen), span, scale), lambda: compare_snapshot(chosen, span, scale)
         )
     except FAILURES as exc:  # one message, in the table's place
         return states.error(str(exc)), charts.blank_figure(), states.staleness(), "#", "#"
@@ -138,33 +385,43 @@ def compare_update(symbols: list[str] | None, span: str) -> tuple[Any, Any, Any,
     )
 
 
-def compare_view(chosen: list[str], span: str) -> tuple[Any, Any]:
-    """The table and chart for one choice (cached whole: pure given the data version)."""
+def compare_snapshot(chosen: list[str], span: str, scale: str) -> tuple[Any, Any]:
+    """The latest figures' grid and the price chart for one choice (cached whole)."""
     table = ratio_table(chosen)
     prices = normalised(chosen, span)
     grid = (
-        tables.grid("compare-grid", table)
+        results_grid(table, id_="compare-grid")
         if not table.empty
-        else states.empty("No annual statements for these tickers.")
+        else states.empty("No statements for these tickers.")
     )
-    figure = (
-        charts.lines(
-            prices,
-            f"Dividend-adjusted close, rebased to 100 on {prices.index[0]:%Y-%m-%d}",
-            yaxis="Index (start = 100)",
-        )
-        if not prices.empty
-        else charts.empty_figure("No prices for these tickers.")
+    if prices.empty:
+        return grid, charts.empty_figure("No prices for these tickers.")
+    figure = charts.lines(
+        prices,
+        f"Dividend-adjusted close, rebased to 100 on {prices.index[0]:%Y-%m-%d}",
+        yaxis="Index (start = 100)",
     )
+    if scale == "log":
+        figure["layout"]["yaxis"]["type"] = "log"
     return grid, figure
 
 
 @register_export("compare", "ratios")
 def export_ratios(args: Mapping[str, str]) -> pd.DataFrame:
-    return ratio_table(valid_symbols(args.get("symbols", "").split(","), minimum=2, maximum=10))
+    table = ratio_table(valid_symbols(args.get("symbols", "").split(","), minimum=2, maximum=MAX_TICKERS))
+    return with_nm(table).drop(columns=["basis_shown"], errors="ignore")
+
+
+@register_export("compare", "history")
+def export_history(args: Mapping[str, str]) -> pd.DataFrame:
+    chosen, metric, basis, count, _ = history_inputs(
+        args.get("symbols", "").split(","), args.get("metric"), args.get("basis"), args.get("years"), []
+    )
+    frames = compare_view.windowed(history_data.histories(chosen, basis), basis, count)
+    return compare_view.long_table(frames, basis, metric).assign(metric=metric, basis=basis)
 
 
 @register_export("compare", "prices")
 def export_prices(args: Mapping[str, str]) -> pd.DataFrame:
-    symbols = valid_symbols(args.get("symbols", "").split(","), minimum=2, maximum=10)
+    symbols = valid_symbols(args.get("symbols", "").split(","), minimum=2, maximum=MAX_TICKERS)
     return normalised(symbols, valid_choice(args.get("span"), tuple(SPANS), name="range"))

@@ -174,7 +174,7 @@ def test_company_view_survives_a_reload_and_opens_the_same_in_another_browser(
 def test_screener_compare_and_portfolio_links_restore_their_controls(browser: Any, ui_url: str) -> None:
     """The Screener's filters, Compare's tickers and the Portfolio's holdings come back from the address."""
     tab = tab_for(browser, ui_url)
-    tab.goto(ui_url + "/screener?sectors=Energy&metric=pe&min=0&sort=pe&order=asc")
+    tab.goto(ui_url + "/screener?sectors=Energy&where=pe%20%3E%3D%200&rank=pe&order=asc")
     tab.wait_for_function(
         "(e => e && e.innerText === '1 company')(document.querySelector('#screener-count'))"
     )
@@ -182,7 +182,7 @@ def test_screener_compare_and_portfolio_links_restore_their_controls(browser: An
     tab.wait_for_function(
         "(e => e && e.innerText === '1 company')(document.querySelector('#screener-count'))"
     )
-    url_has(tab, sectors="Energy", metric="pe", sort="pe", order="asc")
+    url_has(tab, sectors="Energy", where="pe >= 0", rank="pe", order="asc")
     tab.goto(ui_url + "/compare?symbols=KO,PG&span=10Y")
     assert [t["name"] for t in traces(tab, "compare-price-graph")] == ["KO", "PG"]
     tab.click("#compare-span label:has-text('1Y')")

@@ -172,11 +172,11 @@ def test_valuation_dcf_and_grid(ann: Call) -> None:
 
 SCREENER_DEFAULTS: dict[str, Any] = {
     "screener-sectors": [],
-    "screener-metric": "roe",
-    "screener-min": None,
-    "screener-max": None,
-    "screener-sort": "market_cap",
+    "screener-where": "",
+    "screener-rank": "market_cap",
     "screener-order": "desc",
+    "screener-basis": "ttm",
+    "screener-score": [],
 }
 VALUATION_INPUTS = {
     "valuation-growth": 6,
@@ -330,10 +330,10 @@ def test_screener_answers_stay_per_question(ann: Call) -> None:
     assert [r["symbol"] for r in ascending] == [r["symbol"] for r in row_data(first, "screener-results")][
         ::-1
     ]
-    filtered = ann("screener-results", {**base, "screener-min": 1e9})
+    filtered = ann("screener-results", {**base, "screener-where": "market cap >= 1000000"})
     assert "0 companies" in str(filtered["screener-count"]["children"])
-    bad = ann("screener-results", {**base, "screener-metric": "nope"})
-    assert "screener-results" in bad
+    bad = ann("screener-results", {**base, "screener-rank": "nope"})
+    assert "rank by" in str(bad["screener-where-feedback"]["children"])
     assert row_data(ann("screener-results", base), "screener-results") == row_data(first, "screener-results")
 
 

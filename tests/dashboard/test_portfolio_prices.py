@@ -165,15 +165,18 @@ def test_date_union_equals_the_sorted_union(name: str) -> None:
 
 @pytest.mark.parametrize("symbols", [*SYMBOL_SETS, ["KO", "NOPE"], ["NOPE"]])
 def test_compare_ratio_table_equals_its_previous_build(page: tuple[Any, Any], symbols: list[str]) -> None:
-    """Compare's ratio rows, in the order asked and without unknown tickers, equal the screener table cut
-    with `loc` as before."""
+    """Compare's ratio rows, in the order asked and without unknown tickers, equal the screener table on
+    the TTM basis (#27) cut with `loc`, with the basis label and the n/m column."""
     from dashboard.components import universe_data
+    from dashboard.components.screener_grid import with_labels
 
     app, _ = page
     with app.server.test_request_context():
         built = _compare().ratio_table(symbols)
-        table = universe_data.metrics()
+        table = with_labels(universe_data.on_basis("ttm"))
     present = [s for s in symbols if s in table.index]
-    expected = table.loc[present, [c for c in _compare().COLUMNS if c in table.columns]].reset_index()
+    wanted = [c for c in [*_compare().COLUMNS, "not_meaningful"] if c in table.columns]
+    expected = table.loc[present, wanted].reset_index()
     pd.testing.assert_frame_equal(built, expected)
+    assert {"basis_shown", "period_end", "operating_margin", "roe"} <= set(built.columns)
     assert list(built["symbol"]) == [s for s in symbols if s != "NOPE"]

@@ -152,18 +152,21 @@ def _page_answers(symbol: str) -> list[str]:
     from dashboard.pages import company, compare, forecast, screener
     from dashboard.pages import valuation as page
 
+    other = "MSFT" if symbol != "MSFT" else "AAPL"
     answers = [
         inspect.unwrap(company.company_statements)(symbol, "FY", "income", None),
         inspect.unwrap(company.company_statements)(symbol, "FY", "balance", AS_OF),
-        inspect.unwrap(compare.compare_update)([symbol, "MSFT" if symbol != "MSFT" else "AAPL"], "5Y"),
+        inspect.unwrap(compare.compare_update)([symbol, other], "5Y", "linear"),
+        inspect.unwrap(compare.compare_history)([symbol, other], "operating_margin", "FY", 10, ["sector"]),
+        inspect.unwrap(compare.compare_history)([symbol, other], "pe", "CAL", 5, []),
         inspect.unwrap(page.valuation_update)(symbol, None, *callbacks.VALUATION_DEFAULTS.values()),
         inspect.unwrap(page.valuation_update)(symbol, AS_OF, *callbacks.VALUATION_DEFAULTS.values()),
     ]
     for series in forecast.SERIES:
         for frequency in forecast.FREQUENCIES:
             answers.append(inspect.unwrap(forecast.forecast_update)(symbol, series, frequency, "ets"))
-    for metric, sort in (("roe", "market_cap"), ("pe", "roe")):
-        answers.append(inspect.unwrap(screener.screener_update)([], metric, None, None, sort, "desc"))
+    for where, rank, basis in (("roe >= 5", "market_cap", "ttm"), ("pe <= 40", "roe", "fy")):
+        answers.append(inspect.unwrap(screener.screener_update)([], where, rank, "desc", basis, []))
     return [_json(a) for a in answers]
 
 
@@ -215,8 +218,8 @@ def test_a_failed_refresh_leaves_the_page_on_its_last_rows_with_their_date(
         try:
             with app.server.test_request_context("/"):
                 app.server.extensions["mycfa"].cache.clear()
-                _, count, _ = inspect.unwrap(screener.screener_update)(
-                    [], "roe", None, None, "market_cap", "desc"
+                _, count, *_ = inspect.unwrap(screener.screener_update)(
+                    [], "", "market_cap", "desc", "ttm", []
                 )
             ready = app.server.test_client().get("/health/ready").get_json()
         finally:

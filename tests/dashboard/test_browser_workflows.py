@@ -1,0 +1,238 @@
+"""The analyst's everyday tasks (#27), performed in a real browser as an analyst would, each counting its
+actions (a click, or a typed entry ended by Enter) and checking the numbers against the statements.
+
+Its own database: devkit/workflow_seed.py (fiscal years ending in September, June and January, a stock
+split, negative equity, a bank, peers in each sector).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from devkit import seed, workflow_seed
+from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
+from tests.dashboard.conftest import PASSWORD, make_settings, served
+from tests.dashboard.test_browser import ARGS, CHROMIUM, shot
+from tests.dashboard.test_browser_demo import grid_data
+from tests.dashboard.test_browser_ui import SHOTS, tab_for, url_has
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def wf_db(pg_cluster: Cluster) -> Iterator[Database]:
+    with throwaway_database(pg_cluster, "workflows") as db:
+        workflow_seed.fill(db.owner_url)
+        seed.add_user(db.owner_url, "ann", PASSWORD, "analyst")
+        wait_for_replica(pg_cluster)
+        yield db
+
+
+@pytest.fixture(scope="module")
+def wf_url(wf_db: Database) -> Iterator[str]:
+    from dashboard.app import create_app
+
+    app = create_app(make_settings(wf_db))
+    try:
+        with served(app) as url:
+            yield url
+    finally:
+        app.server.extensions["mycfa"].router.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(wf_url: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield launched
+        launched.close()
+
+
+class Actions:
+    """Counts what the analyst does: each click and each entry typed and ended by Enter is one action."""
+
+    def __init__(self, tab: Any) -> None:
+        self.tab, self.count = tab, 0
+
+    def type_enter(self, selector: str, text: str) -> None:
+        self.tab.fill(selector, text)
+        self.tab.press(selector, "Enter")
+        self.count += 1
+
+    def click(self, selector: str) -> None:
+        self.tab.click(selector)
+        self.count += 1
+
+    def type_in_dropdown_enter(self, text: str) -> None:
+        """Type into an open dropdown's search box and take the first match with Enter."""
+        self.tab.keyboard.type(text)
+        self.tab.wait_for_selector(".dash-dropdown-option")
+        self.tab.keyboard.press("Enter")
+        self.count += 1
+
+
+def plot(tab: Any, graph_id: str, predicate: str, title: str = "") -> list[dict[str, Any]]:
+    """The graph's traces (name, x, y) once `predicate` (JS over `d`, the trace list) holds and its title
+    starts with `title` (the answer to the last change, not the one before)."""
+    tab.wait_for_function(
+        f"(p => p && p.data && JSON.stringify(p.layout.title || '').includes({title!r})"
+        f" && (d => {predicate})(p.data))(document.querySelector('#{graph_id} .js-plotly-plot'))"
+    )
+    return tab.evaluate(  # type: ignore[no-any-return]
+        f"Array.from(document.querySelector('#{graph_id} .js-plotly-plot').data,"
+        " t => ({name: t.name, x: Array.from(t.x), y: Array.from(t.y)}))"
+    )
+
+
+def operating_margins(db: Database, symbol: str) -> dict[str, tuple[str, float]]:
+    """FY label -> (period end, operating income / revenue), straight from the stored FY statements."""
+    with psycopg.connect(db.owner_url) as conn:
+        rows = conn.execute(
+            "SELECT fiscal_year, fiscal_date, payload FROM statements"
+            " WHERE symbol = %s AND kind = 'income' AND period = 'FY' ORDER BY fiscal_date",
+            (symbol,),
+        ).fetchall()
+    out = {}
+    for year, day, payload in rows:
+        body = payload if isinstance(payload, dict) else json.loads(payload)
+        out[f"FY{year}"] = (day.isoformat(), body["operatingIncome"] / body["revenue"])
+    return out
+
+
+def test_compare_two_companies_operating_margin_over_ten_years(
+    browser: Any, wf_url: str, wf_db: Database
+) -> None:
+    """Task 1: "AAPL's vs MSFT's operating margin over 10 years" in at most 3 actions from Compare; each
+    point is the FY's operating income over revenue, each company's fiscal-year end is named."""
+    tab = tab_for(browser, wf_url, user="ann")
+    tab.goto(wf_url + "/compare")
+    plot(tab, "compare-history-graph", "d.length > 0")
+    act = Actions(tab)
+    act.type_enter("#compare-paste", "AAPL MSFT")
+    act.click("#compare-metric .dash-dropdown-trigger")
+    act.type_in_dropdown_enter("Operating margin")
+    assert act.count <= 3
+    url_has(tab, symbols="AAPL,MSFT", metric="operating_margin")
+    traces = plot(
+        tab,
+        "compare-history-graph",
+        "d.length === 2 && d.every(t => t.name.includes('FY ends'))",
+        "Operating margin",
+    )
+    assert [t["name"] for t in traces] == ["AAPL (FY ends September)", "MSFT (FY ends June)"]
+    for trace, symbol in zip(traces, ("AAPL", "MSFT"), strict=True):
+        want = operating_margins(wf_db, symbol)
+        assert len(trace["x"]) == 10
+        assert trace["x"] == list(want)[-10:]
+        for label, value in zip(trace["x"], trace["y"], strict=True):
+            assert value == pytest.approx(want[label][1], rel=1e-4), (symbol, label)
+    assert act.count == 3
+    shot(tab, "task1-compare-history", SHOTS)
+    tab.context.close()
+
+
+def test_compare_names_bad_tickers_and_keeps_the_rest(browser: Any, wf_url: str) -> None:
+    """Lowercase tickers are read, an unknown one is named beside the field, an 11th is refused by name."""
+    tab = tab_for(browser, wf_url, user="ann")
+    tab.goto(wf_url + "/compare")
+    plot(tab, "compare-history-graph", "d.length > 0")
+    tab.fill("#compare-paste", "aapl zzzz msft")
+    tab.press("#compare-paste", "Enter")
+    feedback = tab.wait_for_selector("#compare-tickers-feedback:has-text('ZZZZ')").inner_text()
+    assert "ZZZZ" in feedback
+    url_has(tab, symbols="AAPL,MSFT")
+    eleven = " ".join(workflow_seed.SYMBOLS[:11])
+    tab.fill("#compare-paste", eleven)
+    tab.press("#compare-paste", "Enter")
+    feedback = tab.wait_for_selector(
+        f"#compare-tickers-feedback:has-text('{workflow_seed.SYMBOLS[10]}')"
+    ).inner_text()
+    assert "at most 10" in feedback
+    url_has(tab, symbols=",".join(workflow_seed.SYMBOLS[:10]))
+    plot(tab, "compare-history-graph", "d.length === 10")
+    tab.context.close()
+
+
+def _csv(tab: Any, href: str) -> list[dict[str, str]]:
+    response = tab.context.request.get(
+        href if href.startswith("http") else tab.url.split("/screener")[0] + href
+    )
+    assert response.status == 200
+    return list(csv.DictReader(io.StringIO(response.text())))
+
+
+def _number(text: str) -> float | None:
+    return None if text in ("", "n/m") else float(text)
+
+
+def test_screener_cheap_profitable_large_caps(browser: Any, wf_url: str) -> None:
+    """Task 2: "cap >= 100 bn, P/E <= 20, ROE >= 15 %" in at most 5 actions; the count, the grid and the
+    CSV hold the same companies, exactly those of the whole universe meeting all three conditions."""
+    tab = tab_for(browser, wf_url, user="ann")
+    tab.goto(wf_url + "/screener")
+    tab.wait_for_selector("#screener-grid .ag-row")
+    everyone = _csv(tab, tab.get_attribute("#screener-export-results", "href"))
+    act = Actions(tab)
+    act.type_enter("#screener-where", "market cap >= 100; P/E <= 20; ROE >= 15")
+    assert act.count <= 5
+    url_has(tab, where="market cap >= 100; P/E <= 20; ROE >= 15")
+    tab.wait_for_function(
+        "(e => e && e.innerText.includes('P/E'))(document.querySelector('#screener-chips'))"
+    )
+    tab.wait_for_function(
+        "(e => e && /^\\d+ compan/.test(e.innerText))(document.querySelector('#screener-count'))"
+    )
+    want = sorted(
+        r["symbol"]
+        for r in everyone
+        if (_number(r["market_cap"]) or 0) >= 100e9
+        and (pe := _number(r["pe"])) is not None
+        and pe <= 20
+        and (roe := _number(r["roe"])) is not None
+        and roe >= 0.15
+    )
+    assert want, "the workflow seed has cheap profitable large caps"
+    count = tab.inner_text("#screener-count")
+    tab.wait_for_function(
+        f"(a => a && a.getDisplayedRowCount() === {len(want)})(dash_ag_grid.getApi('screener-grid'))"
+    )
+    shown = grid_data(tab, "screener-grid")
+    assert sorted(r["symbol"] for r in shown) == want
+    assert count.startswith(f"{len(want)} compan")
+    exported = _csv(tab, tab.get_attribute("#screener-export-results", "href"))
+    assert [r["symbol"] for r in exported] == [r["symbol"] for r in shown]
+    assert {"market_cap", "pe", "roe"} <= set(exported[0])  # every filtered metric is a column
+    shot(tab, "task2-screener", SHOTS)
+    # A click on a ticker opens its Company page.
+    first = shown[0]["symbol"]
+    tab.click(f"#screener-grid a:has-text('{first}')")
+    tab.wait_for_url(f"**/?symbol={first}")
+    tab.context.close()
+
+
+def test_screener_says_which_condition_it_could_not_read(browser: Any, wf_url: str) -> None:
+    """A condition in letters or on an unknown metric is named beside the field; the others still apply."""
+    tab = tab_for(browser, wf_url, user="ann")
+    tab.goto(wf_url + "/screener")
+    tab.wait_for_selector("#screener-grid .ag-row")
+    tab.fill("#screener-where", "ROE >= lots; sparkle >= 3; market cap >= 100")
+    tab.press("#screener-where", "Enter")
+    problems = tab.wait_for_selector("#screener-where-problems").inner_text()
+    assert "Condition 1" in problems
+    assert "Condition 2" in problems
+    assert "sparkle" in problems
+    tab.wait_for_function(
+        "(e => e && e.innerText.includes('Market cap'))(document.querySelector('#screener-chips'))"
+    )
+    for row in grid_data(tab, "screener-grid"):
+        assert row["market_cap"] >= 100e9
+    tab.context.close()

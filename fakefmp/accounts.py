@@ -106,7 +106,7 @@ def accounts(seed: int, plan: Outline, path: Course, grid: slice, prices: PriceS
         return Draws(symbol_rng(seed, plan.symbol, purpose), grid, len(path.ends))
 
     income_draws = draws("income")
-    income = income_columns(income_draws, plan, path, grid)
+    income, writedowns = income_columns(income_draws, plan, path, grid)
     balance = balance_columns(draws("balance"), plan, path, grid)
     shares = ints(path.shares[grid])
     ends = list(path.ends_iso[grid])
@@ -116,13 +116,14 @@ def accounts(seed: int, plan: Outline, path: Course, grid: slice, prices: PriceS
         dividends=dividends_paid(prices, ends) * shares / splits_after,
         retired=-np.diff(path.shares[grid], prepend=path.shares[grid][0]) * closes / splits_after,
     )
-    cashflow = cashflow_columns(draws("cashflow"), plan, income, balance, market)
+    cashflow = cashflow_columns(draws("cashflow"), plan, income, balance, market, writedowns)
     diluted = ints(shares * income_draws.uniform(1.002, 1.02))
     return Accounts(income, balance, cashflow, shares, diluted)
 
 
-def income_columns(draw: Draws, plan: Outline, path: Course, grid: slice) -> Columns:
-    """Revenue down to net income: margins from the course, costs by the sector's shape."""
+def income_columns(draw: Draws, plan: Outline, path: Course, grid: slice) -> tuple[Columns, np.ndarray]:
+    """Revenue down to net income: margins from the course, costs by the sector's shape. Also returns each
+    quarter's write-down (an impairment in the non-operating line), which the cash-flow statement adds back."""
     kind, sector = plan.kind, plan.sector
     revenue = path.revenue[grid]
     net_margin = path.margin[grid] * draw.noise(0.08)
@@ -134,11 +135,13 @@ def income_columns(draw: Draws, plan: Outline, path: Course, grid: slice) -> Col
         int_inc = ints(int_exp + revenue * draw.uniform(0.5, 0.7))  # net interest income: most of revenue
     else:
         int_inc = ints(revenue * draw.uniform(0.0, 0.01) * draw.noise(0.05))
-    non_op = ints(revenue * draw.normal(0.004) - np.where(writedown, revenue * draw.uniform(0.5, 1.5), 0))
+    usual = ints(revenue * draw.normal(0.004))
+    impairment = ints(np.where(writedown, revenue * draw.uniform(0.5, 1.5), 0))
+    non_op = usual - impairment
     # a bank's revenue is its net revenue: net interest income is in it, not below the operating line
     other = non_op if kind == "bank" else int_inc - int_exp + non_op
     pretax_target = revenue * net_margin / (1 - tax_rate)
-    op_target = pretax_target - other
+    op_target = pretax_target - other - impairment  # the write-down comes on top: costs stay as usual
     rev = ints(revenue)
     cogs = ints(revenue * (1 - gross_margin) * draw.noise(0.02))
     gross = rev - cogs
@@ -156,7 +159,7 @@ def income_columns(draw: Draws, plan: Outline, path: Course, grid: slice) -> Col
     tax = ints(np.maximum(pretax, 0) * tax_rate)
     net_income = pretax - tax
     zeros = np.zeros(len(rev), dtype=np.int64)
-    return {
+    columns = {
         "revenue": rev, "costOfRevenue": cogs, "grossProfit": gross, "researchAndDevelopmentExpenses": rnd,
         "generalAndAdministrativeExpenses": ga, "sellingAndMarketingExpenses": sga - ga,
         "sellingGeneralAndAdministrativeExpenses": sga, "otherExpenses": other_exp, "operatingExpenses": opex,
@@ -168,6 +171,7 @@ def income_columns(draw: Draws, plan: Outline, path: Course, grid: slice) -> Col
         "otherAdjustmentsToNetIncome": zeros, "netIncome": net_income, "netIncomeDeductions": zeros,
         "bottomLineNetIncome": net_income,
     }  # fmt: skip
+    return columns, impairment
 
 
 def _equity_share(draw: Draws, plan: Outline, path: Course, grid: slice, leverage: float) -> np.ndarray:
@@ -253,10 +257,11 @@ class Market:
 
 
 def cashflow_columns(
-    draw: Draws, plan: Outline, income: Columns, balance: Columns, market: Market
+    draw: Draws, plan: Outline, income: Columns, balance: Columns, market: Market, writedowns: np.ndarray
 ) -> Columns:
     """Operating cash from earnings, capex from depreciation, financing from the market's payouts; other
-    financing the plug that lands the cash walk on the balance sheet's cash."""
+    financing the plug that lands the cash walk on the balance sheet's cash. A write-down costs no cash:
+    it is added back among the other non-cash items, as filers do."""
     revenue, net_income, da = income["revenue"], income["netIncome"], income["depreciationAndAmortization"]
     ar, inventory, ap = balance["accountsReceivables"], balance["inventory"], balance["accountPayables"]
     ltd, std, cash = balance["longTermDebt"], balance["shortTermDebt"], balance["cashAndCashEquivalents"]
@@ -264,7 +269,7 @@ def cashflow_columns(
     wc_ar, wc_inv = -np.diff(ar, prepend=ar[0]), -np.diff(inventory, prepend=inventory[0])
     wc_ap, wc_other = np.diff(ap, prepend=ap[0]), ints(revenue * draw.normal(0.005))
     wc = wc_ar + wc_inv + wc_ap + wc_other
-    other_noncash = ints(revenue * draw.normal(0.005))
+    other_noncash = ints(revenue * draw.normal(0.005)) + writedowns
     ocf = net_income + da + dit + sbc + wc + other_noncash
     capex = -ints(
         da * draw.uniform(*CAPEX_TO_DEPRECIATION.get(plan.sector_name, (0.8, 1.6))) * draw.noise(0.1)

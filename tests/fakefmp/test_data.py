@@ -282,3 +282,29 @@ def test_a_filing_after_a_split_restates_every_periods_share_counts() -> None:
         assert new_basis[end] == pytest.approx(count * ratio, rel=1e-6, abs=2), end
     counts = [new_basis[end] for end in sorted(new_basis)]
     assert max(abs(b / a - 1) for a, b in itertools.pairwise(counts)) < 0.1
+
+
+def test_a_write_down_costs_net_income_not_cash_or_running_costs(universe: Universe) -> None:
+    """A quarter's impairment (a non-operating loss of half a quarter's revenue or more) lowers net income,
+    leaves SG&A and the operating margin as usual and is added back among the non-cash items, so operating
+    cash flow and free cash flow do not fall with it."""
+    seen = 0
+    for symbol in list(universe.companies)[:40]:
+        income = _rows(universe.statement_body("income", symbol, "quarter", 1000))
+        cashflow = _rows(universe.statement_body("cashflow", symbol, "quarter", 1000))
+        sga_share = sorted(i["sellingGeneralAndAdministrativeExpenses"] / i["revenue"] for i in income)
+        usual = sga_share[len(sga_share) // 2]
+        for i, c in zip(income, cashflow, strict=True):
+            loss = -i["nonOperatingIncomeExcludingInterest"]
+            if loss < 0.4 * i["revenue"]:
+                continue
+            seen += 1
+            assert i["netIncome"] < i["operatingIncome"] - 0.3 * i["revenue"], (symbol, i["date"])
+            assert i["sellingGeneralAndAdministrativeExpenses"] > 0.5 * usual * i["revenue"], (
+                symbol,
+                i["date"],
+            )
+            assert abs(c["otherNonCashItems"] - loss) < 0.05 * i["revenue"], (symbol, i["date"])
+            assert c["operatingCashFlow"] > i["netIncome"] + 0.8 * loss, (symbol, i["date"])
+    assert seen >= 3
+

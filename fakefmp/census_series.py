@@ -1,7 +1,7 @@
 """Time-series statistics of a generated universe: does each company look like itself over the decades?
 
 `census.census` feeds it the rows it already read (the served bodies); tests/fakefmp/test_universe_bands.py
-holds the summary to bands: revenue growth over 15 and 20 years, price levels, the P/E through
+holds the summary to bands: revenue growth over 15 and 20 years and in the 15 years before, price levels, the P/E through
 history, payouts against free cash flow, equity's sign, share-count jumps and filing dates.
 """
 
@@ -29,6 +29,7 @@ class SeriesTally:
 
     cagr_15y: list[float] = field(default_factory=list)
     grew_20y: list[bool] = field(default_factory=list)
+    grew_before: list[bool] = field(default_factory=list)  # the 15 years before the last 15
     prices: list[float] = field(default_factory=list)
     pe_years: list[float] = field(default_factory=list)
     payout: list[float] = field(default_factory=list)
@@ -47,6 +48,8 @@ class SeriesTally:
             self.cagr_15y.append(math.exp(math.log(revenue[0] / revenue[15]) / 15) - 1)
         if len(revenue) > 20:
             self.grew_20y.append(revenue[0] > revenue[20])
+        if len(revenue) > 30:
+            self.grew_before.append(revenue[15] > revenue[30])
         self.pe_years += [r["priceToEarningsRatio"] for r in ratios if r["priceToEarningsRatio"] > 0]
         flows = annual["cashflow"][:PAYOUT_YEARS]
         fcf = sum(row["freeCashFlow"] for row in flows)
@@ -74,6 +77,7 @@ class SeriesTally:
                 zip(("p10", "median", "p90"), q(self.cagr_15y, [10, 50, 90]), strict=True)
             ),
             "revenue_grew_20y": round(float(np.mean(self.grew_20y)), 3),
+            "revenue_grew_15y_before": round(float(np.mean(self.grew_before)), 3),
             "price": {
                 "median": round(float(np.median(prices)), 2),
                 "above_1500": int((prices > 1500).sum()),

@@ -112,3 +112,16 @@ def load_companies() -> tuple[Company, ...]:
             )
         )
     return tuple(companies)
+
+
+@cache
+def _issuers() -> dict[str, str]:
+    """Each constituent's issuer: the first listed symbol with its CIK (GOOG -> GOOGL, FOX -> FOXA, NWS -> NWSA)."""
+    first: dict[str, str] = {}
+    return {c.symbol: first.setdefault(c.cik, c.symbol) for c in load_companies()}
+
+
+def issuer_of(symbol: str) -> str:
+    """The symbol whose company `symbol` is a share class of (itself for a single-class company): both
+    classes are one company, with one set of statements, one price course and one market cap."""
+    return _issuers().get(symbol, symbol)

@@ -1,8 +1,9 @@
 """A company's course over the decades, by fiscal quarter: revenue, net margin, share count, value per share.
 
-Revenue grows at the outline's rate for the last 15 years and its early rate before, through the
-recessions of 2001, 2008-09 and 2020 (and its sector's own shocks), with slow business cycles of
-its own; margins drift from the sector's typical one to today's; the share count drifts with the
+Revenue grows at the outline's rate for the last 15 years and its early rate before (after
+today's figure, halfway between its own rate and its sector's: no company compounds at 25 % a year
+for ever), through the recessions of 2001, 2008-09 and 2020 (and its sector's own shocks), with
+slow business cycles of its own; margins drift from the sector's typical one to today's; the share count drifts with the
 buybacks or issuance. The value per share is trend earnings per share times a multiple that moves
 from the sector's P/E (decades ago) to the company's own (today): the price model adds the market's
 swings around it, so prices follow earnings. Everything is drawn on one fixed grid (1989-2040), so
@@ -116,8 +117,11 @@ def course(seed: int, outline: Outline) -> Course:
     # revenue: the trend through today's figure, the recessions and the company's own slow cycle
     x = t - outline.revenue_t
     knee = -15.0
-    log_trend = np.where(
-        x >= knee, outline.growth * x, outline.growth * knee + outline.growth_early * (x - knee)
+    late = 0.5 * (outline.growth + sector.growth[0])  # after today's figure, growth fades to the sector's
+    log_trend = np.select(
+        (x > 0, x >= knee),
+        (late * x, outline.growth * x),
+        outline.growth * knee + outline.growth_early * (x - knee),
     ) + np.log(outline.revenue / 4)
     depth = _recessions(outline.fye_month, outline.sector_name, sector.cyclical)
     shocks = rng.normal(0, 0.025, q)

@@ -18,7 +18,7 @@ from datetime import date
 from functools import cache
 from importlib import resources
 
-from fakefmp.constituents import Company
+from fakefmp.constituents import Company, issuer_of
 
 NASDAQ, NYSE = "NASDAQ", "NYSE"
 EXCHANGE_NAMES = {NASDAQ: "NASDAQ Global Select", NYSE: "New York Stock Exchange"}
@@ -88,8 +88,9 @@ def known_facts() -> dict[str, Known]:
 
 
 def _unit(symbol: str, purpose: str) -> float:
-    """A stable number in [0, 1) per symbol and purpose (no seed: these are the company's facts)."""
-    return zlib.crc32(f"{purpose}:{symbol}".encode()) / 2**32
+    """A stable number in [0, 1) per company and purpose (no seed: these are the company's facts; a second
+    share class, such as FOX of FOXA, shares its company's)."""
+    return zlib.crc32(f"{purpose}:{issuer_of(symbol)}".encode()) / 2**32
 
 
 def fiscal_year_end(company: Company) -> int:

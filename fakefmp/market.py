@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from fakefmp.constituents import load_companies
+from fakefmp.constituents import issuer_of, load_companies
 from fakefmp.facts import known_facts
 from fakefmp.sectors import SECTOR_NAMES, SECTORS
 
@@ -131,7 +131,8 @@ def _rank_of(cap: float) -> float:
 @lru_cache(maxsize=4)
 def market_caps(seed: int) -> dict[str, float]:
     """Each constituent's market cap (USD) on ANCHOR, ranked like the real index, jittered per seed: the
-    companies of data/company_facts.csv near their real rank, everyone else in the ranks left."""
+    companies of data/company_facts.csv near their real rank, everyone else in the ranks left; a
+    company's share classes have its one market cap, as FMP's profiles give it."""
     symbols = [c.symbol for c in load_companies()]
     rng = np.random.default_rng([seed, 0x5EED, 2])
     facts = known_facts()
@@ -144,7 +145,8 @@ def market_caps(seed: int) -> dict[str, float]:
     ranks = np.arange(1, len(ranked) + 1)
     caps = np.exp(np.interp(np.log(ranks), np.log(_CAP_RANKS), np.log(_CAP_USD_BN))) * 1e9
     caps *= np.exp(rng.normal(0, 0.04, len(caps)))
-    return {s: float(min(c, 3.6e12)) for s, c in zip(ranked, caps, strict=True)}
+    drawn = {s: float(min(c, 3.6e12)) for s, c in zip(ranked, caps, strict=True)}
+    return {s: drawn[issuer_of(s)] for s in symbols}  # a second share class: its company's cap
 
 
 SYNTHETIC_CAP_MEDIAN = 4e9  # companies beyond the S&P 500: mid and small caps (USD)

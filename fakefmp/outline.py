@@ -5,8 +5,9 @@ constituent, the day it left the index for a former member. The revenue at the a
 real one for the companies of data/company_facts.csv (their market cap ranked like the index,
 their price like the real stock's); else it follows from the cap, a P/E around the sector's and a
 sector margin. Growth over the last 15 years is the real company's where the table has its 2010
-revenue, else drawn around its sector's; dividends and buybacks are set so that, over a few years,
-most companies pay out less than they earn.
+revenue, else drawn around its sector's; before that, around its sector's faster growth of
+1995-2010 (sectors.EARLY_GROWTH), at least 2.5 % a year for a company in today's index. Dividends
+and buybacks are set so that, over a few years, most companies pay out less than they earn.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from fakefmp.extended import find_company
 from fakefmp.facts import exchange, fiscal_year_end, known_facts, negative_equity
 from fakefmp.market import ANCHOR, HISTORY_START, market_cap_of
 from fakefmp.membership import CAP_CHANGE, departure_of
-from fakefmp.sectors import Sector, Shape, sector_of, shape
+from fakefmp.sectors import EARLY_GROWTH, Sector, Shape, sector_of, shape
 
 # The table's revenue is of the latest fiscal year before 2026: centred about here; its prices and
 # market caps are of the end of 2025, so that is a known company's anchor.
@@ -33,6 +34,7 @@ TABLE_DAY = date(2025, 12, 31)
 GROWTH_YEARS = 15  # the table's 2010 revenue sets growth over this many years
 PAYOUT_CEILING = 0.9  # dividends + buybacks as a share of earnings a company aims to stay under
 BANK_MARGIN, BANK_ROE, BANK_LEVERAGE = (0.2, 0.32), (0.08, 0.15), (9.0, 12.0)
+EARLY_FLOOR = 0.025  # the slowest yearly revenue growth before the last 15 years of a company in the index
 DISTRESS_SIZE = 40.0  # a collapsed company was worth this multiple of its cap a year before it left
 
 
@@ -130,7 +132,10 @@ def outline(seed: int, company: Company) -> Outline:
             growth = math.log(known.revenue / known.revenue_2010) / GROWTH_YEARS
         pays = known.dividends_from is not None
         pays_from = max(known.dividends_from or 0, HISTORY_START.year)
-    early = growth - 0.5 * (growth - sector.growth[0]) + float(rng.normal(0.0, 0.02))
+    # before the last 15 years: the sector's growth then, half of the company's lead (or lag) today
+    early = EARLY_GROWTH[company.sector] + 0.5 * (growth - sector.growth[0]) + float(rng.normal(0.0, 0.015))
+    if departure is None:  # a company in today's index was larger in 2010 than in 1995
+        early = max(early, EARLY_FLOOR)
     payout = float(rng.uniform(*sector.payout)) if pays else 0.0
     sized = Outline(
         symbol=company.symbol,

@@ -2,11 +2,11 @@
 
 The log price is the company's value per share (its course: trend earnings times a multiple,
 `course.py`) plus beta x the market's swing around its trend, the sector factor and the company's
-own news (`market.py`), so prices follow earnings and move together. The level holds on the
-company's anchor: a known company's real end-2025 price, a drawn one for the others. Prices are
-generated as traded; a company splits when its price has run high, and FMP's `full` endpoint is
-split-adjusted as of "today": after a split every earlier open, high, low and close is divided by
-the ratio (volume multiplied).
+own news (`market.py`; nil on the anchor day, quieter for larger companies), so prices follow
+earnings and move together. The level holds on the company's anchor: a known company's real
+end-2025 price, a drawn one for the others. Prices are generated as traded; a company splits when
+its price has run high, and FMP's `full` endpoint is split-adjusted as of "today": after a split
+every earlier open, high, low and close is divided by the ratio (volume multiplied).
 
 Dividend adjustment is backward-looking, as FMP's dividend-adjusted endpoint: after an ex-dividend
 date D with cash dividend d and previous close c, every adjusted price *before* D is multiplied by
@@ -51,6 +51,7 @@ MODERN_SPLIT_PRICE = 100.0  # below this price today, a stock has not split sinc
 SPLIT_QUIET_DAYS = (250, 450)  # trading days before a known company's anchor without a split
 DAILY_TURNOVER = 0.008  # of the shares outstanding, a typical large-cap day
 NEWS_DAYS = 250  # a company's own price news fades over about this many trading days
+TYPICAL_CAP, SIZE_EXPONENT, MEGA_CAP_DAMPING = 35e9, 0.12, 0.6  # own news quietens with size (USD cap)
 
 
 def _back_product(ratios: np.ndarray) -> np.ndarray:
@@ -285,6 +286,12 @@ def _dividends(
     return paid
 
 
+def _size_damping(plan: Outline) -> float:
+    """How much quieter a large company's own news is than a typical constituent's: a mega cap's own
+    moves are about 60 % of a USD 35 bn company's (diversified businesses, more analysts)."""
+    return float(np.clip((plan.market_cap / TYPICAL_CAP) ** -SIZE_EXPONENT, MEGA_CAP_DAMPING, 1.0))
+
+
 def _mean_reverting(steps: np.ndarray, window: int) -> np.ndarray:
     """A random walk less its trailing `window`-day mean: daily moves as the walk's, but it never
     strays far (a company's own news moves its price; it does not keep it off its earnings forever)."""
@@ -316,6 +323,7 @@ def generate_prices(seed: int, company: Company, horizon: date) -> PriceSeries:
     beta = params.uniform(*sector.beta)
     vol = params.uniform(*sector.vol)
     own = np.sqrt(max(vol**2 - (beta * MARKET_VOL) ** 2 - sector.factor_vol**2, 0.08**2))
+    own *= _size_damping(plan)
     draws = symbol_rng(seed, symbol, "price-draws").standard_normal((n, 5))
     _, _, loud = factors(seed)
     swing, sectors = levels(seed)
@@ -325,6 +333,9 @@ def generate_prices(seed: int, company: Company, horizon: date) -> PriceSeries:
     value = np.interp(at, path.ordinals, path.value)
     level = beta * swing[first:end] + sectors[first:end, column] + noise + value
     anchor = min(day_index(plan.anchor), end - 1) - first
+    # on its anchor day a company trades at its value (a known one at its real price): no own news
+    # then, or the price would drift back to its value from the anchor on (up to 2x in a year)
+    level -= noise[anchor] * np.exp(-np.abs(np.arange(n) - anchor) / NEWS_DAYS)
     adj = plan.price * np.exp(level - level[anchor])  # split-adjusted as of the anchor
 
     split_rng = symbol_rng(seed, symbol, "splits")

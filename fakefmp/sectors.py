@@ -65,6 +65,14 @@ SECTORS: dict[str, Sector] = {
                         (0.09, 0.16), (0.35, 0.6), (0.08, 0.12), (3.4, 4.2), (0.0, 0.0), 0.3, (0.0, 0.03), (0.035, 0.02)),
 }  # fmt: skip
 SECTOR_NAMES = tuple(SECTORS)
+# Revenue's yearly log growth from 1995 to 2010 of the companies in today's index, by sector (rough):
+# faster than since, with inflation, globalisation and the commodity boom; mature companies that
+# barely grow today (Exxon, Coca-Cola, Procter & Gamble, GE) still grew several-fold then.
+EARLY_GROWTH = {
+    "Technology": 0.11, "Communication Services": 0.07, "Consumer Cyclical": 0.075, "Consumer Defensive": 0.055,
+    "Energy": 0.09, "Financial Services": 0.07, "Healthcare": 0.08, "Industrials": 0.06, "Basic Materials": 0.065,
+    "Real Estate": 0.08, "Utilities": 0.045,
+}  # fmt: skip
 
 
 def shape(company: Company) -> Shape:

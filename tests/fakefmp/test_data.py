@@ -308,3 +308,31 @@ def test_a_write_down_costs_net_income_not_cash_or_running_costs(universe: Unive
             assert c["operatingCashFlow"] > i["netIncome"] + 0.8 * loss, (symbol, i["date"])
     assert seen >= 3
 
+
+@pytest.mark.parametrize(("first", "second"), [("GOOGL", "GOOG"), ("FOXA", "FOX"), ("NWSA", "NWS")])
+def test_share_classes_are_one_company(universe: Universe, first: str, second: str) -> None:
+    """Two share classes of one company (one CIK) file the same statements, trade at the same price, report
+    the company's one market cap and list on one exchange with one fiscal year."""
+    one, two = _rows(universe.profile_body(first))[0], _rows(universe.profile_body(second))[0]
+    assert one["cik"] == two["cik"]
+    for key in ("price", "marketCap", "exchange", "beta"):
+        assert one[key] == two[key], key
+    for dataset in ("income", "balance", "cashflow"):
+        mine = _rows(universe.statement_body(dataset, first, "quarter", 1000))
+        theirs = _rows(universe.statement_body(dataset, second, "quarter", 1000))
+        assert len(mine) == len(theirs) > 20
+        for row, other in zip(mine, theirs, strict=True):
+            assert {k: v for k, v in row.items() if k != "symbol"} == {
+                k: v for k, v in other.items() if k != "symbol"
+            }
+    prices = [
+        [
+            row["close"]
+            for row in _rows(
+                universe.price_body(s, adjusted=False, start="2024-01-01", end=None, cap=1000)[0]
+            )
+        ]
+        for s in (first, second)
+    ]
+    assert prices[0] == prices[1]
+    assert len(prices[0]) > 400

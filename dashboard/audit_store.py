@@ -167,7 +167,6 @@ class AuditStore:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._down_until = float("-inf")
-        self._busy = 0  # events taken off the queue, not yet stored or counted
         self._floods: dict[tuple[str, str, str], _Flood] = {}
         self._clock = clock
         self.stored = 0
@@ -180,8 +179,13 @@ class AuditStore:
     @property
     def busy(self) -> int:
         """Events the writer holds (taken off the queue, not yet stored or counted)."""
-        with self._lock:
-            return self._busy
+        return max(0, self._unfinished() - self._queue.qsize())
+
+    def _unfinished(self) -> int:
+        """Events queued or held by the writer: the queue counts each from `put` until the writer's
+        `task_done`, so none is missed between the writer taking it and storing it."""
+        with self._queue.mutex:
+            return self._queue.unfinished_tasks
 
     @property
     def queued(self) -> int:
@@ -278,13 +282,11 @@ class AuditStore:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            with self._lock:
-                self._busy = len(batch)
             try:
                 conn = self._write(conn, batch)
             finally:
-                with self._lock:
-                    self._busy = 0
+                for _ in batch:
+                    self._queue.task_done()
 
     def _write(
         self, conn: psycopg.Connection[Any] | None, batch: list[AuditEvent]
@@ -317,9 +319,7 @@ class AuditStore:
         self.close_floods(every=True)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            with self._lock:
-                idle = self._busy == 0
-            if idle and self._queue.empty():
+            if self._unfinished() == 0:
                 return True
             time.sleep(0.02)
         return False
@@ -327,8 +327,8 @@ class AuditStore:
     def close(self, timeout_s: float = EXIT_WAIT_S) -> None:
         """At exit: drain for up to `timeout_s`, then say how many events this process did not store."""
         self.flush(timeout_s)
+        left = self._unfinished()
         with self._lock:
-            left = self._queue.qsize() + self._busy
             missing = self.unstored + left
         if missing:
             _log.error(

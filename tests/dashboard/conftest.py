@@ -75,7 +75,8 @@ def base_url(dash_app: Any) -> Iterator[str]:
 
 def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
     """Log in through the form; on success the client sends the session's CSRF header from then on,
-    as `assets/csrf.js` does in the browser."""
+    as `assets/csrf.js` does in the browser. The attempt's audit row is stored before this returns,
+    so an `audit_mark` taken next lies after it (the writer is asynchronous)."""
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
     assert token is not None
@@ -85,6 +86,7 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
     csrf = client.get_cookie("mycfa_csrf")
     if response.status_code == 302 and csrf is not None:
         client.environ_base["HTTP_X_CSRF_TOKEN"] = csrf.value
+    assert client.application.extensions["mycfa"].audit.flush(30)
     return response
 
 

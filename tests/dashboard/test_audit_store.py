@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -63,6 +64,31 @@ def test_anonymous_events_cannot_push_genuine_ones_out(silent_server: str) -> No
         store.put(AuditEvent("export", "ok", username="ann"))
     assert store.queued == 20
     assert store.unstored == 20 + 5
+
+
+def test_flush_waits_for_the_event_the_writer_holds(
+    dash_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`flush` (and the drain at exit) returns only once an event the writer has already taken off the
+    queue is stored: a writer descheduled between taking it and writing it, as on a loaded machine,
+    is waited for, not mistaken for an idle one."""
+    store = AuditStore(dash_db.audit_url)
+    taken = threading.Event()
+    take = store._queue.get
+
+    def take_then_stall(*args: Any, **kwargs: Any) -> AuditEvent:
+        event = take(*args, **kwargs)
+        taken.set()
+        time.sleep(1.0)  # the event is off the queue, not yet stored
+        return event
+
+    monkeypatch.setattr(store._queue, "get", take_then_stall)
+    since = audit_mark(dash_db)
+    store.put(AuditEvent("page_view", "ok", username="ann", detail={"held": True}))
+    assert taken.wait(30)
+    assert store.flush(60)
+    assert store.stored == 1
+    assert [row["detail"] for row in audit_rows(dash_db, since)] == [{"held": True}]
 
 
 EXITING = """

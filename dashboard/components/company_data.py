@@ -277,6 +277,26 @@ def statements(symbol: str, period: str, as_of: str | None = None) -> dict[str, 
     )
 
 
+def statement(symbol: str, kind: str, period: str, as_of: str | None = None) -> pd.DataFrame:
+    """`statements(symbol, period, as_of)[kind]`, read and built alone (a third of the three kinds) unless
+    this worker already holds the three: the Company page shows one kind at a time."""
+    svc = services()
+    name, key = (
+        ("statements-ttm", (symbol, as_of)) if period == "TTM" else ("statements", (symbol, period, as_of))
+    )
+    held = svc.cache.peek(name, key)
+    if held is not None:
+        return held.get(kind, pd.DataFrame())
+
+    def build() -> pd.DataFrame:
+        if period == "TTM":  # each kind's TTM comes from that kind's quarters alone
+            return derive.ttm_frames({kind: statement(symbol, kind, "Q", as_of)}).get(kind, pd.DataFrame())
+        payloads = queries.statement_payloads(svc.router, symbol, period, as_of, (kind,))
+        return derive.statement_frames(payloads, period)[kind]
+
+    return svc.cache.cached("statement", (symbol, kind, period, as_of), build)
+
+
 def combined(symbol: str, period: str, as_of: str | None = None) -> pd.DataFrame:
     return derive.combined(statements(symbol, period, as_of))
 

@@ -166,22 +166,31 @@ def statements(router: ReplicaRouter, symbol: str, kind: str, periods: Sequence[
 
 
 def statement_payloads(
-    router: ReplicaRouter, symbol: str, period: str, as_of: str | None = None
+    router: ReplicaRouter,
+    symbol: str,
+    period: str,
+    as_of: str | None = None,
+    kinds: Sequence[str] = STATEMENT_KINDS,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Every kind's FMP rows for one symbol, oldest first: period "FY" (annual) or "Q" (the quarters).
+    """Each of `kinds`' FMP rows for one symbol (every kind's by default), oldest first: period "FY"
+    (annual) or "Q" (the quarters).
 
     With `as_of` (YYYY-MM-DD): as the store knew them at the end of that day, through schema/002's
     `statements_as_of` (rows first seen later are absent, restated rows carry the payload current then).
     """
+    if any(kind not in STATEMENT_KINDS for kind in kinds):
+        raise ValueError("unknown statement kind")
     periods = fiscal_labels(period)
-    params: dict[str, Any] = {"symbol": symbol, "periods": list(periods)}
+    params: dict[str, Any] = {"symbol": symbol, "periods": list(periods), "kinds": list(kinds)}
     source = "statements WHERE symbol = :symbol AND"
     if as_of is not None:
         source, params["as_of"] = f"statements_as_of({AS_OF_CUTOFF}, :symbol) WHERE", as_of
     frame = _read(
-        router, f"SELECT kind, payload FROM {source} period = ANY(:periods) ORDER BY fiscal_date", params
+        router,
+        f"SELECT kind, payload FROM {source} kind = ANY(:kinds) AND period = ANY(:periods) ORDER BY fiscal_date",
+        params,
     )
-    out: dict[str, list[dict[str, Any]]] = {kind: [] for kind in STATEMENT_KINDS}
+    out: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     for kind, payload in zip(frame.get("kind", []), frame.get("payload", []), strict=True):
         out[kind].append(payload)
     return out

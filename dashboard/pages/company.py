@@ -457,7 +457,7 @@ def statements_view(
     symbol: str, period: str, kind: str, as_of: str | None = None, view: str = "values"
 ) -> tuple[Any, ...]:
     """Table, chart and ratio chart for one choice (the whole output is cached: it is pure given the data)."""
-    frame = company_data.statements(symbol, period, as_of).get(kind, pd.DataFrame())
+    frame = company_data.statement(symbol, kind, period, as_of)
     ratio = company_data.ratio_history(symbol, "FY", as_of)
     restated, note = restated_note(symbol, period, kind, as_of)
     params = {"symbol": symbol, "period": period, "kind": kind, **({"as_of": as_of} if as_of else {})}
@@ -542,7 +542,7 @@ def export_statements(args: Mapping[str, str]) -> pd.DataFrame:
     period = valid_choice(args.get("period"), tuple(PERIODS), name="period")
     kind = valid_choice(args.get("kind"), tuple(KINDS), name="statement")
     as_of = company_data.as_of_date(args.get("as_of"))
-    return company_data.statements(symbol, period, as_of).get(kind, pd.DataFrame())
+    return company_data.statement(symbol, kind, period, as_of)
 
 
 @register_export("company", "ratios")

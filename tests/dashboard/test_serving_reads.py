@@ -147,6 +147,27 @@ def test_adjusted_closes_read_alone_equal_those_of_the_history(app: Any, symbol:
     pd.testing.assert_series_equal(alone, from_history)
 
 
+@pytest.mark.parametrize("symbol", seed.SYMBOLS)
+def test_one_statement_kind_equals_the_three_read_together(app: Any, symbol: str) -> None:
+    """The Company page's one kind, read and built alone, equals that kind among the three read
+    together, and is taken from them when a worker holds them (each period, latest and as of a date)."""
+    services = app.server.extensions["mycfa"]
+    kinds = ("income", "balance", "cashflow")
+    with app.server.test_request_context("/"):
+        for period in ("FY", "Q", "TTM"):
+            for as_of in (None, AS_OF):
+                services.cache.clear()
+                alone = {kind: company_data.statement(symbol, kind, period, as_of) for kind in kinds}
+                services.cache.clear()
+                together = company_data.statements(symbol, period, as_of)
+                held = {kind: company_data.statement(symbol, kind, period, as_of) for kind in kinds}
+                for kind in kinds:
+                    pd.testing.assert_frame_equal(alone[kind], together.get(kind, pd.DataFrame()))
+                    assert held[kind] is together[kind]
+                assert not alone["income"].empty
+        services.cache.clear()
+
+
 def _page_answers(symbol: str) -> list[str]:
     """Every page's callbacks with their defaults (and an as-of date) for one symbol, as JSON."""
     from dashboard.pages import company, compare, forecast, screener

@@ -9,6 +9,7 @@ per worker is enough, with nothing shared between workers or kept on disk.
 from __future__ import annotations
 
 import hashlib
+import pickle
 import threading
 import time
 from collections import OrderedDict
@@ -67,6 +68,22 @@ class AnswerCache:
         cache_key = self._key(name, key)
         with self._local_lock:
             return self._local.get(cache_key)
+
+    def entries_by_name(self) -> dict[str, tuple[int, int]]:
+        """Per answer name: how many answers this worker keeps and their pickled bytes (benchmarks; an
+        answer that cannot be pickled counts, with no size)."""
+        with self._local_lock:
+            kept = list(self._local.items())
+        out: dict[str, tuple[int, int]] = {}
+        for cache_key, value in kept:
+            name = cache_key.split(":", 1)[0]
+            count, size = out.get(name, (0, 0))
+            try:
+                size += len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            except (pickle.PicklingError, TypeError, AttributeError):  # counted, not sized
+                pass
+            out[name] = (count + 1, size)
+        return out
 
     def cached(self, name: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """`compute()` once per (name, key, data version) in this worker; an answer read from a

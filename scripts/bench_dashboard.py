@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python scripts/bench_dashboard.py [--symbols 30] [--database NAME] [--pages a,b]
                                                    [--requests 100] [--warm 40] [--seed 1] [--profile]
+                                                   [--memory]
 
 Seeds a database on the local dev cluster (or uses `--database`, e.g. a 503-symbol one), refreshes
 its serving tables as an ingest's end does (only what is not yet refreshed: docs/serving.md), builds the
@@ -10,7 +11,9 @@ bodies built from the app's own callback map) with random tickers and controls. 
 CPU and wall milliseconds per request for each page (without the JSON request log line), then their
 mean weighted as the load test's mix weighs the pages; `--warm 0` measures cold caches (the first
 requests of a fresh per-worker LRU), `--profile` adds a cProfile summary per page (PSORT, PFILT and PN
-pick its order, file filter and length: default cumulative, dashboard/, 15).
+pick its order, file filter and length: default cumulative, dashboard/, 15). `--memory` prints this
+process's RSS before and after the requests and what the answer cache (the per-worker LRU) keeps: its
+entries and their pickled size by name.
 `scripts/loadtest` measures the served p95 under 100 users; this says which callback costs the CPU.
 """
 
@@ -34,6 +37,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -76,6 +81,9 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=1, help="random choices (default 1)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile summary per page")
+    parser.add_argument(
+        "--memory", action="store_true", help="also print RSS and the answer cache's contents by name"
+    )
     add_record_argument(parser)
     args = parser.parse_args()
     random.seed(args.seed)
@@ -153,6 +161,7 @@ def measure(args: argparse.Namespace, username: str, password: str, symbols: lis
         if response.status_code != 200:
             raise SystemExit(f"bench_dashboard: {page} answered {response.status_code}")
 
+    rss_before = psutil.Process().memory_info().rss
     for page in chosen:
         for _ in range(args.warm):
             call(page)
@@ -167,6 +176,8 @@ def measure(args: argparse.Namespace, username: str, password: str, symbols: lis
     weights = {click.key: click.weight for click in mix.CLICKS if click.key in cpu_ms}
     mean = sum(cpu_ms[p] * w for p, w in weights.items()) / sum(weights.values()) if weights else 0.0
     print(f"{'mix':12} {mean:8.2f}            (CPU ms, weighted as the load test's mix)", file=out)
+    if args.memory:
+        memory_report(rss_before, out)
     out.flush()
     if args.record:
         record(
@@ -177,6 +188,22 @@ def measure(args: argparse.Namespace, username: str, password: str, symbols: lis
             },
         )  # fmt: skip
     return 0
+
+
+def memory_report(rss_before: int, out: Any) -> None:
+    """This process's RSS before and after the requests, and the answer cache's entries by name with
+    their pickled size (a lower bound of what they hold in memory)."""
+    from dashboard.app import server
+
+    kept = server.extensions["mycfa"].cache.entries_by_name()
+    total = sum(size for _, size in kept.values())
+    rss = psutil.Process().memory_info().rss
+    print(f"\nRSS {rss_before / 2**20:,.0f} MiB before the requests, {rss / 2**20:,.0f} MiB after", file=out)
+    print(
+        f"answer cache: {sum(n for n, _ in kept.values())} entries, {total / 2**20:.1f} MiB pickled", file=out
+    )
+    for name, (count, size) in sorted(kept.items(), key=lambda item: -item[1][1])[:12]:
+        print(f"  {name:28} {count:4} entries {size / 2**20:7.2f} MiB", file=out)
 
 
 def time_page(page: str, call: Callable[[], None], requests: int, profile: bool, out: Any) -> float:

@@ -60,3 +60,20 @@ def test_cache_keeps_at_most_its_entries_least_recent_dropped() -> None:
     cache.cached("c", (), lambda: 3)
     assert cache.cached("a", (), lambda: -1) == 1
     assert cache.cached("b", (), lambda: 20) == 20
+
+
+@pytest.mark.usefixtures("request_context")
+def test_peek_never_computes_and_entries_are_counted_by_name() -> None:
+    """`peek` gives a kept answer or None without computing; `entries_by_name` counts and sizes them."""
+    _, cache, _ = counter()
+    assert cache.peek("prices", ("AAPL",)) is None
+    cache.cached("prices", ("AAPL",), lambda: b"x" * 10_000)
+    cache.cached("prices", ("MSFT",), lambda: b"y" * 10_000)
+    cache.cached("view", ("AAPL",), lambda: lambda: 1)  # a function is not picklable: counted, not sized
+    assert cache.peek("prices", ("AAPL",)) == b"x" * 10_000
+    kept = cache.entries_by_name()
+    assert kept["prices"][0] == 2
+    assert kept["prices"][1] > 20_000
+    assert kept["view"] == (1, 0)
+    cache.clear()
+    assert cache.peek("prices", ("AAPL",)) is None

@@ -122,6 +122,9 @@ class FakeFMP:
         if fault == "badjson":
             # complete (Content-Length matches) but cut mid-structure: not JSON any more
             return self._json(200, body[: max(1, len(body) // 2)] + b",", content_type)
+        if content_type == CSV:
+            self.stats.statuses[status] += 1
+            return await _chunked(request, status, body, content_type)
         return self._json(status, body, content_type)
 
     async def _fault_before_answer(self, fault: str, request: web.Request) -> web.StreamResponse | None:
@@ -389,6 +392,21 @@ def _reset(request: web.Request) -> web.Response:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         transport.abort()
     return web.Response(status=500)  # never reaches the client: the connection is gone
+
+
+BULK_PIECE = 16 * 1024  # bytes per chunk of a bulk answer
+
+
+async def _chunked(request: web.Request, status: int, body: bytes, content_type: str) -> web.StreamResponse:
+    """A bulk file as FMP sends it: chunked, without Content-Length, so a client must read it as a
+    stream (FMP's whole-market files run to tens of MB)."""
+    response = web.StreamResponse(status=status, headers={"Content-Type": content_type})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    for start in range(0, len(body), BULK_PIECE):
+        await response.write(body[start : start + BULK_PIECE])
+    await response.write_eof()
+    return response
 
 
 async def _truncated(request: web.Request, body: bytes, content_type: str) -> web.StreamResponse:

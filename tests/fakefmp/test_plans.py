@@ -14,6 +14,7 @@ import pytest
 from fakefmp import FakeConfig, RunningServer, serve
 from fakefmp.constituents import load_companies
 from fakefmp.plans import FREE_SYMBOLS, PLANS, plan_rules
+from fakefmp.server import BULK_PIECE
 
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "fmp" / "real"
 KEY = {"apikey": "plan-key"}
@@ -158,6 +159,26 @@ async def test_bulk_csv_is_shaped_as_fmps(served: Callable[..., Awaitable[Runnin
     _, _, profiles = await get(fake, "profile-bulk", part="0")
     assert profiles.decode().splitlines()[0] == real("profile-bulk.part0.csv").decode().splitlines()[0]
     assert ",false,false,true,false,false" in profiles.decode()
+
+
+async def test_bulk_files_come_chunked_without_a_length(
+    served: Callable[..., Awaitable[RunningServer]],
+) -> None:
+    """As FMP sends its whole-market files: no Content-Length, chunked in pieces, the body whole; the
+    JSON answers keep theirs."""
+    fake = await served(None, symbols=503)
+    async with aiohttp.ClientSession() as session:
+        for path, params in (("eod-bulk", {"date": "2026-08-06"}), ("profile-bulk", {"part": "0"})):
+            async with session.get(f"{fake.base_url}/{path}", params=params, headers=KEY) as response:
+                assert response.status == 200
+                assert "Content-Length" not in response.headers
+                assert response.headers["Transfer-Encoding"] == "chunked"
+                pieces = [chunk async for chunk, _ in response.content.iter_chunks()]
+            body = b"".join(pieces)
+            assert len(body) > BULK_PIECE
+            assert body.count(b"\n") > 500, path
+        async with session.get(f"{fake.base_url}/profile", params={"symbol": "MMM"}, headers=KEY) as answer:
+            assert answer.headers["Content-Length"] == str(len(await answer.read()))
 
 
 @pytest.mark.parametrize("plan", [None, "ultimate"])

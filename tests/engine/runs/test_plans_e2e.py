@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from devkit.fingerprint import query
-from devkit.runs import engine_env, run_engine
+from devkit.runs import TEST_API_KEY, engine_env, run_engine
 from engine.db import migrate
 from engine.exitcodes import ExitCode
 from fakefmp.plans import FREE_SYMBOLS
@@ -65,11 +65,15 @@ def plan_fake(plan: str, *extra: str) -> Iterator[FakeFMPProcess]:
 
 
 def full_run(url: str, fake: FakeFMPProcess, symbols: str = SYMBOLS) -> tuple[int, dict[str, Any], str]:
+    """The run's exit code, `status --json`, and what an operator reads: `status` and the run's log.
+    Neither the log nor `status` ever shows the key."""
     env = engine_env(url, fake, symbols, MYCFA_FMP_BULK_INTERVAL_S="0.4", MYCFA_HISTORY_START="2016-01-01")
     result = run_engine(env, "run", "--job", "full", timeout=600)
     status = run_engine(env, "status", "--json")
     text = run_engine(env, "status")
     assert status.returncode == 0, status.stderr
+    shown = result.stdout + result.stderr + status.stdout + text.stdout
+    assert TEST_API_KEY not in shown
     return result.returncode, orjson.loads(status.stdout), text.stdout + result.stderr
 
 
@@ -111,6 +115,11 @@ def test_free_plan_run_takes_the_shipped_list_and_what_the_plan_serves(new_db: C
     skipped = {(i["symbol"], i["state"]) for i in status["failed_items"]}
     assert skipped == {("BF-B", "skipped")}
     assert all("value set for 'symbol'" in i["error_message"] for i in status["failed_items"])
+    # the log too quotes FMP: the refused symbol's line carries its words, not "HTTP 402: HTTP 402"
+    refused = [line for line in text.splitlines() if '"BF-B"' in line and "402" in line]
+    assert refused, text[-3000:]
+    assert all("value set for 'symbol'" in line for line in refused)
+    assert "HTTP 402: HTTP 402" not in text
     assert "universe: the shipped S&P 500 list" in text
     assert "withheld by the free plan" in text
     assert "FMP plan: free" in text
@@ -129,6 +138,9 @@ def test_starter_plan_run_ingests_the_shipped_universe_with_clipped_history(
         stats = fake.stats()
     assert code == ExitCode.OK, text
     got = stored(url)
+    assert len(got["companies"]) == 503  # members from the shipped list, FMP's refusal quoted
+    assert RESTRICTED in status["runs"][0]["notes"]["universe"]
+    assert "universe: the shipped S&P 500 list" in text
     assert got["with_prices"] == sorted(SYMBOLS.split(","))
     assert got["periods"] == ["FY"]
     assert got["first_price"] >= FLOOR

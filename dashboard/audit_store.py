@@ -23,7 +23,6 @@ import atexit
 import hashlib
 import logging
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +33,8 @@ from typing import Any, TextIO
 import orjson
 import psycopg
 from psycopg.types.json import Jsonb
+
+from dashboard.loghandler import CurrentStreamHandler
 
 KINDS = ("login", "logout", "page_view", "export", "denied", "user_admin", "session", "callback")
 LOGGER = "mycfa.audit"
@@ -121,9 +122,9 @@ def audit_logger(stream: TextIO | None = None) -> logging.Logger:
         return _logger
     logger = logging.getLogger(LOGGER)
     if stream is not None or not logger.handlers:
-        for handler in list(logger.handlers):
-            logger.removeHandler(handler)
-        handler = logging.StreamHandler(stream or sys.stdout)
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+        handler = logging.StreamHandler(stream) if stream else CurrentStreamHandler("stdout")
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -325,7 +326,9 @@ class AuditStore:
         return False
 
     def close(self, timeout_s: float = EXIT_WAIT_S) -> None:
-        """At exit: drain for up to `timeout_s`, then say how many events this process did not store."""
+        """At exit (or when its owner is done with it): drain for up to `timeout_s`, then say how many
+        events this process did not store; once closed, the exit does not say it again."""
+        atexit.unregister(self.close)
         self.flush(timeout_s)
         left = self._unfinished()
         with self._lock:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sys
 import time
 from datetime import UTC, datetime
 from typing import TextIO
 
 import flask
 import orjson
+
+from dashboard.loghandler import CurrentStreamHandler
 
 HANDLER_NAME = "mycfa-dashboard-json"
 _log = logging.getLogger("dashboard.request")
@@ -44,7 +45,7 @@ def configure_logging(level: str, stream: TextIO | None = None) -> None:
 
     The same idea as engine/runs/runlog.py; the dashboard image ships without the engine package.
     """
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream else CurrentStreamHandler("stderr")
     handler.setFormatter(JsonFormatter())
     handler.set_name(HANDLER_NAME)
     root = logging.getLogger()

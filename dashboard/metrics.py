@@ -10,7 +10,6 @@ line also carries this worker's own p50/p95 for readers of the log.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -19,6 +18,8 @@ from typing import Any, TextIO
 
 import numpy as np
 import orjson
+
+from dashboard.loghandler import CurrentStreamHandler
 
 NAMESPACE = "MyCFATool/Dashboard"
 LOGGER = "mycfa.metrics"
@@ -48,9 +49,9 @@ class DashboardMetrics:
         self._thread: threading.Thread | None = None
         self._logger = logging.getLogger(LOGGER)
         if stream is not None or not self._logger.handlers:
-            for handler in list(self._logger.handlers):
-                self._logger.removeHandler(handler)
-            handler = logging.StreamHandler(stream or sys.stdout)
+            for old in list(self._logger.handlers):
+                self._logger.removeHandler(old)
+            handler = logging.StreamHandler(stream) if stream else CurrentStreamHandler("stdout")
             handler.setFormatter(logging.Formatter("%(message)s"))
             self._logger.addHandler(handler)
         self._logger.setLevel(logging.INFO)

@@ -84,10 +84,10 @@ def test_each_event_kind_lands_in_table_and_json(
 
 
 def test_audit_database_down_keeps_serving_and_counts(
-    dash_db: Database, tmp_path: Any, audit_lines: io.StringIO
+    dash_db: Database, tmp_path: Any, audit_lines: io.StringIO, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With the audit database unreachable, logins and pages still work, the JSON lines still go out,
-    and the rows that could not be stored are counted."""
+    and the rows that could not be stored are counted, and said when the store closes."""
     from dashboard.app import create_app
     from tests.dashboard.conftest import make_settings
 
@@ -101,6 +101,9 @@ def test_audit_database_down_keeps_serving_and_counts(
     assert store.unstored >= 2
     assert store.stored == 0
     assert '"audit":"page_view"' in audit_lines.getvalue().replace(" ", "")
+    with caplog.at_level("ERROR", logger=audit_store.__name__):
+        store.close(1)
+    assert f"{store.unstored} audit events not stored by this process" in caplog.text
     app.server.extensions["mycfa"].router.dispose()
 
 

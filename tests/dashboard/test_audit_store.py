@@ -49,7 +49,9 @@ def silent_server() -> Iterator[str]:
     listener.close()
 
 
-def test_anonymous_events_cannot_push_genuine_ones_out(silent_server: str) -> None:
+def test_anonymous_events_cannot_push_genuine_ones_out(
+    silent_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """While the writer is stuck, anonymous events may fill only half the queue: the other half stays
     for logins, exports and denials of known users, and every event turned away is counted."""
     store = AuditStore(silent_server, connect_timeout_s=60, queue_size=20)
@@ -64,6 +66,9 @@ def test_anonymous_events_cannot_push_genuine_ones_out(silent_server: str) -> No
         store.put(AuditEvent("export", "ok", username="ann"))
     assert store.queued == 20
     assert store.unstored == 20 + 5
+    with caplog.at_level("ERROR", logger="dashboard.audit_store"):
+        store.close(0)  # the writer is still stuck: nothing more is stored, all of it is said
+    assert "46 audit events not stored by this process (21 still queued at exit)" in caplog.text
 
 
 def test_flush_waits_for_the_event_the_writer_holds(

@@ -20,7 +20,7 @@ from dashboard.auth import ROLES
 from engine.db import migrate
 from engine.db.rows import StatementRow
 from engine.fmp import endpoints
-from engine.runs.datasets import ALL_DATASETS, STATEMENTS, Family, Job
+from engine.runs.datasets import REGISTRY, STATEMENTS, Family, Job
 from engine.runs.ledger import ItemState, RunState
 from fakefmp import data as fake_data
 from fakefmp.server import PRICE_PATHS
@@ -107,7 +107,7 @@ def test_fake_serves_every_engine_endpoint_path() -> None:
 
 def test_statement_datasets_cover_kinds_by_periods() -> None:
     """The run ledger's statement datasets are every kind in every request period, named kind_period."""
-    names = {d.name for d in ALL_DATASETS if d.family is Family.STATEMENT}
+    names = {d.name for d in REGISTRY.datasets if d.family == Family.STATEMENT}
     assert names == {f"{k}_{p}" for k in endpoints.STATEMENT_KINDS for p in endpoints.PERIODS}
     assert "kind" in StatementRow._fields
     assert "period" in StatementRow._fields

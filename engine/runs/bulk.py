@@ -20,7 +20,14 @@ from collections.abc import Collection, Coroutine
 from datetime import date, timedelta
 from typing import Any
 
-from engine.errors import FMPAuthError, FMPEntitlementError, FMPError, FMPRequestError
+from engine.errors import (
+    FMPAuthError,
+    FMPEntitlementError,
+    FMPError,
+    FMPMalformedResponseError,
+    FMPRequestError,
+    FMPTransientError,
+)
 from engine.fmp import FMPClient
 from engine.fmp.endpoints import EOD_BULK, PROFILE_BULK, PROFILE_BULK_BOOLEANS
 from engine.fmp.responses import Row
@@ -29,6 +36,13 @@ log = logging.getLogger("engine.run")
 
 BULK_PRICE_MAX_DAYS = 31  # further behind, one request per missing day costs more than per symbol
 PROFILE_BULK_MAX_PARTS = 50  # a runaway guard: FMP's ~90,000 profiles come in 4 parts
+# A bulk answer that stays broken after the client's retries sends the item per symbol; an
+# FMPAuthError is not among them: nothing would work with a rejected key.
+BULK_FALLBACK_ERRORS: tuple[type[FMPError], ...] = (
+    FMPMalformedResponseError,
+    FMPRequestError,
+    FMPTransientError,
+)
 AVAILABLE = "available"
 
 

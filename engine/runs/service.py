@@ -33,7 +33,7 @@ from engine.fmp.endpoints import EOD_BULK, PROFILE_BULK, request_period
 from engine.fmp.entitlements import Entitlements
 from engine.runs import ledger
 from engine.runs.bulk import BulkData
-from engine.runs.datasets import Family, Job, served_datasets
+from engine.runs.datasets import REGISTRY, Job, served_datasets
 from engine.runs.lock import run_lock
 from engine.runs.loop import RunLoop
 from engine.runs.metrics import RunMetrics, emf_line
@@ -131,11 +131,12 @@ async def make_plan(
     and a plan with bulk files, which bulk endpoints answer (probed here: the answers are kept for
     the run). Datasets the plan does not serve are left out and said in `withheld`."""
     datasets = served_datasets(job, quarterly=ent.quarterly)
-    families = {dataset.family for dataset in datasets}
+    families = {REGISTRY.family_of(dataset.name) for dataset in datasets}
+    bulk_paths = {family.bulk_endpoint.path for family in families if family.bulk_endpoint is not None}
     symbols = universe.symbols
     freshness = await read_freshness(pool, symbols, universe.former)
     calendar_requests = 0
-    if Family.STATEMENT in families and freshness.statement_history and ent.calendar:
+    if any(family.calendar for family in families) and freshness.statement_history and ent.calendar:
         before = fmp.counters.requests
         reports = await latest_reports(fmp, symbols, today)
         calendar_requests = fmp.counters.requests - before
@@ -145,8 +146,8 @@ async def make_plan(
     if bulk is not None:
         await bulk.probe(
             today,
-            prices=Family.PRICES in families and bool(freshness.last_price),
-            profiles=Family.PROFILE in families,
+            prices=EOD_BULK.path in bulk_paths and bool(freshness.last_price),
+            profiles=PROFILE_BULK.path in bulk_paths,
         )
     quota = fmp.quota
     return build_plan(

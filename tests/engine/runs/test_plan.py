@@ -8,7 +8,8 @@ from datetime import date, timedelta
 import pytest
 
 from engine.errors import UsageError
-from engine.runs.datasets import JOB_DATASETS, STATEMENTS, Job
+from engine.runs.datasets import REGISTRY, STATEMENTS, Job
+from engine.runs.families.statements import statement_reason, sweep_bucket
 from engine.runs.plan import (
     Freshness,
     PlannedItem,
@@ -19,8 +20,6 @@ from engine.runs.plan import (
     plan_item,
     render_plan,
     restrict_universe,
-    statement_reason,
-    sweep_bucket,
 )
 
 TODAY = date(2026, 11, 25)
@@ -137,7 +136,7 @@ def test_build_plan_jobs_select_their_datasets() -> None:
     """`full` plans every dataset, `fundamentals` all but prices, `prices` only prices, per symbol."""
     for job, expected in ((Job.FULL, 12), (Job.FUNDAMENTALS, 11), (Job.PRICES, 1)):
         plan = build_plan(job, ["A", "B"], policy=POLICY, freshness=Freshness(), rate_limit=120, today=TODAY)
-        assert len(plan.items) == 2 * expected == 2 * len(JOB_DATASETS[job])
+        assert len(plan.items) == 2 * expected == 2 * len(REGISTRY.for_job(job))
         assert {item.symbol for item in plan.items} == {"A", "B"}
     prices = build_plan(Job.PRICES, ["A"], policy=POLICY, freshness=Freshness(), rate_limit=120, today=TODAY)
     assert {item.dataset for item in prices.items} == {"prices"}

@@ -24,7 +24,7 @@ from engine.config import EngineSettings
 from engine.db import migrate
 from engine.exitcodes import ExitCode
 from engine.runs.datasets import STATEMENTS, Job
-from engine.runs.plan import ANNUAL_FILING_LAG_DAYS, sweep_bucket
+from engine.runs.families.statements import ANNUAL_FILING_LAG_DAYS, sweep_bucket
 from engine.runs.service import RunService
 from fakefmp import serve
 from fakefmp.config import FakeConfig

@@ -1,0 +1,1 @@
+"""The engine's dataset families, one module each: planner rule and fetch → parse → load step."""

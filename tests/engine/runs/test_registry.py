@@ -1,0 +1,155 @@
+"""The dataset registry: a toy family added in this one file is planned, fetched, parsed, loaded and
+recorded by a real run (fake FMP over HTTP, real PostgreSQL) without an edit to the planner, the steps
+or the run service."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from typing import ClassVar
+
+import asyncpg
+import pytest
+
+from devkit.fingerprint import query
+from engine.config import EngineSettings
+from engine.db import migrate
+from engine.exitcodes import ExitCode
+from engine.fmp.endpoints import EndpointSpec
+from engine.runs.datasets import REGISTRY, Dataset, Job, Registry, discover
+from engine.runs.family import DatasetFamily, ItemContext, Loaded
+from engine.runs.plan import Freshness, PlannedItem, PlanPolicy, build_plan
+from engine.runs.service import RunService
+from fakefmp import serve
+from fakefmp.config import FakeConfig
+from fakefmp.server import RunningServer
+from tests.conftest import Cluster, throwaway_database
+
+pytestmark = pytest.mark.e2e
+
+UNIVERSE = 5
+DAY = date(2026, 3, 2)
+
+# The toy's migration (a real dataset's would be schema/NNN_*.sql) and its DML (engine/db/queries.py).
+TOY_MIGRATION = """
+CREATE TABLE toy_market_caps (
+    symbol     text PRIMARY KEY,
+    market_cap double precision NOT NULL,
+    fetched_on date NOT NULL
+)
+"""
+TOY_UPSERT = """
+INSERT INTO toy_market_caps (symbol, market_cap, fetched_on) VALUES ($1, $2, $3)
+ON CONFLICT (symbol) DO UPDATE SET market_cap = EXCLUDED.market_cap, fetched_on = EXCLUDED.fetched_on
+"""
+# Its endpoint spec (a real dataset's would sit in engine/fmp/endpoints.py): FMP's profile, read for
+# one field.
+TOY_SPEC = EndpointSpec("toy_market_cap", "profile", required=("symbol", "marketCap"), numeric=("marketCap",))
+TOY = Dataset("toy_market_cap", "toy")
+
+
+class ToyMarketCaps(DatasetFamily):
+    """Each company's market capitalisation as of the run: one request per company and fundamentals run."""
+
+    name: ClassVar[str] = "toy"
+    order: ClassVar[int] = 40
+    datasets: ClassVar[tuple[Dataset, ...]] = (TOY,)
+    jobs: ClassVar[frozenset[Job]] = frozenset({Job.FUNDAMENTALS})
+
+    async def load(self, ctx: ItemContext, item: PlannedItem, dataset: Dataset) -> Loaded:
+        rows = await ctx.fmp.fetch(TOY_SPEC, symbol=item.symbol)
+        values = [(str(row["symbol"]), float(row["marketCap"]), ctx.today) for row in rows]
+        async with ctx.pool.acquire() as connection:
+            await connection.executemany(TOY_UPSERT, values)
+        return Loaded(len(values))
+
+
+@pytest.fixture
+def toy() -> Iterator[DatasetFamily]:
+    with REGISTRY.registered(ToyMarketCaps()) as family:
+        yield family
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[RunningServer]:
+    config = FakeConfig(symbols=UNIVERSE, seed=5, rate_limit=10**6, as_of=DAY, bulk_denied=True)
+    async with serve(config) as running:
+        yield running
+
+
+@pytest.fixture
+def database(pg_cluster: Cluster) -> Iterator[str]:
+    with throwaway_database(pg_cluster, "registry") as db:
+        asyncio.run(migrate(db.owner_url))
+        yield db.owner_url
+
+
+def test_registry_plans_a_registered_family_for_its_jobs_only(toy: DatasetFamily) -> None:
+    """The toy's items follow the engine's own in each symbol's turn, in the jobs it names only."""
+    policy = PlanPolicy(history_start=date(2020, 1, 1))
+    fundamentals = build_plan(
+        Job.FUNDAMENTALS, ["AAA", "BBB"], policy=policy, freshness=Freshness(), rate_limit=300, today=DAY
+    )
+    names = [item.dataset for item in fundamentals.items if item.symbol == "AAA"]
+    assert names[0] == "profile"
+    assert names[-1] == "toy_market_cap"
+    assert fundamentals.by_dataset()["toy_market_cap"] == (2, 2)
+    prices = build_plan(Job.PRICES, ["AAA"], policy=policy, freshness=Freshness(), rate_limit=300, today=DAY)
+    assert [item.dataset for item in prices.items] == ["prices"]
+
+
+def test_discover_finds_the_engines_families_in_their_order() -> None:
+    """Each module of engine/runs/families/ is a family, and a symbol's items follow their `order`."""
+    assert [family.name for family in discover()] == ["profile", "statement", "prices"]
+    assert REGISTRY.names()[0] == "profile"
+    assert REGISTRY.names()[-1] == "prices"
+
+
+def test_registry_forgets_a_family_after_its_block() -> None:
+    """`registered` leaves the registry as it found it, so the toy never leaks into other tests."""
+    before = REGISTRY.names()
+    with REGISTRY.registered(ToyMarketCaps()):
+        assert REGISTRY.names() == (*before, "toy_market_cap")
+    assert REGISTRY.names() == before
+
+
+def test_registry_refuses_a_taken_dataset_name() -> None:
+    """Two families cannot declare one dataset: the ledger tells items apart by its name."""
+    registry = Registry(ToyMarketCaps())
+    with pytest.raises(ValueError, match="toy_market_cap"):
+        registry.register(ToyMarketCaps())
+
+
+async def test_registered_toy_dataset_is_loaded_by_a_real_run(
+    toy: DatasetFamily, fake: RunningServer, database: str
+) -> None:
+    """A fundamentals run fetches, loads and records the toy beside the engine's own datasets."""
+    async with asyncpg.create_pool(database, min_size=1, max_size=1) as pool:
+        await pool.execute(TOY_MIGRATION)
+    settings = EngineSettings(
+        database_url=database,  # type: ignore[arg-type]
+        fmp_api_key="registry-key",  # type: ignore[arg-type]
+        fmp_base_url=fake.base_url,
+        fmp_rate_limit=10**6,
+        history_start=date(2024, 1, 1),
+        former_members_since=None,
+        log_format="json",
+    )
+    service = RunService(settings, Job.FUNDAMENTALS, (), metrics_stream=io.StringIO(), today=DAY)
+    assert await service.execute() == ExitCode.OK
+
+    items = query(
+        database, "SELECT symbol, state, requests FROM run_items WHERE dataset = 'toy_market_cap' ORDER BY 1"
+    )
+    # the toy's values are the ones the profile family stored from its own request in the same run
+    # (the companies table also names the index's former members, without a profile)
+    profiles = query(
+        database,
+        "SELECT symbol, (profile->>'marketCap')::float8 FROM companies WHERE profile IS NOT NULL ORDER BY 1",
+    )
+    assert len(profiles) == UNIVERSE
+    assert items == [(symbol, "done", 1) for symbol, _ in profiles]
+    loaded = query(database, "SELECT symbol, market_cap, fetched_on FROM toy_market_caps ORDER BY 1")
+    assert loaded == [(symbol, cap, DAY) for symbol, cap in profiles]

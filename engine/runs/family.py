@@ -5,6 +5,7 @@ fetch → parse → load step. The planner, the run's steps and the run service 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, NamedTuple
@@ -26,6 +27,7 @@ class PlanInputs:
     today: date
     bulk_prices: bool = False  # the run's eod-bulk days serve recent prices
     bulk_profiles: bool = False  # the run's profile-bulk parts serve profiles
+    state: Any = None  # what the family's own `read_state` found in the store
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ class DatasetFamily:
 
     A new family subclasses this in its own module of engine/runs/families/ as `FAMILY` (the
     registry, engine/runs/datasets.py, finds it there), declares `name`, `order`, `datasets` and
-    `jobs`, overrides `plan` where the store's freshness matters and `load` always.
+    `jobs`, overrides `plan` (and `read_state`) where the store matters and `load` always.
     """
 
     name: ClassVar[str]
@@ -61,6 +63,11 @@ class DatasetFamily:
     jobs: ClassVar[frozenset[Job]]
     calendar: ClassVar[bool] = False  # its plan reads FMP's earnings calendar (when the store has some)
     bulk_endpoint: ClassVar[EndpointSpec | None] = None  # a bulk file that can serve its items
+
+    async def read_state(self, pool: asyncpg.Pool, symbols: Sequence[str]) -> Any:
+        """What the store holds that `plan` needs beyond `Freshness` (read once per plan, handed to
+        `plan` as `inputs.state`); by default nothing."""
+        return None
 
     def plan(self, symbol: str, dataset: Dataset, inputs: PlanInputs) -> PlannedItem | None:
         """The item for this run (None: nothing to do); by default one request every run."""

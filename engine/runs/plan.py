@@ -133,13 +133,15 @@ def plan_item(
     today: date,
     bulk_prices: bool = False,
     bulk_profiles: bool = False,
+    state: Any = None,
 ) -> PlannedItem | None:
     """Decide the parameters of one item from what the store already holds (None: nothing to do),
     by its family's rule.
 
     With `bulk_prices`, a symbol less than BULK_PRICE_MAX_DAYS behind is cut from the run's shared
     eod-bulk days (requests 0 here: the days are counted once, in `Plan.bulk_requests`); with
-    `bulk_profiles`, profiles come from profile-bulk likewise. A former member is never served from
+    `bulk_profiles`, profiles come from profile-bulk likewise; `state` is what the family's
+    `read_state` found. A former member is never served from
     the bulk answers (they list today's members), and once FORMER_TAIL_DAYS gone it is frozen.
     """
     dataset = REGISTRY.dataset(dataset_name)
@@ -147,7 +149,9 @@ def plan_item(
     left = freshness.former.get(symbol)
     if left is not None:
         bulk_prices = bulk_profiles = False
-    inputs = PlanInputs(policy, freshness, today, bulk_prices=bulk_prices, bulk_profiles=bulk_profiles)
+    inputs = PlanInputs(
+        policy, freshness, today, bulk_prices=bulk_prices, bulk_profiles=bulk_profiles, state=state
+    )
     if left is not None and today > left + timedelta(days=FORMER_TAIL_DAYS):
         return family.plan_frozen(symbol, dataset, left, inputs)
     return family.plan(symbol, dataset, inputs)
@@ -165,6 +169,7 @@ def build_plan(
     bulk_prices: bool = False,
     bulk_profiles: bool = False,
     datasets: tuple[Dataset, ...] | None = None,
+    states: Mapping[str, Any] | None = None,
     universe_requests: int = UNIVERSE_REQUESTS,
     withheld: Mapping[str, str] | None = None,
     plan_name: str = "unknown",
@@ -172,7 +177,8 @@ def build_plan(
     spent_today: int = 0,
 ) -> Plan:
     """The items of a run: every dataset of the job (or `datasets`, those the plan serves) for every
-    symbol, symbol-major; the rest describes the key's FMP plan for `plan` to print.
+    symbol, symbol-major, each by its family's rule (with `states[family]`, what the family's
+    `read_state` found); the rest describes the key's FMP plan for `plan` to print.
 
     Symbol-major order keeps one symbol's datasets close together in time, so a run stopped half
     way has whole companies loaded rather than one dataset of every company.
@@ -187,6 +193,7 @@ def build_plan(
             today=today,
             bulk_prices=bulk_prices,
             bulk_profiles=bulk_profiles,
+            state=(states or {}).get(REGISTRY.family_of(dataset.name).name),
         )
         for symbol in universe
         for dataset in (REGISTRY.for_job(job) if datasets is None else datasets)

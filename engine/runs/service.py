@@ -161,6 +161,7 @@ async def make_plan(
         bulk_prices=bulk is not None and bool(freshness.last_price) and bulk.allows(EOD_BULK.path),
         bulk_profiles=bulk is not None and bulk.allows(PROFILE_BULK.path),
         datasets=datasets,
+        states={family.name: await family.read_state(pool, symbols) for family in families},
         universe_requests=UNIVERSE_REQUESTS if universe.complete else 0,
         withheld=withheld(settings, ent, universe, today),
         plan_name=ent.plan,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator, Iterator
-from datetime import date
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import date, timedelta
 from typing import ClassVar
 
 import asyncpg
@@ -19,7 +19,7 @@ from engine.db import migrate
 from engine.exitcodes import ExitCode
 from engine.fmp.endpoints import EndpointSpec
 from engine.runs.datasets import REGISTRY, Dataset, Job, Registry, discover
-from engine.runs.family import DatasetFamily, ItemContext, Loaded
+from engine.runs.family import DatasetFamily, ItemContext, Loaded, PlanInputs
 from engine.runs.plan import Freshness, PlannedItem, PlanPolicy, build_plan
 from engine.runs.service import RunService
 from fakefmp import serve
@@ -44,6 +44,7 @@ TOY_UPSERT = """
 INSERT INTO toy_market_caps (symbol, market_cap, fetched_on) VALUES ($1, $2, $3)
 ON CONFLICT (symbol) DO UPDATE SET market_cap = EXCLUDED.market_cap, fetched_on = EXCLUDED.fetched_on
 """
+TOY_FETCHED = "SELECT symbol, fetched_on FROM toy_market_caps WHERE symbol = ANY($1::text[])"
 # Its endpoint spec (a real dataset's would sit in engine/fmp/endpoints.py): FMP's profile, read for
 # one field.
 TOY_SPEC = EndpointSpec("toy_market_cap", "profile", required=("symbol", "marketCap"), numeric=("marketCap",))
@@ -57,6 +58,16 @@ class ToyMarketCaps(DatasetFamily):
     order: ClassVar[int] = 40
     datasets: ClassVar[tuple[Dataset, ...]] = (TOY,)
     jobs: ClassVar[frozenset[Job]] = frozenset({Job.FUNDAMENTALS})
+
+    async def read_state(self, pool: asyncpg.Pool, symbols: Sequence[str]) -> dict[str, date]:
+        rows = await pool.fetch(TOY_FETCHED, list(symbols))
+        return {row["symbol"]: row["fetched_on"] for row in rows}
+
+    def plan(self, symbol: str, dataset: Dataset, inputs: PlanInputs) -> PlannedItem | None:
+        """Once a day: a company fetched today is left alone."""
+        if (inputs.state or {}).get(symbol) == inputs.today:
+            return None
+        return PlannedItem(symbol, dataset.name, {}, 1)
 
     async def load(self, ctx: ItemContext, item: PlannedItem, dataset: Dataset) -> Loaded:
         rows = await ctx.fmp.fetch(TOY_SPEC, symbol=item.symbol)
@@ -96,6 +107,17 @@ def test_registry_plans_a_registered_family_for_its_jobs_only(toy: DatasetFamily
     assert names[0] == "profile"
     assert names[-1] == "toy_market_cap"
     assert fundamentals.by_dataset()["toy_market_cap"] == (2, 2)
+    fetched_today = {"toy": {"AAA": DAY, "BBB": DAY - timedelta(days=1)}}
+    again = build_plan(
+        Job.FUNDAMENTALS,
+        ["AAA", "BBB"],
+        policy=policy,
+        freshness=Freshness(),
+        rate_limit=300,
+        today=DAY,
+        states=fetched_today,
+    )
+    assert [item.symbol for item in again.items if item.dataset == "toy_market_cap"] == ["BBB"]
     prices = build_plan(Job.PRICES, ["AAA"], policy=policy, freshness=Freshness(), rate_limit=300, today=DAY)
     assert [item.dataset for item in prices.items] == ["prices"]
 
@@ -125,7 +147,8 @@ def test_registry_refuses_a_taken_dataset_name() -> None:
 async def test_registered_toy_dataset_is_loaded_by_a_real_run(
     toy: DatasetFamily, fake: RunningServer, database: str
 ) -> None:
-    """A fundamentals run fetches, loads and records the toy beside the engine's own datasets."""
+    """A fundamentals run fetches, loads and records the toy beside the engine's own datasets; the
+    next run that day leaves it alone, by the toy's own planner rule."""
     async with asyncpg.create_pool(database, min_size=1, max_size=1) as pool:
         await pool.execute(TOY_MIGRATION)
     settings = EngineSettings(
@@ -153,3 +176,10 @@ async def test_registered_toy_dataset_is_loaded_by_a_real_run(
     assert items == [(symbol, "done", 1) for symbol, _ in profiles]
     loaded = query(database, "SELECT symbol, market_cap, fetched_on FROM toy_market_caps ORDER BY 1")
     assert loaded == [(symbol, cap, DAY) for symbol, cap in profiles]
+
+    # the toy's own rule, on what its `read_state` found: nothing more to fetch today
+    service = RunService(settings, Job.FUNDAMENTALS, (), metrics_stream=io.StringIO(), today=DAY)
+    assert await service.execute() == ExitCode.OK
+    datasets = query(database, "SELECT DISTINCT dataset FROM run_items WHERE run_id = 2")
+    assert ("profile",) in datasets
+    assert ("toy_market_cap",) not in datasets

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import threading
@@ -16,6 +17,9 @@ from werkzeug.serving import make_server
 
 from dashboard.config import DashboardSettings
 from devkit import seed
+from devkit.runs import engine_env, run_engine
+from engine.db.migrate import migrate
+from fakefmp.process import start_fakefmp
 from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
 
 PASSWORD = "correct horse battery"
@@ -31,6 +35,27 @@ def dash_db(pg_cluster: Cluster) -> Iterator[Database]:
             seed.add_user(db.owner_url, user, PASSWORD, role)
         wait_for_replica(pg_cluster)
         yield db
+
+
+@contextlib.contextmanager
+def engine_filled(
+    pg_cluster: Cluster, name: str, symbols: tuple[str, ...], as_of: str, **env: str
+) -> Iterator[Database]:
+    """A database filled by one full engine run for `symbols` against the fake FMP server (seed 42,
+    503 symbols, today `as_of`), with the admin "ada"."""
+    fake = start_fakefmp("--symbols", "503", "--seed", "42", "--rate-limit", "100000", "--as-of", as_of)
+    try:
+        with throwaway_database(pg_cluster, name) as db:
+            asyncio.run(migrate(db.owner_url))
+            result = run_engine(
+                engine_env(db.owner_url, fake, ",".join(symbols), **env), "run", "--job", "full", timeout=600
+            )
+            assert result.returncode == 0, result.stderr[-3000:]
+            seed.add_user(db.owner_url, "ada", PASSWORD, "admin")
+            wait_for_replica(pg_cluster)
+            yield db
+    finally:
+        fake.stop()
 
 
 def make_settings(db: Database, **overrides: Any) -> DashboardSettings:

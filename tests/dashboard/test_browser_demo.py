@@ -5,7 +5,6 @@ Screenshots of the Company, Screener, Portfolio and Valuation pages go to artifa
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,12 +12,8 @@ from typing import Any
 
 import pytest
 
-from devkit import seed
-from devkit.runs import engine_env, run_engine
-from engine.db.migrate import migrate
-from fakefmp.process import start_fakefmp
-from tests.conftest import REPO_ROOT, Cluster, Database, throwaway_database, wait_for_replica
-from tests.dashboard.conftest import PASSWORD, make_settings, served
+from tests.conftest import REPO_ROOT, Cluster, Database
+from tests.dashboard.conftest import engine_filled, make_settings, served
 from tests.dashboard.test_browser import logged_in_tab, shot, traces
 
 pytestmark = pytest.mark.e2e
@@ -33,18 +28,8 @@ SLOW_MS = 120_000  # the portfolio's optimisations take seconds on a loaded 2-co
 @pytest.fixture(scope="module")
 def demo_db(pg_cluster: Cluster) -> Iterator[Database]:
     """A database filled by one full engine run against the fake FMP server (seed 42) for DEMO."""
-    fake = start_fakefmp("--symbols", "503", "--seed", "42", "--rate-limit", "100000", "--as-of", AS_OF)
-    try:
-        with throwaway_database(pg_cluster, "demo") as db:
-            asyncio.run(migrate(db.owner_url))
-            env = engine_env(db.owner_url, fake, ",".join(DEMO))
-            result = run_engine(env, "run", "--job", "full", timeout=600)
-            assert result.returncode == 0, result.stderr[-3000:]
-            seed.add_user(db.owner_url, "ada", PASSWORD, "admin")
-            wait_for_replica(pg_cluster)
-            yield db
-    finally:
-        fake.stop()
+    with engine_filled(pg_cluster, "demo", DEMO, AS_OF) as db:
+        yield db
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ reader may type leads to the same company)."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import Iterator
@@ -12,14 +11,10 @@ from typing import Any
 
 import pytest
 
-from devkit import seed
 from devkit.fingerprint import query
-from devkit.runs import engine_env, run_engine
 from engine.db.gics import gics_by_symbol
-from engine.db.migrate import migrate
-from fakefmp.process import start_fakefmp
-from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
-from tests.dashboard.conftest import PASSWORD, login, make_settings, served
+from tests.conftest import Cluster, Database
+from tests.dashboard.conftest import engine_filled, login, make_settings, served
 from tests.dashboard.test_browser import logged_in_tab
 
 pytestmark = pytest.mark.e2e
@@ -29,20 +24,10 @@ CLASS_SHARES = ("BRK-B", "BF-B")
 @pytest.fixture(scope="module")
 def shares_db(pg_cluster: Cluster) -> Iterator[Database]:
     """A database filled by one engine run for the two class shares, against the fake."""
-    fake = start_fakefmp(
-        "--symbols", "503", "--seed", "42", "--rate-limit", "100000", "--as-of", "2026-08-07"
-    )
-    try:
-        with throwaway_database(pg_cluster, "class_shares") as db:
-            asyncio.run(migrate(db.owner_url))
-            env = engine_env(db.owner_url, fake, ",".join(CLASS_SHARES), MYCFA_HISTORY_START="2024-01-01")
-            result = run_engine(env, "run", "--job", "full", timeout=600)
-            assert result.returncode == 0, result.stderr[-3000:]
-            seed.add_user(db.owner_url, "ada", PASSWORD, "admin")
-            wait_for_replica(pg_cluster)
-            yield db
-    finally:
-        fake.stop()
+    with engine_filled(
+        pg_cluster, "class_shares", CLASS_SHARES, "2026-08-07", MYCFA_HISTORY_START="2024-01-01"
+    ) as db:
+        yield db
 
 
 @pytest.fixture(scope="module")

@@ -93,6 +93,15 @@ def stored(url: str) -> dict[str, Any]:
     }
 
 
+def assert_shipped_universe(got: dict[str, Any], status: dict[str, Any], text: str) -> None:
+    """The plan refused FMP's list: the 503 members come from the shipped file, spelled as FMP spells
+    them, and the run's note and `status` say so in FMP's words."""
+    assert len(got["companies"]) == 503
+    assert {"BRK-B", "BF-B"} <= set(got["companies"])
+    assert RESTRICTED in status["runs"][0]["notes"]["universe"]
+    assert "universe: the shipped S&P 500 list" in text
+
+
 def test_free_plan_run_takes_the_shipped_list_and_what_the_plan_serves(new_db: Callable[[], str]) -> None:
     """Free: the shipped universe, 5 years of prices, annual statements cut to limit=5; BF-B (not a
     free symbol) skipped in FMP's words; exit 1; status says what the plan withheld."""
@@ -102,15 +111,13 @@ def test_free_plan_run_takes_the_shipped_list_and_what_the_plan_serves(new_db: C
         stats = fake.stats()
     assert code == ExitCode.PARTIAL_FAILURE, text
     got = stored(url)
-    assert len(got["companies"]) == 503  # members from the shipped list
-    assert {"BRK-B", "BF-B"} <= set(got["companies"])
+    assert_shipped_universe(got, status, text)
     assert got["with_prices"] == ["AAPL", "AMZN", "BRK-B", "MMM"]
     assert got["periods"] == ["FY"]
     assert got["first_price"] >= FLOOR
     assert 0 < got["annual_rows_max"] <= 5
     run = status["runs"][0]
     assert run["notes"]["fmp_plan"] == "free"
-    assert RESTRICTED in run["notes"]["universe"]
     assert "quarterly statements" in run["notes"]["withheld"]["quarterly"]
     skipped = {(i["symbol"], i["state"]) for i in status["failed_items"]}
     assert skipped == {("BF-B", "skipped")}
@@ -120,7 +127,6 @@ def test_free_plan_run_takes_the_shipped_list_and_what_the_plan_serves(new_db: C
     assert refused, text[-3000:]
     assert all("value set for 'symbol'" in line for line in refused)
     assert "HTTP 402: HTTP 402" not in text
-    assert "universe: the shipped S&P 500 list" in text
     assert "withheld by the free plan" in text
     assert "FMP plan: free" in text
     assert "BF-B" not in FREE_SYMBOLS
@@ -138,9 +144,7 @@ def test_starter_plan_run_ingests_the_shipped_universe_with_clipped_history(
         stats = fake.stats()
     assert code == ExitCode.OK, text
     got = stored(url)
-    assert len(got["companies"]) == 503  # members from the shipped list, FMP's refusal quoted
-    assert RESTRICTED in status["runs"][0]["notes"]["universe"]
-    assert "universe: the shipped S&P 500 list" in text
+    assert_shipped_universe(got, status, text)
     assert got["with_prices"] == sorted(SYMBOLS.split(","))
     assert got["periods"] == ["FY"]
     assert got["first_price"] >= FLOOR

@@ -18,7 +18,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from devkit.benchrecord import add_record_argument, record
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -58,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--width", type=int, default=1440)
     parser.add_argument("--bars", default="auto", help="auto (the page's default), D, W or M")
+    add_record_argument(parser)
     args = parser.parse_args(argv)
     password = sys.stdin.readline().rstrip("\n")
     from playwright.sync_api import sync_playwright
@@ -83,10 +89,18 @@ def main(argv: list[str] | None = None) -> int:
                         flush=True,
                     )
         browser.close()
+    figures: dict[str, object] = {"bars": args.bars, "width": args.width, "symbols": args.symbols}
     for span, values in timings.items():
         print(
             f"{span}: median {statistics.median(values):.0f} ms, worst {max(values):.0f} ms ({len(values)} draws)"
         )
+        figures[span] = {
+            "median_ms": round(statistics.median(values)),
+            "worst_ms": round(max(values)),
+            "draws": len(values),
+        }
+    if args.record:
+        record("bench_chart", figures)
     return 0
 
 

@@ -32,6 +32,7 @@ from dashboard.analytics import cla, hrp
 from dashboard.analytics import optimize as opt
 from dashboard.analytics.ets_fit import DampedETS
 from devkit import factories
+from devkit.benchrecord import add_record_argument, record
 
 
 def cpu_ms(call: Callable[[], object], repeat: int) -> float:
@@ -43,7 +44,7 @@ def cpu_ms(call: Callable[[], object], repeat: int) -> float:
     return (time.process_time() - start) / repeat * 1000
 
 
-def portfolio(n: int, repeat: int) -> None:
+def portfolio(n: int, repeat: int) -> dict[str, list[float]]:
     """Portfolio re-implementations on `n` symbols over 9,500 days."""
     prices = pd.DataFrame({f"S{i}": factories.prices(9500, seed=i)["adj_close"].to_numpy() for i in range(n)})
     values = prices.to_numpy()
@@ -64,11 +65,15 @@ def portfolio(n: int, repeat: int) -> None:
         "hrp.weights | HRPOpt": (lambda: hrp.weights(returns), lambda: HRPOpt(returns=frame).optimize()),
         "optimize.ledoit_wolf | sklearn + fix": (lambda: opt.ledoit_wolf(returns), library_lw),
     }
+    figures = {}
     for name, (ours, theirs) in rows.items():
-        print(f"{n} symbols  {name:40} {cpu_ms(ours, repeat):7.3f} {cpu_ms(theirs, repeat):7.3f}")
+        mine, library = cpu_ms(ours, repeat), cpu_ms(theirs, repeat)
+        print(f"{n} symbols  {name:40} {mine:7.3f} {library:7.3f}")
+        figures[f"{n} symbols {name}"] = [round(mine, 3), round(library, 3)]
+    return figures
 
 
-def series(n: int, repeat: int) -> None:
+def series(n: int, repeat: int) -> dict[str, list[float]]:
     """Forecast re-implementations on a series of `n` points."""
     rng = np.random.default_rng(3)
     y = 100 * np.exp(np.cumsum(rng.normal(0.01, 0.05, n)))
@@ -82,7 +87,9 @@ def series(n: int, repeat: int) -> None:
         return fitted.get_prediction(start=n, end=n + 4).summary_frame(alpha=0.2)
 
     name = "DampedETS fit + forecast | ETSModel"
-    print(f"{n} points   {name:40} {cpu_ms(ours_ets, repeat):7.3f} {cpu_ms(library_ets, repeat):7.3f}")
+    mine, library = cpu_ms(ours_ets, repeat), cpu_ms(library_ets, repeat)
+    print(f"{n} points   {name:40} {mine:7.3f} {library:7.3f}")
+    return {f"{n} points {name}": [round(mine, 3), round(library, 3)]}
 
 
 def main() -> int:
@@ -90,14 +97,18 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeat", type=int, default=30, help="measured calls per figure (default 30)")
+    add_record_argument(parser)
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # statsmodels' convergence notes
     print(f"load average {os.getloadavg()[0]:.1f}; CPU ms per call: ours, library")
+    figures: dict[str, list[float]] = {}
     with threadpool_limits(limits=1):
         for symbols in (2, 4, 6):
-            portfolio(symbols, args.repeat)
+            figures.update(portfolio(symbols, args.repeat))
         for points in (30, 120, 300):
-            series(points, args.repeat)
+            figures.update(series(points, args.repeat))
+    if args.record:
+        record("bench_reimplementations", {"cpu_ms_ours_library": figures, "repeat": args.repeat})
     return 0
 
 

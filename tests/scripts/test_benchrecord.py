@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as dt
 import json
 from pathlib import Path
@@ -59,3 +60,17 @@ def test_results_files_have_dated_runs(path: Path) -> None:
     assert dates == sorted(dates)
     assert all(run.get("commit") or run.get("recorded_in") for run in document["runs"])
     assert all("machine" in run and "figures" in run for run in document["runs"])
+
+
+BENCHMARKS = sorted((benchrecord.REPO / "scripts").glob("bench_*.py"))
+
+
+@pytest.mark.parametrize("path", BENCHMARKS, ids=lambda p: p.stem)
+def test_every_benchmark_takes_record(path: Path) -> None:
+    """Each scripts/bench_*.py offers `--record` and writes its figures with `record(...)`."""
+    calls = {
+        node.func.id
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    assert {"add_record_argument", "record"} <= calls

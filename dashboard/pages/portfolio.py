@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
-from dash import Input, Output, State, callback, dcc, html
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.development.base_component import Component
 
-from dashboard.analytics import portfolio
-from dashboard.components import charts, company_data, states, tables, urlstate
+from dashboard.analytics import evaluate, portfolio
+from dashboard.components import charts, company_data, holdings, states, tables, urlstate
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
-from dashboard.components.inputs import InvalidInput, bounded_text, valid_number, valid_symbol
+from dashboard.components.inputs import group, valid_choice, valid_number
 from dashboard.components.page import FAILURES, UNREACHABLE, frame, heading
 from dashboard.components.picker import picker
 from dashboard.services import services
 
 dash.register_page(__name__, path="/portfolio", name="Portfolio", order=4, title="Portfolio · MyCFATool")
 
-ENTRY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9.\-]{0,9})\s*[:=]\s*([0-9]*\.?[0-9]+)\s*$")
 DEFAULT = "AAPL:0.4, MSFT:0.3, JNJ:0.3"
+WINDOWS = {"1Y": 1, "3Y": 3, "5Y": 5, "10Y": 10, "MAX": None}
+BENCHMARKS = {"equal": "Equal weight of these holdings", "none": "None"}
+OPTIMISERS = {"min_volatility": "Minimum volatility", "max_sharpe": "Maximum Sharpe", "hrp": "HRP"}
+CHOSEN = "Chosen"
+BENCHMARK_NAME = "Benchmark (equal weight)"
+EXPORTS = ("stats", "drawdown", "correlation", "frontier", "weights", "compare", "growth")
 # Statistic units: the CSV keeps raw values with this unit column; the table formats by it.
 UNIT_KINDS = {"fraction": "pct", "fraction (daily)": "pct2", "ratio": "num2", "trading days": "int"}
 STATS_COLUMNS = {"statistic": Col("Statistic"), "value": Col("Value")}
@@ -53,6 +58,11 @@ URL = urlstate.page_state(
     urlstate.Param(
         "rf", "portfolio-rf", kind="number", default=4.0, low=0.0, high=20.0, label="risk-free rate"
     ),
+    urlstate.Param(
+        "window", "portfolio-window-choice", default="MAX", choices=tuple(WINDOWS), label="window"
+    ),
+    urlstate.Param("benchmark", "portfolio-benchmark", default="equal", choices=tuple(BENCHMARKS)),
+    urlstate.Param("shorts", "portfolio-shorts", kind="choices", default=[], choices=("shorts",)),
 )
 
 
@@ -71,7 +81,7 @@ def default_holdings() -> str:
 
 def layout(**query: Any) -> Component:
     state = URL.read(query)
-    holdings = state["holdings"] if "holdings" in query and state["holdings"] else default_holdings()
+    holdings_text = state["holdings"] if "holdings" in query and state["holdings"] else default_holdings()
     return frame(
         "Portfolio",
         URL,
@@ -83,11 +93,16 @@ def layout(**query: Any) -> Component:
                         dbc.Col(
                             [
                                 dbc.Label(
-                                    "Holdings (TICKER:weight, comma separated)", html_for="portfolio-holdings"
+                                    "Holdings (paste from Excel, or TICKER weight; 50% or 0.5; no weights:"
+                                    " equal weight; up to 100)",
+                                    html_for="portfolio-holdings",
                                 ),
-                                dbc.Input(id="portfolio-holdings", value=holdings, debounce=True),
+                                dbc.Textarea(
+                                    id="portfolio-holdings", value=holdings_text, debounce=True, rows=3
+                                ),
+                                html.Div(id="portfolio-holdings-feedback", className="small", role="status"),
                             ],
-                            md=6,
+                            md=5,
                         ),
                         dbc.Col(
                             [
@@ -101,8 +116,36 @@ def layout(**query: Any) -> Component:
                                     step="any",
                                     debounce=True,
                                 ),
+                                dbc.Checklist(
+                                    id="portfolio-shorts",
+                                    options=[{"label": "allow short positions", "value": "shorts"}],
+                                    value=state["shorts"],
+                                    className="mt-2 small",
+                                ),
                             ],
                             md=2,
+                        ),
+                        dbc.Col(
+                            [
+                                group(
+                                    "Window",
+                                    dbc.RadioItems(
+                                        id="portfolio-window-choice",
+                                        options=[{"label": k, "value": k} for k in WINDOWS],
+                                        value=state["window"],
+                                        inline=True,
+                                    ),
+                                ),
+                                group(
+                                    "Benchmark",
+                                    dbc.RadioItems(
+                                        id="portfolio-benchmark",
+                                        options=[{"label": v, "value": k} for k, v in BENCHMARKS.items()],
+                                        value=state["benchmark"],
+                                    ),
+                                ),
+                            ],
+                            md=3,
                         ),
                         dbc.Col(
                             dbc.Button("Analyse", id="portfolio-run", color="primary", className="mt-4"), md=2
@@ -111,21 +154,34 @@ def layout(**query: Any) -> Component:
                     className="mb-3",
                 ),
                 html.Div(id="portfolio-note"),
+                heading("Chosen mix beside the optimised portfolios", "portfolio", "compare"),
+                html.Div(
+                    [
+                        dbc.Button(
+                            f"Apply {label.lower() if key != 'hrp' else label} weights",
+                            id={"type": "portfolio-apply", "index": key},
+                            size="sm",
+                            color="secondary",
+                            outline=True,
+                            className="me-2 mb-2",
+                        )
+                        for key, label in OPTIMISERS.items()
+                    ]
+                ),
+                states.loading(html.Div(id="portfolio-compare"), "portfolio-compare"),
                 dbc.Row(
                     [
                         dbc.Col(
                             [
-                                heading("Statistics", "portfolio", "stats"),
+                                heading("Statistics of the chosen mix", "portfolio", "stats", gap=True),
                                 states.loading(html.Div(id="portfolio-stats"), "portfolio-stats"),
                             ],
                             md=5,
                         ),
                         dbc.Col(
                             [
-                                heading("Drawdown", "portfolio", "drawdown"),
-                                states.loading(
-                                    dcc.Graph(id="portfolio-drawdown-graph"), "portfolio-drawdown"
-                                ),
+                                heading("Growth of 10,000", "portfolio", "growth", gap=True),
+                                states.loading(dcc.Graph(id="portfolio-growth-graph"), "portfolio-growth"),
                             ],
                             md=7,
                         ),
@@ -150,34 +206,65 @@ def layout(**query: Any) -> Component:
                         ),
                     ]
                 ),
+                heading("Drawdown of the chosen mix", "portfolio", "drawdown"),
+                states.loading(dcc.Graph(id="portfolio-drawdown-graph"), "portfolio-drawdown"),
                 heading("Optimised weights", "portfolio", "weights"),
                 html.Div(id="portfolio-weights"),
+                dcc.Store(id="portfolio-optimised"),
             ]
         ),
     )
 
 
-def parse_holdings(text: str) -> dict[str, float]:
-    weights: dict[str, float] = {}
-    for part in bounded_text(text, name="holdings").split(","):
-        if not part.strip():
-            continue
-        match = ENTRY.match(part)
-        if not match:
-            raise InvalidInput(f"cannot read {part.strip()!r}: write TICKER:weight")
-        weights[valid_symbol(match.group(1))] = valid_number(match.group(2), low=0.0, high=1e6, name="weight")
-    if not 2 <= len(weights) <= 20:
-        raise InvalidInput("a portfolio needs 2 to 20 holdings")
-    return weights
+def parse_holdings(text: str, shorts: bool = False) -> holdings.Holdings:
+    return holdings.parse(text, shorts=shorts)
 
 
-def analyse(weights: dict[str, float], rf: float) -> portfolio.Report:
+def windowed(prices: pd.DataFrame, window: str) -> pd.DataFrame:
+    """The prices of the last `window` years (MAX: all), counted back from the latest date."""
+    years = WINDOWS[window]
+    if years is None or prices.empty:
+        return prices
+    start = prices.index.max() - pd.DateOffset(years=years)
+    return prices[prices.index >= start]
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """The Portfolio page's answer: the chosen mix's report and the side-by-side evaluation."""
+
+    report: portfolio.Report
+    side: evaluate.SideBySide
+    optimised: dict[str, dict[str, float]]
+
+
+def analyse(weights: dict[str, float], rf: float, window: str = "MAX", benchmark: str = "equal") -> Analysis:
     svc = services()
 
-    def build() -> portfolio.Report:
-        return portfolio.report(company_data.adjusted_closes(list(weights)), weights, risk_free=rf)
+    def build() -> Analysis:
+        prices = windowed(company_data.adjusted_closes(list(weights)), window)
+        result = portfolio.report(prices, weights, risk_free=rf)
+        aligned, _ = portfolio.align_prices(prices)
+        table = result.weights.set_index("symbol")
+        optimised = {
+            key: {str(s): float(w) for s, w in table[key].items()} for key in OPTIMISERS if key in table
+        }
+        mixes = {CHOSEN: weights, **{OPTIMISERS[k]: v for k, v in optimised.items()}}
+        bench = portfolio.equal_weight_index(aligned) if benchmark == "equal" else None
+        side = evaluate.side_by_side(
+            aligned, mixes, risk_free=rf, benchmark=bench, benchmark_name=BENCHMARK_NAME
+        )
+        return Analysis(result, side, optimised)
 
-    return svc.cache.cached("portfolio", (tuple(sorted(weights.items())), rf), build)
+    return svc.cache.cached("portfolio", (tuple(sorted(weights.items())), rf, window, benchmark), build)
+
+
+def _inputs(text: Any, rf: Any, window: Any, benchmark: Any, shorts: Any) -> tuple[Any, ...]:
+    parsed = parse_holdings(text, shorts="shorts" in (shorts or []))
+    rate = valid_number(rf, low=0.0, high=20.0, name="risk-free rate") / 100
+    window = valid_choice(window or "MAX", tuple(WINDOWS), name="window")
+    benchmark = valid_choice(benchmark or "equal", tuple(BENCHMARKS), name="benchmark")
+    return parsed, rate, window, benchmark
 
 
 @callback(
@@ -187,46 +274,46 @@ def analyse(weights: dict[str, float], rf: float) -> portfolio.Report:
     Output("portfolio-frontier-graph", "figure"),
     Output("portfolio-weights", "children"),
     Output("portfolio-note", "children"),
-    *[
-        Output(f"portfolio-export-{name}", "href")
-        for name in ("stats", "drawdown", "correlation", "frontier", "weights")
-    ],
+    Output("portfolio-compare", "children"),
+    Output("portfolio-growth-graph", "figure"),
+    Output("portfolio-optimised", "data"),
+    Output("portfolio-holdings-feedback", "children"),
+    *[Output(f"portfolio-export-{name}", "href") for name in EXPORTS],
     Input("portfolio-run", "n_clicks"),
     Input("portfolio-holdings", "value"),
+    Input("portfolio-window-choice", "value"),
+    Input("portfolio-benchmark", "value"),
+    Input("portfolio-shorts", "value"),
     State("portfolio-rf", "value"),
 )
-def portfolio_update(_: int | None, holdings: str, rf: Any) -> tuple[Any, ...]:
+def portfolio_update(
+    _: int | None, text: str, window: Any, benchmark: Any, shorts: Any, rf: Any
+) -> tuple[Any, ...]:
     try:
-        weights = parse_holdings(holdings)
-        rate = valid_number(rf, low=0.0, high=20.0, name="risk-free rate") / 100
-        result = analyse(weights, rate)
-    except FAILURES as exc:  # one message, in the statistics' place; the charts stay empty
-        blank = charts.blank_figure()
-        return (states.error(str(exc)), blank, blank, blank, None, None, *["#"] * 5)
-    frontier = result.frontier
-    frontier_fig = (
-        charts.scatter(
-            frontier,
-            "volatility",
-            "expected_return",
-            "Efficient frontier (annualised, from daily returns)",
-            x_title="Volatility",
-            y_title="Expected return",
-            percent=True,
-        )
-        if not frontier.empty
-        else charts.empty_figure("No frontier for these holdings.")
+        parsed, rate, window, benchmark = _inputs(text, rf, window, benchmark, shorts)
+        result = analyse(parsed.weights, rate, window, benchmark)
+    except FAILURES as exc:  # the message beside the holdings; the last answer stays on the page
+        keep = dash.no_update
+        return (*[keep] * 9, states.error(str(exc)), *[keep] * len(EXPORTS))
+    report, side = result.report, result.side
+    corr = report.correlation
+    params = {
+        "holdings": text,
+        "rf": str(rf),
+        "window": window,
+        "benchmark": benchmark,
+        "shorts": ",".join(shorts or []),
+    }
+    hrefs = [export_href("portfolio", name, params) for name in EXPORTS]
+    notes = (
+        html.Ul([html.Li(n) for n in parsed.notes], className="text-muted mb-0 ps-3")
+        if parsed.notes
+        else None
     )
-    corr = result.correlation
-    params = {"holdings": holdings, "rf": str(rf)}
-    hrefs = [
-        export_href("portfolio", name, params)
-        for name in ("stats", "drawdown", "correlation", "frontier", "weights")
-    ]
     return (
-        stats_grid(result.stats),
+        stats_grid(report.stats),
         charts.lines(
-            result.drawdown,
+            report.drawdown,
             "Drawdown from the running peak",
             percent=True,
             yaxis="Drawdown",
@@ -242,11 +329,75 @@ def portfolio_update(_: int | None, holdings: str, rf: Any) -> tuple[Any, ...]:
             value_title="Correlation",
             height=380,
         ),
-        frontier_fig,
-        tables.grid("portfolio-weights-grid", result.weights, columns=WEIGHT_COLUMNS),
-        dbc.Alert(f"Common window: {result.note}", color="light", id="portfolio-window"),
+        frontier_figure(report.frontier, side.points),
+        tables.grid("portfolio-weights-grid", report.weights, columns=WEIGHT_COLUMNS),
+        dbc.Alert(f"Common window: {report.note}", color="light", id="portfolio-window"),
+        compare_grid(side.stats),
+        charts.lines(side.growth, "Growth of 10,000 (daily rebalanced)", yaxis="Value", hover=",.0f"),
+        result.optimised,
+        notes,
         *hrefs,
     )
+
+
+@callback(
+    Output("portfolio-holdings", "value"),
+    Input({"type": "portfolio-apply", "index": ALL}, "n_clicks"),
+    State("portfolio-optimised", "data"),
+    prevent_initial_call=True,
+)
+def portfolio_apply(clicks: list[Any], optimised: dict[str, dict[str, float]] | None) -> Any:
+    """One click: an optimiser's weights become the holdings (and are analysed as the chosen mix)."""
+    trigger = ctx.triggered_id
+    if not any(clicks) or not isinstance(trigger, dict) or not optimised:
+        return dash.no_update
+    weights = optimised.get(str(trigger.get("index")))
+    if not weights:
+        return dash.no_update
+    kept = {s: w for s, w in weights.items() if abs(w) >= 5e-5}
+    return holdings.Holdings(kept).text()
+
+
+def frontier_figure(frontier: pd.DataFrame, points: pd.DataFrame) -> dict[str, Any]:
+    """The frontier with the chosen mix, the optimisers' portfolios and each single asset marked."""
+    if frontier.empty:
+        return charts.empty_figure("No frontier for these holdings.")
+    figure = charts.scatter(
+        frontier,
+        "volatility",
+        "expected_return",
+        "Efficient frontier (annualised, from daily returns)",
+        x_title="Volatility",
+        y_title="Expected return",
+        percent=True,
+        name="Efficient frontier",
+    )
+    for kind, symbol in (("portfolio", "diamond"), ("asset", "circle-open")):
+        rows = points[points["kind"] == kind]
+        figure["data"].append(
+            {
+                "type": "scatter",
+                "mode": "markers+text",
+                "x": rows["volatility"].tolist(),
+                "y": rows["expected_return"].tolist(),
+                "text": rows["name"].tolist(),
+                "textposition": "top center",
+                "marker": {"symbol": symbol, "size": 11 if kind == "portfolio" else 8},
+                "name": "Portfolios" if kind == "portfolio" else "Single assets",
+                "hovertemplate": "%{text}<br>Volatility %{x:.1%}<br>Expected return %{y:.1%}<extra></extra>",
+            }
+        )
+    figure["layout"]["showlegend"] = True
+    return figure
+
+
+def compare_grid(stats: pd.DataFrame) -> Any:
+    shown = stats.assign(kind=[UNIT_KINDS[u] for u in stats["unit"]])
+    columns = {
+        "statistic": Col("Statistic"),
+        **{c: Col(c) for c in stats.columns if c not in ("statistic", "unit")},
+    }
+    return tables.grid("portfolio-compare-grid", shown, columns=columns, row_kind="kind", hidden=("unit",))
 
 
 def stats_grid(stats: pd.DataFrame) -> Any:
@@ -258,12 +409,23 @@ def stats_grid(stats: pd.DataFrame) -> Any:
 
 def _export(name: str) -> Any:
     def export(args: Mapping[str, str]) -> pd.DataFrame:
-        rate = valid_number(args.get("rf"), low=0.0, high=20.0, name="risk-free rate") / 100
-        frame: pd.DataFrame = getattr(analyse(parse_holdings(args.get("holdings", "")), rate), name)
+        parsed, rate, window, benchmark = _inputs(
+            args.get("holdings", ""),
+            args.get("rf"),
+            args.get("window"),
+            args.get("benchmark"),
+            [s for s in args.get("shorts", "").split(",") if s],
+        )
+        result = analyse(parsed.weights, rate, window, benchmark)
+        if name == "compare":
+            return result.side.stats
+        if name == "growth":
+            return result.side.growth
+        frame: pd.DataFrame = getattr(result.report, name)
         return frame
 
     return register_export("portfolio", name)(export)
 
 
-for _name in ("stats", "drawdown", "correlation", "frontier", "weights"):
+for _name in EXPORTS:
     _export(_name)

@@ -63,7 +63,7 @@ def test_callback_inputs_bounded_before_parsing(
     holdings = ", ".join(f"Z{i:05d}:1" for i in range(20_000))
     assert len(holdings) < MAX_REQUEST_BYTES
     out = text_of(post(client, deps, "portfolio-stats", {**PORTFOLIO, "portfolio-holdings": holdings}))
-    assert "holdings is too long (at most 2,000 characters)" in out
+    assert "holdings is too long (at most 4,000 characters)" in out
     tickers = [f"Z{i:05d}" for i in range(10_000)]
     out = text_of(post(client, deps, "compare-table", {"compare-symbols": tickers, "compare-span": "1Y"}))
     assert "choose between 2 and 10 tickers" in out

@@ -1,0 +1,154 @@
+"""Portfolios side by side over the same prices (#27): the chosen mix, the optimisers' and a benchmark,
+each with its statistics, its growth of 10,000 and its place on the efficient frontier's axes.
+
+The frontier's axes are the optimiser's (optimize.py): expected return = the weighted CAGRs of the
+assets, volatility = sqrt(w' S w) on the Ledoit-Wolf covariance; the statistics are each portfolio's
+realised daily returns, rebalanced daily (portfolio.portfolio_returns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dashboard.analytics import optimize
+from dashboard.analytics.errors import NotEnoughDataError
+from dashboard.analytics.portfolio import (
+    MIN_RETURNS,
+    TRADING_DAYS,
+    performance,
+    portfolio_returns,
+    versus_benchmark,
+)
+
+GROWTH_START = 10_000.0
+# Statistic, unit (the Portfolio page's units: fraction, ratio, ...).
+ROWS: tuple[tuple[str, str], ...] = (
+    ("Annualised return", "fraction"),
+    ("Annualised volatility", "fraction"),
+    ("Sharpe", "ratio"),
+    ("Max drawdown", "fraction"),
+    ("Cumulative return", "fraction"),
+    ("Active return (vs benchmark, annualised)", "fraction"),
+    ("Tracking error", "fraction"),
+    ("Information ratio", "ratio"),
+    ("Beta (vs benchmark)", "ratio"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Relative:
+    """A portfolio against a benchmark: annualised mean active return, tracking error (annualised
+    standard deviation of the daily active return), their ratio (information ratio), and beta."""
+
+    active_return: float
+    tracking_error: float
+    information_ratio: float
+    beta: float
+
+
+def relative(returns: pd.Series, benchmark: pd.Series, *, periods_per_year: int = TRADING_DAYS) -> Relative:
+    """`returns` against `benchmark` over the dates both have (daily simple returns).
+
+    Raises:
+        NotEnoughDataError: fewer than three shared dates.
+    """
+    joined = pd.concat([returns.rename("r"), benchmark.rename("b")], axis=1).dropna()
+    if len(joined) < MIN_RETURNS + 1:
+        raise NotEnoughDataError("fewer than three dates shared with the benchmark")
+    active = (joined["r"] - joined["b"]).to_numpy()
+    mean = float(active.mean()) * periods_per_year
+    error = float(active.std(ddof=1)) * float(np.sqrt(periods_per_year))
+    ratio = mean / error if error > 0 else float("nan")
+    beta = versus_benchmark(joined["r"], joined["b"], periods_per_year=periods_per_year).beta
+    return Relative(mean, error, ratio, beta)
+
+
+@dataclass(frozen=True, slots=True)
+class SideBySide:
+    """`stats`: one row per ROWS statistic (columns statistic, unit, then one per portfolio);
+    `growth`: 10,000 invested at the first date, one column per portfolio (and the benchmark);
+    `points`: name, volatility, expected_return of each portfolio and each single asset (`kind`)."""
+
+    stats: pd.DataFrame
+    growth: pd.DataFrame
+    points: pd.DataFrame
+
+
+def side_by_side(
+    prices: pd.DataFrame,
+    portfolios: Mapping[str, Mapping[str, float]],
+    *,
+    risk_free: float = 0.0,
+    benchmark: pd.Series | None = None,
+    benchmark_name: str = "Benchmark",
+) -> SideBySide:
+    """Each portfolio's statistics, growth and frontier point over `prices` (aligned, see align_prices).
+
+    Args:
+        prices: aligned dividend-adjusted closes, one column per symbol.
+        portfolios: name -> symbol -> weight (normalised here).
+        risk_free: annual risk-free rate as a fraction.
+        benchmark: daily benchmark returns (None: the relative rows are empty).
+    """
+    returns = {name: portfolio_returns(prices, weights) for name, weights in portfolios.items()}
+    columns: dict[str, list[float]] = {}
+    for name, series in returns.items():
+        perf = performance(series, risk_free=risk_free)
+        rel = relative(series, benchmark) if benchmark is not None else None
+        columns[name] = [
+            perf.annualized_return,
+            perf.annualized_volatility,
+            perf.sharpe,
+            perf.max_drawdown.depth,
+            perf.cumulative_return,
+            *(
+                (rel.active_return, rel.tracking_error, rel.information_ratio, rel.beta)
+                if rel is not None
+                else (np.nan,) * 4
+            ),
+        ]
+    if benchmark is not None:
+        shown = benchmark.reindex(prices.index[1:])
+        perf = performance(shown.dropna(), risk_free=risk_free)
+        columns[benchmark_name] = [
+            perf.annualized_return,
+            perf.annualized_volatility,
+            perf.sharpe,
+            perf.max_drawdown.depth,
+            perf.cumulative_return,
+            0.0,
+            0.0,
+            np.nan,
+            1.0,
+        ]
+        returns[benchmark_name] = shown.fillna(0.0)
+    stats = pd.DataFrame(
+        {"statistic": [r for r, _ in ROWS], "unit": [u for _, u in ROWS], **columns},
+    )
+    growth = pd.DataFrame(
+        {name: GROWTH_START * np.cumprod(np.append(1.0, 1.0 + s.to_numpy())) for name, s in returns.items()},
+        index=prices.index,
+    )
+    return SideBySide(stats, growth, frontier_points(prices, portfolios))
+
+
+def frontier_points(prices: pd.DataFrame, portfolios: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """Each portfolio's and each asset's (volatility, expected return) on the frontier's axes."""
+    values = prices.to_numpy(dtype=float)
+    daily = values[1:] / values[:-1] - 1.0
+    n = len(daily)
+    mu = np.prod(1.0 + daily, axis=0) ** (TRADING_DAYS / n) - 1.0
+    cov = optimize.ledoit_wolf(daily)
+    rows = []
+    symbols = list(prices.columns)
+    for name, weights in portfolios.items():
+        w = np.array([float(weights.get(s, 0.0)) for s in symbols])
+        w = w / w.sum()
+        rows.append((name, "portfolio", float(np.sqrt(w @ cov @ w)), float(w @ mu)))
+    for i, symbol in enumerate(symbols):
+        rows.append((str(symbol), "asset", float(np.sqrt(cov[i, i])), float(mu[i])))
+    return pd.DataFrame(rows, columns=["name", "kind", "volatility", "expected_return"])

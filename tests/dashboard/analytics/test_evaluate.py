@@ -1,0 +1,62 @@
+"""Portfolios side by side (#27, review R2/R3): each one's statistics equal `performance` of its own
+returns, relative statistics follow their definitions, growth starts at 10,000 and ends at the
+cumulative return, and the frontier points are on the optimiser's axes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.analytics import evaluate, optimize, portfolio
+
+
+def _prices(seed: int = 7, days: int = 600) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    returns = rng.normal([0.0004, 0.0006, 0.0002], [0.012, 0.02, 0.008], size=(days, 3))
+    index = pd.bdate_range("2020-01-01", periods=days)
+    return pd.DataFrame(100 * np.cumprod(1 + returns, axis=0), index=index, columns=["A", "B", "C"])
+
+
+def test_each_column_is_that_portfolio_s_own_performance() -> None:
+    prices = _prices()
+    mixes = {"Chosen": {"A": 0.5, "B": 0.3, "C": 0.2}, "Tilted": {"A": 0.1, "B": 0.1, "C": 0.8}}
+    bench = portfolio.equal_weight_index(prices)
+    side = evaluate.side_by_side(prices, mixes, risk_free=0.02, benchmark=bench, benchmark_name="EW")
+    stats = side.stats.set_index("statistic")
+    for name, weights in mixes.items():
+        returns = portfolio.portfolio_returns(prices, weights)
+        perf = portfolio.performance(returns, risk_free=0.02)
+        assert stats.at["Annualised volatility", name] == pytest.approx(perf.annualized_volatility)
+        assert stats.at["Sharpe", name] == pytest.approx(perf.sharpe)
+        assert stats.at["Max drawdown", name] == pytest.approx(perf.max_drawdown.depth)
+        active = (returns - bench.reindex(returns.index)).to_numpy()
+        error = active.std(ddof=1) * np.sqrt(252)
+        assert stats.at["Tracking error", name] == pytest.approx(error)
+        assert stats.at["Information ratio", name] == pytest.approx(active.mean() * 252 / error)
+        beta = np.cov(returns, bench.reindex(returns.index))[0, 1] / bench.var(ddof=1)
+        assert stats.at["Beta (vs benchmark)", name] == pytest.approx(beta)
+        assert side.growth[name].iloc[0] == 10_000
+        assert side.growth[name].iloc[-1] == pytest.approx(10_000 * (1 + perf.cumulative_return))
+    assert stats.at["Beta (vs benchmark)", "EW"] == 1.0
+
+
+def test_the_equal_weight_mix_against_its_own_benchmark_has_no_active_risk() -> None:
+    prices = _prices(3)
+    bench = portfolio.equal_weight_index(prices)
+    side = evaluate.side_by_side(prices, {"EW mix": {"A": 1, "B": 1, "C": 1}}, benchmark=bench)
+    stats = side.stats.set_index("statistic")
+    assert stats.at["Tracking error", "EW mix"] == pytest.approx(0.0, abs=1e-12)
+    assert stats.at["Beta (vs benchmark)", "EW mix"] == pytest.approx(1.0)
+
+
+def test_frontier_points_use_the_optimiser_s_axes() -> None:
+    prices = _prices(11)
+    every = optimize.optimize_all(prices, points=10)
+    best = every.portfolios["min_volatility"]
+    assert not isinstance(best, Exception)
+    points = evaluate.frontier_points(prices, {"min vol": dict(best.weights)}).set_index("name")
+    assert points.at["min vol", "volatility"] == pytest.approx(best.volatility, rel=1e-6)
+    assert points.at["min vol", "expected_return"] == pytest.approx(best.expected_return, rel=1e-6)
+    assert points.loc[["A", "B", "C"], "kind"].tolist() == ["asset"] * 3
+    assert points.at["min vol", "volatility"] <= points.loc[["A", "B", "C"], "volatility"].min() + 1e-9

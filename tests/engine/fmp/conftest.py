@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from devkit.net import free_port
 from engine.fmp.budget import RateBudget
 from engine.fmp.client import FMPClient, RetryPolicy
 from fakefmp import FakeConfig, RunningServer, serve
@@ -69,9 +70,7 @@ async def make_client(
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A throwaway Debian redis-server on a free loopback port (no persistence), like the tests' Postgres."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     folder = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
         ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",

@@ -85,12 +85,20 @@ async def latest_unfinished(pool: asyncpg.Pool) -> RunRecord | None:
 
 @store_boundary
 async def abandon_unfinished(pool: asyncpg.Pool) -> int:
-    """Close every unfinished run (its finished items keep their data); returns how many."""
-    result = await pool.execute(
-        "UPDATE runs SET state = 'abandoned', finished_at = now() WHERE state = ANY($1::text[])",
-        list(RESUMABLE_STATES),
-        timeout=LEDGER_TIMEOUT_S,
-    )
+    """Close every unfinished run (its finished items keep their data); returns how many. Items a
+    killed process left `running` go back to `pending`: nothing runs them any more, and `status`
+    must not count them as in flight."""
+    async with pool.acquire(timeout=LEDGER_TIMEOUT_S) as conn, conn.transaction():
+        result = await conn.execute(
+            "UPDATE runs SET state = 'abandoned', finished_at = now() WHERE state = ANY($1::text[])",
+            list(RESUMABLE_STATES),
+            timeout=LEDGER_TIMEOUT_S,
+        )
+        await conn.execute(
+            "UPDATE run_items i SET state = 'pending' FROM runs r"
+            " WHERE i.run_id = r.run_id AND r.state = 'abandoned' AND i.state = 'running'",
+            timeout=LEDGER_TIMEOUT_S,
+        )
     return int(result.split()[-1])
 
 

@@ -175,6 +175,39 @@ def test_second_run_exits_locked_and_sigterm_stops_resumably(
     assert query(url, "SELECT state, resumes FROM runs WHERE run_id = %s", run_id) == [("succeeded", 1)]
 
 
+def test_a_run_killed_mid_item_is_reclaimed_by_the_next_run_of_another_job(
+    fake: FakeFMPProcess, new_db: Callable[[], str]
+) -> None:
+    """kill -9 while items are `running` (the fake holds their answers): the next run, of another job,
+    takes the lock the dead process held, closes the dead run and leaves none of its items `running`.
+
+    Only cash-flow answers are held: the plan probe asks for income statements, so a held request is
+    an item's, and that item is marked `running` before it asks."""
+    url = new_db()
+    env = engine_env(url, fake, SYMBOLS)
+    fake.hold("cash-flow-statement")
+    try:
+        killed = start_engine(env, "run", "--job", "fundamentals")
+        wait_until(lambda: fake.stats()["held"] >= 1, killed, "no statement request reached the fake")
+        wait_until(
+            lambda: query(url, "SELECT count(*) > 0 FROM run_items WHERE state = 'running'") == [(True,)],
+            killed,
+            "no item was marked running",
+        )
+        killed.send_signal(signal.SIGKILL)
+        killed.communicate(timeout=30)
+    finally:
+        fake.release()
+    [(run_id,)] = query(url, "SELECT run_id FROM runs WHERE job = 'fundamentals' AND state = 'running'")
+    nxt = run_engine(env, "run", "--job", "prices")
+    assert nxt.returncode == 0, nxt.stderr[-3000:]
+    assert query(url, "SELECT state, finished_at IS NOT NULL FROM runs WHERE run_id = %s", run_id) == [
+        ("abandoned", True)
+    ]
+    assert query(url, "SELECT count(*) FROM run_items WHERE state = 'running'") == [(0,)]
+    assert query(url, "SELECT count(*) FROM runs WHERE state IN ('running', 'interrupted')") == [(0,)]
+
+
 def test_faults_at_30_percent_give_a_complete_database_or_failures_with_reasons(
     clean: tuple[str, dict[str, tuple[int, str]]], fake: FakeFMPProcess, new_db: Callable[[], str]
 ) -> None:

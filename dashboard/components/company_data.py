@@ -257,32 +257,52 @@ def price_view(
     return shown, overlay_lines, panels
 
 
-def _statement_frames(symbol: str, period: str, as_of: str | None) -> dict[str, pd.DataFrame]:
+def _statement_frames(
+    symbol: str, period: str, as_of: str | None, figures: str, pin: int | None
+) -> dict[str, pd.DataFrame]:
     svc = services()
-    return derive.statement_frames(queries.statement_payloads(svc.router, symbol, period, as_of), period)
+    payloads = queries.statement_payloads(svc.router, symbol, period, as_of, figures=figures, pin=pin)
+    return derive.statement_frames(payloads, period)
 
 
-def statements(symbol: str, period: str, as_of: str | None = None) -> dict[str, pd.DataFrame]:
+def statements(
+    symbol: str, period: str, as_of: str | None = None, figures: str = "restated", pin: int | None = None
+) -> dict[str, pd.DataFrame]:
     """Frames per kind: period "FY" (annual), "Q" (quarterly) or "TTM" (rolling trailing twelve months).
 
     `as_of` (YYYY-MM-DD) gives the statements as the store knew them at the end of that day; None the latest.
+    `figures` "first" gives each period as first reported, "pit" as known on `as_of` with the fallback to
+    what was filed by then (`queries.statement_payloads`); `pin` what the store held when that run ended.
     """
     svc = services()
     if period != "TTM":
         return svc.cache.cached(
-            "statements", (symbol, period, as_of), lambda: _statement_frames(symbol, period, as_of)
+            "statements",
+            (symbol, period, as_of, figures, pin),
+            lambda: _statement_frames(symbol, period, as_of, figures, pin),
         )
     return svc.cache.cached(
-        "statements-ttm", (symbol, as_of), lambda: derive.ttm_frames(statements(symbol, "Q", as_of))
+        "statements-ttm",
+        (symbol, as_of, figures, pin),
+        lambda: derive.ttm_frames(statements(symbol, "Q", as_of, figures, pin)),
     )
 
 
-def statement(symbol: str, kind: str, period: str, as_of: str | None = None) -> pd.DataFrame:
-    """`statements(symbol, period, as_of)[kind]`, read and built alone (a third of the three kinds) unless
-    this worker already holds the three: the Company page shows one kind at a time."""
+def statement(
+    symbol: str,
+    kind: str,
+    period: str,
+    as_of: str | None = None,
+    figures: str = "restated",
+    pin: int | None = None,
+) -> pd.DataFrame:
+    """`statements(symbol, period, as_of, figures, pin)[kind]`, read and built alone (a third of the three
+    kinds) unless this worker already holds the three: the Company page shows one kind at a time."""
     svc = services()
     name, key = (
-        ("statements-ttm", (symbol, as_of)) if period == "TTM" else ("statements", (symbol, period, as_of))
+        ("statements-ttm", (symbol, as_of, figures, pin))
+        if period == "TTM"
+        else ("statements", (symbol, period, as_of, figures, pin))
     )
     held = svc.cache.peek(name, key)
     if held is not None:
@@ -290,45 +310,62 @@ def statement(symbol: str, kind: str, period: str, as_of: str | None = None) -> 
 
     def build() -> pd.DataFrame:
         if period == "TTM":  # each kind's TTM comes from that kind's quarters alone
-            return derive.ttm_frames({kind: statement(symbol, kind, "Q", as_of)}).get(kind, pd.DataFrame())
-        payloads = queries.statement_payloads(svc.router, symbol, period, as_of, (kind,))
+            quarters = statement(symbol, kind, "Q", as_of, figures, pin)
+            return derive.ttm_frames({kind: quarters}).get(kind, pd.DataFrame())
+        payloads = queries.statement_payloads(
+            svc.router, symbol, period, as_of, (kind,), figures=figures, pin=pin
+        )
         return derive.statement_frames(payloads, period)[kind]
 
-    return svc.cache.cached("statement", (symbol, kind, period, as_of), build)
+    return svc.cache.cached("statement", (symbol, kind, period, as_of, figures, pin), build)
 
 
-def combined(symbol: str, period: str, as_of: str | None = None) -> pd.DataFrame:
-    return derive.combined(statements(symbol, period, as_of))
+def combined(
+    symbol: str, period: str, as_of: str | None = None, figures: str = "restated", pin: int | None = None
+) -> pd.DataFrame:
+    return derive.combined(statements(symbol, period, as_of, figures, pin))
 
 
-def history(symbol: str, basis: str, columns: tuple[str, ...]) -> pd.DataFrame | None:
+def history(symbol: str, basis: str, columns: tuple[str, ...], *, first: bool = False) -> pd.DataFrame | None:
     """The symbol's metric_history `columns` of one basis indexed by fiscal date ("date", as the
-    statement frames), or None on a store whose table was never filled (docs/serving.md)."""
-    if not serving_state.usable(serving_state.METRIC_HISTORY):
+    statement frames), or None on a store whose table was never filled (docs/serving.md). `first`: as
+    first reported (metric_history_first, whose rows only restated companies have: the others' are
+    metric_history's own)."""
+    table = serving_state.METRIC_HISTORY_FIRST if first else serving_state.METRIC_HISTORY
+    if not serving_state.usable(table):
         return None
     svc = services()
 
     def build() -> pd.DataFrame:
-        rows = queries.metric_history(svc.router, symbol, basis, columns)
+        rows = queries.metric_history(svc.router, symbol, basis, columns, first=first)
+        if first and rows.empty:
+            rows = queries.metric_history(svc.router, symbol, basis, columns)
         index = pd.DatetimeIndex([pd.Timestamp(d.isoformat()) for d in rows["fiscal_date"]], name="date")
         return rows.set_index(index)[list(columns)]
 
-    return svc.cache.cached("metric-history", (symbol, basis, columns), build)
+    return svc.cache.cached("metric-history", (symbol, basis, columns, first), build)
 
 
-def ratio_history(symbol: str, period: str = "FY", as_of: str | None = None) -> pd.DataFrame:
-    """`fundamentals.ratios` of the combined statements: the latest from metric_history, an as-of date's
-    computed from the statements known then."""
+def ratio_history(
+    symbol: str,
+    period: str = "FY",
+    as_of: str | None = None,
+    figures: str = "restated",
+    pin: int | None = None,
+) -> pd.DataFrame:
+    """`fundamentals.ratios` of the combined statements: the latest (as restated or as first reported)
+    from metric_history, an as-of date's computed from the statements known (or filed) then."""
     svc = services()
-    stored = history(symbol, period, derive.RATIOS) if as_of is None and period == "FY" else None
+    latest = as_of is None and pin is None and period == "FY" and figures in ("restated", "first")
+    stored = history(symbol, period, derive.RATIOS, first=figures == "first") if latest else None
     if stored is not None:
         return stored if not stored.empty else pd.DataFrame()
 
     def build() -> pd.DataFrame:
-        frame = combined(symbol, period, as_of)
+        frame = combined(symbol, period, as_of, figures, pin)
         return ratios(frame) if not frame.empty else pd.DataFrame()
 
-    return svc.cache.cached("ratios", (symbol, period, as_of), build)
+    return svc.cache.cached("ratios", (symbol, period, as_of, figures, pin), build)
 
 
 def restated(symbol: str, as_of: str | None) -> pd.DataFrame:

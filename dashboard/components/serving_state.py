@@ -8,6 +8,7 @@ from dashboard.data import queries
 from dashboard.services import services
 
 METRIC_HISTORY, MONTH_END_CLOSES, SCREENER_ROWS = "metric_history", "month_end_closes", "screener_rows"
+METRIC_HISTORY_FIRST = "metric_history_first"
 
 
 def state() -> dict[str, dict[str, Any]]:

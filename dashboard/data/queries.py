@@ -165,25 +165,59 @@ def statements(router: ReplicaRouter, symbol: str, kind: str, periods: Sequence[
     return payload_frame(frame)
 
 
+FIGURES = ("restated", "first", "pit")
+
+
+# A pinned view's knowledge: what the store held when run :pin ended (schema 173's `knowledge`).
+PINNED_AT = "(SELECT coalesce(finished_at, heartbeat_at) FROM runs WHERE run_id = CAST(:pin AS bigint))"
+
+
+def run_ended(router: ReplicaRouter, run_id: int) -> Any:
+    """When a run ended (its last heartbeat while it runs), None when the ledger has no such run."""
+    frame = _read(router, f"SELECT {PINNED_AT} AS at", {"pin": run_id})
+    return None if frame.empty else frame["at"].iloc[0]
+
+
+def latest_run(router: ReplicaRouter) -> int | None:
+    """The newest run that ended (succeeded or partly): what "Pin this view" pins."""
+    frame = _read(router, "SELECT max(run_id) AS run_id FROM runs WHERE state IN ('succeeded', 'partial')")
+    value = None if frame.empty else frame["run_id"].iloc[0]
+    return int(value) if value is not None and not pd.isna(value) else None
+
+
 def statement_payloads(
     router: ReplicaRouter,
     symbol: str,
     period: str,
     as_of: str | None = None,
     kinds: Sequence[str] = STATEMENT_KINDS,
+    figures: str = "restated",
+    pin: int | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Each of `kinds`' FMP rows for one symbol (every kind's by default), oldest first: period "FY"
     (annual) or "Q" (the quarters).
 
     With `as_of` (YYYY-MM-DD): as the store knew them at the end of that day, through schema/002's
     `statements_as_of` (rows first seen later are absent, restated rows carry the payload current then).
+    `figures` "first": each period as first reported (filed by `as_of` when given); "pit": as known at the
+    end of `as_of`, else as first reported when filed by then (schema 173's `statement_versions`). `pin`:
+    only what the store held when that run ended (a frozen view).
     """
     if any(kind not in STATEMENT_KINDS for kind in kinds):
         raise ValueError("unknown statement kind")
+    if figures not in FIGURES:
+        raise ValueError("unknown figures")
     periods = fiscal_labels(period)
     params: dict[str, Any] = {"symbol": symbol, "periods": list(periods), "kinds": list(kinds)}
     source = "statements WHERE symbol = :symbol AND"
-    if as_of is not None:
+    if figures != "restated" or pin is not None:
+        source = (
+            f"statement_versions(:mode, CAST(:as_of AS date), {PINNED_AT if pin is not None else 'NULL'},"
+            " ARRAY[CAST(:symbol AS text)], NULL, CAST(:periods AS text[])) WHERE"
+        )
+        mode = "first" if figures == "first" else "pit" if figures == "pit" and as_of else "known"
+        params.update(mode=mode, as_of=as_of, pin=pin)
+    elif as_of is not None:
         source, params["as_of"] = f"statements_as_of({AS_OF_CUTOFF}, :symbol) WHERE", as_of
     frame = _read(
         router,
@@ -472,14 +506,21 @@ def sector_medians(router: ReplicaRouter) -> pd.DataFrame:
 
 
 def metric_history(
-    router: ReplicaRouter, symbol: str, basis: str, columns: Sequence[str] | None = None
+    router: ReplicaRouter,
+    symbol: str,
+    basis: str,
+    columns: Sequence[str] | None = None,
+    *,
+    first: bool = False,
 ) -> pd.DataFrame:
     """One symbol's metric_history rows of one basis ("FY", "Q", "TTM"), oldest first: every column, or
-    `fiscal_date` and the `columns` given (names of metric_history's columns, never input)."""
+    `fiscal_date` and the `columns` given (names of metric_history's columns, never input); of
+    metric_history_first with `first` (only restated companies have rows there)."""
     chosen = "*" if columns is None else ", ".join(["fiscal_date", *columns])
+    table = "metric_history_first" if first else "metric_history"
     result = _result(
         router,
-        f"SELECT {chosen} FROM metric_history WHERE symbol = :symbol AND basis = :basis ORDER BY fiscal_date",
+        f"SELECT {chosen} FROM {table} WHERE symbol = :symbol AND basis = :basis ORDER BY fiscal_date",
         {"symbol": symbol, "basis": basis},
     )
     return _typed(result)
@@ -589,3 +630,246 @@ def closes_on(router: ReplicaRouter, symbols: Sequence[str], days: Sequence[Any]
     frame = pd.DataFrame(result.rows, columns=result.columns or ["symbol", "day", "close"])
     frame["close"] = pd.to_numeric(frame["close"], errors="coerce").astype(float)
     return frame
+
+
+# -- What only this store knows (#29, schema 170-173, docs/dashboard.md "Point in time") ----------------
+def _number(payload: str, field: str) -> str:
+    """A payload's number as float8 (NULL when absent or not a number)."""
+    return f"CASE WHEN jsonb_typeof({payload} -> '{field}') = 'number' THEN ({payload} ->> '{field}')::float8 END"
+
+
+RESTATEMENT_LIMIT = 500
+
+
+def restatement_feed(
+    router: ReplicaRouter,
+    *,
+    symbol: str | None = None,
+    sector: str | None = None,
+    field: str | None = None,
+    min_change: float = 0.0,
+) -> pd.DataFrame:
+    """Restated statement lines, newest first (at most RESTATEMENT_LIMIT): statement_changes with the
+    company's name and sector; `min_change` a fraction of |change| (a line that appeared or went counts)."""
+    return _read(
+        router,
+        "SELECT c.restated_on, c.symbol, co.name, co.sector, c.kind, c.period, c.fiscal_date, c.field,"
+        " c.old_value, c.new_value, c.change, c.seen_at, c.old_filing_date, c.new_filing_date,"
+        " c.old_run_id, c.new_run_id, c.per_share_only"
+        " FROM statement_changes c LEFT JOIN companies co USING (symbol)"
+        " WHERE (CAST(:symbol AS text) IS NULL OR c.symbol = :symbol)"
+        " AND (CAST(:sector AS text) IS NULL OR co.sector = :sector)"
+        " AND (CAST(:field AS text) IS NULL OR c.field = :field)"
+        " AND (c.change IS NULL OR abs(c.change) >= :min_change)"
+        " ORDER BY c.restated_on DESC, c.seen_at DESC, c.symbol, c.kind, c.fiscal_date DESC, c.field"
+        f" LIMIT {RESTATEMENT_LIMIT}",
+        {"symbol": symbol, "sector": sector, "field": field, "min_change": float(min_change)},
+    )
+
+
+def restatement_choices(router: ReplicaRouter) -> pd.DataFrame:
+    """Each restated (symbol, sector, field) once: the feed's filter choices."""
+    return _read(
+        router,
+        "SELECT DISTINCT c.symbol, co.sector, c.field FROM statement_changes c"
+        " LEFT JOIN companies co USING (symbol) ORDER BY 1, 3",
+    )
+
+
+def restatement_summary(router: ReplicaRouter) -> pd.DataFrame:
+    """Per restated company: restatements (one per restated period and time seen) in the last 1, 3 and
+    5 years, and the largest change over 5 years with its sign (split-only revisions left out)."""
+    return _read(
+        router,
+        "WITH events AS (SELECT symbol, kind, period, fiscal_date, seen_at, min(restated_on) AS restated_on,"
+        " (array_agg(change ORDER BY abs(change) DESC NULLS LAST))[1] AS largest"
+        " FROM statement_changes WHERE NOT per_share_only GROUP BY 1, 2, 3, 4, 5)"
+        " SELECT e.symbol, co.name, co.sector,"
+        " count(*) FILTER (WHERE restated_on > current_date - interval '1 year') AS restatements_1y,"
+        " count(*) FILTER (WHERE restated_on > current_date - interval '3 years') AS restatements_3y,"
+        " count(*) FILTER (WHERE restated_on > current_date - interval '5 years') AS restatements_5y,"
+        " (array_agg(largest ORDER BY abs(largest) DESC NULLS LAST)"
+        "  FILTER (WHERE restated_on > current_date - interval '5 years'))[1] AS largest_change_5y,"
+        " max(restated_on) AS last_restated"
+        " FROM events e LEFT JOIN companies co USING (symbol) GROUP BY 1, 2, 3 ORDER BY last_restated DESC, 1",
+    )
+
+
+def withheld_by_rule(router: ReplicaRouter) -> pd.DataFrame:
+    """Values withheld as implausible (schema 172), per rule: rows, companies, last seen."""
+    return _read(
+        router,
+        "SELECT rule, count(*) AS rows, count(DISTINCT symbol) AS companies, max(last_seen) AS last_seen"
+        " FROM withheld_values GROUP BY rule ORDER BY rows DESC, rule",
+    )
+
+
+def withheld_rows(router: ReplicaRouter, symbol: str | None = None, limit: int = 200) -> pd.DataFrame:
+    """The latest withheld rows (of one company, when given): what, the rule, the raw value, the reason."""
+    return _read(
+        router,
+        "SELECT last_seen, symbol, dataset, kind, period, day, rule, field, raw_value, reason, times_seen"
+        " FROM withheld_values WHERE CAST(:symbol AS text) IS NULL OR symbol = :symbol"
+        " ORDER BY last_seen DESC, quarantine_id DESC LIMIT :limit",
+        {"symbol": symbol, "limit": limit},
+    )
+
+
+def members_on(router: ReplicaRouter, day: str) -> pd.DataFrame:
+    """The S&P 500 members on `day` (sp500_membership: added <= day < removed) that this store holds,
+    with what was known of each then: the latest annual income statement and balance sheet as the store
+    knew them at the end of that day, or as first reported when filed by then and the store's history
+    starts later (`basis` 'known' or 'first'); the close on that day and adjusted closes 1, 3 and 12
+    months on (a company whose prices end earlier counts at its last close). Also `held_members`: every
+    member that day, held or not."""
+    latest = "SELECT max(date) FROM prices_daily p WHERE p.symbol = h.symbol"
+    ahead = (
+        "LEFT JOIN LATERAL (SELECT coalesce(adj_close, close) AS adj FROM prices_daily p"
+        " WHERE p.symbol = h.symbol AND p.date <= CAST(:day AS date) + interval '{span}'"
+        " ORDER BY p.date DESC LIMIT 1) {name} ON true"
+    )
+    return _read(
+        router,
+        "WITH members AS (SELECT DISTINCT ON (m.symbol) m.symbol, m.added, m.removed FROM sp500_membership m"
+        " WHERE (m.added IS NULL OR m.added <= :day) AND (m.removed IS NULL OR m.removed > :day)"
+        " ORDER BY m.symbol, m.added DESC NULLS LAST),"
+        " held AS (SELECT m.*, c.name, c.sector FROM members m JOIN companies c USING (symbol)"
+        " WHERE EXISTS (SELECT 1 FROM prices_daily p WHERE p.symbol = m.symbol)"
+        " OR EXISTS (SELECT 1 FROM statements s WHERE s.symbol = m.symbol)),"
+        " fy AS (SELECT DISTINCT ON (v.symbol, v.kind) v.symbol, v.kind, v.fiscal_date, v.filing_date, v.basis,"
+        " v.payload FROM statement_versions('pit', CAST(:day AS date), NULL,"
+        " (SELECT array_agg(symbol) FROM held), '{income,balance}', '{FY}') v"
+        " ORDER BY v.symbol, v.kind, v.fiscal_date DESC)"
+        " SELECT h.symbol, h.name, h.sector, h.added, h.removed, (SELECT count(*) FROM members) AS members,"
+        " i.fiscal_date, i.filing_date, i.basis,"
+        f" {_number('i.payload', 'revenue')} AS revenue, {_number('i.payload', 'netIncome')} AS net_income,"
+        f" {_number('i.payload', 'epsDiluted')} AS eps_diluted,"
+        f" {_number('b.payload', 'totalStockholdersEquity')} AS equity,"
+        " p0.date AS price_date, p0.close, p0.adj AS adj0, m1.adj AS adj1m, m3.adj AS adj3m, y1.adj AS adj1y,"
+        f" ({latest}) AS last_price_date"
+        " FROM held h"
+        " LEFT JOIN fy i ON i.symbol = h.symbol AND i.kind = 'income'"
+        " LEFT JOIN fy b ON b.symbol = h.symbol AND b.kind = 'balance'"
+        " LEFT JOIN LATERAL (SELECT p.date, p.close, coalesce(p.adj_close, p.close) AS adj FROM prices_daily p"
+        " WHERE p.symbol = h.symbol AND p.date <= :day AND p.date > CAST(:day AS date) - 14"
+        " ORDER BY p.date DESC LIMIT 1) p0 ON true "
+        + " ".join(
+            ahead.format(span=span, name=name)
+            for span, name in (("1 month", "m1"), ("3 months", "m3"), ("1 year", "y1"))
+        )
+        + " ORDER BY h.symbol",
+        {"day": day},
+    )
+
+
+def statement_basis(
+    router: ReplicaRouter, symbol: str, period: str, mode: str, as_of: str | None, pin: int | None = None
+) -> pd.DataFrame:
+    """Which payload each period of one symbol comes from in `mode` ('first': as first reported; 'pit':
+    as known at the end of `as_of`, else as first reported when filed by then; 'known': as held), as the
+    store knew it when run `pin` ended (now when None): kind, fiscal_date, filing_date, known_since,
+    run_id, basis."""
+    if mode not in ("first", "pit", "known"):
+        raise ValueError("unknown mode")
+    return _read(
+        router,
+        "SELECT kind, fiscal_date, filing_date, known_since, run_id, basis FROM statement_versions(:mode,"
+        f" CAST(:as_of AS date), {PINNED_AT if pin is not None else 'NULL'}, ARRAY[CAST(:symbol AS text)], NULL,"
+        " CAST(:periods AS text[])) ORDER BY kind, fiscal_date",
+        {"mode": mode, "as_of": as_of, "symbol": symbol, "periods": list(fiscal_labels(period)), "pin": pin},
+    )
+
+
+STATEMENT_ENDPOINTS = {
+    "income": "income-statement",
+    "balance": "balance-sheet-statement",
+    "cashflow": "cash-flow-statement",
+}
+
+
+def company_changes(router: ReplicaRouter, symbol: str, kind: str, periods: Sequence[str]) -> pd.DataFrame:
+    """One company's restated lines of one statement kind and periods, newest restatement first."""
+    return _read(
+        router,
+        "SELECT fiscal_date, period, field, old_value, new_value, change, seen_at, restated_on,"
+        " old_filing_date, new_filing_date, old_run_id, new_run_id, per_share_only FROM statement_changes"
+        " WHERE symbol = :symbol AND kind = :kind AND period = ANY(:periods)"
+        " ORDER BY seen_at DESC, fiscal_date DESC, field",
+        {"symbol": symbol, "kind": kind, "periods": list(periods)},
+    )
+
+
+def provenance(
+    router: ReplicaRouter,
+    symbol: str,
+    kind: str,
+    period: str,
+    day: str,
+    mode: str,
+    as_of: str | None,
+    pin: int | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Where one statement period's figures come from: the payload shown (`mode` as in
+    statement_versions: 'known' the current one when `as_of` is None), the run and run item that fetched
+    it, the withheld rows of that period (schema 172)."""
+    shown = _read(
+        router,
+        "SELECT v.period, v.fiscal_date, v.filing_date, v.known_since, v.run_id, v.basis, r.job, r.started_at,"
+        " r.finished_at, i.dataset, i.finished_at AS fetched_at, i.params"
+        f" FROM statement_versions(:mode, CAST(:as_of AS date), {PINNED_AT if pin is not None else 'NULL'},"
+        " ARRAY[CAST(:symbol AS text)],"
+        " ARRAY[CAST(:kind AS text)], CAST(:periods AS text[])) v"
+        " LEFT JOIN runs r ON r.run_id = v.run_id"
+        " LEFT JOIN run_items i ON i.run_id = v.run_id AND i.symbol = :symbol AND i.dataset = :dataset"
+        " WHERE v.fiscal_date = CAST(:day AS date)",
+        {
+            "mode": mode,
+            "as_of": as_of,
+            "symbol": symbol,
+            "kind": kind,
+            "periods": list(fiscal_labels(period)),
+            "dataset": f"{kind}_{'annual' if period == 'FY' else 'quarter'}",
+            "day": day,
+            "pin": pin,
+        },
+    )
+    withheld = _read(
+        router,
+        "SELECT rule, field, raw_value, reason, last_seen FROM withheld_values"
+        " WHERE dataset = 'statements' AND symbol = :symbol AND kind = :kind AND day = :day ORDER BY last_seen DESC",
+        {"symbol": symbol, "kind": kind, "day": day},
+    )
+    return {"shown": shown, "withheld": withheld}
+
+
+def coverage(router: ReplicaRouter) -> pd.DataFrame:
+    """Per dataset across the index's current members: how many have it, the newest period, the last
+    change, and how many are stale (prices a week behind the newest close; annual statements 15 months
+    and quarterly 6 months behind the newest period of their kind)."""
+    return _read(
+        router,
+        "WITH members AS (SELECT symbol FROM companies WHERE in_index),"
+        " last_price AS (SELECT m.symbol, p.date FROM members m LEFT JOIN LATERAL (SELECT date FROM prices_daily d"
+        " WHERE d.symbol = m.symbol ORDER BY date DESC LIMIT 1) p ON true),"
+        " st AS (SELECT symbol, kind, period = 'FY' AS annual, max(fiscal_date) AS latest, max(updated_at) AS changed"
+        " FROM statements WHERE symbol IN (SELECT symbol FROM members) GROUP BY 1, 2, 3)"
+        " SELECT 'prices' AS dataset, count(date) AS companies, (SELECT count(*) FROM members) AS members,"
+        " max(date) AS newest, NULL::timestamptz AS last_changed,"
+        " count(*) FILTER (WHERE date < (SELECT max(date) FROM last_price) - 7) AS stale FROM last_price"
+        " UNION ALL SELECT kind || CASE WHEN annual THEN ' annual' ELSE ' quarterly' END, count(*),"
+        " (SELECT count(*) FROM members), max(latest), max(changed),"
+        " count(*) FILTER (WHERE latest < (SELECT max(s2.latest) FROM st s2 WHERE s2.kind = st.kind"
+        " AND s2.annual = st.annual) - CASE WHEN annual THEN interval '15 months' ELSE interval '6 months' END)"
+        " FROM st GROUP BY kind, annual ORDER BY 1",
+    )
+
+
+def restatements_per_week(router: ReplicaRouter, weeks: int = 52) -> pd.DataFrame:
+    """Restated lines and companies per week the store saw them, newest first."""
+    return _read(
+        router,
+        "SELECT date_trunc('week', seen_at)::date AS week, count(*) AS lines, count(DISTINCT symbol) AS companies,"
+        " count(*) FILTER (WHERE per_share_only) AS split_only FROM statement_changes"
+        " GROUP BY 1 ORDER BY 1 DESC LIMIT :weeks",
+        {"weeks": weeks},
+    )

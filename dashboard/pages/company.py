@@ -13,11 +13,12 @@ from dash import Input, Output, callback, dcc, html
 from dash.development.base_component import Component
 
 from dashboard.analytics.indicators import REGISTRY
-from dashboard.components import bars, charts, company_data, formats, states, tables, urlstate
+from dashboard.components import bars, charts, company_data, formats, point_in_time, states, tables, urlstate
 from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.inputs import (
     InvalidInput,
     bounded_list,
+    bounded_text,
     check_column,
     group,
     radio_column,
@@ -42,8 +43,9 @@ from dashboard.vocabulary import VIEW_NOUNS, VIEWS, fiscal_labels
 dash.register_page(__name__, path="/", name="Company", order=0, title="Company · MyCFATool")
 
 PERIODS = VIEWS
-KINDS = {"income": "Income", "balance": "Balance sheet", "cashflow": "Cash flow"}
+KINDS = point_in_time.STATEMENT_NAMES
 VIEWS_SHOWN = {"values": "Values", "yoy": "YoY %", "common": "Common size %"}
+FIGURES = {"restated": "As restated", "first": "As first reported"}
 FRESHNESS_COLUMNS = {
     "dataset": formats.Col("Dataset"),
     "latest": formats.Col("Latest period"),
@@ -79,6 +81,8 @@ URL = urlstate.page_state(
     urlstate.Param("kind", "company-kind", default="income", choices=tuple(KINDS)),
     urlstate.Param("asof", "company-asof", kind="date", prop="date", label="as-of date"),
     urlstate.Param("view", "company-view", default="values", choices=tuple(VIEWS_SHOWN)),
+    urlstate.Param("figures", "company-figures", default="restated", choices=tuple(FIGURES)),
+    urlstate.Param("pin", "company-pin", kind="number", low=1, high=2**53, label="pinned run"),
 )
 register_picker("company-symbol")
 
@@ -149,13 +153,39 @@ def layout(**query: Any) -> Component:
                 radio_column("company-period", PERIODS, state["period"], md=2, label="Period"),
                 radio_column("company-kind", KINDS, state["kind"], md=3, label="Statement"),
                 radio_column("company-view", VIEWS_SHOWN, state["view"], md=3, label="Show"),
+                radio_column("company-figures", FIGURES, state["figures"], md=4, label="Figures"),
                 company_data.as_of_picker("company-asof", md=3, value=state["asof"]),
-                dbc.Col(export_link("company", "statements"), md=1),
+                dbc.Col(
+                    [
+                        dbc.Label(
+                            "Pinned to run (empty: live)", html_for="company-pin", className="small mb-0"
+                        ),
+                        dbc.InputGroup(
+                            [
+                                dbc.Input(id="company-pin", type="number", min=1, step=1, value=state["pin"]),
+                                dbc.Button(
+                                    "Pin this view", id="company-pin-button", color="secondary", outline=True
+                                ),
+                            ],
+                            size="sm",
+                        ),
+                    ],
+                    md=3,
+                ),
+                dbc.Col(
+                    [
+                        export_link("company", "statements"),
+                        export_link("company", "trail", "CSV + provenance"),
+                    ],
+                    md=3,
+                ),
             ],
-            className="mb-2 align-items-end",
+            className="mb-2 g-2 align-items-end",
         ),
         html.Div(id="company-asof-note", className="small text-muted mb-1"),
         states.loading(html.Div(id="company-statement-table"), "company-statement-table"),
+        html.Div(id="company-provenance", className="mt-2"),
+        html.Div(id="company-restatements", className="mt-2"),
         states.loading(
             dcc.Graph(id="company-statement-graph", config={"displaylogo": False}, className="mt-3"),
             "company-statement-graph",
@@ -395,46 +425,114 @@ def price_header(symbol: str) -> Any:
     Output("company-export-ratios", "href"),
     Output("company-asof-note", "children"),
     Output("company-ratio-table", "children"),
+    Output("company-restatements", "children"),
+    Output("company-export-trail", "href"),
     Input("company-symbol", "value"),
     Input("company-period", "value"),
     Input("company-kind", "value"),
     Input("company-asof", "date"),
     Input("company-view", "value"),
+    Input("company-figures", "value"),
+    Input("company-pin", "value"),
 )
 def company_statements(
-    symbol: str | None, period: str, kind: str, as_of: str | None = None, view: str | None = None
+    symbol: str | None,
+    period: str,
+    kind: str,
+    as_of: str | None = None,
+    view: str | None = None,
+    figures: str | None = None,
+    pin: Any = None,
 ) -> tuple[Any, ...]:
     try:
         symbol = valid_symbol(symbol)
         period = valid_choice(period, tuple(PERIODS), name="period")
         kind = valid_choice(kind, tuple(KINDS), name="statement")
         view = valid_choice(view or "values", tuple(VIEWS_SHOWN), name="view")
+        figures = valid_choice(figures or "restated", tuple(FIGURES), name="figures")
         day = company_data.as_of_date(as_of)
+        pinned = point_in_time.pinned_run(pin)
         return services().cache.cached(
             "company-statements-view",
-            (symbol, period, kind, day, view),
-            lambda: statements_view(symbol, period, kind, day, view),
+            (symbol, period, kind, day, view, figures, pinned),
+            lambda: statements_view(symbol, period, kind, day, view, figures, pinned),
         )
     except FAILURES as exc:  # one message, in the table's place
         blank = charts.blank_figure()
-        return states.error(str(exc)), blank, blank, "#", "#", None, None
+        return states.error(str(exc)), blank, blank, "#", "#", None, None, None, "#"
 
 
-def restated_note(symbol: str, period: str, kind: str, as_of: str | None) -> tuple[set[str], str]:
-    """The fiscal dates of this table restated after `as_of` (ever, when latest) and the note saying so."""
+@callback(
+    Output("company-pin", "value"),
+    Input("company-pin-button", "n_clicks"),
+    prevent_initial_call=True,
+)
+def company_pin(_: Any) -> Any:
+    """ "Pin this view": the newest finished run, so the link shows these numbers from now on."""
+    try:
+        return queries.latest_run(services().router)
+    except FAILURES:
+        return dash.no_update
+
+
+def restated_note(
+    symbol: str, period: str, kind: str, as_of: str | None, figures: str = "restated", pin: int | None = None
+) -> tuple[set[str], str]:
+    """The fiscal dates of this table restated after `as_of` (ever, when latest) and the note saying so:
+    which figures these are, and (as of a date) which periods the store had not seen by then and shows as
+    first reported, filed by that day."""
     rows = company_data.restated(symbol, as_of)
     if not rows.empty:
         rows = rows[(rows["kind"] == kind) & rows["period"].isin(fiscal_labels(period))]
+    if pin is not None and as_of is None and not rows.empty:  # a pinned view: restated by the run's end
+        ended = pd.Timestamp(point_in_time.pinned_at(pin))
+        rows = rows[[pd.Timestamp(t) <= ended for t in rows["restated"]]]
     dates = {pd.Timestamp(d).strftime("%Y-%m-%d") for d in rows.get("fiscal_date", [])}
-    known = (
-        f"As of {as_of}: figures as the store knew them at the end of that day."
-        if as_of
-        else "Latest figures."
-    )
+    if figures == "first":
+        known = "As first reported: each period as the store first saw it" + (
+            f", filed by {as_of}." if as_of else "."
+        )
+    elif as_of:
+        known = f"As of {as_of}: figures as the store knew them at the end of that day." + first_seen_note(
+            symbol, period, kind, as_of, pin
+        )
+    else:
+        known = "Latest figures."
+    if pin is not None:
+        known = (
+            f"Pinned to run #{pin} (ended {pd.Timestamp(point_in_time.pinned_at(pin)):%Y-%m-%d %H:%M} UTC): figures as the store "
+            f"held them then; what later runs fetched or restated is not shown. {known}"
+        )
     if not dates:
         return dates, known
     when = f"after {as_of}" if as_of else "since first reported"
     return dates, f"{known} Restated {when} (marked 'restated'): {', '.join(sorted(dates))}."
+
+
+def first_seen_note(symbol: str, period: str, kind: str, as_of: str, pin: int | None = None) -> str:
+    """What the store did not know on `as_of` and shows anyway, as first reported when filed by then."""
+    svc = services()
+    basis = svc.cache.cached(
+        "statement-basis",
+        (symbol, period, as_of, pin),
+        lambda: queries.statement_basis(
+            svc.router, symbol, "Q" if period == "TTM" else period, "pit", as_of, pin
+        ),
+    )
+    basis = basis[basis["kind"] == kind] if not basis.empty else basis
+    later = basis[basis["basis"] == "first"] if not basis.empty else basis
+    if later.empty:
+        return ""
+    filed = ", ".join(
+        f"{d:%Y-%m-%d} (filed {f:%Y-%m-%d})"
+        for d, f in zip(later["fiscal_date"], later["filing_date"], strict=True)
+    )
+    if len(later) == len(basis):
+        return (
+            f" The store held none of {symbol}'s {KINDS[kind].lower()} statements then (its history starts "
+            f"later): every period here is as first reported, filed by {as_of}: {filed}."
+        )
+    return f" The store first saw these periods later; shown as first reported, filed by {as_of}: {filed}."
 
 
 def shown_as(frame: pd.DataFrame, kind: str, period: str, view: str) -> pd.DataFrame:
@@ -454,13 +552,28 @@ def shown_as(frame: pd.DataFrame, kind: str, period: str, view: str) -> pd.DataF
 
 
 def statements_view(
-    symbol: str, period: str, kind: str, as_of: str | None = None, view: str = "values"
+    symbol: str,
+    period: str,
+    kind: str,
+    as_of: str | None = None,
+    view: str = "values",
+    figures: str = "restated",
+    pin: int | None = None,
 ) -> tuple[Any, ...]:
     """Table, chart and ratio chart for one choice (the whole output is cached: it is pure given the data)."""
-    frame = company_data.statement(symbol, kind, period, as_of)
-    ratio = company_data.ratio_history(symbol, "FY", as_of)
-    restated, note = restated_note(symbol, period, kind, as_of)
-    params = {"symbol": symbol, "period": period, "kind": kind, **({"as_of": as_of} if as_of else {})}
+    mode = point_in_time.figures_mode(figures, as_of)
+    frame = company_data.statement(symbol, kind, period, as_of, mode, pin)
+    ratio = company_data.ratio_history(symbol, "FY", as_of, mode, pin)
+    restated, note = restated_note(symbol, period, kind, as_of, figures, pin)
+    params = {
+        "symbol": symbol,
+        "period": period,
+        "kind": kind,
+        **({"as_of": as_of} if as_of else {}),
+        **({"figures": figures} if figures != "restated" else {}),
+        **({"pin": str(pin)} if pin is not None else {}),
+    }
+    changes = point_in_time.restatement_rows(symbol, kind, period, pin)
     if frame.empty:
         label = VIEW_NOUNS[period]
         note = f"No {label} {KINDS[kind].lower()} data for {symbol}."
@@ -477,6 +590,7 @@ def statements_view(
             oldest_first=True,  # as the charts run, with the newest year at the right (scrolled to)
             kind=None if view == "values" else "pct",
         )
+        point_in_time.mark_restated_cells(table, changes)
         fields = [f for f in company_data.CHART_FIELDS[kind] if f in frame.columns]
         shown = frame[fields].tail(12)
         shown.index = period_labels(shown.index, period)
@@ -519,9 +633,86 @@ def statements_view(
         ratio_fig,
         export_href("company", "statements", params) if not frame.empty else "#",
         export_href("company", "ratios", {"symbol": symbol}) if not ratio.empty else "#",
-        html.Span(note, id="company-asof-text"),
+        html.Span([note, point_in_time.withheld_badge(symbol, kind)], id="company-asof-text"),
         ratio_table,
+        point_in_time.restatement_panel(symbol, kind, period, changes),
+        export_href("company", "trail", params) if not frame.empty else "#",
     )
+
+
+@callback(
+    Output("company-provenance", "children"),
+    Input("company-statement-grid", "cellClicked"),
+    Input("company-symbol", "value"),
+    Input("company-period", "value"),
+    Input("company-kind", "value"),
+    Input("company-asof", "date"),
+    Input("company-figures", "value"),
+    Input("company-pin", "value"),
+)
+def company_provenance(
+    cell: Mapping[str, Any] | None,
+    symbol: str | None,
+    period: str,
+    kind: str,
+    as_of: str | None,
+    figures: str | None,
+    pin: Any = None,
+) -> Any:
+    """A click on a statement figure: where it came from (another choice closes the panel)."""
+    if dash.ctx.triggered_id != "company-statement-grid" or not cell:
+        return None
+    try:
+        symbol = valid_symbol(symbol)
+        period = valid_choice(period, tuple(PERIODS), name="period")
+        kind = valid_choice(kind, tuple(KINDS), name="statement")
+        figures = valid_choice(figures or "restated", tuple(FIGURES), name="figures")
+        day = company_data.as_of_date(as_of)
+        field = bounded_text(cell.get("rowId"), name="line item", max_chars=80)
+        column = bounded_text(cell.get("colId"), name="column", max_chars=40)[:10]
+        fiscal = company_data.as_of_date(column) if column[:1].isdigit() else None
+        if fiscal is None:
+            return None
+        pinned = point_in_time.pinned_run(pin)
+        return point_in_time.provenance_card(
+            symbol, period, kind, field, fiscal, day, figures, cell.get("value"), pinned
+        )
+    except FAILURES as exc:
+        return states.error(str(exc))
+
+
+@register_export("company", "trail")
+def export_trail(args: Mapping[str, str]) -> pd.DataFrame:
+    """The statement's export with its provenance per period: figures basis, filing date, when the store
+    first held the payload, and the run that fetched it."""
+    symbol = valid_symbol(args.get("symbol"))
+    period = valid_choice(args.get("period"), tuple(PERIODS), name="period")
+    kind = valid_choice(args.get("kind"), tuple(KINDS), name="statement")
+    as_of = company_data.as_of_date(args.get("as_of"))
+    figures = valid_choice(args.get("figures") or "restated", tuple(FIGURES), name="figures")
+    pin = point_in_time.pinned_run(args.get("pin"))
+    mode = point_in_time.figures_mode(figures, as_of)
+    frame = company_data.statement(symbol, kind, period, as_of, mode, pin)
+    if frame.empty or period == "TTM":
+        return frame
+    basis = queries.statement_basis(
+        services().router, symbol, period, {"restated": "known"}.get(mode, mode), as_of, pin
+    )
+    basis = basis[basis["kind"] == kind].set_index(
+        pd.DatetimeIndex([pd.Timestamp(d) for d in basis["fiscal_date"]])
+    )
+    out = frame.copy()
+    trail = basis.reindex(out.index)
+    out["provenance_figures"] = [
+        "as first reported" if b == "first" else "as the store held it" for b in trail["basis"]
+    ]
+    out["provenance_filing_date"] = trail["filing_date"].to_numpy()
+    out["provenance_in_store_since"] = trail["known_since"].to_numpy()
+    out["provenance_run_id"] = trail["run_id"].to_numpy()
+    out["provenance_endpoint"] = (
+        f"{queries.STATEMENT_ENDPOINTS[kind]}?symbol={symbol}&period={'annual' if period == 'FY' else 'quarter'}"
+    )
+    return out
 
 
 def _fiscal_years(frame: pd.DataFrame) -> pd.DataFrame:

@@ -22,7 +22,17 @@ pytestmark = pytest.mark.e2e
 SHOTS = REPO_ROOT / "artifacts" / "ui"
 AXE = REPO_ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 EXTRA = ("V", "T", "MA", "ABBV", "TXN", "TGT")
-PAGES = ("/", "/valuation", "/forecast", "/compare", "/portfolio", "/screener", "/status", "/no-such-page")
+PAGES = (
+    "/",
+    "/valuation",
+    "/forecast",
+    "/compare",
+    "/portfolio",
+    "/screener",
+    "/history",
+    "/status",
+    "/no-such-page",
+)
 WIDTHS = (1440, 1280, 800)
 # Patience, not a speed check: a fresh context loads Dash's bundles, slow on a shared 2-core machine.
 TIMEOUT_MS = 90_000

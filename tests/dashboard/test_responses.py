@@ -84,7 +84,16 @@ def answers(
 
     monkeypatch.setattr(dash._callback, "to_json", recording)
     client = logged_in("ada")  # the admin: every page, Status included
-    for path in ("/", "/compare", "/valuation", "/forecast", "/portfolio", "/screener", "/status"):
+    for path in (
+        "/",
+        "/compare",
+        "/valuation",
+        "/forecast",
+        "/portfolio",
+        "/screener",
+        "/history",
+        "/status",
+    ):
         response = client.post("/_dash-update-component", json=callbacks.page_body(deps, path))
         assert response.status_code == 200
     for output_id, values in REQUESTS:
@@ -100,7 +109,7 @@ def test_the_app_answers_callbacks_through_the_fast_encoder(dash_app: Any) -> No
 
 def test_every_page_answer_encodes_to_the_json_plotly_writes(answers: list[Any]) -> None:
     """Same JSON values as Dash's own encoder for the layouts and every replayed callback."""
-    assert len(answers) == 7 + len(REQUESTS)
+    assert len(answers) == 8 + len(REQUESTS)
     for value in answers:
         assert json.loads(responses.to_json(value)) == plotly_json(value)
 

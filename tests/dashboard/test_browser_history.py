@@ -1,0 +1,234 @@
+"""Point in time in a real browser, on data the engine fetched from the fake FMP server over HTTP: a
+screen on 2010-06-30 keeps a company that left the index later (Yahoo, 2017) and leaves out one that
+joined later (Tesla, 2020); a restatement FMP made between two runs is in the feed with old, new and when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from devkit import seed
+from devkit.fingerprint import query
+from devkit.runs import engine_env, run_engine
+from engine.db.migrate import migrate
+from fakefmp.process import FakeFMPProcess
+from tests.conftest import REPO_ROOT, Cluster, Database, throwaway_database, wait_for_replica
+from tests.dashboard.conftest import PASSWORD, make_settings, served
+from tests.dashboard.test_browser import logged_in_tab, shot
+from tests.dashboard.test_browser_demo import grid_data
+from tests.engine.runs.test_point_in_time import SYMBOLS, fake  # noqa: F401  (the fake, a module fixture)
+
+pytestmark = pytest.mark.e2e
+SHOTS = REPO_ROOT / "artifacts" / "history"
+# SYMBOLS: AAPL (a member since 1982), TSLA (joined in 2020), YHOO (left in 2017)
+RESTATED_REVENUE = 123_456_789_000.0
+
+
+@pytest.fixture(scope="module")
+def history_db(pg_cluster: Cluster, fake: FakeFMPProcess) -> Iterator[tuple[Database, date, float]]:  # noqa: F811
+    """A database after a full run of SYMBOLS (prices from 2009), then FMP restating AAPL's latest annual
+    revenue and a fundamentals run picking it up; yields it with the restated fiscal date and the revenue
+    as filed."""
+    with throwaway_database(pg_cluster, "history") as db:
+        asyncio.run(migrate(db.owner_url))
+        env = engine_env(db.owner_url, fake, SYMBOLS, history_start="2009-01-01")
+        result = run_engine(env, "run", "--job", "full")
+        assert result.returncode == 0, result.stderr[-3000:]
+        day, filed = query(
+            db.owner_url,
+            "SELECT fiscal_date, (payload->>'revenue')::float8 FROM statements"
+            " WHERE symbol = 'AAPL' AND kind = 'income' AND period = 'FY' ORDER BY fiscal_date DESC LIMIT 1",
+        )[0]
+        restated = {"date": day.isoformat(), "field": "revenue", "value": RESTATED_REVENUE}
+        fake.admin("restate", {"symbol": "AAPL", "dataset": "income", "period": "annual", **restated})
+        result = run_engine(env, "run", "--job", "fundamentals")
+        assert result.returncode == 0, result.stderr[-3000:]
+        seed.add_user(db.owner_url, "ada", PASSWORD, "admin")
+        wait_for_replica(pg_cluster)
+        yield db, day, filed
+
+
+@pytest.fixture(scope="module")
+def tab(history_db: tuple[Database, date, float]) -> Iterator[Any]:
+    from dashboard.app import create_app
+
+    app = create_app(make_settings(history_db[0]))
+    try:
+        with served(app) as url, logged_in_tab(url) as page:
+            page.base_url = url
+            yield page
+    finally:
+        app.server.extensions["mycfa"].router.dispose()
+
+
+def test_screen_on_a_past_date_keeps_later_leavers_and_leaves_out_later_joiners(tab: Any) -> None:
+    """On 2010-06-30 the screen holds AAPL and YHOO (it left in 2017: marked, still in), not TSLA (it
+    joined in 2020); their figures are annual statements filed by then, and the forward returns of the
+    top pick are set against all members held."""
+    tab.goto(tab.base_url + "/history?on=2010-06-30&rank=revenue&top=1")
+    rows = {row["symbol"]: row for row in grid_data(tab, "history-screen-grid")}
+    assert set(rows) == {"AAPL", "YHOO"}
+    assert rows["YHOO"]["left"] == "2017-09-01"
+    assert rows["AAPL"]["left"] == ""
+    for row in rows.values():
+        assert row["filing_date"] is not None
+        assert row["filing_date"] <= "2010-06-30"
+        assert row["fiscal_date"] < "2010-06-30"
+        assert row["price_date"] <= "2010-06-30"
+        assert row["ret_1y"] is not None
+    text = tab.inner_text("#history-screen-text")
+    assert "1 left the index later and stay in (YHOO)" in text, text
+    summary = grid_data(tab, "history-screen-summary-grid")
+    assert [r["companies"] for r in summary] == [1, 2]
+    best = max(rows.values(), key=lambda r: r["revenue"])
+    # the grid's row data keeps 4 decimals
+    assert summary[0]["ret_1y"] == pytest.approx(best["ret_1y"], abs=1e-4)
+    assert summary[1]["ret_1y"] == pytest.approx(
+        (rows["AAPL"]["ret_1y"] + rows["YHOO"]["ret_1y"]) / 2, abs=1e-4
+    )
+    shot(tab, "screen-2010-06-30", SHOTS)
+    # a later date: Tesla is in, Yahoo gone
+    tab.goto(tab.base_url + "/history?on=2021-06-30")
+    tab.wait_for_function(
+        "document.querySelector('#history-screen-text') && document.querySelector('#history-screen-text').innerText.includes('2021-06-30')"
+    )
+    assert {row["symbol"] for row in grid_data(tab, "history-screen-grid")} == {"AAPL", "TSLA"}
+
+
+def test_restatement_feed_shows_what_changed_when_aapl_restated(
+    tab: Any, history_db: tuple[Database, date, float]
+) -> None:
+    """The feed, filtered to AAPL from the link, has the restated revenue: old as filed, new as FMP
+    restated it, the change, and the runs that fetched each."""
+    _, day, filed = history_db
+    tab.goto(tab.base_url + "/history?symbol=AAPL")
+    rows = [r for r in grid_data(tab, "history-feed-grid") if r["item"] == "Revenue"]
+    assert len(rows) == 1, rows
+    row = rows[0]
+    assert (row["symbol"], row["statement"], row["period"], row["fiscal_date"]) == (
+        "AAPL",
+        "Income",
+        "FY",
+        day.isoformat(),
+    )
+    assert row["old_value"] == pytest.approx(filed)
+    assert row["new_value"] == pytest.approx(RESTATED_REVENUE)
+    assert row["change"] == pytest.approx(RESTATED_REVENUE / filed - 1, abs=1e-4)
+    assert row["new_run_id"] == row["old_run_id"] + 1
+    summary = {r["symbol"]: r for r in grid_data(tab, "history-summary-grid")}
+    assert summary["AAPL"]["largest_change_5y"] == pytest.approx(RESTATED_REVENUE / filed - 1, abs=1e-4)
+    shot(tab, "restatements-AAPL", SHOTS)
+    assert tab.csp_errors == []
+
+
+def test_company_page_marks_the_restated_cell_and_toggles_to_as_first_reported(
+    tab: Any, history_db: tuple[Database, date, float]
+) -> None:
+    """The restated revenue cell is marked, its hover says old -> new and when; the panel under the table
+    lists it; "As first reported" shows the revenue as filed, and the link keeps the toggle."""
+    _, day, filed = history_db
+    tab.goto(tab.base_url + "/?symbol=AAPL")
+    tab.wait_for_selector("#company-statement-grid .mycfa-restated-cell")
+    marked = tab.locator("#company-statement-grid .mycfa-restated-cell")
+    assert marked.count() == 1
+    marked.first.hover()
+    tip = tab.wait_for_selector(".ag-tooltip")
+    assert "Restated" in tip.inner_text()
+    assert "→" in tip.inner_text()
+    rows = grid_data(tab, "company-restatements-grid")
+    assert [(r["fiscal_date"], r["item"]) for r in rows] == [(day.isoformat(), "Revenue")]
+    assert rows[0]["new_value"] == pytest.approx(RESTATED_REVENUE)
+    revenue = next(r for r in grid_data(tab, "company-statement-grid") if r["field"] == "revenue")
+    column = next(c for c in revenue if c.startswith(day.isoformat()))
+    assert revenue[column] == pytest.approx(RESTATED_REVENUE)
+    shot(tab, "company-restated", SHOTS)
+    tab.check("input[value='first']")
+    tab.wait_for_function(
+        "document.querySelector('#company-asof-text').innerText.startsWith('As first reported')"
+    )
+    tab.wait_for_function("window.location.search.includes('figures=first')")
+    first = next(r for r in grid_data(tab, "company-statement-grid") if r["field"] == "revenue")
+    assert first[column] == pytest.approx(filed)
+
+
+def test_as_of_before_the_store_began_falls_back_to_what_was_filed(tab: Any) -> None:
+    """As of 2010-06-30 the store knew nothing of AAPL (its history starts with the runs): the table shows
+    the annual statements filed by then, as first reported, and says so with their filing dates."""
+    tab.goto(tab.base_url + "/?symbol=AAPL&asof=2010-06-30")
+    tab.wait_for_function(
+        "document.querySelector('#company-asof-text') && document.querySelector('#company-asof-text').innerText.includes('as first reported')"
+    )
+    text = tab.inner_text("#company-asof-text")
+    assert "held none of AAPL's income statements then" in text, text
+    assert "filed" in text
+    rows = grid_data(tab, "company-statement-grid")
+    dates = [c[:10] for c in rows[0] if c[:1].isdigit()]
+    assert dates
+    assert max(dates) < "2010-06-30"
+
+
+def test_a_click_on_a_figure_shows_where_it_came_from(
+    tab: Any, history_db: tuple[Database, date, float]
+) -> None:
+    """Clicking the restated revenue cell opens its trail: the run that fetched it (the second), the
+    endpoint, the filing date, and its revision old -> new."""
+    db = history_db[0]
+    runs = query(db.owner_url, "SELECT max(run_id) FROM runs")[0][0]
+    tab.goto(tab.base_url + "/?symbol=AAPL")
+    tab.wait_for_selector("#company-statement-grid .mycfa-restated-cell")
+    tab.locator("#company-statement-grid .mycfa-restated-cell").first.click()
+    card = tab.wait_for_selector("#company-provenance-card")
+    text = card.inner_text()
+    assert f"run #{runs} (fundamentals" in text, text
+    assert "income-statement?symbol=AAPL&period=annual" in text
+    assert "Filed:" in text
+    revisions = tab.inner_text("#company-provenance-revisions")
+    assert "Restated" in revisions
+    assert "→" in revisions
+    shot(tab, "company-provenance", SHOTS)
+
+
+def test_a_pinned_link_still_shows_the_numbers_from_before_a_later_restatement(
+    tab: Any, history_db: tuple[Database, date, float]
+) -> None:
+    """A link pinned to the first run shows AAPL's revenue as that run stored it, although the second run
+    stored FMP's restatement, and says it is pinned; "Pin this view" pins the newest run into the link."""
+    db, day, filed = history_db
+    first, last = query(db.owner_url, "SELECT min(run_id), max(run_id) FROM runs")[0]
+    tab.goto(tab.base_url + f"/?symbol=AAPL&pin={first}")
+    tab.wait_for_function(
+        "document.querySelector('#company-asof-text') && document.querySelector('#company-asof-text').innerText.startsWith('Pinned')"
+    )
+    assert f"Pinned to run #{first}" in tab.inner_text("#company-asof-text")
+    revenue = next(r for r in grid_data(tab, "company-statement-grid") if r["field"] == "revenue")
+    column = next(c for c in revenue if c.startswith(day.isoformat()))
+    assert revenue[column] == pytest.approx(filed)
+    assert tab.locator("#company-statement-grid .mycfa-restated-cell").count() == 0  # not known then
+    assert column == day.isoformat()  # nor marked "(restated)" in its header
+    shot(tab, "company-pinned", SHOTS)
+    tab.goto(tab.base_url + "/?symbol=AAPL")
+    tab.wait_for_selector("#company-statement-grid .ag-row")
+    tab.click("#company-pin-button")
+    tab.wait_for_function(f"window.location.search.includes('pin={last}')")
+    tab.wait_for_function(
+        "document.querySelector('#company-asof-text').innerText.startsWith('Pinned to run')"
+    )
+    pinned = next(r for r in grid_data(tab, "company-statement-grid") if r["field"] == "revenue")
+    assert pinned[f"{column} (restated)"] == pytest.approx(RESTATED_REVENUE)  # restated by run `last`
+
+
+def test_data_quality_counts_coverage_and_restatements_per_week(tab: Any) -> None:
+    """The three companies fetched have prices and statements; the other members have none and count as
+    uncovered; the week of the restatement has its one restated line."""
+    tab.goto(tab.base_url + "/history")
+    coverage = {r["dataset"]: r for r in grid_data(tab, "history-coverage-grid")}
+    assert coverage["prices"]["companies"] == 2  # AAPL and TSLA: YHOO is no longer a member
+    assert coverage["income annual"]["companies"] == 2
+    assert coverage["prices"]["members"] > 400
+    weeks = grid_data(tab, "history-weeks-grid")
+    assert sum(w["lines"] for w in weeks) >= 1

@@ -19,7 +19,7 @@ from dashboard.analytics.fundamentals import field
 from dashboard.components import charts, company_data, formats, states, tables, universe_data, urlstate
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
-from dashboard.components.inputs import valid_number, valid_symbol
+from dashboard.components.inputs import InvalidInput, universe, valid_number, valid_symbol
 from dashboard.components.page import (
     FAILURES,
     chart,
@@ -33,6 +33,7 @@ from dashboard.components.page import (
 from dashboard.components.picker import Picker
 from dashboard.data import queries
 from dashboard.services import services
+from serving import fitting
 
 dash.register_page(__name__, path="/valuation", name="Valuation", order=1, title="Valuation · MyCFATool")
 
@@ -56,6 +57,8 @@ PROJECTION_COLUMNS = {
 }
 # CSV exports keep raw numbers; their column names carry the unit.
 PROJECTION_EXPORT = {"growth": "fcf_growth_fraction", "fcf": "fcf_usd", "pv": "pv_usd"}
+# Below the last close red, above it blue, white at it (the heatmap's midpoint is the price).
+PRICE_SCALE = [[0.0, "#b2182b"], [0.5, "#f7f7f7"], [1.0, "#2166ac"]]
 MULTIPLE_NAMES = {
     "pe": "P/E",
     "ev_ebitda": "EV/EBITDA (CFA EV)",
@@ -89,16 +92,17 @@ def layout(**query: Any) -> Component:
     inputs = [
         dbc.Col(
             [
-                dbc.Label(label, html_for=f"valuation-{key}", className="small"),
+                dbc.Label(f"{label} [{low:g} to {high:g}]", html_for=f"valuation-{key}", className="small"),
+                # Text, not type=number: the browser would send nothing for a value out of range or in
+                # letters, and the page could not say which field is wrong or why.
                 dbc.Input(
                     id=f"valuation-{key}",
-                    type="number",
+                    type="text",
+                    inputMode="decimal",
                     value=state[key],
-                    min=low,
-                    max=high,
-                    step="any",
                     debounce=True,
                 ),
+                dbc.FormFeedback(id=f"valuation-{key}-feedback", type="invalid"),
             ],
             md=3,
         )
@@ -247,11 +251,27 @@ def run_dcf(
     return result, grid, w, base
 
 
+def field_problems(values: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, str]]:
+    """The assumptions that read, and per field that does not, its message (its own range and reason)."""
+    good: dict[str, float] = {}
+    bad: dict[str, str] = {}
+    for key, (label, _, low, high) in ASSUMPTIONS.items():
+        try:
+            number = valid_number(values.get(key), low=low, high=high, name=label)
+            if key == "years" and not number.is_integer():
+                raise InvalidInput(f"{label} must be a whole number of years")
+            good[key] = number
+        except InvalidInput as exc:
+            bad[key] = str(exc)
+    return good, bad
+
+
 def assumptions(values: Mapping[str, Any]) -> dict[str, float]:
-    return {
-        key: valid_number(values.get(key), low=spec[2], high=spec[3], name=spec[0])
-        for key, spec in ASSUMPTIONS.items()
-    }
+    """Every assumption, checked (the CSV exports): the first problem raised."""
+    good, bad = field_problems(values)
+    if bad:
+        raise InvalidInput(next(iter(bad.values())))
+    return good
 
 
 def multiples_vs_sector(symbol: str) -> pd.DataFrame:
@@ -290,25 +310,52 @@ def multiples_grid(symbol: str) -> Any:
     Output("valuation-export-projection", "href"),
     Output("valuation-export-grid", "href"),
     Output("valuation-export-multiples", "href"),
+    *[Output(f"valuation-{key}", "invalid") for key in ASSUMPTIONS],
+    *[Output(f"valuation-{key}-feedback", "children") for key in ASSUMPTIONS],
     Input("valuation-symbol", "value"),
     Input("valuation-asof", "date"),
     *[Input(f"valuation-{key}", "value") for key in ASSUMPTIONS],
 )
 def valuation_update(symbol: str | None, as_of: str | None, *values: Any) -> tuple[Any, ...]:
+    good, bad = field_problems(dict(zip(ASSUMPTIONS, values, strict=True)))
+    flags = [key in bad for key in ASSUMPTIONS]
+    messages = [bad.get(key) for key in ASSUMPTIONS]
     try:
         symbol = valid_symbol(symbol)
         day = company_data.as_of_date(as_of)
-        a = assumptions(dict(zip(ASSUMPTIONS, values, strict=True)))
+    except FAILURES as exc:  # nothing to value: one message, in the summary's place
+        return (states.error(str(exc)), None, charts.blank_figure(), None, "#", "#", "#", *flags, *messages)
+    if bad:  # each bad field says why beside itself; everything else keeps its last answer
+        return (*[dash.no_update] * 7, *flags, *messages)
+    try:
         # The whole answer per (symbol, as-of, assumptions) and data version: the same for every analyst,
         # and most of them value a company on the default assumptions.
-        key = (symbol, day, tuple(a.items()))
-        return services().cache.cached("valuation-view", key, lambda: _view(symbol, day, a))
-    except FAILURES as exc:  # one message, in the summary's place; the other panels stay empty
-        return (states.error(str(exc)), None, charts.blank_figure(), None, "#", "#", "#")
+        key = (symbol, day, tuple(good.items()))
+        answer = services().cache.cached("valuation-view", key, lambda: _view(symbol, day, good))
+    except FAILURES as exc:  # one message, in the summary's place; the multiples do not need the DCF
+        try:
+            multiples: Any = multiples_grid(symbol)
+        except FAILURES:
+            multiples = None
+        return (
+            states.error(str(exc)),
+            None,
+            charts.blank_figure(),
+            multiples,
+            "#",
+            "#",
+            "#",
+            *flags,
+            *messages,
+        )
+    return (*answer, *flags, *messages)
 
 
 def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ...]:
     """Summary, projection, grid figure, multiples and export links (raises what `run_dcf` raises)."""
+    model = fitting.model_for(universe().set_index("symbol")["sub_industry"].get(symbol))
+    if model.kind != "dcf":
+        return _equity_view(symbol, model, a)
     result, grid, w, base = run_dcf(symbol, a, day)
     g = result.gordon
     price = base["price"]
@@ -367,15 +414,41 @@ def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ..
     heat = grid.copy()
     heat.index = [f"{v:.2%}" for v in heat.index]
     heat.columns = [f"{v:.2%}" for v in heat.columns]
+    # Coloured against the last close (red below it, blue above, white at it) when there is one.
+    priced = math.isfinite(price) and price > 0
     figure = charts.heatmap(
         heat,
-        f"Value per share (USD); base case WACC {w.value:.2%}, terminal growth {a['terminal'] / 100:.2%}",
+        f"Value per share (USD); base case WACC {w.value:.2%}, terminal growth {a['terminal'] / 100:.2%}"
+        + (f"; coloured against the last close {price:,.2f}" if priced else ""),
         fmt=",.2f",
-        colorscale="Viridis",
+        colorscale=PRICE_SCALE if priced else "Viridis",
         x_title="Terminal growth",
         y_title="WACC",
         value_title="USD/share",
+        zmid=float(price) if priced else None,
     )
+    figure["layout"]["annotations"] = [
+        {
+            "x": heat.columns[2],
+            "y": heat.index[2],
+            "text": "base",
+            "showarrow": False,
+            "yshift": -14,
+            "font": {"size": 10},
+        }
+    ]
+    figure["layout"]["shapes"] = [
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "y",
+            "x0": 1.5,
+            "x1": 2.5,
+            "y0": 1.5,
+            "y1": 2.5,
+            "line": {"color": "black", "width": 3},
+        }
+    ]
     try:
         multiples: Any = multiples_grid(symbol)
     except FAILURES as exc:
@@ -388,6 +461,63 @@ def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ..
         multiples,
         export_href("valuation", "projection", params),
         export_href("valuation", "grid", params),
+        export_href("valuation", "multiples", {"symbol": symbol}),
+    )
+
+
+def _equity_view(symbol: str, model: fitting.Model, a: Mapping[str, float]) -> tuple[Any, ...]:
+    """Banks, insurers and lenders on the justified P/B from ROE; REITs on the dividend discount model."""
+    row = universe_data.metrics().loc[symbol]
+    price = float(row["price"])
+    ke = valuation.capm_cost_of_equity(a["rf"] / 100, a["beta"], a["erp"] / 100)
+    g = a["terminal"] / 100
+    if model.kind == "pb_roe":
+        roe, bvps = float(row["roe"]), float(row["book_value_per_share"])
+        if not (math.isfinite(bvps) and bvps > 0):
+            raise AnalyticsError(f"{symbol}'s book equity is not positive: no justified P/B")
+        pb = fitting.justified_pb(roe, ke, g)
+        value = pb * bvps
+        how = (
+            f"Justified P/B = (ROE {roe:.1%} - g {g:.2%}) / (cost of equity {ke:.2%} - g) = {pb:.2f}x;"
+            f" x book value per share USD {bvps:,.2f} = USD {value:,.2f}."
+        )
+    else:
+        dps = float(row["dividend_yield"]) * price
+        value = fitting.gordon_ddm(dps, ke, g)
+        how = (
+            f"Dividend per share USD {dps:,.2f} (last fiscal year) x (1 + g {g:.2%}) / (cost of equity"
+            f" {ke:.2%} - g) = USD {value:,.2f}."
+        )
+    upside = value / price - 1 if math.isfinite(price) and price > 0 else None
+    summary = dbc.Card(
+        dbc.CardBody(
+            [
+                html.H2(
+                    [f"{symbol}: USD ", html.Span(f"{value:,.2f}", id="valuation-per-share"), " per share"],
+                    className="h4",
+                ),
+                html.P(f"No firm DCF. {model.reason}.", id="valuation-model"),
+                html.P(how, id="valuation-equity-model"),
+                html.P(
+                    f"Last close USD {price:,.2f}; upside {upside:+.1%}"
+                    if upside is not None
+                    else "No price stored."
+                ),
+            ]
+        )
+    )
+    try:
+        multiples: Any = multiples_grid(symbol)
+    except FAILURES as exc:
+        multiples = states.empty(f"No sector comparison: {exc}")
+    skipped = states.empty("No firm DCF projection for this company (see above).")
+    return (
+        summary,
+        skipped,
+        charts.empty_figure("No WACC x growth grid: the firm DCF does not fit this company."),
+        multiples,
+        "#",
+        "#",
         export_href("valuation", "multiples", {"symbol": symbol}),
     )
 

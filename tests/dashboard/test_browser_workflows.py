@@ -342,3 +342,60 @@ def test_portfolio_bad_holdings_are_named_beside_the_field_and_nothing_else_goes
         " return v !== null && Math.abs(v + 0.2) < 1e-9; })(dash_ag_grid.getApi('portfolio-weights-grid'))"
     )
     tab.context.close()
+
+
+def _latest_fy(db: Database, symbol: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The last two FY balance sheets and the last FY income statement of `symbol`, as stored."""
+    with psycopg.connect(db.owner_url) as conn:
+        rows = conn.execute(
+            "SELECT kind, payload FROM statements WHERE symbol = %s AND period = 'FY'"
+            " AND kind IN ('income', 'balance') ORDER BY fiscal_date DESC",
+            (symbol,),
+        ).fetchall()
+    bodies = {"income": [], "balance": []}  # type: dict[str, list[dict[str, Any]]]
+    for kind, payload in rows:
+        bodies[kind].append(payload if isinstance(payload, dict) else json.loads(payload))
+    return bodies["income"][0], bodies["balance"][0], bodies["balance"][1]
+
+
+def _per_share(tab: Any, unlike: str = "") -> float:
+    text = tab.wait_for_function(
+        f"(e => e && /^[0-9,.]+$/.test(e.innerText) && e.innerText !== {unlike!r} ? e.innerText : null)"
+        "(document.querySelector('#valuation-per-share'))"
+    ).json_value()
+    return float(text.replace(",", ""))
+
+
+def test_valuation_fits_the_model_to_a_bank_and_flags_each_bad_field(
+    browser: Any, wf_url: str, wf_db: Database
+) -> None:
+    """Task 4 (part): a bank gets no firm DCF but the justified P/B from ROE (equal to the stored
+    statements' ROE and book value per share); an out-of-range, a lettered and a fractional field are
+    each named beside themselves while the value stays on the page."""
+    tab = tab_for(browser, wf_url, user="ann")
+    tab.goto(wf_url + "/valuation?symbol=JPM")
+    value = _per_share(tab)
+    assert "No firm DCF" in tab.inner_text("#valuation-model")
+    income, balance, before = _latest_fy(wf_db, "JPM")
+    roe = income["netIncome"] / ((balance["totalStockholdersEquity"] + before["totalStockholdersEquity"]) / 2)
+    bvps = balance["totalStockholdersEquity"] / income["weightedAverageShsOutDil"]
+    ke, g = 0.04 + 1.0 * 0.055, 0.025  # the default risk-free rate, beta, premium and terminal growth
+    assert value == pytest.approx((roe - g) / (ke - g) * bvps, rel=1e-3)
+    tab.goto(wf_url + "/valuation?symbol=KO")
+    value = _per_share(tab)
+    for field, typed, message in (
+        ("terminal", "12", "Terminal growth (%) must be between -5.0 and 10.0"),
+        ("beta", "abc", "Beta must be a number"),
+        ("years", "3.7", "Explicit years must be a whole number of years"),
+    ):
+        tab.fill(f"#valuation-{field}", typed)
+        tab.press(f"#valuation-{field}", "Enter")
+        tab.wait_for_selector(f"#valuation-{field}.is-invalid")
+        assert message in tab.inner_text(f"#valuation-{field}-feedback")
+        assert tab.locator("#valuation-multiples-grid .ag-row").count() > 0
+        assert float(tab.inner_text("#valuation-per-share").replace(",", "")) == value
+    tab.fill("#valuation-terminal", "2.5")
+    tab.press("#valuation-terminal", "Enter")
+    tab.wait_for_function("!document.querySelector('#valuation-terminal.is-invalid')")
+    shot(tab, "task4-valuation", SHOTS)
+    tab.context.close()

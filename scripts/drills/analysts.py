@@ -138,12 +138,29 @@ class Dashboard:
                 self.process.wait()
 
 
-class Analyst:
-    """One logged-in browser session replaying the app's own callbacks over HTTP."""
+class LoginRefused(DrillFailed):
+    """The login was answered with something other than a redirect; `retry_after_s` when asked to wait."""
 
-    def __init__(self, dashboard: Dashboard) -> None:
+    def __init__(self, status: int, retry_after_s: float | None) -> None:
+        super().__init__(f"login answered {status}")
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+class Analyst:
+    """One logged-in browser session replaying the app's own callbacks over HTTP.
+
+    `address`: the analyst's own address, sent as the load balancer would (`X-Forwarded-For`, the
+    client then our two proxies' hop; the dashboard believes it from loopback), so the login throttle
+    counts each analyst apart as it would in production."""
+
+    def __init__(
+        self, dashboard: Dashboard, *, username: str = DASH_USER, address: str | None = None
+    ) -> None:
         self.base = dashboard.base
         self.session = requests.Session()
+        if address is not None:
+            self.session.headers["X-Forwarded-For"] = f"{address}, 127.0.0.1"
         page = self.session.get(self.base + "/login", timeout=30).text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         if not token:
@@ -151,7 +168,7 @@ class Analyst:
         response = self.session.post(
             self.base + "/login",
             data={
-                "username": DASH_USER,
+                "username": username,
                 "password": dashboard.password,
                 "csrf_token": token.group(1),
                 "next": "/",
@@ -160,7 +177,8 @@ class Analyst:
             timeout=30,
         )
         if response.status_code != 302:
-            raise DrillFailed(f"login answered {response.status_code}")
+            wait = response.headers.get("Retry-After", "")
+            raise LoginRefused(response.status_code, float(wait) if wait.isdigit() else None)
         # Callbacks carry the session's CSRF token in a header, as the app's own script sends it.
         self.headers = {CSRF_HEADER: self.session.cookies.get(CSRF_COOKIE) or ""}
         self.dependencies: list[dict[str, Any]] = self.session.get(

@@ -2,8 +2,9 @@
 
 Steps, on a cluster of the drill's own: a clean full ingest into a database `clean` (the content to
 compare with), a first full ingest into `mycfa`, then for `--minutes`: the dashboard (2 gunicorn
-workers) with `--users` logged-in analysts replaying devkit/loadmix.py's clicks on every page (and a
-fresh login every 10 s), `mycfa-engine schedule` with its daily (`prices`) and weekly (`full`) jobs
+workers) with `--users` analysts replaying devkit/loadmix.py's clicks on every page (each with an
+account and an address of their own, arriving over the first minute, logging in once; a fresh login
+every 10 s besides), `mycfa-engine schedule` with its daily (`prices`) and weekly (`full`) jobs
 on a compressed clock, and faults in random order, one at a time: primary failover, replica replay
 paused past the lag limit, kill -9 of the engine's run, FMP 5xx/HTML/truncated bodies/resets/stalls,
 kill -9 of a dashboard worker, the audit role refused logins for a while. Writers (the engine, the
@@ -195,6 +196,7 @@ def run(args: argparse.Namespace) -> harness.Report:
             raise harness.DrillFailed(f"the first full ingest exited {code}")
         harness.log(f"first full ingest: {len(symbols)} symbols in {seconds:.0f} s")
         soak_load.add_admin(soak.dashboard)
+        soak_load.add_analysts(soak.dashboard, args.users)
         analysts: soak_load.Analysts | None = None
         sampler: soak_measure.Sampler | None = None
         try:

@@ -9,17 +9,19 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import psycopg
 import requests
 
 from devkit import loadmix as mix
 
 from . import harness
-from .analysts import DASH_USER
+from .analysts import DASH_USER, LoginRefused
 
 THINK_S = (0.5, 2.0)  # between an analyst's clicks, as the load test's users wait
 LOGIN_EVERY_S = 10.0  # a fresh login (argon2, the shared throttle, the audit row) this often
-LOGIN_RETRY_S = 2.0
-THROTTLED_TRIES = 60  # every analyst is one account from one address: the login throttle asks some to wait
+ARRIVAL_S = 60.0  # the analysts arrive spread over this long, not all in the same second
+BACKOFF_S = (2.0, 60.0)  # a failed login waits this long, doubling (with jitter) up to the cap
+THROTTLED_TRIES = 20  # a login asked to wait (429 with Retry-After) tries again this many times
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,28 @@ def add_admin(dashboard: harness.Dashboard) -> None:
         raise harness.DrillFailed(f"users add exited {result.returncode}: {result.stderr.strip()[-300:]}")
 
 
+def account(n: int) -> str:
+    return f"{DASH_USER}-{n:03d}"
+
+
+def address(n: int) -> str:
+    """Analyst n's own address (the login prober, n = -1, has one too)."""
+    return f"10.20.{(n + 1) // 250}.{(n + 1) % 250 + 1}"
+
+
+def add_analysts(dashboard: harness.Dashboard, count: int) -> None:
+    """An account of their own for each analyst, copied from the drill's admin in one statement (a
+    `users add` each would start Python `count` times; the same hash is fine for a drill)."""
+    with psycopg.connect(dashboard.env["MYCFA_DASH_ADMIN_DATABASE_URL"], connect_timeout=10) as conn:
+        conn.execute(
+            "INSERT INTO dashboard_users (username, password_hash, role)"
+            " SELECT format('%%s-%%s', u.username, lpad(n::text, 3, '0')), u.password_hash, u.role"
+            " FROM dashboard_users u, generate_series(0, %s - 1) AS n WHERE u.username = %s"
+            " ON CONFLICT (username) DO NOTHING",
+            (count, DASH_USER),
+        )
+
+
 @dataclass
 class Analysts:
     """`count` analysts in threads, plus a login every LOGIN_EVERY_S; `requests` is every answer."""
@@ -61,7 +85,6 @@ class Analysts:
             thread = threading.Thread(target=self._analyst, args=(n, weighted), daemon=True)
             self._threads.append(thread)
             thread.start()
-            time.sleep(0.05)  # logins spread out: the throttle would make a burst wait
         prober = threading.Thread(target=self._logins, daemon=True)
         self._threads.append(prober)
         prober.start()
@@ -73,18 +96,21 @@ class Analysts:
             thread.join(timeout=40)
 
     def _login(self, n: int) -> harness.Analyst | None:
-        """A logged-in session, or None after recording why the login failed."""
+        """A logged-in session, or None after recording why the login failed. Asked to wait (429), the
+        analyst waits what Retry-After says, as a person reading "wait a little" would."""
         started = time.time()
         for _ in range(THROTTLED_TRIES):
             try:
-                analyst = harness.Analyst(self.dashboard)
-            except harness.DrillFailed as exc:
-                if "429" in str(exc) and not self._stop.is_set():  # asked to wait, as a person would
-                    time.sleep(1 + random.random())
+                analyst = harness.Analyst(
+                    self.dashboard, username=DASH_USER if n < 0 else account(n), address=address(n)
+                )
+            except LoginRefused as exc:
+                if exc.status == 429 and exc.retry_after_s and not self._stop.is_set():
+                    self._stop.wait(exc.retry_after_s + random.random())
                     continue
                 self._record(n, "login", started, ok=False, detail=str(exc)[:120])
                 return None
-            except (requests.RequestException, ValueError) as exc:
+            except (harness.DrillFailed, requests.RequestException, ValueError) as exc:
                 self._record(n, "login", started, ok=False, detail=type(exc).__name__)
                 return None
             self._record(n, "login", started, ok=True)
@@ -93,14 +119,21 @@ class Analysts:
         return None
 
     def _analyst(self, n: int, weighted: list[mix.Click]) -> None:
+        """Arrives at a random moment of the first ARRIVAL_S, logs in once, clicks until the session
+        ends; a failed login is tried again after a doubling, jittered wait, so an overloaded
+        dashboard is not handed a new argon2 hash for every timed-out one."""
         rng = random.Random(n)
         analyst: harness.Analyst | None = None
+        backoff = BACKOFF_S[0]
+        self._stop.wait(rng.uniform(0, ARRIVAL_S))
         while not self._stop.is_set():
             if analyst is None:
                 analyst = self._login(n)
                 if analyst is None:
-                    self._stop.wait(LOGIN_RETRY_S)
+                    self._stop.wait(rng.uniform(0.5, 1.0) * backoff)
+                    backoff = min(backoff * 2, BACKOFF_S[1])
                     continue
+                backoff = BACKOFF_S[0]
             click = rng.choice(weighted)
             started = time.time()
             try:

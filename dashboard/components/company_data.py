@@ -11,7 +11,7 @@ import pandas as pd
 from dash import dcc
 
 from dashboard.analytics import indicators
-from dashboard.analytics.fundamentals import ratios
+from dashboard.analytics.fundamentals import dupont, ratios
 from dashboard.components import serving_state, statement_order
 from dashboard.components.inputs import InvalidInput
 from dashboard.data import queries
@@ -366,6 +366,29 @@ def ratio_history(
         return ratios(frame) if not frame.empty else pd.DataFrame()
 
     return svc.cache.cached("ratios", (symbol, period, as_of, figures, pin), build)
+
+
+# DuPont's factors the ratio table adds (its net margin and asset turnover are already ratios).
+DUPONT_FIELDS = ["ebit_margin", "tax_burden", "interest_burden", "equity_multiplier"]
+
+
+def ratio_table(
+    symbol: str, as_of: str | None = None, figures: str = "restated", pin: int | None = None
+) -> pd.DataFrame:
+    """The annual ratios and DuPont's factors (from the same statements and averages), by fiscal date:
+    what the Company page's ratio table and its CSV hold (`ratio_history`'s arguments)."""
+    ratio = ratio_history(symbol, "FY", as_of, figures, pin)
+    if ratio.empty:
+        return ratio
+
+    def build() -> pd.DataFrame:
+        # DuPont needs the income statement and the balance sheet only (one kind is read at a time).
+        kinds = {k: statement(symbol, k, "FY", as_of, figures, pin) for k in ("income", "balance")}
+        frame = derive.combined(kinds)
+        factors = dupont(frame)[DUPONT_FIELDS] if not frame.empty else pd.DataFrame(columns=DUPONT_FIELDS)
+        return ratio.join(factors, how="left")
+
+    return services().cache.cached("ratio-table", (symbol, as_of, figures, pin), build)
 
 
 def restated(symbol: str, as_of: str | None) -> pd.DataFrame:

@@ -74,30 +74,6 @@ METRICS: dict[str, Col] = {
     "altman_model": Col("Altman model"),
 }
 
-# What a derived figure means, shown on hover over its column header (docs/analytics.md says more).
-DEFINITIONS: dict[str, str] = {
-    "ev_ebitda": "EV/EBITDA on the CFA enterprise value: market cap + total debt - cash and equivalents"
-    " - short-term investments (FMP's EV subtracts cash only).",
-    "ev_ebitda_fmp": "EV/EBITDA on FMP's enterprise value: market cap + total debt - cash and equivalents.",
-    "ev_sales": "Enterprise value (CFA definition) over revenue.",
-    "pe": "Price over diluted EPS of the latest fiscal year.",
-    "pb": "Market cap over shareholders' equity (n/a when equity is not positive).",
-    "p_fcf": "Market cap over free cash flow of the latest fiscal year.",
-    "roic": "Textbook ROIC (Koller): operating income x (1 - tax rate) over average invested capital"
-    " (total debt + equity - cash).",
-    "roic_fmp": "ROIC as FMP computes it: the same NOPAT over closing total assets - current liabilities"
-    " + short-term debt (cash stays in the base, so it reads lower).",
-    "roe": "Net income over average shareholders' equity.",
-    "shares_source": "Where the share count comes from: the profile (market cap / price), else the"
-    " latest quarter's diluted average, else the fiscal year's.",
-    "altman_z": "Altman Z for manufacturers, Z'' (four-factor, non-manufacturers and emerging markets)"
-    " for other sectors; the model used is in the next column.",
-    "altman_model": "Which Altman model the sector gets: Z (manufacturing) or Z''.",
-    "f_score": "Piotroski F-score (0-9) from the last two fiscal years.",
-    "market_cap": "Last close x current share count (see 'Share count from').",
-    "debt_to_equity": "Total debt over shareholders' equity (n/a when equity is not positive).",
-}
-
 # Statement line items: label and unit kind (money in USD m, per-share in USD, shares in millions).
 LINE_ITEMS: dict[str, Col] = {
     "revenue": Col("Revenue", "usd_m"),

@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import html
 
+from dashboard.components import glossary
 from dashboard.data import queries
 from dashboard.errors import DashboardError
 from dashboard.services import services
@@ -157,5 +158,6 @@ def check_column(id_: str, choices: Mapping[str, str], value: list[str], *, md: 
 def _choice_column(
     kind: Any, id_: str, choices: Mapping[str, str], value: Any, *, md: int, label: str
 ) -> dbc.Col:
-    options = [{"label": text, "value": key} for key, text in choices.items()]
+    # A choice that is a derived figure (an indicator, a view, a method) says what it is on hover.
+    options = [{"label": glossary.term(text, key), "value": key} for key, text in choices.items()]
     return dbc.Col(group(label, kind(id=id_, options=options, value=value, inline=True)), md=md)

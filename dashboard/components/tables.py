@@ -10,13 +10,14 @@ import dash_ag_grid as dag
 import numpy as np
 import pandas as pd
 
-from dashboard.components import formats
+from dashboard.components import formats, glossary
 from dashboard.components.formats import Col
 
 # Up to this many rows a table grows to fit them (no inner scrollbar); longer ones scroll and page.
 AUTO_HEIGHT_ROWS = 25
 PAGE_SIZE = 50
 BLOCK_COLUMNS = 16  # columns from which `records` converts the float64 ones as one block (measured)
+TIP = "definition"  # the hidden row field whose text shows on hover over a row's first cell
 
 
 def _timestamps(column: pd.Series) -> list[str | None]:
@@ -125,6 +126,7 @@ def grid(
     row_kind: str | None = None,
     hidden: Sequence[str] = (),
     fit: bool = False,
+    row_tips: str | None = None,
 ) -> dag.AgGrid:
     """An AG Grid of the frame.
 
@@ -134,9 +136,16 @@ def grid(
         row_kind: a column holding each row's kind, for tables with one unit per row (statements).
         hidden: columns sent in the row data but not shown (keys, kinds).
         fit: every row shown whatever their number (a statement is read top to bottom, not paged).
+        row_tips: a column naming each row's figure (tables of one figure a row): its definition
+            (`glossary`) shows on hover over the row's first cell.
     """
     frame = frame if frame is not None else pd.DataFrame()
+    if row_tips is not None and not frame.empty:
+        frame = frame.assign(**{TIP: [glossary.define(str(v)) for v in frame[row_tips]]})
+        hidden = (*hidden, TIP)
     defs = column_defs(frame, columns=columns, row_kind=row_kind, hidden=hidden)
+    if row_tips is not None and defs:
+        defs[0]["tooltipField"] = TIP
     return _grid(id_, records(frame), defs, len(frame), height, fit)
 
 
@@ -155,7 +164,7 @@ def _grid(
         "paginationPageSize": PAGE_SIZE,
         "suppressColumnVirtualisation": True,  # so that autoSize measures every column
         "enableCellTextSelection": True,
-        "tooltipShowDelay": 300,  # definitions on the derived figures' headers
+        "tooltipShowDelay": 300,  # definitions on the derived figures' headers and rows
     }
     if short:
         options["domLayout"] = "autoHeight"
@@ -200,8 +209,9 @@ def _column_def(
 ) -> dict[str, Any]:
     spec = given.get(name) or formats.METRICS.get(name)
     out: dict[str, Any] = {"field": name, "headerName": spec.header if spec else formats.label(name)}
-    if name in formats.DEFINITIONS:
-        out["headerTooltip"] = formats.DEFINITIONS[name]
+    definition = glossary.define(name)
+    if definition is not None:
+        out["headerTooltip"] = definition
     if first:
         out["pinned"] = "left"
     if numeric:
@@ -266,10 +276,19 @@ def statement_grid(
     if frame.empty or not present or any(dtype != np.float64 for dtype in block.dtypes.tolist()):
         body = statement_table(frame, list(fields), oldest_first=oldest_first, kind=kind)
         body = body.rename(columns={d: f"{d} (restated)" for d in restated})
-        return grid(id_, body, height=height, columns=columns, row_kind="kind", hidden=("field",), fit=True)
+        return grid(
+            id_,
+            body,
+            height=height,
+            columns=columns,
+            row_kind="kind",
+            hidden=("field",),
+            fit=True,
+            row_tips="field",
+        )
     ordered = block.sort_index(ascending=oldest_first)
     dates = [f"{d} (restated)" if d in restated else d for d in formats.iso_dates(ordered.index)]
-    names = pd.Index(["field", "item", "unit", *dates, "kind"])
+    names = pd.Index(["field", "item", "unit", *dates, "kind", TIP])
     if names.has_duplicates:  # as `records` refuses them
         raise ValueError(f"records: duplicate column names {list(names[names.duplicated()])}")
     values = ordered.to_numpy(dtype=np.float64).T  # a row per field, a column per date
@@ -281,11 +300,13 @@ def statement_grid(
         row: dict[str, Any] = {"field": field, "item": spec.header, "unit": formats.unit(shown)}
         row.update(zip(dates, (v if ok else None for v, ok in zip(cells, known, strict=True)), strict=True))
         row["kind"] = shown
+        row[TIP] = glossary.define(field)
         rows.append(row)
     text = [
         _column_def(c, columns, first=c == "item", numeric=False, integer=False, row_kind="kind")
         for c in ("item", "unit")
     ]
+    text[0]["tooltipField"] = TIP
     numbers = [
         _column_def(d, columns, first=False, numeric=True, integer=False, row_kind="kind") for d in dates
     ]

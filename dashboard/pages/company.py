@@ -13,7 +13,17 @@ from dash import Input, Output, callback, dcc, html
 from dash.development.base_component import Component
 
 from dashboard.analytics.indicators import REGISTRY
-from dashboard.components import bars, charts, company_data, formats, point_in_time, states, tables, urlstate
+from dashboard.components import (
+    bars,
+    charts,
+    company_data,
+    formats,
+    glossary,
+    point_in_time,
+    states,
+    tables,
+    urlstate,
+)
 from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.inputs import (
     InvalidInput,
@@ -411,7 +421,10 @@ def price_header(symbol: str) -> Any:
             formats.pct(change, digits=2, signed=True) if change is not None else "",
             className=("text-success" if (change or 0) >= 0 else "text-danger") + " me-3",
         ),
-        html.Span(f"52-week range {year.min():,.2f} to {year.max():,.2f}", className="me-3"),
+        html.Span(
+            [glossary.term("52-week range", "week52"), f" {year.min():,.2f} to {year.max():,.2f}"],
+            className="me-3",
+        ),
         html.Span(f"close of {day:%Y-%m-%d} (traded)", className="text-muted"),
     ]
     return html.P(parts, className="mb-1 small")
@@ -563,7 +576,7 @@ def statements_view(
     """Table, chart and ratio chart for one choice (the whole output is cached: it is pure given the data)."""
     mode = point_in_time.figures_mode(figures, as_of)
     frame = company_data.statement(symbol, kind, period, as_of, mode, pin)
-    ratio = company_data.ratio_history(symbol, "FY", as_of, mode, pin)
+    ratio = company_data.ratio_table(symbol, as_of, mode, pin)
     restated, note = restated_note(symbol, period, kind, as_of, figures, pin)
     params = {
         "symbol": symbol,
@@ -738,7 +751,7 @@ def export_statements(args: Mapping[str, str]) -> pd.DataFrame:
 
 @register_export("company", "ratios")
 def export_ratios(args: Mapping[str, str]) -> pd.DataFrame:
-    return company_data.ratio_history(valid_symbol(args.get("symbol")), "FY")
+    return company_data.ratio_table(valid_symbol(args.get("symbol")))
 
 
 @register_export("company", "freshness")

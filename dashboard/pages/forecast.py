@@ -13,7 +13,16 @@ from dash.development.base_component import Component
 
 from dashboard.analytics import forecast as fc
 from dashboard.analytics.fundamentals import field
-from dashboard.components import charts, company_data, formats, serving_state, states, tables, urlstate
+from dashboard.components import (
+    charts,
+    company_data,
+    formats,
+    glossary,
+    serving_state,
+    states,
+    tables,
+    urlstate,
+)
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import radio_column, valid_choice, valid_symbol
@@ -196,8 +205,8 @@ def forecast_update(
         dbc.Alert(
             [
                 html.B("Holdout backtest: "),
-                html.Span(f"MAPE {bt.mape:.1%}", id="forecast-mape"),
-                f" (mean absolute percentage error) refitting without the last {bt.holdout} periods; the 80% "
+                html.Span([glossary.term("MAPE", "mape"), f" {bt.mape:.1%}"], id="forecast-mape"),
+                " (mean absolute percentage error) refitting without the last {bt.holdout} periods; the 80% "
                 f"interval held {bt.coverage_80:.0%} of them, the 95% interval {bt.coverage_95:.0%}.",
             ],
             color="info",

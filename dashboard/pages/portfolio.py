@@ -403,7 +403,12 @@ def compare_grid(stats: pd.DataFrame) -> Any:
 def stats_grid(stats: pd.DataFrame) -> Any:
     shown = stats.assign(kind=[UNIT_KINDS[u] for u in stats["unit"]])
     return tables.grid(
-        "portfolio-stats-grid", shown, columns=STATS_COLUMNS, row_kind="kind", hidden=("unit",)
+        "portfolio-stats-grid",
+        shown,
+        columns=STATS_COLUMNS,
+        row_kind="kind",
+        hidden=("unit",),
+        row_tips="statistic",
     )
 
 

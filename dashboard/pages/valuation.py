@@ -16,7 +16,16 @@ from dash.development.base_component import Component
 from dashboard.analytics import valuation
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.fundamentals import field
-from dashboard.components import charts, company_data, formats, states, tables, universe_data, urlstate
+from dashboard.components import (
+    charts,
+    company_data,
+    formats,
+    glossary,
+    states,
+    tables,
+    universe_data,
+    urlstate,
+)
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import InvalidInput, universe, valid_number, valid_symbol
@@ -291,6 +300,7 @@ def multiples_grid(symbol: str) -> Any:
     table = (
         services().cache.cached("valuation-multiples", (symbol,), lambda: multiples_vs_sector(symbol)).copy()
     )
+    table["key"] = table["multiple"]  # the figure's name: its definition shows on the row
     table["multiple"] = [MULTIPLE_NAMES.get(m, m) for m in table["multiple"]]
     sector = universe_data.metrics()["sector"].get(symbol)
     columns = {
@@ -299,7 +309,7 @@ def multiples_grid(symbol: str) -> Any:
         "sector_median": Col(f"{sector} median" if isinstance(sector, str) else "Sector median", "x"),
         "premium": Col("Premium to median", "pct_signed"),
     }
-    return tables.grid("valuation-multiples-grid", table, columns=columns)
+    return tables.grid("valuation-multiples-grid", table, columns=columns, hidden=("key",), row_tips="key")
 
 
 @callback(
@@ -366,36 +376,50 @@ def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ..
                     [
                         f"{symbol}: USD ",
                         html.Span(f"{g.per_share:,.2f}", id="valuation-per-share"),
-                        " per share (DCF, Gordon terminal value, end-year discounting)",
+                        " per share (",
+                        glossary.term("DCF", "dcf_value"),
+                        ", ",
+                        glossary.term("Gordon terminal value", "terminal_value"),
+                        ", end-year discounting)",
                     ],
                     className="h4",
                 ),
                 html.P(
                     [
-                        "Mid-year convention (cash flows arrive mid-year): USD ",
+                        glossary.term("Mid-year convention", "mid_year"),
+                        " (cash flows arrive mid-year): USD ",
                         html.Span(f"{base['mid_year_per_share']:,.2f}", id="valuation-per-share-mid"),
                         " per share.",
                     ]
                 ),
                 html.P(
-                    f"Last close USD {price:,.2f}; upside {g.upside:+.1%}"
+                    [f"Last close USD {price:,.2f}; ", glossary.term("upside", "upside"), f" {g.upside:+.1%}"]
                     if g.upside is not None and math.isfinite(price)
                     else "No price stored: no upside."
                 ),
                 html.P(
-                    f"WACC {w.value:.2%} (cost of equity {w.cost_of_equity:.2%}, after-tax cost of debt "
-                    f"{w.after_tax_cost_of_debt:.2%}, equity weight {w.equity_weight:.0%} on "
-                    f"{base['equity_basis']} equity)",
+                    [
+                        glossary.term("WACC", "wacc"),
+                        f" {w.value:.2%} (cost of equity {w.cost_of_equity:.2%}, after-tax cost of debt "
+                        f"{w.after_tax_cost_of_debt:.2%}, equity weight {w.equity_weight:.0%} on "
+                        f"{base['equity_basis']} equity)",
+                    ],
                     id="valuation-wacc",
                 ),
                 html.P(
-                    f"Enterprise value {formats.money(g.enterprise_value)} = PV of explicit FCF "
-                    f"{formats.money(result.pv_explicit)} + PV of terminal value {formats.money(g.pv_terminal)} "
-                    f"({g.terminal_share:.0%} of EV). Less net debt {formats.money(base['net_debt'])} = "
-                    f"equity {formats.money(g.equity_value)}, over {base['shares'] / 1e6:,.1f} m shares."
+                    [
+                        glossary.term("Enterprise value", "enterprise_value"),
+                        f" {formats.money(g.enterprise_value)} = PV of explicit FCF "
+                        f"{formats.money(result.pv_explicit)} + PV of terminal value {formats.money(g.pv_terminal)} "
+                        f"({g.terminal_share:.0%} of EV). Less net debt {formats.money(base['net_debt'])} = "
+                        f"equity {formats.money(g.equity_value)}, over {base['shares'] / 1e6:,.1f} m shares.",
+                    ]
                 ),
                 html.P(
-                    f"Share count: {valuation.SHARE_SOURCES[base['shares_source']]}.",
+                    [
+                        glossary.term("Share count", "shares_source"),
+                        f": {valuation.SHARE_SOURCES[base['shares_source']]}.",
+                    ],
                     id="valuation-shares-source",
                     className="text-muted small mb-0",
                 ),

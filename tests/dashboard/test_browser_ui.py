@@ -355,3 +355,27 @@ def test_unknown_address_offers_the_way_back(browser: Any, ui_url: str) -> None:
     tab.click("#not_found_404-home")
     tab.wait_for_selector("#company-symbol")
     tab.context.close()
+
+
+def test_derived_figures_define_themselves_on_hover(browser: Any, ui_url: str) -> None:
+    """A ratio row, a metric column's header and a term in the Valuation summary show their glossary
+    definition when the pointer rests on them."""
+    from dashboard.components import glossary
+
+    tab = tab_for(browser, ui_url)
+    tab.goto(ui_url + "/?symbol=AAPL")
+    settled(tab)
+    tab.locator("#company-ratio-grid .ag-cell", has_text=re.compile(r"^Tax burden$")).hover()
+    tip = tab.wait_for_selector(".ag-tooltip")
+    assert tip.inner_text() == glossary.define("tax_burden")
+
+    tab.goto(ui_url + "/screener")
+    tab.wait_for_selector("#screener-grid .ag-row")
+    tab.locator("#screener-grid .ag-header-cell[col-id='roe']").hover()
+    tip = tab.wait_for_selector(".ag-tooltip")
+    assert tip.inner_text() == glossary.define("roe")
+
+    tab.goto(ui_url + "/valuation?symbol=AAPL")
+    per_share(tab)
+    assert tab.get_attribute("#valuation-wacc abbr", "title") == glossary.define("wacc")
+    tab.context.close()

@@ -245,6 +245,7 @@ def test_statement_grid_equals_the_grid_of_the_statement_table() -> None:
                     columns=columns,
                     row_kind="kind",
                     hidden=("field",),
+                    row_tips="field",
                 )
                 new = tables.statement_grid("g", statement, fields, columns=columns, restated=restated)
                 assert orjson.dumps(new.to_plotly_json()["props"]) == orjson.dumps(

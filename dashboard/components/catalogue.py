@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboard.components import formats
+from dashboard.components import formats, glossary
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,5 +124,6 @@ def column(key: str) -> formats.Col:
 
 
 def options(keys: tuple[str, ...]) -> list[dict[str, str]]:
-    """Dropdown options for `keys`, grouped in the catalogue's order ("Group: label (unit)")."""
-    return [{"label": f"{BY_KEY[k].group}: {label(k)}", "value": k} for k in keys]
+    """Dropdown options for `keys`, grouped in the catalogue's order ("Group: label (unit)"), each with
+    its definition as the hover title."""
+    return glossary.options({k: f"{BY_KEY[k].group}: {label(k)}" for k in keys})

@@ -33,6 +33,17 @@ DEFINITIONS: dict[str, str] = {
     " - short-term investments (FMP's EV subtracts cash only).",
     "ev_ebitda_fmp": "EV/EBITDA on FMP's enterprise value: market cap + total debt - cash and equivalents.",
     "ev_sales": "Enterprise value (CFA definition) over revenue.",
+    "fcf_yield": "Free cash flow of the latest fiscal year over market cap (n/a when the cap is not positive).",
+    "dividend_yield": "Common dividends paid in the latest fiscal year over market cap.",
+    # Price statistics (dividend-adjusted closes, else traded)
+    "perf_1m": "Change of the close over the last month: the latest close over the last close a month"
+    " before, minus 1.",
+    "perf_ytd": "Change of the close this year: the latest close over the last close of the previous"
+    " year, minus 1.",
+    "perf_1y": "Change of the close over the last year: the latest close over the last close a year"
+    " before, minus 1.",
+    "off_52w_high": "The latest close over the highest close of the last 52 weeks, minus 1 (0 at a high).",
+    "volatility_1y": "Standard deviation of the last 252 daily log returns, x sqrt(252).",
     # Margins
     "gross_margin": "Gross profit over revenue.",
     "operating_margin": "Operating income over revenue.",
@@ -83,6 +94,8 @@ DEFINITIONS: dict[str, str] = {
     "f_score": "Piotroski F-score (0-9): one point each for positive ROA, operating cash flow, ROA up,"
     " cash flow above net income, leverage down, current ratio up, no new shares, gross margin up,"
     " asset turnover up (the last two fiscal years).",
+    "score": "Multi-factor score (0-1): the mean of the company's percentile ranks on the chosen"
+    " metrics, each ranked in its better direction (lower P/E, higher ROE); a missing metric is left out.",
     "altman_z": "Altman Z (1968: 1.2 WC/TA + 1.4 RE/TA + 3.3 EBIT/TA + 0.6 MVE/TL + 1.0 Sales/TA) for"
     " manufacturers, Z'' (1995, four factors on book equity) for other sectors, none for financials;"
     " the model used is in the next column.",
@@ -95,6 +108,12 @@ DEFINITIONS: dict[str, str] = {
     "epsDiluted": "Net income over the diluted weighted average share count (as reported).",
     "weightedAverageShsOutDil": "The period's weighted average share count, diluted by options and"
     " convertibles.",
+    # The same figures under the serving tables' names (Compare's history)
+    "free_cash_flow": "Operating cash flow - capital expenditure.",
+    "net_debt": "Total debt - cash and equivalents (FMP's field).",
+    "eps_diluted": "Net income over the diluted weighted average share count (as reported, split-adjusted).",
+    "shares_diluted": "The period's weighted average share count, diluted by options and convertibles"
+    " (split-adjusted).",
     # Statement views
     "yoy": "Each line's change over the same period a year before (four quarters back for quarters).",
     "common": "Each line as a share of revenue (income, cash flow) or of total assets (balance sheet).",

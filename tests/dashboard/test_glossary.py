@@ -10,17 +10,17 @@ import pandas as pd
 from dashboard.analytics import indicators
 from dashboard.analytics.fundamentals import dupont, ratios
 from dashboard.analytics.portfolio import report
-from dashboard.components import company_data, formats, glossary, inputs, tables, universe_data
+from dashboard.components import catalogue, company_data, formats, glossary, inputs, tables, universe_data
 from devkit import factories
 from serving import company as derive
 
 # Names a page shows that are not derived: identities, stored amounts, the DCF's own inputs.
-PLAIN = {"symbol", "name", "sector", "year", "fcf", "value"}
+PLAIN = {"symbol", "name", "sector", "year", "fcf", "value", "revenue", "operating_income", "net_income"}
 
 
 def shown_figures() -> set[str]:
     """The derived figures of every page: grid columns and rows, options, the Valuation summary's terms."""
-    from dashboard.pages import company, forecast, portfolio, screener, valuation  # after the app
+    from dashboard.pages import company, forecast, portfolio, valuation  # after the app
 
     prices = factories.random_portfolio(1)
     stats = report(prices, dict.fromkeys(prices.columns, 1.0)).stats
@@ -39,7 +39,8 @@ def shown_figures() -> set[str]:
         *valuation.MULTIPLE_NAMES,
         "premium",
         "sector_median",
-        *screener.METRICS,
+        "score",
+        *catalogue.BY_KEY,
         # the Valuation summary, the price header and the forecast backtest
         *("dcf_value", "terminal_value", "mid_year", "upside", "wacc", "enterprise_value", "week52", "mape"),
     } - PLAIN

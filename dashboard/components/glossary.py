@@ -146,9 +146,10 @@ DEFINITIONS: dict[str, str] = {
     "CVaR 95% (daily, hist.)": "Conditional VaR (expected shortfall): the mean of the days at or below"
     " the VaR.",
     "Observations": "Daily returns in the common window.",
-    "Beta to benchmark": "Covariance of daily returns with the benchmark's over the benchmark's variance.",
-    "Alpha to benchmark (annualised)": "(Mean daily return - beta x the benchmark's) x 252.",
-    "Correlation to benchmark": "Pearson correlation of daily returns with the benchmark's.",
+    "Active return (vs benchmark, annualised)": "Mean daily return above the benchmark's, x 252.",
+    "Tracking error": "Standard deviation of the daily return above the benchmark's, x sqrt(252).",
+    "Information ratio": "Active return over tracking error: how steadily the portfolio beat the benchmark.",
+    "Beta (vs benchmark)": "Covariance of daily returns with the benchmark's over the benchmark's variance.",
     "chosen": "The weights typed, normalised to sum to 100% over the companies with prices.",
     "min_volatility": "Long-only weights with the lowest volatility on the historical covariance.",
     "max_sharpe": "Long-only weights with the highest Sharpe ratio on historical mean returns.",

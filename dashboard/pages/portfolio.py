@@ -397,7 +397,14 @@ def compare_grid(stats: pd.DataFrame) -> Any:
         "statistic": Col("Statistic"),
         **{c: Col(c) for c in stats.columns if c not in ("statistic", "unit")},
     }
-    return tables.grid("portfolio-compare-grid", shown, columns=columns, row_kind="kind", hidden=("unit",))
+    return tables.grid(
+        "portfolio-compare-grid",
+        shown,
+        columns=columns,
+        row_kind="kind",
+        hidden=("unit",),
+        row_tips="statistic",
+    )
 
 
 def stats_grid(stats: pd.DataFrame) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics import indicators
+from dashboard.analytics import evaluate, indicators
 from dashboard.analytics.fundamentals import dupont, ratios
 from dashboard.analytics.portfolio import report
 from dashboard.components import catalogue, company_data, formats, glossary, inputs, tables, universe_data
@@ -34,6 +34,7 @@ def shown_figures() -> set[str]:
         *(k for k in company.VIEWS_SHOWN if k != "values"),
         *forecast.METHODS,
         *stats["statistic"],
+        *(label for label, _ in evaluate.ROWS),
         *portfolio.WEIGHT_COLUMNS,
         *valuation.PROJECTION_COLUMNS,
         *valuation.MULTIPLE_NAMES,

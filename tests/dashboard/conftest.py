@@ -82,6 +82,19 @@ def dash_app(dash_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Any
 
 
 @contextlib.contextmanager
+def app_at(db: Database) -> Iterator[str]:
+    """The dashboard on `db`, served over real HTTP (`served`); its router disposed afterwards."""
+    from dashboard.app import create_app
+
+    app = create_app(make_settings(db))
+    try:
+        with served(app) as url:
+            yield url
+    finally:
+        app.server.extensions["mycfa"].router.dispose()
+
+
+@contextlib.contextmanager
 def served(app: Any) -> Iterator[str]:
     """A Dash app's Flask server over real HTTP on a free loopback port; yields its URL."""
     server = make_server("127.0.0.1", 0, app.server, threaded=True)

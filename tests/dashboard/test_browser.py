@@ -26,6 +26,19 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """The system Chromium, headless (ARGS), launched through Playwright; closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield launched
+        launched.close()
+
+
 # A deadline, not a speed target: a first cold page on a 2-core machine under load ~40 took over 30 s.
 TIMEOUT_MS = 120_000
 

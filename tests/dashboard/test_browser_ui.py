@@ -15,8 +15,8 @@ import pytest
 
 from devkit import seed
 from tests.conftest import REPO_ROOT, Cluster, Database, throwaway_database, wait_for_replica
-from tests.dashboard.conftest import PASSWORD, make_settings, served
-from tests.dashboard.test_browser import ARGS, CHROMIUM, rows, shot, traces
+from tests.dashboard.conftest import PASSWORD, app_at
+from tests.dashboard.test_browser import chromium, rows, shot, traces
 
 pytestmark = pytest.mark.e2e
 SHOTS = REPO_ROOT / "artifacts" / "ui"
@@ -55,25 +55,15 @@ def ui_db(pg_cluster: Cluster) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def ui_url(ui_db: Database) -> Iterator[str]:
-    from dashboard.app import create_app
-
-    app = create_app(make_settings(ui_db))
-    try:
-        with served(app) as url:
-            yield url
-    finally:
-        app.server.extensions["mycfa"].router.dispose()
+    with app_at(ui_db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(ui_url: str) -> Iterator[Any]:
     """Chromium, started after the database is seeded (the seed runs its own event loop)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def tab_for(browser: Any, base_url: str, user: str = "ada", width: int = 1440, **options: Any) -> Any:

@@ -18,8 +18,8 @@ import pytest
 
 from devkit import seed, workflow_seed
 from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
-from tests.dashboard.conftest import PASSWORD, make_settings, served
-from tests.dashboard.test_browser import ARGS, CHROMIUM, shot
+from tests.dashboard.conftest import PASSWORD, app_at
+from tests.dashboard.test_browser import chromium, shot
 from tests.dashboard.test_browser_demo import grid_data
 from tests.dashboard.test_browser_ui import SHOTS, tab_for, url_has
 
@@ -37,24 +37,15 @@ def wf_db(pg_cluster: Cluster) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def wf_url(wf_db: Database) -> Iterator[str]:
-    from dashboard.app import create_app
-
-    app = create_app(make_settings(wf_db))
-    try:
-        with served(app) as url:
-            yield url
-    finally:
-        app.server.extensions["mycfa"].router.dispose()
+    with app_at(wf_db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(wf_url: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    """Chromium, started after the database is seeded (the seed runs its own event loop)."""
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 class Actions:

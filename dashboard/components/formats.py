@@ -141,6 +141,7 @@ RATIO_LABELS = {
     "net_debt_to_ebitda": "Net debt / EBITDA",
     "interest_coverage": "Interest coverage (EBIT / interest)",
     "eps": "EPS (net income / diluted shares)",
+    "ebit_margin": "EBIT margin",
 }
 
 

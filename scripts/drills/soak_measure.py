@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psutil
 import psycopg
@@ -24,6 +24,8 @@ SAMPLE_S = 30.0
 WARM_UP_SHARE = 0.25  # the first quarter (caches filling) is left out of the memory slopes
 MONTH_H = 30 * 24
 MB = 1024 * 1024
+# As the operator (a member of mycfa_audit_reader): no program's role may read the trail.
+AUDIT_SQL = "SELECT count(*), pg_total_relation_size('audit.events') FROM audit.events"
 LEDGER_SQL = {
     "runs": "SELECT job, state, count(*), sum(resumes) FROM runs GROUP BY 1, 2 ORDER BY 1, 2",
     "failed": "SELECT coalesce(error_class, '?'), count(*) FROM run_items WHERE state = 'failed'"
@@ -119,19 +121,22 @@ class Sampler:
                 ).fetchone()
                 written = max(0.0, float(diff[0])) if diff else 0.0
             self._lsn = lsn
-        with psycopg.connect(self.soak_url("owner_url"), autocommit=True) as owner:
-            audit = owner.execute(
-                "SELECT count(*), pg_total_relation_size('audit_events') FROM audit_events"
-            ).fetchone()
+        with psycopg.connect(self.soak_url("operator_url"), autocommit=True) as operator:
+            audit_rows, audit_bytes = audit_size(operator)
         logs = sum(p.stat().st_size for p in self.root.rglob("*.log") if p.is_file())
-        return Sample(
-            time.time(), pss, written, logs, int(audit[0]) if audit else 0, int(audit[1]) if audit else 0
-        )
+        return Sample(time.time(), pss, written, logs, audit_rows, audit_bytes)
 
     def soak_url(self, which: str, database: str = "mycfa") -> str:
         from .soak import writer_url
 
         return writer_url(self.soak.cluster, which, database)
+
+
+def audit_size(conn: psycopg.Connection[Any]) -> tuple[int, int]:
+    """Rows and bytes of the audit trail: `audit.events` since schema 140 (the dashboard no longer
+    writes `public.audit_events`, and the engine's role may not read the trail)."""
+    row = conn.execute(AUDIT_SQL).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def slope_per_hour(points: list[tuple[float, float]]) -> float:

@@ -1,4 +1,4 @@
-"""The fake FMP HTTP server (aiohttp): FMP's stable paths, limits, error bodies, faults and admin API."""
+"""The fake FMP HTTP server (aiohttp): keys, limits, faults, plan refusals, admin API; answers: routes.py."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import aiohttp
 import orjson
 from aiohttp import web
 
-from fakefmp import cassettes, world_calendar
+from fakefmp import cassettes
 from fakefmp.bulk import Bulk
 from fakefmp.config import (
     ERROR_401,
@@ -26,40 +26,14 @@ from fakefmp.config import (
     HTML_PAGE,
     FakeConfig,
 )
-from fakefmp.data import MAX_STATEMENT_LIMIT, STATEMENT_PATHS, Universe
-from fakefmp.events import CALENDAR_MAX_DAYS, Events
-from fakefmp.plans import (
-    RESTRICTED,
-    BulkThrottle,
-    DailyLimit,
-    bad_parameter,
-    plan_rules,
-    refusal,
-    refused_value,
-)
+from fakefmp.data import Universe
+from fakefmp.events import Events
+from fakefmp.plans import RESTRICTED, BulkThrottle, DailyLimit, plan_rules, refusal, refused_value
+from fakefmp.routes import CSV, JSON, NOT_FOUND, ROUTES, Answer, Ask
 from fakefmp.stats import SlidingLimit, Stats
 
-JSON = "application/json"
-CSV = "text/csv"
-BULK_PATHS = ("eod-bulk", "profile-bulk")
-PRICE_PATHS = {"historical-price-eod/full": False, "historical-price-eod/dividend-adjusted": True}
 PLAN_FIELDS = ("plan", "unrecorded", "bulk_interval_s", "daily_limit", "profile_part_rows")
-_KINDS = {
-    "sp500-constituent": "constituents",
-    "historical-sp500-constituent": "constituents",  # Premium, like the current list
-    "profile": "profile",
-    "earnings-calendar": "calendar",
-    **{path: "statement" for path in STATEMENT_PATHS},
-    **{path: "bulk" for path in BULK_PATHS},
-    **{path: "price" for path in PRICE_PATHS},
-}  # the endpoint family of each served path (what a plan gates)
 WRONG_SHAPE = b'{"data": [], "note": "an object where FMP sends an array"}'
-# The bulk throttle answers HTTP 200 with this JSON (FDN: "Limit Reach"; the rest of the wording
-# is the 429's, the bulk text itself was not recorded in full).
-BULK_LIMIT_REACH = (
-    b'{"Error Message": "Limit Reach . Please upgrade your plan or visit our documentation for more '
-    b'details at https://site.financialmodelingprep.com/"}'
-)
 
 
 class FakeFMP:
@@ -151,7 +125,7 @@ class FakeFMP:
             return None
         return self.dice.choice(kinds)
 
-    async def _answer(self, path: str, request: web.Request, key: str) -> tuple[int, str, bytes]:
+    async def _answer(self, path: str, request: web.Request, key: str) -> Answer:
         params = dict(request.query)
         folder = self.config.cassettes
         if folder is not None and self.config.record_from:
@@ -166,7 +140,7 @@ class FakeFMP:
             return found.status, found.content_type, found.body
         return self._generated(path, params, key)
 
-    def _refused(self, kind: str, params: dict[str, str], symbol: str) -> tuple[int, str, bytes] | None:
+    def _refused(self, kind: str, params: dict[str, str], symbol: str) -> Answer | None:
         """The plan's refusal of this request, as FMP words it (plain text under application/json)."""
         if symbol and symbol in self.config.entitlement_denied:
             found: tuple[int, bytes] | None = (402, refused_value("symbol"))
@@ -179,90 +153,15 @@ class FakeFMP:
         self.stats.refusals[f"{found[0]} {kind}"] += 1
         return found[0], JSON, found[1]
 
-    def _generated(self, path: str, params: dict[str, str], key: str) -> tuple[int, str, bytes]:
-        universe = self.universe
+    def _generated(self, path: str, params: dict[str, str], key: str) -> Answer:
+        route = ROUTES.get(path)
+        if route is None:
+            return 404, JSON, NOT_FOUND
         symbol = params.get("symbol", "").upper()
-        kind = _KINDS.get(path)
-        if kind is None:
-            return 404, JSON, b'{"Error Message": "Not Found"}'
-        refused = self._refused(kind, params, symbol)
+        refused = self._refused(route.kind, params, symbol)
         if refused is not None:
             return refused
-        if path == "sp500-constituent":
-            return 200, JSON, universe.constituents_body()
-        if path == "historical-sp500-constituent":
-            return 200, JSON, universe.historical_constituents_body()
-        if path == "profile":
-            return 200, JSON, universe.profile_body(symbol)
-        if path in STATEMENT_PATHS:
-            return self._statements(STATEMENT_PATHS[path], symbol, params)
-        if path in BULK_PATHS:
-            if not self.bulk_throttle.allow(key, asyncio.get_running_loop().time()):
-                self.stats.refusals["200 bulk limit reach"] += 1
-                return 200, JSON, BULK_LIMIT_REACH
-            return self._bulk(path, params)
-        if path == "earnings-calendar":
-            return self._calendar(params)
-        return self._prices(symbol, PRICE_PATHS[path], params)
-
-    def _statements(self, dataset: str, symbol: str, params: dict[str, str]) -> tuple[int, str, bytes]:
-        try:
-            limit = min(int(params.get("limit", "5")), MAX_STATEMENT_LIMIT)
-        except ValueError:
-            return 400, JSON, bad_parameter("limit")
-        period = params.get("period", "annual")
-        body = self.universe.statement_body(dataset, symbol, period, max(0, limit))
-        body = self.events.restate_body(symbol, dataset, period, body)
-        floor = self.rules.floor(self.universe.as_of)
-        if floor is not None:  # a plan with 5 years of history serves 5 years of statements
-            rows = [row for row in orjson.loads(body) if row["date"] >= floor.isoformat()]
-            body = orjson.dumps(rows)
-        return 200, JSON, body
-
-    def _bulk(self, path: str, params: dict[str, str]) -> tuple[int, str, bytes]:
-        if path == "eod-bulk":
-            try:
-                body = self.bulk.eod_body(date.fromisoformat(params["date"]).isoformat())
-            except (KeyError, ValueError):
-                return 400, JSON, bad_parameter("date")
-            if self.rules.strict and body.count(b"\n") <= 1:
-                return 200, JSON, b"[]"  # nobody traded: the stricter reading of an unrecorded answer
-            return 200, CSV, body
-        try:
-            part = int(params["part"])
-        except (KeyError, ValueError):
-            return 400, JSON, bad_parameter("part")
-        body = self.bulk.profile_body(part) if part >= 0 else b""
-        if not body:  # past the last part: FMP answers 400 in plain text, not an empty 200
-            return 400, JSON, bad_parameter("part")
-        return 200, CSV, body
-
-    def _calendar(self, params: dict[str, str]) -> tuple[int, str, bytes]:
-        try:
-            today = self.universe.as_of
-            first = date.fromisoformat(params["from"]) if "from" in params else today
-            last = date.fromisoformat(params["to"]) if "to" in params else today + timedelta(days=90)
-        except ValueError:
-            return 400, JSON, bad_parameter("from")
-        if not self.rules.global_calendar:
-            return 200, JSON, self.events.calendar_body(first, last)
-        ours = self.events.calendar_rows(first, min(last, first + timedelta(days=CALENDAR_MAX_DAYS - 1)))
-        return 200, JSON, world_calendar.body(ours, first, last)
-
-    def _prices(self, symbol: str, adjusted: bool, params: dict[str, str]) -> tuple[int, str, bytes]:
-        try:
-            start = date.fromisoformat(params["from"]).isoformat() if "from" in params else None
-            end = date.fromisoformat(params["to"]).isoformat() if "to" in params else None
-        except ValueError:
-            return 400, JSON, bad_parameter("from" if "from" in params else "to")
-        floor = self.rules.floor(self.universe.as_of)
-        if floor is not None and (start is None or start < floor.isoformat()):
-            start = floor.isoformat()  # what the plan serves (a strict plan refused older dates)
-        body, rows = self.universe.price_body(
-            symbol, adjusted=adjusted, start=start, end=end, cap=self.config.row_cap
-        )
-        self.stats.rows_served += rows
-        return 200, JSON, body
+        return route.answer(self, Ask(path, params, symbol, key))
 
     async def legacy(self, request: web.Request) -> web.Response:
         """/api/v3/* and /api/v4/*: closed to keys made after 2025-08-31, as FMP answers them."""

@@ -23,7 +23,7 @@ from engine.fmp import endpoints
 from engine.runs.datasets import REGISTRY, STATEMENTS, Family, Job
 from engine.runs.ledger import ItemState, RunState
 from fakefmp import data as fake_data
-from fakefmp.server import PRICE_PATHS
+from fakefmp.routes import PRICE_PATHS, ROUTES
 from tests.conftest import Database
 
 CheckValues = Callable[[str, str], tuple[str, ...]]
@@ -99,7 +99,10 @@ def test_request_period_refuses_unknown_label() -> None:
 
 
 def test_fake_serves_every_engine_endpoint_path() -> None:
-    """The fake's statement and price paths are the engine specs' paths for the same datasets."""
+    """Every engine spec's path is in the fake's route table; its statement and price paths are the
+    specs' paths for the same datasets."""
+    paths = {spec.path for spec in vars(endpoints).values() if isinstance(spec, endpoints.EndpointSpec)}
+    assert paths <= set(ROUTES.paths())
     specs = {spec.path: spec.dataset for spec in endpoints.STATEMENT_SPECS}
     assert fake_data.STATEMENT_PATHS == specs
     assert set(PRICE_PATHS) == {endpoints.PRICES.path, endpoints.PRICES_ADJUSTED.path}

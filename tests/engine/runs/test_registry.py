@@ -1,6 +1,6 @@
-"""The dataset registry: a toy family added in this one file is planned, fetched, parsed, loaded and
-recorded by a real run (fake FMP over HTTP, real PostgreSQL) without an edit to the planner, the steps
-or the run service."""
+"""The dataset registry: a toy family added in this one file, with the fake FMP's answer for its
+path, is planned, fetched, parsed, loaded and recorded by a real run (fake FMP over HTTP, real
+PostgreSQL) without an edit to the planner, the steps, the run service or the fake's server."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import ClassVar
 
 import asyncpg
+import orjson
 import pytest
 
 from devkit.fingerprint import query
@@ -24,7 +25,8 @@ from engine.runs.plan import Freshness, PlannedItem, PlanPolicy, build_plan
 from engine.runs.service import RunService
 from fakefmp import serve
 from fakefmp.config import FakeConfig
-from fakefmp.server import RunningServer
+from fakefmp.routes import JSON, ROUTES, Answer, Ask, Route
+from fakefmp.server import FakeFMP, RunningServer
 from tests.conftest import Cluster, throwaway_database
 
 pytestmark = pytest.mark.e2e
@@ -45,10 +47,24 @@ INSERT INTO toy_market_caps (symbol, market_cap, fetched_on) VALUES ($1, $2, $3)
 ON CONFLICT (symbol) DO UPDATE SET market_cap = EXCLUDED.market_cap, fetched_on = EXCLUDED.fetched_on
 """
 TOY_FETCHED = "SELECT symbol, fetched_on FROM toy_market_caps WHERE symbol = ANY($1::text[])"
-# Its endpoint spec (a real dataset's would sit in engine/fmp/endpoints.py): FMP's profile, read for
-# one field.
-TOY_SPEC = EndpointSpec("toy_market_cap", "profile", required=("symbol", "marketCap"), numeric=("marketCap",))
+# Its endpoint spec (a real dataset's would sit in engine/fmp/endpoints.py): FMP's current market
+# capitalisation, a path the fake does not serve until the toy's route below is registered.
+TOY_PATH = "market-capitalization"
+TOY_SPEC = EndpointSpec("toy_market_cap", TOY_PATH, required=("symbol", "marketCap"), numeric=("marketCap",))
 TOY = Dataset("toy_market_cap", "toy")
+
+
+def toy_answer(fake: FakeFMP, ask: Ask) -> Answer:
+    """The fake's answer (a real dataset's would be one `@ROUTES.serves` entry in fakefmp/routes.py):
+    FMP's shape, one row of the company's market cap as of the fake's today, from its profile."""
+    rows = [
+        {"symbol": row["symbol"], "date": fake.universe.as_of.isoformat(), "marketCap": row["marketCap"]}
+        for row in orjson.loads(fake.universe.profile_body(ask.symbol))
+    ]
+    return 200, JSON, orjson.dumps(rows)
+
+
+TOY_ROUTE = Route(TOY_PATH, "profile", toy_answer)  # gated by a plan as a profile is
 
 
 class ToyMarketCaps(DatasetFamily):
@@ -79,7 +95,7 @@ class ToyMarketCaps(DatasetFamily):
 
 @pytest.fixture
 def toy() -> Iterator[DatasetFamily]:
-    with REGISTRY.registered(ToyMarketCaps()) as family:
+    with REGISTRY.registered(ToyMarketCaps()) as family, ROUTES.registered(TOY_ROUTE):
         yield family
 
 
@@ -162,6 +178,7 @@ async def test_registered_toy_dataset_is_loaded_by_a_real_run(
     )
     service = RunService(settings, Job.FUNDAMENTALS, (), metrics_stream=io.StringIO(), today=DAY)
     assert await service.execute() == ExitCode.OK
+    assert fake.state.stats.paths[TOY_PATH] == UNIVERSE  # the toy's own path, served by its route
 
     items = query(
         database, "SELECT symbol, state, requests FROM run_items WHERE dataset = 'toy_market_cap' ORDER BY 1"

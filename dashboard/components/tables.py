@@ -149,6 +149,13 @@ def grid(
     return _grid(id_, records(frame), defs, len(frame), height, fit)
 
 
+def placeholder(id_: str) -> dag.AgGrid:
+    """An empty, hidden grid keeping `id_` on the page while a message stands in its place (or before
+    a callback first builds it): Dash refuses a callback whose Input names an absent id, with a
+    ReferenceError in the browser's console, and then skips it."""
+    return dag.AgGrid(id=id_, rowData=[], columnDefs=[], style={"display": "none"})
+
+
 def _grid(
     id_: str,
     rows: list[dict[str, Any]],

@@ -63,6 +63,7 @@ FRESHNESS_COLUMNS = {
     "rows": formats.Col("Rows", "int"),
 }
 STATEMENT_COLUMNS = {"item": formats.Col("Line item"), "unit": formats.Col("Unit")}
+STATEMENT_GRID = "company-statement-grid"  # its clicks open a figure's provenance (`company_provenance`)
 
 
 SPANS = {**{k: k for k in company_data.RANGES if k != "MAX"}, "YTD": "YTD", "MAX": "MAX", "custom": "Custom"}
@@ -193,7 +194,10 @@ def layout(**query: Any) -> Component:
             className="mb-2 g-2 align-items-end",
         ),
         html.Div(id="company-asof-note", className="small text-muted mb-1"),
-        states.loading(html.Div(id="company-statement-table"), "company-statement-table"),
+        states.loading(
+            html.Div(tables.placeholder(STATEMENT_GRID), id="company-statement-table"),
+            "company-statement-table",
+        ),
         html.Div(id="company-provenance", className="mt-2"),
         html.Div(id="company-restatements", className="mt-2"),
         states.loading(
@@ -472,7 +476,8 @@ def company_statements(
         )
     except FAILURES as exc:  # one message, in the table's place
         blank = charts.blank_figure()
-        return states.error(str(exc)), blank, blank, "#", "#", None, None, None, "#"
+        table = [states.error(str(exc)), tables.placeholder(STATEMENT_GRID)]
+        return table, blank, blank, "#", "#", None, None, None, "#"
 
 
 @callback(
@@ -590,12 +595,12 @@ def statements_view(
     if frame.empty:
         label = VIEW_NOUNS[period]
         note = f"No {label} {KINDS[kind].lower()} data for {symbol}."
-        table: Any = states.empty(note, id_="company-statement-empty")
+        table: Any = [states.empty(note, id_="company-statement-empty"), tables.placeholder(STATEMENT_GRID)]
         chart = charts.empty_figure(note)
     else:
         lines = shown_as(frame.sort_index(), kind, period, view)
         table = tables.statement_grid(
-            "company-statement-grid",
+            STATEMENT_GRID,
             lines,
             list(lines.columns),
             columns=STATEMENT_COLUMNS,
@@ -655,7 +660,7 @@ def statements_view(
 
 @callback(
     Output("company-provenance", "children"),
-    Input("company-statement-grid", "cellClicked"),
+    Input(STATEMENT_GRID, "cellClicked"),
     Input("company-symbol", "value"),
     Input("company-period", "value"),
     Input("company-kind", "value"),
@@ -673,7 +678,7 @@ def company_provenance(
     pin: Any = None,
 ) -> Any:
     """A click on a statement figure: where it came from (another choice closes the panel)."""
-    if dash.ctx.triggered_id != "company-statement-grid" or not cell:
+    if dash.ctx.triggered_id != STATEMENT_GRID or not cell:
         return None
     try:
         symbol = valid_symbol(symbol)

@@ -1,0 +1,110 @@
+"""The Company page's console, Compare's opening companies and the navbar's fit, in a real browser.
+
+Its own database: the seeded companies plus Alphabet's two share classes (GOOGL and GOOG, one CIK),
+given the two largest market caps, so a default "largest companies" pick meets one company twice, and
+TSLA, a company without data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from devkit import seed
+from tests.conftest import REPO_ROOT, Cluster, Database, throwaway_database, wait_for_replica
+from tests.dashboard.conftest import PASSWORD, app_at
+from tests.dashboard.test_browser import chromium, shot
+from tests.dashboard.test_browser_ui import settled, tab_for
+
+pytestmark = pytest.mark.e2e
+SHOTS = REPO_ROOT / "artifacts" / "shell"
+ALPHABET = ("GOOGL", "GOOG")
+
+
+@pytest.fixture(scope="module")
+def shell_db(pg_cluster: Cluster) -> Iterator[Database]:
+    with throwaway_database(pg_cluster, "shell") as db:
+        seed.seed(db.owner_url, seed.SYMBOLS + ALPHABET)
+        with psycopg.connect(db.owner_url) as conn:
+            # Every seeded profile has one share count: a larger one makes the share classes the largest caps.
+            conn.execute(
+                "UPDATE companies SET profile = jsonb_set(profile, '{marketCap}',"
+                " to_jsonb((profile->>'marketCap')::float8 * 1000)) WHERE symbol = ANY(%s)",
+                (list(ALPHABET),),
+            )
+            conn.execute(  # a company with a profile and nothing else
+                "INSERT INTO companies (symbol, name, sector, sub_industry)"
+                " VALUES ('TSLA', 'Tesla, Inc.', 'Consumer Discretionary', 'Automobile Manufacturers')"
+            )
+        seed.add_user(db.owner_url, "ada", PASSWORD, "admin")
+        wait_for_replica(pg_cluster)
+        yield db
+
+
+@pytest.fixture(scope="module")
+def shell_url(shell_db: Database) -> Iterator[str]:
+    with app_at(shell_db) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(shell_url: str) -> Iterator[Any]:
+    """Chromium, started after the database is seeded (the seed runs its own event loop)."""
+    with chromium() as launched:
+        yield launched
+
+
+def console_errors(tab: Any) -> list[str]:
+    """The tab's console errors and uncaught exceptions from now on (the list fills as they come)."""
+    found: list[str] = []
+    tab.on("console", lambda m: found.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: found.append(f"uncaught: {e}"))
+    return found
+
+
+def quiet(tab: Any) -> None:
+    """Every callback answered: the network idle (Dash's callbacks are fetches) and no spinner left."""
+    tab.wait_for_load_state("networkidle")
+    tab.wait_for_function("!document.querySelector('.dash-spinner, [data-dash-is-loading=\"true\"]')")
+
+
+def test_company_page_logs_no_error_and_a_click_on_a_figure_still_opens_its_trail(
+    browser: Any, shell_url: str
+) -> None:
+    """No console error when the Company page loads, when the statement is switched (the grid is built
+    anew) and for a company without statements; a click on a figure opens its provenance card, and another
+    choice closes it."""
+    tab = tab_for(browser, shell_url, width=1280)
+    tab.set_viewport_size({"width": 1280, "height": 800})
+    errors = console_errors(tab)
+    tab.goto(shell_url + "/?symbol=AAPL")
+    settled(tab)
+    quiet(tab)
+    shot(tab, "company-1280px", SHOTS)
+    assert errors == [], errors
+    for kind in ("Balance sheet", "Cash flow", "Income"):
+        tab.click(f"#company-kind label:has-text('{kind}')")
+        tab.wait_for_function(
+            f"(e => e && e.textContent.includes({kind!r}))"
+            "(document.querySelector('#company-statement-graph .gtitle'))"
+        )
+        tab.wait_for_selector("#company-statement-grid .ag-row")
+        quiet(tab)
+        assert errors == [], (kind, errors)
+    revenue = tab.locator("#company-statement-grid .ag-row[row-id='revenue'] .ag-cell[col-id^='20']").last
+    revenue.click()
+    card = tab.wait_for_selector("#company-provenance-card").inner_text()
+    assert "Figures:" in card, card
+    assert "Filed:" in card, card
+    tab.click("#company-period label:has-text('Quarterly')")
+    tab.wait_for_selector("#company-provenance-card", state="detached")
+    quiet(tab)
+    assert errors == [], errors
+    tab.goto(shell_url + "/?symbol=TSLA")  # a message where the statement would be
+    tab.wait_for_selector("#company-statement-empty")
+    quiet(tab)
+    assert errors == [], errors
+    tab.context.close()

@@ -172,8 +172,8 @@ def seed(
         for i, symbol in enumerate(symbols):
             row = listing[symbol]
             conn.execute(
-                "INSERT INTO companies (symbol, name, sector, sub_industry, headquarters, cik, founded, index_added, profile)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (symbol) DO NOTHING",
+                "INSERT INTO companies (symbol, name, sector, sub_industry, headquarters, cik, founded, index_added,"
+                " profile, in_index) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, true) ON CONFLICT (symbol) DO NOTHING",
                 (
                     symbol,
                     row["Security"],

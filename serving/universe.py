@@ -48,14 +48,19 @@ def long_annual(raw: pd.DataFrame) -> pd.DataFrame:
 def screener_table(
     raw: pd.DataFrame, closes: pd.DataFrame, counts: pd.DataFrame, companies: pd.DataFrame
 ) -> pd.DataFrame:
-    """One row per symbol with a statement: sector, ratios, multiples, scores, growth, price, shares.
+    """One row per company of `companies` with a statement: sector, ratios, multiples, scores, growth,
+    price, shares.
 
     Args:
         raw: the last DEPTH FY rows of each kind (see `long_annual`).
         closes: symbol, date, close: each symbol's last stored close.
         counts: share-count candidates indexed by symbol (profile_shares, quarter_shares).
-        companies: symbol, name, sector of every company.
+        companies: symbol, name, sector of the serving universe: the index's current members (the view
+            sp500_members). A symbol of `raw` outside it (a former member, kept for point-in-time reads)
+            gets no row, so it is neither screened nor in the sector medians.
     """
+    if not raw.empty:
+        raw = raw[raw["symbol"].isin(companies["symbol"])]
     long = long_annual(raw)
     if long.empty:
         return pd.DataFrame()

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.components import serving_state
-from dashboard.components.inputs import universe
+from dashboard.components.inputs import members
 from dashboard.data import queries
 from dashboard.services import services
 from serving import history, periods
@@ -80,8 +80,8 @@ def histories(symbols: Sequence[str], basis: str) -> dict[str, pd.DataFrame]:
 
 
 def group_members(group: str, name: str) -> list[str]:
-    """The companies of a sector or sub-industry (`group`: "sector" or "sub_industry")."""
-    frame = universe()
+    """The index's current members in a sector or sub-industry (`group`: "sector" or "sub_industry")."""
+    frame = members()
     return sorted(frame.loc[frame[group] == name, "symbol"].tolist())
 
 
@@ -91,9 +91,9 @@ def group_medians(group: str, name: str, basis: str, metric: str) -> pd.DataFram
     svc = services()
 
     def build() -> pd.DataFrame:
-        members = group_members(group, name)
+        peers = group_members(group, name)
         every = svc.cache.cached(
-            "group-histories", (group, name, basis), lambda: _prepare(members, basis) if members else {}
+            "group-histories", (group, name, basis), lambda: _prepare(peers, basis) if peers else {}
         )
         parts = [f[[ALIGN[basis], metric]] for f in every.values() if not f.empty and metric in f]
         if not parts:

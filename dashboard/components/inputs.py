@@ -34,6 +34,19 @@ def universe() -> pd.DataFrame:
     return svc.cache.cached("companies", (), lambda: queries.companies(svc.router))
 
 
+def members() -> pd.DataFrame:
+    """The index's current members (universe() rows with `member`): the serving universe the Screener,
+    sector medians and peer overlays cover. Former members stay in universe() for the per-company pages
+    and point-in-time screens (those pick the members of their own date)."""
+    svc = services()
+
+    def build() -> pd.DataFrame:
+        frame = universe()
+        return frame[frame["member"].astype(bool)].reset_index(drop=True) if not frame.empty else frame
+
+    return svc.cache.cached("members", (), build)
+
+
 def known_symbols() -> frozenset[str]:
     """Every company's ticker, as a set built once per data version (not per checked ticker)."""
     return services().cache.cached("known-symbols", (), lambda: frozenset(universe()["symbol"]))

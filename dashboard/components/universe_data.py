@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard.components import history_data, serving_state
-from dashboard.components.inputs import universe
+from dashboard.components.inputs import members
 from dashboard.components.picker import picker
 from dashboard.data import queries
 from dashboard.services import services
@@ -24,9 +24,7 @@ def live_metrics() -> pd.DataFrame:
     """The screener table computed from the statements and prices (the stores without screener_rows)."""
     router = services().router
     raw = queries.recent_annual(router, derive.KINDS, keep=derive.DEPTH)
-    table = derive.screener_table(
-        raw, queries.latest_closes(router), queries.share_counts(router), universe()
-    )
+    table = derive.screener_table(raw, queries.latest_closes(router), queries.share_counts(router), members())
     if table.empty:
         return table
     # The added columns the statements give (the price statistics come with the refresh only: a screen
@@ -68,7 +66,7 @@ def latest_ttm() -> pd.DataFrame:
         if serving_state.usable(serving_state.METRIC_HISTORY):
             rows = queries.latest_ttm(svc.router)
         else:
-            rows = history_data.stored_or_computed(universe()["symbol"].tolist(), "TTM")
+            rows = history_data.stored_or_computed(members()["symbol"].tolist(), "TTM")
         return basis.latest(rows)
 
     return svc.cache.cached("latest-ttm", (), build)

@@ -40,10 +40,14 @@ def _read(
 
 
 def companies(router: ReplicaRouter) -> pd.DataFrame:
-    """symbol, name, sector, sub_industry, member (bool) for every company ever in the index."""
+    """symbol, name, sector, sub_industry, member (bool) for every company ever in the index.
+
+    `member`: in the view sp500_members (the index's current members), the one definition of membership
+    the engine's serving refresh uses too.
+    """
     return _read(
         router,
-        "SELECT symbol, name, sector, sub_industry, index_removed IS NULL AS member"
+        "SELECT symbol, name, sector, sub_industry, symbol IN (SELECT symbol FROM sp500_members) AS member"
         " FROM companies ORDER BY symbol",
     )
 
@@ -848,7 +852,7 @@ def coverage(router: ReplicaRouter) -> pd.DataFrame:
     and quarterly 6 months behind the newest period of their kind)."""
     return _read(
         router,
-        "WITH members AS (SELECT symbol FROM companies WHERE in_index),"
+        "WITH members AS (SELECT symbol FROM sp500_members),"
         " last_price AS (SELECT m.symbol, p.date FROM members m LEFT JOIN LATERAL (SELECT date FROM prices_daily d"
         " WHERE d.symbol = m.symbol ORDER BY date DESC LIMIT 1) p ON true),"
         " st AS (SELECT symbol, kind, period = 'FY' AS annual, max(fiscal_date) AS latest, max(updated_at) AS changed"

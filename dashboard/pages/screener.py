@@ -15,7 +15,7 @@ from dash.development.base_component import Component
 from dashboard.analytics import screener
 from dashboard.components import catalogue, conditions, serving_state, states, universe_data, urlstate
 from dashboard.components.export import export_href, export_link, register_export
-from dashboard.components.inputs import InvalidInput, bounded_list, group, universe, valid_choice
+from dashboard.components.inputs import InvalidInput, bounded_list, group, members, valid_choice
 from dashboard.components.page import FAILURES, UNREACHABLE, UNREACHABLE_MESSAGE, frame
 from dashboard.components.screener_grid import LEADING, results_grid, shown_columns, with_nm
 from dashboard.services import services
@@ -61,7 +61,7 @@ URL = urlstate.page_state(
 
 def layout(**query: Any) -> Component:
     try:
-        sectors = sorted(s for s in universe()["sector"].dropna().unique())
+        sectors = sorted(s for s in members()["sector"].dropna().unique())
     except UNREACHABLE:
         return states.error(UNREACHABLE_MESSAGE)
     state = URL.read(query)

@@ -380,15 +380,19 @@ SELECT DISTINCT ON (symbol, month) symbol, month, date, value FROM (
 ) v
  WHERE value NOT IN ('NaN', 'Infinity', '-Infinity')
  ORDER BY symbol, month, date DESC"""
-# The screener's inputs, as the dashboard read them (dashboard/data/queries.py).
+# The screener's inputs, as the dashboard read them (dashboard/data/queries.py), for the serving
+# universe only: the index's current members (the view sp500_members, the one definition both programs
+# use). Former members keep their statements, prices and metric_history for point-in-time reads, but are
+# neither screened nor in the sector medians (serving/universe.py screener_table drops them all the same).
 SERVING_RECENT_ANNUAL = """
 SELECT kind, symbol, fiscal_date, payload::text AS payload FROM (
     SELECT kind, symbol, fiscal_date, payload,
            row_number() OVER (PARTITION BY symbol, kind ORDER BY fiscal_date DESC) AS rn
-      FROM statements WHERE period = 'FY' AND kind = ANY($1::text[])) ranked
+      FROM statements WHERE period = 'FY' AND kind = ANY($1::text[])
+       AND symbol IN (SELECT symbol FROM sp500_members)) ranked
  WHERE rn <= $2"""
 SERVING_LATEST_CLOSES = """
-SELECT c.symbol, p.date, p.close FROM companies c CROSS JOIN LATERAL
+SELECT c.symbol, p.date, p.close FROM sp500_members c CROSS JOIN LATERAL
        (SELECT date, close FROM prices_daily d WHERE d.symbol = c.symbol ORDER BY date DESC LIMIT 1) p"""
 SERVING_SHARE_COUNTS = """
 SELECT c.symbol,
@@ -397,16 +401,16 @@ SELECT c.symbol,
        END AS profile_shares,
        CASE WHEN jsonb_typeof(q.payload->'weightedAverageShsOutDil') = 'number'
             THEN CAST(q.payload->>'weightedAverageShsOutDil' AS float8) END AS quarter_shares
-  FROM companies c LEFT JOIN LATERAL (
+  FROM sp500_members c LEFT JOIN LATERAL (
        SELECT payload FROM statements s
         WHERE s.symbol = c.symbol AND s.kind = 'income' AND s.period = ANY('{Q1,Q2,Q3,Q4}'::text[])
         ORDER BY fiscal_date DESC LIMIT 1) q ON true"""
-SERVING_COMPANIES = "SELECT symbol, name, sector FROM companies ORDER BY symbol"
+SERVING_COMPANIES = "SELECT symbol, name, sector FROM sp500_members ORDER BY symbol"
 # Per symbol, from its last ~13 months of prices (adjusted closes, else traded): the screener's
 # performance, distance from the 52-week high and annualised volatility of daily log returns.
 SERVING_PRICE_STATS = """
 WITH last AS (
-    SELECT c.symbol, p.date AS last_date FROM companies c CROSS JOIN LATERAL
+    SELECT c.symbol, p.date AS last_date FROM sp500_members c CROSS JOIN LATERAL
            (SELECT date FROM prices_daily d WHERE d.symbol = c.symbol ORDER BY date DESC LIMIT 1) p
 ), recent AS (
     SELECT p.symbol, p.date, l.last_date,

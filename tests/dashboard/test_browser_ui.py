@@ -44,8 +44,8 @@ def ui_db(pg_cluster: Cluster) -> Iterator[Database]:
         seed.seed(db.owner_url, seed.SYMBOLS + EXTRA)
         with psycopg.connect(db.owner_url) as conn:
             conn.execute(
-                "INSERT INTO companies (symbol, name, sector, sub_industry)"
-                " VALUES ('GOOG', 'Alphabet Inc. (Class C)', 'Communication Services', 'Interactive Media')"
+                "INSERT INTO companies (symbol, name, sector, sub_industry, in_index)"
+                " VALUES ('GOOG', 'Alphabet Inc. (Class C)', 'Communication Services', 'Interactive Media', true)"
             )
         for user, role in (("ada", "admin"), ("ann", "analyst")):
             seed.add_user(db.owner_url, user, PASSWORD, role)

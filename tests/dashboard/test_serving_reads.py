@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import psycopg
 import pytest
 from plotly.io.json import to_json_plotly  # type: ignore[import-untyped]
 
-from dashboard.components import company_data, serving_state, universe_data
+from dashboard.components import company_data, history_data, inputs, serving_state, universe_data
 from dashboard.data import queries
 from devkit import callbacks, seed
 from engine.db import create_pool
@@ -30,6 +31,9 @@ from tests.dashboard.conftest import make_settings
 
 SEEDS = (1, 11)
 AS_OF = "2024-03-01"  # before AAPL's FY2023 restatement (seed.RESTATED_ON)
+# A former member beside the demo's eight, marked as the engine marks one (in_index false, index_removed
+# set), with its statements and prices kept for point-in-time reads. Energy, like XOM.
+FORMER, FORMER_LEFT = "CVX", date(2022, 6, 30)
 
 
 async def _refresh(url: str) -> None:
@@ -43,7 +47,12 @@ async def _refresh(url: str) -> None:
 @pytest.fixture(scope="module", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
 def served_db(pg_cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[Database]:
     with throwaway_database(pg_cluster, f"reads_{request.param}") as db:
-        seed.seed(db.owner_url, first_seed=request.param)
+        seed.seed(db.owner_url, (*seed.SYMBOLS, FORMER), first_seed=request.param)
+        with psycopg.connect(db.owner_url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE companies SET in_index = false, index_removed = %s WHERE symbol = %s",
+                (FORMER_LEFT, FORMER),
+            )
         asyncio.run(_refresh(db.owner_url))
         wait_for_replica(pg_cluster)
         yield db
@@ -96,6 +105,39 @@ def test_sector_medians_equal_the_groupby(app: Any) -> None:
         pd.testing.assert_frame_equal(
             stored, valuation.sector_medians(frame, frame["sector"], valuation.MULTIPLES), check_names=False
         )
+
+
+def test_a_former_member_is_neither_screened_nor_in_the_medians_but_kept_for_history(app: Any) -> None:
+    """Stored and computed alike, the Screener's rows (both bases), the sector medians and Compare's
+    sector overlay cover the index's current members only: the Energy median is XOM's own figure, not
+    one over XOM and the former member. The former member's Company page, metric_history and the
+    point-in-time screen of a day it was a member still have it."""
+
+    def read() -> tuple[Any, ...]:
+        table = universe_data.metrics()
+        return (
+            table,
+            universe_data.sector_medians(table),
+            universe_data.on_basis("ttm"),
+            universe_data.on_basis("fy"),
+            history_data.group_members("sector", "Energy"),
+        )
+
+    for table, medians, ttm, fy, energy in _both(app, read):
+        assert set(table.index) == set(ttm.index) == set(fy.index) == set(seed.SYMBOLS)
+        assert energy == ["XOM"]
+        own = table.loc["XOM", list(valuation.MULTIPLES)].astype(float)
+        pd.testing.assert_series_equal(medians.loc["Energy"], own, check_names=False)
+    with app.server.test_request_context("/"):
+        router = app.server.extensions["mycfa"].router
+        app.server.extensions["mycfa"].cache.clear()
+        stored = queries.sector_medians(router)
+        assert set(stored.loc[stored["sector"] == "Energy", "n"]) <= {0, 1}
+        assert FORMER in inputs.known_symbols()
+        assert FORMER not in set(inputs.members()["symbol"])
+        assert not queries.metric_history(router, FORMER, "FY").empty
+        assert FORMER in set(queries.members_on(router, "2020-06-30")["symbol"])
+        assert FORMER not in set(queries.members_on(router, "2024-06-28")["symbol"])
 
 
 @pytest.mark.parametrize("symbol", seed.SYMBOLS)

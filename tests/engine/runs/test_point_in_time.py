@@ -81,6 +81,27 @@ def test_former_member_gets_its_history_to_a_year_after_it_left(loaded: str) -> 
     assert params == {"from": "2016-01-01", "to": "2018-09-02"}
 
 
+def test_former_member_is_kept_for_history_but_never_screened(loaded: str) -> None:
+    """The run's serving refresh screens the index's current members only: Yahoo (left 2017) has no
+    screener row and counts in no sector median, while its metric_history and month-end closes (what
+    point-in-time reads use) are kept."""
+    screened = query(loaded, "SELECT symbol FROM screener_rows ORDER BY symbol")
+    assert [r[0] for r in screened] == ["AAPL", "TSLA"]
+    medians = query(loaded, "SELECT sector, max(n) FROM sector_medians GROUP BY sector ORDER BY sector")
+    sectors = query(
+        loaded, "SELECT sector FROM companies WHERE symbol = ANY(%s) ORDER BY sector", ["AAPL", "TSLA"]
+    )
+    assert medians == [(s, 1) for (s,) in sectors]
+    assert "Communication Services" not in {s for s, _ in medians}  # Yahoo's sector, no member in it
+    kept = query(
+        loaded,
+        "SELECT (SELECT count(*) FROM metric_history WHERE symbol = 'YHOO'),"
+        " (SELECT count(*) FROM month_end_closes WHERE symbol = 'YHOO')",
+    )[0]
+    assert kept[0] > 0
+    assert kept[1] > 0
+
+
 def test_restatement_keeps_the_run_of_each_payload(loaded: str, fake: FakeFMPProcess) -> None:
     """Each statement row carries the run that fetched its payload; after FMP restates AAPL's latest
     revenue, a second run replaces it: the row names the second run, the revision the first."""

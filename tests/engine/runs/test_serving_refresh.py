@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from devkit import seed
-from engine.db import PriceRow, create_pool, load_price_rows
+from engine.db import PriceRow, create_pool, load_price_rows, queries
 from engine.runs.refresh import TABLES, refresh
 from engine.runs.status import collect_status, render_status
 from serving import company, fundamentals
@@ -143,6 +143,31 @@ async def test_refresh_recomputes_only_what_runs_changed(pool: asyncpg.Pool) -> 
         " WHERE symbol = 'KO' AND basis = 'FY' AND fiscal_date = '2024-12-31'"
     )
     assert first == moved["old_value"] != revenue
+
+
+async def test_a_member_leaving_the_index_drops_out_at_the_next_refresh(pool: asyncpg.Pool) -> None:
+    """JNJ missing from the constituent list (marked as a run marks it, queries.MARK_REMOVED) is a change
+    the next refresh picks up with no run item: its screener row and its sector's medians go, its
+    metric_history (point-in-time reads) stays; back on the list, it is screened again."""
+    await refresh(pool, full=True)
+    kept = [s for s in seed.SYMBOLS if s != "JNJ"]
+    try:
+        await pool.execute(queries.MARK_REMOVED, kept, date(2024, 12, 31))
+        report = {t.name: t for t in (await refresh(pool)).tables}
+        assert report["screener_rows"].symbols == len(kept)
+        assert report["metric_history"].symbols == 0
+        screened = {r["symbol"] for r in await pool.fetch("SELECT symbol FROM screener_rows")}
+        assert screened == set(kept)
+        assert await pool.fetchval("SELECT count(*) FROM sector_medians WHERE sector = 'Health Care'") == 0
+        assert await pool.fetchval("SELECT count(*) FROM metric_history WHERE symbol = 'JNJ'") > 0
+    finally:
+        await pool.execute(
+            "UPDATE companies SET in_index = true, index_removed = NULL, updated_at = now() WHERE symbol = 'JNJ'"
+        )
+    await refresh(pool)
+    screened = {r["symbol"] for r in await pool.fetch("SELECT symbol FROM screener_rows")}
+    assert screened == set(seed.SYMBOLS)
+    assert await pool.fetchval("SELECT max(n) FROM sector_medians WHERE sector = 'Health Care'") == 1
 
 
 async def test_a_price_load_keeps_its_month_end_closes_current(pool: asyncpg.Pool) -> None:

@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -133,3 +134,14 @@ class FakeFMPProcess:
 def start_fakefmp(*args: str) -> FakeFMPProcess:
     """A started fake with `args`, its stderr discarded (what tests and drills want)."""
     return FakeFMPProcess(args, quiet_stderr=True).start()
+
+
+@contextmanager
+def fakefmp_running(*args: str) -> Iterator[FakeFMPProcess]:
+    """`with fakefmp_running("--symbols", "5") as fake:` the fake of `start_fakefmp(*args)`, stopped
+    when the block ends (a module fixture's whole body: `with ... as fake: yield fake`)."""
+    fake = start_fakefmp(*args)
+    try:
+        yield fake
+    finally:
+        fake.stop()

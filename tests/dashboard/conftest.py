@@ -19,7 +19,7 @@ from dashboard.config import DashboardSettings
 from devkit import seed
 from devkit.runs import engine_env, run_engine
 from engine.db.migrate import migrate
-from fakefmp.process import start_fakefmp
+from fakefmp.process import fakefmp_running
 from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
 
 PASSWORD = "correct horse battery"
@@ -43,19 +43,16 @@ def engine_filled(
 ) -> Iterator[Database]:
     """A database filled by one full engine run for `symbols` against the fake FMP server (seed 42,
     503 symbols, today `as_of`), with the admin "ada"."""
-    fake = start_fakefmp("--symbols", "503", "--seed", "42", "--rate-limit", "100000", "--as-of", as_of)
-    try:
-        with throwaway_database(pg_cluster, name) as db:
-            asyncio.run(migrate(db.owner_url))
-            result = run_engine(
-                engine_env(db.owner_url, fake, ",".join(symbols), **env), "run", "--job", "full", timeout=600
-            )
-            assert result.returncode == 0, result.stderr[-3000:]
-            seed.add_user(db.owner_url, "ada", PASSWORD, "admin")
-            wait_for_replica(pg_cluster)
-            yield db
-    finally:
-        fake.stop()
+    args = ("--symbols", "503", "--seed", "42", "--rate-limit", "100000", "--as-of", as_of)
+    with fakefmp_running(*args) as fake, throwaway_database(pg_cluster, name) as db:
+        asyncio.run(migrate(db.owner_url))
+        result = run_engine(
+            engine_env(db.owner_url, fake, ",".join(symbols), **env), "run", "--job", "full", timeout=600
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        seed.add_user(db.owner_url, "ada", PASSWORD, "admin")
+        wait_for_replica(pg_cluster)
+        yield db
 
 
 def make_settings(db: Database, **overrides: Any) -> DashboardSettings:

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from fakefmp import FakeConfig, FakeFMPProcess, RunningServer, serve
+from fakefmp.process import fakefmp_running
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fmp"
 KEY = {"apikey": "test-key"}
@@ -111,6 +112,23 @@ def test_server_subprocess_prints_url_and_serves_admin() -> None:
         assert fake.stats()["as_of"] == "2026-06-10"
         assert fake.admin("restate", {"symbol": "MMM", "dataset": "income", "period": "annual",
                                       "date": "2025-12-31", "field": "revenue", "value": 1}) == {"ok": True}  # fmt: skip
+
+
+@pytest.mark.e2e
+def test_fakefmp_running_stops_the_fake_when_its_block_fails() -> None:
+    """`fakefmp_running` yields a started fake with the given args and stops it even when the block raises."""
+    seen: list[FakeFMPProcess] = []
+
+    def fail_inside() -> None:
+        with fakefmp_running("--symbols", "3", "--as-of", "2026-06-01") as fake:
+            seen.append(fake)
+            assert fake.stats()["as_of"] == "2026-06-01"
+            raise LookupError
+
+    with pytest.raises(LookupError):
+        fail_inside()
+    assert seen[0].proc is not None
+    assert seen[0].proc.poll() is not None
 
 
 async def _post(url: str, payload: dict[str, object]) -> dict[str, object]:

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from devkit.runs import engine_env, run_engine
 from engine.db import migrate
 from engine.fmp.shared_budget import FALLBACK_SHARE, SharedBudget, budget_key
-from fakefmp.process import FakeFMPProcess, start_fakefmp
+from fakefmp.process import FakeFMPProcess, fakefmp_running
 from tests.conftest import Cluster, throwaway_database
 from tests.engine.runs.e2e import start_engine
 
@@ -131,9 +131,7 @@ def test_three_engine_runs_on_one_key_stay_within_the_limit(redis_url: str, pg_c
     """3 `mycfa-engine run`s on one key sharing the budget: <= limit in any 60 s window, no 429, within 10 %
     of one run doing all their work on the same budget."""
     with contextlib.ExitStack() as stack:
-        fakes = [start_fakefmp(*FAKE_ARGS) for _ in range(2)]
-        for fake in fakes:
-            stack.callback(fake.stop)
+        fakes = [stack.enter_context(fakefmp_running(*FAKE_ARGS)) for _ in range(2)]
         urls = [stack.enter_context(throwaway_database(pg_cluster, "budget")).owner_url for _ in range(6)]
         for url in urls:
             asyncio.run(migrate(url))

@@ -21,7 +21,7 @@ from devkit.runs import engine_env, run_engine
 from engine.db import migrate
 from engine.runs.lock import RUN_LOCK_KEY
 from fakefmp.data import STATEMENT_PATHS
-from fakefmp.process import FakeFMPProcess, start_fakefmp
+from fakefmp.process import FakeFMPProcess, fakefmp_running
 from tests.conftest import DEVDB, Cluster, throwaway_database
 from tests.engine.runs.e2e import StderrLines, start_engine, wait_until
 
@@ -36,21 +36,9 @@ KILLS = 5
 def fake() -> Iterator[FakeFMPProcess]:
     # Bulk endpoints denied: these tests hold the per-symbol path to its request counts (test_bulk.py
     # compares the two paths); the first run's probe finds that out, once for the database.
-    server = start_fakefmp(
-        "--symbols",
-        "12",
-        "--seed",
-        "7",
-        "--rate-limit",
-        "100000",
-        "--as-of",
-        AS_OF.isoformat(),
-        "--deny-bulk",
-    )
-    try:
+    args = ("--symbols", "12", "--seed", "7", "--rate-limit", "100000", "--as-of", AS_OF.isoformat())
+    with fakefmp_running(*args, "--deny-bulk") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

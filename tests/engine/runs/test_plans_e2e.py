@@ -18,7 +18,7 @@ from devkit.runs import TEST_API_KEY, engine_env, run_engine
 from engine.db import migrate
 from engine.exitcodes import ExitCode
 from fakefmp.plans import FREE_SYMBOLS
-from fakefmp.process import FakeFMPProcess, start_fakefmp
+from fakefmp.process import FakeFMPProcess, fakefmp_running
 from tests.conftest import Cluster, throwaway_database
 
 pytestmark = pytest.mark.e2e
@@ -43,25 +43,10 @@ def new_db(pg_cluster: Cluster) -> Iterator[Callable[[], str]]:
         yield make
 
 
-@contextlib.contextmanager
-def plan_fake(plan: str, *extra: str) -> Iterator[FakeFMPProcess]:
-    fake = start_fakefmp(
-        "--plan",
-        plan,
-        "--symbols",
-        "503",
-        "--seed",
-        "11",
-        "--as-of",
-        AS_OF.isoformat(),
-        "--bulk-interval",
-        "0.3",
-        *extra,
-    )
-    try:
-        yield fake
-    finally:
-        fake.stop()
+def plan_fake(plan: str, *extra: str) -> contextlib.AbstractContextManager[FakeFMPProcess]:
+    """The fake speaking `plan` (bulk requests 0.3 s apart throttled), stopped when the block ends."""
+    args = ("--symbols", "503", "--seed", "11", "--as-of", AS_OF.isoformat(), "--bulk-interval", "0.3")
+    return fakefmp_running("--plan", plan, *args, *extra)
 
 
 def full_run(url: str, fake: FakeFMPProcess, symbols: str = SYMBOLS) -> tuple[int, dict[str, Any], str]:

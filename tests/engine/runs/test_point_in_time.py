@@ -13,7 +13,7 @@ from devkit.fingerprint import query
 from devkit.runs import engine_env, run_engine
 from engine.db import migrate
 from fakefmp.membership import history
-from fakefmp.process import FakeFMPProcess, start_fakefmp
+from fakefmp.process import FakeFMPProcess, fakefmp_running
 from tests.conftest import Cluster, throwaway_database
 
 pytestmark = pytest.mark.e2e
@@ -23,21 +23,9 @@ SYMBOLS = "AAPL,TSLA,YHOO"  # a member since 1982, one that joined in 2020, one 
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeFMPProcess]:
-    server = start_fakefmp(
-        "--symbols",
-        "503",
-        "--seed",
-        "7",
-        "--rate-limit",
-        "100000",
-        "--as-of",
-        AS_OF.isoformat(),
-        "--deny-bulk",
-    )
-    try:
+    args = ("--symbols", "503", "--seed", "7", "--rate-limit", "100000", "--as-of", AS_OF.isoformat())
+    with fakefmp_running(*args, "--deny-bulk") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from typing import Any
 
 from dash import html
 
+TTM = "the period shown (the trailing twelve months where four quarters exist, else the fiscal year)"
 AVERAGE = "the average of the period's opening and closing balances"
 PER_SHARE = "over the diluted weighted average share count"
 _YOY = "Change over the same period a year before (the previous fiscal year for annual rows)."
@@ -26,15 +27,15 @@ DEFINITIONS: dict[str, str] = {
     " latest quarter's diluted average, else the fiscal year's.",
     "week52": "The lowest and highest traded close over the last 52 weeks.",
     # Multiples
-    "pe": "Price over diluted EPS of the latest fiscal year.",
+    "pe": f"Market cap over net income of {TTM} (n/m on a loss).",
     "pb": "Market cap over shareholders' equity (n/a when equity is not positive).",
-    "p_fcf": "Market cap over free cash flow of the latest fiscal year.",
+    "p_fcf": f"Market cap over free cash flow of {TTM}.",
     "ev_ebitda": "EV/EBITDA on the CFA enterprise value: market cap + total debt - cash and equivalents"
     " - short-term investments (FMP's EV subtracts cash only).",
     "ev_ebitda_fmp": "EV/EBITDA on FMP's enterprise value: market cap + total debt - cash and equivalents.",
     "ev_sales": "Enterprise value (CFA definition) over revenue.",
-    "fcf_yield": "Free cash flow of the latest fiscal year over market cap (n/a when the cap is not positive).",
-    "dividend_yield": "Common dividends paid in the latest fiscal year over market cap.",
+    "fcf_yield": f"Free cash flow of {TTM} over market cap (n/a when the cap is not positive).",
+    "dividend_yield": f"Common dividends paid in {TTM} over market cap.",
     # Price statistics (dividend-adjusted closes, else traded)
     "perf_1m": "Change of the close over the last month: the latest close over the last close a month"
     " before, minus 1.",
@@ -133,7 +134,10 @@ DEFINITIONS: dict[str, str] = {
     "discount_factor": "1 / (1 + WACC)^year: what a dollar of that year is worth today.",
     "pv": "Free cash flow x discount factor.",
     "premium": "The company's multiple over its sector's median, minus 1.",
-    "sector_median": "The median of the multiple over the sector's companies with a value.",
+    "sector_median": "The median of the multiple over the companies of the sector this store holds that"
+    " have one (each on its own latest basis; n/m left out).",
+    "companies": "How many companies the sector median covers: those of the sector this store holds with"
+    " a value of the multiple.",
     # Portfolio (statistics by label, weights by column)
     "Cumulative return": "Growth of the weighted portfolio over the common window (weights kept each day).",
     "Annualised return": "Compound annual growth rate: (1 + cumulative)^(252 / days) - 1.",

@@ -94,3 +94,20 @@ def on_basis(kind: str) -> pd.DataFrame:
         return basis.clear_basis(table, ttm, reference=reference_day(table))
 
     return svc.cache.cached("screener-basis", (kind,), build)
+
+
+def basis_medians(kind: str = "ttm") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each sector's median of the multiples over `on_basis(kind)` (each company on its own clear basis;
+    n/m values left out) and how many companies each median covers (sectors x multiples, both)."""
+    svc = services()
+
+    def build() -> tuple[pd.DataFrame, pd.DataFrame]:
+        table = on_basis(kind)
+        columns = list(valuation.MULTIPLES)
+        if table.empty:
+            return pd.DataFrame(columns=columns), pd.DataFrame(columns=columns)
+        medians = valuation.sector_medians(table, table["sector"], columns)
+        counts = table[columns].groupby(table["sector"].rename("sector")).count()
+        return medians, counts
+
+    return svc.cache.cached("basis-medians", (kind,), build)

@@ -15,7 +15,7 @@ from dash.development.base_component import Component
 
 from dashboard.analytics import valuation
 from dashboard.analytics.errors import AnalyticsError
-from dashboard.analytics.fundamentals import field
+from dashboard.analytics.fundamentals import field, safe_div
 from dashboard.components import (
     charts,
     company_data,
@@ -42,6 +42,8 @@ from dashboard.components.page import (
 from dashboard.components.picker import Picker
 from dashboard.data import queries
 from dashboard.services import services
+from serving import basis as period_basis
+from serving import company as derive
 from serving import fitting
 
 dash.register_page(__name__, path="/valuation", name="Valuation", order=1, title="Valuation · MyCFATool")
@@ -283,33 +285,132 @@ def assumptions(values: Mapping[str, Any]) -> dict[str, float]:
     return good
 
 
-def multiples_vs_sector(symbol: str) -> pd.DataFrame:
-    table = universe_data.metrics()
-    if table.empty:
-        raise AnalyticsError("no statements loaded")
-    # Every sector's medians at once, stored with the screener table (computed once per data version
-    # on a store without it): a groupby over the universe per request cost more than the comparison.
-    medians = universe_data.sector_medians(table)
-    out = valuation.versus_sector(table, table["sector"], symbol, medians=medians)
-    out.index.name = "multiple"
-    return out.reset_index()
+def own_multiples(symbol: str, as_of: str | None = None) -> pd.DataFrame:
+    """The symbol's row of multiples on one clear basis, with `basis`, `period_end`, `stale` and
+    `not_meaningful` (serving/basis.py), indexed by symbol.
 
-
-def multiples_grid(symbol: str) -> Any:
-    # A copy of the per-symbol comparison: the cached frame is shared, and the names are replaced below.
-    table = (
-        services().cache.cached("valuation-multiples", (symbol,), lambda: multiples_vs_sector(symbol)).copy()
+    Latest: the trailing twelve months where four quarters end no earlier than the last fiscal year, else
+    that year (the Screener's TTM basis). As of a date: the latest fiscal year known then, at that day's
+    close and share count (the DCF's base inputs).
+    """
+    if as_of is None:
+        table = universe_data.on_basis("ttm")
+        if table.empty:
+            raise AnalyticsError("no statements loaded")
+        if symbol not in table.index:  # the Screener's universe: the index's current members with statements
+            raise AnalyticsError(
+                f"{symbol} has no latest multiples: it is not a current member with statements"
+                " (an as-of date while it was one gives them)"
+            )
+        return table.loc[[symbol]]
+    base = services().cache.cached("valuation-base", (symbol, as_of), lambda: base_inputs(symbol, as_of))
+    annual = company_data.combined(symbol, "FY", as_of)
+    last = annual.iloc[-1:]
+    cap = base["price"] * base["shares"]
+    row = valuation.multiples(last, pd.Series([cap], index=last.index, dtype=float))
+    end = pd.Timestamp(last.index[-1])
+    row = row.assign(
+        basis="FY", period_end=end.date(), stale=bool(end < period_basis.stale_before(pd.Timestamp(as_of)))
     )
+    signs = pd.DataFrame(
+        {
+            name: field(last, derive.FIGURES[column]).to_numpy(dtype=float)
+            for name, column in period_basis.FIGURE_COLUMNS.items()
+        },
+        index=row.index,
+    )
+    return period_basis.blank_not_meaningful(row, signs).set_axis([symbol])
+
+
+def multiples_vs_sector(symbol: str, as_of: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Each multiple of the symbol (NaN where n/m), its sector's median over the companies this store
+    holds and how many companies that median covers, the premium; and the row's basis, period end and age.
+
+    As of a date the medians are not given (the universe's multiples then are not computed)."""
+    own = own_multiples(symbol, as_of)
+    names = list(valuation.MULTIPLES)
+    values = own.loc[symbol, names].astype(float)
+    nm = {name: bool(mask.iloc[0]) for name, mask in period_basis.not_meaningful(own).items()}
+    sector = universe().set_index("symbol")["sector"].get(symbol)
+    medians = pd.Series(math.nan, index=names)
+    counts = pd.Series(math.nan, index=names)
+    if as_of is None:
+        by_sector, covered = universe_data.basis_medians("ttm")
+        if isinstance(sector, str) and sector in by_sector.index:
+            medians = by_sector.loc[sector, names].astype(float)
+            counts = covered.loc[sector, names].astype(float)
+    out = pd.DataFrame(
+        {
+            "value": values,
+            "not_meaningful": [nm.get(n, False) for n in names],
+            "sector_median": medians,
+            "companies": counts,
+            "premium": safe_div(values, medians) - 1.0,
+        },
+        index=pd.Index(names, name="multiple"),
+    )
+    row = own.iloc[0]
+    meta = {
+        "sector": sector if isinstance(sector, str) else None,
+        "basis": row.get("basis"),
+        "period_end": row.get("period_end"),
+        "stale": bool(row.get("stale")),
+        "as_of": as_of,
+    }
+    return out.reset_index(), meta
+
+
+def multiples_note(symbol: str, meta: Mapping[str, Any]) -> str:
+    """Which period the multiples are on, and what the median covers."""
+    basis = meta["basis"]
+    when = (
+        f"{symbol}'s multiples: {'trailing twelve months' if basis == 'TTM' else 'fiscal year'} to"
+        f" {meta['period_end']}" + (" (over 9 months old)" if meta["stale"] else "")
+        if basis
+        else f"{symbol}'s multiples: no period known"
+    )
+    if meta["as_of"]:
+        return (
+            f"{when}, as known on {meta['as_of']}, at that day's close. No sector median for a past date:"
+            " the universe's multiples then are not computed."
+        )
+    return (
+        f"{when}. Each peer is on its own latest basis (TTM where four quarters exist). The median covers"
+        " the companies of the sector this store holds, not the whole sector (count per multiple)."
+        " n/m: the denominator (earnings, EBITDA, book equity, FCF, revenue) is not positive."
+    )
+
+
+def multiples_grid(symbol: str, as_of: str | None = None) -> Any:
+    # A copy of the per-symbol comparison: the cached frame is shared, and the names are replaced below.
+    table, meta = services().cache.cached(
+        "valuation-multiples", (symbol, as_of), lambda: multiples_vs_sector(symbol, as_of)
+    )
+    table = table.copy()
     table["key"] = table["multiple"]  # the figure's name: its definition shows on the row
     table["multiple"] = [MULTIPLE_NAMES.get(m, m) for m in table["multiple"]]
-    sector = universe_data.metrics()["sector"].get(symbol)
+    table["value"] = table["value"].astype(object).where(~table["not_meaningful"], period_basis.NM)
+    table["premium"] = table["premium"].astype(object).where(~table["not_meaningful"], period_basis.NM)
+    sector = meta["sector"]
     columns = {
         "multiple": Col("Multiple"),
         "value": Col(symbol, "x"),
-        "sector_median": Col(f"{sector} median" if isinstance(sector, str) else "Sector median", "x"),
+        "sector_median": Col(f"{sector} median" if sector else "Sector median", "x"),
+        "companies": Col("Companies in the median", "int"),
         "premium": Col("Premium to median", "pct_signed"),
     }
-    return tables.grid("valuation-multiples-grid", table, columns=columns, hidden=("key",), row_tips="key")
+    shown = table if as_of is None else table.drop(columns=["sector_median", "companies", "premium"])
+    grid = tables.grid(
+        "valuation-multiples-grid", shown, columns=columns, hidden=("key", "not_meaningful"), row_tips="key"
+    )
+    defs: list[dict[str, Any]] = grid.columnDefs
+    for spec in defs:  # numbers and "n/m" in one column: numbers formatted, the text as it is
+        if spec["field"] in ("value", "premium"):
+            kind = columns[spec["field"]].kind
+            spec.update(type="numericColumn", valueFormatter=formats.grid_formatter(kind), cellDataType=False)
+    grid.columnDefs = defs
+    note = html.P(multiples_note(symbol, meta), id="valuation-multiples-basis", className="small text-muted")
+    return html.Div([note, grid])
 
 
 @callback(
@@ -344,7 +445,7 @@ def valuation_update(symbol: str | None, as_of: str | None, *values: Any) -> tup
         answer = services().cache.cached("valuation-view", key, lambda: _view(symbol, day, good))
     except FAILURES as exc:  # one message, in the summary's place; the multiples do not need the DCF
         try:
-            multiples: Any = multiples_grid(symbol)
+            multiples: Any = multiples_grid(symbol, day)
         except FAILURES:
             multiples = None
         return (
@@ -474,7 +575,7 @@ def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ..
         }
     ]
     try:
-        multiples: Any = multiples_grid(symbol)
+        multiples: Any = multiples_grid(symbol, day)
     except FAILURES as exc:
         multiples = states.empty(f"No sector comparison: {exc}")
     params = {"symbol": symbol, **{k: str(v) for k, v in a.items()}, **({"as_of": day} if day else {})}
@@ -485,7 +586,7 @@ def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ..
         multiples,
         export_href("valuation", "projection", params),
         export_href("valuation", "grid", params),
-        export_href("valuation", "multiples", {"symbol": symbol}),
+        export_href("valuation", "multiples", {"symbol": symbol, **({"as_of": day} if day else {})}),
     )
 
 
@@ -563,4 +664,8 @@ def export_grid(args: Mapping[str, str]) -> pd.DataFrame:
 
 @register_export("valuation", "multiples")
 def export_multiples(args: Mapping[str, str]) -> pd.DataFrame:
-    return multiples_vs_sector(valid_symbol(args.get("symbol")))
+    """The comparison with the basis and period end on every row; n/m values left empty, and named."""
+    table, meta = multiples_vs_sector(
+        valid_symbol(args.get("symbol")), company_data.as_of_date(args.get("as_of"))
+    )
+    return table.assign(basis=meta["basis"], period_end=meta["period_end"], over_9_months_old=meta["stale"])

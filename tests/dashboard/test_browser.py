@@ -238,7 +238,7 @@ def test_browser_valuation_and_forecast(page: Any, base_url: str) -> None:
     assert fits(page, "valuation-projection-grid", 5)
     page.wait_for_selector("#valuation-multiples-grid .ag-row")
     multiples = rows(page, "valuation-multiples-grid")
-    assert re.fullmatch(r"P/E\t\d+\.\dx\t\d+\.\dx\t[+-]\d+\.\d%", multiples["P/E"]), multiples
+    assert re.fullmatch(r"P/E\t\d+\.\dx\t\d+\.\dx\t\d+\t[+-]\d+\.\d%", multiples["P/E"]), multiples
     shot(page, "valuation")
     # Mid-year beside end-year: flows half a year sooner are worth more.
     end_year = float(page.inner_text("#valuation-per-share").replace(",", ""))

@@ -390,3 +390,69 @@ def test_valuation_fits_the_model_to_a_bank_and_flags_each_bad_field(
     tab.wait_for_function("!document.querySelector('#valuation-terminal.is-invalid')")
     shot(tab, "task4-valuation", SHOTS)
     tab.context.close()
+
+
+def _ttm_pe(db: Database, symbol: str) -> tuple[str, float]:
+    """The last quarter's end and the P/E on the trailing twelve months, from the stored rows: the last close
+    x the current share count (the profile's market cap / price, else the latest quarter's diluted
+    average) over the net income of the last four quarters."""
+    with psycopg.connect(db.owner_url) as conn:
+        close = conn.execute(
+            "SELECT close FROM prices_daily WHERE symbol = %s AND close <> 'NaN' ORDER BY date DESC LIMIT 1",
+            (symbol,),
+        ).fetchone()
+        profile = conn.execute("SELECT profile FROM companies WHERE symbol = %s", (symbol,)).fetchone()
+        quarters = conn.execute(
+            "SELECT fiscal_date, payload FROM statements WHERE symbol = %s AND kind = 'income'"
+            " AND period <> 'FY' ORDER BY fiscal_date DESC LIMIT 4",
+            (symbol,),
+        ).fetchall()
+    assert close is not None
+    assert profile is not None
+    assert len(quarters) == 4
+    who = profile[0] if isinstance(profile[0], dict) else json.loads(profile[0])
+    bodies = [p if isinstance(p, dict) else json.loads(p) for _, p in quarters]
+    shares = who["marketCap"] / who["price"] if "marketCap" in who else bodies[0]["weightedAverageShsOutDil"]
+    return quarters[0][0].isoformat(), close[0] * shares / sum(b["netIncome"] for b in bodies)
+
+
+def test_valuation_multiples_on_ttm_with_period_end_peers_and_nm(
+    browser: Any, wf_url: str, wf_db: Database
+) -> None:
+    """#27 point 5 and review V6 on the Valuation page: AAPL's multiples are on the trailing twelve months
+    to its last quarter (P/E = the stored rows' market cap over four quarters' net income), the sector
+    median is the median of its peers' own TTM P/Es and says how many companies it covers; WMT's newest
+    period (January) is flagged as over nine months old; HD's P/B on negative equity reads n/m."""
+    tab = tab_for(browser, wf_url, user="ann")
+    tab.goto(wf_url + "/valuation?symbol=AAPL")
+    tab.wait_for_selector("#valuation-multiples-basis")
+    end, pe = _ttm_pe(wf_db, "AAPL")
+    assert f"trailing twelve months to {end}" in tab.inner_text("#valuation-multiples-basis")
+    rows = {r["key"]: r for r in grid_data(tab, "valuation-multiples-grid")}
+    assert rows["pe"]["value"] == pytest.approx(pe, abs=1e-4)
+    with psycopg.connect(wf_db.owner_url) as conn:
+        peers = [
+            s
+            for (s,) in conn.execute(
+                "SELECT symbol FROM companies WHERE sector = (SELECT sector FROM companies WHERE symbol = 'AAPL')"
+            ).fetchall()
+        ]
+    pes = sorted(_ttm_pe(wf_db, s)[1] for s in peers)
+    middle = len(pes) // 2
+    median = pes[middle] if len(pes) % 2 else (pes[middle - 1] + pes[middle]) / 2
+    assert rows["pe"]["companies"] == len(peers) >= 3
+    assert rows["pe"]["sector_median"] == pytest.approx(median, abs=1e-4)
+    assert "Companies in the median" in tab.inner_text("#valuation-multiples-grid")
+    tab.goto(wf_url + "/valuation?symbol=WMT")
+    tab.wait_for_function(
+        "(e => e && e.innerText.includes('WMT'))(document.querySelector('#valuation-multiples-basis'))"
+    )
+    assert "(over 9 months old)" in tab.inner_text("#valuation-multiples-basis")
+    tab.goto(wf_url + "/valuation?symbol=HD")
+    tab.wait_for_function(
+        "(e => e && e.innerText.includes('HD'))(document.querySelector('#valuation-multiples-basis'))"
+    )
+    rows = {r["key"]: r for r in grid_data(tab, "valuation-multiples-grid")}
+    assert rows["pb"]["value"] == "n/m"
+    assert "n/m" in tab.inner_text("#valuation-multiples-grid")
+    tab.context.close()

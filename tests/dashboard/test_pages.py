@@ -435,3 +435,64 @@ def test_valuation_as_of_uses_statements_and_price_known_then(ann: Call) -> None
     assert "known on 2024-03-31" in str(find_id(then, "valuation-base-year"))
     assert "latest quarter" in str(find_id(then, "valuation-shares-source"))  # not today's profile
     assert find_id(then, "valuation-per-share") != find_id(latest, "valuation-per-share")
+
+
+def _seeded(symbol: str) -> tuple[float, list[dict[str, Any]]]:
+    """The seed's last close and income statements (oldest first) of `symbol`, as `devkit.seed` made them."""
+    import json
+
+    from devkit import seed
+
+    number = seed.SYMBOLS.index(symbol) + 1
+    close = max(seed.price_rows(symbol, number), key=lambda r: r[1])[5]
+    income = [json.loads(r[7]) for r in seed.statement_rows(symbol, number) if r[1] == "income"]
+    return float(close), sorted(income, key=lambda p: p["date"])
+
+
+def test_valuation_multiples_on_ttm_with_period_end_and_peer_count(ann: Call) -> None:
+    """Review V6 and #27 point 5: the multiples are on the trailing twelve months (market cap over the last
+    four quarters' net income), the period end is named, and the sector median says how many companies
+    it covers (KO's Consumer Staples: KO and PG)."""
+    out = ann("valuation-multiples", {"valuation-symbol": "KO", **VALUATION_INPUTS})
+    children = out["valuation-multiples"]["children"]
+    note = str(find_id(children, "valuation-multiples-basis"))
+    assert "trailing twelve months to 2024-12-31" in note
+    grid = next(
+        c for c in children["props"]["children"] if c["props"].get("id") == "valuation-multiples-grid"
+    )
+    rows = {r["key"]: r for r in grid["props"]["rowData"]}
+    close, income = _seeded("KO")
+    quarters = [p for p in income if p["period"] != "FY"][-4:]
+    cap = close * quarters[-1]["weightedAverageShsOutDil"]  # KO's seeded profile has no market cap
+    assert rows["pe"]["value"] == pytest.approx(cap / sum(q["netIncome"] for q in quarters), abs=1e-4)
+    assert rows["pe"]["companies"] == 2
+    pg_close, pg_income = _seeded("PG")
+    pg_quarters = [p for p in pg_income if p["period"] != "FY"][-4:]
+    pg_pe = pg_close * pg_quarters[-1]["weightedAverageShsOutDil"] / sum(q["netIncome"] for q in pg_quarters)
+    assert rows["pe"]["sector_median"] == pytest.approx(
+        (cap / sum(q["netIncome"] for q in quarters) + pg_pe) / 2, abs=1e-4
+    )
+
+
+def test_valuation_multiples_as_of_a_date(ann: Call) -> None:
+    """As of a date the multiples are the fiscal year known then at that day's close, and no sector
+    median is offered (the universe's multiples then are not computed)."""
+    values = {"valuation-symbol": "KO", "valuation-asof": "2024-03-31", **VALUATION_INPUTS}
+    out = ann("valuation-multiples", values)
+    children = out["valuation-multiples"]["children"]
+    assert "fiscal year to 2023-12-31, as known on 2024-03-31" in str(
+        find_id(children, "valuation-multiples-basis")
+    )
+    grid = next(
+        c for c in children["props"]["children"] if c["props"].get("id") == "valuation-multiples-grid"
+    )
+    assert "sector_median" not in {d["field"] for d in grid["props"]["columnDefs"]}
+    import re
+
+    summary = str(out["valuation-summary"]["children"])
+    close = float(re.findall(r"Last close USD ([0-9,.]+);", summary)[0].replace(",", ""))
+    shares = float(re.findall(r"over ([0-9,.]+) m shares", summary)[0].replace(",", "")) * 1e6
+    _, income = _seeded("KO")
+    fy2023 = next(p for p in income if p["period"] == "FY" and p["date"] == "2023-12-31")
+    pe = next(r for r in grid["props"]["rowData"] if r["key"] == "pe")["value"]
+    assert pe == pytest.approx(close * shares / fy2023["netIncome"], rel=1e-3)  # shares shown to 0.1 m

@@ -233,3 +233,16 @@ def test_operations_doc_alarm_sections_match_templates() -> None:
         links = re.findall(r"docs/runbook\.md#([a-z0-9-]+)", template)
         assert len(links) == template.count("AlarmName: !Sub"), path.name
         assert set(links) <= documented, path.name
+
+
+def test_operations_doc_runbook_contents_list_every_section() -> None:
+    """The runbook's table of contents names each of its sections, in order, by a working anchor."""
+    text = RUNBOOK.read_text()
+    contents, body = text.split("## Contents\n", 1)[1].split("\n## ", 1)
+    headings = re.findall(r"^(##|###) (.+)$", "## " + body, flags=re.MULTILINE)
+    expected = [
+        ("  " * (len(level) - 2), title, re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-"))
+        for level, title in headings
+    ]
+    listed = re.findall(r"^( *)- \[(.+)\]\(#(.+)\)$", contents, flags=re.MULTILINE)
+    assert listed == expected

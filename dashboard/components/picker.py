@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +15,7 @@ from dashboard.data import queries
 from dashboard.services import services
 
 NO_DATA = "no data"
+CLASS = re.compile(r"\s*\(Class [A-Z0-9]+\)\s*$")  # "Alphabet Inc. (Class C)": the share class in a name
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +27,12 @@ class Picker:
     default: str | None
     with_data: frozenset[str]
     as_of: str | None = None  # the newest stored close: the header's "data as of"
-    largest: tuple[str, ...] = ()  # up to ten companies with prices, largest market cap first
+    # Up to ten companies with prices, largest market cap first (then as listed), one share class each.
+    leading: tuple[str, ...] = ()
 
     def defaults(self, count: int) -> list[str]:
-        """`count` tickers to open a multi-company page on: the largest with data, then others listed."""
-        chosen = list(self.largest[:count])
+        """`count` tickers to open a multi-company page on: the leading ones, then others listed."""
+        chosen = list(self.leading[:count])
         for option in self.options:
             if len(chosen) >= count:
                 break
@@ -81,5 +85,28 @@ def _build() -> Picker:
         default,
         with_data,
         newest.strftime("%Y-%m-%d") if newest is not None else None,
-        tuple(str(s) for s in caps.sort_values(ascending=False).index[:10]),
+        one_class_each(
+            [
+                *caps.sort_values(ascending=False).index,
+                *(o["value"] for o in options if o["value"] not in caps),
+            ],
+            frame,
+        )[:10],
     )
+
+
+def one_class_each(symbols: Iterable[str], frame: pd.DataFrame) -> tuple[str, ...]:
+    """`symbols` in order, keeping the first of each issuer: GOOGL and GOOG (one CIK, two share classes)
+    are one company, which a comparison or a portfolio should not open on twice. Without a CIK the
+    name less its "(Class A)" suffix names the issuer."""
+    issuers = frame.set_index("symbol")
+    seen: set[str] = set()
+    kept: list[str] = []
+    for symbol in symbols:
+        cik = issuers["cik"].get(symbol) if "cik" in issuers else None
+        name = str(issuers["name"].get(symbol, symbol))
+        issuer = str(cik) if isinstance(cik, str) and cik.strip("0") else CLASS.sub("", name)
+        if issuer not in seen:
+            seen.add(issuer)
+            kept.append(str(symbol))
+    return tuple(kept)

@@ -40,14 +40,16 @@ def _read(
 
 
 def companies(router: ReplicaRouter) -> pd.DataFrame:
-    """symbol, name, sector, sub_industry, member (bool) for every company ever in the index.
+    """symbol, name, sector, sub_industry, member (bool) and cik (the issuer: share classes share it) for
+    every company ever in the index.
 
     `member`: in the view sp500_members (the index's current members), the one definition of membership
     the engine's serving refresh uses too.
     """
     return _read(
         router,
-        "SELECT symbol, name, sector, sub_industry, symbol IN (SELECT symbol FROM sp500_members) AS member"
+        "SELECT symbol, name, sector, sub_industry, symbol IN (SELECT symbol FROM sp500_members) AS member,"
+        " cik"
         " FROM companies ORDER BY symbol",
     )
 

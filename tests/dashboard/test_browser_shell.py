@@ -16,7 +16,7 @@ import pytest
 from devkit import seed
 from tests.conftest import REPO_ROOT, Cluster, Database, throwaway_database, wait_for_replica
 from tests.dashboard.conftest import PASSWORD, app_at
-from tests.dashboard.test_browser import chromium, shot
+from tests.dashboard.test_browser import chromium, shot, traces
 from tests.dashboard.test_browser_ui import settled, tab_for
 
 pytestmark = pytest.mark.e2e
@@ -29,11 +29,11 @@ def shell_db(pg_cluster: Cluster) -> Iterator[Database]:
     with throwaway_database(pg_cluster, "shell") as db:
         seed.seed(db.owner_url, seed.SYMBOLS + ALPHABET)
         with psycopg.connect(db.owner_url) as conn:
-            # Every seeded profile has one share count: a larger one makes the share classes the largest caps.
+            # Only AAPL's seeded profile has a market cap: the share classes get larger ones.
             conn.execute(
-                "UPDATE companies SET profile = jsonb_set(profile, '{marketCap}',"
-                " to_jsonb((profile->>'marketCap')::float8 * 1000)) WHERE symbol = ANY(%s)",
-                (list(ALPHABET),),
+                "UPDATE companies SET profile = jsonb_set(profile, '{marketCap}', to_jsonb(%s::float8))"
+                " WHERE symbol = ANY(%s)",
+                (1e14, list(ALPHABET)),
             )
             conn.execute(  # a company with a profile and nothing else
                 "INSERT INTO companies (symbol, name, sector, sub_industry)"
@@ -107,4 +107,15 @@ def test_company_page_logs_no_error_and_a_click_on_a_figure_still_opens_its_trai
     tab.wait_for_selector("#company-statement-empty")
     quiet(tab)
     assert errors == [], errors
+    tab.context.close()
+
+
+def test_compare_opens_on_distinct_companies(browser: Any, shell_url: str) -> None:
+    """Compare opens on the largest companies, one share class each (GOOGL or GOOG, not both), then
+    AAPL (the only other known cap), then the next company listed that is not a share class again."""
+    tab = tab_for(browser, shell_url)
+    tab.goto(shell_url + "/compare")
+    names = [t["name"] for t in traces(tab, "compare-price-graph")]
+    assert names[0] in ALPHABET, names
+    assert names[1:] == ["AAPL", "JNJ"], names  # by cap, then alphabetically among those without one
     tab.context.close()

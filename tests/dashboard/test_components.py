@@ -304,3 +304,26 @@ def test_export_file_names_say_what_was_exported_and_when() -> None:
         "compare-prices-AAPL-MSFT-5Y-"
     )
     assert "/" not in file_name("company", "prices", {"symbol": 'A/"B'})
+
+
+def test_one_class_each_keeps_the_first_ticker_of_each_issuer() -> None:
+    """Share classes are one company: by CIK, else by the name less its "(Class X)"."""
+    from dashboard.components.picker import one_class_each
+
+    frame = pd.DataFrame(
+        {
+            "symbol": ["GOOG", "GOOGL", "AAPL", "FOXA", "FOX", "MSFT"],
+            "name": [
+                "Alphabet Inc. (Class C)",
+                "Alphabet Inc. (Class A)",
+                "Apple Inc.",
+                "Fox Corporation (Class A)",
+                "Fox Corporation (Class B)",
+                "Microsoft",
+            ],
+            "cik": ["0001652044", "0001652044", "0000320193", None, None, "0000789019"],
+        }
+    )
+    order = ["GOOG", "GOOGL", "FOX", "AAPL", "FOXA", "MSFT"]
+    assert one_class_each(order, frame) == ("GOOG", "FOX", "AAPL", "MSFT")
+    assert one_class_each(order, frame.drop(columns="cik")) == ("GOOG", "FOX", "AAPL", "MSFT")

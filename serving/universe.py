@@ -93,6 +93,12 @@ def screener_table(
     )
 
 
+def latest_close_day(closes: pd.DataFrame) -> pd.Timestamp | None:
+    """The newest of the symbols' last closes (symbol, date, close): the day the table reflects."""
+    days = pd.to_datetime(closes["date"]) if not closes.empty else pd.Series(dtype="datetime64[ns]")
+    return None if days.dropna().empty else pd.Timestamp(days.max())
+
+
 def added_columns(raw: pd.DataFrame, table: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
     """The columns of ADDED for each row of `table` (indexed by symbol).
 

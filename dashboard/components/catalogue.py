@@ -78,6 +78,13 @@ METRICS: tuple[Metric, ...] = (
     _m("eps", "EPS (net income / diluted shares)", "usd", 1, "Per share"),
     _m("fcf_per_share", "FCF per share", "usd", 1, "Per share"),
     _m("book_value_per_share", "Book value per share", "usd", 1, "Per share"),
+    # What only this store knows (serving/restatements.py): counted back from the latest close.
+    _m("restatements_1y", "Restatements 1Y", "int", 0, "Restatements"),
+    _m("restatements_3y", "Restatements 3Y", "int", 0, "Restatements"),
+    _m("restatements_5y", "Restatements 5Y", "int", 0, "Restatements"),
+    _m("restatement_change_1y", "Largest restatement 1Y", "pct", 0, "Restatements"),
+    _m("restatement_change_3y", "Largest restatement 3Y", "pct", 0, "Restatements"),
+    _m("restatement_change_5y", "Largest restatement 5Y", "pct", 0, "Restatements"),
     # Reported figures (Compare's history): amounts in USD, per-share and shares split-adjusted.
     _m("revenue", "Revenue", "usd_bn", 1, "Figures"),
     _m("operating_income", "Operating income", "usd_bn", 1, "Figures"),
@@ -93,8 +100,9 @@ BY_KEY = {m.key: m for m in METRICS}
 PRICE_ONLY = frozenset({"price", "perf_1m", "perf_ytd", "perf_1y", "off_52w_high", "volatility_1y"})
 ANNUAL_SCORES = frozenset({"altman_z", "f_score"})
 FIGURES = frozenset(m.key for m in METRICS if m.group == "Figures")
+RESTATEMENTS = frozenset(m.key for m in METRICS if m.group == "Restatements")
 SCREEN_KEYS = tuple(m.key for m in METRICS if m.key not in FIGURES)
-HISTORY_KEYS = tuple(m.key for m in METRICS if m.key not in PRICE_ONLY | ANNUAL_SCORES)
+HISTORY_KEYS = tuple(m.key for m in METRICS if m.key not in PRICE_ONLY | ANNUAL_SCORES | RESTATEMENTS)
 # Display units typed into a condition: "15" is 15 % of a percentage, USD 100 bn of a market cap.
 INPUT_SCALE = {"pct": 0.01, "usd_bn": 1e9, "shares_m": 1e6}
 UNITS = {"pct": "%", "usd_bn": "USD bn", "usd": "USD", "x": "x", "shares_m": "m shares"}

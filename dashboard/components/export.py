@@ -103,18 +103,20 @@ def export_view(page: str, name: str) -> flask.Response:
     return response
 
 
-NAMED_BY = ("symbol", "symbols", "period", "kind", "as_of", "series", "frequency", "span")
+NAMED_BY = ("symbol", "symbols", "period", "kind", "as_of", "figures", "pin", "series", "frequency", "span")
+# How a value is named in the file when the bare value would not say what it is.
+PREFIXES = {"as_of": "asof-", "pin": "pin-run-", "figures": "figures-"}
 SAFE = re.compile(r"[^A-Za-z0-9.\-]+")
 
 
 def file_name(page: str, name: str, args: Mapping[str, str]) -> str:
-    """`company-statements-AAPL-FY-income-asof-2024-03-31-2026-12-06.csv`: the page, the export, what
-    it was asked for (tickers, period, kind, as-of) and the day it was taken, so a second export does
-    not overwrite the first. Only letters, digits, dots and dashes (the values are checked already)."""
+    """`company-statements-AAPL-FY-income-asof-2024-03-31-pin-run-7-2026-12-06.csv`: the page, the
+    export, what it was asked for (tickers, period, kind, as-of, figures, pinned run) and the day it was
+    taken, so a second export does not overwrite the first. Only letters, digits, dots and dashes (the values are checked already)."""
     parts = [page, name]
     for key in NAMED_BY:
         value = str(args.get(key, "")).replace(",", "-")[:60]
         if value:
-            parts.append(f"asof-{value}" if key == "as_of" else value)
+            parts.append(PREFIXES.get(key, "") + value)
     parts.append(date.today().isoformat())
     return SAFE.sub("_", "-".join(parts)) + ".csv"

@@ -45,6 +45,19 @@ DEFINITIONS: dict[str, str] = {
     " before, minus 1.",
     "off_52w_high": "The latest close over the highest close of the last 52 weeks, minus 1 (0 at a high).",
     "volatility_1y": "Standard deviation of the last 252 daily log returns, x sqrt(252).",
+    # Restatements (serving/restatements.py)
+    **{
+        f"restatements_{n}y": f"How many times the company's statements were restated in the {n} year{'s' * (n > 1)}"
+        " to the latest close: one per restated period and time the store saw it (split-only revisions left"
+        " out; 0 when never restated since the store began keeping revisions)."
+        for n in (1, 3, 5)
+    },
+    **{
+        f"restatement_change_{n}y": f"The largest restated change in the {n} year{'s' * (n > 1)} to the latest"
+        " close, (new - old) / |old| of the line that moved most, with its sign: positive restated up,"
+        " negative restated down (blank when never restated)."
+        for n in (1, 3, 5)
+    },
     # Margins
     "gross_margin": "Gross profit over revenue.",
     "operating_margin": "Operating income over revenue.",

@@ -13,7 +13,7 @@ from dashboard.components.inputs import members
 from dashboard.components.picker import picker
 from dashboard.data import queries
 from dashboard.services import services
-from serving import basis, valuation
+from serving import basis, restatements, valuation
 from serving import universe as derive
 
 # The columns a universe table starts with (Screener, Compare): who, the price, size and two multiples.
@@ -24,14 +24,18 @@ def live_metrics() -> pd.DataFrame:
     """The screener table computed from the statements and prices (the stores without screener_rows)."""
     router = services().router
     raw = queries.recent_annual(router, derive.KINDS, keep=derive.DEPTH)
-    table = derive.screener_table(raw, queries.latest_closes(router), queries.share_counts(router), members())
+    closes = queries.latest_closes(router)
+    table = derive.screener_table(raw, closes, queries.share_counts(router), members())
     if table.empty:
         return table
     # The added columns the statements give (the price statistics come with the refresh only: a screen
     # on them says so rather than finding nothing).
     no_stats = pd.DataFrame(index=table.index, columns=list(derive.PRICE_STATS))
     added = derive.added_columns(raw, table, no_stats).drop(columns=list(derive.PRICE_STATS))
-    return table.join(added)
+    restated = restatements.restatement_columns(
+        queries.restated_lines(router), table.index, derive.latest_close_day(closes)
+    )
+    return table.join(added).join(restated)
 
 
 def metrics() -> pd.DataFrame:

@@ -673,6 +673,16 @@ def restatement_feed(
     )
 
 
+def restated_lines(router: ReplicaRouter) -> pd.DataFrame:
+    """Every restated line but the split-only ones (serving/restatements.py counts them per company): the
+    Screener's restatement columns on a store whose screener_rows were never refreshed."""
+    return _read(
+        router,
+        "SELECT symbol, kind, period, fiscal_date, seen_at, restated_on, change FROM statement_changes"
+        " WHERE NOT per_share_only",
+    )
+
+
 def restatement_choices(router: ReplicaRouter) -> pd.DataFrame:
     """Each restated (symbol, sector, field) once: the feed's filter choices."""
     return _read(

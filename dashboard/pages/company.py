@@ -650,7 +650,9 @@ def statements_view(
         chart if not frame.empty else charts.blank_figure(),
         ratio_fig,
         export_href("company", "statements", params) if not frame.empty else "#",
-        export_href("company", "ratios", {"symbol": symbol}) if not ratio.empty else "#",
+        export_href("company", "ratios", {k: v for k, v in params.items() if k not in ("period", "kind")})
+        if not ratio.empty
+        else "#",
         html.Span([note, point_in_time.withheld_badge(symbol, kind)], id="company-asof-text"),
         ratio_table,
         point_in_time.restatement_panel(symbol, kind, period, changes),
@@ -703,13 +705,8 @@ def company_provenance(
 def export_trail(args: Mapping[str, str]) -> pd.DataFrame:
     """The statement's export with its provenance per period: figures basis, filing date, when the store
     first held the payload, and the run that fetched it."""
-    symbol = valid_symbol(args.get("symbol"))
-    period = valid_choice(args.get("period"), tuple(PERIODS), name="period")
-    kind = valid_choice(args.get("kind"), tuple(KINDS), name="statement")
-    as_of = company_data.as_of_date(args.get("as_of"))
-    figures = valid_choice(args.get("figures") or "restated", tuple(FIGURES), name="figures")
-    pin = point_in_time.pinned_run(args.get("pin"))
-    mode = point_in_time.figures_mode(figures, as_of)
+    symbol, period, kind = _statement_choice(args)
+    as_of, mode, pin = view_of(args)
     frame = company_data.statement(symbol, kind, period, as_of, mode, pin)
     if frame.empty or period == "TTM":
         return frame
@@ -745,18 +742,30 @@ def export_prices(args: Mapping[str, str]) -> pd.DataFrame:
     return company_data.prices(symbol)
 
 
-@register_export("company", "statements")
-def export_statements(args: Mapping[str, str]) -> pd.DataFrame:
+def _statement_choice(args: Mapping[str, str]) -> tuple[str, str, str]:
+    """An export's company, period and statement."""
     symbol = valid_symbol(args.get("symbol"))
     period = valid_choice(args.get("period"), tuple(PERIODS), name="period")
-    kind = valid_choice(args.get("kind"), tuple(KINDS), name="statement")
+    return symbol, period, valid_choice(args.get("kind"), tuple(KINDS), name="statement")
+
+
+def view_of(args: Mapping[str, str]) -> tuple[str | None, str, int | None]:
+    """The as-of date, how the statements are read and the pinned run of an export's link: every export
+    of the page holds the figures the page showed (as of that date, as first reported, pinned)."""
     as_of = company_data.as_of_date(args.get("as_of"))
-    return company_data.statement(symbol, kind, period, as_of)
+    figures = valid_choice(args.get("figures") or "restated", tuple(FIGURES), name="figures")
+    return as_of, point_in_time.figures_mode(figures, as_of), point_in_time.pinned_run(args.get("pin"))
+
+
+@register_export("company", "statements")
+def export_statements(args: Mapping[str, str]) -> pd.DataFrame:
+    symbol, period, kind = _statement_choice(args)
+    return company_data.statement(symbol, kind, period, *view_of(args))
 
 
 @register_export("company", "ratios")
 def export_ratios(args: Mapping[str, str]) -> pd.DataFrame:
-    return company_data.ratio_table(valid_symbol(args.get("symbol")))
+    return company_data.ratio_table(valid_symbol(args.get("symbol")), *view_of(args))
 
 
 @register_export("company", "freshness")

@@ -391,6 +391,10 @@ SELECT kind, symbol, fiscal_date, payload::text AS payload FROM (
       FROM statements WHERE period = 'FY' AND kind = ANY($1::text[])
        AND symbol IN (SELECT symbol FROM sp500_members)) ranked
  WHERE rn <= $2"""
+# The restated lines the screener counts per company (serving/restatements.py), splits left out.
+SERVING_RESTATEMENTS = """
+SELECT symbol, kind, period, fiscal_date, seen_at, restated_on, change FROM statement_changes
+ WHERE NOT per_share_only"""
 SERVING_LATEST_CLOSES = """
 SELECT c.symbol, p.date, p.close FROM sp500_members c CROSS JOIN LATERAL
        (SELECT date, close FROM prices_daily d WHERE d.symbol = c.symbol ORDER BY date DESC LIMIT 1) p"""

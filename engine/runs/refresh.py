@@ -27,7 +27,7 @@ from engine.db import queries
 from engine.db.pool import store_boundary
 from engine.errors import StoreError
 from engine.runs.datasets import STATEMENTS
-from serving import history, universe
+from serving import history, restatements, universe
 from serving.errors import AnalyticsError
 
 log = logging.getLogger("engine.refresh")
@@ -219,12 +219,15 @@ def screener_frames(
     counts: pd.DataFrame,
     companies: pd.DataFrame,
     stats: pd.DataFrame,
+    changes: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """screener_rows and sector_medians rows (CPU only: run in a thread)."""
+    """screener_rows and sector_medians rows (CPU only: run in a thread); `changes` the restated lines
+    (serving/restatements.py), counted back from the latest close."""
     table = universe.screener_table(raw, closes, counts, companies)
     if table.empty:
         return pd.DataFrame(), pd.DataFrame()
-    rows = table.join(universe.added_columns(raw, table, stats)).reset_index()
+    restated = restatements.restatement_columns(changes, table.index, universe.latest_close_day(closes))
+    rows = table.join(universe.added_columns(raw, table, stats)).join(restated).reset_index()
     return rows, universe.medians(table)
 
 
@@ -251,7 +254,8 @@ async def refresh_screener(pool: asyncpg.Pool) -> tuple[int, int, str | None]:
     stats = stats.set_index("symbol")
     for name in universe.PRICE_STATS[1:]:
         stats[name] = pd.to_numeric(stats[name], errors="coerce").astype(float)
-    rows, medians = await asyncio.to_thread(screener_frames, raw, closes, counts, companies, stats)
+    changes = _frame(await _fetch(pool, queries.SERVING_RESTATEMENTS), restatements.EVENT_COLUMNS)
+    rows, medians = await asyncio.to_thread(screener_frames, raw, closes, counts, companies, stats, changes)
     await _replace_screener(pool, rows, medians)
     as_of = str(max(closes["date"])) if not closes.empty else None
     return len(rows), len(rows) + len(medians), as_of
@@ -283,8 +287,12 @@ async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool =
     """
     until: datetime = (await _fetch(pool, queries.SERVING_NOW))[0][0]
     state = await _state(pool)
+    # screener_rows counts the restatements statement_changes holds: it reads them once those are written.
+    changes_written = asyncio.Event()
 
     async def one(name: str) -> TableOutcome:
+        if name == SCREENER_ROWS:
+            await changes_written.wait()
         started, outcome = time.monotonic(), TableOutcome(name)
         try:
             await _refresh_table(pool, outcome, None if full else state.get(name), until, full=full)
@@ -296,6 +304,9 @@ async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool =
                 outcome.error,
                 extra={"event": "refresh_failed", "table": name},
             )
+        finally:
+            if name == STATEMENT_CHANGES:
+                changes_written.set()
         outcome.seconds = time.monotonic() - started
         await _record(pool, outcome, until, run_id)
         return outcome

@@ -6,9 +6,12 @@ joined later (Tesla, 2020); a restatement FMP made between two runs is in the fe
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -126,6 +129,35 @@ def test_restatement_feed_shows_what_changed_when_aapl_restated(
     assert tab.csp_errors == []
 
 
+def test_screener_filters_on_restatements_and_shows_their_direction(
+    tab: Any, history_db: tuple[Database, date, float]
+) -> None:
+    """The Screener's restatement fields: "restatements 5Y >= 1" and a largest change of -1 % or less keep
+    AAPL alone (the one company FMP restated, its revenue down), with its count and its signed change as
+    columns; a condition on an upward restatement finds nobody."""
+    db = history_db[0]
+    largest = query(
+        db.owner_url,
+        "SELECT change FROM statement_changes WHERE symbol = 'AAPL' AND NOT per_share_only"
+        " ORDER BY abs(change) DESC NULLS LAST LIMIT 1",
+    )[0][0]
+    assert largest < 0
+    count = "(e => e && e.innerText.startsWith('{}'))(document.querySelector('#screener-count'))"
+    where = "restatements 5y >= 1; largest restatement 5y <= -1"
+    tab.goto(tab.base_url + "/screener?basis=fy&where=" + quote(where))
+    tab.wait_for_function(count.format("1 company"))
+    rows = grid_data(tab, "screener-grid")
+    assert [r["symbol"] for r in rows] == ["AAPL"]
+    assert rows[0]["restatements_5y"] == 1
+    assert rows[0]["restatement_change_5y"] == pytest.approx(largest, abs=1e-4)  # the grid keeps 4 decimals
+    headers = tab.inner_text("#screener-grid .ag-header")
+    assert "Restatements 5Y" in headers, headers
+    assert "Largest restatement 5Y (%)" in headers, headers
+    shot(tab, "screener-restatements", SHOTS)
+    tab.goto(tab.base_url + "/screener?basis=fy&where=" + quote("largest restatement 5y >= 1"))
+    tab.wait_for_function(count.format("0 companies"))
+
+
 def test_company_page_marks_the_restated_cell_and_toggles_to_as_first_reported(
     tab: Any, history_db: tuple[Database, date, float]
 ) -> None:
@@ -210,6 +242,9 @@ def test_a_pinned_link_still_shows_the_numbers_from_before_a_later_restatement(
     assert revenue[column] == pytest.approx(filed)
     assert tab.locator("#company-statement-grid .mycfa-restated-cell").count() == 0  # not known then
     assert column == day.isoformat()  # nor marked "(restated)" in its header
+    # Its CSVs hold the pinned figures too: the revenue as filed, the net margin on it.
+    pinned_csv = {name: _csv_row(tab, f"#company-export-{name}", day) for name in ("statements", "ratios")}
+    assert float(pinned_csv["statements"]["revenue"]) == pytest.approx(filed)
     shot(tab, "company-pinned", SHOTS)
     tab.goto(tab.base_url + "/?symbol=AAPL")
     tab.wait_for_selector("#company-statement-grid .ag-row")
@@ -220,6 +255,20 @@ def test_a_pinned_link_still_shows_the_numbers_from_before_a_later_restatement(
     )
     pinned = next(r for r in grid_data(tab, "company-statement-grid") if r["field"] == "revenue")
     assert pinned[f"{column} (restated)"] == pytest.approx(RESTATED_REVENUE)  # restated by run `last`
+    restated_csv = _csv_row(tab, "#company-export-ratios", day)
+    net_income = float(pinned_csv["statements"]["netIncome"])
+    assert float(pinned_csv["ratios"]["net_margin"]) == pytest.approx(net_income / filed)
+    assert float(restated_csv["net_margin"]) == pytest.approx(net_income / RESTATED_REVENUE)
+
+
+def _csv_row(tab: Any, link: str, day: date) -> dict[str, str]:
+    """The row of fiscal date `day` of the CSV a link of the page downloads (after its href is set)."""
+    tab.wait_for_function(f"document.querySelector('{link}').getAttribute('href') !== '#'")
+    href = tab.get_attribute(link, "href")
+    response = tab.context.request.get(href if href.startswith("http") else tab.base_url + href)
+    assert response.status == 200, response.text()
+    rows = list(csv.DictReader(io.StringIO(response.text())))
+    return next(r for r in rows if next(iter(r.values()))[:10] == day.isoformat())
 
 
 def test_data_quality_counts_coverage_and_restatements_per_week(tab: Any) -> None:

@@ -10,11 +10,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+import psycopg
 import pytest
 
 from dashboard import audit_store
 from dashboard.components import export
-from tests.conftest import Database
+from devkit import seed
+from tests.conftest import Cluster, Database, wait_for_replica
 from tests.dashboard.conftest import audit_mark, audit_rows, clear_throttle, login
 
 HOSTILE = ('=HYPERLINK("http://x","click")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR")
@@ -66,3 +68,43 @@ def test_password_typed_as_user_name_is_never_recorded(dash_app: Any, dash_db: D
     audit_store.audit_logger(io.StringIO())
     configure_logging("INFO")
     clear_throttle(dash_db)
+
+
+def test_company_exports_hold_the_figures_of_the_view_as_of_a_date_or_pinned(
+    logged_in: Any, dash_db: Database, pg_cluster: Cluster
+) -> None:
+    """The Company page's ratio and statement CSVs hold what the view shows: as of a day before AAPL's
+    restatement (seed: FY2023 revenue 2 % higher on RESTATED_ON), or pinned to a run that ended before
+    it, the revenue as filed and the net margin on it; live, the restated ones."""
+    client = logged_in("ann")
+    day = seed.RESTATED_FISCAL_DATE.isoformat()
+
+    def row(export: str, query: str) -> pd.Series:
+        response = client.get(f"/export/company/{export}.csv?symbol=AAPL&period=FY&kind=income{query}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        frame = pd.read_csv(io.StringIO(response.get_data(as_text=True)), index_col=0)
+        frame.index = [str(i)[:10] for i in frame.index]
+        return frame.loc[day]
+
+    live_ratios, live_lines = row("ratios", ""), row("statements", "")
+    with psycopg.connect(dash_db.owner_url, autocommit=True) as conn:
+        run = conn.execute(
+            "INSERT INTO runs (job, state, started_at, heartbeat_at, finished_at, exit_code)"
+            " VALUES ('fundamentals', 'succeeded', '2024-02-29', '2024-03-01', '2024-03-01', 0) RETURNING run_id"
+        ).fetchone()[0]  # type: ignore[index]
+    wait_for_replica(pg_cluster)
+    try:
+        for query in ("&as_of=2024-03-01", f"&pin={run}", f"&as_of=2024-12-31&pin={run}"):
+            ratios, lines = row("ratios", query), row("statements", query)
+            assert lines["revenue"] == pytest.approx(live_lines["revenue"] / 1.02, rel=1e-6), query
+            assert lines["netIncome"] == pytest.approx(live_lines["netIncome"]), query
+            assert ratios["net_margin"] == pytest.approx(live_ratios["net_margin"] * 1.02, rel=1e-6), query
+        first = row("ratios", "&figures=first")
+        assert first["net_margin"] == pytest.approx(live_ratios["net_margin"] * 1.02, rel=1e-6)
+        unknown = client.get(f"/export/company/ratios.csv?symbol=AAPL&pin={run + 1000}")
+        assert unknown.status_code == 400
+        assert "not in the run ledger" in unknown.get_data(as_text=True)
+    finally:
+        with psycopg.connect(dash_db.owner_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM runs WHERE run_id = %s", (run,))
+        wait_for_replica(pg_cluster)

@@ -25,7 +25,7 @@ from dashboard.data import queries
 from devkit import callbacks, seed
 from engine.db import create_pool
 from engine.runs.refresh import refresh
-from serving import valuation
+from serving import restatements, valuation
 from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
 from tests.dashboard.conftest import make_settings
 
@@ -94,6 +94,10 @@ def test_screener_table_equals_the_one_computed_per_request(app: Any) -> None:
     pd.testing.assert_frame_equal(stored[list(live.columns)], live)
     assert stored["perf_1y"].notna().all()
     assert stored["volatility_1y"].gt(0).all()
+    # The seed's one restatement (AAPL, 2024-06-15) in every window to the last close, on both paths.
+    assert set(restatements.COLUMNS) <= set(live.columns)
+    assert stored.loc["AAPL", list(restatements.COUNTS)].tolist() == [1, 1, 1]
+    assert stored.drop(index="AAPL")["restatements_5y"].eq(0).all()
 
 
 def test_sector_medians_equal_the_groupby(app: Any) -> None:

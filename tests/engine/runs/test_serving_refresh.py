@@ -287,6 +287,21 @@ async def test_restated_figures_and_first_reported_history(pool: asyncpg.Pool) -
     assert first[day]["net_margin"] > latest[day]["net_margin"]  # the same income over less revenue
     earlier = [d for d in first if d < day]
     assert all(first[d]["revenue"] == latest[d]["revenue"] for d in earlier)
+    # The Screener's restatement columns, counted back from the latest close (seed.LAST_DAY).
+    screened = {
+        r["symbol"]: r
+        for r in await pool.fetch(
+            "SELECT symbol, restatements_1y, restatements_3y, restatements_5y, restatement_change_1y,"
+            " restatement_change_5y FROM screener_rows"
+        )
+    }
+    aapl = screened["AAPL"]
+    assert (aapl["restatements_1y"], aapl["restatements_3y"], aapl["restatements_5y"]) == (1, 1, 1)
+    assert aapl["restatement_change_1y"] == pytest.approx(0.02, rel=1e-6)
+    assert aapl["restatement_change_5y"] == pytest.approx(0.02, rel=1e-6)
+    never = [r for s, r in screened.items() if s not in restated]
+    assert never
+    assert all(r["restatements_5y"] == 0 and r["restatement_change_5y"] is None for r in never)
 
 
 def test_refresh_verb_prints_each_table_and_exits_by_their_state(demo: Database) -> None:

@@ -67,6 +67,30 @@ def relative(returns: pd.Series, benchmark: pd.Series, *, periods_per_year: int 
     return Relative(mean, error, ratio, beta)
 
 
+def returns_over(daily: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
+    """A benchmark's return from each of `dates` to the next, compounded over the benchmark's own days
+    between them (a portfolio whose holdings share fewer dates than the benchmark's spans several of its
+    days at once). Indexed by `dates[1:]`; NaN where the benchmark has no level at both ends (before its
+    first day, or after its last).
+
+    Args:
+        daily: simple daily returns by date (e.g. benchmark_returns' S&P 500 series).
+        dates: the portfolio's dates, ascending.
+    """
+    clean = daily[np.isfinite(daily.to_numpy(dtype=float))].sort_index()
+    if clean.empty or len(dates) < 2:
+        return pd.Series(np.nan, index=dates[1:], dtype=float)
+    # A date's level is the index after the last return on or before it; before the first return's day
+    # (where the series' own start date is not known) and after its last day there is none.
+    level = np.cumprod(1.0 + clean.to_numpy(dtype=float))
+    days, wanted = clean.index.to_numpy(), dates.to_numpy()
+    at = np.searchsorted(days, wanted, "right") - 1
+    values = np.where((at >= 0) & (wanted <= days[-1]), level[np.maximum(at, 0)], np.nan)
+    with np.errstate(invalid="ignore"):
+        out = values[1:] / values[:-1] - 1.0
+    return pd.Series(out, index=dates[1:], dtype=float)
+
+
 @dataclass(frozen=True, slots=True)
 class SideBySide:
     """`stats`: one row per ROWS statistic (columns statistic, unit, then one per portfolio);

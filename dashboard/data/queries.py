@@ -545,6 +545,20 @@ def stored_month_end_closes(router: ReplicaRouter, symbol: str) -> pd.Series:
     return pd.Series(np.array([r[1] for r in result.rows], dtype=float), index=index, name="adj_close")
 
 
+def benchmark_returns(router: ReplicaRouter, benchmark: str) -> pd.Series:
+    """The daily returns of one stored benchmark (schema 181: sp500_cap, sp500_equal) by date (read it
+    once serving_state says the table was filled)."""
+    result = _result(
+        router,
+        "SELECT date, daily_return FROM benchmark_returns WHERE benchmark = :benchmark ORDER BY date",
+        {"benchmark": benchmark},
+    )
+    if not result.rows:
+        return pd.Series(dtype=float)
+    index = pd.DatetimeIndex(pd.to_datetime([r[0] for r in result.rows]), name="date")
+    return pd.Series(np.array([r[1] for r in result.rows], dtype=float), index=index, name=benchmark)
+
+
 def _typed(result: ReadResult) -> pd.DataFrame:
     """The rows of a derived table as a frame, its double-precision columns as float64 (NULL → NaN): every
     column but the keys and texts of NOT_FLOAT, which pandas types as it would from the rows.

@@ -14,22 +14,34 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.development.base_component import Component
 
 from dashboard.analytics import evaluate, portfolio
-from dashboard.components import charts, company_data, holdings, states, tables, urlstate
+from dashboard.components import charts, company_data, holdings, serving_state, states, tables, urlstate
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
 from dashboard.components.inputs import group, valid_choice, valid_number
 from dashboard.components.page import FAILURES, UNREACHABLE, frame, heading
 from dashboard.components.picker import picker
+from dashboard.data import queries
 from dashboard.services import services
 
 dash.register_page(__name__, path="/portfolio", name="Portfolio", order=4, title="Portfolio · MyCFATool")
 
 DEFAULT = "AAPL:0.4, MSFT:0.3, JNJ:0.3"
 WINDOWS = {"1Y": 1, "3Y": 3, "5Y": 5, "10Y": 10, "MAX": None}
-BENCHMARKS = {"equal": "Equal weight of these holdings", "none": "None"}
+BENCHMARKS = {
+    "sp500": "S&P 500 (cap weight)",
+    "sp500_equal": "S&P 500 (equal weight)",
+    "equal": "Equal weight of these holdings",
+    "none": "None",
+}
+# The stored series (schema 181, serving/benchmark.py) behind each S&P 500 choice.
+STORED_BENCHMARKS = {"sp500": "sp500_cap", "sp500_equal": "sp500_equal"}
 OPTIMISERS = {"min_volatility": "Minimum volatility", "max_sharpe": "Maximum Sharpe", "hrp": "HRP"}
 CHOSEN = "Chosen"
-BENCHMARK_NAME = "Benchmark (equal weight)"
+BENCHMARK_NAMES = {
+    "sp500": "S&P 500 (cap weight)",
+    "sp500_equal": "S&P 500 (equal weight)",
+    "equal": "Benchmark (equal weight)",
+}
 EXPORTS = ("stats", "drawdown", "correlation", "frontier", "weights", "compare", "growth")
 # Statistic units: the CSV keeps raw values with this unit column; the table formats by it.
 UNIT_KINDS = {"fraction": "pct", "fraction (daily)": "pct2", "ratio": "num2", "trading days": "int"}
@@ -61,7 +73,7 @@ URL = urlstate.page_state(
     urlstate.Param(
         "window", "portfolio-window-choice", default="MAX", choices=tuple(WINDOWS), label="window"
     ),
-    urlstate.Param("benchmark", "portfolio-benchmark", default="equal", choices=tuple(BENCHMARKS)),
+    urlstate.Param("benchmark", "portfolio-benchmark", default="sp500", choices=tuple(BENCHMARKS)),
     urlstate.Param("shorts", "portfolio-shorts", kind="choices", default=[], choices=("shorts",)),
 )
 
@@ -236,9 +248,35 @@ class Analysis:
     report: portfolio.Report
     side: evaluate.SideBySide
     optimised: dict[str, dict[str, float]]
+    benchmark_note: str | None = None  # why the chosen benchmark is missing, or what it covers
 
 
-def analyse(weights: dict[str, float], rf: float, window: str = "MAX", benchmark: str = "equal") -> Analysis:
+def stored_benchmark(name: str) -> pd.Series:
+    """An S&P 500 series' daily returns (benchmark_returns), once per data version; empty when the serving
+    refresh has not filled the table on this store."""
+    svc = services()
+    if not serving_state.usable(serving_state.BENCHMARK_RETURNS):
+        return pd.Series(dtype=float)
+    return svc.cache.cached("benchmark", (name,), lambda: queries.benchmark_returns(svc.router, name))
+
+
+def benchmark_returns(choice: str, aligned: pd.DataFrame) -> tuple[pd.Series | None, str | None]:
+    """The chosen benchmark's returns over the holdings' dates, and a note when it cannot be shown."""
+    if choice == "none":
+        return None, None
+    if choice == "equal":
+        return portfolio.equal_weight_index(aligned), None
+    daily = stored_benchmark(STORED_BENCHMARKS[choice])
+    if daily.empty:
+        return None, f"{BENCHMARKS[choice]}: not computed on this store yet (the engine's serving refresh)"
+    series = evaluate.returns_over(daily, pd.DatetimeIndex(aligned.index))
+    if series.notna().sum() < 3:
+        first, last = daily.index[0].date(), daily.index[-1].date()
+        return None, f"{BENCHMARKS[choice]}: its stored days ({first} to {last}) miss this window"
+    return series, None
+
+
+def analyse(weights: dict[str, float], rf: float, window: str = "MAX", benchmark: str = "sp500") -> Analysis:
     svc = services()
 
     def build() -> Analysis:
@@ -250,11 +288,11 @@ def analyse(weights: dict[str, float], rf: float, window: str = "MAX", benchmark
             key: {str(s): float(w) for s, w in table[key].items()} for key in OPTIMISERS if key in table
         }
         mixes = {CHOSEN: weights, **{OPTIMISERS[k]: v for k, v in optimised.items()}}
-        bench = portfolio.equal_weight_index(aligned) if benchmark == "equal" else None
+        bench, note = benchmark_returns(benchmark, aligned)
         side = evaluate.side_by_side(
-            aligned, mixes, risk_free=rf, benchmark=bench, benchmark_name=BENCHMARK_NAME
+            aligned, mixes, risk_free=rf, benchmark=bench, benchmark_name=BENCHMARK_NAMES.get(benchmark, "")
         )
-        return Analysis(result, side, optimised)
+        return Analysis(result, side, optimised, note)
 
     return svc.cache.cached("portfolio", (tuple(sorted(weights.items())), rf, window, benchmark), build)
 
@@ -263,7 +301,7 @@ def _inputs(text: Any, rf: Any, window: Any, benchmark: Any, shorts: Any) -> tup
     parsed = parse_holdings(text, shorts="shorts" in (shorts or []))
     rate = valid_number(rf, low=0.0, high=20.0, name="risk-free rate") / 100
     window = valid_choice(window or "MAX", tuple(WINDOWS), name="window")
-    benchmark = valid_choice(benchmark or "equal", tuple(BENCHMARKS), name="benchmark")
+    benchmark = valid_choice(benchmark or "sp500", tuple(BENCHMARKS), name="benchmark")
     return parsed, rate, window, benchmark
 
 
@@ -331,7 +369,12 @@ def portfolio_update(
         ),
         frontier_figure(report.frontier, side.points),
         tables.grid("portfolio-weights-grid", report.weights, columns=WEIGHT_COLUMNS),
-        dbc.Alert(f"Common window: {report.note}", color="light", id="portfolio-window"),
+        dbc.Alert(
+            [f"Common window: {report.note}"]
+            + ([html.Br(), f"Benchmark: {result.benchmark_note}"] if result.benchmark_note else []),
+            color="light",
+            id="portfolio-window",
+        ),
         compare_grid(side.stats),
         charts.lines(side.growth, "Growth of 10,000 (daily rebalanced)", yaxis="Value", hover=",.0f"),
         result.optimised,

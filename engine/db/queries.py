@@ -441,6 +441,32 @@ SELECT symbol, max(last_date) AS price_date,
 # another refresh's COPY just committed.
 SERVING_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('mycfa:serving:' || $1, 0))"
 DELETE_SCREENER_ROWS = "DELETE FROM screener_rows"
+# The S&P 500 benchmark (schema 181, serving/benchmark.py), a batch of companies at a time: their prices
+# as arrays (one row a company: a batch's ~500,000 prices decoded as 50 rows; dates as days since 1970,
+# which numpy reads as datetime64[D] without a Python date each), and their reported share counts.
+SERVING_BENCHMARK_SYMBOLS = "SELECT DISTINCT symbol FROM sp500_membership ORDER BY symbol"
+SERVING_BENCHMARK_PRICES = """
+SELECT p.symbol, array_agg(p.date - DATE '1970-01-01' ORDER BY p.date) AS days,
+       array_agg(p.close ORDER BY p.date) AS closes,
+       array_agg(CASE WHEN p.adj_close IS NULL OR p.adj_close = 'NaN' THEN p.close ELSE p.adj_close END
+                 ORDER BY p.date) AS values
+  FROM prices_daily p
+ WHERE p.symbol = ANY($1::text[])
+ GROUP BY p.symbol"""
+SERVING_MEMBERSHIP = "SELECT symbol, added, removed FROM sp500_membership"
+SERVING_REPORTED_SHARES = """
+SELECT symbol, fiscal_date,
+       CASE WHEN jsonb_typeof(payload->'weightedAverageShsOut') = 'number'
+            THEN CAST(payload->>'weightedAverageShsOut' AS float8)
+            WHEN jsonb_typeof(payload->'weightedAverageShsOutDil') = 'number'
+            THEN CAST(payload->>'weightedAverageShsOutDil' AS float8) END AS shares
+  FROM statements WHERE kind = 'income' AND symbol = ANY($1::text[])
+ ORDER BY symbol, fiscal_date, period = 'FY'"""
+SERVING_MEMBERSHIP_CHANGED = """
+SELECT EXISTS (SELECT 1 FROM sp500_changes
+                WHERE greatest(first_seen, updated_at, coalesce(withdrawn_at, first_seen)) > $1
+                  AND greatest(first_seen, updated_at, coalesce(withdrawn_at, first_seen)) <= $2)"""
+DELETE_BENCHMARK_RETURNS = "DELETE FROM benchmark_returns"
 DELETE_SECTOR_MEDIANS = "DELETE FROM sector_medians"
 SERVING_RECORD = """
 INSERT INTO serving_refreshes AS r (name, state, attempted_at, succeeded_at, scope_from, run_id, symbols, rows,

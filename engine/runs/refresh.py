@@ -27,7 +27,7 @@ from engine.db import queries
 from engine.db.pool import store_boundary
 from engine.errors import StoreError
 from engine.runs.datasets import STATEMENTS
-from serving import history, restatements, universe
+from serving import benchmark, history, restatements, universe
 from serving.errors import AnalyticsError
 
 log = logging.getLogger("engine.refresh")
@@ -35,7 +35,17 @@ log = logging.getLogger("engine.refresh")
 METRIC_HISTORY, MONTH_END_CLOSES, SCREENER_ROWS = "metric_history", "month_end_closes", "screener_rows"
 # What only this store knows (schema 173): every restated figure, and metric_history as first reported.
 STATEMENT_CHANGES, METRIC_HISTORY_FIRST = "statement_changes", "metric_history_first"
-TABLES = (METRIC_HISTORY, MONTH_END_CLOSES, SCREENER_ROWS, STATEMENT_CHANGES, METRIC_HISTORY_FIRST)
+# The S&P 500 cap- and equal-weighted daily returns (schema 181): universe-wide, rebuilt whole.
+BENCHMARK_RETURNS = "benchmark_returns"
+BENCHMARK_BATCH = 50  # companies per read and sum of benchmark_returns (~475,000 prices each since 1990)
+TABLES = (
+    METRIC_HISTORY,
+    MONTH_END_CLOSES,
+    SCREENER_ROWS,
+    STATEMENT_CHANGES,
+    METRIC_HISTORY_FIRST,
+    BENCHMARK_RETURNS,
+)
 STATEMENT_DATASETS = [d.name for d in STATEMENTS]
 BATCH_SYMBOLS = 25  # companies per read, compute and replace of metric_history (~500 statement rows each)
 TIMEOUT_S = 300.0
@@ -278,6 +288,53 @@ async def _replace_screener(pool: asyncpg.Pool, rows: pd.DataFrame, medians: pd.
             )
 
 
+def benchmark_sums(
+    priced: Sequence[asyncpg.Record],
+    spells: pd.DataFrame,
+    reported: Sequence[asyncpg.Record],
+    profile: pd.Series,
+) -> pd.DataFrame:
+    """One batch's per-date sums for benchmark_returns (CPU only: run in a thread)."""
+    sizes = [len(r["days"]) for r in priced]
+    days = np.fromiter((d for r in priced for d in r["days"]), dtype=np.int64, count=sum(sizes))
+    prices = pd.DataFrame(
+        {
+            "symbol": np.repeat([r["symbol"] for r in priced], sizes),
+            "date": days.astype("datetime64[D]").astype("datetime64[ns]"),
+            "close": np.fromiter((v for r in priced for v in r["closes"]), dtype=float, count=sum(sizes)),
+            "value": np.fromiter((v for r in priced for v in r["values"]), dtype=float, count=sum(sizes)),
+        }
+    )
+    shares = _frame(reported, ("symbol", "date", "shares"))
+    shares["date"] = pd.to_datetime(shares["date"])
+    shares["shares"] = pd.to_numeric(shares["shares"], errors="coerce").astype(float)
+    return benchmark.partial_sums(prices, spells, shares, profile)
+
+
+async def refresh_benchmark(pool: asyncpg.Pool) -> tuple[int, int, str | None]:
+    """Rebuild benchmark_returns whole, in one transaction, from the per-date sums of BATCH_SYMBOLS
+    companies at a time (memory follows the batch); returns the companies, rows written and latest date."""
+    spells = _frame(await _fetch(pool, queries.SERVING_MEMBERSHIP), ("symbol", "added", "removed"))
+    for name in ("added", "removed"):
+        spells[name] = pd.to_datetime(spells[name])
+    counts = await _fetch(pool, queries.SERVING_SHARE_COUNTS)
+    profile = pd.Series(
+        {r["symbol"]: float(r["profile_shares"]) for r in counts if r["profile_shares"] is not None},
+        dtype=float,
+    )
+    symbols = [r["symbol"] for r in await _fetch(pool, queries.SERVING_BENCHMARK_SYMBOLS)]
+    parts = []
+    for at in range(0, len(symbols), BENCHMARK_BATCH):
+        batch = symbols[at : at + BENCHMARK_BATCH]
+        priced = await _fetch(pool, queries.SERVING_BENCHMARK_PRICES, batch)
+        reported = await _fetch(pool, queries.SERVING_REPORTED_SHARES, batch)
+        parts.append(await asyncio.to_thread(benchmark_sums, priced, spells, reported, profile))
+    frame = benchmark.finish(pd.concat(parts)) if parts else benchmark.finish(pd.DataFrame())
+    written = await _replace(pool, queries.DELETE_BENCHMARK_RETURNS, (), BENCHMARK_RETURNS, frame)
+    as_of = str(max(frame["date"])) if not frame.empty else None
+    return len(symbols), written, as_of
+
+
 async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool = False) -> RefreshReport:
     """Refresh every derived table for what changed since its last success (or whole); never raises
     for a table's failure: it is recorded in serving_refreshes and in the report.
@@ -350,10 +407,21 @@ async def _refresh_table(
         outcome.symbols = len(wanted)
         outcome.rows = await refresh_month_end_closes(pool, wanted) if wanted else 0
     else:
-        if since is not None:
-            every = [*STATEMENT_DATASETS, "prices", "profile"]
-            changed = await _fetch(pool, queries.SERVING_CHANGED, every, since, until)
-            moved = (await _fetch(pool, queries.SERVING_COMPANIES_CHANGED, since, until))[0][0]
-            if not changed and not moved:
-                return
-        outcome.symbols, outcome.rows, outcome.data_as_of = await refresh_screener(pool)
+        await _refresh_universe(pool, outcome, since, until)
+
+
+async def _refresh_universe(
+    pool: asyncpg.Pool, outcome: TableOutcome, since: datetime | None, until: datetime
+) -> None:
+    """The universe-wide tables (screener_rows with sector_medians, benchmark_returns), rebuilt whole when
+    anything they read moved since their last success (prices move every multiple and the index)."""
+    if since is not None:
+        every = [*STATEMENT_DATASETS, "prices", "profile"]
+        changed = await _fetch(pool, queries.SERVING_CHANGED, every, since, until)
+        moved = (await _fetch(pool, queries.SERVING_COMPANIES_CHANGED, since, until))[0][0]
+        if outcome.name == BENCHMARK_RETURNS and not moved:
+            moved = (await _fetch(pool, queries.SERVING_MEMBERSHIP_CHANGED, since, until))[0][0]
+        if not changed and not moved:
+            return
+    rebuild = refresh_benchmark if outcome.name == BENCHMARK_RETURNS else refresh_screener
+    outcome.symbols, outcome.rows, outcome.data_as_of = await rebuild(pool)

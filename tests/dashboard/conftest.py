@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from dashboard.config import DashboardSettings
-from devkit import seed
+from devkit import seed, workflow_seed
 from devkit.runs import engine_env, run_engine
 from engine.db.migrate import migrate
 from fakefmp.process import fakefmp_running
@@ -51,6 +51,17 @@ def engine_filled(
         )
         assert result.returncode == 0, result.stderr[-3000:]
         seed.add_user(db.owner_url, "ada", PASSWORD, "admin")
+        wait_for_replica(pg_cluster)
+        yield db
+
+
+@pytest.fixture(scope="session")
+def wf_db(pg_cluster: Cluster) -> Iterator[Database]:
+    """The analysts' workflow universe (devkit/workflow_seed.py) with an analyst `ann`, refreshed as an
+    ingest's end does: the #27 task tests' store (test_browser_workflows.py, test_browser_portfolio.py)."""
+    with throwaway_database(pg_cluster, "workflows") as db:
+        workflow_seed.fill(db.owner_url)
+        seed.add_user(db.owner_url, "ann", PASSWORD, "analyst")
         wait_for_replica(pg_cluster)
         yield db
 

@@ -16,23 +16,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from devkit import seed, workflow_seed
-from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
-from tests.dashboard.conftest import PASSWORD, app_at
+from devkit import workflow_seed
+from tests.conftest import Database
+from tests.dashboard.conftest import app_at
 from tests.dashboard.test_browser import chromium, shot
 from tests.dashboard.test_browser_demo import grid_data
 from tests.dashboard.test_browser_ui import SHOTS, tab_for, url_has
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def wf_db(pg_cluster: Cluster) -> Iterator[Database]:
-    with throwaway_database(pg_cluster, "workflows") as db:
-        workflow_seed.fill(db.owner_url)
-        seed.add_user(db.owner_url, "ann", PASSWORD, "analyst")
-        wait_for_replica(pg_cluster)
-        yield db
 
 
 @pytest.fixture(scope="module")
@@ -226,86 +217,6 @@ def test_screener_says_which_condition_it_could_not_read(browser: Any, wf_url: s
     )
     for row in grid_data(tab, "screener-grid"):
         assert row["market_cap"] >= 100e9
-    tab.context.close()
-
-
-def _chosen_volatility(db: Database, weights: dict[str, float], years: int) -> float:
-    """The chosen mix's annualised volatility over the last `years` years, from the stored closes through
-    the analytics functions (the page's numbers, computed here on their own)."""
-    import pandas as pd
-
-    from dashboard.analytics import portfolio
-
-    with psycopg.connect(db.owner_url) as conn:
-        rows = conn.execute(
-            "SELECT symbol, date, coalesce(adj_close, close) FROM prices_daily WHERE symbol = ANY(%s)",
-            (list(weights),),
-        ).fetchall()
-    wide = pd.DataFrame(rows, columns=["symbol", "date", "close"]).pivot(
-        index="date", columns="symbol", values="close"
-    )
-    wide.index = pd.DatetimeIndex(wide.index)
-    wide = wide.sort_index().astype(float)
-    wide = wide[wide.index >= wide.index.max() - pd.DateOffset(years=years)]
-    aligned, _ = portfolio.align_prices(wide[list(weights)])
-    returns = portfolio.portfolio_returns(aligned, weights)
-    return portfolio.performance(returns, risk_free=0.04).annualized_volatility
-
-
-def _compare_rows(tab: Any) -> dict[str, dict[str, Any]]:
-    """The side-by-side grid's rows by statistic (row data rounded to 4 decimals, as the grid sends it)."""
-    return {r["statistic"]: r for r in grid_data(tab, "portfolio-compare-grid")}
-
-
-def test_portfolio_pasted_from_excel_windowed_benchmarked_and_optimised_in_four_actions(
-    browser: Any, wf_url: str, wf_db: Database
-) -> None:
-    """Task 3: holdings pasted from Excel (tabs, newlines, percentages), a 5-year window, the chosen mix
-    beside min-vol, max-Sharpe, HRP and an equal-weight benchmark (beta, tracking error, information
-    ratio), the minimum-volatility weights applied in one click: 4 actions."""
-    tab = tab_for(browser, wf_url, user="ann")
-    tab.goto(wf_url + "/portfolio")
-    tab.wait_for_selector("#portfolio-compare-grid .ag-row")
-    act = Actions(tab)
-    tab.fill("#portfolio-holdings", "AAPL\t40%\nMSFT\t30%\nJNJ\t20%\nKO\t10%\n")
-    act.click("#portfolio-run")  # typing (or pasting) and Analyse: the one entry counts as this action
-    act.click("#portfolio-window-choice label:has-text('5Y')")
-    url_has(tab, window="5Y")
-    tab.wait_for_function(
-        "(e => e && e.innerText.includes('KO'))(document.querySelector('#portfolio-weights-grid'))"
-    )
-    chosen = {"AAPL": 0.4, "MSFT": 0.3, "JNJ": 0.2, "KO": 0.1}
-    want = _chosen_volatility(wf_db, chosen, 5)
-    tab.wait_for_function(
-        "(a => { let v = null; a && a.forEachNode(n => { if (n.data.statistic === 'Annualised volatility')"
-        f" v = n.data['Chosen']; }}); return v !== null && Math.abs(v - {want}) < 6e-5; }})"
-        "(dash_ag_grid.getApi('portfolio-compare-grid'))"
-    )
-    rows = _compare_rows(tab)
-    names = ["Chosen", "Minimum volatility", "Maximum Sharpe", "HRP", "Benchmark (equal weight)"]
-    assert all(n in rows["Sharpe"] for n in names)
-    for stat in ("Tracking error", "Information ratio", "Beta (vs benchmark)"):
-        assert isinstance(rows[stat]["Chosen"], float), stat
-    assert rows["Annualised volatility"]["Minimum volatility"] <= rows["Annualised volatility"]["Chosen"]
-    min_vol = rows["Annualised volatility"]["Minimum volatility"]
-    frontier = plot(tab, "portfolio-frontier-graph", "d.length === 3")
-    marked = dict(zip(frontier[1]["x"], frontier[1]["y"], strict=True))
-    assert len(marked) == 4  # the chosen mix and the three optimised portfolios
-    assert len(frontier[2]["x"]) == 4  # each single asset
-    act.click("button:has-text('Apply minimum volatility weights')")
-    assert act.count == 3
-    tab.wait_for_function(
-        "(a => { let v = null; a && a.forEachNode(n => { if (n.data.statistic === 'Annualised volatility')"
-        f" v = n.data['Chosen']; }}); return v !== null && Math.abs(v - {min_vol}) < 2e-4; }})"
-        "(dash_ag_grid.getApi('portfolio-compare-grid'))"
-    )
-    applied = tab.input_value("#portfolio-holdings")
-    weights = {p.split(":")[0]: float(p.split(":")[1]) for p in applied.split(", ")}
-    assert sum(weights.values()) == pytest.approx(1.0, abs=1e-3)
-    assert _chosen_volatility(wf_db, weights, 5) == pytest.approx(min_vol, rel=1e-3)
-    growth = plot(tab, "portfolio-growth-graph", "d.length === 5")
-    assert all(t["y"][0] == 10_000 for t in growth)
-    shot(tab, "task3-portfolio", SHOTS)
     tab.context.close()
 
 

@@ -60,3 +60,39 @@ def test_frontier_points_use_the_optimiser_s_axes() -> None:
     assert points.at["min vol", "expected_return"] == pytest.approx(best.expected_return, rel=1e-6)
     assert points.loc[["A", "B", "C"], "kind"].tolist() == ["asset"] * 3
     assert points.at["min vol", "volatility"] <= points.loc[["A", "B", "C"], "volatility"].min() + 1e-9
+
+
+def test_relative_statistics_equal_hand_computed_values_and_an_ols_beta() -> None:
+    """Active return, tracking error and information ratio of four returns worked out by hand; beta is
+    the slope of an ordinary least-squares fit (numpy lstsq with an intercept)."""
+    index = pd.bdate_range("2024-01-01", periods=4)
+    r = pd.Series([0.01, -0.02, 0.03, 0.00], index=index)
+    b = pd.Series([0.005, -0.01, 0.02, 0.001], index=index)
+    # active = 0.005, -0.01, 0.01, -0.001: mean 0.001; squared deviations sum to 0.000222 (3 degrees of freedom)
+    rel = evaluate.relative(r, b, periods_per_year=252)
+    assert rel.active_return == pytest.approx(0.001 * 252)
+    assert rel.tracking_error == pytest.approx(np.sqrt(0.000222 / 3) * np.sqrt(252))
+    assert rel.information_ratio == pytest.approx(0.001 * 252 / (np.sqrt(0.000222 / 3) * np.sqrt(252)))
+    rng = np.random.default_rng(5)
+    days = pd.bdate_range("2020-01-01", periods=500)
+    bench = pd.Series(rng.normal(0.0004, 0.01, 500), index=days)
+    mine = 0.0001 + 1.3 * bench + rng.normal(0, 0.004, 500)
+    design = np.column_stack([np.ones(500), bench.to_numpy()])
+    slope = np.linalg.lstsq(design, mine.to_numpy(), rcond=None)[0][1]
+    assert evaluate.relative(mine, bench).beta == pytest.approx(slope, rel=1e-10)
+
+
+def test_benchmark_returns_compound_between_the_portfolio_s_dates() -> None:
+    """Over dates that skip benchmark days the benchmark's returns are compounded; dates before its first
+    day or after its last have none."""
+    days = pd.bdate_range("2024-01-01", periods=6)
+    daily = pd.Series([0.01, 0.02, -0.01, 0.03, 0.005, -0.02], index=days)
+    wanted = pd.DatetimeIndex(
+        [pd.Timestamp("2023-12-29"), days[0], days[2], days[5], days[5] + pd.Timedelta(days=3)]
+    )
+    got = evaluate.returns_over(daily, wanted)
+    assert np.isnan(got.iloc[0])  # no level before the first day
+    assert got.iloc[1] == pytest.approx(1.02 * 0.99 - 1)
+    assert got.iloc[2] == pytest.approx(1.03 * 1.005 * 0.98 - 1)
+    assert np.isnan(got.iloc[3])  # after the last day
+    assert list(got.index) == list(wanted[1:])

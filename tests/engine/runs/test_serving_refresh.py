@@ -128,6 +128,7 @@ async def test_refresh_recomputes_only_what_runs_changed(pool: asyncpg.Pool) -> 
     assert report["metric_history"].symbols == 1
     assert report["month_end_closes"].symbols == 0  # the price loads keep it current themselves
     assert report["screener_rows"].symbols == len(seed.SYMBOLS)  # prices moved: every row again
+    assert report["benchmark_returns"].symbols == len(seed.SYMBOLS)  # and the S&P 500 series, whole
     revenue = await pool.fetchval(
         "SELECT revenue FROM metric_history WHERE symbol = 'KO' AND basis = 'FY' AND fiscal_date = '2024-12-31'"
     )
@@ -168,6 +169,54 @@ async def test_a_member_leaving_the_index_drops_out_at_the_next_refresh(pool: as
     screened = {r["symbol"] for r in await pool.fetch("SELECT symbol FROM screener_rows")}
     assert screened == set(seed.SYMBOLS)
     assert await pool.fetchval("SELECT max(n) FROM sector_medians WHERE sector = 'Health Care'") == 1
+
+
+async def test_the_sp500_benchmark_is_each_member_weighted_by_its_market_cap(
+    pool: asyncpg.Pool, demo: Database
+) -> None:
+    """benchmark_returns on a day equals the members' returns weighted by the previous close times the
+    latest reported share count, read straight from the store (and their plain mean for equal weight)."""
+    await refresh(pool, full=True)
+    day = date(2024, 6, 14)
+    with psycopg.connect(demo.owner_url) as conn:
+        members = [
+            s
+            for (s,) in conn.execute(
+                "SELECT symbol FROM companies WHERE (index_added IS NULL OR index_added <= %s)"
+                " AND (index_removed IS NULL OR index_removed > %s)",
+                (day, day),
+            )
+        ]
+        rets, caps = {}, {}
+        for symbol in members:
+            found = conn.execute(
+                "SELECT d.adj_close, p.adj_close, p.close, p.date FROM prices_daily d"
+                " JOIN LATERAL (SELECT adj_close, close, date FROM prices_daily WHERE symbol = d.symbol"
+                " AND date < d.date ORDER BY date DESC LIMIT 1) p ON true WHERE d.symbol = %s AND d.date = %s",
+                (symbol, day),
+            ).fetchone()
+            assert found is not None
+            now, prev, prev_close, prev_day = found
+            counted = conn.execute(
+                "SELECT (payload->>'weightedAverageShsOut')::float8 FROM statements WHERE symbol = %s"
+                " AND kind = 'income' AND fiscal_date <= %s ORDER BY fiscal_date DESC, period = 'FY' DESC"
+                " LIMIT 1",
+                (symbol, prev_day),
+            ).fetchone()
+            assert counted is not None
+            shares = counted[0]
+            rets[symbol], caps[symbol] = now / prev - 1, prev_close * shares
+    stored = {
+        r["benchmark"]: r for r in await pool.fetch("SELECT * FROM benchmark_returns WHERE date = $1", day)
+    }
+    total = sum(caps.values())
+    assert len(members) == len(seed.SYMBOLS)
+    assert stored["sp500_cap"]["daily_return"] == pytest.approx(
+        sum(caps[s] * rets[s] for s in members) / total, rel=1e-12
+    )
+    assert stored["sp500_equal"]["daily_return"] == pytest.approx(sum(rets.values()) / len(rets), rel=1e-12)
+    assert stored["sp500_cap"]["members"] == len(members)
+    assert stored["sp500_cap"]["coverage"] == 1.0
 
 
 async def test_a_price_load_keeps_its_month_end_closes_current(pool: asyncpg.Pool) -> None:

@@ -1,0 +1,160 @@
+"""Task 3 of #27, the portfolio workflow, performed in a real browser as an analyst would: holdings pasted from
+Excel, a window, the S&P 500 benchmark, the optimisers side by side, applied in one click. Every number the
+page shows is checked against the analytics functions run here on the stored closes and benchmark series.
+
+Its own database, seeded as the other workflow tests' (devkit/workflow_seed.py), and refreshed as an ingest's
+end does, so benchmark_returns holds the S&P 500 series of the seeded members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pytest
+
+from dashboard.analytics import evaluate, portfolio
+from tests.conftest import Database
+from tests.dashboard.conftest import app_at
+from tests.dashboard.test_browser import chromium, shot
+from tests.dashboard.test_browser_demo import grid_data
+from tests.dashboard.test_browser_ui import SHOTS, tab_for, url_has
+from tests.dashboard.test_browser_workflows import Actions, plot
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def wf_url(wf_db: Database) -> Iterator[str]:
+    with app_at(wf_db) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(wf_url: str) -> Iterator[Any]:
+    with chromium() as launched:
+        yield launched
+
+
+RF = 0.04  # the page's default risk-free rate (4 %)
+GRID_ROUNDING = 6e-5  # the grid's row data is rounded to 4 decimals
+
+
+def closes(db: Database, symbols: list[str]) -> pd.DataFrame:
+    """Stored dividend-adjusted closes (the traded close where none), one column per symbol."""
+    with psycopg.connect(db.owner_url) as conn:
+        rows = conn.execute(
+            "SELECT symbol, date, coalesce(adj_close, close) FROM prices_daily WHERE symbol = ANY(%s)",
+            (symbols,),
+        ).fetchall()
+    wide = pd.DataFrame(rows, columns=["symbol", "date", "close"]).pivot(
+        index="date", columns="symbol", values="close"
+    )
+    wide.index = pd.DatetimeIndex(wide.index)
+    return wide.sort_index().astype(float)[symbols]
+
+
+def chosen(
+    db: Database, weights: dict[str, float], *, years: int | None = None, start: str = "", end: str = ""
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The mix's aligned prices and daily returns over the last `years` years or [start, end]."""
+    wide = closes(db, list(weights))
+    if years is not None:
+        wide = wide[wide.index >= wide.index.max() - pd.DateOffset(years=years)]
+    if start:
+        wide = wide[(wide.index >= pd.Timestamp(start)) & (wide.index <= pd.Timestamp(end))]
+    aligned, _ = portfolio.align_prices(wide)
+    return aligned, portfolio.portfolio_returns(aligned, weights)
+
+
+def stored_benchmark(db: Database, name: str) -> pd.Series:
+    """The S&P 500 series the serving refresh stored (benchmark_returns)."""
+    with psycopg.connect(db.owner_url) as conn:
+        rows = conn.execute(
+            "SELECT date, daily_return FROM benchmark_returns WHERE benchmark = %s ORDER BY date", (name,)
+        ).fetchall()
+    assert rows, f"no {name} rows: the refresh did not fill benchmark_returns"
+    return pd.Series([r[1] for r in rows], index=pd.DatetimeIndex([r[0] for r in rows]), dtype=float)
+
+
+def compare_rows(tab: Any) -> dict[str, dict[str, Any]]:
+    """The side-by-side grid's rows by statistic (row data rounded to 4 decimals, as the grid sends it)."""
+    return {r["statistic"]: r for r in grid_data(tab, "portfolio-compare-grid")}
+
+
+def wait_for_stat(
+    tab: Any, statistic: str, column: str, want: float, tolerance: float = GRID_ROUNDING
+) -> None:
+    """Wait until the side-by-side grid shows `want` for the statistic in that portfolio's column."""
+    tab.wait_for_function(
+        f"(a => {{ let v = null; a && a.forEachNode(n => {{ if (n.data.statistic === {statistic!r})"
+        f" v = n.data[{column!r}]; }}); return v !== null && Math.abs(v - {want}) < {tolerance}; }})"
+        "(dash_ag_grid.getApi('portfolio-compare-grid'))"
+    )
+
+
+def test_portfolio_pasted_from_excel_against_the_sp500_and_optimised_in_four_actions(
+    browser: Any, wf_url: str, wf_db: Database
+) -> None:
+    """Task 3: holdings pasted from Excel (tabs, newlines, percentages), a 5-year window, the chosen mix
+    beside min-vol, max-Sharpe and HRP against the cap-weighted S&P 500 (the default benchmark): its beta,
+    tracking error, information ratio and active return equal `evaluate.relative` on the stored series;
+    the equal-weighted S&P 500 is one click away; the minimum-volatility weights applied in one click."""
+    tab = tab_for(browser, wf_url, user="ann")
+    tab.goto(wf_url + "/portfolio")
+    tab.wait_for_selector("#portfolio-compare-grid .ag-row")
+    act = Actions(tab)
+    tab.fill("#portfolio-holdings", "AAPL\t40%\nMSFT\t30%\nJNJ\t20%\nKO\t10%\n")
+    act.click("#portfolio-run")  # typing (or pasting) and Analyse: the one entry counts as this action
+    act.click("#portfolio-window-choice label:has-text('5Y')")
+    url_has(tab, window="5Y")
+    weights = {"AAPL": 0.4, "MSFT": 0.3, "JNJ": 0.2, "KO": 0.1}
+    aligned, returns = chosen(wf_db, weights, years=5)
+    want = portfolio.performance(returns, risk_free=RF).annualized_volatility
+    wait_for_stat(tab, "Annualised volatility", "Chosen", want)
+    cap = evaluate.relative(
+        returns, evaluate.returns_over(stored_benchmark(wf_db, "sp500_cap"), aligned.index)
+    )
+    rows = compare_rows(tab)
+    names = ["Chosen", "Minimum volatility", "Maximum Sharpe", "HRP", "S&P 500 (cap weight)"]
+    assert all(n in rows["Sharpe"] for n in names)
+    for stat, value in (
+        ("Beta (vs benchmark)", cap.beta),
+        ("Tracking error", cap.tracking_error),
+        ("Information ratio", cap.information_ratio),
+        ("Active return (vs benchmark, annualised)", cap.active_return),
+    ):
+        assert rows[stat]["Chosen"] == pytest.approx(value, abs=GRID_ROUNDING), stat
+    assert np.isfinite(cap.beta)
+    assert cap.tracking_error > 0
+    assert rows["Annualised volatility"]["Minimum volatility"] <= rows["Annualised volatility"]["Chosen"]
+    min_vol = rows["Annualised volatility"]["Minimum volatility"]
+    frontier = plot(tab, "portfolio-frontier-graph", "d.length === 3")
+    assert len(dict(zip(frontier[1]["x"], frontier[1]["y"], strict=True))) == 4  # the mix and 3 optimised
+    assert len(frontier[2]["x"]) == 4  # each single asset
+    act.click("button:has-text('Apply minimum volatility weights')")
+    assert act.count == 3
+    wait_for_stat(tab, "Annualised volatility", "Chosen", min_vol, 2e-4)
+    applied = tab.input_value("#portfolio-holdings")
+    weights = {p.split(":")[0]: float(p.split(":")[1]) for p in applied.split(", ")}
+    assert sum(weights.values()) == pytest.approx(1.0, abs=1e-3)
+    aligned, returns = chosen(wf_db, weights, years=5)
+    assert portfolio.performance(returns, risk_free=RF).annualized_volatility == pytest.approx(
+        min_vol, rel=1e-3
+    )
+    growth = plot(tab, "portfolio-growth-graph", "d.length === 5")
+    assert all(t["y"][0] == 10_000 for t in growth)
+    assert "S&P 500 (cap weight)" in [t["name"] for t in growth]
+    act.click("#portfolio-benchmark label:has-text('S&P 500 (equal weight)')")
+    assert act.count == 4
+    url_has(tab, benchmark="sp500_equal")
+    equal = evaluate.relative(
+        returns, evaluate.returns_over(stored_benchmark(wf_db, "sp500_equal"), aligned.index)
+    )
+    wait_for_stat(tab, "Beta (vs benchmark)", "Chosen", equal.beta)
+    assert "S&P 500 (equal weight)" in compare_rows(tab)["Sharpe"]
+    shot(tab, "task3-portfolio", SHOTS)
+    tab.context.close()

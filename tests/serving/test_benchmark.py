@@ -1,0 +1,117 @@
+"""The S&P 500 benchmark series equal a member-by-member loop over the dates, written out by hand."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from serving import benchmark as bm
+
+DAYS = pd.bdate_range("2024-01-01", periods=8)
+
+
+def _prices() -> pd.DataFrame:
+    """A: every day; B: joins the index on day 3, misses day 5 (a gap); C: leaves on day 6, no shares."""
+    rows = []
+    for i, day in enumerate(DAYS):
+        rows.append(("A", day, 100.0 + i, 90.0 + i * 1.1))
+        if i != 5:
+            rows.append(("B", day, 50.0 * (1.02**i), 50.0 * (1.02**i) * 0.99))
+        rows.append(("C", day, 20.0 - i * 0.5, 20.0 - i * 0.5))
+    return pd.DataFrame(rows, columns=["symbol", "date", "close", "value"])
+
+
+SPELLS = pd.DataFrame(
+    {
+        "symbol": ["A", "B", "C"],
+        "added": [pd.NaT, DAYS[3], pd.Timestamp("2000-01-01")],
+        "removed": [pd.NaT, pd.NaT, DAYS[6]],
+    }
+)
+REPORTED = pd.DataFrame(
+    {
+        "symbol": ["A", "A", "B"],
+        "date": [DAYS[0] + pd.Timedelta(days=-40), DAYS[4], DAYS[6]],
+        "shares": [1_000.0, 1_200.0, 3_000.0],
+    }
+)
+PROFILE = pd.Series({"B": 9_999.0})  # B has reported counts: the profile's is not used
+
+
+def _by_hand() -> dict[tuple[str, date], tuple[float, int, float]]:
+    prices = _prices()
+    series = {s: part.set_index("date") for s, part in prices.groupby("symbol")}
+    want: dict[tuple[str, date], tuple[float, int, float]] = {}
+    for day in DAYS:
+        rets, caps = {}, {}
+        for symbol, frame in series.items():
+            spell = SPELLS[SPELLS["symbol"] == symbol].iloc[0]
+            inside = (pd.isna(spell["added"]) or spell["added"] <= day) and (
+                pd.isna(spell["removed"]) or day < spell["removed"]
+            )
+            earlier = frame[frame.index < day]
+            if not inside or day not in frame.index or earlier.empty:
+                continue
+            rets[symbol] = frame.loc[day, "value"] / earlier["value"].iloc[-1] - 1
+            before = earlier.index[-1]  # shares as of the previous close's date
+            known = REPORTED[(REPORTED["symbol"] == symbol) & (REPORTED["date"] <= before)]
+            first = REPORTED[REPORTED["symbol"] == symbol]
+            if not known.empty:
+                caps[symbol] = earlier["close"].iloc[-1] * known["shares"].iloc[-1]
+            elif not first.empty:
+                caps[symbol] = earlier["close"].iloc[-1] * first["shares"].iloc[0]
+        if not rets:
+            continue
+        want[(bm.EQUAL, day.date())] = (sum(rets.values()) / len(rets), len(rets), 1.0)
+        if caps:
+            total = sum(caps.values())
+            cap_return = sum(caps[s] * rets[s] for s in caps) / total
+            want[(bm.CAP, day.date())] = (cap_return, len(rets), len(caps) / len(rets))
+    return want
+
+
+def test_index_returns_equal_a_member_by_member_loop() -> None:
+    """Cap-weighted (previous close x shares as of then) and equal-weighted returns, member counts and
+    coverage equal the hand loop on every date; a gap day's return spans the gap."""
+    got = bm.index_returns(_prices(), SPELLS, REPORTED, PROFILE)
+    want = _by_hand()
+    assert {(b, d) for b, d in zip(got["benchmark"], got["date"], strict=True)} == set(want)
+    for row in got.itertuples(index=False):
+        ret, members, coverage = want[(row.benchmark, row.date)]
+        assert row.daily_return == pytest.approx(ret, rel=1e-12), (row.benchmark, row.date)
+        assert row.members == members
+        assert row.coverage == pytest.approx(coverage)
+
+
+def test_a_member_without_statements_is_weighted_by_its_profile_count() -> None:
+    """C has no reported count: with a profile count it enters the cap weights at that count."""
+    profile = pd.Series({"C": 500.0})
+    got = bm.index_returns(_prices(), SPELLS, REPORTED, profile)
+    first = got[(got["benchmark"] == bm.CAP)].iloc[0]
+    assert first["date"] == DAYS[1].date()
+    a = 91.1 / 90.0 - 1, 100.0 * 1_000.0
+    c = 19.5 / 20.0 - 1, 20.0 * 500.0
+    assert first["daily_return"] == pytest.approx((a[0] * a[1] + c[0] * c[1]) / (a[1] + c[1]), rel=1e-12)
+    assert first["coverage"] == 1.0
+
+
+def test_batches_of_companies_add_up_to_the_whole() -> None:
+    """The refresh's way: partial sums of two batches of companies, finished together, equal one pass."""
+    prices = _prices()
+    whole = bm.index_returns(prices, SPELLS, REPORTED, PROFILE)
+    parts = [
+        bm.partial_sums(prices[prices["symbol"].isin(batch)], SPELLS, REPORTED, PROFILE)
+        for batch in (["A"], ["B", "C"])
+    ]
+    batched = bm.finish(pd.concat(parts))
+    pd.testing.assert_frame_equal(batched, whole, check_exact=False, rtol=1e-12)
+
+
+def test_no_prices_give_no_rows() -> None:
+    """An empty store gives an empty series with the table's columns."""
+    empty = pd.DataFrame({"symbol": [], "date": [], "close": [], "value": []})
+    got = bm.index_returns(empty, SPELLS, REPORTED, PROFILE)
+    assert got.empty
+    assert list(got.columns) == list(bm.COLUMNS)

@@ -27,6 +27,9 @@ SHARE_FIELDS = ("weightedAverageShsOut", "weightedAverageShsOutDil")
 EPS_FIELDS = ("eps", "epsDiluted")
 
 
+# Interest expense as a share of revenue (~3.3 % of the seeded debt); AAPL keeps FMP's 0, as Apple reports.
+INTEREST_OF_REVENUE = 0.01
+NO_INTEREST = ("AAPL",)
 PROFIT_FIELDS = ("operatingIncome", "ebitda", "netIncome", "incomeBeforeTax", "incomeTaxExpense")
 
 
@@ -40,11 +43,13 @@ def profitability(symbol: str, when: date) -> float:
 
 def tweak(symbol: str, kind: str, period: str, when: date, payload: dict[str, Any]) -> dict[str, Any]:
     """Rows as a store that fetched them when filed holds them: each company's own margins, NVDA's rows
-    before its split on the old share basis, HD's equity below zero."""
+    before its split on the old share basis, HD's equity below zero, interest expense (not AAPL)."""
     if kind == "income":
         level = profitability(symbol, when)
         for name in (*PROFIT_FIELDS, *EPS_FIELDS):
             payload[name] = payload[name] * level
+        if symbol not in NO_INTEREST:
+            payload["interestExpense"] = round(INTEREST_OF_REVENUE * payload["revenue"], 2)
     split_symbol, split_day, ratio = SPLIT
     if symbol == split_symbol and kind == "income" and when < split_day:
         for name in SHARE_FIELDS:

@@ -42,6 +42,8 @@ FIGURES = {
     "cash_and_short_term_investments": "cashAndShortTermInvestments",
     "preferred_stock": "preferredStock",
     "minority_interest": "minorityInterest",
+    # The Valuation page's cost of debt: interest expense / total debt (schema/198).
+    "interest_expense": "interestExpense",
 }
 # `fundamentals.ratios`' columns, in its order (tests/serving/test_company.py checks they agree).
 RATIOS = (

@@ -15,7 +15,7 @@ from dash.development.base_component import Component
 
 from dashboard.analytics import valuation
 from dashboard.analytics.errors import AnalyticsError
-from dashboard.analytics.fundamentals import field, safe_div
+from dashboard.analytics.fundamentals import field, safe_div, tax_rate
 from dashboard.components import (
     charts,
     company_data,
@@ -48,7 +48,8 @@ from serving import fitting
 
 dash.register_page(__name__, path="/valuation", name="Valuation", order=1, title="Valuation · MyCFATool")
 
-# name: (label, default, low, high) — percentages are entered as percent
+# name: (label, default, low, high) — percentages are entered as percent. The fields of OWN may be left
+# blank: they then take the company's own figure (`own_figures`), their default only when it has none.
 ASSUMPTIONS = {
     "growth": ("FCF growth, explicit years (%)", 6.0, -50.0, 100.0),
     "years": ("Explicit years", 5, 1, 15),
@@ -59,6 +60,7 @@ ASSUMPTIONS = {
     "kd": ("Pre-tax cost of debt (%)", 5.0, 0.0, 30.0),
     "tax": ("Tax rate (%)", 21.0, 0.0, 60.0),
 }
+OWN = ("beta", "kd", "tax")
 PROJECTION_COLUMNS = {
     "year": Col("Year", "int"),
     "growth": Col("FCF growth", "pct"),
@@ -87,7 +89,13 @@ URL = urlstate.page_state(
     urlstate.Param("asof", "valuation-asof", kind="date", prop="date", label="as-of date"),
     *[
         urlstate.Param(
-            key, f"valuation-{key}", kind="number", default=default, low=low, high=high, label=label
+            key,
+            f"valuation-{key}",
+            kind="number",
+            default=None if key in OWN else default,
+            low=low,
+            high=high,
+            label=label,
         )
         for key, (label, default, low, high) in ASSUMPTIONS.items()
     ],
@@ -114,6 +122,7 @@ def layout(**query: Any) -> Component:
                     debounce=True,
                 ),
                 dbc.FormFeedback(id=f"valuation-{key}-feedback", type="invalid"),
+                *([dbc.FormText(id=f"valuation-{key}-source", className="small")] if key in OWN else []),
             ],
             md=3,
         )
@@ -148,6 +157,7 @@ BASE_FIGURES = {
     "total_debt": "totalDebt",
     "total_equity": "totalStockholdersEquity",
     "shares_diluted": "weightedAverageShsOutDil",
+    "interest_expense": "interestExpense",
 }
 
 
@@ -160,12 +170,14 @@ def base_inputs(symbol: str, as_of: str | None = None) -> dict[str, Any]:
     first reported), the last close on or before it, the latest quarter's share count then (the profile
     is today's, so it is not used).
     """
-    stored = company_data.history(symbol, "FY", tuple(BASE_FIGURES)) if as_of is None else None
+    columns = (*BASE_FIGURES, "effective_tax_rate")
+    stored = company_data.history(symbol, "FY", columns) if as_of is None else None
     router = services().router
     if stored is not None:
         if stored.empty:
             raise AnalyticsError(f"no annual statements for {symbol}")
         figures = {name: float(stored[column].iloc[-1]) for column, name in BASE_FIGURES.items()}
+        tax, year = float(stored["effective_tax_rate"].iloc[-1]), stored.index[-1]
     else:
         annual = company_data.combined(symbol, "FY", as_of)
         if annual.empty:
@@ -173,6 +185,7 @@ def base_inputs(symbol: str, as_of: str | None = None) -> dict[str, Any]:
                 f"no annual statements for {symbol}" + (f" known on {as_of}" if as_of else "")
             )
         figures = {name: float(field(annual.iloc[-1:], name).iloc[0]) for name in BASE_FIGURES.values()}
+        tax, year = float(tax_rate(annual.iloc[-1:]).iloc[0]), annual.index[-1]
     candidates: dict[str, float | None]
     if as_of is None:
         counts = queries.share_counts(router, [symbol]).reindex([symbol])
@@ -200,7 +213,85 @@ def base_inputs(symbol: str, as_of: str | None = None) -> dict[str, Any]:
         "shares": shares,
         "shares_source": source,
         "price": price,
+        "base_date": pd.Timestamp(year).date().isoformat(),
+        "interest_expense": figures["interestExpense"],
+        "tax_rate": tax,
+        # The profile is today's: as of a date its beta would be hindsight, so it is not used.
+        "beta": profile_beta(symbol) if as_of is None else math.nan,
     }
+
+
+def profile_beta(symbol: str) -> float:
+    """The beta of the company's FMP profile (NaN when it has none)."""
+    svc = services()
+    row = svc.cache.cached("company", (symbol,), lambda: queries.company(svc.router, symbol)) or {}
+    profile = row.get("profile")
+    beta = profile.get("beta") if isinstance(profile, dict) else None
+    return float(beta) if isinstance(beta, int | float) and not isinstance(beta, bool) else math.nan
+
+
+def own_figures(base: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
+    """What a blank beta, cost of debt and tax-rate field takes (in the field's unit), and where it comes
+    from: the company's own figure where it is usable (within the field's range), else the field's default
+    with the reason."""
+    label = f"FY ending {base['base_date']}"
+    beta = base.get("beta", math.nan)
+    _, default_beta, low, high = ASSUMPTIONS["beta"]
+    own: dict[str, tuple[float, str]] = {
+        "beta": (beta, "FMP profile")
+        if math.isfinite(beta) and low <= beta <= high
+        else (
+            default_beta,
+            "market beta: "
+            + ("as of a date today's profile is not used" if base.get("as_of") else "the profile has none"),
+        )
+    }
+    interest, debt = base["interest_expense"], base["debt"]
+    kd = interest / debt * 100 if math.isfinite(interest) and math.isfinite(debt) and debt > 0 else math.nan
+    _, default_kd, low, high = ASSUMPTIONS["kd"]
+    if math.isfinite(kd) and low < kd <= high:
+        own["kd"] = (
+            kd,
+            f"interest expense {formats.money(interest)} / total debt {formats.money(debt)}, {label}",
+        )
+    else:
+        why = (
+            "no debt"
+            if not (math.isfinite(debt) and debt > 0)
+            else "no interest expense reported"
+            if not (math.isfinite(interest) and interest > 0)
+            else f"interest / debt {kd:.1f} % is outside {low:g} to {high:g}"
+        )
+        own["kd"] = (default_kd, f"default: {why} ({label})")
+    tax = base["tax_rate"] * 100
+    _, default_tax, low, high = ASSUMPTIONS["tax"]
+    if math.isfinite(tax) and low <= tax < high:
+        own["tax"] = (tax, f"effective rate, income tax / pre-tax income, {label}")
+    else:
+        why = (
+            "pre-tax loss"
+            if not math.isfinite(tax)
+            else f"effective rate {tax:.1f} % is outside {low:g} to {high:g}"
+        )
+        own["tax"] = (default_tax, f"US statutory rate: {why} ({label})")
+    return own
+
+
+def resolved(
+    a: Mapping[str, float], base: Mapping[str, Any] | None
+) -> tuple[dict[str, float], dict[str, str]]:
+    """The assumptions with each blank OWN field filled from the company, and per OWN field where its
+    value comes from ("typed" when the analyst typed it)."""
+    own = own_figures(base) if base is not None else {}
+    values, sources = dict(a), {}
+    for key in OWN:
+        if key in a:
+            sources[key] = "typed"
+        elif key in own:
+            values[key], sources[key] = own[key]
+        else:
+            values[key], sources[key] = ASSUMPTIONS[key][1], "default"
+    return values, sources
 
 
 def equity_for_weights(base: Mapping[str, Any]) -> tuple[float, str]:
@@ -223,6 +314,8 @@ def run_dcf(
     )
     if not math.isfinite(base["shares"]):
         raise AnalyticsError(f"no share count stored for {symbol}")
+    a, base["sources"] = resolved(a, base)
+    base["assumed"] = {key: a[key] for key in OWN}
     ke = valuation.capm_cost_of_equity(a["rf"] / 100, a["beta"], a["erp"] / 100)
     equity_value, base["equity_basis"] = equity_for_weights(base)
     w = valuation.wacc(
@@ -267,6 +360,8 @@ def field_problems(values: Mapping[str, Any]) -> tuple[dict[str, float], dict[st
     good: dict[str, float] = {}
     bad: dict[str, str] = {}
     for key, (label, _, low, high) in ASSUMPTIONS.items():
+        if key in OWN and str(values.get(key) or "").strip() == "":
+            continue  # blank: the company's own figure (`resolved`)
         try:
             number = valid_number(values.get(key), low=low, high=high, name=label)
             if key == "years" and not number.is_integer():
@@ -421,6 +516,8 @@ def multiples_grid(symbol: str, as_of: str | None = None) -> Any:
     Output("valuation-export-projection", "href"),
     Output("valuation-export-grid", "href"),
     Output("valuation-export-multiples", "href"),
+    *[Output(f"valuation-{key}", "placeholder") for key in OWN],
+    *[Output(f"valuation-{key}-source", "children") for key in OWN],
     *[Output(f"valuation-{key}", "invalid") for key in ASSUMPTIONS],
     *[Output(f"valuation-{key}-feedback", "children") for key in ASSUMPTIONS],
     Input("valuation-symbol", "value"),
@@ -435,9 +532,22 @@ def valuation_update(symbol: str | None, as_of: str | None, *values: Any) -> tup
         symbol = valid_symbol(symbol)
         day = company_data.as_of_date(as_of)
     except FAILURES as exc:  # nothing to value: one message, in the summary's place
-        return (states.error(str(exc)), None, charts.blank_figure(), None, "#", "#", "#", *flags, *messages)
+        nothing = ("",) * len(OWN) + (None,) * len(OWN)
+        return (
+            states.error(str(exc)),
+            None,
+            charts.blank_figure(),
+            None,
+            "#",
+            "#",
+            "#",
+            *nothing,
+            *flags,
+            *messages,
+        )
+    hints = own_hints(symbol, day)
     if bad:  # each bad field says why beside itself; everything else keeps its last answer
-        return (*[dash.no_update] * 7, *flags, *messages)
+        return (*[dash.no_update] * 7, *hints, *flags, *messages)
     try:
         # The whole answer per (symbol, as-of, assumptions) and data version: the same for every analyst,
         # and most of them value a company on the default assumptions.
@@ -456,10 +566,34 @@ def valuation_update(symbol: str | None, as_of: str | None, *values: Any) -> tup
             "#",
             "#",
             "#",
+            *hints,
             *flags,
             *messages,
         )
-    return (*answer, *flags, *messages)
+    return (*answer, *hints, *flags, *messages)
+
+
+def own_line(base: Mapping[str, Any]) -> str:
+    """The beta, cost of debt and tax rate the valuation used, and where each came from."""
+    used, sources = base["assumed"], base["sources"]
+    return (
+        f"Beta {used['beta']:.2f} ({sources['beta']}); pre-tax cost of debt {used['kd']:.2f} %"
+        f" ({sources['kd']}); tax rate {used['tax']:.2f} % ({sources['tax']})."
+    )
+
+
+def own_hints(symbol: str, day: str | None) -> list[Any]:
+    """Per OWN field its placeholder (the company's figure a blank field takes), then per OWN field the
+    line under it saying where that figure comes from."""
+    try:
+        base = services().cache.cached("valuation-base", (symbol, day), lambda: base_inputs(symbol, day))
+        own = own_figures(base)
+    except FAILURES:
+        return [""] * len(OWN) + [None] * len(OWN)
+    unit = {"beta": ""}
+    return [f"{own[key][0]:.2f}" for key in OWN] + [
+        f"Blank: {own[key][0]:.2f}{unit.get(key, ' %')}, {own[key][1]}." for key in OWN
+    ]
 
 
 def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ...]:
@@ -507,6 +641,7 @@ def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ..
                     ],
                     id="valuation-wacc",
                 ),
+                html.P(own_line(base), id="valuation-own", className="text-muted small"),
                 html.P(
                     [
                         glossary.term("Enterprise value", "enterprise_value"),
@@ -594,6 +729,13 @@ def _equity_view(symbol: str, model: fitting.Model, a: Mapping[str, float]) -> t
     """Banks, insurers and lenders on the justified P/B from ROE; REITs on the dividend discount model."""
     row = universe_data.metrics().loc[symbol]
     price = float(row["price"])
+    try:
+        base: dict[str, Any] | None = services().cache.cached(
+            "valuation-base", (symbol, None), lambda: base_inputs(symbol, None)
+        )
+    except FAILURES:
+        base = None
+    a, sources = resolved(a, base)
     ke = valuation.capm_cost_of_equity(a["rf"] / 100, a["beta"], a["erp"] / 100)
     g = a["terminal"] / 100
     if model.kind == "pb_roe":
@@ -603,6 +745,7 @@ def _equity_view(symbol: str, model: fitting.Model, a: Mapping[str, float]) -> t
         pb = fitting.justified_pb(roe, ke, g)
         value = pb * bvps
         how = (
+            f"Beta {a['beta']:.2f} ({sources['beta']}). "
             f"Justified P/B = (ROE {roe:.1%} - g {g:.2%}) / (cost of equity {ke:.2%} - g) = {pb:.2f}x;"
             f" x book value per share USD {bvps:,.2f} = USD {value:,.2f}."
         )
@@ -610,6 +753,7 @@ def _equity_view(symbol: str, model: fitting.Model, a: Mapping[str, float]) -> t
         dps = float(row["dividend_yield"]) * price
         value = fitting.gordon_ddm(dps, ke, g)
         how = (
+            f"Beta {a['beta']:.2f} ({sources['beta']}). "
             f"Dividend per share USD {dps:,.2f} (last fiscal year) x (1 + g {g:.2%}) / (cost of equity"
             f" {ke:.2%} - g) = USD {value:,.2f}."
         )

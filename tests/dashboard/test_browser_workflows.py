@@ -260,6 +260,13 @@ def _latest_fy(db: Database, symbol: str) -> tuple[dict[str, Any], dict[str, Any
     return bodies["income"][0], bodies["balance"][0], bodies["balance"][1]
 
 
+def _profile(db: Database, symbol: str) -> dict[str, Any]:
+    with psycopg.connect(db.owner_url) as conn:
+        row = conn.execute("SELECT profile FROM companies WHERE symbol = %s", (symbol,)).fetchone()
+    assert row is not None
+    return row[0] if isinstance(row[0], dict) else json.loads(row[0])
+
+
 def _per_share(tab: Any, unlike: str = "") -> float:
     text = tab.wait_for_function(
         f"(e => e && /^[0-9,.]+$/.test(e.innerText) && e.innerText !== {unlike!r} ? e.innerText : null)"
@@ -281,7 +288,8 @@ def test_valuation_fits_the_model_to_a_bank_and_flags_each_bad_field(
     income, balance, before = _latest_fy(wf_db, "JPM")
     roe = income["netIncome"] / ((balance["totalStockholdersEquity"] + before["totalStockholdersEquity"]) / 2)
     bvps = balance["totalStockholdersEquity"] / income["weightedAverageShsOutDil"]
-    ke, g = 0.04 + 1.0 * 0.055, 0.025  # the default risk-free rate, beta, premium and terminal growth
+    beta = _profile(wf_db, "JPM")["beta"]  # a blank beta field takes the profile's
+    ke, g = 0.04 + beta * 0.055, 0.025  # the default risk-free rate, premium and terminal growth
     assert value == pytest.approx((roe - g) / (ke - g) * bvps, rel=1e-3)
     tab.goto(wf_url + "/valuation?symbol=KO")
     value = _per_share(tab)
@@ -366,4 +374,45 @@ def test_valuation_multiples_on_ttm_with_period_end_peers_and_nm(
     rows = {r["key"]: r for r in grid_data(tab, "valuation-multiples-grid")}
     assert rows["pb"]["value"] == "n/m"
     assert "n/m" in tab.inner_text("#valuation-multiples-grid")
+    tab.context.close()
+
+
+def test_valuation_takes_beta_cost_of_debt_and_tax_from_the_company(
+    browser: Any, wf_url: str, wf_db: Database
+) -> None:
+    """Review V2: blank beta, cost of debt and tax fields take the company's own figures (the profile's
+    beta, interest expense over total debt, the effective tax rate of the base year), shown in each field
+    and under it; a typed value replaces one and the summary says it was typed. AAPL reports no interest
+    expense (as FMP sends Apple's): its cost of debt is the default, and the page says why."""
+    income, balance, _ = _latest_fy(wf_db, "KO")
+    kd = income["interestExpense"] / balance["totalDebt"] * 100
+    tax = income["incomeTaxExpense"] / income["incomeBeforeTax"] * 100
+    beta = _profile(wf_db, "KO")["beta"]
+    tab = tab_for(browser, wf_url, user="ann")
+    tab.goto(wf_url + "/valuation?symbol=KO")
+    before = _per_share(tab)
+    tab.wait_for_function("document.querySelector('#valuation-kd').placeholder !== ''")
+    assert tab.get_attribute("#valuation-beta", "placeholder") == f"{beta:.2f}"
+    assert tab.get_attribute("#valuation-kd", "placeholder") == f"{kd:.2f}"
+    assert tab.get_attribute("#valuation-tax", "placeholder") == f"{tax:.2f}"
+    assert "interest expense" in tab.inner_text("#valuation-kd-source")
+    assert "effective rate" in tab.inner_text("#valuation-tax-source")
+    own = tab.inner_text("#valuation-own")
+    assert f"Beta {beta:.2f} (FMP profile)" in own
+    assert f"pre-tax cost of debt {kd:.2f} %" in own
+    assert f"tax rate {tax:.2f} %" in own
+    ke = 4.0 + beta * 5.5  # the default risk-free rate and premium, in %
+    assert f"cost of equity {ke:.2f}%" in tab.inner_text("#valuation-wacc")
+    tab.fill("#valuation-beta", "1.5")
+    tab.press("#valuation-beta", "Enter")
+    _per_share(tab, unlike=f"{before:,.2f}")
+    tab.wait_for_function("document.querySelector('#valuation-own').innerText.includes('typed')")
+    assert "Beta 1.50 (typed)" in tab.inner_text("#valuation-own")
+    assert f"cost of equity {4.0 + 1.5 * 5.5:.2f}%" in tab.inner_text("#valuation-wacc")
+    url_has(tab, beta="1.5")
+    tab.goto(wf_url + "/valuation?symbol=AAPL")
+    tab.wait_for_function(
+        "(e => e && e.innerText.includes('no interest expense'))(document.querySelector('#valuation-kd-source'))"
+    )
+    assert tab.get_attribute("#valuation-kd", "placeholder") == "5.00"
     tab.context.close()

@@ -496,3 +496,69 @@ def test_valuation_multiples_as_of_a_date(ann: Call) -> None:
     fy2023 = next(p for p in income if p["period"] == "FY" and p["date"] == "2023-12-31")
     pe = next(r for r in grid["props"]["rowData"] if r["key"] == "pe")["value"]
     assert pe == pytest.approx(close * shares / fy2023["netIncome"], rel=1e-3)  # shares shown to 0.1 m
+
+
+def _base(**changes: Any) -> dict[str, Any]:
+    """A DCF base as `valuation.base_inputs` returns it: USD 2 bn of interest on 50 bn of debt, 21.3 %."""
+    return {
+        "as_of": None,
+        "base_date": "2024-12-31",
+        "interest_expense": 2e9,
+        "debt": 50e9,
+        "tax_rate": 0.213,
+        "beta": 1.27,
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "want", "why"),
+    [
+        ({}, {"beta": 1.27, "kd": 4.0, "tax": 21.3}, {"beta": "FMP profile", "kd": "interest expense"}),
+        ({"interest_expense": 0.0}, {"kd": 5.0}, {"kd": "no interest expense reported"}),
+        ({"debt": 0.0}, {"kd": 5.0}, {"kd": "no debt"}),
+        ({"interest_expense": 20e9}, {"kd": 5.0}, {"kd": "interest / debt 40.0 % is outside 0 to 30"}),
+        ({"tax_rate": float("nan")}, {"tax": 21.0}, {"tax": "pre-tax loss"}),
+        ({"tax_rate": 0.75}, {"tax": 21.0}, {"tax": "effective rate 75.0 % is outside 0 to 60"}),
+        ({"beta": float("nan")}, {"beta": 1.0}, {"beta": "the profile has none"}),
+        ({"beta": 9.0}, {"beta": 1.0}, {"beta": "market beta"}),
+        (
+            {"beta": float("nan"), "as_of": "2024-03-31"},
+            {"beta": 1.0},
+            {"beta": "today's profile is not used"},
+        ),
+    ],
+)
+def test_blank_beta_cost_of_debt_and_tax_take_the_company_figures(
+    dash_app: Any, changes: dict[str, Any], want: dict[str, float], why: dict[str, str]
+) -> None:
+    """Review V2: cost of debt = interest expense / total debt (2 / 50 = 4 %), tax = the effective rate,
+    beta = the profile's; each falls back to the field's default with the reason when it is not usable."""
+    from dashboard.pages import valuation
+
+    own = valuation.own_figures(_base(**changes))
+    for key, value in want.items():
+        assert own[key][0] == pytest.approx(value)
+    for key, text in why.items():
+        assert text in own[key][1]
+    values, sources = valuation.resolved({"beta": 0.8, "rf": 4.0}, _base(**changes))
+    assert (values["beta"], sources["beta"]) == (0.8, "typed")  # a typed field wins
+    assert values["kd"] == pytest.approx(own["kd"][0])
+
+
+def test_valuation_blank_fields_take_the_company_figures(ann: Call) -> None:
+    """Blank beta, cost of debt and tax fields: the WACC uses the profile's beta (the seed's 1.109), the
+    default cost of debt (the seed's interest expense is FMP's 0 for Apple) and the effective tax rate of
+    the last fiscal year (income tax / pre-tax income of the seed's FY2024), and the summary says so."""
+    values = {"valuation-symbol": "KO", **VALUATION_INPUTS, "valuation-beta": "", "valuation-kd": None}
+    out = ann("valuation-summary", {**values, "valuation-tax": " "})
+    own = str(find_id(out["valuation-summary"]["children"], "valuation-own"))
+    _, income = _seeded("KO")
+    fy = [p for p in income if p["period"] == "FY"][-1]
+    tax = fy["incomeTaxExpense"] / fy["incomeBeforeTax"] * 100
+    assert "Beta 1.11 (FMP profile)" in own
+    assert "pre-tax cost of debt 5.00 % (default: no interest expense reported" in own
+    assert f"tax rate {tax:.2f} % (effective rate" in own
+    assert f"cost of equity {4 + 1.109 * 5.5:.2f}%" in str(out["valuation-summary"]["children"])
+    assert out["valuation-beta"]["placeholder"] == "1.11"
+    assert out["valuation-tax"]["invalid"] is False

@@ -25,21 +25,24 @@ BASES = {"FY": "Fiscal years", "TTM": "Trailing 12 months", "CAL": "Calendar yea
 ALIGN = {"FY": "fiscal_year", "TTM": "quarter", "CAL": "calendar_year"}
 
 
-def stored_or_computed(symbols: Sequence[str], basis: str) -> pd.DataFrame:
-    """metric_history rows of one stored basis ("FY", "Q", "TTM") for the symbols, by symbol and date."""
+def stored_or_computed(symbols: Sequence[str], basis: str, *, first: bool = False) -> pd.DataFrame:
+    """metric_history rows of one stored basis ("FY", "Q", "TTM") for the symbols, by symbol and date;
+    `first`: as first reported (metric_history_first where a company was restated)."""
     svc = services()
-    if serving_state.usable(serving_state.METRIC_HISTORY):
-        return queries.metric_histories(svc.router, symbols, basis)
-    frame = history.metric_frame(*history.group_statements(queries.statement_rows(svc.router, symbols)))
+    tables = [serving_state.METRIC_HISTORY, *([serving_state.METRIC_HISTORY_FIRST] if first else [])]
+    if all(serving_state.usable(t) for t in tables):
+        return queries.metric_histories(svc.router, symbols, basis, first=first)
+    rows = queries.statement_rows(svc.router, symbols, first=first)
+    frame = history.metric_frame(*history.group_statements(rows))
     frame = frame[frame["basis"] == basis] if not frame.empty else frame
     return frame.sort_values(["symbol", "fiscal_date"], kind="stable").reset_index(drop=True)
 
 
-def _prepare(symbols: Sequence[str], basis: str) -> dict[str, pd.DataFrame]:
+def _prepare(symbols: Sequence[str], basis: str, first: bool = False) -> dict[str, pd.DataFrame]:
     """Each symbol's rows of `basis`, split-adjusted and priced at each period end (empty when none)."""
     source = "FY" if basis == "FY" else "TTM"
-    rows = stored_or_computed(symbols, source)
-    quarters = stored_or_computed(symbols, "Q") if source == "TTM" else None
+    rows = stored_or_computed(symbols, source, first=first)
+    quarters = stored_or_computed(symbols, "Q", first=first) if source == "TTM" else None
     closes = (
         queries.closes_on(services().router, rows["symbol"].tolist(), rows["fiscal_date"].tolist())
         if not rows.empty
@@ -73,10 +76,11 @@ def _aligned(frame: pd.DataFrame, basis: str) -> pd.DataFrame:
     return frame
 
 
-def histories(symbols: Sequence[str], basis: str) -> dict[str, pd.DataFrame]:
-    """The chosen companies' histories on `basis` (cached per choice and data version)."""
-    key = (tuple(symbols), basis)
-    return services().cache.cached("compare-histories", key, lambda: _prepare(list(symbols), basis))
+def histories(symbols: Sequence[str], basis: str, *, first: bool = False) -> dict[str, pd.DataFrame]:
+    """The chosen companies' histories on `basis`, as first reported with `first` (cached per choice and
+    data version)."""
+    key = (tuple(symbols), basis, first)
+    return services().cache.cached("compare-histories", key, lambda: _prepare(list(symbols), basis, first))
 
 
 def group_members(group: str, name: str) -> list[str]:
@@ -85,15 +89,18 @@ def group_members(group: str, name: str) -> list[str]:
     return sorted(frame.loc[frame[group] == name, "symbol"].tolist())
 
 
-def group_medians(group: str, name: str, basis: str, metric: str) -> pd.DataFrame:
+def group_medians(group: str, name: str, basis: str, metric: str, *, first: bool = False) -> pd.DataFrame:
     """Per aligned period: the median of `metric` over the group's companies with a value, and how many
-    had one (columns: the ALIGN key, median, n), from every member's history (cached per group)."""
+    had one (columns: the ALIGN key, median, n), from every member's history (cached per group), as
+    first reported with `first`."""
     svc = services()
 
     def build() -> pd.DataFrame:
         peers = group_members(group, name)
         every = svc.cache.cached(
-            "group-histories", (group, name, basis), lambda: _prepare(peers, basis) if peers else {}
+            "group-histories",
+            (group, name, basis, first),
+            lambda: _prepare(peers, basis, first) if peers else {},
         )
         parts = [f[[ALIGN[basis], metric]] for f in every.values() if not f.empty and metric in f]
         if not parts:
@@ -104,4 +111,4 @@ def group_medians(group: str, name: str, basis: str, metric: str) -> pd.DataFram
         grouped = long.groupby(ALIGN[basis])[metric]
         return pd.DataFrame({"median": grouped.median(), "n": grouped.count()}).reset_index()
 
-    return svc.cache.cached("group-medians", (group, name, basis, metric), build)
+    return svc.cache.cached("group-medians", (group, name, basis, metric, first), build)

@@ -39,6 +39,10 @@ def pinned_at(run: int) -> Any:
     return svc.cache.cached("run-ended", (run,), lambda: queries.run_ended(svc.router, run))
 
 
+# The Figures toggle of the Company page, Compare and the Screener (`?figures=first` in a link).
+FIGURES = {"restated": "As restated", "first": "As first reported"}
+
+
 def figures_mode(figures: str, as_of: str | None) -> str:
     """How the statements are read (`queries.statement_payloads`): as first reported, as known on the
     as-of date with the fallback to what was filed by then, or the latest."""

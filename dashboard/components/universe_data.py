@@ -38,9 +38,12 @@ def live_metrics() -> pd.DataFrame:
     return table.join(added).join(restated)
 
 
-def metrics() -> pd.DataFrame:
-    """The screener table: one row per symbol (sector, ratios, multiples, scores, growth, price)."""
+def metrics(figures: str = "restated") -> pd.DataFrame:
+    """The screener table: one row per symbol (sector, ratios, multiples, scores, growth, price); with
+    `figures` "first" each restated company's statement figures as first reported (`first_reported`)."""
     svc = services()
+    if figures == "first":
+        return svc.cache.cached("screener-table-first", (), lambda: first_reported(metrics()))
 
     def build() -> pd.DataFrame:
         if serving_state.usable(serving_state.SCREENER_ROWS):
@@ -48,6 +51,29 @@ def metrics() -> pd.DataFrame:
         return live_metrics()
 
     return svc.cache.cached("screener-table", (), build)
+
+
+def first_reported(table: pd.DataFrame) -> pd.DataFrame:
+    """The screener table with the rows of the restated companies computed again from the payloads FMP
+    first sent (schema 173); the others' figures are the same either way. Prices, price statistics and
+    restatement counts stay as they are: a restatement moves statements only."""
+    router = services().router
+    restated = [s for s in queries.restated_symbols(router) if s in table.index]
+    if not restated:
+        return table
+    raw = queries.recent_annual_first(router, restated, derive.KINDS, keep=derive.DEPTH)
+    closes = queries.latest_closes(router)
+    closes = closes[closes["symbol"].isin(restated)] if not closes.empty else closes
+    rows = derive.screener_table(raw, closes, queries.share_counts(router, restated), members())
+    if rows.empty:
+        return table
+    stats = table.reindex(index=rows.index, columns=list(derive.PRICE_STATS))
+    computed = rows.join(derive.added_columns(raw, rows, stats))
+    out = table.copy()
+    shared = [c for c in computed.columns if c in out.columns and c not in derive.PRICE_STATS]
+    for column in shared:
+        out.loc[computed.index, column] = computed[column].to_numpy()
+    return out
 
 
 def sector_medians(table: pd.DataFrame, columns: tuple[str, ...] = valuation.MULTIPLES) -> pd.DataFrame:
@@ -62,18 +88,20 @@ def sector_medians(table: pd.DataFrame, columns: tuple[str, ...] = valuation.MUL
     return svc.cache.cached("valuation-sector-medians", (columns,), build)
 
 
-def latest_ttm() -> pd.DataFrame:
-    """Each symbol's latest TTM metric_history row, indexed by symbol (computed on a store without it)."""
+def latest_ttm(*, first: bool = False) -> pd.DataFrame:
+    """Each symbol's latest TTM metric_history row, indexed by symbol (computed on a store without it);
+    as first reported with `first`."""
     svc = services()
+    tables = [serving_state.METRIC_HISTORY, *([serving_state.METRIC_HISTORY_FIRST] if first else [])]
 
     def build() -> pd.DataFrame:
-        if serving_state.usable(serving_state.METRIC_HISTORY):
-            rows = queries.latest_ttm(svc.router)
+        if all(serving_state.usable(t) for t in tables):
+            rows = queries.latest_ttm(svc.router, first=first)
         else:
-            rows = history_data.stored_or_computed(members()["symbol"].tolist(), "TTM")
+            rows = history_data.stored_or_computed(members()["symbol"].tolist(), "TTM", first=first)
         return basis.latest(rows)
 
-    return svc.cache.cached("latest-ttm", (), build)
+    return svc.cache.cached("latest-ttm", (first,), build)
 
 
 def reference_day(table: pd.DataFrame) -> pd.Timestamp | None:
@@ -84,20 +112,21 @@ def reference_day(table: pd.DataFrame) -> pd.Timestamp | None:
     return pd.Timestamp(day) if day else None
 
 
-def on_basis(kind: str) -> pd.DataFrame:
+def on_basis(kind: str, figures: str = "restated") -> pd.DataFrame:
     """The screener table on one clear basis: "ttm" (trailing twelve months where four quarters end no
     earlier than the last fiscal year, else that year) or "fy" (the latest fiscal year), with the basis,
-    the period end, a flag for periods over nine months old, and n/m ratios blanked (serving/basis.py)."""
+    the period end, a flag for periods over nine months old, and n/m ratios blanked (serving/basis.py);
+    `figures` "first": as first reported."""
     svc = services()
 
     def build() -> pd.DataFrame:
-        table = metrics()
+        table = metrics(figures)
         if table.empty:
             return table
-        ttm = latest_ttm() if kind == "ttm" else pd.DataFrame()
+        ttm = latest_ttm(first=figures == "first") if kind == "ttm" else pd.DataFrame()
         return basis.clear_basis(table, ttm, reference=reference_day(table))
 
-    return svc.cache.cached("screener-basis", (kind,), build)
+    return svc.cache.cached("screener-basis", (kind, figures), build)
 
 
 def basis_medians(kind: str = "ttm") -> tuple[pd.DataFrame, pd.DataFrame]:

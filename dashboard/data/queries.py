@@ -444,6 +444,33 @@ def recent_annual(router: ReplicaRouter, kinds: Sequence[str], keep: int = 2) ->
     )
 
 
+def recent_annual_first(
+    router: ReplicaRouter, symbols: Sequence[str], kinds: Sequence[str], keep: int = 2
+) -> pd.DataFrame:
+    """`recent_annual` of some symbols as first reported (each period's first payload, schema 173)."""
+    if any(k not in STATEMENT_KINDS for k in kinds):
+        raise ValueError("unknown statement kind")
+    return _read(
+        router,
+        "SELECT kind, symbol, fiscal_date, payload FROM (SELECT kind, symbol, fiscal_date, payload,"
+        " row_number() OVER (PARTITION BY symbol, kind ORDER BY fiscal_date DESC) AS rn"
+        " FROM statement_versions('first', NULL, NULL, CAST(:symbols AS text[]), CAST(:kinds AS text[]),"
+        " '{FY}')) ranked WHERE rn <= :keep",
+        {"symbols": list(symbols), "kinds": list(kinds), "keep": keep},
+    )
+
+
+def restated_symbols(router: ReplicaRouter) -> list[str]:
+    """The companies with a restated income statement, balance sheet or cash-flow statement: the only
+    ones whose figures as first reported differ from the figures held now."""
+    frame = _read(
+        router,
+        "SELECT DISTINCT symbol FROM statement_revisions WHERE kind IN ('income', 'balance', 'cashflow')"
+        " ORDER BY symbol",
+    )
+    return [str(s) for s in frame["symbol"]] if not frame.empty else []
+
+
 def share_counts(router: ReplicaRouter, symbols: Sequence[str] | None = None) -> pd.DataFrame:
     """Current share-count candidates per symbol, indexed by symbol.
 
@@ -604,33 +631,59 @@ NOT_FLOAT = frozenset(
 
 
 # -- #27: histories for Compare and Valuation, the TTM basis for the Screener --------------------------
-def latest_ttm(router: ReplicaRouter) -> pd.DataFrame:
-    """Each symbol's latest TTM metric_history row (the Screener's trailing-twelve-month basis)."""
+# metric_history as first reported: metric_history_first's rows of the restated companies, metric_history's
+# of the others (schema 173: both tables have the same columns in the same order).
+METRIC_HISTORY_AS_FIRST = (
+    "(SELECT * FROM metric_history_first UNION ALL SELECT * FROM metric_history m"
+    " WHERE NOT EXISTS (SELECT 1 FROM metric_history_first f WHERE f.symbol = m.symbol))"
+)
+
+
+def _metric_table(first: bool) -> str:
+    return f"{METRIC_HISTORY_AS_FIRST} AS h" if first else "metric_history"
+
+
+def latest_ttm(router: ReplicaRouter, *, first: bool = False) -> pd.DataFrame:
+    """Each symbol's latest TTM metric_history row (the Screener's trailing-twelve-month basis); as first
+    reported with `first`."""
     result = _result(
         router,
-        "SELECT DISTINCT ON (symbol) * FROM metric_history WHERE basis = 'TTM' ORDER BY symbol, fiscal_date DESC",
+        f"SELECT DISTINCT ON (symbol) * FROM {_metric_table(first)} WHERE basis = 'TTM'"
+        " ORDER BY symbol, fiscal_date DESC",
     )
     return _typed(result)
 
 
-def metric_histories(router: ReplicaRouter, symbols: Sequence[str], basis: str) -> pd.DataFrame:
-    """metric_history rows of several symbols and one basis ("FY", "Q", "TTM"), by symbol, oldest first."""
+def metric_histories(
+    router: ReplicaRouter, symbols: Sequence[str], basis: str, *, first: bool = False
+) -> pd.DataFrame:
+    """metric_history rows of several symbols and one basis ("FY", "Q", "TTM"), by symbol, oldest first;
+    as first reported with `first`."""
     result = _result(
         router,
-        "SELECT * FROM metric_history WHERE basis = :basis AND symbol = ANY(:symbols)"
+        f"SELECT * FROM {_metric_table(first)} WHERE basis = :basis AND symbol = ANY(:symbols)"
         " ORDER BY symbol, fiscal_date",
         {"basis": basis, "symbols": list(symbols)},
     )
     return _typed(result)
 
 
-def statement_rows(router: ReplicaRouter, symbols: Sequence[str]) -> list[dict[str, Any]]:
+def statement_rows(
+    router: ReplicaRouter, symbols: Sequence[str], *, first: bool = False
+) -> list[dict[str, Any]]:
     """The statement rows metric_history is computed from (`serving.history.group_statements` takes them),
-    for a store whose serving tables are not filled yet."""
+    for a store whose serving tables are not filled yet; each period's first payload with `first` (what
+    the engine computes metric_history_first from)."""
+    source = (
+        "(SELECT symbol, kind, period, fiscal_date, fiscal_year, known_since AS updated_at, payload"
+        " FROM statement_versions('first', NULL, NULL, CAST(:symbols AS text[]))) AS s"
+        if first
+        else "statements"
+    )
     result = _result(
         router,
         "SELECT symbol, kind, CASE WHEN period = 'FY' THEN 'FY' ELSE 'Q' END AS grp, period, fiscal_date,"
-        " fiscal_year, updated_at, payload FROM statements"
+        f" fiscal_year, updated_at, payload FROM {source}"
         " WHERE symbol = ANY(:symbols) AND kind IN ('income', 'balance', 'cashflow') ORDER BY symbol, fiscal_date",
         {"symbols": list(symbols)},
     )

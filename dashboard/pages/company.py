@@ -55,7 +55,7 @@ dash.register_page(__name__, path="/", name="Company", order=0, title="Company Â
 PERIODS = VIEWS
 KINDS = point_in_time.STATEMENT_NAMES
 VIEWS_SHOWN = {"values": "Values", "yoy": "YoY %", "common": "Common size %"}
-FIGURES = {"restated": "As restated", "first": "As first reported"}
+FIGURES = point_in_time.FIGURES
 FRESHNESS_COLUMNS = {
     "dataset": formats.Col("Dataset"),
     "latest": formats.Col("Latest period"),

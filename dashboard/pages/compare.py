@@ -20,6 +20,7 @@ from dashboard.components import (
     company_data,
     compare_view,
     history_data,
+    point_in_time,
     states,
     tables,
     universe_data,
@@ -90,6 +91,7 @@ URL = urlstate.page_state(
     urlstate.Param("overlay", "compare-overlay", kind="choices", default=[], choices=tuple(OVERLAYS)),
     urlstate.Param("span", "compare-span", default="5Y", choices=tuple(SPANS), label="range"),
     urlstate.Param("scale", "compare-scale", default="linear", choices=tuple(SCALES), label="scale"),
+    urlstate.Param("figures", "compare-figures", default="restated", choices=tuple(point_in_time.FIGURES)),
 )
 register_picker("compare-symbols")
 
@@ -171,6 +173,12 @@ def layout(**query: Any) -> Component:
             ],
             className="mb-2 g-2",
         ),
+        dbc.Row(
+            radio_column(
+                "compare-figures", point_in_time.FIGURES, state["figures"], md=6, label="Statement figures"
+            ),
+            className="mb-2",
+        ),
         html.Div(id="compare-staleness"),
         heading("History", "compare", "history"),
         chart("compare-history-graph", "compare-history"),
@@ -235,8 +243,8 @@ def compare_tickers(pasted: str | None, chosen: list[str] | None) -> tuple[Any, 
     return keep, keep, None
 
 
-def ratio_table(symbols: list[str]) -> pd.DataFrame:
-    table = universe_data.on_basis("ttm")
+def ratio_table(symbols: list[str], figures: str = "restated") -> pd.DataFrame:
+    table = universe_data.on_basis("ttm", figures)
     if table.empty:
         return pd.DataFrame()
     labelled = with_labels(table)
@@ -255,6 +263,10 @@ def normalised(symbols: list[str], span: str) -> pd.DataFrame:
     return pd.DataFrame(values / first * 100.0, index=shown.index, columns=shown.columns.rename(None))
 
 
+def valid_figures(figures: Any) -> str:
+    return valid_choice(figures or "restated", tuple(point_in_time.FIGURES), name="figures")
+
+
 def history_inputs(
     symbols: Any, metric: Any, basis: Any, years: Any, overlays: Any
 ) -> tuple[list[str], str, str, int, list[str]]:
@@ -269,9 +281,9 @@ def history_inputs(
 
 
 def history_view(
-    chosen: list[str], metric: str, basis: str, years: int, wanted: list[str]
+    chosen: list[str], metric: str, basis: str, years: int, wanted: list[str], first: bool = False
 ) -> tuple[Any, ...]:
-    frames = compare_view.windowed(history_data.histories(chosen, basis), basis, years)
+    frames = compare_view.windowed(history_data.histories(chosen, basis, first=first), basis, years)
     long = compare_view.long_table(frames, basis, metric)
     missing = [s for s in chosen if s not in set(long["symbol"])]
     overlays = []
@@ -279,7 +291,7 @@ def history_view(
         column = "sector" if kind == "sector" else "sub_industry"
         names = dict.fromkeys(str(v) for v in _groups(chosen, column) if isinstance(v, str))
         for name in names:
-            medians = history_data.group_medians(column, name, basis, metric)
+            medians = history_data.group_medians(column, name, basis, metric, first=first)
             periods = set(long["period"])
             shown = medians[
                 [compare_view.label(basis, v) in periods for v in medians[history_data.ALIGN[basis]]]
@@ -332,16 +344,21 @@ def _col(name: str, kind: str) -> Col:
     Input("compare-basis", "value"),
     Input("compare-years", "value"),
     Input("compare-overlay", "value"),
+    Input("compare-figures", "value"),
 )
-def compare_history(symbols: Any, metric: Any, basis: Any, years: Any, overlays: Any) -> tuple[Any, ...]:
+def compare_history(
+    symbols: Any, metric: Any, basis: Any, years: Any, overlays: Any, figures: Any = None
+) -> tuple[Any, ...]:
     try:
         chosen, metric, basis, count, wanted = history_inputs(symbols, metric, basis, years, overlays)
+        figures = valid_figures(figures)
     except InvalidInput as exc:  # the message beside the years field; the chart keeps its last view
         return dash.no_update, dash.no_update, f"{exc}.", dash.no_update
+    first = figures == "first"
     try:
-        key = (tuple(chosen), metric, basis, count, tuple(wanted))
+        key = (tuple(chosen), metric, basis, count, tuple(wanted), first)
         figure, table = services().cache.cached(
-            "compare-history-view", key, lambda: history_view(chosen, metric, basis, count, wanted)
+            "compare-history-view", key, lambda: history_view(chosen, metric, basis, count, wanted, first)
         )
     except FAILURES as exc:
         return charts.blank_figure(), states.error(str(exc)), None, "#"
@@ -351,6 +368,7 @@ def compare_history(symbols: Any, metric: Any, basis: Any, years: Any, overlays:
         "basis": basis,
         "years": str(count),
         "overlay": ",".join(wanted),
+        **({"figures": figures} if first else {}),
     }
     return figure, table, None, export_href("compare", "history", params)
 
@@ -364,14 +382,20 @@ def compare_history(symbols: Any, metric: Any, basis: Any, years: Any, overlays:
     Input("compare-symbols", "value"),
     Input("compare-span", "value"),
     Input("compare-scale", "value"),
+    Input("compare-figures", "value"),
 )
-def compare_update(symbols: list[str] | None, span: str, scale: str | None) -> tuple[Any, Any, Any, str, str]:
+def compare_update(
+    symbols: list[str] | None, span: str, scale: str | None, figures: str | None = None
+) -> tuple[Any, Any, Any, str, str]:
     try:
         chosen = valid_symbols(symbols or [], minimum=2, maximum=MAX_TICKERS)
         span = valid_choice(span, tuple(SPANS), name="range")
         scale = valid_choice(scale or "linear", tuple(SCALES), name="scale")
+        figures = valid_figures(figures)
         grid, figure = services().cache.cached(
-            "compare-view", (tuple(chosen), span, scale), lambda: compare_snapshot(chosen, span, scale)
+            "compare-view",
+            (tuple(chosen), span, scale, figures),
+            lambda: compare_snapshot(chosen, span, scale, figures),
         )
     except FAILURES as exc:  # one message, in the table's place
         return states.error(str(exc)), charts.blank_figure(), states.staleness(), "#", "#"
@@ -380,14 +404,16 @@ def compare_update(symbols: list[str] | None, span: str, scale: str | None) -> t
         grid,
         figure,
         states.staleness(),
-        export_href("compare", "ratios", params),
+        export_href(
+            "compare", "ratios", {**params, **({"figures": figures} if figures != "restated" else {})}
+        ),
         export_href("compare", "prices", params),
     )
 
 
-def compare_snapshot(chosen: list[str], span: str, scale: str) -> tuple[Any, Any]:
+def compare_snapshot(chosen: list[str], span: str, scale: str, figures: str = "restated") -> tuple[Any, Any]:
     """The latest figures' grid and the price chart for one choice (cached whole)."""
-    table = ratio_table(chosen)
+    table = ratio_table(chosen, figures)
     prices = normalised(chosen, span)
     grid = (
         results_grid(table, id_="compare-grid")
@@ -408,7 +434,8 @@ def compare_snapshot(chosen: list[str], span: str, scale: str) -> tuple[Any, Any
 
 @register_export("compare", "ratios")
 def export_ratios(args: Mapping[str, str]) -> pd.DataFrame:
-    table = ratio_table(valid_symbols(args.get("symbols", "").split(","), minimum=2, maximum=MAX_TICKERS))
+    symbols = valid_symbols(args.get("symbols", "").split(","), minimum=2, maximum=MAX_TICKERS)
+    table = ratio_table(symbols, valid_figures(args.get("figures")))
     return with_nm(table).drop(columns=["basis_shown"], errors="ignore")
 
 
@@ -417,7 +444,8 @@ def export_history(args: Mapping[str, str]) -> pd.DataFrame:
     chosen, metric, basis, count, _ = history_inputs(
         args.get("symbols", "").split(","), args.get("metric"), args.get("basis"), args.get("years"), []
     )
-    frames = compare_view.windowed(history_data.histories(chosen, basis), basis, count)
+    first = valid_figures(args.get("figures")) == "first"
+    frames = compare_view.windowed(history_data.histories(chosen, basis, first=first), basis, count)
     return compare_view.long_table(frames, basis, metric).assign(metric=metric, basis=basis)
 
 

@@ -13,9 +13,17 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.development.base_component import Component
 
 from dashboard.analytics import screener
-from dashboard.components import catalogue, conditions, serving_state, states, universe_data, urlstate
+from dashboard.components import (
+    catalogue,
+    conditions,
+    point_in_time,
+    serving_state,
+    states,
+    universe_data,
+    urlstate,
+)
 from dashboard.components.export import export_href, export_link, register_export
-from dashboard.components.inputs import InvalidInput, bounded_list, group, members, valid_choice
+from dashboard.components.inputs import InvalidInput, bounded_list, group, members, radio_column, valid_choice
 from dashboard.components.page import FAILURES, UNREACHABLE, UNREACHABLE_MESSAGE, frame
 from dashboard.components.screener_grid import LEADING, results_grid, shown_columns, with_nm
 from dashboard.services import services
@@ -56,6 +64,7 @@ URL = urlstate.page_state(
     urlstate.Param("order", "screener-order", default="desc", choices=("desc", "asc")),
     urlstate.Param("basis", "screener-basis", default="ttm", choices=tuple(BASES)),
     urlstate.Param("score", "screener-score", kind="choices", default=[], choices=KEYS, label="score on"),
+    urlstate.Param("figures", "screener-figures", default="restated", choices=tuple(point_in_time.FIGURES)),
 )
 
 
@@ -192,6 +201,12 @@ def layout(**query: Any) -> Component:
             ],
             className="mb-2 g-2",
         ),
+        dbc.Row(
+            radio_column(
+                "screener-figures", point_in_time.FIGURES, state["figures"], md=6, label="Statement figures"
+            ),
+            className="mb-2",
+        ),
         html.H2(
             [html.Span(id="screener-count", className="me-2"), export_link("screener", "results")],
             className="h5",
@@ -225,7 +240,8 @@ def run(args: Mapping[str, Any]) -> tuple[pd.DataFrame, list[conditions.Conditio
     The same function answers the grid and the CSV, so both hold the same rows in the same order.
     """
     basis = valid_choice(args.get("basis") or "ttm", tuple(BASES), name="figures on")
-    table = universe_data.on_basis(basis)
+    figures = valid_choice(args.get("figures") or "restated", tuple(point_in_time.FIGURES), name="figures")
+    table = universe_data.on_basis(basis, figures)
     found, problems = conditions.parse(args.get("where") or "", KEYS)
     if table.empty:
         return table, found, problems
@@ -338,9 +354,16 @@ def screener_edit(
     Input("screener-order", "value"),
     Input("screener-basis", "value"),
     Input("screener-score", "value"),
+    Input("screener-figures", "value"),
 )
 def screener_update(
-    sectors: list[str] | None, where: str | None, rank: str, order: str, basis: str, score: list[str] | None
+    sectors: list[str] | None,
+    where: str | None,
+    rank: str,
+    order: str,
+    basis: str,
+    score: list[str] | None,
+    figures: str | None = None,
 ) -> tuple[Any, ...]:
     args: dict[str, Any] = {
         "sectors": sectors or [],
@@ -349,9 +372,18 @@ def screener_update(
         "order": order,
         "basis": basis,
         "score": score or [],
+        "figures": figures or "restated",
     }
     try:
-        key = (tuple(args["sectors"]), args["where"], rank, order, basis, tuple(args["score"]))
+        key = (
+            tuple(args["sectors"]),
+            args["where"],
+            rank,
+            order,
+            basis,
+            tuple(args["score"]),
+            args["figures"],
+        )
         grid, count, found, problems = services().cache.cached("screener-view", key, lambda: _view(args))
     except FAILURES as exc:  # the message next to the conditions; the rest of the page stays
         return dash.no_update, dash.no_update, dash.no_update, _feedback([], str(exc)), dash.no_update
@@ -362,6 +394,7 @@ def screener_update(
         "order": order,
         "basis": basis,
         "score": ",".join(args["score"]),
+        **({"figures": args["figures"]} if args["figures"] != "restated" else {}),
     }
     return grid, count, export_href("screener", "results", params), _feedback(problems), _chips(found)
 

@@ -158,6 +158,44 @@ def test_screener_filters_on_restatements_and_shows_their_direction(
     tab.wait_for_function(count.format("0 companies"))
 
 
+def _await_cell(tab: Any, grid: str, key: str, value: str, field: str, expected: float) -> None:
+    """Wait until the grid's row whose `key` is `value` holds `expected` (to 0.1 %) in `field`."""
+    tab.wait_for_function(
+        f"""() => {{ try {{ let v = null;
+            dash_ag_grid.getApi('{grid}').forEachNode(n => {{ if (n.data['{key}'] === '{value}') v = n.data['{field}']; }});
+            return v !== null && Math.abs(v - ({expected})) <= Math.abs({expected}) * 1e-3;
+        }} catch (e) {{ return false; }} }}"""
+    )
+
+
+def test_screener_and_compare_toggle_to_figures_as_first_reported(
+    tab: Any, history_db: tuple[Database, date, float]
+) -> None:
+    """ "As first reported" on the Screener and on Compare: AAPL's latest annual revenue as filed, not as
+    FMP restated it (the Screener's net margin on it, Compare's revenue history); the link keeps the
+    toggle and toggling back shows the restated figures again."""
+    db, day, filed = history_db
+    year, net_income = query(
+        db.owner_url,
+        "SELECT fiscal_year, (payload->>'netIncome')::float8 FROM statements WHERE symbol = 'AAPL'"
+        " AND kind = 'income' AND period = 'FY' AND fiscal_date = %s",
+        day,
+    )[0]
+    where = quote("restatements 5y >= 1; net margin >= -1000")
+    tab.goto(tab.base_url + f"/screener?basis=fy&where={where}")
+    _await_cell(tab, "screener-grid", "symbol", "AAPL", "net_margin", net_income / RESTATED_REVENUE)
+    tab.check("#screener-figures input[value='first']")
+    tab.wait_for_function("window.location.search.includes('figures=first')")
+    _await_cell(tab, "screener-grid", "symbol", "AAPL", "net_margin", net_income / filed)
+    shot(tab, "screener-first-reported", SHOTS)
+    tab.goto(tab.base_url + "/compare?symbols=AAPL,TSLA&metric=revenue&basis=FY&figures=first")
+    _await_cell(tab, "compare-history-grid", "company", "AAPL", f"FY{year}", filed)
+    shot(tab, "compare-first-reported", SHOTS)
+    tab.check("#compare-figures input[value='restated']")
+    _await_cell(tab, "compare-history-grid", "company", "AAPL", f"FY{year}", RESTATED_REVENUE)
+    tab.wait_for_function("!window.location.search.includes('figures=')")
+
+
 def test_company_page_marks_the_restated_cell_and_toggles_to_as_first_reported(
     tab: Any, history_db: tuple[Database, date, float]
 ) -> None:

@@ -100,6 +100,40 @@ def test_screener_table_equals_the_one_computed_per_request(app: Any) -> None:
     assert stored.drop(index="AAPL")["restatements_5y"].eq(0).all()
 
 
+def test_figures_as_first_reported_on_the_screener_and_compare(app: Any) -> None:
+    """As first reported, AAPL's FY2023 revenue is the one filed (the seed restated it 2 % higher): in
+    Compare's history, and in the Screener's FY2024 revenue growth over it; every other company's rows
+    are those held now; read from the tables or computed from the statements, the same."""
+    chosen = ["AAPL", "MSFT"]
+
+    def read() -> tuple[Any, ...]:
+        return (
+            universe_data.on_basis("fy"),
+            universe_data.on_basis("fy", "first"),
+            universe_data.on_basis("ttm", "first"),
+            history_data.histories(chosen, "FY"),
+            history_data.histories(chosen, "FY", first=True),
+        )
+
+    stored, live = _both(app, read)
+    for held, computed in zip(stored[:3], live[:3], strict=True):
+        pd.testing.assert_frame_equal(held[list(computed.columns)], computed)
+    for held, computed in zip(stored[3:], live[3:], strict=True):
+        for symbol in chosen:
+            pd.testing.assert_frame_equal(held[symbol][list(computed[symbol].columns)], computed[symbol])
+    now, first = stored[0], stored[1]
+    growth = now.loc["AAPL", "revenue_growth"]
+    assert first.loc["AAPL", "revenue_growth"] == pytest.approx((1 + growth) * 1.02 - 1, rel=1e-9)
+    others = now.index.drop("AAPL")
+    pd.testing.assert_frame_equal(first.loc[others], now.loc[others])
+    held, as_filed = stored[3]["AAPL"], stored[4]["AAPL"]
+    year = seed.RESTATED_FISCAL_DATE.year
+    revenue = {f: h.set_index("fiscal_year")["revenue"] for f, h in (("now", held), ("first", as_filed))}
+    assert revenue["first"][year] == pytest.approx(revenue["now"][year] / 1.02, rel=1e-9)
+    assert revenue["first"].drop(year).equals(revenue["now"].drop(year))
+    pd.testing.assert_frame_equal(stored[4]["MSFT"], stored[3]["MSFT"])
+
+
 def test_sector_medians_equal_the_groupby(app: Any) -> None:
     stored, live = _both(app, lambda: universe_data.sector_medians(universe_data.metrics()))
     pd.testing.assert_frame_equal(stored, live, check_names=False)

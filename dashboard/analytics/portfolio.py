@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from dashboard.analytics import optimize
+from dashboard.analytics import bounded, optimize
 from dashboard.analytics.errors import AnalyticsError, NotEnoughDataError
 
 TRADING_DAYS = 252
@@ -331,7 +331,12 @@ class Report:
 
 
 def report(
-    prices: pd.DataFrame, weights: Mapping[str, float], *, risk_free: float = 0.0, frontier_points: int = 15
+    prices: pd.DataFrame,
+    weights: Mapping[str, float],
+    *,
+    risk_free: float = 0.0,
+    frontier_points: int = 15,
+    bounds: bounded.Bounds | None = None,
 ) -> Report:
     """Statistics, drawdown, correlation, optimised weights and frontier of a weighted portfolio.
 
@@ -341,6 +346,7 @@ def report(
         weights: symbol → weight (any positive scale; normalised over the symbols with prices).
         risk_free: the annual risk-free rate as a fraction.
         frontier_points: points on the efficient frontier.
+        bounds: each optimised weight's bounds (a cap, shorts); None or long-only: 0..1, solved exactly.
 
     Raises:
         AnalyticsError: too little common history, or weights that do not match the prices. An optimiser
@@ -353,7 +359,10 @@ def report(
     drawdown = drawdown_series(returns, aligned.index[0]).to_frame()
     optimised: dict[str, dict[str, Any]] = {}
     try:
-        every = optimize.optimize_all(aligned, risk_free=risk_free, points=frontier_points)
+        if bounds is None or bounds.long_only:
+            every = optimize.optimize_all(aligned, risk_free=risk_free, points=frontier_points)
+        else:
+            every = bounded.optimize_all(aligned, bounds, risk_free=risk_free, points=frontier_points)
     except AnalyticsError as exc:  # no inputs: every objective fails alike, as each call raised before
         optimised = {objective: {"error": str(exc)} for objective in optimize.OBJECTIVES}
         frontier = pd.DataFrame()

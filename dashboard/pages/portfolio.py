@@ -14,34 +14,29 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.development.base_component import Component
 
 from dashboard.analytics import evaluate, portfolio
-from dashboard.components import charts, company_data, holdings, serving_state, states, tables, urlstate
+from dashboard.components import (
+    benchmark_data,
+    charts,
+    company_data,
+    holdings,
+    portfolio_inputs,
+    states,
+    tables,
+    urlstate,
+)
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
-from dashboard.components.inputs import group, valid_choice, valid_number
+from dashboard.components.inputs import group
 from dashboard.components.page import FAILURES, UNREACHABLE, frame, heading
 from dashboard.components.picker import picker
-from dashboard.data import queries
+from dashboard.components.portfolio_inputs import BENCHMARKS, WINDOWS, FieldError, Request
 from dashboard.services import services
 
 dash.register_page(__name__, path="/portfolio", name="Portfolio", order=4, title="Portfolio · MyCFATool")
 
 DEFAULT = "AAPL:0.4, MSFT:0.3, JNJ:0.3"
-WINDOWS = {"1Y": 1, "3Y": 3, "5Y": 5, "10Y": 10, "MAX": None}
-BENCHMARKS = {
-    "sp500": "S&P 500 (cap weight)",
-    "sp500_equal": "S&P 500 (equal weight)",
-    "equal": "Equal weight of these holdings",
-    "none": "None",
-}
-# The stored series (schema 181, serving/benchmark.py) behind each S&P 500 choice.
-STORED_BENCHMARKS = {"sp500": "sp500_cap", "sp500_equal": "sp500_equal"}
 OPTIMISERS = {"min_volatility": "Minimum volatility", "max_sharpe": "Maximum Sharpe", "hrp": "HRP"}
 CHOSEN = "Chosen"
-BENCHMARK_NAMES = {
-    "sp500": "S&P 500 (cap weight)",
-    "sp500_equal": "S&P 500 (equal weight)",
-    "equal": "Benchmark (equal weight)",
-}
 EXPORTS = ("stats", "drawdown", "correlation", "frontier", "weights", "compare", "growth")
 # Statistic units: the CSV keeps raw values with this unit column; the table formats by it.
 UNIT_KINDS = {"fraction": "pct", "fraction (daily)": "pct2", "ratio": "num2", "trading days": "int"}
@@ -75,6 +70,15 @@ URL = urlstate.page_state(
     ),
     urlstate.Param("benchmark", "portfolio-benchmark", default="sp500", choices=tuple(BENCHMARKS)),
     urlstate.Param("shorts", "portfolio-shorts", kind="choices", default=[], choices=("shorts",)),
+    urlstate.Param(
+        "cap",
+        "portfolio-cap",
+        kind="number",
+        default=100.0,
+        low=portfolio_inputs.CAP_RANGE[0],
+        high=portfolio_inputs.CAP_RANGE[1],
+        label="max weight",
+    ),
 )
 
 
@@ -128,9 +132,27 @@ def layout(**query: Any) -> Component:
                                     step="any",
                                     debounce=True,
                                 ),
+                                dbc.Label(
+                                    "Max weight per holding (%)", html_for="portfolio-cap", className="mt-2"
+                                ),
+                                dbc.Input(
+                                    id="portfolio-cap",
+                                    type="number",
+                                    value=state["cap"],
+                                    min=portfolio_inputs.CAP_RANGE[0],
+                                    max=portfolio_inputs.CAP_RANGE[1],
+                                    step="any",
+                                    debounce=True,
+                                ),
+                                html.Div(id="portfolio-cap-feedback", className="small", role="status"),
                                 dbc.Checklist(
                                     id="portfolio-shorts",
-                                    options=[{"label": "allow short positions", "value": "shorts"}],
+                                    options=[
+                                        {
+                                            "label": "allow short positions (optimisers: -cap to cap)",
+                                            "value": "shorts",
+                                        }
+                                    ],
                                     value=state["shorts"],
                                     className="mt-2 small",
                                 ),
@@ -228,10 +250,6 @@ def layout(**query: Any) -> Component:
     )
 
 
-def parse_holdings(text: str, shorts: bool = False) -> holdings.Holdings:
-    return holdings.parse(text, shorts=shorts)
-
-
 def windowed(prices: pd.DataFrame, window: str) -> pd.DataFrame:
     """The prices of the last `window` years (MAX: all), counted back from the latest date."""
     years = WINDOWS[window]
@@ -248,61 +266,44 @@ class Analysis:
     report: portfolio.Report
     side: evaluate.SideBySide
     optimised: dict[str, dict[str, float]]
-    benchmark_note: str | None = None  # why the chosen benchmark is missing, or what it covers
+    notes: tuple[str, ...] = ()  # why the chosen benchmark is missing; the optimisers' bounds
 
 
-def stored_benchmark(name: str) -> pd.Series:
-    """An S&P 500 series' daily returns (benchmark_returns), once per data version; empty when the serving
-    refresh has not filled the table on this store."""
+def analyse(request: Request) -> Analysis:
     svc = services()
-    if not serving_state.usable(serving_state.BENCHMARK_RETURNS):
-        return pd.Series(dtype=float)
-    return svc.cache.cached("benchmark", (name,), lambda: queries.benchmark_returns(svc.router, name))
-
-
-def benchmark_returns(choice: str, aligned: pd.DataFrame) -> tuple[pd.Series | None, str | None]:
-    """The chosen benchmark's returns over the holdings' dates, and a note when it cannot be shown."""
-    if choice == "none":
-        return None, None
-    if choice == "equal":
-        return portfolio.equal_weight_index(aligned), None
-    daily = stored_benchmark(STORED_BENCHMARKS[choice])
-    if daily.empty:
-        return None, f"{BENCHMARKS[choice]}: not computed on this store yet (the engine's serving refresh)"
-    series = evaluate.returns_over(daily, pd.DatetimeIndex(aligned.index))
-    if series.notna().sum() < 3:
-        first, last = daily.index[0].date(), daily.index[-1].date()
-        return None, f"{BENCHMARKS[choice]}: its stored days ({first} to {last}) miss this window"
-    return series, None
-
-
-def analyse(weights: dict[str, float], rf: float, window: str = "MAX", benchmark: str = "sp500") -> Analysis:
-    svc = services()
+    weights, window, benchmark, bounds = request.weights, request.window, request.benchmark, request.bounds
 
     def build() -> Analysis:
         prices = windowed(company_data.adjusted_closes(list(weights)), window)
-        result = portfolio.report(prices, weights, risk_free=rf)
+        result = portfolio.report(prices, weights, risk_free=request.rate, bounds=bounds)
         aligned, _ = portfolio.align_prices(prices)
         table = result.weights.set_index("symbol")
         optimised = {
             key: {str(s): float(w) for s, w in table[key].items()} for key in OPTIMISERS if key in table
         }
         mixes = {CHOSEN: weights, **{OPTIMISERS[k]: v for k, v in optimised.items()}}
-        bench, note = benchmark_returns(benchmark, aligned)
+        bench, note = benchmark_data.returns(benchmark, aligned)
         side = evaluate.side_by_side(
-            aligned, mixes, risk_free=rf, benchmark=bench, benchmark_name=BENCHMARK_NAMES.get(benchmark, "")
+            aligned,
+            mixes,
+            risk_free=request.rate,
+            benchmark=bench,
+            benchmark_name=benchmark_data.NAMES.get(benchmark, ""),
         )
-        return Analysis(result, side, optimised, note)
+        notes = tuple(n for n in (note and f"Benchmark: {note}", portfolio_inputs.bounds_note(bounds)) if n)
+        return Analysis(result, side, optimised, notes)
 
-    return svc.cache.cached("portfolio", (tuple(sorted(weights.items())), rf, window, benchmark), build)
+    key = (tuple(sorted(weights.items())), request.rate, window, benchmark, bounds)
+    return svc.cache.cached("portfolio", key, build)
 
 
-def _inputs(text: Any, rf: Any, window: Any, benchmark: Any, shorts: Any) -> tuple[Any, ...]:
-    parsed = parse_holdings(text, shorts="shorts" in (shorts or []))
-    rate = valid_number(rf, low=0.0, high=20.0, name="risk-free rate") / 100
-    window = valid_choice(window or "MAX", tuple(WINDOWS), name="window")
-    benchmark = valid_choice(benchmark or "sp500", tuple(BENCHMARKS), name="benchmark")
-    return parsed, rate, window, benchmark
+FIELDS = ("holdings", "cap")  # the fields whose problems are shown beside them
+
+
+def _feedback(exc: Exception) -> list[Any]:
+    """The message beside its field (the holdings' when it names none), nothing beside the others."""
+    field = exc.field if isinstance(exc, FieldError) else "holdings"
+    return [states.error(str(exc)) if name == field else None for name in FIELDS]
 
 
 @callback(
@@ -316,23 +317,28 @@ def _inputs(text: Any, rf: Any, window: Any, benchmark: Any, shorts: Any) -> tup
     Output("portfolio-growth-graph", "figure"),
     Output("portfolio-optimised", "data"),
     Output("portfolio-holdings-feedback", "children"),
+    Output("portfolio-cap-feedback", "children"),
+    Output("portfolio-cap", "invalid"),
     *[Output(f"portfolio-export-{name}", "href") for name in EXPORTS],
     Input("portfolio-run", "n_clicks"),
     Input("portfolio-holdings", "value"),
     Input("portfolio-window-choice", "value"),
     Input("portfolio-benchmark", "value"),
     Input("portfolio-shorts", "value"),
+    Input("portfolio-cap", "value"),
     State("portfolio-rf", "value"),
 )
 def portfolio_update(
-    _: int | None, text: str, window: Any, benchmark: Any, shorts: Any, rf: Any
+    _: int | None, text: str, window: Any, benchmark: Any, shorts: Any, cap: Any, rf: Any
 ) -> tuple[Any, ...]:
     try:
-        parsed, rate, window, benchmark = _inputs(text, rf, window, benchmark, shorts)
-        result = analyse(parsed.weights, rate, window, benchmark)
-    except FAILURES as exc:  # the message beside the holdings; the last answer stays on the page
+        request = portfolio_inputs.read(text, rf, window, benchmark, shorts, cap)
+        result = analyse(request)
+    except FAILURES as exc:  # the message beside its field; the last answer stays on the page
         keep = dash.no_update
-        return (*[keep] * 9, states.error(str(exc)), *[keep] * len(EXPORTS))
+        feedback = _feedback(exc)
+        return (*[keep] * 9, *feedback, feedback[1] is not None, *[keep] * len(EXPORTS))
+    parsed, window, benchmark = request.holdings, request.window, request.benchmark
     report, side = result.report, result.side
     corr = report.correlation
     params = {
@@ -341,6 +347,7 @@ def portfolio_update(
         "window": window,
         "benchmark": benchmark,
         "shorts": ",".join(shorts or []),
+        "cap": str(cap if cap not in (None, "") else 100),
     }
     hrefs = [export_href("portfolio", name, params) for name in EXPORTS]
     notes = (
@@ -370,8 +377,7 @@ def portfolio_update(
         frontier_figure(report.frontier, side.points),
         tables.grid("portfolio-weights-grid", report.weights, columns=WEIGHT_COLUMNS),
         dbc.Alert(
-            [f"Common window: {report.note}"]
-            + ([html.Br(), f"Benchmark: {result.benchmark_note}"] if result.benchmark_note else []),
+            [f"Common window: {report.note}", *[part for note in result.notes for part in (html.Br(), note)]],
             color="light",
             id="portfolio-window",
         ),
@@ -379,6 +385,8 @@ def portfolio_update(
         charts.lines(side.growth, "Growth of 10,000 (daily rebalanced)", yaxis="Value", hover=",.0f"),
         result.optimised,
         notes,
+        None,
+        False,
         *hrefs,
     )
 
@@ -464,14 +472,15 @@ def stats_grid(stats: pd.DataFrame) -> Any:
 
 def _export(name: str) -> Any:
     def export(args: Mapping[str, str]) -> pd.DataFrame:
-        parsed, rate, window, benchmark = _inputs(
+        request = portfolio_inputs.read(
             args.get("holdings", ""),
             args.get("rf"),
             args.get("window"),
             args.get("benchmark"),
             [s for s in args.get("shorts", "").split(",") if s],
+            args.get("cap"),
         )
-        result = analyse(parsed.weights, rate, window, benchmark)
+        result = analyse(request)
         if name == "compare":
             return result.side.stats
         if name == "growth":

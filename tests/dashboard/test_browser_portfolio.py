@@ -16,7 +16,7 @@ import pandas as pd
 import psycopg
 import pytest
 
-from dashboard.analytics import evaluate, portfolio
+from dashboard.analytics import bounded, evaluate, optimize, portfolio
 from tests.conftest import Database
 from tests.dashboard.conftest import app_at
 from tests.dashboard.test_browser import chromium, shot
@@ -157,4 +157,71 @@ def test_portfolio_pasted_from_excel_against_the_sp500_and_optimised_in_four_act
     wait_for_stat(tab, "Beta (vs benchmark)", "Chosen", equal.beta)
     assert "S&P 500 (equal weight)" in compare_rows(tab)["Sharpe"]
     shot(tab, "task3-portfolio", SHOTS)
+    tab.context.close()
+
+
+def weights_grid(tab: Any, column: str) -> dict[str, float]:
+    """One column of the optimised-weights grid, by ticker."""
+    return {r["symbol"]: r[column] for r in grid_data(tab, "portfolio-weights-grid")}
+
+
+def wait_for_weight(tab: Any, symbol: str, column: str, want: float, tolerance: float = 1e-6) -> None:
+    tab.wait_for_function(
+        f"(a => {{ let v = null; a && a.forEachNode(n => {{ if (n.data.symbol === {symbol!r}) v = n.data[{column!r}]; }});"
+        f" return v !== null && Math.abs(v - {want}) < {tolerance}; }})(dash_ag_grid.getApi('portfolio-weights-grid'))"
+    )
+
+
+def test_portfolio_weight_cap_and_shorts_optimise_within_their_bounds(
+    browser: Any, wf_url: str, wf_db: Database
+) -> None:
+    """Task 3 (caps and shorts): a 25 % cap on five holdings gives the capped optimum (bounded.optimize_all
+    on the stored closes) and every weight under it; a cap too small for five holdings is named beside the
+    cap field while the last analysis stays; a short without shorts allowed is named beside the holdings,
+    and ticking the box optimises from -100 % to 100 %."""
+    tab = tab_for(browser, wf_url, user="ann")
+    tab.goto(wf_url + "/portfolio")
+    tab.wait_for_selector("#portfolio-compare-grid .ag-row")
+    act = Actions(tab)
+    symbols = ["AAPL", "MSFT", "JNJ", "KO", "XOM"]
+    tab.fill("#portfolio-holdings", " ".join(symbols))
+    act.click("#portfolio-run")
+    act.type_enter("#portfolio-cap", "25")
+    url_has(tab, cap="25")
+    aligned, _ = chosen(wf_db, dict.fromkeys(symbols, 0.2))
+    capped = bounded.optimize_all(aligned, bounded.Bounds.of(cap=0.25), risk_free=RF, points=15)
+    best = capped.portfolios["min_volatility"]
+    assert isinstance(best, optimize.OptimizedPortfolio)
+    top, weight = max(best.weights.items(), key=lambda item: item[1])
+    wait_for_weight(tab, top, "min_volatility", weight, 1e-4)
+    shown = weights_grid(tab, "min_volatility")
+    for symbol in symbols:
+        assert shown[symbol] == pytest.approx(best.weights[symbol], abs=1e-4), symbol
+    assert max(shown.values()) <= 0.25 + 1e-6
+    assert max(weights_grid(tab, "max_sharpe").values()) <= 0.25 + 1e-6
+    assert "each weight from 0% to 25%" in tab.inner_text("#portfolio-window")
+    assert act.count == 2
+    act.type_enter("#portfolio-cap", "15")
+    feedback = tab.wait_for_selector("#portfolio-cap-feedback .error-state").inner_text()
+    assert "needs at least 7 holdings (5 given)" in feedback
+    tab.wait_for_selector("#portfolio-cap.is-invalid")
+    assert tab.locator("#portfolio-compare-grid .ag-row").count() > 0
+    assert not tab.inner_text("#portfolio-holdings-feedback")
+    tab.fill("#portfolio-cap", "100")
+    tab.fill("#portfolio-holdings", "AAPL:-0.2, MSFT:0.6, JNJ:0.6")
+    tab.click("#portfolio-run")
+    tab.wait_for_selector("#portfolio-holdings-feedback:has-text('negative weight for AAPL')")
+    assert not tab.inner_text("#portfolio-cap-feedback")
+    act.click("#portfolio-shorts label")
+    url_has(tab, shorts="shorts")
+    aligned, _ = chosen(wf_db, {"AAPL": -0.2, "MSFT": 0.6, "JNJ": 0.6})
+    free = bounded.optimize_all(aligned, bounded.Bounds.of(shorts=True), risk_free=RF, points=15)
+    best = free.portfolios["min_volatility"]
+    assert isinstance(best, optimize.OptimizedPortfolio)
+    wait_for_weight(tab, "AAPL", "min_volatility", best.weights["AAPL"], 1e-4)
+    wait_for_weight(tab, "AAPL", "chosen", -0.2)
+    shown = weights_grid(tab, "min_volatility")
+    for symbol in ("AAPL", "MSFT", "JNJ"):
+        assert shown[symbol] == pytest.approx(best.weights[symbol], abs=1e-4), symbol
+    shot(tab, "task3-portfolio-caps", SHOTS)
     tab.context.close()

@@ -17,6 +17,7 @@ from dashboard.components.inputs import InvalidInput
 from dashboard.data import queries
 from dashboard.services import services
 from serving import company as derive
+from serving import lines
 
 RANGES = {"1M": 31, "6M": 183, "1Y": 365, "5Y": 5 * 365, "10Y": 10 * 365, "MAX": None}
 OVERLAYS = indicators.keys("price")
@@ -257,12 +258,40 @@ def price_view(
     return shown, overlay_lines, panels
 
 
-def _statement_frames(
-    symbol: str, period: str, as_of: str | None, figures: str, pin: int | None
+def _frames(
+    symbol: str,
+    period: str,
+    kinds: Sequence[str],
+    as_of: str | None = None,
+    figures: str = "restated",
+    pin: int | None = None,
 ) -> dict[str, pd.DataFrame]:
-    svc = services()
-    payloads = queries.statement_payloads(svc.router, symbol, period, as_of, figures=figures, pin=pin)
-    return derive.statement_frames(payloads, period)
+    """Each of `kinds`' frame: the latest from statement_lines (one row each, docs/serving.md); as of a
+    date, as first reported, pinned, on a store without the table, or for a statement it has no row of
+    (a company without that kind), built from the payloads as before."""
+    out: dict[str, pd.DataFrame] = {}
+    if (
+        as_of is None
+        and figures == "restated"
+        and pin is None
+        and serving_state.usable(serving_state.STATEMENT_LINES)
+    ):
+        wanted = {kind: lines.stored_basis(kind, period) for kind in kinds}
+        stored = queries.statement_lines(services().router, symbol, list(wanted.items()))
+        out = {kind: stored[(kind, basis)] for kind, basis in wanted.items() if (kind, basis) in stored}
+    missing = [kind for kind in kinds if kind not in out]
+    if len(missing) > 1 and period == "TTM":  # each kind's TTM comes from that kind's quarters alone
+        ttm = derive.ttm_frames(statements(symbol, "Q", as_of, figures, pin))
+        out.update({kind: ttm[kind] for kind in missing})
+    elif missing and period == "TTM":
+        quarters = statement(symbol, missing[0], "Q", as_of, figures, pin)
+        out[missing[0]] = derive.ttm_frames({missing[0]: quarters}).get(missing[0], pd.DataFrame())
+    elif missing:
+        payloads = queries.statement_payloads(
+            services().router, symbol, period, as_of, missing, figures=figures, pin=pin
+        )
+        out.update(derive.statement_frames(payloads, period))
+    return {kind: out[kind] for kind in kinds}
 
 
 def statements(
@@ -274,17 +303,10 @@ def statements(
     `figures` "first" gives each period as first reported, "pit" as known on `as_of` with the fallback to
     what was filed by then (`queries.statement_payloads`); `pin` what the store held when that run ended.
     """
-    svc = services()
-    if period != "TTM":
-        return svc.cache.cached(
-            "statements",
-            (symbol, period, as_of, figures, pin),
-            lambda: _statement_frames(symbol, period, as_of, figures, pin),
-        )
-    return svc.cache.cached(
-        "statements-ttm",
-        (symbol, as_of, figures, pin),
-        lambda: derive.ttm_frames(statements(symbol, "Q", as_of, figures, pin)),
+    name = "statements-ttm" if period == "TTM" else "statements"
+    key = (symbol, as_of, figures, pin) if period == "TTM" else (symbol, period, as_of, figures, pin)
+    return services().cache.cached(
+        name, key, lambda: _frames(symbol, period, derive.KINDS, as_of, figures, pin)
     )
 
 
@@ -307,17 +329,11 @@ def statement(
     held = svc.cache.peek(name, key)
     if held is not None:
         return held.get(kind, pd.DataFrame())
-
-    def build() -> pd.DataFrame:
-        if period == "TTM":  # each kind's TTM comes from that kind's quarters alone
-            quarters = statement(symbol, kind, "Q", as_of, figures, pin)
-            return derive.ttm_frames({kind: quarters}).get(kind, pd.DataFrame())
-        payloads = queries.statement_payloads(
-            svc.router, symbol, period, as_of, (kind,), figures=figures, pin=pin
-        )
-        return derive.statement_frames(payloads, period)[kind]
-
-    return svc.cache.cached("statement", (symbol, kind, period, as_of, figures, pin), build)
+    return svc.cache.cached(
+        "statement",
+        (symbol, kind, period, as_of, figures, pin),
+        lambda: _frames(symbol, period, (kind,), as_of, figures, pin)[kind],
+    )
 
 
 def combined(

@@ -10,6 +10,7 @@ from dashboard.services import services
 METRIC_HISTORY, MONTH_END_CLOSES, SCREENER_ROWS = "metric_history", "month_end_closes", "screener_rows"
 METRIC_HISTORY_FIRST = "metric_history_first"
 BENCHMARK_RETURNS = "benchmark_returns"
+STATEMENT_LINES = "statement_lines"
 
 
 def state() -> dict[str, dict[str, Any]]:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from dashboard.data.router import QueryFailed, ReadResult, ReplicaRouter
 from dashboard.vocabulary import FISCAL_PERIODS, STATEMENT_KINDS, fiscal_labels
+from serving import lines
 
 # "As of date D" is what the store knew at the end of that day (statements_as_of takes a timestamp).
 AS_OF_CUTOFF = "(CAST(:as_of AS date) + 1)::timestamptz - interval '1 microsecond'"
@@ -666,6 +667,21 @@ def metric_histories(
         {"basis": basis, "symbols": list(symbols)},
     )
     return _typed(result)
+
+
+def statement_lines(
+    router: ReplicaRouter, symbol: str, tables: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], pd.DataFrame]:
+    """One symbol's statement tables from statement_lines (schema 101) by (statement, stored basis), for
+    the `tables` asked that have a row; each as the page built it from the payloads (`lines.table_frame`)."""
+    result = _result(
+        router,
+        "SELECT statement, basis, fiscal_dates, lines, line_values FROM statement_lines"
+        " WHERE symbol = :symbol AND (statement, basis) IN"
+        " (SELECT * FROM unnest(CAST(:statements AS text[]), CAST(:bases AS text[])))",
+        {"symbol": symbol, "statements": [t[0] for t in tables], "bases": [t[1] for t in tables]},
+    )
+    return {(kind, basis): lines.table_frame(*cells) for kind, basis, *cells in result.rows}
 
 
 def statement_rows(

@@ -310,6 +310,7 @@ SELECT symbol, kind, CASE WHEN period = 'FY' THEN 'FY' ELSE 'Q' END AS grp, peri
  WHERE symbol = ANY($1::text[]) AND kind IN ('income', 'balance', 'cashflow')
  ORDER BY symbol, fiscal_date"""
 DELETE_METRIC_HISTORY = "DELETE FROM metric_history WHERE symbol = ANY($1::text[])"
+DELETE_STATEMENT_LINES = "DELETE FROM statement_lines WHERE symbol = ANY($1::text[])"
 # The same rows from each period's first-reported payload (schema 173), for metric_history_first.
 SERVING_STATEMENTS_FIRST = """
 SELECT symbol, kind, CASE WHEN period = 'FY' THEN 'FY' ELSE 'Q' END AS grp, period, fiscal_date,

@@ -27,7 +27,7 @@ from engine.db import queries
 from engine.db.pool import store_boundary
 from engine.errors import StoreError
 from engine.runs.datasets import STATEMENTS
-from serving import benchmark, history, restatements, universe
+from serving import benchmark, history, lines, restatements, universe
 from serving.errors import AnalyticsError
 
 log = logging.getLogger("engine.refresh")
@@ -38,6 +38,8 @@ STATEMENT_CHANGES, METRIC_HISTORY_FIRST = "statement_changes", "metric_history_f
 # The S&P 500 cap- and equal-weighted daily returns (schema 181): universe-wide, rebuilt whole.
 BENCHMARK_RETURNS = "benchmark_returns"
 BENCHMARK_BATCH = 50  # companies per read and sum of benchmark_returns (~475,000 prices each since 1990)
+# The Company page's statement tables, typed (schema 101).
+STATEMENT_LINES = "statement_lines"
 TABLES = (
     METRIC_HISTORY,
     MONTH_END_CLOSES,
@@ -45,7 +47,9 @@ TABLES = (
     STATEMENT_CHANGES,
     METRIC_HISTORY_FIRST,
     BENCHMARK_RETURNS,
+    STATEMENT_LINES,
 )
+STATEMENT_TABLES = (METRIC_HISTORY, STATEMENT_CHANGES, METRIC_HISTORY_FIRST, STATEMENT_LINES)
 STATEMENT_DATASETS = [d.name for d in STATEMENTS]
 BATCH_SYMBOLS = 25  # companies per read, compute and replace of metric_history (~500 statement rows each)
 TIMEOUT_S = 300.0
@@ -173,25 +177,63 @@ async def refresh_metric_history(
     return written, latest
 
 
+def statement_lines_rows(rows: Iterable[asyncpg.Record]) -> list[tuple[Any, ...]]:
+    """statement_lines rows of the companies whose statement rows are given (SERVING_STATEMENTS)."""
+    return lines.rows({**row, "payload": orjson.loads(row["payload"])} for row in rows)
+
+
+async def refresh_statement_lines(pool: asyncpg.Pool, symbols: Sequence[str]) -> tuple[int, str | None]:
+    """Replace the statement tables of `symbols`, BATCH_SYMBOLS at a time (the next batch read while
+    one is computed); returns rows written and the latest statement change they reflect."""
+    written, latest = 0, None
+    batches = [list(symbols[at : at + BATCH_SYMBOLS]) for at in range(0, len(symbols), BATCH_SYMBOLS)]
+    reading = asyncio.ensure_future(_fetch(pool, queries.SERVING_STATEMENTS, batches[0])) if batches else None
+    try:
+        for at, batch in enumerate(batches):
+            assert reading is not None
+            found = await reading
+            if at + 1 < len(batches):
+                reading = asyncio.ensure_future(_fetch(pool, queries.SERVING_STATEMENTS, batches[at + 1]))
+            records = await asyncio.to_thread(statement_lines_rows, found)
+            written += await _replace_records(
+                pool, queries.DELETE_STATEMENT_LINES, (batch,), STATEMENT_LINES, records, lines.COLUMNS
+            )
+            if records:
+                stamp = max(r[-1] for r in records).isoformat()
+                latest = max(latest, stamp) if latest else stamp
+    finally:
+        if reading is not None and not reading.done():
+            reading.cancel()
+    return written, latest
+
+
 @store_boundary
 async def _fetch(pool: asyncpg.Pool, sql: str, *args: Any) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await pool.fetch(sql, *args, timeout=TIMEOUT_S)
     return rows
 
 
-@store_boundary
 async def _replace(
     pool: asyncpg.Pool, delete: str, args: tuple[Any, ...], table: str, frame: pd.DataFrame
 ) -> int:
     """One transaction: delete the scope's rows, COPY the new ones (readers never wait on it)."""
-    records = _records(frame)
+    return await _replace_records(pool, delete, args, table, _records(frame), list(frame.columns))
+
+
+@store_boundary
+async def _replace_records(
+    pool: asyncpg.Pool,
+    delete: str,
+    args: tuple[Any, ...],
+    table: str,
+    records: list[tuple[Any, ...]],
+    columns: Sequence[str],
+) -> int:
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(queries.SERVING_LOCK, table, timeout=TIMEOUT_S)
         await conn.execute(delete, *args, timeout=TIMEOUT_S)
         if records:
-            await conn.copy_records_to_table(
-                table, records=records, columns=list(frame.columns), timeout=TIMEOUT_S
-            )
+            await conn.copy_records_to_table(table, records=records, columns=list(columns), timeout=TIMEOUT_S)
     return len(records)
 
 
@@ -375,26 +417,36 @@ async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool =
     return report
 
 
+async def _refresh_statement_table(
+    pool: asyncpg.Pool, outcome: TableOutcome, since: datetime | None, until: datetime
+) -> None:
+    """A table computed from statements, for the companies whose statements changed since `since`."""
+    name = outcome.name
+    if since is None:
+        symbols = sorted(r["symbol"] for r in await _fetch(pool, queries.SERVING_STATEMENT_SYMBOLS))
+    else:
+        rows = await _fetch(pool, queries.SERVING_CHANGED, STATEMENT_DATASETS, since, until)
+        symbols = sorted(r["symbol"] for r in rows)
+    outcome.symbols = len(symbols)
+    if name == METRIC_HISTORY:
+        outcome.rows, outcome.data_as_of = await refresh_metric_history(pool, symbols)
+    elif name == STATEMENT_LINES:
+        outcome.rows, outcome.data_as_of = await refresh_statement_lines(pool, symbols)
+    else:  # only restated companies have rows of their own (schema 173); revisions are never removed
+        found = await _fetch(pool, queries.SERVING_RESTATED_SYMBOLS, symbols)
+        restated = sorted(r["symbol"] for r in found)
+        if name == STATEMENT_CHANGES:
+            outcome.rows = await refresh_statement_changes(pool, symbols, restated)
+        else:
+            outcome.rows, outcome.data_as_of = await refresh_metric_history(pool, restated, name)
+
+
 async def _refresh_table(
     pool: asyncpg.Pool, outcome: TableOutcome, since: datetime | None, until: datetime, *, full: bool
 ) -> None:
     name = outcome.name
-    if name in (METRIC_HISTORY, STATEMENT_CHANGES, METRIC_HISTORY_FIRST):
-        if since is None:
-            symbols = sorted(r["symbol"] for r in await _fetch(pool, queries.SERVING_STATEMENT_SYMBOLS))
-        else:
-            rows = await _fetch(pool, queries.SERVING_CHANGED, STATEMENT_DATASETS, since, until)
-            symbols = sorted(r["symbol"] for r in rows)
-        outcome.symbols = len(symbols)
-        if name == METRIC_HISTORY:
-            outcome.rows, outcome.data_as_of = await refresh_metric_history(pool, symbols)
-        else:  # only restated companies have rows of their own (schema 173); revisions are never removed
-            found = await _fetch(pool, queries.SERVING_RESTATED_SYMBOLS, symbols)
-            restated = sorted(r["symbol"] for r in found)
-            if name == STATEMENT_CHANGES:
-                outcome.rows = await refresh_statement_changes(pool, symbols, restated)
-            else:
-                outcome.rows, outcome.data_as_of = await refresh_metric_history(pool, restated, name)
+    if name in STATEMENT_TABLES:
+        await _refresh_statement_table(pool, outcome, since, until)
     elif name == MONTH_END_CLOSES:
         # Each price load keeps its symbol's months current (engine/db/load.py, PRICES_BATCH): the whole
         # pass is for `--all` and for symbols whose prices were loaded before schema 100.

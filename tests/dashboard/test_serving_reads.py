@@ -248,6 +248,53 @@ def test_one_statement_kind_equals_the_three_read_together(app: Any, symbol: str
         services.cache.clear()
 
 
+@pytest.mark.parametrize("symbol", seed.SYMBOLS)
+def test_statement_tables_from_statement_lines_equal_those_built_from_payloads(app: Any, symbol: str) -> None:
+    """The Company page's latest statement tables (each kind and period, alone and the three together)
+    read from statement_lines, without a payload read, equal those built from the payloads; as of a
+    date and as first reported they are still built from the payloads (statement_lines holds none)."""
+    kinds = ("income", "balance", "cashflow")
+
+    def latest() -> list[pd.DataFrame]:
+        frames = [company_data.statement(symbol, k, p) for p in ("FY", "Q", "TTM") for k in kinds]
+        together = [company_data.statements(symbol, p)[k] for p in ("FY", "Q", "TTM") for k in kinds]
+        return frames + together
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the latest statements were read from their payloads")
+
+    services = app.server.extensions["mycfa"]
+    with app.server.test_request_context("/"), pytest.MonkeyPatch.context() as patch:
+        services.cache.clear()
+        patch.setattr(queries, "statement_payloads", refused)
+        stored = latest()
+        services.cache.clear()
+    _, live = _both(app, latest)
+    for got, want in zip(stored, live, strict=True):
+        assert not want.empty
+        pd.testing.assert_frame_equal(got, want)
+
+    def past() -> list[pd.DataFrame]:
+        return [
+            company_data.statement(symbol, k, p, as_of, figures)
+            for p in ("FY", "TTM")
+            for k in kinds
+            for as_of, figures in ((AS_OF, "pit"), (None, "first"))
+        ]
+
+    stored, live = _both(app, past)
+    for got, want in zip(stored, live, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+    if symbol == "AAPL":  # the restatement: as first reported is not the latest
+        day = pd.Timestamp(seed.RESTATED_FISCAL_DATE)
+        with app.server.test_request_context("/"):
+            services.cache.clear()
+            filed = company_data.statement(symbol, "income", "FY", None, "first").loc[day, "revenue"]
+            now = company_data.statement(symbol, "income", "FY").loc[day, "revenue"]
+            services.cache.clear()
+        assert now == pytest.approx(filed * 1.02, rel=1e-6)
+
+
 def _page_answers(symbol: str) -> list[str]:
     """Every page's callbacks with their defaults (and an as-of date) for one symbol, as JSON."""
     from dashboard.pages import company, compare, forecast, screener

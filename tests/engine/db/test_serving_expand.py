@@ -1,4 +1,4 @@
-"""Schema 100 (the serving layer) only expands: the previous release's dashboard reads on unchanged, even
+"""Schemas 100 and 101 (the serving layer) only expand: the previous release's dashboard reads on unchanged, even
 while it is applied."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from devkit import seed
 from engine.db.migrate import SCHEMA_DIR, MigrationLimits, migrate
 from tests.conftest import Cluster, throwaway_database
 
-SERVING_FILES = ("100_serving.sql",)
+SERVING_FILES = ("100_serving.sql", "101_statement_lines.sql")
 # What the previous release's dashboard reads (dashboard/data/queries.py before #26), each under the
 # lock a read takes.
 PREVIOUS_READS = (
@@ -79,18 +79,23 @@ def test_serving_schema_keeps_every_object_and_grant_of_the_previous_release(
         "sector_medians",
         "serving_refreshes",
         "sp500_membership",
+        "statement_lines",
+        "statement_line_values",
     }
 
 
 def test_serving_schema_applies_while_the_previous_dashboard_reads(pg_cluster: Cluster) -> None:
-    """With the previous release's reads holding their locks in an open transaction, schema 100 applies
-    within migrate's lock timeout (nothing it does waits on a reader), and the reads go on after it."""
+    """With the previous release's reads holding their locks in an open transaction, schemas 100 and 101
+    apply within migrate's lock timeout (nothing they do waits on a reader), and the reads go on after."""
     import asyncio
 
     with throwaway_database(pg_cluster, "expand_live") as db:
-        seed.seed(db.owner_url)  # the whole schema, then take schema 100 back out to apply it under load
+        seed.seed(
+            db.owner_url
+        )  # the whole schema, then take schemas 100 and 101 back out to apply it under load
         with psycopg.connect(db.owner_url, autocommit=True) as conn:
-            conn.execute("DROP VIEW sp500_membership")
+            conn.execute("DROP VIEW sp500_membership, statement_line_values")
+            conn.execute("DROP TABLE statement_lines")
             conn.execute(
                 "DROP TABLE metric_history, month_end_closes, screener_rows, sector_medians, serving_refreshes"
             )

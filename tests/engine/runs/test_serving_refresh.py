@@ -20,7 +20,7 @@ from devkit import seed
 from engine.db import PriceRow, create_pool, load_price_rows, queries
 from engine.runs.refresh import TABLES, refresh
 from engine.runs.status import collect_status, render_status
-from serving import company, fundamentals
+from serving import company, fundamentals, lines
 from tests.conftest import Cluster, Database, throwaway_database
 
 # Two demo universes: the dashboard's seeds, and the same companies drawn from other seeds.
@@ -84,6 +84,45 @@ async def test_full_refresh_fills_every_table_from_whole_payloads(pool: asyncpg.
     assert state["screener_rows"]["data_as_of"] == seed.LAST_DAY.isoformat()
 
 
+async def test_statement_lines_hold_the_company_pages_tables(pool: asyncpg.Pool, demo: Database) -> None:
+    """Every statement table the Company page built from the whole payloads (FY, Q, TTM) is one
+    statement_lines row that gives it back value for value, with each period's fiscal year and label;
+    the TTM balance sheet is the quarterly one, stored once; the cells view lists the same values."""
+    report = await refresh(pool, full=True)
+    assert report.ok, report.as_dict()
+    stored = {
+        (r["symbol"], r["statement"], r["basis"]): r
+        for r in await pool.fetch("SELECT * FROM statement_lines")
+    }
+    assert {k[1:] for k in stored if k[0] == "AAPL"} == {
+        (kind, basis) for kind in company.KINDS for basis in ("FY", "Q")
+    } | {("income", "TTM"), ("cashflow", "TTM")}
+    for symbol in seed.SYMBOLS:
+        for period in ("FY", "Q"):
+            frames = company.statement_frames(_payloads(demo, symbol, company.PERIOD_LABELS[period]), period)
+            built = {(kind, period): frames[kind] for kind in company.KINDS}
+            if period == "Q":
+                ttm = company.ttm_frames(frames)
+                built |= {(kind, "TTM"): ttm[kind] for kind in lines.TTM_KINDS}
+            for (kind, basis), frame in built.items():
+                row = stored[(symbol, kind, basis)]
+                got = lines.table_frame(row["fiscal_dates"], row["lines"], row["line_values"])
+                pd.testing.assert_frame_equal(got, frame)
+                assert len(row["periods"]) == len(row["fiscal_years"]) == len(frame)
+                assert set(row["periods"]) == ({"FY"} if basis == "FY" else set(company.QUARTERS))
+                assert row["fiscal_years"][-1] == seed.LAST_DAY.year
+    cells = await pool.fetch(
+        "SELECT fiscal_date, period, line, value FROM statement_line_values"
+        " WHERE symbol = 'AAPL' AND statement = 'income' AND basis = 'FY' AND line = 'revenue'"
+        " ORDER BY fiscal_date"
+    )
+    aapl = stored[("AAPL", "income", "FY")]
+    at = list(aapl["lines"]).index("revenue")
+    assert [c["fiscal_date"] for c in cells] == list(aapl["fiscal_dates"])
+    assert {c["period"] for c in cells} == {"FY"}
+    assert [c["value"] for c in cells] == list(aapl["line_values"][at :: len(aapl["lines"])])
+
+
 async def test_month_end_closes_equal_the_former_per_request_query(pool: asyncpg.Pool) -> None:
     """month_end_closes holds each month's last finite close, as the Forecast page's query gave it."""
     await refresh(pool, full=True)
@@ -125,7 +164,7 @@ async def test_refresh_recomputes_only_what_runs_changed(pool: asyncpg.Pool) -> 
     )
     await _run_changed(pool, [("KO", "income_annual", {}), ("MSFT", "prices", {"from": "2024-12-02"})])
     report = {t.name: t for t in (await refresh(pool)).tables}
-    assert report["metric_history"].symbols == 1
+    assert report["metric_history"].symbols == report["statement_lines"].symbols == 1
     assert report["month_end_closes"].symbols == 0  # the price loads keep it current themselves
     assert report["screener_rows"].symbols == len(seed.SYMBOLS)  # prices moved: every row again
     assert report["benchmark_returns"].symbols == len(seed.SYMBOLS)  # and the S&P 500 series, whole
@@ -133,6 +172,11 @@ async def test_refresh_recomputes_only_what_runs_changed(pool: asyncpg.Pool) -> 
         "SELECT revenue FROM metric_history WHERE symbol = 'KO' AND basis = 'FY' AND fiscal_date = '2024-12-31'"
     )
     assert revenue == 123456789.0
+    income = await pool.fetchrow(
+        "SELECT fiscal_dates, lines, line_values FROM statement_lines"
+        " WHERE symbol = 'KO' AND statement = 'income' AND basis = 'FY'"
+    )
+    assert lines.table_frame(*income).loc["2024-12-31", "revenue"] == 123456789.0
     # ... and the restatement is a restated figure, KO's first-reported history keeps the revenue as filed
     assert (report["statement_changes"].symbols, report["metric_history_first"].symbols) == (1, 1)
     moved = await pool.fetchrow(

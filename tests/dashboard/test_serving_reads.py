@@ -227,6 +227,37 @@ def test_adjusted_closes_read_alone_equal_those_of_the_history(app: Any, symbol:
     pd.testing.assert_series_equal(alone, from_history)
 
 
+def test_compare_reads_the_closes_of_every_ticker_in_one_query(app: Any) -> None:
+    """Compare's adjusted closes of several tickers come from one query (a ticker without prices left
+    out), equal those read one ticker at a time, and are kept per ticker for the next request."""
+    chosen = [*seed.SYMBOLS[:4], "NOPRICE"]
+    services = app.server.extensions["mycfa"]
+    reads: list[str] = []
+    with app.server.test_request_context("/"), pytest.MonkeyPatch.context() as patch:
+        for name in ("adjusted_close", "adjusted_closes"):
+            original = getattr(queries, name)
+
+            def counted(*args: Any, _name: str = name, _read: Any = original) -> Any:
+                reads.append(_name)
+                return _read(*args)
+
+            patch.setattr(queries, name, counted)
+        services.cache.clear()
+        together = company_data.adjusted_closes(chosen, days=365)
+        again = company_data.adjusted_closes(list(reversed(chosen)), days=3 * 365)
+        assert reads == ["adjusted_closes"]
+        services.cache.clear()
+        alone = [company_data.adjusted_close(symbol) for symbol in chosen]
+        one_by_one = company_data.adjusted_closes(chosen, days=365)
+        services.cache.clear()
+    assert reads == ["adjusted_closes", *["adjusted_close"] * len(chosen)]
+    assert list(together.columns) == list(seed.SYMBOLS[:4])
+    assert alone[-1].empty
+    pd.testing.assert_frame_equal(together, one_by_one)
+    assert list(again.columns) == list(reversed(seed.SYMBOLS[:4]))
+    assert len(again) > len(together) > 200
+
+
 @pytest.mark.parametrize("symbol", seed.SYMBOLS)
 def test_one_statement_kind_equals_the_three_read_together(app: Any, symbol: str) -> None:
     """The Company page's one kind, read and built alone, equals that kind among the three read

@@ -17,7 +17,7 @@ import pandas as pd
 
 from serving.company import FIGURES, RATIOS
 from serving.fundamentals import safe_div
-from serving.valuation import multiples
+from serving.valuation import EV_FIGURES, multiples
 
 STALE_MONTHS = 9
 # The multiples `valuation.multiples` returns besides the market cap it is given.
@@ -42,6 +42,15 @@ DENOMINATORS: dict[str, tuple[str, ...]] = {
     "free_cash_flow": ("p_fcf",),
     "revenue": ("ev_sales",),
 }
+# A multiple on an enterprise value that is not positive reads as its opposite too; and for a company
+# valued on its equity (bank, insurer, lender: `firm` not positive, see `firm_signs`) the enterprise value
+# and every multiple on it are n/m whatever their sign (deposits and policy reserves are not financing).
+EV_SIGNS: dict[str, tuple[str, ...]] = {
+    "enterprise_value": ("ev_ebitda", "ev_sales"),
+    "enterprise_value_fmp": ("ev_ebitda_fmp",),
+    "firm": EV_FIGURES,
+}
+SIGNED = {**DENOMINATORS, **EV_SIGNS}
 # On a screener row (latest fiscal year) the denominators' signs, from per-share or margin columns.
 SIGN_COLUMNS = {
     "equity": "book_value_per_share",
@@ -81,19 +90,35 @@ def stale_before(reference: pd.Timestamp) -> pd.Timestamp:
     return pd.Timestamp(reference) - pd.DateOffset(months=STALE_MONTHS)
 
 
-def clear_basis(table: pd.DataFrame, ttm: pd.DataFrame, *, reference: pd.Timestamp | None) -> pd.DataFrame:
+def firm_signs(firm: pd.Series | None, index: pd.Index) -> pd.Series:
+    """The `firm` sign per row of `index`: 1 for an operating company, -1 for one valued on its equity
+    (`firm` False), NaN where unknown (nothing is blanked for it)."""
+    if firm is None:
+        return pd.Series(np.nan, index=index)
+    flags = firm.reindex(index)
+    return pd.Series(
+        np.where(flags.isna(), np.nan, np.where(flags.fillna(True).astype(bool), 1.0, -1.0)), index=index
+    )
+
+
+def clear_basis(
+    table: pd.DataFrame, ttm: pd.DataFrame, *, reference: pd.Timestamp | None, firm: pd.Series | None = None
+) -> pd.DataFrame:
     """The screener table with each company's figures on one clear basis.
 
     Args:
         table: screener rows (latest fiscal year) indexed by symbol, with `fiscal_date` and `market_cap`.
         ttm: each symbol's latest TTM metric_history row (`latest`), indexed by symbol.
         reference: the day ages are measured from (the latest close; None: nothing is flagged).
+        firm: per symbol, False for a company valued on its equity (`fitting.firm_flags`): its EV and EV
+            multiples are n/m on either basis. None: no company is taken for one.
 
     Returns:
         The table with ratios, growth, multiples and yields taken from the TTM row where one exists ending
         no earlier than the fiscal year, and the columns `basis` ("TTM", "FY" or None), `period_end` and
         `stale` (the period ended more than STALE_MONTHS before `reference`). Ratios over a denominator
-        that is not positive are NaN (see `not_meaningful`). The F-score and Altman Z stay annual.
+        that is not positive are NaN (see `not_meaningful`), and so are multiples on an enterprise value
+        that is not positive or of a company that is not a firm. The F-score and Altman Z stay annual.
     """
     out = table.copy()
     rows = ttm.reindex(out.index)
@@ -108,7 +133,9 @@ def clear_basis(table: pd.DataFrame, ttm: pd.DataFrame, *, reference: pd.Timesta
         if column in out.columns and column in rows.columns:
             out[column] = np.where(use, rows[column].to_numpy(dtype=float), out[column].to_numpy(dtype=float))
     cap = pd.to_numeric(out["market_cap"], errors="coerce").astype(float)
-    priced = multiples(statement_fields(rows), cap)
+    priced = multiples(
+        statement_fields(rows), cap, firm=firm.reindex(out.index) if firm is not None else None
+    )
     for column in MULTIPLES:
         if column in out.columns:
             out[column] = np.where(
@@ -127,13 +154,24 @@ def clear_basis(table: pd.DataFrame, ttm: pd.DataFrame, *, reference: pd.Timesta
     out["basis"] = pd.Series(labels, index=out.index, dtype=object)
     out["period_end"] = end.dt.date.astype(object).where(end.notna(), None)
     out["stale"] = (end < stale_before(reference)).to_numpy() if reference is not None else False
-    signs = pd.DataFrame(
-        {name: out[column] for name, column in SIGN_COLUMNS.items() if column in out}, index=out.index
-    )
+    signs = row_signs(out, firm)
     for name, column in FIGURE_COLUMNS.items():
         if column in rows.columns:
             signs[name] = np.where(use, rows[column].to_numpy(dtype=float), signs.get(name, np.nan))
     return blank_not_meaningful(out, signs)
+
+
+def row_signs(table: pd.DataFrame, firm: pd.Series | None = None) -> pd.DataFrame:
+    """The signs `blank_not_meaningful` reads, from a screener table's own columns (SIGN_COLUMNS for the
+    denominators, the enterprise values) and `firm` (see `firm_signs`)."""
+    signs = pd.DataFrame(
+        {name: table[column] for name, column in SIGN_COLUMNS.items() if column in table}, index=table.index
+    )
+    for name in ("enterprise_value", "enterprise_value_fmp"):
+        if name in table.columns:
+            signs[name] = table[name]
+    signs["firm"] = firm_signs(firm, table.index)
+    return signs
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -142,10 +180,10 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
 
 def blank_not_meaningful(frame: pd.DataFrame, signs: pd.DataFrame) -> pd.DataFrame:
     """`frame` with each ratio over a known, not positive denominator (signs: one column per name of
-    DENOMINATORS) set to NaN, and a text column `not_meaningful` naming those ratios per row."""
+    SIGNED) set to NaN, and a text column `not_meaningful` naming those ratios per row."""
     out = frame.copy()
     named = pd.Series("", index=out.index, dtype=object)
-    for name, ratios in DENOMINATORS.items():
+    for name, ratios in SIGNED.items():
         if name not in signs.columns:
             continue
         sign = pd.to_numeric(signs[name], errors="coerce").astype(float)
@@ -154,7 +192,8 @@ def blank_not_meaningful(frame: pd.DataFrame, signs: pd.DataFrame) -> pd.DataFra
             if ratio in out.columns:
                 out.loc[bad, ratio] = np.nan
                 named[bad] = named[bad] + ratio + ","
-    out["not_meaningful"] = named.str.rstrip(",")
+    # A ratio made n/m by two figures (a bank's EV/EBITDA on a negative EV) is named once.
+    out["not_meaningful"] = [",".join(dict.fromkeys(n.rstrip(",").split(","))) if n else "" for n in named]
     return out
 
 
@@ -165,7 +204,6 @@ def not_meaningful(frame: pd.DataFrame) -> Mapping[str, pd.Series]:
     lists = frame["not_meaningful"].fillna("").astype(str).str.split(",")
     return {
         ratio: lists.map(lambda names, r=ratio: r in names).astype(bool)
-        for ratios in DENOMINATORS.values()
-        for ratio in ratios
+        for ratio in dict.fromkeys(r for ratios in SIGNED.values() for r in ratios)
         if ratio in frame.columns
     }

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import pandas as pd
+
 from serving.errors import AnalyticsError
 
 # GICS sub-industry words that mark a company whose balance sheet is its business.
@@ -48,6 +50,22 @@ def model_for(sub_industry: str | None) -> Model:
             " valued on book equity with the justified P/B from ROE",
         )
     return Model("dcf", "")
+
+
+def firm_multiples(sub_industry: str | None) -> bool:
+    """Whether enterprise value and the multiples on it (EV/EBITDA, EV/Sales) mean something for a company
+    of this GICS sub-industry: not for those valued on book equity (banks, insurers, lenders), whose
+    deposits and policy reserves would count as debt. REITs keep them (EV/EBITDA is their usual multiple)."""
+    return model_for(sub_industry).kind != "pb_roe"
+
+
+def firm_flags(sub_industries: pd.Series) -> pd.Series:
+    """`firm_multiples` of each value (same index); a missing sub-industry counts as an operating company."""
+    return pd.Series(
+        [firm_multiples(s if isinstance(s, str) else None) for s in sub_industries],
+        index=sub_industries.index,
+        dtype=bool,
+    )
 
 
 def justified_pb(roe: float, cost_of_equity: float, growth: float) -> float:

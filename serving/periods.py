@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from serving.basis import FIGURE_COLUMNS, blank_not_meaningful, statement_fields
+from serving.basis import FIGURE_COLUMNS, blank_not_meaningful, firm_signs, statement_fields
 from serving.fundamentals import safe_div, yoy
 from serving.valuation import multiples
 
@@ -133,7 +133,7 @@ def split_adjusted(rows: pd.DataFrame, *, quarters: pd.DataFrame | None = None) 
     return out
 
 
-def priced(rows: pd.DataFrame, closes: pd.Series) -> pd.DataFrame:
+def priced(rows: pd.DataFrame, closes: pd.Series, *, firm: bool = True) -> pd.DataFrame:
     """Multiples at each period end: market cap = the close on or before the period end x the diluted
     share count on the same share basis (split-adjusted rows, `split_adjusted`: FMP's closes are on
     today's basis), the CFA enterprise value from the period's balances.
@@ -141,6 +141,8 @@ def priced(rows: pd.DataFrame, closes: pd.Series) -> pd.DataFrame:
     Args:
         rows: one symbol's split-adjusted rows (metric_history columns), oldest first.
         closes: the symbol's daily closes (traded, split-adjusted) indexed by date, ascending.
+        firm: False for a company valued on its equity (`fitting.firm_multiples`): its EV and EV
+            multiples are n/m in every period.
     """
     out = rows.copy()
     ends = pd.DatetimeIndex(pd.to_datetime(rows["fiscal_date"]))
@@ -152,13 +154,17 @@ def priced(rows: pd.DataFrame, closes: pd.Series) -> pd.DataFrame:
     out["close"] = close
     cap = pd.Series(close * out["shares_diluted"].astype(float).to_numpy(), index=rows.index)
     fields = statement_fields(rows)
-    values = multiples(fields, cap)
+    flags = pd.Series(firm, index=rows.index, dtype=bool)
+    values = multiples(fields, cap, firm=flags)
     for column in values.columns:
         out[column] = values[column].to_numpy()
     positive = cap.where(cap > 0)
     out["fcf_yield"] = safe_div(rows["free_cash_flow"].astype(float), positive).to_numpy()
     out["dividend_yield"] = safe_div(-rows["dividends_paid"].astype(float), positive).to_numpy()
     signs = pd.DataFrame({name: rows[column] for name, column in FIGURE_COLUMNS.items()}, index=rows.index)
+    for name in ("enterprise_value", "enterprise_value_fmp"):
+        signs[name] = values[name]
+    signs["firm"] = firm_signs(flags, rows.index)
     return blank_not_meaningful(out, signs)
 
 

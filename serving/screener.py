@@ -92,6 +92,7 @@ def metrics_table(
     sectors: Mapping[str, str] | pd.Series,
     extra: pd.DataFrame | None = None,
     before: pd.DataFrame | None = None,
+    firm: pd.Series | None = None,
 ) -> pd.DataFrame:
     """One row per symbol: sector, ratios, multiples, scores and growth (the screener's precomputed table).
 
@@ -102,6 +103,7 @@ def metrics_table(
         sectors: GICS sector per symbol (from the constituent list).
         extra: more per-symbol columns to carry (e.g. price statistics), joined on symbol.
         before: the period before `previous` (its opening assets, for the F-score's prior-year signals).
+        firm: per symbol, False for a company valued on its equity (`fitting.firm_flags`): no EV multiples.
     """
     if latest.empty:
         raise AnalyticsError("no symbols to screen")
@@ -112,7 +114,7 @@ def metrics_table(
     parts = [
         sector.rename("sector").to_frame(),
         ratios(latest, previous=previous, average=previous is not None),
-        multiples(latest, mc),
+        multiples(latest, mc, firm=firm),
         altman(latest, mc, sector),
     ]
     if previous is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from serving import screener, valuation
+from serving import fitting, screener, valuation
 from serving.fundamentals import field, safe_div
 
 KINDS = ("income", "balance", "cashflow")
@@ -55,9 +55,10 @@ def screener_table(
         raw: the last DEPTH FY rows of each kind (see `long_annual`).
         closes: symbol, date, close: each symbol's last stored close.
         counts: share-count candidates indexed by symbol (profile_shares, quarter_shares).
-        companies: symbol, name, sector of the serving universe: the index's current members (the view
-            sp500_members). A symbol of `raw` outside it (a former member, kept for point-in-time reads)
-            gets no row, so it is neither screened nor in the sector medians.
+        companies: symbol, name, sector (and sub_industry: banks, insurers and lenders get no EV
+            multiples, `fitting.firm_flags`) of the serving universe: the index's current members (the
+            view sp500_members). A symbol of `raw` outside it (a former member, kept for point-in-time
+            reads) gets no row, so it is neither screened nor in the sector medians.
     """
     if not raw.empty:
         raw = raw[raw["symbol"].isin(companies["symbol"])]
@@ -82,6 +83,7 @@ def screener_table(
         before=before,
         market_cap=price * shares["shares"],
         sectors=who["sector"],
+        firm=fitting.firm_flags(who["sub_industry"]) if "sub_industry" in who.columns else None,
         extra=pd.DataFrame(
             {
                 "name": who["name"],

@@ -21,6 +21,9 @@ from serving.errors import AnalyticsError, TerminalGrowthError
 from serving.fundamentals import field, safe_div
 
 MULTIPLES = ("pe", "ev_ebitda", "ev_sales", "pb", "p_fcf", "ev_ebitda_fmp")
+# What rests on the enterprise value: not meaningful for a company whose debt is its business (a bank's
+# deposits, an insurer's reserves: `fitting.firm_multiples`), nor on an EV that is not positive.
+EV_FIGURES = ("enterprise_value", "enterprise_value_fmp", "ev_ebitda", "ev_ebitda_fmp", "ev_sales")
 
 
 def _finite(name: str, value: float) -> float:
@@ -293,7 +296,7 @@ def enterprise_value(frame: pd.DataFrame, market_cap: pd.Series) -> pd.Series:
     ).rename("enterprise_value")
 
 
-def multiples(frame: pd.DataFrame, market_cap: pd.Series) -> pd.DataFrame:
+def multiples(frame: pd.DataFrame, market_cap: pd.Series, *, firm: pd.Series | None = None) -> pd.DataFrame:
     """P/E, EV/EBITDA, EV/Sales, P/B, P/FCF per fiscal date (or per symbol).
 
     Args:
@@ -302,15 +305,22 @@ def multiples(frame: pd.DataFrame, market_cap: pd.Series) -> pd.DataFrame:
             revenue, totalStockholdersEquity, freeCashFlow.
         market_cap: market capitalisation on each row's date (FMP key-metrics `marketCap`, or
             `market_cap_at`).
+        firm: per row (same index), False where the company is valued on its equity (a bank, insurer or
+            lender: `fitting.firm_multiples`); None: every row is an operating company.
 
     EV is the CFA curriculum's: market cap + total debt + preferred stock + minority interest - cash and
     short-term investments. FMP's EV (market cap + netDebt: only cash is subtracted) is kept beside it as
     `enterprise_value_fmp` and `ev_ebitda_fmp` (AAPL FY2024: FMP's is 1.0 % higher).
-    A negative denominator (losses, negative book value) gives NaN: such a multiple does not rank.
+    A negative denominator (losses, negative book value) gives NaN: such a multiple does not rank; so does
+    an EV that is not positive (cash above market cap and debt), and every EV_FIGURES column of a row that
+    is not a firm (a bank's "debt" is largely the deposits it lends out).
     """
     mc = pd.to_numeric(market_cap.reindex(frame.index), errors="coerce").astype(float)
     ev = enterprise_value(frame, mc)
     ev_fmp = mc + field(frame, "netDebt")
+    if firm is not None:
+        operating = firm.reindex(frame.index).fillna(True).astype(bool)
+        ev, ev_fmp = ev.where(operating), ev_fmp.where(operating)
 
     def positive(name: str) -> pd.Series:
         s = field(frame, name)
@@ -322,9 +332,9 @@ def multiples(frame: pd.DataFrame, market_cap: pd.Series) -> pd.DataFrame:
             "enterprise_value": ev,
             "enterprise_value_fmp": ev_fmp,
             "pe": safe_div(mc, positive("netIncome")),
-            "ev_ebitda": safe_div(ev, positive("ebitda")),
-            "ev_ebitda_fmp": safe_div(ev_fmp, positive("ebitda")),
-            "ev_sales": safe_div(ev, positive("revenue")),
+            "ev_ebitda": safe_div(ev.where(ev > 0), positive("ebitda")),
+            "ev_ebitda_fmp": safe_div(ev_fmp.where(ev_fmp > 0), positive("ebitda")),
+            "ev_sales": safe_div(ev.where(ev > 0), positive("revenue")),
             "pb": safe_div(mc, positive("totalStockholdersEquity")),
             "p_fcf": safe_div(mc, positive("freeCashFlow")),
         },

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.components import serving_state
-from dashboard.components.inputs import members
+from dashboard.components.inputs import firm_flags, members
 from dashboard.data import queries
 from dashboard.services import services
 from serving import history, periods
@@ -60,7 +60,8 @@ def _prepare(symbols: Sequence[str], basis: str, first: bool = False) -> dict[st
         close = pd.Series(
             mine["close"].to_numpy(dtype=float), index=pd.DatetimeIndex(pd.to_datetime(mine["day"]))
         ).sort_index()
-        frame = periods.priced(adjusted, close[~close.index.duplicated()])
+        firm = bool(firm_flags().get(symbol, True))
+        frame = periods.priced(adjusted, close[~close.index.duplicated()], firm=firm)
         frame = periods.calendarised(frame) if basis == "CAL" else frame
         out[symbol] = _aligned(frame, basis)
     return out

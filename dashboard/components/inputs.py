@@ -14,6 +14,7 @@ from dashboard.components import glossary
 from dashboard.data import queries
 from dashboard.errors import DashboardError
 from dashboard.services import services
+from serving import fitting
 
 SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 # Inputs are bounded *before* they are parsed: a crafted callback body must not buy minutes of a
@@ -45,6 +46,19 @@ def members() -> pd.DataFrame:
         return frame[frame["member"].astype(bool)].reset_index(drop=True) if not frame.empty else frame
 
     return svc.cache.cached("members", (), build)
+
+
+def firm_flags() -> pd.Series:
+    """Per symbol of every company, False for one valued on its equity (bank, insurer, lender: no EV
+    multiples, `fitting.firm_flags` of its GICS sub-industry), cached per data version."""
+
+    def build() -> pd.Series:
+        frame = universe()
+        if frame.empty:
+            return pd.Series(dtype=bool)
+        return fitting.firm_flags(frame.set_index("symbol")["sub_industry"])
+
+    return services().cache.cached("firm-flags", (), build)
 
 
 def known_symbols() -> frozenset[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard.components import history_data, serving_state
-from dashboard.components.inputs import members
+from dashboard.components.inputs import firm_flags, members
 from dashboard.components.picker import picker
 from dashboard.data import queries
 from dashboard.services import services
@@ -124,7 +124,7 @@ def on_basis(kind: str, figures: str = "restated") -> pd.DataFrame:
         if table.empty:
             return table
         ttm = latest_ttm(first=figures == "first") if kind == "ttm" else pd.DataFrame()
-        return basis.clear_basis(table, ttm, reference=reference_day(table))
+        return basis.clear_basis(table, ttm, reference=reference_day(table), firm=firm_flags())
 
     return svc.cache.cached("screener-basis", (kind, figures), build)
 

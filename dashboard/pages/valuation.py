@@ -28,7 +28,7 @@ from dashboard.components import (
 )
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
-from dashboard.components.inputs import InvalidInput, universe, valid_number, valid_symbol
+from dashboard.components.inputs import InvalidInput, firm_flags, universe, valid_number, valid_symbol
 from dashboard.components.page import (
     FAILURES,
     chart,
@@ -402,18 +402,15 @@ def own_multiples(symbol: str, as_of: str | None = None) -> pd.DataFrame:
     annual = company_data.combined(symbol, "FY", as_of)
     last = annual.iloc[-1:]
     cap = base["price"] * base["shares"]
-    row = valuation.multiples(last, pd.Series([cap], index=last.index, dtype=float))
+    firm = pd.Series(bool(firm_flags().get(symbol, True)), index=last.index)  # a bank: no EV multiples
+    row = valuation.multiples(last, pd.Series([cap], index=last.index, dtype=float), firm=firm)
     end = pd.Timestamp(last.index[-1])
     row = row.assign(
         basis="FY", period_end=end.date(), stale=bool(end < period_basis.stale_before(pd.Timestamp(as_of)))
     )
-    signs = pd.DataFrame(
-        {
-            name: field(last, derive.FIGURES[column]).to_numpy(dtype=float)
-            for name, column in period_basis.FIGURE_COLUMNS.items()
-        },
-        index=row.index,
-    )
+    signs = period_basis.row_signs(row, firm)
+    for name, column in period_basis.FIGURE_COLUMNS.items():
+        signs[name] = field(last, derive.FIGURES[column]).to_numpy(dtype=float)
     return period_basis.blank_not_meaningful(row, signs).set_axis([symbol])
 
 
@@ -472,7 +469,8 @@ def multiples_note(symbol: str, meta: Mapping[str, Any]) -> str:
     return (
         f"{when}. Each peer is on its own latest basis (TTM where four quarters exist). The median covers"
         " the companies of the sector this store holds, not the whole sector (count per multiple)."
-        " n/m: the denominator (earnings, EBITDA, book equity, FCF, revenue) is not positive."
+        " n/m: the denominator (earnings, EBITDA, book equity, FCF, revenue) or the enterprise value is not"
+        " positive, or the company is a bank, insurer or lender (its deposits and reserves are no debt)."
     )
 
 

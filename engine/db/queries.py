@@ -410,7 +410,7 @@ SELECT c.symbol,
        SELECT payload FROM statements s
         WHERE s.symbol = c.symbol AND s.kind = 'income' AND s.period = ANY('{Q1,Q2,Q3,Q4}'::text[])
         ORDER BY fiscal_date DESC LIMIT 1) q ON true"""
-SERVING_COMPANIES = "SELECT symbol, name, sector FROM sp500_members ORDER BY symbol"
+SERVING_COMPANIES = "SELECT symbol, name, sector, sub_industry FROM sp500_members ORDER BY symbol"
 # Per symbol, from its last ~13 months of prices (adjusted closes, else traded): the screener's
 # performance, distance from the 52-week high and annualised volatility of daily log returns.
 SERVING_PRICE_STATS = """

@@ -301,7 +301,9 @@ async def refresh_screener(pool: asyncpg.Pool) -> tuple[int, int, str | None]:
     ).set_index("symbol")
     for name in ("profile_shares", "quarter_shares"):
         counts[name] = pd.to_numeric(counts[name], errors="coerce").astype(float)
-    companies = _frame(await _fetch(pool, queries.SERVING_COMPANIES), ("symbol", "name", "sector"))
+    companies = _frame(
+        await _fetch(pool, queries.SERVING_COMPANIES), ("symbol", "name", "sector", "sub_industry")
+    )
     stats = _frame(await _fetch(pool, queries.SERVING_PRICE_STATS), ("symbol", *universe.PRICE_STATS))
     stats = stats.set_index("symbol")
     for name in universe.PRICE_STATS[1:]:

@@ -20,6 +20,7 @@ from devkit import workflow_seed
 from tests.conftest import Database
 from tests.dashboard.conftest import app_at
 from tests.dashboard.test_browser import chromium, shot
+from tests.dashboard.test_browser import rows as grid_rows
 from tests.dashboard.test_browser_demo import grid_data
 from tests.dashboard.test_browser_ui import SHOTS, tab_for, url_has
 
@@ -163,6 +164,10 @@ def test_screener_cheap_profitable_large_caps(browser: Any, wf_url: str) -> None
     tab.goto(wf_url + "/screener")
     tab.wait_for_selector("#screener-grid .ag-row")
     everyone = _csv(tab, tab.get_attribute("#screener-export-results", "href"))
+    # Banks have no enterprise value multiple (deposits are not debt): "n/m" in the CSV as in the grid.
+    ev_ebitda = {r["symbol"]: r["ev_ebitda"] for r in everyone}
+    assert ev_ebitda["JPM"] == ev_ebitda["BAC"] == "n/m"
+    assert float(ev_ebitda["XOM"]) > 0
     act = Actions(tab)
     act.type_enter("#screener-where", "market cap >= 100; P/E <= 20; ROE >= 15")
     assert act.count <= 5
@@ -285,6 +290,9 @@ def test_valuation_fits_the_model_to_a_bank_and_flags_each_bad_field(
     tab.goto(wf_url + "/valuation?symbol=JPM")
     value = _per_share(tab)
     assert "No firm DCF" in tab.inner_text("#valuation-model")
+    multiples = grid_rows(tab, "valuation-multiples-grid")
+    assert multiples["EV/EBITDA (CFA EV)"].split("\t")[1] == "n/m", multiples
+    assert multiples["P/B"].split("\t")[1].endswith("x"), multiples
     income, balance, before = _latest_fy(wf_db, "JPM")
     roe = income["netIncome"] / ((balance["totalStockholdersEquity"] + before["totalStockholdersEquity"]) / 2)
     bvps = balance["totalStockholdersEquity"] / income["weightedAverageShsOutDil"]

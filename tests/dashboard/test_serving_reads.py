@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import psycopg
 import pytest
@@ -26,6 +27,7 @@ from devkit import callbacks, seed
 from engine.db import create_pool
 from engine.runs.refresh import refresh
 from serving import restatements, valuation
+from serving.basis import NM
 from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
 from tests.dashboard.conftest import make_settings
 
@@ -176,6 +178,66 @@ def test_a_former_member_is_neither_screened_nor_in_the_medians_but_kept_for_his
         assert not queries.metric_history(router, FORMER, "FY").empty
         assert FORMER in set(queries.members_on(router, "2020-06-30")["symbol"])
         assert FORMER not in set(queries.members_on(router, "2024-06-28")["symbol"])
+
+
+def _by_symbol(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.set_index("symbol") if "symbol" in frame.columns else frame
+
+
+def test_a_bank_gets_no_enterprise_value_multiple_anywhere(app: Any) -> None:
+    """JPM (GICS "Diversified Banks": deposits are no financing debt) reads "n/m" for its EV, EV/EBITDA
+    and EV/Sales on the Screener (both bases, the grid's rows and the CSV), Compare (latest figures and
+    the EV/EBITDA history), and Valuation's multiples vs sector, and counts in no Financials median;
+    stored and computed alike. XOM, an operating company, keeps its numbers."""
+    from dashboard.pages import compare, screener
+    from dashboard.pages import valuation as page
+
+    ev = ("enterprise_value", "ev_ebitda", "ev_ebitda_fmp", "ev_sales")
+    screen = {"where": "", "rank": "market_cap", "order": "desc"}
+
+    def read() -> tuple[Any, ...]:
+        table = universe_data.metrics()
+        return (
+            table,
+            universe_data.sector_medians(table),
+            screener.export_results({**screen, "basis": "ttm"}),
+            screener.export_results({**screen, "basis": "fy"}),
+            compare.export_ratios({"symbols": "JPM,XOM"}),
+            compare.export_history(
+                {"symbols": "JPM,XOM", "metric": "ev_ebitda", "basis": "FY", "years": "12"}
+            ),
+            page.export_multiples({"symbol": "JPM"}),
+            page.export_multiples({"symbol": "JPM", "as_of": AS_OF}),
+            page.export_multiples({"symbol": "XOM"}),
+        )
+
+    for table, medians, ttm, fy, ratios, history, bank, bank_then, oil in _both(app, read):
+        assert table.loc["JPM", list(ev)].isna().all()
+        assert table.loc["XOM", "ev_ebitda"] > 0
+        assert np.isnan(medians.loc["Financials", "ev_ebitda"])  # JPM is the demo's only Financials company
+        for shown in (ttm, fy, ratios):
+            rows = _by_symbol(shown)
+            assert rows.loc["JPM", "ev_ebitda"] == NM
+            assert float(rows.loc["XOM", "ev_ebitda"]) > 0
+        jpm, xom = history[history["symbol"] == "JPM"], history[history["symbol"] == "XOM"]
+        assert len(jpm) >= 10
+        assert jpm["not_meaningful"].all()
+        assert jpm["value"].isna().all()
+        assert not xom["not_meaningful"].any()
+        for versus in (bank.set_index("multiple"), bank_then.set_index("multiple")):
+            for name in ("ev_ebitda", "ev_ebitda_fmp", "ev_sales"):
+                assert versus.loc[name, "not_meaningful"]
+                assert np.isnan(versus.loc[name, "value"])
+            assert not versus.loc["pb", "not_meaningful"]
+            assert versus.loc["pb", "value"] > 0
+        assert np.isnan(bank.set_index("multiple").loc["ev_ebitda", "premium"])
+        own = oil.set_index("multiple").loc["ev_ebitda"]
+        assert not own["not_meaningful"]
+        assert own["value"] > 0
+    with app.server.test_request_context("/"):
+        stored = queries.sector_medians(app.server.extensions["mycfa"].router)
+    financials = stored[(stored["sector"] == "Financials") & stored["metric"].isin(ev)]
+    assert set(financials["n"]) == {0}
 
 
 @pytest.mark.parametrize("symbol", seed.SYMBOLS)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serving import basis, periods
+from serving import basis, fitting, periods, valuation
 
 
 def _fy(shares: list[float], revenue: list[float], eps: list[float]) -> pd.DataFrame:
@@ -85,3 +85,113 @@ def test_the_basis_is_ttm_when_its_quarters_end_after_the_fiscal_year_and_old_pe
     assert out["net_margin"].tolist() == [0.12, 0.20]
     assert [str(d) for d in out["period_end"]] == ["2024-09-30", "2023-12-31"]
     assert out["stale"].tolist() == [False, True]
+
+
+def _statements(debt: list[float], cash: list[float]) -> pd.DataFrame:
+    """Combined-statement rows (FMP names) with positive earnings, EBITDA, sales and book value."""
+    n = len(debt)
+    return pd.DataFrame(
+        {
+            "totalDebt": debt,
+            "cashAndShortTermInvestments": cash,
+            "netDebt": [d - c for d, c in zip(debt, cash, strict=True)],
+            "ebitda": [100.0] * n,
+            "revenue": [500.0] * n,
+            "netIncome": [50.0] * n,
+            "totalStockholdersEquity": [400.0] * n,
+            "freeCashFlow": [40.0] * n,
+        },
+        index=pd.Index(["OP", "CASHY", "BANK"][:n], name="symbol"),
+    )
+
+
+def test_ev_multiples_are_nan_on_a_negative_enterprise_value_and_for_a_bank() -> None:
+    """EV/EBITDA and EV/Sales on an EV below zero (cash above market cap and debt) are NaN, not a
+    negative "cheap" multiple; a bank (firm False) has no EV at all, while its P/E and P/B stay."""
+    frame = _statements([100.0, 10.0, 2000.0], [50.0, 900.0, 1500.0])
+    caps = pd.Series([1000.0, 500.0, 1000.0], index=frame.index)
+    firm = pd.Series([True, True, False], index=frame.index)
+    out = valuation.multiples(frame, caps, firm=firm)
+    assert out.loc["OP", "ev_ebitda"] == pytest.approx((1000 + 100 - 50) / 100)
+    assert out.loc["CASHY", "enterprise_value"] == pytest.approx(500 + 10 - 900)
+    assert out.loc[["CASHY", "BANK"], ["ev_ebitda", "ev_ebitda_fmp", "ev_sales"]].isna().all().all()
+    assert out.loc["BANK", ["enterprise_value", "enterprise_value_fmp"]].isna().all()
+    assert out.loc["BANK", "pe"] == pytest.approx(1000 / 50)
+    assert out.loc["BANK", "pb"] == pytest.approx(1000 / 400)
+    # without `firm` every row is an operating company
+    assert valuation.multiples(frame, caps).loc["BANK", "ev_ebitda"] == pytest.approx(
+        (1000 + 2000 - 1500) / 100
+    )
+
+
+def test_a_banks_stored_ev_multiple_reads_not_meaningful_on_either_basis() -> None:
+    """A screener row written before banks were told apart (EV/EBITDA -3.3x on a negative EV) reads
+    n/m on the FY basis, and on the TTM basis the multiples recomputed for it are n/m too."""
+    table = pd.DataFrame(
+        {
+            "fiscal_date": [pd.Timestamp("2024-12-31").date()] * 2,
+            "market_cap": [1000.0, 1000.0],
+            "enterprise_value": [-330.0, 1050.0],
+            "enterprise_value_fmp": [-330.0, 1050.0],
+            "ev_ebitda": [-3.3, 10.5],
+            "ev_sales": [-0.66, 2.1],
+            "pe": [20.0, 20.0],
+        },
+        index=pd.Index(["BANK", "OP"], name="symbol"),
+    )
+    firm = fitting.firm_flags(pd.Series(["Diversified Banks", "Integrated Oil & Gas"], index=table.index))
+    assert firm.tolist() == [False, True]
+    fy = basis.clear_basis(table, pd.DataFrame(), reference=None, firm=firm)
+    assert np.isnan(fy.loc["BANK", "ev_ebitda"])
+    assert {"enterprise_value", "ev_ebitda", "ev_sales"} <= set(fy.loc["BANK", "not_meaningful"].split(","))
+    assert fy.loc["OP", "ev_ebitda"] == 10.5
+    assert fy.loc["OP", "not_meaningful"] == ""
+    assert fy.loc["BANK", "pe"] == 20.0
+    assert basis.not_meaningful(fy)["ev_ebitda"].tolist() == [True, False]
+    # a negative EV alone (no sub-industry known) is n/m as well
+    unknown = basis.clear_basis(table, pd.DataFrame(), reference=None)
+    assert unknown.loc["BANK", "not_meaningful"] == "ev_ebitda,ev_sales"
+    ttm_rows = pd.DataFrame(
+        {
+            "fiscal_date": [pd.Timestamp("2025-03-31").date()] * 2,
+            "total_debt": [2000.0, 100.0],
+            "cash_and_short_term_investments": [1500.0, 50.0],
+            "net_debt": [500.0, 50.0],
+            "ebitda": [100.0, 100.0],
+            "revenue": [500.0, 500.0],
+        },
+        index=table.index,
+    )
+    ttm = basis.clear_basis(table, ttm_rows, reference=None, firm=firm)
+    assert ttm["basis"].tolist() == ["TTM", "TTM"]
+    assert np.isnan(ttm.loc["BANK", "ev_ebitda"])
+    assert "ev_ebitda" in ttm.loc["BANK", "not_meaningful"].split(",")
+    assert ttm.loc["OP", "ev_ebitda"] == pytest.approx((1000 + 100 - 50) / 100)
+
+
+def test_a_banks_history_has_no_ev_multiple_in_any_period() -> None:
+    """Compare's history: every period of a bank reads n/m for EV/EBITDA, an operating company's none."""
+    rows = pd.DataFrame(
+        {
+            "fiscal_date": pd.date_range("2021-12-31", periods=3, freq="YE").date,
+            "shares_diluted": [10.0] * 3,
+            "total_debt": [2000.0] * 3,
+            "cash_and_short_term_investments": [500.0] * 3,
+            "net_debt": [1500.0] * 3,
+            "ebitda": [100.0] * 3,
+            "revenue": [500.0] * 3,
+            "net_income": [50.0] * 3,
+            "total_equity": [400.0] * 3,
+            "free_cash_flow": [40.0] * 3,
+            "dividends_paid": [-10.0] * 3,
+        }
+    )
+    closes = pd.Series([90.0, 100.0, 110.0], index=pd.to_datetime(rows["fiscal_date"]))
+    bank = periods.priced(rows, closes, firm=False)
+    firm = periods.priced(rows, closes)
+    assert basis.not_meaningful(bank)["ev_ebitda"].all()
+    assert bank["ev_ebitda"].isna().all()
+    assert not basis.not_meaningful(firm)["ev_ebitda"].any()
+    assert firm["ev_ebitda"].tolist() == pytest.approx(
+        [(900 + 1500) / 100, (1000 + 1500) / 100, (1100 + 1500) / 100]
+    )

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from engine.db import validate
-from engine.db.price_batch import clean_adjusted, clean_prices
-from engine.db.validate import Parsed, parse_prices
+from engine.db.validate import Parsed, parse_prices, price_rules, prices
+from engine.db.validate.price_batch import clean_adjusted, clean_prices
+from engine.db.validate.price_rules import AtMost
 from engine.fmp.responses import UncheckedRow
 from tests.engine.db.conftest import adjusted, price
 
@@ -43,7 +43,7 @@ def _per_row(
 ) -> Parsed[Any]:
     """parse_prices with the whole-batch pass switched off: the per-row parser."""
     with monkeypatch.context() as patch:
-        patch.setattr(validate, "_clean_batch", lambda *args, **kwargs: None)
+        patch.setattr(prices, "_clean_batch", lambda *args, **kwargs: None)
         return parse_prices(SYMBOL, rows, adj, checked=True)
 
 
@@ -182,7 +182,7 @@ def test_unchecked_rows_with_other_types_take_the_per_row_path(
     assert adj_close is not None
     assert clean_prices(full, SYMBOL, adj_close, typed=False) is None
     with monkeypatch.context() as patch:
-        patch.setattr(validate, "_clean_batch", lambda *args, **kwargs: None)
+        patch.setattr(prices, "_clean_batch", lambda *args, **kwargs: None)
         expected = parse_prices(SYMBOL, full, adj)
     _same(parse_prices(SYMBOL, full, adj), expected)
 
@@ -196,7 +196,7 @@ def test_unchecked_adjusted_close_of_another_type_takes_the_per_row_path(
     adj[3]["adjClose"] = value
     assert clean_adjusted(adj, SYMBOL, typed=False) is None
     with monkeypatch.context() as patch:
-        patch.setattr(validate, "_clean_batch", lambda *args, **kwargs: None)
+        patch.setattr(prices, "_clean_batch", lambda *args, **kwargs: None)
         expected = parse_prices(SYMBOL, full, adj)
     _same(parse_prices(SYMBOL, full, adj), expected)
 
@@ -207,3 +207,29 @@ def test_unchecked_clean_batch_takes_the_fast_path() -> None:
     adj_close = clean_adjusted(adj, SYMBOL, typed=False)
     assert adj_close is not None
     assert clean_prices(full, SYMBOL, adj_close, typed=False) is not None
+
+
+def test_a_rule_added_to_the_table_is_applied_by_both_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One new entry in price_rules.RULES and nothing else: a batch keeping it is still parsed whole, a
+    batch breaking it is declined by the whole-batch pass and its one breaking row quarantined by the
+    per-row parser with the entry's reason."""
+    cap = 500_000_000
+    full, adj = series(random.Random(14))
+    for row in full:
+        row["volume"] //= 4
+    bad = full[len(full) // 2]
+    bad["volume"] = cap + 1
+    assert len(parse_prices(SYMBOL, full, adj, checked=True).rows) == len(full)  # valid before the rule
+    rule = AtMost("volume", cap, lambda values, raw: f"volume over the cap: {raw.get('volume')!r}")
+    monkeypatch.setattr(price_rules, "RULES", (*price_rules.RULES, rule))
+    adj_close = clean_adjusted(adj, SYMBOL)
+    assert adj_close is not None
+    assert clean_prices(full, SYMBOL, adj_close) is None
+    assert clean_prices([row for row in full if row is not bad], SYMBOL, adj_close) is not None
+    per_row = _per_row(full, adj, monkeypatch)
+    assert [(q.dataset, q.reason, q.payload) for q in per_row.quarantined if q.dataset == "prices"] == [
+        ("prices", f"volume over the cap: {cap + 1}", bad)
+    ]
+    assert len(per_row.rows) == len(full) - 1
+    _same(parse_prices(SYMBOL, full, adj, checked=True), per_row)
+    _same(parse_prices(SYMBOL, full, adj), per_row)

@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 import asyncpg
 
-from engine.db import plausibility, validate
+from engine.db import plausibility
 from engine.db.plausibility import Implausible
-from engine.db.validate import Invalid
+from engine.db.validate import Invalid, common, parse_day, price_rules, statements
+from engine.db.validate.price_rules import PriceValues
 
 
 def _reason(refuse: Callable[[], object]) -> str:
@@ -26,9 +27,9 @@ def _reason(refuse: Callable[[], object]) -> str:
 HISTORY = [{"revenue": 100.0}, {"revenue": 110.0}, {"revenue": 105.0}, {"revenue": 1e12}]
 # (how the engine refuses, the rule the view names, the field it names, that field's raw value in the row)
 CASES: list[tuple[Callable[[], object], str, str | None, str | float | None]] = [
-    (lambda: validate._number({"close": "n/a"}, "close"), "text where a number belongs", "close", "n/a"),
-    (lambda: validate._number({"close": "NaN"}, "close"), "non-finite number", "close", "NaN"),
-    (lambda: validate._number({}, "close"), "missing field", "close", None),
+    (lambda: common.number({"close": "n/a"}, "close"), "text where a number belongs", "close", "n/a"),
+    (lambda: common.number({"close": "NaN"}, "close"), "non-finite number", "close", "NaN"),
+    (lambda: common.number({}, "close"), "missing field", "close", None),
     (
         lambda: plausibility.check_field("totalAssets", -5.0, "balance"),
         "negative where it cannot be",
@@ -39,18 +40,23 @@ CASES: list[tuple[Callable[[], object], str, str | None, str | float | None]] = 
     (lambda: plausibility.check_history(HISTORY, None), "far above the company's history", "revenue", 1e12),
     (lambda: plausibility.check_history(HISTORY[:1], 0.01), "far above the market cap", "revenue", 100.0),
     (
-        lambda: validate._balance_check(
+        lambda: statements._balance_check(
             {"totalAssets": 100.0, "totalLiabilities": 10.0, "totalStockholdersEquity": 10.0}, 0.01
         ),
         "balance sheet does not balance",
         None,
         None,
     ),
-    (lambda: validate._check_symbol({"symbol": "MSFT"}, "AAPL"), "another company's row", None, None),
-    (lambda: validate._check_values({}, 1, 1, 2, 1, 10), "impossible price row", None, None),
-    (lambda: validate._check_values({"volume": 1.5}, 1, 3, 1, 2, 1.5), "impossible price row", None, None),
-    (lambda: validate.parse_day("yesterday"), "bad date or period", None, None),
-    (lambda: validate.parse_day("1066-10-14"), "bad date or period", None, None),
+    (lambda: common.check_symbol({"symbol": "MSFT"}, "AAPL"), "another company's row", None, None),
+    (lambda: price_rules.check(PriceValues(1, 1, 2, 1, 10), {}), "impossible price row", None, None),
+    (
+        lambda: price_rules.check(PriceValues(1, 3, 1, 2, 1.5), {"volume": 1.5}),
+        "impossible price row",
+        None,
+        None,
+    ),
+    (lambda: parse_day("yesterday"), "bad date or period", None, None),
+    (lambda: parse_day("1066-10-14"), "bad date or period", None, None),
 ]
 
 

@@ -3,7 +3,7 @@
 A full ingest parses millions of price rows, nearly all valid. Checking one row at a time costs a
 Python function call and a dozen bytecode tests per row; here each check runs once per column
 (`map`, `min`, `max`, `sum` over the batch). The fast path only answers for a batch that breaks no
-rule of the per-row parser (validate._price, validate._adjusted) at all; for any other it answers
+rule of the per-row parser (prices._price, prices._adjusted) at all; for any other it answers
 None and parse_prices runs that parser, which finds and quarantines the bad rows with their
 reasons. So it never has to produce a reason itself, and a bad batch costs one extra pass.
 
@@ -21,13 +21,15 @@ from datetime import date
 from itertools import repeat
 from typing import Any, cast
 
-from engine.db.plausibility import FIRST_DAY, LAST_DAY, MAX_PRICE
+from engine.db.plausibility import FIRST_DAY, LAST_DAY
 from engine.db.rows import PriceRow
+from engine.db.validate import price_rules
+from engine.db.validate.price_rules import PriceValues
 
 _SYMBOL = operator.itemgetter("symbol")
 _DATE = operator.itemgetter("date")
 _ADJ_CLOSE = operator.itemgetter("adjClose")
-_OHLCV = tuple(map(operator.itemgetter, ("open", "high", "low", "close", "volume")))
+_VALUES = tuple(map(operator.itemgetter, PriceValues._fields))  # open, high, low, close, volume
 _NUMBER = {int, float}
 _NUMBER_OR_NULL = {int, float, type(None)}
 
@@ -77,12 +79,14 @@ def clean_prices(
     rows: Sequence[Mapping[str, Any]], symbol: str, adjusted: dict[date, float], *, typed: bool = True
 ) -> list[PriceRow] | None:
     """PriceRows of historical-price-eod/full rows, adj_close from `adjusted`; None unless every row
-    passes every rule of the per-row parser (validate._price)."""
+    parses and passes every rule of price_rules.RULES."""
     days = _days(rows, symbol)
     if not days:
         return None if days is None else []
     try:
-        opens, highs, lows, closes, volumes = (_numbers(rows, field, typed) for field in _OHLCV)
+        columns = dict(
+            zip(PriceValues._fields, (_numbers(rows, field, typed) for field in _VALUES), strict=True)
+        )
         # `vwap` is optional (absent or null: no value); _days made sure the rows are plain dicts
         sent: list[Any] = list(map(dict.get, cast(Sequence[dict[str, Any]], rows), repeat("vwap")))
         if not typed and not set(map(type, sent)) <= _NUMBER_OR_NULL:
@@ -90,19 +94,11 @@ def clean_prices(
         vwaps = (
             list(map(float, sent)) if None not in sent else [None if v is None else float(v) for v in sent]
         )
-    except (KeyError, TypeError, ValueError):  # a missing field or a null among OHLCV, a vwap not a number
+    except (KeyError, TypeError, ValueError):  # a missing field or a null among them, a vwap not a number
         return None
-    if not (
-        _finite(opens, highs, lows, closes, volumes, list(filter(None, vwaps)))
-        and min(opens) >= 0
-        and min(lows) >= 0
-        and min(closes) >= 0
-        and max(highs) <= MAX_PRICE
-        and min(volumes) >= 0
-        and all(map(float.is_integer, volumes))
-        and not any(map(operator.lt, highs, lows))
-    ):
+    if not (_finite(*columns.values(), list(filter(None, vwaps))) and price_rules.all_hold(columns)):
         return None
+    opens, highs, lows, closes, volumes = columns.values()
     values = zip(
         repeat(symbol), days, opens, highs, lows, closes, map(adjusted.get, days), map(int, volumes), vwaps
     )

@@ -35,6 +35,7 @@ CARRIED = {
     "screener": False,
 }
 NAV_COLLAPSE = "lg"  # Bootstrap's breakpoint (992 px): below it the links fold behind a toggler
+NAV_STAMP = "xl"  # from 1200 px the data's date shows in the bar too (below, in the account menu only)
 # Dash's page template with the document's language (screen readers pick their voice by it).
 INDEX_STRING = """<!DOCTYPE html>
 <html lang="en">
@@ -92,16 +93,15 @@ def _import_pages() -> None:
         _callback.GLOBAL_INLINE_SCRIPTS.extend(_callback_snapshot[2])
 
 
-def _session_form(action: str, label: str, ident: str, style: str) -> html.Form:
-    """A POST form with the session's CSRF token (logging out is never a GET)."""
+def _session_form(action: str, label: str, ident: str) -> html.Form:
+    """A POST form with the session's CSRF token (logging out is never a GET), as an account menu item."""
     return html.Form(
         [
             dcc.Input(type="hidden", name="csrf_token", value=auth.csrf_token()),
-            html.Button(label, type="submit", id=ident, className=style),
+            html.Button(label, type="submit", id=ident, className="dropdown-item"),
         ],
         method="POST",
         action=action,
-        className="d-inline ms-2",
     )
 
 
@@ -123,13 +123,34 @@ def data_as_of() -> str:
 
 
 def navbar() -> dbc.Navbar:
+    """The pages' links on one line from 1024 px up (each label unbroken), the data's date from 1200 px
+    up, and the account menu (who, the data's date, log out); below 992 px all fold behind a toggler."""
     user = auth.current_user()
     links = [
-        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], id=f"nav-{_short(page)}"))
+        dbc.NavItem(
+            dbc.NavLink(
+                page["name"], href=page["relative_path"], id=f"nav-{_short(page)}", className="text-nowrap"
+            )
+        )
         for page in _nav_pages(user)
     ]
-    who = f"{user.username} ({user.role})" if user else ""
+    who = f"{user.username} ({user.role})" if user else "Account"
     as_of = data_as_of() if user is not None else ""  # Dash builds the shell once at set-up, logged out
+    stamp = f"Data as of {as_of}" if as_of else "No data stored yet"
+    account = dbc.DropdownMenu(
+        [
+            dbc.DropdownMenuItem(html.Span(stamp, id="nav-menu-as-of"), header=True),
+            dbc.DropdownMenuItem(divider=True),
+            _session_form("/logout", "Log out", "nav-logout"),
+            _session_form("/logout/everywhere", "Log out everywhere", "nav-logout-everywhere"),
+        ],
+        label=html.Span(who, id="nav-user"),
+        id="nav-user-menu",
+        nav=True,
+        in_navbar=True,
+        align_end=True,
+        toggle_class_name="text-nowrap",
+    )
     return dbc.Navbar(
         dbc.Container(
             [
@@ -144,28 +165,14 @@ def navbar() -> dbc.Navbar:
                 ),
                 dbc.Collapse(
                     [
-                        dbc.Nav(links, navbar=True, className="me-auto"),
+                        dbc.Nav(links, navbar=True, className="me-auto", id="nav-pages"),
                         html.Span(
-                            f"Data as of {as_of}" if as_of else "No data stored yet",
-                            className="navbar-text small me-3",
+                            stamp,
+                            className=f"navbar-text small me-2 text-nowrap d-none d-{NAV_STAMP}-inline",
                             id="nav-as-of",
                             title="The newest stored daily close",
                         ),
-                        html.Div(
-                            [
-                                html.Span(who, className="text-light me-2", id="nav-user"),
-                                _session_form(
-                                    "/logout", "Log out", "nav-logout", "btn btn-outline-light btn-sm"
-                                ),
-                                _session_form(
-                                    "/logout/everywhere",
-                                    "Log out everywhere",
-                                    "nav-logout-everywhere",
-                                    "btn btn-link btn-sm text-light",
-                                ),
-                            ],
-                            className="d-flex flex-wrap align-items-center",
-                        ),
+                        dbc.Nav(account, navbar=True),
                     ],
                     id="nav-collapse",
                     is_open=False,

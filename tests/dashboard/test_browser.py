@@ -290,9 +290,9 @@ def test_browser_compare_portfolio_screener_status(page: Any, base_url: str) -> 
 
 def test_browser_csrf_and_post_logout(page: Any, base_url: str) -> None:
     """In the browser, a callback POST without the session's token (XHR, outside Dash's patched fetch)
-    is refused; the navbar's Log out button posts its form and the session ends. Runs last here."""
+    is refused; the account menu's Log out button posts its form and the session ends. Runs last here."""
     page.goto(base_url + "/compare")
-    page.wait_for_selector("#nav-logout")
+    page.wait_for_selector("#nav-logout", state="attached")
     status = page.evaluate(
         """() => new Promise((done) => {
             const xhr = new XMLHttpRequest();
@@ -303,6 +303,7 @@ def test_browser_csrf_and_post_logout(page: Any, base_url: str) -> None:
         })"""
     )
     assert status == 403
+    page.click("#nav-user")  # the account menu
     page.click("#nav-logout")
     page.wait_for_url(re.compile(r".*/login$"))
     page.goto(base_url + "/compare")

@@ -7,6 +7,7 @@ TSLA, a company without data.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -118,4 +119,65 @@ def test_compare_opens_on_distinct_companies(browser: Any, shell_url: str) -> No
     names = [t["name"] for t in traces(tab, "compare-price-graph")]
     assert names[0] in ALPHABET, names
     assert names[1:] == ["AAPL", "JNJ"], names  # by cap, then alphabetically among those without one
+    tab.context.close()
+
+
+NAV_BOXES = """() => {
+  const box = e => { const r = e.getBoundingClientRect(); return {x: r.left, y: r.top, w: r.width, h: r.height}; };
+  const links = Array.from(document.querySelectorAll('#nav-pages .nav-link'), a => {
+    const s = getComputedStyle(a);
+    const pad = parseFloat(s.paddingTop) + parseFloat(s.paddingBottom);
+    return {text: a.innerText, ...box(a), lines: Math.round((a.getBoundingClientRect().height - pad) / parseFloat(s.lineHeight))};
+  });
+  const bar = document.querySelector('header nav');
+  const items = Array.from(bar.querySelectorAll('.navbar-brand, #nav-pages .nav-link, #nav-as-of, #nav-user-menu'))
+    .filter(e => e.getBoundingClientRect().width > 0).map(e => ({text: e.innerText, ...box(e)}));
+  return {links, items, bar: box(bar), width: window.innerWidth};
+}"""
+
+
+def overlapping(boxes: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [
+        (a["text"], b["text"])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a["x"] < b["x"] + b["w"] - 0.5
+        and b["x"] < a["x"] + a["w"] - 0.5
+        and a["y"] < b["y"] + b["h"] - 0.5
+        and b["y"] < a["y"] + a["h"] - 0.5
+    ]
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_navbar_fits_one_line(browser: Any, shell_url: str, width: int) -> None:
+    """At 1280 x 800 and 1024 x 768 every navbar link is one line of text, all in one row with the brand
+    and the account menu, none overlapping another, none past the window's edge; the account menu opens
+    and logs out."""
+    tab = tab_for(browser, shell_url, width=width)
+    tab.set_viewport_size({"width": width, "height": 800 if width == 1280 else 768})
+    tab.goto(shell_url + "/?symbol=AAPL")
+    settled(tab)
+    found = tab.evaluate(NAV_BOXES)
+    shot(tab, f"navbar-{width}px", SHOTS)
+    tab.locator("header").screenshot(path=str(SHOTS / f"navbar-{width}px-bar.png"))
+    links = found["links"]
+    assert len(links) == 8, links  # the admin's pages
+    assert [link["lines"] for link in links] == [1] * len(links), json.dumps(links)
+    assert overlapping(found["items"]) == [], found["items"]
+    middle = found["items"][0]["y"] + found["items"][0]["h"] / 2
+    for item in found["items"]:
+        assert abs(item["y"] + item["h"] / 2 - middle) <= 4, (item, middle)  # one row
+        assert item["x"] + item["w"] <= found["width"], item
+    assert found["bar"]["h"] < 80, found["bar"]
+    if width >= 1200:  # the data's date in the bar too
+        assert any(i["text"] == "Data as of 2024-12-31" for i in found["items"]), found["items"]
+    tab.click("#nav-valuation")
+    tab.wait_for_selector("#valuation-per-share")
+    tab.click("#nav-user")
+    assert "Data as of 2024-12-31" in tab.inner_text("#nav-menu-as-of")
+    tab.screenshot(
+        path=str(SHOTS / f"navbar-{width}px-menu.png"), clip={"x": 0, "y": 0, "width": width, "height": 200}
+    )
+    tab.click("#nav-logout")
+    tab.wait_for_url("**/login")
     tab.context.close()

@@ -29,7 +29,7 @@ from dashboard.components.formats import Col
 from dashboard.components.inputs import group
 from dashboard.components.page import FAILURES, UNREACHABLE, frame, heading
 from dashboard.components.picker import picker
-from dashboard.components.portfolio_inputs import BENCHMARKS, WINDOWS, FieldError, Request
+from dashboard.components.portfolio_inputs import BENCHMARKS, CUSTOM, WINDOW_CHOICES, FieldError, Request
 from dashboard.services import services
 
 dash.register_page(__name__, path="/portfolio", name="Portfolio", order=4, title="Portfolio · MyCFATool")
@@ -66,8 +66,10 @@ URL = urlstate.page_state(
         "rf", "portfolio-rf", kind="number", default=4.0, low=0.0, high=20.0, label="risk-free rate"
     ),
     urlstate.Param(
-        "window", "portfolio-window-choice", default="MAX", choices=tuple(WINDOWS), label="window"
+        "window", "portfolio-window-choice", default="MAX", choices=WINDOW_CHOICES, label="window"
     ),
+    urlstate.Param("from", "portfolio-from", kind="date", label="window start"),
+    urlstate.Param("to", "portfolio-to", kind="date", label="window end"),
     urlstate.Param("benchmark", "portfolio-benchmark", default="sp500", choices=tuple(BENCHMARKS)),
     urlstate.Param("shorts", "portfolio-shorts", kind="choices", default=[], choices=("shorts",)),
     urlstate.Param(
@@ -165,11 +167,44 @@ def layout(**query: Any) -> Component:
                                     "Window",
                                     dbc.RadioItems(
                                         id="portfolio-window-choice",
-                                        options=[{"label": k, "value": k} for k in WINDOWS],
+                                        options=[{"label": k, "value": k} for k in WINDOW_CHOICES],
                                         value=state["window"],
                                         inline=True,
                                     ),
                                 ),
+                                group(
+                                    "Custom window (from, to)",
+                                    html.Div(
+                                        [
+                                            dbc.Label(
+                                                "Window start",
+                                                html_for="portfolio-from",
+                                                className="visually-hidden",
+                                            ),
+                                            dbc.Input(
+                                                id="portfolio-from",
+                                                type="date",
+                                                value=state["from"],
+                                                debounce=True,
+                                                size="sm",
+                                            ),
+                                            dbc.Label(
+                                                "Window end",
+                                                html_for="portfolio-to",
+                                                className="visually-hidden",
+                                            ),
+                                            dbc.Input(
+                                                id="portfolio-to",
+                                                type="date",
+                                                value=state["to"],
+                                                debounce=True,
+                                                size="sm",
+                                            ),
+                                        ],
+                                        className="d-flex gap-1",
+                                    ),
+                                ),
+                                html.Div(id="portfolio-dates-feedback", className="small", role="status"),
                                 group(
                                     "Benchmark",
                                     dbc.RadioItems(
@@ -250,15 +285,6 @@ def layout(**query: Any) -> Component:
     )
 
 
-def windowed(prices: pd.DataFrame, window: str) -> pd.DataFrame:
-    """The prices of the last `window` years (MAX: all), counted back from the latest date."""
-    years = WINDOWS[window]
-    if years is None or prices.empty:
-        return prices
-    start = prices.index.max() - pd.DateOffset(years=years)
-    return prices[prices.index >= start]
-
-
 @dataclass(frozen=True, slots=True)
 class Analysis:
     """The Portfolio page's answer: the chosen mix's report and the side-by-side evaluation."""
@@ -274,7 +300,7 @@ def analyse(request: Request) -> Analysis:
     weights, window, benchmark, bounds = request.weights, request.window, request.benchmark, request.bounds
 
     def build() -> Analysis:
-        prices = windowed(company_data.adjusted_closes(list(weights)), window)
+        prices = portfolio_inputs.windowed(company_data.adjusted_closes(list(weights)), request)
         result = portfolio.report(prices, weights, risk_free=request.rate, bounds=bounds)
         aligned, _ = portfolio.align_prices(prices)
         table = result.weights.set_index("symbol")
@@ -293,11 +319,19 @@ def analyse(request: Request) -> Analysis:
         notes = tuple(n for n in (note and f"Benchmark: {note}", portfolio_inputs.bounds_note(bounds)) if n)
         return Analysis(result, side, optimised, notes)
 
-    key = (tuple(sorted(weights.items())), request.rate, window, benchmark, bounds)
+    key = (
+        tuple(sorted(weights.items())),
+        request.rate,
+        window,
+        request.start,
+        request.end,
+        benchmark,
+        bounds,
+    )
     return svc.cache.cached("portfolio", key, build)
 
 
-FIELDS = ("holdings", "cap")  # the fields whose problems are shown beside them
+FIELDS = ("holdings", "cap", "dates")  # the fields whose problems are shown beside them
 
 
 def _feedback(exc: Exception) -> list[Any]:
@@ -319,6 +353,9 @@ def _feedback(exc: Exception) -> list[Any]:
     Output("portfolio-holdings-feedback", "children"),
     Output("portfolio-cap-feedback", "children"),
     Output("portfolio-cap", "invalid"),
+    Output("portfolio-dates-feedback", "children"),
+    Output("portfolio-from", "invalid"),
+    Output("portfolio-to", "invalid"),
     *[Output(f"portfolio-export-{name}", "href") for name in EXPORTS],
     Input("portfolio-run", "n_clicks"),
     Input("portfolio-holdings", "value"),
@@ -326,18 +363,38 @@ def _feedback(exc: Exception) -> list[Any]:
     Input("portfolio-benchmark", "value"),
     Input("portfolio-shorts", "value"),
     Input("portfolio-cap", "value"),
+    Input("portfolio-from", "value"),
+    Input("portfolio-to", "value"),
     State("portfolio-rf", "value"),
 )
 def portfolio_update(
-    _: int | None, text: str, window: Any, benchmark: Any, shorts: Any, cap: Any, rf: Any
+    _: int | None,
+    text: str,
+    window: Any,
+    benchmark: Any,
+    shorts: Any,
+    cap: Any,
+    start: Any,
+    end: Any,
+    rf: Any,
 ) -> tuple[Any, ...]:
     try:
-        request = portfolio_inputs.read(text, rf, window, benchmark, shorts, cap)
+        request = portfolio_inputs.read(text, rf, window, benchmark, shorts, cap, start, end)
         result = analyse(request)
     except FAILURES as exc:  # the message beside its field; the last answer stays on the page
         keep = dash.no_update
-        feedback = _feedback(exc)
-        return (*[keep] * 9, *feedback, feedback[1] is not None, *[keep] * len(EXPORTS))
+        holdings_text, cap_text, dates_text = _feedback(exc)
+        flagged = dates_text is not None
+        return (
+            *[keep] * 9,
+            holdings_text,
+            cap_text,
+            cap_text is not None,
+            dates_text,
+            flagged,
+            flagged,
+            *[keep] * len(EXPORTS),
+        )
     parsed, window, benchmark = request.holdings, request.window, request.benchmark
     report, side = result.report, result.side
     corr = report.correlation
@@ -348,6 +405,8 @@ def portfolio_update(
         "benchmark": benchmark,
         "shorts": ",".join(shorts or []),
         "cap": str(cap if cap not in (None, "") else 100),
+        "from": str(request.start or ""),
+        "to": str(request.end or ""),
     }
     hrefs = [export_href("portfolio", name, params) for name in EXPORTS]
     notes = (
@@ -387,6 +446,9 @@ def portfolio_update(
         notes,
         None,
         False,
+        None,
+        False,
+        False,
         *hrefs,
     )
 
@@ -407,6 +469,17 @@ def portfolio_apply(clicks: list[Any], optimised: dict[str, dict[str, float]] | 
         return dash.no_update
     kept = {s: w for s, w in weights.items() if abs(w) >= 5e-5}
     return holdings.Holdings(kept).text()
+
+
+@callback(
+    Output("portfolio-window-choice", "value"),
+    Input("portfolio-from", "value"),
+    Input("portfolio-to", "value"),
+    prevent_initial_call=True,
+)
+def portfolio_custom_window(start: Any, end: Any) -> Any:
+    """Typing a date of the custom window chooses that window (1Y..MAX stay one click away)."""
+    return CUSTOM if start or end else dash.no_update
 
 
 def frontier_figure(frontier: pd.DataFrame, points: pd.DataFrame) -> dict[str, Any]:
@@ -479,6 +552,8 @@ def _export(name: str) -> Any:
             args.get("benchmark"),
             [s for s in args.get("shorts", "").split(",") if s],
             args.get("cap"),
+            args.get("from"),
+            args.get("to"),
         )
         result = analyse(request)
         if name == "compare":

@@ -225,3 +225,54 @@ def test_portfolio_weight_cap_and_shorts_optimise_within_their_bounds(
         assert shown[symbol] == pytest.approx(best.weights[symbol], abs=1e-4), symbol
     shot(tab, "task3-portfolio-caps", SHOTS)
     tab.context.close()
+
+
+def test_portfolio_custom_window_beside_the_fixed_ones_and_its_bad_ranges_named(
+    browser: Any, wf_url: str, wf_db: Database
+) -> None:
+    """Task 3 (custom window): typing a from and a to date analyses exactly those days (the volatility
+    equals `performance` on the stored closes between them) and puts them in the link; an end before the
+    start and a start before the holdings' data are each named beside the dates, the last analysis stays;
+    5Y is still one click away."""
+    tab = tab_for(browser, wf_url, user="ann")
+    tab.goto(wf_url + "/portfolio")
+    tab.wait_for_selector("#portfolio-compare-grid .ag-row")
+    act = Actions(tab)
+    tab.fill("#portfolio-holdings", "AAPL\t50%\nKO\t50%")
+    act.click("#portfolio-run")
+    act.type_enter("#portfolio-from", "2018-01-02")
+    act.type_enter("#portfolio-to", "2020-12-31")
+    url_has(tab, window="Custom", **{"from": "2018-01-02", "to": "2020-12-31"})
+    weights = {"AAPL": 0.5, "KO": 0.5}
+    _, returns = chosen(wf_db, weights, start="2018-01-02", end="2020-12-31")
+    want = portfolio.performance(returns, risk_free=RF).annualized_volatility
+    wait_for_stat(tab, "Annualised volatility", "Chosen", want)
+    assert "2018-01-02 to 2020-12-31" in tab.inner_text("#portfolio-window")
+    assert act.count == 3
+    tab.fill("#portfolio-to", "2017-06-30")
+    tab.press("#portfolio-to", "Enter")
+    feedback = tab.wait_for_selector("#portfolio-dates-feedback .error-state").inner_text()
+    assert "end (2017-06-30) must be after its start (2018-01-02)" in feedback
+    tab.wait_for_selector("#portfolio-to.is-invalid")
+    assert tab.locator("#portfolio-compare-grid .ag-row").count() > 0
+    assert not tab.inner_text("#portfolio-holdings-feedback")
+    tab.fill("#portfolio-from", "2001-01-02")
+    tab.press("#portfolio-from", "Enter")
+    tab.fill("#portfolio-to", "2020-12-31")
+    tab.press("#portfolio-to", "Enter")
+    tab.wait_for_selector(
+        '#portfolio-dates-feedback:has-text("from 2001-01-02 is before these holdings\' common prices begin")'
+    )
+    assert "2018-01-02 to 2020-12-31" in tab.inner_text("#portfolio-window")  # the last analysis stays
+    act.click("#portfolio-window-choice label:has-text('5Y')")
+    url_has(tab, window="5Y")
+    _, returns = chosen(wf_db, weights, years=5)
+    wait_for_stat(
+        tab,
+        "Annualised volatility",
+        "Chosen",
+        portfolio.performance(returns, risk_free=RF).annualized_volatility,
+    )
+    tab.wait_for_function("!document.querySelector('#portfolio-dates-feedback .error-state')")
+    shot(tab, "task3-portfolio-window", SHOTS)
+    tab.context.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 import dash_bootstrap_components as dbc
 import numpy as np
@@ -314,6 +315,15 @@ def _frames(
     return {kind: out[kind] for kind in kinds}
 
 
+def _together(
+    symbol: str, period: str, as_of: str | None, figures: str, pin: int | None
+) -> tuple[str, tuple[Any, ...]]:
+    """The cache name and key of the three kinds read together (`statements`)."""
+    if period == "TTM":
+        return "statements-ttm", (symbol, as_of, figures, pin)
+    return "statements", (symbol, period, as_of, figures, pin)
+
+
 def statements(
     symbol: str, period: str, as_of: str | None = None, figures: str = "restated", pin: int | None = None
 ) -> dict[str, pd.DataFrame]:
@@ -323,8 +333,7 @@ def statements(
     `figures` "first" gives each period as first reported, "pit" as known on `as_of` with the fallback to
     what was filed by then (`queries.statement_payloads`); `pin` what the store held when that run ended.
     """
-    name = "statements-ttm" if period == "TTM" else "statements"
-    key = (symbol, as_of, figures, pin) if period == "TTM" else (symbol, period, as_of, figures, pin)
+    name, key = _together(symbol, period, as_of, figures, pin)
     return services().cache.cached(
         name, key, lambda: _frames(symbol, period, derive.KINDS, as_of, figures, pin)
     )
@@ -341,12 +350,7 @@ def statement(
     """`statements(symbol, period, as_of, figures, pin)[kind]`, read and built alone (a third of the three
     kinds) unless this worker already holds the three: the Company page shows one kind at a time."""
     svc = services()
-    name, key = (
-        ("statements-ttm", (symbol, as_of, figures, pin))
-        if period == "TTM"
-        else ("statements", (symbol, period, as_of, figures, pin))
-    )
-    held = svc.cache.peek(name, key)
+    held = svc.cache.peek(*_together(symbol, period, as_of, figures, pin))
     if held is not None:
         return held.get(kind, pd.DataFrame())
     return svc.cache.cached(
@@ -354,6 +358,31 @@ def statement(
         (symbol, kind, period, as_of, figures, pin),
         lambda: _frames(symbol, period, (kind,), as_of, figures, pin)[kind],
     )
+
+
+def statement_kinds(
+    symbol: str,
+    kinds: Sequence[str],
+    period: str,
+    as_of: str | None = None,
+    figures: str = "restated",
+    pin: int | None = None,
+) -> dict[str, pd.DataFrame]:
+    """`statement` of each of `kinds`; those this worker holds neither alone nor among the three are
+    read together (one query, each kept as `statement` keeps it)."""
+    svc = services()
+    if svc.cache.peek(*_together(symbol, period, as_of, figures, pin)) is None:
+        missing = [
+            kind
+            for kind in kinds
+            if svc.cache.peek("statement", (symbol, kind, period, as_of, figures, pin)) is None
+        ]
+        if len(missing) > 1:
+            read = _frames(symbol, period, missing, as_of, figures, pin)
+            for kind in missing:
+                key = (symbol, kind, period, as_of, figures, pin)
+                svc.cache.cached("statement", key, functools.partial(read.__getitem__, kind))
+    return {kind: statement(symbol, kind, period, as_of, figures, pin) for kind in kinds}
 
 
 def combined(
@@ -419,8 +448,7 @@ def ratio_table(
 
     def build() -> pd.DataFrame:
         # DuPont needs the income statement and the balance sheet only (one kind is read at a time).
-        kinds = {k: statement(symbol, k, "FY", as_of, figures, pin) for k in ("income", "balance")}
-        frame = derive.combined(kinds)
+        frame = derive.combined(statement_kinds(symbol, ("income", "balance"), "FY", as_of, figures, pin))
         factors = dupont(frame)[DUPONT_FIELDS] if not frame.empty else pd.DataFrame(columns=DUPONT_FIELDS)
         return ratio.join(factors, how="left")
 

@@ -638,7 +638,7 @@ def statements_view(
         tables.statement_grid(
             "company-ratio-grid",
             ratio,
-            [c for c in ratio.columns if not ratio[c].isna().all()],
+            list(ratio.columns[ratio.notna().to_numpy().any(axis=0)]),  # a column a time cost ~2 ms
             columns={"item": formats.Col("Ratio"), "unit": formats.Col("Unit")},
             oldest_first=True,
         )

@@ -388,6 +388,34 @@ def test_statement_tables_from_statement_lines_equal_those_built_from_payloads(a
         assert now == pytest.approx(filed * 1.02, rel=1e-6)
 
 
+@pytest.mark.parametrize("as_of", [None, AS_OF])
+def test_statement_kinds_read_together_in_one_query(app: Any, as_of: str | None) -> None:
+    """The DuPont factors' income statement and balance sheet come from one read when the worker holds
+    neither, each equal to the kind read alone, and kept as that kind alone is."""
+    services = app.server.extensions["mycfa"]
+    reads: list[str] = []
+    with app.server.test_request_context("/"), pytest.MonkeyPatch.context() as patch:
+        for name in ("statement_lines", "statement_payloads"):
+            original = getattr(queries, name)
+
+            def counted(*args: Any, _name: str = name, _read: Any = original, **kwargs: Any) -> Any:
+                reads.append(_name)
+                return _read(*args, **kwargs)
+
+            patch.setattr(queries, name, counted)
+        services.cache.clear()
+        together = company_data.statement_kinds("JPM", ("income", "balance"), "FY", as_of)
+        assert len(reads) == 1
+        assert company_data.statement("JPM", "balance", "FY", as_of) is together["balance"]
+        services.cache.clear()
+        alone = {kind: company_data.statement("JPM", kind, "FY", as_of) for kind in together}
+        services.cache.clear()
+    assert len(reads) == 3
+    for kind, frame in together.items():
+        assert not frame.empty
+        pd.testing.assert_frame_equal(frame, alone[kind])
+
+
 def _page_answers(symbol: str) -> list[str]:
     """Every page's callbacks with their defaults (and an as-of date) for one symbol, as JSON."""
     from dashboard.pages import company, compare, forecast, screener

@@ -50,6 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"percent of requests answered (default {AVAILABILITY_GOAL}; CI's short run asks 99: a few"
         " resets at a worker kill weigh more in 5 minutes)",
     )  # fmt: skip
+    parser.add_argument(
+        "--recount", metavar="RAW", type=Path,
+        help="print the figures of a kept soak-raw.json (MYCFA_DRILL_KEEP=1) instead of running a soak",
+    )  # fmt: skip
 
 
 def writer_url(cluster: harness.DrillCluster, which: str, database: str = "mycfa") -> str:
@@ -180,6 +184,8 @@ def fault_plan(minutes: float, rng: random.Random) -> list[tuple[float, str, flo
 
 
 def run(args: argparse.Namespace) -> harness.Report:
+    if args.recount is not None:
+        return soak_measure.recount(args.recount, args.availability_goal)
     report = harness.Report("soak")
     rng = random.Random(args.seed)
     with harness.drill_stack("soak", "--symbols", str(args.symbols), "--price-cache", "16") as (

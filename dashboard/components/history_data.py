@@ -25,14 +25,17 @@ BASES = {"FY": "Fiscal years", "TTM": "Trailing 12 months", "CAL": "Calendar yea
 ALIGN = {"FY": "fiscal_year", "TTM": "quarter", "CAL": "calendar_year"}
 
 
-def stored_or_computed(symbols: Sequence[str], basis: str, *, first: bool = False) -> pd.DataFrame:
+def stored_or_computed(
+    symbols: Sequence[str], basis: str, *, first: bool = False, pin: int | None = None
+) -> pd.DataFrame:
     """metric_history rows of one stored basis ("FY", "Q", "TTM") for the symbols, by symbol and date;
-    `first`: as first reported (metric_history_first where a company was restated)."""
+    `first`: as first reported (metric_history_first where a company was restated); `pin`: computed
+    from the statements as the store held them when that run ended."""
     svc = services()
     tables = [serving_state.METRIC_HISTORY, *([serving_state.METRIC_HISTORY_FIRST] if first else [])]
-    if all(serving_state.usable(t) for t in tables):
+    if pin is None and all(serving_state.usable(t) for t in tables):
         return queries.metric_histories(svc.router, symbols, basis, first=first)
-    rows = queries.statement_rows(svc.router, symbols, first=first)
+    rows = queries.statement_rows(svc.router, symbols, first=first, pin=pin)
     frame = history.metric_frame(*history.group_statements(rows))
     frame = frame[frame["basis"] == basis] if not frame.empty else frame
     return frame.sort_values(["symbol", "fiscal_date"], kind="stable").reset_index(drop=True)

@@ -53,6 +53,31 @@ def metrics(figures: str = "restated") -> pd.DataFrame:
     return svc.cache.cached("screener-table", (), build)
 
 
+def pinned_metrics(pin: int, figures: str = "restated") -> pd.DataFrame:
+    """The screener table as the store held its inputs when run `pin` ended (`queries.pinned_inputs`):
+    the statements then (as first reported with `figures` "first"), that day's members, their closes up
+    to it, share counts from the quarters known then and the restatements seen by then. The price
+    statistics are computed at refresh only, so a pinned table has none."""
+    svc = services()
+
+    def build() -> pd.DataFrame:
+        pinned = queries.pinned_inputs(svc.router, pin)
+        mode = "first" if figures == "first" else "known"
+        raw = queries.recent_annual_versions(svc.router, derive.KINDS, derive.DEPTH, mode=mode, pin=pin)
+        table = derive.screener_table(raw, pinned["closes"], pinned["counts"], pinned["members"])
+        if table.empty:
+            return table
+        no_stats = pd.DataFrame(index=table.index, columns=list(derive.PRICE_STATS))
+        added = derive.added_columns(raw, table, no_stats).drop(columns=list(derive.PRICE_STATS))
+        restated = restatements.restatement_columns(
+            pinned["lines"], table.index, derive.latest_close_day(pinned["closes"])
+        )
+        days = pinned["closes"].set_index("symbol")["date"] if not pinned["closes"].empty else pd.Series()
+        return table.join(added).join(restated).assign(price_date=days.reindex(table.index))
+
+    return svc.cache.cached("screener-table-pinned", (pin, figures), build)
+
+
 def first_reported(table: pd.DataFrame) -> pd.DataFrame:
     """The screener table with the rows of the restated companies computed again from the payloads FMP
     first sent (schema 173); the others' figures are the same either way. Prices, price statistics and
@@ -88,20 +113,24 @@ def sector_medians(table: pd.DataFrame, columns: tuple[str, ...] = valuation.MUL
     return svc.cache.cached("valuation-sector-medians", (columns,), build)
 
 
-def latest_ttm(*, first: bool = False) -> pd.DataFrame:
+def latest_ttm(
+    *, first: bool = False, pin: int | None = None, symbols: list[str] | None = None
+) -> pd.DataFrame:
     """Each symbol's latest TTM metric_history row, indexed by symbol (computed on a store without it);
-    as first reported with `first`."""
+    as first reported with `first`; computed from what the store held when run `pin` ended (for
+    `symbols`, that day's members) with `pin`."""
     svc = services()
     tables = [serving_state.METRIC_HISTORY, *([serving_state.METRIC_HISTORY_FIRST] if first else [])]
 
     def build() -> pd.DataFrame:
-        if all(serving_state.usable(t) for t in tables):
+        if pin is None and all(serving_state.usable(t) for t in tables):
             rows = queries.latest_ttm(svc.router, first=first)
         else:
-            rows = history_data.stored_or_computed(members()["symbol"].tolist(), "TTM", first=first)
+            chosen = symbols if symbols is not None else members()["symbol"].tolist()
+            rows = history_data.stored_or_computed(chosen, "TTM", first=first, pin=pin)
         return basis.latest(rows)
 
-    return svc.cache.cached("latest-ttm", (first,), build)
+    return svc.cache.cached("latest-ttm", (first, pin), build)
 
 
 def reference_day(table: pd.DataFrame) -> pd.Timestamp | None:
@@ -112,21 +141,26 @@ def reference_day(table: pd.DataFrame) -> pd.Timestamp | None:
     return pd.Timestamp(day) if day else None
 
 
-def on_basis(kind: str, figures: str = "restated") -> pd.DataFrame:
+def on_basis(kind: str, figures: str = "restated", pin: int | None = None) -> pd.DataFrame:
     """The screener table on one clear basis: "ttm" (trailing twelve months where four quarters end no
     earlier than the last fiscal year, else that year) or "fy" (the latest fiscal year), with the basis,
     the period end, a flag for periods over nine months old, and n/m ratios blanked (serving/basis.py);
-    `figures` "first": as first reported."""
+    `figures` "first": as first reported; `pin`: as the store held it when that run ended."""
     svc = services()
 
     def build() -> pd.DataFrame:
-        table = metrics(figures)
+        table = metrics(figures) if pin is None else pinned_metrics(pin, figures)
         if table.empty:
             return table
-        ttm = latest_ttm(first=figures == "first") if kind == "ttm" else pd.DataFrame()
+        first = figures == "first"
+        ttm = (
+            latest_ttm(first=first, pin=pin, symbols=None if pin is None else list(table.index))
+            if kind == "ttm"
+            else pd.DataFrame()
+        )
         return basis.clear_basis(table, ttm, reference=reference_day(table), firm=firm_flags())
 
-    return svc.cache.cached("screener-basis", (kind, figures), build)
+    return svc.cache.cached("screener-basis", (kind, figures, pin), build)
 
 
 def basis_medians(kind: str = "ttm") -> tuple[pd.DataFrame, pd.DataFrame]:

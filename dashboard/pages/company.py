@@ -19,6 +19,7 @@ from dashboard.components import (
     company_data,
     formats,
     glossary,
+    pins,
     point_in_time,
     states,
     tables,
@@ -93,7 +94,7 @@ URL = urlstate.page_state(
     urlstate.Param("asof", "company-asof", kind="date", prop="date", label="as-of date"),
     urlstate.Param("view", "company-view", default="values", choices=tuple(VIEWS_SHOWN)),
     urlstate.Param("figures", "company-figures", default="restated", choices=tuple(FIGURES)),
-    urlstate.Param("pin", "company-pin", kind="number", low=1, high=2**53, label="pinned run"),
+    pins.param("company"),
 )
 register_picker("company-symbol")
 
@@ -166,23 +167,7 @@ def layout(**query: Any) -> Component:
                 radio_column("company-view", VIEWS_SHOWN, state["view"], md=3, label="Show"),
                 radio_column("company-figures", FIGURES, state["figures"], md=4, label="Figures"),
                 company_data.as_of_picker("company-asof", md=3, value=state["asof"]),
-                dbc.Col(
-                    [
-                        dbc.Label(
-                            "Pinned to run (empty: live)", html_for="company-pin", className="small mb-0"
-                        ),
-                        dbc.InputGroup(
-                            [
-                                dbc.Input(id="company-pin", type="number", min=1, step=1, value=state["pin"]),
-                                dbc.Button(
-                                    "Pin this view", id="company-pin-button", color="secondary", outline=True
-                                ),
-                            ],
-                            size="sm",
-                        ),
-                    ],
-                    md=3,
-                ),
+                pins.control("company", state["pin"]),
                 dbc.Col(
                     [
                         export_link("company", "statements"),
@@ -480,17 +465,7 @@ def company_statements(
         return table, blank, blank, "#", "#", None, None, None, "#"
 
 
-@callback(
-    Output("company-pin", "value"),
-    Input("company-pin-button", "n_clicks"),
-    prevent_initial_call=True,
-)
-def company_pin(_: Any) -> Any:
-    """ "Pin this view": the newest finished run, so the link shows these numbers from now on."""
-    try:
-        return queries.latest_run(services().router)
-    except FAILURES:
-        return dash.no_update
+pins.register("company")
 
 
 def restated_note(
@@ -517,10 +492,7 @@ def restated_note(
     else:
         known = "Latest figures."
     if pin is not None:
-        known = (
-            f"Pinned to run #{pin} (ended {pd.Timestamp(point_in_time.pinned_at(pin)):%Y-%m-%d %H:%M} UTC): figures as the store "
-            f"held them then; what later runs fetched or restated is not shown. {known}"
-        )
+        known = f"{pins.sentence(pin, 'figures as the store held them then')} {known}"
     if not dates:
         return dates, known
     when = f"after {as_of}" if as_of else "since first reported"

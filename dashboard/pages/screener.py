@@ -16,6 +16,7 @@ from dashboard.analytics import screener
 from dashboard.components import (
     catalogue,
     conditions,
+    pins,
     point_in_time,
     serving_state,
     states,
@@ -65,6 +66,13 @@ URL = urlstate.page_state(
     urlstate.Param("basis", "screener-basis", default="ttm", choices=tuple(BASES)),
     urlstate.Param("score", "screener-score", kind="choices", default=[], choices=KEYS, label="score on"),
     urlstate.Param("figures", "screener-figures", default="restated", choices=tuple(point_in_time.FIGURES)),
+    pins.param("screener"),
+)
+pins.register("screener")
+# What a pinned screen is computed from (universe_data.pinned_metrics).
+PINNED = (
+    "the statements as the store held them then, that day's index members, their closes up to that day"
+    " and share counts from the quarters known then (no price statistics)"
 )
 
 
@@ -202,11 +210,19 @@ def layout(**query: Any) -> Component:
             className="mb-2 g-2",
         ),
         dbc.Row(
-            radio_column(
-                "screener-figures", point_in_time.FIGURES, state["figures"], md=6, label="Statement figures"
-            ),
-            className="mb-2",
+            [
+                radio_column(
+                    "screener-figures",
+                    point_in_time.FIGURES,
+                    state["figures"],
+                    md=6,
+                    label="Statement figures",
+                ),
+                pins.control("screener", state["pin"], md=4),
+            ],
+            className="mb-2 align-items-end",
         ),
+        html.Div(id="screener-pinned", className="small text-muted mb-1"),
         html.H2(
             [html.Span(id="screener-count", className="me-2"), export_link("screener", "results")],
             className="h5",
@@ -241,7 +257,8 @@ def run(args: Mapping[str, Any]) -> tuple[pd.DataFrame, list[conditions.Conditio
     """
     basis = valid_choice(args.get("basis") or "ttm", tuple(BASES), name="figures on")
     figures = valid_choice(args.get("figures") or "restated", tuple(point_in_time.FIGURES), name="figures")
-    table = universe_data.on_basis(basis, figures)
+    pin = point_in_time.pinned_run(args.get("pin"))
+    table = universe_data.on_basis(basis, figures, pin)
     found, problems = conditions.parse(args.get("where") or "", KEYS)
     if table.empty:
         return table, found, problems
@@ -256,9 +273,12 @@ def run(args: Mapping[str, Any]) -> tuple[pd.DataFrame, list[conditions.Conditio
     ]
     absent = sorted({c.metric for c in found} - set(table.columns))
     if absent:
-        raise InvalidInput(
-            f"{', '.join(catalogue.label(a) for a in absent)}: not available until the serving layer is refreshed"
+        why = (
+            "not kept for pinned screens"
+            if pin is not None
+            else "not available until the serving layer is refreshed"
         )
+        raise InvalidInput(f"{', '.join(catalogue.label(a) for a in absent)}: {why}")
     filters = [screener.Filter(c.metric, c.op, c.raw) for c in found]  # type: ignore[arg-type]
     passed = screener.screen(table, filters=filters, sectors=sectors or None)
     weights = _weights(factors or [c.metric for c in found], table)
@@ -348,6 +368,7 @@ def screener_edit(
     Output("screener-export-results", "href"),
     Output("screener-where-feedback", "children"),
     Output("screener-chips", "children"),
+    Output("screener-pinned", "children"),
     Input("screener-sectors", "value"),
     Input("screener-where", "value"),
     Input("screener-rank", "value"),
@@ -355,6 +376,7 @@ def screener_edit(
     Input("screener-basis", "value"),
     Input("screener-score", "value"),
     Input("screener-figures", "value"),
+    Input("screener-pin", "value"),
 )
 def screener_update(
     sectors: list[str] | None,
@@ -364,6 +386,7 @@ def screener_update(
     basis: str,
     score: list[str] | None,
     figures: str | None = None,
+    pin: Any = None,
 ) -> tuple[Any, ...]:
     args: dict[str, Any] = {
         "sectors": sectors or [],
@@ -373,9 +396,12 @@ def screener_update(
         "basis": basis,
         "score": score or [],
         "figures": figures or "restated",
+        "pin": pin,
     }
     try:
+        pinned = point_in_time.pinned_run(pin)
         key = (
+            pinned,
             tuple(args["sectors"]),
             args["where"],
             rank,
@@ -386,7 +412,8 @@ def screener_update(
         )
         grid, count, found, problems = services().cache.cached("screener-view", key, lambda: _view(args))
     except FAILURES as exc:  # the message next to the conditions; the rest of the page stays
-        return dash.no_update, dash.no_update, dash.no_update, _feedback([], str(exc)), dash.no_update
+        keep = dash.no_update
+        return keep, keep, keep, _feedback([], str(exc)), keep, keep
     params: dict[str, str] = {
         "sectors": ",".join(args["sectors"]),
         "where": args["where"],
@@ -395,8 +422,10 @@ def screener_update(
         "basis": basis,
         "score": ",".join(args["score"]),
         **({"figures": args["figures"]} if args["figures"] != "restated" else {}),
+        **({"pin": str(pinned)} if pinned is not None else {}),
     }
-    return grid, count, export_href("screener", "results", params), _feedback(problems), _chips(found)
+    note = pins.sentence(pinned, PINNED) if pinned is not None else None
+    return grid, count, export_href("screener", "results", params), _feedback(problems), _chips(found), note
 
 
 def _feedback(problems: list[conditions.Problem], error: str | None = None) -> Any:

@@ -21,6 +21,8 @@ from dashboard.components import (
     company_data,
     formats,
     glossary,
+    pins,
+    point_in_time,
     states,
     tables,
     universe_data,
@@ -87,6 +89,7 @@ URL = urlstate.page_state(
     "valuation",
     urlstate.Param("symbol", "valuation-symbol", kind="symbol", label="ticker"),
     urlstate.Param("asof", "valuation-asof", kind="date", prop="date", label="as-of date"),
+    pins.param("valuation"),
     *[
         urlstate.Param(
             key,
@@ -101,6 +104,12 @@ URL = urlstate.page_state(
     ],
 )
 register_picker("valuation-symbol")
+pins.register("valuation")
+# What a pinned DCF is computed from (base_inputs with `pin`).
+PINNED = (
+    "the statements as the store held them then, the last close on or before that day and the latest"
+    " quarter's share count known then (not today's profile or beta)"
+)
 
 
 def layout(**query: Any) -> Component:
@@ -136,9 +145,11 @@ def layout(**query: Any) -> Component:
             [
                 symbol_picker("valuation-symbol", data, choose_symbol(state, data), md=4),
                 company_data.as_of_picker("valuation-asof", md=4, value=state["asof"]),
+                pins.control("valuation", state["pin"], md=4),
             ],
             className="mb-2 g-2 align-items-end",
         ),
+        html.Div(id="valuation-pinned", className="small text-muted mb-1"),
         dbc.Row(inputs, className="g-2 mb-3"),
         states.loading(html.Div(id="valuation-summary"), "valuation-summary"),
         heading("DCF projection", "valuation", "projection"),
@@ -161,17 +172,25 @@ BASE_FIGURES = {
 }
 
 
-def base_inputs(symbol: str, as_of: str | None = None) -> dict[str, Any]:
+def base_of(symbol: str, as_of: str | None = None, pin: int | None = None) -> dict[str, Any]:
+    """`base_inputs`, cached per choice and data version (shared: copy before changing it)."""
+    key = (symbol, as_of, pin)
+    return services().cache.cached("valuation-base", key, lambda: base_inputs(symbol, as_of, pin))
+
+
+def base_inputs(symbol: str, as_of: str | None = None, pin: int | None = None) -> dict[str, Any]:
     """Base-year FCF, net debt, total debt, book equity, the share count and its source, last close.
 
     The latest figures come from metric_history's last annual row (the combined statements' last row,
     computed at ingest), the last close and the share counts from one indexed read each. With `as_of`
     (YYYY-MM-DD) everything is as known at the end of that day: the statements then (restated rows as
     first reported), the last close on or before it, the latest quarter's share count then (the profile
-    is today's, so it is not used).
+    is today's, so it is not used). With `pin` the same, as the store held them when that run ended (the
+    close on or before the day it ended, or `as_of` when earlier).
     """
     columns = (*BASE_FIGURES, "effective_tax_rate")
-    stored = company_data.history(symbol, "FY", columns) if as_of is None else None
+    live = as_of is None and pin is None
+    stored = company_data.history(symbol, "FY", columns) if live else None
     router = services().router
     if stored is not None:
         if stored.empty:
@@ -179,15 +198,17 @@ def base_inputs(symbol: str, as_of: str | None = None) -> dict[str, Any]:
         figures = {name: float(stored[column].iloc[-1]) for column, name in BASE_FIGURES.items()}
         tax, year = float(stored["effective_tax_rate"].iloc[-1]), stored.index[-1]
     else:
-        annual = company_data.combined(symbol, "FY", as_of)
+        annual = company_data.combined(symbol, "FY", as_of, "restated", pin)
         if annual.empty:
             raise AnalyticsError(
-                f"no annual statements for {symbol}" + (f" known on {as_of}" if as_of else "")
+                f"no annual statements for {symbol}"
+                + (f" known on {as_of}" if as_of else "")
+                + (f" held by run #{pin}" if pin is not None else "")
             )
         figures = {name: float(field(annual.iloc[-1:], name).iloc[0]) for name in BASE_FIGURES.values()}
         tax, year = float(tax_rate(annual.iloc[-1:]).iloc[0]), annual.index[-1]
     candidates: dict[str, float | None]
-    if as_of is None:
+    if live:
         counts = queries.share_counts(router, [symbol]).reindex([symbol])
         candidates = {
             "profile": float(counts["profile_shares"].iloc[0]),
@@ -195,17 +216,18 @@ def base_inputs(symbol: str, as_of: str | None = None) -> dict[str, Any]:
         }
         price = queries.last_close(router, symbol)
     else:
-        quarters = company_data.statements(symbol, "Q", as_of).get("income", pd.DataFrame())
+        quarters = company_data.statements(symbol, "Q", as_of, "restated", pin).get("income", pd.DataFrame())
         candidates = (
             {"quarter": float(field(quarters.iloc[-1:], "weightedAverageShsOutDil").iloc[0])}
             if not quarters.empty
             else {}
         )
-        price = queries.last_close(router, symbol, as_of)
+        price = queries.last_close(router, symbol, pins.last_day(as_of, pin))
     candidates["annual"] = figures["weightedAverageShsOutDil"]
     shares, source = valuation.current_share_count(candidates)
     return {
         "as_of": as_of,
+        "pin": pin,
         "fcf": figures["freeCashFlow"],
         "net_debt": figures["netDebt"],
         "debt": figures["totalDebt"],
@@ -217,7 +239,7 @@ def base_inputs(symbol: str, as_of: str | None = None) -> dict[str, Any]:
         "interest_expense": figures["interestExpense"],
         "tax_rate": tax,
         # The profile is today's: as of a date its beta would be hindsight, so it is not used.
-        "beta": profile_beta(symbol) if as_of is None else math.nan,
+        "beta": profile_beta(symbol) if live else math.nan,
     }
 
 
@@ -306,12 +328,10 @@ def equity_for_weights(base: Mapping[str, Any]) -> tuple[float, str]:
 
 
 def run_dcf(
-    symbol: str, a: Mapping[str, float], as_of: str | None = None
+    symbol: str, a: Mapping[str, float], as_of: str | None = None, pin: int | None = None
 ) -> tuple[valuation.DCFResult, pd.DataFrame, valuation.Wacc, dict[str, Any]]:
     # A copy: the cached dict is shared by every later request of this worker, and run_dcf adds to it.
-    base = dict(
-        services().cache.cached("valuation-base", (symbol, as_of), lambda: base_inputs(symbol, as_of))
-    )
+    base = dict(base_of(symbol, as_of, pin))
     if not math.isfinite(base["shares"]):
         raise AnalyticsError(f"no share count stored for {symbol}")
     a, base["sources"] = resolved(a, base)
@@ -380,15 +400,15 @@ def assumptions(values: Mapping[str, Any]) -> dict[str, float]:
     return good
 
 
-def own_multiples(symbol: str, as_of: str | None = None) -> pd.DataFrame:
+def own_multiples(symbol: str, as_of: str | None = None, pin: int | None = None) -> pd.DataFrame:
     """The symbol's row of multiples on one clear basis, with `basis`, `period_end`, `stale` and
     `not_meaningful` (serving/basis.py), indexed by symbol.
 
     Latest: the trailing twelve months where four quarters end no earlier than the last fiscal year, else
     that year (the Screener's TTM basis). As of a date: the latest fiscal year known then, at that day's
-    close and share count (the DCF's base inputs).
+    close and share count (the DCF's base inputs); pinned, the same as the store held them then.
     """
-    if as_of is None:
+    if as_of is None and pin is None:
         table = universe_data.on_basis("ttm")
         if table.empty:
             raise AnalyticsError("no statements loaded")
@@ -398,15 +418,17 @@ def own_multiples(symbol: str, as_of: str | None = None) -> pd.DataFrame:
                 " (an as-of date while it was one gives them)"
             )
         return table.loc[[symbol]]
-    base = services().cache.cached("valuation-base", (symbol, as_of), lambda: base_inputs(symbol, as_of))
-    annual = company_data.combined(symbol, "FY", as_of)
+    base = base_of(symbol, as_of, pin)
+    annual = company_data.combined(symbol, "FY", as_of, "restated", pin)
     last = annual.iloc[-1:]
     cap = base["price"] * base["shares"]
     firm = pd.Series(bool(firm_flags().get(symbol, True)), index=last.index)  # a bank: no EV multiples
     row = valuation.multiples(last, pd.Series([cap], index=last.index, dtype=float), firm=firm)
     end = pd.Timestamp(last.index[-1])
     row = row.assign(
-        basis="FY", period_end=end.date(), stale=bool(end < period_basis.stale_before(pd.Timestamp(as_of)))
+        basis="FY",
+        period_end=end.date(),
+        stale=bool(end < period_basis.stale_before(pd.Timestamp(pins.last_day(as_of, pin)))),
     )
     signs = period_basis.row_signs(row, firm)
     for name, column in period_basis.FIGURE_COLUMNS.items():
@@ -414,19 +436,21 @@ def own_multiples(symbol: str, as_of: str | None = None) -> pd.DataFrame:
     return period_basis.blank_not_meaningful(row, signs).set_axis([symbol])
 
 
-def multiples_vs_sector(symbol: str, as_of: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def multiples_vs_sector(
+    symbol: str, as_of: str | None = None, pin: int | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Each multiple of the symbol (NaN where n/m), its sector's median over the companies this store
     holds and how many companies that median covers, the premium; and the row's basis, period end and age.
 
     As of a date the medians are not given (the universe's multiples then are not computed)."""
-    own = own_multiples(symbol, as_of)
+    own = own_multiples(symbol, as_of, pin)
     names = list(valuation.MULTIPLES)
     values = own.loc[symbol, names].astype(float)
     nm = {name: bool(mask.iloc[0]) for name, mask in period_basis.not_meaningful(own).items()}
     sector = universe().set_index("symbol")["sector"].get(symbol)
     medians = pd.Series(math.nan, index=names)
     counts = pd.Series(math.nan, index=names)
-    if as_of is None:
+    if as_of is None and pin is None:
         by_sector, covered = universe_data.basis_medians("ttm")
         if isinstance(sector, str) and sector in by_sector.index:
             medians = by_sector.loc[sector, names].astype(float)
@@ -447,7 +471,7 @@ def multiples_vs_sector(symbol: str, as_of: str | None = None) -> tuple[pd.DataF
         "basis": row.get("basis"),
         "period_end": row.get("period_end"),
         "stale": bool(row.get("stale")),
-        "as_of": as_of,
+        "as_of": pins.last_day(as_of, pin),
     }
     return out.reset_index(), meta
 
@@ -474,10 +498,10 @@ def multiples_note(symbol: str, meta: Mapping[str, Any]) -> str:
     )
 
 
-def multiples_grid(symbol: str, as_of: str | None = None) -> Any:
+def multiples_grid(symbol: str, as_of: str | None = None, pin: int | None = None) -> Any:
     # A copy of the per-symbol comparison: the cached frame is shared, and the names are replaced below.
     table, meta = services().cache.cached(
-        "valuation-multiples", (symbol, as_of), lambda: multiples_vs_sector(symbol, as_of)
+        "valuation-multiples", (symbol, as_of, pin), lambda: multiples_vs_sector(symbol, as_of, pin)
     )
     table = table.copy()
     table["key"] = table["multiple"]  # the figure's name: its definition shows on the row
@@ -492,7 +516,8 @@ def multiples_grid(symbol: str, as_of: str | None = None) -> Any:
         "companies": Col("Companies in the median", "int"),
         "premium": Col("Premium to median", "pct_signed"),
     }
-    shown = table if as_of is None else table.drop(columns=["sector_median", "companies", "premium"])
+    live = as_of is None and pin is None
+    shown = table if live else table.drop(columns=["sector_median", "companies", "premium"])
     grid = tables.grid(
         "valuation-multiples-grid", shown, columns=columns, hidden=("key", "not_meaningful"), row_tips="key"
     )
@@ -520,15 +545,17 @@ def multiples_grid(symbol: str, as_of: str | None = None) -> Any:
     *[Output(f"valuation-{key}-feedback", "children") for key in ASSUMPTIONS],
     Input("valuation-symbol", "value"),
     Input("valuation-asof", "date"),
+    Input("valuation-pin", "value"),
     *[Input(f"valuation-{key}", "value") for key in ASSUMPTIONS],
 )
-def valuation_update(symbol: str | None, as_of: str | None, *values: Any) -> tuple[Any, ...]:
+def valuation_update(symbol: str | None, as_of: str | None, pin: Any, *values: Any) -> tuple[Any, ...]:
     good, bad = field_problems(dict(zip(ASSUMPTIONS, values, strict=True)))
     flags = [key in bad for key in ASSUMPTIONS]
     messages = [bad.get(key) for key in ASSUMPTIONS]
     try:
         symbol = valid_symbol(symbol)
         day = company_data.as_of_date(as_of)
+        pinned = point_in_time.pinned_run(pin)
     except FAILURES as exc:  # nothing to value: one message, in the summary's place
         nothing = ("",) * len(OWN) + (None,) * len(OWN)
         return (
@@ -543,17 +570,17 @@ def valuation_update(symbol: str | None, as_of: str | None, *values: Any) -> tup
             *flags,
             *messages,
         )
-    hints = own_hints(symbol, day)
+    hints = own_hints(symbol, day, pinned)
     if bad:  # each bad field says why beside itself; everything else keeps its last answer
         return (*[dash.no_update] * 7, *hints, *flags, *messages)
     try:
         # The whole answer per (symbol, as-of, assumptions) and data version: the same for every analyst,
         # and most of them value a company on the default assumptions.
-        key = (symbol, day, tuple(good.items()))
-        answer = services().cache.cached("valuation-view", key, lambda: _view(symbol, day, good))
+        key = (symbol, day, pinned, tuple(good.items()))
+        answer = services().cache.cached("valuation-view", key, lambda: _view(symbol, day, good, pinned))
     except FAILURES as exc:  # one message, in the summary's place; the multiples do not need the DCF
         try:
-            multiples: Any = multiples_grid(symbol, day)
+            multiples: Any = multiples_grid(symbol, day, pinned)
         except FAILURES:
             multiples = None
         return (
@@ -580,12 +607,11 @@ def own_line(base: Mapping[str, Any]) -> str:
     )
 
 
-def own_hints(symbol: str, day: str | None) -> list[Any]:
+def own_hints(symbol: str, day: str | None, pin: int | None = None) -> list[Any]:
     """Per OWN field its placeholder (the company's figure a blank field takes), then per OWN field the
     line under it saying where that figure comes from."""
     try:
-        base = services().cache.cached("valuation-base", (symbol, day), lambda: base_inputs(symbol, day))
-        own = own_figures(base)
+        own = own_figures(base_of(symbol, day, pin))
     except FAILURES:
         return [""] * len(OWN) + [None] * len(OWN)
     unit = {"beta": ""}
@@ -594,12 +620,12 @@ def own_hints(symbol: str, day: str | None) -> list[Any]:
     ]
 
 
-def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ...]:
+def _view(symbol: str, day: str | None, a: Mapping[str, float], pin: int | None = None) -> tuple[Any, ...]:
     """Summary, projection, grid figure, multiples and export links (raises what `run_dcf` raises)."""
     model = fitting.model_for(universe().set_index("symbol")["sub_industry"].get(symbol))
     if model.kind != "dcf":
-        return _equity_view(symbol, model, a)
-    result, grid, w, base = run_dcf(symbol, a, day)
+        return _equity_view(symbol, model, a, pin)
+    result, grid, w, base = run_dcf(symbol, a, day, pin)
     g = result.gordon
     price = base["price"]
     summary = dbc.Card(
@@ -659,7 +685,9 @@ def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ..
                 ),
                 html.P(
                     f"Base year: free cash flow {formats.money(base['fcf'])} (latest annual statement"
-                    + (f" known on {day}, restated figures as first reported)." if day else ")."),
+                    + (f" known on {day}, restated figures as first reported" if day else "")
+                    + (f" held by run #{pin}" if pin is not None else "")
+                    + ").",
                     id="valuation-base-year",
                     className="text-muted small mb-0",
                 ),
@@ -708,10 +736,11 @@ def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ..
         }
     ]
     try:
-        multiples: Any = multiples_grid(symbol, day)
+        multiples: Any = multiples_grid(symbol, day, pin)
     except FAILURES as exc:
         multiples = states.empty(f"No sector comparison: {exc}")
-    params = {"symbol": symbol, **{k: str(v) for k, v in a.items()}, **({"as_of": day} if day else {})}
+    view = {**({"as_of": day} if day else {}), **({"pin": str(pin)} if pin is not None else {})}
+    params = {"symbol": symbol, **{k: str(v) for k, v in a.items()}, **view}
     return (
         summary,
         projection,
@@ -719,18 +748,18 @@ def _view(symbol: str, day: str | None, a: Mapping[str, float]) -> tuple[Any, ..
         multiples,
         export_href("valuation", "projection", params),
         export_href("valuation", "grid", params),
-        export_href("valuation", "multiples", {"symbol": symbol, **({"as_of": day} if day else {})}),
+        export_href("valuation", "multiples", {"symbol": symbol, **view}),
     )
 
 
-def _equity_view(symbol: str, model: fitting.Model, a: Mapping[str, float]) -> tuple[Any, ...]:
+def _equity_view(
+    symbol: str, model: fitting.Model, a: Mapping[str, float], pin: int | None = None
+) -> tuple[Any, ...]:
     """Banks, insurers and lenders on the justified P/B from ROE; REITs on the dividend discount model."""
-    row = universe_data.metrics().loc[symbol]
+    row = (universe_data.metrics() if pin is None else universe_data.pinned_metrics(pin)).loc[symbol]
     price = float(row["price"])
     try:
-        base: dict[str, Any] | None = services().cache.cached(
-            "valuation-base", (symbol, None), lambda: base_inputs(symbol, None)
-        )
+        base: dict[str, Any] | None = base_of(symbol, None, pin)
     except FAILURES:
         base = None
     a, sources = resolved(a, base)
@@ -774,7 +803,7 @@ def _equity_view(symbol: str, model: fitting.Model, a: Mapping[str, float]) -> t
         )
     )
     try:
-        multiples: Any = multiples_grid(symbol)
+        multiples: Any = multiples_grid(symbol, None, pin)
     except FAILURES as exc:
         multiples = states.empty(f"No sector comparison: {exc}")
     skipped = states.empty("No firm DCF projection for this company (see above).")
@@ -785,21 +814,23 @@ def _equity_view(symbol: str, model: fitting.Model, a: Mapping[str, float]) -> t
         multiples,
         "#",
         "#",
-        export_href("valuation", "multiples", {"symbol": symbol}),
+        export_href(
+            "valuation", "multiples", {"symbol": symbol, **({"pin": str(pin)} if pin is not None else {})}
+        ),
     )
 
 
 @register_export("valuation", "projection")
 def export_projection(args: Mapping[str, str]) -> pd.DataFrame:
-    as_of = company_data.as_of_date(args.get("as_of"))
-    projection = run_dcf(valid_symbol(args.get("symbol")), assumptions(args), as_of)[0].projection
+    as_of, pin = company_data.as_of_date(args.get("as_of")), point_in_time.pinned_run(args.get("pin"))
+    projection = run_dcf(valid_symbol(args.get("symbol")), assumptions(args), as_of, pin)[0].projection
     return projection.rename(columns=PROJECTION_EXPORT)
 
 
 @register_export("valuation", "grid")
 def export_grid(args: Mapping[str, str]) -> pd.DataFrame:
-    as_of = company_data.as_of_date(args.get("as_of"))
-    grid = run_dcf(valid_symbol(args.get("symbol")), assumptions(args), as_of)[1]
+    as_of, pin = company_data.as_of_date(args.get("as_of")), point_in_time.pinned_run(args.get("pin"))
+    grid = run_dcf(valid_symbol(args.get("symbol")), assumptions(args), as_of, pin)[1]
     # Rows: WACC, columns: terminal growth (both fractions); cells: value per share in USD.
     return grid.rename_axis(index="wacc", columns="value_per_share_usd_by_terminal_growth")
 
@@ -808,6 +839,18 @@ def export_grid(args: Mapping[str, str]) -> pd.DataFrame:
 def export_multiples(args: Mapping[str, str]) -> pd.DataFrame:
     """The comparison with the basis and period end on every row; n/m values left empty, and named."""
     table, meta = multiples_vs_sector(
-        valid_symbol(args.get("symbol")), company_data.as_of_date(args.get("as_of"))
+        valid_symbol(args.get("symbol")),
+        company_data.as_of_date(args.get("as_of")),
+        point_in_time.pinned_run(args.get("pin")),
     )
     return table.assign(basis=meta["basis"], period_end=meta["period_end"], over_9_months_old=meta["stale"])
+
+
+@callback(Output("valuation-pinned", "children"), Input("valuation-pin", "value"))
+def valuation_pinned(pin: Any) -> Any:
+    """Says that the valuation is pinned, and to what (a run the ledger does not hold: why not)."""
+    try:
+        pinned = point_in_time.pinned_run(pin)
+    except FAILURES as exc:
+        return states.error(str(exc))
+    return pins.sentence(pinned, PINNED) if pinned is not None else None

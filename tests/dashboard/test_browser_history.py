@@ -319,3 +319,85 @@ def test_data_quality_counts_coverage_and_restatements_per_week(tab: Any) -> Non
     assert coverage["prices"]["members"] > 400
     weeks = grid_data(tab, "history-weeks-grid")
     assert sum(w["lines"] for w in weeks) >= 1
+
+
+def test_a_pinned_dcf_says_so_and_holds_the_figures_of_its_run(
+    tab: Any, history_db: tuple[Database, date, float]
+) -> None:
+    """Valuation pinned to the first run says so, takes its base year as that run held it, and prices
+    EV/Sales on the revenue as filed; pinned to the second, on FMP's restated revenue (same EV)."""
+    db, _, filed = history_db
+    first, last = query(db.owner_url, "SELECT min(run_id), max(run_id) FROM runs")[0]
+    ev_sales = {}
+    for run in (first, last):
+        tab.goto(tab.base_url + f"/valuation?symbol=AAPL&pin={run}")
+        tab.wait_for_function(
+            f"(e => e && e.innerText.startsWith('Pinned to run #{run} '))(document.querySelector('#valuation-pinned'))"
+        )
+        tab.wait_for_selector("#valuation-per-share")
+        assert f"held by run #{run}" in tab.inner_text("#valuation-base-year")
+        rows = {r["key"]: r for r in grid_data(tab, "valuation-multiples-grid")}
+        ev_sales[run] = float(rows["ev_sales"]["value"])
+    shot(tab, "valuation-pinned", SHOTS)
+    assert ev_sales[first] / ev_sales[last] == pytest.approx(RESTATED_REVENUE / filed, rel=1e-3)
+
+
+def test_a_pinned_screen_keeps_its_rows_after_a_later_run_restates(
+    tab: Any,
+    history_db: tuple[Database, date, float],
+    fake: FakeFMPProcess,  # noqa: F811
+    pg_cluster: Cluster,
+) -> None:
+    """A screen pinned to the newest run says so and lists the same rows (and CSV) after FMP restates
+    AAPL's revenue again and a third run stores it, while the live screen changes: AAPL's net margin on
+    the second run's revenue passes "net margin >= 50 %", on the third's it does not. Pinned to the
+    first run (revenue as filed) AAPL never passed. Last in the module: it adds a run."""
+    db, day, filed = history_db
+    last = query(db.owner_url, "SELECT max(run_id) FROM runs")[0][0]
+    first = query(db.owner_url, "SELECT min(run_id) FROM runs")[0][0]
+    net_income = query(
+        db.owner_url,
+        "SELECT (payload->>'netIncome')::float8 FROM statements WHERE symbol = 'AAPL' AND kind = 'income'"
+        " AND period = 'FY' AND fiscal_date = %s",
+        day,
+    )[0][0]
+    assert net_income / filed < 0.5 <= net_income / RESTATED_REVENUE
+    assert net_income / (10 * RESTATED_REVENUE) < 0.5
+    where = quote("net margin >= 50")
+    count = "(e => e && e.innerText.startsWith('{}'))(document.querySelector('#screener-count'))"
+    tab.goto(tab.base_url + f"/screener?basis=fy&where={where}&pin={last}")
+    tab.wait_for_function(count.format("1 company"))
+    before = grid_data(tab, "screener-grid")
+    assert [r["symbol"] for r in before] == ["AAPL"]
+    assert tab.inner_text("#screener-pinned").startswith(f"Pinned to run #{last} (ended ")
+    csv_before = _csv_text(tab, "#screener-export-results")
+    assert "pin=" in tab.get_attribute("#screener-export-results", "href")
+    shot(tab, "screener-pinned", SHOTS)
+    tab.goto(tab.base_url + f"/screener?basis=fy&where={where}&pin={first}")
+    tab.wait_for_function(count.format("0 companies"))
+
+    fake.admin(
+        "restate",
+        {"symbol": "AAPL", "dataset": "income", "period": "annual", "date": day.isoformat(), "field": "revenue",
+         "value": 10 * RESTATED_REVENUE},
+    )  # fmt: skip
+    env = engine_env(db.owner_url, fake, SYMBOLS, history_start="2009-01-01")
+    result = run_engine(env, "run", "--job", "fundamentals")
+    assert result.returncode == 0, result.stderr[-3000:]
+    wait_for_replica(pg_cluster)
+    assert query(db.owner_url, "SELECT max(run_id) FROM runs")[0][0] > last
+
+    tab.goto(tab.base_url + f"/screener?basis=fy&where={where}")
+    tab.wait_for_function(count.format("0 companies"))  # live: the third run's revenue
+    tab.goto(tab.base_url + f"/screener?basis=fy&where={where}&pin={last}")
+    tab.wait_for_function(count.format("1 company"))
+    assert grid_data(tab, "screener-grid") == before
+    assert _csv_text(tab, "#screener-export-results") == csv_before
+
+
+def _csv_text(tab: Any, link: str) -> str:
+    tab.wait_for_function(f"document.querySelector('{link}').getAttribute('href') !== '#'")
+    href = tab.get_attribute(link, "href")
+    response = tab.context.request.get(href if href.startswith("http") else tab.base_url + href)
+    assert response.status == 200, response.text()
+    return str(response.text())

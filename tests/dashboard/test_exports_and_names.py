@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pandas as pd
@@ -70,14 +70,33 @@ def test_password_typed_as_user_name_is_never_recorded(dash_app: Any, dash_db: D
     clear_throttle(dash_db)
 
 
+@pytest.fixture
+def early_run(dash_db: Database, pg_cluster: Cluster) -> Iterator[int]:
+    """A run of the ledger that ended on 2024-03-01, between AAPL's FY2023 filing and its restatement
+    (seed.RESTATED_ON), and before FY2024 was filed; removed afterwards."""
+    with psycopg.connect(dash_db.owner_url, autocommit=True) as conn:
+        run = conn.execute(
+            "INSERT INTO runs (job, state, started_at, heartbeat_at, finished_at, exit_code)"
+            " VALUES ('fundamentals', 'succeeded', '2024-02-29', '2024-03-01', '2024-03-01', 0) RETURNING run_id"
+        ).fetchone()[0]  # type: ignore[index]
+    wait_for_replica(pg_cluster)
+    try:
+        yield int(run)
+    finally:
+        with psycopg.connect(dash_db.owner_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM runs WHERE run_id = %s", (run,))
+        wait_for_replica(pg_cluster)
+
+
 def test_company_exports_hold_the_figures_of_the_view_as_of_a_date_or_pinned(
-    logged_in: Any, dash_db: Database, pg_cluster: Cluster
+    logged_in: Any, early_run: int
 ) -> None:
     """The Company page's ratio and statement CSVs hold what the view shows: as of a day before AAPL's
     restatement (seed: FY2023 revenue 2 % higher on RESTATED_ON), or pinned to a run that ended before
     it, the revenue as filed and the net margin on it; live, the restated ones."""
     client = logged_in("ann")
     day = seed.RESTATED_FISCAL_DATE.isoformat()
+    run = early_run
 
     def row(export: str, query: str) -> pd.Series:
         response = client.get(f"/export/company/{export}.csv?symbol=AAPL&period=FY&kind=income{query}")
@@ -87,24 +106,35 @@ def test_company_exports_hold_the_figures_of_the_view_as_of_a_date_or_pinned(
         return frame.loc[day]
 
     live_ratios, live_lines = row("ratios", ""), row("statements", "")
-    with psycopg.connect(dash_db.owner_url, autocommit=True) as conn:
-        run = conn.execute(
-            "INSERT INTO runs (job, state, started_at, heartbeat_at, finished_at, exit_code)"
-            " VALUES ('fundamentals', 'succeeded', '2024-02-29', '2024-03-01', '2024-03-01', 0) RETURNING run_id"
-        ).fetchone()[0]  # type: ignore[index]
-    wait_for_replica(pg_cluster)
-    try:
-        for query in ("&as_of=2024-03-01", f"&pin={run}", f"&as_of=2024-12-31&pin={run}"):
-            ratios, lines = row("ratios", query), row("statements", query)
-            assert lines["revenue"] == pytest.approx(live_lines["revenue"] / 1.02, rel=1e-6), query
-            assert lines["netIncome"] == pytest.approx(live_lines["netIncome"]), query
-            assert ratios["net_margin"] == pytest.approx(live_ratios["net_margin"] * 1.02, rel=1e-6), query
-        first = row("ratios", "&figures=first")
-        assert first["net_margin"] == pytest.approx(live_ratios["net_margin"] * 1.02, rel=1e-6)
-        unknown = client.get(f"/export/company/ratios.csv?symbol=AAPL&pin={run + 1000}")
-        assert unknown.status_code == 400
-        assert "not in the run ledger" in unknown.get_data(as_text=True)
-    finally:
-        with psycopg.connect(dash_db.owner_url, autocommit=True) as conn:
-            conn.execute("DELETE FROM runs WHERE run_id = %s", (run,))
-        wait_for_replica(pg_cluster)
+    for query in ("&as_of=2024-03-01", f"&pin={run}", f"&as_of=2024-12-31&pin={run}"):
+        ratios, lines = row("ratios", query), row("statements", query)
+        assert lines["revenue"] == pytest.approx(live_lines["revenue"] / 1.02, rel=1e-6), query
+        assert lines["netIncome"] == pytest.approx(live_lines["netIncome"]), query
+        assert ratios["net_margin"] == pytest.approx(live_ratios["net_margin"] * 1.02, rel=1e-6), query
+    first = row("ratios", "&figures=first")
+    assert first["net_margin"] == pytest.approx(live_ratios["net_margin"] * 1.02, rel=1e-6)
+    unknown = client.get(f"/export/company/ratios.csv?symbol=AAPL&pin={run + 1000}")
+    assert unknown.status_code == 400
+    assert "not in the run ledger" in unknown.get_data(as_text=True)
+
+
+def test_a_pinned_dcf_holds_what_the_store_held_when_its_run_ended(logged_in: Any, early_run: int) -> None:
+    """The Valuation CSVs pinned to a run that ended on 2024-03-01 hold the DCF on the statements, close and
+    share count of that day (equal to the as-of view of that day), not on FY2024, filed since; the
+    multiples too; the page says it is pinned."""
+    client = logged_in("ann")
+    query = "symbol=KO&growth=6&years=5&terminal=2.5&rf=4&beta=1&erp=5.5&kd=5&tax=21"
+
+    def csv_of(export: str, extra: str) -> str:
+        response = client.get(f"/export/valuation/{export}.csv?{query}{extra}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return str(response.get_data(as_text=True))
+
+    for name in ("projection", "grid"):
+        pinned = csv_of(name, f"&pin={early_run}")
+        assert pinned == csv_of(name, "&as_of=2024-03-01"), name
+        assert pinned != csv_of(name, ""), name
+    multiples = pd.read_csv(io.StringIO(csv_of("multiples", f"&pin={early_run}")))
+    assert set(multiples["period_end"]) == {"2023-12-31"}
+    same_day = pd.read_csv(io.StringIO(csv_of("multiples", "&as_of=2024-03-01")))
+    pd.testing.assert_series_equal(multiples["value"], same_day["value"])

@@ -10,10 +10,11 @@ or new rows, never wait). The outcome of each table is kept in `serving_refreshe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -146,6 +147,25 @@ def metric_frame(rows: Iterable[asyncpg.Record]) -> pd.DataFrame:
     return history.metric_frame(*_group_statements(rows))
 
 
+async def _batches(
+    pool: asyncpg.Pool, read: str, symbols: Sequence[str]
+) -> AsyncGenerator[tuple[list[str], list[asyncpg.Record]], None]:
+    """`read`'s rows of `symbols`, BATCH_SYMBOLS companies at a time, the next batch read while the
+    caller computes this one (the database and the computation each take a core)."""
+    batches = [list(symbols[at : at + BATCH_SYMBOLS]) for at in range(0, len(symbols), BATCH_SYMBOLS)]
+    reading = asyncio.ensure_future(_fetch(pool, read, batches[0])) if batches else None
+    try:
+        for at, batch in enumerate(batches):
+            assert reading is not None
+            rows = await reading
+            if at + 1 < len(batches):
+                reading = asyncio.ensure_future(_fetch(pool, read, batches[at + 1]))
+            yield batch, rows
+    finally:
+        if reading is not None and not reading.done():
+            reading.cancel()
+
+
 async def refresh_metric_history(
     pool: asyncpg.Pool, symbols: Sequence[str], table: str = METRIC_HISTORY
 ) -> tuple[int, str | None]:
@@ -157,23 +177,13 @@ async def refresh_metric_history(
         else (queries.SERVING_STATEMENTS_FIRST, queries.DELETE_METRIC_HISTORY_FIRST)
     )
     written, latest = 0, None
-    batches = [list(symbols[at : at + BATCH_SYMBOLS]) for at in range(0, len(symbols), BATCH_SYMBOLS)]
-    # The next batch is read while this one is computed (the database and the computation each take a core).
-    reading = asyncio.ensure_future(_fetch(pool, read, batches[0])) if batches else None
-    try:
-        for at, batch in enumerate(batches):
-            assert reading is not None
-            rows = await reading
-            if at + 1 < len(batches):
-                reading = asyncio.ensure_future(_fetch(pool, read, batches[at + 1]))
+    async with contextlib.aclosing(_batches(pool, read, symbols)) as batches:  # a failure cancels the read
+        async for batch, rows in batches:
             frame = await asyncio.to_thread(metric_frame, rows)
             written += await _replace(pool, delete, (batch,), table, frame)
             if not frame.empty:
                 stamp = max(frame["known_since"])
                 latest = max(latest, stamp.isoformat()) if latest else stamp.isoformat()
-    finally:
-        if reading is not None and not reading.done():
-            reading.cancel()
     return written, latest
 
 
@@ -183,27 +193,18 @@ def statement_lines_rows(rows: Iterable[asyncpg.Record]) -> list[tuple[Any, ...]
 
 
 async def refresh_statement_lines(pool: asyncpg.Pool, symbols: Sequence[str]) -> tuple[int, str | None]:
-    """Replace the statement tables of `symbols`, BATCH_SYMBOLS at a time (the next batch read while
-    one is computed); returns rows written and the latest statement change they reflect."""
+    """Replace the statement tables of `symbols`, BATCH_SYMBOLS at a time; returns rows written and the
+    latest statement change they reflect."""
     written, latest = 0, None
-    batches = [list(symbols[at : at + BATCH_SYMBOLS]) for at in range(0, len(symbols), BATCH_SYMBOLS)]
-    reading = asyncio.ensure_future(_fetch(pool, queries.SERVING_STATEMENTS, batches[0])) if batches else None
-    try:
-        for at, batch in enumerate(batches):
-            assert reading is not None
-            found = await reading
-            if at + 1 < len(batches):
-                reading = asyncio.ensure_future(_fetch(pool, queries.SERVING_STATEMENTS, batches[at + 1]))
-            records = await asyncio.to_thread(statement_lines_rows, found)
+    async with contextlib.aclosing(_batches(pool, queries.SERVING_STATEMENTS, symbols)) as batches:
+        async for batch, rows in batches:
+            records = await asyncio.to_thread(statement_lines_rows, rows)
             written += await _replace_records(
                 pool, queries.DELETE_STATEMENT_LINES, (batch,), STATEMENT_LINES, records, lines.COLUMNS
             )
             if records:
                 stamp = max(r[-1] for r in records).isoformat()
                 latest = max(latest, stamp) if latest else stamp
-    finally:
-        if reading is not None and not reading.done():
-            reading.cancel()
     return written, latest
 
 

@@ -14,11 +14,14 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.development.base_component import Component
 
 from dashboard.analytics import evaluate, portfolio
+from dashboard.analytics.forward import forward_returns
 from dashboard.components import (
     benchmark_data,
     charts,
     company_data,
     holdings,
+    pins,
+    point_in_time,
     portfolio_inputs,
     states,
     tables,
@@ -26,7 +29,7 @@ from dashboard.components import (
 )
 from dashboard.components.export import export_href, register_export
 from dashboard.components.formats import Col
-from dashboard.components.inputs import group
+from dashboard.components.inputs import InvalidInput, group
 from dashboard.components.page import FAILURES, UNREACHABLE, frame, heading
 from dashboard.components.picker import picker
 from dashboard.components.portfolio_inputs import BENCHMARKS, CUSTOM, WINDOW_CHOICES, FieldError, Request
@@ -37,7 +40,18 @@ dash.register_page(__name__, path="/portfolio", name="Portfolio", order=4, title
 DEFAULT = "AAPL:0.4, MSFT:0.3, JNJ:0.3"
 OPTIMISERS = {"min_volatility": "Minimum volatility", "max_sharpe": "Maximum Sharpe", "hrp": "HRP"}
 CHOSEN = "Chosen"
-EXPORTS = ("stats", "drawdown", "correlation", "frontier", "weights", "compare", "growth")
+EXPORTS = ("stats", "drawdown", "correlation", "frontier", "weights", "compare", "growth", "forward")
+FORWARD_COLUMNS = {
+    "mix": Col("Return from the as-of date"),
+    **{h: Col(h, "pct_signed") for h in ("1M", "3M", "1Y")},
+}
+FORWARD_ROWS = {
+    "portfolio": "Chosen mix (buy and hold)",
+    "benchmark": "Benchmark",
+    "excess": "Chosen - benchmark",
+}
+# What a pinned portfolio is computed from (analyse with `pin`).
+PINNED = "the closes dated up to the day that run ended"
 # Statistic units: the CSV keeps raw values with this unit column; the table formats by it.
 UNIT_KINDS = {"fraction": "pct", "fraction (daily)": "pct2", "ratio": "num2", "trading days": "int"}
 STATS_COLUMNS = {"statistic": Col("Statistic"), "value": Col("Value")}
@@ -81,7 +95,10 @@ URL = urlstate.page_state(
         high=portfolio_inputs.CAP_RANGE[1],
         label="max weight",
     ),
+    urlstate.Param("asof", "portfolio-asof", kind="date", prop="date", label="as-of date"),
+    pins.param("portfolio"),
 )
+pins.register("portfolio")
 
 
 def default_holdings() -> str:
@@ -222,7 +239,17 @@ def layout(**query: Any) -> Component:
                     ],
                     className="mb-3",
                 ),
+                dbc.Row(
+                    [
+                        company_data.as_of_picker("portfolio-asof", md=4, value=state["asof"]),
+                        pins.control("portfolio", state["pin"], md=4),
+                    ],
+                    className="mb-2 g-2 align-items-end",
+                ),
+                html.Div(id="portfolio-pinned", className="small text-muted mb-1"),
                 html.Div(id="portfolio-note"),
+                heading("What happened next (forward returns from the as-of date)", "portfolio", "forward"),
+                html.Div(id="portfolio-forward"),
                 heading("Chosen mix beside the optimised portfolios", "portfolio", "compare"),
                 html.Div(
                     [
@@ -293,14 +320,22 @@ class Analysis:
     side: evaluate.SideBySide
     optimised: dict[str, dict[str, float]]
     notes: tuple[str, ...] = ()  # why the chosen benchmark is missing; the optimisers' bounds
+    forward: pd.DataFrame | None = None  # as of a date: what the chosen mix returned next
 
 
-def analyse(request: Request) -> Analysis:
+def analyse(request: Request, as_of: str | None = None, pin: int | None = None) -> Analysis:
+    """The report and the side-by-side evaluation on the closes up to the as-of date or the pinned run's
+    end (the earlier; all of them when live), windows counted back from there; as of a date also the
+    forward returns after it (up to the pinned run's end when pinned)."""
     svc = services()
     weights, window, benchmark, bounds = request.weights, request.window, request.benchmark, request.bounds
 
     def build() -> Analysis:
-        prices = portfolio_inputs.windowed(company_data.adjusted_closes(list(weights)), request)
+        closes = company_data.adjusted_closes(list(weights))
+        last = pins.last_day(as_of, pin)
+        prices = portfolio_inputs.windowed(
+            closes[closes.index <= pd.Timestamp(last)] if last else closes, request
+        )
         result = portfolio.report(prices, weights, risk_free=request.rate, bounds=bounds)
         aligned, _ = portfolio.align_prices(prices)
         table = result.weights.set_index("symbol")
@@ -317,7 +352,8 @@ def analyse(request: Request) -> Analysis:
             benchmark_name=benchmark_data.NAMES.get(benchmark, ""),
         )
         notes = tuple(n for n in (note and f"Benchmark: {note}", portfolio_inputs.bounds_note(bounds)) if n)
-        return Analysis(result, side, optimised, notes)
+        forward = None if as_of is None else _forward(closes, weights, as_of, pin, benchmark)
+        return Analysis(result, side, optimised, notes, forward)
 
     key = (
         tuple(sorted(weights.items())),
@@ -327,8 +363,30 @@ def analyse(request: Request) -> Analysis:
         request.end,
         benchmark,
         bounds,
+        as_of,
+        pin,
     )
     return svc.cache.cached("portfolio", key, build)
+
+
+def _forward(
+    closes: pd.DataFrame, weights: dict[str, float], as_of: str, pin: int | None, benchmark: str
+) -> pd.DataFrame:
+    """The chosen mix's forward returns from `as_of` against the benchmark (the stored S&P 500 series, or
+    the holdings equal weighted), on what the store held by the pinned run's end when pinned."""
+    ended = pins.last_day(None, pin)
+    held = closes[closes.index <= pd.Timestamp(ended)] if ended else closes
+    daily: pd.Series | None = None
+    if benchmark in benchmark_data.STORED:
+        stored = benchmark_data.stored(benchmark_data.STORED[benchmark])
+        daily = stored[stored.index <= pd.Timestamp(ended)] if ended and not stored.empty else stored
+    elif benchmark == "equal":
+        daily = held.pct_change(fill_method=None).mean(axis=1).dropna()
+    try:
+        table = forward_returns(held, weights, pd.Timestamp(as_of), daily)
+    except ValueError as exc:
+        raise InvalidInput(f"as of {as_of}: {exc}") from exc
+    return table.rename(index=FORWARD_ROWS).rename_axis("mix").reset_index()
 
 
 FIELDS = ("holdings", "cap", "dates")  # the fields whose problems are shown beside them
@@ -357,6 +415,8 @@ def _feedback(exc: Exception) -> list[Any]:
     Output("portfolio-from", "invalid"),
     Output("portfolio-to", "invalid"),
     *[Output(f"portfolio-export-{name}", "href") for name in EXPORTS],
+    Output("portfolio-forward", "children"),
+    Output("portfolio-pinned", "children"),
     Input("portfolio-run", "n_clicks"),
     Input("portfolio-holdings", "value"),
     Input("portfolio-window-choice", "value"),
@@ -365,6 +425,8 @@ def _feedback(exc: Exception) -> list[Any]:
     Input("portfolio-cap", "value"),
     Input("portfolio-from", "value"),
     Input("portfolio-to", "value"),
+    Input("portfolio-asof", "date"),
+    Input("portfolio-pin", "value"),
     State("portfolio-rf", "value"),
 )
 def portfolio_update(
@@ -374,13 +436,16 @@ def portfolio_update(
     benchmark: Any,
     shorts: Any,
     cap: Any,
-    start: Any,
-    end: Any,
-    rf: Any,
+    start: Any = None,
+    end: Any = None,
+    as_of: Any = None,
+    pin: Any = None,
+    rf: Any = 4.0,
 ) -> tuple[Any, ...]:
     try:
         request = portfolio_inputs.read(text, rf, window, benchmark, shorts, cap, start, end)
-        result = analyse(request)
+        day, pinned = company_data.as_of_date(as_of), point_in_time.pinned_run(pin)
+        result = analyse(request, day, pinned)
     except FAILURES as exc:  # the message beside its field; the last answer stays on the page
         keep = dash.no_update
         holdings_text, cap_text, dates_text = _feedback(exc)
@@ -394,6 +459,8 @@ def portfolio_update(
             flagged,
             flagged,
             *[keep] * len(EXPORTS),
+            keep,
+            keep,
         )
     parsed, window, benchmark = request.holdings, request.window, request.benchmark
     report, side = result.report, result.side
@@ -407,6 +474,8 @@ def portfolio_update(
         "cap": str(cap if cap not in (None, "") else 100),
         "from": str(request.start or ""),
         "to": str(request.end or ""),
+        **({"as_of": day} if day else {}),
+        **({"pin": str(pinned)} if pinned is not None else {}),
     }
     hrefs = [export_href("portfolio", name, params) for name in EXPORTS]
     notes = (
@@ -450,6 +519,25 @@ def portfolio_update(
         False,
         False,
         *hrefs,
+        forward_view(result.forward, day),
+        pins.sentence(pinned, PINNED) if pinned is not None else None,
+    )
+
+
+def forward_view(forward: pd.DataFrame | None, day: str | None) -> Any:
+    """The forward returns' grid, or what to do to see them."""
+    if forward is None:
+        return states.empty(
+            "Choose an as-of date to see what the mix returned after it.", id_="portfolio-forward-empty"
+        )
+    return html.Div(
+        [
+            html.P(
+                f"Analysis on closes up to {day}; these returns are what came after (blank: not reached yet).",
+                className="small text-muted mb-1",
+            ),
+            tables.grid("portfolio-forward-grid", forward, columns=FORWARD_COLUMNS),
+        ]
     )
 
 
@@ -555,7 +643,12 @@ def _export(name: str) -> Any:
             args.get("from"),
             args.get("to"),
         )
-        result = analyse(request)
+        day = company_data.as_of_date(args.get("as_of"))
+        result = analyse(request, day, point_in_time.pinned_run(args.get("pin")))
+        if name == "forward":
+            if result.forward is None:
+                raise InvalidInput("forward returns need an as-of date")
+            return result.forward
         if name == "compare":
             return result.side.stats
         if name == "growth":

@@ -5,7 +5,18 @@ Python function call and a dozen bytecode tests per row; here each check runs on
 (`map`, `min`, `max`, `sum` over the batch). The fast path only answers for a batch that breaks no
 rule of the per-row parser (prices._price, prices._adjusted) at all; for any other it answers
 None and parse_prices runs that parser, which finds and quarantines the bad rows with their
-reasons. So it never has to produce a reason itself, and a bad batch costs one extra pass.
+reasons. So it never has to produce a reason itself, and a bad batch costs one extra pass. The
+value rules are not written here: each entry of price_rules.RULES gives its column test.
+
+Why it stays (measured 2026-12-07 on the 2-core machine shared with other runs, load 17-34, so the
+figures are indicative; the ingest runs at 6a27e13, before the rules moved to price_rules, which
+left the path's CPU per symbol unchanged). `parse_prices(checked=True)` of one 36-year symbol (9,000
+full + 9,000 adjusted rows): 19-22 ms of CPU with this path, 41-44 ms with the per-row parser alone
+(best of 5x20). A whole ingest, `nice -n 19 scripts/bench_ingest.py --symbols 100` (1.27 M price
+rows), alternated with and without it: engine CPU 32.8, 33 and 34 s with it, 33.6, 35 and 36.2 s
+without (mean 33.3 vs 35.0 s: 5 % less; the parse figures predict 2-3 s). The engine's one process
+bounds the ingest (its CPU is ~80 % of the wall time on an idle machine), so that is ~5 % of a
+full ingest's wall time, for ~100 lines whose rules are price_rules.RULES, not a copy of them.
 
 `typed=True` says the FMP client has already checked that every numeric value is a JSON number or
 null; otherwise a column holding anything else (a bool, a numeric string) sends the batch to the

@@ -1,7 +1,7 @@
 """The value rules of a price row, declared once in RULES; the per-row parser and the whole-batch pass apply them.
 
-An entry names the fields it reads, its bound and its quarantine reason; its shape (`AtLeast`,
-`AtMost`, `Integral`, `NotBelow`) derives both forms of the test from those: `holds` for one row,
+An entry names the fields it reads, its bound and its quarantine reason; its shape (`Within`,
+`Integral`, `NotBelow`) derives both forms of the test from those: `holds` for one row,
 `holds_for` for a batch's columns in C-level passes (`min`, `max`, `map`). A new rule is one entry
 (or, for a test no shape expresses, one new shape with both forms). Order matters: a row breaking
 several rules is quarantined with the first one's reason.
@@ -12,6 +12,7 @@ The rules see finite numbers only: a missing, non-numeric or non-finite value is
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,33 +48,22 @@ class PriceRule(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class AtLeast:
-    """`field` >= `bound`."""
+class Within:
+    """`low` <= `field` <= `high`; a bound left out is no bound."""
 
     field: str
-    bound: float
     reason: Reason
+    low: float = -math.inf
+    high: float = math.inf
 
     def holds(self, values: PriceValues) -> bool:
-        return bool(getattr(values, self.field) >= self.bound)
+        return bool(self.low <= getattr(values, self.field) <= self.high)
 
     def holds_for(self, columns: Columns) -> bool:
-        return min(columns[self.field]) >= self.bound
-
-
-@dataclass(frozen=True, slots=True)
-class AtMost:
-    """`field` <= `bound`."""
-
-    field: str
-    bound: float
-    reason: Reason
-
-    def holds(self, values: PriceValues) -> bool:
-        return bool(getattr(values, self.field) <= self.bound)
-
-    def holds_for(self, columns: Columns) -> bool:
-        return max(columns[self.field]) <= self.bound
+        column = columns[self.field]
+        return (self.low == -math.inf or min(column) >= self.low) and (
+            self.high == math.inf or max(column) <= self.high
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +100,11 @@ def _negative_price(values: PriceValues, raw: Mapping[str, Any]) -> str:
 
 
 RULES: tuple[PriceRule, ...] = (
-    AtLeast("open", 0.0, _negative_price),
-    AtLeast("low", 0.0, _negative_price),
-    AtLeast("close", 0.0, _negative_price),
-    AtMost("high", MAX_PRICE, lambda v, raw: f"high out of bounds: {shown(v.high)} (> {MAX_PRICE:.0e})"),
-    AtLeast("volume", 0.0, lambda v, raw: f"negative volume: {raw.get('volume')!r}"),
+    Within("open", _negative_price, low=0.0),
+    Within("low", _negative_price, low=0.0),
+    Within("close", _negative_price, low=0.0),
+    Within("high", lambda v, raw: f"high out of bounds: {shown(v.high)} (> {MAX_PRICE:.0e})", high=MAX_PRICE),
+    Within("volume", lambda v, raw: f"negative volume: {raw.get('volume')!r}", low=0.0),
     Integral("volume", lambda v, raw: f"fractional volume: {raw.get('volume')!r}"),
     NotBelow("high", "low", lambda v, raw: f"high < low: {v.high!r} < {v.low!r}"),
 )

@@ -20,7 +20,13 @@ from engine.db.validate.price_rules import PriceValues
 def _price(row: Mapping[str, Any], symbol: str, adjusted: Mapping[date, float]) -> PriceRow:
     check_symbol(row, symbol)
     day = parse_day(row.get("date"))
-    values = PriceValues(*(number(row, name) for name in PriceValues._fields))
+    values = PriceValues(
+        number(row, "open"),
+        number(row, "high"),
+        number(row, "low"),
+        number(row, "close"),
+        number(row, "volume"),
+    )
     price_rules.check(values, row)
     vwap = optional_number(row, "vwap")
     open_, high, low, close, volume = values

@@ -11,7 +11,7 @@ import pytest
 
 from engine.db.validate import Parsed, parse_prices, price_rules, prices
 from engine.db.validate.price_batch import clean_adjusted, clean_prices
-from engine.db.validate.price_rules import AtMost
+from engine.db.validate.price_rules import Within
 from engine.fmp.responses import UncheckedRow
 from tests.engine.db.conftest import adjusted, price
 
@@ -220,7 +220,7 @@ def test_a_rule_added_to_the_table_is_applied_by_both_paths(monkeypatch: pytest.
     bad = full[len(full) // 2]
     bad["volume"] = cap + 1
     assert len(parse_prices(SYMBOL, full, adj, checked=True).rows) == len(full)  # valid before the rule
-    rule = AtMost("volume", cap, lambda values, raw: f"volume over the cap: {raw.get('volume')!r}")
+    rule = Within("volume", lambda values, raw: f"volume over the cap: {raw.get('volume')!r}", high=cap)
     monkeypatch.setattr(price_rules, "RULES", (*price_rules.RULES, rule))
     adj_close = clean_adjusted(adj, SYMBOL)
     assert adj_close is not None

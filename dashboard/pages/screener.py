@@ -47,9 +47,11 @@ PRESETS: dict[str, tuple[str, str, str]] = {
         "roic >= 15; gross_margin >= 40; debt_to_equity <= 1; pe <= 30",
         SCORE,
     ),
+    # Covered: free cash flow pays the dividend (an FCF yield above the dividend yield), which a
+    # condition on each yield alone cannot say; the yield is capped under the FCF yield's floor.
     "dividend-payers": (
         "Dividend payers with cover",
-        "dividend_yield >= 2.5; fcf_yield >= 4",
+        "dividend_yield >= 2.5; dividend_yield <= 5; fcf_yield >= 5",
         "dividend_yield",
     ),
     "momentum": ("Momentum near highs", "perf_1y >= 20; off_52w_high >= -10", "perf_1y"),

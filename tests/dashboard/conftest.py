@@ -90,16 +90,22 @@ def dash_app(dash_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Any
 
 
 @contextlib.contextmanager
-def app_at(db: Database) -> Iterator[str]:
-    """The dashboard on `db`, served over real HTTP (`served`); its router disposed afterwards."""
+def app_on(db: Database) -> Iterator[Any]:
+    """The dashboard app on `db`; its router disposed afterwards."""
     from dashboard.app import create_app
 
     app = create_app(make_settings(db))
     try:
-        with served(app) as url:
-            yield url
+        yield app
     finally:
         app.server.extensions["mycfa"].router.dispose()
+
+
+@contextlib.contextmanager
+def app_at(db: Database) -> Iterator[str]:
+    """The dashboard on `db`, served over real HTTP (`served`)."""
+    with app_on(db) as app, served(app) as url:
+        yield url
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ import pytest
 
 from devkit import workflow_seed
 from tests.conftest import Database
-from tests.dashboard.conftest import app_at
+from tests.dashboard.conftest import app_on, served
 from tests.dashboard.test_browser import chromium, shot
 from tests.dashboard.test_browser import rows as grid_rows
 from tests.dashboard.test_browser_demo import grid_data
@@ -28,8 +28,14 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def wf_url(wf_db: Database) -> Iterator[str]:
-    with app_at(wf_db) as url:
+def wf_app(wf_db: Database) -> Iterator[Any]:
+    with app_on(wf_db) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def wf_url(wf_app: Any) -> Iterator[str]:
+    with served(wf_app) as url:
         yield url
 
 
@@ -203,6 +209,76 @@ def test_screener_cheap_profitable_large_caps(browser: Any, wf_url: str) -> None
     first = shown[0]["symbol"]
     tab.click(f"#screener-grid a:has-text('{first}')")
     tab.wait_for_url(f"**/?symbol={first}")
+    tab.context.close()
+
+
+# What each preset means to an analyst, in stored units (fractions, USD), written apart from its text.
+PRESET_MEANS: dict[str, list[tuple[str, str, float]]] = {
+    "Cheap profitable large caps": [("market_cap", ">=", 100e9), ("pe", "<=", 20), ("roe", ">=", 0.15)],
+    "Quality at a reasonable price": [
+        ("roic", ">=", 0.15),
+        ("gross_margin", ">=", 0.40),
+        ("debt_to_equity", "<=", 1.0),
+        ("pe", "<=", 30),
+    ],
+    # Covered: a yield of at most 5 % under an FCF yield of at least 5 % (FCF pays the dividend).
+    "Dividend payers with cover": [
+        ("dividend_yield", ">=", 0.025),
+        ("dividend_yield", "<=", 0.05),
+        ("fcf_yield", ">=", 0.05),
+    ],
+    "Momentum near highs": [("perf_1y", ">=", 0.20), ("off_52w_high", ">=", -0.10)],
+    "Deep value": [("pe", "<=", 12), ("pb", "<=", 1.5), ("ev_ebitda", "<=", 8)],
+}
+
+
+def test_each_screener_preset_shows_the_companies_meeting_its_conditions(
+    browser: Any, wf_url: str, wf_app: Any
+) -> None:
+    """A click on each preset: its conditions as chips, the grid's rows exactly the companies of the
+    screener's table (`universe_data.on_basis`) meeting them (`analytics.screener.screen`), in its rank's
+    order, and the count the number of rows in the grid."""
+    from dashboard.analytics import screener
+    from dashboard.components import catalogue, universe_data
+    from dashboard.pages.screener import PRESETS
+
+    assert sorted(name for name, _, _ in PRESETS.values()) == sorted(PRESET_MEANS)
+    with wf_app.server.test_request_context():
+        table = universe_data.on_basis("ttm")
+    tab = tab_for(browser, wf_url, user="ann")
+    tab.goto(wf_url + "/screener")
+    tab.wait_for_selector("#screener-grid .ag-row")
+    found: dict[str, list[str]] = {}
+    for name, _text, rank in PRESETS.values():
+        means = PRESET_MEANS[name]
+        tab.click("#screener-preset .dash-dropdown-trigger")
+        tab.click(f".dash-dropdown-option:has-text('{name}')")
+        chips = [
+            f"{catalogue.label(m)} {op.replace('>=', '≥').replace('<=', '≤')} {catalogue.to_display(m, v):g}"
+            for m, op, v in means
+        ]
+        tab.wait_for_function(  # the answer to this preset: chips, grid and count come together
+            f"(e => e && {json.dumps(chips)}.every(c => e.innerText.includes(c))"
+            f" && e.querySelectorAll('.badge').length === {len(chips)})(document.querySelector('#screener-chips'))"
+        )
+        passed = screener.screen(table, filters=[screener.Filter(m, op, v) for m, op, v in means])  # type: ignore[arg-type]
+        count = tab.inner_text("#screener-count")
+        assert count.startswith(f"{len(passed)} compan"), (name, count, sorted(passed.index))
+        if passed.empty:
+            tab.wait_for_selector("#screener-empty")
+            found[name] = []
+            continue
+        tab.wait_for_function(
+            f"(a => a && a.getDisplayedRowCount() === {len(passed)})(dash_ag_grid.getApi('screener-grid'))"
+        )
+        shown = [r["symbol"] for r in grid_data(tab, "screener-grid")]
+        assert sorted(shown) == sorted(passed.index), name
+        if rank != "score":  # ranked high first by the preset's metric
+            assert shown == list(passed.sort_values(rank, ascending=False, kind="stable").index), name
+        found[name] = shown
+    # The seed's companies pass two presets (cheap profitable large caps, momentum near highs): the others
+    # are checked as empty on the page and in the table alike.
+    assert sum(1 for rows in found.values() if rows) >= 2, found
     tab.context.close()
 
 

@@ -11,7 +11,8 @@ from typing import Any
 # The Valuation page's default assumptions (dashboard/pages/valuation.py ASSUMPTIONS), as the load test,
 # bench_dashboard and the response tests send them.
 VALUATION_DEFAULTS = {
-    "growth": 6.0, "years": 5, "terminal": 2.5, "rf": 4.0, "beta": 1.0, "erp": 5.5, "kd": 5.0, "tax": 21.0
+    "growth": 6.0, "years": 5, "terminal": 2.5, "rf": 4.0, "beta": 1.0, "erp": 5.5, "kd": 5.0, "tax": 21.0,
+    "fade": 0, "exit": None,
 }  # fmt: skip
 
 

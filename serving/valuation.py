@@ -226,6 +226,74 @@ def dcf(
     return DCFResult(projection, pv_explicit, gordon, exit_val, r, g)
 
 
+def fade_path(growth: float, years: int, fade_years: int, terminal_growth: float) -> list[float]:
+    """Two-stage growth: `growth` for `years`, then `fade_years` whose growth steps linearly from it
+    towards `terminal_growth` (year k of the fade: g + k (g_T - g) / (fade_years + 1)), so the step into the
+    Gordon perpetuity is the same size as every other; `years + fade_years` rates in all."""
+    g, g_t = _finite("growth", growth), _finite("terminal_growth", terminal_growth)
+    if fade_years < 0 or years < 0:
+        raise AnalyticsError(f"years and fade years must not be negative, got {years} and {fade_years}")
+    step = (g_t - g) / (fade_years + 1)
+    return [g] * years + [g + k * step for k in range(1, fade_years + 1)]
+
+
+def implied_growth(
+    base_fcf: float,
+    *,
+    price: float,
+    years: int,
+    fade_years: int = 0,
+    wacc: float,
+    terminal_growth: float,
+    net_debt: float,
+    shares: float,
+    low: float = -0.5,
+    high: float = 1.0,
+) -> float:
+    """Reverse DCF: the explicit years' FCF growth at which the Gordon DCF value per share equals `price`
+    (the fade, WACC and terminal growth held), found by bisection to 1e-10 on [low, high].
+
+    Raises:
+        AnalyticsError: no explicit years, a base FCF that is not positive (the value does not rise with
+            growth), no positive price, or a price outside the values at `low` and `high`.
+    """
+    fcf0, target = _finite("base_fcf", base_fcf), _finite("price", price)
+    if years < 1:
+        raise AnalyticsError("a reverse DCF needs at least one explicit year")
+    if fcf0 <= 0:
+        raise AnalyticsError("base-year free cash flow is not positive: no growth rate prices it")
+    if target <= 0:
+        raise AnalyticsError("no positive price to match")
+
+    def value(g: float) -> float:
+        path = fade_path(g, years, fade_years, terminal_growth)
+        return dcf(
+            fcf0,
+            growth=path,
+            years=len(path),
+            wacc=wacc,
+            terminal_growth=terminal_growth,
+            net_debt=net_debt,
+            shares=shares,
+            table=False,
+        ).gordon.per_share
+
+    lo, hi = value(low), value(high)
+    if not lo <= target <= hi:
+        raise AnalyticsError(
+            f"the price {target:,.2f} is outside the values from {low:.0%} to {high:.0%} growth"
+            f" ({lo:,.2f} to {hi:,.2f})"
+        )
+    a, b = low, high
+    while b - a > 1e-10:
+        mid = (a + b) / 2
+        if value(mid) < target:
+            a = mid
+        else:
+            b = mid
+    return (a + b) / 2
+
+
 def sensitivity(
     base_fcf: float,
     *,

@@ -147,6 +147,12 @@ DEFINITIONS: dict[str, str] = {
     "discount_factor": "1 / (1 + WACC)^year: what a dollar of that year is worth today.",
     "pv": "Free cash flow x discount factor.",
     "premium": "The company's multiple over its sector's median, minus 1.",
+    "implied_growth": "Reverse DCF: the FCF growth in the explicit years at which the DCF value per share"
+    " equals the last close, with the WACC, fade and terminal growth as set (bisection).",
+    "exit_multiple": "Terminal value as a price: the exit EV/EBITDA x the last projected year's EBITDA"
+    " (the base year's, grown with FCF), discounted from that year; beside the Gordon value as a check.",
+    "fade": "Two-stage growth: after the explicit years, growth steps down in equal steps towards the"
+    " terminal growth over the fade years.",
     "sector_median": "The median of the multiple over the companies of the sector this store holds that"
     " have one (each on its own latest basis; n/m left out).",
     "companies": "How many companies the sector median covers: those of the sector this store holds with"

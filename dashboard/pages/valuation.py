@@ -51,8 +51,9 @@ from serving import fitting
 dash.register_page(__name__, path="/valuation", name="Valuation", order=1, title="Valuation · MyCFATool")
 
 # name: (label, default, low, high) — percentages are entered as percent. The fields of OWN may be left
-# blank: they then take the company's own figure (`own_figures`), their default only when it has none.
-ASSUMPTIONS = {
+# blank: they then take the company's own figure (`own_figures`), their default only when it has none;
+# a blank fade is none (0 years), a blank exit multiple the sector's median EV/EBITDA.
+ASSUMPTIONS: dict[str, tuple[str, Any, float, float]] = {
     "growth": ("FCF growth, explicit years (%)", 6.0, -50.0, 100.0),
     "years": ("Explicit years", 5, 1, 15),
     "terminal": ("Terminal growth (%)", 2.5, -5.0, 10.0),
@@ -61,8 +62,13 @@ ASSUMPTIONS = {
     "erp": ("Equity risk premium (%)", 5.5, 0.0, 20.0),
     "kd": ("Pre-tax cost of debt (%)", 5.0, 0.0, 30.0),
     "tax": ("Tax rate (%)", 21.0, 0.0, 60.0),
+    "fade": ("Fade years to terminal growth", 0, 0, 15),
+    "exit": ("Exit EV/EBITDA (x)", None, 1.0, 50.0),
 }
 OWN = ("beta", "kd", "tax")
+BLANK_OK = (*OWN, "fade", "exit")
+HINTED = (*OWN, "exit")  # fields whose placeholder and the line under them say what a blank takes
+WHOLE = ("years", "fade")
 PROJECTION_COLUMNS = {
     "year": Col("Year", "int"),
     "growth": Col("FCF growth", "pct"),
@@ -95,7 +101,7 @@ URL = urlstate.page_state(
             key,
             f"valuation-{key}",
             kind="number",
-            default=None if key in OWN else default,
+            default=None if key in OWN else default,  # blank: the company's figure
             low=low,
             high=high,
             label=label,
@@ -131,7 +137,7 @@ def layout(**query: Any) -> Component:
                     debounce=True,
                 ),
                 dbc.FormFeedback(id=f"valuation-{key}-feedback", type="invalid"),
-                *([dbc.FormText(id=f"valuation-{key}-source", className="small")] if key in OWN else []),
+                *([dbc.FormText(id=f"valuation-{key}-source", className="small")] if key in HINTED else []),
             ],
             md=3,
         )
@@ -169,6 +175,7 @@ BASE_FIGURES = {
     "total_equity": "totalStockholdersEquity",
     "shares_diluted": "weightedAverageShsOutDil",
     "interest_expense": "interestExpense",
+    "ebitda": "ebitda",
 }
 
 
@@ -237,6 +244,7 @@ def base_inputs(symbol: str, as_of: str | None = None, pin: int | None = None) -
         "price": price,
         "base_date": pd.Timestamp(year).date().isoformat(),
         "interest_expense": figures["interestExpense"],
+        "ebitda": figures["ebitda"],
         "tax_rate": tax,
         # The profile is today's: as of a date its beta would be hindsight, so it is not used.
         "beta": profile_beta(symbol) if live else math.nan,
@@ -316,6 +324,26 @@ def resolved(
     return values, sources
 
 
+def exit_multiple(symbol: str, a: Mapping[str, float], base: Mapping[str, Any]) -> tuple[float | None, str]:
+    """The exit EV/EBITDA: typed, else the sector's median (the multiples' TTM basis); None with the reason
+    when there is none or the base year's EBITDA is not positive (a multiple of it means nothing)."""
+    ebitda = base["ebitda"]
+    if not (math.isfinite(ebitda) and ebitda > 0):
+        return None, "the base year's EBITDA is not positive"
+    if "exit" in a:
+        return a["exit"], "typed"
+    if base.get("as_of") or base.get("pin") is not None:  # today's medians would be hindsight
+        return None, "no sector median for a past date or a pinned run (type one)"
+    sector = universe().set_index("symbol")["sector"].get(symbol)
+    medians, counts = universe_data.basis_medians("ttm")
+    if isinstance(sector, str) and sector in medians.index:
+        median = float(medians.loc[sector, "ev_ebitda"])
+        if math.isfinite(median) and median > 0:
+            n = int(counts.loc[sector, "ev_ebitda"])
+            return median, f"the {sector} median EV/EBITDA of {n} companies"
+    return None, "no sector median EV/EBITDA to default to (type one)"
+
+
 def equity_for_weights(base: Mapping[str, Any]) -> tuple[float, str]:
     """Equity value for the WACC weights: market cap at the last close, else book equity (no price stored)."""
     market = base["price"] * base["shares"]
@@ -345,28 +373,54 @@ def run_dcf(
         equity_value=equity_value,
         debt_value=max(base["debt"], 0.0) if math.isfinite(base["debt"]) else 0.0,
     )
-    growth, years = a["growth"] / 100, int(a["years"])
+    growth, years, fade = a["growth"] / 100, int(a["years"]), int(a.get("fade", 0))
+    terminal = a["terminal"] / 100
+    path = valuation.fade_path(growth, years, fade, terminal)
     net_debt, shares = base["net_debt"], base["shares"]
     case = functools.partial(
         valuation.dcf,
         base["fcf"],
-        growth=growth,
-        years=years,
+        growth=path,
+        years=len(path),
         wacc=w.value,
-        terminal_growth=a["terminal"] / 100,
+        terminal_growth=terminal,
         net_debt=net_debt,
         shares=shares,
     )
-    result = case(price=base["price"] if math.isfinite(base["price"]) else None)
+    multiple, base["exit_source"] = exit_multiple(symbol, a, base)
+    priced = math.isfinite(base["price"]) and base["price"] > 0
+    result = case(
+        price=base["price"] if priced else None,
+        exit_multiple=multiple,
+        exit_metric=base["ebitda"] if multiple is not None else None,
+    )
+    base["fade"] = fade
+    base["implied"], base["implied_note"] = None, "no price stored"
+    if priced:
+        try:
+            base["implied"] = valuation.implied_growth(
+                base["fcf"],
+                price=base["price"],
+                years=years,
+                fade_years=fade,
+                wacc=w.value,
+                terminal_growth=terminal,
+                net_debt=net_debt,
+                shares=shares,
+                low=ASSUMPTIONS["growth"][2] / 100,
+                high=ASSUMPTIONS["growth"][3] / 100,
+            )
+        except AnalyticsError as exc:
+            base["implied_note"] = str(exc)
     mid = case(table=False, mid_year=True)
     base["mid_year_per_share"] = mid.gordon.per_share
     # Not rounded: the centre cell must be the headline value (a WACC rounded to 4 dp moved it by cents).
     waccs = [w.value + d for d in (-0.02, -0.01, 0.0, 0.01, 0.02)]
     growths = [a["terminal"] / 100 + d for d in (-0.01, -0.005, 0.0, 0.005, 0.01)]
-    grid = valuation.sensitivity(
+    grid = valuation.sensitivity(  # the fade path stays the base case's in every cell
         base["fcf"],
-        growth=growth,
-        years=years,
+        growth=path,
+        years=len(path),
         waccs=waccs,
         terminal_growths=growths,
         net_debt=net_debt,
@@ -380,11 +434,11 @@ def field_problems(values: Mapping[str, Any]) -> tuple[dict[str, float], dict[st
     good: dict[str, float] = {}
     bad: dict[str, str] = {}
     for key, (label, _, low, high) in ASSUMPTIONS.items():
-        if key in OWN and str(values.get(key) or "").strip() == "":
-            continue  # blank: the company's own figure (`resolved`)
+        if key in BLANK_OK and str(values.get(key) or "").strip() == "":
+            continue  # blank: the company's own figure, no fade, the sector's multiple (`resolved`)
         try:
             number = valid_number(values.get(key), low=low, high=high, name=label)
-            if key == "years" and not number.is_integer():
+            if key in WHOLE and not number.is_integer():
                 raise InvalidInput(f"{label} must be a whole number of years")
             good[key] = number
         except InvalidInput as exc:
@@ -539,8 +593,8 @@ def multiples_grid(symbol: str, as_of: str | None = None, pin: int | None = None
     Output("valuation-export-projection", "href"),
     Output("valuation-export-grid", "href"),
     Output("valuation-export-multiples", "href"),
-    *[Output(f"valuation-{key}", "placeholder") for key in OWN],
-    *[Output(f"valuation-{key}-source", "children") for key in OWN],
+    *[Output(f"valuation-{key}", "placeholder") for key in HINTED],
+    *[Output(f"valuation-{key}-source", "children") for key in HINTED],
     *[Output(f"valuation-{key}", "invalid") for key in ASSUMPTIONS],
     *[Output(f"valuation-{key}-feedback", "children") for key in ASSUMPTIONS],
     Input("valuation-symbol", "value"),
@@ -557,7 +611,7 @@ def valuation_update(symbol: str | None, as_of: str | None, pin: Any, *values: A
         day = company_data.as_of_date(as_of)
         pinned = point_in_time.pinned_run(pin)
     except FAILURES as exc:  # nothing to value: one message, in the summary's place
-        nothing = ("",) * len(OWN) + (None,) * len(OWN)
+        nothing = ("",) * len(HINTED) + (None,) * len(HINTED)
         return (
             states.error(str(exc)),
             None,
@@ -598,6 +652,54 @@ def valuation_update(symbol: str | None, as_of: str | None, pin: Any, *values: A
     return (*answer, *hints, *flags, *messages)
 
 
+def implied_line(base: Mapping[str, Any], a: Mapping[str, float]) -> Any:
+    """The reverse DCF: the explicit years' FCF growth the last close implies, the rest held."""
+    implied = base["implied"]
+    span = f"the {int(a['years'])} explicit years" + (
+        f", then the {base['fade']}-year fade" if base["fade"] else ""
+    )
+    if implied is None:
+        text: Any = f"No growth implied by the price: {base['implied_note']}."
+    else:
+        text = [
+            glossary.term("Reverse DCF", "implied_growth"),
+            f": the last close USD {base['price']:,.2f} implies FCF growth of ",
+            html.Span(f"{implied:.2%}", id="valuation-implied-growth"),
+            f" a year over {span} (WACC and terminal growth as set), against {a['growth']:.2f} % assumed.",
+        ]
+    return html.P(text, id="valuation-implied")
+
+
+def exit_line(result: valuation.DCFResult, base: Mapping[str, Any]) -> Any:
+    """The exit-multiple terminal value beside the Gordon one, and the multiple the Gordon value implies."""
+    exit_value, gordon = result.exit_multiple, result.gordon
+    ebitda_n = (
+        base["ebitda"] * float((1 + result.projection["growth"]).prod()) if base["ebitda"] > 0 else math.nan
+    )
+    implied = gordon.terminal_value / ebitda_n if math.isfinite(ebitda_n) and ebitda_n > 0 else math.nan
+    gordon_multiple = (
+        f" The Gordon terminal value is {implied:.1f}x that EBITDA." if math.isfinite(implied) else ""
+    )
+    if exit_value is None:
+        return html.P(
+            f"No exit-multiple value: {base['exit_source']}.{gordon_multiple}", id="valuation-exit-value"
+        )
+    multiple = exit_value.terminal_value / ebitda_n
+    return html.P(
+        [
+            glossary.term("Exit multiple", "exit_multiple"),
+            ": USD ",
+            html.Span(f"{exit_value.per_share:,.2f}", id="valuation-per-share-exit"),
+            f" per share: a terminal value of {multiple:.1f}x EV/EBITDA ({base['exit_source']}) on the last"
+            f" projected year's EBITDA {formats.money(ebitda_n)} (grown with FCF from"
+            f" {formats.money(base['ebitda'])}), {exit_value.terminal_share:.0%} of EV."
+            + (f" Upside {exit_value.upside:+.1%}." if exit_value.upside is not None else "")
+            + gordon_multiple,
+        ],
+        id="valuation-exit-value",
+    )
+
+
 def own_line(base: Mapping[str, Any]) -> str:
     """The beta, cost of debt and tax rate the valuation used, and where each came from."""
     used, sources = base["assumed"], base["sources"]
@@ -608,16 +710,22 @@ def own_line(base: Mapping[str, Any]) -> str:
 
 
 def own_hints(symbol: str, day: str | None, pin: int | None = None) -> list[Any]:
-    """Per OWN field its placeholder (the company's figure a blank field takes), then per OWN field the
-    line under it saying where that figure comes from."""
+    """Per HINTED field its placeholder (the figure a blank field takes), then per HINTED field the line
+    under it saying where that figure comes from."""
     try:
-        own = own_figures(base_of(symbol, day, pin))
+        base = base_of(symbol, day, pin)
+        own: dict[str, tuple[float | None, str]] = {**own_figures(base)}
+        own["exit"] = exit_multiple(symbol, {}, base)
     except FAILURES:
-        return [""] * len(OWN) + [None] * len(OWN)
-    unit = {"beta": ""}
-    return [f"{own[key][0]:.2f}" for key in OWN] + [
-        f"Blank: {own[key][0]:.2f}{unit.get(key, ' %')}, {own[key][1]}." for key in OWN
+        return [""] * len(HINTED) + [None] * len(HINTED)
+    unit = {"beta": "", "exit": "x"}
+    placeholders = [f"{v:.2f}" if (v := own[key][0]) is not None else "none" for key in HINTED]
+    lines = [
+        f"Blank: {v:.2f}{unit.get(key, ' %')}, {why}." if v is not None else f"Blank: none, {why}."
+        for key in HINTED
+        for v, why in [own[key]]
     ]
+    return placeholders + lines
 
 
 def _view(symbol: str, day: str | None, a: Mapping[str, float], pin: int | None = None) -> tuple[Any, ...]:
@@ -656,6 +764,8 @@ def _view(symbol: str, day: str | None, a: Mapping[str, float], pin: int | None 
                     if g.upside is not None and math.isfinite(price)
                     else "No price stored: no upside."
                 ),
+                implied_line(base, a),
+                exit_line(result, base),
                 html.P(
                     [
                         glossary.term("WACC", "wacc"),

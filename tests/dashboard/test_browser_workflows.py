@@ -500,3 +500,51 @@ def test_valuation_takes_beta_cost_of_debt_and_tax_from_the_company(
     )
     assert tab.get_attribute("#valuation-kd", "placeholder") == "5.00"
     tab.context.close()
+
+
+def _percent(tab: Any, selector: str) -> float:
+    return float(tab.inner_text(selector).rstrip("%").replace(",", ""))
+
+
+def test_valuation_reverse_dcf_fade_and_exit_multiple(browser: Any, wf_url: str) -> None:
+    """Review V4: the growth the last close implies, typed back as the growth, values KO at that close; a
+    blank exit multiple is the sector's median EV/EBITDA (the multiples table's); a 3-year fade adds three
+    years whose growth steps evenly to the terminal growth; a fade of 2.5 years is flagged on its field."""
+    tab = tab_for(browser, wf_url, user="ann")
+    tab.goto(wf_url + "/valuation?symbol=KO")
+    before = _per_share(tab)
+    tab.wait_for_selector("#valuation-implied-growth")
+    implied = _percent(tab, "#valuation-implied-growth")
+    close = float(
+        tab.inner_text("#valuation-implied").split("last close USD ")[1].split(" ")[0].replace(",", "")
+    )
+    rows = {r["key"]: r for r in grid_data(tab, "valuation-multiples-grid")}
+    exit_text = tab.inner_text("#valuation-exit-value")
+    assert f"{rows['ev_ebitda']['sector_median']:.1f}x EV/EBITDA (the Consumer Staples median" in exit_text
+    assert f"{int(rows['ev_ebitda']['companies'])} companies" in exit_text
+    tab.fill("#valuation-growth", f"{implied:.4f}")
+    tab.press("#valuation-growth", "Enter")
+    at_implied = _per_share(tab, unlike=f"{before:,.2f}")
+    assert at_implied == pytest.approx(close, rel=2e-3)  # the implied growth is shown to 0.01 %
+    tab.fill("#valuation-growth", "8")
+    tab.press("#valuation-growth", "Enter")
+    _per_share(tab, unlike=f"{at_implied:,.2f}")
+    tab.fill("#valuation-fade", "3")
+    tab.press("#valuation-fade", "Enter")
+    tab.wait_for_function(
+        "(a => a && a.getDisplayedRowCount() === 8)(dash_ag_grid.getApi('valuation-projection-grid'))"
+    )
+    growth = [r["growth"] for r in grid_data(tab, "valuation-projection-grid")]
+    step = (0.025 - 0.08) / 4
+    assert growth == pytest.approx([0.08] * 5 + [0.08 + step, 0.08 + 2 * step, 0.08 + 3 * step], abs=1e-4)
+    assert "then the 3-year fade" in tab.inner_text("#valuation-implied")
+    shown = tab.inner_text("#valuation-per-share")
+    tab.fill("#valuation-fade", "2.5")
+    tab.press("#valuation-fade", "Enter")
+    tab.wait_for_selector("#valuation-fade.is-invalid")
+    assert "Fade years to terminal growth must be a whole number of years" in tab.inner_text(
+        "#valuation-fade-feedback"
+    )
+    assert tab.inner_text("#valuation-per-share") == shown
+    url_has(tab, fade="2.5")
+    tab.context.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
@@ -562,3 +563,30 @@ def test_valuation_blank_fields_take_the_company_figures(ann: Call) -> None:
     assert f"cost of equity {4 + 1.109 * 5.5:.2f}%" in str(out["valuation-summary"]["children"])
     assert out["valuation-beta"]["placeholder"] == "1.11"
     assert out["valuation-tax"]["invalid"] is False
+
+
+def test_valuation_exit_multiple_and_reverse_dcf(ann: Call) -> None:
+    """A typed exit EV/EBITDA of 10x: the exit value per share is (PV of the projection + 10 x the base
+    year's EBITDA grown with FCF, discounted N years, - net debt) / shares, from the page's own projection
+    and the seed's FY2024; the reverse DCF names the growth the last close implies."""
+    import re
+
+    values = {"valuation-symbol": "KO", **VALUATION_INPUTS, "valuation-exit": 10}
+    out = ann("valuation-summary", values)
+    summary = out["valuation-summary"]["children"]
+    exit_text = str(find_id(summary, "valuation-exit-value"))
+    assert "10.0x EV/EBITDA (typed)" in exit_text
+    projection = out["valuation-projection"]["children"]["props"]["rowData"]
+    _, income = _seeded("KO")
+    ebitda = [p for p in income if p["period"] == "FY"][-1]["ebitda"]
+    last = projection[-1]
+    grown = ebitda * float(np.prod([1 + r["growth"] for r in projection]))
+    text = str(summary)
+    amount, unit = re.findall(r"Less net debt USD ([0-9.,-]+) (tn|bn|m)", text)[0]
+    net_debt = float(amount.replace(",", "")) * {"tn": 1e12, "bn": 1e9, "m": 1e6}[unit]
+    shares = float(re.findall(r"over ([0-9,.]+) m shares", text)[0].replace(",", "")) * 1e6
+    pv = sum(r["pv"] for r in projection)
+    want = (pv + 10 * grown * last["discount_factor"] - net_debt) / shares
+    got = float(find_id(summary, "valuation-per-share-exit").replace(",", ""))
+    assert got == pytest.approx(want, rel=2e-3)  # net debt and shares as shown, to 0.1 bn and 0.1 m
+    assert re.search(r"implies FCF growth of", str(find_id(summary, "valuation-implied")))

@@ -269,3 +269,51 @@ def test_dcf_mid_year_convention_hand_computed() -> None:
     grid = v.sensitivity(100.0, growth=0.05, years=3, waccs=[r], terminal_growths=[g], net_debt=50.0,
                          shares=10.0, mid_year=True)  # fmt: skip
     assert grid.iloc[0, 0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_fade_path_steps_evenly_to_the_terminal_growth() -> None:
+    """10 % for 2 years, then a 3-year fade to 2 %: steps of (2 - 10) / 4 = -2 points, by hand."""
+    assert v.fade_path(0.10, 2, 3, 0.02) == pytest.approx([0.10, 0.10, 0.08, 0.06, 0.04], abs=1e-15)
+    assert v.fade_path(0.10, 3, 0, 0.02) == [0.10, 0.10, 0.10]  # no fade: one stage
+    with pytest.raises(AnalyticsError):
+        v.fade_path(0.10, 3, -1, 0.02)
+
+
+def test_exit_multiple_on_ebitda_grown_with_fcf_by_hand() -> None:
+    """Exit TV = 12x EBITDA0 x 1.1^2, discounted two years; equity = EV - net debt, per share."""
+    res = v.dcf(100.0, growth=[0.10, 0.10], years=2, wacc=0.09, terminal_growth=0.03, net_debt=50.0,
+                shares=10.0, exit_multiple=12.0, exit_metric=180.0)  # fmt: skip
+    assert res.exit_multiple is not None
+    pv = 110.0 / 1.09 + 121.0 / 1.09**2
+    tv = 12.0 * 180.0 * 1.21
+    assert res.exit_multiple.per_share == pytest.approx((pv + tv / 1.09**2 - 50.0) / 10.0, rel=1e-12)
+
+
+def test_implied_growth_one_year_closed_form() -> None:
+    """One explicit year: value = FCF0 (1 + g) [1 + (1 + gT) / (r - gT)] / (1 + r) - D, over S, so the
+    growth that prices it at P is (P S + D)(1 + r) / (FCF0 [1 + (1 + gT) / (r - gT)]) - 1."""
+    fcf0, r, gt, debt, shares, price = 100.0, 0.09, 0.03, 50.0, 10.0, 190.0
+    want = (price * shares + debt) * (1 + r) / (fcf0 * (1 + (1 + gt) / (r - gt))) - 1
+    got = v.implied_growth(
+        fcf0, price=price, years=1, wacc=r, terminal_growth=gt, net_debt=debt, shares=shares
+    )
+    assert got == pytest.approx(want, abs=1e-9)
+
+
+@pytest.mark.parametrize("fade", [0, 4])
+def test_implied_growth_gives_back_the_growth_that_made_the_price(fade: int) -> None:
+    """Price a company at 7 % growth (with a fade or without), then ask which growth that price implies."""
+    path = v.fade_path(0.07, 5, fade, 0.025)
+    fcf, debt, shares = CAGIATI["base_fcf"], CAGIATI["net_debt"], CAGIATI["shares"]
+    price = v.dcf(fcf, growth=path, years=len(path), wacc=0.095, terminal_growth=0.025, net_debt=debt,
+                  shares=shares).gordon.per_share  # fmt: skip
+    got = v.implied_growth(fcf, price=price, years=5, fade_years=fade, wacc=0.095, terminal_growth=0.025,
+                           net_debt=debt, shares=shares)  # fmt: skip
+    assert got == pytest.approx(0.07, abs=1e-8)
+
+
+def test_implied_growth_refuses_what_no_growth_explains() -> None:
+    with pytest.raises(AnalyticsError, match="not positive"):
+        v.implied_growth(-5.0, price=10.0, years=5, wacc=0.09, terminal_growth=0.02, net_debt=0.0, shares=1.0)
+    with pytest.raises(AnalyticsError, match="outside the values"):
+        v.implied_growth(1.0, price=1e9, years=5, wacc=0.09, terminal_growth=0.02, net_debt=0.0, shares=1.0)

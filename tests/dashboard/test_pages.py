@@ -590,3 +590,27 @@ def test_valuation_exit_multiple_and_reverse_dcf(ann: Call) -> None:
     got = float(find_id(summary, "valuation-per-share-exit").replace(",", ""))
     assert got == pytest.approx(want, rel=2e-3)  # net debt and shares as shown, to 0.1 bn and 0.1 m
     assert re.search(r"implies FCF growth of", str(find_id(summary, "valuation-implied")))
+
+
+def test_valuation_grid_marks_the_base_cell_and_centres_on_the_close(ann: Call) -> None:
+    """Review V5: the WACC x terminal-growth grid outlines its centre cell (the base case, equal to the
+    headline value) and labels it "base"; its colours are centred on the last close (red below, blue
+    above), so a cell's colour says whether that case is above or below the price."""
+    import re
+
+    out = ann("valuation-summary", {"valuation-symbol": "KO", **VALUATION_INPUTS})
+    figure = out["valuation-grid-graph"]["figure"]
+    heat, layout = figure["data"][0], figure["layout"]
+    close = float(
+        re.findall(r"Last close USD ([0-9,.]+);", str(out["valuation-summary"]))[0].replace(",", "")
+    )
+    assert heat["zmid"] == pytest.approx(close, abs=0.005)
+    assert heat["colorscale"][0][1] == "#b2182b"  # below the close: red
+    assert heat["colorscale"][-1][1] == "#2166ac"  # above: blue
+    (box,) = layout["shapes"]
+    assert (box["x0"], box["x1"], box["y0"], box["y1"]) == (1.5, 2.5, 1.5, 2.5)  # the centre of 5 x 5
+    (label,) = layout["annotations"]
+    assert label["text"] == "base"
+    assert (label["x"], label["y"]) == (heat["x"][2], heat["y"][2])
+    headline = float(find_id(out["valuation-summary"]["children"], "valuation-per-share").replace(",", ""))
+    assert heat["z"][2][2] == pytest.approx(headline, abs=0.005)

@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from devkit import workflow_seed
 from tests.conftest import Database
@@ -366,7 +367,7 @@ def test_valuation_fits_the_model_to_a_bank_and_flags_each_bad_field(
     tab.goto(wf_url + "/valuation?symbol=JPM")
     value = _per_share(tab)
     assert "No firm DCF" in tab.inner_text("#valuation-model")
-    multiples = grid_rows(tab, "valuation-multiples-grid")
+    multiples = _shown_rows(tab, "valuation-multiples-grid")
     assert multiples["EV/EBITDA (CFA EV)"].split("\t")[1] == "n/m", multiples
     assert multiples["P/B"].split("\t")[1].endswith("x"), multiples
     income, balance, before = _latest_fy(wf_db, "JPM")
@@ -393,6 +394,31 @@ def test_valuation_fits_the_model_to_a_bank_and_flags_each_bad_field(
     tab.wait_for_function("!document.querySelector('#valuation-terminal.is-invalid')")
     shot(tab, "task4-valuation", SHOTS)
     tab.context.close()
+
+
+def _rows(tab: Any, grid_id: str) -> list[dict[str, Any]]:
+    """The grid's row data once it has rows, asked again while Dash replaces the grid (a second answer
+    to the same view redraws it, and the grid's API reads a detached element in between)."""
+    return tab.wait_for_function(  # type: ignore[no-any-return]
+        f"""() => {{
+          try {{
+            const out = [];
+            dash_ag_grid.getApi('{grid_id}').forEachNode(node => out.push(node.data));
+            return out.length ? out : null;
+          }} catch (e) {{ return null; }}
+        }}"""
+    ).json_value()
+
+
+def _shown_rows(tab: Any, grid_id: str) -> dict[str, str]:
+    """`grid_rows` (the cells as shown), read again when Dash replaced the grid while it was being read
+    (a second answer to the same view redraws it: the first grid's element is gone)."""
+    for _ in range(10):
+        try:
+            return grid_rows(tab, grid_id)
+        except PlaywrightError:
+            tab.wait_for_selector(f"#{grid_id} .ag-row")
+    return grid_rows(tab, grid_id)
 
 
 def _ttm_pe(db: Database, symbol: str) -> tuple[str, float]:
@@ -431,7 +457,7 @@ def test_valuation_multiples_on_ttm_with_period_end_peers_and_nm(
     tab.wait_for_selector("#valuation-multiples-basis")
     end, pe = _ttm_pe(wf_db, "AAPL")
     assert f"trailing twelve months to {end}" in tab.inner_text("#valuation-multiples-basis")
-    rows = {r["key"]: r for r in grid_data(tab, "valuation-multiples-grid")}
+    rows = {r["key"]: r for r in _rows(tab, "valuation-multiples-grid")}
     assert rows["pe"]["value"] == pytest.approx(pe, abs=1e-4)
     with psycopg.connect(wf_db.owner_url) as conn:
         peers = [
@@ -455,7 +481,7 @@ def test_valuation_multiples_on_ttm_with_period_end_peers_and_nm(
     tab.wait_for_function(
         "(e => e && e.innerText.includes('HD'))(document.querySelector('#valuation-multiples-basis'))"
     )
-    rows = {r["key"]: r for r in grid_data(tab, "valuation-multiples-grid")}
+    rows = {r["key"]: r for r in _rows(tab, "valuation-multiples-grid")}
     assert rows["pb"]["value"] == "n/m"
     assert "n/m" in tab.inner_text("#valuation-multiples-grid")
     tab.context.close()
@@ -518,7 +544,7 @@ def test_valuation_reverse_dcf_fade_and_exit_multiple(browser: Any, wf_url: str)
     close = float(
         tab.inner_text("#valuation-implied").split("last close USD ")[1].split(" ")[0].replace(",", "")
     )
-    rows = {r["key"]: r for r in grid_data(tab, "valuation-multiples-grid")}
+    rows = {r["key"]: r for r in _rows(tab, "valuation-multiples-grid")}
     exit_text = tab.inner_text("#valuation-exit-value")
     assert f"{rows['ev_ebitda']['sector_median']:.1f}x EV/EBITDA (the Consumer Staples median" in exit_text
     assert f"{int(rows['ev_ebitda']['companies'])} companies" in exit_text
@@ -534,7 +560,7 @@ def test_valuation_reverse_dcf_fade_and_exit_multiple(browser: Any, wf_url: str)
     tab.wait_for_function(
         "(a => a && a.getDisplayedRowCount() === 8)(dash_ag_grid.getApi('valuation-projection-grid'))"
     )
-    growth = [r["growth"] for r in grid_data(tab, "valuation-projection-grid")]
+    growth = [r["growth"] for r in _rows(tab, "valuation-projection-grid")]
     step = (0.025 - 0.08) / 4
     assert growth == pytest.approx([0.08] * 5 + [0.08 + step, 0.08 + 2 * step, 0.08 + 3 * step], abs=1e-4)
     assert "then the 3-year fade" in tab.inner_text("#valuation-implied")

@@ -50,8 +50,8 @@ def test_workflows_pass_actionlint() -> None:
 
 
 def test_pull_requests_run_every_check() -> None:
-    """A pull request runs lint, types, the test suite, cfn-lint, hadolint, actionlint and the
-    container check."""
+    """A pull request runs lint, types, the migration and commit-subject linters, the test suite,
+    cfn-lint, hadolint, actionlint and the container check."""
     ci = workflow("ci.yml")
     assert "pull_request" in ci["on"]
     commands = "\n".join(runs(job) for job in ci["jobs"].values())
@@ -61,6 +61,7 @@ def test_pull_requests_run_every_check() -> None:
         "mypy",
         "bash scripts/test",
         "scripts/lint_migrations",
+        "scripts/lint_commits.py --require-history",
         "cfn-lint",
         "hadolint",
         "actionlint",
@@ -68,6 +69,18 @@ def test_pull_requests_run_every_check() -> None:
     ):
         assert command in commands, command
     assert ci["permissions"] == {"contents": "read"}
+
+
+def test_commit_subject_check_gets_the_whole_history() -> None:
+    """The job that checks commit subjects fetches the whole history (a shallow checkout lacks the
+    base commit, and `--require-history` would fail it)."""
+    ci = workflow("ci.yml")
+    jobs = [job for job in ci["jobs"].values() if "scripts/lint_commits.py" in runs(job)]
+    assert len(jobs) == 1
+    checkout = next(
+        step for step in jobs[0]["steps"] if str(step.get("uses", "")).startswith("actions/checkout@")
+    )
+    assert checkout["with"]["fetch-depth"] == 0
 
 
 SHA_PIN = re.compile(r"[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+")

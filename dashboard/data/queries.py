@@ -661,10 +661,7 @@ def stored_month_end_closes(router: ReplicaRouter, symbol: str) -> pd.Series:
         "SELECT date, close FROM month_end_closes WHERE symbol = :symbol ORDER BY month",
         {"symbol": symbol},
     )
-    if not result.rows:
-        return pd.Series(dtype=float)
-    index = pd.DatetimeIndex(pd.to_datetime([r[0] for r in result.rows]), name="date")
-    return pd.Series(np.array([r[1] for r in result.rows], dtype=float), index=index, name="adj_close")
+    return _date_series(result, "adj_close")
 
 
 def benchmark_returns(router: ReplicaRouter, benchmark: str) -> pd.Series:
@@ -675,10 +672,16 @@ def benchmark_returns(router: ReplicaRouter, benchmark: str) -> pd.Series:
         "SELECT date, daily_return FROM benchmark_returns WHERE benchmark = :benchmark ORDER BY date",
         {"benchmark": benchmark},
     )
+    return _date_series(result, benchmark)
+
+
+def _date_series(result: ReadResult, name: str) -> pd.Series:
+    """(date, value) rows as a float Series on a DatetimeIndex named date (NULL → NaN); no rows: an
+    empty, unnamed float Series."""
     if not result.rows:
         return pd.Series(dtype=float)
     index = pd.DatetimeIndex(pd.to_datetime([r[0] for r in result.rows]), name="date")
-    return pd.Series(np.array([r[1] for r in result.rows], dtype=float), index=index, name=benchmark)
+    return pd.Series(np.array([r[1] for r in result.rows], dtype=float), index=index, name=name)
 
 
 def _typed(result: ReadResult) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -114,3 +115,42 @@ def test_runs_and_failures_in_one_query_equal_their_own_queries(
     runs, failures = queries.recent_runs_and_failures(router, runs=3, failures=4)
     pd.testing.assert_frame_equal(runs, queries.recent_runs(router, 3), check_exact=True)
     pd.testing.assert_frame_equal(failures, queries.recent_failures(router, 4), check_exact=True)
+
+
+def test_dated_serving_series_read_as_floats_by_date(router: ReplicaRouter, pg_database: Database) -> None:
+    """A benchmark's returns and a symbol's stored month ends come back as float Series on a date index,
+    in date (month) order, named after the benchmark and adj_close; unknown keys give an empty float
+    Series."""
+    with psycopg.connect(pg_database.owner_url) as conn:
+        for day, value in (("2024-01-03", -0.25), ("2024-01-02", 0.5), ("2024-01-04", 1e-9)):
+            conn.execute(
+                "INSERT INTO benchmark_returns (benchmark, date, daily_return, members, coverage)"
+                " VALUES ('sp500_equal', %s, %s, 503, 1.0)",
+                (day, value),
+            )
+        for month, day, close in (("2024-02-01", "2024-02-29", 12.5), ("2024-01-01", "2024-01-31", 10.0)):
+            conn.execute(
+                "INSERT INTO month_end_closes (symbol, month, date, close) VALUES ('ZZQ', %s, %s, %s)",
+                (month, day, close),
+            )
+    # As pandas makes dates of the driver's Python dates (seconds), like the price reads above.
+    dates = pd.DatetimeIndex(
+        pd.to_datetime([date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4)]), name="date"
+    )
+    pd.testing.assert_series_equal(
+        queries.benchmark_returns(router, "sp500_equal"),
+        pd.Series([0.5, -0.25, 1e-9], index=dates, name="sp500_equal"),
+        check_exact=True,
+    )
+    month_ends = pd.DatetimeIndex(pd.to_datetime([date(2024, 1, 31), date(2024, 2, 29)]), name="date")
+    pd.testing.assert_series_equal(
+        queries.stored_month_end_closes(router, "ZZQ"),
+        pd.Series([10.0, 12.5], index=month_ends, name="adj_close"),
+        check_exact=True,
+    )
+    for empty in (
+        queries.benchmark_returns(router, "sp500_cap"),
+        queries.stored_month_end_closes(router, "NOPE"),
+    ):
+        assert empty.empty
+        assert empty.dtype == "float64"

@@ -30,7 +30,6 @@ import logging
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -98,21 +97,6 @@ class ServerClock:
         server.after_request(_stop)
 
 
-def devdb_info() -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "devdb.py"), "start", "--json"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    info: dict[str, Any] = json.loads(out)
-    return info
-
-
-def with_db(url: str, name: str) -> str:
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
 @contextlib.contextmanager
 def served_database(name: str) -> Iterator[tuple[str, str, str, ServerClock]]:
     """The app on database `name` of the dev cluster, served on a free port, with a throwaway admin:
@@ -121,21 +105,13 @@ def served_database(name: str) -> Iterator[tuple[str, str, str, ServerClock]]:
     from werkzeug.serving import make_server
 
     from devkit import seed
+    from devkit.devcluster import dashboard_env, devdb, with_db
 
-    info = devdb_info()
+    info = json.loads(devdb("start", "--json"))
     owner_url = with_db(info["owner_url"], name)
     user, password = f"bench{secrets.token_hex(3)}", secrets.token_urlsafe(16)
     seed.add_user(owner_url, user, password, "admin")
-    os.environ.update(
-        {
-            "MYCFA_DASH_DATABASE_URL": with_db(info["reader_url"], name),
-            "MYCFA_DASH_REPLICA_URLS": with_db(info["replica_reader_url"], name),
-            "MYCFA_DASH_SECRET_KEY": secrets.token_hex(32),
-            "MYCFA_DASH_SECURE_COOKIES": "false",
-            "MYCFA_DASH_AUDIT_DATABASE_URL": with_db(info["audit_url"], name),
-            "MYCFA_LOG_LEVEL": "WARNING",
-        }
-    )
+    os.environ.update({**dashboard_env(info, name), "MYCFA_LOG_LEVEL": "WARNING"})
     from dashboard.app import create_app
 
     app = create_app()

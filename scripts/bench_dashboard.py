@@ -30,7 +30,6 @@ import random
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,21 +45,9 @@ sys.path.insert(0, str(REPO))
 from devkit import loadmix as mix  # noqa: E402
 from devkit import seed  # noqa: E402 (after the path)
 from devkit.benchrecord import add_record_argument, record  # noqa: E402
+from devkit.devcluster import dashboard_env, devdb, with_db  # noqa: E402
 
 Body = Callable[[], dict[str, Any]]
-
-
-def devdb(*args: str) -> str:
-    return subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "devdb.py"), *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
-def with_db(url: str, name: str) -> str:
-    return url.rsplit("/", 1)[0] + "/" + name
 
 
 def request_bodies(deps: list[dict[str, Any]], symbols: list[str]) -> dict[str, Body]:
@@ -104,18 +91,8 @@ def main() -> int:
     refreshed = seed.refresh_serving(owner_url)
     print(f"bench_dashboard: serving tables refreshed in {refreshed['seconds']} s", flush=True)
     seed.add_user(owner_url, username, password, "admin")
-    os.environ.update(
-        {
-            "MYCFA_DASH_DATABASE_URL": with_db(info["reader_url"], name),
-            "MYCFA_DASH_REPLICA_URLS": with_db(info["replica_reader_url"], name),
-            "MYCFA_DASH_SECRET_KEY": secrets.token_hex(32),
-            "MYCFA_DASH_SECURE_COOKIES": "false",
-            # As in production: every callback that reads data is audited (and the app needs it to start).
-            "MYCFA_DASH_AUDIT_DATABASE_URL": with_db(info["audit_url"], name),
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-        }
-    )
+    # As in production: every callback that reads data is audited (and the app needs it to start).
+    os.environ.update({**dashboard_env(info, name), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
     try:
         return measure(args, username, password, list(symbols))
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import time
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -15,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
+from dashboard.answer_cache import DATA_VERSION_TTL_S
 from devkit import seed
 from devkit.fingerprint import query
 from devkit.runs import engine_env, run_engine
@@ -427,6 +429,9 @@ def test_a_pinned_screen_keeps_its_rows_after_a_later_run_restates(
     assert result.returncode == 0, result.stderr[-3000:]
     wait_for_replica(pg_cluster)
     assert query(db.owner_url, "SELECT max(run_id) FROM runs")[0][0] > last
+    # A worker trusts the data version it read for DATA_VERSION_TTL_S: the screen loaded before the run
+    # may still be served from its answer cache until then (a fast run ends inside that window).
+    time.sleep(DATA_VERSION_TTL_S + 0.5)
 
     tab.goto(tab.base_url + f"/screener?basis=fy&where={where}")
     tab.wait_for_function(count.format("0 companies"))  # live: the third run's revenue

@@ -20,7 +20,8 @@ PLAIN = {"symbol", "name", "sector", "year", "fcf", "value", "revenue", "operati
 
 def shown_figures() -> set[str]:
     """The derived figures of every page: grid columns and rows, options, the Valuation summary's terms."""
-    from dashboard.pages import company, forecast, portfolio, valuation  # after the app
+    from dashboard.components import portfolio_views
+    from dashboard.pages import company, forecast, valuation  # after the app
 
     prices = factories.random_portfolio(1)
     stats = report(prices, dict.fromkeys(prices.columns, 1.0)).stats
@@ -35,7 +36,7 @@ def shown_figures() -> set[str]:
         *forecast.METHODS,
         *stats["statistic"],
         *(label for label, _ in evaluate.ROWS),
-        *portfolio.WEIGHT_COLUMNS,
+        *portfolio_views.WEIGHT_COLUMNS,
         *valuation.PROJECTION_COLUMNS,
         *valuation.MULTIPLE_NAMES,
         "premium",
@@ -74,10 +75,10 @@ def test_grid_headers_and_figure_rows_carry_the_definition() -> None:
 
 
 def test_figure_rows_by_label_and_options_carry_the_definition(dash_app: object) -> None:
-    from dashboard.pages import portfolio
+    from dashboard.components import portfolio_views
 
     stats = pd.DataFrame({"statistic": ["Sharpe", "Unknown"], "value": [0.5, 1.0], "unit": ["ratio"] * 2})
-    grid = portfolio.stats_grid(stats)
+    grid = portfolio_views.stats_grid(stats)
     assert grid.columnDefs[0]["tooltipField"] == tables.TIP
     assert [r[tables.TIP] for r in grid.rowData] == [glossary.define("Sharpe"), None]
 

@@ -1,0 +1,144 @@
+"""The Portfolio page's tables and figures, built from an `Analysis`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from dash import html
+
+from dashboard.components import charts, states, tables
+from dashboard.components.formats import Col
+
+FORWARD_COLUMNS = {
+    "mix": Col("Return from the as-of date"),
+    **{h: Col(h, "pct_signed") for h in ("1M", "3M", "1Y")},
+}
+# Statistic units: the CSV keeps raw values with this unit column; the table formats by it.
+UNIT_KINDS = {"fraction": "pct", "fraction (daily)": "pct2", "ratio": "num2", "trading days": "int"}
+STATS_COLUMNS = {"statistic": Col("Statistic"), "value": Col("Value")}
+WEIGHT_COLUMNS = {
+    "symbol": Col("Ticker"),
+    "chosen": Col("Chosen (normalised)", "pct"),
+    "min_volatility": Col("Minimum volatility", "pct"),
+    "max_sharpe": Col("Maximum Sharpe", "pct"),
+    "hrp": Col("Hierarchical risk parity", "pct"),
+}
+# Correlation: a diverging scale centred on 0 (red negative, white none, blue positive), fixed at -1..1.
+CORRELATION_SCALE = [
+    [0.0, "#b2182b"],
+    [0.25, "#ef8a62"],
+    [0.5, "#f7f7f7"],
+    [0.75, "#67a9cf"],
+    [1.0, "#2166ac"],
+]
+
+
+def drawdown_figure(drawdown: pd.DataFrame) -> dict[str, Any]:
+    return charts.lines(
+        drawdown,
+        "Drawdown from the running peak",
+        percent=True,
+        yaxis="Drawdown",
+        names={"drawdown": "drawdown"},
+    )
+
+
+def correlation_figure(corr: pd.DataFrame) -> dict[str, Any]:
+    return charts.heatmap(
+        corr.where(np.isfinite(corr)),
+        "Correlation of daily returns",
+        colorscale=CORRELATION_SCALE,
+        zmin=-1.0,
+        zmax=1.0,
+        zmid=0.0,
+        value_title="Correlation",
+        height=380,
+    )
+
+
+def growth_figure(growth: pd.DataFrame) -> dict[str, Any]:
+    return charts.lines(growth, "Growth of 10,000 (daily rebalanced)", yaxis="Value", hover=",.0f")
+
+
+def frontier_figure(frontier: pd.DataFrame, points: pd.DataFrame) -> dict[str, Any]:
+    """The frontier with the chosen mix, the optimisers' portfolios and each single asset marked."""
+    if frontier.empty:
+        return charts.empty_figure("No frontier for these holdings.")
+    figure = charts.scatter(
+        frontier,
+        "volatility",
+        "expected_return",
+        "Efficient frontier (annualised, from daily returns)",
+        x_title="Volatility",
+        y_title="Expected return",
+        percent=True,
+        name="Efficient frontier",
+    )
+    for kind, symbol in (("portfolio", "diamond"), ("asset", "circle-open")):
+        rows = points[points["kind"] == kind]
+        figure["data"].append(
+            {
+                "type": "scatter",
+                "mode": "markers+text",
+                "x": rows["volatility"].tolist(),
+                "y": rows["expected_return"].tolist(),
+                "text": rows["name"].tolist(),
+                "textposition": "top center",
+                "marker": {"symbol": symbol, "size": 11 if kind == "portfolio" else 8},
+                "name": "Portfolios" if kind == "portfolio" else "Single assets",
+                "hovertemplate": "%{text}<br>Volatility %{x:.1%}<br>Expected return %{y:.1%}<extra></extra>",
+            }
+        )
+    figure["layout"]["showlegend"] = True
+    return figure
+
+
+def weights_grid(weights: pd.DataFrame) -> Any:
+    return tables.grid("portfolio-weights-grid", weights, columns=WEIGHT_COLUMNS)
+
+
+def compare_grid(stats: pd.DataFrame) -> Any:
+    shown = stats.assign(kind=[UNIT_KINDS[u] for u in stats["unit"]])
+    columns = {
+        "statistic": Col("Statistic"),
+        **{c: Col(c) for c in stats.columns if c not in ("statistic", "unit")},
+    }
+    return tables.grid(
+        "portfolio-compare-grid",
+        shown,
+        columns=columns,
+        row_kind="kind",
+        hidden=("unit",),
+        row_tips="statistic",
+    )
+
+
+def stats_grid(stats: pd.DataFrame) -> Any:
+    shown = stats.assign(kind=[UNIT_KINDS[u] for u in stats["unit"]])
+    return tables.grid(
+        "portfolio-stats-grid",
+        shown,
+        columns=STATS_COLUMNS,
+        row_kind="kind",
+        hidden=("unit",),
+        row_tips="statistic",
+    )
+
+
+def forward_view(forward: pd.DataFrame | None, day: str | None) -> Any:
+    """The forward returns' grid, or what to do to see them."""
+    if forward is None:
+        return states.empty(
+            "Choose an as-of date to see what the mix returned after it.", id_="portfolio-forward-empty"
+        )
+    return html.Div(
+        [
+            html.P(
+                f"Analysis on closes up to {day}; these returns are what came after (blank: not reached yet).",
+                className="small text-muted mb-1",
+            ),
+            tables.grid("portfolio-forward-grid", forward, columns=FORWARD_COLUMNS),
+        ]
+    )

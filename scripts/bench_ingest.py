@@ -40,10 +40,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from devkit.benchrecord import add_record_argument, record  # noqa: E402 (after the path it needs)
+from devkit.devcluster import devdb  # noqa: E402
 from devkit.runs import engine_env  # noqa: E402
 from fakefmp.process import FakeFMPProcess, stop_process  # noqa: E402
 
-DEVDB = [sys.executable, str(REPO / "scripts" / "devdb.py")]
 API_KEY = "bench-key"
 LIFTED_LIMIT = 1_000_000
 RSS_SAMPLE_S = 0.1
@@ -67,10 +67,6 @@ SIZE_SQL = {
     "symbol_years": "SELECT coalesce(sum(extract(epoch FROM age(hi, lo)) / 31557600.0), 0) FROM"
     " (SELECT symbol, min(date)::timestamp AS lo, max(date)::timestamp AS hi FROM prices_daily GROUP BY symbol) s",
 }
-
-
-def devdb(*args: str) -> str:
-    return subprocess.run([*DEVDB, *args], check=True, capture_output=True, text=True).stdout
 
 
 def start_fake(symbols: int) -> FakeFMPProcess:

@@ -22,7 +22,6 @@ import asyncio
 import json
 import random
 import resource
-import subprocess
 import sys
 import time
 import uuid
@@ -39,21 +38,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from devkit.benchrecord import add_record_argument, record  # noqa: E402
+from devkit.devcluster import devdb  # noqa: E402
 from engine.db import create_pool, load_price_rows, load_statement_rows, migrate  # noqa: E402
 from engine.db.rows import PRICE_COLUMNS, STATEMENT_COLUMNS, PriceRow, StatementRow  # noqa: E402
 from engine.db.validate import canonical_json, parse_prices  # noqa: E402
 from engine.fmp.endpoints import STATEMENT_KINDS as KINDS  # noqa: E402
 
-DEVDB = REPO_ROOT / "scripts" / "devdb.py"
 FIRST_DAY = date(1985, 1, 2)
 CHANGED_SHARE = 0.01
 NEW_SHARE = 0.01
 TARGETS = {"backfill": 0.60, "merge": 0.25}
-
-
-def devdb(*args: str) -> str:
-    result = subprocess.run([sys.executable, str(DEVDB), *args], capture_output=True, text=True, check=True)
-    return result.stdout
 
 
 def trading_days(count: int) -> list[date]:

@@ -29,7 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from devkit.benchrecord import add_record_argument, record  # noqa: E402 (after the path it needs)
-from scripts.bench_ingest import devdb, postgres_cpu  # noqa: E402
+from devkit.devcluster import devdb  # noqa: E402
+from scripts.bench_ingest import postgres_cpu  # noqa: E402
 
 MARK_PRICES_RUN = """
 WITH run AS (INSERT INTO runs (job, state, finished_at) VALUES ('prices', 'succeeded', now()) RETURNING run_id)

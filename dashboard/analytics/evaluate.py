@@ -19,6 +19,7 @@ from dashboard.analytics.errors import NotEnoughDataError
 from dashboard.analytics.portfolio import (
     MIN_RETURNS,
     TRADING_DAYS,
+    beta_on,
     performance,
     portfolio_returns,
     versus_benchmark,
@@ -56,15 +57,36 @@ def relative(returns: pd.Series, benchmark: pd.Series, *, periods_per_year: int 
     Raises:
         NotEnoughDataError: fewer than three shared dates.
     """
-    joined = pd.concat([returns.rename("r"), benchmark.rename("b")], axis=1).dropna()
-    if len(joined) < MIN_RETURNS + 1:
-        raise NotEnoughDataError("fewer than three dates shared with the benchmark")
-    active = (joined["r"] - joined["b"]).to_numpy()
+    if _same_dates(returns, benchmark):
+        # The Portfolio page's case (both on the holdings' dates): the rows both have, on the arrays.
+        # pandas' concat, dropna and a second join in versus_benchmark cost ~3 ms of a ~4 ms call.
+        r, b = returns.to_numpy(), benchmark.to_numpy()
+        kept = ~(np.isnan(r) | np.isnan(b))
+        r, b = r[kept], b[kept]
+        if len(r) < MIN_RETURNS + 1:
+            raise NotEnoughDataError("fewer than three dates shared with the benchmark")
+        active = r - b
+        beta = beta_on(r, b)
+    else:
+        joined = pd.concat([returns.rename("r"), benchmark.rename("b")], axis=1).dropna()
+        if len(joined) < MIN_RETURNS + 1:
+            raise NotEnoughDataError("fewer than three dates shared with the benchmark")
+        active = (joined["r"] - joined["b"]).to_numpy()
+        beta = versus_benchmark(joined["r"], joined["b"], periods_per_year=periods_per_year).beta
     mean = float(active.mean()) * periods_per_year
     error = float(active.std(ddof=1)) * float(np.sqrt(periods_per_year))
     ratio = mean / error if error > 0 else float("nan")
-    beta = versus_benchmark(joined["r"], joined["b"], periods_per_year=periods_per_year).beta
     return Relative(mean, error, ratio, beta)
+
+
+def _same_dates(returns: pd.Series, benchmark: pd.Series) -> bool:
+    """Both float series on one unique index: joining them would only drop the rows with a NaN."""
+    return bool(
+        returns.dtype == np.float64
+        and benchmark.dtype == np.float64
+        and returns.index.equals(benchmark.index)
+        and returns.index.is_unique
+    )
 
 
 def returns_over(daily: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:

@@ -288,14 +288,36 @@ def versus_benchmark(
     joined = pd.concat([_returns(returns).rename("r"), _returns(benchmark).rename("b")], axis=1).dropna()
     if len(joined) < MIN_RETURNS + 1:
         raise NotEnoughDataError("fewer than three dates shared with the benchmark")
-    cov = np.cov(joined["r"], joined["b"])
     b, r = joined["b"].to_numpy(), joined["r"].to_numpy()
-    b_moves = _dispersed(float(np.sqrt(cov[1, 1])), b)
-    beta = cov[0, 1] / cov[1, 1] if b_moves else np.nan
+    cov, beta, b_moves = _beta(r, b)
     alpha = (joined["r"].mean() - beta * joined["b"].mean()) * periods_per_year
     denom = np.sqrt(cov[0, 0] * cov[1, 1])
     corr = cov[0, 1] / denom if b_moves and _dispersed(float(np.sqrt(cov[0, 0])), r) else np.nan
     return BenchmarkStats(float(beta), float(alpha), float(corr), len(joined))
+
+
+def _beta(r: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float, bool]:
+    """The covariance matrix of `r` and `b` (finite, shared dates), the beta cov(r, b) / var(b) and
+    whether the benchmark moves (beta is NaN when its spread is float noise)."""
+    cov = np.cov(r, b)
+    b_moves = _dispersed(float(np.sqrt(cov[1, 1])), b)
+    return cov, float(cov[0, 1] / cov[1, 1]) if b_moves else np.nan, b_moves
+
+
+def beta_on(r: np.ndarray, b: np.ndarray) -> float:
+    """`versus_benchmark(...).beta` of two return arrays of the same dates (NaN and inf left out as there).
+
+    Raises:
+        NotEnoughDataError: fewer than three dates where both are finite.
+    """
+    finite_r, finite_b = np.isfinite(r), np.isfinite(b)
+    for finite in (finite_r, finite_b):  # `_returns`' check of each series, then the shared dates'
+        if int(finite.sum()) < MIN_RETURNS:
+            raise NotEnoughDataError(f"{int(finite.sum())} returns; at least {MIN_RETURNS} needed")
+    both = finite_r & finite_b
+    if int(both.sum()) < MIN_RETURNS + 1:
+        raise NotEnoughDataError("fewer than three dates shared with the benchmark")
+    return _beta(r[both], b[both])[1]
 
 
 def correlation_matrix(prices: pd.DataFrame) -> pd.DataFrame:

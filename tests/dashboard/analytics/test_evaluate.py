@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from dashboard.analytics import evaluate, optimize, portfolio
+from dashboard.analytics.errors import NotEnoughDataError
 
 
 def _prices(seed: int = 7, days: int = 600) -> pd.DataFrame:
@@ -80,6 +81,35 @@ def test_relative_statistics_equal_hand_computed_values_and_an_ols_beta() -> Non
     design = np.column_stack([np.ones(500), bench.to_numpy()])
     slope = np.linalg.lstsq(design, mine.to_numpy(), rcond=None)[0][1]
     assert evaluate.relative(mine, bench).beta == pytest.approx(slope, rel=1e-10)
+
+
+def test_relative_on_shared_dates_equals_the_joined_computation() -> None:
+    """The Portfolio page's series share their dates, so relative() reads their arrays: the same figures,
+    bit for bit, as joining the series (a benchmark with one more date takes that path), NaN rows left
+    out alike, and the same error when too few dates are left."""
+    rng = np.random.default_rng(11)
+    days = pd.bdate_range("2021-01-01", periods=300)
+    bench = pd.Series(rng.normal(0.0004, 0.01, 300), index=days)
+    mine = 0.0002 + 0.9 * bench + rng.normal(0, 0.005, 300)
+    mine.iloc[[3, 40]] = np.nan
+    bench.iloc[7] = np.nan
+    later = pd.Series([0.5], index=pd.DatetimeIndex([days[-1] + pd.offsets.BDay()]))
+    joined = evaluate.relative(mine, pd.concat([bench, later]))
+    assert evaluate.relative(mine, bench) == joined
+    assert joined.beta == pytest.approx(0.9, abs=0.1)
+    flat = pd.Series(0.001, index=days)
+    fast, slow = evaluate.relative(mine, flat), evaluate.relative(mine, pd.concat([flat, later]))
+    assert np.isnan(fast.beta)
+    assert np.isnan(slow.beta)
+    assert (fast.active_return, fast.tracking_error) == (slow.active_return, slow.tracking_error)
+    few = pd.Series(np.nan, index=days)
+    few.iloc[:2] = 0.01
+    messages = []
+    for other in (few, pd.concat([few, later])):
+        with pytest.raises(NotEnoughDataError) as caught:
+            evaluate.relative(mine, other)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
 
 
 def test_benchmark_returns_compound_between_the_portfolio_s_dates() -> None:

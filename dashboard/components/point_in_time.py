@@ -78,7 +78,7 @@ def restatement_rows(symbol: str, kind: str, period: str, pin: int | None = None
     return rows[np.array([pd.Timestamp(t) <= ended for t in rows["seen_at"]], dtype=bool)]
 
 
-def _amount(value: Any, kind: str) -> str:
+def amount(value: Any, kind: str) -> str:
     """A figure in its line's unit, as the grid's formatter shows it (`formats.KINDS`)."""
     if value is None or pd.isna(value):
         return "absent"
@@ -91,8 +91,8 @@ def change_text(row: Mapping[str, Any]) -> str:
     kind = formats.line_item(str(row["field"])).kind
     change = formats.pct(row["change"], signed=True) if pd.notna(row["change"]) else "n/a"
     return (
-        f"Restated {row['restated_on']:%Y-%m-%d}: {_amount(row['old_value'], kind)} → "
-        f"{_amount(row['new_value'], kind)} ({change}); seen by the store {pd.Timestamp(row['seen_at']):%Y-%m-%d %H:%M}"
+        f"Restated {row['restated_on']:%Y-%m-%d}: {amount(row['old_value'], kind)} → "
+        f"{amount(row['new_value'], kind)} ({change}); seen by the store {pd.Timestamp(row['seen_at']):%Y-%m-%d %H:%M}"
     )
 
 
@@ -284,7 +284,7 @@ def provenance_card(
         )
     )
     shown_value = (
-        f" = {_amount(value, formats.line_item(field).kind)}" if isinstance(value, int | float) else ""
+        f" = {amount(value, formats.line_item(field).kind)}" if isinstance(value, int | float) else ""
     )
     return dbc.Card(
         dbc.CardBody(

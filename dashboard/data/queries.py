@@ -303,8 +303,22 @@ def annual_history(router: ReplicaRouter, kind: str, symbols: Sequence[str]) -> 
     return body
 
 
-def freshness(router: ReplicaRouter, symbol: str) -> pd.DataFrame:
-    """Per dataset: the latest period stored and when it was last changed."""
+def freshness(
+    router: ReplicaRouter, symbol: str, as_of: str | None = None, pin: int | None = None
+) -> pd.DataFrame:
+    """Per dataset: the latest period stored and when it was last changed; with `as_of` or `pin`, as the
+    store held them at the end of that day or when that run ended (closes dated up to the earlier day)."""
+    if as_of is not None or pin is not None:
+        pinned = PINNED_AT if pin is not None else "NULL"
+        return _read(
+            router,
+            "SELECT 'prices' AS dataset, max(date)::text AS latest, NULL::timestamptz AS changed, count(*) AS rows"
+            f" FROM prices_daily WHERE symbol = :symbol AND date <= least(CAST(:as_of AS date), CAST({pinned} AS date))"
+            " UNION ALL SELECT kind || ' ' || CASE WHEN period = 'FY' THEN 'annual' ELSE 'quarterly' END,"
+            f" max(fiscal_date)::text, max(known_since), count(*) FROM statement_versions('known', CAST(:as_of AS date),"
+            f" {pinned}, ARRAY[CAST(:symbol AS text)]) GROUP BY kind, period = 'FY' ORDER BY 1",
+            {"symbol": symbol, "as_of": as_of, "pin": pin},
+        )
     return _read(
         router,
         "SELECT 'prices' AS dataset, max(date)::text AS latest, NULL::timestamptz AS changed, count(*) AS rows"
@@ -965,14 +979,15 @@ def statement_basis(
     """Which payload each period of one symbol comes from in `mode` ('first': as first reported; 'pit':
     as known at the end of `as_of`, else as first reported when filed by then; 'known': as held), as the
     store knew it when run `pin` ended (now when None): kind, fiscal_date, filing_date, known_since,
-    run_id, basis."""
+    run_id, basis, and the run's job and start."""
     if mode not in ("first", "pit", "known"):
         raise ValueError("unknown mode")
     return _read(
         router,
-        "SELECT kind, fiscal_date, filing_date, known_since, run_id, basis FROM statement_versions(:mode,"
-        f" CAST(:as_of AS date), {PINNED_AT if pin is not None else 'NULL'}, ARRAY[CAST(:symbol AS text)], NULL,"
-        " CAST(:periods AS text[])) ORDER BY kind, fiscal_date",
+        "SELECT v.kind, v.fiscal_date, v.filing_date, v.known_since, v.run_id, v.basis, r.job, r.started_at"
+        f" FROM statement_versions(:mode, CAST(:as_of AS date), {PINNED_AT if pin is not None else 'NULL'},"
+        " ARRAY[CAST(:symbol AS text)], NULL, CAST(:periods AS text[])) v LEFT JOIN runs r ON r.run_id = v.run_id"
+        " ORDER BY v.kind, v.fiscal_date",
         {"mode": mode, "as_of": as_of, "symbol": symbol, "periods": list(fiscal_labels(period)), "pin": pin},
     )
 
@@ -1037,6 +1052,18 @@ def provenance(
         {"symbol": symbol, "kind": kind, "day": day},
     )
     return {"shown": shown, "withheld": withheld}
+
+
+def price_fetches(router: ReplicaRouter, symbol: str) -> pd.DataFrame:
+    """The finished price items of one symbol in the run ledger, oldest first: run_id, job, started_at,
+    fetched_at and params (the planned window, and any re-adjustment or clip the run noted)."""
+    return _read(
+        router,
+        "SELECT i.run_id, r.job, r.started_at, i.finished_at AS fetched_at, i.params FROM run_items i"
+        " JOIN runs r ON r.run_id = i.run_id WHERE i.symbol = :symbol AND i.dataset = 'prices'"
+        " AND i.state = 'done' ORDER BY i.finished_at, i.run_id",
+        {"symbol": symbol},
+    )
 
 
 def coverage(router: ReplicaRouter) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from dashboard.components import (
     point_in_time,
     states,
     tables,
+    trails,
     urlstate,
 )
 from dashboard.components.export import export_href, export_link, register_export
@@ -65,6 +66,7 @@ FRESHNESS_COLUMNS = {
 }
 STATEMENT_COLUMNS = {"item": formats.Col("Line item"), "unit": formats.Col("Unit")}
 STATEMENT_GRID = "company-statement-grid"  # its clicks open a figure's provenance (`company_provenance`)
+RATIO_GRID = "company-ratio-grid"  # its clicks open a ratio's provenance (`company_ratio_provenance`)
 
 
 SPANS = {**{k: k for k in company_data.RANGES if k != "MAX"}, "YTD": "YTD", "MAX": "MAX", "custom": "Custom"}
@@ -151,9 +153,15 @@ def layout(**query: Any) -> Component:
                 dbc.Col(states.loading(html.Div(id="company-profile"), "company-profile"), md=3),
                 dbc.Col(
                     [
-                        heading("Price", "company", "prices"),
+                        html.Div(
+                            [
+                                *heading("Price", "company", "prices").children,
+                                export_link("company", "prices-trail", "CSV + provenance"),
+                            ]
+                        ),
                         html.Div(id="company-price-header", className="mycfa-price-header"),
                         chart("company-price-graph", "company-price"),
+                        html.Div(id="company-price-provenance", className="mt-2"),
                     ],
                     md=9,
                 ),
@@ -189,9 +197,16 @@ def layout(**query: Any) -> Component:
             dcc.Graph(id="company-statement-graph", config={"displaylogo": False}, className="mt-3"),
             "company-statement-graph",
         ),
-        heading("Ratio history (annual)", "company", "ratios", gap=True),
+        html.Div(
+            [
+                *heading("Ratio history (annual)", "company", "ratios").children,
+                export_link("company", "ratios-trail", "CSV + provenance"),
+            ],
+            className="mt-3",
+        ),
         chart("company-ratio-graph", "company-ratio-graph"),
-        html.Div(id="company-ratio-table", className="mt-2"),
+        html.Div(tables.placeholder(RATIO_GRID), id="company-ratio-table", className="mt-2"),
+        html.Div(id="company-ratio-provenance", className="mt-2"),
         heading("Freshness", "company", "freshness", gap=True),
         html.Div(id="company-freshness"),
     )
@@ -258,25 +273,32 @@ def period_labels(index: pd.Index, period: str) -> list[str]:
     Output("company-staleness", "children"),
     Output("company-export-freshness", "href"),
     Input("company-symbol", "value"),
+    Input("company-asof", "date"),
+    Input("company-pin", "value"),
 )
-def company_profile(symbol: str | None) -> tuple[Any, Any, Any, str]:
+def company_profile(
+    symbol: str | None, as_of: str | None = None, pin: Any = None
+) -> tuple[Any, Any, Any, str]:
     try:
         symbol = valid_symbol(symbol)
         card, table = services().cache.cached("company-profile-view", (symbol,), lambda: profile_view(symbol))
-        return (
-            card,
-            table,
-            states.staleness(),
-            export_href("company", "freshness", {"symbol": symbol}),
-        )
+        href = export_href("company", "freshness", {"symbol": symbol, **view_params(as_of, pin)})
+        return card, table, states.staleness(), href
     except FAILURES as exc:
         return states.error(str(exc)), None, states.staleness(), "#"
+
+
+def view_params(as_of: Any, pin: Any) -> dict[str, str]:
+    """The as-of date and pinned run of the page, checked, as an export link carries them."""
+    day, pinned = company_data.as_of_date(as_of), point_in_time.pinned_run(pin)
+    return {**({"as_of": day} if day else {}), **({"pin": str(pinned)} if pinned is not None else {})}
 
 
 @callback(
     Output("company-price-graph", "figure"),
     Output("company-export-prices", "href"),
     Output("company-price-header", "children"),
+    Output("company-export-prices-trail", "href"),
     Input("company-symbol", "value"),
     Input("company-adjusted", "value"),
     Input("company-overlays", "value"),
@@ -286,6 +308,8 @@ def company_profile(symbol: str | None) -> tuple[Any, Any, Any, str]:
     Input("company-bars", "value"),
     Input("company-dates", "start_date"),
     Input("company-dates", "end_date"),
+    Input("company-asof", "date"),
+    Input("company-pin", "value"),
 )
 def company_price(
     symbol: str | None,
@@ -297,7 +321,9 @@ def company_price(
     size: str = "auto",
     start: str | None = None,
     end: str | None = None,
-) -> tuple[Any, str, Any]:
+    as_of: str | None = None,
+    pin: Any = None,
+) -> tuple[Any, str, Any, str]:
     try:
         symbol = valid_symbol(symbol)
         adjusted = valid_choice(adjusted, ("adj", "raw"), name="price basis")
@@ -322,7 +348,7 @@ def company_price(
         }
         panels = tuple(o for o in company_data.OSCILLATORS if o in picked)
     except InvalidInput as exc:
-        return charts.empty_figure(str(exc)), "#", None
+        return charts.empty_figure(str(exc)), "#", None, "#"
     key = (symbol, adjusted, chosen, span, panels, scale, size, dates)
     try:
         figure = services().cache.cached(
@@ -332,9 +358,19 @@ def company_price(
         )
         header = services().cache.cached("price-header", (symbol,), lambda: price_header(symbol))
     except FAILURES as exc:
-        return charts.empty_figure(str(exc)), "#", None
-    href = export_href("company", "prices", {"symbol": symbol, "adjusted": adjusted}) if header else "#"
-    return figure, href, header
+        return charts.empty_figure(str(exc)), "#", None, "#"
+    try:  # the CSVs hold the closes up to the view's as-of date and pinned run (`export_prices`)
+        params = {"symbol": symbol, "adjusted": adjusted, **view_params(as_of, pin)}
+    except FAILURES:  # the statements' note says why; the chart stands
+        return figure, "#", header, "#"
+    if not header:
+        return figure, "#", header, "#"
+    return (
+        figure,
+        export_href("company", "prices", params),
+        header,
+        export_href("company", "prices-trail", params),
+    )
 
 
 def span_dates(index: pd.Index, span: str, dates: tuple[str | None, str | None]) -> tuple[Any, Any]:
@@ -405,7 +441,12 @@ def price_header(symbol: str) -> Any:
     year = closes[closes.index > day - pd.Timedelta(days=365)]
     change = last / float(closes.iloc[-2]) - 1 if len(closes) > 1 and closes.iloc[-2] else None
     parts = [
-        html.Span(f"USD {last:,.2f}", className="fs-5 fw-semibold me-2", id="company-last-close"),
+        html.Button(
+            f"USD {last:,.2f}",
+            className="btn btn-link p-0 border-0 align-baseline text-reset text-decoration-none fs-5 fw-semibold me-2",
+            id="company-last-close",
+            title="Where this close comes from",
+        ),
         html.Span(
             formats.pct(change, digits=2, signed=True) if change is not None else "",
             className=("text-success" if (change or 0) >= 0 else "text-danger") + " me-3",
@@ -429,6 +470,7 @@ def price_header(symbol: str) -> Any:
     Output("company-ratio-table", "children"),
     Output("company-restatements", "children"),
     Output("company-export-trail", "href"),
+    Output("company-export-ratios-trail", "href"),
     Input("company-symbol", "value"),
     Input("company-period", "value"),
     Input("company-kind", "value"),
@@ -462,7 +504,7 @@ def company_statements(
     except FAILURES as exc:  # one message, in the table's place
         blank = charts.blank_figure()
         table = [states.error(str(exc)), tables.placeholder(STATEMENT_GRID)]
-        return table, blank, blank, "#", "#", None, None, None, "#"
+        return table, blank, blank, "#", "#", None, tables.placeholder(RATIO_GRID), None, "#", "#"
 
 
 pins.register("company")
@@ -606,29 +648,28 @@ def statements_view(
         if not ratio.empty
         else charts.empty_figure(f"No annual statements for {symbol}.")
     )
-    ratio_table = (
-        tables.statement_grid(
-            "company-ratio-grid",
+    ratio_table = tables.placeholder(RATIO_GRID)
+    if not ratio.empty:
+        ratio_table = tables.statement_grid(
+            RATIO_GRID,
             ratio,
             list(ratio.columns[ratio.notna().to_numpy().any(axis=0)]),  # a column a time cost ~2 ms
             columns={"item": formats.Col("Ratio"), "unit": formats.Col("Unit")},
             oldest_first=True,
         )
-        if not ratio.empty
-        else None
-    )
+        ratio_table.getRowId = "params.data.field"  # a click names its ratio (`company_ratio_provenance`)
+    ratio_params = {k: v for k, v in params.items() if k not in ("period", "kind")}
     return (
         table,
         chart if not frame.empty else charts.blank_figure(),
         ratio_fig,
         export_href("company", "statements", params) if not frame.empty else "#",
-        export_href("company", "ratios", {k: v for k, v in params.items() if k not in ("period", "kind")})
-        if not ratio.empty
-        else "#",
+        export_href("company", "ratios", ratio_params) if not ratio.empty else "#",
         html.Span([note, point_in_time.withheld_badge(symbol, kind)], id="company-asof-text"),
         ratio_table,
         point_in_time.restatement_panel(symbol, kind, period, changes),
         export_href("company", "trail", params) if not frame.empty else "#",
+        export_href("company", "ratios-trail", ratio_params) if not ratio.empty else "#",
     )
 
 
@@ -673,6 +714,62 @@ def company_provenance(
         return states.error(str(exc))
 
 
+@callback(
+    Output("company-ratio-provenance", "children"),
+    Input(RATIO_GRID, "cellClicked"),
+    Input("company-symbol", "value"),
+    Input("company-asof", "date"),
+    Input("company-figures", "value"),
+    Input("company-pin", "value"),
+)
+def company_ratio_provenance(
+    cell: Mapping[str, Any] | None,
+    symbol: str | None,
+    as_of: str | None,
+    figures: str | None,
+    pin: Any = None,
+) -> Any:
+    """A click on a ratio: its formula, input lines and their statements' trail (another choice closes it)."""
+    if dash.ctx.triggered_id != RATIO_GRID or not cell:
+        return None
+    try:
+        symbol = valid_symbol(symbol)
+        figures = valid_choice(figures or "restated", tuple(FIGURES), name="figures")
+        ratio = bounded_text(cell.get("rowId"), name="ratio", max_chars=80)
+        column = bounded_text(cell.get("colId"), name="column", max_chars=40)[:10]
+        fiscal = company_data.as_of_date(column) if column[:1].isdigit() else None
+        if fiscal is None:
+            return None
+        day, pinned = company_data.as_of_date(as_of), point_in_time.pinned_run(pin)
+        return trails.ratio_card(symbol, ratio, fiscal, day, figures, pinned, cell.get("value"))
+    except FAILURES as exc:
+        return states.error(str(exc))
+
+
+@callback(
+    Output("company-price-provenance", "children"),
+    Input("company-last-close", "n_clicks"),
+    Input("company-price-graph", "clickData"),
+    Input("company-symbol", "value"),
+)
+def company_price_provenance(_: Any, clicked: Mapping[str, Any] | None, symbol: str | None) -> Any:
+    """A click on the last close or on a bar of the chart: where that close came from."""
+    trigger = dash.ctx.triggered_id
+    if trigger not in ("company-last-close", "company-price-graph") or not dash.ctx.triggered[0]["value"]:
+        return None
+    try:
+        symbol = valid_symbol(symbol)
+        day = None
+        if trigger == "company-price-graph":
+            points = (clicked or {}).get("points") or [{}]
+            day = bounded_text(str(points[0].get("x") or ""), name="bar date", max_chars=40)[:10]
+            if not day[:1].isdigit():
+                return None
+        return trails.price_card(symbol, day)
+    except FAILURES as exc:
+        return states.error(str(exc))
+
+
 @register_export("company", "trail")
 def export_trail(args: Mapping[str, str]) -> pd.DataFrame:
     """The statement's export with its provenance per period: figures basis, filing date, when the store
@@ -710,8 +807,20 @@ def _fiscal_years(frame: pd.DataFrame) -> pd.DataFrame:
 
 @register_export("company", "prices")
 def export_prices(args: Mapping[str, str]) -> pd.DataFrame:
+    """The stored prices up to the view's as-of date or the day its pinned run ended (the earlier)."""
     symbol = valid_symbol(args.get("symbol"))
-    return company_data.prices(symbol)
+    as_of, _, pin = view_of(args)
+    history = company_data.prices(symbol)
+    last = pins.last_day(as_of, pin)
+    return history.loc[: pd.Timestamp(last)] if last is not None else history
+
+
+@register_export("company", "prices-trail")
+def export_prices_trail(args: Mapping[str, str]) -> pd.DataFrame:
+    """`export_prices` with each close's fetch: the run, its job, when the item was done, the endpoint."""
+    shown = export_prices(args)
+    symbol = valid_symbol(args.get("symbol"))
+    return shown.join(trails.price_trail(symbol, shown.index)) if not shown.empty else shown
 
 
 def _statement_choice(args: Mapping[str, str]) -> tuple[str, str, str]:
@@ -740,7 +849,19 @@ def export_ratios(args: Mapping[str, str]) -> pd.DataFrame:
     return company_data.ratio_table(valid_symbol(args.get("symbol")), *view_of(args))
 
 
+@register_export("company", "ratios-trail")
+def export_ratios_trail(args: Mapping[str, str]) -> pd.DataFrame:
+    """The ratios with, per fiscal year, the trail of each statement they read (`trails.ratio_trail`)."""
+    symbol = valid_symbol(args.get("symbol"))
+    as_of, mode, pin = view_of(args)
+    table = company_data.ratio_table(symbol, as_of, mode, pin)
+    return table.join(trails.ratio_trail(symbol, table.index, as_of, mode, pin)) if not table.empty else table
+
+
 @register_export("company", "freshness")
 def export_freshness(args: Mapping[str, str]) -> pd.DataFrame:
+    """Per dataset the latest period and row count as the store held them on the as-of date or when the
+    pinned run ended (now without either)."""
     symbol = valid_symbol(args.get("symbol"))
-    return queries.freshness(services().router, symbol)
+    as_of, _, pin = view_of(args)
+    return queries.freshness(services().router, symbol, as_of, pin)

@@ -265,6 +265,83 @@ def test_a_click_on_a_figure_shows_where_it_came_from(
     shot(tab, "company-provenance", SHOTS)
 
 
+def test_a_click_on_a_ratio_or_a_close_shows_its_inputs_and_their_runs(
+    tab: Any, history_db: tuple[Database, date, float]
+) -> None:
+    """AAPL's latest net margin: net income over revenue, from the income statement the second run stored
+    (FMP's restatement, whose revision is listed); its ROE also reads the balance sheets the first run
+    fetched, averaged with the year before. The last close names the first run's price item and its
+    endpoints. The CSVs + provenance carry the same runs per row."""
+    db, day, _ = history_db
+    first, last = query(db.owner_url, "SELECT min(run_id), max(run_id) FROM runs")[0]
+    tab.goto(tab.base_url + "/?symbol=AAPL")
+    cell = "#company-ratio-grid .ag-row[row-id='{}'] .ag-cell[col-id='" + day.isoformat() + "']"
+    tab.wait_for_selector(cell.format("net_margin"))
+    tab.click(cell.format("net_margin"))
+    text = tab.wait_for_selector("#company-ratio-provenance-card").inner_text()
+    assert "Net income over revenue" in text, text
+    assert f"run #{last} (fundamentals" in text
+    assert "income-statement?symbol=AAPL&period=annual" in text
+    assert "Restated" in tab.inner_text("#company-ratio-provenance-revisions")
+    tab.click(cell.format("roe"))
+    tab.wait_for_function(
+        "document.querySelector('#company-ratio-provenance-card').innerText.includes('ROE')"
+    )
+    text = tab.inner_text("#company-ratio-provenance-card")
+    assert "average of" in text, text
+    assert f"run #{first} (full" in text  # the balance sheets
+    assert "balance-sheet-statement?symbol=AAPL&period=annual" in text
+    shot(tab, "company-ratio-provenance", SHOTS)
+    tab.click("#company-last-close")
+    text = tab.wait_for_selector("#company-price-provenance-card").inner_text()
+    assert f"run #{first} (full)" in text, text
+    assert "historical-price-eod/full" in text
+    assert "symbol=AAPL" in text
+    ratios = _csv_row(tab, "#company-export-ratios-trail", day)
+    assert ratios["provenance_income_run_id"] == str(last)
+    assert ratios["provenance_balance_run_id"] == str(first)
+    assert ratios["provenance_income_figures"] == "as the store held it"
+    assert ratios["provenance_income_filing_date"]
+    closes = list(csv.DictReader(io.StringIO(_csv_text(tab, "#company-export-prices-trail"))))
+    assert closes
+    assert {r["provenance_run_id"] for r in closes} == {str(first)}
+    assert "historical-price-eod/full" in closes[-1]["provenance_endpoint"]
+
+
+def test_the_price_and_freshness_csvs_hold_the_view_as_of_its_date_and_its_pin(
+    tab: Any, history_db: tuple[Database, date, float]
+) -> None:
+    """As of 2010-06-30 the prices CSV ends by that day and the freshness CSV says what the store held
+    then (closes up to it, no statement yet); pinned to the first run, the income statement's last change
+    is the first run's, before the restatement the live CSV shows. An unknown run is refused."""
+    db = history_db[0]
+    first = query(db.owner_url, "SELECT min(run_id) FROM runs")[0][0]
+    tab.goto(tab.base_url + "/?symbol=AAPL&asof=2010-06-30")
+    _await_href(tab, "#company-export-prices", "as_of=2010-06-30")
+    closes = list(csv.DictReader(io.StringIO(_csv_text(tab, "#company-export-prices"))))
+    assert closes
+    assert max(r["date"][:10] for r in closes) <= "2010-06-30"
+    _await_href(tab, "#company-export-freshness", "as_of=2010-06-30")
+    then = {r["dataset"]: r for r in csv.DictReader(io.StringIO(_csv_text(tab, "#company-export-freshness")))}
+    assert set(then) == {"prices"}
+    assert then["prices"]["latest"] <= "2010-06-30"
+    assert int(then["prices"]["rows"]) == len(closes)
+    tab.goto(tab.base_url + "/?symbol=AAPL")
+    _await_href(tab, "#company-export-freshness", "symbol=AAPL")
+    live = {r["dataset"]: r for r in csv.DictReader(io.StringIO(_csv_text(tab, "#company-export-freshness")))}
+    tab.goto(tab.base_url + f"/?symbol=AAPL&pin={first}")
+    _await_href(tab, "#company-export-freshness", f"pin={first}")
+    pinned = {
+        r["dataset"]: r for r in csv.DictReader(io.StringIO(_csv_text(tab, "#company-export-freshness")))
+    }
+    assert pinned["income annual"]["latest"] == live["income annual"]["latest"]
+    assert pinned["income annual"]["changed"] < live["income annual"]["changed"]  # restated by the 2nd run
+    assert pinned["balance annual"] == live["balance annual"]
+    refused = tab.context.request.get(tab.base_url + "/export/company/prices.csv?symbol=AAPL&pin=999999")
+    assert refused.status == 400
+    assert "not in the run ledger" in refused.text()
+
+
 def test_a_pinned_link_still_shows_the_numbers_from_before_a_later_restatement(
     tab: Any, history_db: tuple[Database, date, float]
 ) -> None:
@@ -439,6 +516,11 @@ def test_a_pinned_screen_keeps_its_rows_after_a_later_run_restates(
     tab.wait_for_function(count.format("1 company"))
     assert grid_data(tab, "screener-grid") == before
     assert _csv_text(tab, "#screener-export-results") == csv_before
+
+
+def _await_href(tab: Any, link: str, text: str) -> None:
+    """Wait until the page has set a link's href to one holding `text`."""
+    tab.wait_for_function(f"(e => e !== null && e.href.includes('{text}'))(document.querySelector('{link}'))")
 
 
 def _csv_text(tab: Any, link: str) -> str:

@@ -6,6 +6,7 @@ a request. Legends sit above the plot area, never over the data.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -410,6 +411,17 @@ def band(
     }
 
 
+def percent_tick(values: pd.Series) -> str:
+    """A percent tick format with as many decimals as the values' spread needs, so that ticks over a
+    narrow range (11.0 % to 11.5 %) never read alike ("11 %, 11 %"); trailing zeros are trimmed."""
+    finite = values[np.isfinite(values.to_numpy(dtype=float))]
+    span = float(finite.max() - finite.min()) * 100 if len(finite) > 1 else 0.0
+    if span <= 0:
+        return ".1~%"
+    step = span / 10  # plotly draws up to about ten ticks on a tall axis
+    return f".{min(max(0, -math.floor(math.log10(step))), 4)}~%"
+
+
 def scatter(
     frame: pd.DataFrame,
     x: str,
@@ -422,7 +434,8 @@ def scatter(
     name: str = "",
 ) -> dict[str, Any]:
     """A line through points (e.g. the efficient frontier); `percent` for fractions on both axes."""
-    tick, hover = (".0%", ".1%") if percent else (",~r", ",.2f")
+    hover = ".1%" if percent else ",.2f"
+    x_tick, y_tick = (percent_tick(frame[x]), percent_tick(frame[y])) if percent else (",~r", ",~r")
     trace = {
         "type": "scatter",
         "x": _values(frame[x]),
@@ -436,7 +449,7 @@ def scatter(
         "layout": layout(
             title,
             legend=False,
-            xaxis=axis(x_title or x, tickformat=tick),
-            yaxis=axis(y_title or y, tickformat=tick),
+            xaxis=axis(x_title or x, tickformat=x_tick),
+            yaxis=axis(y_title or y, tickformat=y_tick),
         ),
     }

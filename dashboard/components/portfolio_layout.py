@@ -45,7 +45,8 @@ def inputs(state: Read, holdings_text: str) -> list[Component]:
             dbc.Textarea(id="portfolio-holdings", value=holdings_text, debounce=True, rows=3),
             html.Div(id="portfolio-holdings-feedback", className="small", role="status"),
         ],
-        md=5,
+        md=12,
+        lg=5,
     )
     shorts = dbc.Checklist(
         id="portfolio-shorts",
@@ -67,7 +68,8 @@ def inputs(state: Read, holdings_text: str) -> list[Component]:
             html.Div(id="portfolio-cap-feedback", className="small", role="status"),
             shorts,
         ],
-        md=2,
+        md=4,
+        lg=2,
     )
     window_col = dbc.Col(
         [
@@ -100,9 +102,10 @@ def inputs(state: Read, holdings_text: str) -> list[Component]:
                 ),
             ),
         ],
-        md=3,
+        md=5,
+        lg=3,
     )
-    run = dbc.Col(dbc.Button("Analyse", id="portfolio-run", color="primary", className="mt-4"), md=2)
+    run = dbc.Col(dbc.Button("Analyse", id="portfolio-run", color="primary", className="mt-4"), md=3, lg=2)
     return [
         dbc.Row([holdings_col, bounds_col, window_col, run], className="mb-3"),
         dbc.Row(
@@ -145,14 +148,14 @@ def panels() -> list[Component]:
                         heading("Statistics of the chosen mix", "portfolio", "stats", gap=True),
                         states.loading(html.Div(id="portfolio-stats"), "portfolio-stats"),
                     ],
-                    md=5,
+                    lg=5,
                 ),
                 dbc.Col(
                     [
                         heading("Growth of 10,000", "portfolio", "growth", gap=True),
                         states.loading(dcc.Graph(id="portfolio-growth-graph"), "portfolio-growth"),
                     ],
-                    md=7,
+                    lg=7,
                 ),
             ],
             className="mb-3",
@@ -164,14 +167,14 @@ def panels() -> list[Component]:
                         heading("Correlation", "portfolio", "correlation"),
                         dcc.Graph(id="portfolio-correlation-graph", config={"displaylogo": False}),
                     ],
-                    md=5,
+                    lg=5,
                 ),
                 dbc.Col(
                     [
                         heading("Efficient frontier", "portfolio", "frontier"),
                         dcc.Graph(id="portfolio-frontier-graph", config={"displaylogo": False}),
                     ],
-                    md=7,
+                    lg=7,
                 ),
             ]
         ),

@@ -96,7 +96,7 @@ def frontier_figure(frontier: pd.DataFrame, points: pd.DataFrame) -> dict[str, A
 
 
 def weights_grid(weights: pd.DataFrame) -> Any:
-    return tables.grid("portfolio-weights-grid", weights, columns=WEIGHT_COLUMNS)
+    return tables.grid("portfolio-weights-grid", weights, columns=WEIGHT_COLUMNS, fit_width=True)
 
 
 def compare_grid(stats: pd.DataFrame) -> Any:
@@ -112,6 +112,7 @@ def compare_grid(stats: pd.DataFrame) -> Any:
         row_kind="kind",
         hidden=("unit",),
         row_tips="statistic",
+        fit_width=True,
     )
 
 

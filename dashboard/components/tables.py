@@ -117,6 +117,9 @@ def _columns(frame: pd.DataFrame, digits: int) -> list[list[Any]]:
     return out
 
 
+FIT_WIDTH = 200  # AG Grid's default column width, which fitting to the grid's width scales
+
+
 def grid(
     id_: str,
     frame: pd.DataFrame | None = None,
@@ -127,6 +130,7 @@ def grid(
     hidden: Sequence[str] = (),
     fit: bool = False,
     row_tips: str | None = None,
+    fit_width: bool = False,
 ) -> dag.AgGrid:
     """An AG Grid of the frame.
 
@@ -138,6 +142,9 @@ def grid(
         fit: every row shown whatever their number (a statement is read top to bottom, not paged).
         row_tips: a column naming each row's figure (tables of one figure a row): its definition
             (`glossary`) shows on hover over the row's first cell.
+        fit_width: the columns share the grid's width (refitted as the window changes) and long
+            headers and labels wrap onto more lines instead of pushing columns out of view: a grid of
+            short figures under long names then fits a narrow window (Portfolio at 800 px).
     """
     frame = frame if frame is not None else pd.DataFrame()
     if row_tips is not None and not frame.empty:
@@ -146,7 +153,9 @@ def grid(
     defs = column_defs(frame, columns=columns, row_kind=row_kind, hidden=hidden)
     if row_tips is not None and defs:
         defs[0]["tooltipField"] = TIP
-    return _grid(id_, records(frame), defs, len(frame), height, fit)
+    if fit_width and defs:
+        defs[0]["width"] = 2 * FIT_WIDTH  # fitting keeps proportions: the label column gets twice a figure's
+    return _grid(id_, records(frame), defs, len(frame), height, fit, fit_width)
 
 
 def placeholder(id_: str) -> dag.AgGrid:
@@ -163,6 +172,7 @@ def _grid(
     length: int,
     height: int,
     fit: bool = False,
+    fit_width: bool = False,
 ) -> dag.AgGrid:
     short = length <= AUTO_HEIGHT_ROWS or fit
     options: dict[str, Any] = {
@@ -175,13 +185,16 @@ def _grid(
     }
     if short:
         options["domLayout"] = "autoHeight"
+    # Filters earn their header space only on long tables.
+    column: dict[str, Any] = {"sortable": True, "filter": not short, "resizable": True, "minWidth": 80}
+    if fit_width:
+        column |= {"wrapHeaderText": True, "autoHeaderHeight": True, "wrapText": True, "autoHeight": True}
     return dag.AgGrid(
         id=id_,
         rowData=rows,
         columnDefs=defs,
-        # Filters earn their header space only on long tables.
-        defaultColDef={"sortable": True, "filter": not short, "resizable": True, "minWidth": 80},
-        columnSize="autoSize",
+        defaultColDef=column,
+        columnSize="responsiveSizeToFit" if fit_width else "autoSize",
         dashGridOptions=options,
         style={"height": None} if short else {"height": f"{height}px"},
         className="ag-theme-alpine mycfa-fit" if short else "ag-theme-alpine",

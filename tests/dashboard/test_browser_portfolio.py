@@ -276,3 +276,92 @@ def test_portfolio_custom_window_beside_the_fixed_ones_and_its_bad_ranges_named(
     tab.wait_for_function("!document.querySelector('#portfolio-dates-feedback .error-state')")
     shot(tab, "task3-portfolio-window", SHOTS)
     tab.context.close()
+
+
+# The page's parts at 800 px: each must sit inside the window and apart from every other (R5).
+PARTS = (
+    "#portfolio-holdings",
+    "#portfolio-rf",
+    "#portfolio-cap",
+    "#portfolio-window-choice",
+    "#portfolio-from",
+    "#portfolio-to",
+    "#portfolio-benchmark",
+    "#portfolio-run",
+    "#portfolio-compare-grid",
+    "#portfolio-stats-grid",
+    "#portfolio-growth-graph",
+    "#portfolio-correlation-graph",
+    "#portfolio-frontier-graph",
+    "#portfolio-drawdown-graph",
+    "#portfolio-weights-grid",
+)
+GRIDS = ("portfolio-compare-grid", "portfolio-stats-grid", "portfolio-weights-grid")
+
+
+def boxes(tab: Any, selectors: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Each element's box in page coordinates (left, top, right, bottom)."""
+    found: dict[str, dict[str, float]] = tab.evaluate(
+        """sels => Object.fromEntries(sels.map(s => {
+             const r = document.querySelector(s).getBoundingClientRect();
+             return [s, {left: r.left + scrollX, top: r.top + scrollY, right: r.right + scrollX,
+                         bottom: r.bottom + scrollY}];
+           }))""",
+        list(selectors),
+    )
+    return found
+
+
+def clipped_cells(tab: Any, grid: str) -> list[str]:
+    """The grid's cells whose text is cut off (wider than the cell) or that end outside the grid's box."""
+    found: list[str] = tab.evaluate(
+        """id => {
+             const root = document.getElementById(id).getBoundingClientRect();
+             return [...document.querySelectorAll('#' + id + ' .ag-cell, #' + id + ' .ag-header-cell-text')]
+               .filter(c => c.scrollWidth > c.clientWidth + 1
+                            || c.getBoundingClientRect().right > root.right + 1)
+               .map(c => c.textContent.trim() || c.getAttribute('col-id'));
+           }""",
+        grid,
+    )
+    return found
+
+
+def test_portfolio_at_800_px_nothing_overlaps_or_is_cut_off(browser: Any, wf_url: str) -> None:
+    """R5: at 800 px every control, grid and chart of the page lies inside the window and overlaps no
+    other, no page-wide horizontal scroll, no grid cell (statistic values: was "0.3", "9,55") is cut off,
+    and the frontier's percent ticks are all different (was "11 %, 11 %, 12 %, 12 %")."""
+    tab = tab_for(browser, wf_url, user="ann", width=800)
+    tab.goto(wf_url + "/portfolio?holdings=AAPL:0.4,MSFT:0.3,JNJ:0.2,KO:0.1&window=5Y")
+    for grid in GRIDS:
+        tab.wait_for_selector(f"#{grid} .ag-row")
+    plot(tab, "portfolio-frontier-graph", "d.length >= 3")
+    tab.wait_for_timeout(300)  # grids size their columns after the data arrives
+    shot(tab, "r5-portfolio-800px", SHOTS)
+    assert tab.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    width = tab.evaluate("window.innerWidth")
+    found = boxes(tab, PARTS)
+    for name, box in found.items():
+        assert box["left"] >= 0, (name, box)
+        assert box["right"] <= width + 1, (name, box, width)
+        assert box["right"] > box["left"], (name, box)
+        assert box["bottom"] > box["top"], (name, box)
+    names = list(found)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            p, q = found[a], found[b]
+            apart = (
+                p["right"] <= q["left"] + 1
+                or q["right"] <= p["left"] + 1
+                or p["bottom"] <= q["top"] + 1
+                or q["bottom"] <= p["top"] + 1
+            )
+            assert apart, (a, p, b, q)
+    for grid in GRIDS:
+        assert clipped_cells(tab, grid) == [], (grid, clipped_cells(tab, grid))
+    ticks = tab.eval_on_selector_all(
+        "#portfolio-frontier-graph .ytick text", "els => els.map(e => e.textContent)"
+    )
+    assert len(ticks) >= 3, ticks
+    assert len(set(ticks)) == len(ticks), ticks
+    tab.context.close()

@@ -332,3 +332,25 @@ def test_one_class_each_keeps_the_first_ticker_of_each_issuer() -> None:
     order = ["GOOG", "GOOGL", "FOX", "AAPL", "FOXA", "MSFT"]
     assert one_class_each(order, frame) == ("GOOG", "FOX", "AAPL", "MSFT")
     assert one_class_each(order, frame.drop(columns="cik")) == ("GOOG", "FOX", "AAPL", "MSFT")
+
+
+@pytest.mark.parametrize(
+    ("low", "high"), [(0.1100, 0.1150), (0.10, 0.14), (0.26, 0.30), (0.05, 0.45), (0.2, 0.2004)]
+)
+def test_percent_ticks_never_read_alike_over_a_narrow_range(low: float, high: float) -> None:
+    """R5: every tick plotly may draw over the frontier's range (a step of 1, 2 or 5 x 10^k, at least a tenth
+    of the range, on multiples of the step) reads differently with the chosen format ("11 %, 11 %" was)."""
+    values = pd.Series(np.linspace(low, high, 12))
+    spec = charts.percent_tick(values)
+    decimals = int(spec[1 : spec.index("~")])
+    span = high - low
+    for magnitude in range(-8, 1):
+        for unit in (1, 2, 5):
+            step = unit * 10.0**magnitude
+            if step < span / 10 or step > span:
+                continue
+            ticks = np.arange(np.ceil(low / step), np.floor(high / step) + 1) * step
+            labels = [f"{t * 100:.{decimals}f}" for t in ticks]
+            assert len(set(labels)) == len(labels), (spec, step, labels)
+    figure = charts.scatter(pd.DataFrame({"v": values, "r": values}), "v", "r", "t", percent=True)
+    assert figure["layout"]["yaxis"]["tickformat"] == spec

@@ -1,8 +1,10 @@
-"""The Portfolio page's benchmarks: the S&P 500 series the serving refresh stores (benchmark_returns,
-schema 181) or the holdings' own equal weight, as returns over the holdings' dates."""
+"""The benchmarks of Portfolio and Compare: the S&P 500 series the serving refresh stores
+(benchmark_returns, schema 181) or the holdings' own equal weight, as returns over the holdings' dates
+or as a level beside Compare's rebased prices."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from dashboard.analytics import evaluate, portfolio
@@ -43,3 +45,21 @@ def returns(choice: str, aligned: pd.DataFrame) -> tuple[pd.Series | None, str |
         first, last = daily.index[0].date(), daily.index[-1].date()
         return None, f"{BENCHMARKS[choice]}: its stored days ({first} to {last}) miss this window"
     return series, None
+
+
+def rebased(choice: str, dates: pd.DatetimeIndex) -> pd.Series:
+    """The stored S&P 500 series as a level on `dates`, 100 on the last of them before its first return
+    (as Compare rebases each company at its first price); NaN where the series has no level; empty when
+    the series is not stored or misses the dates."""
+    daily = stored(STORED[choice])
+    moves = evaluate.returns_over(daily, dates) if not daily.empty else pd.Series(dtype=float)
+    first = moves.first_valid_index()
+    if first is None:
+        return pd.Series(dtype=float)
+    start = dates.get_loc(first) - 1
+    growth = np.cumprod(1.0 + moves.iloc[start:].fillna(0.0).to_numpy())
+    level = np.full(len(dates), np.nan)
+    level[start] = 100.0
+    level[start + 1 :] = 100.0 * growth
+    level[start + 1 :][moves.iloc[start:].isna().to_numpy()] = np.nan  # days past the series' last
+    return pd.Series(level, index=dates, name=NAMES[choice])

@@ -15,6 +15,7 @@ from dash import Input, Output, callback, ctx, dcc, html
 from dash.development.base_component import Component
 
 from dashboard.components import (
+    benchmark_data,
     catalogue,
     charts,
     company_data,
@@ -254,13 +255,16 @@ def ratio_table(symbols: list[str], figures: str = "restated") -> pd.DataFrame:
 
 
 def normalised(symbols: list[str], span: str) -> pd.DataFrame:
-    """Adjusted closes in the span, rebased to 100 at each symbol's first price (empty: no prices)."""
+    """Adjusted closes in the span, rebased to 100 at each symbol's first price, and the stored cap-weighted
+    S&P 500 rebased to 100 on the same first day where it is stored (empty: no prices)."""
     shown = company_data.adjusted_closes(symbols, days=SPANS[span])
     if shown.empty:
         return pd.DataFrame()
     values = shown.to_numpy()
     first = values[np.argmax(~np.isnan(values), axis=0), np.arange(values.shape[1])]
-    return pd.DataFrame(values / first * 100.0, index=shown.index, columns=shown.columns.rename(None))
+    rebased = pd.DataFrame(values / first * 100.0, index=shown.index, columns=shown.columns.rename(None))
+    index = benchmark_data.rebased("sp500", pd.DatetimeIndex(rebased.index))  # P5: the market beside them
+    return rebased if index.empty else rebased.assign(**{str(index.name): index})
 
 
 def valid_figures(figures: Any) -> str:

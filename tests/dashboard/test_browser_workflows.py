@@ -130,6 +130,48 @@ def test_compare_two_companies_operating_margin_over_ten_years(
     tab.context.close()
 
 
+def test_compare_prices_beside_the_sp500_on_a_log_scale(browser: Any, wf_url: str, wf_db: Database) -> None:
+    """P5: Compare's normalised prices carry the stored cap-weighted S&P 500 (benchmark_returns) rebased to
+    100 on the chart's first day, each point its compounded daily returns up to that day; "Log" makes the
+    price axis logarithmic; the prices CSV holds the same line."""
+    tab = tab_for(browser, wf_url, user="ann")
+    tab.goto(wf_url + "/compare?symbols=AAPL,MSFT&span=3Y")
+    traces = plot(tab, "compare-price-graph", "d.length === 3")
+    assert [t["name"] for t in traces] == ["AAPL", "MSFT", "S&P 500 (cap weight)"]
+    with psycopg.connect(wf_db.owner_url) as conn:
+        stored = conn.execute(
+            "SELECT date, daily_return FROM benchmark_returns WHERE benchmark = 'sp500_cap' ORDER BY date"
+        ).fetchall()
+    assert stored, "the refresh stored no S&P 500 series"
+    days = [str(d) for d, _ in stored]
+    level, levels = 1.0, []
+    for _, r in stored:
+        level *= 1.0 + float(r)
+        levels.append(level)
+    index = traces[2]
+
+    def at(day: str) -> float:  # the level after the last stored return on or before `day`
+        i = max(k for k, d in enumerate(days) if d <= day[:10])
+        return levels[i]
+
+    base = at(index["x"][0])
+    assert index["y"][0] == pytest.approx(100.0)
+    assert len(index["x"]) == len(traces[0]["x"]) > 500
+    for day, value in list(zip(index["x"], index["y"], strict=True))[:: max(1, len(index["x"]) // 40)]:
+        assert value == pytest.approx(100.0 * at(day) / base, rel=1e-4), day
+    tab.click("#compare-scale label:has-text('Log')")
+    tab.wait_for_function(
+        "(p => p && p.layout.yaxis.type === 'log')(document.querySelector('#compare-price-graph .js-plotly-plot'))"
+    )
+    href = tab.get_attribute("#compare-export-prices", "href")
+    assert href
+    body = tab.request.get(wf_url + href).text()
+    header = next(csv.reader(io.StringIO(body)))
+    assert "S&P 500 (cap weight)" in header, header
+    shot(tab, "p5-compare-sp500", SHOTS)
+    tab.context.close()
+
+
 def test_compare_names_bad_tickers_and_keeps_the_rest(browser: Any, wf_url: str) -> None:
     """Lowercase tickers are read, an unknown one is named beside the field, an 11th is refused by name."""
     tab = tab_for(browser, wf_url, user="ann")

@@ -107,8 +107,12 @@ INPUTS = frozenset(
         "period",
     }
 )
+# DuPont's factors the Company page's ratio table adds (`fundamentals.dupont` of the income statement and
+# balance sheet combined; its net margin and asset turnover are RATIOS already): FY rows only (schema/102).
+DUPONT = ("ebit_margin", "tax_burden", "interest_burden", "equity_multiplier")
+DUPONT_KINDS = ("income", "balance")
 KEYS = ("symbol", "basis", "fiscal_date", "fiscal_year", "period", "fiscal_year_end", "known_since")
-METRIC_COLUMNS = (*KEYS, *FIGURES, *RATIOS, *GROWTH)
+METRIC_COLUMNS = (*KEYS, *FIGURES, *RATIOS, *GROWTH, *DUPONT)
 
 Payloads = Mapping[str, Sequence[Mapping[str, Any]]]
 

@@ -19,8 +19,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from serving.company import FIGURES, GROWTH, INPUTS, KINDS, METRIC_COLUMNS, PERIOD_LABELS, RATIOS
-from serving.fundamentals import adjacent, ratios
+from serving.company import (
+    DUPONT,
+    DUPONT_KINDS,
+    FIGURES,
+    GROWTH,
+    INPUTS,
+    KINDS,
+    METRIC_COLUMNS,
+    PERIOD_LABELS,
+    RATIOS,
+)
+from serving.fundamentals import adjacent, dupont, ratios
 from serving.statements import (
     AVERAGED_FLOW_FIELDS,
     CLOSING_FIELDS,
@@ -221,10 +231,27 @@ def metric_frame(payloads: Payloads, meta: Meta) -> pd.DataFrame:
             columns.update({column: values[column].to_numpy(dtype=float) for column in RATIOS})
         for column, name in GROWTH.items():
             columns[column] = _growth(_field(frame, name), segments, 1 if basis == "FY" else 4)
+        factors = _dupont(kinds) if basis == "FY" else None
+        for column in DUPONT:
+            columns[column] = (
+                factors[column].reindex(frame.index).to_numpy(dtype=float)
+                if factors is not None
+                else np.full(len(frame), np.nan)
+            )
         parts.append(pd.DataFrame(columns))
     if not parts:
         return pd.DataFrame(columns=list(METRIC_COLUMNS))
     return pd.concat(parts, ignore_index=True)[list(METRIC_COLUMNS)]
+
+
+def _dupont(kinds: Sequence[Long]) -> pd.DataFrame:
+    """`fundamentals.dupont` of each company's income statement and balance sheet combined (what the
+    Company page computed per request: only those two kinds, so a field the cash flow statement alone
+    carries never enters), each balance averaged with the company's own previous period."""
+    frame = _combine([part for kind, part in zip(KINDS, kinds, strict=True) if kind in DUPONT_KINDS])
+    if frame.empty:
+        return pd.DataFrame(columns=list(DUPONT), index=frame.index)
+    return dupont(frame, previous=_previous(frame, _segments(frame.index)))[list(DUPONT)]
 
 
 def _field(frame: pd.DataFrame, name: str) -> np.ndarray:

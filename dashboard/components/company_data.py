@@ -434,14 +434,20 @@ def ratio_history(
 
 
 # DuPont's factors the ratio table adds (its net margin and asset turnover are already ratios).
-DUPONT_FIELDS = ["ebit_margin", "tax_burden", "interest_burden", "equity_multiplier"]
+DUPONT_FIELDS = list(derive.DUPONT)
 
 
 def ratio_table(
     symbol: str, as_of: str | None = None, figures: str = "restated", pin: int | None = None
 ) -> pd.DataFrame:
     """The annual ratios and DuPont's factors (from the same statements and averages), by fiscal date:
-    what the Company page's ratio table and its CSV hold (`ratio_history`'s arguments)."""
+    what the Company page's ratio table and its CSV hold (`ratio_history`'s arguments). The latest (as
+    restated or as first reported) are metric_history's FY rows, DuPont's factors included (schema 102)."""
+    latest = as_of is None and pin is None and figures in ("restated", "first")
+    columns = (*derive.RATIOS, *derive.DUPONT)
+    stored = history(symbol, "FY", columns, first=figures == "first") if latest else None
+    if stored is not None:
+        return stored if not stored.empty else pd.DataFrame()
     ratio = ratio_history(symbol, "FY", as_of, figures, pin)
     if ratio.empty:
         return ratio

@@ -242,7 +242,8 @@ def test_a_bank_gets_no_enterprise_value_multiple_anywhere(app: Any) -> None:
 
 @pytest.mark.parametrize("symbol", seed.SYMBOLS)
 def test_ratio_history_and_forecast_series_equal_the_statements(app: Any, symbol: str) -> None:
-    """The Company page's ratio history and the Forecast page's series (FY, Q) and month-end closes."""
+    """The Company page's ratio history and ratio table, the Forecast page's series (FY, Q) and month-end
+    closes."""
     from dashboard.pages import forecast
 
     def read() -> tuple[Any, ...]:
@@ -251,10 +252,18 @@ def test_ratio_history_and_forecast_series_equal_the_statements(app: Any, symbol
             forecast._statement_series(symbol, "FY"),
             forecast._statement_series(symbol, "Q"),
             forecast._monthly(symbol),
+            company_data.ratio_table(symbol),
+            company_data.ratio_table(symbol, figures="first"),
         )
 
     stored, live = _both(app, read)
     pd.testing.assert_frame_equal(stored[0], live[0])
+    # The ratio table with DuPont's factors (metric_history's FY rows, schema 102), as restated and as
+    # first reported (AAPL's restated year included).
+    for table in (4, 5):
+        pd.testing.assert_frame_equal(stored[table], live[table])
+        assert list(stored[table].columns[-4:]) == company_data.DUPONT_FIELDS
+        assert stored[table]["equity_multiplier"].notna().any()
     for period in (1, 2):
         assert stored[period].keys() == live[period].keys()
         for name in live[period]:

@@ -86,6 +86,7 @@ def test_metric_frame_equals_each_company_alone(basis: str) -> None:
             expected[column] = fundamentals.yoy(series, periods=1 if basis == "FY" else 4).to_numpy(
                 dtype=float
             )
+        expected.update(_dupont(groups, basis, frame.index))
         for column, want in expected.items():
             have = got[column].to_numpy(dtype=float)
             if exact:
@@ -93,6 +94,33 @@ def test_metric_frame_equals_each_company_alone(basis: str) -> None:
             else:
                 np.testing.assert_allclose(have, want, rtol=1e-12, atol=0, err_msg=f"{symbol} {column}")
     assert rows.loc[rows["symbol"] == "ODD", "dio"].notna().any()
+
+
+def _dupont(groups: dict[str, Any], basis: str, index: pd.Index) -> dict[str, np.ndarray]:
+    """The Company page's DuPont factors on FY rows (income statement and balance sheet combined, joined
+    to the ratio table's dates); none on the other bases."""
+    if basis != "FY":
+        return {column: np.full(len(index), np.nan) for column in company.DUPONT}
+    frames = company.statement_frames({k: groups["FY"].get(k, []) for k in company.DUPONT_KINDS}, "FY")
+    factors = fundamentals.dupont(company.combined(frames))[list(company.DUPONT)].reindex(index)
+    return {column: factors[column].to_numpy(dtype=float) for column in company.DUPONT}
+
+
+def test_dupont_factors_come_from_the_income_statement_and_balance_sheet_only() -> None:
+    """A company whose income statements carry no net income: the ratios take the cash flow statement's,
+    DuPont's tax burden (net income / pre-tax income) is not computed from it, as on the Company page."""
+    universe = _universe()
+    for row in universe["PLAIN"]["FY"]["income"]:
+        row.pop("netIncome")
+    rows = history.metric_frame(universe, _meta(universe))
+    plain = rows[(rows["symbol"] == "PLAIN") & (rows["basis"] == "FY")]
+    assert plain["net_margin"].notna().any()
+    assert plain["tax_burden"].isna().all()
+    assert plain["ebit_margin"].notna().any()
+    index = pd.DatetimeIndex(pd.to_datetime(plain["fiscal_date"]))
+    want = _dupont(universe["PLAIN"], "FY", index)
+    for column in company.DUPONT:
+        np.testing.assert_array_equal(plain[column].to_numpy(dtype=float), want[column], err_msg=column)
 
 
 def test_metric_frame_of_nothing_is_empty_with_the_columns() -> None:

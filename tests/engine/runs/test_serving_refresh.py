@@ -79,6 +79,18 @@ async def test_full_refresh_fills_every_table_from_whole_payloads(pool: asyncpg.
                     want = np.array(ratios[column], dtype=float)
                     want[~np.isfinite(want)] = np.nan  # stored as NULL
                     np.testing.assert_array_equal(got, want, err_msg=column)
+                # DuPont's factors as the ratio table joined them: income statement and balance sheet only.
+                kinds = _payloads(demo, symbol, labels)
+                two = company.statement_frames({k: kinds[k] for k in company.DUPONT_KINDS}, basis)
+                factors = fundamentals.dupont(company.combined(two)).reindex(frame.index)
+                for column in company.DUPONT:
+                    np.testing.assert_array_equal(
+                        rows[column].to_numpy(dtype=float),
+                        factors[column].to_numpy(dtype=float),
+                        err_msg=column,
+                    )
+            else:
+                assert rows[list(company.DUPONT)].isna().all().all()
     state = {r["name"]: r for r in await pool.fetch("SELECT * FROM serving_refreshes")}
     assert {r["state"] for r in state.values()} == {"ok"}
     assert state["screener_rows"]["data_as_of"] == seed.LAST_DAY.isoformat()

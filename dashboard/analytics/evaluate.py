@@ -19,6 +19,7 @@ from dashboard.analytics.errors import NotEnoughDataError
 from dashboard.analytics.portfolio import (
     MIN_RETURNS,
     TRADING_DAYS,
+    _dispersed,
     beta_on,
     performance,
     portfolio_returns,
@@ -37,7 +38,12 @@ ROWS: tuple[tuple[str, str], ...] = (
     ("Tracking error", "fraction"),
     ("Information ratio", "ratio"),
     ("Beta (vs benchmark)", "ratio"),
+    ("R² (daily, vs benchmark)", "ratio"),
+    ("Beta (weekly OLS, vs benchmark)", "ratio"),
+    ("R² (weekly OLS, vs benchmark)", "ratio"),
 )
+REGRESSION_ROWS = 3  # the last rows: daily R², the weekly regression's beta and R²
+WEEK = "W-FRI"  # weeks end on Friday, as weekly closes do
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,52 @@ def relative(returns: pd.Series, benchmark: pd.Series, *, periods_per_year: int 
     error = float(active.std(ddof=1)) * float(np.sqrt(periods_per_year))
     ratio = mean / error if error > 0 else float("nan")
     return Relative(mean, error, ratio, beta)
+
+
+@dataclass(frozen=True, slots=True)
+class Regression:
+    """An ordinary least-squares fit r = alpha + beta b + e of a portfolio's returns on the benchmark's."""
+
+    beta: float
+    r_squared: float
+    observations: int
+
+
+def regression(returns: pd.Series, benchmark: pd.Series, *, weekly: bool = False) -> Regression:
+    """OLS with an intercept (numpy lstsq) over the dates both have. On daily returns its slope is the
+    covariance beta; `weekly` first compounds both over the same Friday-ending weeks, which damps the
+    stale-close noise of daily returns (a weekly 2-year beta is the terminal convention).
+
+    Raises:
+        NotEnoughDataError: fewer than three shared periods.
+    """
+    joined = pd.concat([returns.rename("r"), benchmark.rename("b")], axis=1)
+    joined = joined[np.isfinite(joined.to_numpy(dtype=float)).all(axis=1)]
+    if weekly:
+        joined.index = pd.DatetimeIndex(joined.index)
+        joined = ((1.0 + joined).groupby(pd.Grouper(freq=WEEK)).prod(min_count=1) - 1.0).dropna()
+    if len(joined) < MIN_RETURNS + 1:
+        raise NotEnoughDataError("fewer than three periods shared with the benchmark")
+    y, x = joined["r"].to_numpy(dtype=float), joined["b"].to_numpy(dtype=float)
+    if not _dispersed(float(x.std()), x):
+        return Regression(np.nan, np.nan, len(y))
+    design = np.column_stack([np.ones(len(x)), x])
+    coef = np.linalg.lstsq(design, y, rcond=None)[0]
+    total = float(((y - y.mean()) ** 2).sum())
+    residual = float(((y - design @ coef) ** 2).sum())
+    return Regression(float(coef[1]), 1.0 - residual / total if total > 0 else np.nan, len(y))
+
+
+def _fits(returns: pd.Series, benchmark: pd.Series) -> tuple[float, float, float]:
+    """Daily R², weekly beta and weekly R² (NaN where too few periods are shared)."""
+    out = []
+    for weekly in (False, True):
+        try:
+            fit = regression(returns, benchmark, weekly=weekly)
+        except NotEnoughDataError:
+            fit = Regression(np.nan, np.nan, 0)
+        out.append(fit)
+    return out[0].r_squared, out[1].beta, out[1].r_squared
 
 
 def _same_dates(returns: pd.Series, benchmark: pd.Series) -> bool:
@@ -156,6 +208,7 @@ def side_by_side(
                 if rel is not None
                 else (np.nan,) * 4
             ),
+            *(_fits(series, benchmark) if benchmark is not None else (np.nan,) * REGRESSION_ROWS),
         ]
     if benchmark is not None:
         shown = benchmark.reindex(prices.index[1:])
@@ -170,6 +223,7 @@ def side_by_side(
             0.0,
             np.nan,
             1.0,
+            *(1.0,) * REGRESSION_ROWS,
         ]
         returns[benchmark_name] = shown.fillna(0.0)
     stats = pd.DataFrame(

@@ -173,6 +173,11 @@ DEFINITIONS: dict[str, str] = {
     "Tracking error": "Standard deviation of the daily return above the benchmark's, x sqrt(252).",
     "Information ratio": "Active return over tracking error: how steadily the portfolio beat the benchmark.",
     "Beta (vs benchmark)": "Covariance of daily returns with the benchmark's over the benchmark's variance.",
+    "R² (daily, vs benchmark)": "Share of the daily returns' variance the benchmark explains (the OLS fit of"
+    " the daily returns on the benchmark's, whose slope is the beta above).",
+    "Beta (weekly OLS, vs benchmark)": "Slope of an ordinary least-squares fit of weekly returns (compounded to"
+    " Fridays) on the benchmark's: less swayed by stale daily closes than the daily beta.",
+    "R² (weekly OLS, vs benchmark)": "Share of the weekly returns' variance the benchmark explains in that fit.",
     "chosen": "The weights typed, normalised to sum to 100% over the companies with prices.",
     "min_volatility": "Long-only weights with the lowest volatility on the historical covariance.",
     "max_sharpe": "Long-only weights with the highest Sharpe ratio on historical mean returns.",

@@ -115,9 +115,13 @@ def test_portfolio_pasted_from_excel_against_the_sp500_and_optimised_in_four_act
     aligned, returns = chosen(wf_db, weights, years=5)
     want = portfolio.performance(returns, risk_free=RF).annualized_volatility
     wait_for_stat(tab, "Annualised volatility", "Chosen", want)
-    cap = evaluate.relative(
-        returns, evaluate.returns_over(stored_benchmark(wf_db, "sp500_cap"), aligned.index)
-    )
+    market = evaluate.returns_over(stored_benchmark(wf_db, "sp500_cap"), aligned.index)
+    cap = evaluate.relative(returns, market)
+    # The regression beta beside it, by hand: weeks ending Friday, numpy's polyfit slope and corr^2.
+    both = pd.concat([returns.rename("r"), market.rename("b")], axis=1).dropna()
+    weeks = (1 + both).groupby(both.index.to_period("W-FRI")).prod() - 1
+    weekly_beta = np.polyfit(weeks["b"], weeks["r"], 1)[0]
+    weekly_r2 = np.corrcoef(weeks["b"], weeks["r"])[0, 1] ** 2
     rows = compare_rows(tab)
     names = ["Chosen", "Minimum volatility", "Maximum Sharpe", "HRP", "S&P 500 (cap weight)"]
     assert all(n in rows["Sharpe"] for n in names)
@@ -126,6 +130,9 @@ def test_portfolio_pasted_from_excel_against_the_sp500_and_optimised_in_four_act
         ("Tracking error", cap.tracking_error),
         ("Information ratio", cap.information_ratio),
         ("Active return (vs benchmark, annualised)", cap.active_return),
+        ("R² (daily, vs benchmark)", np.corrcoef(both["r"], both["b"])[0, 1] ** 2),
+        ("Beta (weekly OLS, vs benchmark)", weekly_beta),
+        ("R² (weekly OLS, vs benchmark)", weekly_r2),
     ):
         assert rows[stat]["Chosen"] == pytest.approx(value, abs=GRID_ROUNDING), stat
     assert np.isfinite(cap.beta)

@@ -83,6 +83,58 @@ def test_relative_statistics_equal_hand_computed_values_and_an_ols_beta() -> Non
     assert evaluate.relative(mine, bench).beta == pytest.approx(slope, rel=1e-10)
 
 
+def test_regression_beta_and_r_squared_equal_a_hand_computation() -> None:
+    """The daily OLS fit of four returns worked out by hand: x mean 0.005, Sxx 0.0005; y mean 0.00725,
+    Sxy 0.000745, Syy 0.00112075; beta = Sxy / Sxx = 1.49, R^2 = Sxy^2 / (Sxx Syy)."""
+    index = pd.bdate_range("2024-01-01", periods=4)
+    b = pd.Series([-0.01, 0.0, 0.01, 0.02], index=index)
+    r = pd.Series([-0.015, 0.001, 0.012, 0.031], index=index)
+    fit = evaluate.regression(r, b)
+    assert fit.beta == pytest.approx(1.49, rel=1e-12)
+    assert fit.r_squared == pytest.approx(0.000745**2 / (0.0005 * 0.00112075), rel=1e-12)
+    assert fit.observations == 4
+    assert fit.beta == pytest.approx(evaluate.relative(r, b).beta, rel=1e-12)  # the covariance beta
+
+
+def test_weekly_regression_compounds_friday_weeks_and_matches_statsmodels() -> None:
+    """Weekly: each series compounded over its Monday-Friday weeks by hand (a day missing from one
+    series leaves that day out of both), then statsmodels' OLS with a constant gives the same slope and
+    R^2; the side-by-side grid shows them (and the daily R^2) for each portfolio, 1 for the benchmark."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(3)
+    days = pd.bdate_range("2024-01-01", periods=60)  # a Monday: twelve whole weeks
+    bench = pd.Series(rng.normal(0.0005, 0.01, 60), index=days)
+    mine = 0.0002 + 0.8 * bench + rng.normal(0, 0.006, 60)
+    mine.iloc[9] = np.nan
+    weeks_r, weeks_b = [], []
+    for week in range(12):
+        kept = [d for d in range(week * 5, week * 5 + 5) if d != 9]
+        weeks_r.append(np.prod([1 + mine.iloc[d] for d in kept]) - 1)
+        weeks_b.append(np.prod([1 + bench.iloc[d] for d in kept]) - 1)
+    model = sm.OLS(np.array(weeks_r), sm.add_constant(np.array(weeks_b))).fit()
+    fit = evaluate.regression(mine, bench, weekly=True)
+    assert fit.observations == 12
+    assert fit.beta == pytest.approx(model.params[1], rel=1e-10)
+    assert fit.r_squared == pytest.approx(model.rsquared, rel=1e-10)
+    prices = _prices(5, days=120)
+    market = portfolio.equal_weight_index(prices)
+    side = evaluate.side_by_side(prices, {"Mix": {"A": 0.7, "C": 0.3}}, benchmark=market, benchmark_name="EW")
+    stats = side.stats.set_index("statistic")
+    returns = portfolio.portfolio_returns(prices, {"A": 0.7, "C": 0.3})
+    weekly = evaluate.regression(returns, market, weekly=True)
+    assert stats.at["Beta (weekly OLS, vs benchmark)", "Mix"] == pytest.approx(weekly.beta)
+    assert stats.at["R² (weekly OLS, vs benchmark)", "Mix"] == pytest.approx(weekly.r_squared)
+    corr = np.corrcoef(returns, market.reindex(returns.index))[0, 1]
+    assert stats.at["R² (daily, vs benchmark)", "Mix"] == pytest.approx(corr**2)
+    assert stats.loc[["R² (daily, vs benchmark)", "Beta (weekly OLS, vs benchmark)"], "EW"].tolist() == [
+        1.0,
+        1.0,
+    ]
+    with pytest.raises(NotEnoughDataError):
+        evaluate.regression(mine.iloc[:10], bench.iloc[:10], weekly=True)
+
+
 def test_relative_on_shared_dates_equals_the_joined_computation() -> None:
     """The Portfolio page's series share their dates, so relative() reads their arrays: the same figures,
     bit for bit, as joining the series (a benchmark with one more date takes that path), NaN rows left

@@ -454,6 +454,24 @@ SELECT p.symbol, array_agg(p.date - DATE '1970-01-01' ORDER BY p.date) AS days,
   FROM prices_daily p
  WHERE p.symbol = ANY($1::text[])
  GROUP BY p.symbol"""
+# The same from `$2` on, with each company's last price before it (the first return's previous close).
+SERVING_BENCHMARK_PRICES_FROM = """
+SELECT s.symbol, array_agg(p.date - DATE '1970-01-01' ORDER BY p.date) AS days,
+       array_agg(p.close ORDER BY p.date) AS closes,
+       array_agg(CASE WHEN p.adj_close IS NULL OR p.adj_close = 'NaN' THEN p.close ELSE p.adj_close END
+                 ORDER BY p.date) AS values
+  FROM unnest($1::text[]) AS s(symbol)
+  CROSS JOIN LATERAL (SELECT max(q.date) AS day FROM prices_daily q
+                       WHERE q.symbol = s.symbol AND q.date < $2::date) AS before
+  JOIN prices_daily p ON p.symbol = s.symbol AND p.date >= coalesce(before.day, $2::date)
+ GROUP BY s.symbol"""
+# The earliest price day the price items done since a refresh may have changed (each item's window
+# start, or its re-adjusted history's), and whether one had no window (its whole history).
+SERVING_PRICES_CHANGED_FROM = """
+SELECT min(least(CAST(params->>'from' AS date), CAST(params->'readjusted'->>'from' AS date))) AS start,
+       coalesce(bool_or(params->>'from' IS NULL), false) AS whole
+  FROM run_items
+ WHERE state = 'done' AND rows_changed > 0 AND dataset = 'prices' AND finished_at > $1 AND finished_at <= $2"""
 SERVING_MEMBERSHIP = "SELECT symbol, added, removed FROM sp500_membership"
 SERVING_REPORTED_SHARES = """
 SELECT symbol, fiscal_date,
@@ -468,6 +486,7 @@ SELECT EXISTS (SELECT 1 FROM sp500_changes
                 WHERE greatest(first_seen, updated_at, coalesce(withdrawn_at, first_seen)) > $1
                   AND greatest(first_seen, updated_at, coalesce(withdrawn_at, first_seen)) <= $2)"""
 DELETE_BENCHMARK_RETURNS = "DELETE FROM benchmark_returns"
+DELETE_BENCHMARK_RETURNS_FROM = "DELETE FROM benchmark_returns WHERE date >= $1"
 DELETE_SECTOR_MEDIANS = "DELETE FROM sector_medians"
 SERVING_RECORD = """
 INSERT INTO serving_refreshes AS r (name, state, attempted_at, succeeded_at, scope_from, run_id, symbols, rows,

@@ -356,9 +356,14 @@ def benchmark_sums(
     return benchmark.partial_sums(prices, spells, shares, profile)
 
 
-async def refresh_benchmark(pool: asyncpg.Pool) -> tuple[int, int, str | None]:
-    """Rebuild benchmark_returns whole, in one transaction, from the per-date sums of BATCH_SYMBOLS
-    companies at a time (memory follows the batch); returns the companies, rows written and latest date."""
+async def refresh_benchmark(pool: asyncpg.Pool, start: date | None = None) -> tuple[int, int, str | None]:
+    """Rebuild benchmark_returns whole (or its days from `start` on), in one transaction, from the per-date
+    sums of BENCHMARK_BATCH companies at a time (memory follows the batch); returns the companies, rows
+    written and latest date.
+
+    From `start`: each company's prices from its last one before `start` (a day's return needs the close
+    before it), so every day from `start` on sums exactly the rows a whole rebuild sums, in the same order.
+    """
     spells = _frame(await _fetch(pool, queries.SERVING_MEMBERSHIP), ("symbol", "added", "removed"))
     for name in ("added", "removed"):
         spells[name] = pd.to_datetime(spells[name])
@@ -371,11 +376,23 @@ async def refresh_benchmark(pool: asyncpg.Pool) -> tuple[int, int, str | None]:
     parts = []
     for at in range(0, len(symbols), BENCHMARK_BATCH):
         batch = symbols[at : at + BENCHMARK_BATCH]
-        priced = await _fetch(pool, queries.SERVING_BENCHMARK_PRICES, batch)
+        priced = await (
+            _fetch(pool, queries.SERVING_BENCHMARK_PRICES, batch)
+            if start is None
+            else _fetch(pool, queries.SERVING_BENCHMARK_PRICES_FROM, batch, start)
+        )
         reported = await _fetch(pool, queries.SERVING_REPORTED_SHARES, batch)
         parts.append(await asyncio.to_thread(benchmark_sums, priced, spells, reported, profile))
-    frame = benchmark.finish(pd.concat(parts)) if parts else benchmark.finish(pd.DataFrame())
-    written = await _replace(pool, queries.DELETE_BENCHMARK_RETURNS, (), BENCHMARK_RETURNS, frame)
+    sums = pd.concat(parts) if parts else pd.DataFrame()
+    if start is not None and not sums.empty:  # the days before `start` lack the returns they read
+        sums = sums[sums.index >= pd.Timestamp(start)]
+    frame = benchmark.finish(sums)
+    delete, args = (
+        (queries.DELETE_BENCHMARK_RETURNS, ())
+        if start is None
+        else (queries.DELETE_BENCHMARK_RETURNS_FROM, (start,))
+    )
+    written = await _replace(pool, delete, args, BENCHMARK_RETURNS, frame)
     as_of = str(max(frame["date"])) if not frame.empty else None
     return len(symbols), written, as_of
 
@@ -470,13 +487,33 @@ async def _refresh_universe(
 ) -> None:
     """The universe-wide tables (screener_rows with sector_medians, benchmark_returns), rebuilt whole when
     anything they read moved since their last success (prices move every multiple and the index)."""
+    if outcome.name == BENCHMARK_RETURNS:
+        await _refresh_benchmark_table(pool, outcome, since, until)
+        return
     if since is not None:
         every = [*STATEMENT_DATASETS, "prices", "profile"]
         changed = await _fetch(pool, queries.SERVING_CHANGED, every, since, until)
         moved = (await _fetch(pool, queries.SERVING_COMPANIES_CHANGED, since, until))[0][0]
-        if outcome.name == BENCHMARK_RETURNS and not moved:
-            moved = (await _fetch(pool, queries.SERVING_MEMBERSHIP_CHANGED, since, until))[0][0]
         if not changed and not moved:
             return
-    rebuild = refresh_benchmark if outcome.name == BENCHMARK_RETURNS else refresh_screener
-    outcome.symbols, outcome.rows, outcome.data_as_of = await rebuild(pool)
+    outcome.symbols, outcome.rows, outcome.data_as_of = await refresh_screener(pool)
+
+
+async def _refresh_benchmark_table(
+    pool: asyncpg.Pool, outcome: TableOutcome, since: datetime | None, until: datetime
+) -> None:
+    """benchmark_returns: whole when statements (share counts), profiles, companies or the index moved
+    since its last success; when only prices did, the days from the earliest one a price item loaded
+    (a daily run's week, not every member's whole history)."""
+    start: date | None = None
+    if since is not None:
+        others = [*STATEMENT_DATASETS, "profile"]
+        moved = bool(await _fetch(pool, queries.SERVING_CHANGED, others, since, until))
+        moved = moved or (await _fetch(pool, queries.SERVING_COMPANIES_CHANGED, since, until))[0][0]
+        moved = moved or (await _fetch(pool, queries.SERVING_MEMBERSHIP_CHANGED, since, until))[0][0]
+        if not moved:
+            prices = (await _fetch(pool, queries.SERVING_PRICES_CHANGED_FROM, since, until))[0]
+            if prices["start"] is None and not prices["whole"]:
+                return  # nothing it reads moved
+            start = None if prices["whole"] else prices["start"]
+    outcome.symbols, outcome.rows, outcome.data_as_of = await refresh_benchmark(pool, start)

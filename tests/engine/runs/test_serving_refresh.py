@@ -18,7 +18,7 @@ import pytest
 
 from devkit import seed
 from engine.db import PriceRow, create_pool, load_price_rows, queries
-from engine.runs.refresh import TABLES, refresh
+from engine.runs.refresh import TABLES, refresh, refresh_benchmark
 from engine.runs.status import collect_status, render_status
 from serving import company, fundamentals, lines
 from tests.conftest import Cluster, Database, throwaway_database
@@ -449,3 +449,33 @@ async def test_a_store_never_refreshed_rebuilds_only_the_months_its_loads_did_no
     report = {t.name: t for t in (await refresh(pool)).tables}
     assert report["month_end_closes"].symbols == 1
     assert await pool.fetch("SELECT * FROM month_end_closes WHERE symbol = 'JNJ' ORDER BY month") == kept
+
+
+async def test_a_prices_run_recomputes_the_benchmark_from_its_first_day_only(pool: asyncpg.Pool) -> None:
+    """A run that changed prices only recomputes benchmark_returns from the earliest day its price items
+    loaded, not every member's whole history: those days equal a whole rebuild's bit for bit (the
+    returns over the close before them included), the days before are left as they were."""
+    await refresh(pool, full=True)
+    before = [tuple(r) for r in await pool.fetch("SELECT * FROM benchmark_returns ORDER BY benchmark, date")]
+    start = date(2024, 12, 20)
+    moved = await pool.fetch(
+        "SELECT * FROM prices_daily WHERE symbol = 'KO' AND date >= $1 ORDER BY date", start
+    )
+    rows = [PriceRow(*r)._replace(close=r["close"] * 1.03, adj_close=r["adj_close"] * 1.03) for r in moved]
+    await load_price_rows(pool, "KO", rows, path="merge")
+    await _run_changed(
+        pool, [("KO", "prices", {"from": start.isoformat()}), ("MSFT", "prices", {"from": "2024-12-23"})]
+    )
+    report = {t.name: t for t in (await refresh(pool)).tables}
+    after = [tuple(r) for r in await pool.fetch("SELECT * FROM benchmark_returns ORDER BY benchmark, date")]
+    recent = [r for r in after if r[1] >= start]
+    assert report["benchmark_returns"].rows == len(recent) < len(after) // 100
+    assert [r for r in after if r[1] < start] == [r for r in before if r[1] < start]
+    assert recent != [r for r in before if r[1] >= start]  # KO's closes moved them
+    await refresh_benchmark(pool)  # the whole rebuild
+    assert [
+        tuple(r) for r in await pool.fetch("SELECT * FROM benchmark_returns ORDER BY benchmark, date")
+    ] == after
+    # A price item without a window (its whole history) or a statement change: the whole table again.
+    await _run_changed(pool, [("KO", "prices", {})])
+    assert {t.name: t for t in (await refresh(pool)).tables}["benchmark_returns"].rows == len(after)

@@ -265,7 +265,10 @@ def implied_growth(
     if target <= 0:
         raise AnalyticsError("no positive price to match")
 
-    def value(g: float) -> float:
+    # The ends through `dcf`, which checks every input (and raises on a terminal growth at or above WACC);
+    # the ~36 bisection steps then redo only its Gordon arithmetic, operation for operation (the discount
+    # factors do not depend on the growth), so each value is dcf's own to the bit (tests compare them).
+    def checked(g: float) -> float:
         path = fade_path(g, years, fade_years, terminal_growth)
         return dcf(
             fcf0,
@@ -278,7 +281,18 @@ def implied_growth(
             table=False,
         ).gordon.per_share
 
-    lo, hi = value(low), value(high)
+    lo, hi = checked(low), checked(high)
+    r, g_t, debt, n_shares = float(wacc), float(terminal_growth), float(net_debt), float(shares)
+    n = years + fade_years
+    discount = (1.0 + r) ** -(np.arange(1, n + 1).astype(float) - 0.0)
+    tail = (1.0 + r) ** -(n - 0.0)
+
+    def value(g: float) -> float:
+        fcf = fcf0 * np.cumprod([1.0 + x for x in fade_path(g, years, fade_years, terminal_growth)])
+        pv_explicit = float((fcf * discount).sum())
+        ev = pv_explicit + float(fcf[-1]) * (1.0 + g_t) / (r - g_t) * tail
+        return float((ev - debt) / n_shares)
+
     if not lo <= target <= hi:
         raise AnalyticsError(
             f"the price {target:,.2f} is outside the values from {low:.0%} to {high:.0%} growth"

@@ -312,6 +312,29 @@ def test_implied_growth_gives_back_the_growth_that_made_the_price(fade: int) -> 
     assert got == pytest.approx(0.07, abs=1e-8)
 
 
+def _implied_through_dcf(fcf0: float, price: float, years: int, fade: int, **terms: float) -> float:
+    """The reverse DCF as it was written first: the same bisection, every step a whole `dcf` call."""
+
+    def value(g: float) -> float:
+        path = v.fade_path(g, years, fade, terms["terminal_growth"])
+        return v.dcf(fcf0, growth=path, years=len(path), table=False, **terms).gordon.per_share
+
+    a, b = -0.5, 1.0
+    while b - a > 1e-10:
+        mid = (a + b) / 2
+        a, b = (mid, b) if value(mid) < price else (a, mid)
+    return (a + b) / 2
+
+
+@pytest.mark.parametrize(("fade", "price"), [(0, 150.0), (3, 150.0), (5, 420.0), (0, 61.3)])
+def test_implied_growth_equals_the_bisection_through_dcf(fade: int, price: float) -> None:
+    """Each bisection step redoes dcf's Gordon arithmetic instead of calling it: the growth found is the
+    same float as when every step was a whole dcf()."""
+    terms = {"wacc": 0.087, "terminal_growth": 0.023, "net_debt": 1_250.0, "shares": 97.0}
+    got = v.implied_growth(310.0, price=price, years=5, fade_years=fade, **terms)
+    assert got == _implied_through_dcf(310.0, price, 5, fade, **terms)
+
+
 def test_implied_growth_refuses_what_no_growth_explains() -> None:
     with pytest.raises(AnalyticsError, match="not positive"):
         v.implied_growth(-5.0, price=10.0, years=5, wacc=0.09, terminal_growth=0.02, net_debt=0.0, shares=1.0)

@@ -26,26 +26,36 @@ ALIGN = {"FY": "fiscal_year", "TTM": "quarter", "CAL": "calendar_year"}
 
 
 def stored_or_computed(
-    symbols: Sequence[str], basis: str, *, first: bool = False, pin: int | None = None
+    symbols: Sequence[str],
+    basis: str,
+    *,
+    first: bool = False,
+    pin: int | None = None,
+    as_of: str | None = None,
 ) -> pd.DataFrame:
     """metric_history rows of one stored basis ("FY", "Q", "TTM") for the symbols, by symbol and date;
     `first`: as first reported (metric_history_first where a company was restated); `pin`: computed
-    from the statements as the store held them when that run ended."""
+    from the statements as the store held them when that run ended; `as_of`: as it knew them at the end
+    of that day (else as first reported when filed by then)."""
     svc = services()
     tables = [serving_state.METRIC_HISTORY, *([serving_state.METRIC_HISTORY_FIRST] if first else [])]
-    if pin is None and all(serving_state.usable(t) for t in tables):
+    if pin is None and as_of is None and all(serving_state.usable(t) for t in tables):
         return queries.metric_histories(svc.router, symbols, basis, first=first)
-    rows = queries.statement_rows(svc.router, symbols, first=first, pin=pin)
+    rows = queries.statement_rows(svc.router, symbols, first=first, pin=pin, as_of=as_of)
     frame = history.metric_frame(*history.group_statements(rows))
     frame = frame[frame["basis"] == basis] if not frame.empty else frame
     return frame.sort_values(["symbol", "fiscal_date"], kind="stable").reset_index(drop=True)
 
 
-def _prepare(symbols: Sequence[str], basis: str, first: bool = False) -> dict[str, pd.DataFrame]:
+def _prepare(
+    symbols: Sequence[str], basis: str, first: bool = False, pin: int | None = None, as_of: str | None = None
+) -> dict[str, pd.DataFrame]:
     """Each symbol's rows of `basis`, split-adjusted and priced at each period end (empty when none)."""
     source = "FY" if basis == "FY" else "TTM"
-    rows = stored_or_computed(symbols, source, first=first)
-    quarters = stored_or_computed(symbols, "Q", first=first) if source == "TTM" else None
+    rows = stored_or_computed(symbols, source, first=first, pin=pin, as_of=as_of)
+    quarters = (
+        stored_or_computed(symbols, "Q", first=first, pin=pin, as_of=as_of) if source == "TTM" else None
+    )
     closes = (
         queries.closes_on(services().router, rows["symbol"].tolist(), rows["fiscal_date"].tolist())
         if not rows.empty
@@ -80,11 +90,20 @@ def _aligned(frame: pd.DataFrame, basis: str) -> pd.DataFrame:
     return frame
 
 
-def histories(symbols: Sequence[str], basis: str, *, first: bool = False) -> dict[str, pd.DataFrame]:
-    """The chosen companies' histories on `basis`, as first reported with `first` (cached per choice and
-    data version)."""
-    key = (tuple(symbols), basis, first)
-    return services().cache.cached("compare-histories", key, lambda: _prepare(list(symbols), basis, first))
+def histories(
+    symbols: Sequence[str],
+    basis: str,
+    *,
+    first: bool = False,
+    pin: int | None = None,
+    as_of: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The chosen companies' histories on `basis`, as first reported with `first`, as the store held them
+    when run `pin` ended or knew them on `as_of` (cached per choice and data version)."""
+    key = (tuple(symbols), basis, first, pin, as_of)
+    return services().cache.cached(
+        "compare-histories", key, lambda: _prepare(list(symbols), basis, first, pin, as_of)
+    )
 
 
 def group_members(group: str, name: str) -> list[str]:
@@ -93,18 +112,27 @@ def group_members(group: str, name: str) -> list[str]:
     return sorted(frame.loc[frame[group] == name, "symbol"].tolist())
 
 
-def group_medians(group: str, name: str, basis: str, metric: str, *, first: bool = False) -> pd.DataFrame:
+def group_medians(
+    group: str,
+    name: str,
+    basis: str,
+    metric: str,
+    *,
+    first: bool = False,
+    pin: int | None = None,
+    as_of: str | None = None,
+) -> pd.DataFrame:
     """Per aligned period: the median of `metric` over the group's companies with a value, and how many
     had one (columns: the ALIGN key, median, n), from every member's history (cached per group), as
-    first reported with `first`."""
+    first reported with `first`, pinned or as of a date as `histories` reads them."""
     svc = services()
 
     def build() -> pd.DataFrame:
         peers = group_members(group, name)
         every = svc.cache.cached(
             "group-histories",
-            (group, name, basis, first),
-            lambda: _prepare(peers, basis, first) if peers else {},
+            (group, name, basis, first, pin, as_of),
+            lambda: _prepare(peers, basis, first, pin, as_of) if peers else {},
         )
         parts = [f[[ALIGN[basis], metric]] for f in every.values() if not f.empty and metric in f]
         if not parts:
@@ -115,4 +143,4 @@ def group_medians(group: str, name: str, basis: str, metric: str, *, first: bool
         grouped = long.groupby(ALIGN[basis])[metric]
         return pd.DataFrame({"median": grouped.median(), "n": grouped.count()}).reset_index()
 
-    return svc.cache.cached("group-medians", (group, name, basis, metric, first), build)
+    return svc.cache.cached("group-medians", (group, name, basis, metric, first, pin, as_of), build)

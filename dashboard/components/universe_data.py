@@ -53,17 +53,20 @@ def metrics(figures: str = "restated") -> pd.DataFrame:
     return svc.cache.cached("screener-table", (), build)
 
 
-def pinned_metrics(pin: int, figures: str = "restated") -> pd.DataFrame:
+def pinned_metrics(pin: int | None, figures: str = "restated", as_of: str | None = None) -> pd.DataFrame:
     """The screener table as the store held its inputs when run `pin` ended (`queries.pinned_inputs`):
     the statements then (as first reported with `figures` "first"), that day's members, their closes up
-    to it, share counts from the quarters known then and the restatements seen by then. The price
+    to it, share counts from the quarters known then and the restatements seen by then; with `as_of`, as
+    the store knew them at the end of that day (or as first reported when filed by then). The price
     statistics are computed at refresh only, so a pinned table has none."""
     svc = services()
 
     def build() -> pd.DataFrame:
-        pinned = queries.pinned_inputs(svc.router, pin)
-        mode = "first" if figures == "first" else "known"
-        raw = queries.recent_annual_versions(svc.router, derive.KINDS, derive.DEPTH, mode=mode, pin=pin)
+        pinned = queries.pinned_inputs(svc.router, pin, as_of)
+        mode = "first" if figures == "first" else "pit" if as_of else "known"
+        raw = queries.recent_annual_versions(
+            svc.router, derive.KINDS, derive.DEPTH, mode=mode, pin=pin, as_of=as_of
+        )
         table = derive.screener_table(raw, pinned["closes"], pinned["counts"], pinned["members"])
         if table.empty:
             return table
@@ -75,7 +78,7 @@ def pinned_metrics(pin: int, figures: str = "restated") -> pd.DataFrame:
         days = pinned["closes"].set_index("symbol")["date"] if not pinned["closes"].empty else pd.Series()
         return table.join(added).join(restated).assign(price_date=days.reindex(table.index))
 
-    return svc.cache.cached("screener-table-pinned", (pin, figures), build)
+    return svc.cache.cached("screener-table-pinned", (pin, figures, as_of), build)
 
 
 def first_reported(table: pd.DataFrame) -> pd.DataFrame:
@@ -114,23 +117,27 @@ def sector_medians(table: pd.DataFrame, columns: tuple[str, ...] = valuation.MUL
 
 
 def latest_ttm(
-    *, first: bool = False, pin: int | None = None, symbols: list[str] | None = None
+    *,
+    first: bool = False,
+    pin: int | None = None,
+    symbols: list[str] | None = None,
+    as_of: str | None = None,
 ) -> pd.DataFrame:
     """Each symbol's latest TTM metric_history row, indexed by symbol (computed on a store without it);
-    as first reported with `first`; computed from what the store held when run `pin` ended (for
-    `symbols`, that day's members) with `pin`."""
+    as first reported with `first`; computed from what the store held when run `pin` ended, or knew on
+    `as_of` (for `symbols`, that day's members)."""
     svc = services()
     tables = [serving_state.METRIC_HISTORY, *([serving_state.METRIC_HISTORY_FIRST] if first else [])]
 
     def build() -> pd.DataFrame:
-        if pin is None and all(serving_state.usable(t) for t in tables):
+        if pin is None and as_of is None and all(serving_state.usable(t) for t in tables):
             rows = queries.latest_ttm(svc.router, first=first)
         else:
             chosen = symbols if symbols is not None else members()["symbol"].tolist()
-            rows = history_data.stored_or_computed(chosen, "TTM", first=first, pin=pin)
+            rows = history_data.stored_or_computed(chosen, "TTM", first=first, pin=pin, as_of=as_of)
         return basis.latest(rows)
 
-    return svc.cache.cached("latest-ttm", (first, pin), build)
+    return svc.cache.cached("latest-ttm", (first, pin, as_of), build)
 
 
 def reference_day(table: pd.DataFrame) -> pd.Timestamp | None:
@@ -141,26 +148,30 @@ def reference_day(table: pd.DataFrame) -> pd.Timestamp | None:
     return pd.Timestamp(day) if day else None
 
 
-def on_basis(kind: str, figures: str = "restated", pin: int | None = None) -> pd.DataFrame:
+def on_basis(
+    kind: str, figures: str = "restated", pin: int | None = None, as_of: str | None = None
+) -> pd.DataFrame:
     """The screener table on one clear basis: "ttm" (trailing twelve months where four quarters end no
     earlier than the last fiscal year, else that year) or "fy" (the latest fiscal year), with the basis,
     the period end, a flag for periods over nine months old, and n/m ratios blanked (serving/basis.py);
-    `figures` "first": as first reported; `pin`: as the store held it when that run ended."""
+    `figures` "first": as first reported; `pin`: as the store held it when that run ended; `as_of`: as
+    it knew it at the end of that day."""
     svc = services()
+    live = pin is None and as_of is None
 
     def build() -> pd.DataFrame:
-        table = metrics(figures) if pin is None else pinned_metrics(pin, figures)
+        table = metrics(figures) if live else pinned_metrics(pin, figures, as_of)
         if table.empty:
             return table
         first = figures == "first"
         ttm = (
-            latest_ttm(first=first, pin=pin, symbols=None if pin is None else list(table.index))
+            latest_ttm(first=first, pin=pin, symbols=None if live else list(table.index), as_of=as_of)
             if kind == "ttm"
             else pd.DataFrame()
         )
         return basis.clear_basis(table, ttm, reference=reference_day(table), firm=firm_flags())
 
-    return svc.cache.cached("screener-basis", (kind, figures, pin), build)
+    return svc.cache.cached("screener-basis", (kind, figures, pin, as_of), build)
 
 
 def basis_medians(kind: str = "ttm") -> tuple[pd.DataFrame, pd.DataFrame]:

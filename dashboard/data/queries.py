@@ -505,19 +505,22 @@ def recent_annual_versions(
     mode: str,
     symbols: Sequence[str] | None = None,
     pin: int | None = None,
+    as_of: str | None = None,
 ) -> pd.DataFrame:
     """`recent_annual` from schema 173's `statement_versions(mode)` (every symbol when `symbols` is None):
-    'first' as first reported, 'known' as held; as the store held them when run `pin` ended."""
-    if any(k not in STATEMENT_KINDS for k in kinds) or mode not in ("first", "known"):
+    'first' as first reported, 'known' as held, 'pit' as known at the end of `as_of` (else as first
+    reported when filed by then); as the store held them when run `pin` ended."""
+    if any(k not in STATEMENT_KINDS for k in kinds) or mode not in ("first", "known", "pit"):
         raise ValueError("unknown statement kind or mode")
     return _read(
         router,
         "SELECT kind, symbol, fiscal_date, payload FROM (SELECT kind, symbol, fiscal_date, payload,"
         " row_number() OVER (PARTITION BY symbol, kind ORDER BY fiscal_date DESC) AS rn"
-        f" FROM statement_versions(:mode, NULL, {PINNED_AT if pin is not None else 'NULL'},"
+        f" FROM statement_versions(:mode, CAST(:as_of AS date), {PINNED_AT if pin is not None else 'NULL'},"
         " CAST(:symbols AS text[]), CAST(:kinds AS text[]), '{FY}')) ranked WHERE rn <= :keep",
         {
             "mode": mode,
+            "as_of": as_of,
             "symbols": list(symbols) if symbols is not None else None,
             "kinds": list(kinds),
             "keep": keep,
@@ -526,34 +529,43 @@ def recent_annual_versions(
     )
 
 
-def pinned_inputs(router: ReplicaRouter, pin: int) -> dict[str, pd.DataFrame]:
+def pinned_inputs(
+    router: ReplicaRouter, pin: int | None, as_of: str | None = None
+) -> dict[str, pd.DataFrame]:
     """What a screen pinned to run `pin` is computed from, as the store held it when that run ended: the
     S&P 500 members on that day (symbol, name, sector), each company's last close on or before it
     (symbol, date, close: a close dated later cannot have been held), the latest quarter's diluted share
     count known then (profile_shares NaN: the profile is not versioned), and the restated lines seen by
-    then (split-only ones left out)."""
-    day = f"CAST({PINNED_AT} AS date)"
+    then (split-only ones left out). With `as_of` (and no pin, or an earlier day than the run's end): the
+    same as the store knew it at the end of that day (the share counts as first reported when filed by
+    then and the store's history starts later)."""
+    if pin is None and as_of is None:
+        raise ValueError("a pinned run or an as-of date")
+    knowledge = PINNED_AT if pin is not None else "CAST(NULL AS timestamptz)"
+    day = f"least(CAST({knowledge} AS date), CAST(:as_of AS date))"
+    seen_by = f"least({knowledge}, {AS_OF_CUTOFF})"
+    mode = "pit" if as_of is not None else "known"
     members = _read(
         router,
         "SELECT c.symbol, c.name, c.sector FROM companies c WHERE EXISTS (SELECT 1 FROM sp500_membership m"
         f" WHERE m.symbol = c.symbol AND (m.added IS NULL OR m.added <= {day})"
         f" AND (m.removed IS NULL OR m.removed > {day})) ORDER BY c.symbol",
-        {"pin": pin},
+        {"pin": pin, "as_of": as_of},
     )
     closes = _read(
         router,
         "SELECT c.symbol, p.date, p.close FROM companies c CROSS JOIN LATERAL (SELECT date, close"
         f" FROM prices_daily d WHERE d.symbol = c.symbol AND d.date <= {day} ORDER BY date DESC LIMIT 1) p",
-        {"pin": pin},
+        {"pin": pin, "as_of": as_of},
     )
     counts = _read(
         router,
         "SELECT DISTINCT ON (symbol) symbol, NULL::float8 AS profile_shares, fiscal_date AS quarter_date,"
         " CASE WHEN jsonb_typeof(payload->'weightedAverageShsOutDil') = 'number'"
         " THEN CAST(payload->>'weightedAverageShsOutDil' AS float8) END AS quarter_shares"
-        f" FROM statement_versions('known', NULL, {PINNED_AT}, NULL, '{{income}}', CAST(:quarters AS text[]))"
-        " ORDER BY symbol, fiscal_date DESC",
-        {"pin": pin, "quarters": list(fiscal_labels("Q"))},
+        f" FROM statement_versions('{mode}', CAST(:as_of AS date), {knowledge}, NULL, '{{income}}',"
+        " CAST(:quarters AS text[])) ORDER BY symbol, fiscal_date DESC",
+        {"pin": pin, "as_of": as_of, "quarters": list(fiscal_labels("Q"))},
     )
     if counts.empty:
         counts = pd.DataFrame(columns=["symbol", "profile_shares", "quarter_date", "quarter_shares"])
@@ -563,8 +575,8 @@ def pinned_inputs(router: ReplicaRouter, pin: int) -> dict[str, pd.DataFrame]:
     lines = _read(
         router,
         "SELECT symbol, kind, period, fiscal_date, seen_at, restated_on, change FROM statement_changes"
-        f" WHERE NOT per_share_only AND seen_at <= {PINNED_AT}",
-        {"pin": pin},
+        f" WHERE NOT per_share_only AND seen_at <= {seen_by}",
+        {"pin": pin, "as_of": as_of},
     )
     return {"members": members, "closes": closes, "counts": counts, "lines": lines}
 
@@ -796,16 +808,22 @@ def statement_lines(
 
 
 def statement_rows(
-    router: ReplicaRouter, symbols: Sequence[str], *, first: bool = False, pin: int | None = None
+    router: ReplicaRouter,
+    symbols: Sequence[str],
+    *,
+    first: bool = False,
+    pin: int | None = None,
+    as_of: str | None = None,
 ) -> list[dict[str, Any]]:
     """The statement rows metric_history is computed from (`serving.history.group_statements` takes them),
     for a store whose serving tables are not filled yet; each period's first payload with `first` (what
-    the engine computes metric_history_first from); as the store held them when run `pin` ended."""
+    the engine computes metric_history_first from); as the store held them when run `pin` ended; as it
+    knew them at the end of `as_of` (else as first reported when filed by then)."""
     source = (
         "(SELECT symbol, kind, period, fiscal_date, fiscal_year, known_since AS updated_at, payload"
-        f" FROM statement_versions(:mode, NULL, {PINNED_AT if pin is not None else 'NULL'},"
+        f" FROM statement_versions(:mode, CAST(:as_of AS date), {PINNED_AT if pin is not None else 'NULL'},"
         " CAST(:symbols AS text[]))) AS s"
-        if first or pin is not None
+        if first or pin is not None or as_of is not None
         else "statements"
     )
     result = _result(
@@ -813,7 +831,12 @@ def statement_rows(
         "SELECT symbol, kind, CASE WHEN period = 'FY' THEN 'FY' ELSE 'Q' END AS grp, period, fiscal_date,"
         f" fiscal_year, updated_at, payload FROM {source}"
         " WHERE symbol = ANY(:symbols) AND kind IN ('income', 'balance', 'cashflow') ORDER BY symbol, fiscal_date",
-        {"symbols": list(symbols), "mode": "first" if first else "known", "pin": pin},
+        {
+            "symbols": list(symbols),
+            "mode": "first" if first else "pit" if as_of is not None else "known",
+            "pin": pin,
+            "as_of": as_of,
+        },
     )
     return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 

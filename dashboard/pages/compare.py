@@ -21,6 +21,7 @@ from dashboard.components import (
     company_data,
     compare_view,
     history_data,
+    pins,
     point_in_time,
     states,
     tables,
@@ -93,6 +94,8 @@ URL = urlstate.page_state(
     urlstate.Param("span", "compare-span", default="5Y", choices=tuple(SPANS), label="range"),
     urlstate.Param("scale", "compare-scale", default="linear", choices=tuple(SCALES), label="scale"),
     urlstate.Param("figures", "compare-figures", default="restated", choices=tuple(point_in_time.FIGURES)),
+    urlstate.Param("asof", "compare-asof", kind="date", prop="date", label="as-of date"),
+    pins.param("compare"),
 )
 register_picker("compare-symbols")
 
@@ -175,11 +178,20 @@ def layout(**query: Any) -> Component:
             className="mb-2 g-2",
         ),
         dbc.Row(
-            radio_column(
-                "compare-figures", point_in_time.FIGURES, state["figures"], md=6, label="Statement figures"
-            ),
-            className="mb-2",
+            [
+                radio_column(
+                    "compare-figures",
+                    point_in_time.FIGURES,
+                    state["figures"],
+                    md=4,
+                    label="Statement figures",
+                ),
+                company_data.as_of_picker("compare-asof", md=3, value=state["asof"]),
+                pins.control("compare", state["pin"], md=4),
+            ],
+            className="mb-2 g-2 align-items-end",
         ),
+        html.Div(id="compare-pinned", className="small text-muted mb-1"),
         html.Div(id="compare-staleness"),
         heading("History", "compare", "history"),
         chart("compare-history-graph", "compare-history"),
@@ -244,8 +256,10 @@ def compare_tickers(pasted: str | None, chosen: list[str] | None) -> tuple[Any, 
     return keep, keep, None
 
 
-def ratio_table(symbols: list[str], figures: str = "restated") -> pd.DataFrame:
-    table = universe_data.on_basis("ttm", figures)
+def ratio_table(
+    symbols: list[str], figures: str = "restated", pin: int | None = None, as_of: str | None = None
+) -> pd.DataFrame:
+    table = universe_data.on_basis("ttm", figures, pin, as_of)
     if table.empty:
         return pd.DataFrame()
     labelled = with_labels(table)
@@ -254,10 +268,16 @@ def ratio_table(symbols: list[str], figures: str = "restated") -> pd.DataFrame:
     return rows[[c for c in [*COLUMNS, "not_meaningful"] if c in rows.columns]]
 
 
-def normalised(symbols: list[str], span: str) -> pd.DataFrame:
-    """Adjusted closes in the span, rebased to 100 at each symbol's first price, and the stored cap-weighted
-    S&P 500 rebased to 100 on the same first day where it is stored (empty: no prices)."""
-    shown = company_data.adjusted_closes(symbols, days=SPANS[span])
+def normalised(symbols: list[str], span: str, last: str | None = None) -> pd.DataFrame:
+    """Adjusted closes in the span (ending on `last` when given: an as-of date or a pinned run's day),
+    rebased to 100 at each symbol's first price, and the stored cap-weighted S&P 500 rebased to 100 on the
+    same first day where it is stored (empty: no prices)."""
+    if last is None:
+        shown = company_data.adjusted_closes(symbols, days=SPANS[span])
+    else:
+        shown = company_data.adjusted_closes(symbols).loc[: pd.Timestamp(last)]
+        if not shown.empty:
+            shown = shown[shown.index >= shown.index[-1] - pd.Timedelta(days=SPANS[span])]
     if shown.empty:
         return pd.DataFrame()
     values = shown.to_numpy()
@@ -269,6 +289,46 @@ def normalised(symbols: list[str], span: str) -> pd.DataFrame:
 
 def valid_figures(figures: Any) -> str:
     return valid_choice(figures or "restated", tuple(point_in_time.FIGURES), name="figures")
+
+
+def valid_view(as_of: Any, pin: Any) -> tuple[str | None, int | None]:
+    """The as-of date and the pinned run (None: live), checked.
+
+    Raises:
+        InvalidInput: not a date, or no such run in the ledger.
+    """
+    return company_data.as_of_date(as_of), point_in_time.pinned_run(pin)
+
+
+def view_params(as_of: str | None, pin: int | None) -> dict[str, str]:
+    return {**({"as_of": as_of} if as_of else {}), **({"pin": str(pin)} if pin is not None else {})}
+
+
+@callback(
+    Output("compare-pinned", "children"),
+    Input("compare-asof", "date"),
+    Input("compare-pin", "value"),
+)
+def compare_pinned(as_of: Any, pin: Any) -> Any:
+    """What the figures are when the view is pinned or dated: said above the history."""
+    try:
+        day, pinned = valid_view(as_of, pin)
+    except FAILURES as exc:
+        return states.error(str(exc))
+    said = []
+    if pinned is not None:
+        said.append(
+            pins.sentence(pinned, "the statements, medians and latest figures as the store held them then")
+        )
+    if day:
+        said.append(
+            f"As of {day}: the statements as the store knew them at the end of that day (as first reported,"
+            " filed by then, where its history starts later), that day's index members and closes up to it."
+        )
+    return html.Span(" ".join(said), id="compare-pinned-text") if said else None
+
+
+pins.register("compare")
 
 
 def history_inputs(
@@ -285,9 +345,18 @@ def history_inputs(
 
 
 def history_view(
-    chosen: list[str], metric: str, basis: str, years: int, wanted: list[str], first: bool = False
+    chosen: list[str],
+    metric: str,
+    basis: str,
+    years: int,
+    wanted: list[str],
+    first: bool = False,
+    pin: int | None = None,
+    as_of: str | None = None,
 ) -> tuple[Any, ...]:
-    frames = compare_view.windowed(history_data.histories(chosen, basis, first=first), basis, years)
+    frames = compare_view.windowed(
+        history_data.histories(chosen, basis, first=first, pin=pin, as_of=as_of), basis, years
+    )
     long = compare_view.long_table(frames, basis, metric)
     missing = [s for s in chosen if s not in set(long["symbol"])]
     overlays = []
@@ -295,7 +364,9 @@ def history_view(
         column = "sector" if kind == "sector" else "sub_industry"
         names = dict.fromkeys(str(v) for v in _groups(chosen, column) if isinstance(v, str))
         for name in names:
-            medians = history_data.group_medians(column, name, basis, metric, first=first)
+            medians = history_data.group_medians(
+                column, name, basis, metric, first=first, pin=pin, as_of=as_of
+            )
             periods = set(long["period"])
             shown = medians[
                 [compare_view.label(basis, v) in periods for v in medians[history_data.ALIGN[basis]]]
@@ -349,9 +420,18 @@ def _col(name: str, kind: str) -> Col:
     Input("compare-years", "value"),
     Input("compare-overlay", "value"),
     Input("compare-figures", "value"),
+    Input("compare-asof", "date"),
+    Input("compare-pin", "value"),
 )
 def compare_history(
-    symbols: Any, metric: Any, basis: Any, years: Any, overlays: Any, figures: Any = None
+    symbols: Any,
+    metric: Any,
+    basis: Any,
+    years: Any,
+    overlays: Any,
+    figures: Any = None,
+    as_of: Any = None,
+    pin: Any = None,
 ) -> tuple[Any, ...]:
     try:
         chosen, metric, basis, count, wanted = history_inputs(symbols, metric, basis, years, overlays)
@@ -360,9 +440,12 @@ def compare_history(
         return dash.no_update, dash.no_update, f"{exc}.", dash.no_update
     first = figures == "first"
     try:
-        key = (tuple(chosen), metric, basis, count, tuple(wanted), first)
+        day, pinned = valid_view(as_of, pin)
+        key = (tuple(chosen), metric, basis, count, tuple(wanted), first, pinned, day)
         figure, table = services().cache.cached(
-            "compare-history-view", key, lambda: history_view(chosen, metric, basis, count, wanted, first)
+            "compare-history-view",
+            key,
+            lambda: history_view(chosen, metric, basis, count, wanted, first, pinned, day),
         )
     except FAILURES as exc:
         return charts.blank_figure(), states.error(str(exc)), None, "#"
@@ -373,6 +456,7 @@ def compare_history(
         "years": str(count),
         "overlay": ",".join(wanted),
         **({"figures": figures} if first else {}),
+        **view_params(day, pinned),
     }
     return figure, table, None, export_href("compare", "history", params)
 
@@ -387,23 +471,31 @@ def compare_history(
     Input("compare-span", "value"),
     Input("compare-scale", "value"),
     Input("compare-figures", "value"),
+    Input("compare-asof", "date"),
+    Input("compare-pin", "value"),
 )
 def compare_update(
-    symbols: list[str] | None, span: str, scale: str | None, figures: str | None = None
+    symbols: list[str] | None,
+    span: str,
+    scale: str | None,
+    figures: str | None = None,
+    as_of: Any = None,
+    pin: Any = None,
 ) -> tuple[Any, Any, Any, str, str]:
     try:
         chosen = valid_symbols(symbols or [], minimum=2, maximum=MAX_TICKERS)
         span = valid_choice(span, tuple(SPANS), name="range")
         scale = valid_choice(scale or "linear", tuple(SCALES), name="scale")
         figures = valid_figures(figures)
+        day, pinned = valid_view(as_of, pin)
         grid, figure = services().cache.cached(
             "compare-view",
-            (tuple(chosen), span, scale, figures),
-            lambda: compare_snapshot(chosen, span, scale, figures),
+            (tuple(chosen), span, scale, figures, pinned, day),
+            lambda: compare_snapshot(chosen, span, scale, figures, pinned, day),
         )
     except FAILURES as exc:  # one message, in the table's place
         return states.error(str(exc)), charts.blank_figure(), states.staleness(), "#", "#"
-    params = {"symbols": ",".join(chosen), "span": span}
+    params = {"symbols": ",".join(chosen), "span": span, **view_params(day, pinned)}
     return (
         grid,
         figure,
@@ -415,10 +507,18 @@ def compare_update(
     )
 
 
-def compare_snapshot(chosen: list[str], span: str, scale: str, figures: str = "restated") -> tuple[Any, Any]:
-    """The latest figures' grid and the price chart for one choice (cached whole)."""
-    table = ratio_table(chosen, figures)
-    prices = normalised(chosen, span)
+def compare_snapshot(
+    chosen: list[str],
+    span: str,
+    scale: str,
+    figures: str = "restated",
+    pin: int | None = None,
+    as_of: str | None = None,
+) -> tuple[Any, Any]:
+    """The latest figures' grid and the price chart for one choice (cached whole): pinned or as of a date,
+    the figures then and the closes up to that day."""
+    table = ratio_table(chosen, figures, pin, as_of)
+    prices = normalised(chosen, span, pins.last_day(as_of, pin))
     grid = (
         results_grid(table, id_="compare-grid")
         if not table.empty
@@ -439,7 +539,7 @@ def compare_snapshot(chosen: list[str], span: str, scale: str, figures: str = "r
 @register_export("compare", "ratios")
 def export_ratios(args: Mapping[str, str]) -> pd.DataFrame:
     symbols = valid_symbols(args.get("symbols", "").split(","), minimum=2, maximum=MAX_TICKERS)
-    table = ratio_table(symbols, valid_figures(args.get("figures")))
+    table = ratio_table(symbols, valid_figures(args.get("figures")), *_pinned(args))
     return with_nm(table).drop(columns=["basis_shown"], errors="ignore")
 
 
@@ -449,11 +549,22 @@ def export_history(args: Mapping[str, str]) -> pd.DataFrame:
         args.get("symbols", "").split(","), args.get("metric"), args.get("basis"), args.get("years"), []
     )
     first = valid_figures(args.get("figures")) == "first"
-    frames = compare_view.windowed(history_data.histories(chosen, basis, first=first), basis, count)
+    pin, as_of = _pinned(args)
+    frames = compare_view.windowed(
+        history_data.histories(chosen, basis, first=first, pin=pin, as_of=as_of), basis, count
+    )
     return compare_view.long_table(frames, basis, metric).assign(metric=metric, basis=basis)
 
 
 @register_export("compare", "prices")
 def export_prices(args: Mapping[str, str]) -> pd.DataFrame:
     symbols = valid_symbols(args.get("symbols", "").split(","), minimum=2, maximum=MAX_TICKERS)
-    return normalised(symbols, valid_choice(args.get("span"), tuple(SPANS), name="range"))
+    pin, as_of = _pinned(args)
+    span = valid_choice(args.get("span"), tuple(SPANS), name="range")
+    return normalised(symbols, span, pins.last_day(as_of, pin))
+
+
+def _pinned(args: Mapping[str, str]) -> tuple[int | None, str | None]:
+    """An export link's pinned run and as-of date: the CSV holds what the pinned or dated view showed."""
+    as_of, pin = valid_view(args.get("as_of"), args.get("pin"))
+    return pin, as_of

@@ -378,6 +378,52 @@ def test_a_pinned_link_still_shows_the_numbers_from_before_a_later_restatement(
     assert float(restated_csv["net_margin"]) == pytest.approx(net_income / RESTATED_REVENUE)
 
 
+def test_a_pinned_or_dated_compare_link_shows_the_figures_held_then(
+    tab: Any, history_db: tuple[Database, date, float]
+) -> None:
+    """Compare pinned to the first run says so and shows AAPL's revenue as filed (history grid and CSV),
+    though the second run stored FMP's restatement, which the live view and a link pinned to the second
+    run show. As of 2010-06-30 it shows only the years filed by then, and closes up to that day."""
+    db, day, filed = history_db
+    first, last = query(db.owner_url, "SELECT min(run_id), max(run_id) FROM runs")[0]
+    year = query(
+        db.owner_url,
+        "SELECT fiscal_year FROM statements WHERE symbol = 'AAPL' AND kind = 'income' AND period = 'FY'"
+        " AND fiscal_date = %s",
+        day,
+    )[0][0]
+    link = tab.base_url + "/compare?symbols=AAPL,TSLA&metric=revenue&basis=FY"
+    for pin, revenue in ((first, filed), (last, RESTATED_REVENUE), (None, RESTATED_REVENUE)):
+        tab.goto(link + (f"&pin={pin}" if pin else ""))
+        _await_cell(tab, "compare-history-grid", "company", "AAPL", f"FY{year}", revenue)
+        if pin is None:
+            assert tab.locator("#compare-pinned-text").count() == 0
+            continue
+        tab.wait_for_function(
+            f"(e => e && e.innerText.startsWith('Pinned to run #{pin} '))(document.querySelector('#compare-pinned-text'))"
+        )
+        _await_href(tab, "#compare-export-history", f"pin={pin}")
+        rows = list(csv.DictReader(io.StringIO(_csv_text(tab, "#compare-export-history"))))
+        row = next(r for r in rows if r["symbol"] == "AAPL" and r["period"] == f"FY{year}")
+        assert float(row["value"]) == pytest.approx(revenue)
+        _await_href(tab, "#compare-export-ratios", f"pin={pin}")
+        if pin == first:
+            shot(tab, "compare-pinned", SHOTS)
+    tab.goto(link + "&asof=2010-06-30")
+    tab.wait_for_function(
+        "(e => e && e.innerText.startsWith('As of 2010-06-30'))(document.querySelector('#compare-pinned-text'))"
+    )
+    tab.wait_for_selector("#compare-history-grid .ag-row")
+    aapl = next(r for r in grid_data(tab, "compare-history-grid") if r["company"] == "AAPL")
+    years = [int(c[2:]) for c in aapl if c.startswith("FY") and aapl[c] is not None]
+    assert years
+    assert max(years) <= 2010
+    _await_href(tab, "#compare-export-prices", "as_of=2010-06-30")
+    closes = list(csv.DictReader(io.StringIO(_csv_text(tab, "#compare-export-prices"))))
+    assert closes
+    assert max(next(iter(r.values()))[:10] for r in closes) <= "2010-06-30"
+
+
 def _csv_row(tab: Any, link: str, day: date) -> dict[str, str]:
     """The row of fiscal date `day` of the CSV a link of the page downloads (after its href is set)."""
     rows = list(csv.DictReader(io.StringIO(_csv_text(tab, link))))

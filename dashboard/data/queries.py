@@ -910,25 +910,6 @@ def restatement_choices(router: ReplicaRouter) -> pd.DataFrame:
     )
 
 
-def restatement_summary(router: ReplicaRouter) -> pd.DataFrame:
-    """Per restated company: restatements (one per restated period and time seen) in the last 1, 3 and
-    5 years, and the largest change over 5 years with its sign (split-only revisions left out)."""
-    return _read(
-        router,
-        "WITH events AS (SELECT symbol, kind, period, fiscal_date, seen_at, min(restated_on) AS restated_on,"
-        " (array_agg(change ORDER BY abs(change) DESC NULLS LAST))[1] AS largest"
-        " FROM statement_changes WHERE NOT per_share_only GROUP BY 1, 2, 3, 4, 5)"
-        " SELECT e.symbol, co.name, co.sector,"
-        " count(*) FILTER (WHERE restated_on > current_date - interval '1 year') AS restatements_1y,"
-        " count(*) FILTER (WHERE restated_on > current_date - interval '3 years') AS restatements_3y,"
-        " count(*) FILTER (WHERE restated_on > current_date - interval '5 years') AS restatements_5y,"
-        " (array_agg(largest ORDER BY abs(largest) DESC NULLS LAST)"
-        "  FILTER (WHERE restated_on > current_date - interval '5 years'))[1] AS largest_change_5y,"
-        " max(restated_on) AS last_restated"
-        " FROM events e LEFT JOIN companies co USING (symbol) GROUP BY 1, 2, 3 ORDER BY last_restated DESC, 1",
-    )
-
-
 def withheld_by_rule(router: ReplicaRouter) -> pd.DataFrame:
     """Values withheld as implausible (schema 172), per rule: rows, companies, last seen."""
     return _read(

@@ -15,13 +15,14 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 from dash.development.base_component import Component
 
-from dashboard.components import formats, point_in_time, states, tables, urlstate
+from dashboard.components import formats, point_in_time, states, tables, universe_data, urlstate
 from dashboard.components.company_data import EARLIEST_AS_OF, as_of_date
 from dashboard.components.export import export_href, register_export
 from dashboard.components.inputs import (
     InvalidInput,
     bounded_text,
     radio_column,
+    universe,
     valid_choice,
     valid_number,
     valid_symbol,
@@ -29,6 +30,7 @@ from dashboard.components.inputs import (
 from dashboard.components.page import FAILURES, UNREACHABLE, UNREACHABLE_MESSAGE, frame, heading
 from dashboard.data import queries
 from dashboard.services import services
+from serving import restatements
 
 dash.register_page(
     __name__, path="/history", name="Point in time", order=6, title="Point in time · MyCFATool"
@@ -50,6 +52,7 @@ URL = urlstate.page_state(
     urlstate.Param("sector", "history-sector", kind="text"),
     urlstate.Param("item", "history-item", kind="text", label="line item"),
     urlstate.Param("min", "history-min", kind="number", default=0, low=0, high=1000, label="smallest change"),
+    urlstate.Param("asof", "history-summary-asof", kind="date", prop="date", label="as-of date"),
     urlstate.Param("on", "history-on", kind="date", prop="date", label="screen date"),
     urlstate.Param("rank", "history-rank", default="net_margin", choices=tuple(RANKS)),
     urlstate.Param("top", "history-top", kind="number", default=10, low=1, high=100, label="top"),
@@ -140,6 +143,29 @@ def layout(**query: Any) -> Component:
         html.Div(id="history-feed-note", className="small text-muted mb-1"),
         states.loading(html.Div(id="history-feed"), "history-feed"),
         heading("Restatements per company", "history", "summary", gap=True),
+        dbc.Row(
+            dbc.Col(
+                [
+                    dbc.Label(
+                        "Counted back from (empty: the latest close)",
+                        html_for="history-summary-asof",
+                        className="small me-1",
+                    ),
+                    dcc.DatePickerSingle(
+                        id="history-summary-asof",
+                        date=state["asof"],
+                        display_format="YYYY-MM-DD",
+                        placeholder="latest close",
+                        clearable=True,
+                        min_date_allowed=EARLIEST_AS_OF.isoformat(),
+                        max_date_allowed=date.today().isoformat(),
+                    ),
+                ],
+                md=4,
+            ),
+            className="mb-2 align-items-end",
+        ),
+        html.Div(id="history-summary-note", className="small text-muted mb-1"),
         states.loading(html.Div(id="history-summary"), "history-summary"),
         heading("Screen as of a date (no survivorship bias)", "history", "screen", gap=True),
         dbc.Row(
@@ -293,34 +319,72 @@ def history_feed(
 @callback(
     Output("history-summary", "children"),
     Output("history-export-summary", "href"),
-    Input("history-symbol", "value"),
+    Output("history-summary-note", "children"),
+    Input("history-summary-asof", "date"),
 )
-def history_summary(_: Any) -> tuple[Any, str]:
+def history_summary(as_of: Any) -> tuple[Any, str, Any]:
     try:
-        table = summary()
+        day = as_of_date(as_of)
+        table = summary(day)
+        anchor = summary_anchor(day)
     except FAILURES as exc:
-        return states.error(str(exc)), "#"
+        return states.error(str(exc)), "#", None
+    note = (
+        f"Counted back from {day}: the restatements the store had seen by the end of that day."
+        if day
+        else "Counted back from the latest close, "
+        + (f"{anchor:%Y-%m-%d}" if anchor is not None else "none stored")
+        + ", as the Screener's restatement fields are."
+    )
     if table.empty:
-        return states.empty("No company has a restated figure yet."), "#"
-    return tables.grid("history-summary-grid", table, columns=SUMMARY_COLUMNS), export_href(
-        "history", "summary", {}
+        return states.empty("No company has a restated figure yet."), "#", note
+    grid = tables.grid("history-summary-grid", table, columns=SUMMARY_COLUMNS)
+    return (
+        grid,
+        export_href("history", "summary", {"as_of": day} if day else {}),
+        html.Span(note, id="history-summary-anchor"),
     )
 
 
-def summary() -> pd.DataFrame:
+def summary_anchor(as_of: str | None) -> pd.Timestamp | None:
+    """The day the windows end: `as_of` when given, else the latest close the Screener's table reflects
+    (the anchor of its restatement fields, not the wall clock)."""
+    return pd.Timestamp(as_of) if as_of else universe_data.reference_day(universe_data.metrics())
+
+
+SUMMARY_ORDER = ["symbol", "name", "sector", *restatements.COUNTS, "largest_change_5y", "last_restated"]
+
+
+def summary(as_of: str | None = None) -> pd.DataFrame:
+    """Per restated company: restatements (one per restated period and time seen; split-only ones left
+    out) over the 1, 3 and 5 years to `summary_anchor`, and the largest change over 5 years with its sign,
+    computed as the Screener's fields are (serving/restatements.py); as of a date, only those seen by then."""
     svc = services()
 
     def build() -> pd.DataFrame:
-        rows = queries.restatement_summary(svc.router)
-        if rows.empty:
-            return rows
-        rows["largest_change_5y"] = pd.to_numeric(rows["largest_change_5y"], errors="coerce").astype(float)
-        rows["last_restated"] = [
-            d.isoformat() if isinstance(d, date) else None for d in rows["last_restated"]
-        ]
-        return rows
+        lines = svc.cache.cached("restated-lines", (), lambda: queries.restated_lines(svc.router))
+        if as_of and not lines.empty:
+            seen = pd.to_datetime(lines["seen_at"], utc=True)
+            lines = lines[(seen < pd.Timestamp(as_of, tz="UTC") + pd.Timedelta(days=1)).to_numpy()]
+        if lines.empty:
+            return pd.DataFrame(columns=SUMMARY_ORDER)
+        symbols = pd.Index(sorted(set(lines["symbol"])), name="symbol")
+        counted = restatements.restatement_columns(lines, symbols, summary_anchor(as_of))
+        last = restatements.events(lines).groupby("symbol")["restated_on"].max().reindex(symbols)
+        names = universe().set_index("symbol").reindex(symbols)
+        out = counted.assign(
+            name=names["name"],
+            sector=names["sector"],
+            largest_change_5y=counted["restatement_change_5y"],
+            last_restated=[f"{d:%Y-%m-%d}" for d in last],
+        ).reset_index()
+        for column in restatements.COUNTS:
+            out[column] = out[column].astype(int)
+        return out.sort_values(["last_restated", "symbol"], ascending=[False, True], kind="stable")[
+            SUMMARY_ORDER
+        ].reset_index(drop=True)
 
-    return svc.cache.cached("history-summary", (), build)
+    return svc.cache.cached("history-summary", (as_of,), build)
 
 
 # -- Screen as of a date ------------------------------------------------------------------------------
@@ -578,7 +642,7 @@ def export_restatements(args: Mapping[str, str]) -> pd.DataFrame:
 
 @register_export("history", "summary")
 def export_summary(args: Mapping[str, str]) -> pd.DataFrame:
-    return summary()
+    return summary(as_of_date(args.get("as_of")))
 
 
 @register_export("history", "screen")

@@ -127,6 +127,8 @@ def test_restatement_feed_shows_what_changed_when_aapl_restated(
     assert row["new_run_id"] == row["old_run_id"] + 1
     summary = {r["symbol"]: r for r in grid_data(tab, "history-summary-grid")}
     assert summary["AAPL"]["largest_change_5y"] == pytest.approx(RESTATED_REVENUE / filed - 1, abs=1e-4)
+    assert summary["AAPL"]["restatements_1y"] == 1
+    assert tab.inner_text("#history-summary-anchor").startswith("Counted back from the latest close, ")
     shot(tab, "restatements-AAPL", SHOTS)
     assert tab.csp_errors == []
 

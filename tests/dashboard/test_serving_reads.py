@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -508,3 +508,30 @@ def test_a_failed_refresh_leaves_the_page_on_its_last_rows_with_their_date(
     assert count == f"{len(seed.SYMBOLS)} companies (figures as of {seed.LAST_DAY}: the last refresh failed)"
     assert ready["serving"]["screener_rows"] == {"state": "failed", "data_as_of": seed.LAST_DAY.isoformat()}
     assert ready["serving"]["metric_history"]["state"] == "ok"
+
+
+def test_restatements_per_company_count_back_from_the_screeners_latest_close(app: Any) -> None:
+    """The Point in time page's per-company counts end where the Screener's restatement fields do: at the
+    latest close (seed.LAST_DAY), not the wall clock, so AAPL's restatement (seen seed.RESTATED_ON, half a
+    year earlier) is in all three windows on any date; as of a day, the windows end then and only what
+    the store had seen by then counts."""
+    from dashboard.pages import history
+
+    with app.server.test_request_context("/"):
+        app.server.extensions["mycfa"].cache.clear()
+        anchor = history.summary_anchor(None)
+        live = history.summary().set_index("symbol")
+        screener = universe_data.metrics()
+        later = history.summary("2025-06-30").set_index("symbol")
+        before = history.summary((seed.RESTATED_ON - timedelta(days=1)).isoformat())
+    assert anchor == pd.Timestamp(seed.LAST_DAY)
+    assert list(live.index) == ["AAPL"]
+    for column in restatements.COUNTS:
+        assert live.loc["AAPL", column] == screener.loc["AAPL", column] == 1, column
+    assert live.loc["AAPL", "largest_change_5y"] == pytest.approx(
+        screener.loc["AAPL", "restatement_change_5y"]
+    )
+    assert live.loc["AAPL", "largest_change_5y"] == pytest.approx(0.02, rel=1e-6)
+    # 2025-06-30 is more than a year after the restatement: out of the 1-year window, in the others.
+    assert [later.loc["AAPL", c] for c in restatements.COUNTS] == [0, 1, 1]
+    assert before.empty

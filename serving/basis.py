@@ -182,16 +182,26 @@ def blank_not_meaningful(frame: pd.DataFrame, signs: pd.DataFrame) -> pd.DataFra
     """`frame` with each ratio over a known, not positive denominator (signs: one column per name of
     SIGNED) set to NaN, and a text column `not_meaningful` naming those ratios per row."""
     out = frame.copy()
-    named = pd.Series("", index=out.index, dtype=object)
+    named = [""] * len(out)
     for name, ratios in SIGNED.items():
         if name not in signs.columns:
             continue
         sign = pd.to_numeric(signs[name], errors="coerce").astype(float)
         bad = (sign.notna() & ~(sign > 0)).to_numpy()
+        rows = np.flatnonzero(bad)
+        if not rows.size:
+            continue
         for ratio in ratios:
-            if ratio in out.columns:
+            if ratio not in out.columns:
+                continue
+            if out[ratio].dtype == np.float64:  # on the array: .loc per column cost ~1 ms each
+                values = out[ratio].to_numpy(copy=True)
+                values[rows] = np.nan
+                out[ratio] = values
+            else:
                 out.loc[bad, ratio] = np.nan
-                named[bad] = named[bad] + ratio + ","
+            for at in rows:
+                named[at] += ratio + ","
     # A ratio made n/m by two figures (a bank's EV/EBITDA on a negative EV) is named once.
     out["not_meaningful"] = [",".join(dict.fromkeys(n.rstrip(",").split(","))) if n else "" for n in named]
     return out
@@ -201,9 +211,12 @@ def not_meaningful(frame: pd.DataFrame) -> Mapping[str, pd.Series]:
     """Per ratio, the rows where it is n/m (from the `not_meaningful` column `blank_not_meaningful` adds)."""
     if "not_meaningful" not in frame.columns:
         return {}
-    lists = frame["not_meaningful"].fillna("").astype(str).str.split(",")
+    # Split once into sets (a pandas map per ratio cost ~0.2 ms each, ~15 of them per call).
+    names = [set(text.split(",")) for text in frame["not_meaningful"].fillna("").astype(str)]
     return {
-        ratio: lists.map(lambda names, r=ratio: r in names).astype(bool)
+        ratio: pd.Series(
+            [ratio in row for row in names], index=frame.index, dtype=bool, name="not_meaningful"
+        )
         for ratio in dict.fromkeys(r for ratios in SIGNED.values() for r in ratios)
         if ratio in frame.columns
     }

@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-# The Valuation page's default assumptions (dashboard/pages/valuation.py ASSUMPTIONS), as the load test,
-# bench_dashboard and the response tests send them.
-VALUATION_DEFAULTS = {
-    "growth": 6.0, "years": 5, "terminal": 2.5, "rf": 4.0, "beta": 1.0, "erp": 5.5, "kd": 5.0, "tax": 21.0,
+# The Valuation page's default assumptions as a browser sends them (dashboard/pages/valuation.py
+# ASSUMPTIONS; beta, cost of debt and tax blank: the page takes the company's own figures).
+VALUATION_DEFAULTS: dict[str, float | int | None] = {
+    "growth": 6.0, "years": 5, "terminal": 2.5, "rf": 4.0, "beta": None, "erp": 5.5, "kd": None, "tax": None,
     "fade": 0, "exit": None,
 }  # fmt: skip
+# The same with the market defaults typed into beta, cost of debt and tax, so that the answer does not
+# depend on the company's profile and statements: what the load mix and the response tests send.
+VALUATION_TYPED: dict[str, float | int | None] = {**VALUATION_DEFAULTS, "beta": 1.0, "kd": 5.0, "tax": 21.0}
 
 
 def outputs_of(dependency: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -97,7 +97,7 @@ CLICKS: tuple[Click, ...] = (
         2,
         lambda s: {
             "valuation-symbol": random.choice(s),
-            **{f"valuation-{k}": v for k, v in callbacks.VALUATION_DEFAULTS.items()},  # the page's defaults
+            **{f"valuation-{k}": v for k, v in callbacks.VALUATION_TYPED.items()},  # beta, kd, tax typed
         },
         all_pages=True,
     ),

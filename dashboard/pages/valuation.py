@@ -15,7 +15,7 @@ from dash.development.base_component import Component
 
 from dashboard.analytics import valuation
 from dashboard.analytics.errors import AnalyticsError
-from dashboard.analytics.fundamentals import field, safe_div, tax_rate
+from dashboard.analytics.fundamentals import field, ratios, safe_div, tax_rate
 from dashboard.components import (
     charts,
     company_data,
@@ -732,7 +732,7 @@ def _view(symbol: str, day: str | None, a: Mapping[str, float], pin: int | None 
     """Summary, projection, grid figure, multiples and export links (raises what `run_dcf` raises)."""
     model = fitting.model_for(universe().set_index("symbol")["sub_industry"].get(symbol))
     if model.kind != "dcf":
-        return _equity_view(symbol, model, a, pin)
+        return _equity_view(symbol, model, a, day, pin)
     result, grid, w, base = run_dcf(symbol, a, day, pin)
     g = result.gordon
     price = base["price"]
@@ -862,21 +862,48 @@ def _view(symbol: str, day: str | None, a: Mapping[str, float], pin: int | None 
     )
 
 
+def equity_inputs(symbol: str, as_of: str | None = None, pin: int | None = None) -> dict[str, float]:
+    """The equity models' price, ROE, book value per share and dividend per share. Live, a current member's
+    are the Screener table's row; as of a date, pinned, or for a company outside the index (a former
+    member has no row there) they come from the latest annual statements known then, at the DCF's close
+    and share count of that day (`base_inputs`), with the Screener's ratio definitions."""
+    if as_of is None and pin is None:
+        table = universe_data.metrics()
+        if symbol in table.index:
+            row = table.loc[symbol]
+            price = float(row["price"])
+            return {
+                "price": price,
+                "roe": float(row["roe"]),
+                "book_value_per_share": float(row["book_value_per_share"]),
+                "dividend_per_share": float(row["dividend_yield"]) * price,
+            }
+    base = base_of(symbol, as_of, pin)
+    annual = company_data.combined(symbol, "FY", as_of, "restated", pin)
+    last = ratios(annual).iloc[-1]  # ROE on the average of the last two years' equity, as the Screener's
+    return {
+        "price": float(base["price"]),
+        "roe": float(last["roe"]),
+        "book_value_per_share": float(last["book_value_per_share"]),
+        "dividend_per_share": float(-field(annual.iloc[-1:], "commonDividendsPaid").iloc[0]) / base["shares"],
+    }
+
+
 def _equity_view(
-    symbol: str, model: fitting.Model, a: Mapping[str, float], pin: int | None = None
+    symbol: str, model: fitting.Model, a: Mapping[str, float], day: str | None = None, pin: int | None = None
 ) -> tuple[Any, ...]:
     """Banks, insurers and lenders on the justified P/B from ROE; REITs on the dividend discount model."""
-    row = (universe_data.metrics() if pin is None else universe_data.pinned_metrics(pin)).loc[symbol]
+    row = equity_inputs(symbol, day, pin)
     price = float(row["price"])
     try:
-        base: dict[str, Any] | None = base_of(symbol, None, pin)
+        base: dict[str, Any] | None = base_of(symbol, day, pin)
     except FAILURES:
         base = None
     a, sources = resolved(a, base)
     ke = valuation.capm_cost_of_equity(a["rf"] / 100, a["beta"], a["erp"] / 100)
     g = a["terminal"] / 100
     if model.kind == "pb_roe":
-        roe, bvps = float(row["roe"]), float(row["book_value_per_share"])
+        roe, bvps = row["roe"], row["book_value_per_share"]
         if not (math.isfinite(bvps) and bvps > 0):
             raise AnalyticsError(f"{symbol}'s book equity is not positive: no justified P/B")
         pb = fitting.justified_pb(roe, ke, g)
@@ -887,12 +914,19 @@ def _equity_view(
             f" x book value per share USD {bvps:,.2f} = USD {value:,.2f}."
         )
     else:
-        dps = float(row["dividend_yield"]) * price
+        dps = row["dividend_per_share"]
         value = fitting.gordon_ddm(dps, ke, g)
         how = (
             f"Beta {a['beta']:.2f} ({sources['beta']}). "
             f"Dividend per share USD {dps:,.2f} (last fiscal year) x (1 + g {g:.2%}) / (cost of equity"
             f" {ke:.2%} - g) = USD {value:,.2f}."
+        )
+    if day or pin is not None:  # say which statements, as the DCF's base-year line does
+        how += (
+            " Latest annual statement"
+            + (f" known on {day}" if day else "")
+            + (f" held by run #{pin}" if pin is not None else "")
+            + ", at that day's close and share count."
         )
     upside = value / price - 1 if math.isfinite(price) and price > 0 else None
     summary = dbc.Card(
@@ -913,10 +947,11 @@ def _equity_view(
         )
     )
     try:
-        multiples: Any = multiples_grid(symbol, None, pin)
+        multiples: Any = multiples_grid(symbol, day, pin)
     except FAILURES as exc:
         multiples = states.empty(f"No sector comparison: {exc}")
     skipped = states.empty("No firm DCF projection for this company (see above).")
+    view = {**({"as_of": day} if day else {}), **({"pin": str(pin)} if pin is not None else {})}
     return (
         summary,
         skipped,
@@ -924,9 +959,7 @@ def _equity_view(
         multiples,
         "#",
         "#",
-        export_href(
-            "valuation", "multiples", {"symbol": symbol, **({"pin": str(pin)} if pin is not None else {})}
-        ),
+        export_href("valuation", "multiples", {"symbol": symbol, **view}),
     )
 
 

@@ -44,7 +44,7 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
         "valuation-summary",
         {
             "valuation-symbol": "MSFT",
-            **{f"valuation-{k}": v for k, v in callbacks.VALUATION_DEFAULTS.items()},
+            **{f"valuation-{k}": v for k, v in callbacks.VALUATION_TYPED.items()},
         },
     ),
     (
@@ -145,7 +145,13 @@ def test_an_unencodable_value_is_refused() -> None:
 
 
 def test_the_valuation_assumptions_replayed_are_the_pages_defaults(dash_app: Any) -> None:
-    """The load test, bench_dashboard and these tests send the Valuation page's own defaults."""
+    """VALUATION_DEFAULTS are the page's own defaults (beta, cost of debt and tax blank, as the page's link
+    state has them); VALUATION_TYPED, which the load mix and these tests send, types the market defaults
+    into those three and keeps every other default."""
     from dashboard.pages import valuation
 
-    assert callbacks.VALUATION_DEFAULTS == {key: spec[1] for key, spec in valuation.ASSUMPTIONS.items()}
+    page = {p.name: p.default for p in valuation.URL.params if p.name in valuation.ASSUMPTIONS}
+    assert callbacks.VALUATION_DEFAULTS == page
+    assert [callbacks.VALUATION_DEFAULTS[k] for k in valuation.OWN] == [None, None, None]
+    assert callbacks.VALUATION_TYPED == {key: spec[1] for key, spec in valuation.ASSUMPTIONS.items()}
+    assert list(callbacks.VALUATION_TYPED) == list(valuation.ASSUMPTIONS)  # the callback's argument order

@@ -452,8 +452,8 @@ def _page_answers(symbol: str) -> list[str]:
         inspect.unwrap(compare.compare_update)([symbol, other], "5Y", "linear"),
         inspect.unwrap(compare.compare_history)([symbol, other], "operating_margin", "FY", 10, ["sector"]),
         inspect.unwrap(compare.compare_history)([symbol, other], "pe", "CAL", 5, []),
-        inspect.unwrap(page.valuation_update)(symbol, None, None, *callbacks.VALUATION_DEFAULTS.values()),
-        inspect.unwrap(page.valuation_update)(symbol, AS_OF, None, *callbacks.VALUATION_DEFAULTS.values()),
+        inspect.unwrap(page.valuation_update)(symbol, None, None, *callbacks.VALUATION_TYPED.values()),
+        inspect.unwrap(page.valuation_update)(symbol, AS_OF, None, *callbacks.VALUATION_TYPED.values()),
     ]
     for series in forecast.SERIES:
         for frequency in forecast.FREQUENCIES:

@@ -22,7 +22,6 @@ import pytest
 from plotly.io.json import to_json_plotly  # type: ignore[import-untyped]
 
 from dashboard.components import (
-    benchmark_data,
     company_data,
     history_data,
     inputs,
@@ -467,11 +466,7 @@ def _page_answers(symbol: str) -> list[str]:
 def test_every_page_answers_as_before(app: Any, symbol: str) -> None:
     """Company, Compare, Valuation (latest and as of a date before a restatement), Forecast and Screener
     answer the same whole components reading the derived tables as computing per request."""
-    # Compare's S&P 500 line is read from benchmark_returns only (no per-request path, as the Portfolio's
-    # benchmark): it is left out of both answers here; test_browser_workflows checks it on a refreshed store.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(benchmark_data, "rebased", lambda *_: pd.Series(dtype=float))
-        stored, live = _both(app, lambda: _page_answers(symbol))
+    stored, live = _both(app, lambda: _page_answers(symbol))
     assert len(stored) == len(live)
     for got, want in zip(stored, live, strict=True):
         assert got == want

@@ -144,24 +144,12 @@ def layout(**query: Any) -> Component:
         states.loading(html.Div(id="history-feed"), "history-feed"),
         heading("Restatements per company", "history", "summary", gap=True),
         dbc.Row(
-            dbc.Col(
-                [
-                    dbc.Label(
-                        "Counted back from (empty: the latest close)",
-                        html_for="history-summary-asof",
-                        className="small me-1",
-                    ),
-                    dcc.DatePickerSingle(
-                        id="history-summary-asof",
-                        date=state["asof"],
-                        display_format="YYYY-MM-DD",
-                        placeholder="latest close",
-                        clearable=True,
-                        min_date_allowed=EARLIEST_AS_OF.isoformat(),
-                        max_date_allowed=date.today().isoformat(),
-                    ),
-                ],
-                md=4,
+            _date_column(
+                "history-summary-asof",
+                "Counted back from (empty: the latest close)",
+                state["asof"],
+                "latest close",
+                4,
             ),
             className="mb-2 align-items-end",
         ),
@@ -170,21 +158,7 @@ def layout(**query: Any) -> Component:
         heading("Screen as of a date (no survivorship bias)", "history", "screen", gap=True),
         dbc.Row(
             [
-                dbc.Col(
-                    [
-                        dbc.Label("Screen date", html_for="history-on", className="small me-1"),
-                        dcc.DatePickerSingle(
-                            id="history-on",
-                            date=state["on"],
-                            display_format="YYYY-MM-DD",
-                            placeholder="pick a date",
-                            clearable=True,
-                            min_date_allowed=EARLIEST_AS_OF.isoformat(),
-                            max_date_allowed=date.today().isoformat(),
-                        ),
-                    ],
-                    md=3,
-                ),
+                _date_column("history-on", "Screen date", state["on"], "pick a date", 3),
                 radio_column(
                     "history-rank", {k: v[0] for k, v in RANKS.items()}, state["rank"], md=6, label="Rank by"
                 ),
@@ -211,6 +185,25 @@ def _number_input(
         [
             dbc.Label(label, html_for=id_, className="small mb-0"),
             dbc.Input(id=id_, type="number", min=low, max=high, step=step, value=value),
+        ],
+        md=md,
+    )
+
+
+def _date_column(id_: str, label: str, value: str | None, placeholder: str, md: int) -> dbc.Col:
+    """A labelled, clearable date field (1990 to today)."""
+    return dbc.Col(
+        [
+            dbc.Label(label, html_for=id_, className="small me-1"),
+            dcc.DatePickerSingle(
+                id=id_,
+                date=value,
+                display_format="YYYY-MM-DD",
+                placeholder=placeholder,
+                clearable=True,
+                min_date_allowed=EARLIEST_AS_OF.isoformat(),
+                max_date_allowed=date.today().isoformat(),
+            ),
         ],
         md=md,
     )

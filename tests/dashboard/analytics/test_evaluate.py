@@ -164,6 +164,27 @@ def test_relative_on_shared_dates_equals_the_joined_computation() -> None:
     assert messages[0] == messages[1]
 
 
+@pytest.mark.parametrize("weekly", [False, True])
+def test_regression_on_shared_dates_equals_the_joined_computation(weekly: bool) -> None:
+    """The Portfolio page's series share their dates, so regression() reads their arrays and compounds
+    the weeks itself: the same beta, R² and count, bit for bit, as joining the series and grouping by
+    Friday-ending weeks in pandas (a benchmark with one more date takes that path), holidays, a week of
+    one day and NaN rows included."""
+    rng = np.random.default_rng(12)
+    days = pd.bdate_range("2019-01-01", periods=400)
+    days = days.delete([10, 11, 12, 13, 57])  # a week of one day, a Monday holiday
+    bench = pd.Series(rng.normal(0.0004, 0.01, len(days)), index=days)
+    mine = 0.0001 + 1.1 * bench + rng.normal(0, 0.006, len(days))
+    mine.iloc[[30, 31]] = np.nan
+    bench.iloc[90] = np.inf
+    later = pd.Series([0.2], index=pd.DatetimeIndex([days[-1] + pd.offsets.BDay()]))
+    fast = evaluate.regression(mine, bench, weekly=weekly)
+    assert fast == evaluate.regression(mine, pd.concat([bench, later]), weekly=weekly)
+    assert fast.beta == pytest.approx(1.1, abs=0.15)
+    kept = days.delete([30, 31, 90])
+    assert fast.observations == (len(kept) if not weekly else len(set(kept.to_period("W-FRI"))))
+
+
 def test_benchmark_returns_compound_between_the_portfolio_s_dates() -> None:
     """Over dates that skip benchmark days the benchmark's returns are compounded; dates before its first
     day or after its last have none."""

@@ -100,31 +100,26 @@ def weights_grid(weights: pd.DataFrame) -> Any:
 
 
 def compare_grid(stats: pd.DataFrame) -> Any:
+    """The side-by-side grid: one column per portfolio, the rows fitting a narrow window."""
+    columns = {c: Col(c) for c in stats.columns if c not in ("statistic", "unit")}
+    return _statistics("portfolio-compare-grid", stats, {"statistic": Col("Statistic"), **columns}, True)
+
+
+def stats_grid(stats: pd.DataFrame) -> Any:
+    return _statistics("portfolio-stats-grid", stats, STATS_COLUMNS, False)
+
+
+def _statistics(id_: str, stats: pd.DataFrame, columns: dict[str, Col], fit_width: bool) -> Any:
+    """A grid of statistics, each row formatted by its unit and defined on hover."""
     shown = stats.assign(kind=[UNIT_KINDS[u] for u in stats["unit"]])
-    columns = {
-        "statistic": Col("Statistic"),
-        **{c: Col(c) for c in stats.columns if c not in ("statistic", "unit")},
-    }
     return tables.grid(
-        "portfolio-compare-grid",
+        id_,
         shown,
         columns=columns,
         row_kind="kind",
         hidden=("unit",),
         row_tips="statistic",
-        fit_width=True,
-    )
-
-
-def stats_grid(stats: pd.DataFrame) -> Any:
-    shown = stats.assign(kind=[UNIT_KINDS[u] for u in stats["unit"]])
-    return tables.grid(
-        "portfolio-stats-grid",
-        shown,
-        columns=STATS_COLUMNS,
-        row_kind="kind",
-        hidden=("unit",),
-        row_tips="statistic",
+        fit_width=fit_width,
     )
 
 

@@ -15,23 +15,16 @@ from typing import Any
 import psycopg
 import pytest
 
-from devkit import seed
+from devkit import callbacks, seed
 from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
 from tests.dashboard.conftest import PASSWORD, app_on, login
 from tests.dashboard.test_pages import call, find_id
 
 SYMBOLS = (*seed.SYMBOLS, "BAC", "PLD")
 FORMER = "BAC"
-TYPED = {  # every assumption typed (beta too), so the value depends on the statements and the close only
-    "valuation-growth": 6,
-    "valuation-years": 5,
-    "valuation-terminal": 2.5,
-    "valuation-rf": 4,
-    "valuation-beta": 1,
-    "valuation-erp": 5.5,
-    "valuation-kd": 5,
-    "valuation-tax": 21,
-}
+# Every assumption typed (beta, cost of debt and tax too), so the value depends on the statements and
+# the close only.
+TYPED = {f"valuation-{k}": v for k, v in callbacks.VALUATION_TYPED.items()}
 KE, G = 0.04 + 1 * 0.055, 0.025
 AS_OF = "2022-06-30"
 

@@ -130,12 +130,10 @@ def regression(returns: pd.Series, benchmark: pd.Series, *, weekly: bool = False
 
 def _daily_dates(index: pd.Index) -> bool:
     """Ascending dates at midnight: each falls in the Friday-ending week of its calendar day."""
-    return bool(
-        isinstance(index, pd.DatetimeIndex)
-        and index.tz is None
-        and index.is_monotonic_increasing
-        and (index.normalize() == index).all()
-    )
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is not None or not index.is_monotonic_increasing:
+        return False
+    stamps = index.to_numpy()  # on the array: DatetimeIndex.normalize() cost ~1 ms for ten years
+    return bool((stamps.astype("datetime64[D]").astype(stamps.dtype) == stamps).all())
 
 
 def _weekly(dates: pd.DatetimeIndex, *series: np.ndarray) -> tuple[np.ndarray, ...]:

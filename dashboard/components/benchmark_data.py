@@ -8,11 +8,14 @@ import numpy as np
 import pandas as pd
 
 from dashboard.analytics import evaluate, portfolio
-from dashboard.components import serving_state
+from dashboard.analytics.errors import NotEnoughDataError
+from dashboard.components import company_data, serving_state
 from dashboard.components.portfolio_inputs import BENCHMARKS
 from dashboard.data import queries
 from dashboard.services import services
 
+REGRESSION_YEARS = 2  # a company's beta on the S&P 500: two years of weekly returns, the terminals' default
+MIN_WEEKS = 26  # fewer weekly returns than half a year give no regression beta
 # The stored series (serving/benchmark.py) behind each S&P 500 choice, and each benchmark's column name.
 STORED = {"sp500": "sp500_cap", "sp500_equal": "sp500_equal"}
 NAMES = {
@@ -63,3 +66,26 @@ def rebased(choice: str, dates: pd.DatetimeIndex) -> pd.Series:
     level[start + 1 :] = 100.0 * growth
     level[start + 1 :][moves.iloc[start:].isna().to_numpy()] = np.nan  # days past the series' last
     return pd.Series(level, index=dates, name=NAMES[choice])
+
+
+def regression_beta(symbol: str, last: str | None = None) -> tuple[evaluate.Regression, str] | None:
+    """The company's beta on the cap-weighted S&P 500: the OLS slope of its weekly returns on the index's
+    (`evaluate.regression`, weeks ending Friday) over the two years of closes up to `last` (all when None),
+    with the last close's day; None when the series is not stored or fewer than MIN_WEEKS weeks are shared."""
+    closes = company_data.adjusted_close(symbol)
+    if last is not None:
+        closes = closes[closes.index <= pd.Timestamp(last)]
+    daily = stored(STORED["sp500"])
+    if closes.empty or daily.empty:
+        return None
+    closes = closes[closes.index >= closes.index[-1] - pd.DateOffset(years=REGRESSION_YEARS)]
+    dates = pd.DatetimeIndex(closes.index)
+    values = closes.to_numpy(dtype=float)
+    own = pd.Series(values[1:] / values[:-1] - 1.0, index=dates[1:])
+    try:
+        fit = evaluate.regression(own, evaluate.returns_over(daily, dates), weekly=True)
+    except NotEnoughDataError:
+        return None
+    if fit.observations < MIN_WEEKS or not np.isfinite(fit.beta):
+        return None
+    return fit, dates[-1].date().isoformat()

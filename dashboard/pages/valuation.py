@@ -17,6 +17,7 @@ from dashboard.analytics import valuation
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.fundamentals import field, ratios, safe_div, tax_rate
 from dashboard.components import (
+    benchmark_data,
     charts,
     company_data,
     formats,
@@ -232,6 +233,7 @@ def base_inputs(symbol: str, as_of: str | None = None, pin: int | None = None) -
         price = queries.last_close(router, symbol, pins.last_day(as_of, pin))
     candidates["annual"] = figures["weightedAverageShsOutDil"]
     shares, source = valuation.current_share_count(candidates)
+    beta = profile_beta(symbol) if live else math.nan
     return {
         "as_of": as_of,
         "pin": pin,
@@ -247,8 +249,17 @@ def base_inputs(symbol: str, as_of: str | None = None, pin: int | None = None) -
         "ebitda": figures["ebitda"],
         "tax_rate": tax,
         # The profile is today's: as of a date its beta would be hindsight, so it is not used.
-        "beta": profile_beta(symbol) if live else math.nan,
+        "beta": beta,
+        # Without a usable profile beta: the regression on the S&P 500 up to the day valued (no hindsight).
+        "regression": None
+        if usable_beta(beta)
+        else benchmark_data.regression_beta(symbol, pins.last_day(as_of, pin)),
     }
+
+
+def usable_beta(beta: float) -> bool:
+    _, _, low, high = ASSUMPTIONS["beta"]
+    return math.isfinite(beta) and low <= beta <= high
 
 
 def profile_beta(symbol: str) -> float:
@@ -266,16 +277,24 @@ def own_figures(base: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
     with the reason."""
     label = f"FY ending {base['base_date']}"
     beta = base.get("beta", math.nan)
-    _, default_beta, low, high = ASSUMPTIONS["beta"]
-    own: dict[str, tuple[float, str]] = {
-        "beta": (beta, "FMP profile")
-        if math.isfinite(beta) and low <= beta <= high
-        else (
+    default_beta = ASSUMPTIONS["beta"][1]
+    regression = base.get("regression")
+    own: dict[str, tuple[float, str]] = {}
+    if usable_beta(beta):
+        own["beta"] = (beta, "FMP profile")
+    elif regression is not None and usable_beta(regression[0].beta):
+        fit, end = regression
+        own["beta"] = (
+            fit.beta,
+            f"regression on the S&P 500: {fit.observations} weekly returns to {end}, R² {fit.r_squared:.2f}",
+        )
+    else:
+        own["beta"] = (
             default_beta,
             "market beta: "
-            + ("as of a date today's profile is not used" if base.get("as_of") else "the profile has none"),
+            + ("as of a date today's profile is not used" if base.get("as_of") else "the profile has none")
+            + ("" if regression is not None else "; no S&P 500 regression (series not stored or too short)"),
         )
-    }
     interest, debt = base["interest_expense"], base["debt"]
     kd = interest / debt * 100 if math.isfinite(interest) and math.isfinite(debt) and debt > 0 else math.nan
     _, default_kd, low, high = ASSUMPTIONS["kd"]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
+from dashboard.analytics.evaluate import Regression
 from devkit import callbacks
 
 
@@ -527,6 +528,15 @@ def _base(**changes: Any) -> dict[str, Any]:
             {"beta": float("nan"), "as_of": "2024-03-31"},
             {"beta": 1.0},
             {"beta": "today's profile is not used"},
+        ),
+        (
+            {
+                "beta": float("nan"),
+                "as_of": "2024-03-31",
+                "regression": (Regression(0.87, 0.41, 104), "2024-03-29"),
+            },
+            {"beta": 0.87},
+            {"beta": "regression on the S&P 500: 104 weekly returns to 2024-03-29, R² 0.41"},
         ),
     ],
 )

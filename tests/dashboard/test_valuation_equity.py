@@ -8,10 +8,13 @@ filing dates (`seed`), so "as of" picks what was filed by then.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import psycopg
 import pytest
 
@@ -132,3 +135,39 @@ def test_reit_as_of_a_date_discounts_that_years_dividend(ask: Ask, eq_db: Databa
     assert dps > 0
     assert per_share(then) == pytest.approx(dps * (1 + G) / (KE - G), rel=1e-3)
     assert f"Last close USD {close_on(eq_db, 'PLD', AS_OF):,.2f}" in str(then)
+
+
+def test_blank_beta_as_of_a_date_is_the_weekly_regression_on_the_sp500(ask: Ask, eq_db: Database) -> None:
+    """#27 point 4: as of a date (today's profile beta would be hindsight) a blank beta takes the OLS slope
+    of the company's weekly returns on the stored S&P 500's over the two years to that day, worked out
+    here by hand: daily returns of the adjusted closes and the index joined on their dates, compounded
+    over Friday-ending weeks, numpy's polyfit."""
+    with psycopg.connect(eq_db.owner_url) as conn:
+        closes = conn.execute(
+            "SELECT date, coalesce(adj_close, close) FROM prices_daily WHERE symbol = 'KO' AND date <= %s"
+            " ORDER BY date",
+            (AS_OF,),
+        ).fetchall()
+        index: dict[Any, Any] = dict(
+            conn.execute(
+                "SELECT date, daily_return FROM benchmark_returns WHERE benchmark = 'sp500_cap'"
+            ).fetchall()
+        )
+    last = pd.Timestamp(closes[-1][0])
+    kept = [
+        (pd.Timestamp(d), float(c)) for d, c in closes if pd.Timestamp(d) >= last - pd.DateOffset(years=2)
+    ]
+    rows = [
+        (day, close / before - 1, float(index[day.date()]))
+        for (_, before), (day, close) in itertools.pairwise(kept)
+        if day.date() in index
+    ]
+    frame = pd.DataFrame(rows, columns=["day", "r", "b"]).set_index("day")
+    weeks = (1 + frame).groupby(frame.index.to_period("W-FRI")).prod() - 1
+    beta = np.polyfit(weeks["b"], weeks["r"], 1)[0]
+    r2 = np.corrcoef(weeks["b"], weeks["r"])[0, 1] ** 2
+    summary = ask({"valuation-symbol": "KO", "valuation-asof": AS_OF, **TYPED, "valuation-beta": None})
+    own = str(find_id(summary, "valuation-own"))
+    assert f"Beta {beta:.2f} (regression on the S&P 500: {len(weeks)} weekly returns to {last.date()}" in own
+    assert f"R² {r2:.2f}" in own
+    assert f"cost of equity {0.04 + beta * 0.055:.2%}" in str(summary)

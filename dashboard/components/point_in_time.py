@@ -96,31 +96,69 @@ def change_text(row: Mapping[str, Any]) -> str:
     )
 
 
-def mark_restated_cells(grid: Any, changes: pd.DataFrame) -> None:
+def mark_restated_cells(grid: Any, changes: pd.DataFrame, withheld: pd.DataFrame | None = None) -> None:
     """Each restated cell of the statement grid gets a class and, on hover, its old → new, change and
-    when (all its restatements, newest first); rows are keyed by their field for the provenance click."""
+    when (all its restatements, newest first); each cell whose period FMP sent a withheld value for (that
+    line's) another class and the raw value and rule; rows are keyed by their field for the provenance
+    click."""
     grid.getRowId = "params.data.field"
-    if changes.empty:
-        return
-    texts: dict[tuple[str, str], list[str]] = {}
+    restated: dict[tuple[str, str], list[str]] = {}
     for row in changes.to_dict("records"):
-        texts.setdefault((str(row["field"]), f"{row['fiscal_date']:%Y-%m-%d}"), []).append(change_text(row))
+        restated.setdefault((str(row["field"]), f"{row['fiscal_date']:%Y-%m-%d}"), []).append(
+            change_text(row)
+        )
+    held: dict[tuple[str, str], list[str]] = {}
+    for row in (withheld if withheld is not None else pd.DataFrame()).to_dict("records"):
+        held.setdefault((str(row["field"]), str(row["day"])), []).append(
+            f"Withheld: FMP sent {row['field']} = {row['raw_value'] or '?'} ({row['rule']}); the figure shown"
+            " is the one held before"
+        )
+    if not restated and not held:
+        return
     for row in grid.rowData:
-        marks = {}
-        for column in row:
-            day = column[:10]
-            if (row["field"], day) in texts:
-                marks[column] = " | ".join(texts[(row["field"], day)])
-        if marks:
-            row["restated_cells"] = marks
+        row.update(_cell_marks(row, {"restated_cells": restated, "withheld_cells": held}))
     for column in grid.columnDefs:
         if column.get("type") == "numericColumn":
             column["tooltipValueGetter"] = {
-                "function": "params.data.restated_cells ? params.data.restated_cells[params.colDef.field] : undefined"
+                "function": "params.data.cell_notes ? params.data.cell_notes[params.colDef.field] : undefined"
             }
             column["cellClassRules"] = {
-                "mycfa-restated-cell": "params.data.restated_cells && params.data.restated_cells[params.colDef.field]"
+                f"mycfa-{name}-cell": f"params.data.{name}_cells && params.data.{name}_cells[params.colDef.field]"
+                for name in ("restated", "withheld")
             }
+
+
+def _cell_marks(
+    row: Mapping[str, Any], texts: Mapping[str, Mapping[tuple[str, str], list[str]]]
+) -> dict[str, Any]:
+    """A grid row's marked cells per kind of mark (columns by their date), and each cell's hover text."""
+    marks: dict[str, dict[str, str]] = {name: {} for name in (*texts, "cell_notes")}
+    for column in row:
+        key = (row["field"], column[:10])
+        notes = [" | ".join(by_cell[key]) for by_cell in texts.values() if key in by_cell]
+        for name, by_cell in texts.items():
+            if key in by_cell:
+                marks[name][column] = " | ".join(by_cell[key])
+        if notes:
+            marks["cell_notes"][column] = " | ".join(notes)
+    return {name: cells for name, cells in marks.items() if cells}
+
+
+def withheld_cells(symbol: str, kind: str, period: str) -> pd.DataFrame:
+    """The withheld statement rows of one statement and period that name a line and a fiscal date: the
+    cells `mark_restated_cells` marks (TTM figures are sums: none)."""
+    svc = services()
+    rows = svc.cache.cached("company-withheld", (symbol,), lambda: queries.withheld_rows(svc.router, symbol))
+    if rows.empty or period == "TTM":
+        return rows.iloc[0:0]
+    keep = (
+        (rows["dataset"] == "statements")
+        & (rows["kind"] == kind)
+        & rows["period"].isin(list(fiscal_labels(period)))
+        & rows["field"].notna()
+        & rows["day"].notna()
+    )
+    return rows[keep.to_numpy()]
 
 
 def restatement_panel(symbol: str, kind: str, period: str, changes: pd.DataFrame) -> Any:

@@ -215,6 +215,7 @@ def ratio_card(
             [html.B("Revisions of these lines: "), " | ".join(revisions) or "none: as first reported"],
             id="company-ratio-provenance-revisions",
         ),
+        html.Li([html.B("Withheld in these periods: "), _withheld(symbol, used) or "nothing"]),
     ]
     return dbc.Card(
         dbc.CardBody(
@@ -228,6 +229,23 @@ def ratio_card(
         ),
         id="company-ratio-provenance-card",
     )
+
+
+def withheld_text(symbol: str, keep: Any) -> str:
+    """The company's withheld rows that `keep` (a row -> bool) picks: field = raw value (rule: reason)."""
+    svc = services()
+    rows = svc.cache.cached("company-withheld", (symbol,), lambda: queries.withheld_rows(svc.router, symbol))
+    return "; ".join(
+        f"{r['field'] or 'the row'} = {r['raw_value'] or '?'} ({r['rule']}: {r['reason']})"
+        for r in rows.to_dict("records")
+        if keep(r)
+    )
+
+
+def _withheld(symbol: str, used: Sequence[tuple[str, pd.Timestamp]]) -> str:
+    """The withheld statement rows of the periods a ratio read."""
+    periods = {(kind, f"{day:%Y-%m-%d}") for kind, day in used}
+    return withheld_text(symbol, lambda r: r["dataset"] == "statements" and (r["kind"], r["day"]) in periods)
 
 
 def _kind_name(kind: str | None) -> str:
@@ -313,15 +331,8 @@ def price_card(symbol: str, day: str | None) -> Any:
     row = upto.iloc[-1]
     fetch = price_trail(symbol, pd.DatetimeIndex([when])).iloc[0]
     adjusted = row.get("adj_close")
-    svc = services()
-    withheld = svc.cache.cached(
-        "company-withheld", (symbol,), lambda: queries.withheld_rows(svc.router, symbol)
-    )
-    same_day = (
-        withheld[(withheld["dataset"] == "prices") & (withheld["day"] == f"{when:%Y-%m-%d}")]
-        if not withheld.empty
-        else withheld
-    )
+    day_text = f"{when:%Y-%m-%d}"
+    same_day = withheld_text(symbol, lambda r: r["dataset"] == "prices" and r["day"] == day_text)
     items = [
         html.Li(
             [
@@ -360,11 +371,7 @@ def price_card(symbol: str, day: str | None) -> Any:
         html.Li(
             [
                 html.B("Withheld that day: "),
-                "; ".join(
-                    f"{r['field'] or 'the row'} = {r['raw_value'] or '?'} ({r['rule']}: {r['reason']})"
-                    for r in same_day.to_dict("records")
-                )
-                or "nothing",
+                same_day or "nothing",
             ]
         ),
     ]

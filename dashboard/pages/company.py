@@ -622,7 +622,7 @@ def statements_view(
             oldest_first=True,  # as the charts run, with the newest year at the right (scrolled to)
             kind=None if view == "values" else "pct",
         )
-        point_in_time.mark_restated_cells(table, changes)
+        point_in_time.mark_restated_cells(table, changes, point_in_time.withheld_cells(symbol, kind, period))
         fields = [f for f in company_data.CHART_FIELDS[kind] if f in frame.columns]
         shown = frame[fields].tail(12)
         shown.index = period_labels(shown.index, period)

@@ -133,6 +133,39 @@ def test_restatement_feed_shows_what_changed_when_aapl_restated(
     assert tab.csp_errors == []
 
 
+def test_the_feed_filters_by_sector_line_item_and_size_of_change(
+    tab: Any, history_db: tuple[Database, date, float]
+) -> None:
+    """The feed's sector, line item and smallest change filters (from the link, and its CSV): AAPL's
+    restated revenue is in its own sector, under "revenue", and at a smallest change just under its own;
+    another sector, another line or a smallest change just over it leaves it out."""
+    db, _, filed = history_db
+    sector = query(db.owner_url, "SELECT sector FROM companies WHERE symbol = 'AAPL'")[0][0]
+    other = query(
+        db.owner_url, "SELECT min(sector) FROM companies WHERE sector IS NOT NULL AND sector <> %s", sector
+    )[0][0]
+    size = abs(RESTATED_REVENUE / filed - 1) * 100
+    below, above = f"{max(size - 1, 0):.1f}", f"{size + 1:.1f}"
+    tab.goto(tab.base_url + f"/history?sector={quote(sector)}&item=revenue&min={below}")
+    rows = grid_data(tab, "history-feed-grid")
+    assert [(r["symbol"], r["item"]) for r in rows] == [("AAPL", "Revenue")]
+
+    def symbols(**filters: str) -> list[str]:
+        link = (
+            tab.base_url
+            + "/export/history/restatements.csv?"
+            + "&".join(f"{k}={quote(v)}" for k, v in filters.items())
+        )
+        response = tab.context.request.get(link)
+        assert response.status == 200, response.text()
+        return [r["symbol"] for r in csv.DictReader(io.StringIO(response.text()))]
+
+    assert symbols(sector=sector, item="revenue", min=below) == ["AAPL"]
+    assert symbols(sector=other) == []
+    assert symbols(item="netIncome", symbol="AAPL") == []
+    assert symbols(symbol="AAPL", min=above) == []
+
+
 def test_screener_filters_on_restatements_and_shows_their_direction(
     tab: Any, history_db: tuple[Database, date, float]
 ) -> None:
@@ -578,3 +611,56 @@ def _csv_text(tab: Any, link: str) -> str:
     response = tab.context.request.get(href if href.startswith("http") else tab.base_url + href)
     assert response.status == 200, response.text()
     return str(response.text())
+
+
+def test_a_withheld_value_has_its_badge_its_rule_and_its_place_on_the_data_quality_page(
+    tab: Any,
+    history_db: tuple[Database, date, float],
+    fake: FakeFMPProcess,  # noqa: F811
+    pg_cluster: Cluster,
+) -> None:
+    """FMP sends text for AAPL's latest annual gross profit: the run withholds that row (the stored one
+    stays); the Company page's badge says "1 value withheld as implausible" with the raw value and the
+    rule on hover, the line's cell of that period is marked and says the same on hover, the provenance
+    cards of that period's figure and of its gross margin name it, and the Point in time page counts it
+    under its rule. Last in the module: it adds a run."""
+    db, day, _ = history_db
+    fake.admin(
+        "restate",
+        {"symbol": "AAPL", "dataset": "income", "period": "annual", "date": day.isoformat(),
+         "field": "grossProfit", "value": "n/a"},
+    )  # fmt: skip
+    env = engine_env(db.owner_url, fake, SYMBOLS, history_start="2009-01-01")
+    result = run_engine(env, "run", "--job", "fundamentals")
+    assert result.returncode == 0, result.stderr[-3000:]
+    wait_for_replica(pg_cluster)
+    withheld = query(db.owner_url, "SELECT rule, field, raw_value FROM withheld_values WHERE symbol = 'AAPL'")
+    assert withheld == [("text where a number belongs", "grossProfit", "n/a")]
+    time.sleep(DATA_VERSION_TTL_S + 0.5)  # a worker trusts the data version it read for that long
+
+    tab.goto(tab.base_url + "/?symbol=AAPL")
+    badge = tab.wait_for_selector("#company-withheld-badge")
+    assert badge.inner_text() == "1 value withheld as implausible"
+    hover = badge.get_attribute("title") or ""
+    assert "grossProfit = n/a: text where a number belongs" in hover, hover
+    marked = tab.locator("#company-statement-grid .mycfa-withheld-cell")
+    assert marked.count() == 1
+    assert (
+        tab.locator("#company-statement-grid .ag-row[row-id='grossProfit'] .mycfa-withheld-cell").count() == 1
+    )
+    marked.first.hover()
+    tip = tab.wait_for_selector(".ag-tooltip")
+    assert "Withheld: FMP sent grossProfit = n/a (text where a number belongs)" in tip.inner_text()
+    tab.click("#company-statement-grid .mycfa-restated-cell")  # the period's restated revenue
+    text = tab.wait_for_selector("#company-provenance-card").inner_text()
+    assert "Withheld in this period: grossProfit = n/a (text where a number belongs" in text, text
+    ratio = f"#company-ratio-grid .ag-row[row-id='gross_margin'] .ag-cell[col-id='{day.isoformat()}']"
+    tab.click(ratio)
+    text = tab.wait_for_selector("#company-ratio-provenance-card").inner_text()
+    assert "Withheld in these periods: grossProfit = n/a (text where a number belongs" in text, text
+    shot(tab, "company-withheld", SHOTS)
+    tab.goto(tab.base_url + "/history?symbol=AAPL")
+    rules = {r["rule"]: r for r in grid_data(tab, "history-withheld-rules")}
+    assert rules["text where a number belongs"]["rows"] >= 1
+    rows = grid_data(tab, "history-withheld-grid")
+    assert [(r["symbol"], r["field"], r["raw_value"]) for r in rows] == [("AAPL", "grossProfit", "n/a")]

@@ -3,6 +3,7 @@ sector and sub-industry medians, the latest figures on one clear basis, and norm
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -52,6 +53,7 @@ from dashboard.components.page import (
 )
 from dashboard.components.picker import Picker
 from dashboard.components.screener_grid import results_grid, with_labels, with_nm
+from dashboard.data import queries
 from dashboard.services import services
 
 dash.register_page(__name__, path="/compare", name="Compare", order=3, title="Compare · MyCFATool")
@@ -308,24 +310,62 @@ def view_params(as_of: str | None, pin: int | None) -> dict[str, str]:
     Output("compare-pinned", "children"),
     Input("compare-asof", "date"),
     Input("compare-pin", "value"),
+    Input("compare-symbols", "value"),
 )
-def compare_pinned(as_of: Any, pin: Any) -> Any:
-    """What the figures are when the view is pinned or dated: said above the history."""
+def compare_pinned(as_of: Any, pin: Any, symbols: Any = None) -> Any:
+    """What the figures are when the view is pinned or dated: said above the history, with the companies
+    whose statements the store had not seen by the as-of date (shown as first reported, filed by then)."""
     try:
         day, pinned = valid_view(as_of, pin)
+        said = []
+        if pinned is not None:
+            said.append(
+                pins.sentence(
+                    pinned, "the statements, medians and latest figures as the store held them then"
+                )
+            )
+        if day:
+            chosen = valid_symbols(symbols or [], minimum=0, maximum=MAX_TICKERS)
+            said.append(
+                f"As of {day}: the statements as the store knew them at the end of that day, that day's index"
+                f" members and closes up to it.{_unseen(chosen, day, pinned)}"
+            )
     except FAILURES as exc:
         return states.error(str(exc))
-    said = []
-    if pinned is not None:
-        said.append(
-            pins.sentence(pinned, "the statements, medians and latest figures as the store held them then")
-        )
-    if day:
-        said.append(
-            f"As of {day}: the statements as the store knew them at the end of that day (as first reported,"
-            " filed by then, where its history starts later), that day's index members and closes up to it."
-        )
     return html.Span(" ".join(said), id="compare-pinned-text") if said else None
+
+
+def _unseen(symbols: list[str], day: str, pin: int | None) -> str:
+    """Which companies' annual statements the store had not seen by `day`: as first reported (filed by
+    then) in part or whole, or none filed at all."""
+    svc = services()
+    whole: list[str] = []
+    part: list[str] = []
+    none: list[str] = []
+    for symbol in symbols:
+        basis = svc.cache.cached(
+            "statement-basis-fy",
+            (symbol, day, pin),
+            functools.partial(queries.statement_basis, svc.router, symbol, "FY", "pit", day, pin),
+        )
+        first = int((basis["basis"] == "first").sum()) if not basis.empty else 0
+        if basis.empty:
+            none.append(symbol)
+        elif first == len(basis):
+            whole.append(symbol)
+        elif first:
+            part.append(symbol)
+    out = ""
+    if whole:
+        out += (
+            f" The store held none of {', '.join(whole)}'s annual statements then (its history starts later):"
+            " their figures are as first reported, filed by then."
+        )
+    if part:
+        out += f" Some periods of {', '.join(part)} are as first reported (the store saw them later)."
+    if none:
+        out += f" No annual statement of {', '.join(none)} was filed by then."
+    return out
 
 
 pins.register("compare")

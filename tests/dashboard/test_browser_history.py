@@ -448,6 +448,8 @@ def test_a_pinned_or_dated_compare_link_shows_the_figures_held_then(
     tab.wait_for_function(
         "(e => e && e.innerText.startsWith('As of 2010-06-30'))(document.querySelector('#compare-pinned-text'))"
     )
+    note = tab.inner_text("#compare-pinned-text")
+    assert "The store held none of AAPL" in note, note  # its history starts with the runs, years later
     tab.wait_for_selector("#compare-history-grid .ag-row")
     aapl = next(r for r in grid_data(tab, "compare-history-grid") if r["company"] == "AAPL")
     years = [int(c[2:]) for c in aapl if c.startswith("FY") and aapl[c] is not None]

@@ -15,7 +15,15 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 from dash.development.base_component import Component
 
-from dashboard.components import formats, point_in_time, states, tables, universe_data, urlstate
+from dashboard.components import (
+    benchmark_data,
+    formats,
+    point_in_time,
+    states,
+    tables,
+    universe_data,
+    urlstate,
+)
 from dashboard.components.company_data import EARLIEST_AS_OF, as_of_date
 from dashboard.components.export import export_href, register_export
 from dashboard.components.inputs import (
@@ -432,8 +440,18 @@ def _screen(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def screen_summary(table: pd.DataFrame, rank: str, top: int) -> pd.DataFrame:
-    """Mean forward returns of the top `top` by `rank` against every member held (equal weight)."""
+SPANS = {
+    "ret_1m": pd.DateOffset(months=1),
+    "ret_3m": pd.DateOffset(months=3),
+    "ret_1y": pd.DateOffset(years=1),
+}
+INDEX_ROW = "S&P 500 (cap weight, stored)"
+
+
+def screen_summary(table: pd.DataFrame, rank: str, top: int, day: str | None = None) -> pd.DataFrame:
+    """Mean forward returns of the top `top` by `rank` against every member held (equal weight), and the
+    stored cap-weighted S&P 500's over the same spans from `day` when the store holds it (each column's
+    "vs all" is the difference from every member held)."""
     ranked = table[table[rank].notna()].sort_values(rank, ascending=not RANKS[rank][1])
     picked = ranked.head(top)
     rows = []
@@ -447,10 +465,29 @@ def screen_summary(table: pd.DataFrame, rank: str, top: int) -> pd.DataFrame:
             row[column] = float(values.mean()) if len(values) else np.nan
             row[f"n_{column}"] = len(values)
         rows.append(row)
+    index = index_forward(day) if day else {}
+    if index:
+        rows.append({"group": INDEX_ROW, "companies": np.nan, **index})
     out = pd.DataFrame(rows)
     for column in HORIZONS:
-        out[f"excess_{column}"] = out[column] - out[column].iloc[-1]
+        out[f"excess_{column}"] = out[column] - out[column].iloc[1]
     return out[["group", "companies", *HORIZONS, *(f"excess_{c}" for c in HORIZONS)]]
+
+
+def index_forward(day: str) -> dict[str, float]:
+    """The stored cap-weighted S&P 500's return from the close of `day` to the close on or before each
+    span's end, as each member's is counted (empty when the series is not stored or starts later; NaN for a
+    span the series does not reach yet)."""
+    daily = benchmark_data.stored(benchmark_data.STORED["sp500"])
+    start = pd.Timestamp(day)
+    if daily.empty or daily.index[0] > start:
+        return {}
+    out = {}
+    for column, span in SPANS.items():
+        end = start + span
+        moves = daily[(daily.index > start) & (daily.index <= end)].to_numpy(dtype=float)
+        out[column] = float(np.prod(1.0 + moves) - 1.0) if daily.index[-1] >= end else np.nan
+    return out
 
 
 SUMMARY_SCREEN_COLUMNS = {
@@ -515,7 +552,9 @@ def history_screen(on: str | None, rank: str, top: Any) -> tuple[Any, Any, Any, 
     return (
         tables.grid("history-screen-grid", shown, columns=SCREEN_COLUMNS),
         tables.grid(
-            "history-screen-summary-grid", screen_summary(table, rank, count), columns=SUMMARY_SCREEN_COLUMNS
+            "history-screen-summary-grid",
+            screen_summary(table, rank, count, day),
+            columns=SUMMARY_SCREEN_COLUMNS,
         ),
         note,
         export_href("history", "screen", params),

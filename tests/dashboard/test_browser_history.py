@@ -71,10 +71,12 @@ def tab(history_db: tuple[Database, date, float]) -> Iterator[Any]:
         app.server.extensions["mycfa"].router.dispose()
 
 
-def test_screen_on_a_past_date_keeps_later_leavers_and_leaves_out_later_joiners(tab: Any) -> None:
+def test_screen_on_a_past_date_keeps_later_leavers_and_leaves_out_later_joiners(
+    tab: Any, history_db: tuple[Database, date, float]
+) -> None:
     """On 2010-06-30 the screen holds AAPL and YHOO (it left in 2017: marked, still in), not TSLA (it
     joined in 2020); their figures are annual statements filed by then, and the forward returns of the
-    top pick are set against all members held."""
+    top pick are set against all members held and the stored S&P 500's over the same year."""
     tab.goto(tab.base_url + "/history?on=2010-06-30&rank=revenue&top=1")
     rows = {row["symbol"]: row for row in grid_data(tab, "history-screen-grid")}
     assert set(rows) == {"AAPL", "YHOO"}
@@ -89,7 +91,14 @@ def test_screen_on_a_past_date_keeps_later_leavers_and_leaves_out_later_joiners(
     text = tab.inner_text("#history-screen-text")
     assert "1 left the index later and stay in (YHOO)" in text, text
     summary = grid_data(tab, "history-screen-summary-grid")
-    assert [r["companies"] for r in summary] == [1, 2]
+    assert [r["companies"] for r in summary] == [1, 2, None]
+    index_1y = query(
+        history_db[0].owner_url,
+        "SELECT exp(sum(ln(1 + daily_return))) - 1 FROM benchmark_returns WHERE benchmark = 'sp500_cap'"
+        " AND date > '2010-06-30' AND date <= '2011-06-30'",
+    )[0][0]
+    assert summary[2]["group"] == "S&P 500 (cap weight, stored)"
+    assert summary[2]["ret_1y"] == pytest.approx(index_1y, abs=1e-4)
     best = max(rows.values(), key=lambda r: r["revenue"])
     # the grid's row data keeps 4 decimals
     assert summary[0]["ret_1y"] == pytest.approx(best["ret_1y"], abs=1e-4)

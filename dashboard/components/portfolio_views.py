@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ WEIGHT_COLUMNS = {
     "max_sharpe": Col("Maximum Sharpe", "pct"),
     "hrp": Col("Hierarchical risk parity", "pct"),
 }
+PORTFOLIO_MARKERS = ("diamond", "square", "triangle-up", "star", "x", "cross")
 # Correlation: a diverging scale centred on 0 (red negative, white none, blue positive), fixed at -1..1.
 CORRELATION_SCALE = [
     [0.0, "#b2182b"],
@@ -76,21 +78,34 @@ def frontier_figure(frontier: pd.DataFrame, points: pd.DataFrame) -> dict[str, A
         percent=True,
         name="Efficient frontier",
     )
-    for kind, symbol in (("portfolio", "diamond"), ("asset", "circle-open")):
-        rows = points[points["kind"] == kind]
+    # Each portfolio its own marker and legend entry: text labels of portfolios lying close collide.
+    mixes = points[points["kind"] == "portfolio"]
+    for (_, row), marker in zip(mixes.iterrows(), itertools.cycle(PORTFOLIO_MARKERS), strict=False):
         figure["data"].append(
             {
                 "type": "scatter",
-                "mode": "markers+text",
-                "x": rows["volatility"].tolist(),
-                "y": rows["expected_return"].tolist(),
-                "text": rows["name"].tolist(),
-                "textposition": "top center",
-                "marker": {"symbol": symbol, "size": 11 if kind == "portfolio" else 8},
-                "name": "Portfolios" if kind == "portfolio" else "Single assets",
-                "hovertemplate": "%{text}<br>Volatility %{x:.1%}<br>Expected return %{y:.1%}<extra></extra>",
+                "mode": "markers",
+                "x": [row["volatility"]],
+                "y": [row["expected_return"]],
+                "name": row["name"],
+                "marker": {"symbol": marker, "size": 12},
+                "hovertemplate": f"{row['name']}<br>Volatility %{{x:.1%}}<br>Expected return %{{y:.1%}}<extra></extra>",
             }
         )
+    assets = points[points["kind"] == "asset"]
+    figure["data"].append(
+        {
+            "type": "scatter",
+            "mode": "markers+text",
+            "x": assets["volatility"].tolist(),
+            "y": assets["expected_return"].tolist(),
+            "text": assets["name"].tolist(),
+            "textposition": "top center",
+            "marker": {"symbol": "circle-open", "size": 8},
+            "name": "Single assets",
+            "hovertemplate": "%{text}<br>Volatility %{x:.1%}<br>Expected return %{y:.1%}<extra></extra>",
+        }
+    )
     figure["layout"]["showlegend"] = True
     return figure
 

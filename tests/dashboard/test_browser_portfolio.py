@@ -139,9 +139,11 @@ def test_portfolio_pasted_from_excel_against_the_sp500_and_optimised_in_four_act
     assert cap.tracking_error > 0
     assert rows["Annualised volatility"]["Minimum volatility"] <= rows["Annualised volatility"]["Chosen"]
     min_vol = rows["Annualised volatility"]["Minimum volatility"]
-    frontier = plot(tab, "portfolio-frontier-graph", "d.length === 3")
-    assert len(dict(zip(frontier[1]["x"], frontier[1]["y"], strict=True))) == 4  # the mix and 3 optimised
-    assert len(frontier[2]["x"]) == 4  # each single asset
+    frontier = plot(tab, "portfolio-frontier-graph", "d.length === 6")
+    mixes = frontier[1:5]  # the mix and the 3 optimised, each its own marker and legend entry
+    assert [t["name"] for t in mixes] == names[:4]
+    assert len({(t["x"][0], t["y"][0]) for t in mixes}) == 4
+    assert len(frontier[5]["x"]) == 4  # each single asset
     act.click("button:has-text('Apply minimum volatility weights')")
     assert act.count == 3
     wait_for_stat(tab, "Annualised volatility", "Chosen", min_vol, 2e-4)

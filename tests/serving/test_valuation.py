@@ -312,7 +312,7 @@ def test_implied_growth_gives_back_the_growth_that_made_the_price(fade: int) -> 
     assert got == pytest.approx(0.07, abs=1e-8)
 
 
-def _implied_through_dcf(fcf0: float, price: float, years: int, fade: int, **terms: float) -> float:
+def _implied_through_dcf(fcf0: float, price: float, years: int, fade: int, **terms: Any) -> float:
     """The reverse DCF as it was written first: the same bisection, every step a whole `dcf` call."""
 
     def value(g: float) -> float:

@@ -748,14 +748,14 @@ def company_ratio_provenance(
 
 @callback(
     Output("company-price-provenance", "children"),
-    Input("company-last-close", "n_clicks"),
+    Input("company-price-header", "n_clicks"),  # the last close's button in it (always on the page)
     Input("company-price-graph", "clickData"),
     Input("company-symbol", "value"),
 )
 def company_price_provenance(_: Any, clicked: Mapping[str, Any] | None, symbol: str | None) -> Any:
     """A click on the last close or on a bar of the chart: where that close came from."""
     trigger = dash.ctx.triggered_id
-    if trigger not in ("company-last-close", "company-price-graph") or not dash.ctx.triggered[0]["value"]:
+    if trigger not in ("company-price-header", "company-price-graph") or not dash.ctx.triggered[0]["value"]:
         return None
     try:
         symbol = valid_symbol(symbol)

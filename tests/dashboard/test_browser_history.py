@@ -563,7 +563,7 @@ def test_a_pinned_screen_keeps_its_rows_after_a_later_run_restates(
     """A screen pinned to the newest run says so and lists the same rows (and CSV) after FMP restates
     AAPL's revenue again and a third run stores it, while the live screen changes: AAPL's net margin on
     the second run's revenue passes "net margin >= 50 %", on the third's it does not. Pinned to the
-    first run (revenue as filed) AAPL never passed. Last in the module: it adds a run."""
+    first run (revenue as filed) AAPL never passed. It adds a run: after the tests of the second run's data."""
     db, day, filed = history_db
     last = query(db.owner_url, "SELECT max(run_id) FROM runs")[0][0]
     first = query(db.owner_url, "SELECT min(run_id) FROM runs")[0][0]
@@ -588,19 +588,8 @@ def test_a_pinned_screen_keeps_its_rows_after_a_later_run_restates(
     tab.goto(tab.base_url + f"/screener?basis=fy&where={where}&pin={first}")
     tab.wait_for_function(count.format("0 companies"))
 
-    fake.admin(
-        "restate",
-        {"symbol": "AAPL", "dataset": "income", "period": "annual", "date": day.isoformat(), "field": "revenue",
-         "value": 10 * RESTATED_REVENUE},
-    )  # fmt: skip
-    env = engine_env(db.owner_url, fake, SYMBOLS, history_start="2009-01-01")
-    result = run_engine(env, "run", "--job", "fundamentals")
-    assert result.returncode == 0, result.stderr[-3000:]
-    wait_for_replica(pg_cluster)
+    _restated_run(fake, db, pg_cluster, day, "revenue", 10 * RESTATED_REVENUE)
     assert query(db.owner_url, "SELECT max(run_id) FROM runs")[0][0] > last
-    # A worker trusts the data version it read for DATA_VERSION_TTL_S: the screen loaded before the run
-    # may still be served from its answer cache until then (a fast run ends inside that window).
-    time.sleep(DATA_VERSION_TTL_S + 0.5)
 
     tab.goto(tab.base_url + f"/screener?basis=fy&where={where}")
     tab.wait_for_function(count.format("0 companies"))  # live: the third run's revenue
@@ -608,6 +597,28 @@ def test_a_pinned_screen_keeps_its_rows_after_a_later_run_restates(
     tab.wait_for_function(count.format("1 company"))
     assert grid_data(tab, "screener-grid") == before
     assert _csv_text(tab, "#screener-export-results") == csv_before
+
+
+def _restated_run(
+    fake: FakeFMPProcess,  # noqa: F811
+    db: Database,
+    pg_cluster: Cluster,
+    day: date,
+    field: str,
+    value: Any,
+) -> None:
+    """FMP restates one line of AAPL's annual income statement of `day`; a fundamentals run fetches it.
+
+    A worker trusts the data version it read for DATA_VERSION_TTL_S: a page loaded before the run may
+    still be served from its answer cache until then (a fast run ends inside that window), so this waits
+    that long after the run."""
+    restated = {"symbol": "AAPL", "dataset": "income", "period": "annual", "date": day.isoformat()}
+    fake.admin("restate", {**restated, "field": field, "value": value})
+    env = engine_env(db.owner_url, fake, SYMBOLS, history_start="2009-01-01")
+    result = run_engine(env, "run", "--job", "fundamentals")
+    assert result.returncode == 0, result.stderr[-3000:]
+    wait_for_replica(pg_cluster)
+    time.sleep(DATA_VERSION_TTL_S + 0.5)
 
 
 def _await_href(tab: Any, link: str, text: str) -> None:
@@ -636,18 +647,9 @@ def test_a_withheld_value_has_its_badge_its_rule_and_its_place_on_the_data_quali
     cards of that period's figure and of its gross margin name it, and the Point in time page counts it
     under its rule. Last in the module: it adds a run."""
     db, day, _ = history_db
-    fake.admin(
-        "restate",
-        {"symbol": "AAPL", "dataset": "income", "period": "annual", "date": day.isoformat(),
-         "field": "grossProfit", "value": "n/a"},
-    )  # fmt: skip
-    env = engine_env(db.owner_url, fake, SYMBOLS, history_start="2009-01-01")
-    result = run_engine(env, "run", "--job", "fundamentals")
-    assert result.returncode == 0, result.stderr[-3000:]
-    wait_for_replica(pg_cluster)
+    _restated_run(fake, db, pg_cluster, day, "grossProfit", "n/a")
     withheld = query(db.owner_url, "SELECT rule, field, raw_value FROM withheld_values WHERE symbol = 'AAPL'")
     assert withheld == [("text where a number belongs", "grossProfit", "n/a")]
-    time.sleep(DATA_VERSION_TTL_S + 0.5)  # a worker trusts the data version it read for that long
 
     tab.goto(tab.base_url + "/?symbol=AAPL")
     badge = tab.wait_for_selector("#company-withheld-badge")

@@ -3,7 +3,7 @@ score; tickers link to their Company page; "n/m" where a ratio's denominator is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dash_ag_grid as dag
@@ -66,9 +66,12 @@ def with_nm(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def results_grid(result: pd.DataFrame, id_: str = "screener-grid") -> dag.AgGrid:
+def results_grid(
+    result: pd.DataFrame, id_: str = "screener-grid", short: Mapping[str, str] | None = None
+) -> dag.AgGrid:
     """The results: every row (the count's), in the rank's order; no column filters or header sorting,
-    so what the grid shows is what the count says and the CSV holds."""
+    so what the grid shows is what the count says and the CSV holds. `short` abbreviates headers (by
+    field) so more columns fit a window; the full header then leads the header's tooltip."""
     shown = with_nm(with_labels(result))
     columns = {name: catalogue.column(name) for name in shown.columns if name in catalogue.BY_KEY}
     columns.update({k: v for k, v in EXTRA_COLUMNS.items()})
@@ -83,6 +86,14 @@ def results_grid(result: pd.DataFrame, id_: str = "screener-grid") -> dag.AgGrid
         if spec["field"] in columns and columns[spec["field"]].kind != "text":
             spec["type"] = "numericColumn"
             spec["valueFormatter"] = formats.grid_formatter(columns[spec["field"]].kind)
+        if short and spec["field"] in short:
+            full = spec["headerName"]
+            spec["headerName"] = short[spec["field"]]
+            spec["headerTooltip"] = f"{full}: {spec['headerTooltip']}" if "headerTooltip" in spec else full
     grid.columnDefs = defs
+    if short:
+        grid.className = f"{grid.className} mycfa-compact"
+        grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
+        grid.columnSizeOptions = {"skipHeader": True}  # the cells set the widths; headers wrap to them
     grid.defaultColDef = {**grid.defaultColDef, "filter": False, "sortable": False}
     return grid

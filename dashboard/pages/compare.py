@@ -78,6 +78,20 @@ COLUMNS = [
     "fcf_yield",
     "dividend_yield",
 ]
+# Abbreviated headers (the full ones lead each header's tooltip): at 1440 px every column up to EPS
+# growth fits without scrolling the grid sideways (review finding P2).
+SHORT_HEADERS = {
+    "price": "Price",
+    "market_cap": "Cap (bn)",
+    "ev_ebitda": "EV/\u200bEBITDA",  # a narrow header breaks after the slash, not inside EBITDA
+    "operating_margin": "Op. margin",
+    "roic": "ROIC",
+    "debt_to_equity": "D/E",
+    "revenue_growth": "Rev. growth",
+    "eps_growth": "EPS growth",
+    "fcf_yield": "FCF yield",
+    "dividend_yield": "Div. yield",
+}
 SPANS = {"1Y": 365, "3Y": 3 * 365, "5Y": 5 * 365, "10Y": 10 * 365}
 OVERLAYS = {"sector": "Sector median", "sub_industry": "Sub-industry (peers) median"}
 SCALES = {"linear": "Linear", "log": "Log"}
@@ -560,7 +574,7 @@ def compare_snapshot(
     table = ratio_table(chosen, figures, pin, as_of)
     prices = normalised(chosen, span, pins.last_day(as_of, pin))
     grid = (
-        results_grid(table, id_="compare-grid")
+        results_grid(table, id_="compare-grid", short=SHORT_HEADERS)
         if not table.empty
         else states.empty("No statements for these tickers.")
     )

@@ -173,9 +173,9 @@ def test_compare_prices_beside_the_sp500_on_a_log_scale(browser: Any, wf_url: st
 
 
 def test_compare_latest_figures_lead_with_basis_and_key_multiples(browser: Any, wf_url: str) -> None:
-    """P2: the latest-figures grid leads with ticker, name, basis and period end, and at 1440 px P/E,
-    EV/EBITDA and the operating and net margins are in view without scrolling the grid sideways (ROE and
-    the columns after it are not yet: docs/dashboard.md, P2)."""
+    """P2: the latest-figures grid leads with ticker, name, basis and period end, and at 1440 px every key
+    column (price and cap, P/E, EV/EBITDA, the margins, ROE, ROIC, D/E, revenue and EPS growth) is in
+    view without scrolling the grid sideways; abbreviated headers keep their full name in the tooltip."""
     tab = tab_for(browser, wf_url, user="ann", width=1440)
     tab.goto(wf_url + "/compare?symbols=AAPL,MSFT")
     tab.wait_for_selector("#compare-grid .ag-row")
@@ -187,11 +187,30 @@ def test_compare_latest_figures_lead_with_basis_and_key_multiples(browser: Any, 
     right = tab.evaluate(
         "document.querySelector('#compare-grid .ag-body-viewport').getBoundingClientRect().right"
     )
-    for key in ("pe", "ev_ebitda", "operating_margin", "net_margin"):
-        box = tab.evaluate(
-            f"document.querySelector(\"#compare-grid .ag-header-cell[col-id='{key}']\").getBoundingClientRect().right"
-        )
-        assert box <= right + 1, (key, box, right)
+    key = [*("price", "market_cap", "pe", "ev_ebitda", "operating_margin", "net_margin", "roe", "roic")]
+    key += ["debt_to_equity", "revenue_growth", "eps_growth"]
+    edges = tab.evaluate(
+        "[...document.querySelectorAll('#compare-grid .ag-header-cell')]"
+        ".map(c => [c.getAttribute('col-id'), c.getBoundingClientRect().right])"
+    )
+    ends = dict(edges)
+    assert all(ends[k] <= right + 1 for k in key), (right, str(edges))
+    tip = tab.evaluate("dash_ag_grid.getApi('compare-grid').getColumnDef('debt_to_equity').headerTooltip")
+    assert tip.startswith("Debt/equity"), tip
+    texts = tab.evaluate(
+        "[...document.querySelectorAll('#compare-grid .ag-header-cell-text')]"
+        ".map(t => [t.innerText, t.scrollWidth - t.clientWidth])"
+    )
+    assert ["ROIC", 0] in texts, texts
+    assert all(cut <= 0 for _, cut in texts), texts  # abbreviated and wrapped, never cut short
+    lines = tab.evaluate(
+        "[...document.querySelectorAll('#compare-grid .ag-header-cell-text')].map(t => {"
+        " const r = document.createRange(); r.selectNodeContents(t); return [t.textContent, r.getClientRects().length]; })"
+    )
+    wrapped = [text for text, count in lines if count > 1]
+    assert wrapped, lines  # some headers do wrap at this width, and only between words
+    assert all(count <= len(text.replace("\u200b", " ").split()) for text, count in lines), lines
+    shot(tab, "p2-compare-latest-1440", SHOTS)
     tab.context.close()
 
 

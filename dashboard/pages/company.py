@@ -782,9 +782,8 @@ def export_trail(args: Mapping[str, str]) -> pd.DataFrame:
     basis = queries.statement_basis(
         services().router, symbol, period, {"restated": "known"}.get(mode, mode), as_of, pin
     )
-    basis = basis[basis["kind"] == kind].set_index(
-        pd.DatetimeIndex([pd.Timestamp(d) for d in basis["fiscal_date"]])
-    )
+    basis = basis[basis["kind"] == kind]  # the index from the kind's rows only (the others' made it 500)
+    basis = basis.set_index(pd.DatetimeIndex([pd.Timestamp(d) for d in basis["fiscal_date"]]))
     out = frame.copy()
     trail = basis.reindex(out.index)
     out["provenance_figures"] = [

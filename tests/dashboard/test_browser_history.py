@@ -292,7 +292,8 @@ def test_a_click_on_a_figure_shows_where_it_came_from(
     tab: Any, history_db: tuple[Database, date, float]
 ) -> None:
     """Clicking the restated revenue cell opens its trail: the run that fetched it (the second), the
-    endpoint, the filing date, and its revision old -> new."""
+    endpoint, the filing date, and its revision old -> new; CSV + provenance has the same trail per
+    period, and pinned to the first run that run's payload and run."""
     db = history_db[0]
     runs = query(db.owner_url, "SELECT max(run_id) FROM runs")[0][0]
     tab.goto(tab.base_url + "/?symbol=AAPL")
@@ -307,6 +308,19 @@ def test_a_click_on_a_figure_shows_where_it_came_from(
     assert "Restated" in revisions
     assert "→" in revisions
     shot(tab, "company-provenance", SHOTS)
+    # CSV + provenance: the same trail per period; pinned to the first run, that run's payload.
+    day, filed = history_db[1], history_db[2]
+    row = _csv_row(tab, "#company-export-trail", day)
+    assert float(row["revenue"]) == pytest.approx(RESTATED_REVENUE)
+    assert (row["provenance_run_id"], row["provenance_figures"]) == (str(runs), "as the store held it")
+    assert row["provenance_endpoint"] == "income-statement?symbol=AAPL&period=annual"
+    assert row["provenance_filing_date"]
+    first = query(db.owner_url, "SELECT min(run_id) FROM runs")[0][0]
+    tab.goto(tab.base_url + f"/?symbol=AAPL&pin={first}")
+    _await_href(tab, "#company-export-trail", f"pin={first}")
+    row = _csv_row(tab, "#company-export-trail", day)
+    assert float(row["revenue"]) == pytest.approx(filed)
+    assert row["provenance_run_id"] == str(first)
 
 
 def test_a_click_on_a_ratio_or_a_close_shows_its_inputs_and_their_runs(

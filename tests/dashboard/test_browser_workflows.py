@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import statistics
 from collections.abc import Iterator
 from typing import Any
 
@@ -127,6 +128,63 @@ def test_compare_two_companies_operating_margin_over_ten_years(
             assert value == pytest.approx(want[label][1], rel=1e-4), (symbol, label)
     assert act.count == 3
     shot(tab, "task1-compare-history", SHOTS)
+    tab.context.close()
+
+
+def group_margins(db: Database, column: str, name: str) -> dict[str, list[float]]:
+    """FY label -> the operating margins of the index members stored in that sector or sub-industry
+    (`column`), each straight from its FY income statement."""
+    assert column in ("sector", "sub_industry")
+    with psycopg.connect(db.owner_url) as conn:
+        found = conn.execute(
+            f"SELECT symbol FROM companies WHERE {column} = %s"
+            " AND symbol IN (SELECT symbol FROM sp500_members) ORDER BY symbol",
+            (name,),
+        ).fetchall()
+    out: dict[str, list[float]] = {}
+    for (symbol,) in found:
+        for label, (_, margin) in operating_margins(db, symbol).items():
+            out.setdefault(label, []).append(margin)
+    return out
+
+
+def test_compare_sector_and_peer_medians_are_the_members_medians(
+    browser: Any, wf_url: str, wf_db: Database
+) -> None:
+    """#27 point 1: Compare's sector and sub-industry (peers) overlays are, per fiscal year shown, the
+    median operating margin over the group's stored index members (hand-computed from their FY income
+    statements), and the hover's count is how many members had one. NVDA (fiscal years ending in
+    January) and JNJ: four groups of two to four members (even and odd counts)."""
+    tab = tab_for(browser, wf_url, user="ann")
+    tab.goto(wf_url + "/compare?symbols=NVDA,JNJ&metric=operating_margin&overlay=sector,sub_industry")
+    traces = plot(
+        tab, "compare-history-graph", "d.filter(t => t.name.endsWith(' median')).length === 4", "Operating"
+    )
+    counts = tab.evaluate(
+        "Object.fromEntries(Array.from(document.querySelector('#compare-history-graph .js-plotly-plot').data,"
+        " t => [t.name, Array.from(t.customdata)]))"
+    )
+    with psycopg.connect(wf_db.owner_url) as conn:
+        groups = conn.execute(
+            "SELECT sector, sub_industry FROM companies WHERE symbol IN ('NVDA', 'JNJ')"
+        ).fetchall()
+    wanted = {
+        f"{name} median": (column, name)
+        for row in groups
+        for column, name in zip(("sector", "sub_industry"), row, strict=True)
+    }
+    medians = {t["name"]: t for t in traces if t["name"].endswith(" median")}
+    assert set(medians) == set(wanted), list(medians)
+    shown = {x for t in traces if not t["name"].endswith(" median") for x in t["x"]}
+    for name, (column, group) in wanted.items():
+        by_year = group_margins(wf_db, column, group)
+        trace = medians[name]
+        assert trace["x"], name
+        assert set(trace["x"]) <= shown, (name, trace["x"])
+        for label, value, n in zip(trace["x"], trace["y"], counts[name], strict=True):
+            assert n == len(by_year[label]), (name, label, n)
+            assert value == pytest.approx(statistics.median(by_year[label]), rel=1e-4), (name, label)
+    assert sorted(max(counts[name]) for name in wanted) == [2, 3, 3, 4], counts
     tab.context.close()
 
 

@@ -138,8 +138,10 @@ def test_restatement_feed_shows_what_changed_when_aapl_restated(
     assert summary["AAPL"]["largest_change_5y"] == pytest.approx(RESTATED_REVENUE / filed - 1, abs=1e-4)
     assert summary["AAPL"]["restatements_1y"] == 1
     assert tab.inner_text("#history-summary-anchor").startswith("Counted back from the latest close, ")
-    rows = {r["symbol"]: r for r in csv.DictReader(io.StringIO(_csv_text(tab, "#history-export-summary")))}
-    assert (rows["AAPL"]["restatements_1y"], rows["AAPL"]["restatements_5y"]) == ("1", "1")
+    exported = {
+        r["symbol"]: r for r in csv.DictReader(io.StringIO(_csv_text(tab, "#history-export-summary")))
+    }
+    assert (exported["AAPL"]["restatements_1y"], exported["AAPL"]["restatements_5y"]) == ("1", "1")
     shot(tab, "restatements-AAPL", SHOTS)
     assert tab.csp_errors == []
 

@@ -5,8 +5,9 @@ Usage:
     .venv/bin/python scripts/bench_serving.py --database NAME [--scope prices|statements|all]
                                               [--companies 50] [--record]
 
-`--scope prices` (default) records a synthetic `prices` run in which every symbol's item changed rows
-from a week before its last stored price (what a daily prices run leaves), then runs the refresh a
+`--scope prices` (default) records a synthetic `prices` run in which every current member's item changed
+rows from a week before its last stored price (what a daily prices run leaves: a former member whose
+prices are stored is not planned again), then runs the refresh a
 run's end runs: the screener rows and sector medians whole, the S&P 500 series from the week's first
 day (each price load keeps its month-end closes itself).
 `--scope statements` records a synthetic `fundamentals` run in which `--companies` companies (default
@@ -42,7 +43,7 @@ WITH run AS (INSERT INTO runs (job, state, finished_at) VALUES ('prices', 'succe
 INSERT INTO run_items (run_id, symbol, dataset, state, rows_changed, params, finished_at)
 SELECT run.run_id, c.symbol, 'prices', 'done', 5,
        jsonb_build_object('from', (p.last - 7)::text), clock_timestamp()
-  FROM run, companies c
+  FROM run, sp500_members c
   CROSS JOIN LATERAL (SELECT max(date) AS last FROM prices_daily d WHERE d.symbol = c.symbol) p
  WHERE p.last IS NOT NULL
 RETURNING run_id"""

@@ -65,6 +65,9 @@ class Actions:
 
     def type_in_dropdown_enter(self, text: str) -> None:
         """Type into an open dropdown's search box and take the first match with Enter."""
+        # The menu moves the focus to its search box a frame after it opens: keys typed before that
+        # reach the trigger button, whose space bar closes the menu again.
+        self.tab.wait_for_function("document.activeElement && document.activeElement.tagName === 'INPUT'")
         self.tab.keyboard.type(text)
         self.tab.wait_for_selector(".dash-dropdown-option")
         self.tab.keyboard.press("Enter")

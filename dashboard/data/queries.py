@@ -1060,7 +1060,8 @@ def provenance(
 
 def price_fetches(router: ReplicaRouter, symbol: str) -> pd.DataFrame:
     """The finished price items of one symbol in the run ledger, oldest first: run_id, job, started_at,
-    fetched_at and params (the planned window, and any re-adjustment or clip the run noted)."""
+    fetched_at and params (the planned window, and any re-adjustment or clip the run noted); served by
+    run_items_symbol_done_idx (schema 175)."""
     return _read(
         router,
         "SELECT i.run_id, r.job, r.started_at, i.finished_at AS fetched_at, i.params FROM run_items i"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from dash import dcc, html
 
-from dashboard.components import formats, tables
+from dashboard.components import formats, tables, withheld
 from dashboard.components.inputs import InvalidInput, valid_number
 from dashboard.data import queries
 from dashboard.services import services
@@ -147,8 +147,7 @@ def _cell_marks(
 def withheld_cells(symbol: str, kind: str, period: str) -> pd.DataFrame:
     """The withheld statement rows of one statement and period that name a line and a fiscal date: the
     cells `mark_restated_cells` marks (TTM figures are sums: none)."""
-    svc = services()
-    rows = svc.cache.cached("company-withheld", (symbol,), lambda: queries.withheld_rows(svc.router, symbol))
+    rows = withheld.rows(symbol)
     if rows.empty or period == "TTM":
         return rows.iloc[0:0]
     keep = (
@@ -208,23 +207,9 @@ def _run(value: Any) -> str:
 
 def withheld_badge(symbol: str, kind: str) -> Any:
     """ "N values withheld as implausible" for this company's statement, the raw values and rules on hover."""
-    svc = services()
-    rows = svc.cache.cached("company-withheld", (symbol,), lambda: queries.withheld_rows(svc.router, symbol))
-    rows = rows[rows["kind"] == kind] if not rows.empty else rows
-    if rows.empty:
-        return None
-    detail = "; ".join(
-        f"{r['period'] or ''} {r['day'] or ''} {r['field'] or ''} = {r['raw_value'] or '?'}: {r['rule']}".strip()
-        for r in rows.head(10).to_dict("records")
-    )
-    return dbc.Badge(
-        f"{len(rows)} value{'s' if len(rows) != 1 else ''} withheld as implausible",
-        color="warning",
-        text_color="dark",
-        className="ms-2",
-        title=detail,
-        id="company-withheld-badge",
-    )
+    found = withheld.rows(symbol)
+    found = found[found["kind"] == kind] if not found.empty else found
+    return withheld.badge([withheld.detail(r) for r in found.to_dict("records")], "company-withheld-badge")
 
 
 def provenance_card(

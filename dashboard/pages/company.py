@@ -25,6 +25,7 @@ from dashboard.components import (
     tables,
     trails,
     urlstate,
+    withheld,
 )
 from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.inputs import (
@@ -160,6 +161,7 @@ def layout(**query: Any) -> Component:
                             ]
                         ),
                         html.Div(id="company-price-header", className="mycfa-price-header"),
+                        html.Div(id="company-price-withheld"),
                         chart("company-price-graph", "company-price"),
                         html.Div(id="company-price-provenance", className="mt-2"),
                     ],
@@ -193,6 +195,7 @@ def layout(**query: Any) -> Component:
         ),
         html.Div(id="company-provenance", className="mt-2"),
         html.Div(id="company-restatements", className="mt-2"),
+        html.Div(id="company-statement-withheld", className="mt-3"),
         states.loading(
             dcc.Graph(id="company-statement-graph", config={"displaylogo": False}, className="mt-3"),
             "company-statement-graph",
@@ -201,6 +204,7 @@ def layout(**query: Any) -> Component:
             [
                 *heading("Ratio history (annual)", "company", "ratios").children,
                 export_link("company", "ratios-trail", "CSV + provenance"),
+                html.Span(id="company-ratio-withheld"),
             ],
             className="mt-3",
         ),
@@ -299,6 +303,7 @@ def view_params(as_of: Any, pin: Any) -> dict[str, str]:
     Output("company-export-prices", "href"),
     Output("company-price-header", "children"),
     Output("company-export-prices-trail", "href"),
+    Output("company-price-withheld", "children"),
     Input("company-symbol", "value"),
     Input("company-adjusted", "value"),
     Input("company-overlays", "value"),
@@ -323,7 +328,7 @@ def company_price(
     end: str | None = None,
     as_of: str | None = None,
     pin: Any = None,
-) -> tuple[Any, str, Any, str]:
+) -> tuple[Any, str, Any, str, Any]:
     try:
         symbol = valid_symbol(symbol)
         adjusted = valid_choice(adjusted, ("adj", "raw"), name="price basis")
@@ -348,7 +353,7 @@ def company_price(
         }
         panels = tuple(o for o in company_data.OSCILLATORS if o in picked)
     except InvalidInput as exc:
-        return charts.empty_figure(str(exc)), "#", None, "#"
+        return charts.empty_figure(str(exc)), "#", None, "#", None
     key = (symbol, adjusted, chosen, span, panels, scale, size, dates)
     try:
         figure = services().cache.cached(
@@ -358,18 +363,20 @@ def company_price(
         )
         header = services().cache.cached("price-header", (symbol,), lambda: price_header(symbol))
     except FAILURES as exc:
-        return charts.empty_figure(str(exc)), "#", None, "#"
+        return charts.empty_figure(str(exc)), "#", None, "#", None
+    marked = withheld.chart_badge(figure, "company-price-withheld-badge")
     try:  # the CSVs hold the closes up to the view's as-of date and pinned run (`export_prices`)
         params = {"symbol": symbol, "adjusted": adjusted, **view_params(as_of, pin)}
     except FAILURES:  # the statements' note says why; the chart stands
-        return figure, "#", header, "#"
+        return figure, "#", header, "#", marked
     if not header:
-        return figure, "#", header, "#"
+        return figure, "#", header, "#", marked
     return (
         figure,
         export_href("company", "prices", params),
         header,
         export_href("company", "prices-trail", params),
+        marked,
     )
 
 
@@ -413,8 +420,9 @@ def price_figure(
     basis = "dividend-adjusted" if adjusted == "adj" else "traded"
     title = f"{symbol} · {basis} prices, {bars.NAMES[bar]} bars"
     axis = "Price (USD, dividend-adjusted)" if adjusted == "adj" else "Price (USD)"
-    return charts.candles(
-        bars.resample(shown, bar),
+    candles = bars.resample(shown, bar)
+    figure = charts.candles(
+        candles,
         {name: s.iloc[rows] for name, s in lines.items()},
         title,
         price_axis=axis,
@@ -429,6 +437,7 @@ def price_figure(
         ],
         log=scale == "log",
     )
+    return withheld.mark_prices(figure, candles, withheld.rows(symbol))
 
 
 def price_header(symbol: str) -> Any:
@@ -471,6 +480,8 @@ def price_header(symbol: str) -> Any:
     Output("company-restatements", "children"),
     Output("company-export-trail", "href"),
     Output("company-export-ratios-trail", "href"),
+    Output("company-statement-withheld", "children"),
+    Output("company-ratio-withheld", "children"),
     Input("company-symbol", "value"),
     Input("company-period", "value"),
     Input("company-kind", "value"),
@@ -504,7 +515,7 @@ def company_statements(
     except FAILURES as exc:  # one message, in the table's place
         blank = charts.blank_figure()
         table = [states.error(str(exc)), tables.placeholder(STATEMENT_GRID)]
-        return table, blank, blank, "#", "#", None, tables.placeholder(RATIO_GRID), None, "#", "#"
+        return table, blank, blank, "#", "#", None, tables.placeholder(RATIO_GRID), None, "#", "#", None, None
 
 
 pins.register("company")
@@ -625,25 +636,41 @@ def statements_view(
         point_in_time.mark_restated_cells(table, changes, point_in_time.withheld_cells(symbol, kind, period))
         fields = [f for f in company_data.CHART_FIELDS[kind] if f in frame.columns]
         shown = frame[fields].tail(12)
+        dates = shown.index
         shown.index = period_labels(shown.index, period)
         scale, unit = formats.scale_for(shown.to_numpy().ravel())
         # Balances are stocks: under TTM the page shows the latest quarters' balances, and says so.
         basis = "quarter-end" if kind == "balance" and period == "TTM" else PERIODS[period]
+        names = {f: formats.label(f) for f in fields}
         chart = charts.bars(
             shown,
             f"{symbol} · {KINDS[kind]} ({basis})",
-            names={f: formats.label(f) for f in fields},
+            names=names,
             scale=scale,
             unit=unit,
             x_title="Fiscal year" if period == "FY" else "Period end",
         )
+        held = withheld.statement_rows(symbol, kind, fiscal_labels(period))
+        # TTM sums the trailing quarters of flows; a balance is its latest quarter's
+        trailing = period == "TTM" and kind != "balance"
+        found = withheld.find(held, {f: ((f,), ()) for f in fields}, dates, trailing=trailing)
+        chart = withheld.mark(chart, found, names)
+    plotted = [c for c in company_data.RATIO_FIELDS if c in ratio.columns]
     ratio_fig = (
-        charts.lines(
-            _fiscal_years(ratio[[c for c in company_data.RATIO_FIELDS if c in ratio.columns]]),
-            f"{symbol} · margins and returns (annual)",
-            percent=True,
-            yaxis="Percent",
-            names={c: formats.label(c) for c in company_data.RATIO_FIELDS},
+        withheld.mark(
+            charts.lines(
+                _fiscal_years(ratio[plotted]),
+                f"{symbol} · margins and returns (annual)",
+                percent=True,
+                yaxis="Percent",
+                names={c: formats.label(c) for c in company_data.RATIO_FIELDS},
+            ),
+            withheld.find(
+                withheld.statement_rows(symbol, None, ("FY",)),
+                {c: trails.RATIO_INPUTS[c] for c in plotted},
+                ratio.index,
+            ),
+            {c: formats.label(c) for c in plotted},
         )
         if not ratio.empty
         else charts.empty_figure(f"No annual statements for {symbol}.")
@@ -670,6 +697,8 @@ def statements_view(
         point_in_time.restatement_panel(symbol, kind, period, changes),
         export_href("company", "trail", params) if not frame.empty else "#",
         export_href("company", "ratios-trail", ratio_params) if not ratio.empty else "#",
+        withheld.chart_badge(chart, "company-statement-withheld-badge") if not frame.empty else None,
+        withheld.chart_badge(ratio_fig, "company-ratio-withheld-badge"),
     )
 
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import pytest
 
 from dashboard.answer_cache import DATA_VERSION_TTL_S
+from dashboard.components import formats, trails
 from devkit import seed
 from devkit.fingerprint import query
 from devkit.runs import engine_env, run_engine
@@ -659,39 +660,85 @@ def test_a_withheld_value_has_its_badge_its_rule_and_its_place_on_the_data_quali
     fake: FakeFMPProcess,  # noqa: F811
     pg_cluster: Cluster,
 ) -> None:
-    """FMP sends text for AAPL's latest annual gross profit: the run withholds that row (the stored one
-    stays); the Company page's badge says "1 value withheld as implausible" with the raw value and the
-    rule on hover, the line's cell of that period is marked and says the same on hover, the provenance
-    cards of that period's figure and of its gross margin name it, and the Point in time page counts it
-    under its rule. Last in the module: it adds a run."""
+    """FMP sends text for AAPL's latest annual operating income: the run withholds that row (the stored
+    one stays); the Company page's badge says "1 value withheld as implausible" with the raw value and the
+    rule on hover, the line's cell of that period is marked and says the same on hover, so does that
+    year's operating income bar of the statement chart and the ratio chart's points reading it (each
+    chart with its own badge), the provenance cards of that period's figure and of its operating margin
+    name it, and the Point in time page counts it under its rule. Last in the module: it adds a run."""
     db, day, _ = history_db
-    _restated_run(fake, db, pg_cluster, day, "grossProfit", "n/a")
-    withheld = query(db.owner_url, "SELECT rule, field, raw_value FROM withheld_values WHERE symbol = 'AAPL'")
-    assert withheld == [("text where a number belongs", "grossProfit", "n/a")]
+    _restated_run(fake, db, pg_cluster, day, "operatingIncome", "n/a")
+    withheld = query(
+        db.owner_url, "SELECT rule, field, raw_value, day FROM withheld_values WHERE symbol = 'AAPL'"
+    )
+    assert withheld == [("text where a number belongs", "operatingIncome", "n/a", day.isoformat())]
+    rule, field, raw, _ = withheld[0]
+    sent = f"{field} = {raw} ({rule})"
 
     tab.goto(tab.base_url + "/?symbol=AAPL")
     badge = tab.wait_for_selector("#company-withheld-badge")
     assert badge.inner_text() == "1 value withheld as implausible"
     hover = badge.get_attribute("title") or ""
-    assert "grossProfit = n/a: text where a number belongs" in hover, hover
+    assert f"{field} = {raw}: {rule}" in hover, hover
     marked = tab.locator("#company-statement-grid .mycfa-withheld-cell")
     assert marked.count() == 1
-    assert (
-        tab.locator("#company-statement-grid .ag-row[row-id='grossProfit'] .mycfa-withheld-cell").count() == 1
-    )
+    assert tab.locator(f"#company-statement-grid .ag-row[row-id='{field}'] .mycfa-withheld-cell").count() == 1
     marked.first.hover()
     tip = tab.wait_for_selector(".ag-tooltip")
-    assert "Withheld: FMP sent grossProfit = n/a (text where a number belongs)" in tip.inner_text()
+    assert f"Withheld: FMP sent {sent}" in tip.inner_text()
+    _charts_mark_the_withheld_value(tab, f"FY{day.year}", f"{field} = {raw}: {rule}", f"FMP sent {sent}")
     tab.click("#company-statement-grid .mycfa-restated-cell")  # the period's restated revenue
     text = tab.wait_for_selector("#company-provenance-card").inner_text()
-    assert "Withheld in this period: grossProfit = n/a (text where a number belongs" in text, text
-    ratio = f"#company-ratio-grid .ag-row[row-id='gross_margin'] .ag-cell[col-id='{day.isoformat()}']"
+    assert f"Withheld in this period: {sent[:-1]}" in text, text
+    ratio = f"#company-ratio-grid .ag-row[row-id='operating_margin'] .ag-cell[col-id='{day.isoformat()}']"
     tab.click(ratio)
     text = tab.wait_for_selector("#company-ratio-provenance-card").inner_text()
-    assert "Withheld in these periods: grossProfit = n/a (text where a number belongs" in text, text
+    assert f"Withheld in these periods: {sent[:-1]}" in text, text
     shot(tab, "company-withheld", SHOTS)
     tab.goto(tab.base_url + "/history?symbol=AAPL")
     rules = {r["rule"]: r for r in grid_data(tab, "history-withheld-rules")}
-    assert rules["text where a number belongs"]["rows"] >= 1
+    assert rules[rule]["rows"] >= 1
     rows = grid_data(tab, "history-withheld-grid")
-    assert [(r["symbol"], r["field"], r["raw_value"]) for r in rows] == [("AAPL", "grossProfit", "n/a")]
+    assert [(r["symbol"], r["field"], r["raw_value"]) for r in rows] == [("AAPL", field, raw)]
+
+
+def _charts_mark_the_withheld_value(tab: Any, year: str, detail: str, sent: str) -> None:
+    """The statement chart's operating income bar of `year` is hatched and hovers what FMP sent; the ratio
+    chart rings exactly the ratios reading operating income that year (trails.RATIO_INPUTS), and a ring
+    hovers the same; each chart's badge counts one value with its detail on hover."""
+    for badge in ("#company-statement-withheld-badge", "#company-ratio-withheld-badge"):
+        element = tab.wait_for_selector(badge)
+        assert element.inner_text() == "1 value withheld as implausible"
+        assert detail in (element.get_attribute("title") or "")
+    figure = "document.querySelector('#company-{} .js-plotly-plot')"
+    bars = tab.evaluate(f"() => {figure.format('statement-graph')}.data")
+    income = next(t for t in bars if t["name"] == "Operating income")
+    at = income["x"].index(year)
+    assert [i for i, shape in enumerate(income["marker"]["pattern"]["shape"]) if shape] == [at]
+    assert sent in income["customdata"][at]
+    assert not any(t.get("customdata") for t in bars if t["name"] != "Operating income")
+    lines = tab.evaluate(f"() => {figure.format('ratio-graph')}.data")
+    ring = lines[-1]
+    reading = {formats.label(r) for r, ins in trails.RATIO_INPUTS.items() if "operatingIncome" in ins[0]}
+    plotted = {t["name"] for t in lines[:-1]}
+    assert ring["name"] == "withheld as implausible"
+    assert ring["x"] == [year] * len(plotted & reading), ring
+    assert {text.split(",")[0] for text in ring["text"]} == plotted & reading
+    _hover(tab, tab.locator("#company-ratio-graph .scatterlayer .trace").last.locator(".point").first)
+    tab.wait_for_function(
+        f"(e => e && e.textContent.includes({sent!r}))(document.querySelector('#company-ratio-graph .hoverlayer'))"
+    )
+    bar = tab.locator("#company-statement-graph .barlayer .trace").nth(bars.index(income))
+    _hover(tab, bar.locator(".point").nth(at))
+    tab.wait_for_function(
+        f"(e => e && e.textContent.includes({sent!r}))"
+        "(document.querySelector('#company-statement-graph .hoverlayer'))"
+    )
+
+
+def _hover(tab: Any, point: Any) -> None:
+    """Move the mouse onto a plotted point (plotly listens on the layer above it, so the mouse moves to
+    the point's centre rather than hovering the element), scrolled into view first."""
+    point.scroll_into_view_if_needed()
+    box = point.bounding_box()
+    tab.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

@@ -1,0 +1,162 @@
+"""Valuation's multiples vs the sector median: the company's row on one clear basis, the medians, the
+grid and the note saying which period and what the median covers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from dash import html
+
+from dashboard.analytics import valuation
+from dashboard.analytics.errors import AnalyticsError
+from dashboard.analytics.fundamentals import field, safe_div
+from dashboard.components import company_data, formats, pins, tables, universe_data
+from dashboard.components.formats import Col
+from dashboard.components.inputs import firm_flags, universe
+from dashboard.components.valuation_base import base_of
+from dashboard.services import services
+from serving import basis as period_basis
+from serving import company as derive
+
+MULTIPLE_NAMES = {
+    "pe": "P/E",
+    "ev_ebitda": "EV/EBITDA (CFA EV)",
+    "ev_ebitda_fmp": "EV/EBITDA (FMP EV)",
+    "ev_sales": "EV/Sales",
+    "pb": "P/B",
+    "p_fcf": "P/FCF",
+}
+
+
+def own_multiples(symbol: str, as_of: str | None = None, pin: int | None = None) -> pd.DataFrame:
+    """The symbol's row of multiples on one clear basis, with `basis`, `period_end`, `stale` and
+    `not_meaningful` (serving/basis.py), indexed by symbol.
+
+    Latest: the trailing twelve months where four quarters end no earlier than the last fiscal year, else
+    that year (the Screener's TTM basis). As of a date: the latest fiscal year known then, at that day's
+    close and share count (the DCF's base inputs); pinned, the same as the store held them then.
+    """
+    if as_of is None and pin is None:
+        table = universe_data.on_basis("ttm")
+        if table.empty:
+            raise AnalyticsError("no statements loaded")
+        if symbol not in table.index:  # the Screener's universe: the index's current members with statements
+            raise AnalyticsError(
+                f"{symbol} has no latest multiples: it is not a current member with statements"
+                " (an as-of date while it was one gives them)"
+            )
+        return table.loc[[symbol]]
+    base = base_of(symbol, as_of, pin)
+    annual = company_data.combined(symbol, "FY", as_of, "restated", pin)
+    last = annual.iloc[-1:]
+    cap = base["price"] * base["shares"]
+    firm = pd.Series(bool(firm_flags().get(symbol, True)), index=last.index)  # a bank: no EV multiples
+    row = valuation.multiples(last, pd.Series([cap], index=last.index, dtype=float), firm=firm)
+    end = pd.Timestamp(last.index[-1])
+    row = row.assign(
+        basis="FY",
+        period_end=end.date(),
+        stale=bool(end < period_basis.stale_before(pd.Timestamp(pins.last_day(as_of, pin)))),
+    )
+    signs = period_basis.row_signs(row, firm)
+    for name, column in period_basis.FIGURE_COLUMNS.items():
+        signs[name] = field(last, derive.FIGURES[column]).to_numpy(dtype=float)
+    return period_basis.blank_not_meaningful(row, signs).set_axis([symbol])
+
+
+def multiples_vs_sector(
+    symbol: str, as_of: str | None = None, pin: int | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Each multiple of the symbol (NaN where n/m), its sector's median over the companies this store
+    holds and how many companies that median covers, the premium; and the row's basis, period end and age.
+
+    As of a date the medians are not given (the universe's multiples then are not computed)."""
+    own = own_multiples(symbol, as_of, pin)
+    names = list(valuation.MULTIPLES)
+    values = own.loc[symbol, names].astype(float)
+    nm = {name: bool(mask.iloc[0]) for name, mask in period_basis.not_meaningful(own).items()}
+    sector = universe().set_index("symbol")["sector"].get(symbol)
+    medians = pd.Series(math.nan, index=names)
+    counts = pd.Series(math.nan, index=names)
+    if as_of is None and pin is None:
+        by_sector, covered = universe_data.basis_medians("ttm")
+        if isinstance(sector, str) and sector in by_sector.index:
+            medians = by_sector.loc[sector, names].astype(float)
+            counts = covered.loc[sector, names].astype(float)
+    out = pd.DataFrame(
+        {
+            "value": values,
+            "not_meaningful": [nm.get(n, False) for n in names],
+            "sector_median": medians,
+            "companies": counts,
+            "premium": safe_div(values, medians) - 1.0,
+        },
+        index=pd.Index(names, name="multiple"),
+    )
+    row = own.iloc[0]
+    meta = {
+        "sector": sector if isinstance(sector, str) else None,
+        "basis": row.get("basis"),
+        "period_end": row.get("period_end"),
+        "stale": bool(row.get("stale")),
+        "as_of": pins.last_day(as_of, pin),
+    }
+    return out.reset_index(), meta
+
+
+def multiples_note(symbol: str, meta: Mapping[str, Any]) -> str:
+    """Which period the multiples are on, and what the median covers."""
+    basis = meta["basis"]
+    when = (
+        f"{symbol}'s multiples: {'trailing twelve months' if basis == 'TTM' else 'fiscal year'} to"
+        f" {meta['period_end']}" + (" (over 9 months old)" if meta["stale"] else "")
+        if basis
+        else f"{symbol}'s multiples: no period known"
+    )
+    if meta["as_of"]:
+        return (
+            f"{when}, as known on {meta['as_of']}, at that day's close. No sector median for a past date:"
+            " the universe's multiples then are not computed."
+        )
+    return (
+        f"{when}. Each peer is on its own latest basis (TTM where four quarters exist). The median covers"
+        " the companies of the sector this store holds, not the whole sector (count per multiple)."
+        " n/m: the denominator (earnings, EBITDA, book equity, FCF, revenue) or the enterprise value is not"
+        " positive, or the company is a bank, insurer or lender (its deposits and reserves are no debt)."
+    )
+
+
+def multiples_grid(symbol: str, as_of: str | None = None, pin: int | None = None) -> Any:
+    # A copy of the per-symbol comparison: the cached frame is shared, and the names are replaced below.
+    table, meta = services().cache.cached(
+        "valuation-multiples", (symbol, as_of, pin), lambda: multiples_vs_sector(symbol, as_of, pin)
+    )
+    table = table.copy()
+    table["key"] = table["multiple"]  # the figure's name: its definition shows on the row
+    table["multiple"] = [MULTIPLE_NAMES.get(m, m) for m in table["multiple"]]
+    table["value"] = table["value"].astype(object).where(~table["not_meaningful"], period_basis.NM)
+    table["premium"] = table["premium"].astype(object).where(~table["not_meaningful"], period_basis.NM)
+    sector = meta["sector"]
+    columns = {
+        "multiple": Col("Multiple"),
+        "value": Col(symbol, "x"),
+        "sector_median": Col(f"{sector} median" if sector else "Sector median", "x"),
+        "companies": Col("Companies in the median", "int"),
+        "premium": Col("Premium to median", "pct_signed"),
+    }
+    live = as_of is None and pin is None
+    shown = table if live else table.drop(columns=["sector_median", "companies", "premium"])
+    grid = tables.grid(
+        "valuation-multiples-grid", shown, columns=columns, hidden=("key", "not_meaningful"), row_tips="key"
+    )
+    defs: list[dict[str, Any]] = grid.columnDefs
+    for spec in defs:  # numbers and "n/m" in one column: numbers formatted, the text as it is
+        if spec["field"] in ("value", "premium"):
+            kind = columns[spec["field"]].kind
+            spec.update(type="numericColumn", valueFormatter=formats.grid_formatter(kind), cellDataType=False)
+    grid.columnDefs = defs
+    note = html.P(multiples_note(symbol, meta), id="valuation-multiples-basis", className="small text-muted")
+    return html.Div([note, grid])

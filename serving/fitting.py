@@ -32,9 +32,10 @@ class Model:
     reason: str
 
 
-def model_for(sub_industry: str | None) -> Model:
-    """The valuation model for a company of this GICS sub-industry."""
-    text = sub_industry or ""
+def model_for(sub_industry: object) -> Model:
+    """The valuation model for a company of this GICS sub-industry. A missing one (None, or NaN as pandas
+    reads an empty cell; companies outside the index have none) counts as an operating company."""
+    text = sub_industry if isinstance(sub_industry, str) else ""
     if any(word in text for word in OPERATING_WORDS):
         return Model("dcf", "")
     if any(word in text for word in DIVIDEND_WORDS):
@@ -52,7 +53,7 @@ def model_for(sub_industry: str | None) -> Model:
     return Model("dcf", "")
 
 
-def firm_multiples(sub_industry: str | None) -> bool:
+def firm_multiples(sub_industry: object) -> bool:
     """Whether enterprise value and the multiples on it (EV/EBITDA, EV/Sales) mean something for a company
     of this GICS sub-industry: not for those valued on book equity (banks, insurers, lenders), whose
     deposits and policy reserves would count as debt. REITs keep them (EV/EBITDA is their usual multiple)."""
@@ -62,7 +63,7 @@ def firm_multiples(sub_industry: str | None) -> bool:
 def firm_flags(sub_industries: pd.Series) -> pd.Series:
     """`firm_multiples` of each value (same index); a missing sub-industry counts as an operating company."""
     return pd.Series(
-        [firm_multiples(s if isinstance(s, str) else None) for s in sub_industries],
+        [firm_multiples(s) for s in sub_industries],
         index=sub_industries.index,
         dtype=bool,
     )

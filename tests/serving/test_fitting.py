@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from serving import fitting
@@ -20,10 +21,21 @@ from serving.errors import AnalyticsError
         ("Transaction & Payment Processing Services", "dcf"),
         ("Soft Drinks & Non-alcoholic Beverages", "dcf"),
         (None, "dcf"),
+        (float("nan"), "dcf"),
+        (pd.NA, "dcf"),
     ],
 )
-def test_the_model_follows_the_sub_industry(sub_industry: str | None, kind: str) -> None:
+def test_the_model_follows_the_sub_industry(sub_industry: object, kind: str) -> None:
     assert fitting.model_for(sub_industry).kind == kind
+
+
+def test_a_missing_sub_industry_read_from_a_frame_counts_as_operating() -> None:
+    # A company outside the index has no sub-industry: pandas reads it as NaN, which used to raise TypeError.
+    who = pd.DataFrame({"symbol": ["JPM", "ZZZ1"], "sub_industry": ["Diversified Banks", float("nan")]})
+    missing = who.set_index("symbol")["sub_industry"].get("ZZZ1")
+    assert fitting.model_for(missing) == fitting.Model("dcf", "")
+    assert fitting.firm_multiples(missing)
+    assert list(fitting.firm_flags(who.set_index("symbol")["sub_industry"])) == [False, True]
 
 
 def test_justified_pb_and_the_ddm() -> None:

@@ -1,9 +1,10 @@
 """What only this store knows, on the Company page: pinned views, restated cells and their panel, the
-withheld-values badge and a figure's provenance card (docs/dashboard.md, "Point in time")."""
+withheld-values badge and a figure's provenance card; every trail card's look (`card`) (docs/dashboard.md,
+"Point in time")."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -222,9 +223,11 @@ def provenance_card(
     figures: str,
     value: Any,
     pin: int | None = None,
+    id_: str = "company-provenance",
 ) -> Any:
     """The trail of one figure: the payload shown and its filing, the run and request that fetched it,
-    its revisions, and the withheld values of the same period."""
+    its revisions, and the withheld values of the same period (`{id_}-card`, its run line `{id_}-run`
+    and its revisions `{id_}-revisions`)."""
     svc = services()
     name = formats.label(field)
     if period == "TTM":
@@ -232,7 +235,7 @@ def provenance_card(
             f"{name}, TTM to {fiscal}: the sum of four quarters (balances: the latest quarter's). "
             "Switch to Quarterly and click a quarter to see where each came from.",
             color="light",
-            id="company-provenance-card",
+            id=f"{id_}-card",
         )
     mode = {"first": "first", "pit": "pit", "restated": "known"}[figures_mode(figures, as_of)]
     trail = queries.provenance(svc.router, symbol, kind, period, fiscal, mode, as_of, pin)
@@ -275,7 +278,7 @@ def provenance_card(
                     if isinstance(row.get("dataset"), str) and pd.notna(row.get("fetched_at"))
                     else "",
                 ],
-                id="company-provenance-run",
+                id=f"{id_}-run",
             ),
             html.Li(
                 [
@@ -290,7 +293,7 @@ def provenance_card(
             [html.B("Revisions: "), " | ".join(change_text(r) for r in revisions.to_dict("records"))]
             if not revisions.empty
             else [html.B("Revisions: "), "none: as first reported"],
-            id="company-provenance-revisions",
+            id=f"{id_}-revisions",
         )
     )
     items.append(
@@ -309,12 +312,24 @@ def provenance_card(
     shown_value = (
         f" = {amount(value, formats.line_item(field).kind)}" if isinstance(value, int | float) else ""
     )
+    return card(f"Where {symbol}'s {name} ({fiscal}){shown_value} comes from", items, id_)
+
+
+def withheld_text(symbol: str, keep: Any) -> str:
+    """The company's withheld rows that `keep` (a row -> bool) picks: field = raw value (rule: reason)."""
+    svc = services()
+    rows = svc.cache.cached("company-withheld", (symbol,), lambda: queries.withheld_rows(svc.router, symbol))
+    return "; ".join(
+        f"{r['field'] or 'the row'} = {r['raw_value'] or '?'} ({r['rule']}: {r['reason']})"
+        for r in rows.to_dict("records")
+        if keep(r)
+    )
+
+
+def card(title: str, items: Sequence[Any], id_: str) -> Any:
+    """Every trail card's look (one style on every page): what the figure is, then where it came from
+    (`{id_}-card`)."""
     return dbc.Card(
-        dbc.CardBody(
-            [
-                html.H2(f"Where {symbol}'s {name} ({fiscal}){shown_value} comes from", className="h6"),
-                html.Ul(items, className="small mb-0"),
-            ]
-        ),
-        id="company-provenance-card",
+        dbc.CardBody([html.H2(title, className="h6"), html.Ul(list(items), className="small mb-0")]),
+        id=f"{id_}-card",
     )

@@ -978,21 +978,33 @@ def members_on(router: ReplicaRouter, day: str) -> pd.DataFrame:
 
 
 def statement_basis(
-    router: ReplicaRouter, symbol: str, period: str, mode: str, as_of: str | None, pin: int | None = None
+    router: ReplicaRouter,
+    symbol: str | Sequence[str],
+    period: str,
+    mode: str,
+    as_of: str | None,
+    pin: int | None = None,
 ) -> pd.DataFrame:
-    """Which payload each period of one symbol comes from in `mode` ('first': as first reported; 'pit':
-    as known at the end of `as_of`, else as first reported when filed by then; 'known': as held), as the
-    store knew it when run `pin` ended (now when None): kind, fiscal_date, filing_date, known_since,
-    run_id, basis, and the run's job and start."""
+    """Which payload each period of one symbol (or of each of several) comes from in `mode` ('first': as
+    first reported; 'pit': as known at the end of `as_of`, else as first reported when filed by then;
+    'known': as held), as the store knew it when run `pin` ended (now when None): symbol, kind,
+    fiscal_date, filing_date, known_since, run_id, basis, and the run's job and start."""
     if mode not in ("first", "pit", "known"):
         raise ValueError("unknown mode")
+    symbols = [symbol] if isinstance(symbol, str) else list(symbol)
     return _read(
         router,
-        "SELECT v.kind, v.fiscal_date, v.filing_date, v.known_since, v.run_id, v.basis, r.job, r.started_at"
-        f" FROM statement_versions(:mode, CAST(:as_of AS date), {PINNED_AT if pin is not None else 'NULL'},"
-        " ARRAY[CAST(:symbol AS text)], NULL, CAST(:periods AS text[])) v LEFT JOIN runs r ON r.run_id = v.run_id"
-        " ORDER BY v.kind, v.fiscal_date",
-        {"mode": mode, "as_of": as_of, "symbol": symbol, "periods": list(fiscal_labels(period)), "pin": pin},
+        "SELECT v.kind, v.fiscal_date, v.filing_date, v.known_since, v.run_id, v.basis, r.job, r.started_at,"
+        f" v.symbol FROM statement_versions(:mode, CAST(:as_of AS date), {PINNED_AT if pin is not None else 'NULL'},"
+        " CAST(:symbols AS text[]), NULL, CAST(:periods AS text[])) v LEFT JOIN runs r ON r.run_id = v.run_id"
+        " ORDER BY v.symbol, v.kind, v.fiscal_date",
+        {
+            "mode": mode,
+            "as_of": as_of,
+            "symbols": symbols,
+            "periods": list(fiscal_labels(period)),
+            "pin": pin,
+        },
     )
 
 
@@ -1058,16 +1070,16 @@ def provenance(
     return {"shown": shown, "withheld": withheld}
 
 
-def price_fetches(router: ReplicaRouter, symbol: str) -> pd.DataFrame:
-    """The finished price items of one symbol in the run ledger, oldest first: run_id, job, started_at,
-    fetched_at and params (the planned window, and any re-adjustment or clip the run noted); served by
-    run_items_symbol_done_idx (schema 175)."""
+def price_fetches(router: ReplicaRouter, symbols: Sequence[str]) -> pd.DataFrame:
+    """The finished price items of `symbols` in the run ledger, oldest first: symbol, run_id, job,
+    started_at, fetched_at and params (the planned window, and any re-adjustment or clip the run noted);
+    served by run_items_symbol_done_idx (schema 175)."""
     return _read(
         router,
-        "SELECT i.run_id, r.job, r.started_at, i.finished_at AS fetched_at, i.params FROM run_items i"
-        " JOIN runs r ON r.run_id = i.run_id WHERE i.symbol = :symbol AND i.dataset = 'prices'"
+        "SELECT i.symbol, i.run_id, r.job, r.started_at, i.finished_at AS fetched_at, i.params FROM run_items i"
+        " JOIN runs r ON r.run_id = i.run_id WHERE i.symbol = ANY(:symbols) AND i.dataset = 'prices'"
         " AND i.state = 'done' ORDER BY i.finished_at, i.run_id",
-        {"symbol": symbol},
+        {"symbols": list(symbols)},
     )
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.components import company_data, trails
+from dashboard.components import company_data, price_trails, trails
 from serving.fundamentals import dupont, ratios
 
 FIELDS = sorted(
@@ -55,9 +55,9 @@ def test_a_ratio_moves_with_exactly_the_lines_named_as_its_inputs(field: str) ->
 
 def test_a_price_items_window_follows_its_readjustment_and_its_clip() -> None:
     ran = pd.Timestamp("2026-03-02 06:00", tz="UTC")
-    assert trails._window({"from": "2026-02-20"}, ran) == (date(2026, 2, 20), date(2026, 3, 2))
+    assert price_trails._window({"from": "2026-02-20"}, ran) == (date(2026, 2, 20), date(2026, 3, 2))
     readjusted = {"from": "2026-02-20", "readjusted": {"from": "1990-01-02"}}
-    assert trails._window(readjusted, ran) == (date(1990, 1, 2), date(2026, 3, 2))
+    assert price_trails._window(readjusted, ran) == (date(1990, 1, 2), date(2026, 3, 2))
     frozen = {"from": "2009-01-01", "to": "2018-06-18", "clipped": {"from": "2009-01-01", "to": "2011-12-30"}}
-    assert trails._window(frozen, ran) == (date(2011, 12, 31), date(2018, 6, 18))
-    assert trails._window({}, ran) is None
+    assert price_trails._window(frozen, ran) == (date(2011, 12, 31), date(2018, 6, 18))
+    assert price_trails._window({}, ran) is None

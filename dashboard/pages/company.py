@@ -777,14 +777,16 @@ def company_ratio_provenance(
 
 @callback(
     Output("company-price-provenance", "children"),
-    Input("company-price-header", "n_clicks"),  # the last close's button in it (always on the page)
+    # The close's own button, not the header around it (a click on the range or the date opened the card);
+    # the header's answer puts the button on the page, so Dash calls this with n_clicks None: nothing.
+    Input("company-last-close", "n_clicks"),
     Input("company-price-graph", "clickData"),
     Input("company-symbol", "value"),
 )
 def company_price_provenance(_: Any, clicked: Mapping[str, Any] | None, symbol: str | None) -> Any:
-    """A click on the last close or on a bar of the chart: where that close came from."""
+    """A click on the last close (or Enter on it) or on a bar of the chart: where that close came from."""
     trigger = dash.ctx.triggered_id
-    if trigger not in ("company-price-header", "company-price-graph") or not dash.ctx.triggered[0]["value"]:
+    if trigger not in ("company-last-close", "company-price-graph") or not dash.ctx.triggered[0]["value"]:
         return None
     try:
         symbol = valid_symbol(symbol)

@@ -189,6 +189,35 @@ def test_company_view_survives_a_reload_and_opens_the_same_in_another_browser(
     tab.context.close()
 
 
+def test_only_the_last_close_opens_its_provenance_by_mouse_or_keyboard(browser: Any, ui_url: str) -> None:
+    """A click on the price header's date opens nothing; Enter on the focused close opens its card (one
+    request, sent by the close: a wider target would have sent one for the date's click too); after a
+    reload a click on the close opens it again."""
+    tab = tab_for(browser, ui_url)
+    tab.goto(ui_url + "/?symbol=MSFT")
+    settled(tab)
+    asked: list[list[str]] = []
+
+    def record(request: Any) -> None:
+        body = request.post_data_json if "/_dash-update-component" in request.url else None
+        if body and body.get("output") == "company-price-provenance.children" and body["changedPropIds"]:
+            asked.append(body["changedPropIds"])
+
+    tab.on("request", record)
+    tab.click("#company-price-header span.text-muted")  # "close of YYYY-MM-DD (traded)"
+    tab.focus("#company-last-close")
+    tab.keyboard.press("Enter")
+    card = tab.wait_for_selector("#company-price-provenance-card")
+    assert "MSFT's close of" in card.inner_text()
+    assert asked == [["company-last-close.n_clicks"]]
+    tab.reload()
+    settled(tab)
+    assert tab.query_selector("#company-price-provenance-card") is None
+    tab.click("#company-last-close")
+    tab.wait_for_selector("#company-price-provenance-card")
+    tab.context.close()
+
+
 def test_screener_compare_and_portfolio_links_restore_their_controls(browser: Any, ui_url: str) -> None:
     """The Screener's filters, Compare's tickers and the Portfolio's holdings come back from the address."""
     tab = tab_for(browser, ui_url)

@@ -134,6 +134,17 @@ def fits(tab: Any, grid_id: str, rows: int) -> bool:
     )
 
 
+def type_in_open_dropdown(tab: Any, text: str) -> None:
+    """Type into an opened Dash dropdown once the focus is in its menu: the menu moves the focus a frame
+    after it opens (to its search box, or to the selected option's checkbox, which passes typed keys to
+    the search), and keys typed before that reach the trigger button, whose space bar closes the menu
+    again (8b4a997)."""
+    tab.wait_for_function(
+        "document.activeElement && document.activeElement.closest('.dash-dropdown-content') !== null"
+    )
+    tab.keyboard.type(text)
+
+
 def choose(tab: Any, dropdown_id: str, text: str) -> None:
     """Open a Dash 4 dropdown, search, click the first matching option."""
     tab.click(f"#{dropdown_id} .dash-dropdown-trigger")

@@ -17,7 +17,7 @@ import pytest
 from devkit import seed
 from tests.conftest import REPO_ROOT, Cluster, Database, throwaway_database, wait_for_replica
 from tests.dashboard.conftest import PASSWORD, app_at
-from tests.dashboard.test_browser import chromium, rows, shot, traces
+from tests.dashboard.test_browser import chromium, rows, shot, traces, type_in_open_dropdown
 
 pytestmark = pytest.mark.e2e
 SHOTS = REPO_ROOT / "artifacts" / "ui"
@@ -270,8 +270,9 @@ def pick_by_keyboard(tab: Any, text: str, *, open_with: str | None = None) -> li
         pytest.fail("Tab never reached the ticker picker")
     if open_with:
         tab.keyboard.press(open_with)
-        tab.wait_for_selector(".dash-dropdown-option")
-    tab.keyboard.type(text)
+        type_in_open_dropdown(tab, text)
+    else:  # typed on the closed picker, which opens on the first key and passes it to its search
+        tab.keyboard.type(text)
     tab.wait_for_function(
         f"(o => o && o.innerText.startsWith({text + ' · '!r}))(document.querySelector('.dash-dropdown-option'))"
     )
@@ -296,7 +297,7 @@ def test_picker_by_keyboard_alone_ranks_exact_tickers_first(browser: Any, ui_url
     url_has(tab, symbol="T")
     # Companies without data are marked in the list.
     tab.click("#company-symbol")
-    tab.keyboard.type("GOOG")
+    type_in_open_dropdown(tab, "GOOG")
     tab.wait_for_function(
         "(o => o && o.innerText.includes('(no data)'))(document.querySelector('.dash-dropdown-option'))"
     )

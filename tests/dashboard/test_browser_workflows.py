@@ -21,7 +21,7 @@ from playwright.sync_api import Error as PlaywrightError
 from devkit import workflow_seed
 from tests.conftest import Database
 from tests.dashboard.conftest import app_on, served
-from tests.dashboard.test_browser import chromium, shot
+from tests.dashboard.test_browser import chromium, shot, type_in_open_dropdown
 from tests.dashboard.test_browser import rows as grid_rows
 from tests.dashboard.test_browser_demo import grid_data
 from tests.dashboard.test_browser_ui import SHOTS, tab_for, url_has
@@ -65,10 +65,7 @@ class Actions:
 
     def type_in_dropdown_enter(self, text: str) -> None:
         """Type into an open dropdown's search box and take the first match with Enter."""
-        # The menu moves the focus to its search box a frame after it opens: keys typed before that
-        # reach the trigger button, whose space bar closes the menu again.
-        self.tab.wait_for_function("document.activeElement && document.activeElement.tagName === 'INPUT'")
-        self.tab.keyboard.type(text)
+        type_in_open_dropdown(self.tab, text)
         self.tab.wait_for_selector(".dash-dropdown-option")
         self.tab.keyboard.press("Enter")
         self.count += 1

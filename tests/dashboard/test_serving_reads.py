@@ -87,12 +87,14 @@ def _both(app: Any, answer: Callable[[], Any]) -> tuple[Any, Any]:
         services.cache.clear()
         assert serving_state.usable(serving_state.SCREENER_ROWS)
         stored = answer()
-        services.cache.clear()
         kept = {
             name: table
             for name, table in serving_state.state().items()
             if name == serving_state.BENCHMARK_RETURNS
         }
+        # One clear between the paths: the live one must compute, not reuse the stored path's answers.
+        # `state()` keeps its own read in the cache ("serving-state"), but only `state()` reads that
+        # entry, and the patch below replaces it: a second clear after reading `kept` changes nothing.
         services.cache.clear()
         with pytest.MonkeyPatch.context() as patch:
             # Only what the pages can compute without its table is taken away: the S&P 500 series has no

@@ -4,6 +4,10 @@ Each answer is keyed by (name, key, data version); the data version (`queries.da
 asked of the database at most every DATA_VERSION_TTL_S per worker. The pages read the serving
 layer's tables (docs/serving.md), so a miss costs a few indexed reads and the drawing: a small LRU
 per worker is enough, with nothing shared between workers or kept on disk.
+
+Single flight: threads of one worker that ask the same (name, key, data version) at once wait for the
+one computing it instead of all computing it (a cold universe-wide answer costs seconds of CPU at 5,000
+symbols, and several threads computing it together each take several times longer).
 """
 
 from __future__ import annotations
@@ -24,6 +28,17 @@ DATA_VERSION_TTL_S = 5.0  # how long one worker trusts the data version before a
 LOCAL_ENTRIES = 256  # per worker, most recent first
 
 
+@dataclass(eq=False)
+class _Flight:
+    """One answer being computed: the waiters read `value` once `done` is set, if `shared`."""
+
+    owner: int
+    done: threading.Event = field(default_factory=threading.Event)
+    shared: bool = False  # computed, and fit to keep (not from a lagging replica)
+    value: Any = None
+    waiters: int = 0  # guarded by the cache's lock
+
+
 @dataclass
 class AnswerCache:
     """`cached(name, key, compute)`: `compute()` once per (name, key, data version) in this worker.
@@ -39,6 +54,7 @@ class AnswerCache:
     _local: OrderedDict[str, Any] = field(default_factory=OrderedDict)
     _local_lock: threading.Lock = field(default_factory=threading.Lock)
     _version_lock: threading.Lock = field(default_factory=threading.Lock)
+    _flights: dict[str, _Flight] = field(default_factory=dict)  # guarded by _local_lock
 
     def data_version(self) -> str:
         """A token that changes whenever an ingest changes data (cached a few seconds per worker)."""
@@ -69,6 +85,11 @@ class AnswerCache:
         with self._local_lock:
             return self._local.get(cache_key)
 
+    def waiting(self) -> int:
+        """How many threads are waiting for an answer another thread is computing (tests, benchmarks)."""
+        with self._local_lock:
+            return sum(flight.waiters for flight in self._flights.values())
+
     def entries_by_name(self) -> dict[str, tuple[int, int]]:
         """Per answer name: how many answers this worker keeps and their pickled bytes (benchmarks; an
         answer that cannot be pickled counts, with no size)."""
@@ -87,18 +108,49 @@ class AnswerCache:
 
     def cached(self, name: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """`compute()` once per (name, key, data version) in this worker; an answer read from a
-        lagging replica is returned but never kept."""
+        lagging replica is returned but never kept (nor handed to waiting threads). A thread asking
+        while another computes the same answer waits for it; if that computation raises or reads a
+        lagging replica, the waiters ask again (one of them computes)."""
         cache_key = self._key(name, key)
-        with self._local_lock:
-            if cache_key in self._local:
-                self._local.move_to_end(cache_key)
-                kept: T = self._local[cache_key]
-                return kept
-        value = compute()
-        if flask.g.get("mycfa_stale"):  # never keep an answer from a lagging replica
+        me = threading.get_ident()
+        while True:
+            with self._local_lock:
+                if cache_key in self._local:
+                    self._local.move_to_end(cache_key)
+                    kept: T = self._local[cache_key]
+                    return kept
+                flight = self._flights.get(cache_key)
+                leader = flight is None
+                if flight is None:
+                    flight = self._flights[cache_key] = _Flight(owner=me)
+            if leader:
+                return self._compute(cache_key, flight, compute)
+            if flight.owner == me:  # asked again from inside its own compute: no waiting on oneself
+                return compute()
+            with self._local_lock:
+                flight.waiters += 1
+            try:
+                flight.done.wait()
+            finally:
+                with self._local_lock:
+                    flight.waiters -= 1
+            if flight.shared:
+                shared: T = flight.value
+                return shared
+
+    def _compute(self, cache_key: str, flight: _Flight, compute: Callable[[], T]) -> T:
+        """Compute as the one thread in flight for `cache_key`; keep the answer unless it is stale."""
+        try:
+            value = compute()
+            keep = not flask.g.get("mycfa_stale")  # never keep an answer from a lagging replica
+            with self._local_lock:
+                if keep:
+                    self._local[cache_key] = value
+                    while len(self._local) > self.entries:
+                        self._local.popitem(last=False)
+                flight.value, flight.shared = value, keep
             return value
-        with self._local_lock:
-            self._local[cache_key] = value
-            while len(self._local) > self.entries:
-                self._local.popitem(last=False)
-        return value
+        finally:
+            with self._local_lock:
+                self._flights.pop(cache_key, None)
+            flight.done.set()

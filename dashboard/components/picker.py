@@ -91,21 +91,33 @@ def _build() -> Picker:
                 *(o["value"] for o in options if o["value"] not in caps),
             ],
             frame,
-        )[:10],
+            limit=10,
+        ),
     )
 
 
-def one_class_each(symbols: Iterable[str], frame: pd.DataFrame) -> tuple[str, ...]:
-    """`symbols` in order, keeping the first of each issuer: GOOGL and GOOG (one CIK, two share classes)
-    are one company, which a comparison or a portfolio should not open on twice. Without a CIK the
-    name less its "(Class A)" suffix names the issuer."""
-    issuers = frame.set_index("symbol")
+def one_class_each(symbols: Iterable[str], frame: pd.DataFrame, limit: int | None = None) -> tuple[str, ...]:
+    """`symbols` in order, keeping the first of each issuer (the first `limit` of them): GOOGL and GOOG
+    (one CIK, two share classes) are one company, which a comparison or a portfolio should not open on
+    twice. Without a CIK the name less its "(Class A)" suffix names the issuer; without either, the symbol.
+
+    Plain dicts and one pass: a pandas lookup per symbol cost ~0.8 s at 5,000 symbols."""
+    names = dict(zip(frame["symbol"].tolist(), frame["name"].tolist(), strict=True))
+    ciks = dict(zip(frame["symbol"].tolist(), frame["cik"].tolist(), strict=True)) if "cik" in frame else {}
     seen: set[str] = set()
     kept: list[str] = []
     for symbol in symbols:
-        cik = issuers["cik"].get(symbol) if "cik" in issuers else None
-        name = str(issuers["name"].get(symbol, symbol))
-        issuer = str(cik) if isinstance(cik, str) and cik.strip("0") else CLASS.sub("", name)
+        if limit is not None and len(kept) >= limit:
+            break
+        cik = ciks.get(symbol)
+        name = names.get(symbol, symbol)
+        issuer = (
+            cik
+            if isinstance(cik, str) and cik.strip("0")
+            else CLASS.sub("", name)
+            if isinstance(name, str)
+            else str(symbol)
+        )
         if issuer not in seen:
             seen.add(issuer)
             kept.append(str(symbol))

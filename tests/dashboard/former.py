@@ -15,7 +15,7 @@ from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 from dashboard.analytics import indicators
 from dashboard.analytics.ets_fit import DampedETS
-from dashboard.components import company_data, tables
+from dashboard.components import company_data, picker, tables
 
 
 def records(frame: pd.DataFrame, *, digits: int = 4) -> list[dict[str, Any]]:
@@ -64,3 +64,18 @@ def price_view(
 
     overlay_lines = {name: s for key in overlays for name, s in lines(key).items()}
     return shown, overlay_lines, [(indicators.REGISTRY[key], lines(key)) for key in oscillators]
+
+
+def one_class_each(symbols: Any, frame: pd.DataFrame) -> tuple[str, ...]:
+    """picker.one_class_each before its pandas lookup per symbol became plain dicts (6b3e07e)."""
+    issuers = frame.set_index("symbol")
+    seen: set[str] = set()
+    kept: list[str] = []
+    for symbol in symbols:
+        cik = issuers["cik"].get(symbol) if "cik" in issuers else None
+        name = str(issuers["name"].get(symbol, symbol))
+        issuer = str(cik) if isinstance(cik, str) and cik.strip("0") else picker.CLASS.sub("", name)
+        if issuer not in seen:
+            seen.add(issuer)
+            kept.append(str(symbol))
+    return tuple(kept)

@@ -334,6 +334,34 @@ def test_one_class_each_keeps_the_first_ticker_of_each_issuer() -> None:
     assert one_class_each(order, frame.drop(columns="cik")) == ("GOOG", "FOX", "AAPL", "MSFT")
 
 
+@pytest.mark.parametrize("seed", [3, 11])
+def test_one_class_each_gives_what_the_former_one_gave_on_the_demo_universe(seed: int) -> None:
+    """The dict rewrite keeps the pandas one's answer on the demo universe (share classes included), in a
+    shuffled order, with and without CIKs, and with a limit it is the answer's first `limit`."""
+    from dashboard.components.picker import one_class_each
+    from fakefmp.constituents import load_companies
+
+    frame = pd.DataFrame([{"symbol": c.symbol, "name": c.name, "cik": c.cik} for c in load_companies()])
+    order = list(np.random.default_rng(seed).permutation(frame["symbol"].to_numpy()))
+    order += ["NOTLISTED"]
+    for table in (frame, frame.drop(columns="cik")):
+        expected = former.one_class_each(order, table)
+        assert one_class_each(order, table) == expected
+        assert one_class_each(order, table, limit=10) == expected[:10]
+    kept = one_class_each(order, frame)
+    assert len(kept) < len(order)  # share classes were dropped
+    assert len({"GOOG", "GOOGL"} & set(kept)) == 1
+    assert len({"FOX", "FOXA"} & set(kept)) == 1
+
+
+def test_one_class_each_counts_companies_without_a_name_or_cik_apart() -> None:
+    """A company with neither (synthetic symbols) is its own issuer, not one "nan" issuer for all."""
+    from dashboard.components.picker import one_class_each
+
+    frame = pd.DataFrame({"symbol": ["S1", "S2"], "name": [None, np.nan], "cik": [None, None]})
+    assert one_class_each(["S1", "S2"], frame) == ("S1", "S2")
+
+
 @pytest.mark.parametrize(
     ("low", "high"), [(0.1100, 0.1150), (0.10, 0.14), (0.26, 0.30), (0.05, 0.45), (0.2, 0.2004)]
 )

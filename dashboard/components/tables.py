@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
@@ -74,7 +75,26 @@ def _cells(column: pd.Series, digits: int) -> list[Any]:
         return cells
     if kind == "M" or isinstance(column.dtype, pd.DatetimeTZDtype):
         return _timestamps(column)
-    return [_cell(v, digits) for v in column.astype(object).tolist()]
+    return _objects(column.astype(object).tolist(), digits)
+
+
+_AS_IS = frozenset({str, int, bool, type(None)})  # `_cell` gives these back unchanged
+_WITH_FLOATS = _AS_IS | {float}
+_DATES = frozenset({datetime.date, type(None)})  # str(date) is its ISO form
+
+
+def _objects(values: list[Any], digits: int) -> list[Any]:
+    """What `_cell` gives for each value, by the column's value types: text, dates and text mixed with
+    numbers (the Screener's "n/m" cells) without `_cell`'s chain of checks per cell (0.28 s of CPU per
+    5,000-row Screener grid), the rest cell by cell."""
+    kinds = set(map(type, values))
+    if kinds <= _AS_IS:
+        return values
+    if kinds <= _WITH_FLOATS:  # v - v == 0: finite (NaN and infinities give NaN)
+        return [(round(v, digits) if v - v == 0 else None) if type(v) is float else v for v in values]
+    if kinds <= _DATES:
+        return [None if v is None else v.isoformat() for v in values]
+    return [_cell(v, digits) for v in values]
 
 
 def records(frame: pd.DataFrame, *, digits: int = 4) -> list[dict[str, Any]]:

@@ -79,3 +79,21 @@ def one_class_each(symbols: Any, frame: pd.DataFrame) -> tuple[str, ...]:
             seen.add(issuer)
             kept.append(str(symbol))
     return tuple(kept)
+
+
+def cells(column: pd.Series, digits: int) -> list[Any]:
+    """tables._cells before object columns were converted by their value types (9757042)."""
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else "O"
+    if kind == "f":
+        values = column.to_numpy()
+        finite = np.isfinite(values)
+        rounded: list[Any] = np.round(values, digits).tolist()
+        if finite.all():
+            return rounded
+        return [v if ok else None for v, ok in zip(rounded, finite.tolist(), strict=True)]
+    if kind in "iub":
+        out: list[Any] = column.to_numpy().tolist()
+        return out
+    if kind == "M" or isinstance(column.dtype, pd.DatetimeTZDtype):
+        return tables._timestamps(column)
+    return [tables._cell(v, digits) for v in column.astype(object).tolist()]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
 import numpy as np
 import orjson
 import pandas as pd
@@ -216,6 +219,42 @@ def test_records_and_column_kinds_match_the_former_per_column_conversion() -> No
         assert orjson.dumps(new) == orjson.dumps(old)  # same values and the same Python types
         for (_, column), dtype in zip(frame.items(), frame.dtypes, strict=True):
             assert [check(column) for check in checks] == [check(dtype) for check in checks]
+
+
+def test_object_columns_convert_as_the_former_cell_by_cell_conversion() -> None:
+    """Text, dates, and numbers mixed with "n/m" (the Screener's columns), and every other kind of value,
+    give the former per-cell answer: same values, same Python types."""
+    rng = np.random.default_rng(5)
+    n = 400
+    numbers = rng.normal(0, 50, n) * 10.0 ** rng.integers(-6, 6, n)
+    numbers[rng.random(n) < 0.1] = np.nan
+    numbers[:2] = [np.inf, -np.inf]
+    with_nm = pd.Series(numbers).astype(object).where(rng.random(n) > 0.2, "n/m")
+    days = pd.Series(
+        [date(2020, 1, 1) + timedelta(days=int(d)) for d in rng.integers(0, 2000, n)], dtype=object
+    )
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series([f"S{i}" if i % 7 else None for i in range(n)], dtype="str"),
+            "plain_text": pd.Series([f"Name {i} (Class A)" for i in range(n)], dtype=object),
+            "with_nm": with_nm,
+            "all_nm": pd.Series(["n/m"] * n, dtype=object),
+            "days": days.where(rng.random(n) > 0.1, None),
+            "bools": pd.Series([bool(b) if i % 5 else None for i, b in enumerate(rng.random(n) > 0.5)]),
+            "ints": pd.Series([int(i) if i % 3 else "x" for i in range(n)], dtype=object),
+            "nan_floats": pd.Series([np.nan] * n, dtype=object),
+            "numpy_scalars": pd.Series(
+                [np.float64(1.23456789), np.int64(3), np.bool_(True), pd.NA, pd.NaT] * (n // 5), dtype=object
+            ),
+            "stamps": pd.Series([pd.Timestamp("2024-02-02"), None] * (n // 2), dtype=object),
+            "other": pd.Series([{"a": 1}, [1, 2], Decimal("1.5"), datetime(2024, 1, 1, 9, 30)] * (n // 4)),
+        }
+    )
+    for name, column in frame.items():
+        for digits in (4, 2):
+            new, old = tables._cells(column, digits), former.cells(column, digits)
+            assert [type(v) for v in new] == [type(v) for v in old], name
+            assert new == old, name
 
 
 def test_statement_table_dates_match_the_former_strftime() -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from dashboard.components import benchmark_data, charts, company_data, pins, states, universe_data
 from dashboard.components.screener_grid import results_grid, with_labels
+from dashboard.services import services
 
 COLUMNS = [
     "symbol",
@@ -51,10 +52,15 @@ SCALES = {"linear": "Linear", "log": "Log"}
 def ratio_table(
     symbols: list[str], figures: str = "restated", pin: int | None = None, as_of: str | None = None
 ) -> pd.DataFrame:
-    table = universe_data.on_basis("ttm", figures, pin, as_of)
-    if table.empty:
+    def build() -> pd.DataFrame:
+        table = universe_data.on_basis("ttm", figures, pin, as_of)
+        return with_labels(table) if not table.empty else table
+
+    # Labelled once per data version (shared: only read): labelling the universe's table per request
+    # cost more than the rest of the rows' work.
+    labelled = services().cache.cached("compare-labelled", (figures, pin, as_of), build)
+    if labelled.empty:
         return pd.DataFrame()
-    labelled = with_labels(table)
     present = [s for s in symbols if s in labelled.index]
     rows = labelled.take(labelled.index.get_indexer(present)).reset_index()
     return rows[[c for c in [*COLUMNS, "not_meaningful"] if c in rows.columns]]

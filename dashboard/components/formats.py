@@ -99,9 +99,13 @@ LINE_ITEMS: dict[str, Col] = {
 }
 
 
+@functools.lru_cache(maxsize=8192)
 def label(name: str) -> str:
     """A readable name for a metric or line item: the vocabulary's, else `snake_case` or FMP's
-    `camelCase` → `Snake case` / `Camel case`."""
+    `camelCase` → `Snake case` / `Camel case`.
+
+    Kept per name (bounded): a quarterly statement grid asks it for ~140 date columns a request, and
+    the regular expressions cost more than the rest of its column specs."""
     known = METRICS.get(name) or LINE_ITEMS.get(name)
     if known is not None:
         return known.header

@@ -4,7 +4,7 @@ withheld-values badge and a figure's provenance card; every trail card's look (`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -116,8 +116,15 @@ def mark_restated_cells(grid: Any, changes: pd.DataFrame, withheld: pd.DataFrame
         )
     if not restated and not held:
         return
+    texts = {"restated_cells": restated, "withheld_cells": held}
+    marked: dict[Any, set[str]] = {}  # per field, the dates any mark names: most rows have none
+    for by_cell in texts.values():
+        for field, day in by_cell:
+            marked.setdefault(field, set()).add(day)
     for row in grid.rowData:
-        row.update(_cell_marks(row, {"restated_cells": restated, "withheld_cells": held}))
+        days = marked.get(row["field"])
+        if days:
+            row.update(_cell_marks(row, texts, days))
     for column in grid.columnDefs:
         if column.get("type") == "numericColumn":
             column["tooltipValueGetter"] = {
@@ -130,11 +137,17 @@ def mark_restated_cells(grid: Any, changes: pd.DataFrame, withheld: pd.DataFrame
 
 
 def _cell_marks(
-    row: Mapping[str, Any], texts: Mapping[str, Mapping[tuple[str, str], list[str]]]
+    row: Mapping[str, Any],
+    texts: Mapping[str, Mapping[tuple[str, str], list[str]]],
+    days: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """A grid row's marked cells per kind of mark (columns by their date), and each cell's hover text."""
+    """A grid row's marked cells per kind of mark (columns by their date), and each cell's hover text;
+    `days`, when given, holds every date a mark of this row's field names (the other columns are
+    skipped: a quarterly grid has ~140 of them a row)."""
     marks: dict[str, dict[str, str]] = {name: {} for name in (*texts, "cell_notes")}
     for column in row:
+        if days is not None and column[:10] not in days:
+            continue
         key = (row["field"], column[:10])
         notes = [" | ".join(by_cell[key]) for by_cell in texts.values() if key in by_cell]
         for name, by_cell in texts.items():

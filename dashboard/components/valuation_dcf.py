@@ -13,7 +13,7 @@ import pandas as pd
 from dashboard.analytics import valuation
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.components import universe_data
-from dashboard.components.inputs import universe
+from dashboard.components.inputs import company_field
 from dashboard.components.valuation_base import base_of
 from dashboard.components.valuation_inputs import ASSUMPTIONS, OWN, resolved
 
@@ -28,7 +28,7 @@ def exit_multiple(symbol: str, a: Mapping[str, float], base: Mapping[str, Any]) 
         return a["exit"], "typed"
     if base.get("as_of") or base.get("pin") is not None:  # today's medians would be hindsight
         return None, "no sector median for a past date or a pinned run (type one)"
-    sector = universe().set_index("symbol")["sector"].get(symbol)
+    sector = company_field(symbol, "sector")
     medians, counts = universe_data.basis_medians("ttm")
     if isinstance(sector, str) and sector in medians.index:
         median = float(medians.loc[sector, "ev_ebitda"])

@@ -15,7 +15,7 @@ from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.fundamentals import field, safe_div
 from dashboard.components import company_data, formats, pins, tables, universe_data
 from dashboard.components.formats import Col
-from dashboard.components.inputs import firm_flags, universe
+from dashboard.components.inputs import company_field, firm_flags
 from dashboard.components.valuation_base import base_of
 from dashboard.services import services
 from serving import basis as period_basis
@@ -78,7 +78,7 @@ def multiples_vs_sector(
     names = list(valuation.MULTIPLES)
     values = own.loc[symbol, names].astype(float)
     nm = {name: bool(mask.iloc[0]) for name, mask in period_basis.not_meaningful(own).items()}
-    sector = universe().set_index("symbol")["sector"].get(symbol)
+    sector = company_field(symbol, "sector")
     medians = pd.Series(math.nan, index=names)
     counts = pd.Series(math.nan, index=names)
     if as_of is None and pin is None:

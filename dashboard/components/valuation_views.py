@@ -15,7 +15,7 @@ from dashboard.analytics.errors import AnalyticsError
 from dashboard.components import charts, formats, glossary, states, tables
 from dashboard.components.export import export_href
 from dashboard.components.formats import Col
-from dashboard.components.inputs import universe
+from dashboard.components.inputs import company_field
 from dashboard.components.page import FAILURES
 from dashboard.components.valuation_base import base_of, equity_inputs
 from dashboard.components.valuation_dcf import exit_multiple, run_dcf
@@ -112,7 +112,7 @@ def own_hints(symbol: str, day: str | None, pin: int | None = None) -> list[Any]
 
 def view(symbol: str, day: str | None, a: Mapping[str, float], pin: int | None = None) -> tuple[Any, ...]:
     """Summary, projection, grid figure, multiples and export links (raises what `run_dcf` raises)."""
-    model = fitting.model_for(universe().set_index("symbol")["sub_industry"].get(symbol))
+    model = fitting.model_for(company_field(symbol, "sub_industry"))
     if model.kind != "dcf":
         return equity_view(symbol, model, a, day, pin)
     result, grid, w, base = run_dcf(symbol, a, day, pin)

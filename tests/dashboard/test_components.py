@@ -421,3 +421,59 @@ def test_percent_ticks_never_read_alike_over_a_narrow_range(low: float, high: fl
             assert len(set(labels)) == len(labels), (spec, step, labels)
     figure = charts.scatter(pd.DataFrame({"v": values, "r": values}), "v", "r", "t", percent=True)
     assert figure["layout"]["yaxis"]["tickformat"] == spec
+
+
+def test_restated_cells_marked_only_on_their_rows_equal_every_cell_checked() -> None:
+    """`mark_restated_cells` looks only at the columns of the dates a row's field has marks for; the rows
+    equal the previous build, which checked every column of every row (`_cell_marks` without `days`)."""
+    import copy
+
+    from dashboard.components import point_in_time
+
+    dates = pd.to_datetime(["2023-03-31", "2023-06-30", "2023-09-30", "2023-12-31", "2024-03-31"])
+    frame = pd.DataFrame(
+        {"revenue": [1e9, 1.1e9, 1.2e9, 1.3e9, 1.4e9], "netIncome": [1e8, 2e8, np.nan, 4e8, 5e8], "eps": 1.0},
+        index=dates,
+    )
+    columns = {"item": Col("Line item"), "unit": Col("Unit")}
+    grid = tables.statement_grid(
+        "g", frame, ["revenue", "netIncome", "eps"], columns=columns, restated={"2023-06-30"}
+    )
+    changes = pd.DataFrame(
+        {
+            "field": ["revenue", "revenue", "netIncome"],
+            "fiscal_date": pd.to_datetime(["2023-06-30", "2023-06-30", "2024-03-31"]),
+            "restated_on": pd.to_datetime(["2024-02-01", "2023-09-01", "2024-05-01"]),
+            "old_value": [1.05e9, 1.0e9, None],
+            "new_value": [1.1e9, 1.05e9, 5e8],
+            "change": [0.0476, 0.05, None],
+            "seen_at": pd.to_datetime(["2024-02-02 10:00", "2023-09-02 11:00", "2024-05-02 12:00"]),
+        }
+    )
+    withheld = pd.DataFrame(
+        {"field": ["netIncome", "eps"], "day": ["2023-09-30", "2023-12-31"], "raw_value": ["n/a", None]}
+    ).assign(rule="text where a number belongs")
+    before = copy.deepcopy(grid.rowData)
+    point_in_time.mark_restated_cells(grid, changes, withheld)
+    restated = {
+        ("revenue", "2023-06-30"): [
+            point_in_time.change_text(r) for r in changes.iloc[:2].to_dict("records")
+        ],
+        ("netIncome", "2024-03-31"): [point_in_time.change_text(changes.iloc[2].to_dict())],
+    }
+    held = {
+        (str(r["field"]), str(r["day"])): [
+            f"Withheld: FMP sent {r['field']} = {r['raw_value'] or '?'} ({r['rule']}); the figure shown"
+            " is the one held before"
+        ]
+        for r in withheld.to_dict("records")
+    }
+    texts = {"restated_cells": restated, "withheld_cells": held}
+    expected = [{**row, **point_in_time._cell_marks(row, texts)} for row in before]
+    assert grid.rowData == expected
+    assert grid.rowData[0]["restated_cells"] == {
+        "2023-06-30 (restated)": " | ".join(restated[("revenue", "2023-06-30")])
+    }
+    assert set(grid.rowData[1]["cell_notes"]) == {"2024-03-31", "2023-09-30"}
+    assert "restated_cells" not in grid.rowData[2]
+    assert set(grid.rowData[2]["withheld_cells"]) == {"2023-12-31"}

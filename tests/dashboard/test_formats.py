@@ -87,3 +87,15 @@ def test_short_tables_fit_their_rows_and_long_ones_page() -> None:
     assert "domLayout" not in long.dashGridOptions
     assert long.style == {"height": "500px"}
     assert long.dashGridOptions["pagination"] is True
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["2023-12-31", "2023-12-31 (restated)", "netIncome", "roe", "weightedAverageShsOutDil", "ev_ebitda", "x"],
+)
+def test_label_kept_per_name_equals_its_computation(name: str) -> None:
+    """`label` is kept per name (a quarterly statement grid asks it ~140 times a request): the kept text
+    is the one the function computes, asked once or twice."""
+    computed = formats.label.__wrapped__(name)
+    assert formats.label(name) == computed
+    assert formats.label(name) == computed

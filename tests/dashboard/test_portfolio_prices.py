@@ -180,3 +180,20 @@ def test_compare_ratio_table_equals_its_previous_build(page: tuple[Any, Any], sy
     pd.testing.assert_frame_equal(built, expected)
     assert {"basis_shown", "period_end", "operating_margin", "roe"} <= set(built.columns)
     assert list(built["symbol"]) == [s for s in symbols if s != "NOPE"]
+
+
+def test_company_field_equals_the_universe_indexed_by_symbol(page: tuple[Any, Any]) -> None:
+    """A company's sector or sub-industry from the kept index by symbol equals the universe's own row
+    (`set_index("symbol")[column].get`), and an unknown ticker has none."""
+    from dashboard.components.inputs import company_field, universe
+
+    app, _ = page
+    with app.server.test_request_context():
+        frame = universe()
+        for column in ("name", "sector", "sub_industry", "member"):
+            indexed = frame.set_index("symbol")[column]
+            assert [company_field(s, column) for s in frame["symbol"]] == [
+                indexed.get(s) for s in frame["symbol"]
+            ]
+        assert company_field("NOPE", "sector") is None
+        assert not frame.empty

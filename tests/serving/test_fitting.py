@@ -47,3 +47,14 @@ def test_justified_pb_and_the_ddm() -> None:
         fitting.justified_pb(0.15, 0.04, 0.05)
     with pytest.raises(AnalyticsError, match="no dividend"):
         fitting.gordon_ddm(0.0, 0.08, 0.03)
+
+
+def test_firm_flags_are_each_value_s_own_answer() -> None:
+    """Asked once per distinct sub-industry, the flags are still each row's `firm_multiples`, in order."""
+    names = ["Diversified Banks", "Soft Drinks", None, "Diversified Banks", float("nan"), "Office REITs"] * 3
+    values = pd.Series(names, index=[f"S{i}" for i in range(len(names))], dtype=object)
+    flags = fitting.firm_flags(values)
+    assert list(flags.index) == list(values.index)
+    assert flags.dtype == bool
+    assert flags.tolist() == [fitting.firm_multiples(v) for v in names]
+    assert fitting.firm_flags(pd.Series([], dtype=object)).empty

@@ -71,6 +71,7 @@ def base_inputs(symbol: str, as_of: str | None = None, pin: int | None = None) -
             "quarter": float(counts["quarter_shares"].iloc[0]),
         }
         price = queries.last_close(router, symbol)
+        quarter = counts["quarter_date"].iloc[0]
     else:
         quarters = company_data.statements(symbol, "Q", as_of, "restated", pin).get("income", pd.DataFrame())
         candidates = (
@@ -78,10 +79,12 @@ def base_inputs(symbol: str, as_of: str | None = None, pin: int | None = None) -
             if not quarters.empty
             else {}
         )
+        quarter = quarters.index[-1] if not quarters.empty else None
         price = queries.last_close(router, symbol, pins.last_day(as_of, pin))
     candidates["annual"] = figures["weightedAverageShsOutDil"]
     shares, source = valuation.current_share_count(candidates)
     beta = profile_beta(symbol) if live else math.nan
+    base_date = pd.Timestamp(year).date().isoformat()
     return {
         "as_of": as_of,
         "pin": pin,
@@ -91,8 +94,18 @@ def base_inputs(symbol: str, as_of: str | None = None, pin: int | None = None) -
         "book_equity": figures["totalStockholdersEquity"],
         "shares": shares,
         "shares_source": source,
+        # The fiscal date of the statement the count comes from (its trail); None from the profile.
+        "shares_period": (
+            None
+            if source == "profile"
+            else base_date
+            if source == "annual"
+            else pd.Timestamp(quarter).date().isoformat()
+            if quarter is not None and pd.notna(quarter)
+            else None
+        ),
         "price": price,
-        "base_date": pd.Timestamp(year).date().isoformat(),
+        "base_date": base_date,
         "interest_expense": figures["interestExpense"],
         "ebitda": figures["ebitda"],
         "tax_rate": tax,

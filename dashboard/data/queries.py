@@ -1083,6 +1083,18 @@ def price_fetches(router: ReplicaRouter, symbols: Sequence[str]) -> pd.DataFrame
     )
 
 
+def profile_fetch(router: ReplicaRouter, symbol: str) -> pd.DataFrame:
+    """The last finished profile item of one symbol in the run ledger (run_id, job, started_at,
+    fetched_at): the fetch that left the profile stored (companies.profile keeps only the last one)."""
+    return _read(
+        router,
+        "SELECT i.run_id, r.job, r.started_at, i.finished_at AS fetched_at FROM run_items i"
+        " JOIN runs r ON r.run_id = i.run_id WHERE i.symbol = :symbol AND i.dataset = 'profile'"
+        " AND i.state = 'done' ORDER BY i.finished_at DESC, i.run_id DESC LIMIT 1",
+        {"symbol": symbol},
+    )
+
+
 def coverage(router: ReplicaRouter) -> pd.DataFrame:
     """Per dataset across the index's current members: how many have it, the newest period, the last
     change, and how many are stale (prices a week behind the newest close; annual statements 15 months

@@ -17,9 +17,19 @@ import pandas as pd
 from dash import Input, Output, callback, html
 from dash.development.base_component import Component
 
-from dashboard.components import charts, company_data, pins, point_in_time, states, urlstate
-from dashboard.components.export import register_export
-from dashboard.components.inputs import valid_symbol
+from dashboard.components import (
+    charts,
+    company_data,
+    pins,
+    point_in_time,
+    states,
+    tables,
+    urlstate,
+    valuation_figures,
+    valuation_trails,
+)
+from dashboard.components.export import export_href, export_link, register_export
+from dashboard.components.inputs import bounded_text, universe, valid_symbol
 from dashboard.components.page import (
     FAILURES,
     chart,
@@ -32,6 +42,7 @@ from dashboard.components.page import (
 )
 from dashboard.components.picker import Picker
 from dashboard.components.valuation_base import base_inputs as base_inputs
+from dashboard.components.valuation_base import base_of
 from dashboard.components.valuation_dcf import run_dcf
 from dashboard.components.valuation_inputs import ASSUMPTIONS as ASSUMPTIONS
 from dashboard.components.valuation_inputs import HINTED, assumptions, field_problems
@@ -43,6 +54,7 @@ from dashboard.components.valuation_multiples import multiples_grid, multiples_v
 from dashboard.components.valuation_views import PROJECTION_COLUMNS as PROJECTION_COLUMNS
 from dashboard.components.valuation_views import own_hints, view
 from dashboard.services import services
+from serving import fitting
 
 dash.register_page(__name__, path="/valuation", name="Valuation", order=1, title="Valuation · MyCFATool")
 
@@ -118,6 +130,15 @@ def layout(**query: Any) -> Component:
         html.Div(id="valuation-pinned", className="small text-muted mb-1"),
         dbc.Row(inputs, className="g-2 mb-3"),
         states.loading(html.Div(id="valuation-summary"), "valuation-summary"),
+        html.Div(
+            [
+                *heading("Where the figures come from", "valuation", "inputs", gap=True).children,
+                export_link("valuation", "inputs-trail", "CSV + provenance"),
+            ],
+            className="mt-3",
+        ),
+        html.Div(tables.placeholder(valuation_trails.GRID), id="valuation-inputs"),
+        html.Div(id="valuation-provenance", className="mt-2"),
         heading("DCF projection", "valuation", "projection"),
         html.Div(id="valuation-projection"),
         heading("Value per share: WACC x terminal growth", "valuation", "grid", gap=True),
@@ -228,3 +249,99 @@ def valuation_pinned(pin: Any) -> Any:
     except FAILURES as exc:
         return states.error(str(exc))
     return pins.sentence(pinned, PINNED) if pinned is not None else None
+
+
+@callback(
+    Output("valuation-inputs", "children"),
+    Output("valuation-export-inputs", "href"),
+    Output("valuation-export-inputs-trail", "href"),
+    Input("valuation-symbol", "value"),
+    Input("valuation-asof", "date"),
+    Input("valuation-pin", "value"),
+    *[Input(f"valuation-{key}", "value") for key in ASSUMPTIONS],
+)
+def valuation_inputs(symbol: str | None, as_of: str | None, pin: Any, *values: Any) -> tuple[Any, str, str]:
+    """The figures the valuation read from the store and those it computed, a row each (a click: the
+    figure's trail), and their CSVs; nothing while an assumption does not read."""
+    good, bad = field_problems(dict(zip(ASSUMPTIONS, values, strict=True)))
+    placeholder = tables.placeholder(valuation_trails.GRID)
+    try:
+        symbol = valid_symbol(symbol)
+        day, pinned = company_data.as_of_date(as_of), point_in_time.pinned_run(pin)
+        if bad:
+            return placeholder, "#", "#"
+        shown = shown_figures(symbol, day, pinned, good)
+    except FAILURES as exc:
+        return [states.error(str(exc)), placeholder], "#", "#"
+    params = {
+        "symbol": symbol,
+        **{k: str(v) for k, v in good.items()},
+        **({"as_of": day} if day else {}),
+        **({"pin": str(pinned)} if pinned is not None else {}),
+    }
+    return (
+        valuation_trails.grid(shown),
+        export_href("valuation", "inputs", params),
+        export_href("valuation", "inputs-trail", params),
+    )
+
+
+@callback(
+    Output("valuation-provenance", "children"),
+    Input(valuation_trails.GRID, "cellClicked"),
+    Input("valuation-symbol", "value"),
+    Input("valuation-asof", "date"),
+    Input("valuation-pin", "value"),
+    *[Input(f"valuation-{key}", "value") for key in ASSUMPTIONS],
+)
+def valuation_provenance(
+    cell: Mapping[str, Any] | None, symbol: str | None, as_of: str | None, pin: Any, *values: Any
+) -> Any:
+    """A click on a figure: where it came from (another choice closes the card)."""
+    if dash.ctx.triggered_id != valuation_trails.GRID or not isinstance(cell, Mapping):
+        return None
+    try:
+        symbol = valid_symbol(symbol)
+        day, pinned = company_data.as_of_date(as_of), point_in_time.pinned_run(pin)
+        key = bounded_text(cell.get("rowId"), name="figure", max_chars=40)
+        shown = shown_figures(symbol, day, pinned, assumptions(dict(zip(ASSUMPTIONS, values, strict=True))))
+        return valuation_trails.card(symbol, shown, key, day, pinned)
+    except FAILURES as exc:
+        return states.error(str(exc))
+
+
+def shown_figures(
+    symbol: str, day: str | None, pin: int | None, a: Mapping[str, float]
+) -> list[valuation_figures.Figure]:
+    """What the valuation read from the store, then (a firm DCF) what it computed from it: cached per
+    choice and data version."""
+
+    def build() -> list[valuation_figures.Figure]:
+        base = base_of(symbol, day, pin)
+        shown = valuation_figures.fetched(symbol, base)
+        if fitting.model_for(universe().set_index("symbol")["sub_industry"].get(symbol)).kind != "dcf":
+            return shown
+        try:
+            result, _, w, used = run_dcf(symbol, a, day, pin)
+        except FAILURES:  # the summary says why; what was read still has its trail
+            return shown
+        return shown + valuation_figures.computed(used, a, result, w)
+
+    return services().cache.cached("valuation-figures", (symbol, day, pin, tuple(a.items())), build)
+
+
+@register_export("valuation", "inputs")
+def export_inputs(args: Mapping[str, str]) -> pd.DataFrame:
+    """The figures the valuation read and computed, with their sources."""
+    symbol = valid_symbol(args.get("symbol"))
+    as_of, pin = company_data.as_of_date(args.get("as_of")), point_in_time.pinned_run(args.get("pin"))
+    return valuation_trails.table(shown_figures(symbol, as_of, pin, assumptions(args)))
+
+
+@register_export("valuation", "inputs-trail")
+def export_inputs_trail(args: Mapping[str, str]) -> pd.DataFrame:
+    """The same with each fetched figure's trail (`provenance_*`, as the Company page's CSVs)."""
+    symbol = valid_symbol(args.get("symbol"))
+    as_of, pin = company_data.as_of_date(args.get("as_of")), point_in_time.pinned_run(args.get("pin"))
+    figures = shown_figures(symbol, as_of, pin, assumptions(args))
+    return valuation_trails.trail_table(symbol, figures, as_of, pin)

@@ -1,0 +1,225 @@
+"""Where Valuation's figures come from: a table of them (`valuation_figures`), a clicked figure's trail
+card and the inputs CSV's `provenance_*` columns (docs/dashboard.md, "Point in time"). A statement line's
+card is `point_in_time.provenance_card`; a close, a profile figure and a computed one are
+`trails.figure_card`s (the close's fetch; the profile's; the statement periods and close it is computed
+from), all under the one id `valuation-provenance`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+from dash import html
+
+from dashboard.components import formats, point_in_time, price_trails, tables, trails
+from dashboard.components.formats import Col
+from dashboard.components.valuation_figures import Figure
+from dashboard.data import queries
+from dashboard.services import services
+
+GRID = "valuation-inputs-grid"  # its clicks open a figure's trail (`valuation_provenance` on the page)
+ID = "valuation-provenance"  # the card is `{ID}-card`, its run line `{ID}-run`, revisions `{ID}-revisions`
+COLUMNS = {
+    "label": Col("Figure"),
+    "shown": Col("Value"),
+    "source": Col("Where it comes from (click a row for its trail)"),
+}
+TRAIL_COLUMNS = (
+    "provenance_figures",
+    "provenance_filing_date",
+    "provenance_in_store_since",
+    "provenance_run_id",
+    "provenance_job",
+    "provenance_fetched_at",
+    "provenance_endpoint",
+)
+
+
+def grid(figures: Sequence[Figure]) -> Any:
+    """The figures a row each (keyed by figure for the click): value in its unit and where it comes from."""
+    frame = pd.DataFrame(
+        {
+            "key": [f.key for f in figures],
+            "label": [f.label for f in figures],
+            "shown": [point_in_time.amount(f.value, f.unit) for f in figures],
+            "source": [f.source for f in figures],
+        }
+    )
+    table = tables.grid(GRID, frame, columns=COLUMNS, hidden=("key",))
+    table.getRowId = "params.data.key"
+    return table
+
+
+def card(symbol: str, figures: Sequence[Figure], key: str, as_of: str | None, pin: int | None) -> Any:
+    """The trail of one figure as the valuation read it (as of `as_of`, as the store held it when `pin`
+    ended): a statement line's own card; a close's or the profile's fetch; an assumed figure says so; a
+    computed one its formula, the figures it is computed from and the statements and close beneath them."""
+    by_key = {f.key: f for f in figures}
+    figure = by_key.get(key)
+    if figure is None:
+        return None
+    if figure.origin == "statement" and figure.kind and figure.field and figure.fiscal:
+        return point_in_time.provenance_card(
+            symbol,
+            figure.period,
+            figure.kind,
+            figure.field,
+            figure.fiscal,
+            as_of,
+            "restated",
+            figure.value,
+            pin,
+            id_=ID,
+        )
+    title = f"Where {symbol}'s {figure.label} = {point_in_time.amount(figure.value, figure.unit)} comes from"
+    view = trails.View(as_of, "restated", pin)
+    if figure.origin == "price":
+        formula = "the last stored close on or before the day valued (the traded close, not adjusted)"
+        return trails.figure_card(symbol, title, id_=ID, formula=formula, view=view, close=figure.fiscal)
+    if figure.origin == "profile":
+        return trails.figure_card(
+            symbol, title, id_=ID, formula=figure.source, view=view, notes=_profile_items(symbol)
+        )
+    if figure.origin in ("typed", "default"):
+        said = (
+            "typed by the analyst" if figure.origin == "typed" else f"the field's default ({figure.formula})"
+        )
+        return point_in_time.card(title, [html.Li([html.B("Assumed: "), f"{said}; not from the store"])], ID)
+    leaves = list(dict.fromkeys(_leaves(figure, by_key)))
+    annual = [f for f in leaves if f.kind and f.fiscal and f.period == "FY"]
+    lines: dict[str, list[str]] = {}
+    for f in annual:
+        lines.setdefault(str(f.kind), []).extend(f.reads or (str(f.field),))
+    close = next((f.fiscal for f in leaves if f.origin == "price"), None)
+    return trails.figure_card(
+        symbol,
+        title,
+        id_=ID,
+        formula=html.Span([html.B("computed by this page, not fetched: "), figure.formula]),
+        inputs=[_input_item(by_key[k]) for k in figure.inputs if k in by_key],
+        lines=lines,
+        used=sorted({(str(f.kind), pd.Timestamp(str(f.fiscal))) for f in annual}),
+        view=view,
+        close=close,
+        notes=[
+            html.Li([html.B("Also read: "), _input_text(f)])
+            for f in leaves
+            if f.origin == "profile" or (f.kind and f.period != "FY")
+        ],
+    )
+
+
+def _leaves(figure: Figure, by_key: Mapping[str, Figure]) -> Iterator[Figure]:
+    """The figures read from the store (or assumed) beneath a computed one, depth first."""
+    if figure.origin != "computed" or figure.kind:
+        yield figure
+    for key in figure.inputs:
+        if key in by_key and key != figure.key:
+            yield from _leaves(by_key[key], by_key)
+
+
+def _input_text(figure: Figure) -> str:
+    return f"{figure.label} = {point_in_time.amount(figure.value, figure.unit)} ({figure.source})"
+
+
+def _input_item(figure: Figure) -> Any:
+    return html.Li(
+        _input_text(figure) + ("" if figure.origin == "computed" else "; its row has its own trail")
+    )
+
+
+def _profile_items(symbol: str) -> list[Any]:
+    fetch = _profile_fetch(symbol)
+    return [
+        html.Li(
+            [
+                html.B("Fetched by: "),
+                f"run #{int(fetch['run_id'])} ({fetch['job']}, started {pd.Timestamp(fetch['started_at']):%Y-%m-%d %H:%M});"
+                f" its {symbol} profile item done {pd.Timestamp(fetch['fetched_at']):%Y-%m-%d %H:%M} UTC"
+                if fetch is not None
+                else "no run recorded (loaded outside a run)",
+            ],
+            id=f"{ID}-run",
+        ),
+        html.Li([html.B("Endpoint: "), f"FMP profile?symbol={symbol}"]),
+        html.Li(
+            [
+                html.B("Revisions: "),
+                "not kept for profiles: the store holds the one the latest fetch left (a valuation as of a"
+                " date or pinned does not use it)",
+            ]
+        ),
+    ]
+
+
+def _profile_fetch(symbol: str) -> dict[str, Any] | None:
+    svc = services()
+    rows = svc.cache.cached("profile-fetch", (symbol,), lambda: queries.profile_fetch(svc.router, symbol))
+    return None if rows.empty else dict(rows.iloc[0].to_dict())
+
+
+def table(figures: Sequence[Figure]) -> pd.DataFrame:
+    """The inputs CSV: one row per figure with its raw value (fractions for rates), unit and source."""
+    return pd.DataFrame(
+        {
+            "figure": [f.key for f in figures],
+            "label": [f.label for f in figures],
+            "value": [f.value for f in figures],
+            "unit": [formats.unit(f.unit) for f in figures],
+            "source": [f.source for f in figures],
+            "computed_from": [",".join(f.inputs) if f.origin == "computed" else None for f in figures],
+        }
+    )
+
+
+def trail_table(symbol: str, figures: Sequence[Figure], as_of: str | None, pin: int | None) -> pd.DataFrame:
+    """The inputs CSV with each figure's trail (`provenance_*`, as the Company page's CSVs): a statement
+    payload's basis, filing date, time in the store, run and endpoint as the valuation read it; a close's
+    or the profile's fetch; an assumed or computed figure says so."""
+    rows = [_trail_row(symbol, f, as_of, pin) for f in figures]
+    out = pd.DataFrame(rows, columns=list(TRAIL_COLUMNS))
+    out["provenance_run_id"] = pd.array(
+        [None if pd.isna(v) else int(v) for v in out["provenance_run_id"]], dtype="Int64"
+    )
+    return pd.concat([table(figures), out], axis=1)
+
+
+def _trail_row(symbol: str, f: Figure, as_of: str | None, pin: int | None) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(TRAIL_COLUMNS)
+    if f.kind and f.fiscal and f.origin in ("statement", "computed"):
+        # "restated" read as `base_inputs` reads it: the payload current at the end of `as_of` (or `pin`).
+        trail = trails.statement_trail(symbol, as_of, "restated", pin, f.period)
+        key = (f.kind, pd.Timestamp(f.fiscal))
+        if key in trail.index:
+            held = trail.loc[key]
+            row.update(
+                provenance_figures="as first reported"
+                if held["basis"] == "first"
+                else "as the store held it",
+                provenance_filing_date=held["filing_date"],
+                provenance_in_store_since=held["known_since"],
+                provenance_run_id=held["run_id"],
+                provenance_job=held["job"],
+                provenance_endpoint=trails.endpoint(f.kind, symbol, f.period),
+            )
+        if f.origin == "computed":  # a rate from two lines of that payload
+            row["provenance_figures"] = "computed"
+    elif f.origin == "price" and f.fiscal:
+        fetch = price_trails.price_trail(symbol, pd.DatetimeIndex([pd.Timestamp(f.fiscal)])).iloc[0]
+        row.update({k: fetch[k] for k in fetch.index if k in row})
+        row["provenance_figures"] = f"close of {f.fiscal}"
+    elif f.origin == "profile":
+        fetch = _profile_fetch(symbol)
+        row.update(
+            provenance_figures="FMP profile (latest fetch)", provenance_endpoint=f"profile?symbol={symbol}"
+        )
+        if fetch is not None:
+            row.update(
+                provenance_run_id=fetch["run_id"],
+                provenance_job=fetch["job"],
+                provenance_fetched_at=fetch["fetched_at"],
+            )
+    else:
+        row["provenance_figures"] = f.origin  # computed, typed or default
+    return row

@@ -1,0 +1,118 @@
+"""Provenance on Valuation and Compare in a real browser, on data the engine fetched from the fake FMP
+server over HTTP (the Point in time tests' database: a full run, then a fundamentals run picking up FMP's
+restatement of AAPL's latest annual revenue): a click on a figure shows its trail, checked against the
+database, live and pinned to the first run; the CSVs + provenance carry the same trail."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+import pytest
+
+from devkit.fingerprint import query
+from tests.conftest import Database
+from tests.dashboard.test_browser import shot
+from tests.dashboard.test_browser_history import (  # noqa: F401  (module fixtures: the database, the tab)
+    SHOTS,
+    _await_href,
+    _csv_text,
+    history_db,
+    tab,
+)
+from tests.engine.runs.test_point_in_time import fake  # noqa: F401  (the fake, a module fixture)
+
+pytestmark = pytest.mark.e2e
+LATEST = (
+    "SELECT run_id, filing_date FROM statements WHERE symbol = 'AAPL' AND kind = %s AND period = 'FY'"
+    " ORDER BY fiscal_date DESC LIMIT 1"
+)
+
+
+def _statement(db: Database, kind: str) -> tuple[int, date]:
+    """The run that stored AAPL's latest annual statement of `kind`, and its filing date."""
+    run_id, filed = query(db.owner_url, LATEST, kind)[0]
+    return int(run_id), filed
+
+
+def _click(page: Any, key: str) -> str:
+    """Click a figure's value in Valuation's table of figures; the card's text once it names the figure."""
+    cell = f"#valuation-inputs-grid .ag-row[row-id='{key}'] .ag-cell[col-id='shown']"
+    page.wait_for_selector(cell)
+    before = page.inner_text("#valuation-provenance")
+    page.click(cell)
+    page.wait_for_function(
+        "(([b]) => { const e = document.querySelector('#valuation-provenance');"
+        " return e && e.innerText.includes('comes from') && e.innerText !== b; })",
+        arg=[before],
+    )
+    return str(page.inner_text("#valuation-provenance"))
+
+
+def _rows(page: Any, link: str) -> dict[str, dict[str, str]]:
+    return {r["figure"]: r for r in csv.DictReader(io.StringIO(_csv_text(page, link)))}
+
+
+def test_a_click_on_a_dcf_input_shows_the_run_filing_date_and_endpoint_it_came_from(
+    tab: Any,  # noqa: F811
+    history_db: tuple[Database, date, float],  # noqa: F811
+) -> None:
+    """AAPL's free cash flow (cash-flow statement, stored by the first run) and EBITDA (income statement,
+    stored again by the second run, which picked up the restatement): each card names the run, the
+    filing date and the endpoint the database holds; the close names its price item's run; a computed
+    figure says it is computed and from which figures. CSV + provenance has the same runs per row."""
+    db = history_db[0]
+    cash_run, cash_filed = _statement(db, "cashflow")
+    income_run, income_filed = _statement(db, "income")
+    first, last = query(db.owner_url, "SELECT min(run_id), max(run_id) FROM runs")[0]
+    assert (cash_run, income_run) == (first, last)  # the two runs differ: the check below can tell them apart
+    tab.goto(tab.base_url + "/valuation?symbol=AAPL")
+    text = _click(tab, "fcf")
+    assert f"run #{cash_run} (full" in text, text
+    assert f"Filed: {cash_filed:%Y-%m-%d}" in text
+    assert "cash-flow-statement?symbol=AAPL&period=annual" in text
+    shot(tab, "valuation-provenance", SHOTS)
+    text = _click(tab, "ebitda")
+    assert f"run #{income_run} (fundamentals" in text, text
+    assert f"Filed: {income_filed:%Y-%m-%d}" in text
+    assert "income-statement?symbol=AAPL&period=annual" in text
+    text = _click(tab, "price")
+    assert f"run #{first} (full)" in text, text
+    assert "historical-price-eod/full" in text
+    text = _click(tab, "per_share")
+    assert "computed by this page, not fetched" in text, text
+    assert "Equity value" in text
+    assert "Shares" in text
+    rows = _rows(tab, "#valuation-export-inputs-trail")
+    assert rows["fcf"]["provenance_run_id"] == str(cash_run)
+    assert rows["fcf"]["provenance_filing_date"] == f"{cash_filed:%Y-%m-%d}"
+    assert rows["fcf"]["provenance_endpoint"] == "cash-flow-statement?symbol=AAPL&period=annual"
+    assert rows["ebitda"]["provenance_run_id"] == str(income_run)
+    assert rows["price"]["provenance_run_id"] == str(first)
+    assert rows["per_share"]["provenance_figures"] == "computed"
+    assert rows["per_share"]["computed_from"] == "equity_value,shares"
+
+
+def test_a_pinned_dcf_shows_the_trail_of_the_figures_its_run_held(
+    tab: Any,  # noqa: F811
+    history_db: tuple[Database, date, float],  # noqa: F811
+) -> None:
+    """Pinned to the first run, AAPL's EBITDA is the income statement as that run stored it: its card and
+    its CSV row name the first run, not the second that re-stored the statement after FMP's restatement."""
+    db = history_db[0]
+    first, last = query(db.owner_url, "SELECT min(run_id), max(run_id) FROM runs")[0]
+    tab.goto(tab.base_url + f"/valuation?symbol=AAPL&pin={first}")
+    tab.wait_for_function(
+        f"(e => e && e.innerText.startsWith('Pinned to run #{first} '))(document.querySelector('#valuation-pinned'))"
+    )
+    text = _click(tab, "ebitda")
+    assert f"run #{first} (full" in text, text
+    assert f"run #{last}" not in text
+    assert "income-statement?symbol=AAPL&period=annual" in text
+    shot(tab, "valuation-provenance-pinned", SHOTS)
+    _await_href(tab, "#valuation-export-inputs-trail", f"pin={first}")
+    rows = _rows(tab, "#valuation-export-inputs-trail")
+    assert rows["ebitda"]["provenance_run_id"] == str(first)
+    assert rows["ebitda"]["provenance_figures"] == "as the store held it"

@@ -70,6 +70,11 @@ def _fill0(values: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(values), 0.0, values)
 
 
+def safe_div_arrays(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """`safe_div` on float arrays (its fast path's arithmetic, without building Series)."""
+    return _div(num, den)
+
+
 def safe_div(num: pd.Series, den: pd.Series) -> pd.Series:
     """num / den with NaN where the denominator is zero or missing (never ±inf)."""
     if (

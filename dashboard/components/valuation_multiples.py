@@ -7,12 +7,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from dash import html
 
 from dashboard.analytics import valuation
 from dashboard.analytics.errors import AnalyticsError
-from dashboard.analytics.fundamentals import field, safe_div
+from dashboard.analytics.fundamentals import field, safe_div_arrays
 from dashboard.components import company_data, formats, pins, tables, universe_data
 from dashboard.components.formats import Col
 from dashboard.components.inputs import company_field, firm_flags
@@ -67,34 +68,59 @@ def own_multiples(symbol: str, as_of: str | None = None, pin: int | None = None)
     return period_basis.blank_not_meaningful(row, signs).set_axis([symbol])
 
 
+def sector_medians(sector: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The sector's median of each multiple (MULTIPLES' order) over `basis_medians("ttm")` and how many
+    companies each covers, as floats; None for a sector it has no row for. Kept per data version as
+    arrays by sector: two label lookups in the frames cost ~0.4 ms a valuation."""
+
+    def build() -> dict[Any, tuple[np.ndarray, np.ndarray]]:
+        by_sector, covered = universe_data.basis_medians("ttm")
+        names = list(valuation.MULTIPLES)
+        return {
+            name: (
+                by_sector.loc[name, names].astype(float).to_numpy(),
+                covered.loc[name, names].astype(float).to_numpy(),
+            )
+            for name in by_sector.index
+        }
+
+    if not isinstance(sector, str):
+        return None
+    return services().cache.cached("valuation-sector-medians", (), build).get(sector)
+
+
 def multiples_vs_sector(
     symbol: str, as_of: str | None = None, pin: int | None = None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Each multiple of the symbol (NaN where n/m), its sector's median over the companies this store
     holds and how many companies that median covers, the premium; and the row's basis, period end and age.
 
-    As of a date the medians are not given (the universe's multiples then are not computed)."""
+    As of a date the medians are not given (the universe's multiples then are not computed). Built from
+    the row's arrays (a frame of six rows through pandas' label lookups cost ~2 ms a valuation); the same
+    frame as before (tests compare it with tests/dashboard/former.py)."""
     own = own_multiples(symbol, as_of, pin)
     names = list(valuation.MULTIPLES)
-    values = own.loc[symbol, names].astype(float)
-    nm = {name: bool(mask.iloc[0]) for name, mask in period_basis.not_meaningful(own).items()}
+    values = own[names].to_numpy(dtype=float)[0]
+    flagged: set[str] = set()
+    if "not_meaningful" in own.columns:
+        flagged = set(own["not_meaningful"].fillna("").astype(str).iloc[0].split(","))
+    signed = {ratio for ratios in period_basis.SIGNED.values() for ratio in ratios if ratio in own.columns}
     sector = company_field(symbol, "sector")
-    medians = pd.Series(math.nan, index=names)
-    counts = pd.Series(math.nan, index=names)
+    medians = np.full(len(names), math.nan)
+    counts = np.full(len(names), math.nan)
     if as_of is None and pin is None:
-        by_sector, covered = universe_data.basis_medians("ttm")
-        if isinstance(sector, str) and sector in by_sector.index:
-            medians = by_sector.loc[sector, names].astype(float)
-            counts = covered.loc[sector, names].astype(float)
+        found = sector_medians(sector)
+        if found is not None:
+            medians, counts = found
     out = pd.DataFrame(
         {
+            "multiple": names,
             "value": values,
-            "not_meaningful": [nm.get(n, False) for n in names],
+            "not_meaningful": [name in signed and name in flagged for name in names],
             "sector_median": medians,
             "companies": counts,
-            "premium": safe_div(values, medians) - 1.0,
-        },
-        index=pd.Index(names, name="multiple"),
+            "premium": safe_div_arrays(values, medians) - 1.0,
+        }
     )
     row = own.iloc[0]
     meta = {
@@ -104,7 +130,7 @@ def multiples_vs_sector(
         "stale": bool(row.get("stale")),
         "as_of": pins.last_day(as_of, pin),
     }
-    return out.reset_index(), meta
+    return out, meta
 
 
 def multiples_note(symbol: str, meta: Mapping[str, Any]) -> str:

@@ -97,3 +97,47 @@ def cells(column: pd.Series, digits: int) -> list[Any]:
     if kind == "M" or isinstance(column.dtype, pd.DatetimeTZDtype):
         return tables._timestamps(column)
     return [tables._cell(v, digits) for v in column.astype(object).tolist()]
+
+
+def multiples_vs_sector(symbol: str, as_of: str | None = None, pin: int | None = None) -> Any:
+    """valuation_multiples.multiples_vs_sector before it was built from the row's arrays (0949e2a)."""
+    import math
+
+    from dashboard.analytics import valuation
+    from dashboard.analytics.fundamentals import safe_div
+    from dashboard.components import pins, universe_data
+    from dashboard.components.inputs import company_field
+    from dashboard.components.valuation_multiples import own_multiples
+    from serving import basis as period_basis
+
+    own = own_multiples(symbol, as_of, pin)
+    names = list(valuation.MULTIPLES)
+    values = own.loc[symbol, names].astype(float)
+    nm = {name: bool(mask.iloc[0]) for name, mask in period_basis.not_meaningful(own).items()}
+    sector = company_field(symbol, "sector")
+    medians = pd.Series(math.nan, index=names)
+    counts = pd.Series(math.nan, index=names)
+    if as_of is None and pin is None:
+        by_sector, covered = universe_data.basis_medians("ttm")
+        if isinstance(sector, str) and sector in by_sector.index:
+            medians = by_sector.loc[sector, names].astype(float)
+            counts = covered.loc[sector, names].astype(float)
+    out = pd.DataFrame(
+        {
+            "value": values,
+            "not_meaningful": [nm.get(n, False) for n in names],
+            "sector_median": medians,
+            "companies": counts,
+            "premium": safe_div(values, medians) - 1.0,
+        },
+        index=pd.Index(names, name="multiple"),
+    )
+    row = own.iloc[0]
+    meta = {
+        "sector": sector if isinstance(sector, str) else None,
+        "basis": row.get("basis"),
+        "period_end": row.get("period_end"),
+        "stale": bool(row.get("stale")),
+        "as_of": pins.last_day(as_of, pin),
+    }
+    return out.reset_index(), meta

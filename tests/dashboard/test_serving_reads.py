@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -296,6 +297,34 @@ def test_valuation_base_inputs_equal_the_statements(app: Any, symbol: str) -> No
     stored, live = _both(app, lambda: (page.base_inputs(symbol), page.base_inputs(symbol, AS_OF)))
     assert stored == live
     assert stored[0]["shares_source"] is not None
+
+
+@pytest.mark.parametrize("symbol", [*seed.SYMBOLS, FORMER, "NOPE"])
+def test_valuation_multiples_from_arrays_equal_the_former_frame(app: Any, symbol: str) -> None:
+    """Valuation's multiples vs the sector (built from the row's arrays) equal the former build through
+    pandas' label lookups (tests/dashboard/former.py): the frame, its dtypes and the meta, latest and as
+    of a date; a ticker without multiples fails with the same message either way."""
+    from dashboard.analytics.errors import AnalyticsError
+    from dashboard.components import valuation_multiples
+    from tests.dashboard import former
+
+    checked = 0
+    for as_of in (None, AS_OF):
+        with app.server.test_request_context():
+            try:
+                expected = former.multiples_vs_sector(symbol, as_of)
+            except AnalyticsError as exc:
+                with pytest.raises(AnalyticsError, match=re.escape(str(exc))):
+                    valuation_multiples.multiples_vs_sector(symbol, as_of)
+                continue
+            built = valuation_multiples.multiples_vs_sector(symbol, as_of)
+        pd.testing.assert_frame_equal(built[0], expected[0])
+        assert built[1] == expected[1]
+        checked += 1
+    if symbol in seed.SYMBOLS:  # current members: latest and as of the date
+        assert checked == 2
+    if symbol == "NOPE":
+        assert checked == 0
 
 
 @pytest.mark.parametrize("symbol", seed.SYMBOLS)

@@ -15,7 +15,14 @@ from dashboard.components import (
     states,
     tables,
 )
-from dashboard.components.company_price import BASES, OSCILLATOR_CHOICES, OVERLAY_CHOICES, SCALES, SPANS
+from dashboard.components.company_price import (
+    BASES,
+    OSCILLATOR_CHOICES,
+    OVERLAY_CHOICES,
+    SCALES,
+    SPANS,
+    no_close,
+)
 from dashboard.components.company_statements import (
     FIGURES,
     KINDS,
@@ -94,7 +101,7 @@ def page(url: UrlState, state: Read, data: Picker, chosen: str | None) -> Compon
                                 export_link("company", "prices-trail", "CSV + provenance"),
                             ]
                         ),
-                        html.Div(id="company-price-header", className="mycfa-price-header"),
+                        html.Div(no_close(), id="company-price-header", className="mycfa-price-header"),
                         html.Div(id="company-price-withheld"),
                         chart("company-price-graph", "company-price"),
                         html.Div(id="company-price-provenance", className="mt-2"),

@@ -86,6 +86,12 @@ def price_figure(
     return withheld.mark_prices(figure, candles, withheld.rows(symbol))
 
 
+def no_close() -> Any:
+    """The line above the chart without a close: the close's button stays on the page, hidden, because
+    the close's provenance callback listens to it (Dash logs an error for an input missing from the page)."""
+    return html.Button(id="company-last-close", hidden=True)
+
+
 def price_header(symbol: str) -> Any:
     """Last close, its change, the 52-week range and the close's date (traded prices), or None."""
     history = company_data.prices(symbol)

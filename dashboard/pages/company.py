@@ -33,6 +33,7 @@ from dashboard.components.company_price import (
     BASES,
     SCALES,
     SPANS,
+    no_close,
     price_figure,
     price_header,
 )
@@ -177,7 +178,7 @@ def company_price(
         }
         panels = tuple(o for o in company_data.OSCILLATORS if o in picked)
     except InvalidInput as exc:
-        return charts.empty_figure(str(exc)), "#", None, "#", None
+        return charts.empty_figure(str(exc)), "#", no_close(), "#", None
     key = (symbol, adjusted, chosen, span, panels, scale, size, dates)
     try:
         figure = services().cache.cached(
@@ -187,14 +188,14 @@ def company_price(
         )
         header = services().cache.cached("price-header", (symbol,), lambda: price_header(symbol))
     except FAILURES as exc:
-        return charts.empty_figure(str(exc)), "#", None, "#", None
+        return charts.empty_figure(str(exc)), "#", no_close(), "#", None
     marked = withheld.chart_badge(figure, "company-price-withheld-badge")
     try:  # the CSVs hold the closes up to the view's as-of date and pinned run (`export_prices`)
         params = {"symbol": symbol, "adjusted": adjusted, **view_params(as_of, pin)}
     except FAILURES:  # the statements' note says why; the chart stands
-        return figure, "#", header, "#", marked
+        return figure, "#", header or no_close(), "#", marked
     if not header:
-        return figure, "#", header, "#", marked
+        return figure, "#", no_close(), "#", marked
     return (
         figure,
         export_href("company", "prices", params),
@@ -331,8 +332,9 @@ def company_ratio_provenance(
 
 @callback(
     Output("company-price-provenance", "children"),
-    # The close's own button, not the header around it (a click on the range or the date opened the card);
-    # the header's answer puts the button on the page, so Dash calls this with n_clicks None: nothing.
+    # The close's own button, not the header around it (a click on the range or the date opened the card).
+    # The button is always on the page (hidden without a close: `no_close`); each answer of the header
+    # puts a new one there, and Dash calls this with its n_clicks None: nothing.
     Input("company-last-close", "n_clicks"),
     Input("company-price-graph", "clickData"),
     Input("company-symbol", "value"),

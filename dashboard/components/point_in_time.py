@@ -84,7 +84,8 @@ def amount(value: Any, kind: str) -> str:
     if value is None or pd.isna(value):
         return "absent"
     _, spec, scale = formats.KINDS.get(kind, formats.KINDS["num2"])
-    return f"{float(value) * scale:{spec or ',.2f'}} {formats.unit(kind)}".strip()
+    shown = f"{float(value) * scale:{spec or ',.2f'}}"
+    return shown if shown.endswith("%") else f"{shown} {formats.unit(kind)}".strip()  # "26.0%", not "26.0% %"
 
 
 def change_text(row: Mapping[str, Any]) -> str:

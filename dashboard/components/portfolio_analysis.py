@@ -11,7 +11,14 @@ import pandas as pd
 
 from dashboard.analytics import evaluate, portfolio
 from dashboard.analytics.forward import forward_returns
-from dashboard.components import benchmark_data, company_data, pins, point_in_time, portfolio_inputs
+from dashboard.components import (
+    benchmark_data,
+    company_data,
+    pins,
+    point_in_time,
+    portfolio_inputs,
+    portfolio_trails,
+)
 from dashboard.components.export import register_export
 from dashboard.components.inputs import InvalidInput
 from dashboard.components.portfolio_inputs import Request
@@ -19,7 +26,17 @@ from dashboard.services import services
 
 OPTIMISERS = {"min_volatility": "Minimum volatility", "max_sharpe": "Maximum Sharpe", "hrp": "HRP"}
 CHOSEN = "Chosen"
-EXPORTS = ("stats", "drawdown", "correlation", "frontier", "weights", "compare", "growth", "forward")
+EXPORTS = (
+    "stats",
+    "drawdown",
+    "correlation",
+    "frontier",
+    "weights",
+    "compare",
+    "growth",
+    "forward",
+    "closes-trail",
+)
 FORWARD_ROWS = {
     "portfolio": "Chosen mix (buy and hold)",
     "benchmark": "Benchmark",
@@ -36,6 +53,7 @@ class Analysis:
     optimised: dict[str, dict[str, float]]
     notes: tuple[str, ...] = ()  # why the chosen benchmark is missing; the optimisers' bounds
     forward: pd.DataFrame | None = None  # as of a date: what the chosen mix returned next
+    closes: pd.DataFrame | None = None  # the aligned closes of the window the report used (their trail)
 
 
 def analyse(request: Request, as_of: str | None = None, pin: int | None = None) -> Analysis:
@@ -68,7 +86,7 @@ def analyse(request: Request, as_of: str | None = None, pin: int | None = None) 
         )
         notes = tuple(n for n in (note and f"Benchmark: {note}", portfolio_inputs.bounds_note(bounds)) if n)
         forward = None if as_of is None else _forward(closes, weights, as_of, pin, benchmark)
-        return Analysis(result, side, optimised, notes, forward)
+        return Analysis(result, side, optimised, notes, forward, aligned)
 
     key = (
         tuple(sorted(weights.items())),
@@ -126,6 +144,10 @@ def _export(name: str) -> Any:
             return result.side.stats
         if name == "growth":
             return result.side.growth
+        if name == "closes-trail":
+            return portfolio_trails.closes_trail(
+                result.closes if result.closes is not None else pd.DataFrame()
+            )
         frame: pd.DataFrame = getattr(result.report, name)
         return frame
 

@@ -9,6 +9,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from dashboard.components import company_data, pins, portfolio_inputs, states
+from dashboard.components.export import export_link
 from dashboard.components.inputs import group
 from dashboard.components.page import heading
 from dashboard.components.portfolio_analysis import OPTIMISERS
@@ -182,5 +183,13 @@ def panels() -> list[Component]:
         states.loading(dcc.Graph(id="portfolio-drawdown-graph"), "portfolio-drawdown"),
         heading("Optimised weights", "portfolio", "weights"),
         html.Div(id="portfolio-weights"),
+        html.P(
+            [
+                "Click a holding for where its closes come from: the window, the runs that fetched them. ",
+                export_link("portfolio", "closes-trail", "Closes CSV + provenance"),
+            ],
+            className="small text-muted mt-1 mb-1",
+        ),
+        html.Div(id="portfolio-provenance", className="mt-2"),
         dcc.Store(id="portfolio-optimised"),
     ]

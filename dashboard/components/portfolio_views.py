@@ -111,7 +111,9 @@ def frontier_figure(frontier: pd.DataFrame, points: pd.DataFrame) -> dict[str, A
 
 
 def weights_grid(weights: pd.DataFrame) -> Any:
-    return tables.grid("portfolio-weights-grid", weights, columns=WEIGHT_COLUMNS, fit_width=True)
+    grid = tables.grid("portfolio-weights-grid", weights, columns=WEIGHT_COLUMNS, fit_width=True)
+    grid.getRowId = "params.data.symbol"  # a click names its holding (its closes' trail)
+    return grid
 
 
 def compare_grid(stats: pd.DataFrame) -> Any:

@@ -16,6 +16,7 @@ from dashboard.analytics.fundamentals import field
 from dashboard.components import (
     charts,
     company_data,
+    forecast_trails,
     formats,
     glossary,
     serving_state,
@@ -23,15 +24,14 @@ from dashboard.components import (
     tables,
     urlstate,
 )
-from dashboard.components.export import export_href, register_export
+from dashboard.components.export import export_href, export_link, register_export
 from dashboard.components.formats import Col
-from dashboard.components.inputs import radio_column, valid_choice, valid_symbol
+from dashboard.components.inputs import radio_column, valid_choice, valid_number, valid_symbol
 from dashboard.components.page import (
     FAILURES,
     chart,
     choose_symbol,
     frame,
-    heading,
     picker_data,
     register_picker,
     symbol_picker,
@@ -84,8 +84,20 @@ def layout(**query: Any) -> Component:
             ],
             className="mb-2 align-items-end",
         ),
-        heading("Forecast", "forecast", "series"),
+        html.Div(
+            [
+                html.H2("Forecast", className="h5 d-inline"),
+                export_link("forecast", "series"),
+                export_link("forecast", "series-trail", "CSV + provenance"),
+            ]
+        ),
         chart("forecast-graph", "forecast-graph"),
+        html.P(
+            "Click a point for where it came from: a history point's stored value, or the model behind a"
+            " forecast.",
+            className="small text-muted mb-1",
+        ),
+        html.Div(id="forecast-provenance", className="mb-2"),
         html.Div(id="forecast-backtest"),
         html.Div(id="forecast-table"),
     )
@@ -162,6 +174,7 @@ def _monthly(symbol: str) -> pd.Series:
     Output("forecast-backtest", "children"),
     Output("forecast-table", "children"),
     Output("forecast-export-series", "href"),
+    Output("forecast-export-series-trail", "href"),
     Input("forecast-symbol", "value"),
     Input("forecast-series", "value"),
     Input("forecast-frequency", "value"),
@@ -169,7 +182,7 @@ def _monthly(symbol: str) -> pd.Series:
 )
 def forecast_update(
     symbol: str | None, series: str, frequency: str, method: str
-) -> tuple[Any, Any, Any, str]:
+) -> tuple[Any, Any, Any, str, str]:
     try:
         symbol = valid_symbol(symbol)
         series = valid_choice(series, tuple(SERIES), name="series")
@@ -177,9 +190,11 @@ def forecast_update(
         method = valid_choice(method, tuple(METHODS), name="method")
         values, result = run(symbol, series, frequency, method)
     except FAILURES as exc:  # one message, under the chart's place
-        return charts.blank_figure(), states.error(str(exc)), None, "#"
-    href = export_href(
-        "forecast", "series", {"symbol": symbol, "series": series, "frequency": frequency, "method": method}
+        return charts.blank_figure(), states.error(str(exc)), None, "#", "#"
+    params = {"symbol": symbol, "series": series, "frequency": frequency, "method": method}
+    href, trail_href = (
+        export_href("forecast", "series", params),
+        export_href("forecast", "series-trail", params),
     )
     if not result.ok or result.forecast is None:
         # The history still drawn, and one message that says what to try instead.
@@ -191,7 +206,7 @@ def forecast_update(
             if not values.empty
             else charts.blank_figure()
         )
-        return figure, states.empty(note, id_="forecast-empty"), None, "#"
+        return figure, states.empty(note, id_="forecast-empty"), None, "#", "#"
     title = f"{symbol} · {SERIES[series]} · {METHODS[method]}"
     if series == "price":
         scale, unit, kind = 1.0, "USD", "usd"
@@ -206,7 +221,7 @@ def forecast_update(
             [
                 html.B("Holdout backtest: "),
                 html.Span([glossary.term("MAPE", "mape"), f" {bt.mape:.1%}"], id="forecast-mape"),
-                " (mean absolute percentage error) refitting without the last {bt.holdout} periods; the 80% "
+                f" (mean absolute percentage error) refitting without the last {bt.holdout} periods; the 80% "
                 f"interval held {bt.coverage_80:.0%} of them, the 95% interval {bt.coverage_95:.0%}.",
             ],
             color="info",
@@ -223,15 +238,78 @@ def forecast_update(
         "lower_95": Col(f"95% low ({unit})", kind),
         "upper_95": Col(f"95% high ({unit})", kind),
     }
-    return figure, backtest, tables.grid("forecast-grid", table, columns=columns), href
+    return figure, backtest, tables.grid("forecast-grid", table, columns=columns), href, trail_href
+
+
+@callback(
+    Output("forecast-provenance", "children"),
+    Input("forecast-graph", "clickData"),
+    Input("forecast-symbol", "value"),
+    Input("forecast-series", "value"),
+    Input("forecast-frequency", "value"),
+    Input("forecast-method", "value"),
+)
+def forecast_provenance(
+    clicked: Mapping[str, Any] | None, symbol: str | None, series: str, frequency: str, method: str
+) -> Any:
+    """A click on a point: a history point's stored value and its trail, or the model behind a forecast
+    (another choice closes it)."""
+    points = clicked.get("points") if isinstance(clicked, Mapping) else None
+    if dash.ctx.triggered_id != "forecast-graph" or not isinstance(points, list) or not points:
+        return None
+    point = points[0] if isinstance(points[0], Mapping) else {}
+    try:
+        symbol = valid_symbol(symbol)
+        series = valid_choice(series, tuple(SERIES), name="series")
+        frequency = valid_choice(frequency, tuple(FREQUENCIES), name="frequency")
+        method = valid_choice(method, tuple(METHODS), name="method")
+        index = int(
+            valid_number(point.get("pointIndex", point.get("pointNumber")), low=0, high=1e6, name="point")
+        )
+        curve = int(valid_number(point.get("curveNumber", 0), low=0, high=100, name="trace"))
+        values, result = run(symbol, series, frequency, method)
+        if curve == 0:
+            if index >= len(values):
+                return None
+            return forecast_trails.history_card(
+                symbol, series, frequency, pd.Timestamp(values.index[index]), float(values.iloc[index])
+            )
+        if result.forecast is None or index >= len(result.forecast):
+            return None
+        mape = result.backtest.mape if result.backtest is not None else None
+        return forecast_trails.forecast_card(
+            symbol,
+            SERIES[series].lower(),
+            METHODS[method],
+            values,
+            pd.Timestamp(result.forecast.index[index]),
+            result.forecast.iloc[index],
+            mape,
+        )
+    except FAILURES as exc:
+        return states.error(str(exc))
+
+
+def _choices(args: Mapping[str, str]) -> tuple[str, str, str, str]:
+    """An export's company, series, frequency and method."""
+    return (
+        valid_symbol(args.get("symbol")),
+        valid_choice(args.get("series"), tuple(SERIES), name="series"),
+        valid_choice(args.get("frequency"), tuple(FREQUENCIES), name="frequency"),
+        valid_choice(args.get("method"), tuple(METHODS), name="method"),
+    )
+
+
+@register_export("forecast", "series-trail")
+def export_series_trail(args: Mapping[str, str]) -> pd.DataFrame:
+    """The series CSV with each row's trail (`forecast_trails.series_trail`)."""
+    symbol, series, frequency, method = _choices(args)
+    return forecast_trails.series_trail(symbol, series, frequency, export_series(args), METHODS[method])
 
 
 @register_export("forecast", "series")
 def export_series(args: Mapping[str, str]) -> pd.DataFrame:
-    symbol = valid_symbol(args.get("symbol"))
-    series = valid_choice(args.get("series"), tuple(SERIES), name="series")
-    frequency = valid_choice(args.get("frequency"), tuple(FREQUENCIES), name="frequency")
-    method = valid_choice(args.get("method"), tuple(METHODS), name="method")
+    symbol, series, frequency, method = _choices(args)
     values, result = run(symbol, series, frequency, method)
     history_frame = values.rename("actual").to_frame()
     return (

@@ -22,11 +22,13 @@ from dashboard.components import (
     portfolio_analysis,
     portfolio_inputs,
     portfolio_layout,
+    portfolio_trails,
     portfolio_views,
     states,
     urlstate,
 )
 from dashboard.components.export import export_href
+from dashboard.components.inputs import bounded_text
 from dashboard.components.page import FAILURES, UNREACHABLE, frame
 from dashboard.components.picker import picker
 from dashboard.components.portfolio_analysis import EXPORTS
@@ -206,6 +208,45 @@ def portfolio_update(
         portfolio_views.forward_view(result.forward, day),
         pins.sentence(pinned, PINNED) if pinned is not None else None,
     )
+
+
+@callback(
+    Output("portfolio-provenance", "children"),
+    Input("portfolio-weights-grid", "cellClicked"),
+    Input("portfolio-run", "n_clicks"),
+    Input("portfolio-holdings", "value"),
+    Input("portfolio-asof", "date"),
+    Input("portfolio-pin", "value"),
+    State("portfolio-window-choice", "value"),
+    State("portfolio-benchmark", "value"),
+    State("portfolio-shorts", "value"),
+    State("portfolio-cap", "value"),
+    State("portfolio-from", "value"),
+    State("portfolio-to", "value"),
+    State("portfolio-rf", "value"),
+)
+def portfolio_provenance(
+    cell: dict[str, Any] | None,
+    _: Any,
+    text: str,
+    as_of: Any,
+    pin: Any,
+    *controls: Any,
+) -> Any:
+    """A click on a holding: where its closes came from (the window, the runs; another choice closes it)."""
+    if ctx.triggered_id != "portfolio-weights-grid" or not isinstance(cell, dict):
+        return None
+    window, benchmark, shorts, cap, start, end, rf = controls
+    try:
+        request = portfolio_inputs.read(text, rf, window, benchmark, shorts, cap, start, end)
+        day, pinned = company_data.as_of_date(as_of), point_in_time.pinned_run(pin)
+        result = portfolio_analysis.analyse(request, day, pinned)
+        symbol = bounded_text(cell.get("rowId"), name="holding", max_chars=20)
+        if result.closes is None or symbol not in result.closes.columns:
+            return None
+        return portfolio_trails.holding_card(symbol, result.closes, pins.last_day(day, pinned), pinned)
+    except FAILURES as exc:
+        return states.error(str(exc))
 
 
 @callback(

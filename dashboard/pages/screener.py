@@ -18,13 +18,23 @@ from dashboard.components import (
     conditions,
     pins,
     point_in_time,
+    screen_trails,
     serving_state,
     states,
+    trails,
     universe_data,
     urlstate,
 )
 from dashboard.components.export import export_href, export_link, register_export
-from dashboard.components.inputs import InvalidInput, bounded_list, group, members, radio_column, valid_choice
+from dashboard.components.inputs import (
+    InvalidInput,
+    bounded_list,
+    bounded_text,
+    group,
+    members,
+    radio_column,
+    valid_choice,
+)
 from dashboard.components.page import FAILURES, UNREACHABLE, UNREACHABLE_MESSAGE, frame
 from dashboard.components.screener_grid import LEADING, results_grid, shown_columns, with_nm
 from dashboard.services import services
@@ -226,10 +236,19 @@ def layout(**query: Any) -> Component:
         ),
         html.Div(id="screener-pinned", className="small text-muted mb-1"),
         html.H2(
-            [html.Span(id="screener-count", className="me-2"), export_link("screener", "results")],
+            [
+                html.Span(id="screener-count", className="me-2"),
+                export_link("screener", "results"),
+                export_link("screener", "results-trail", "CSV + provenance"),
+            ],
             className="h5",
         ),
+        html.P(
+            "Click a figure for where it came from: its formula, inputs, statements and close.",
+            className="small text-muted mb-1",
+        ),
         states.loading(html.Div(id="screener-results"), "screener-results"),
+        html.Div(id="screener-provenance", className="mt-2"),
     )
 
 
@@ -368,6 +387,7 @@ def screener_edit(
     Output("screener-results", "children"),
     Output("screener-count", "children"),
     Output("screener-export-results", "href"),
+    Output("screener-export-results-trail", "href"),
     Output("screener-where-feedback", "children"),
     Output("screener-chips", "children"),
     Output("screener-pinned", "children"),
@@ -415,7 +435,7 @@ def screener_update(
         grid, count, found, problems = services().cache.cached("screener-view", key, lambda: _view(args))
     except FAILURES as exc:  # the message next to the conditions; the rest of the page stays
         keep = dash.no_update
-        return keep, keep, keep, _feedback([], str(exc)), keep, keep
+        return keep, keep, keep, keep, _feedback([], str(exc)), keep, keep
     params: dict[str, str] = {
         "sectors": ",".join(args["sectors"]),
         "where": args["where"],
@@ -427,7 +447,15 @@ def screener_update(
         **({"pin": str(pinned)} if pinned is not None else {}),
     }
     note = pins.sentence(pinned, PINNED) if pinned is not None else None
-    return grid, count, export_href("screener", "results", params), _feedback(problems), _chips(found), note
+    return (
+        grid,
+        count,
+        export_href("screener", "results", params),
+        export_href("screener", "results-trail", params),
+        _feedback(problems),
+        _chips(found),
+        note,
+    )
 
 
 def _feedback(problems: list[conditions.Problem], error: str | None = None) -> Any:
@@ -473,15 +501,67 @@ def _view(args: Mapping[str, Any]) -> tuple[Any, str, list[conditions.Condition]
             problems,
         )
     count = f"{len(result)} {'company' if len(result) == 1 else 'companies'}{suffix}"
-    return results_grid(result), count, found, problems
+    grid = results_grid(result)
+    grid.getRowId = "params.data.symbol"  # a click names its company (`screener_provenance`)
+    return grid, count, found, problems
+
+
+@callback(
+    Output("screener-provenance", "children"),
+    Input("screener-grid", "cellClicked"),
+    Input("screener-basis", "value"),
+    Input("screener-figures", "value"),
+    Input("screener-pin", "value"),
+    Input("screener-where", "value"),
+)
+def screener_provenance(
+    cell: Mapping[str, Any] | None, basis: str, figures: str | None, pin: Any, _where: Any = None
+) -> Any:
+    """A click on a figure: where it came from, as the screen reads the store (another choice closes it)."""
+    if ctx.triggered_id != "screener-grid" or not isinstance(cell, Mapping):
+        return None
+    try:
+        view = _view_of({"basis": basis, "figures": figures, "pin": pin})
+        table = universe_data.on_basis(basis, view.figures, view.pin)
+        symbol = bounded_text(cell.get("rowId"), name="company", max_chars=20)
+        metric = bounded_text(cell.get("colId"), name="column", max_chars=80)
+        if symbol not in table.index:
+            return None
+        row = table.loc[symbol].to_dict()
+        return screen_trails.card(symbol, metric, cell.get("value"), row, view)
+    except FAILURES as exc:
+        return states.error(str(exc))
+
+
+def _view_of(args: Mapping[str, Any]) -> trails.View:
+    valid_choice(args.get("basis") or "ttm", tuple(BASES), name="figures on")
+    figures = valid_choice(args.get("figures") or "restated", tuple(point_in_time.FIGURES), name="figures")
+    return trails.View(None, figures, point_in_time.pinned_run(args.get("pin")))
+
+
+def _values(args: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = dict(args)
+    for name in ("sectors", "score"):
+        values[name] = [s for s in values.get(name, "").split(",") if s]
+    return values
 
 
 @register_export("screener", "results")
 def export_results(args: Mapping[str, str]) -> pd.DataFrame:
-    values: dict[str, Any] = dict(args)
-    for name in ("sectors", "score"):
-        values[name] = [s for s in values.get(name, "").split(",") if s]
-    return with_nm(run(values)[0])
+    return with_nm(run(_values(args))[0])
+
+
+@register_export("screener", "results-trail")
+def export_results_trail(args: Mapping[str, str]) -> pd.DataFrame:
+    """The results with each company's trail: its statements' payloads on the row's period and its close's
+    fetch (`screen_trails.results_trail`)."""
+    values = _values(args)
+    result = with_nm(run(values)[0])
+    if result.empty:
+        return result
+    view = _view_of(values)
+    table = universe_data.on_basis(values.get("basis") or "ttm", view.figures, view.pin)
+    return result.join(screen_trails.results_trail(result, table, view))
 
 
 __all__ = ["LEADING", "PRESETS", "run"]

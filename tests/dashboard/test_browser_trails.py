@@ -225,3 +225,31 @@ def test_a_click_on_a_forecast_point_shows_its_stored_value_or_its_model(
     assert latest["provenance_filing_date"] == _filed(db, "AAPL", "income", day)
     assert {r["provenance_run_id"] for r in actual if r is not latest} <= {str(first), str(last)}
     assert all(r["provenance_figures"].startswith("model output") for r in rows if not r["actual"])
+
+
+def test_a_ttm_screener_figure_names_the_quarters_it_sums(
+    tab: Any,  # noqa: F811
+    history_db: tuple[Database, date, float],  # noqa: F811
+) -> None:
+    """On the trailing-twelve-months basis AAPL's net margin is "TTM to" its latest quarter: the card lists
+    the four quarterly income statements summed, each with the run that fetched it and the quarterly
+    endpoint, and the CSV + provenance names that quarter's payload."""
+    db = history_db[0]
+    quarters = query(
+        db.owner_url,
+        "SELECT fiscal_date, run_id, filing_date FROM statements WHERE symbol = 'AAPL' AND kind = 'income'"
+        " AND period <> 'FY' ORDER BY fiscal_date DESC LIMIT 4",
+    )
+    latest, run, filed = quarters[0]
+    tab.goto(tab.base_url + "/screener?basis=ttm")
+    text = _card(tab, _cell("AAPL", "net_margin"), CARD, "Net margin")
+    assert f"TTM to {latest.isoformat()}" in text, text
+    for day, _, _ in quarters:
+        assert f"Income, quarter ending {day.isoformat()}:" in text, text
+    assert f"fetched by run #{run} (" in text
+    assert "income-statement?symbol=AAPL&period=quarter" in text
+    row = _csv_rows(tab, "#screener-export-results-trail")["AAPL"]
+    assert (row["basis"], row["period_end"][:10]) == ("TTM", latest.isoformat())
+    assert row["provenance_income_run_id"] == str(run)
+    assert row["provenance_income_filing_date"] == str(filed)
+    assert row["provenance_income_endpoint"] == "income-statement?symbol=AAPL&period=quarter"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from serving import fitting, screener, valuation
+from serving import basis, fitting, screener, valuation
 from serving.fundamentals import field, safe_div
 
 KINDS = ("income", "balance", "cashflow")
@@ -147,3 +147,20 @@ def medians_frame(rows: pd.DataFrame, columns: tuple[str, ...] = valuation.MULTI
     wide = rows.pivot(index="sector", columns="metric", values="median").astype(float)
     wide.columns.name = None
     return wide.reindex(columns=list(columns))
+
+
+def price_day(table: pd.DataFrame) -> pd.Timestamp | None:
+    """The newest close a screener table reflects (its `price_date`), or None when it holds none."""
+    if "price_date" in table.columns and table["price_date"].notna().any():
+        return pd.Timestamp(max(d for d in table["price_date"] if d is not None and d == d))
+    return None
+
+
+def ttm_basis(
+    table: pd.DataFrame, ttm_rows: pd.DataFrame, firm: pd.Series, reference: pd.Timestamp | None
+) -> pd.DataFrame:
+    """The screener table on the TTM basis (`basis.clear_basis`), as the pages show it: `table` the
+    screener rows indexed by symbol as the pages read them, `ttm_rows` each company's latest TTM
+    metric_history row (serving/rows.py types both), `firm` `fitting.firm_flags` per symbol and
+    `reference` the day ages are measured from (`price_day`, else the latest close)."""
+    return basis.clear_basis(table, basis.latest(ttm_rows), reference=reference, firm=firm)

@@ -11,6 +11,7 @@ METRIC_HISTORY, MONTH_END_CLOSES, SCREENER_ROWS = "metric_history", "month_end_c
 METRIC_HISTORY_FIRST = "metric_history_first"
 BENCHMARK_RETURNS = "benchmark_returns"
 STATEMENT_LINES = "statement_lines"
+SCREENER_BASIS_ROWS = "screener_basis_rows"
 
 
 def state() -> dict[str, dict[str, Any]]:
@@ -22,6 +23,16 @@ def state() -> dict[str, dict[str, Any]]:
 def usable(name: str) -> bool:
     """The table was filled at least once: read it (a later failed refresh leaves its rows as they were)."""
     return state().get(name, {}).get("succeeded_at") is not None
+
+
+def current(name: str, source: str) -> bool:
+    """`name`, written with `source` in one transaction, is as new as it: its last refresh succeeded and
+    no earlier than `source`'s (an engine of the previous release refreshes `source` alone)."""
+    tables = state()
+    mine, theirs = tables.get(name, {}), tables.get(source, {})
+    if mine.get("state") != "ok" or mine.get("succeeded_at") is None or theirs.get("succeeded_at") is None:
+        return False
+    return bool(mine["succeeded_at"] >= theirs["succeeded_at"])
 
 
 def stale_note(name: str) -> str | None:

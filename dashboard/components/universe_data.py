@@ -142,10 +142,21 @@ def latest_ttm(
 
 def reference_day(table: pd.DataFrame) -> pd.Timestamp | None:
     """The day ages are measured from: the latest close the table reflects (not the wall clock)."""
-    if "price_date" in table.columns and table["price_date"].notna().any():
-        return pd.Timestamp(max(d for d in table["price_date"] if d is not None and d == d))
+    reflected = derive.price_day(table)
+    if reflected is not None:
+        return reflected
     day = picker().as_of
     return pd.Timestamp(day) if day else None
+
+
+def stored_basis() -> bool:
+    """Whether today's TTM basis may be read from screener_basis_rows: written with screener_rows (and
+    no older), from a metric_history the pages would read too."""
+    return (
+        serving_state.usable(serving_state.SCREENER_ROWS)
+        and serving_state.usable(serving_state.METRIC_HISTORY)
+        and serving_state.current(serving_state.SCREENER_BASIS_ROWS, serving_state.SCREENER_ROWS)
+    )
 
 
 def on_basis(
@@ -160,6 +171,10 @@ def on_basis(
     live = pin is None and as_of is None
 
     def build() -> pd.DataFrame:
+        if live and kind == "ttm" and figures == "restated" and stored_basis():
+            stored = queries.screener_basis_rows(svc.router)
+            if not stored.empty:
+                return stored
         table = metrics(figures) if live else pinned_metrics(pin, figures, as_of)
         if table.empty:
             return table

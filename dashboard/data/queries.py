@@ -17,6 +17,7 @@ import pandas as pd
 from dashboard.data.router import QueryFailed, ReadResult, ReplicaRouter
 from dashboard.vocabulary import FISCAL_PERIODS, STATEMENT_KINDS, fiscal_labels
 from serving import lines
+from serving import rows as derived_rows
 
 # "As of date D" is what the store knew at the end of that day (statements_as_of takes a timestamp).
 AS_OF_CUTOFF = "(CAST(:as_of AS date) + 1)::timestamptz - interval '1 microsecond'"
@@ -654,6 +655,17 @@ def screener_rows(router: ReplicaRouter) -> pd.DataFrame:
     return _typed(_result(router, "SELECT * FROM screener_rows")).set_index("symbol").sort_index()
 
 
+def screener_basis_rows(router: ReplicaRouter) -> pd.DataFrame:
+    """The stored TTM-basis screener table (schema 120), indexed by symbol, typed as `basis.clear_basis`
+    returns it (basis as objects with None, stale as bool)."""
+    frame = _typed(_result(router, "SELECT * FROM screener_basis_rows")).set_index("symbol").sort_index()
+    frame["basis"] = pd.Series(frame["basis"].tolist(), index=frame.index, dtype=object).where(
+        frame["basis"].notna(), None
+    )
+    frame["stale"] = frame["stale"].astype(bool)
+    return frame
+
+
 def sector_medians(router: ReplicaRouter) -> pd.DataFrame:
     """sector, metric, median (float, NaN for NULL), n of every sector and metric."""
     return _typed(_result(router, "SELECT sector, metric, median, n FROM sector_medians"))
@@ -711,47 +723,8 @@ def _date_series(result: ReadResult, name: str) -> pd.Series:
 
 
 def _typed(result: ReadResult) -> pd.DataFrame:
-    """The rows of a derived table as a frame, its double-precision columns as float64 (NULL → NaN): every
-    column but the keys and texts of NOT_FLOAT, which pandas types as it would from the rows.
-
-    The floats go through one numpy array: converting ~50 object columns one by one (`pd.to_numeric`
-    each) cost most of a metric_history read.
-    """
-    names = result.columns
-    floats = [at for at, name in enumerate(names) if name not in NOT_FLOAT]
-    matrix = np.array([[row[at] for at in floats] for row in result.rows], dtype=float).reshape(
-        len(result.rows), len(floats)
-    )
-    where = {at: j for j, at in enumerate(floats)}
-    data = {
-        name: matrix[:, where[at]]
-        if at in where
-        # labels the analytics build as Python objects stay objects (None where absent)
-        else pd.Series([row[at] for row in result.rows], dtype=object if name in OBJECT_TEXT else None)
-        for at, name in enumerate(names)
-    }
-    return pd.DataFrame(data, columns=names)
-
-
-OBJECT_TEXT = ("shares_source",)
-NOT_FLOAT = frozenset(
-    {
-        "symbol",
-        "basis",
-        "fiscal_date",
-        "fiscal_year",
-        "period",
-        "fiscal_year_end",
-        "known_since",
-        "sector",
-        "metric",
-        "n",
-        "altman_model",
-        "name",
-        "shares_source",
-        "price_date",
-    }
-)
+    """The rows of a derived table as a frame (serving/rows.py: doubles as float64, NULL → NaN)."""
+    return derived_rows.typed(result.columns, result.rows)
 
 
 # -- #27: histories for Compare and Valuation, the TTM basis for the Screener --------------------------

@@ -442,6 +442,13 @@ SELECT symbol, max(last_date) AS price_date,
 # another refresh's COPY just committed.
 SERVING_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('mycfa:serving:' || $1, 0))"
 DELETE_SCREENER_ROWS = "DELETE FROM screener_rows"
+DELETE_SCREENER_BASIS_ROWS = "DELETE FROM screener_basis_rows"
+# screener_rows read back in the refresh's transaction, and each company's latest TTM metric_history row:
+# what the dashboard reads to compute the TTM basis (dashboard/data/queries.py screener_rows, latest_ttm).
+SERVING_SCREENER_ROWS = "SELECT * FROM screener_rows"
+SERVING_LATEST_TTM = (
+    "SELECT DISTINCT ON (symbol) * FROM metric_history WHERE basis = 'TTM' ORDER BY symbol, fiscal_date DESC"
+)
 # The S&P 500 benchmark (schema 181, serving/benchmark.py), a batch of companies at a time: their prices
 # as arrays (one row a company: a batch's ~500,000 prices decoded as 50 rows; dates as days since 1970,
 # which numpy reads as datetime64[D] without a Python date each), and their reported share counts.

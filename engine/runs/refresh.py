@@ -28,12 +28,15 @@ from engine.db import queries
 from engine.db.pool import store_boundary
 from engine.errors import StoreError
 from engine.runs.datasets import STATEMENTS
-from serving import benchmark, history, lines, restatements, universe
+from serving import benchmark, fitting, history, lines, restatements, universe
+from serving import rows as derived_rows
 from serving.errors import AnalyticsError
 
 log = logging.getLogger("engine.refresh")
 
 METRIC_HISTORY, MONTH_END_CLOSES, SCREENER_ROWS = "metric_history", "month_end_closes", "screener_rows"
+# The Screener's table on the TTM basis (schema 120): written with screener_rows, recorded after it.
+SCREENER_BASIS_ROWS = "screener_basis_rows"
 # What only this store knows (schema 173): every restated figure, and metric_history as first reported.
 STATEMENT_CHANGES, METRIC_HISTORY_FIRST = "statement_changes", "metric_history_first"
 # The S&P 500 cap- and equal-weighted daily returns (schema 181): universe-wide, rebuilt whole.
@@ -41,10 +44,12 @@ BENCHMARK_RETURNS = "benchmark_returns"
 BENCHMARK_BATCH = 50  # companies per read and sum of benchmark_returns (~475,000 prices each since 1990)
 # The Company page's statement tables, typed (schema 101).
 STATEMENT_LINES = "statement_lines"
+# Every table the report lists, in its order (screener_basis_rows is written by screener_rows' refresh).
 TABLES = (
     METRIC_HISTORY,
     MONTH_END_CLOSES,
     SCREENER_ROWS,
+    SCREENER_BASIS_ROWS,
     STATEMENT_CHANGES,
     METRIC_HISTORY_FIRST,
     BENCHMARK_RETURNS,
@@ -288,9 +293,11 @@ def _frame(rows: Sequence[asyncpg.Record], columns: Sequence[str]) -> pd.DataFra
     return pd.DataFrame([tuple(r) for r in rows], columns=list(columns))
 
 
-async def refresh_screener(pool: asyncpg.Pool) -> tuple[int, int, str | None]:
-    """Rebuild screener_rows and sector_medians whole, in one transaction; returns symbols, rows and the
-    latest close they reflect."""
+async def refresh_screener(
+    pool: asyncpg.Pool, ready: asyncio.Event | None = None
+) -> tuple[int, int, str | None]:
+    """Rebuild screener_rows, sector_medians and screener_basis_rows whole, in one transaction (once
+    `ready` is set: metric_history written); returns symbols, rows and the latest close they reflect."""
     raw = _frame(
         await _fetch(pool, queries.SERVING_RECENT_ANNUAL, list(universe.KINDS), universe.DEPTH),
         ("kind", "symbol", "fiscal_date", "payload"),
@@ -311,13 +318,38 @@ async def refresh_screener(pool: asyncpg.Pool) -> tuple[int, int, str | None]:
         stats[name] = pd.to_numeric(stats[name], errors="coerce").astype(float)
     changes = _frame(await _fetch(pool, queries.SERVING_RESTATEMENTS), restatements.EVENT_COLUMNS)
     rows, medians = await asyncio.to_thread(screener_frames, raw, closes, counts, companies, stats, changes)
-    await _replace_screener(pool, rows, medians)
+    firm = fitting.firm_flags(companies.set_index("symbol")["sub_industry"])
+    if ready is not None:
+        await ready.wait()
+    await _replace_screener(pool, rows, medians, firm)
     as_of = str(max(closes["date"])) if not closes.empty else None
     return len(rows), len(rows) + len(medians), as_of
 
 
+async def _typed(conn: asyncpg.Connection, sql: str) -> pd.DataFrame:
+    """A derived table's rows typed as the dashboard types them (serving/rows.py)."""
+    statement = await conn.prepare(sql, timeout=TIMEOUT_S)
+    found = await statement.fetch(timeout=TIMEOUT_S)
+    columns = [attribute.name for attribute in statement.get_attributes()]
+    return derived_rows.typed(columns, [tuple(r) for r in found])
+
+
+def basis_frame(table: pd.DataFrame, ttm_rows: pd.DataFrame, firm: pd.Series) -> pd.DataFrame:
+    """screener_basis_rows from screener_rows and the latest TTM rows as read back (CPU only: run in a
+    thread). None where the table reflects no close: the dashboard then measures ages from its own."""
+    if table.empty:
+        return pd.DataFrame()
+    table = table.set_index("symbol").sort_index()
+    reference = universe.price_day(table)
+    if reference is None:
+        return pd.DataFrame()
+    return universe.ttm_basis(table, ttm_rows, firm, reference).reset_index()
+
+
 @store_boundary
-async def _replace_screener(pool: asyncpg.Pool, rows: pd.DataFrame, medians: pd.DataFrame) -> None:
+async def _replace_screener(
+    pool: asyncpg.Pool, rows: pd.DataFrame, medians: pd.DataFrame, firm: pd.Series
+) -> None:
     screener_records, median_records = _records(rows), _records(medians)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(queries.SERVING_LOCK, SCREENER_ROWS, timeout=TIMEOUT_S)
@@ -330,6 +362,19 @@ async def _replace_screener(pool: asyncpg.Pool, rows: pd.DataFrame, medians: pd.
         if median_records:
             await conn.copy_records_to_table(
                 "sector_medians", records=median_records, columns=list(medians.columns), timeout=TIMEOUT_S
+            )
+        # The TTM basis from the rows as the dashboard would read them (NULLs, types, symbol order), so
+        # that what it reads equals what it computed.
+        table = await _typed(conn, queries.SERVING_SCREENER_ROWS)
+        ttm_rows = await _typed(conn, queries.SERVING_LATEST_TTM)
+        basis_rows = await asyncio.to_thread(basis_frame, table, ttm_rows, firm)
+        await conn.execute(queries.DELETE_SCREENER_BASIS_ROWS, timeout=TIMEOUT_S)
+        if not basis_rows.empty:
+            await conn.copy_records_to_table(
+                SCREENER_BASIS_ROWS,
+                records=_records(basis_rows),
+                columns=list(basis_rows.columns),
+                timeout=TIMEOUT_S,
             )
 
 
@@ -407,14 +452,19 @@ async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool =
     until: datetime = (await _fetch(pool, queries.SERVING_NOW))[0][0]
     state = await _state(pool)
     # screener_rows counts the restatements statement_changes holds: it reads them once those are written.
-    changes_written = asyncio.Event()
+    # Its TTM basis (screener_basis_rows) reads metric_history: it is written once that is.
+    changes_written, metrics_written = asyncio.Event(), asyncio.Event()
+    # The basis follows metric_history too: rebuilt whole when it was never written or when
+    # metric_history's last success is not screener_rows' (a failure left one behind the other).
+    behind = state.get(SCREENER_BASIS_ROWS) is None or state.get(METRIC_HISTORY) != state.get(SCREENER_ROWS)
 
-    async def one(name: str) -> TableOutcome:
+    async def one(name: str) -> list[TableOutcome]:
         if name == SCREENER_ROWS:
             await changes_written.wait()
         started, outcome = time.monotonic(), TableOutcome(name)
+        since = None if full or (name == SCREENER_ROWS and behind) else state.get(name)
         try:
-            await _refresh_table(pool, outcome, None if full else state.get(name), until, full=full)
+            await _refresh_table(pool, outcome, since, until, full=full, ready=metrics_written)
         except REFRESH_ERRORS as exc:
             outcome.state, outcome.error = "failed", f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
             log.error(
@@ -426,13 +476,30 @@ async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool =
         finally:
             if name == STATEMENT_CHANGES:
                 changes_written.set()
+            if name == METRIC_HISTORY:
+                metrics_written.set()
         outcome.seconds = time.monotonic() - started
         await _record(pool, outcome, until, run_id)
-        return outcome
+        if name != SCREENER_ROWS:
+            return [outcome]
+        # Written in screener_rows' transaction: the same outcome, recorded after it (the dashboard reads
+        # the basis only when its success is no older than screener_rows').
+        basis = TableOutcome(
+            SCREENER_BASIS_ROWS,
+            outcome.state,
+            outcome.symbols,
+            outcome.symbols,
+            outcome.seconds,
+            outcome.error,
+            outcome.data_as_of,
+        )
+        await _record(pool, basis, until, run_id)
+        return [outcome, basis]
 
     # The tables at once: metric_history computes on the engine's core while the screener's reads (and
     # the month-end pass, when one is due) run in the database.
-    report = RefreshReport(list(await asyncio.gather(*(one(name) for name in TABLES))))
+    done = await asyncio.gather(*(one(name) for name in TABLES if name != SCREENER_BASIS_ROWS))
+    report = RefreshReport([outcome for outcomes in done for outcome in outcomes])
     log.info("serving refresh", extra={"event": "refresh", "tables": report.as_dict()})
     return report
 
@@ -462,7 +529,13 @@ async def _refresh_statement_table(
 
 
 async def _refresh_table(
-    pool: asyncpg.Pool, outcome: TableOutcome, since: datetime | None, until: datetime, *, full: bool
+    pool: asyncpg.Pool,
+    outcome: TableOutcome,
+    since: datetime | None,
+    until: datetime,
+    *,
+    full: bool,
+    ready: asyncio.Event | None = None,
 ) -> None:
     name = outcome.name
     if name in STATEMENT_TABLES:
@@ -479,11 +552,15 @@ async def _refresh_table(
         outcome.symbols = len(wanted)
         outcome.rows = await refresh_month_end_closes(pool, wanted) if wanted else 0
     else:
-        await _refresh_universe(pool, outcome, since, until)
+        await _refresh_universe(pool, outcome, since, until, ready)
 
 
 async def _refresh_universe(
-    pool: asyncpg.Pool, outcome: TableOutcome, since: datetime | None, until: datetime
+    pool: asyncpg.Pool,
+    outcome: TableOutcome,
+    since: datetime | None,
+    until: datetime,
+    ready: asyncio.Event | None = None,
 ) -> None:
     """The universe-wide tables (screener_rows with sector_medians, benchmark_returns), rebuilt whole when
     anything they read moved since their last success (prices move every multiple and the index)."""
@@ -496,7 +573,7 @@ async def _refresh_universe(
         moved = (await _fetch(pool, queries.SERVING_COMPANIES_CHANGED, since, until))[0][0]
         if not changed and not moved:
             return
-    outcome.symbols, outcome.rows, outcome.data_as_of = await refresh_screener(pool)
+    outcome.symbols, outcome.rows, outcome.data_as_of = await refresh_screener(pool, ready)
 
 
 async def _refresh_benchmark_table(

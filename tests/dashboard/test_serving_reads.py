@@ -119,6 +119,36 @@ def test_screener_table_equals_the_one_computed_per_request(app: Any) -> None:
     assert stored.drop(index="AAPL")["restatements_5y"].eq(0).all()
 
 
+def test_the_stored_ttm_basis_equals_the_one_computed_from_the_stored_tables(app: Any) -> None:
+    """screener_basis_rows (written by the refresh) is `on_basis("ttm")` as the pages computed it from
+    screener_rows and metric_history: same rows, columns, dtypes and order; read only while it is no older
+    than screener_rows (an engine of the previous release refreshes screener_rows alone)."""
+    services = app.server.extensions["mycfa"]
+    with app.server.test_request_context("/"):
+        services.cache.clear()
+        assert universe_data.stored_basis()
+        stored = universe_data.on_basis("ttm")
+        pd.testing.assert_frame_equal(stored, queries.screener_basis_rows(services.router))
+        tables = serving_state.state()
+        services.cache.clear()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(universe_data, "stored_basis", lambda: False)
+            computed = universe_data.on_basis("ttm")
+        later = dict(tables)
+        later[serving_state.SCREENER_ROWS] = {
+            **tables[serving_state.SCREENER_ROWS],
+            "succeeded_at": tables[serving_state.SCREENER_BASIS_ROWS]["succeeded_at"] + timedelta(seconds=1),
+        }
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(serving_state, "state", lambda: later)
+            assert not universe_data.stored_basis()
+        services.cache.clear()
+    pd.testing.assert_frame_equal(stored, computed)
+    assert set(stored.index) == set(seed.SYMBOLS)
+    assert set(stored["basis"]) == {"TTM"}
+    assert stored["not_meaningful"].map(type).eq(str).all()
+
+
 def test_figures_as_first_reported_on_the_screener_and_compare(app: Any) -> None:
     """As first reported, AAPL's FY2023 revenue is the one filed (the seed restated it 2 % higher): in
     Compare's history, and in the Screener's FY2024 revenue growth over it; every other company's rows

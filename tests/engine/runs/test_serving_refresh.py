@@ -333,7 +333,9 @@ async def test_a_failed_table_is_recorded_and_reported_without_stopping_the_othe
     assert await pool.fetchval("SELECT count(*) FROM screener_rows") == before
     status = await collect_status(pool)
     failed = [t for t in status["serving"] if t["state"] == "failed"]
-    assert [t["name"] for t in failed] == ["screener_rows"]
+    # The TTM basis is written in screener_rows' transaction: it fails with it, and keeps its rows too.
+    assert [t["name"] for t in failed] == ["screener_basis_rows", "screener_rows"]
+    assert report["screener_basis_rows"].state == "failed"
     assert "FAILED" in render_status(status)
     assert (await refresh(pool)).ok  # its scope did not move on: the next refresh rebuilds it
     assert await pool.fetchval("SELECT state FROM serving_refreshes WHERE name = 'screener_rows'") == "ok"

@@ -1,57 +1,56 @@
 """Point in time: what only this store knows. Restatements across the universe, a screen on a past date
 with that day's index members and only what was filed by then (companies that later left stay in), and
-the values withheld as implausible. docs/dashboard.md, "Point in time"."""
+the values withheld as implausible. docs/dashboard.md, "Point in time".
+
+The page registers itself, reads its link and wires its callbacks; the controls are built in
+`components/history_layout.py`, the restatement feed and per-company counts in `history_feed.py`, the
+screen on a past date in `history_screen.py`, the withheld values and coverage in `history_quality.py`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 import dash
-import dash_bootstrap_components as dbc
-import numpy as np
-import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 from dash.development.base_component import Component
 
 from dashboard.components import (
-    benchmark_data,
-    formats,
-    point_in_time,
+    history_layout,
     states,
     tables,
-    universe_data,
     urlstate,
 )
-from dashboard.components.company_data import EARLIEST_AS_OF, as_of_date
-from dashboard.components.export import export_href, register_export
+from dashboard.components.company_data import as_of_date
+from dashboard.components.export import export_href
+from dashboard.components.history_feed import (
+    FEED_COLUMNS,
+    SUMMARY_COLUMNS,
+    feed,
+    feed_filters,
+)
+from dashboard.components.history_feed import summary as summary  # tests/dashboard/test_serving_reads.py
+from dashboard.components.history_feed import summary_anchor as summary_anchor
+from dashboard.components.history_quality import COVERAGE_COLUMNS, coverage, withheld
+from dashboard.components.history_screen import (
+    RANKS,
+    SCREEN_COLUMNS,
+    SUMMARY_SCREEN_COLUMNS,
+    screen,
+    screen_summary,
+)
 from dashboard.components.inputs import (
-    InvalidInput,
-    bounded_text,
-    radio_column,
-    universe,
     valid_choice,
     valid_number,
     valid_symbol,
 )
-from dashboard.components.page import FAILURES, UNREACHABLE, UNREACHABLE_MESSAGE, frame, heading
+from dashboard.components.page import FAILURES, UNREACHABLE, UNREACHABLE_MESSAGE
 from dashboard.data import queries
 from dashboard.services import services
-from serving import restatements
 
 dash.register_page(
     __name__, path="/history", name="Point in time", order=6, title="Point in time · MyCFATool"
 )
-
-# Rank a screen by (label, column, highest first?): the cheapest by P/E are the lowest positive ones.
-RANKS = {
-    "net_margin": ("Net margin", True),
-    "roe": ("ROE", True),
-    "earnings_yield": ("Earnings yield (1 / P/E)", True),
-    "revenue": ("Revenue", True),
-}
-HORIZONS = {"ret_1m": "1M", "ret_3m": "3M", "ret_1y": "1Y"}
 
 URL = urlstate.page_state(
     "/history",
@@ -66,49 +65,6 @@ URL = urlstate.page_state(
     urlstate.Param("top", "history-top", kind="number", default=10, low=1, high=100, label="top"),
 )
 
-FEED_COLUMNS = {
-    "restated_on": formats.Col("Restated on"),
-    "symbol": formats.Col("Ticker"),
-    "name": formats.Col("Company"),
-    "sector": formats.Col("Sector"),
-    "statement": formats.Col("Statement"),
-    "period": formats.Col("Period"),
-    "fiscal_date": formats.Col("Fiscal date"),
-    "item": formats.Col("Line item"),
-    "old_value": formats.Col("Old"),  # each row in its line's unit (`unit_kind`)
-    "new_value": formats.Col("New"),
-    "change": formats.Col("Change", "pct_signed"),
-    "seen_at": formats.Col("Seen by the store"),
-    "old_filing_date": formats.Col("Old filing"),
-    "new_filing_date": formats.Col("New filing"),
-    "old_run_id": formats.Col("Old run", "int"),
-    "new_run_id": formats.Col("New run", "int"),
-    "split_only": formats.Col("Split only"),
-}
-SUMMARY_COLUMNS = {
-    "restatements_1y": formats.Col("Restatements 1Y", "int"),
-    "restatements_3y": formats.Col("Restatements 3Y", "int"),
-    "restatements_5y": formats.Col("Restatements 5Y", "int"),
-    "largest_change_5y": formats.Col("Largest change 5Y", "pct_signed"),
-    "last_restated": formats.Col("Last restated"),
-}
-SCREEN_COLUMNS = {
-    "added": formats.Col("Member since"),
-    "left": formats.Col("Left the index"),
-    "fiscal_date": formats.Col("Latest FY known"),
-    "filing_date": formats.Col("Filed"),
-    "known_as": formats.Col("Figures"),
-    "revenue": formats.Col("Revenue (USD m)", "usd_m"),
-    "net_margin": formats.Col("Net margin", "pct"),
-    "roe": formats.Col("ROE", "pct"),
-    "pe": formats.Col("P/E", "x"),
-    "price_date": formats.Col("Close of"),
-    "close": formats.Col("Close (USD)", "usd"),
-    "ret_1m": formats.Col("Return 1M", "pct_signed"),
-    "ret_3m": formats.Col("Return 3M", "pct_signed"),
-    "ret_1y": formats.Col("Return 1Y", "pct_signed"),
-}
-
 
 def layout(**query: Any) -> Component:
     state = URL.read(query)
@@ -118,168 +74,7 @@ def layout(**query: Any) -> Component:
         )
     except UNREACHABLE:
         return states.error(UNREACHABLE_MESSAGE)
-    symbols = sorted(set(choices.get("symbol", [])))
-    sectors = sorted({str(s) for s in choices.get("sector", []) if isinstance(s, str)})
-    items = sorted(set(choices.get("field", [])))
-    return frame(
-        "Point in time",
-        URL,
-        state,
-        html.P(
-            "What this store alone keeps: every restated figure with when it changed, a screen on a past "
-            "date with that day's index members and only the statements filed by then, and the values "
-            "withheld as implausible.",
-            className="small text-muted",
-        ),
-        heading("Restatements, newest first", "history", "restatements"),
-        dbc.Row(
-            [
-                _dropdown("history-symbol", "Company", symbols, state["symbol"], md=2),
-                _dropdown("history-sector", "Sector", sectors, state["sector"], md=3),
-                _dropdown(
-                    "history-item",
-                    "Line item",
-                    items,
-                    state["item"],
-                    md=3,
-                    labels={i: formats.label(i) for i in items},
-                ),
-                _number_input("history-min", "Smallest change (%)", state["min"], high=1000, step=0.1),
-            ],
-            className="mb-2 align-items-end",
-        ),
-        html.Div(id="history-feed-note", className="small text-muted mb-1"),
-        states.loading(html.Div(id="history-feed"), "history-feed"),
-        heading("Restatements per company", "history", "summary", gap=True),
-        dbc.Row(
-            _date_column(
-                "history-summary-asof",
-                "Counted back from (empty: the latest close)",
-                state["asof"],
-                "latest close",
-                4,
-            ),
-            className="mb-2 align-items-end",
-        ),
-        html.Div(id="history-summary-note", className="small text-muted mb-1"),
-        states.loading(html.Div(id="history-summary"), "history-summary"),
-        heading("Screen as of a date (no survivorship bias)", "history", "screen", gap=True),
-        dbc.Row(
-            [
-                _date_column("history-on", "Screen date", state["on"], "pick a date", 3),
-                radio_column(
-                    "history-rank", {k: v[0] for k, v in RANKS.items()}, state["rank"], md=6, label="Rank by"
-                ),
-                _number_input("history-top", "Top", state["top"], low=1, high=100, step=1),
-            ],
-            className="mb-2 align-items-end",
-        ),
-        html.Div(id="history-screen-note", className="small mb-1"),
-        states.loading(html.Div(id="history-screen-summary"), "history-screen-summary"),
-        states.loading(html.Div(id="history-screen"), "history-screen"),
-        heading("Values withheld as implausible", "history", "withheld", gap=True),
-        states.loading(html.Div(id="history-withheld"), "history-withheld"),
-        heading("Data quality: coverage of the index's current members", "history", "coverage", gap=True),
-        states.loading(html.Div(id="history-coverage"), "history-coverage"),
-        html.H2("Restatements per week (as the store saw them)", className="h5 mt-3"),
-        states.loading(html.Div(id="history-weeks"), "history-weeks"),
-    )
-
-
-def _number_input(
-    id_: str, label: str, value: Any, *, low: float = 0, high: float, step: float, md: int = 2
-) -> dbc.Col:
-    return dbc.Col(
-        [
-            dbc.Label(label, html_for=id_, className="small mb-0"),
-            dbc.Input(id=id_, type="number", min=low, max=high, step=step, value=value),
-        ],
-        md=md,
-    )
-
-
-def _date_column(id_: str, label: str, value: str | None, placeholder: str, md: int) -> dbc.Col:
-    """A labelled, clearable date field (1990 to today)."""
-    return dbc.Col(
-        [
-            dbc.Label(label, html_for=id_, className="small me-1"),
-            dcc.DatePickerSingle(
-                id=id_,
-                date=value,
-                display_format="YYYY-MM-DD",
-                placeholder=placeholder,
-                clearable=True,
-                min_date_allowed=EARLIEST_AS_OF.isoformat(),
-                max_date_allowed=date.today().isoformat(),
-            ),
-        ],
-        md=md,
-    )
-
-
-def _dropdown(
-    id_: str, label: str, values: list[str], value: Any, *, md: int, labels: Mapping[str, str] | None = None
-) -> dbc.Col:
-    names = labels or {}
-    return dbc.Col(
-        [
-            dbc.Label(label, html_for=id_, className="small mb-0"),
-            dcc.Dropdown(
-                id=id_,
-                options=[{"label": names.get(v, v), "value": v} for v in values],
-                value=value or None,
-                clearable=True,
-                placeholder="all",
-            ),
-        ],
-        md=md,
-    )
-
-
-# -- Restatements -------------------------------------------------------------------------------------
-def _text(value: object, *, name: str) -> str | None:
-    return bounded_text(value, name=name, max_chars=80) if value not in (None, "") else None
-
-
-def feed_filters(args: Mapping[str, Any]) -> dict[str, Any]:
-    """The feed's filters, checked (an unknown ticker is refused; sector and line item only filter)."""
-    symbol, minimum = args.get("symbol"), args.get("min")
-    pct = 0.0 if minimum in (None, "") else valid_number(minimum, low=0, high=1000, name="smallest change")
-    return {
-        "symbol": valid_symbol(symbol) if symbol else None,
-        "sector": _text(args.get("sector"), name="sector"),
-        "field": _text(args.get("item"), name="line item"),
-        "min_change": pct / 100.0,
-    }
-
-
-def feed(filters: Mapping[str, Any]) -> pd.DataFrame:
-    """The restatement feed for the filters, as shown and exported."""
-    svc = services()
-    key = tuple(sorted(filters.items()))
-    return svc.cache.cached(
-        "history-feed", key, lambda: _feed(queries.restatement_feed(svc.router, **filters))
-    )
-
-
-def _feed(rows: pd.DataFrame) -> pd.DataFrame:
-    if rows.empty:
-        return pd.DataFrame(columns=[*FEED_COLUMNS, "unit_kind"])
-    out = rows.rename(columns={"field": "item", "per_share_only": "split_only"})
-    out.insert(4, "statement", [point_in_time.STATEMENT_NAMES.get(k, k) for k in out.pop("kind")])
-    out["unit_kind"] = [formats.line_item(f).kind for f in out["item"]]
-    out["item"] = [formats.label(f) for f in out["item"]]
-    for name in ("old_value", "new_value", "change"):
-        out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
-    for name in ("old_run_id", "new_run_id"):
-        out[name] = pd.to_numeric(out[name], errors="coerce").astype("Int64")
-    for name in ("restated_on", "fiscal_date", "old_filing_date", "new_filing_date"):
-        out[name] = [d.isoformat() if isinstance(d, date) else None for d in out[name]]
-    out["seen_at"] = [
-        pd.Timestamp(t).strftime("%Y-%m-%d %H:%M") if t is not None else None for t in out["seen_at"]
-    ]
-    out["split_only"] = ["yes" if s else "" for s in out["split_only"]]
-    return out[[*FEED_COLUMNS, "unit_kind"]]
+    return history_layout.page(URL, state, choices)
 
 
 @callback(
@@ -345,157 +140,6 @@ def history_summary(as_of: Any) -> tuple[Any, str, Any]:
         export_href("history", "summary", {"as_of": day} if day else {}),
         html.Span(note, id="history-summary-anchor"),
     )
-
-
-def summary_anchor(as_of: str | None) -> pd.Timestamp | None:
-    """The day the windows end: `as_of` when given, else the latest close the Screener's table reflects
-    (the anchor of its restatement fields, not the wall clock)."""
-    return pd.Timestamp(as_of) if as_of else universe_data.reference_day(universe_data.metrics())
-
-
-SUMMARY_ORDER = ["symbol", "name", "sector", *restatements.COUNTS, "largest_change_5y", "last_restated"]
-
-
-def summary(as_of: str | None = None) -> pd.DataFrame:
-    """Per restated company: restatements (one per restated period and time seen; split-only ones left
-    out) over the 1, 3 and 5 years to `summary_anchor`, and the largest change over 5 years with its sign,
-    computed as the Screener's fields are (serving/restatements.py); as of a date, only those seen by then."""
-    svc = services()
-
-    def build() -> pd.DataFrame:
-        lines = svc.cache.cached("restated-lines", (), lambda: queries.restated_lines(svc.router))
-        if as_of and not lines.empty:
-            seen = pd.to_datetime(lines["seen_at"], utc=True)
-            lines = lines[(seen < pd.Timestamp(as_of, tz="UTC") + pd.Timedelta(days=1)).to_numpy()]
-        if lines.empty:
-            return pd.DataFrame(columns=SUMMARY_ORDER)
-        symbols = pd.Index(sorted(set(lines["symbol"])), name="symbol")
-        counted = restatements.restatement_columns(lines, symbols, summary_anchor(as_of))
-        last = restatements.events(lines).groupby("symbol")["restated_on"].max().reindex(symbols)
-        names = universe().set_index("symbol").reindex(symbols)
-        out = counted.assign(
-            name=names["name"],
-            sector=names["sector"],
-            largest_change_5y=counted["restatement_change_5y"],
-            last_restated=[f"{d:%Y-%m-%d}" for d in last],
-        ).reset_index()
-        for column in restatements.COUNTS:
-            out[column] = out[column].astype(int)
-        return out.sort_values(["last_restated", "symbol"], ascending=[False, True], kind="stable")[
-            SUMMARY_ORDER
-        ].reset_index(drop=True)
-
-    return svc.cache.cached("history-summary", (as_of,), build)
-
-
-# -- Screen as of a date ------------------------------------------------------------------------------
-def screen(day: str) -> pd.DataFrame:
-    """The index members on `day` this store holds, with that day's figures and forward returns."""
-    svc = services()
-    return svc.cache.cached("history-screen", (day,), lambda: _screen(queries.members_on(svc.router, day)))
-
-
-def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
-    a, b = num.astype(float), den.astype(float)
-    return (a / b.where(b != 0)).replace([np.inf, -np.inf], np.nan)
-
-
-def _screen(rows: pd.DataFrame) -> pd.DataFrame:
-    if rows.empty:
-        return rows
-    for name in (
-        "revenue",
-        "net_income",
-        "eps_diluted",
-        "equity",
-        "close",
-        "adj0",
-        "adj1m",
-        "adj3m",
-        "adj1y",
-    ):
-        rows[name] = pd.to_numeric(rows[name], errors="coerce").astype(float)
-    out = rows[["symbol", "name", "sector"]].copy()
-    out["added"] = [d.isoformat() if isinstance(d, date) else "before 1990s list" for d in rows["added"]]
-    out["left"] = [d.isoformat() if isinstance(d, date) else "" for d in rows["removed"]]
-    out["fiscal_date"] = [d.isoformat() if isinstance(d, date) else None for d in rows["fiscal_date"]]
-    out["filing_date"] = [d.isoformat() if isinstance(d, date) else None for d in rows["filing_date"]]
-    out["known_as"] = [
-        {"known": "as the store knew them", "first": "as first reported"}.get(b, "none filed by then")
-        if isinstance(b, str)
-        else "none filed by then"
-        for b in rows["basis"]
-    ]
-    out["revenue"] = rows["revenue"]
-    out["net_margin"] = _ratio(rows["net_income"], rows["revenue"])
-    out["roe"] = _ratio(rows["net_income"], rows["equity"])
-    pe = _ratio(rows["close"], rows["eps_diluted"])
-    out["pe"] = pe.where(pe > 0)
-    out["earnings_yield"] = 1.0 / out["pe"]
-    out["price_date"] = [d.isoformat() if isinstance(d, date) else None for d in rows["price_date"]]
-    out["close"] = rows["close"]
-    for column, ahead in (("ret_1m", "adj1m"), ("ret_3m", "adj3m"), ("ret_1y", "adj1y")):
-        out[column] = _ratio(rows[ahead], rows["adj0"]) - 1.0
-    out.attrs["members"] = int(rows["members"].iloc[0])
-    return out
-
-
-SPANS = {
-    "ret_1m": pd.DateOffset(months=1),
-    "ret_3m": pd.DateOffset(months=3),
-    "ret_1y": pd.DateOffset(years=1),
-}
-INDEX_ROW = "S&P 500 (cap weight, stored)"
-
-
-def screen_summary(table: pd.DataFrame, rank: str, top: int, day: str | None = None) -> pd.DataFrame:
-    """Mean forward returns of the top `top` by `rank` against every member held (equal weight), and the
-    stored cap-weighted S&P 500's over the same spans from `day` when the store holds it (each column's
-    "vs all" is the difference from every member held)."""
-    ranked = table[table[rank].notna()].sort_values(rank, ascending=not RANKS[rank][1])
-    picked = ranked.head(top)
-    rows = []
-    for label, part in (
-        (f"Top {len(picked)} by {RANKS[rank][0]}", picked),
-        ("All members held (equal weight)", table),
-    ):
-        row: dict[str, Any] = {"group": label, "companies": len(part)}
-        for column in HORIZONS:
-            values = part[column].dropna()
-            row[column] = float(values.mean()) if len(values) else np.nan
-            row[f"n_{column}"] = len(values)
-        rows.append(row)
-    index = index_forward(day) if day else {}
-    if index:
-        rows.append({"group": INDEX_ROW, "companies": np.nan, **index})
-    out = pd.DataFrame(rows)
-    for column in HORIZONS:
-        out[f"excess_{column}"] = out[column] - out[column].iloc[1]
-    return out[["group", "companies", *HORIZONS, *(f"excess_{c}" for c in HORIZONS)]]
-
-
-def index_forward(day: str) -> dict[str, float]:
-    """The stored cap-weighted S&P 500's return from the close of `day` to the close on or before each
-    span's end, as each member's is counted (empty when the series is not stored or starts later; NaN for a
-    span the series does not reach yet)."""
-    daily = benchmark_data.stored(benchmark_data.STORED["sp500"])
-    start = pd.Timestamp(day)
-    if daily.empty or daily.index[0] > start:
-        return {}
-    out = {}
-    for column, span in SPANS.items():
-        end = start + span
-        moves = daily[(daily.index > start) & (daily.index <= end)].to_numpy(dtype=float)
-        out[column] = float(np.prod(1.0 + moves) - 1.0) if daily.index[-1] >= end else np.nan
-    return out
-
-
-SUMMARY_SCREEN_COLUMNS = {
-    "group": formats.Col("Group"),
-    "companies": formats.Col("Companies", "int"),
-    **{c: formats.Col(f"Mean return {h}", "pct_signed") for c, h in HORIZONS.items()},
-    **{f"excess_{c}": formats.Col(f"vs all {h}", "pct_signed") for c, h in HORIZONS.items()},
-}
 
 
 @callback(
@@ -588,51 +232,6 @@ def history_withheld(symbol: str | None) -> tuple[Any, str]:
     ), href
 
 
-def withheld(symbol: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    svc = services()
-
-    def build() -> tuple[pd.DataFrame, pd.DataFrame]:
-        by_rule = queries.withheld_by_rule(svc.router)
-        rows = queries.withheld_rows(svc.router, symbol)
-        for frame_ in (by_rule, rows):
-            for name in ("last_seen",):
-                if name in frame_:
-                    frame_[name] = [pd.Timestamp(t).strftime("%Y-%m-%d %H:%M") for t in frame_[name]]
-        return by_rule, rows
-
-    return svc.cache.cached("history-withheld", (symbol,), build)
-
-
-# -- Data quality -------------------------------------------------------------------------------------
-COVERAGE_COLUMNS = {
-    "dataset": formats.Col("Dataset"),
-    "companies": formats.Col("Companies with it", "int"),
-    "members": formats.Col("Members", "int"),
-    "share": formats.Col("Coverage", "pct"),
-    "newest": formats.Col("Newest period"),
-    "last_changed": formats.Col("Last changed"),
-    "stale": formats.Col("Stale", "int"),
-}
-
-
-def coverage() -> pd.DataFrame:
-    svc = services()
-
-    def build() -> pd.DataFrame:
-        rows = queries.coverage(svc.router)
-        if rows.empty:
-            return rows
-        rows["share"] = _ratio(rows["companies"], rows["members"])
-        rows["newest"] = [d.isoformat() if isinstance(d, date) else None for d in rows["newest"]]
-        rows["last_changed"] = [
-            pd.Timestamp(t).strftime("%Y-%m-%d %H:%M") if t is not None and not pd.isna(t) else None
-            for t in rows["last_changed"]
-        ]
-        return rows[list(COVERAGE_COLUMNS)]
-
-    return svc.cache.cached("history-coverage", (), build)
-
-
 @callback(
     Output("history-coverage", "children"),
     Output("history-weeks", "children"),
@@ -659,33 +258,3 @@ def history_quality(_: Any) -> tuple[Any, Any, str]:
         else states.empty("No restatement seen yet.", id_="history-weeks-empty")
     )
     return grid, per_week, export_href("history", "coverage", {}) if not table.empty else "#"
-
-
-@register_export("history", "coverage")
-def export_coverage(args: Mapping[str, str]) -> pd.DataFrame:
-    return coverage()
-
-
-# -- Exports ------------------------------------------------------------------------------------------
-@register_export("history", "restatements")
-def export_restatements(args: Mapping[str, str]) -> pd.DataFrame:
-    return feed(feed_filters(args))
-
-
-@register_export("history", "summary")
-def export_summary(args: Mapping[str, str]) -> pd.DataFrame:
-    return summary(as_of_date(args.get("as_of")))
-
-
-@register_export("history", "screen")
-def export_screen(args: Mapping[str, str]) -> pd.DataFrame:
-    day = as_of_date(args.get("on"))
-    if day is None:
-        raise InvalidInput("a screen date is needed")
-    return screen(day)
-
-
-@register_export("history", "withheld")
-def export_withheld(args: Mapping[str, str]) -> pd.DataFrame:
-    symbol = args.get("symbol")
-    return withheld(valid_symbol(symbol) if symbol else None)[1]

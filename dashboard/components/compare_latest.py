@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.components import benchmark_data, charts, company_data, pins, states, universe_data
+from dashboard.components import benchmark_data, charts, company_data, pins, states, tables, universe_data
 from dashboard.components.screener_grid import results_grid, with_labels
 from dashboard.services import services
 
@@ -45,6 +45,7 @@ SHORT_HEADERS = {
     "fcf_yield": "FCF yield",
     "dividend_yield": "Div. yield",
 }
+GRID = "compare-grid"  # its clicks open a figure's trail (`compare_provenance` on the page)
 SPANS = {"1Y": 365, "3Y": 3 * 365, "5Y": 5 * 365, "10Y": 10 * 365}
 SCALES = {"linear": "Linear", "log": "Log"}
 
@@ -98,9 +99,9 @@ def compare_snapshot(
     table = ratio_table(chosen, figures, pin, as_of)
     prices = normalised(chosen, span, pins.last_day(as_of, pin))
     grid = (
-        results_grid(table, id_="compare-grid", short=SHORT_HEADERS)
+        _clickable(results_grid(table, id_=GRID, short=SHORT_HEADERS))
         if not table.empty
-        else states.empty("No statements for these tickers.")
+        else [states.empty("No statements for these tickers."), tables.placeholder(GRID)]
     )
     if prices.empty:
         return grid, charts.empty_figure("No prices for these tickers.")
@@ -112,3 +113,8 @@ def compare_snapshot(
     if scale == "log":
         figure["layout"]["yaxis"]["type"] = "log"
     return grid, figure
+
+
+def _clickable(grid: Any) -> Any:
+    grid.getRowId = "params.data.symbol"  # a click names its company (`compare_provenance`)
+    return grid

@@ -7,9 +7,17 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.components import catalogue, company_data, history_data, pins, point_in_time, states
+from dashboard.components import (
+    catalogue,
+    company_data,
+    history_data,
+    pins,
+    point_in_time,
+    states,
+    tables,
+)
 from dashboard.components.compare_history import OVERLAYS
-from dashboard.components.compare_latest import SCALES, SPANS
+from dashboard.components.compare_latest import GRID, SCALES, SPANS
 from dashboard.components.export import export_link
 from dashboard.components.inputs import group, radio_column
 from dashboard.components.page import chart, heading, symbol_picker
@@ -104,10 +112,17 @@ def controls(state: Read, data: Picker, chosen: list[str]) -> list[Any]:
         heading("History", "compare", "history"),
         chart("compare-history-graph", "compare-history"),
         states.loading(html.Div(id="compare-history-table"), "compare-history-table"),
-        heading(
-            "Latest figures (trailing 12 months where four quarters exist)", "compare", "ratios", gap=True
+        html.Div(
+            [
+                *heading(
+                    "Latest figures (trailing 12 months where four quarters exist)", "compare", "ratios"
+                ).children,
+                export_link("compare", "ratios-trail", "CSV + provenance"),
+            ],
+            className="mt-3",
         ),
-        states.loading(html.Div(id="compare-table"), "compare-table"),
+        states.loading(html.Div(tables.placeholder(GRID), id="compare-table"), "compare-table"),
+        html.Div(id="compare-provenance", className="mt-2"),
         html.Div(
             [
                 html.H2("Normalised price (start = 100, adjusted)", className="h5 d-inline"),

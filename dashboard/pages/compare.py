@@ -26,12 +26,16 @@ from dashboard.components import (
     history_data,
     pins,
     point_in_time,
+    screen_trails,
     states,
+    tables,
+    trails,
+    universe_data,
     urlstate,
 )
 from dashboard.components.compare_history import MAX_TICKERS, OVERLAYS, history_inputs, history_view, unseen
 from dashboard.components.compare_latest import COLUMNS as COLUMNS
-from dashboard.components.compare_latest import SCALES, SPANS, compare_snapshot, normalised, ratio_table
+from dashboard.components.compare_latest import GRID, SCALES, SPANS, compare_snapshot, normalised, ratio_table
 from dashboard.components.export import export_href, register_export
 from dashboard.components.inputs import (
     InvalidInput,
@@ -226,6 +230,7 @@ def compare_history(
     Output("compare-staleness", "children"),
     Output("compare-export-ratios", "href"),
     Output("compare-export-prices", "href"),
+    Output("compare-export-ratios-trail", "href"),
     Input("compare-symbols", "value"),
     Input("compare-span", "value"),
     Input("compare-scale", "value"),
@@ -240,7 +245,7 @@ def compare_update(
     figures: str | None = None,
     as_of: Any = None,
     pin: Any = None,
-) -> tuple[Any, Any, Any, str, str]:
+) -> tuple[Any, Any, Any, str, str, str]:
     try:
         chosen = valid_symbols(symbols or [], minimum=2, maximum=MAX_TICKERS)
         span = valid_choice(span, tuple(SPANS), name="range")
@@ -253,17 +258,45 @@ def compare_update(
             lambda: compare_snapshot(chosen, span, scale, figures, pinned, day),
         )
     except FAILURES as exc:  # one message, in the table's place
-        return states.error(str(exc)), charts.blank_figure(), states.staleness(), "#", "#"
+        table = [states.error(str(exc)), tables.placeholder(GRID)]
+        return table, charts.blank_figure(), states.staleness(), "#", "#", "#"
     params = {"symbols": ",".join(chosen), "span": span, **view_params(day, pinned)}
+    ratios = {**params, **({"figures": figures} if figures != "restated" else {})}
     return (
         grid,
         figure,
         states.staleness(),
-        export_href(
-            "compare", "ratios", {**params, **({"figures": figures} if figures != "restated" else {})}
-        ),
+        export_href("compare", "ratios", ratios),
         export_href("compare", "prices", params),
+        export_href("compare", "ratios-trail", ratios),
     )
+
+
+@callback(
+    Output("compare-provenance", "children"),
+    Input(GRID, "cellClicked"),
+    Input("compare-symbols", "value"),
+    Input("compare-figures", "value"),
+    Input("compare-asof", "date"),
+    Input("compare-pin", "value"),
+)
+def compare_provenance(cell: Any, _symbols: Any, figures: Any, as_of: Any, pin: Any) -> Any:
+    """A click on a latest figure: where it came from, as the table reads the store (the Screener's
+    cell trail: `screen_trails.card`); another choice closes it."""
+    if ctx.triggered_id != GRID or not isinstance(cell, Mapping):
+        return None
+    try:
+        figures = valid_figures(figures)
+        day, pinned = valid_view(as_of, pin)
+        table = universe_data.on_basis("ttm", figures, pinned, day)
+        symbol = bounded_text(cell.get("rowId"), name="company", max_chars=20)
+        metric = bounded_text(cell.get("colId"), name="column", max_chars=80)
+        if symbol not in table.index:
+            return None
+        row = table.loc[symbol].to_dict()
+        return screen_trails.card(symbol, metric, cell.get("value"), row, trails.View(day, figures, pinned))
+    except FAILURES as exc:
+        return states.error(str(exc))
 
 
 @register_export("compare", "ratios")
@@ -271,6 +304,19 @@ def export_ratios(args: Mapping[str, str]) -> pd.DataFrame:
     symbols = valid_symbols(args.get("symbols", "").split(","), minimum=2, maximum=MAX_TICKERS)
     table = ratio_table(symbols, valid_figures(args.get("figures")), *_pinned(args))
     return with_nm(table).drop(columns=["basis_shown"], errors="ignore")
+
+
+@register_export("compare", "ratios-trail")
+def export_ratios_trail(args: Mapping[str, str]) -> pd.DataFrame:
+    """The latest figures with each company's trail: its statements' payloads on the row's period and its
+    close's fetch (`screen_trails.results_trail`, the Screener's)."""
+    result = export_ratios(args)
+    if result.empty:
+        return result
+    figures = valid_figures(args.get("figures"))
+    pin, as_of = _pinned(args)
+    table = universe_data.on_basis("ttm", figures, pin, as_of)
+    return result.join(screen_trails.results_trail(result, table, trails.View(as_of, figures, pin)))
 
 
 @register_export("compare", "history")

@@ -1,20 +1,26 @@
 """Provenance on Valuation and Compare in a real browser, on data the engine fetched from the fake FMP
 server over HTTP (the Point in time tests' database: a full run, then a fundamentals run picking up FMP's
 restatement of AAPL's latest annual revenue): a click on a figure shows its trail, checked against the
-database, live and pinned to the first run; the CSVs + provenance carry the same trail."""
+database, live and pinned to the first run; the CSVs + provenance carry the same trail. The last test
+restates a quarter in the fake and adds a third run (so it runs last)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import time
 from datetime import date
 from typing import Any
 
 import pytest
 
+from dashboard.answer_cache import DATA_VERSION_TTL_S
 from devkit.fingerprint import query
-from tests.conftest import Database
+from devkit.runs import engine_env, run_engine
+from fakefmp.process import FakeFMPProcess
+from tests.conftest import Cluster, Database, wait_for_replica
 from tests.dashboard.test_browser import shot
+from tests.dashboard.test_browser_demo import grid_data
 from tests.dashboard.test_browser_history import (  # noqa: F401  (module fixtures: the database, the tab)
     SHOTS,
     _await_href,
@@ -22,7 +28,7 @@ from tests.dashboard.test_browser_history import (  # noqa: F401  (module fixtur
     history_db,
     tab,
 )
-from tests.engine.runs.test_point_in_time import fake  # noqa: F401  (the fake, a module fixture)
+from tests.engine.runs.test_point_in_time import SYMBOLS, fake  # noqa: F401  (the fake, a module fixture)
 
 pytestmark = pytest.mark.e2e
 LATEST = (
@@ -116,3 +122,105 @@ def test_a_pinned_dcf_shows_the_trail_of_the_figures_its_run_held(
     rows = _rows(tab, "#valuation-export-inputs-trail")
     assert rows["ebitda"]["provenance_run_id"] == str(first)
     assert rows["ebitda"]["provenance_figures"] == "as the store held it"
+
+
+def _compare_card(page: Any, symbol: str, column: str, wanted: str) -> str:
+    """Click a figure of Compare's latest figures; the card's text once it names `wanted`."""
+    cell = f"#compare-grid .ag-row[row-id='{symbol}'] .ag-cell[col-id='{column}']"
+    page.wait_for_selector(cell)
+    page.click(cell)
+    page.wait_for_function(
+        f"(e => e !== null && e.innerText.includes({wanted!r}))(document.querySelector('#compare-provenance'))"
+    )
+    return str(page.inner_text("#compare-provenance"))
+
+
+def _compare_csv(page: Any) -> dict[str, dict[str, str]]:
+    rows = csv.DictReader(io.StringIO(_csv_text(page, "#compare-export-ratios-trail")))
+    return {r["symbol"]: r for r in rows}
+
+
+def test_a_click_on_a_compare_figure_shows_the_statement_and_close_it_came_from(
+    tab: Any,  # noqa: F811
+    history_db: tuple[Database, date, float],  # noqa: F811
+) -> None:
+    """AAPL's net margin in Compare's latest figures names the income statement of the row's period (TTM:
+    the quarter it ends on; else the fiscal year) with the run, filing date and endpoint the database
+    holds for it; its P/E names the close's fetch; CSV + provenance carries the same runs per company."""
+    db = history_db[0]
+    first = query(db.owner_url, "SELECT min(run_id) FROM runs")[0][0]
+    tab.goto(tab.base_url + "/compare?symbols=AAPL,TSLA")
+    tab.wait_for_selector("#compare-grid .ag-row[row-id='AAPL']")
+    row = next(r for r in grid_data(tab, "compare-grid") if r["symbol"] == "AAPL")
+    annual = not str(row["basis_shown"]).startswith("TTM")
+    run_id, filed = query(
+        db.owner_url,
+        "SELECT run_id, filing_date FROM statements WHERE symbol = 'AAPL' AND kind = 'income'"
+        " AND (period = 'FY') = %s AND fiscal_date = %s",
+        annual,
+        str(row["period_end"])[:10],
+    )[0]
+    endpoint = f"income-statement?symbol=AAPL&period={'annual' if annual else 'quarter'}"
+    text = _compare_card(tab, "AAPL", "net_margin", "Net margin")
+    assert f"fetched by run #{run_id} (" in text, text
+    assert endpoint in text
+    if filed is not None:
+        assert f"filed {filed:%Y-%m-%d}" in text
+    shot(tab, "compare-provenance", SHOTS)
+    text = _compare_card(tab, "AAPL", "pe", "P/E")
+    assert f"run #{first} (full); its AAPL prices item" in text, text
+    assert "historical-price-eod/full" in text
+    rows = _compare_csv(tab)
+    assert rows["AAPL"]["provenance_income_run_id"] == str(run_id)
+    assert rows["AAPL"]["provenance_income_endpoint"] == endpoint
+    assert rows["AAPL"]["provenance_run_id"] == str(first)
+
+
+def test_a_pinned_compare_shows_the_trail_of_its_pinned_data(
+    tab: Any,  # noqa: F811
+    history_db: tuple[Database, date, float],  # noqa: F811
+    fake: FakeFMPProcess,  # noqa: F811
+    pg_cluster: Cluster,
+) -> None:
+    """FMP restates the net income of the quarter AAPL's TTM row ends on and a fundamentals run stores it:
+    live, the net margin's card and CSV + provenance row name that run; pinned to the first run, the
+    first run's payload, and no later run."""
+    db = history_db[0]
+    first = query(db.owner_url, "SELECT min(run_id) FROM runs")[0][0]
+    tab.goto(tab.base_url + "/compare?symbols=AAPL,TSLA")
+    tab.wait_for_selector("#compare-grid .ag-row[row-id='AAPL']")
+    row = next(r for r in grid_data(tab, "compare-grid") if r["symbol"] == "AAPL")
+    assert str(row["basis_shown"]).startswith("TTM"), row  # the quarters: the restatement below is one
+    day = str(row["period_end"])[:10]
+    restated = {"symbol": "AAPL", "dataset": "income", "period": "quarter", "date": day}
+    fake.admin("restate", {**restated, "field": "netIncome", "value": 1_234_567_000.0})
+    result = run_engine(
+        engine_env(db.owner_url, fake, SYMBOLS, history_start="2009-01-01"), "run", "--job", "fundamentals"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    wait_for_replica(pg_cluster)
+    time.sleep(DATA_VERSION_TTL_S + 0.5)  # a worker trusts the data version it read for this long
+    latest = query(db.owner_url, "SELECT max(run_id) FROM runs")[0][0]
+    held = query(
+        db.owner_url,
+        "SELECT run_id FROM statements WHERE symbol = 'AAPL' AND kind = 'income' AND period <> 'FY'"
+        " AND fiscal_date = %s",
+        day,
+    )[0][0]
+    assert held == latest
+    tab.goto(tab.base_url + "/compare?symbols=AAPL,TSLA")
+    text = _compare_card(tab, "AAPL", "net_margin", "Net margin")
+    assert f"quarter ending {day}: as the store held it" in text, text
+    assert f"fetched by run #{latest} (fundamentals" in text
+    assert _compare_csv(tab)["AAPL"]["provenance_income_run_id"] == str(latest)
+    tab.goto(tab.base_url + f"/compare?symbols=AAPL,TSLA&pin={first}")
+    tab.wait_for_function(
+        f"(e => e && e.innerText.startsWith('Pinned to run #{first} '))(document.querySelector('#compare-pinned'))"
+    )
+    text = _compare_card(tab, "AAPL", "net_margin", "Net margin")
+    assert f"quarter ending {day}: as the store held it" in text, text
+    assert f"fetched by run #{first} (full" in text
+    assert f"run #{latest}" not in text
+    shot(tab, "compare-provenance-pinned", SHOTS)
+    _await_href(tab, "#compare-export-ratios-trail", f"pin={first}")
+    assert _compare_csv(tab)["AAPL"]["provenance_income_run_id"] == str(first)

@@ -42,6 +42,10 @@ PORTFOLIO = {"portfolio-rf": 4, "portfolio-run": None}
         ("screener-results", {"screener-sectors": {"Energy": 1}, "screener-metric": "pe", "screener-sort": "pe",
                             "screener-order": "asc"}, "sectors must be a list"),
         ("valuation-summary", {"valuation-symbol": {"s": "AAPL"}}, "enter a ticker such as AAPL"),
+        ("valuation-inputs", {"valuation-symbol": {"s": "AAPL"}}, "enter a ticker such as AAPL"),
+        ("valuation-provenance", {"valuation-inputs-grid": {"rowId": ["fcf"]}, "valuation-symbol": "AAPL"},
+         "figure must be text"),
+        ("compare-provenance", {"compare-grid": {"rowId": {"s": "AAPL"}, "colId": "pe"}}, "company must be text"),
     ],
 )  # fmt: skip
 def test_callback_wrong_input_type_answers_a_message_not_a_500(

@@ -238,10 +238,10 @@ def portfolio_provenance(
         return None
     window, benchmark, shorts, cap, start, end, rf = controls
     try:
+        symbol = bounded_text(cell.get("rowId"), name="holding", max_chars=20)
         request = portfolio_inputs.read(text, rf, window, benchmark, shorts, cap, start, end)
         day, pinned = company_data.as_of_date(as_of), point_in_time.pinned_run(pin)
         result = portfolio_analysis.analyse(request, day, pinned)
-        symbol = bounded_text(cell.get("rowId"), name="holding", max_chars=20)
         if result.closes is None or symbol not in result.closes.columns:
             return None
         return portfolio_trails.holding_card(symbol, result.closes, pins.last_day(day, pinned), pinned)

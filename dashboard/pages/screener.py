@@ -522,7 +522,7 @@ def screener_provenance(
         return None
     try:
         view = _view_of({"basis": basis, "figures": figures, "pin": pin})
-        table = universe_data.on_basis(basis, view.figures, view.pin)
+        table = universe_data.on_basis(basis or "ttm", view.figures, view.pin)  # checked by _view_of
         symbol = bounded_text(cell.get("rowId"), name="company", max_chars=20)
         metric = bounded_text(cell.get("colId"), name="column", max_chars=80)
         if symbol not in table.index:
@@ -534,6 +534,7 @@ def screener_provenance(
 
 
 def _view_of(args: Mapping[str, Any]) -> trails.View:
+    """A screen's view (figures, pin) with its basis checked: what its trail cards and CSV read."""
     valid_choice(args.get("basis") or "ttm", tuple(BASES), name="figures on")
     figures = valid_choice(args.get("figures") or "restated", tuple(point_in_time.FIGURES), name="figures")
     return trails.View(None, figures, point_in_time.pinned_run(args.get("pin")))

@@ -59,6 +59,39 @@ def test_callback_wrong_input_type_answers_a_message_not_a_500(
     assert message in text_of(post(logged_in("ann"), deps, output_id, values))
 
 
+FORECAST = {
+    "forecast-symbol": "AAPL",
+    "forecast-series": "revenue",
+    "forecast-frequency": "FY",
+    "forecast-method": "ets",
+}
+
+
+@pytest.mark.parametrize(
+    ("output_id", "values", "message"),
+    [
+        ("screener-provenance", {"screener-grid": {"rowId": {"s": "AAPL"}, "colId": "pe"}, "screener-basis": "fy"},
+         "company must be text"),
+        ("screener-provenance", {"screener-grid": ["AAPL", "pe"], "screener-basis": "fy"}, "null"),
+        ("portfolio-provenance", {"portfolio-weights-grid": {"rowId": ["AAPL"]}, **PORTFOLIO,
+                                  "portfolio-holdings": "AAPL:0.5, KO:0.5"}, "holding must be text"),
+        ("forecast-provenance", {"forecast-graph": {"points": [{"pointIndex": "9" * 99}]}, **FORECAST},
+         "point must be a number"),
+        ("forecast-provenance", {"forecast-graph": {"points": "AAPL"}, **FORECAST}, "null"),
+    ],
+)  # fmt: skip
+def test_trail_click_of_the_wrong_shape_answers_a_message_or_nothing_not_a_500(
+    logged_in: Callable[[str], FlaskClient],
+    deps: list[dict[str, Any]],
+    output_id: str,
+    values: dict[str, Any],
+    message: str,
+) -> None:
+    """A crafted click on a Screener cell, a Portfolio holding or a Forecast point (an object where text
+    belongs, a list where an object does) gets the page's message, or no card, with HTTP 200."""
+    assert message in text_of(post(logged_in("ann"), deps, output_id, values))
+
+
 def test_callback_inputs_bounded_before_parsing(
     logged_in: Callable[[str], FlaskClient], deps: list[dict[str, Any]]
 ) -> None:

@@ -454,9 +454,15 @@ async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool =
     # screener_rows counts the restatements statement_changes holds: it reads them once those are written.
     # Its TTM basis (screener_basis_rows) reads metric_history: it is written once that is.
     changes_written, metrics_written = asyncio.Event(), asyncio.Event()
-    # The basis follows metric_history too: rebuilt whole when it was never written or when
-    # metric_history's last success is not screener_rows' (a failure left one behind the other).
-    behind = state.get(SCREENER_BASIS_ROWS) is None or state.get(METRIC_HISTORY) != state.get(SCREENER_ROWS)
+    # The basis follows metric_history too: screener_rows is rebuilt whole (and the basis with it) when
+    # the basis was never written, or when its last success or metric_history's is not screener_rows'
+    # (a failure left one behind, or an engine of the previous release refreshed screener_rows alone).
+    screened = state.get(SCREENER_ROWS)
+    behind = (
+        state.get(SCREENER_BASIS_ROWS) is None
+        or state.get(SCREENER_BASIS_ROWS) != screened
+        or state.get(METRIC_HISTORY) != screened
+    )
 
     async def one(name: str) -> list[TableOutcome]:
         if name == SCREENER_ROWS:

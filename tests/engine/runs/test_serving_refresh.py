@@ -341,6 +341,26 @@ async def test_a_failed_table_is_recorded_and_reported_without_stopping_the_othe
     assert await pool.fetchval("SELECT state FROM serving_refreshes WHERE name = 'screener_rows'") == "ok"
 
 
+async def test_the_ttm_basis_is_rebuilt_when_screener_rows_moved_without_it(pool: asyncpg.Pool) -> None:
+    """An engine of the previous release refreshes screener_rows alone (its scope moves on, the basis's
+    does not): the next refresh, with nothing else changed, rebuilds both; in step, an idle refresh
+    rebuilds neither."""
+    await refresh(pool, full=True)
+    rows = await pool.fetchval("SELECT count(*) FROM screener_basis_rows")
+    assert rows == await pool.fetchval("SELECT count(*) FROM screener_rows") > 0
+    idle = {t.name: t for t in (await refresh(pool)).tables}
+    assert (idle["screener_rows"].symbols, idle["screener_basis_rows"].symbols) == (0, 0)
+    await pool.execute("DELETE FROM screener_basis_rows")  # what a stale basis would hold is not read
+    await pool.execute(
+        "UPDATE serving_refreshes SET scope_from = scope_from + interval '1 second', succeeded_at = now()"
+        " WHERE name IN ('screener_rows', 'metric_history')"  # as a whole refresh records them
+    )
+    report = {t.name: t for t in (await refresh(pool)).tables}
+    assert report["screener_rows"].symbols == rows
+    assert report["screener_basis_rows"].state == "ok"
+    assert await pool.fetchval("SELECT count(*) FROM screener_basis_rows") == rows
+
+
 async def test_a_refresh_never_makes_a_reader_wait(pool: asyncpg.Pool, demo: Database) -> None:
     """While a refresh's replacement is uncommitted, readers see the previous rows at once (no lock
     stronger than ROW EXCLUSIVE is taken on what pages read)."""

@@ -109,7 +109,12 @@ def controls(state: Read, data: Picker, chosen: list[str]) -> list[Any]:
         ),
         html.Div(id="compare-pinned", className="small text-muted mb-1"),
         html.Div(id="compare-staleness"),
-        heading("History", "compare", "history"),
+        html.Div(
+            [
+                *heading("History", "compare", "history").children,
+                export_link("compare", "history-trail", "CSV + provenance"),
+            ]
+        ),
         chart("compare-history-graph", "compare-history"),
         states.loading(html.Div(id="compare-history-table"), "compare-history-table"),
         html.Div(

@@ -177,6 +177,7 @@ pins.register("compare")
     Output("compare-history-table", "children"),
     Output("compare-years-feedback", "children"),
     Output("compare-export-history", "href"),
+    Output("compare-export-history-trail", "href"),
     Input("compare-symbols", "value"),
     Input("compare-metric", "value"),
     Input("compare-basis", "value"),
@@ -200,7 +201,7 @@ def compare_history(
         chosen, metric, basis, count, wanted = history_inputs(symbols, metric, basis, years, overlays)
         figures = valid_figures(figures)
     except InvalidInput as exc:  # the message beside the years field; the chart keeps its last view
-        return dash.no_update, dash.no_update, f"{exc}.", dash.no_update
+        return dash.no_update, dash.no_update, f"{exc}.", dash.no_update, dash.no_update
     first = figures == "first"
     try:
         day, pinned = valid_view(as_of, pin)
@@ -211,7 +212,7 @@ def compare_history(
             lambda: history_view(chosen, metric, basis, count, wanted, first, pinned, day),
         )
     except FAILURES as exc:
-        return charts.blank_figure(), states.error(str(exc)), None, "#"
+        return charts.blank_figure(), states.error(str(exc)), None, "#", "#"
     params = {
         "symbols": ",".join(chosen),
         "metric": metric,
@@ -221,7 +222,13 @@ def compare_history(
         **({"figures": figures} if first else {}),
         **view_params(day, pinned),
     }
-    return figure, table, None, export_href("compare", "history", params)
+    return (
+        figure,
+        table,
+        None,
+        export_href("compare", "history", params),
+        export_href("compare", "history-trail", params),
+    )
 
 
 @callback(
@@ -330,6 +337,26 @@ def export_history(args: Mapping[str, str]) -> pd.DataFrame:
         history_data.histories(chosen, basis, first=first, pin=pin, as_of=as_of), basis, count
     )
     return compare_view.long_table(frames, basis, metric).assign(metric=metric, basis=basis)
+
+
+@register_export("compare", "history-trail")
+def export_history_trail(args: Mapping[str, str]) -> pd.DataFrame:
+    """The history with, per row, the trail of each statement payload of its period as the view reads
+    it (`provenance_<statement>_*`, as the Company page's ratio CSV; a TTM or calendar-year row: the
+    quarter its TTM ends on)."""
+    table = export_history(args)
+    if table.empty:
+        return table
+    pin, as_of = _pinned(args)
+    mode = trails.View(as_of, valid_figures(args.get("figures")), pin).mode
+    period = "FY" if table["basis"].iloc[0] == "FY" else "Q"  # TTM and calendar years: quarter-end TTMs
+    parts = []
+    for symbol, rows in table.groupby("symbol", sort=False):
+        trail = trails.statement_trail(str(symbol), as_of, mode, pin, period)
+        days = pd.DatetimeIndex([pd.Timestamp(d) for d in rows["period_end"]])
+        columns = trails.trail_columns(trail, {kind: days for kind in trails.KINDS}, str(symbol), period)
+        parts.append(columns.set_axis(rows.index, axis=0))
+    return table.join(pd.concat(parts))
 
 
 @register_export("compare", "prices")

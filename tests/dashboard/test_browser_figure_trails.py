@@ -170,6 +170,15 @@ def test_a_click_on_a_compare_figure_shows_the_statement_and_close_it_came_from(
     text = _compare_card(tab, "AAPL", "pe", "P/E")
     assert f"run #{first} (full); its AAPL prices item" in text, text
     assert "historical-price-eod/full" in text
+    # The history (net margin, fiscal years) CSV + provenance: the latest year's income statement is the
+    # one the second run stored after FMP's restatement, its balance sheet the first run's.
+    history = list(csv.DictReader(io.StringIO(_csv_text(tab, "#compare-export-history-trail"))))
+    latest = max((r for r in history if r["symbol"] == "AAPL"), key=lambda r: r["period_end"])
+    income_run, income_filed = _statement(db, "income")
+    assert latest["provenance_income_run_id"] == str(income_run)
+    assert latest["provenance_income_filing_date"] == f"{income_filed:%Y-%m-%d}"
+    assert latest["provenance_balance_run_id"] == str(first)
+    assert latest["provenance_income_endpoint"] == "income-statement?symbol=AAPL&period=annual"
     rows = _compare_csv(tab)
     assert rows["AAPL"]["provenance_income_run_id"] == str(run_id)
     assert rows["AAPL"]["provenance_income_endpoint"] == endpoint

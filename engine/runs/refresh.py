@@ -197,6 +197,45 @@ def statement_lines_rows(rows: Iterable[asyncpg.Record]) -> list[tuple[Any, ...]
     return lines.rows({**row, "payload": orjson.loads(row["payload"])} for row in rows)
 
 
+def statement_pass_rows(rows: Iterable[asyncpg.Record]) -> tuple[pd.DataFrame, list[tuple[Any, ...]]]:
+    """metric_history's frame and statement_lines' rows of the same statement rows, parsed once (both
+    only read the payloads)."""
+    parsed = [{**row, "payload": orjson.loads(row["payload"])} for row in rows]
+    return history.metric_frame(*history.group_statements(parsed)), lines.rows(parsed)
+
+
+def _later(latest: str | None, stamp: str) -> str:
+    return max(latest, stamp) if latest else stamp
+
+
+async def refresh_statement_pass(
+    pool: asyncpg.Pool, symbols: Sequence[str]
+) -> tuple[tuple[int, str | None], tuple[int, str | None]]:
+    """Replace the metric_history and statement_lines rows of `symbols` from one read and parse of their
+    statements, BATCH_SYMBOLS at a time (two passes read and parsed every payload twice, at once: twice
+    the CPU, and twice the batches in memory); returns each table's rows written and latest change."""
+    metrics: tuple[int, str | None] = (0, None)
+    statement_lines: tuple[int, str | None] = (0, None)
+    async with contextlib.aclosing(_batches(pool, queries.SERVING_STATEMENTS, symbols)) as batches:
+        async for batch, rows in batches:
+            frame, records = await asyncio.to_thread(statement_pass_rows, rows)
+            del rows  # the batch's records are not needed for the writes
+            written = await _replace(pool, queries.DELETE_METRIC_HISTORY, (batch,), METRIC_HISTORY, frame)
+            latest = metrics[1]
+            if not frame.empty:
+                latest = _later(latest, max(frame["known_since"]).isoformat())
+            metrics = (metrics[0] + written, latest)
+            del frame
+            written = await _replace_records(
+                pool, queries.DELETE_STATEMENT_LINES, (batch,), STATEMENT_LINES, records, lines.COLUMNS
+            )
+            latest = statement_lines[1]
+            if records:
+                latest = _later(latest, max(r[-1] for r in records).isoformat())
+            statement_lines = (statement_lines[0] + written, latest)
+    return metrics, statement_lines
+
+
 async def refresh_statement_lines(pool: asyncpg.Pool, symbols: Sequence[str]) -> tuple[int, str | None]:
     """Replace the statement tables of `symbols`, BATCH_SYMBOLS at a time; returns rows written and the
     latest statement change they reflect."""
@@ -472,13 +511,7 @@ async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool =
         try:
             await _refresh_table(pool, outcome, since, until, full=full, ready=metrics_written)
         except REFRESH_ERRORS as exc:
-            outcome.state, outcome.error = "failed", f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
-            log.error(
-                "refresh of %s failed: %s",
-                name,
-                outcome.error,
-                extra={"event": "refresh_failed", "table": name},
-            )
+            _failed(outcome, exc)
         finally:
             if name == STATEMENT_CHANGES:
                 changes_written.set()
@@ -502,12 +535,62 @@ async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool =
         await _record(pool, basis, until, run_id)
         return [outcome, basis]
 
-    # The tables at once: metric_history computes on the engine's core while the screener's reads (and
-    # the month-end pass, when one is due) run in the database.
-    done = await asyncio.gather(*(one(name) for name in TABLES if name != SCREENER_BASIS_ROWS))
-    report = RefreshReport([outcome for outcomes in done for outcome in outcomes])
+    # One pass for both when their scopes agree (always, unless one of them failed alone last time).
+    shared = full or state.get(METRIC_HISTORY) == state.get(STATEMENT_LINES)
+    apart = (SCREENER_BASIS_ROWS, METRIC_HISTORY, STATEMENT_LINES) if shared else (SCREENER_BASIS_ROWS,)
+    # The tables at once: the statement pass computes on the engine's core while the screener's reads
+    # (and the month-end pass, when one is due) run in the database.
+    tasks = [one(name) for name in TABLES if name not in apart] + (
+        [_statement_pass(pool, None if full else state.get(METRIC_HISTORY), until, run_id, metrics_written)]
+        if shared
+        else []
+    )
+    done = await asyncio.gather(*tasks)
+    outcomes = sorted((o for outcomes in done for o in outcomes), key=lambda o: TABLES.index(o.name))
+    report = RefreshReport(outcomes)
     log.info("serving refresh", extra={"event": "refresh", "tables": report.as_dict()})
     return report
+
+
+async def _statement_pass(
+    pool: asyncpg.Pool, since: datetime | None, until: datetime, run_id: int | None, written: asyncio.Event
+) -> list[TableOutcome]:
+    """metric_history and statement_lines from one read and parse of the same scope's statements (a
+    failure fails both: they are written batch by batch together); `written` is set once it ends."""
+    started = time.monotonic()
+    outcomes = metrics, statement_lines = TableOutcome(METRIC_HISTORY), TableOutcome(STATEMENT_LINES)
+    try:
+        symbols = await _statement_scope(pool, since, until)
+        metrics.symbols = statement_lines.symbols = len(symbols)
+        done = await refresh_statement_pass(pool, symbols)
+        (metrics.rows, metrics.data_as_of), (statement_lines.rows, statement_lines.data_as_of) = done
+    except REFRESH_ERRORS as exc:
+        for outcome in outcomes:
+            _failed(outcome, exc)
+    finally:
+        written.set()
+    for outcome in outcomes:
+        outcome.seconds = time.monotonic() - started
+        await _record(pool, outcome, until, run_id)
+    return list(outcomes)
+
+
+def _failed(outcome: TableOutcome, exc: BaseException) -> None:
+    outcome.state, outcome.error = "failed", f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
+    log.error(
+        "refresh of %s failed: %s",
+        outcome.name,
+        outcome.error,
+        extra={"event": "refresh_failed", "table": outcome.name},
+    )
+
+
+async def _statement_scope(pool: asyncpg.Pool, since: datetime | None, until: datetime) -> list[str]:
+    """The companies whose statements changed since `since` (every company with statements: None)."""
+    if since is None:
+        return sorted(r["symbol"] for r in await _fetch(pool, queries.SERVING_STATEMENT_SYMBOLS))
+    rows = await _fetch(pool, queries.SERVING_CHANGED, STATEMENT_DATASETS, since, until)
+    return sorted(r["symbol"] for r in rows)
 
 
 async def _refresh_statement_table(
@@ -515,11 +598,7 @@ async def _refresh_statement_table(
 ) -> None:
     """A table computed from statements, for the companies whose statements changed since `since`."""
     name = outcome.name
-    if since is None:
-        symbols = sorted(r["symbol"] for r in await _fetch(pool, queries.SERVING_STATEMENT_SYMBOLS))
-    else:
-        rows = await _fetch(pool, queries.SERVING_CHANGED, STATEMENT_DATASETS, since, until)
-        symbols = sorted(r["symbol"] for r in rows)
+    symbols = await _statement_scope(pool, since, until)
     outcome.symbols = len(symbols)
     if name == METRIC_HISTORY:
         outcome.rows, outcome.data_as_of = await refresh_metric_history(pool, symbols)

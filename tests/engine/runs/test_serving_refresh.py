@@ -135,6 +135,30 @@ async def test_statement_lines_hold_the_company_pages_tables(pool: asyncpg.Pool,
     assert [c["value"] for c in cells] == list(aapl["line_values"][at :: len(aapl["lines"])])
 
 
+async def test_one_statement_pass_writes_what_two_separate_ones_write(pool: asyncpg.Pool) -> None:
+    """metric_history and statement_lines from one read and parse of each batch (their scopes agree)
+    equal the rows each table's own pass writes (one of them behind the other: read apart)."""
+    tables = ("metric_history", "statement_lines")
+
+    async def contents() -> dict[str, list[asyncpg.Record]]:
+        order = {
+            "metric_history": "symbol, basis, fiscal_date",
+            "statement_lines": "symbol, statement, basis",
+        }
+        return {t: await pool.fetch(f"SELECT * FROM {t} ORDER BY {order[t]}") for t in tables}
+
+    assert (await refresh(pool, full=True)).ok
+    together = await contents()
+    assert all(together.values())
+    await pool.execute("TRUNCATE metric_history, statement_lines")
+    await pool.execute("DELETE FROM serving_refreshes WHERE name = 'statement_lines'")  # behind: apart
+    report = {t.name: t for t in (await refresh(pool)).tables}
+    assert report["statement_lines"].rows == len(together["statement_lines"])
+    await pool.execute("DELETE FROM serving_refreshes WHERE name = 'metric_history'")
+    await refresh(pool)
+    assert await contents() == together
+
+
 async def test_month_end_closes_equal_the_former_per_request_query(pool: asyncpg.Pool) -> None:
     """month_end_closes holds each month's last finite close, as the Forecast page's query gave it."""
     await refresh(pool, full=True)

@@ -58,12 +58,8 @@ def _build() -> Picker:
         if not priced.empty
         else pd.Series(dtype=float)
     )
-    counts = queries.share_counts(svc.router)
-    shares = (
-        counts["profile_shares"].reindex(close.index)
-        if not counts.empty
-        else pd.Series(np.nan, index=close.index)
-    )
+    counts = queries.profile_shares(svc.router)
+    shares = counts.reindex(close.index) if not counts.empty else pd.Series(np.nan, index=close.index)
     caps = (close * shares).dropna()
     with_data = frozenset(close.index)
     options: list[dict[str, Any]] = []

@@ -154,3 +154,27 @@ def test_dated_serving_series_read_as_floats_by_date(router: ReplicaRouter, pg_d
     ):
         assert empty.empty
         assert empty.dtype == "float64"
+
+
+def test_profile_shares_equal_share_counts_profile_column(
+    router: ReplicaRouter, pg_database: Database
+) -> None:
+    """The picker's slim read of the profiles' share counts gives share_counts' profile_shares value for
+    value: market cap over price, NaN without a market cap or with a zero price (not infinite)."""
+    with psycopg.connect(pg_database.owner_url) as conn:
+        conn.execute(
+            "INSERT INTO companies (symbol, name, profile) VALUES ('CAPPED', 'Capped', %s),"
+            " ('NOCAP', 'No cap', %s), ('ZERO', 'Zero', %s)"
+            " ON CONFLICT (symbol) DO UPDATE SET profile = EXCLUDED.profile",
+            (
+                psycopg.types.json.Jsonb({"marketCap": 2e9, "price": 40.0}),
+                psycopg.types.json.Jsonb({"price": 10.0}),
+                psycopg.types.json.Jsonb({"marketCap": 5e9, "price": 0}),
+            ),
+        )
+    slim = queries.profile_shares(router)
+    full = queries.share_counts(router)["profile_shares"]
+    pd.testing.assert_series_equal(slim.sort_index(), full.sort_index(), check_exact=True, check_names=False)
+    assert slim["CAPPED"] == 5e7
+    assert np.isnan(slim["NOCAP"])
+    assert np.isnan(slim["ZERO"])

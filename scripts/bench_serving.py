@@ -4,6 +4,7 @@
 Usage:
     .venv/bin/python scripts/bench_serving.py --database NAME [--scope prices|statements|all]
                                               [--companies 50] [--record]
+    .venv/bin/python scripts/bench_serving.py --database NAME --table benchmark_returns|screener_rows|statements
 
 `--scope prices` (default) records a synthetic `prices` run in which every current member's item changed
 rows from a week before its last stored price (what a daily prices run leaves: a former member whose
@@ -12,10 +13,16 @@ run's end runs: the screener rows and sector medians whole, the S&P 500 series f
 day (each price load keeps its month-end closes itself).
 `--scope statements` records a synthetic `fundamentals` run in which `--companies` companies (default
 50, a busy reporting week) changed a quarterly income statement: their metric_history, statement_lines
-and restatement rows, then the screener and the S&P 500 series whole (share counts moved).
+and restatement rows, the screener whole, and the S&P 500 series from the earliest of their latest
+share counts (each company's last count is taken out of what the series was computed from,
+benchmark_inputs: as if it were newly reported; the refresh writes it back).
 `--scope all` times `refresh --all`: every table for every symbol (a full ingest's end, or the
 first refresh of a store). Prints wall seconds per table, the refresh's own CPU seconds (this process:
-the computation) and PostgreSQL's (the dev cluster's primary and replica), and the machine's load.
+the computation) and PostgreSQL's (the dev cluster's primary and replica), the process's peak RSS, and
+the machine's load.
+`--table` rebuilds one table alone, whole, from a current store (`statements`: metric_history and
+statement_lines, one pass): what each costs, its memory included (the peak RSS of this process, whose
+imports and pool take the figure printed as "before").
 The synthetic run is deleted at the end. NAME is a database of the dev cluster (MYCFA_DEVDB_DIR picks
 the cluster), e.g. one `scripts/bench_ingest.py --keep` loaded.
 """
@@ -26,6 +33,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -59,7 +67,50 @@ WITH run AS (INSERT INTO runs (job, state, finished_at) VALUES ('fundamentals', 
 INSERT INTO run_items (run_id, symbol, dataset, state, rows_changed, params, finished_at)
 SELECT run.run_id, chosen.symbol, 'income_quarter', 'done', 1, '{}'::jsonb, clock_timestamp()
   FROM run, chosen
-RETURNING run_id"""
+RETURNING run_id, symbol"""
+# Their latest share count as if the series had not seen it yet (schema 111).
+FORGET_LATEST_COUNTS = """
+DELETE FROM benchmark_inputs b USING (
+    SELECT DISTINCT ON (symbol) symbol, since FROM benchmark_inputs
+     WHERE kind = 'shares' AND symbol = ANY($1::text[]) ORDER BY symbol, since DESC) latest
+ WHERE b.symbol = latest.symbol AND b.kind = 'shares' AND b.since = latest.since"""
+
+
+TABLES_ALONE = ("benchmark_returns", "screener_rows", "statements")
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set so far (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+async def measure_alone(url: str, table: str) -> dict[str, Any]:
+    """One table's whole rebuild alone: wall, CPU (this process, Postgres) and this process's peak RSS."""
+    from engine.db import create_pool, queries
+    from engine.runs import refresh as serving
+
+    pool = await create_pool(url, max_size=4)
+    try:
+        symbols = sorted(r["symbol"] for r in await pool.fetch(queries.SERVING_STATEMENT_SYMBOLS))
+        before = peak_rss_mib()
+        cpu, pg, wall = time.process_time(), postgres_cpu(), time.perf_counter()
+        if table == "benchmark_returns":
+            await serving.refresh_benchmark(pool)
+        elif table == "screener_rows":
+            await serving.refresh_screener(pool)
+        else:
+            await serving.refresh_statement_pass(pool, symbols)
+        return {
+            "table": table,
+            "wall_s": round(time.perf_counter() - wall, 1),
+            "refresh_cpu_s": round(time.process_time() - cpu, 1),
+            "postgres_cpu_s": round(postgres_cpu() - pg, 1),
+            "peak_rss_mib": peak_rss_mib(),
+            "rss_before_mib": before,
+            "load": os.getloadavg()[0],
+        }
+    finally:
+        await pool.close()
 
 
 async def measure(url: str, scope: str, companies: int = 50) -> dict[str, Any]:
@@ -77,6 +128,8 @@ async def measure(url: str, scope: str, companies: int = 50) -> dict[str, Any]:
                 else pool.fetch(MARK_STATEMENTS_RUN, companies)
             )
             run_id = marked[0]["run_id"] if marked else None
+            if scope == "statements":
+                await pool.execute(FORGET_LATEST_COUNTS, [r["symbol"] for r in marked])
         cpu, pg, wall = time.process_time(), postgres_cpu(), time.perf_counter()
         report = await refresh(pool, full=scope == "all")
         return {
@@ -84,6 +137,7 @@ async def measure(url: str, scope: str, companies: int = 50) -> dict[str, Any]:
             "wall_s": round(time.perf_counter() - wall, 1),
             "refresh_cpu_s": round(time.process_time() - cpu, 1),
             "postgres_cpu_s": round(postgres_cpu() - pg, 1),
+            "peak_rss_mib": peak_rss_mib(),
             "tables": report.as_dict(),
             "load": os.getloadavg()[0],
         }
@@ -102,10 +156,22 @@ def main() -> int:
     parser.add_argument(
         "--companies", type=int, default=50, help="--scope statements: companies that reported (default 50)"
     )
+    parser.add_argument("--table", choices=TABLES_ALONE, help="rebuild this table alone, whole")
     add_record_argument(parser)
     args = parser.parse_args()
     info = json.loads(devdb("start", "--json"))
     url = info["owner_url"].rsplit("/", 1)[0] + "/" + args.database
+    if args.table:
+        alone = asyncio.run(measure_alone(url, args.table))
+        print(
+            f"bench_serving: {args.table} alone on {args.database}, load {alone['load']:.1f}: wall"
+            f" {alone['wall_s']} s, refresh CPU {alone['refresh_cpu_s']} s, Postgres CPU"
+            f" {alone['postgres_cpu_s']} s, peak RSS {alone['peak_rss_mib']} MiB"
+            f" ({alone['rss_before_mib']} before)"
+        )
+        if args.record:
+            record("bench_serving", {"database": args.database, **alone})
+        return 0
     figures = asyncio.run(measure(url, args.scope, args.companies))
     symbols = max((t.get("symbols", 0) for t in figures["tables"].values()), default=0)
     print(
@@ -113,7 +179,7 @@ def main() -> int:
     )
     print(
         f"  wall {figures['wall_s']} s, refresh CPU {figures['refresh_cpu_s']} s, Postgres CPU"
-        f" {figures['postgres_cpu_s']} s (the whole cluster's)"
+        f" {figures['postgres_cpu_s']} s (the whole cluster's), peak RSS {figures['peak_rss_mib']} MiB"
     )
     for name, table in figures["tables"].items():
         print(

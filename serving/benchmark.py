@@ -19,9 +19,19 @@ Built from what the store holds, so it is an approximation of the published inde
 
 The sums behind each date's figures add up over companies, so the refresh computes them a batch of
 companies at a time (`partial_sums`, then `finish`): its memory follows the batch, not the universe.
+
+What a day's figures read of a company beyond its prices is two step functions of the date, its
+`inputs` (`member_steps`, `share_steps`): whether it is a member, and its share count (looked up at the
+previous price date). Kept beside the series, they say from which day a change of membership or of a
+reported count can move it (`first_change`), so a restated or newly reported count recomputes the days
+from its period end, not the whole series.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -31,6 +41,12 @@ BENCHMARKS = (CAP, EQUAL)
 COLUMNS = ("benchmark", "date", "daily_return", "members", "coverage")
 # Per date, over the members with a return: how many, how many with a cap, and the sums the returns need.
 SUMS = ("members", "capped", "return_sum", "cap_sum", "cap_return_sum")
+# The inputs' kinds (benchmark_inputs, schema 111) and the first day of every step function: "from the start".
+MEMBER, SHARES = "member", "shares"
+ORIGIN = date(1, 1, 1)
+INPUT_COLUMNS = ("symbol", "kind", "since", "value")
+# A step function: ascending days from which each value holds (none before the first).
+Steps = list[tuple[date, float]]
 
 
 def _slices(codes: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +56,12 @@ def _slices(codes: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def partial_sums(
-    prices: pd.DataFrame, spells: pd.DataFrame, reported: pd.DataFrame, profile: pd.Series
+    prices: pd.DataFrame,
+    spells: pd.DataFrame,
+    reported: pd.DataFrame | None = None,
+    profile: pd.Series | None = None,
+    *,
+    steps: Mapping[str, Steps] | None = None,
 ) -> pd.DataFrame:
     """Per date, the SUMS over the companies in `prices` (add several batches' frames, then `finish`).
 
@@ -50,6 +71,7 @@ def partial_sums(
         reported: columns symbol, date (the period end), shares; counts that are not positive are ignored
             and of several for one period end (a quarter and its fiscal year) the last given wins.
         profile: symbol -> shares from the profile, for companies without a reported count.
+        steps: instead of `reported` and `profile`, their `share_steps`.
     """
     if prices.empty:
         return pd.DataFrame({name: [] for name in SUMS}, index=pd.DatetimeIndex([], name="date"))
@@ -68,7 +90,11 @@ def partial_sums(
     ret[~same], previous[~same] = np.nan, np.nan
     starts, stops = _slices(codes, len(symbols))
     member = _members(day, symbols, starts, stops, spells) & np.isfinite(ret)
-    shares = _shares(before, symbols, starts, stops, reported, profile)
+    if steps is None:
+        if reported is None or profile is None:
+            raise ValueError("partial_sums needs the reported and profile counts, or their steps")
+        steps = share_steps(reported, profile, symbols.astype(str))
+    shares = _shares(before, symbols, starts, stops, steps)
     cap = previous * shares  # the market cap at the company's previous close
     capped = member & np.isfinite(cap) & (cap > 0)
     dates, at = np.unique(day[member], return_inverse=True)
@@ -106,37 +132,111 @@ def _members(
 
 
 def _shares(
-    before: np.ndarray,
-    symbols: pd.Index,
-    starts: np.ndarray,
-    stops: np.ndarray,
-    reported: pd.DataFrame,
-    profile: pd.Series,
+    before: np.ndarray, symbols: pd.Index, starts: np.ndarray, stops: np.ndarray, steps: Mapping[str, Steps]
 ) -> np.ndarray:
-    """Per price row: the shares outstanding as of the company's previous price date (module docstring)."""
+    """Per price row: the shares outstanding as of the company's previous price date (`share_steps`)."""
     out = np.full(len(before), np.nan)
+    for i, symbol in enumerate(symbols):
+        own = steps.get(str(symbol))
+        if not own:
+            continue
+        lo, hi = int(starts[i]), int(stops[i])
+        # The first step holds from ORIGIN (before any price): the later ones' days pick the rest.
+        later = np.array([np.datetime64(day, "ns") for day, _ in own[1:]], dtype="datetime64[ns]")
+        counts = np.array([count for _, count in own], dtype=float)
+        out[lo:hi] = counts[np.searchsorted(later, before[lo:hi], "right")]
+    return out
+
+
+def share_steps(reported: pd.DataFrame, profile: pd.Series, symbols: Iterable[str]) -> dict[str, Steps]:
+    """Each of `symbols`' share count as a step function of the date it is looked up at (the module
+    docstring): from ORIGIN its first reported count, then from each period end the last count given for
+    it; the profile's count from ORIGIN for a company with no positive reported count; no steps without
+    either. Args as for `partial_sums`."""
     counts = reported["shares"].to_numpy(dtype=float)
     usable = reported[np.isfinite(counts) & (counts > 0)]
-    column = {str(s): i for i, s in enumerate(symbols)}
-    owner = np.array([column.get(str(s), -1) for s in usable["symbol"]], dtype=int)
-    ends = pd.to_datetime(usable["date"]).to_numpy(dtype="datetime64[ns]")
-    counts = usable["shares"].to_numpy(dtype=float)
-    keep = owner >= 0
-    owner, ends, counts = owner[keep], ends[keep], counts[keep]
-    order = np.lexsort((np.arange(len(owner)), ends, owner))  # by company, period end, then as given
-    owner, ends, counts = owner[order], ends[order], counts[order]
-    first, last = _slices(owner, len(symbols))
-    for i, symbol in enumerate(symbols):
-        lo, hi = int(starts[i]), int(stops[i])
-        if first[i] == last[i]:
-            fallback = profile.get(str(symbol), np.nan)
-            if fallback is not None and np.isfinite(fallback) and fallback > 0:
-                out[lo:hi] = float(fallback)
+    ends = pd.to_datetime(usable["date"]).dt.date.tolist()
+    by_symbol: dict[str, list[tuple[date, float]]] = {}
+    for symbol, end, count in zip(
+        usable["symbol"].astype(str), ends, usable["shares"].astype(float), strict=True
+    ):
+        by_symbol.setdefault(symbol, []).append((end, count))
+    out: dict[str, Steps] = {}
+    for symbol in symbols:
+        own = sorted(by_symbol.get(str(symbol), []), key=lambda step: step[0])  # stable: as given
+        if own:
+            last = {end: count for end, count in own}  # of several for one period end, the last given
+            out[str(symbol)] = _canonical([(ORIGIN, own[0][1]), *sorted(last.items())])
             continue
-        own_ends, own = ends[first[i] : last[i]], counts[first[i] : last[i]]
-        # The last period ended on or before the previous price date; before the first, the first count.
-        at = np.searchsorted(own_ends, before[lo:hi], "right") - 1
-        out[lo:hi] = own[np.maximum(at, 0)]
+        fallback = profile.get(str(symbol), np.nan)
+        if fallback is not None and np.isfinite(fallback) and fallback > 0:
+            out[str(symbol)] = [(ORIGIN, float(fallback))]
+    return out
+
+
+def member_steps(spells: pd.DataFrame) -> dict[str, Steps]:
+    """Each symbol's membership (1 a member, 0 not) as a step function: added <= date < removed over its
+    spells (NaT ends open; ORIGIN before an open start)."""
+    by_symbol: dict[str, list[tuple[date, date | None]]] = {}
+    for symbol, added, removed in spells[["symbol", "added", "removed"]].itertuples(index=False):
+        start = ORIGIN if pd.isna(added) else pd.Timestamp(added).date()
+        end = None if pd.isna(removed) else pd.Timestamp(removed).date()
+        by_symbol.setdefault(str(symbol), []).append((start, end))
+    out: dict[str, Steps] = {}
+    for symbol, own in by_symbol.items():
+        days = sorted({ORIGIN} | {d for spell in own for d in spell if d is not None})
+        inside = [
+            (day, 1.0 if any(a <= day and (r is None or day < r) for a, r in own) else 0.0) for day in days
+        ]
+        out[symbol] = _canonical(inside)
+    return out
+
+
+def _canonical(steps: Steps) -> Steps:
+    """`steps` (ascending, distinct days) without those that repeat the value before them: one form for
+    one function."""
+    out: Steps = []
+    for day, value in steps:
+        if not out or not _same(out[-1][1], value):
+            out.append((day, value))
+    return out
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def _first_difference(a: Steps, b: Steps) -> date | None:
+    """The first day two step functions differ on (NaN before a first step), None when never."""
+    i = j = 0
+    value_a = value_b = math.nan
+    for day in sorted({d for d, _ in a} | {d for d, _ in b}):
+        while i < len(a) and a[i][0] <= day:
+            value_a, i = a[i][1], i + 1
+        while j < len(b) and b[j][0] <= day:
+            value_b, j = b[j][1], j + 1
+        if not _same(value_a, value_b):
+            return day
+    return None
+
+
+def first_change(old: Mapping[str, Steps], new: Mapping[str, Steps], symbols: Iterable[str]) -> date | None:
+    """The first day on which any of `symbols`' step functions differ between `old` and `new` (ORIGIN:
+    from the start), None when they are equal."""
+    days = [_first_difference(old.get(s, []), new.get(s, [])) for s in symbols]
+    return min((d for d in days if d is not None), default=None)
+
+
+def input_rows(kind: str, steps: Mapping[str, Steps]) -> list[tuple[str, str, date, float]]:
+    """benchmark_inputs rows (INPUT_COLUMNS) of one kind's step functions."""
+    return [(symbol, kind, day, value) for symbol in sorted(steps) for day, value in steps[symbol]]
+
+
+def input_steps(rows: Iterable[tuple[str, str, date, float]]) -> dict[str, dict[str, Steps]]:
+    """benchmark_inputs rows back into step functions, by kind and symbol (rows by symbol and day)."""
+    out: dict[str, dict[str, Steps]] = {MEMBER: {}, SHARES: {}}
+    for symbol, kind, day, value in sorted(rows, key=lambda r: (r[1], r[0], r[2])):
+        out[kind].setdefault(symbol, []).append((day, float(value)))
     return out
 
 

@@ -480,6 +480,23 @@ SELECT min(least(CAST(params->>'from' AS date), CAST(params->'readjusted'->>'fro
   FROM run_items
  WHERE state = 'done' AND rows_changed > 0 AND dataset = 'prices' AND finished_at > $1 AND finished_at <= $2"""
 SERVING_MEMBERSHIP = "SELECT symbol, added, removed FROM sp500_membership"
+# The share count of a current member from its profile (market cap over price): the S&P 500 series'
+# count for a company without a reported one.
+SERVING_PROFILE_SHARES = """
+SELECT symbol, CAST(profile->>'marketCap' AS float8) / NULLIF(CAST(profile->>'price' AS float8), 0) AS shares
+  FROM sp500_members
+ WHERE jsonb_typeof(profile->'marketCap') = 'number' AND jsonb_typeof(profile->'price') = 'number'"""
+SERVING_COMPANIES_CHANGED_SYMBOLS = "SELECT symbol FROM companies WHERE updated_at > $1 AND updated_at <= $2"
+# What the series was last computed from (schema 111): every membership step, and the share-count steps
+# of the companies asked for.
+SERVING_BENCHMARK_INPUTS_KEPT = "SELECT EXISTS (SELECT 1 FROM benchmark_inputs)"
+SERVING_BENCHMARK_INPUTS = """
+SELECT symbol, kind, since, value FROM benchmark_inputs
+ WHERE kind = 'member' OR (kind = 'shares' AND symbol = ANY($1::text[]))"""
+DELETE_BENCHMARK_INPUTS = "DELETE FROM benchmark_inputs"
+DELETE_BENCHMARK_INPUTS_OF = (
+    "DELETE FROM benchmark_inputs WHERE kind = 'member' OR (kind = 'shares' AND symbol = ANY($1::text[]))"
+)
 SERVING_REPORTED_SHARES = """
 SELECT symbol, fiscal_date,
        CASE WHEN jsonb_typeof(payload->'weightedAverageShsOut') = 'number'

@@ -41,6 +41,7 @@ SCREENER_BASIS_ROWS = "screener_basis_rows"
 STATEMENT_CHANGES, METRIC_HISTORY_FIRST = "statement_changes", "metric_history_first"
 # The S&P 500 cap- and equal-weighted daily returns (schema 181): universe-wide, rebuilt whole.
 BENCHMARK_RETURNS = "benchmark_returns"
+BENCHMARK_INPUTS = "benchmark_inputs"  # what it was computed from beyond prices (schema 111)
 BENCHMARK_BATCH = 50  # companies per read and sum of benchmark_returns (~475,000 prices each since 1990)
 # The Company page's statement tables, typed (schema 101).
 STATEMENT_LINES = "statement_lines"
@@ -57,6 +58,7 @@ TABLES = (
 )
 STATEMENT_TABLES = (METRIC_HISTORY, STATEMENT_CHANGES, METRIC_HISTORY_FIRST, STATEMENT_LINES)
 STATEMENT_DATASETS = [d.name for d in STATEMENTS]
+INCOME_DATASETS = [d.name for d in STATEMENTS if d.kind == "income"]  # the reported share counts
 BATCH_SYMBOLS = 25  # companies per read, compute and replace of metric_history (~500 statement rows each)
 TIMEOUT_S = 300.0
 MAX_ERROR = 500
@@ -417,13 +419,44 @@ async def _replace_screener(
             )
 
 
+@dataclass(slots=True)
+class BenchmarkInputs:
+    """What benchmark_returns reads beyond prices (serving/benchmark.py): the membership spells, the
+    profiles' share counts, and the membership as step functions (benchmark_inputs, schema 111)."""
+
+    spells: pd.DataFrame
+    profile: pd.Series
+    members: dict[str, benchmark.Steps]
+
+
+async def benchmark_inputs(pool: asyncpg.Pool) -> BenchmarkInputs:
+    spells = _frame(await _fetch(pool, queries.SERVING_MEMBERSHIP), ("symbol", "added", "removed"))
+    for name in ("added", "removed"):
+        spells[name] = pd.to_datetime(spells[name])
+    found = await _fetch(pool, queries.SERVING_PROFILE_SHARES)
+    profile = pd.Series(
+        {r["symbol"]: float(r["shares"]) for r in found if r["shares"] is not None}, dtype=float
+    )
+    return BenchmarkInputs(spells, profile, benchmark.member_steps(spells))
+
+
+def _reported(rows: Sequence[asyncpg.Record]) -> pd.DataFrame:
+    """SERVING_REPORTED_SHARES' rows as `benchmark.partial_sums` takes them."""
+    shares = _frame(rows, ("symbol", "date", "shares"))
+    shares["date"] = pd.to_datetime(shares["date"])
+    shares["shares"] = pd.to_numeric(shares["shares"], errors="coerce").astype(float)
+    return shares
+
+
 def benchmark_sums(
     priced: Sequence[asyncpg.Record],
+    symbols: Sequence[str],
     spells: pd.DataFrame,
     reported: Sequence[asyncpg.Record],
     profile: pd.Series,
-) -> pd.DataFrame:
-    """One batch's per-date sums for benchmark_returns (CPU only: run in a thread)."""
+) -> tuple[pd.DataFrame, dict[str, benchmark.Steps]]:
+    """One batch's per-date sums for benchmark_returns and its companies' share-count steps (CPU only:
+    run in a thread)."""
     sizes = [len(r["days"]) for r in priced]
     days = np.fromiter((d for r in priced for d in r["days"]), dtype=np.int64, count=sum(sizes))
     prices = pd.DataFrame(
@@ -434,30 +467,28 @@ def benchmark_sums(
             "value": np.fromiter((v for r in priced for v in r["values"]), dtype=float, count=sum(sizes)),
         }
     )
-    shares = _frame(reported, ("symbol", "date", "shares"))
-    shares["date"] = pd.to_datetime(shares["date"])
-    shares["shares"] = pd.to_numeric(shares["shares"], errors="coerce").astype(float)
-    return benchmark.partial_sums(prices, spells, shares, profile)
+    steps = benchmark.share_steps(_reported(reported), profile, symbols)
+    return benchmark.partial_sums(prices, spells, steps=steps), steps
 
 
-async def refresh_benchmark(pool: asyncpg.Pool, start: date | None = None) -> tuple[int, int, str | None]:
+async def refresh_benchmark(
+    pool: asyncpg.Pool,
+    start: date | None = None,
+    *,
+    inputs: BenchmarkInputs | None = None,
+    changed: dict[str, benchmark.Steps] | None = None,
+) -> tuple[int, int, str | None]:
     """Rebuild benchmark_returns whole (or its days from `start` on), in one transaction, from the per-date
     sums of BENCHMARK_BATCH companies at a time (memory follows the batch); returns the companies, rows
-    written and latest date.
+    written and latest date. Its inputs (benchmark_inputs) are written with it: all of them when whole,
+    else the membership's and `changed`'s share counts when `changed` is given (the ones compared).
 
     From `start`: each company's prices from its last one before `start` (a day's return needs the close
     before it), so every day from `start` on sums exactly the rows a whole rebuild sums, in the same order.
     """
-    spells = _frame(await _fetch(pool, queries.SERVING_MEMBERSHIP), ("symbol", "added", "removed"))
-    for name in ("added", "removed"):
-        spells[name] = pd.to_datetime(spells[name])
-    counts = await _fetch(pool, queries.SERVING_SHARE_COUNTS)
-    profile = pd.Series(
-        {r["symbol"]: float(r["profile_shares"]) for r in counts if r["profile_shares"] is not None},
-        dtype=float,
-    )
+    inputs = inputs or await benchmark_inputs(pool)
     symbols = [r["symbol"] for r in await _fetch(pool, queries.SERVING_BENCHMARK_SYMBOLS)]
-    parts = []
+    parts, shares = [], {}
     for at in range(0, len(symbols), BENCHMARK_BATCH):
         batch = symbols[at : at + BENCHMARK_BATCH]
         priced = await (
@@ -466,19 +497,59 @@ async def refresh_benchmark(pool: asyncpg.Pool, start: date | None = None) -> tu
             else _fetch(pool, queries.SERVING_BENCHMARK_PRICES_FROM, batch, start)
         )
         reported = await _fetch(pool, queries.SERVING_REPORTED_SHARES, batch)
-        parts.append(await asyncio.to_thread(benchmark_sums, priced, spells, reported, profile))
+        sums, steps = await asyncio.to_thread(
+            benchmark_sums, priced, batch, inputs.spells, reported, inputs.profile
+        )
+        parts.append(sums)
+        shares.update(steps)
+        del priced, reported
     sums = pd.concat(parts) if parts else pd.DataFrame()
     if start is not None and not sums.empty:  # the days before `start` lack the returns they read
         sums = sums[sums.index >= pd.Timestamp(start)]
     frame = benchmark.finish(sums)
-    delete, args = (
-        (queries.DELETE_BENCHMARK_RETURNS, ())
-        if start is None
-        else (queries.DELETE_BENCHMARK_RETURNS_FROM, (start,))
+    kept = shares if start is None else changed
+    rows = None
+    if kept is not None:
+        rows = benchmark.input_rows(benchmark.MEMBER, inputs.members) + benchmark.input_rows(
+            benchmark.SHARES, kept
+        )
+    written = await _replace_benchmark(
+        pool, start, frame, rows, None if start is None else sorted(kept or ())
     )
-    written = await _replace(pool, delete, args, BENCHMARK_RETURNS, frame)
     as_of = str(max(frame["date"])) if not frame.empty else None
     return len(symbols), written, as_of
+
+
+@store_boundary
+async def _replace_benchmark(
+    pool: asyncpg.Pool,
+    start: date | None,
+    frame: pd.DataFrame,
+    inputs: list[tuple[str, str, date, float]] | None,
+    of: list[str] | None,
+) -> int:
+    """One transaction: the series' rows (all, or from `start`) and, when given, the inputs they were
+    computed from (all, or the membership's and those of `of`)."""
+    records = _records(frame)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(queries.SERVING_LOCK, BENCHMARK_RETURNS, timeout=TIMEOUT_S)
+        if start is None:
+            await conn.execute(queries.DELETE_BENCHMARK_RETURNS, timeout=TIMEOUT_S)
+        else:
+            await conn.execute(queries.DELETE_BENCHMARK_RETURNS_FROM, start, timeout=TIMEOUT_S)
+        if records:
+            await conn.copy_records_to_table(
+                BENCHMARK_RETURNS, records=records, columns=list(frame.columns), timeout=TIMEOUT_S
+            )
+        if inputs is not None:
+            if of is None:
+                await conn.execute(queries.DELETE_BENCHMARK_INPUTS, timeout=TIMEOUT_S)
+            else:
+                await conn.execute(queries.DELETE_BENCHMARK_INPUTS_OF, of, timeout=TIMEOUT_S)
+            await conn.copy_records_to_table(
+                BENCHMARK_INPUTS, records=inputs, columns=list(benchmark.INPUT_COLUMNS), timeout=TIMEOUT_S
+            )
+    return len(records)
 
 
 async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool = False) -> RefreshReport:
@@ -664,18 +735,41 @@ async def _refresh_universe(
 async def _refresh_benchmark_table(
     pool: asyncpg.Pool, outcome: TableOutcome, since: datetime | None, until: datetime
 ) -> None:
-    """benchmark_returns: whole when statements (share counts), profiles, companies or the index moved
-    since its last success; when only prices did, the days from the earliest one a price item loaded
-    (a daily run's week, not every member's whole history)."""
+    """benchmark_returns from the first day anything it reads moved since its last success: the earliest
+    day a price item loaded (its window start, or its re-adjusted history's), and the first day a
+    membership or a share count differs from those the series was computed from (benchmark_inputs: a
+    restated or new quarter's count moves the days from its period end on). Whole when it never
+    succeeded, when a price item had no window, or when a change reaches back to the start."""
+    inputs = await benchmark_inputs(pool)
     start: date | None = None
-    if since is not None:
-        others = [*STATEMENT_DATASETS, "profile"]
-        moved = bool(await _fetch(pool, queries.SERVING_CHANGED, others, since, until))
-        moved = moved or (await _fetch(pool, queries.SERVING_COMPANIES_CHANGED, since, until))[0][0]
-        moved = moved or (await _fetch(pool, queries.SERVING_MEMBERSHIP_CHANGED, since, until))[0][0]
-        if not moved:
-            prices = (await _fetch(pool, queries.SERVING_PRICES_CHANGED_FROM, since, until))[0]
-            if prices["start"] is None and not prices["whole"]:
-                return  # nothing it reads moved
-            start = None if prices["whole"] else prices["start"]
-    outcome.symbols, outcome.rows, outcome.data_as_of = await refresh_benchmark(pool, start)
+    changed: dict[str, benchmark.Steps] | None = None
+    if since is not None and (await _fetch(pool, queries.SERVING_BENCHMARK_INPUTS_KEPT))[0][0]:
+        prices = (await _fetch(pool, queries.SERVING_PRICES_CHANGED_FROM, since, until))[0]
+        # Whose share counts may have moved: income statements (the reported counts) or a profile (the
+        # count of a company without one, of a current member only) changed.
+        moved = await _fetch(pool, queries.SERVING_CHANGED, [*INCOME_DATASETS, "profile"], since, until)
+        touched = await _fetch(pool, queries.SERVING_COMPANIES_CHANGED_SYMBOLS, since, until)
+        suspects = sorted(
+            ({r["symbol"] for r in moved} | {r["symbol"] for r in touched}) & set(inputs.members)
+        )
+        kept = benchmark.input_steps(
+            tuple(r) for r in await _fetch(pool, queries.SERVING_BENCHMARK_INPUTS, suspects)
+        )
+        members = set(kept[benchmark.MEMBER]) | set(inputs.members)
+        first = benchmark.first_change(kept[benchmark.MEMBER], inputs.members, sorted(members))
+        if first is not None:
+            changed = {}  # the membership's steps are written again
+        if suspects:
+            reported = _reported(await _fetch(pool, queries.SERVING_REPORTED_SHARES, suspects))
+            current = benchmark.share_steps(reported, inputs.profile, suspects)
+            counted = benchmark.first_change(kept[benchmark.SHARES], current, suspects)
+            if counted is not None:
+                changed = current
+                first = counted if first is None else min(first, counted)
+        days = [d for d in (prices["start"], first) if d is not None]
+        if not days and not prices["whole"]:
+            return  # nothing it reads moved
+        start = None if prices["whole"] or min(days) <= benchmark.ORIGIN else min(days)
+    outcome.symbols, outcome.rows, outcome.data_as_of = await refresh_benchmark(
+        pool, start, inputs=inputs, changed=changed
+    )

@@ -115,3 +115,46 @@ def test_no_prices_give_no_rows() -> None:
     got = bm.index_returns(empty, SPELLS, REPORTED, PROFILE)
     assert got.empty
     assert list(got.columns) == list(bm.COLUMNS)
+
+
+def test_share_and_member_steps_say_from_which_day_the_series_can_move() -> None:
+    """A company's count and membership as step functions: the first count stands from the start, a
+    period's count from its end (of a quarter and a year on one date the last given), the profile's for
+    a company without one; `first_change` is the first day either differs, nothing when equal."""
+    reported = pd.DataFrame(
+        {
+            "symbol": ["A", "A", "A", "A", "B"],
+            "date": pd.to_datetime(["2020-03-31", "2020-06-30", "2020-06-30", "2020-09-30", "2021-01-01"]),
+            "shares": [10.0, 11.0, 12.0, 12.0, -1.0],  # B's is not a count
+        }
+    )
+    steps = bm.share_steps(reported, pd.Series({"B": 7.0, "C": 5.0}), ["A", "B", "D"])
+    assert steps == {
+        "A": [(bm.ORIGIN, 10.0), (date(2020, 6, 30), 12.0)],  # Sep repeats Jun's count: one step
+        "B": [(bm.ORIGIN, 7.0)],
+    }
+    restated = reported.assign(shares=[10.0, 11.0, 12.0, 15.0, -1.0])
+    moved = bm.share_steps(restated, pd.Series({"B": 7.0}), ["A", "B"])
+    assert bm.first_change(steps, moved, ["A", "B"]) == date(2020, 9, 30)
+    assert bm.first_change(steps, steps, ["A", "B"]) is None
+    first = bm.share_steps(
+        reported.assign(shares=[9.0, 11.0, 12.0, 12.0, -1.0]), pd.Series(dtype=float), ["A"]
+    )
+    assert bm.first_change(steps, first, ["A"]) == bm.ORIGIN  # the first count: from the start
+
+    members = bm.member_steps(SPELLS)
+    assert members["A"] == [(bm.ORIGIN, 1.0)]
+    assert members["B"] == [(bm.ORIGIN, 0.0), (DAYS[3].date(), 1.0)]
+    left = SPELLS.assign(removed=[pd.NaT, DAYS[7], DAYS[6]])
+    assert bm.first_change(members, bm.member_steps(left), ["A", "B", "C"]) == DAYS[7].date()
+    rows = bm.input_rows(bm.MEMBER, members) + bm.input_rows(bm.SHARES, steps)
+    assert bm.input_steps(rows) == {bm.MEMBER: members, bm.SHARES: steps}
+
+
+def test_a_series_from_steps_equals_one_from_the_reported_counts() -> None:
+    """partial_sums on `share_steps` (what the refresh passes) equals it on the counts, bit for bit."""
+    prices = _prices()
+    steps = bm.share_steps(REPORTED, PROFILE, ["A", "B", "C"])
+    pd.testing.assert_frame_equal(
+        bm.partial_sums(prices, SPELLS, steps=steps), bm.partial_sums(prices, SPELLS, REPORTED, PROFILE)
+    )

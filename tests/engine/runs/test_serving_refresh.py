@@ -203,7 +203,7 @@ async def test_refresh_recomputes_only_what_runs_changed(pool: asyncpg.Pool) -> 
     assert report["metric_history"].symbols == report["statement_lines"].symbols == 1
     assert report["month_end_closes"].symbols == 0  # the price loads keep it current themselves
     assert report["screener_rows"].symbols == len(seed.SYMBOLS)  # prices moved: every row again
-    assert report["benchmark_returns"].symbols == len(seed.SYMBOLS)  # and the S&P 500 series, whole
+    assert report["benchmark_returns"].symbols == len(seed.SYMBOLS)  # the S&P 500 series from MSFT's window
     revenue = await pool.fetchval(
         "SELECT revenue FROM metric_history WHERE symbol = 'KO' AND basis = 'FY' AND fiscal_date = '2024-12-31'"
     )
@@ -525,3 +525,58 @@ async def test_a_prices_run_recomputes_the_benchmark_from_its_first_day_only(poo
     # A price item without a window (its whole history) or a statement change: the whole table again.
     await _run_changed(pool, [("KO", "prices", {})])
     assert {t.name: t for t in (await refresh(pool)).tables}["benchmark_returns"].rows == len(after)
+
+
+async def _benchmark_rows(pool: asyncpg.Pool) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in await pool.fetch("SELECT * FROM benchmark_returns ORDER BY benchmark, date")]
+
+
+async def test_a_restated_share_count_recomputes_the_benchmark_from_its_period_end(
+    pool: asyncpg.Pool,
+) -> None:
+    """A fundamentals run that restated a quarter's share count recomputes benchmark_returns from that
+    quarter's end only: those days equal a whole rebuild's bit for bit, the days before are left as they
+    were; a statement change that moves no count (revenue) recomputes nothing; a restated first count (it
+    also stands for the days before the first report) rebuilds the series whole."""
+    await refresh(pool, full=True)
+    before = await _benchmark_rows(pool)
+    end = await pool.fetchval(
+        "UPDATE statements SET updated_at = now(), payload = jsonb_set(payload, '{weightedAverageShsOut}',"
+        " to_jsonb((payload->>'weightedAverageShsOut')::float8 * 1.5))"
+        " WHERE symbol = 'KO' AND kind = 'income' AND period <> 'FY' AND fiscal_date = (SELECT max(fiscal_date)"
+        " FROM statements WHERE symbol = 'KO' AND kind = 'income' AND period <> 'FY' AND fiscal_date <= '2024-06-30')"
+        " RETURNING fiscal_date"
+    )
+    assert end is not None
+    await _run_changed(pool, [("KO", "income_quarter", {}), ("KO", "balance_quarter", {})])
+    report = {t.name: t for t in (await refresh(pool)).tables}
+    after = await _benchmark_rows(pool)
+    recent = [r for r in after if r[1] >= end]
+    assert report["benchmark_returns"].rows == len(recent) < len(after) // 10
+    assert [r for r in after if r[1] < end] == [r for r in before if r[1] < end]
+    assert recent != [r for r in before if r[1] >= end]  # KO's larger cap moved the cap-weighted days
+    await refresh_benchmark(pool)  # the whole rebuild
+    assert await _benchmark_rows(pool) == after
+
+    await pool.execute(
+        "UPDATE statements SET updated_at = now(), payload = jsonb_set(payload, '{revenue}', '1.0')"
+        " WHERE symbol = 'KO' AND kind = 'income' AND period <> 'FY' AND fiscal_date = $1",
+        end,
+    )
+    await _run_changed(pool, [("KO", "income_quarter", {})])
+    assert {t.name: t for t in (await refresh(pool)).tables}["benchmark_returns"].rows == 0
+
+    first = await pool.fetchval(
+        "UPDATE statements SET updated_at = now(), payload = jsonb_set(payload, '{weightedAverageShsOut}',"
+        " to_jsonb((payload->>'weightedAverageShsOut')::float8 * 2))"
+        " WHERE symbol = 'KO' AND kind = 'income' AND (period, fiscal_date) = (SELECT period, fiscal_date"
+        " FROM statements WHERE symbol = 'KO' AND kind = 'income' ORDER BY fiscal_date, period = 'FY' LIMIT 1)"
+        " RETURNING fiscal_date"
+    )
+    assert first is not None
+    await _run_changed(pool, [("KO", "income_annual", {})])
+    report = {t.name: t for t in (await refresh(pool)).tables}
+    whole = await _benchmark_rows(pool)
+    assert report["benchmark_returns"].rows == len(whole) == len(after)
+    await refresh_benchmark(pool)
+    assert await _benchmark_rows(pool) == whole

@@ -14,7 +14,7 @@ from dash import dcc
 
 from dashboard.analytics import indicators
 from dashboard.analytics.fundamentals import dupont, ratios
-from dashboard.components import serving_state, statement_order
+from dashboard.components import serving_state, statement_order, with_rows
 from dashboard.components.inputs import InvalidInput
 from dashboard.data import queries
 from dashboard.services import services
@@ -465,7 +465,14 @@ def restated(symbol: str, as_of: str | None) -> pd.DataFrame:
     """Statement rows restated after `as_of` (every restated row when None): kind, period, fiscal_date."""
     svc = services()
     return svc.cache.cached(
-        "restated", (symbol, as_of), lambda: queries.restatements(svc.router, symbol, as_of)
+        "restated",
+        (symbol, as_of),
+        lambda: with_rows.read(
+            "revised",
+            symbol,
+            queries.RESTATEMENT_COLUMNS,
+            lambda: queries.restatements(svc.router, symbol, as_of),
+        ),
     )
 
 

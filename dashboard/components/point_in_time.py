@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from dash import dcc, html
 
-from dashboard.components import formats, tables, withheld
+from dashboard.components import formats, tables, with_rows, withheld
 from dashboard.components.inputs import InvalidInput, valid_number
 from dashboard.data import queries
 from dashboard.services import services
@@ -71,7 +71,12 @@ def restatement_rows(symbol: str, kind: str, period: str, pin: int | None = None
     rows = svc.cache.cached(
         "company-changes",
         (symbol, kind, tuple(labels)),
-        lambda: queries.company_changes(svc.router, symbol, kind, labels),
+        lambda: with_rows.read(
+            "changed",
+            symbol,
+            queries.CHANGE_COLUMNS,
+            lambda: queries.company_changes(svc.router, symbol, kind, labels),
+        ),
     )
     if pin is None or rows.empty:
         return rows
@@ -331,8 +336,7 @@ def provenance_card(
 
 def withheld_text(symbol: str, keep: Any) -> str:
     """The company's withheld rows that `keep` (a row -> bool) picks: field = raw value (rule: reason)."""
-    svc = services()
-    rows = svc.cache.cached("company-withheld", (symbol,), lambda: queries.withheld_rows(svc.router, symbol))
+    rows = withheld.rows(symbol)
     return "; ".join(
         f"{r['field'] or 'the row'} = {r['raw_value'] or '?'} ({r['rule']}: {r['reason']})"
         for r in rows.to_dict("records")

@@ -17,7 +17,7 @@ import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
 
-from dashboard.components import statement_order
+from dashboard.components import statement_order, with_rows
 from dashboard.data import queries
 from dashboard.services import services
 
@@ -31,7 +31,13 @@ TRAILING_YEAR = pd.Timedelta(days=300)  # TTM sums the quarters ending within th
 def rows(symbol: str) -> pd.DataFrame:
     """The company's withheld rows (`queries.withheld_rows`), cached per symbol."""
     svc = services()
-    return svc.cache.cached("company-withheld", (symbol,), lambda: queries.withheld_rows(svc.router, symbol))
+    return svc.cache.cached(
+        "company-withheld",
+        (symbol,),
+        lambda: with_rows.read(
+            "withheld", symbol, queries.WITHHELD_COLUMNS, lambda: queries.withheld_rows(svc.router, symbol)
+        ),
+    )
 
 
 def statement_rows(symbol: str, kind: str | None, labels: Sequence[str]) -> pd.DataFrame:

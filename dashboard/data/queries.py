@@ -653,6 +653,44 @@ def restatements(router: ReplicaRouter, symbol: str, as_of: str | None) -> pd.Da
     )
 
 
+RESTATEMENT_COLUMNS = ("kind", "period", "fiscal_date", "restated")  # `restatements`' columns
+
+
+def _distinct_symbols(name: str, table: str) -> str:
+    """A recursive query `name` of the distinct symbols of `table` (its index leads with symbol) by a
+    skip scan: one index probe per company, where DISTINCT would read every row."""
+    return (
+        f"{name}(symbol) AS ((SELECT symbol FROM {table} ORDER BY symbol LIMIT 1) UNION ALL"
+        f" SELECT (SELECT t.symbol FROM {table} t WHERE t.symbol > s.symbol ORDER BY t.symbol LIMIT 1)"
+        f" FROM {name} s WHERE s.symbol IS NOT NULL)"
+    )
+
+
+_WITH_ROWS = (
+    f"WITH RECURSIVE {_distinct_symbols('revised', 'statement_revisions')},"
+    f" {_distinct_symbols('changed', 'statement_changes')}"
+    " SELECT 'revised' AS part, symbol FROM revised WHERE symbol IS NOT NULL"
+    " UNION ALL SELECT 'changed', symbol FROM changed WHERE symbol IS NOT NULL"
+    " UNION ALL (SELECT DISTINCT 'withheld', symbol FROM withheld_values WHERE symbol IS NOT NULL)"
+)
+
+
+def companies_with_rows(router: ReplicaRouter) -> dict[str, frozenset[str]]:
+    """The companies with any row `restatements` ("revised": statement_revisions), `company_changes`
+    ("changed": statement_changes) or `withheld_rows` ("withheld") could read, in one query: for the
+    others (most companies on most stores) those per-company reads have no rows, and are not sent."""
+    result = _result(router, _WITH_ROWS)
+    found: dict[str, set[str]] = {"revised": set(), "changed": set(), "withheld": set()}
+    for part, symbol in result.rows:
+        found[str(part)].add(str(symbol))
+    return {part: frozenset(symbols) for part, symbols in found.items()}
+
+
+def no_rows(columns: Sequence[str]) -> pd.DataFrame:
+    """The frame `_read` gives for a query of these columns that found no rows."""
+    return pd.DataFrame([], columns=list(columns))
+
+
 # -- The serving layer's derived tables (schema/100, docs/serving.md) ----------------------------------
 def serving_state(router: ReplicaRouter) -> dict[str, dict[str, Any]]:
     """Each derived table's last refresh (state, succeeded_at, error, data_as_of); {} before schema 100."""
@@ -908,11 +946,16 @@ def withheld_by_rule(router: ReplicaRouter) -> pd.DataFrame:
     )
 
 
+WITHHELD_COLUMNS = (
+    "last_seen", "symbol", "dataset", "kind", "period", "day", "rule", "field", "raw_value", "reason", "times_seen",
+)  # fmt: skip
+
+
 def withheld_rows(router: ReplicaRouter, symbol: str | None = None, limit: int = 200) -> pd.DataFrame:
     """The latest withheld rows (of one company, when given): what, the rule, the raw value, the reason."""
     return _read(
         router,
-        "SELECT last_seen, symbol, dataset, kind, period, day, rule, field, raw_value, reason, times_seen"
+        f"SELECT {', '.join(WITHHELD_COLUMNS)}"
         " FROM withheld_values WHERE CAST(:symbol AS text) IS NULL OR symbol = :symbol"
         " ORDER BY last_seen DESC, quarantine_id DESC LIMIT :limit",
         {"symbol": symbol, "limit": limit},
@@ -1004,12 +1047,17 @@ STATEMENT_ENDPOINTS = {
 }
 
 
+CHANGE_COLUMNS = (
+    "fiscal_date", "period", "field", "old_value", "new_value", "change", "seen_at", "restated_on",
+    "old_filing_date", "new_filing_date", "old_run_id", "new_run_id", "per_share_only",
+)  # fmt: skip
+
+
 def company_changes(router: ReplicaRouter, symbol: str, kind: str, periods: Sequence[str]) -> pd.DataFrame:
     """One company's restated lines of one statement kind and periods, newest restatement first."""
     return _read(
         router,
-        "SELECT fiscal_date, period, field, old_value, new_value, change, seen_at, restated_on,"
-        " old_filing_date, new_filing_date, old_run_id, new_run_id, per_share_only FROM statement_changes"
+        f"SELECT {', '.join(CHANGE_COLUMNS)} FROM statement_changes"
         " WHERE symbol = :symbol AND kind = :kind AND period = ANY(:periods)"
         " ORDER BY seen_at DESC, fiscal_date DESC, field",
         {"symbol": symbol, "kind": kind, "periods": list(periods)},

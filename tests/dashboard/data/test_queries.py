@@ -178,3 +178,51 @@ def test_profile_shares_equal_share_counts_profile_column(
     assert slim["CAPPED"] == 5e7
     assert np.isnan(slim["NOCAP"])
     assert np.isnan(slim["ZERO"])
+
+
+def test_companies_with_rows_name_every_company_the_per_company_reads_find(
+    router: ReplicaRouter, pg_database: Database
+) -> None:
+    """The one query of which companies have a revision, a restated line or a withheld row holds exactly
+    the DISTINCT symbols of those tables; for a company it leaves out, each per-company read gives the
+    very frame `no_rows` stands in for it (columns, no rows)."""
+    with psycopg.connect(pg_database.owner_url) as conn:
+        kind, period, day = conn.execute(
+            "SELECT kind, period, fiscal_date FROM statements WHERE symbol = %s LIMIT 1", (SYMBOL,)
+        ).fetchone()  # type: ignore[misc]
+        conn.execute(  # a restatement: the trigger keeps the old payload in statement_revisions
+            "UPDATE statements SET payload = payload || '{\"restated\": 1}'"
+            " WHERE symbol = %s AND kind = %s AND period = %s AND fiscal_date = %s",
+            (SYMBOL, kind, period, day),
+        )
+        conn.execute(
+            "INSERT INTO statement_changes (symbol, kind, period, fiscal_date, field, seen_at, restated_on,"
+            " per_share_only) VALUES (%s, %s, %s, %s, 'revenue', now(), %s, false)",
+            (SYMBOL, kind, period, day, day),
+        )
+        conn.execute(
+            "INSERT INTO quarantine (dataset, symbol, reason, payload)"
+            " VALUES ('prices', 'ZZW', 'non-finite close', '{\"date\": \"2024-01-02\"}'),"
+            " ('companies', NULL, 'missing symbol', '{}')"
+        )
+        expected = {
+            part: frozenset(row[0] for row in conn.execute(sql))
+            for part, sql in (
+                ("revised", "SELECT DISTINCT symbol FROM statement_revisions"),
+                ("changed", "SELECT DISTINCT symbol FROM statement_changes"),
+                ("withheld", "SELECT DISTINCT symbol FROM withheld_values WHERE symbol IS NOT NULL"),
+            )
+        }
+    found = queries.companies_with_rows(router)
+    assert found == expected
+    assert SYMBOL in found["revised"]
+    assert SYMBOL in found["changed"]
+    assert "ZZW" in found["withheld"]
+    for frame, columns in (
+        (queries.withheld_rows(router, "NOPE"), queries.WITHHELD_COLUMNS),
+        (queries.restatements(router, "NOPE", None), queries.RESTATEMENT_COLUMNS),
+        (queries.company_changes(router, "NOPE", "income", ["FY"]), queries.CHANGE_COLUMNS),
+    ):
+        pd.testing.assert_frame_equal(frame, queries.no_rows(columns))
+    assert not queries.withheld_rows(router, "ZZW").empty
+    assert not queries.company_changes(router, SYMBOL, kind, [period]).empty

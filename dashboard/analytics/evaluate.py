@@ -19,11 +19,13 @@ from dashboard.analytics.errors import NotEnoughDataError
 from dashboard.analytics.portfolio import (
     MIN_RETURNS,
     TRADING_DAYS,
+    Performance,
     _dispersed,
+    _performance,
     beta_on,
     performance,
-    portfolio_returns,
     versus_benchmark,
+    weight_array,
 )
 
 GROWTH_START = 10_000.0
@@ -66,19 +68,25 @@ def relative(returns: pd.Series, benchmark: pd.Series, *, periods_per_year: int 
     if _same_dates(returns, benchmark):
         # The Portfolio page's case (both on the holdings' dates): the rows both have, on the arrays.
         # pandas' concat, dropna and a second join in versus_benchmark cost ~3 ms of a ~4 ms call.
-        r, b = returns.to_numpy(), benchmark.to_numpy()
-        kept = ~(np.isnan(r) | np.isnan(b))
-        r, b = r[kept], b[kept]
-        if len(r) < MIN_RETURNS + 1:
-            raise NotEnoughDataError("fewer than three dates shared with the benchmark")
-        active = r - b
-        beta = beta_on(r, b)
-    else:
-        joined = pd.concat([returns.rename("r"), benchmark.rename("b")], axis=1).dropna()
-        if len(joined) < MIN_RETURNS + 1:
-            raise NotEnoughDataError("fewer than three dates shared with the benchmark")
-        active = (joined["r"] - joined["b"]).to_numpy()
-        beta = versus_benchmark(joined["r"], joined["b"], periods_per_year=periods_per_year).beta
+        return _relative_on(returns.to_numpy(), benchmark.to_numpy(), periods_per_year)
+    joined = pd.concat([returns.rename("r"), benchmark.rename("b")], axis=1).dropna()
+    if len(joined) < MIN_RETURNS + 1:
+        raise NotEnoughDataError("fewer than three dates shared with the benchmark")
+    active = (joined["r"] - joined["b"]).to_numpy()
+    beta = versus_benchmark(joined["r"], joined["b"], periods_per_year=periods_per_year).beta
+    return _active(active, beta, periods_per_year)
+
+
+def _relative_on(r: np.ndarray, b: np.ndarray, periods_per_year: int) -> Relative:
+    """`relative` of two return arrays of the same dates (the rows where neither is NaN)."""
+    kept = ~(np.isnan(r) | np.isnan(b))
+    r, b = r[kept], b[kept]
+    if len(r) < MIN_RETURNS + 1:
+        raise NotEnoughDataError("fewer than three dates shared with the benchmark")
+    return _active(r - b, beta_on(r, b), periods_per_year)
+
+
+def _active(active: np.ndarray, beta: float, periods_per_year: int) -> Relative:
     mean = float(active.mean()) * periods_per_year
     error = float(active.std(ddof=1)) * float(np.sqrt(periods_per_year))
     ratio = mean / error if error > 0 else float("nan")
@@ -117,6 +125,11 @@ def regression(returns: pd.Series, benchmark: pd.Series, *, weekly: bool = False
             joined.index = pd.DatetimeIndex(joined.index)
             joined = ((1.0 + joined).groupby(pd.Grouper(freq=WEEK)).prod(min_count=1) - 1.0).dropna()
         y, x = joined["r"].to_numpy(dtype=float), joined["b"].to_numpy(dtype=float)
+    return _ols(y, x)
+
+
+def _ols(y: np.ndarray, x: np.ndarray) -> Regression:
+    """`regression`'s fit of the shared periods' returns `y` on the benchmark's `x`."""
     if len(y) < MIN_RETURNS + 1:
         raise NotEnoughDataError("fewer than three periods shared with the benchmark")
     if not _dispersed(float(x.std()), x):
@@ -140,22 +153,38 @@ def _weekly(dates: pd.DatetimeIndex, *series: np.ndarray) -> tuple[np.ndarray, .
     """Each series compounded over the Friday-ending weeks its dates fall in (ascending, midnight), as
     `(1 + s).groupby(pd.Grouper(freq="W-FRI")).prod() - 1` gives it for the weeks with a date: the same
     products in the same order (1 x the first day, x the next...), one column of days at a time."""
+    weeks = _weeks(dates)
+    return tuple(_compound(weeks, values) for values in series)
+
+
+Weeks = tuple[np.ndarray, np.ndarray, int, int] | None  # each day's week and place in it; weeks, width
+
+
+def _weeks(dates: pd.DatetimeIndex) -> Weeks:
+    """Which Friday-ending week each of `dates` (ascending, midnight) falls in, and its place in that
+    week: computed once for every series on those dates."""
     if not len(dates):
-        return tuple(np.array([], dtype=float) for _ in series)
+        return None
     days = dates.to_numpy(dtype="datetime64[D]").astype(np.int64)
     friday = days + (4 - (days + 3) % 7) % 7  # 1970-01-01 was a Thursday (weekday 3); Friday is 4
     starts = np.flatnonzero(np.r_[True, friday[1:] != friday[:-1]])
     week = np.cumsum(np.r_[True, friday[1:] != friday[:-1]]) - 1
     position = np.arange(len(days)) - starts[week]
-    out = []
-    for values in series:
-        grid = np.ones((len(starts), int(position.max()) + 1))
-        grid[week, position] = 1.0 + values
-        product = grid[:, 0].copy()
-        for column in range(1, grid.shape[1]):
-            product = product * grid[:, column]
-        out.append(product - 1.0)
-    return tuple(out)
+    return week, position, len(starts), int(position.max()) + 1
+
+
+def _compound(weeks: Weeks, values: np.ndarray) -> np.ndarray:
+    """`values` compounded over the `weeks` their dates fall in (`_weekly`, one series)."""
+    if weeks is None:
+        return np.array([], dtype=float)
+    week, position, count, width = weeks
+    grid = np.ones((count, width))
+    grid[week, position] = 1.0 + values
+    product = grid[:, 0].copy()
+    for column in range(1, width):
+        product = product * grid[:, column]
+    out: np.ndarray = product - 1.0
+    return out
 
 
 def _fits(returns: pd.Series, benchmark: pd.Series) -> tuple[float, float, float]:
@@ -231,24 +260,32 @@ def side_by_side(
         risk_free: annual risk-free rate as a fraction.
         benchmark: daily benchmark returns (None: the relative rows are empty).
     """
-    returns = {name: portfolio_returns(prices, weights) for name, weights in portfolios.items()}
+    values = prices.to_numpy(dtype=float)
+    daily = values[1:] / values[:-1] - 1.0  # each asset's, once: `portfolio_returns` per portfolio
+    dates = prices.index[1:]
+    shared = _Shared.of(dates, benchmark)
+    returns: dict[str, np.ndarray] = {}
     columns: dict[str, list[float]] = {}
-    for name, series in returns.items():
-        perf = performance(series, risk_free=risk_free)
-        rel = relative(series, benchmark) if benchmark is not None else None
-        columns[name] = [
-            perf.annualized_return,
-            perf.annualized_volatility,
-            perf.sharpe,
-            perf.max_drawdown.depth,
-            perf.cumulative_return,
-            *(
-                (rel.active_return, rel.tracking_error, rel.information_ratio, rel.beta)
-                if rel is not None
-                else (np.nan,) * 4
-            ),
-            *(_fits(series, benchmark) if benchmark is not None else (np.nan,) * REGRESSION_ROWS),
-        ]
+    for name, weights in portfolios.items():
+        returns[name] = mine = daily @ weight_array(weights, prices.columns)
+        # On the arrays where the Series' functions would keep every row (finite returns; a benchmark on
+        # the same dates): the same arithmetic, without pandas' construction and checks, which cost more
+        # than the statistics (~1 ms a portfolio, four a request).
+        plain = bool(np.isfinite(mine).all()) and len(mine) >= MIN_RETURNS
+        series = None if plain else pd.Series(mine, index=dates, name="portfolio")
+        perf = (
+            _performance(mine, dates, risk_free, 0.95, TRADING_DAYS)
+            if series is None
+            else performance(series, risk_free=risk_free)
+        )
+        rel: Relative | None = None
+        fits: tuple[float, ...] = (np.nan,) * REGRESSION_ROWS
+        if shared is not None and series is None:
+            rel, fits = _relative_on(mine, shared.benchmark, TRADING_DAYS), shared.fits(mine)
+        elif benchmark is not None:
+            series = pd.Series(mine, index=dates, name="portfolio") if series is None else series
+            rel, fits = relative(series, benchmark), _fits(series, benchmark)
+        columns[name] = _column(perf, rel, fits)
     if benchmark is not None:
         shown = benchmark.reindex(prices.index[1:])
         perf = performance(shown.dropna(), risk_free=risk_free)
@@ -264,26 +301,93 @@ def side_by_side(
             1.0,
             *(1.0,) * REGRESSION_ROWS,
         ]
-        returns[benchmark_name] = shown.fillna(0.0)
+        returns[benchmark_name] = shown.fillna(0.0).to_numpy()
     stats = pd.DataFrame(
         {"statistic": [r for r, _ in ROWS], "unit": [u for _, u in ROWS], **columns},
     )
     growth = pd.DataFrame(
-        {name: GROWTH_START * np.cumprod(np.append(1.0, 1.0 + s.to_numpy())) for name, s in returns.items()},
+        {name: GROWTH_START * np.cumprod(np.append(1.0, 1.0 + s)) for name, s in returns.items()},
         index=prices.index,
     )
-    return SideBySide(stats, growth, frontier_points(prices, portfolios))
+    return SideBySide(stats, growth, _frontier_points(daily, prices.columns, portfolios))
+
+
+def _column(perf: Performance, rel: Relative | None, fits: tuple[float, ...]) -> list[float]:
+    """One portfolio's ROWS."""
+    return [
+        perf.annualized_return,
+        perf.annualized_volatility,
+        perf.sharpe,
+        perf.max_drawdown.depth,
+        perf.cumulative_return,
+        *(
+            (rel.active_return, rel.tracking_error, rel.information_ratio, rel.beta)
+            if rel is not None
+            else (np.nan,) * 4
+        ),
+        *fits,
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """A benchmark on the portfolios' own dates (the Portfolio page's case), with what every portfolio's
+    regressions on it share: its finite days, its weeks and its weekly returns."""
+
+    benchmark: np.ndarray
+    finite: np.ndarray
+    weeks: Weeks
+    weekly: np.ndarray | None  # None: the dates are not plain days, the weekly fit goes through pandas
+    series: pd.Series
+
+    @classmethod
+    def of(cls, dates: pd.Index, benchmark: pd.Series | None) -> _Shared | None:
+        """None without a benchmark, or one not on `dates` (then each portfolio joins it in pandas)."""
+        if (
+            benchmark is None
+            or benchmark.dtype != np.float64
+            or not benchmark.index.equals(dates)
+            or not dates.is_unique
+        ):
+            return None
+        b = benchmark.to_numpy()
+        finite = np.isfinite(b)
+        if not _daily_dates(dates):
+            return cls(b, finite, None, None, benchmark)
+        weeks = _weeks(pd.DatetimeIndex(dates[finite]))
+        return cls(b, finite, weeks, _compound(weeks, b[finite]), benchmark)
+
+    def fits(self, mine: np.ndarray) -> tuple[float, float, float]:
+        """`_fits` of finite returns on the benchmark's dates, on the arrays."""
+        if self.weekly is None:
+            return _fits(pd.Series(mine, index=self.series.index), self.series)
+        out = []
+        for weekly in (False, True):
+            y, x = mine[self.finite], self.benchmark[self.finite]
+            if weekly:
+                y, x = _compound(self.weeks, y), self.weekly
+            try:
+                fit = _ols(y, x)
+            except NotEnoughDataError:
+                fit = Regression(np.nan, np.nan, 0)
+            out.append(fit)
+        return out[0].r_squared, out[1].beta, out[1].r_squared
 
 
 def frontier_points(prices: pd.DataFrame, portfolios: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
     """Each portfolio's and each asset's (volatility, expected return) on the frontier's axes."""
     values = prices.to_numpy(dtype=float)
-    daily = values[1:] / values[:-1] - 1.0
+    return _frontier_points(values[1:] / values[:-1] - 1.0, prices.columns, portfolios)
+
+
+def _frontier_points(
+    daily: np.ndarray, columns: pd.Index, portfolios: Mapping[str, Mapping[str, float]]
+) -> pd.DataFrame:
     n = len(daily)
     mu = np.prod(1.0 + daily, axis=0) ** (TRADING_DAYS / n) - 1.0
     cov = optimize.ledoit_wolf(daily)
     rows = []
-    symbols = list(prices.columns)
+    symbols = list(columns)
     for name, weights in portfolios.items():
         w = np.array([float(weights.get(s, 0.0)) for s in symbols])
         w = w / w.sum()

@@ -95,6 +95,11 @@ def align_prices(prices: pd.DataFrame) -> tuple[pd.DataFrame, Alignment]:
 
 def normalise_weights(weights: Mapping[str, float], symbols: pd.Index) -> pd.Series:
     """Weights as a Series over `symbols`, scaled to sum to 1; unknown symbols or a zero sum raise."""
+    return pd.Series(weight_array(weights, symbols), index=pd.Index(list(symbols)), dtype=float)
+
+
+def weight_array(weights: Mapping[str, float], symbols: pd.Index) -> np.ndarray:
+    """`normalise_weights`' values as an array (a Series per portfolio cost more than its statistics)."""
     unknown = [s for s in weights if s not in symbols]
     if unknown:
         raise AnalyticsError(f"weights for symbols without prices: {unknown}")
@@ -103,7 +108,8 @@ def normalise_weights(weights: Mapping[str, float], symbols: pd.Index) -> pd.Ser
     total = w.sum()
     if not np.isfinite(w).all() or total == 0:
         raise AnalyticsError("weights must be finite with a non-zero sum")
-    return pd.Series(w / total, index=pd.Index(list(symbols)), dtype=float)
+    out: np.ndarray = w / total
+    return out
 
 
 def portfolio_returns(
@@ -113,12 +119,12 @@ def portfolio_returns(
 
     rebalance=True keeps the weights constant every day; False buys and holds from the first date.
     """
-    w = normalise_weights(weights, prices.columns)
     if rebalance:
+        w = weight_array(weights, prices.columns)
         values = prices.to_numpy(dtype=float)
-        daily = (values[1:] / values[:-1] - 1.0) @ w.to_numpy()  # pct_change @ w, without pandas' alignment
+        daily = (values[1:] / values[:-1] - 1.0) @ w  # pct_change @ w, without pandas' alignment
         return pd.Series(daily, index=prices.index[1:], name="portfolio")
-    value = (prices / prices.iloc[0]) @ w
+    value = (prices / prices.iloc[0]) @ normalise_weights(weights, prices.columns)
     return value.pct_change(fill_method=None).iloc[1:].rename("portfolio")
 
 
@@ -155,9 +161,9 @@ class Drawdown:
     recovery: pd.Timestamp | None  # None: not recovered by the end of the series
 
 
-def _wealth(r: pd.Series) -> np.ndarray:
+def _wealth(values: np.ndarray) -> np.ndarray:
     """The wealth index 1, (1 + r1), (1 + r1)(1 + r2), ...: it starts the day before the first return."""
-    return np.concatenate([[1.0], np.cumprod(1.0 + r.to_numpy())])
+    return np.concatenate([[1.0], np.cumprod(1.0 + values)])
 
 
 def drawdown_series(returns: pd.Series, start: pd.Timestamp) -> pd.Series:
@@ -169,7 +175,7 @@ def drawdown_series(returns: pd.Series, start: pd.Timestamp) -> pd.Series:
     r = _returns(returns)
     if start >= r.index[0]:
         raise AnalyticsError(f"start {start} must be before the first return ({r.index[0]})")
-    wealth = _wealth(r)
+    wealth = _wealth(r.to_numpy())
     index = pd.DatetimeIndex(r.index).insert(0, start)  # not a list of Timestamps: ~5 ms for ten years
     return pd.Series(wealth / np.maximum.accumulate(wealth) - 1.0, index=index, name="drawdown")
 
@@ -177,7 +183,12 @@ def drawdown_series(returns: pd.Series, start: pd.Timestamp) -> pd.Series:
 def max_drawdown(returns: pd.Series) -> Drawdown:
     """Maximum drawdown of the wealth index 1, (1 + r1), (1 + r1)(1 + r2), ... with its dates."""
     r = _returns(returns)
-    wealth = _wealth(r)
+    return _max_drawdown(r.to_numpy(), r.index)
+
+
+def _max_drawdown(values: np.ndarray, index: pd.Index) -> Drawdown:
+    """`max_drawdown` of finite returns `values` dated by `index`."""
+    wealth = _wealth(values)
     peaks = np.maximum.accumulate(wealth)
     dd = wealth / peaks - 1.0
     trough_i = int(np.argmin(dd))
@@ -187,7 +198,7 @@ def max_drawdown(returns: pd.Series) -> Drawdown:
     after = np.nonzero(wealth[trough_i:] >= wealth[peak_i])[0]
 
     def date(i: int) -> pd.Timestamp | None:  # wealth[i] is the value after return i - 1; 0 is the start
-        return r.index[i - 1] if i > 0 else None
+        return index[i - 1] if i > 0 else None
 
     recovery = date(trough_i + int(after[0])) if after.size else None
     return Drawdown(float(dd[trough_i]), date(peak_i), date(trough_i), recovery)
@@ -231,8 +242,15 @@ def performance(
     if not 0.0 < confidence < 1.0:
         raise AnalyticsError(f"confidence must be in (0, 1), got {confidence}")
     r = _returns(returns)
-    n = len(r)
-    values = r.to_numpy()
+    return _performance(r.to_numpy(), r.index, risk_free, confidence, periods_per_year)
+
+
+def _performance(
+    values: np.ndarray, index: pd.Index, risk_free: float, confidence: float, periods_per_year: int
+) -> Performance:
+    """`performance` of finite returns `values` (at least MIN_RETURNS) dated by `index`, on the array:
+    the Portfolio page computes it for five series a request."""
+    n = len(values)
     excess = values - ((1.0 + risk_free) ** (1.0 / periods_per_year) - 1.0)
     growth = float(np.prod(1.0 + values))
     # A -100 % day leaves nothing: growth 0 and CAGR -100 % (NaN only for a negative wealth, below -100 %).
@@ -241,7 +259,7 @@ def performance(
     excess_std = float(np.std(excess, ddof=1))
     downside = float(np.sqrt(np.sum(np.minimum(excess, 0.0) ** 2) / n))
     root = np.sqrt(periods_per_year)
-    dd = max_drawdown(r)
+    dd = _max_drawdown(values, index)
     alpha = 1.0 - confidence
     var_hist = float(np.quantile(values, alpha))  # what Series.quantile computes, without its ~0.5 ms
     tail = values[values <= var_hist]
@@ -350,6 +368,7 @@ class Report:
     frontier: pd.DataFrame
     weights: pd.DataFrame
     note: str
+    prices: pd.DataFrame | None = None  # the aligned closes it was computed on (`align_prices`)
 
 
 def report(
@@ -435,4 +454,5 @@ def report(
         frontier=frontier,
         weights=weights_table.rename_axis("symbol").reset_index(),
         note=alignment.message,
+        prices=aligned,
     )

@@ -70,7 +70,7 @@ def analyse(request: Request, as_of: str | None = None, pin: int | None = None) 
             closes[closes.index <= pd.Timestamp(last)] if last else closes, request
         )
         result = portfolio.report(prices, weights, risk_free=request.rate, bounds=bounds)
-        aligned, _ = portfolio.align_prices(prices)
+        aligned = result.prices if result.prices is not None else portfolio.align_prices(prices)[0]
         table = result.weights.set_index("symbol")
         optimised = {
             key: {str(s): float(w) for s, w in table[key].items()} for key in OPTIMISERS if key in table

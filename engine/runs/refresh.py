@@ -77,6 +77,7 @@ class TableOutcome:
     seconds: float = 0.0
     error: str | None = None
     data_as_of: str | None = None
+    during_run: int = 0  # of `symbols`, written while the run ran (engine/runs/following.py)
 
 
 @dataclass(slots=True)
@@ -93,6 +94,7 @@ class RefreshReport:
         return {
             t.name: {"state": t.state, "symbols": t.symbols, "rows": t.rows, "seconds": t.seconds}
             | ({"error": t.error} if t.error else {})
+            | ({"during_run": t.during_run} if t.during_run else {})
             for t in self.tables
         }
 
@@ -208,6 +210,31 @@ def statement_pass_rows(rows: Iterable[asyncpg.Record]) -> tuple[pd.DataFrame, l
 
 def _later(latest: str | None, stamp: str) -> str:
     return max(latest, stamp) if latest else stamp
+
+
+def _latest(one: str | None, other: str | None) -> str | None:
+    return _later(one, other) if other is not None else one
+
+
+@dataclass(slots=True)
+class Followed:
+    """The companies whose metric_history and statement_lines a run wrote while it ran
+    (engine/runs/following.py), and per table the rows and latest statement change written."""
+
+    symbols: set[str] = field(default_factory=set)
+    metric_rows: int = 0
+    metric_as_of: str | None = None
+    lines_rows: int = 0
+    lines_as_of: str | None = None
+
+    def add(self, batch: Sequence[str], done: tuple[tuple[int, str | None], tuple[int, str | None]]) -> None:
+        """A batch `refresh_statement_pass` wrote, with what it returned."""
+        (metric_rows, metric_as_of), (lines_rows, lines_as_of) = done
+        self.symbols.update(batch)
+        self.metric_rows += metric_rows
+        self.metric_as_of = _latest(self.metric_as_of, metric_as_of)
+        self.lines_rows += lines_rows
+        self.lines_as_of = _latest(self.lines_as_of, lines_as_of)
 
 
 async def refresh_statement_pass(
@@ -552,9 +579,12 @@ async def _replace_benchmark(
     return len(records)
 
 
-async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool = False) -> RefreshReport:
+async def refresh(
+    pool: asyncpg.Pool, *, run_id: int | None = None, full: bool = False, followed: Followed | None = None
+) -> RefreshReport:
     """Refresh every derived table for what changed since its last success (or whole); never raises
-    for a table's failure: it is recorded in serving_refreshes and in the report.
+    for a table's failure: it is recorded in serving_refreshes and in the report. `followed`: the
+    companies whose metric_history and statement_lines the run wrote already (engine/runs/following.py).
 
     Raises:
         StoreUnavailable: the database went away for longer than the outage bound.
@@ -612,7 +642,11 @@ async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool =
     # The tables at once: the statement pass computes on the engine's core while the screener's reads
     # (and the month-end pass, when one is due) run in the database.
     tasks = [one(name) for name in TABLES if name not in apart] + (
-        [_statement_pass(pool, None if full else state.get(METRIC_HISTORY), until, run_id, metrics_written)]
+        [
+            _statement_pass(
+                pool, None if full else state.get(METRIC_HISTORY), until, run_id, metrics_written, followed
+            )
+        ]
         if shared
         else []
     )
@@ -624,17 +658,30 @@ async def refresh(pool: asyncpg.Pool, *, run_id: int | None = None, full: bool =
 
 
 async def _statement_pass(
-    pool: asyncpg.Pool, since: datetime | None, until: datetime, run_id: int | None, written: asyncio.Event
+    pool: asyncpg.Pool,
+    since: datetime | None,
+    until: datetime,
+    run_id: int | None,
+    written: asyncio.Event,
+    followed: Followed | None = None,
 ) -> list[TableOutcome]:
     """metric_history and statement_lines from one read and parse of the same scope's statements (a
-    failure fails both: they are written batch by batch together); `written` is set once it ends."""
+    failure fails both: they are written batch by batch together), but for the companies the run
+    `followed` (written during the run: counted here); `written` is set once it ends."""
     started = time.monotonic()
     outcomes = metrics, statement_lines = TableOutcome(METRIC_HISTORY), TableOutcome(STATEMENT_LINES)
+    followed = followed or Followed()
     try:
-        symbols = await _statement_scope(pool, since, until)
-        metrics.symbols = statement_lines.symbols = len(symbols)
+        scope = await _statement_scope(pool, since, until)
+        symbols = [s for s in scope if s not in followed.symbols]
+        metrics.symbols = statement_lines.symbols = len(symbols) + len(followed.symbols)
+        metrics.during_run = statement_lines.during_run = len(followed.symbols)
         done = await refresh_statement_pass(pool, symbols)
         (metrics.rows, metrics.data_as_of), (statement_lines.rows, statement_lines.data_as_of) = done
+        metrics.rows += followed.metric_rows
+        metrics.data_as_of = _latest(metrics.data_as_of, followed.metric_as_of)
+        statement_lines.rows += followed.lines_rows
+        statement_lines.data_as_of = _latest(statement_lines.data_as_of, followed.lines_as_of)
     except REFRESH_ERRORS as exc:
         for outcome in outcomes:
             _failed(outcome, exc)

@@ -34,6 +34,7 @@ from engine.fmp.entitlements import Entitlements
 from engine.runs import ledger
 from engine.runs.bulk import BulkData
 from engine.runs.datasets import REGISTRY, Job, served_datasets
+from engine.runs.following import StatementFollower
 from engine.runs.lock import run_lock
 from engine.runs.loop import RunLoop
 from engine.runs.metrics import RunMetrics, emf_line
@@ -50,7 +51,7 @@ from engine.runs.usage import save_usage, start_quota
 log = logging.getLogger("engine.run")
 
 PRICE_ENDPOINTS = 2  # historical-price-eod/full + dividend-adjusted, per window
-POOL_EXTRA = 2  # connections beyond the workers: ledger writes and the heartbeat
+POOL_EXTRA = 3  # connections beyond the workers: ledger writes, the heartbeat, the statement follower
 
 
 def policy_for(settings: EngineSettings, fmp: FMPClient, ent: Entitlements, today: date) -> PlanPolicy:
@@ -329,10 +330,12 @@ class RunService:
         bulk = self.bulk or BulkData(fmp, {item.symbol for item in items})  # resumed: found on first use
         policy = policy_for(self.settings, fmp, ent, today)
         planned_requests = sum(estimate_requests(item, policy, today) for item in items)
+        # Each company's statement tables are written as soon as its statement items are in (not all at the end).
+        follower = StatementFollower(pool, items)
         loop = RunLoop(
             pool=pool,
             run_id=run_id,
-            handler=item_handler(fmp, pool, today, bulk, run_id=run_id),
+            handler=follower.wrap(item_handler(fmp, pool, today, bulk, run_id=run_id)),
             metrics=metrics,
             concurrency=self.settings.fmp_concurrency,
             total_items=sum(counts.values()),
@@ -348,9 +351,10 @@ class RunService:
             failed_before=counts.get("failed", 0) + counts.get("skipped", 0),
         )
         metrics.bulk = dict(bulk.access)
+        followed = await follower.close()
         if outcome.exit_code not in (ExitCode.INTERRUPTED, ExitCode.AUTH) and self.lock_lost is None:
             # What the run changed, into the tables the pages read (a failure is recorded, not raised).
-            metrics.serving = (await refresh(pool, run_id=run_id)).as_dict()
+            metrics.serving = (await refresh(pool, run_id=run_id, followed=followed)).as_dict()
         summary = metrics.as_dict()
         exit_code, error = outcome.exit_code, outcome.error
         if self.lock_lost is not None:  # stopped for the database, not by a signal

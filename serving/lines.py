@@ -111,8 +111,10 @@ def _company_rows(symbol: str, statements: Mapping[tuple[str, str], _Statement])
 def _cells(matrix: np.ndarray) -> list[float | None]:
     """The matrix row-major, NaN as None (NULL: SQL never meets NaN)."""
     flat = matrix.ravel()
-    finite = np.isfinite(flat)
-    return [v if ok else None for v, ok in zip(flat.tolist(), finite.tolist(), strict=True)]
+    cells = flat.astype(object)  # each cell a Python float, as tolist() gives it
+    cells[~np.isfinite(flat)] = None
+    values: list[float | None] = cells.tolist()
+    return values
 
 
 def table_frame(

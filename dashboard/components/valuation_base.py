@@ -11,7 +11,7 @@ import pandas as pd
 from dashboard.analytics import valuation
 from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.fundamentals import field, ratios, tax_rate
-from dashboard.components import benchmark_data, company_data, pins, universe_data
+from dashboard.components import benchmark_data, company_data, pins, serving_state, universe_data
 from dashboard.components.valuation_inputs import usable_beta
 from dashboard.data import queries
 from dashboard.services import services
@@ -46,8 +46,12 @@ def base_inputs(symbol: str, as_of: str | None = None, pin: int | None = None) -
     """
     columns = (*BASE_FIGURES, "effective_tax_rate")
     live = as_of is None and pin is None
-    stored = company_data.history(symbol, "FY", columns) if live else None
     router = services().router
+    if live and serving_state.usable(serving_state.METRIC_HISTORY):
+        row = queries.valuation_base(router, symbol, columns)
+        if row is not None:  # the figures, share counts and beta below in one read
+            return _live_base(symbol, row)
+    stored = company_data.history(symbol, "FY", columns) if live else None
     if stored is not None:
         if stored.empty:
             raise AnalyticsError(f"no annual statements for {symbol}")
@@ -81,9 +85,44 @@ def base_inputs(symbol: str, as_of: str | None = None, pin: int | None = None) -
         )
         quarter = quarters.index[-1] if not quarters.empty else None
         price = queries.last_close(router, symbol, pins.last_day(as_of, pin))
+    beta = profile_beta(symbol) if live else math.nan
+    return _base(symbol, figures, tax, year, candidates, quarter, price, beta, as_of, pin)
+
+
+def _live_base(symbol: str, row: dict[str, Any]) -> dict[str, Any]:
+    """`base_inputs` today from `queries.valuation_base`'s row and the last close."""
+    if row["fiscal_date"] is None:
+        raise AnalyticsError(f"no annual statements for {symbol}")
+    figures = {name: _float(row[column]) for column, name in BASE_FIGURES.items()}
+    candidates: dict[str, float | None] = {
+        "profile": _float(row["profile_shares"]),
+        "quarter": _float(row["quarter_shares"]),
+    }
+    price = queries.last_close(services().router, symbol)
+    year = pd.Timestamp(row["fiscal_date"].isoformat())
+    tax, beta = _float(row["effective_tax_rate"]), _float(row["beta"])
+    return _base(symbol, figures, tax, year, candidates, row["quarter_date"], price, beta, None, None)
+
+
+def _float(value: Any) -> float:
+    """A read double as the typed frames hold it (NULL: NaN)."""
+    return math.nan if value is None else float(value)
+
+
+def _base(
+    symbol: str,
+    figures: dict[str, float],
+    tax: float,
+    year: Any,
+    candidates: dict[str, float | None],
+    quarter: Any,
+    price: float,
+    beta: float,
+    as_of: str | None,
+    pin: int | None,
+) -> dict[str, Any]:
     candidates["annual"] = figures["weightedAverageShsOutDil"]
     shares, source = valuation.current_share_count(candidates)
-    beta = profile_beta(symbol) if live else math.nan
     base_date = pd.Timestamp(year).date().isoformat()
     return {
         "as_of": as_of,

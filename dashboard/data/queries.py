@@ -612,6 +612,18 @@ def profile_shares(router: ReplicaRouter) -> pd.Series:
     return pd.Series(values, index=pd.Index(frame["symbol"].tolist(), name="symbol"), name="profile_shares")
 
 
+# A company `c`'s latest quarter `q` (LATEST_QUARTER, binding :quarters) and its share count.
+QUARTER_SHARES = (
+    "q.fiscal_date AS quarter_date, CASE WHEN jsonb_typeof(q.payload->'weightedAverageShsOutDil') = 'number'"
+    " THEN CAST(q.payload->>'weightedAverageShsOutDil' AS float8) END AS quarter_shares"
+)
+LATEST_QUARTER = (
+    "LEFT JOIN LATERAL (SELECT fiscal_date, payload FROM statements s"
+    " WHERE s.symbol = c.symbol AND s.kind = 'income' AND s.period = ANY(:quarters)"
+    " ORDER BY fiscal_date DESC LIMIT 1) q ON true"
+)
+
+
 def share_counts(router: ReplicaRouter, symbols: Sequence[str] | None = None) -> pd.DataFrame:
     """Current share-count candidates per symbol, indexed by symbol.
 
@@ -620,13 +632,7 @@ def share_counts(router: ReplicaRouter, symbols: Sequence[str] | None = None) ->
     """
     frame = _read(
         router,
-        f"SELECT c.symbol, {PROFILE_SHARES},"
-        " q.fiscal_date AS quarter_date,"
-        " CASE WHEN jsonb_typeof(q.payload->'weightedAverageShsOutDil') = 'number'"
-        " THEN CAST(q.payload->>'weightedAverageShsOutDil' AS float8) END AS quarter_shares"
-        " FROM companies c LEFT JOIN LATERAL (SELECT fiscal_date, payload FROM statements s"
-        " WHERE s.symbol = c.symbol AND s.kind = 'income' AND s.period = ANY(:quarters)"
-        " ORDER BY fiscal_date DESC LIMIT 1) q ON true"
+        f"SELECT c.symbol, {PROFILE_SHARES}, {QUARTER_SHARES} FROM companies c {LATEST_QUARTER}"
         " WHERE CAST(:symbols AS text[]) IS NULL OR c.symbol = ANY(:symbols)",
         {"quarters": list(fiscal_labels("Q")), "symbols": list(symbols) if symbols is not None else None},
     )
@@ -636,6 +642,25 @@ def share_counts(router: ReplicaRouter, symbols: Sequence[str] | None = None) ->
     for name in ("profile_shares", "quarter_shares"):
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
     return frame
+
+
+def valuation_base(router: ReplicaRouter, symbol: str, columns: Sequence[str]) -> dict[str, Any] | None:
+    """A company's latest DCF figures in one read: metric_history's last annual row's `fiscal_date` and
+    `columns` (names of its columns, never input; None without such a row), `share_counts`' candidates
+    and the profile's beta (None unless a number); None for a symbol not in companies. The three reads
+    that gave them (metric_history, share_counts, the profile) cost more in their own work than the SQL."""
+    chosen = ", ".join(f"m.{column}" for column in ("fiscal_date", *columns))
+    result = _result(
+        router,
+        f"SELECT {chosen}, {PROFILE_SHARES}, {QUARTER_SHARES},"
+        " CASE WHEN jsonb_typeof(c.profile->'beta') = 'number' THEN CAST(c.profile->>'beta' AS float8)"
+        f" END AS beta FROM companies c {LATEST_QUARTER}"
+        " LEFT JOIN LATERAL (SELECT * FROM metric_history h WHERE h.symbol = c.symbol AND h.basis = 'FY'"
+        " ORDER BY h.fiscal_date DESC LIMIT 1) m ON true"
+        " WHERE c.symbol = :symbol",
+        {"symbol": symbol, "quarters": list(fiscal_labels("Q"))},
+    )
+    return dict(zip(result.columns, result.rows[0], strict=True)) if result.rows else None
 
 
 def restatements(router: ReplicaRouter, symbol: str, as_of: str | None) -> pd.DataFrame:

@@ -6,6 +6,7 @@ request stale (`flask.g.mycfa_stale`) when its rows came from a replica behind t
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -63,13 +64,15 @@ def profiled_symbols(router: ReplicaRouter) -> list[str]:
 
 
 def company(router: ReplicaRouter, symbol: str) -> dict[str, Any] | None:
-    frame = _read(
+    """One company's row as a dict (None: no such company). From the row itself, not a one-row frame:
+    the values are the same objects, without ~0.4 ms of pandas per profile."""
+    result = _result(
         router,
         "SELECT symbol, name, sector, sub_industry, headquarters, cik, founded, index_added,"
         " index_removed, profile FROM companies WHERE symbol = :symbol",
         {"symbol": symbol},
     )
-    return None if frame.empty else frame.iloc[0].to_dict()
+    return dict(zip(result.columns, result.rows[0], strict=True)) if result.rows else None
 
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "adj_close", "volume")
@@ -712,7 +715,13 @@ def companies_with_rows(router: ReplicaRouter) -> dict[str, frozenset[str]]:
 
 
 def no_rows(columns: Sequence[str]) -> pd.DataFrame:
-    """The frame `_read` gives for a query of these columns that found no rows."""
+    """The frame `_read` gives for a query of these columns that found no rows: one per columns, shared
+    as the answer cache shares its answers (read only; building it cost ~0.25 ms each time)."""
+    return _no_rows(tuple(columns))
+
+
+@functools.cache
+def _no_rows(columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame([], columns=list(columns))
 
 

@@ -226,3 +226,19 @@ def test_companies_with_rows_name_every_company_the_per_company_reads_find(
         pd.testing.assert_frame_equal(frame, queries.no_rows(columns))
     assert not queries.withheld_rows(router, "ZZW").empty
     assert not queries.company_changes(router, SYMBOL, kind, [period]).empty
+
+
+def test_company_row_equals_the_one_row_frames_values(router: ReplicaRouter) -> None:
+    """`company` gives the row itself: equal, value for value and type for type, to what the one-row
+    frame it replaced gave (`iloc[0].to_dict()`), NULLs as None; an unknown company gives None."""
+    result = router.read(
+        "SELECT symbol, name, sector, sub_industry, headquarters, cik, founded, index_added,"
+        " index_removed, profile FROM companies WHERE symbol = :symbol",
+        {"symbol": SYMBOL},
+    )
+    framed = result.frame.iloc[0].to_dict()
+    row = queries.company(router, SYMBOL)
+    assert row == framed
+    assert row is not None
+    assert {k: type(v) for k, v in row.items()} == {k: type(v) for k, v in framed.items()}
+    assert queries.company(router, "NOPE") is None

@@ -213,10 +213,23 @@ def ohlcv(prices: pd.DataFrame, *, adjusted: bool = True) -> pd.DataFrame:
             factor = _numbers(prices["adj_close"]) / np.where(close != 0, close, np.nan)
         # A day without adj_close takes the adjustment factor of the next day that has one (the factor only
         # changes on ex-dates), else the previous one: one NULL must not blank the adjusted series.
-        factor = pd.Series(factor).bfill().ffill().to_numpy()
+        factor = _filled(factor)
         for col in ("open", "high", "low", "close"):
             columns[col] = columns[col] * factor
     return pd.DataFrame(columns, index=prices.index)
+
+
+def _filled(values: np.ndarray) -> np.ndarray:
+    """NaNs filled as `pd.Series(values).bfill().ffill()` fills them (the next known value, after the
+    last one the last), in numpy: pandas' pair cost ~0.15 ms on every chart."""
+    known = ~np.isnan(values)
+    if known.all() or not known.any():
+        return values
+    positions = np.arange(len(values))
+    following = np.minimum.accumulate(np.where(known, positions, len(values))[::-1])[::-1]
+    preceding = np.maximum.accumulate(np.where(known, positions, -1))
+    taken: np.ndarray = values[np.where(following < len(values), following, preceding)]
+    return taken
 
 
 def _numbers(column: pd.Series) -> np.ndarray:

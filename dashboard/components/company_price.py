@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from dash import html
 
@@ -95,12 +96,15 @@ def no_close() -> Any:
 def price_header(symbol: str) -> Any:
     """Last close, its change, the 52-week range and the close's date (traded prices), or None."""
     history = company_data.prices(symbol)
-    closes = history["close"].dropna() if not history.empty else pd.Series(dtype=float)
-    if closes.empty:
+    # In numpy (the stored closes are float64): the Series' dropna and mask cost ~0.5 ms a request.
+    values = history["close"].to_numpy(dtype=float) if not history.empty else np.array([])
+    known = ~np.isnan(values)
+    if not known.any():
         return None
-    last, day = float(closes.iloc[-1]), closes.index[-1]
-    year = closes[closes.index > day - pd.Timedelta(days=365)]
-    change = last / float(closes.iloc[-2]) - 1 if len(closes) > 1 and closes.iloc[-2] else None
+    closes, days = values[known], history.index[known]
+    last, day = float(closes[-1]), days[-1]
+    year = closes[days > day - pd.Timedelta(days=365)]
+    change = last / float(closes[-2]) - 1 if len(closes) > 1 and closes[-2] else None
     parts = [
         html.Button(
             f"USD {last:,.2f}",

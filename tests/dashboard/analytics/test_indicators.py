@@ -173,3 +173,27 @@ def test_ohlcv_missing_adj_close_uses_neighbouring_factor(generated_prices: pd.D
     assert adjusted.loc[day, "close"] == pytest.approx(prices.loc[day, "close"] * factor)
     assert not adjusted["close"].isna().any()
     assert not ind.sma(adjusted["close"], 50).iloc[49:].isna().any()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.0, 2.0, 3.0],
+        [np.nan, np.nan],
+        [np.nan, 2.0, np.nan, np.nan, 5.0, np.nan],
+        [np.inf, np.nan, -np.inf, np.nan],
+        [np.nan, np.nan, 0.5],
+        [0.5, np.nan, np.nan],
+        [],
+    ],
+)
+def test_adjustment_factors_fill_as_pandas_bfill_then_ffill(values: list[float]) -> None:
+    """`ohlcv`'s fill of days without an adjustment factor, in numpy, equals pandas' bfill().ffill()
+    value for value: gaps, leading and trailing runs, infinities kept, all missing left missing."""
+    array = np.array(values, dtype=float)
+    expected = pd.Series(array).bfill().ffill().to_numpy()
+    np.testing.assert_array_equal(ind._filled(array), expected)
+    rng = np.random.default_rng(7)
+    noisy = rng.normal(size=500)
+    noisy[rng.random(500) < 0.4] = np.nan
+    np.testing.assert_array_equal(ind._filled(noisy), pd.Series(noisy).bfill().ffill().to_numpy())

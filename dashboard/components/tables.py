@@ -332,13 +332,16 @@ def statement_grid(
     if names.has_duplicates:  # as `records` refuses them
         raise ValueError(f"records: duplicate column names {list(names[names.duplicated()])}")
     values = ordered.to_numpy(dtype=np.float64).T  # a row per field, a column per date
-    finite = np.isfinite(values).tolist()
+    # The cells as Python floats with None where not finite, set in numpy (a generator per row over
+    # ~4,000 cells cost ~0.2 ms more)
+    cells = np.round(values, 4).astype(object)
+    cells[~np.isfinite(values)] = None
     rows: list[dict[str, Any]] = []
-    for field, cells, known in zip(present, np.round(values, 4).tolist(), finite, strict=True):
+    for field, row_cells in zip(present, cells.tolist(), strict=True):
         spec = formats.line_item(field)
         shown = kind or spec.kind
         row: dict[str, Any] = {"field": field, "item": spec.header, "unit": formats.unit(shown)}
-        row.update(zip(dates, (v if ok else None for v, ok in zip(cells, known, strict=True)), strict=True))
+        row.update(zip(dates, row_cells, strict=True))
         row["kind"] = shown
         row[TIP] = glossary.define(field)
         rows.append(row)

@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from datetime import date
 from typing import Any
 
 import pytest
 
-from dashboard.answer_cache import DATA_VERSION_TTL_S
 from devkit.fingerprint import query
-from devkit.runs import engine_env, run_engine
 from fakefmp.process import FakeFMPProcess
-from tests.conftest import Cluster, Database, wait_for_replica
+from tests.conftest import Cluster, Database
 from tests.dashboard.test_browser import shot
 from tests.dashboard.test_browser_demo import grid_data
 from tests.dashboard.test_browser_history import (  # noqa: F401  (module fixtures: the database, the tab)
     SHOTS,
     _await_href,
     _csv_text,
+    _restated_run,
     history_db,
     tab,
 )
@@ -201,14 +199,7 @@ def test_a_pinned_compare_shows_the_trail_of_its_pinned_data(
     row = next(r for r in grid_data(tab, "compare-grid") if r["symbol"] == "AAPL")
     assert str(row["basis_shown"]).startswith("TTM"), row  # the quarters: the restatement below is one
     day = str(row["period_end"])[:10]
-    restated = {"symbol": "AAPL", "dataset": "income", "period": "quarter", "date": day}
-    fake.admin("restate", {**restated, "field": "netIncome", "value": 1_234_567_000.0})
-    result = run_engine(
-        engine_env(db.owner_url, fake, SYMBOLS, history_start="2009-01-01"), "run", "--job", "fundamentals"
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    wait_for_replica(pg_cluster)
-    time.sleep(DATA_VERSION_TTL_S + 0.5)  # a worker trusts the data version it read for this long
+    _restated_run(fake, db, pg_cluster, date.fromisoformat(day), "netIncome", 1_234_567_000.0, "quarter")
     latest = query(db.owner_url, "SELECT max(run_id) FROM runs")[0][0]
     held = query(
         db.owner_url,

@@ -625,13 +625,15 @@ def _restated_run(
     day: date,
     field: str,
     value: Any,
+    period: str = "annual",
 ) -> None:
-    """FMP restates one line of AAPL's annual income statement of `day`; a fundamentals run fetches it.
+    """FMP restates one line of AAPL's income statement of `day` (`period` "annual" or "quarter"); a
+    fundamentals run fetches it.
 
     A worker trusts the data version it read for DATA_VERSION_TTL_S: a page loaded before the run may
     still be served from its answer cache until then (a fast run ends inside that window), so this waits
     that long after the run."""
-    restated = {"symbol": "AAPL", "dataset": "income", "period": "annual", "date": day.isoformat()}
+    restated = {"symbol": "AAPL", "dataset": "income", "period": period, "date": day.isoformat()}
     fake.admin("restate", {**restated, "field": field, "value": value})
     env = engine_env(db.owner_url, fake, SYMBOLS, history_start="2009-01-01")
     result = run_engine(env, "run", "--job", "fundamentals")

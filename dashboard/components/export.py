@@ -6,15 +6,17 @@ Server-side, so the role check (viewers cannot export) cannot be bypassed in the
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
 import flask
 import pandas as pd
+from dash import ClientsideFunction, Input, Output, clientside_callback
 
 from dashboard import audit, auth
+from dashboard.analytics.errors import AnalyticsError
 from dashboard.components.inputs import InvalidInput
 
 Exporter = Callable[[Mapping[str, str]], pd.DataFrame]
@@ -54,6 +56,17 @@ def export_link(page: str, name: str, label: str = "CSV") -> dbc.Button:
     )
 
 
+def register_trail_links(page: str, names: Sequence[str]) -> None:
+    """Each `{page}-export-{name}-trail` link follows `{page}-export-{name}`'s: its CSV with `-trail`
+    (+ provenance) on the same query, "#" while that one is (clientside: `assets/exports.js`, no server
+    round trip); once per page module."""
+    clientside_callback(
+        ClientsideFunction(namespace="mycfa", function_name="trailHrefs"),
+        [Output(f"{page}-export-{name}-trail", "href") for name in names],
+        [Input(f"{page}-export-{name}", "href") for name in names],
+    )
+
+
 def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with every text cell that starts like a formula prefixed with `'` (OWASP's CSV
     injection advice): company names and other text come from FMP and the database, not from us.
@@ -87,7 +100,8 @@ def export_view(page: str, name: str) -> flask.Response:
         return flask.Response("unknown export\n", status=404, mimetype="text/plain")
     try:
         frame = exporter(flask.request.args)
-    except InvalidInput as exc:
+    except (InvalidInput, AnalyticsError) as exc:  # a choice refused, or one the figures cannot answer
+        # (a terminal growth above the WACC): the page's own message
         audit.record(
             "export", "invalid", page=page, export=name, params=dict(flask.request.args), reason=str(exc)
         )

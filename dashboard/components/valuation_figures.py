@@ -11,6 +11,12 @@ from typing import Any
 import pandas as pd
 
 from dashboard.components import company_data, pins, point_in_time
+from dashboard.components.inputs import universe
+from dashboard.components.page import FAILURES
+from dashboard.components.valuation_base import base_of
+from dashboard.components.valuation_dcf import run_dcf
+from dashboard.services import services
+from serving import fitting
 
 # The base year's lines the DCF reads: key in `base_inputs` -> (label, statement, FMP line, unit kind).
 STATEMENT_INPUTS: dict[str, tuple[str, str, str, str]] = {
@@ -48,6 +54,24 @@ class Figure:
     inputs: tuple[str, ...] = ()
     formula: str = ""
     reads: tuple[str, ...] = ()  # the statement lines it reads: its own `field`, or a rate's two lines
+
+
+def shown_figures(symbol: str, day: str | None, pin: int | None, a: Mapping[str, float]) -> list[Figure]:
+    """What the valuation read from the store, then (a firm DCF) what it computed from it: cached per
+    choice and data version."""
+
+    def build() -> list[Figure]:
+        base = base_of(symbol, day, pin)
+        shown = fetched(symbol, base)
+        if fitting.model_for(universe().set_index("symbol")["sub_industry"].get(symbol)).kind != "dcf":
+            return shown
+        try:
+            result, _, w, used = run_dcf(symbol, a, day, pin)
+        except FAILURES:  # the summary says why; what was read still has its trail
+            return shown
+        return shown + computed(used, a, result, w)
+
+    return services().cache.cached("valuation-figures", (symbol, day, pin, tuple(a.items())), build)
 
 
 def fetched(symbol: str, base: Mapping[str, Any]) -> list[Figure]:

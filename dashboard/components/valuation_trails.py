@@ -1,20 +1,33 @@
 """Where Valuation's figures come from: a table of them (`valuation_figures`), a clicked figure's trail
-card and the inputs CSV's `provenance_*` columns (docs/dashboard.md, "Point in time"). A statement line's
+card, the inputs CSV's `provenance_*` columns and those of the projection, grid and multiples CSVs (the
+stored rows each value is computed from) (docs/dashboard.md, "Point in time"). A statement line's
 card is `point_in_time.provenance_card`; a close, a profile figure and a computed one are
 `trails.figure_card`s (the close's fetch; the profile's; the statement periods and close it is computed
 from), all under the one id `valuation-provenance`."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 from dash import html
 
-from dashboard.components import formats, point_in_time, price_trails, tables, trails
+from dashboard.components import (
+    company_data,
+    formats,
+    point_in_time,
+    price_trails,
+    screen_trails,
+    tables,
+    trails,
+    universe_data,
+)
 from dashboard.components.formats import Col
-from dashboard.components.valuation_figures import Figure
+from dashboard.components.inputs import company_field
+from dashboard.components.valuation_base import base_of
+from dashboard.components.valuation_figures import Figure, fetched
 from dashboard.data import queries
 from dashboard.services import services
 
@@ -223,3 +236,122 @@ def _trail_row(symbol: str, f: Figure, as_of: str | None, pin: int | None) -> di
     else:
         row["provenance_figures"] = f.origin  # computed, typed or default
     return row
+
+
+STATEMENT_CELLS = ("figures", "filing_date", "in_store_since", "run_id", "endpoint")  # `trails.trail_columns`
+
+
+def computed_trail(
+    symbol: str,
+    figures: Sequence[Figure],
+    inputs: Sequence[str],
+    as_of: str | None,
+    pin: int | None,
+    own: Sequence[str] = ("shares", "beta"),
+) -> dict[str, Any]:
+    """The provenance cells of a value this page computed from `inputs` (keys of `figures` as the inputs
+    CSV names them, or assumptions): `provenance_figures` "computed", `provenance_computed_from` the
+    inputs; the annual payload of each statement the figures beneath read, in the Company CSVs' columns
+    (`provenance_<statement>_figures/_filing_date/_in_store_since/_run_id/_endpoint`, empty for one not
+    read); the close's fetch (`provenance_run_id/_job/_fetched_at/_endpoint`, as the Screener's); and the
+    own trail of each figure of `own` (`provenance_shares_*`: a quarter's or the profile's count;
+    `provenance_beta_*`: the profile's, or typed, default or computed), as `as_of` and `pin` read them."""
+    by_key = {f.key: f for f in figures}
+    beneath = _beneath(inputs, by_key)
+    annual = {
+        str(f.kind): pd.Timestamp(str(f.fiscal))
+        for f in beneath.values()
+        if f.kind and f.fiscal and f.period == "FY"
+    }
+    trail = trails.statement_trail(symbol, as_of, "restated", pin, "FY")
+    days = {kind: pd.DatetimeIndex([day]) for kind, day in annual.items()}
+    read = trails.trail_columns(trail, days, symbol, "FY").to_dict("records") if days else [{}]
+    cells: dict[str, Any] = {"provenance_figures": "computed", "provenance_computed_from": ",".join(inputs)}
+    cells.update(
+        {
+            f"provenance_{k}_{n}": read[0].get(f"provenance_{k}_{n}")
+            for k in trails.KINDS
+            for n in STATEMENT_CELLS
+        }
+    )
+    close = _trail_row(symbol, beneath["price"], as_of, pin) if "price" in beneath else {}
+    cells.update({c: close.get(c) for c in price_trails.COLUMNS})
+    for key in own:
+        row = _trail_row(symbol, beneath[key], as_of, pin) if key in beneath else dict.fromkeys(TRAIL_COLUMNS)
+        cells.update({c.replace("provenance_", f"provenance_{key}_", 1): v for c, v in row.items()})
+    return cells
+
+
+def _beneath(keys: Sequence[str], by_key: Mapping[str, Figure]) -> dict[str, Figure]:
+    """The figures `keys` name and every figure they are computed from, once each."""
+    out: dict[str, Figure] = {}
+    todo = [k for k in keys if k in by_key]
+    while todo:
+        key = todo.pop()
+        if key not in out:
+            out[key] = by_key[key]
+            todo += [k for k in by_key[key].inputs if k in by_key]
+    return out
+
+
+def multiples_trail(
+    symbol: str, table: pd.DataFrame, as_of: str | None, pin: int | None
+) -> list[dict[str, Any]]:
+    """The multiples CSV's provenance cells, a row per multiple of `table` (`multiples_vs_sector`'s):
+    "computed" from the close, the share count and the statement lines it reads (`screen_trails.PRICED`);
+    each statement's payload of the row's period, the close's fetch and the share count's trail. Live
+    the Screener's row (`screen_trails.results_trail`: on TTM the quarter ending at its period end, the
+    latest of the four summed); as of a date or pinned the fiscal year's payloads as the store held them
+    then (`computed_trail`). `provenance_sector_median` says what the median covers."""
+    frames = company_data.statement_kinds(symbol, trails.KINDS, "FY", as_of, "restated", pin)
+    base = base_of(symbol, as_of, pin)
+    stored = fetched(symbol, base)  # the close and share count, as the multiples read them
+    live = as_of is None and pin is None
+    screener = (
+        screen_trails.results_trail(
+            pd.DataFrame({"symbol": [symbol] * len(table)}, index=table.index),
+            universe_data.on_basis("ttm"),
+            trails.View(),
+        )
+        if live
+        else None
+    )
+    rows = []
+    for i, row in table.iterrows():
+        lines = screen_trails.PRICED.get(str(row["multiple"]), ())
+        held = {line: trails.holder(frames, line) for line in lines}
+        lines_read = [
+            Figure(line, line, math.nan, "", "", kind=kind, field=line, fiscal=base["base_date"])
+            for line, kind in held.items()
+            if kind
+        ]
+        cells = computed_trail(
+            symbol, [*stored, *lines_read], ("price", "shares", *lines), as_of, pin, ("shares",)
+        )
+        if screener is not None:  # live: the Screener's row, its period's payloads and close
+            kinds = set(held.values())
+            cells.update(
+                {
+                    c: None
+                    if c.startswith(tuple(f"provenance_{k}_" for k in trails.KINDS if k not in kinds))
+                    else v
+                    for c, v in screener.loc[i].items()
+                }
+            )
+        count = row["companies"]
+        cells["provenance_sector_median"] = (
+            f"computed: the median of {int(count)} {company_field(symbol, 'sector')} companies on their own"
+            " latest basis (the Screener's rows)"
+            if pd.notna(count)
+            else None
+        )
+        rows.append(cells)
+    return rows
+
+
+def with_trail(frame: pd.DataFrame, cells: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """`frame` with the provenance `cells` of each row beside it (run ids as whole numbers)."""
+    trail = pd.DataFrame(list(cells), index=frame.index)
+    for column in [c for c in trail.columns if c.endswith("run_id")]:
+        trail[column] = pd.array([None if pd.isna(v) else int(v) for v in trail[column]], dtype="Int64")
+    return frame.join(trail)

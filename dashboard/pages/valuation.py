@@ -1,9 +1,9 @@
 """Valuation: DCF with editable assumptions, the WACC x terminal-growth grid, multiples vs the sector.
 
-The page registers itself, reads its link and wires its callbacks and CSVs; the assumptions are
+The page registers itself, reads its link and wires its callbacks and CSV links; the assumptions are
 `components/valuation_inputs.py`, the figures read from the store `valuation_base.py`, the DCF
-`valuation_dcf.py`, the multiples `valuation_multiples.py` and the answer's cards and grids
-`valuation_views.py`.
+`valuation_dcf.py`, the multiples `valuation_multiples.py`, the answer's cards and grids
+`valuation_views.py` and the CSVs `valuation_exports.py`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-import pandas as pd
 from dash import Input, Output, callback, html
 from dash.development.base_component import Component
 
@@ -25,11 +24,10 @@ from dashboard.components import (
     states,
     tables,
     urlstate,
-    valuation_figures,
     valuation_trails,
 )
-from dashboard.components.export import export_href, export_link, register_export
-from dashboard.components.inputs import bounded_text, universe, valid_symbol
+from dashboard.components.export import export_href, export_link, register_trail_links
+from dashboard.components.inputs import bounded_text, valid_symbol
 from dashboard.components.page import (
     FAILURES,
     chart,
@@ -42,25 +40,27 @@ from dashboard.components.page import (
 )
 from dashboard.components.picker import Picker
 from dashboard.components.valuation_base import base_inputs as base_inputs
-from dashboard.components.valuation_base import base_of
-from dashboard.components.valuation_dcf import run_dcf
+from dashboard.components.valuation_exports import PROJECTION_EXPORT as PROJECTION_EXPORT
+from dashboard.components.valuation_exports import export_grid as export_grid
+from dashboard.components.valuation_exports import export_inputs as export_inputs
+from dashboard.components.valuation_exports import export_inputs_trail as export_inputs_trail
+from dashboard.components.valuation_exports import export_multiples as export_multiples
+from dashboard.components.valuation_exports import export_projection as export_projection
+from dashboard.components.valuation_figures import shown_figures
 from dashboard.components.valuation_inputs import ASSUMPTIONS as ASSUMPTIONS
 from dashboard.components.valuation_inputs import HINTED, assumptions, field_problems
 from dashboard.components.valuation_inputs import OWN as OWN
 from dashboard.components.valuation_inputs import own_figures as own_figures
 from dashboard.components.valuation_inputs import resolved as resolved
 from dashboard.components.valuation_multiples import MULTIPLE_NAMES as MULTIPLE_NAMES
-from dashboard.components.valuation_multiples import multiples_grid, multiples_vs_sector
+from dashboard.components.valuation_multiples import multiples_grid
 from dashboard.components.valuation_views import PROJECTION_COLUMNS as PROJECTION_COLUMNS
 from dashboard.components.valuation_views import own_hints, view
 from dashboard.services import services
-from serving import fitting
 
 dash.register_page(__name__, path="/valuation", name="Valuation", order=1, title="Valuation · MyCFATool")
-
-# CSV exports keep raw numbers; their column names carry the unit.
-PROJECTION_EXPORT = {"growth": "fcf_growth_fraction", "fcf": "fcf_usd", "pv": "pv_usd"}
-
+# The DCF's tables whose "CSV + provenance" link is their CSV's (set by `valuation_update`) with `-trail`.
+TRAILED = ("projection", "grid", "multiples")
 
 URL = urlstate.page_state(
     "/valuation",
@@ -82,6 +82,7 @@ URL = urlstate.page_state(
     ],
 )
 register_picker("valuation-symbol")
+register_trail_links("valuation", TRAILED)
 pins.register("valuation")
 # What a pinned DCF is computed from (base_inputs with `pin`).
 PINNED = (
@@ -139,13 +140,20 @@ def layout(**query: Any) -> Component:
         ),
         html.Div(tables.placeholder(valuation_trails.GRID), id="valuation-inputs"),
         html.Div(id="valuation-provenance", className="mt-2"),
-        heading("DCF projection", "valuation", "projection"),
+        _trailed("DCF projection", "projection", gap=False),
         html.Div(id="valuation-projection"),
-        heading("Value per share: WACC x terminal growth", "valuation", "grid", gap=True),
+        _trailed("Value per share: WACC x terminal growth", "grid"),
         chart("valuation-grid-graph", "valuation-grid"),
-        heading("Multiples vs sector median", "valuation", "multiples", gap=True),
+        _trailed("Multiples vs sector median", "multiples"),
         states.loading(html.Div(id="valuation-multiples"), "valuation-multiples"),
     )
+
+
+def _trailed(title: str, name: str, *, gap: bool = True) -> html.Div:
+    """A section's heading with its CSV link and its "CSV + provenance" one (`register_trail_links`)."""
+    section = heading(title, "valuation", name, gap=gap)
+    section.children = [*section.children, export_link("valuation", f"{name}-trail", "CSV + provenance")]
+    return section
 
 
 @callback(
@@ -215,32 +223,6 @@ def valuation_update(symbol: str | None, as_of: str | None, pin: Any, *values: A
     return (*answer, *hints, *flags, *messages)
 
 
-@register_export("valuation", "projection")
-def export_projection(args: Mapping[str, str]) -> pd.DataFrame:
-    as_of, pin = company_data.as_of_date(args.get("as_of")), point_in_time.pinned_run(args.get("pin"))
-    projection = run_dcf(valid_symbol(args.get("symbol")), assumptions(args), as_of, pin)[0].projection
-    return projection.rename(columns=PROJECTION_EXPORT)
-
-
-@register_export("valuation", "grid")
-def export_grid(args: Mapping[str, str]) -> pd.DataFrame:
-    as_of, pin = company_data.as_of_date(args.get("as_of")), point_in_time.pinned_run(args.get("pin"))
-    grid = run_dcf(valid_symbol(args.get("symbol")), assumptions(args), as_of, pin)[1]
-    # Rows: WACC, columns: terminal growth (both fractions); cells: value per share in USD.
-    return grid.rename_axis(index="wacc", columns="value_per_share_usd_by_terminal_growth")
-
-
-@register_export("valuation", "multiples")
-def export_multiples(args: Mapping[str, str]) -> pd.DataFrame:
-    """The comparison with the basis and period end on every row; n/m values left empty, and named."""
-    table, meta = multiples_vs_sector(
-        valid_symbol(args.get("symbol")),
-        company_data.as_of_date(args.get("as_of")),
-        point_in_time.pinned_run(args.get("pin")),
-    )
-    return table.assign(basis=meta["basis"], period_end=meta["period_end"], over_9_months_old=meta["stale"])
-
-
 @callback(Output("valuation-pinned", "children"), Input("valuation-pin", "value"))
 def valuation_pinned(pin: Any) -> Any:
     """Says that the valuation is pinned, and to what (a run the ledger does not hold: why not)."""
@@ -308,40 +290,3 @@ def valuation_provenance(
         return valuation_trails.card(symbol, shown, key, day, pinned)
     except FAILURES as exc:
         return states.error(str(exc))
-
-
-def shown_figures(
-    symbol: str, day: str | None, pin: int | None, a: Mapping[str, float]
-) -> list[valuation_figures.Figure]:
-    """What the valuation read from the store, then (a firm DCF) what it computed from it: cached per
-    choice and data version."""
-
-    def build() -> list[valuation_figures.Figure]:
-        base = base_of(symbol, day, pin)
-        shown = valuation_figures.fetched(symbol, base)
-        if fitting.model_for(universe().set_index("symbol")["sub_industry"].get(symbol)).kind != "dcf":
-            return shown
-        try:
-            result, _, w, used = run_dcf(symbol, a, day, pin)
-        except FAILURES:  # the summary says why; what was read still has its trail
-            return shown
-        return shown + valuation_figures.computed(used, a, result, w)
-
-    return services().cache.cached("valuation-figures", (symbol, day, pin, tuple(a.items())), build)
-
-
-@register_export("valuation", "inputs")
-def export_inputs(args: Mapping[str, str]) -> pd.DataFrame:
-    """The figures the valuation read and computed, with their sources."""
-    symbol = valid_symbol(args.get("symbol"))
-    as_of, pin = company_data.as_of_date(args.get("as_of")), point_in_time.pinned_run(args.get("pin"))
-    return valuation_trails.table(shown_figures(symbol, as_of, pin, assumptions(args)))
-
-
-@register_export("valuation", "inputs-trail")
-def export_inputs_trail(args: Mapping[str, str]) -> pd.DataFrame:
-    """The same with each fetched figure's trail (`provenance_*`, as the Company page's CSVs)."""
-    symbol = valid_symbol(args.get("symbol"))
-    as_of, pin = company_data.as_of_date(args.get("as_of")), point_in_time.pinned_run(args.get("pin"))
-    figures = shown_figures(symbol, as_of, pin, assumptions(args))
-    return valuation_trails.trail_table(symbol, figures, as_of, pin)

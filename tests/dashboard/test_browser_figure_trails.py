@@ -122,6 +122,76 @@ def test_a_pinned_dcf_shows_the_trail_of_the_figures_its_run_held(
     assert rows["ebitda"]["provenance_figures"] == "as the store held it"
 
 
+def _table(page: Any, link: str) -> list[dict[str, str]]:
+    """The rows of the CSV a link downloads, once the page holds the link and has set it."""
+    page.wait_for_selector(link, state="attached")
+    return list(csv.DictReader(io.StringIO(_csv_text(page, link))))
+
+
+def test_valuation_tables_with_provenance_name_the_stored_rows_they_are_computed_from(
+    tab: Any,  # noqa: F811
+    history_db: tuple[Database, date, float],  # noqa: F811
+) -> None:
+    """AAPL's projection, grid and multiples CSV + provenance: every value "computed", from what; the base
+    year's cash-flow statement (first run) and income statement (re-stored by the second run after FMP's
+    restatement) with the run ids, filing dates and endpoints the database holds, and the close's fetch;
+    the multiples the statements of their row's period. Pinned to the first run: the first run's income
+    statement and the quarter it held for the share count, no later run."""
+    db = history_db[0]
+    cash_run, cash_filed = _statement(db, "cashflow")
+    income_run, income_filed = _statement(db, "income")
+    first, last = query(db.owner_url, "SELECT min(run_id), max(run_id) FROM runs")[0]
+    tab.goto(tab.base_url + "/valuation?symbol=AAPL")
+    projection = _table(tab, "#valuation-export-projection-trail")
+    grid = _table(tab, "#valuation-export-grid-trail")
+    assert (len(projection), len(grid)) == (5, 5)
+    for row in projection + grid:
+        assert row["provenance_figures"] == "computed"
+        assert row["provenance_cashflow_run_id"] == str(cash_run)
+        assert row["provenance_cashflow_filing_date"] == f"{cash_filed:%Y-%m-%d}"
+        assert row["provenance_cashflow_endpoint"] == "cash-flow-statement?symbol=AAPL&period=annual"
+        assert row["provenance_income_run_id"] == str(income_run)
+        assert row["provenance_income_filing_date"] == f"{income_filed:%Y-%m-%d}"
+        assert row["provenance_run_id"] == str(first)  # the close's price item
+        assert "historical-price-eod/full" in row["provenance_endpoint"]
+    assert projection[0]["provenance_computed_from"] == "fcf,wacc,growth,years,fade,terminal"
+    assert grid[0]["provenance_computed_from"] == "fcf,net_debt,shares,wacc,growth,years,fade,terminal"
+    multiples = {r["multiple"]: r for r in _table(tab, "#valuation-export-multiples-trail")}
+    pe = multiples["pe"]
+    annual = pe["basis"] == "FY"
+    run_id, filed = query(
+        db.owner_url,
+        "SELECT run_id, filing_date FROM statements WHERE symbol = 'AAPL' AND kind = 'income'"
+        " AND (period = 'FY') = %s AND fiscal_date = %s",
+        annual,
+        pe["period_end"],
+    )[0]
+    assert pe["provenance_computed_from"] == "price,shares,netIncome"
+    assert pe["provenance_income_run_id"] == str(run_id)
+    assert pe["provenance_income_filing_date"] == ("" if filed is None else f"{filed:%Y-%m-%d}")
+    assert pe["provenance_income_endpoint"] == (
+        f"income-statement?symbol=AAPL&period={'annual' if annual else 'quarter'}"
+    )
+    assert pe["provenance_balance_run_id"] == ""  # P/E reads no balance-sheet line
+    assert multiples["pb"]["provenance_balance_run_id"] != ""
+
+    tab.goto(tab.base_url + f"/valuation?symbol=AAPL&pin={first}")
+    _await_href(tab, "#valuation-export-grid-trail", f"pin={first}")
+    for row in _table(tab, "#valuation-export-grid-trail"):
+        assert row["provenance_income_run_id"] == str(first)
+        assert row["provenance_cashflow_run_id"] == str(first)
+        assert row["provenance_shares_run_id"] == str(first)
+        assert row["provenance_shares_endpoint"] == "income-statement?symbol=AAPL&period=quarter"
+        assert row["provenance_shares_figures"] == "as the store held it"
+        assert str(last) not in {row[c] for c in row if c.endswith("run_id")}
+    _await_href(tab, "#valuation-export-multiples-trail", f"pin={first}")
+    pinned = {r["multiple"]: r for r in _table(tab, "#valuation-export-multiples-trail")}
+    assert pinned["pe"]["basis"] == "FY"
+    assert pinned["pe"]["provenance_income_run_id"] == str(first)
+    assert pinned["pe"]["provenance_income_endpoint"] == "income-statement?symbol=AAPL&period=annual"
+    assert pinned["pe"]["provenance_sector_median"] == ""  # no sector median for a pinned run
+
+
 def _compare_card(page: Any, symbol: str, column: str, wanted: str) -> str:
     """Click a figure of Compare's latest figures; the card's text once it names `wanted`."""
     cell = f"#compare-grid .ag-row[row-id='{symbol}'] .ag-cell[col-id='{column}']"

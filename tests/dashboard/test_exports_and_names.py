@@ -8,6 +8,7 @@ import io
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 import psycopg
@@ -138,3 +139,69 @@ def test_a_pinned_dcf_holds_what_the_store_held_when_its_run_ended(logged_in: An
     assert set(multiples["period_end"]) == {"2023-12-31"}
     same_day = pd.read_csv(io.StringIO(csv_of("multiples", "&as_of=2024-03-01")))
     pd.testing.assert_series_equal(multiples["value"], same_day["value"])
+
+
+ASSUMED = {"growth": 6, "years": 5, "terminal": 2.5, "rf": 4, "beta": 1, "erp": 5.5, "kd": 5, "tax": 21}
+DCF = urlencode(ASSUMED)
+
+
+@pytest.mark.parametrize(
+    ("export", "query", "message"),
+    [
+        ("projection-trail", f"symbol=JPM&{DCF}", "no firm DCF for JPM"),
+        (
+            "grid-trail",
+            "symbol=KO&" + urlencode({**ASSUMED, "terminal": 9.9, "rf": 0, "erp": 0}),
+            "must be below WACC",
+        ),
+        (
+            "grid-trail",
+            "symbol=KO&" + urlencode({**ASSUMED, "growth": "1e999"}),
+            "FCF growth, explicit years (%)",
+        ),
+        ("multiples-trail", "symbol=KO&pin=99999999", "not in the run ledger"),
+        ("multiples-trail", "symbol=%3Dcmd%7C", "enter a ticker such as AAPL"),
+        ("projection-trail", f"symbol=KO&{DCF}&as_of=2024-13-45", "as-of date"),
+    ],
+)
+def test_a_crafted_valuation_trail_request_answers_a_message_not_a_500(
+    logged_in: Any, export: str, query: str, message: str
+) -> None:
+    """A bank's projection (the page shows none), a terminal growth above the WACC, an assumption out of
+    range, an unknown run, a formula for a ticker or an impossible date: HTTP 400 and the reason."""
+    response = logged_in("ann").get(f"/export/valuation/{export}.csv?{query}")
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert message in response.get_data(as_text=True)
+
+
+def test_valuation_csvs_with_provenance_hold_the_same_values_and_say_what_they_read(
+    logged_in: Any, early_run: int
+) -> None:
+    """The projection, grid and multiples CSVs + provenance are the plain CSVs with `provenance_*` columns
+    beside them, live and pinned: every value "computed", from what (the projection from the base year's
+    FCF and the WACC), the cash-flow statement's endpoint for the FCF they rest on; a multiple names only
+    the statements its lines are in (P/B: the balance sheet, not the income statement)."""
+    client = logged_in("ann")
+
+    def frame(export: str, query: str) -> pd.DataFrame:
+        response = client.get(f"/export/valuation/{export}.csv?symbol=KO&{DCF}{query}")
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        return pd.read_csv(io.StringIO(response.get_data(as_text=True)))
+
+    for query in ("", f"&pin={early_run}"):
+        for name in ("projection", "grid", "multiples"):
+            plain, trailed = frame(name, query), frame(f"{name}-trail", query)
+            pd.testing.assert_frame_equal(trailed[plain.columns], plain)
+            assert set(trailed["provenance_figures"]) == {"computed"}, (name, query)
+        projection = frame("projection-trail", query)
+        assert set(projection["provenance_computed_from"]) == {"fcf,wacc,growth,years,fade,terminal"}
+        assert set(projection["provenance_cashflow_endpoint"]) == {
+            "cash-flow-statement?symbol=KO&period=annual"
+        }
+        multiples = frame("multiples-trail", query).set_index("multiple")
+        assert multiples.loc["pb", "provenance_computed_from"] == "price,shares,totalStockholdersEquity"
+        assert pd.isna(multiples.loc["pb", "provenance_income_endpoint"])
+        assert str(multiples.loc["pb", "provenance_balance_endpoint"]).startswith(
+            "balance-sheet-statement?symbol=KO"
+        )
+        assert str(multiples.loc["pe", "provenance_income_endpoint"]).startswith("income-statement?symbol=KO")

@@ -76,17 +76,66 @@ def sector_medians(sector: Any) -> tuple[np.ndarray, np.ndarray] | None:
     def build() -> dict[Any, tuple[np.ndarray, np.ndarray]]:
         by_sector, covered = universe_data.basis_medians("ttm")
         names = list(valuation.MULTIPLES)
-        return {
-            name: (
-                by_sector.loc[name, names].astype(float).to_numpy(),
-                covered.loc[name, names].astype(float).to_numpy(),
-            )
-            for name in by_sector.index
-        }
+        # One conversion per frame, not a label lookup per sector (~10 ms once per data version).
+        medians = by_sector[names].to_numpy(dtype=float)
+        counts = covered.loc[by_sector.index, names].to_numpy(dtype=float)
+        return {name: (medians[i], counts[i]) for i, name in enumerate(by_sector.index)}
 
     if not isinstance(sector, str):
         return None
     return services().cache.cached("valuation-sector-medians", (), build).get(sector)
+
+
+Latest = tuple[np.ndarray, set[str], set[str], dict[str, Any]]  # values, n/m flags, signed ratios, meta
+
+
+def _row(table: pd.DataFrame, at: int) -> Latest:
+    """What `multiples_vs_sector` takes from row `at` of an `own_multiples`-like table: the multiples
+    (MULTIPLES' order) as floats, the n/m names flagged, the signed ratios it has, basis, period end
+    and stale flag as its row gives them."""
+    names = list(valuation.MULTIPLES)
+    values = table[names].to_numpy(dtype=float)[at]
+    flagged: set[str] = set()
+    if "not_meaningful" in table.columns:
+        flagged = set(table["not_meaningful"].fillna("").astype(str).iloc[at].split(","))
+    signed = {ratio for ratios in period_basis.SIGNED.values() for ratio in ratios if ratio in table.columns}
+    row = table.iloc[at]
+    return values, flagged, signed, {key: row.get(key) for key in ("basis", "period_end", "stale")}
+
+
+def _latest_rows() -> dict[str, Latest]:
+    """`_row` of every company of today's TTM-basis table, once per data version: the row taken out of
+    the universe's wide table cost ~1.5 ms a valuation."""
+
+    def build() -> dict[str, Latest]:
+        table = universe_data.on_basis("ttm")
+        if table.empty:
+            return {}
+        names = list(valuation.MULTIPLES)
+        values = table[names].to_numpy(dtype=float)
+        flags = (
+            table["not_meaningful"].fillna("").astype(str).tolist()
+            if "not_meaningful" in table.columns
+            else None
+        )
+        signed = {
+            ratio for ratios in period_basis.SIGNED.values() for ratio in ratios if ratio in table.columns
+        }
+        meta = {
+            key: table[key].tolist() if key in table.columns else None
+            for key in ("basis", "period_end", "stale")
+        }
+        return {
+            str(symbol): (
+                values[i],
+                set(flags[i].split(",")) if flags is not None else set(),
+                signed,
+                {key: column[i] if column is not None else None for key, column in meta.items()},
+            )
+            for i, symbol in enumerate(table.index)
+        }
+
+    return services().cache.cached("valuation-latest-multiples", (), build)
 
 
 def multiples_vs_sector(
@@ -98,13 +147,11 @@ def multiples_vs_sector(
     As of a date the medians are not given (the universe's multiples then are not computed). Built from
     the row's arrays (a frame of six rows through pandas' label lookups cost ~2 ms a valuation); the same
     frame as before (tests compare it with tests/dashboard/former.py)."""
-    own = own_multiples(symbol, as_of, pin)
     names = list(valuation.MULTIPLES)
-    values = own[names].to_numpy(dtype=float)[0]
-    flagged: set[str] = set()
-    if "not_meaningful" in own.columns:
-        flagged = set(own["not_meaningful"].fillna("").astype(str).iloc[0].split(","))
-    signed = {ratio for ratios in period_basis.SIGNED.values() for ratio in ratios if ratio in own.columns}
+    latest = _latest_rows().get(symbol) if as_of is None and pin is None else None
+    if latest is None:  # as of a date, pinned, or not in today's table (own_multiples says why)
+        latest = _row(own_multiples(symbol, as_of, pin), 0)
+    values, flagged, signed, row = latest
     sector = company_field(symbol, "sector")
     medians = np.full(len(names), math.nan)
     counts = np.full(len(names), math.nan)
@@ -122,7 +169,6 @@ def multiples_vs_sector(
             "premium": safe_div_arrays(values, medians) - 1.0,
         }
     )
-    row = own.iloc[0]
     meta = {
         "sector": sector if isinstance(sector, str) else None,
         "basis": row.get("basis"),
@@ -160,11 +206,27 @@ def multiples_grid(symbol: str, as_of: str | None = None, pin: int | None = None
     table, meta = services().cache.cached(
         "valuation-multiples", (symbol, as_of, pin), lambda: multiples_vs_sector(symbol, as_of, pin)
     )
-    table = table.copy()
-    table["key"] = table["multiple"]  # the figure's name: its definition shows on the row
-    table["multiple"] = [MULTIPLE_NAMES.get(m, m) for m in table["multiple"]]
-    table["value"] = table["value"].astype(object).where(~table["not_meaningful"], period_basis.NM)
-    table["premium"] = table["premium"].astype(object).where(~table["not_meaningful"], period_basis.NM)
+    keys, flags = table["multiple"].tolist(), table["not_meaningful"].tolist()
+
+    def marked(column: str) -> pd.Series:  # numbers, "n/m" where not meaningful (object cells)
+        cells = [
+            period_basis.NM if flag else v for v, flag in zip(table[column].tolist(), flags, strict=True)
+        ]
+        return pd.Series(cells, index=table.index, dtype=object)
+
+    # A new frame of the same columns (the copy and four column replacements cost ~1 ms a valuation).
+    table = pd.DataFrame(
+        {
+            "multiple": [MULTIPLE_NAMES.get(m, m) for m in keys],
+            "value": marked("value"),
+            "not_meaningful": table["not_meaningful"],
+            "sector_median": table["sector_median"],
+            "companies": table["companies"],
+            "premium": marked("premium"),
+            "key": keys,  # the figure's name: its definition shows on the row
+        },
+        index=table.index,
+    )
     sector = meta["sector"]
     columns = {
         "multiple": Col("Multiple"),

@@ -34,7 +34,7 @@ from devkit import callbacks, seed
 from engine.db import create_pool
 from engine.runs.refresh import refresh
 from serving import restatements, valuation
-from serving.basis import NM
+from serving.basis import NM, not_meaningful
 from tests.conftest import Cluster, Database, throwaway_database, wait_for_replica
 from tests.dashboard.conftest import make_settings
 
@@ -610,3 +610,19 @@ def test_restatements_per_company_count_back_from_the_screeners_latest_close(app
     # 2025-06-30 is more than a year after the restatement: out of the 1-year window, in the others.
     assert [later.loc["AAPL", c] for c in restatements.COUNTS] == [0, 1, 1]
     assert before.empty
+
+
+def test_nm_cells_equal_the_masks_whether_or_not_a_row_names_one(app: Any) -> None:
+    """with_nm's shortcut for rows naming no n/m ratio gives the frame the masks give: on every company
+    of the seeded universe at once (some rows name one) and on each alone."""
+    from dashboard.components import screener_grid
+
+    with app.server.test_request_context("/"):
+        whole = screener_grid.with_labels(universe_data.on_basis("ttm"))
+        assert any(isinstance(text, str) and text for text in whole["not_meaningful"].tolist())
+        for frame in (whole, *(whole.iloc[[i]] for i in range(len(whole)))):
+            expected = frame.copy()
+            for column, mask in not_meaningful(frame).items():
+                if mask.any():
+                    expected[column] = expected[column].astype(object).where(~mask.to_numpy(), NM)
+            pd.testing.assert_frame_equal(screener_grid.with_nm(frame), expected)

@@ -26,9 +26,9 @@ def _timestamps(column: pd.Series) -> list[str | None]:
 
     numpy's datetime_as_string formats the whole column in C (pandas' strftime formats cell by cell).
     """
-    suffix = ""
-    if isinstance(column.dtype, pd.DatetimeTZDtype):
-        column, suffix = column.dt.tz_convert("UTC").dt.tz_localize(None), " UTC"
+    # A zone-aware column's datetime64 values are its UTC instants (what tz_convert("UTC") and
+    # tz_localize(None) gave, for ~0.1 ms a column).
+    suffix = " UTC" if isinstance(column.dtype, pd.DatetimeTZDtype) else ""
     stamps = column.to_numpy(dtype="datetime64[ns]")
     missing = np.isnat(stamps)
     days = stamps.astype("datetime64[D]")

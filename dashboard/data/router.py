@@ -151,8 +151,12 @@ class ReplicaRouter:
                         "connect_timeout": self._connect_timeout_s,
                         "application_name": "mycfa-dashboard",
                         # Every query on every connection is bounded; and reads only, whatever the role.
+                        # No parallel workers: the pages' reads are small, and a parallel plan's worker
+                        # start costs more than it saves (the Company profile's freshness query took
+                        # 19-52 ms with two workers, 6-7 ms without, on the 503-symbol store at load
+                        # ~11; the heaviest universe-wide read, the latest TTM rows, 333 against 261).
                         "options": f"-c statement_timeout={self.statement_timeout_ms}"
-                        " -c default_transaction_read_only=on",
+                        " -c default_transaction_read_only=on -c max_parallel_workers_per_gather=0",
                     },
                 )
                 sa.event.listen(node.engine, "connect", _fast_json)

@@ -242,3 +242,15 @@ def test_company_row_equals_the_one_row_frames_values(router: ReplicaRouter) -> 
     assert row is not None
     assert {k: type(v) for k, v in row.items()} == {k: type(v) for k, v in framed.items()}
     assert queries.company(router, "NOPE") is None
+
+
+def test_dashboard_reads_plan_no_parallel_workers(router: ReplicaRouter) -> None:
+    """Every connection of the router plans without parallel workers (their start cost the per-company
+    reads more than they saved), and stays read-only with its statement timeout."""
+    row = router.read(
+        "SELECT current_setting('max_parallel_workers_per_gather'), current_setting('transaction_read_only'),"
+        " current_setting('statement_timeout')"
+    ).rows[0]
+    assert row[0] == "0"
+    assert row[1] == "on"
+    assert row[2] != "0"

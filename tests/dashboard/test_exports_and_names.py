@@ -178,9 +178,11 @@ def test_valuation_csvs_with_provenance_hold_the_same_values_and_say_what_they_r
     logged_in: Any, early_run: int
 ) -> None:
     """The projection, grid and multiples CSVs + provenance are the plain CSVs with `provenance_*` columns
-    beside them, live and pinned: every value "computed", from what (the projection from the base year's
-    FCF and the WACC), the cash-flow statement's endpoint for the FCF they rest on; a multiple names only
-    the statements its lines are in (P/B: the balance sheet, not the income statement)."""
+    beside them, live, as of a date and pinned: every value "computed", from what (the projection from the
+    base year's FCF and the WACC), the cash-flow statement's endpoint for the FCF they rest on, filed by
+    the view's day (as of 2024-03-01 or pinned to a run that ended then: FY2023's, not FY2024's, filed
+    since); a multiple names only the statements its lines are in (P/B: the balance sheet, not the income
+    statement)."""
     client = logged_in("ann")
 
     def frame(export: str, query: str) -> pd.DataFrame:
@@ -188,7 +190,8 @@ def test_valuation_csvs_with_provenance_hold_the_same_values_and_say_what_they_r
         assert response.status_code == 200, response.get_data(as_text=True)[:300]
         return pd.read_csv(io.StringIO(response.get_data(as_text=True)))
 
-    for query in ("", f"&pin={early_run}"):
+    filed = {}
+    for query in ("", "&as_of=2024-03-01", f"&pin={early_run}"):
         for name in ("projection", "grid", "multiples"):
             plain, trailed = frame(name, query), frame(f"{name}-trail", query)
             pd.testing.assert_frame_equal(trailed[plain.columns], plain)
@@ -198,6 +201,7 @@ def test_valuation_csvs_with_provenance_hold_the_same_values_and_say_what_they_r
         assert set(projection["provenance_cashflow_endpoint"]) == {
             "cash-flow-statement?symbol=KO&period=annual"
         }
+        (filed[query],) = set(projection["provenance_cashflow_filing_date"])
         multiples = frame("multiples-trail", query).set_index("multiple")
         assert multiples.loc["pb", "provenance_computed_from"] == "price,shares,totalStockholdersEquity"
         assert pd.isna(multiples.loc["pb", "provenance_income_endpoint"])
@@ -205,3 +209,4 @@ def test_valuation_csvs_with_provenance_hold_the_same_values_and_say_what_they_r
             "balance-sheet-statement?symbol=KO"
         )
         assert str(multiples.loc["pe", "provenance_income_endpoint"]).startswith("income-statement?symbol=KO")
+    assert filed["&as_of=2024-03-01"] == filed[f"&pin={early_run}"] <= "2024-03-01" < filed[""], filed

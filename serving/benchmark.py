@@ -66,7 +66,8 @@ def partial_sums(
     """Per date, the SUMS over the companies in `prices` (add several batches' frames, then `finish`).
 
     Args:
-        prices: columns symbol, date, close (traded), value (dividend-adjusted, else traded).
+        prices: columns symbol (text, or categorical with sorted categories), date, close (traded), value
+            (dividend-adjusted, else traded).
         spells: columns symbol, added, removed (the membership spells; NaT = open).
         reported: columns symbol, date (the period end), shares; counts that are not positive are ignored
             and of several for one period end (a quarter and its fiscal year) the last given wins.
@@ -75,7 +76,12 @@ def partial_sums(
     """
     if prices.empty:
         return pd.DataFrame({name: [] for name in SUMS}, index=pd.DatetimeIndex([], name="date"))
-    codes, symbols = pd.factorize(prices["symbol"].astype(str), sort=True)
+    column = prices["symbol"]
+    if isinstance(column.dtype, pd.CategoricalDtype) and column.cat.categories.is_monotonic_increasing:
+        # Already coded (the refresh's batches): factorizing ~475,000 strings was a fifth of its CPU.
+        codes, symbols = column.cat.codes.to_numpy(), pd.Index(column.cat.categories.astype(str))
+    else:
+        codes, symbols = pd.factorize(column.astype(str), sort=True)
     day = pd.to_datetime(prices["date"]).to_numpy(dtype="datetime64[ns]")
     order = np.lexsort((day, codes))
     codes, day = codes[order], day[order]

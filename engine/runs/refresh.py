@@ -43,6 +43,8 @@ STATEMENT_CHANGES, METRIC_HISTORY_FIRST = "statement_changes", "metric_history_f
 BENCHMARK_RETURNS = "benchmark_returns"
 BENCHMARK_INPUTS = "benchmark_inputs"  # what it was computed from beyond prices (schema 111)
 BENCHMARK_BATCH = 50  # companies per read and sum of benchmark_returns (~475,000 prices each since 1990)
+# A price as SERVING_BENCHMARK_PRICES packs it: days since 1970, close, adjusted close (big-endian).
+PACKED_PRICE = np.dtype([("day", ">i4"), ("close", ">f8"), ("value", ">f8")])
 # The Company page's statement tables, typed (schema 101).
 STATEMENT_LINES = "statement_lines"
 # Every table the report lists, in its order (screener_basis_rows is written by screener_rows' refresh).
@@ -287,6 +289,18 @@ async def _fetch(pool: asyncpg.Pool, sql: str, *args: Any) -> list[asyncpg.Recor
     return rows
 
 
+@store_boundary
+async def _scan(pool: asyncpg.Pool, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """`_fetch` with PostgreSQL's JIT off: the universe-wide reads are planned above `jit_above_cost`
+    (the planner cannot see how few yearly partitions they touch, or counts every member's rows) and
+    compiling them took longer than running them (0.6 s of 1.6 s a benchmark batch, 2.2 s of the price
+    statistics' 2.9 s at 503 symbols, on the loaded dev machine)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(queries.SET_LOCAL_NO_JIT, timeout=TIMEOUT_S)
+        rows: list[asyncpg.Record] = await conn.fetch(sql, *args, timeout=TIMEOUT_S)
+    return rows
+
+
 async def _replace(
     pool: asyncpg.Pool, delete: str, args: tuple[Any, ...], table: str, frame: pd.DataFrame
 ) -> int:
@@ -367,20 +381,20 @@ async def refresh_screener(
     """Rebuild screener_rows, sector_medians and screener_basis_rows whole, in one transaction (once
     `ready` is set: metric_history written); returns symbols, rows and the latest close they reflect."""
     raw = _frame(
-        await _fetch(pool, queries.SERVING_RECENT_ANNUAL, list(universe.KINDS), universe.DEPTH),
+        await _scan(pool, queries.SERVING_RECENT_ANNUAL, list(universe.KINDS), universe.DEPTH),
         ("kind", "symbol", "fiscal_date", "payload"),
     )
     raw["payload"] = [orjson.loads(p) for p in raw["payload"]]
-    closes = _frame(await _fetch(pool, queries.SERVING_LATEST_CLOSES), ("symbol", "date", "close"))
+    closes = _frame(await _scan(pool, queries.SERVING_LATEST_CLOSES), ("symbol", "date", "close"))
     counts = _frame(
-        await _fetch(pool, queries.SERVING_SHARE_COUNTS), ("symbol", "profile_shares", "quarter_shares")
+        await _scan(pool, queries.SERVING_SHARE_COUNTS), ("symbol", "profile_shares", "quarter_shares")
     ).set_index("symbol")
     for name in ("profile_shares", "quarter_shares"):
         counts[name] = pd.to_numeric(counts[name], errors="coerce").astype(float)
     companies = _frame(
         await _fetch(pool, queries.SERVING_COMPANIES), ("symbol", "name", "sector", "sub_industry")
     )
-    stats = _frame(await _fetch(pool, queries.SERVING_PRICE_STATS), ("symbol", *universe.PRICE_STATS))
+    stats = _frame(await _scan(pool, queries.SERVING_PRICE_STATS), ("symbol", *universe.PRICE_STATS))
     stats = stats.set_index("symbol")
     for name in universe.PRICE_STATS[1:]:
         stats[name] = pd.to_numeric(stats[name], errors="coerce").astype(float)
@@ -484,14 +498,16 @@ def benchmark_sums(
 ) -> tuple[pd.DataFrame, dict[str, benchmark.Steps]]:
     """One batch's per-date sums for benchmark_returns and its companies' share-count steps (CPU only:
     run in a thread)."""
-    sizes = [len(r["days"]) for r in priced]
-    days = np.fromiter((d for r in priced for d in r["days"]), dtype=np.int64, count=sum(sizes))
+    priced = sorted(priced, key=lambda r: r["symbol"])
+    packed = [np.frombuffer(r["packed"], dtype=PACKED_PRICE) for r in priced]
+    rows = np.concatenate(packed) if packed else np.empty(0, dtype=PACKED_PRICE)
+    codes = np.repeat(np.arange(len(packed)), [len(p) for p in packed])
     prices = pd.DataFrame(
         {
-            "symbol": np.repeat([r["symbol"] for r in priced], sizes),
-            "date": days.astype("datetime64[D]").astype("datetime64[ns]"),
-            "close": np.fromiter((v for r in priced for v in r["closes"]), dtype=float, count=sum(sizes)),
-            "value": np.fromiter((v for r in priced for v in r["values"]), dtype=float, count=sum(sizes)),
+            "symbol": pd.Categorical.from_codes(codes, categories=[r["symbol"] for r in priced]),
+            "date": rows["day"].astype(np.int64).astype("datetime64[D]").astype("datetime64[ns]"),
+            "close": rows["close"].astype(float),
+            "value": rows["value"].astype(float),
         }
     )
     steps = benchmark.share_steps(_reported(reported), profile, symbols)
@@ -515,21 +531,25 @@ async def refresh_benchmark(
     """
     inputs = inputs or await benchmark_inputs(pool)
     symbols = [r["symbol"] for r in await _fetch(pool, queries.SERVING_BENCHMARK_SYMBOLS)]
+    batches = [symbols[at : at + BENCHMARK_BATCH] for at in range(0, len(symbols), BENCHMARK_BATCH)]
     parts, shares = [], {}
-    for at in range(0, len(symbols), BENCHMARK_BATCH):
-        batch = symbols[at : at + BENCHMARK_BATCH]
-        priced = await (
-            _fetch(pool, queries.SERVING_BENCHMARK_PRICES, batch)
-            if start is None
-            else _fetch(pool, queries.SERVING_BENCHMARK_PRICES_FROM, batch, start)
-        )
-        reported = await _fetch(pool, queries.SERVING_REPORTED_SHARES, batch)
-        sums, steps = await asyncio.to_thread(
-            benchmark_sums, priced, batch, inputs.spells, reported, inputs.profile
-        )
-        parts.append(sums)
-        shares.update(steps)
-        del priced, reported
+    # The next batch is read while this one is summed (the database and the engine each take a core).
+    reading = asyncio.ensure_future(_benchmark_batch(pool, batches[0], start)) if batches else None
+    try:
+        for at, batch in enumerate(batches):
+            assert reading is not None
+            priced, reported = await reading
+            if at + 1 < len(batches):
+                reading = asyncio.ensure_future(_benchmark_batch(pool, batches[at + 1], start))
+            sums, steps = await asyncio.to_thread(
+                benchmark_sums, priced, batch, inputs.spells, reported, inputs.profile
+            )
+            parts.append(sums)
+            shares.update(steps)
+            del priced, reported
+    finally:
+        if reading is not None and not reading.done():
+            reading.cancel()
     sums = pd.concat(parts) if parts else pd.DataFrame()
     if start is not None and not sums.empty:  # the days before `start` lack the returns they read
         sums = sums[sums.index >= pd.Timestamp(start)]
@@ -545,6 +565,18 @@ async def refresh_benchmark(
     )
     as_of = str(max(frame["date"])) if not frame.empty else None
     return len(symbols), written, as_of
+
+
+async def _benchmark_batch(
+    pool: asyncpg.Pool, batch: list[str], start: date | None
+) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+    """A batch's packed prices (all, or from the last close before `start`) and reported share counts."""
+    priced = await (
+        _scan(pool, queries.SERVING_BENCHMARK_PRICES, batch)
+        if start is None
+        else _scan(pool, queries.SERVING_BENCHMARK_PRICES_FROM, batch, start)
+    )
+    return priced, await _scan(pool, queries.SERVING_REPORTED_SHARES, batch)
 
 
 @store_boundary
@@ -807,7 +839,7 @@ async def _refresh_benchmark_table(
         if first is not None:
             changed = {}  # the membership's steps are written again
         if suspects:
-            reported = _reported(await _fetch(pool, queries.SERVING_REPORTED_SHARES, suspects))
+            reported = _reported(await _scan(pool, queries.SERVING_REPORTED_SHARES, suspects))
             current = benchmark.share_steps(reported, inputs.profile, suspects)
             counted = benchmark.first_change(kept[benchmark.SHARES], current, suspects)
             if counted is not None:

@@ -307,7 +307,26 @@ def monthly(close: pd.Series) -> pd.Series:
     values = _clean(close)
     if not isinstance(values.index, pd.DatetimeIndex):
         raise AnalyticsError("price series needs a DatetimeIndex")
+    ends = _month_ends(values.index)
+    if ends is not None:
+        return pd.Series(values.to_numpy(), index=ends, name=values.name)
     return values.resample("ME").last().dropna()
+
+
+def _month_ends(dates: pd.DatetimeIndex) -> pd.DatetimeIndex | None:
+    """The month ends `resample("ME").last().dropna()` labels `dates` with when each date is its month's
+    only one (stored month-end closes), with its unit, name and frequency (monthly when no month is
+    missing); None otherwise (the resample then picks each month's last). Its bins and checks cost
+    ~2 ms per price forecast, more than the log-linear fit."""
+    if dates.tz is not None or len(dates) < 1:
+        return None
+    months = dates.to_numpy().astype("datetime64[M]")
+    steps = np.diff(months.astype(np.int64))
+    if (steps < 1).any():  # two dates in one month (ascending after _clean)
+        return None
+    unit = np.datetime_data(dates.dtype)[0]
+    ends = ((months + 1).astype("datetime64[D]") - 1).astype(f"datetime64[{unit}]")
+    return pd.DatetimeIndex(ends, name=dates.name, freq="ME" if (steps == 1).all() else None)
 
 
 def forecast_price(

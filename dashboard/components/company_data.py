@@ -405,7 +405,11 @@ def history(symbol: str, basis: str, columns: tuple[str, ...], *, first: bool = 
         rows = queries.metric_history(svc.router, symbol, basis, columns, first=first)
         if first and rows.empty:
             rows = queries.metric_history(svc.router, symbol, basis, columns)
-        index = pd.DatetimeIndex([pd.Timestamp(d.isoformat()) for d in rows["fiscal_date"]], name="date")
+        # The dates converted as one array, in the unit pandas gave the Timestamps parsed a row at a
+        # time (~0.5 ms per 140 quarters); no rows: the empty index as it built it.
+        dates = rows["fiscal_date"].tolist()
+        days = np.array(dates, dtype="datetime64[D]").astype("datetime64[us]") if dates else []
+        index = pd.DatetimeIndex(days, name="date")
         return rows.set_index(index)[list(columns)]
 
     return svc.cache.cached("metric-history", (symbol, basis, columns, first), build)

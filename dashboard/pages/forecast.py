@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import dash
 import dash_bootstrap_components as dbc
+import numpy as np
 import pandas as pd
 from dash import Input, Output, callback, html
 from dash.development.base_component import Component
@@ -128,7 +129,7 @@ def _statement_series(symbol: str, frequency: str) -> dict[str, pd.Series]:
     )  # the serving layer's figures (docs/serving.md)
     if stored is not None:
         return {
-            name: stored[column].rename(name).dropna() if not stored.empty else pd.Series(dtype=float)
+            name: _present(stored[column], name) if not stored.empty else pd.Series(dtype=float)
             for column, name in STORED_SERIES.items()
         }
     frame = company_data.combined(symbol, frequency)
@@ -137,6 +138,13 @@ def _statement_series(symbol: str, frequency: str) -> dict[str, pd.Series]:
         for name in SERIES
         if name != "price"
     }
+
+
+def _present(column: pd.Series, name: str) -> pd.Series:
+    """`column.rename(name).dropna()` of a float column, on the array (three series a request)."""
+    values = column.to_numpy(dtype=float)
+    kept = ~np.isnan(values)
+    return pd.Series(values[kept], index=column.index[kept], name=name)
 
 
 def run(symbol: str, series: str, frequency: str, method: str) -> tuple[pd.Series, fc.Forecast]:

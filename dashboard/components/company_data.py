@@ -408,7 +408,9 @@ def history(symbol: str, basis: str, columns: tuple[str, ...], *, first: bool = 
         # The dates converted as one array, in the unit pandas gave the Timestamps parsed a row at a
         # time (~0.5 ms per 140 quarters); no rows: the empty index as it built it.
         dates = rows["fiscal_date"].tolist()
-        days = np.array(dates, dtype="datetime64[D]").astype("datetime64[us]") if dates else []
+        days: np.ndarray | list[Any] = (
+            np.array(dates, dtype="datetime64[D]").astype("datetime64[us]") if dates else []
+        )
         index = pd.DatetimeIndex(days, name="date")
         return rows.set_index(index)[list(columns)]
 

@@ -84,6 +84,22 @@ def peak_rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def _started() -> tuple[float, float, float]:
+    return time.process_time(), postgres_cpu(), time.perf_counter()
+
+
+def _costs(started: tuple[float, float, float]) -> dict[str, Any]:
+    """Wall and CPU seconds (this process, the cluster's Postgres) since `_started`, peak RSS, load."""
+    cpu, pg, wall = started
+    return {
+        "wall_s": round(time.perf_counter() - wall, 1),
+        "refresh_cpu_s": round(time.process_time() - cpu, 1),
+        "postgres_cpu_s": round(postgres_cpu() - pg, 1),
+        "peak_rss_mib": peak_rss_mib(),
+        "load": os.getloadavg()[0],
+    }
+
+
 async def measure_alone(url: str, table: str) -> dict[str, Any]:
     """One table's whole rebuild alone: wall, CPU (this process, Postgres) and this process's peak RSS."""
     from engine.db import create_pool, queries
@@ -93,22 +109,14 @@ async def measure_alone(url: str, table: str) -> dict[str, Any]:
     try:
         symbols = sorted(r["symbol"] for r in await pool.fetch(queries.SERVING_STATEMENT_SYMBOLS))
         before = peak_rss_mib()
-        cpu, pg, wall = time.process_time(), postgres_cpu(), time.perf_counter()
+        started = _started()
         if table == "benchmark_returns":
             await serving.refresh_benchmark(pool)
         elif table == "screener_rows":
             await serving.refresh_screener(pool)
         else:
             await serving.refresh_statement_pass(pool, symbols)
-        return {
-            "table": table,
-            "wall_s": round(time.perf_counter() - wall, 1),
-            "refresh_cpu_s": round(time.process_time() - cpu, 1),
-            "postgres_cpu_s": round(postgres_cpu() - pg, 1),
-            "peak_rss_mib": peak_rss_mib(),
-            "rss_before_mib": before,
-            "load": os.getloadavg()[0],
-        }
+        return {"table": table, **_costs(started), "rss_before_mib": before}
     finally:
         await pool.close()
 
@@ -130,17 +138,9 @@ async def measure(url: str, scope: str, companies: int = 50) -> dict[str, Any]:
             run_id = marked[0]["run_id"] if marked else None
             if scope == "statements":
                 await pool.execute(FORGET_LATEST_COUNTS, [r["symbol"] for r in marked])
-        cpu, pg, wall = time.process_time(), postgres_cpu(), time.perf_counter()
+        started = _started()
         report = await refresh(pool, full=scope == "all")
-        return {
-            "scope": scope,
-            "wall_s": round(time.perf_counter() - wall, 1),
-            "refresh_cpu_s": round(time.process_time() - cpu, 1),
-            "postgres_cpu_s": round(postgres_cpu() - pg, 1),
-            "peak_rss_mib": peak_rss_mib(),
-            "tables": report.as_dict(),
-            "load": os.getloadavg()[0],
-        }
+        return {"scope": scope, **_costs(started), "tables": report.as_dict()}
     finally:
         if run_id is not None:
             await pool.execute("DELETE FROM runs WHERE run_id = $1", run_id)

@@ -8,7 +8,7 @@ realised daily returns, rebalanced daily (portfolio.portfolio_returns).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -189,13 +189,17 @@ def _compound(weeks: Weeks, values: np.ndarray) -> np.ndarray:
 
 def _fits(returns: pd.Series, benchmark: pd.Series) -> tuple[float, float, float]:
     """Daily R², weekly beta and weekly R² (NaN where too few periods are shared)."""
+    return _fit_or_nan(lambda weekly: regression(returns, benchmark, weekly=weekly))
+
+
+def _fit_or_nan(fit: Callable[[bool], Regression]) -> tuple[float, float, float]:
+    """Daily R², weekly beta and weekly R² of `fit(weekly)`, NaN where it has too few periods."""
     out = []
     for weekly in (False, True):
         try:
-            fit = regression(returns, benchmark, weekly=weekly)
+            out.append(fit(weekly))
         except NotEnoughDataError:
-            fit = Regression(np.nan, np.nan, 0)
-        out.append(fit)
+            out.append(Regression(np.nan, np.nan, 0))
     return out[0].r_squared, out[1].beta, out[1].r_squared
 
 
@@ -361,17 +365,8 @@ class _Shared:
         """`_fits` of finite returns on the benchmark's dates, on the arrays."""
         if self.weekly is None:
             return _fits(pd.Series(mine, index=self.series.index), self.series)
-        out = []
-        for weekly in (False, True):
-            y, x = mine[self.finite], self.benchmark[self.finite]
-            if weekly:
-                y, x = _compound(self.weeks, y), self.weekly
-            try:
-                fit = _ols(y, x)
-            except NotEnoughDataError:
-                fit = Regression(np.nan, np.nan, 0)
-            out.append(fit)
-        return out[0].r_squared, out[1].beta, out[1].r_squared
+        y, x, weekly_x = mine[self.finite], self.benchmark[self.finite], self.weekly
+        return _fit_or_nan(lambda weekly: _ols(_compound(self.weeks, y), weekly_x) if weekly else _ols(y, x))
 
 
 def frontier_points(prices: pd.DataFrame, portfolios: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:

@@ -210,12 +210,11 @@ def statement_pass_rows(rows: Iterable[asyncpg.Record]) -> tuple[pd.DataFrame, l
     return history.metric_frame(*history.group_statements(parsed)), lines.rows(parsed)
 
 
-def _later(latest: str | None, stamp: str) -> str:
-    return max(latest, stamp) if latest else stamp
-
-
-def _latest(one: str | None, other: str | None) -> str | None:
-    return _later(one, other) if other is not None else one
+def _later(latest: str | None, stamp: str | None) -> str | None:
+    """The later of two ISO stamps; a missing one leaves the other."""
+    if latest is None or stamp is None:
+        return stamp if latest is None else latest
+    return max(latest, stamp)
 
 
 @dataclass(slots=True)
@@ -234,9 +233,9 @@ class Followed:
         (metric_rows, metric_as_of), (lines_rows, lines_as_of) = done
         self.symbols.update(batch)
         self.metric_rows += metric_rows
-        self.metric_as_of = _latest(self.metric_as_of, metric_as_of)
+        self.metric_as_of = _later(self.metric_as_of, metric_as_of)
         self.lines_rows += lines_rows
-        self.lines_as_of = _latest(self.lines_as_of, lines_as_of)
+        self.lines_as_of = _later(self.lines_as_of, lines_as_of)
 
 
 async def refresh_statement_pass(
@@ -714,9 +713,9 @@ async def _statement_pass(
         done = await refresh_statement_pass(pool, symbols)
         (metrics.rows, metrics.data_as_of), (statement_lines.rows, statement_lines.data_as_of) = done
         metrics.rows += followed.metric_rows
-        metrics.data_as_of = _latest(metrics.data_as_of, followed.metric_as_of)
+        metrics.data_as_of = _later(metrics.data_as_of, followed.metric_as_of)
         statement_lines.rows += followed.lines_rows
-        statement_lines.data_as_of = _latest(statement_lines.data_as_of, followed.lines_as_of)
+        statement_lines.data_as_of = _later(statement_lines.data_as_of, followed.lines_as_of)
     except REFRESH_ERRORS as exc:
         for outcome in outcomes:
             _failed(outcome, exc)

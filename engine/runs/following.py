@@ -44,7 +44,6 @@ class StatementFollower:
 
     def __init__(self, pool: asyncpg.Pool, items: Sequence[PlannedItem]) -> None:
         self._pool = pool
-        self._batch = BATCH
         self._left = Counter(item.symbol for item in items if item.dataset in FOLLOWED)
         self._changed: set[str] = set()
         self._failed: set[str] = set()
@@ -78,7 +77,7 @@ class StatementFollower:
         if self._left[symbol] > 0 or symbol in self._failed or symbol not in self._changed:
             return
         self._ready.append(symbol)
-        if len(self._ready) >= self._batch:
+        if len(self._ready) >= BATCH:
             self._queue.append(sorted(self._ready))
             self._ready = []
             if self._writing is None or self._writing.done():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -85,13 +85,6 @@ def demo(pg_cluster: Cluster) -> Iterator[Database]:
     with throwaway_database(pg_cluster, "following_demo") as db:
         seed.seed(db.owner_url, first_seed=1)
         yield db
-
-
-@pytest.fixture
-async def pool(demo: Database) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(demo.owner_url, max_size=3)
-    yield pool
-    await pool.close()
 
 
 async def test_a_company_with_a_failed_or_unchanged_item_is_left_to_the_run_end(

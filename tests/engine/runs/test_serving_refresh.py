@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from devkit import seed
-from engine.db import PriceRow, create_pool, load_price_rows, queries
+from engine.db import PriceRow, load_price_rows, queries
 from engine.runs.refresh import TABLES, refresh, refresh_benchmark
 from engine.runs.status import collect_status, render_status
 from serving import company, fundamentals, lines
@@ -32,13 +32,6 @@ def demo(pg_cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[Databa
     with throwaway_database(pg_cluster, f"serving_{request.param}") as db:
         seed.seed(db.owner_url, first_seed=request.param)
         yield db
-
-
-@pytest.fixture
-async def pool(demo: Database) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(demo.owner_url, max_size=3)
-    yield pool
-    await pool.close()
 
 
 def _payloads(db: Database, symbol: str, periods: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:

@@ -21,6 +21,7 @@ PROJECTION_EXPORT = {"growth": "fcf_growth_fraction", "fcf": "fcf_usd", "pv": "p
 # What each DCF table is computed from: figures of the inputs CSV, then the assumptions of its path.
 PATH = ("growth", "years", "fade", "terminal")
 PROJECTION_INPUTS = ("fcf", "wacc", *PATH)  # each year's FCF grown along the path, discounted at the WACC
+GRID_LABEL_DECIMALS = 4  # a fraction's decimals in the heatmap's labels (a percent to 2 dp)
 GRID_INPUTS = ("fcf", "net_debt", "shares", "wacc", *PATH)  # the value per share at each WACC and growth
 
 
@@ -35,8 +36,15 @@ def export_projection(args: Mapping[str, str]) -> pd.DataFrame:
 def export_grid(args: Mapping[str, str]) -> pd.DataFrame:
     as_of, pin = company_data.as_of_date(args.get("as_of")), point_in_time.pinned_run(args.get("pin"))
     grid = run_dcf(valid_symbol(args.get("symbol")), assumptions(args), as_of, pin)[1]
-    # Rows: WACC, columns: terminal growth (both fractions); cells: value per share in USD.
-    return grid.rename_axis(index="wacc", columns="value_per_share_usd_by_terminal_growth")
+    # Rows: WACC, columns: terminal growth (both fractions); cells: value per share in USD. The labels are
+    # the heatmap's (the centre +- a step carries float noise: 0.025 - 0.01 = 0.015000000000000001); the
+    # cells stay computed on the exact rates.
+    labelled = grid.rename(index=_grid_label, columns=_grid_label)
+    return labelled.rename_axis(index="wacc", columns="value_per_share_usd_by_terminal_growth")
+
+
+def _grid_label(rate: float) -> float:
+    return round(rate, GRID_LABEL_DECIMALS)
 
 
 @register_export("valuation", "multiples")

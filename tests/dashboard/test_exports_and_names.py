@@ -210,3 +210,24 @@ def test_valuation_csvs_with_provenance_hold_the_same_values_and_say_what_they_r
         )
         assert str(multiples.loc["pe", "provenance_income_endpoint"]).startswith("income-statement?symbol=KO")
     assert filed["&as_of=2024-03-01"] == filed[f"&pin={early_run}"] <= "2024-03-01" < filed[""], filed
+
+
+def test_the_grid_csvs_label_wacc_and_growth_as_the_heatmap_shows_them(logged_in: Any) -> None:
+    """The default grid's CSV and CSV + provenance label each WACC row and terminal-growth column with the
+    fraction the heatmap shows as a percent to 2 dp (0.015, not 0.015000000000000001), around the inputs
+    CSV's WACC."""
+    client = logged_in("ann")
+
+    def rows(export: str) -> list[list[str]]:
+        response = client.get(f"/export/valuation/{export}.csv?symbol=KO&{DCF}")
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        return list(csv.reader(io.StringIO(response.get_data(as_text=True), newline="")))
+
+    (wacc,) = [float(row[2]) for row in rows("inputs") if row[0] == "wacc"]
+    shown = [f"{wacc + step:.2%}" for step in (-0.02, -0.01, 0.0, 0.01, 0.02)]  # the heatmap's rows
+    for name in ("grid", "grid-trail"):
+        header, *body = rows(name)
+        assert header[:6] == ["wacc", "0.015", "0.02", "0.025", "0.03", "0.035"], name
+        labels = [row[0] for row in body]
+        assert [f"{float(label):.2%}" for label in labels] == shown, name
+        assert all(len(label.partition(".")[2]) <= 4 for label in labels), labels

@@ -107,38 +107,32 @@ class DampedETS(ETSModel):
         upper = np.array([hi for (_, hi), f in zip(bounds, fixed, strict=True) if not f], dtype=float)
         yhat = np.zeros(self.nobs)
         xhat = np.zeros((self.nobs, self._k_states_internal))
+        res = np.empty(self.nobs)
         smooth, endog, nobs = self._smoothing_func, self.endog, self.nobs
+        half, two_pi = -nobs / 2, 2 * np.pi
+        free_bounds = list(zip(lower.tolist(), upper.tolist(), strict=True))
 
         def objective(x: np.ndarray) -> float:
             # statsmodels' LikelihoodModel.fit objective -loglike / nobs, with ETSModel._loglike_internal's
             # additive-error likelihood -n/2 (log(2 pi mean(res^2)) + 1) written out (np.mean is add.reduce / n)
             # to skip its per-call checks; the test against ETSModel.fit pins it to statsmodels' numbers.
+            # The residuals and their squares in one kept array: the same values, no allocation.
             smooth(x, endog, yhat, xhat, is_fixed, fixed_values, use_beta_star, use_gamma_star)
-            res = endog - yhat
-            loglike = -nobs / 2 * (np.log(2 * np.pi * (np.add.reduce(res**2) / nobs)) + 1)
+            np.subtract(endog, yhat, out=res)
+            np.multiply(res, res, out=res)
+            loglike = half * (np.log(two_pi * (np.add.reduce(res) / nobs)) + 1)
             return float(-loglike / nobs)
 
         def objective_and_gradient(x0: np.ndarray) -> tuple[float, np.ndarray]:
             f0 = objective(x0)
-            # approx_derivative(method="2-point", abs_step=1e-8) with its bound handling, step for step.
-            sign = (x0 >= 0).astype(float) * 2 - 1
-            h = np.where(
-                (x0 + ABS_STEP) - x0 == 0, FALLBACK_REL_STEP * sign * np.maximum(1.0, np.abs(x0)), ABS_STEP
-            )
-            below, above = x0 - lower, upper - x0
-            stepped = x0 + h
-            violated = (stepped < lower) | (stepped > upper)
-            fitting = np.abs(h) <= np.maximum(below, above)
-            h[violated & fitting] *= -1
-            forward = (above >= below) & ~fitting
-            h[forward] = above[forward]
-            backward = (above < below) & ~fitting
-            h[backward] = -below[backward]
-            grad = np.empty_like(x0)
-            for i in range(len(x0)):
-                x = x0.copy()
-                x[i] += h[i]
-                grad[i] = (objective(x) - f0) / (x[i] - x0[i])
+            # approx_derivative(method="2-point", abs_step=1e-8) with its bound handling, step for step,
+            # on floats one parameter at a time (five of them: array operations cost more than they save).
+            grad = np.empty(len(x0))
+            x = x0.copy()
+            for i, (xi, (lo, hi)) in enumerate(zip(x0.tolist(), free_bounds, strict=True)):
+                x[i] = xi + _step(xi, lo, hi)
+                grad[i] = (objective(x) - f0) / (x[i] - xi)
+                x[i] = xi
             return f0, grad
 
         found = _search(objective_and_gradient, internal[~fixed], lower, upper)
@@ -150,6 +144,19 @@ class DampedETS(ETSModel):
         if use_gamma_star:
             fitted[2] *= 1 - fitted[0]
         return np.asarray(self._model_params(fitted))
+
+
+def _step(x: float, lower: float, upper: float) -> float:
+    """approx_derivative's 2-point step for one parameter at `x` within [lower, upper] (abs_step=1e-8)."""
+    h = (
+        ABS_STEP
+        if (x + ABS_STEP) - x != 0
+        else FALLBACK_REL_STEP * (1.0 if x >= 0 else -1.0) * max(1.0, abs(x))
+    )
+    below, above = x - lower, upper - x
+    if abs(h) > max(below, above):  # no room either way: the wider side's whole width
+        return above if above >= below else -below
+    return h if lower <= x + h <= upper else -h  # else room on the other side only
 
 
 def _search(

@@ -37,8 +37,7 @@ from serving.statements import (
     MAX_TTM_SPAN_DAYS,
     OPENING_FIELDS,
     fiscal_date,
-    payload_values,
-    value_matrix,
+    payload_matrix,
 )
 
 Payload = Mapping[str, Any]
@@ -61,20 +60,29 @@ class Long:
 def _long(payloads: Mapping[str, Sequence[Payload]], labels: Sequence[str]) -> Long:
     """`statement_frame` of each company's payloads, stacked (later rows of a date win, as there), with
     only the fields metric_history is computed from (company.INPUTS: each value depends on its own
-    inputs only, so the others change nothing)."""
-    rows: dict[tuple[str, pd.Timestamp], dict[str, float]] = {}
+    inputs only, so the others change nothing). Each company's payloads become one matrix at once
+    (`statements.payload_matrix`), its INPUTS columns then placed among every company's."""
     present: dict[str, set[str]] = {}
+    parts: list[tuple[str, list[pd.Timestamp], list[str], np.ndarray]] = []
     for symbol, items in payloads.items():
-        keys = present.setdefault(symbol, set())
-        for payload in items:
-            if payload.get("period") not in labels:
-                continue
-            values = payload_values(payload, INPUTS)
-            rows[(symbol, fiscal_date(payload))] = values
-            keys.update(values)
-    columns, matrix = value_matrix(list(rows.values()))
-    index = pd.MultiIndex.from_tuples(list(rows), names=["symbol", "date"]) if rows else _empty_index()
-    frame = pd.DataFrame(matrix, index=index, columns=columns)
+        kept = [payload for payload in items if payload.get("period") in labels]
+        columns, matrix = payload_matrix(kept)
+        wanted = [at for at, name in enumerate(columns) if name in INPUTS]
+        present[symbol] = {columns[at] for at in wanted}
+        last = {fiscal_date(payload): at for at, payload in enumerate(kept)}
+        if last:
+            rows = list(last.values())
+            parts.append((symbol, list(last), [columns[at] for at in wanted], matrix[np.ix_(rows, wanted)]))
+    names = list(dict.fromkeys(name for _, _, columns, _ in parts for name in columns))
+    where = {name: at for at, name in enumerate(names)}
+    values = np.full((sum(len(dates) for _, dates, _, _ in parts), len(names)), np.nan)
+    at = 0
+    for _, dates, columns, matrix in parts:
+        values[at : at + len(dates), [where[name] for name in columns]] = matrix
+        at += len(dates)
+    keys = [(symbol, day) for symbol, dates, _, _ in parts for day in dates]
+    index = pd.MultiIndex.from_tuples(keys, names=["symbol", "date"]) if keys else _empty_index()
+    frame = pd.DataFrame(values, index=index, columns=names)
     return Long(frame.sort_index(), present)
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from serving.company import KINDS, PERIOD_LABELS, statement_frames, ttm_frames
-from serving.statements import fiscal_date
+from serving.company import KINDS, PERIOD_LABELS
+from serving.statements import TTM_QUARTERS, fiscal_date, payload_matrix, rolling_ttms
 
 BASES = ("FY", "Q", "TTM")
 # The TTM balance sheet is the quarterly one (balances are stocks, `ttm_frames`): stored once, as Q.
@@ -56,8 +56,37 @@ def rows(statement_rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
     period, fiscal_year, updated_at and the payload as a dict; by symbol, then fiscal date).
 
     A table the page would build empty (no periods) gets no row: the page then builds it from the
-    payloads as before, so what it shows never depends on how an empty frame was stored.
+    payloads as before, so what it shows never depends on how an empty frame was stored. The tables
+    are `company.statement_frames`' and `ttm_frames`' values without their frames (a few dozen pandas
+    constructions a company were most of the cost), the TTM ones of every company rolled at once
+    (`statements.rolling_ttms`); tests/serving/test_lines.py holds them to the frames.
     """
+    grouped = _grouped(statement_rows)
+    tables = {symbol: _tables(statements) for symbol, statements in grouped.items()}
+    _add_ttm(tables)
+    out: list[tuple[Any, ...]] = []
+    for symbol, found in tables.items():
+        for (kind, basis), table in found.items():
+            source = grouped[symbol][("FY" if basis == "FY" else "Q", kind)]
+            meta = [source.periods.get(day, (None, None)) for day in table.dates]
+            out.append(
+                (
+                    symbol,
+                    kind,
+                    basis,
+                    [day.date() for day in table.dates],
+                    [m[0] for m in meta],
+                    [m[1] for m in meta],
+                    [str(c) for c in table.columns],
+                    _cells(table.matrix),
+                    source.known_since,
+                )
+            )
+    return out
+
+
+def _grouped(statement_rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[tuple[str, str], _Statement]]:
+    """Per company, per (period group, kind): its payloads, periods and latest change."""
     grouped: dict[str, dict[tuple[str, str], _Statement]] = defaultdict(dict)
     for row in statement_rows:
         key = (row["grp"], row["kind"])
@@ -70,42 +99,62 @@ def rows(statement_rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
             found.periods[fiscal_date(payload)] = (row["fiscal_year"], row["period"])
         stamp = row["updated_at"]
         found.known_since = stamp if found.known_since is None else max(found.known_since, stamp)
-    out: list[tuple[Any, ...]] = []
-    for symbol, statements in grouped.items():
-        out.extend(_company_rows(symbol, statements))
+    return grouped
+
+
+def _tables(statements: Mapping[tuple[str, str], _Statement]) -> dict[tuple[str, str], _Table]:
+    """A company's FY and Q tables by (kind, basis), in the page's order."""
+    out = {}
+    for group, labels in PERIOD_LABELS.items():
+        for kind in KINDS:
+            if (group, kind) in statements:
+                table = _table(statements[(group, kind)].payloads, labels)
+                if table is not None:
+                    out[(kind, group)] = table
     return out
 
 
-def _company_rows(symbol: str, statements: Mapping[tuple[str, str], _Statement]) -> list[tuple[Any, ...]]:
-    tables: dict[tuple[str, str], pd.DataFrame] = {}
-    for group in PERIOD_LABELS:
-        payloads = {k: statements[(group, k)].payloads for k in KINDS if (group, k) in statements}
-        for kind, frame in statement_frames(payloads, group).items():
-            tables[(kind, group)] = frame
-    quarterly = {k: tables.get((k, "Q"), pd.DataFrame()) for k in TTM_KINDS}
-    for kind, frame in ttm_frames(quarterly).items():
-        if kind in TTM_KINDS:
-            tables[(kind, "TTM")] = frame
-    out = []
-    for (kind, basis), frame in tables.items():
-        if frame.empty:
-            continue
-        source = statements[("FY" if basis == "FY" else "Q", kind)]
-        meta = [source.periods.get(day, (None, None)) for day in frame.index]
-        out.append(
-            (
-                symbol,
-                kind,
-                basis,
-                [day.date() for day in frame.index],
-                [m[0] for m in meta],
-                [m[1] for m in meta],
-                [str(c) for c in frame.columns],
-                _cells(frame.to_numpy(dtype=float)),
-                source.known_since,
-            )
-        )
-    return out
+def _add_ttm(tables: Mapping[str, dict[tuple[str, str], _Table]]) -> None:
+    """Each company's TTM income and cash flow tables from its quarterly ones (`ttm_frames`: none from
+    fewer than four quarters, the windows of missing quarters left out), every company's at once."""
+    quarterly = [
+        (symbol, kind, table)
+        for symbol, found in tables.items()
+        for kind in TTM_KINDS
+        if (table := found.get((kind, "Q"))) is not None and len(table.dates) >= TTM_QUARTERS
+    ]
+    rolled = rolling_ttms([(pd.DatetimeIndex(t.dates), t.columns, t.matrix) for _, _, t in quarterly])
+    for (symbol, kind, table), values in zip(quarterly, rolled, strict=True):
+        kept = ~np.isnan(values).all(axis=1)  # ttm_frames' dropna(how="all")
+        if kept.any():
+            dates = [day for day, keep in zip(table.dates[TTM_QUARTERS - 1 :], kept, strict=True) if keep]
+            tables[symbol][(kind, "TTM")] = _Table(dates, table.columns, values[kept])
+
+
+@dataclass(slots=True)
+class _Table:
+    """One statement table: its fiscal dates (ascending), lines and values (dates x lines)."""
+
+    dates: list[pd.Timestamp]
+    columns: list[str]
+    matrix: np.ndarray
+
+
+def _table(payloads: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> _Table | None:
+    """`statement_frame(payloads, period=labels)` as a table (None where that frame is empty): the last
+    payload of a date wins, the lines in their order of first appearance, the dates ascending."""
+    kept: dict[pd.Timestamp, Mapping[str, Any]] = {}
+    for payload in payloads:
+        if payload.get("period") in labels:
+            kept[fiscal_date(payload)] = payload
+    if not kept:
+        return None
+    columns, matrix = payload_matrix(list(kept.values()))
+    if not columns:
+        return None
+    dates = list(kept)
+    order = sorted(range(len(dates)), key=dates.__getitem__)
+    return _Table([dates[at] for at in order], columns, matrix[order])
 
 
 def _cells(matrix: np.ndarray) -> list[float | None]:

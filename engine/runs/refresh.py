@@ -26,7 +26,7 @@ import pandas as pd
 
 from engine.db import queries
 from engine.db.pool import store_boundary
-from engine.errors import StoreError
+from engine.errors import StoreError, StoreUnavailable
 from engine.runs.datasets import STATEMENTS
 from serving import benchmark, fitting, history, lines, restatements, universe
 from serving import rows as derived_rows
@@ -62,6 +62,7 @@ STATEMENT_TABLES = (METRIC_HISTORY, STATEMENT_CHANGES, METRIC_HISTORY_FIRST, STA
 STATEMENT_DATASETS = [d.name for d in STATEMENTS]
 INCOME_DATASETS = [d.name for d in STATEMENTS if d.kind == "income"]  # the reported share counts
 BATCH_SYMBOLS = 25  # companies per read, compute and replace of metric_history (~500 statement rows each)
+MONTH_END_BATCH = 100  # symbols per month-end transaction (~9,000 daily prices each since 1990)
 TIMEOUT_S = 300.0
 MAX_ERROR = 500
 # A refresh failure is reported, never raised into the run: its loads committed whatever happens here.
@@ -340,16 +341,48 @@ async def refresh_statement_changes(
     return int(status.split()[-1])
 
 
-@store_boundary
-async def refresh_month_end_closes(pool: asyncpg.Pool, since: dict[str, date]) -> int:
-    """Recompute each symbol's month-end closes from the month of its `since` date on."""
+@dataclass(slots=True)
+class BatchedPass:
+    """What a pass written batch by batch committed, and the batches it left as they were."""
+
+    symbols: int = 0
+    rows: int = 0
+    failed: list[str] = field(default_factory=list)  # "FIRST..LAST (N symbols): why"
+
+
+async def refresh_month_end_closes(pool: asyncpg.Pool, since: dict[str, date]) -> BatchedPass:
+    """Recompute each symbol's month-end closes from the month of its `since` date on, MONTH_END_BATCH
+    symbols a transaction: a symbol's months are swapped in one (a page never sees half of them), and no
+    statement reads more than a batch's prices (one transaction of every symbol's timed out at 300 s at 503
+    symbols under load). A batch that fails is left as it was and named, the others commit; the database gone
+    (StoreUnavailable) ends the pass, the rest named as not tried."""
     symbols = sorted(since)
+    done = BatchedPass()
+    for start in range(0, len(symbols), MONTH_END_BATCH):
+        batch = symbols[start : start + MONTH_END_BATCH]
+        try:
+            done.rows += await _month_end_batch(pool, batch, [since[s] for s in batch])
+            done.symbols += len(batch)
+        except StoreError as exc:
+            done.failed.append(f"{_span(batch)}: {exc}")
+            rest = symbols[start + MONTH_END_BATCH :]
+            if isinstance(exc, StoreUnavailable) and rest:
+                done.failed.append(f"{_span(rest)}: not tried")
+                break
+    return done
+
+
+@store_boundary
+async def _month_end_batch(pool: asyncpg.Pool, symbols: list[str], days: list[date]) -> int:
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(queries.SERVING_LOCK, MONTH_END_CLOSES, timeout=TIMEOUT_S)
-        days = [since[s] for s in symbols]
         await conn.execute(queries.DELETE_MONTH_END_CLOSES, symbols, days, timeout=TIMEOUT_S)
         status = await conn.execute(queries.INSERT_MONTH_END_CLOSES, symbols, days, timeout=TIMEOUT_S)
     return int(status.split()[-1])
+
+
+def _span(symbols: Sequence[str]) -> str:
+    return f"{symbols[0]}..{symbols[-1]} ({len(symbols)} symbols)" if len(symbols) > 1 else symbols[0]
 
 
 def screener_frames(
@@ -787,7 +820,13 @@ async def _refresh_table(
             priced -= {r["symbol"] for r in await _fetch(pool, queries.SERVING_MONTH_END_SYMBOLS)}
         wanted = dict.fromkeys(sorted(priced), date.min)
         outcome.symbols = len(wanted)
-        outcome.rows = await refresh_month_end_closes(pool, wanted) if wanted else 0
+        written = await refresh_month_end_closes(pool, wanted)
+        outcome.rows = written.rows
+        if written.failed:
+            raise StoreError(
+                f"{written.symbols} of {len(wanted)} symbols committed; left as they were: "
+                + "; ".join(written.failed)
+            )
     else:
         await _refresh_universe(pool, outcome, since, until, ready)
 

@@ -18,7 +18,8 @@ import pytest
 
 from devkit import seed
 from engine.db import PriceRow, load_price_rows, queries
-from engine.runs.refresh import TABLES, refresh, refresh_benchmark
+from engine.db.pool import outage_bound
+from engine.runs.refresh import TABLES, refresh, refresh_benchmark, refresh_month_end_closes
 from engine.runs.status import collect_status, render_status
 from serving import company, fundamentals, lines
 from tests.conftest import Cluster, Database, throwaway_database
@@ -164,6 +165,105 @@ async def test_month_end_closes_equal_the_former_per_request_query(pool: asyncpg
     stored = await pool.fetch("SELECT symbol, date, close FROM month_end_closes ORDER BY symbol, date")
     assert [tuple(r) for r in stored] == [tuple(r) for r in former]
     assert len(stored) == len(seed.SYMBOLS) * seed.YEARS * 12
+
+
+MONTH_ENDS = "SELECT * FROM month_end_closes ORDER BY symbol, month"
+# What a trigger on MSFT's month-end rows does to the batch writing them: fail it, or end its connection.
+REFUSE = "RAISE EXCEPTION 'refused %', NEW.symbol"
+KILL_SELF = "PERFORM pg_terminate_backend(pg_backend_pid())"
+DROP_ON_MSFT = "DROP TRIGGER on_msft ON month_end_closes; DROP FUNCTION on_msft()"
+
+
+def on_msft(action: str) -> str:
+    return f"""
+CREATE FUNCTION on_msft() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.symbol = 'MSFT' THEN {action}; END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER on_msft BEFORE INSERT ON month_end_closes FOR EACH ROW EXECUTE FUNCTION on_msft()"""
+
+
+async def test_month_end_closes_in_batches_equal_one_transaction_of_every_symbol(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The month-end pass three symbols a transaction writes the rows and counts of the former pass (one
+    transaction of every symbol)."""
+    since = dict.fromkeys(seed.SYMBOLS, date.min)
+    monkeypatch.setattr("engine.runs.refresh.MONTH_END_BATCH", len(seed.SYMBOLS))
+    whole = await refresh_month_end_closes(pool, since)
+    former = await pool.fetch(MONTH_ENDS)
+    await pool.execute("UPDATE month_end_closes SET close = close + 1")  # the pass must write every row again
+    monkeypatch.setattr("engine.runs.refresh.MONTH_END_BATCH", 3)
+    batched = await refresh_month_end_closes(pool, since)
+    assert (whole.symbols, whole.rows, whole.failed) == (len(seed.SYMBOLS), len(former), [])
+    assert (batched.symbols, batched.rows, batched.failed) == (whole.symbols, whole.rows, whole.failed)
+    assert await pool.fetch(MONTH_ENDS) == former
+
+
+async def test_a_failed_month_end_batch_is_named_and_the_others_commit(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`refresh --all` whose middle month-end batch fails in the database (a trigger refuses MSFT's rows):
+    that batch's symbols keep their previous rows whole, the table fails naming the batch and what
+    committed, the batches before and after it are written; the next refresh repairs it."""
+    await refresh(pool, full=True)
+    fresh = await pool.fetch(MONTH_ENDS)
+    await pool.execute("UPDATE month_end_closes SET close = close + 1")
+    stale = await pool.fetch(MONTH_ENDS)
+    monkeypatch.setattr("engine.runs.refresh.MONTH_END_BATCH", 3)  # AAPL JNJ JPM | KO MSFT NVDA | PG XOM
+    await pool.execute(on_msft(REFUSE))
+    try:
+        report = {t.name: t for t in (await refresh(pool, full=True)).tables}
+    finally:
+        await pool.execute(DROP_ON_MSFT)
+    failed = ("KO", "MSFT", "NVDA")
+    month_ends = report["month_end_closes"]
+    assert month_ends.state == "failed"
+    assert (month_ends.error or "").startswith(
+        "StoreError: 5 of 8 symbols committed; left as they were: KO..NVDA (3 symbols): "
+    )
+    assert "refused MSFT" in (month_ends.error or "")
+    assert month_ends.rows == sum(r["symbol"] not in failed for r in fresh)
+    expected = [
+        *(r for r in fresh if r["symbol"] not in failed),
+        *(r for r in stale if r["symbol"] in failed),
+    ]
+    assert await pool.fetch(MONTH_ENDS) == sorted(expected, key=lambda r: (r["symbol"], r["month"]))
+    assert (await refresh(pool, full=True)).ok
+    assert await pool.fetch(MONTH_ENDS) == fresh
+
+
+async def test_the_month_end_pass_stops_when_the_database_goes_away(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A month-end batch whose connection is lost past the outage bound (here its backend ends itself on
+    MSFT's rows) ends the pass: the batch before it committed, it and the rest are named and kept whole
+    until the next pass."""
+    since = dict.fromkeys(seed.SYMBOLS, date.min)
+    await refresh_month_end_closes(pool, since)
+    fresh = await pool.fetch(MONTH_ENDS)
+    await pool.execute("UPDATE month_end_closes SET close = close + 1")
+    stale = await pool.fetch(MONTH_ENDS)
+    monkeypatch.setattr("engine.runs.refresh.MONTH_END_BATCH", 3)  # AAPL JNJ JPM | KO MSFT NVDA | PG XOM
+    await pool.execute(on_msft(KILL_SELF))
+    try:
+        with outage_bound(0):
+            done = await refresh_month_end_closes(pool, since)
+    finally:
+        await pool.execute(DROP_ON_MSFT)
+    written = ("AAPL", "JNJ", "JPM")
+    assert (done.symbols, done.rows) == (3, sum(r["symbol"] in written for r in fresh))
+    assert [line.split(": ", 1)[0] for line in done.failed] == ["KO..NVDA (3 symbols)", "PG..XOM (2 symbols)"]
+    assert "no database connection" in done.failed[0]
+    assert done.failed[1].endswith(": not tried")
+    expected = [
+        *(r for r in fresh if r["symbol"] in written),
+        *(r for r in stale if r["symbol"] not in written),
+    ]
+    assert await pool.fetch(MONTH_ENDS) == sorted(expected, key=lambda r: (r["symbol"], r["month"]))
+    assert not (await refresh_month_end_closes(pool, since)).failed  # the next pass repairs them
+    assert await pool.fetch(MONTH_ENDS) == fresh
 
 
 async def _run_changed(pool: asyncpg.Pool, items: list[tuple[str, str, dict[str, Any]]]) -> None:

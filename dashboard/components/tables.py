@@ -75,7 +75,10 @@ def _cells(column: pd.Series, digits: int) -> list[Any]:
         return cells
     if kind == "M" or isinstance(column.dtype, pd.DatetimeTZDtype):
         return _timestamps(column)
-    return _objects(column.astype(object).tolist(), digits)
+    # Text (pandas' str dtype) and object columns hold their cells as Python objects already: their list is
+    # what astype(object) would give, without its copy and checks (~0.1 ms a column, four a statistics grid).
+    plain = isinstance(column.dtype, pd.StringDtype) or isinstance(column.dtype, np.dtype)
+    return _objects(column.tolist() if plain else column.astype(object).tolist(), digits)
 
 
 _AS_IS = frozenset({str, int, bool, type(None)})  # `_cell` gives these back unchanged

@@ -27,7 +27,7 @@ from dashboard.components import (
     states,
     urlstate,
 )
-from dashboard.components.export import export_href
+from dashboard.components.export import export_hrefs
 from dashboard.components.inputs import bounded_text
 from dashboard.components.page import FAILURES, UNREACHABLE, frame
 from dashboard.components.picker import picker
@@ -204,7 +204,7 @@ def portfolio_update(
         None,
         False,
         False,
-        *[export_href("portfolio", name, params) for name in EXPORTS],
+        *export_hrefs("portfolio", EXPORTS, params),
         portfolio_views.forward_view(result.forward, day),
         pins.sentence(pinned, PINNED) if pinned is not None else None,
     )

@@ -40,6 +40,15 @@ def test_exported_text_cells_cannot_start_a_formula(
     assert [row["value"] for row in rows] == ["-1.5", "2.0", "3.0", "4.0", "5.0", "6.0", "-7.0"]
 
 
+def test_export_hrefs_encode_the_query_once_as_each_href_would() -> None:
+    """The links of several CSVs on one query are each one's own `export_href` (hostile text escaped)."""
+    params = {"holdings": "AAPL:0.4, MSFT:0.3 & =JNJ", "rf": "4.0", "as_of": "2024-02-02", "pin": ""}
+    names = ("stats", "closes-trail", "forward")
+    assert export.export_hrefs("portfolio", names, params) == [
+        export.export_href("portfolio", name, params) for name in names
+    ]
+
+
 def test_password_typed_as_user_name_is_never_recorded(dash_app: Any, dash_db: Database) -> None:
     """The review's P08: a password typed into the user-name field (a valid-looking name that is no
     account) appears in no audit row, no audit JSON line and no log line; a keyed hash stands in for

@@ -92,7 +92,7 @@ def optimize_all(
         frontier = _frontier(mu, cov, bounds, points, risk_free, portfolios.get("min_volatility"))
     except AnalyticsError:
         frontier = pd.DataFrame()
-    return optimize.Optimised(portfolios, frontier)
+    return optimize.Optimised(portfolios, frontier, mu.to_numpy(dtype=float), cov.to_numpy(dtype=float))
 
 
 def _solver(mu: pd.Series, cov: pd.DataFrame, bounds: Bounds) -> EfficientFrontier:

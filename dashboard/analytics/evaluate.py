@@ -255,6 +255,8 @@ def side_by_side(
     risk_free: float = 0.0,
     benchmark: pd.Series | None = None,
     benchmark_name: str = "Benchmark",
+    performances: Mapping[str, Performance] | None = None,
+    axes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SideBySide:
     """Each portfolio's statistics, growth and frontier point over `prices` (aligned, see align_prices).
 
@@ -263,6 +265,10 @@ def side_by_side(
         portfolios: name -> symbol -> weight (normalised here).
         risk_free: annual risk-free rate as a fraction.
         benchmark: daily benchmark returns (None: the relative rows are empty).
+        performances: name -> `performance` of that portfolio's daily returns over `prices` at
+            `risk_free`, where the caller has it (the Portfolio report's chosen mix): not computed again.
+        axes: the expected returns and Ledoit-Wolf covariance of `prices`' columns where the caller has
+            them (the optimiser's inputs, `optimize.Optimised`): not computed again.
     """
     values = prices.to_numpy(dtype=float)
     daily = values[1:] / values[:-1] - 1.0  # each asset's, once: `portfolio_returns` per portfolio
@@ -277,7 +283,7 @@ def side_by_side(
         # than the statistics (~1 ms a portfolio, four a request).
         plain = bool(np.isfinite(mine).all()) and len(mine) >= MIN_RETURNS
         series = None if plain else pd.Series(mine, index=dates, name="portfolio")
-        perf = (
+        perf = (performances or {}).get(name) or (
             _performance(mine, dates, risk_free, 0.95, TRADING_DAYS)
             if series is None
             else performance(series, risk_free=risk_free)
@@ -291,8 +297,7 @@ def side_by_side(
             rel, fits = relative(series, benchmark), _fits(series, benchmark)
         columns[name] = _column(perf, rel, fits)
     if benchmark is not None:
-        shown = benchmark.reindex(prices.index[1:])
-        perf = performance(shown.dropna(), risk_free=risk_free)
+        perf, returns[benchmark_name] = _benchmark_performance(benchmark, shared, dates, risk_free)
         columns[benchmark_name] = [
             perf.annualized_return,
             perf.annualized_volatility,
@@ -305,7 +310,6 @@ def side_by_side(
             1.0,
             *(1.0,) * REGRESSION_ROWS,
         ]
-        returns[benchmark_name] = shown.fillna(0.0).to_numpy()
     stats = pd.DataFrame(
         {"statistic": [r for r, _ in ROWS], "unit": [u for _, u in ROWS], **columns},
     )
@@ -313,7 +317,21 @@ def side_by_side(
         {name: GROWTH_START * np.cumprod(np.append(1.0, 1.0 + s)) for name, s in returns.items()},
         index=prices.index,
     )
-    return SideBySide(stats, growth, _frontier_points(daily, prices.columns, portfolios))
+    return SideBySide(stats, growth, _frontier_points(daily, prices.columns, portfolios, axes))
+
+
+def _benchmark_performance(
+    benchmark: pd.Series, shared: _Shared | None, dates: pd.Index, risk_free: float
+) -> tuple[Performance, np.ndarray]:
+    """The benchmark's statistics over `dates` (its days with a finite return) and its daily returns there
+    with 0 where it has none (its growth line). On the array when it is on those dates (`shared`): the
+    reindex, dropna and Series checks cost ~0.3 ms and keep the same values."""
+    if shared is not None and int(shared.finite.sum()) >= MIN_RETURNS:
+        b = shared.benchmark
+        perf = _performance(b[shared.finite], dates[shared.finite], risk_free, 0.95, TRADING_DAYS)
+        return perf, np.where(np.isnan(b), 0.0, b)
+    shown = benchmark.reindex(dates)
+    return performance(shown.dropna(), risk_free=risk_free), shown.fillna(0.0).to_numpy()
 
 
 def _column(perf: Performance, rel: Relative | None, fits: tuple[float, ...]) -> list[float]:
@@ -376,11 +394,15 @@ def frontier_points(prices: pd.DataFrame, portfolios: Mapping[str, Mapping[str, 
 
 
 def _frontier_points(
-    daily: np.ndarray, columns: pd.Index, portfolios: Mapping[str, Mapping[str, float]]
+    daily: np.ndarray,
+    columns: pd.Index,
+    portfolios: Mapping[str, Mapping[str, float]],
+    axes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    n = len(daily)
-    mu = np.prod(1.0 + daily, axis=0) ** (TRADING_DAYS / n) - 1.0
-    cov = optimize.ledoit_wolf(daily)
+    if axes is None:  # the optimiser's inputs (optimize._build_inputs), computed alike
+        n = len(daily)
+        axes = np.prod(1.0 + daily, axis=0) ** (TRADING_DAYS / n) - 1.0, optimize.ledoit_wolf(daily)
+    mu, cov = axes
     rows = []
     symbols = list(columns)
     for name, weights in portfolios.items():

@@ -413,6 +413,9 @@ class Optimised:
 
     portfolios: dict[Objective, OptimizedPortfolio | AnalyticsError]
     frontier: pd.DataFrame
+    # The inputs every objective used, over the prices' columns: the frontier's axes for other portfolios.
+    expected_returns: np.ndarray
+    covariance: np.ndarray
 
 
 def optimize_all(prices: pd.DataFrame, *, risk_free: float = 0.0, points: int = 20) -> Optimised:
@@ -440,7 +443,7 @@ def optimize_all(prices: pd.DataFrame, *, risk_free: float = 0.0, points: int = 
         frontier = _frontier(inputs, points, risk_free)
     except AnalyticsError:
         frontier = pd.DataFrame()
-    return Optimised(portfolios, frontier)
+    return Optimised(portfolios, frontier, inputs.mu.to_numpy(dtype=float), inputs.cov.to_numpy(dtype=float))
 
 
 def _interpolated(inputs: _Inputs, targets: np.ndarray) -> np.ndarray | None:

@@ -369,6 +369,10 @@ class Report:
     weights: pd.DataFrame
     note: str
     prices: pd.DataFrame | None = None  # the aligned closes it was computed on (`align_prices`)
+    performance: Performance | None = None  # the chosen mix's statistics (`stats` shows them)
+    # The optimiser's expected returns and covariance over `prices`' columns (the frontier's axes); None
+    # when they could not be built (too few dates, a constant price...).
+    axes: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def report(
@@ -399,6 +403,7 @@ def report(
     # From the first common date (wealth 1 before the first return), as the Max drawdown statistic.
     drawdown = drawdown_series(returns, aligned.index[0]).to_frame()
     optimised: dict[str, dict[str, Any]] = {}
+    axes: tuple[np.ndarray, np.ndarray] | None = None
     try:
         if bounds is None or bounds.long_only:
             every = optimize.optimize_all(aligned, risk_free=risk_free, points=frontier_points)
@@ -414,6 +419,7 @@ def report(
             else:
                 optimised[objective] = dict(result.weights)
         frontier = every.frontier
+        axes = (every.expected_returns, every.covariance)
     stats = pd.DataFrame(
         {
             "statistic": [
@@ -455,4 +461,6 @@ def report(
         weights=weights_table.rename_axis("symbol").reset_index(),
         note=alignment.message,
         prices=aligned,
+        performance=perf,
+        axes=axes,
     )

@@ -83,6 +83,8 @@ def analyse(request: Request, as_of: str | None = None, pin: int | None = None) 
             risk_free=request.rate,
             benchmark=bench,
             benchmark_name=benchmark_data.NAMES.get(benchmark, ""),
+            performances={CHOSEN: result.performance} if result.performance is not None else None,
+            axes=result.axes,
         )
         notes = tuple(n for n in (note and f"Benchmark: {note}", portfolio_inputs.bounds_note(bounds)) if n)
         forward = None if as_of is None else _forward(closes, weights, as_of, pin, benchmark)

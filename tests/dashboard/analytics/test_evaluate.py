@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.analytics import evaluate, optimize, portfolio
+from dashboard.analytics import bounded, evaluate, optimize, portfolio
 from dashboard.analytics.errors import NotEnoughDataError
 
 
@@ -199,3 +199,65 @@ def test_benchmark_returns_compound_between_the_portfolio_s_dates() -> None:
     assert got.iloc[2] == pytest.approx(1.03 * 1.005 * 0.98 - 1)
     assert np.isnan(got.iloc[3])  # after the last day
     assert list(got.index) == list(wanted[1:])
+
+
+def _benchmarks(dates: pd.DatetimeIndex, prices: pd.DataFrame) -> list[pd.Series | None]:
+    """No benchmark, the holdings' equal weight, and a stored-like series with days missing (NaN) and a
+    non-finite day, all on the portfolios' dates."""
+    rng = np.random.default_rng(3)
+    stored = pd.Series(rng.normal(0.0003, 0.011, len(dates) - 1), index=dates[1:])
+    stored.iloc[:40] = np.nan
+    stored.iloc[len(stored) // 2] = np.inf
+    return [None, portfolio.equal_weight_index(prices), stored]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the infinite day
+@pytest.mark.parametrize(
+    ("symbols", "days"),
+    [(["AAPL", "MSFT", "KO"], None), (["XOM", "JPM"], None), (["NVDA", "PG", "JNJ", "KO", "AAPL"], 400)],
+)
+def test_side_by_side_with_the_report_s_statistics_and_axes_equals_it_computing_them(
+    closes: pd.DataFrame, symbols: list[str], days: int | None
+) -> None:
+    """The chosen mix's statistics and the optimiser's axes passed in from the report give, bit for bit,
+    the side-by-side answer that computes them itself (seeded closes: a late listing, a gap), long-only
+    and capped."""
+    frame = closes[symbols] if days is None else closes[symbols].iloc[-days:]
+    weights = {s: 1.0 + i for i, s in enumerate(symbols)}
+    for bounds in (None, bounded.Bounds.of(cap=0.6)):
+        report = portfolio.report(frame, weights, risk_free=0.03, bounds=bounds)
+        aligned = report.prices
+        assert aligned is not None
+        assert report.performance is not None
+        assert report.axes is not None
+        table = report.weights.set_index("symbol")
+        mixes: dict[str, dict[str, float]] = {"Chosen": weights}
+        mixes.update(
+            {k: {str(s): float(w) for s, w in table[k].items()} for k in optimize.OBJECTIVES if k in table}
+        )
+        for bench in _benchmarks(pd.DatetimeIndex(aligned.index), aligned):
+            given = evaluate.side_by_side(
+                aligned,
+                mixes,
+                risk_free=0.03,
+                benchmark=bench,
+                performances={"Chosen": report.performance},
+                axes=report.axes,
+            )
+            computed = evaluate.side_by_side(aligned, mixes, risk_free=0.03, benchmark=bench)
+            for name in ("stats", "growth", "points"):
+                pd.testing.assert_frame_equal(getattr(given, name), getattr(computed, name), check_exact=True)
+
+
+def test_the_benchmark_column_on_its_array_equals_the_reindexed_series() -> None:
+    """On the portfolios' dates the benchmark's statistics and growth returns, taken from its array, equal
+    the reindexed, NaN-dropped Series' (days missing and an infinite day included)."""
+    prices = _prices(5, days=900)
+    dates = prices.index[1:]
+    for bench in _benchmarks(pd.DatetimeIndex(prices.index), prices)[1:]:
+        shared = evaluate._Shared.of(dates, bench)
+        assert shared is not None
+        perf, growth = evaluate._benchmark_performance(bench, shared, dates, 0.03)
+        former_perf, former_growth = evaluate._benchmark_performance(bench, None, dates, 0.03)
+        assert repr(perf) == repr(former_perf)
+        np.testing.assert_array_equal(growth, former_growth)

@@ -414,7 +414,8 @@ def band(
 def percent_tick(values: pd.Series) -> str:
     """A percent tick format with as many decimals as the values' spread needs, so that ticks over a
     narrow range (11.0 % to 11.5 %) never read alike ("11 %, 11 %"); trailing zeros are trimmed."""
-    finite = values[np.isfinite(values.to_numpy(dtype=float))]
+    array = values.to_numpy(dtype=float)  # on the array: the Series' mask, max and min cost ~0.1 ms
+    finite = array[np.isfinite(array)]
     span = float(finite.max() - finite.min()) * 100 if len(finite) > 1 else 0.0
     if span <= 0:
         return ".1~%"

@@ -6,6 +6,8 @@ compare the two. Copied verbatim from the commit before each rewrite (named per 
 
 from __future__ import annotations
 
+import itertools
+import math
 import warnings
 from typing import Any
 
@@ -15,7 +17,7 @@ from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 from dashboard.analytics import indicators
 from dashboard.analytics.ets_fit import DampedETS
-from dashboard.components import company_data, picker, tables
+from dashboard.components import charts, company_data, picker, portfolio_views, tables
 
 
 def records(frame: pd.DataFrame, *, digits: int = 4) -> list[dict[str, Any]]:
@@ -141,3 +143,61 @@ def multiples_vs_sector(symbol: str, as_of: str | None = None, pin: int | None =
         "as_of": pins.last_day(as_of, pin),
     }
     return out.reset_index(), meta
+
+
+def frontier_figure(frontier: pd.DataFrame, points: pd.DataFrame) -> dict[str, Any]:
+    """portfolio_views.frontier_figure before its points were read from the columns' lists (this commit)."""
+    if frontier.empty:
+        return charts.empty_figure("No frontier for these holdings.")
+    figure = charts.scatter(
+        frontier,
+        "volatility",
+        "expected_return",
+        "Efficient frontier (annualised, from daily returns)",
+        x_title="Volatility",
+        y_title="Expected return",
+        percent=True,
+        name="Efficient frontier",
+    )
+    # Each portfolio its own marker and legend entry: text labels of portfolios lying close collide.
+    mixes = points[points["kind"] == "portfolio"]
+    for (_, row), marker in zip(
+        mixes.iterrows(), itertools.cycle(portfolio_views.PORTFOLIO_MARKERS), strict=False
+    ):
+        figure["data"].append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [row["volatility"]],
+                "y": [row["expected_return"]],
+                "name": row["name"],
+                "marker": {"symbol": marker, "size": 12},
+                "hovertemplate": f"{row['name']}<br>Volatility %{{x:.1%}}<br>Expected return %{{y:.1%}}<extra></extra>",
+            }
+        )
+    assets = points[points["kind"] == "asset"]
+    figure["data"].append(
+        {
+            "type": "scatter",
+            "mode": "markers+text",
+            "x": assets["volatility"].tolist(),
+            "y": assets["expected_return"].tolist(),
+            "text": assets["name"].tolist(),
+            "textposition": "top center",
+            "marker": {"symbol": "circle-open", "size": 8},
+            "name": "Single assets",
+            "hovertemplate": "%{text}<br>Volatility %{x:.1%}<br>Expected return %{y:.1%}<extra></extra>",
+        }
+    )
+    figure["layout"]["showlegend"] = True
+    return figure
+
+
+def percent_tick(values: pd.Series) -> str:
+    """charts.percent_tick before its span was taken on the array (this commit)."""
+    finite = values[np.isfinite(values.to_numpy(dtype=float))]
+    span = float(finite.max() - finite.min()) * 100 if len(finite) > 1 else 0.0
+    if span <= 0:
+        return ".1~%"
+    step = span / 10  # plotly draws up to about ten ticks on a tall axis
+    return f".{min(max(0, -math.floor(math.log10(step))), 4)}~%"

@@ -10,11 +10,12 @@ import orjson
 import pandas as pd
 import pytest
 
+from dashboard.analytics import evaluate, portfolio
 from dashboard.analytics import forecast as fc
 from dashboard.analytics.statements import statement_frame
-from dashboard.components import charts, company_data, formats, tables
+from dashboard.components import charts, company_data, formats, portfolio_views, tables
 from dashboard.components.formats import Col
-from devkit import factories
+from devkit import factories, seed
 from tests.dashboard import former
 
 
@@ -477,3 +478,54 @@ def test_restated_cells_marked_only_on_their_rows_equal_every_cell_checked() -> 
     assert set(grid.rowData[1]["cell_notes"]) == {"2024-03-31", "2023-09-30"}
     assert "restated_cells" not in grid.rowData[2]
     assert set(grid.rowData[2]["withheld_cells"]) == {"2023-12-31"}
+
+
+def _seeded_closes(symbols: tuple[str, ...]) -> pd.DataFrame:
+    """The demo universe's seeded adjusted closes of `symbols` (the dashboard's demo prices)."""
+    series = {}
+    for i, symbol in enumerate(symbols):
+        rows = seed.price_rows(symbol, i)
+        series[symbol] = pd.Series([r[6] for r in rows], index=pd.DatetimeIndex([r[1] for r in rows]))
+    return pd.DataFrame(series).sort_index()
+
+
+@pytest.mark.parametrize(
+    "symbols", [("AAPL", "MSFT", "KO"), ("XOM", "JPM"), ("NVDA", "PG", "JNJ", "KO", "AAPL")]
+)
+def test_frontier_figure_equals_the_former_row_by_row_figure(symbols: tuple[str, ...]) -> None:
+    """The frontier figure built from the points' column lists is the former one (boolean masks and
+    iterrows), to the JSON byte, on the demo closes' report; with more portfolios than markers, with
+    NaN points and with an empty frontier too."""
+    closes = _seeded_closes(symbols)
+    weights = {s: 1.0 for s in symbols}
+    report = portfolio.report(closes, weights, risk_free=0.04)
+    assert report.prices is not None
+    table = report.weights.set_index("symbol")
+    mixes = {
+        "Chosen": weights,
+        **{k: {str(s): float(w) for s, w in table[k].items()} for k in table if k != "chosen"},
+    }
+    points = evaluate.side_by_side(report.prices, mixes, risk_free=0.04).points
+    many = pd.concat([points.iloc[:1]] * 8 + [points], ignore_index=True)
+    holes = points.assign(volatility=points["volatility"].where(points.index % 2 == 0))
+    for frontier, shown in (
+        (report.frontier, points),
+        (report.frontier, many),
+        (report.frontier, holes),
+        (pd.DataFrame(), points),
+    ):
+        new, old = portfolio_views.frontier_figure(frontier, shown), former.frontier_figure(frontier, shown)
+        assert orjson.dumps(new, option=orjson.OPT_SERIALIZE_NUMPY) == orjson.dumps(
+            old, option=orjson.OPT_SERIALIZE_NUMPY
+        )
+
+
+def test_percent_tick_on_the_array_equals_the_former_series_tick() -> None:
+    """The tick format from the array's finite values is the former Series' one (NaN, infinities, one
+    value, constant values, none)."""
+    rng = np.random.default_rng(9)
+    cases = [rng.normal(0.1, s, 15) for s in (1e-5, 1e-3, 0.05, 2.0)]
+    cases += [np.array([0.1, np.nan, 0.12, np.inf, -np.inf]), np.array([0.2]), np.full(4, 0.3), np.array([])]
+    for values in cases:
+        series = pd.Series(values, dtype=float)
+        assert charts.percent_tick(series) == former.percent_tick(series)

@@ -780,6 +780,29 @@ def metric_history(
     return _typed(result)
 
 
+def metric_history_values(
+    router: ReplicaRouter, symbol: str, basis: str, columns: Sequence[str], *, first: bool = False
+) -> tuple[list[Any], np.ndarray]:
+    """`metric_history`'s rows of double-precision `columns` as their fiscal dates and one float matrix
+    (a row per date, NULL → NaN): the values `_typed` gives those columns, without a frame per read (a
+    frame of ~30 columns built and then cut cost ~1.5 ms of a cold ratio table).
+
+    Raises:
+        ValueError: a column that is not a double (a key or a label: `_typed` keeps those as objects).
+    """
+    if any(column in derived_rows.NOT_FLOAT for column in columns):
+        raise ValueError("metric_history_values reads double-precision columns only")
+    table = "metric_history_first" if first else "metric_history"
+    result = _result(
+        router,
+        f"SELECT fiscal_date, {', '.join(columns)} FROM {table}"
+        " WHERE symbol = :symbol AND basis = :basis ORDER BY fiscal_date",
+        {"symbol": symbol, "basis": basis},
+    )
+    values = np.array([row[1:] for row in result.rows], dtype=float).reshape(len(result.rows), len(columns))
+    return [row[0] for row in result.rows], values
+
+
 def stored_month_end_closes(router: ReplicaRouter, symbol: str) -> pd.Series:
     """month_end_closes of one symbol as `month_end_closes` gives them (by trading date, name adj_close)."""
     result = _result(

@@ -201,3 +201,21 @@ def percent_tick(values: pd.Series) -> str:
         return ".1~%"
     step = span / 10  # plotly draws up to about ten ticks on a tall axis
     return f".{min(max(0, -math.floor(math.log10(step))), 4)}~%"
+
+
+def metric_history(
+    router: Any, symbol: str, basis: str, columns: tuple[str, ...], *, first: bool = False
+) -> pd.DataFrame:
+    """company_data.history's frame before it was built from the rows' float matrix (834669f): the rows
+    as a frame (`queries.metric_history`), indexed by their fiscal dates and cut to `columns`."""
+    from dashboard.data import queries
+
+    rows = queries.metric_history(router, symbol, basis, columns, first=first)
+    if first and rows.empty:
+        rows = queries.metric_history(router, symbol, basis, columns)
+    dates = rows["fiscal_date"].tolist()
+    days: np.ndarray | list[Any] = (
+        np.array(dates, dtype="datetime64[D]").astype("datetime64[us]") if dates else []
+    )
+    index = pd.DatetimeIndex(days, name="date")
+    return rows.set_index(index)[list(columns)]

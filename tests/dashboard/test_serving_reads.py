@@ -318,6 +318,48 @@ def test_ratio_history_and_forecast_series_equal_the_statements(app: Any, symbol
     pd.testing.assert_series_equal(stored[3], live[3])
 
 
+@pytest.mark.parametrize("symbol", [*seed.SYMBOLS, FORMER, "NOPE"])
+def test_metric_history_from_the_float_matrix_equals_the_former_frame(app: Any, symbol: str) -> None:
+    """company_data.history (built from the rows' float matrix) equals the former frame of the rows cut
+    to the columns (tests/dashboard/former.py): values, dtypes, index and the float block's memory
+    order, for every caller's columns, basis and as restated or first reported (AAPL's restated year)."""
+    from dashboard.components import valuation_base
+    from dashboard.pages import forecast
+    from serving import company as derive
+    from tests.dashboard import former
+
+    column_sets = (
+        derive.RATIOS,
+        (*derive.RATIOS, *derive.DUPONT),
+        tuple(forecast.STORED_SERIES),
+        (*valuation_base.BASE_FIGURES, "effective_tax_rate"),
+    )
+    services = app.server.extensions["mycfa"]
+    rows = 0
+    with app.server.test_request_context("/"):
+        for basis in ("FY", "Q", "TTM"):
+            for columns in column_sets:
+                for first in (False, True):
+                    services.cache.clear()
+                    built = company_data.history(symbol, basis, columns, first=first)
+                    expected = former.metric_history(services.router, symbol, basis, columns, first=first)
+                    assert built is not None
+                    pd.testing.assert_frame_equal(built, expected, check_exact=True)
+                    assert built.index.dtype == expected.index.dtype
+                    assert built.columns.dtype == expected.columns.dtype
+                    # The same C-ordered float block: pandas' reductions sum in the same order.
+                    assert built.to_numpy().flags.f_contiguous == expected.to_numpy().flags.f_contiguous
+                    rows += len(built)
+        services.cache.clear()
+    assert (rows == 0) == (symbol == "NOPE")
+
+
+def test_metric_history_values_refuse_a_column_that_is_not_a_double(app: Any) -> None:
+    """A key or a label column is not read into the float matrix (it would turn into NaN silently)."""
+    with app.server.test_request_context("/"), pytest.raises(ValueError, match="double-precision"):
+        queries.metric_history_values(app.server.extensions["mycfa"].router, "AAPL", "FY", ("roe", "period"))
+
+
 @pytest.mark.parametrize("symbol", seed.SYMBOLS)
 def test_valuation_base_inputs_equal_the_statements(app: Any, symbol: str) -> None:
     """The DCF's base year from metric_history's last annual row and one-row reads equals the one taken

@@ -12,9 +12,11 @@ import warnings
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
+from dashboard import responses
 from dashboard.analytics import indicators
 from dashboard.analytics.ets_fit import DampedETS
 from dashboard.components import charts, company_data, picker, portfolio_views, tables
@@ -219,3 +221,12 @@ def metric_history(
     )
     index = pd.DatetimeIndex(days, name="date")
     return rows.set_index(index)[list(columns)]
+
+
+def to_json(value: Any) -> str:
+    """responses.to_json before the ASCII escapes were replaced in the encoded bytes (this commit)."""
+    text = orjson.dumps(value, default=responses._default, option=responses.OPTIONS).decode()
+    for raw, escaped in responses.ESCAPES:
+        if raw in text:
+            text = text.replace(raw, escaped)
+    return text

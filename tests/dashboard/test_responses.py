@@ -17,6 +17,7 @@ from plotly.io.json import to_json_plotly  # type: ignore[import-untyped]
 
 from dashboard import responses
 from devkit import callbacks
+from tests.dashboard import former
 from tests.dashboard.test_pages import SCREENER_DEFAULTS
 
 # plotly writes a datetime64 array it meets while walking an answer as nanosecond strings
@@ -112,6 +113,13 @@ def test_every_page_answer_encodes_to_the_json_plotly_writes(answers: list[Any])
     assert len(answers) == 8 + len(REQUESTS)
     for value in answers:
         assert json.loads(responses.to_json(value)) == plotly_json(value)
+
+
+def test_every_page_answer_is_the_former_text_to_the_character(answers: list[Any]) -> None:
+    """Escaping the markup characters in the encoded bytes writes the text the former escaping of the
+    decoded text wrote, for the layouts and every replayed callback (and a line separator's answer)."""
+    for value in [*answers, {"name": "</script>\u2028 \u2029 \u00b2 \u2014"}]:
+        assert responses.to_json(value) == former.to_json(value)
 
 
 def test_components_pandas_and_missing_values_convert_as_plotly_converts_them() -> None:

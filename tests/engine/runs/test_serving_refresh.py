@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -171,17 +172,38 @@ MONTH_ENDS = "SELECT * FROM month_end_closes ORDER BY symbol, month"
 # What a trigger on MSFT's month-end rows does to the batch writing them: fail it, or end its connection.
 REFUSE = "RAISE EXCEPTION 'refused %', NEW.symbol"
 KILL_SELF = "PERFORM pg_terminate_backend(pg_backend_pid())"
-DROP_ON_MSFT = "DROP TRIGGER on_msft ON month_end_closes; DROP FUNCTION on_msft()"
-
-
-def on_msft(action: str) -> str:
-    return f"""
+ON_MSFT = """
 CREATE FUNCTION on_msft() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.symbol = 'MSFT' THEN {action}; END IF;
     RETURN NEW;
 END $$;
 CREATE TRIGGER on_msft BEFORE INSERT ON month_end_closes FOR EACH ROW EXECUTE FUNCTION on_msft()"""
+
+
+@contextlib.asynccontextmanager
+async def on_msft(pool: asyncpg.Pool, action: str) -> AsyncIterator[None]:
+    await pool.execute(ON_MSFT.format(action=action))
+    try:
+        yield
+    finally:
+        await pool.execute("DROP TRIGGER on_msft ON month_end_closes; DROP FUNCTION on_msft()")
+
+
+async def fresh_then_stale(pool: asyncpg.Pool) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+    """Every symbol's month-end closes as a pass writes them, then the same moved (what a pass replaces)."""
+    await refresh_month_end_closes(pool, dict.fromkeys(seed.SYMBOLS, date.min))
+    fresh = await pool.fetch(MONTH_ENDS)
+    await pool.execute("UPDATE month_end_closes SET close = close + 1")
+    return fresh, await pool.fetch(MONTH_ENDS)
+
+
+def written_only(
+    fresh: list[asyncpg.Record], stale: list[asyncpg.Record], written: Sequence[str]
+) -> list[asyncpg.Record]:
+    """The `written` symbols' fresh rows, the others' stale ones, as MONTH_ENDS orders them."""
+    rows = [*(r for r in fresh if r["symbol"] in written), *(r for r in stale if r["symbol"] not in written)]
+    return sorted(rows, key=lambda r: (r["symbol"], r["month"]))
 
 
 async def test_month_end_closes_in_batches_equal_one_transaction_of_every_symbol(
@@ -207,29 +229,19 @@ async def test_a_failed_month_end_batch_is_named_and_the_others_commit(
     """`refresh --all` whose middle month-end batch fails in the database (a trigger refuses MSFT's rows):
     that batch's symbols keep their previous rows whole, the table fails naming the batch and what
     committed, the batches before and after it are written; the next refresh repairs it."""
-    await refresh(pool, full=True)
-    fresh = await pool.fetch(MONTH_ENDS)
-    await pool.execute("UPDATE month_end_closes SET close = close + 1")
-    stale = await pool.fetch(MONTH_ENDS)
+    fresh, stale = await fresh_then_stale(pool)
     monkeypatch.setattr("engine.runs.refresh.MONTH_END_BATCH", 3)  # AAPL JNJ JPM | KO MSFT NVDA | PG XOM
-    await pool.execute(on_msft(REFUSE))
-    try:
+    async with on_msft(pool, REFUSE):
         report = {t.name: t for t in (await refresh(pool, full=True)).tables}
-    finally:
-        await pool.execute(DROP_ON_MSFT)
-    failed = ("KO", "MSFT", "NVDA")
+    written = ("AAPL", "JNJ", "JPM", "PG", "XOM")
     month_ends = report["month_end_closes"]
     assert month_ends.state == "failed"
     assert (month_ends.error or "").startswith(
         "StoreError: 5 of 8 symbols committed; left as they were: KO..NVDA (3 symbols): "
     )
     assert "refused MSFT" in (month_ends.error or "")
-    assert month_ends.rows == sum(r["symbol"] not in failed for r in fresh)
-    expected = [
-        *(r for r in fresh if r["symbol"] not in failed),
-        *(r for r in stale if r["symbol"] in failed),
-    ]
-    assert await pool.fetch(MONTH_ENDS) == sorted(expected, key=lambda r: (r["symbol"], r["month"]))
+    assert month_ends.rows == sum(r["symbol"] in written for r in fresh)
+    assert await pool.fetch(MONTH_ENDS) == written_only(fresh, stale, written)
     assert (await refresh(pool, full=True)).ok
     assert await pool.fetch(MONTH_ENDS) == fresh
 
@@ -240,28 +252,18 @@ async def test_the_month_end_pass_stops_when_the_database_goes_away(
     """A month-end batch whose connection is lost past the outage bound (here its backend ends itself on
     MSFT's rows) ends the pass: the batch before it committed, it and the rest are named and kept whole
     until the next pass."""
-    since = dict.fromkeys(seed.SYMBOLS, date.min)
-    await refresh_month_end_closes(pool, since)
-    fresh = await pool.fetch(MONTH_ENDS)
-    await pool.execute("UPDATE month_end_closes SET close = close + 1")
-    stale = await pool.fetch(MONTH_ENDS)
+    fresh, stale = await fresh_then_stale(pool)
     monkeypatch.setattr("engine.runs.refresh.MONTH_END_BATCH", 3)  # AAPL JNJ JPM | KO MSFT NVDA | PG XOM
-    await pool.execute(on_msft(KILL_SELF))
-    try:
+    since = dict.fromkeys(seed.SYMBOLS, date.min)
+    async with on_msft(pool, KILL_SELF):
         with outage_bound(0):
             done = await refresh_month_end_closes(pool, since)
-    finally:
-        await pool.execute(DROP_ON_MSFT)
     written = ("AAPL", "JNJ", "JPM")
     assert (done.symbols, done.rows) == (3, sum(r["symbol"] in written for r in fresh))
     assert [line.split(": ", 1)[0] for line in done.failed] == ["KO..NVDA (3 symbols)", "PG..XOM (2 symbols)"]
     assert "no database connection" in done.failed[0]
     assert done.failed[1].endswith(": not tried")
-    expected = [
-        *(r for r in fresh if r["symbol"] in written),
-        *(r for r in stale if r["symbol"] not in written),
-    ]
-    assert await pool.fetch(MONTH_ENDS) == sorted(expected, key=lambda r: (r["symbol"], r["month"]))
+    assert await pool.fetch(MONTH_ENDS) == written_only(fresh, stale, written)
     assert not (await refresh_month_end_closes(pool, since)).failed  # the next pass repairs them
     assert await pool.fetch(MONTH_ENDS) == fresh
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import math
 import time
@@ -25,6 +26,7 @@ import orjson
 import pandas as pd
 
 from engine.db import queries
+from engine.db.copybinary import copy_binary
 from engine.db.pool import store_boundary
 from engine.errors import StoreError, StoreUnavailable
 from engine.runs.datasets import STATEMENTS
@@ -47,6 +49,8 @@ BENCHMARK_BATCH = 50  # companies per read and sum of benchmark_returns (~475,00
 PACKED_PRICE = np.dtype([("day", ">i4"), ("close", ">f8"), ("value", ">f8")])
 # The Company page's statement tables, typed (schema 101).
 STATEMENT_LINES = "statement_lines"
+# Its columns' types (lines.COLUMNS), for the COPY packed without asyncpg's per-element array checks.
+LINES_TYPES = ("text", "text", "text", "date[]", "int2[]", "text[]", "text[]", "float8[]", "timestamptz")
 # Every table the report lists, in its order (screener_basis_rows is written by screener_rows' refresh).
 TABLES = (
     METRIC_HISTORY,
@@ -258,7 +262,13 @@ async def refresh_statement_pass(
             metrics = (metrics[0] + written, latest)
             del frame
             written = await _replace_records(
-                pool, queries.DELETE_STATEMENT_LINES, (batch,), STATEMENT_LINES, records, lines.COLUMNS
+                pool,
+                queries.DELETE_STATEMENT_LINES,
+                (batch,),
+                STATEMENT_LINES,
+                records,
+                lines.COLUMNS,
+                types=LINES_TYPES,
             )
             latest = statement_lines[1]
             if records:
@@ -275,7 +285,13 @@ async def refresh_statement_lines(pool: asyncpg.Pool, symbols: Sequence[str]) ->
         async for batch, rows in batches:
             records = await asyncio.to_thread(statement_lines_rows, rows)
             written += await _replace_records(
-                pool, queries.DELETE_STATEMENT_LINES, (batch,), STATEMENT_LINES, records, lines.COLUMNS
+                pool,
+                queries.DELETE_STATEMENT_LINES,
+                (batch,),
+                STATEMENT_LINES,
+                records,
+                lines.COLUMNS,
+                types=LINES_TYPES,
             )
             if records:
                 stamp = max(r[-1] for r in records).isoformat()
@@ -316,11 +332,23 @@ async def _replace_records(
     table: str,
     records: list[tuple[Any, ...]],
     columns: Sequence[str],
+    *,
+    types: Sequence[str] | None = None,
 ) -> int:
+    """One transaction: delete the scope's rows, COPY the new ones (packed here when their column
+    `types` are given: rows of long float arrays, engine/db/copybinary.py)."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(queries.SERVING_LOCK, table, timeout=TIMEOUT_S)
         await conn.execute(delete, *args, timeout=TIMEOUT_S)
-        if records:
+        if records and types is not None:
+            await conn.copy_to_table(
+                table,
+                source=io.BytesIO(copy_binary(records, types)),
+                columns=list(columns),
+                format="binary",
+                timeout=TIMEOUT_S,
+            )
+        elif records:
             await conn.copy_records_to_table(table, records=records, columns=list(columns), timeout=TIMEOUT_S)
     return len(records)
 

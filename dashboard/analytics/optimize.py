@@ -392,8 +392,9 @@ def _frontier(inputs: _Inputs, points: int, risk_free: float) -> pd.DataFrame:
     sharpes = [(ret - risk_free) / vol for ret, vol in zip(returns, volatilities, strict=True)]
     columns = {"expected_return": returns, "volatility": volatilities, "sharpe": sharpes}
     columns.update({str(s): [row[str(s)] for row in cleaned] for s in inputs.mu.index})
-    # Arrays, not lists: pandas infers a list's dtype element by element.
-    return pd.DataFrame({name: np.array(values, dtype=float) for name, values in columns.items()})
+    # One float block from one array (rows are the columns' values): a frame from a dict of columns
+    # checks and consolidates each (~0.5 ms), and from lists infers each one's dtype element by element.
+    return pd.DataFrame(np.array(list(columns.values()), dtype=float).T, columns=list(columns))
 
 
 def _targets(low: float, best: float, points: int) -> np.ndarray:

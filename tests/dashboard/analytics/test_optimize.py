@@ -260,6 +260,8 @@ def test_frontier_frame_equals_one_built_from_rows(closes: pd.DataFrame) -> None
     frontier = opt.optimize_all(_aligned(closes, SYMBOLS[:5]), risk_free=0.04, points=15).frontier
     assert list(frontier.columns[:3]) == ["expected_return", "volatility", "sharpe"]
     pd.testing.assert_frame_equal(frontier, pd.DataFrame(frontier.to_dict("records")))
+    columns = {name: frontier[name].to_numpy() for name in frontier.columns}  # the former dict of columns
+    pd.testing.assert_frame_equal(frontier, pd.DataFrame(columns), check_exact=True)
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -131,15 +131,15 @@ def stats_grid(stats: pd.DataFrame) -> Any:
 
 def _statistics(id_: str, stats: pd.DataFrame, columns: dict[str, Col], fit_width: bool) -> Any:
     """A grid of statistics, each row formatted by its unit and defined on hover."""
-    shown = stats.assign(kind=[UNIT_KINDS[u] for u in stats["unit"]])
     return tables.grid(
         id_,
-        shown,
+        stats,
         columns=columns,
         row_kind="kind",
         hidden=("unit",),
         row_tips="statistic",
         fit_width=fit_width,
+        row_fields={"kind": [UNIT_KINDS[u] for u in stats["unit"].tolist()]},
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,8 @@ from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from dashboard import responses
 from dashboard.analytics import indicators
 from dashboard.analytics.ets_fit import DampedETS
-from dashboard.components import charts, company_data, picker, portfolio_views, tables
+from dashboard.components import charts, company_data, glossary, picker, portfolio_views, tables
+from dashboard.components.formats import Col
 
 
 def records(frame: pd.DataFrame, *, digits: int = 4) -> list[dict[str, Any]]:
@@ -230,3 +232,43 @@ def to_json(value: Any) -> str:
         if raw in text:
             text = text.replace(raw, escaped)
     return text
+
+
+def grid(
+    id_: str,
+    frame: pd.DataFrame | None = None,
+    *,
+    height: int = 480,
+    columns: Mapping[str, Col] | None = None,
+    row_kind: str | None = None,
+    hidden: Sequence[str] = (),
+    fit: bool = False,
+    row_tips: str | None = None,
+    fit_width: bool = False,
+) -> Any:
+    """tables.grid before its tips and extra fields were added to the rows instead of assigned (this
+    commit)."""
+    frame = frame if frame is not None else pd.DataFrame()
+    if row_tips is not None and not frame.empty:
+        frame = frame.assign(**{tables.TIP: [glossary.define(str(v)) for v in frame[row_tips]]})
+        hidden = (*hidden, tables.TIP)
+    defs = tables.column_defs(frame, columns=columns, row_kind=row_kind, hidden=hidden)
+    if row_tips is not None and defs:
+        defs[0]["tooltipField"] = tables.TIP
+    if fit_width and defs:
+        defs[0]["width"] = 2 * tables.FIT_WIDTH
+    return tables._grid(id_, tables.records(frame), defs, len(frame), height, fit, fit_width)
+
+
+def statistics_grid(id_: str, stats: pd.DataFrame, columns: dict[str, Col], fit_width: bool) -> Any:
+    """portfolio_views._statistics before its kind column became a row field (this commit)."""
+    shown = stats.assign(kind=[portfolio_views.UNIT_KINDS[u] for u in stats["unit"]])
+    return grid(
+        id_,
+        shown,
+        columns=columns,
+        row_kind="kind",
+        hidden=("unit",),
+        row_tips="statistic",
+        fit_width=fit_width,
+    )

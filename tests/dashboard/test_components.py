@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import dash_ag_grid as dag
 import numpy as np
 import orjson
 import pandas as pd
 import pytest
 
+from dashboard import responses
 from dashboard.analytics import evaluate, portfolio
 from dashboard.analytics import forecast as fc
 from dashboard.analytics.statements import statement_frame
@@ -529,3 +531,40 @@ def test_percent_tick_on_the_array_equals_the_former_series_tick() -> None:
     for values in cases:
         series = pd.Series(values, dtype=float)
         assert charts.percent_tick(series) == former.percent_tick(series)
+
+
+def _grid_json(grid: dag.AgGrid) -> bytes:
+    return orjson.dumps(grid.to_plotly_json(), default=responses._default, option=responses.OPTIONS)
+
+
+@pytest.mark.parametrize("symbols", [("AAPL", "MSFT", "KO"), ("NVDA", "PG", "JNJ", "KO", "AAPL")])
+def test_statistics_grids_equal_the_former_assigned_columns(symbols: tuple[str, ...]) -> None:
+    """The statistics and side-by-side grids, their kind and definition added to each row instead of
+    assigned as columns, are the former grids to the JSON byte on the demo closes' reports; so are grids
+    with tips whose rows have no definition, an extra field replacing a column, and no rows."""
+    closes = _seeded_closes(symbols)
+    weights = {s: 1.0 for s in symbols}
+    report = portfolio.report(closes, weights, risk_free=0.04)
+    assert report.prices is not None
+    bench = portfolio.equal_weight_index(report.prices)
+    side = evaluate.side_by_side(report.prices, {"Chosen": weights}, risk_free=0.04, benchmark=bench)
+    new = portfolio_views.stats_grid(report.stats)
+    assert _grid_json(new) == _grid_json(
+        former.statistics_grid("portfolio-stats-grid", report.stats, portfolio_views.STATS_COLUMNS, False)
+    )
+    columns = {c: Col(c) for c in side.stats.columns if c not in ("statistic", "unit")}
+    old = former.statistics_grid(
+        "portfolio-compare-grid", side.stats, {"statistic": Col("Statistic"), **columns}, True
+    )
+    assert _grid_json(portfolio_views.compare_grid(side.stats)) == _grid_json(old)
+    mixed = pd.DataFrame(
+        {"statistic": ["Sharpe", "no such figure", "Beta (vs benchmark)"], "value": [1.0, 2.0, np.nan]}
+    )
+    for frame in (mixed, mixed.iloc[:0]):
+        assert _grid_json(tables.grid("g", frame, row_tips="statistic")) == _grid_json(
+            former.grid("g", frame, row_tips="statistic")
+        )
+    replaced = tables.grid("g", mixed, row_tips="statistic", row_fields={"value": ["a", "b", None]})
+    assert _grid_json(replaced) == _grid_json(
+        former.grid("g", mixed.assign(value=["a", "b", None]), row_tips="statistic")
+    )

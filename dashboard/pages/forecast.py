@@ -157,8 +157,9 @@ def run(symbol: str, series: str, frequency: str, method: str) -> tuple[pd.Serie
         return values, fc.forecast(values, method=how, horizon=horizon, holdout=holdout)
 
     how: Literal["ets", "loglinear"] = "loglinear" if method == "loglinear" else "ets"
-
-    return services().cache.cached("forecast", (symbol, series, frequency, method), build)
+    # The price forecast runs on month-end closes whatever the frequency: one answer for both.
+    asked = "" if series == "price" else frequency
+    return services().cache.cached("forecast", (symbol, series, asked, method), build)
 
 
 def month_end_closes(symbol: str) -> pd.Series:

@@ -247,6 +247,19 @@ def test_forecast_shows_intervals_and_holdout_error(ann: Call) -> None:
     assert "MAPE" in str(out["forecast-backtest"]["children"])
 
 
+def test_price_forecast_is_one_answer_for_both_frequencies(ann: Call, dash_app: Any) -> None:
+    """The price forecast ignores the frequency (monthly closes): asked under Annual, then Quarterly, it
+    is computed once and answered the same."""
+    cache = dash_app.server.extensions["mycfa"].cache
+    ask = {"forecast-symbol": "MSFT", "forecast-series": "price", "forecast-method": "loglinear"}
+    shown = ("forecast-graph", "forecast-backtest", "forecast-table")  # the links carry the frequency
+    annual = ann("forecast-graph", {**ask, "forecast-frequency": "FY"})
+    kept = cache.entries_by_name()["forecast"][0]
+    quarterly = ann("forecast-graph", {**ask, "forecast-frequency": "Q"})
+    assert [quarterly[name] for name in shown] == [annual[name] for name in shown]
+    assert cache.entries_by_name()["forecast"][0] == kept
+
+
 def test_forecast_and_valuation_answers_stay_per_question(ann: Call) -> None:
     """Cached forecast and valuation answers are per inputs: asking again gives the same answer, another
     method, series, symbol or assumption its own (never the previous one)."""

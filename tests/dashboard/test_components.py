@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -270,26 +271,38 @@ def test_statement_table_dates_match_the_former_strftime() -> None:
 
 def test_statement_grid_equals_the_grid_of_the_statement_table() -> None:
     """The statement grid built from the float array has the rows, column specs and options of the grid
-    of the renamed statement table, for every statement shape, restated dates and field lists (some
-    absent, none present), and falls back to it for other dtypes."""
+    of the renamed statement table, for every statement shape, restated dates, date order (oldest or
+    newest first, from a frame in any order) and field lists (all, a few in another order, some absent,
+    none present, or beside a text column), and falls back to it for other dtypes."""
     columns = {"item": Col("Line item"), "unit": Col("Unit")}
     frames = _statement_frames()
-    frames.append(frames[0].astype({frames[0].columns[0]: "float32"}))
+    floats = frames[0].select_dtypes("float64")
+    frames += [
+        frames[0].astype({frames[0].columns[0]: "float32"}),
+        floats,  # every column a line (shown_as's frame)
+        floats.iloc[::-1],  # newest first
+        floats.iloc[np.random.default_rng(3).permutation(len(floats))],  # no order
+        floats.assign(note="text"),  # a text column beside the lines
+    ]
     for statement in frames:
         dates = formats.iso_dates(statement.index)
-        for fields in (list(statement.columns), [*statement.columns[:3], "notAField"], ["notAField"]):
-            for restated in (set(), {dates[0], dates[-1]}):
+        lines = list(statement.columns)
+        for fields in (lines, lines[3:0:-1], [*lines[:3], "notAField"], ["notAField"]):
+            for restated, oldest_first in itertools.product((set(), {dates[0], dates[-1]}), (False, True)):
                 old = tables.grid(
                     "g",
-                    tables.statement_table(statement, fields).rename(
+                    tables.statement_table(statement, fields, oldest_first=oldest_first).rename(
                         columns={d: f"{d} (restated)" for d in restated}
                     ),
                     columns=columns,
                     row_kind="kind",
                     hidden=("field",),
                     row_tips="field",
+                    fit=True,
                 )
-                new = tables.statement_grid("g", statement, fields, columns=columns, restated=restated)
+                new = tables.statement_grid(
+                    "g", statement, fields, columns=columns, restated=restated, oldest_first=oldest_first
+                )
                 assert orjson.dumps(new.to_plotly_json()["props"]) == orjson.dumps(
                     old.to_plotly_json()["props"]
                 )

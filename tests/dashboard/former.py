@@ -272,3 +272,17 @@ def statistics_grid(id_: str, stats: pd.DataFrame, columns: dict[str, Col], fit_
         row_tips="statistic",
         fit_width=fit_width,
     )
+
+
+def correlation_figure(corr: pd.DataFrame) -> dict[str, Any]:
+    """portfolio_views.correlation_figure before the heatmap was given the matrix as it is (this commit)."""
+    return charts.heatmap(
+        corr.where(np.isfinite(corr)),
+        "Correlation of daily returns",
+        colorscale=portfolio_views.CORRELATION_SCALE,
+        zmin=-1.0,
+        zmax=1.0,
+        zmid=0.0,
+        value_title="Correlation",
+        height=380,
+    )

@@ -581,3 +581,16 @@ def test_statistics_grids_equal_the_former_assigned_columns(symbols: tuple[str, 
     assert _grid_json(replaced) == _grid_json(
         former.grid("g", mixed.assign(value=["a", "b", None]), row_tips="statistic")
     )
+
+
+def test_correlation_figure_equals_the_former_masked_matrix() -> None:
+    """Given the matrix as it is, the heatmap is the former one of the matrix with non-finite cells
+    masked, to the JSON byte: on the demo closes' correlations and with NaN and infinite cells."""
+    corr = portfolio.correlation_matrix(_seeded_closes(("AAPL", "MSFT", "KO", "XOM")))
+    holes = corr.copy()
+    holes.iloc[0, 1], holes.iloc[2, 3], holes.iloc[3, 0] = np.nan, np.inf, -np.inf
+    for matrix in (corr, holes, corr.iloc[:0, :0]):
+        new, old = portfolio_views.correlation_figure(matrix), former.correlation_figure(matrix)
+        assert orjson.dumps(new, option=orjson.OPT_SERIALIZE_NUMPY) == orjson.dumps(
+            old, option=orjson.OPT_SERIALIZE_NUMPY
+        )

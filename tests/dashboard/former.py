@@ -286,3 +286,12 @@ def correlation_figure(corr: pd.DataFrame) -> dict[str, Any]:
         value_title="Correlation",
         height=380,
     )
+
+
+def optimised_weights(table: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """portfolio_analysis.analyse's optimised weights before they were read from the columns' lists (this
+    commit)."""
+    from dashboard.components.portfolio_analysis import OPTIMISERS
+
+    indexed = table.set_index("symbol")
+    return {key: {str(s): float(w) for s, w in indexed[key].items()} for key in OPTIMISERS if key in indexed}

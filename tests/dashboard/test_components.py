@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from dashboard import responses
-from dashboard.analytics import evaluate, portfolio
+from dashboard.analytics import bounded, evaluate, portfolio
 from dashboard.analytics import forecast as fc
 from dashboard.analytics.statements import statement_frame
-from dashboard.components import charts, company_data, formats, portfolio_views, tables
+from dashboard.components import charts, company_data, formats, portfolio_analysis, portfolio_views, tables
 from dashboard.components.formats import Col
 from devkit import factories, seed
 from tests.dashboard import former
@@ -594,3 +594,19 @@ def test_correlation_figure_equals_the_former_masked_matrix() -> None:
         assert orjson.dumps(new, option=orjson.OPT_SERIALIZE_NUMPY) == orjson.dumps(
             old, option=orjson.OPT_SERIALIZE_NUMPY
         )
+
+
+@pytest.mark.parametrize(
+    "symbols", [("AAPL", "MSFT", "KO"), ("XOM", "JPM"), ("NVDA", "PG", "JNJ", "KO", "AAPL")]
+)
+def test_optimised_weights_equal_the_former_indexed_table(symbols: tuple[str, ...]) -> None:
+    """The optimisers' weights read from the weights table's columns are the former ones read from it
+    indexed by symbol: same symbols in the same order, same floats, long-only and with shorts."""
+    closes = _seeded_closes(symbols)
+    for bounds in (None, bounded.Bounds.of(cap=0.7, shorts=True)):
+        table = portfolio.report(closes, {s: 1.0 for s in symbols}, risk_free=0.04, bounds=bounds).weights
+        new, old = portfolio_analysis.optimised_weights(table), former.optimised_weights(table)
+        assert repr(new) == repr(old)
+        assert [type(w) for weights in new.values() for w in weights.values()] == [
+            type(w) for weights in old.values() for w in weights.values()
+        ]

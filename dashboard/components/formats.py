@@ -149,8 +149,31 @@ RATIO_LABELS = {
 }
 
 
+# kind -> the unit of the raw number behind it, as CSV exports name it (a kind's header unit is the shown
+# one: a `pct` cell holds 0.0937 and shows "9.37 %"; a `usd_m` cell holds USD and shows millions).
+RAW_UNITS: dict[str, str] = {
+    "usd_m": "USD",
+    "usd_bn": "USD",
+    "usd": "USD",
+    "pct": "fraction",
+    "pct2": "fraction",
+    "pct_signed": "fraction",
+    "x": "x",
+    "num2": "ratio",
+    "num3": "ratio",
+    "int": "",
+    "shares_m": "shares",
+    "text": "",
+}
+
+
 def unit(kind: str) -> str:
     return KINDS.get(kind, KINDS["text"])[0]
+
+
+def raw_unit(kind: str) -> str:
+    """The unit of the number a `kind` column holds (what its CSV carries), not the one it is shown in."""
+    return RAW_UNITS.get(kind, RAW_UNITS["text"])
 
 
 def grid_formatter(kind: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ from serving import fitting
 
 # CSV exports keep raw numbers; their column names carry the unit.
 PROJECTION_EXPORT = {"growth": "fcf_growth_fraction", "fcf": "fcf_usd", "pv": "pv_usd"}
+MULTIPLES_EXPORT = {"premium": "premium_fraction"}  # the page shows it as a signed percent
 # What each DCF table is computed from: figures of the inputs CSV, then the assumptions of its path.
 PATH = ("growth", "years", "fade", "terminal")
 PROJECTION_INPUTS = ("fcf", "wacc", *PATH)  # each year's FCF grown along the path, discounted at the WACC
@@ -55,6 +56,7 @@ def export_multiples(args: Mapping[str, str]) -> pd.DataFrame:
         company_data.as_of_date(args.get("as_of")),
         point_in_time.pinned_run(args.get("pin")),
     )
+    table = table.rename(columns=MULTIPLES_EXPORT)
     return table.assign(basis=meta["basis"], period_end=meta["period_end"], over_9_months_old=meta["stale"])
 
 

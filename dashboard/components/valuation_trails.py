@@ -173,13 +173,14 @@ def _profile_fetch(symbol: str) -> dict[str, Any] | None:
 
 
 def table(figures: Sequence[Figure]) -> pd.DataFrame:
-    """The inputs CSV: one row per figure with its raw value (fractions for rates), unit and source."""
+    """The inputs CSV: one row per figure with its raw value and that value's unit (`fraction` for a rate,
+    `USD` for an amount, as the projection's and grid's columns), and source."""
     return pd.DataFrame(
         {
             "figure": [f.key for f in figures],
             "label": [f.label for f in figures],
             "value": [f.value for f in figures],
-            "unit": [formats.unit(f.unit) for f in figures],
+            "unit": [formats.raw_unit(f.unit) for f in figures],
             "source": [f.source for f in figures],
             "computed_from": [",".join(f.inputs) if f.origin == "computed" else None for f in figures],
         }

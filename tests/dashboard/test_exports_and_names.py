@@ -240,3 +240,35 @@ def test_the_grid_csvs_label_wacc_and_growth_as_the_heatmap_shows_them(logged_in
         labels = [row[0] for row in body]
         assert [f"{float(label):.2%}" for label in labels] == shown, name
         assert all(len(label.partition(".")[2]) <= 4 for label in labels), labels
+
+
+def test_the_valuation_csvs_name_the_unit_their_rates_and_amounts_are_in(logged_in: Any) -> None:
+    """KO's inputs CSV and CSV + provenance carry each figure's raw value in the unit its row names: the
+    WACC, cost of debt and tax rate as fractions (`fraction`: 5 % typed is 0.05, the WACC the projection
+    discounts at), amounts in `USD` (the FCF the projection grows), shares in `shares`; the multiples'
+    premium is a fraction by name (`premium_fraction`), as the projection's `fcf_growth_fraction`."""
+    client = logged_in("ann")
+
+    def frame(export: str) -> pd.DataFrame:
+        response = client.get(f"/export/valuation/{export}.csv?symbol=KO&{DCF}")
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        return pd.read_csv(io.StringIO(response.get_data(as_text=True)))
+
+    projection = frame("projection").set_index("year")
+    for name in ("inputs", "inputs-trail"):
+        inputs = frame(name).set_index("figure")
+        unit, value = inputs["unit"].fillna(""), inputs["value"]
+        assert {key: unit[key] for key in ("wacc", "kd", "tax")} == dict.fromkeys(
+            ("wacc", "kd", "tax"), "fraction"
+        )
+        assert (value["kd"], value["tax"]) == (0.05, 0.21)  # typed as 5 and 21 (%)
+        assert projection.loc[1, "discount_factor"] == pytest.approx(1 / (1 + value["wacc"]))
+        assert unit["fcf"] == unit["per_share"] == unit["enterprise_value"] == "USD", name
+        assert projection.loc[1, "fcf_usd"] == pytest.approx(value["fcf"] * 1.06)
+        assert (unit["shares"], unit["beta"]) == ("shares", "ratio")
+        assert value["per_share"] == pytest.approx(value["equity_value"] / value["shares"])
+    multiples = frame("multiples")
+    assert "premium" not in multiples.columns
+    assert multiples["premium_fraction"].to_numpy() == pytest.approx(
+        (multiples["value"] / multiples["sector_median"] - 1).to_numpy()
+    )

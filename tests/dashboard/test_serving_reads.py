@@ -277,7 +277,7 @@ def test_a_bank_gets_no_enterprise_value_multiple_anywhere(app: Any) -> None:
                 assert np.isnan(versus.loc[name, "value"])
             assert not versus.loc["pb", "not_meaningful"]
             assert versus.loc["pb", "value"] > 0
-        assert np.isnan(bank.set_index("multiple").loc["ev_ebitda", "premium"])
+        assert np.isnan(bank.set_index("multiple").loc["ev_ebitda", "premium_fraction"])
         own = oil.set_index("multiple").loc["ev_ebitda"]
         assert not own["not_meaningful"]
         assert own["value"] > 0

@@ -124,13 +124,16 @@ def history(symbol: str, series: str, frequency: str) -> pd.Series:
 
 
 def _statement_series(symbol: str, frequency: str) -> dict[str, pd.Series]:
-    stored = company_data.history(
-        symbol, frequency, tuple(STORED_SERIES)
-    )  # the serving layer's figures (docs/serving.md)
+    # The serving layer's figures (docs/serving.md), else the statements combined per request.
+    stored = company_data.history(symbol, frequency, tuple(STORED_SERIES))
     if stored is not None:
+        if stored.empty:
+            return {name: pd.Series(dtype=float) for name in STORED_SERIES.values()}
+        # One float block in STORED_SERIES' order: each line read off its array, not looked up in the frame.
+        values = stored.to_numpy(dtype=float)
         return {
-            name: _present(stored[column], name) if not stored.empty else pd.Series(dtype=float)
-            for column, name in STORED_SERIES.items()
+            name: _present(values[:, at], stored.index, name)
+            for at, name in enumerate(STORED_SERIES.values())
         }
     frame = company_data.combined(symbol, frequency)
     return {
@@ -140,11 +143,10 @@ def _statement_series(symbol: str, frequency: str) -> dict[str, pd.Series]:
     }
 
 
-def _present(column: pd.Series, name: str) -> pd.Series:
-    """`column.rename(name).dropna()` of a float column, on the array (three series a request)."""
-    values = column.to_numpy(dtype=float)
+def _present(values: np.ndarray, dates: pd.Index, name: str) -> pd.Series:
+    """`pd.Series(values, dates, name=name).dropna()` of float values, on the arrays (three lines a request)."""
     kept = ~np.isnan(values)
-    return pd.Series(values[kept], index=column.index[kept], name=name)
+    return pd.Series(values[kept], index=dates[kept], name=name)
 
 
 def run(symbol: str, series: str, frequency: str, method: str) -> tuple[pd.Series, fc.Forecast]:

@@ -295,3 +295,22 @@ def optimised_weights(table: pd.DataFrame) -> dict[str, dict[str, float]]:
 
     indexed = table.set_index("symbol")
     return {key: {str(s): float(w) for s, w in indexed[key].items()} for key in OPTIMISERS if key in indexed}
+
+
+def forecast_series(symbol: str, frequency: str) -> dict[str, pd.Series]:
+    """The Forecast page's stored series before they were read off the frame's array (8d25755): each
+    column of `company_data.history`'s frame looked up, renamed and its NaN dropped."""
+    from dashboard.pages.forecast import STORED_SERIES
+
+    stored = company_data.history(symbol, frequency, tuple(STORED_SERIES))
+    assert stored is not None
+
+    def present(column: pd.Series, name: str) -> pd.Series:
+        values = column.to_numpy(dtype=float)
+        kept = ~np.isnan(values)
+        return pd.Series(values[kept], index=column.index[kept], name=name)
+
+    return {
+        name: present(stored[column], name) if not stored.empty else pd.Series(dtype=float)
+        for column, name in STORED_SERIES.items()
+    }

@@ -360,6 +360,27 @@ def test_metric_history_values_refuse_a_column_that_is_not_a_double(app: Any) ->
         queries.metric_history_values(app.server.extensions["mycfa"].router, "AAPL", "FY", ("roe", "period"))
 
 
+@pytest.mark.parametrize("symbol", [*seed.SYMBOLS, FORMER, "NOPE"])
+def test_forecast_series_equal_the_former_frame_lookups(app: Any, symbol: str) -> None:
+    """The Forecast page's stored series, read off the history frame's array, equal those its columns
+    gave when looked up one by one (values, fiscal-date index, name, bit for bit), annual and quarterly;
+    empty for a symbol without rows."""
+    from dashboard.pages import forecast
+    from tests.dashboard import former
+
+    services = app.server.extensions["mycfa"]
+    with app.server.test_request_context("/"):
+        for frequency in ("FY", "Q"):
+            services.cache.clear()
+            new = forecast._statement_series(symbol, frequency)
+            old = former.forecast_series(symbol, frequency)
+            assert list(new) == list(old)
+            for name, series in old.items():
+                pd.testing.assert_series_equal(new[name], series, check_exact=True)
+                assert (len(series) == 0) == (symbol == "NOPE")
+        services.cache.clear()
+
+
 @pytest.mark.parametrize("symbol", seed.SYMBOLS)
 def test_valuation_base_inputs_equal_the_statements(app: Any, symbol: str) -> None:
     """The DCF's base year from metric_history's last annual row and one-row reads equals the one taken

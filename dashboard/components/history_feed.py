@@ -143,7 +143,11 @@ def summary(as_of: str | None = None) -> pd.DataFrame:
 # -- Exports ------------------------------------------------------------------------------------------
 @register_export("history", "restatements")
 def export_restatements(args: Mapping[str, str]) -> pd.DataFrame:
-    return feed(feed_filters(args))
+    """The feed's rows with the unit of their raw old and new values (`USD`, `shares`, not the grid's
+    `usd_m` display kind) and the change named a fraction, as the Valuation CSVs name theirs."""
+    rows = feed(feed_filters(args))
+    units = [formats.raw_unit(kind) for kind in rows.pop("unit_kind")]
+    return rows.rename(columns={"change": "change_fraction"}).assign(unit=units)
 
 
 @register_export("history", "summary")

@@ -175,6 +175,13 @@ def test_the_feed_filters_by_sector_line_item_and_size_of_change(
         return [r["symbol"] for r in csv.DictReader(io.StringIO(response.text()))]
 
     assert symbols(sector=sector, item="revenue", min=below) == ["AAPL"]
+    response = tab.context.request.get(
+        tab.base_url + "/export/history/restatements.csv?symbol=AAPL&item=revenue"
+    )
+    (row,) = list(csv.DictReader(io.StringIO(response.text())))
+    assert row["unit"] == "USD"  # the values are USD, not the grid's USD m
+    assert [float(row["old_value"]), float(row["new_value"])] == pytest.approx([filed, RESTATED_REVENUE])
+    assert float(row["change_fraction"]) == pytest.approx(RESTATED_REVENUE / filed - 1)  # a fraction, not %
     assert symbols(sector=other) == []
     assert symbols(item="netIncome", symbol="AAPL") == []
     assert symbols(symbol="AAPL", min=above) == []

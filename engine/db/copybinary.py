@@ -11,7 +11,7 @@ the rows written this way equal, byte for byte, to asyncpg's COPY of the same re
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -26,23 +26,24 @@ ELEMENT_OIDS = {"text": 25, "int2": 21, "date": 1082, "float8": 701}
 CELL = np.dtype([("length", ">i4"), ("value", ">f8")])
 
 
-def copy_binary(records: Iterable[Sequence[Any]], types: Sequence[str]) -> bytes:
-    """The records as COPY ... FROM STDIN (FORMAT binary) reads them, each field by its type in `types`:
-    text, int2, date, timestamptz, or an array of text, int2, date or float8 ("float8[]"; None, and
-    any NaN or infinity, as NULL: SQL never meets NaN here). Raises ValueError for another type."""
+def copy_binary(records: Iterable[Sequence[Any]], types: Sequence[str]) -> Iterator[bytes]:
+    """The records as COPY ... FROM STDIN (FORMAT binary) reads them, a piece per record (never the
+    whole stream at once), each field by its type in `types`: text, int2, date, timestamptz, or an
+    array of text, int2, date or float8 ("float8[]"; None, and any NaN or infinity, as NULL: SQL never
+    meets NaN here). Raises ValueError for another type."""
     packers = [_packer(name) for name in types]
     count = struct.pack(">h", len(types))
-    parts = [SIGNATURE]
+    yield SIGNATURE
     for record in records:
-        parts.append(count)
+        parts = [count]
         for pack, value in zip(packers, record, strict=True):
             if value is None:
                 parts.append(NULL)
             else:
                 data = pack(value)
                 parts += (struct.pack(">i", len(data)), data)
-    parts.append(TRAILER)
-    return b"".join(parts)
+        yield b"".join(parts)
+    yield TRAILER
 
 
 def _packer(name: str) -> Any:

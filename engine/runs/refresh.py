@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import math
 import time
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -343,7 +342,7 @@ async def _replace_records(
         if records and types is not None:
             await conn.copy_to_table(
                 table,
-                source=io.BytesIO(copy_binary(records, types)),
+                source=_chunks(copy_binary(records, types)),
                 columns=list(columns),
                 format="binary",
                 timeout=TIMEOUT_S,
@@ -351,6 +350,12 @@ async def _replace_records(
         elif records:
             await conn.copy_records_to_table(table, records=records, columns=list(columns), timeout=TIMEOUT_S)
     return len(records)
+
+
+async def _chunks(pieces: Iterable[bytes]) -> AsyncIterator[bytes]:
+    """COPY's source as asyncpg reads it (an async iterable: a file would be read on an executor's thread)."""
+    for piece in pieces:
+        yield piece
 
 
 @store_boundary

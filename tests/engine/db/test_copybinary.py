@@ -54,7 +54,7 @@ async def _write(
         if packed:
             await conn.copy_to_table(
                 "statement_lines",
-                source=io.BytesIO(copy_binary(records, LINES_TYPES)),
+                source=io.BytesIO(b"".join(copy_binary(records, LINES_TYPES))),
                 columns=list(lines.COLUMNS),
                 format="binary",
             )
@@ -83,6 +83,6 @@ async def test_non_finite_floats_are_stored_as_null(pool: asyncpg.Pool) -> None:
 def test_unknown_types_and_naive_timestamps_are_refused() -> None:
     """A type without a packer, or a timestamp without a time zone, raises instead of storing a guess."""
     with pytest.raises(ValueError, match="packer"):
-        copy_binary([("x",)], ["numeric"])
+        list(copy_binary([("x",)], ["numeric"]))
     with pytest.raises(ValueError, match="time zone"):
-        copy_binary([(datetime(2024, 1, 1),)], ["timestamptz"])
+        list(copy_binary([(datetime(2024, 1, 1),)], ["timestamptz"]))

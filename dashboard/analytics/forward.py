@@ -56,9 +56,14 @@ def forward_returns(
             value = float((w * (sold / bought[symbols] - 1.0)).sum())
         rows["portfolio"][name] = value
         if benchmark is not None:
-            days = benchmark[(benchmark.index > start) & (benchmark.index <= end)].dropna()
+            # An empty series (no stored benchmark yet) has no dates to compare with: it reaches no horizon.
             reached = not benchmark.empty and benchmark.index.max() >= end - pd.Timedelta(days=7)
-            bench = float(np.prod(1.0 + days.to_numpy()) - 1.0) if reached and not days.empty else np.nan
+            days = (
+                benchmark[(benchmark.index > start) & (benchmark.index <= end)].dropna() if reached else None
+            )
+            bench = (
+                float(np.prod(1.0 + days.to_numpy()) - 1.0) if days is not None and not days.empty else np.nan
+            )
             rows["benchmark"][name] = bench
             rows["excess"][name] = value - bench
     return pd.DataFrame.from_dict(rows, orient="index")[list(HORIZONS)]

@@ -50,3 +50,13 @@ def test_weights_are_normalised_over_the_holdings_priced_by_then() -> None:
         forward_returns(prices, {"C": 1.0}, START)
     with pytest.raises(ValueError, match="no close"):
         forward_returns(prices, {"A": 1.0}, pd.Timestamp("2019-01-01"))
+
+
+def test_an_empty_benchmark_reaches_no_horizon() -> None:
+    """A benchmark with no returns (the stored S&P 500 before the serving refresh filled it: an empty
+    series without dates) leaves the benchmark and excess rows NaN and the portfolio's returns as they are."""
+    prices = _prices()
+    out = forward_returns(prices, {"A": 0.6, "B": 0.4}, START, pd.Series(dtype=float))
+    assert list(out.index) == ["portfolio", "benchmark", "excess"]
+    assert out.loc["portfolio", "1M"] == pytest.approx(0.6 * 0.10)
+    assert out.loc[["benchmark", "excess"]].isna().all().all()

@@ -260,18 +260,7 @@ async def refresh_statement_pass(
                 latest = _later(latest, max(frame["known_since"]).isoformat())
             metrics = (metrics[0] + written, latest)
             del frame
-            written = await _replace_records(
-                pool,
-                queries.DELETE_STATEMENT_LINES,
-                (batch,),
-                STATEMENT_LINES,
-                records,
-                lines.COLUMNS,
-                types=LINES_TYPES,
-            )
-            latest = statement_lines[1]
-            if records:
-                latest = _later(latest, max(r[-1] for r in records).isoformat())
+            written, latest = await _write_statement_lines(pool, batch, records, statement_lines[1])
             statement_lines = (statement_lines[0] + written, latest)
     return metrics, statement_lines
 
@@ -283,18 +272,26 @@ async def refresh_statement_lines(pool: asyncpg.Pool, symbols: Sequence[str]) ->
     async with contextlib.aclosing(_batches(pool, queries.SERVING_STATEMENTS, symbols)) as batches:
         async for batch, rows in batches:
             records = await asyncio.to_thread(statement_lines_rows, rows)
-            written += await _replace_records(
-                pool,
-                queries.DELETE_STATEMENT_LINES,
-                (batch,),
-                STATEMENT_LINES,
-                records,
-                lines.COLUMNS,
-                types=LINES_TYPES,
-            )
-            if records:
-                stamp = max(r[-1] for r in records).isoformat()
-                latest = max(latest, stamp) if latest else stamp
+            batch_written, latest = await _write_statement_lines(pool, batch, records, latest)
+            written += batch_written
+    return written, latest
+
+
+async def _write_statement_lines(
+    pool: asyncpg.Pool, batch: Sequence[str], records: list[tuple[Any, ...]], latest: str | None
+) -> tuple[int, str | None]:
+    """Swap in one batch's statement_lines; returns the rows written and the latest change so far."""
+    written = await _replace_records(
+        pool,
+        queries.DELETE_STATEMENT_LINES,
+        (batch,),
+        STATEMENT_LINES,
+        records,
+        lines.COLUMNS,
+        types=LINES_TYPES,
+    )
+    if records:
+        latest = _later(latest, max(r[-1] for r in records).isoformat())
     return written, latest
 
 

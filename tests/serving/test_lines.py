@@ -11,7 +11,7 @@ import pandas as pd
 
 from devkit import factories
 from serving import company, lines
-from serving import statements as st
+from tests.serving.former import pandas_ttm
 
 STAMP = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -61,23 +61,10 @@ def _statement_rows(companies: dict[str, dict[str, list[dict[str, Any]]]]) -> li
 
 
 def _pandas_ttm(quarterly: pd.DataFrame) -> pd.DataFrame:
-    """`company.ttm_frames`' table as pandas' per-column rolling windows built it before (the oracle)."""
+    """`company.ttm_frames`' table as pandas built it before (the oracle): no table under four quarters."""
     if len(quarterly) < 4:
         return pd.DataFrame()
-    flows, averaged, held, opening = st._split(quarterly.columns, frozenset())
-    values = np.empty(quarterly.shape)
-    position = {c: i for i, c in enumerate(quarterly.columns)}
-    for names, part in (
-        (flows, quarterly[flows].rolling(4, min_periods=4).sum()),
-        (averaged, quarterly[averaged].rolling(4, min_periods=4).mean()),
-        (held, quarterly[held]),
-        (opening, quarterly[opening].shift(3)),
-    ):
-        values[:, [position[c] for c in names]] = part.to_numpy(dtype=float)
-    span = pd.Series(quarterly.index, index=quarterly.index).diff(3).dt.days
-    values[~(span <= st.MAX_TTM_SPAN_DAYS).to_numpy()] = np.nan
-    frame = pd.DataFrame(values, index=quarterly.index, columns=quarterly.columns).iloc[3:]
-    return frame.dropna(how="all")
+    return pandas_ttm(quarterly).dropna(how="all")
 
 
 def _bits(frame: pd.DataFrame) -> np.ndarray:

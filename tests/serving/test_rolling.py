@@ -13,6 +13,7 @@ from devkit import factories
 from serving import statements as st
 from serving.company import QUARTERS
 from serving.rolling import rolling_mean, rolling_sum
+from tests.serving.former import pandas_ttm
 
 
 def _bits(values: np.ndarray) -> np.ndarray:
@@ -63,23 +64,6 @@ def test_columns_rolled_together_equal_each_rolled_alone() -> None:
     np.testing.assert_array_equal(_bits(together[:, short.shape[1] :]), _bits(rolling_sum(long, 4)))
 
 
-def _pandas_ttm(quarterly: pd.DataFrame) -> pd.DataFrame:
-    """`statements.ttm(rolling=True)` as pandas' per-column windows computed it before (the oracle)."""
-    flows, averaged, held, opening = st._split(quarterly.columns, frozenset())
-    values = np.empty(quarterly.shape)
-    position = {c: i for i, c in enumerate(quarterly.columns)}
-    for names, part in (
-        (flows, quarterly[flows].rolling(4, min_periods=4).sum()),
-        (averaged, quarterly[averaged].rolling(4, min_periods=4).mean()),
-        (held, quarterly[held]),
-        (opening, quarterly[opening].shift(3)),
-    ):
-        values[:, [position[c] for c in names]] = part.to_numpy(dtype=float)
-    span = pd.Series(quarterly.index, index=quarterly.index).diff(3).dt.days
-    values[~(span <= st.MAX_TTM_SPAN_DAYS).to_numpy()] = np.nan
-    return pd.DataFrame(values, index=quarterly.index, columns=quarterly.columns).iloc[3:]
-
-
 @pytest.mark.parametrize("seed", [1, 4, 11])
 def test_rolling_ttm_equals_pandas_windows(seed: int) -> None:
     """Income and cash flow TTM tables (a quarter missing in one) equal pandas' windows bit for bit, one
@@ -91,7 +75,7 @@ def test_rolling_ttm_equals_pandas_windows(seed: int) -> None:
         tables += [quarterly, quarterly.drop(quarterly.index[13])]
     together = st.rolling_ttms([(t.index, list(t.columns), t.to_numpy(dtype=float)) for t in tables])
     for table, values in zip(tables, together, strict=True):
-        expected = _pandas_ttm(table)
+        expected = pandas_ttm(table)
         assert expected.isna().all(axis=1).any() == (len(table) % 4 != 0)  # the gap's windows are NaN
         got = st.ttm(table, rolling=True)
         pd.testing.assert_frame_equal(got, expected, check_exact=True)

@@ -298,7 +298,7 @@ def optimised_weights(table: pd.DataFrame) -> dict[str, dict[str, float]]:
 
 
 def forecast_series(symbol: str, frequency: str) -> dict[str, pd.Series]:
-    """The Forecast page's stored series before they were read off the frame's array (8d25755): each
+    """The Forecast page's stored series before they were read off the frame's array (4d9aabf): each
     column of `company_data.history`'s frame looked up, renamed and its NaN dropped."""
     from dashboard.pages.forecast import STORED_SERIES
 

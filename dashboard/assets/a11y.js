@@ -23,6 +23,46 @@
     return null;
   }
 
+  // A trace's values: a list, or plotly's typed array ({dtype: "f8", bdata: base64}: Portfolio's lines).
+  function values(array) {
+    if (!array || array.dtype !== "f8" || typeof array.bdata !== "string") {
+      return array;
+    }
+    var text = atob(array.bdata);
+    var bytes = new Uint8Array(text.length);
+    for (var i = 0; i < text.length; i++) {
+      bytes[i] = text.charCodeAt(i);
+    }
+    return new Float64Array(bytes.buffer);
+  }
+
+  // The first and last x of a trace and its number of points: from its list of x or, on a grid of days
+  // (x0 a date, dx a day in milliseconds, NaN on the days without a value), from the days with a value.
+  function extent(trace) {
+    var xs = trace.x || [];
+    if (xs.length) {
+      return [xs[0], xs[xs.length - 1], xs.length];
+    }
+    var ys = values(trace.y) || [];
+    if (typeof trace.x0 !== "string" || !trace.dx) {
+      return null;
+    }
+    var kept = [];
+    for (var i = 0; i < ys.length; i++) {
+      if (ys[i] === ys[i] && ys[i] !== null) {
+        kept.push(i);
+      }
+    }
+    if (!kept.length) {
+      return null;
+    }
+    var start = Date.parse(trace.x0.slice(0, 10) + "T00:00:00Z");
+    function day(index) {
+      return new Date(start + index * trace.dx).toISOString().slice(0, 10);
+    }
+    return [day(kept[0]), day(kept[kept.length - 1]), kept.length];
+  }
+
   function number(value) {
     return typeof value === "number" ? value.toLocaleString("en-US", { maximumFractionDigits: 2 }) : String(value);
   }
@@ -36,17 +76,16 @@
       return (title ? title + ". " : "") + (note || "No data.");
     }
     var parts = [title || "Chart"];
-    var first = data[0];
-    var xs = first.x || [];
-    if (xs.length) {
-      parts.push("From " + xs[0] + " to " + xs[xs.length - 1] + " (" + xs.length + " points)");
+    var span = extent(data[0]);
+    if (span) {
+      parts.push("From " + span[0] + " to " + span[1] + " (" + span[2] + " points)");
     }
     var axis = text((layout.yaxis || {}).title);
     if (axis) {
       parts.push("Values in " + axis);
     }
     var series = data.slice(0, 12).map(function (trace) {
-      var value = last(trace.close || trace.y || trace.z);
+      var value = last(values(trace.close || trace.y || trace.z));
       var name = trace.name || trace.type;
       return value === null || typeof value === "object" ? name : name + " last " + number(value);
     });

@@ -6,6 +6,7 @@ a request. Legends sit above the plot area, never over the data.
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,10 @@ import pandas as pd
 
 from dashboard.components import formats
 
+DAY_MS = 86_400_000  # a day on a date axis: plotly counts x0 and dx there in milliseconds
+# A day grid holds each calendar day from the first to the last: it pays off for daily closes (~1.45
+# days a close), not for sparse dates (month ends, fiscal years), which keep their list of dates.
+GRID_DAYS_PER_POINT = 2
 LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left", "x": 0.0}
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12, "color": "#212529"}
 BAND_RGB = "31,78,121"
@@ -60,6 +65,60 @@ def _values(series: pd.Series, scale: float = 1.0) -> np.ndarray:
 
 def _x(index: pd.Index) -> list[str]:
     return formats.iso_dates(index) if isinstance(index, pd.DatetimeIndex) else [str(v) for v in index]
+
+
+def typed_array(values: np.ndarray) -> dict[str, str]:
+    """`values` as plotly.js' typed array (little-endian float64, base64), as plotly.py writes numpy
+    arrays: 10.7 characters a value that orjson writes as ~12 and formats one by one."""
+    data = np.ascontiguousarray(values, dtype="<f8").tobytes()
+    return {"dtype": "f8", "bdata": base64.b64encode(data).decode("ascii")}
+
+
+def _day_offsets(index: pd.Index) -> np.ndarray | None:
+    """Each date's day count from the first, when `index` holds ascending dates at midnight (no time
+    zone) spanning at most GRID_DAYS_PER_POINT days a date; else None."""
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is not None or not len(index):
+        return None
+    stamps = index.to_numpy()
+    days = stamps.astype("datetime64[D]")
+    if not (days.astype(stamps.dtype) == stamps).all():
+        return None
+    offsets: np.ndarray = (days - days[0]).astype(np.int64)
+    if (np.diff(offsets) <= 0).any() or offsets[-1] >= GRID_DAYS_PER_POINT * len(offsets):
+        return None
+    return offsets
+
+
+def _grid_traces(
+    frame: pd.DataFrame, names: Mapping[str, str] | None, scale: float = 1.0, **trace: Any
+) -> list[dict[str, Any]] | None:
+    """`_column_traces` on a grid of calendar days: each trace's x is its first date (x0) and a day's
+    step (dx), its values a typed array with NaN on the days without a value, their line drawn across
+    them (connectgaps). The same points as the dated lists, without a list of dates in every trace (six
+    of ~10,000 dates each made half of a Portfolio answer's 1.1 MB). None where it does not apply: dates
+    that are not days, or a value that is not finite (a gap it must keep)."""
+    offsets = _day_offsets(frame.index)
+    if offsets is None:
+        return None
+    # All columns at once, as `_values` converts each: the same element-wise division and rounding.
+    values = np.round(frame.to_numpy(dtype=float, na_value=np.nan) / scale, 6)
+    if not np.isfinite(values).all():
+        return None
+    grid = np.full((values.shape[1], int(offsets[-1]) + 1), np.nan)
+    grid[:, offsets] = values.T
+    first = formats.iso_dates(frame.index[:1])[0]
+    labels = names or {}
+    return [
+        {
+            **trace,
+            "x0": first,
+            "dx": DAY_MS,
+            "y": typed_array(row),
+            "connectgaps": True,
+            "name": labels.get(str(col), str(col)),
+        }
+        for col, row in zip(frame.columns, grid, strict=True)
+    ]
 
 
 def _column_traces(
@@ -258,15 +317,26 @@ def lines(
     yaxis: str = "",
     names: Mapping[str, str] | None = None,
     hover: str = ",.1f",
+    day_grid: bool = False,
 ) -> dict[str, Any]:
-    """One line per column over the frame's index; `percent` for fractions shown as %."""
+    """One line per column over the frame's index; `percent` for fractions shown as %. `day_grid`: daily
+    dates are sent as a grid of days (`_grid_traces`), the same points in ~2/3 of the bytes."""
     mode = "lines+markers" if len(frame) < 60 else "lines"
     value = ".1%" if percent else hover
     date_hover = "%{x|%Y-%m-%d}" if isinstance(frame.index, pd.DatetimeIndex) else "%{x}"
-    data = _column_traces(
-        frame, names, type="scatter", mode=mode, hovertemplate=f"{date_hover}: %{{y:{value}}}"
+    trace: dict[str, Any] = {
+        "type": "scatter",
+        "mode": mode,
+        "hovertemplate": f"{date_hover}: %{{y:{value}}}",
+    }
+    gridded = _grid_traces(frame, names, **trace) if day_grid else None
+    data = gridded if gridded is not None else _column_traces(frame, names, **trace)
+    return _figure(
+        data,
+        title,
+        yaxis=axis(yaxis, tickformat=".0%" if percent else ",~r"),
+        xaxis=axis(type="date") if gridded is not None else axis(),
     )
-    return _figure(data, title, yaxis=axis(yaxis, tickformat=".0%" if percent else ",~r"), xaxis=axis())
 
 
 def bars(

@@ -43,6 +43,7 @@ def drawdown_figure(drawdown: pd.DataFrame) -> dict[str, Any]:
         percent=True,
         yaxis="Drawdown",
         names={"drawdown": "drawdown"},
+        day_grid=True,
     )
 
 
@@ -61,7 +62,9 @@ def correlation_figure(corr: pd.DataFrame) -> dict[str, Any]:
 
 
 def growth_figure(growth: pd.DataFrame) -> dict[str, Any]:
-    return charts.lines(growth, "Growth of 10,000 (daily rebalanced)", yaxis="Value", hover=",.0f")
+    return charts.lines(
+        growth, "Growth of 10,000 (daily rebalanced)", yaxis="Value", hover=",.0f", day_grid=True
+    )
 
 
 def frontier_figure(frontier: pd.DataFrame, points: pd.DataFrame) -> dict[str, Any]:

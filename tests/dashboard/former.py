@@ -314,3 +314,24 @@ def forecast_series(symbol: str, frequency: str) -> dict[str, pd.Series]:
         name: present(stored[column], name) if not stored.empty else pd.Series(dtype=float)
         for column, name in STORED_SERIES.items()
     }
+
+
+def lines(
+    frame: pd.DataFrame,
+    title: str,
+    *,
+    percent: bool = False,
+    yaxis: str = "",
+    names: Mapping[str, str] | None = None,
+    hover: str = ",.1f",
+) -> dict[str, Any]:
+    """charts.lines before daily dates could be sent as a grid of days (this commit)."""
+    mode = "lines+markers" if len(frame) < 60 else "lines"
+    value = ".1%" if percent else hover
+    date_hover = "%{x|%Y-%m-%d}" if isinstance(frame.index, pd.DatetimeIndex) else "%{x}"
+    data = charts._column_traces(
+        frame, names, type="scatter", mode=mode, hovertemplate=f"{date_hover}: %{{y:{value}}}"
+    )
+    return charts._figure(
+        data, title, yaxis=charts.axis(yaxis, tickformat=".0%" if percent else ",~r"), xaxis=charts.axis()
+    )

@@ -27,6 +27,7 @@ from tests.conftest import REPO_ROOT, Cluster, Database, throwaway_database, wai
 from tests.dashboard.conftest import PASSWORD, make_settings, served
 from tests.dashboard.test_browser import logged_in_tab, shot
 from tests.dashboard.test_browser_demo import grid_data
+from tests.dashboard.test_browser_workflows import TRACE_JS, decoded
 from tests.engine.runs.test_point_in_time import SYMBOLS, fake  # noqa: F401  (the fake, a module fixture)
 
 pytestmark = pytest.mark.e2e
@@ -567,10 +568,10 @@ def test_a_portfolio_as_of_a_past_date_and_what_it_returned_next(
         assert rows["Chosen mix (buy and hold)"][horizon] == pytest.approx(value, abs=1e-4), horizon
     bench = rows["Benchmark"]
     assert rows["Chosen - benchmark"]["1Y"] == pytest.approx(expected["1Y"] - bench["1Y"], abs=2e-4)
-    growth_end = tab.evaluate(
-        "() => { const g = document.querySelector('#portfolio-growth-graph .js-plotly-plot');"
-        " const xs = g.data[0].x; return String(xs[xs.length - 1]).slice(0, 10); }"
+    growth = tab.evaluate(
+        f"({TRACE_JS})(document.querySelector('#portfolio-growth-graph .js-plotly-plot').data[0])"
     )
+    growth_end = str(decoded(growth)["x"][-1])[:10]
     assert growth_end <= "2010-06-30", growth_end
     shot(tab, "portfolio-as-of", SHOTS)
     first = query(db.owner_url, "SELECT min(run_id) FROM runs")[0][0]

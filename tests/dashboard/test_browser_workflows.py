@@ -20,6 +20,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from devkit import workflow_seed
 from tests.conftest import Database
+from tests.dashboard import plotted
 from tests.dashboard.conftest import app_on, served
 from tests.dashboard.test_browser import chromium, shot, type_in_open_dropdown
 from tests.dashboard.test_browser import rows as grid_rows
@@ -78,10 +79,25 @@ def plot(tab: Any, graph_id: str, predicate: str, title: str = "") -> list[dict[
         f"(p => p && p.data && JSON.stringify(p.layout.title || '').includes({title!r})"
         f" && (d => {predicate})(p.data))(document.querySelector('#{graph_id} .js-plotly-plot'))"
     )
-    return tab.evaluate(  # type: ignore[no-any-return]
-        f"Array.from(document.querySelector('#{graph_id} .js-plotly-plot').data,"
-        " t => ({name: t.name, x: Array.from(t.x), y: Array.from(t.y)}))"
+    found = tab.evaluate(
+        f"Array.from(document.querySelector('#{graph_id} .js-plotly-plot').data, {TRACE_JS})"
     )
+    return [decoded(trace) for trace in found]
+
+
+# A trace as the figure sent it: dated lists, or a grid of days (x0, dx, a typed array of values).
+TRACE_JS = (
+    "t => (t.x ? {name: t.name, x: Array.from(t.x), y: Array.from(t.y)}"
+    " : {name: t.name, x0: t.x0, dx: t.dx, connectgaps: t.connectgaps, y: {dtype: t.y.dtype, bdata: t.y.bdata}})"
+)
+
+
+def decoded(trace: dict[str, Any]) -> dict[str, Any]:
+    """A trace sent on a grid of days as the dated lists (name, x, y) it plots; others as they are."""
+    if "x" in trace:
+        return trace
+    x, y = plotted.points(trace)
+    return {"name": trace["name"], "x": x, "y": y.tolist()}
 
 
 def operating_margins(db: Database, symbol: str) -> dict[str, tuple[str, float]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import dash_ag_grid as dag
 import numpy as np
@@ -19,7 +20,7 @@ from dashboard.analytics.statements import statement_frame
 from dashboard.components import charts, company_data, formats, portfolio_analysis, portfolio_views, tables
 from dashboard.components.formats import Col
 from devkit import factories, seed
-from tests.dashboard import former
+from tests.dashboard import former, plotted
 
 
 def test_records_convert_every_kind_of_column() -> None:
@@ -610,3 +611,76 @@ def test_optimised_weights_equal_the_former_indexed_table(symbols: tuple[str, ..
         assert [type(w) for weights in new.values() for w in weights.values()] == [
             type(w) for weights in old.values() for w in weights.values()
         ]
+
+
+def _same_points(new: dict[str, Any], old: dict[str, Any]) -> None:
+    """`new` plots `old`'s points (dates equal, values equal to the bit) with every other key equal; its
+    date axis is named as such (the dated lists' type, which plotly guessed from them)."""
+    assert len(new["data"]) == len(old["data"])
+    for mine, theirs in zip(new["data"], old["data"], strict=True):
+        (x, y), (old_x, old_y) = plotted.points(mine), plotted.points(theirs)
+        assert x == old_x
+        assert y.tobytes() == old_y.tobytes()
+        assert {k: v for k, v in mine.items() if k not in ("x0", "dx", "y", "connectgaps")} == {
+            k: v for k, v in theirs.items() if k not in ("x", "y")
+        }
+    layout = old["layout"]
+    assert new["layout"] == {**layout, "xaxis": {**layout["xaxis"], "type": "date"}}
+
+
+@pytest.mark.parametrize("symbols", [("AAPL", "MSFT", "KO"), ("XOM", "JPM"), ("NVDA", "PG", "JNJ", "KO")])
+def test_portfolio_lines_on_a_day_grid_plot_the_former_dated_points(symbols: tuple[str, ...]) -> None:
+    """Portfolio's drawdown and growth figures, sent on a grid of days, decode to the former figures'
+    dates and values bit for bit, on the demo closes' report with a benchmark; and in fewer bytes."""
+    closes = _seeded_closes(symbols)
+    weights = {s: 1.0 for s in symbols}
+    report = portfolio.report(closes, weights, risk_free=0.04)
+    assert report.prices is not None
+    bench = portfolio.equal_weight_index(report.prices)
+    side = evaluate.side_by_side(report.prices, {"Chosen": weights}, risk_free=0.04, benchmark=bench)
+    pairs = (
+        (
+            portfolio_views.drawdown_figure(report.drawdown),
+            former.lines(
+                report.drawdown,
+                "Drawdown from the running peak",
+                percent=True,
+                yaxis="Drawdown",
+                names={"drawdown": "drawdown"},
+            ),
+        ),
+        (
+            portfolio_views.growth_figure(side.growth),
+            former.lines(side.growth, "Growth of 10,000 (daily rebalanced)", yaxis="Value", hover=",.0f"),
+        ),
+    )
+    for new, old in pairs:
+        assert "x0" in new["data"][0]
+        _same_points(new, old)
+        assert len(responses.to_json(new)) < len(responses.to_json(old))
+
+
+def test_lines_keep_dated_lists_where_a_day_grid_would_not_plot_the_same() -> None:
+    """A gap to keep (a NaN value), sparse dates (month ends), times of day, zoned, unsorted or repeated
+    dates, labels that are not dates and no rows: the figure is the former one, to the JSON byte."""
+    days = pd.bdate_range("2020-01-01", periods=90)
+    frame = pd.DataFrame({"a": np.linspace(1.0, 2.0, 90), "b": np.linspace(3.0, 1.0, 90)}, index=days)
+    gap = frame.copy()
+    gap.iloc[5, 1] = np.nan
+    cases = [
+        gap,
+        frame.set_axis(pd.date_range("2000-01-31", periods=90, freq="ME")),
+        frame.set_axis(days + pd.Timedelta(hours=16)),
+        frame.set_axis(days.tz_localize("America/New_York")),
+        frame.iloc[::-1],
+        frame.set_axis(days[:45].repeat(2)),
+        frame.set_axis([f"FY{y}" for y in range(1930, 2020)]),
+        frame.iloc[:0],
+    ]
+    for case in cases:
+        new = charts.lines(case, "t", names={"a": "A"}, day_grid=True)
+        assert orjson.dumps(new, option=orjson.OPT_SERIALIZE_NUMPY) == orjson.dumps(
+            former.lines(case, "t", names={"a": "A"}), option=orjson.OPT_SERIALIZE_NUMPY
+        )
+    grid = charts.lines(frame, "t", names={"a": "A"}, percent=True, day_grid=True)
+    _same_points(grid, former.lines(frame, "t", names={"a": "A"}, percent=True))

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from dashboard.analytics.evaluate import Regression
 from devkit import callbacks
+from tests.dashboard import plotted
 
 
 def call(
@@ -307,7 +308,7 @@ def test_portfolio_statistics_and_optimisation(ann: Call) -> None:
     stats = {r["statistic"]: r["value"] for r in row_data(out, "portfolio-stats")}
     assert stats["Max drawdown"] < 0
     assert stats["Annualised volatility"] > 0
-    drawdown = out["portfolio-drawdown-graph"]["figure"]["data"][0]["y"]
+    drawdown = plotted.points(out["portfolio-drawdown-graph"]["figure"]["data"][0])[1]
     assert max(drawdown) <= 0
     # The chart starts at the first common date (0 before the first return) and its low is the statistic.
     assert drawdown[0] == 0

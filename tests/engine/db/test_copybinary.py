@@ -8,11 +8,14 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import asyncpg
+import numpy as np
+import pandas as pd
 import pytest
 
-from engine.db.copybinary import copy_binary
-from engine.runs.refresh import LINES_TYPES
-from serving import lines
+from engine.db import queries
+from engine.db.copybinary import copy_binary, copy_columns
+from engine.runs.refresh import LINES_TYPES, METRIC_HISTORY, _records, _replace
+from serving import company, lines
 
 # Every field as bytes (array_send, timestamptz_send...): equal bytes are equal doubles to the last bit.
 SENT = """
@@ -86,3 +89,61 @@ def test_unknown_types_and_naive_timestamps_are_refused() -> None:
         list(copy_binary([("x",)], ["numeric"]))
     with pytest.raises(ValueError, match="time zone"):
         list(copy_binary([(datetime(2024, 1, 1),)], ["timestamptz"]))
+
+
+def _metric_frame(fiscal_years: list[Any]) -> pd.DataFrame:
+    """metric_history rows as the refresh's frame holds them, with every kind of value a column meets."""
+    count = len(fiscal_years)
+    rng = np.random.default_rng(7)
+    edges = [-0.0, 0.1, 1e308, 5e-324, -2.5e-300, 2.0**53 + 2, np.nan, np.inf, -np.inf]
+    columns: dict[str, Any] = {
+        "symbol": ["ÉTÉ", "AAA", "AAA", "B.B"][:count],
+        "basis": "TTM",
+        "fiscal_date": [date(1994, 12, 31), date(2000, 1, 1), date(2024, 9, 28), date(1999, 12, 31)][:count],
+        "fiscal_year": fiscal_years,
+        "period": ["Q4", None, "FY", "Q1"][:count],
+        "fiscal_year_end": [date(1994, 12, 31), None, date(2024, 9, 28), None][:count],
+        "known_since": pd.to_datetime(
+            [datetime(2024, 6, 1, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))] * count
+        ),
+    }
+    for at, name in enumerate(company.METRIC_COLUMNS[len(columns) :]):
+        values = rng.normal(scale=10.0 ** (at % 12), size=count)
+        values[at % count] = edges[at % len(edges)]
+        columns[name] = values
+    return pd.DataFrame(columns)[list(company.METRIC_COLUMNS)]
+
+
+@pytest.mark.parametrize(
+    "fiscal_years", [[1995, 2000, -3, 2024], [1995.0, np.nan, 2024.0, 7.0], [1995, None, 2024, 1]]
+)
+async def test_metric_history_packed_by_column_equals_asyncpgs_copy_of_its_records(
+    pool: asyncpg.Pool, fiscal_years: list[Any]
+) -> None:
+    """The refresh's frame of metric_history packed a column at a time (`_replace`) is stored byte for
+    byte as asyncpg's COPY of `_records` stored it: texts, NULLs, dates, time zones, signed zero,
+    subnormal and extreme doubles, NaN and infinities as NULL, fiscal years as ints, floats or objects."""
+    frame = _metric_frame(fiscal_years)
+    stored = "SELECT record_send(m) FROM metric_history m ORDER BY symbol, fiscal_date"
+    symbols = sorted(set(frame["symbol"]))
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(queries.DELETE_METRIC_HISTORY, symbols)
+        await conn.copy_records_to_table(
+            "metric_history", records=_records(frame), columns=list(frame.columns)
+        )
+    former = await pool.fetch(stored)
+    assert len(former) == len(frame)
+    assert await _replace(pool, queries.DELETE_METRIC_HISTORY, (symbols,), METRIC_HISTORY, frame) == len(
+        frame
+    )
+    assert await pool.fetch(stored) == former
+
+
+def test_columns_of_unknown_types_or_out_of_range_are_refused() -> None:
+    """A column type without a packer, a naive time or a smallint out of range raises, stores no guess."""
+    with pytest.raises(ValueError, match="packer"):
+        list(copy_columns([[1]], ["numeric"]))
+    with pytest.raises(ValueError, match="time zone"):
+        list(copy_columns([[datetime(2024, 1, 1)]], ["timestamptz"]))
+    with pytest.raises(ValueError, match="int2"):
+        list(copy_columns([[40_000]], ["int2"]))

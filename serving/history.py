@@ -47,6 +47,26 @@ Payloads = Mapping[str, Mapping[str, Mapping[str, Sequence[Payload]]]]
 Meta = Mapping[tuple[str, str, str], tuple[int | None, str | None, datetime | None]]
 
 
+class Kept:
+    """One company's statements of one kind and period group as `statement_frame` keeps them: the
+    fiscal dates of the payloads of the group's labels (in order of first appearance; the last payload
+    of a date wins) and their `payload_matrix` (`columns`, one row per date)."""
+
+    __slots__ = ("columns", "dates", "matrix")
+
+    def __init__(self, dates: list[pd.Timestamp], columns: list[str], matrix: np.ndarray) -> None:
+        self.dates, self.columns, self.matrix = dates, columns, matrix
+
+
+def kept(payloads: Sequence[Payload], labels: Sequence[str]) -> Kept:
+    """`Kept` of one company's payloads of one kind: the matrix of every payload of `labels` (a field
+    is a column when any of them carries it as a number), the last row of each date kept."""
+    items = [payload for payload in payloads if payload.get("period") in labels]
+    columns, matrix = payload_matrix(items)
+    last = {fiscal_date(payload): at for at, payload in enumerate(items)}
+    return Kept(list(last), columns, matrix[list(last.values())] if len(last) < len(items) else matrix)
+
+
 class Long:
     """One kind's rows of many companies: a float frame indexed by (symbol, date), and per company the
     fields its rows carry (what makes it hold a column in `statement_frame`)."""
@@ -57,22 +77,18 @@ class Long:
         self.frame, self.present = frame, present
 
 
-def _long(payloads: Mapping[str, Sequence[Payload]], labels: Sequence[str]) -> Long:
-    """`statement_frame` of each company's payloads, stacked (later rows of a date win, as there), with
-    only the fields metric_history is computed from (company.INPUTS: each value depends on its own
-    inputs only, so the others change nothing). Each company's payloads become one matrix at once
-    (`statements.payload_matrix`), its INPUTS columns then placed among every company's."""
+def _long(companies: Mapping[str, Kept]) -> Long:
+    """`statement_frame` of each company's payloads (`Kept`), stacked, with only the fields
+    metric_history is computed from (company.INPUTS: each value depends on its own inputs only, so the
+    others change nothing), its INPUTS columns placed among every company's."""
     present: dict[str, set[str]] = {}
     parts: list[tuple[str, list[pd.Timestamp], list[str], np.ndarray]] = []
-    for symbol, items in payloads.items():
-        kept = [payload for payload in items if payload.get("period") in labels]
-        columns, matrix = payload_matrix(kept)
+    for symbol, part in companies.items():
+        columns = part.columns
         wanted = [at for at, name in enumerate(columns) if name in INPUTS]
         present[symbol] = {columns[at] for at in wanted}
-        last = {fiscal_date(payload): at for at, payload in enumerate(kept)}
-        if last:
-            rows = list(last.values())
-            parts.append((symbol, list(last), [columns[at] for at in wanted], matrix[np.ix_(rows, wanted)]))
+        if part.dates:
+            parts.append((symbol, part.dates, [columns[at] for at in wanted], part.matrix[:, wanted]))
     names = list(dict.fromkeys(name for _, _, columns, _ in parts for name in columns))
     where = {name: at for at, name in enumerate(names)}
     values = np.full((sum(len(dates) for _, dates, _, _ in parts), len(names)), np.nan)
@@ -196,13 +212,20 @@ def _growth(
 
 def metric_frame(payloads: Payloads, meta: Meta) -> pd.DataFrame:
     """metric_history rows (METRIC_COLUMNS) of every company of `payloads`, on every basis."""
-    by_kind = {
-        group: {kind: {s: p.get(group, {}).get(kind, ()) for s, p in payloads.items()} for kind in KINDS}
-        for group in PERIOD_LABELS
-    }
-    longs = {
-        group: [_long(by_kind[group][k], PERIOD_LABELS[group]) for k in KINDS] for group in PERIOD_LABELS
-    }
+    return kept_metric_frame(
+        {
+            (group, kind): {s: kept(p.get(group, {}).get(kind, ()), labels) for s, p in payloads.items()}
+            for group, labels in PERIOD_LABELS.items()
+            for kind in KINDS
+        },
+        meta,
+    )
+
+
+def kept_metric_frame(tables: Mapping[tuple[str, str], Mapping[str, Kept]], meta: Meta) -> pd.DataFrame:
+    """`metric_frame` of each company's `Kept` statements by (period group, kind) and symbol (the
+    statement pass builds them once for metric_history and statement_lines, serving/statement_pass.py)."""
+    longs = {group: [_long(tables[(group, k)]) for k in KINDS] for group in PERIOD_LABELS}
     income, balance, cashflow = longs["Q"]
     sources = {"FY": longs["FY"], "Q": longs["Q"], "TTM": [_ttm(income), balance, _ttm(cashflow)]}
     fy_ends: dict[tuple[str, int | None], date] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -42,13 +42,31 @@ def stored_basis(kind: str, basis: str) -> str:
 
 
 @dataclass(slots=True)
-class _Statement:
-    """One kind and period group of a company: its payloads (oldest first) and each payload's
-    statements-table fields by fiscal date (the last payload of a date wins, as in the frame)."""
+class Statement:
+    """One kind and period group of a company: its payloads (oldest first), those of the group's labels
+    by fiscal date (the last of a date wins, as in the frame) with each one's statements-table fields,
+    and how many payloads of those labels there were (more than dates: a date given twice)."""
 
-    payloads: list[Mapping[str, Any]]
-    periods: dict[pd.Timestamp, tuple[int | None, str | None]]
+    payloads: list[Mapping[str, Any]] = field(default_factory=list)
+    kept: dict[pd.Timestamp, Mapping[str, Any]] = field(default_factory=dict)
+    periods: dict[pd.Timestamp, tuple[int | None, str | None]] = field(default_factory=dict)
+    labelled: int = 0
     known_since: datetime | None = None
+
+    def add(self, row: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+        """One statement row (SERVING_STATEMENTS' columns) and its payload, in the rows' order."""
+        self.payloads.append(payload)
+        if payload.get("period") in PERIOD_LABELS[row["grp"]]:  # the payloads the frame keeps
+            day = fiscal_date(payload)
+            self.kept[day] = payload
+            self.periods[day] = (row["fiscal_year"], row["period"])
+            self.labelled += 1
+        stamp = row["updated_at"]
+        self.known_since = stamp if self.known_since is None else max(self.known_since, stamp)
+
+    def matrix(self) -> tuple[list[str], np.ndarray]:
+        """`payload_matrix` of the payloads kept, in the order of their dates' first appearance."""
+        return payload_matrix(list(self.kept.values()))
 
 
 def rows(statement_rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
@@ -62,7 +80,22 @@ def rows(statement_rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
     (`statements.rolling_ttms`); tests/serving/test_lines.py holds them to the frames.
     """
     grouped = _grouped(statement_rows)
-    tables = {symbol: _tables(statements) for symbol, statements in grouped.items()}
+    return grouped_rows(
+        grouped,
+        {
+            symbol: {key: statement.matrix() for key, statement in statements.items()}
+            for symbol, statements in grouped.items()
+        },
+    )
+
+
+def grouped_rows(
+    grouped: Mapping[str, Mapping[tuple[str, str], Statement]],
+    matrices: Mapping[str, Mapping[tuple[str, str], tuple[list[str], np.ndarray]]],
+) -> list[tuple[Any, ...]]:
+    """`rows` of the companies' `Statement`s by (period group, kind), each with its `matrix()` given
+    (the statement pass computes it once for metric_history too, serving/statement_pass.py)."""
+    tables = {symbol: _tables(statements, matrices[symbol]) for symbol, statements in grouped.items()}
     _add_ttm(tables)
     out: list[tuple[Any, ...]] = []
     for symbol, found in tables.items():
@@ -85,30 +118,28 @@ def rows(statement_rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
     return out
 
 
-def _grouped(statement_rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[tuple[str, str], _Statement]]:
+def _grouped(statement_rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[tuple[str, str], Statement]]:
     """Per company, per (period group, kind): its payloads, periods and latest change."""
-    grouped: dict[str, dict[tuple[str, str], _Statement]] = defaultdict(dict)
+    grouped: dict[str, dict[tuple[str, str], Statement]] = defaultdict(dict)
     for row in statement_rows:
         key = (row["grp"], row["kind"])
         found = grouped[row["symbol"]].get(key)
         if found is None:
-            found = grouped[row["symbol"]][key] = _Statement([], {})
-        payload = row["payload"]
-        found.payloads.append(payload)
-        if payload.get("period") in PERIOD_LABELS[row["grp"]]:  # the payloads the frame keeps
-            found.periods[fiscal_date(payload)] = (row["fiscal_year"], row["period"])
-        stamp = row["updated_at"]
-        found.known_since = stamp if found.known_since is None else max(found.known_since, stamp)
+            found = grouped[row["symbol"]][key] = Statement()
+        found.add(row, row["payload"])
     return grouped
 
 
-def _tables(statements: Mapping[tuple[str, str], _Statement]) -> dict[tuple[str, str], _Table]:
+def _tables(
+    statements: Mapping[tuple[str, str], Statement],
+    matrices: Mapping[tuple[str, str], tuple[list[str], np.ndarray]],
+) -> dict[tuple[str, str], _Table]:
     """A company's FY and Q tables by (kind, basis), in the page's order."""
     out = {}
-    for group, labels in PERIOD_LABELS.items():
+    for group in PERIOD_LABELS:
         for kind in KINDS:
             if (group, kind) in statements:
-                table = _table(statements[(group, kind)].payloads, labels)
+                table = _table(statements[(group, kind)], matrices[(group, kind)])
                 if table is not None:
                     out[(kind, group)] = table
     return out
@@ -140,21 +171,15 @@ class _Table:
     matrix: np.ndarray
 
 
-def _table(payloads: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> _Table | None:
+def _table(statement: Statement, matrix: tuple[list[str], np.ndarray]) -> _Table | None:
     """`statement_frame(payloads, period=labels)` as a table (None where that frame is empty): the last
     payload of a date wins, the lines in their order of first appearance, the dates ascending."""
-    kept: dict[pd.Timestamp, Mapping[str, Any]] = {}
-    for payload in payloads:
-        if payload.get("period") in labels:
-            kept[fiscal_date(payload)] = payload
-    if not kept:
+    columns, values = matrix
+    if not statement.kept or not columns:
         return None
-    columns, matrix = payload_matrix(list(kept.values()))
-    if not columns:
-        return None
-    dates = list(kept)
+    dates = list(statement.kept)
     order = sorted(range(len(dates)), key=dates.__getitem__)
-    return _Table([dates[at] for at in order], columns, matrix[order])
+    return _Table([dates[at] for at in order], columns, values[order])
 
 
 def _cells(matrix: np.ndarray) -> list[float | None]:

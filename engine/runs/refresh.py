@@ -34,6 +34,7 @@ from serving import benchmark, fitting, history, lines, restatements, universe
 from serving import rows as derived_rows
 from serving.company import METRIC_COLUMNS
 from serving.errors import AnalyticsError
+from serving.statement_pass import statement_pass
 
 log = logging.getLogger("engine.refresh")
 
@@ -222,8 +223,8 @@ def statement_lines_rows(rows: Iterable[asyncpg.Record]) -> list[tuple[Any, ...]
 def statement_pass_rows(rows: Iterable[asyncpg.Record]) -> tuple[pd.DataFrame, list[tuple[Any, ...]]]:
     """metric_history's frame and statement_lines' rows of the same statement rows, parsed once (both
     only read the payloads)."""
-    parsed = [{**row, "payload": orjson.loads(row["payload"])} for row in rows]
-    return history.metric_frame(*history.group_statements(parsed)), lines.rows(parsed)
+    rows = list(rows)
+    return statement_pass(rows, [orjson.loads(row["payload"]) for row in rows])
 
 
 def _later(latest: str | None, stamp: str | None) -> str | None:

@@ -130,11 +130,24 @@ def regression(returns: pd.Series, benchmark: pd.Series, *, weekly: bool = False
 
 def _ols(y: np.ndarray, x: np.ndarray) -> Regression:
     """`regression`'s fit of the shared periods' returns `y` on the benchmark's `x`."""
+    return _fit(y, _design(x))
+
+
+def _design(x: np.ndarray) -> np.ndarray | None:
+    """The design matrix [1, x] of a fit on the benchmark's returns `x`, None when they do not move (the
+    fit is NaN) or are too few to fit. It depends on the benchmark alone: the Portfolio page builds it
+    once for its four portfolios (its spread and the matrix cost ~0.07 ms a fit, two fits a portfolio)."""
+    if len(x) < MIN_RETURNS + 1 or not _dispersed(float(x.std()), x):
+        return None
+    return np.column_stack([np.ones(len(x)), x])
+
+
+def _fit(y: np.ndarray, design: np.ndarray | None) -> Regression:
+    """The fit of `y` on a benchmark's `_design` (rows: the same periods)."""
     if len(y) < MIN_RETURNS + 1:
         raise NotEnoughDataError("fewer than three periods shared with the benchmark")
-    if not _dispersed(float(x.std()), x):
+    if design is None:
         return Regression(np.nan, np.nan, len(y))
-    design = np.column_stack([np.ones(len(x)), x])
     coef = np.linalg.lstsq(design, y, rcond=None)[0]
     total = float(((y - y.mean()) ** 2).sum())
     residual = float(((y - design @ coef) ** 2).sum())
@@ -361,6 +374,7 @@ class _Shared:
     weeks: Weeks
     weekly: np.ndarray | None  # None: the dates are not plain days, the weekly fit goes through pandas
     series: pd.Series
+    designs: tuple[np.ndarray | None, np.ndarray | None] = (None, None)  # its daily and weekly `_design`
 
     @classmethod
     def of(cls, dates: pd.Index, benchmark: pd.Series | None) -> _Shared | None:
@@ -377,14 +391,17 @@ class _Shared:
         if not _daily_dates(dates):
             return cls(b, finite, None, None, benchmark)
         weeks = _weeks(pd.DatetimeIndex(dates[finite]))
-        return cls(b, finite, weeks, _compound(weeks, b[finite]), benchmark)
+        weekly = _compound(weeks, b[finite])
+        return cls(b, finite, weeks, weekly, benchmark, (_design(b[finite]), _design(weekly)))
 
     def fits(self, mine: np.ndarray) -> tuple[float, float, float]:
         """`_fits` of finite returns on the benchmark's dates, on the arrays."""
         if self.weekly is None:
             return _fits(pd.Series(mine, index=self.series.index), self.series)
-        y, x, weekly_x = mine[self.finite], self.benchmark[self.finite], self.weekly
-        return _fit_or_nan(lambda weekly: _ols(_compound(self.weeks, y), weekly_x) if weekly else _ols(y, x))
+        y, (daily, weekly_design) = mine[self.finite], self.designs
+        return _fit_or_nan(
+            lambda weekly: _fit(_compound(self.weeks, y), weekly_design) if weekly else _fit(y, daily)
+        )
 
 
 def frontier_points(prices: pd.DataFrame, portfolios: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:

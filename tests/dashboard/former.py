@@ -18,7 +18,8 @@ import pandas as pd
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 from dashboard import responses
-from dashboard.analytics import indicators
+from dashboard.analytics import evaluate, indicators, portfolio
+from dashboard.analytics.errors import NotEnoughDataError
 from dashboard.analytics.ets_fit import DampedETS
 from dashboard.components import charts, company_data, glossary, picker, portfolio_views, tables
 from dashboard.components.formats import Col
@@ -334,4 +335,25 @@ def lines(
     )
     return charts._figure(
         data, title, yaxis=charts.axis(yaxis, tickformat=".0%" if percent else ",~r"), xaxis=charts.axis()
+    )
+
+
+def ols(y: np.ndarray, x: np.ndarray) -> Any:
+    """evaluate._ols before the benchmark's design matrix was built once per benchmark (this commit)."""
+    if len(y) < portfolio.MIN_RETURNS + 1:
+        raise NotEnoughDataError("fewer than three periods shared with the benchmark")
+    if not portfolio._dispersed(float(x.std()), x):
+        return evaluate.Regression(np.nan, np.nan, len(y))
+    design = np.column_stack([np.ones(len(x)), x])
+    coef = np.linalg.lstsq(design, y, rcond=None)[0]
+    total = float(((y - y.mean()) ** 2).sum())
+    residual = float(((y - design @ coef) ** 2).sum())
+    return evaluate.Regression(float(coef[1]), 1.0 - residual / total if total > 0 else np.nan, len(y))
+
+
+def shared_fits(shared: Any, mine: np.ndarray) -> tuple[float, float, float]:
+    """evaluate._Shared.fits before the benchmark's design matrices were built once (this commit)."""
+    y, x, weekly_x = mine[shared.finite], shared.benchmark[shared.finite], shared.weekly
+    return evaluate._fit_or_nan(
+        lambda weekly: ols(evaluate._compound(shared.weeks, y), weekly_x) if weekly else ols(y, x)
     )

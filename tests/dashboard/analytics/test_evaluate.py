@@ -4,12 +4,15 @@ cumulative return, and the frontier points are on the optimiser's axes."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from dashboard.analytics import bounded, evaluate, optimize, portfolio
 from dashboard.analytics.errors import NotEnoughDataError
+from tests.dashboard import former
 
 
 def _prices(seed: int = 7, days: int = 600) -> pd.DataFrame:
@@ -261,3 +264,33 @@ def test_the_benchmark_column_on_its_array_equals_the_reindexed_series() -> None
         former_perf, former_growth = evaluate._benchmark_performance(bench, None, dates, 0.03)
         assert repr(perf) == repr(former_perf)
         np.testing.assert_array_equal(growth, former_growth)
+
+
+def test_fits_on_the_benchmark_s_design_built_once_equal_the_former_per_fit_design() -> None:
+    """Each portfolio's daily R², weekly beta and weekly R² on the benchmark's design matrices, built once
+    per benchmark, are the former ones that built them per fit, bit for bit: holidays, NaN and infinite
+    benchmark days, a benchmark that does not move, a week of one day and too few days for a fit."""
+    rng = np.random.default_rng(21)
+    days = pd.bdate_range("2015-01-01", periods=700).delete([10, 11, 12, 13, 57, 300])
+    dates = days[1:]
+    moving = rng.normal(0.0004, 0.01, len(dates))
+    holes = moving.copy()
+    holes[[5, 6, 90]] = np.nan
+    holes[200] = np.inf
+    benchmarks = [moving, holes, np.full(len(dates), 0.0003)]
+    for bench in benchmarks:
+        for length in (len(dates), 3, 2):
+            index = dates[:length]
+            shared = evaluate._Shared.of(index, pd.Series(bench[:length], index=index))
+            assert shared is not None
+            for beta in (0.0, 0.8, 1.3):
+                mine = (
+                    0.0001 + beta * np.nan_to_num(bench[:length], posinf=0.0) + rng.normal(0, 0.005, length)
+                )
+                outcomes = []
+                for fits in (shared.fits, functools.partial(former.shared_fits, shared)):
+                    try:
+                        outcomes.append(repr(fits(mine)))
+                    except NotEnoughDataError as exc:
+                        outcomes.append(f"raised {exc}")
+                assert outcomes[0] == outcomes[1], (length, beta)

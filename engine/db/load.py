@@ -11,11 +11,13 @@ Per batch (one symbol's prices, or one symbol's statements of one kind), inside 
 
 Either way duplicates are removed first (rows.dedupe_*), quarantined rows are written in the same
 transaction, and a dropped connection repeats the whole batch (pool.run_batch), never half a COPY.
+A price batch that wrote rows then derives its symbol's month-end closes in that transaction
+(month_ends.py: from the rows a backfill COPYed, else read back by SQL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, TypedDict, Unpack
@@ -24,6 +26,7 @@ import asyncpg
 import orjson
 
 from engine.db import queries
+from engine.db.month_ends import upsert_month_end_closes
 from engine.db.partitions import ensure_partitions
 from engine.db.pool import BATCH_ATTEMPTS, RETRY_WAIT_S, run_batch
 from engine.db.rows import (
@@ -107,6 +110,12 @@ def _as_given(rows: Sequence[Any]) -> Sequence[Any]:
     return rows
 
 
+# What the serving layer derives from a batch's rows (docs/serving.md), run after they are written, in the
+# same transaction: (connection, symbol, first and last date of the batch, the rows when they were
+# COPYed by the backfill path else None, timeout).
+Derive = Callable[[asyncpg.Connection, str, date, date, Sequence[Any] | None, float], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class BatchSpec:
     """What one table's loader needs: the table, its COPY columns, its batch lock, and its SQL.
@@ -121,9 +130,7 @@ class BatchSpec:
     lock_prefix: str  # the advisory lock key is this plus the batch's identity (symbol, kind)
     sql: queries.BatchSQL
     copy_order: Callable[[Sequence[Any]], Sequence[Any]] = _as_given  # the order the backfill COPY feeds
-    # Run after the rows are written, in the same transaction, with (symbol, first date of the batch):
-    # what the serving layer derives from them (docs/serving.md).
-    derive: str | None = None
+    derive: Derive | None = None
 
 
 PRICES_BATCH = BatchSpec(
@@ -133,7 +140,7 @@ PRICES_BATCH = BatchSpec(
     "mycfa:prices:",
     queries.PRICES_BATCH_SQL,
     copy_order,
-    derive=queries.UPSERT_MONTH_END_CLOSES,
+    derive=upsert_month_end_closes,
 )
 STATEMENTS_BATCH = BatchSpec(
     "statements", "statements", STATEMENT_COLUMNS, "mycfa:statements:", queries.STATEMENTS_BATCH_SQL
@@ -173,8 +180,8 @@ async def _load(
     """
     symbol, lock_key = identity[0], spec.lock_prefix + ":".join(identity)
     timeout_s = options.get("timeout_s", DEFAULT_TIMEOUT_S)
+    first, last = merge_args[-2:]
     if rows:
-        first, last = merge_args[-2:]
         await ensure_partitions(pool, spec.sql.ensure_partitions, first, last, timeout_s)
 
     run_id = options.get("run_id")
@@ -206,7 +213,7 @@ async def _load(
             counts = await conn.fetchrow(spec.sql.merge, *merge_args, timeout=timeout_s)
             result = LoadResult.merged(counts, len(rows), len(quarantined))
         if spec.derive is not None and result.changed:
-            await conn.execute(spec.derive, symbol, merge_args[-2], timeout=timeout_s)
+            await spec.derive(conn, symbol, first, last, rows if backfill else None, timeout_s)
         return result
 
     async def attempt(allow_backfill: bool) -> LoadResult:

@@ -147,6 +147,23 @@ SELECT DISTINCT ON (month) $1::text, month, date, value FROM (
  ORDER BY month, date DESC
 ON CONFLICT (symbol, month) DO UPDATE SET (date, close) = ROW(EXCLUDED.date, EXCLUDED.close)
  WHERE (m.date, m.close) IS DISTINCT FROM (EXCLUDED.date, EXCLUDED.close)"""
+# The same rows, computed by the engine from a backfill's COPYed rows ($4 dates, $5 closes: month_ends.py),
+# written only when the SQL above would read nothing else: no other stored price of the symbol from the
+# month of the batch's first day $2 on, outside the batch's [$2, $3]. Returns whether they were written.
+UPSERT_COPIED_MONTH_END_CLOSES = """
+WITH alone AS (
+    SELECT NOT EXISTS (SELECT 1 FROM prices_daily
+                        WHERE symbol = $1 AND date >= date_trunc('month', $2::date)::date AND date < $2)
+       AND NOT EXISTS (SELECT 1 FROM prices_daily WHERE symbol = $1 AND date > $3) AS yes
+), written AS (
+    INSERT INTO month_end_closes AS m (symbol, month, date, close)
+    SELECT $1::text, date_trunc('month', g.date)::date, g.date, g.close
+      FROM unnest($4::date[], $5::float8[]) AS g(date, close)
+     WHERE (SELECT yes FROM alone)
+    ON CONFLICT (symbol, month) DO UPDATE SET (date, close) = ROW(EXCLUDED.date, EXCLUDED.close)
+     WHERE (m.date, m.close) IS DISTINCT FROM (EXCLUDED.date, EXCLUDED.close)
+)
+SELECT yes FROM alone"""
 
 
 class BatchSQL(NamedTuple):

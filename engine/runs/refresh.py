@@ -890,10 +890,8 @@ async def _refresh_table(
         # pass is for `--all` and for symbols whose prices were loaded before schema 100.
         if since is not None and not full:
             return
-        priced = {r["symbol"] for r in await _fetch(pool, queries.SERVING_PRICE_SYMBOLS)}
-        if not full:
-            priced -= {r["symbol"] for r in await _fetch(pool, queries.SERVING_MONTH_END_SYMBOLS)}
-        wanted = dict.fromkeys(sorted(priced), date.min)
+        scope = queries.SERVING_PRICE_SYMBOLS if full else queries.SERVING_MONTH_END_MISSING
+        wanted = dict.fromkeys(sorted(r["symbol"] for r in await _scan(pool, scope)), date.min)
         outcome.symbols = len(wanted)
         written = await refresh_month_end_closes(pool, wanted)
         outcome.rows = written.rows

@@ -592,6 +592,32 @@ async def test_a_store_never_refreshed_rebuilds_only_the_months_its_loads_did_no
     assert await pool.fetch("SELECT * FROM month_end_closes WHERE symbol = 'JNJ' ORDER BY month") == kept
 
 
+# The month-end pass's scope as it was read before the probes: every priced company, less those with rows.
+FORMER_PRICED = (
+    "SELECT symbol FROM companies c WHERE EXISTS (SELECT 1 FROM prices_daily p WHERE p.symbol = c.symbol)"
+)
+FORMER_KEPT = "SELECT DISTINCT symbol FROM month_end_closes"
+
+
+async def test_the_month_end_scope_equals_the_former_set_difference(pool: asyncpg.Pool) -> None:
+    """The probed scopes name the companies the former queries named: with prices (`--all`), and of them
+    those without a month-end row (a first refresh); a company without prices is in neither."""
+    await refresh(pool, full=True)
+    async with pool.acquire() as conn:
+        undo = conn.transaction()
+        await undo.start()
+        try:
+            await conn.execute("DELETE FROM month_end_closes WHERE symbol = ANY('{JNJ,PG}')")
+            await conn.execute("INSERT INTO companies (symbol, name) VALUES ('NOPX', 'No prices')")
+            priced = {r["symbol"] for r in await conn.fetch(FORMER_PRICED)}
+            kept = {r["symbol"] for r in await conn.fetch(FORMER_KEPT)}
+            assert {r["symbol"] for r in await conn.fetch(queries.SERVING_PRICE_SYMBOLS)} == priced
+            missing = {r["symbol"] for r in await conn.fetch(queries.SERVING_MONTH_END_MISSING)}
+            assert missing == priced - kept == {"JNJ", "PG"}
+        finally:
+            await undo.rollback()
+
+
 async def test_a_prices_run_recomputes_the_benchmark_from_its_first_day_only(pool: asyncpg.Pool) -> None:
     """A run that changed prices only recomputes benchmark_returns from the earliest day its price items
     loaded, not every member's whole history: those days equal a whole rebuild's bit for bit (the

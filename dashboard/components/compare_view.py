@@ -84,7 +84,8 @@ def figure(
 ) -> dict[str, Any]:
     """One line per company (hover: its period end), dashed lines for the medians (hover: how many)."""
     spec = catalogue.BY_KEY[metric]
-    _, fmt, scale = formats.KINDS[spec.kind]
+    kind = formats.KINDS[spec.kind]
+    fmt, scale = kind.d3, kind.scale
     data: list[dict[str, Any]] = []
     for symbol, rows in long.groupby("symbol", sort=False):
         end = f" (FY ends {ends[str(symbol)]})" if basis == "FY" and str(symbol) in ends else ""

@@ -16,20 +16,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# kind -> (header unit suffix, hover/axis d3 format of the displayed value, scale of the displayed value)
-KINDS: dict[str, tuple[str, str, float]] = {
-    "usd_m": ("USD m", ",.1f", 1e-6),
-    "usd_bn": ("USD bn", ",.2f", 1e-9),
-    "usd": ("USD", ",.2f", 1.0),
-    "pct": ("%", ".1%", 1.0),
-    "pct2": ("%", ".2%", 1.0),
-    "pct_signed": ("%", "+.1%", 1.0),
-    "x": ("x", ",.1f", 1.0),
-    "num2": ("", ",.2f", 1.0),
-    "num3": ("", ",.3f", 1.0),
-    "int": ("", ",.0f", 1.0),
-    "shares_m": ("m shares", ",.1f", 1e-6),
-    "text": ("", "", 1.0),
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A formatter kind: the unit a cell is shown in and the unit of the raw number behind it (a `pct`
+    cell holds 0.0937 and shows "9.37 %"; a `usd_m` cell holds USD and shows millions)."""
+
+    unit: str  # header unit suffix of the shown value
+    d3: str  # hover/axis d3 format of the shown value
+    scale: float  # shown value = raw value * scale
+    raw_unit: str  # unit of the raw number, as CSV exports name it
+
+
+KINDS: dict[str, Kind] = {
+    "usd_m": Kind("USD m", ",.1f", 1e-6, "USD"),
+    "usd_bn": Kind("USD bn", ",.2f", 1e-9, "USD"),
+    "usd": Kind("USD", ",.2f", 1.0, "USD"),
+    "pct": Kind("%", ".1%", 1.0, "fraction"),
+    "pct2": Kind("%", ".2%", 1.0, "fraction"),
+    "pct_signed": Kind("%", "+.1%", 1.0, "fraction"),
+    "x": Kind("x", ",.1f", 1.0, "x"),
+    "num2": Kind("", ",.2f", 1.0, "ratio"),
+    "num3": Kind("", ",.3f", 1.0, "ratio"),
+    "int": Kind("", ",.0f", 1.0, ""),
+    "shares_m": Kind("m shares", ",.1f", 1e-6, "shares"),
+    "text": Kind("", "", 1.0, ""),
 }
 
 
@@ -149,31 +160,13 @@ RATIO_LABELS = {
 }
 
 
-# kind -> the unit of the raw number behind it, as CSV exports name it (a kind's header unit is the shown
-# one: a `pct` cell holds 0.0937 and shows "9.37 %"; a `usd_m` cell holds USD and shows millions).
-RAW_UNITS: dict[str, str] = {
-    "usd_m": "USD",
-    "usd_bn": "USD",
-    "usd": "USD",
-    "pct": "fraction",
-    "pct2": "fraction",
-    "pct_signed": "fraction",
-    "x": "x",
-    "num2": "ratio",
-    "num3": "ratio",
-    "int": "",
-    "shares_m": "shares",
-    "text": "",
-}
-
-
 def unit(kind: str) -> str:
-    return KINDS.get(kind, KINDS["text"])[0]
+    return KINDS.get(kind, KINDS["text"]).unit
 
 
 def raw_unit(kind: str) -> str:
     """The unit of the number a `kind` column holds (what its CSV carries), not the one it is shown in."""
-    return RAW_UNITS.get(kind, RAW_UNITS["text"])
+    return KINDS.get(kind, KINDS["text"]).raw_unit
 
 
 def grid_formatter(kind: str) -> dict[str, str]:

@@ -88,8 +88,8 @@ def amount(value: Any, kind: str) -> str:
     """A figure in its line's unit, as the grid's formatter shows it (`formats.KINDS`)."""
     if value is None or pd.isna(value):
         return "absent"
-    _, spec, scale = formats.KINDS.get(kind, formats.KINDS["num2"])
-    shown = f"{float(value) * scale:{spec or ',.2f'}}"
+    spec = formats.KINDS.get(kind, formats.KINDS["num2"])
+    shown = f"{float(value) * spec.scale:{spec.d3 or ',.2f'}}"
     return shown if shown.endswith("%") else f"{shown} {formats.unit(kind)}".strip()  # "26.0%", not "26.0% %"
 
 

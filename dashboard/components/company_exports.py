@@ -14,7 +14,7 @@ from dashboard.components import (
     point_in_time,
     trails,
 )
-from dashboard.components.company_statements import FIGURES, KINDS, PERIODS
+from dashboard.components.company_statements import FIGURES, KINDS, PERIODS, VIEWS_SHOWN, shown_as, view_name
 from dashboard.components.export import register_export
 from dashboard.components.inputs import (
     valid_choice,
@@ -93,8 +93,16 @@ def view_of(args: Mapping[str, str]) -> tuple[str | None, str, int | None]:
 
 @register_export("company", "statements")
 def export_statements(args: Mapping[str, str]) -> pd.DataFrame:
+    """The statement in the table's view: its values as stored (USD, shares, USD a share) or, with
+    `view=yoy` or `view=common`, the table's lines as fractions (0.094 shows as 9.4 %), each row naming
+    the view and that unit in its `view` and `unit` columns."""
     symbol, period, kind = _statement_choice(args)
-    return company_data.statement(symbol, kind, period, *view_of(args))
+    view = valid_choice(args.get("view") or "values", tuple(VIEWS_SHOWN), name="view")
+    frame = company_data.statement(symbol, kind, period, *view_of(args))
+    if view == "values" or frame.empty:
+        return frame
+    lines = shown_as(frame.sort_index(), kind, period, view)
+    return lines.assign(view=view_name(kind, view), unit="fraction")[["view", "unit", *lines.columns]]
 
 
 @register_export("company", "ratios")

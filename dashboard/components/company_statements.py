@@ -98,6 +98,18 @@ def first_seen_note(symbol: str, period: str, kind: str, as_of: str, pin: int | 
     return f" The store first saw these periods later; shown as first reported, filed by {as_of}: {filed}."
 
 
+def common_base(kind: str) -> str:
+    """The line a common-size statement divides by: total assets for the balance sheet, else revenue."""
+    return "totalAssets" if kind == "balance" else "revenue"
+
+
+def view_name(kind: str, view: str) -> str:
+    """What the figures of the YoY or the common-size view are, as their CSV names them (`shown_as`)."""
+    if view == "yoy":
+        return "YoY change: over the same period a year before"
+    return f"Common size: share of {formats.label(common_base(kind)).lower()}"
+
+
 def shown_as(frame: pd.DataFrame, kind: str, period: str, view: str) -> pd.DataFrame:
     """The statement as values, as growth over the same period a year before (YoY), or as a share of
     revenue (income, cash flow) or of total assets (balance): common size."""
@@ -107,7 +119,7 @@ def shown_as(frame: pd.DataFrame, kind: str, period: str, view: str) -> pd.DataF
         before = lines.shift(back)
         return (lines - before) / before.abs().where(before != 0)
     if view == "common":
-        base = "totalAssets" if kind == "balance" else "revenue"
+        base = common_base(kind)
         if base not in lines:
             return lines.iloc[0:0]
         return lines.div(lines[base].where(lines[base] != 0), axis=0)
@@ -210,7 +222,9 @@ def statements_view(
         table,
         chart if not frame.empty else charts.blank_figure(),
         ratio_fig,
-        export_href("company", "statements", params) if not frame.empty else "#",
+        export_href("company", "statements", params | ({"view": view} if view != "values" else {}))
+        if not frame.empty
+        else "#",
         export_href("company", "ratios", ratio_params) if not ratio.empty else "#",
         html.Span([note, point_in_time.withheld_badge(symbol, kind)], id="company-asof-text"),
         ratio_table,

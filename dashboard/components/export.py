@@ -123,9 +123,21 @@ def export_view(page: str, name: str) -> flask.Response:
     return response
 
 
-NAMED_BY = ("symbol", "symbols", "period", "kind", "as_of", "figures", "pin", "series", "frequency", "span")
+NAMED_BY = (
+    "symbol",
+    "symbols",
+    "period",
+    "kind",
+    "view",
+    "as_of",
+    "figures",
+    "pin",
+    "series",
+    "frequency",
+    "span",
+)
 # How a value is named in the file when the bare value would not say what it is.
-PREFIXES = {"as_of": "asof-", "pin": "pin-run-", "figures": "figures-"}
+PREFIXES = {"as_of": "asof-", "pin": "pin-run-", "figures": "figures-", "view": "view-"}
 SAFE = re.compile(r"[^A-Za-z0-9.\-]+")
 
 

@@ -5,11 +5,14 @@ Screenshots of the Company, Screener, Portfolio and Valuation pages go to artifa
 
 from __future__ import annotations
 
+import io
+import math
 import statistics
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from tests.conftest import REPO_ROOT, Cluster, Database
@@ -107,3 +110,39 @@ def test_demo_company_and_valuation_pages_show_plausible_numbers(tab: Any) -> No
     shot(tab, "valuation", SHOTS)
     assert Path(SHOTS, "company.png").exists()
     assert tab.csp_errors == []
+
+
+@pytest.mark.parametrize(("kind", "period"), [("income", "FY"), ("balance", "Q")])
+def test_demo_statements_csv_holds_the_numbers_of_the_view_shown(tab: Any, kind: str, period: str) -> None:
+    """In each view of the Company statement table (Values, YoY %, Common size %) its CSV holds the
+    table's numbers for every line and period: the stored values, or the view's fractions with a `view`
+    and a `unit` column naming them (the grid rounds to 4 decimals)."""
+    named = {"yoy": "YoY change: over the same period a year before"}
+    named["common"] = "Common size: share of " + ("total assets" if kind == "balance" else "revenue")
+    for view in ("values", "yoy", "common"):
+        tab.goto(f"{tab.base_url}/?symbol=KO&kind={kind}&period={period}&view={view}")
+        rows = grid_data(tab, "company-statement-grid")
+        link = "#company-export-statements"
+        tab.wait_for_function(f"document.querySelector('{link}').getAttribute('href') !== '#'")
+        response = tab.context.request.get(tab.base_url + tab.get_attribute(link, "href"))
+        assert response.status == 200, response.text()
+        csv = pd.read_csv(io.StringIO(response.text()), index_col=0)
+        csv.index = [str(d)[:10] for d in csv.index]
+        if view == "values":
+            assert "view" not in csv.columns  # as before: the stored figures, each line in its own unit
+        else:
+            assert set(csv["view"]) == {named[view]}, view
+            assert set(csv["unit"]) == {"fraction"}, view
+            assert list(csv.columns[2:]) == [row["field"] for row in rows], view
+        dates = [c for c in rows[0] if c[:1].isdigit()]
+        assert sorted(csv.index) == sorted(d[:10] for d in dates), view
+        compared = 0
+        for row in rows:
+            for date in dates:
+                shown, held = row[date], csv.at[date[:10], row["field"]]
+                if shown is None:
+                    assert held is None or math.isnan(held), (view, row["field"], date, held)
+                    continue
+                assert held == pytest.approx(shown, abs=5.1e-5), (view, row["field"], date)
+                compared += 1
+        assert compared > 10 * len(dates), (view, compared)

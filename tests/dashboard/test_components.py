@@ -347,8 +347,8 @@ def test_price_view_equals_the_former_mask_and_reindex(monkeypatch: pytest.Monke
 
 
 def test_export_file_names_say_what_was_exported_and_when() -> None:
-    """CSV names carry the page, the export, tickers, period, kind, as-of, figures, the pinned run and the
-    day: no overwrites."""
+    """CSV names carry the page, the export, tickers, period, kind, the statement's view, as-of, figures,
+    the pinned run and the day: no overwrites."""
     from datetime import date
 
     from dashboard.components.export import file_name
@@ -364,6 +364,10 @@ def test_export_file_names_say_what_was_exported_and_when() -> None:
     pinned = {"symbol": "AAPL", "as_of": "2024-03-31", "figures": "first", "pin": "7"}
     assert file_name("company", "ratios", pinned).startswith(
         "company-ratios-AAPL-asof-2024-03-31-figures-first-pin-run-7-"
+    )
+    shown = {"symbol": "AAPL", "period": "Q", "kind": "balance", "view": "common"}
+    assert file_name("company", "statements", shown).startswith(
+        "company-statements-AAPL-Q-balance-view-common-"
     )
 
 

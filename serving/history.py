@@ -146,23 +146,32 @@ def _segments(index: pd.MultiIndex) -> list[tuple[int, int, pd.DatetimeIndex]]:
     return [(int(a), int(b), dates[a:b]) for a, b in zip(starts, stops, strict=True)]
 
 
-def _lagged(
-    values: np.ndarray, segments: list[tuple[int, int, pd.DatetimeIndex]], periods: int
-) -> np.ndarray:
-    """Each row's value `periods` rows back within its company, NaN unless that row is that many periods
-    earlier by date (`fundamentals.adjacent` on the company's own dates)."""
-    out = np.full(values.shape, np.nan)
+Lag = tuple[np.ndarray, np.ndarray]  # per row: the row `periods` back, and whether it is adjacent
+
+
+def _lag(segments: list[tuple[int, int, pd.DatetimeIndex]], periods: int) -> Lag:
+    """Per row, the row `periods` back within its company and whether that row is that many periods
+    earlier by date (`fundamentals.adjacent` on the company's own dates), once for every column."""
+    rows = sum(stop - start for start, stop, _ in segments)
+    valid = np.zeros(rows, dtype=bool)
     for start, stop, dates in segments:
-        ok = adjacent(dates, periods)
-        if stop - start > periods:
-            out[start + periods : stop] = values[start : stop - periods]
-        out[start:stop][~ok] = np.nan
+        valid[start:stop] = adjacent(dates, periods)
+        valid[start : min(stop, start + periods)] = False
+    return np.maximum(np.arange(rows) - periods, 0), valid
+
+
+def _lagged(values: np.ndarray, lag: Lag) -> np.ndarray:
+    """Each row's value `periods` rows back within its company (`_lag`), NaN unless that row is
+    adjacent."""
+    source, valid = lag
+    out = values[source]
+    out[~valid] = np.nan
     return out
 
 
-def _previous(frame: pd.DataFrame, segments: list[tuple[int, int, pd.DatetimeIndex]]) -> pd.DataFrame:
+def _previous(frame: pd.DataFrame, lag: Lag) -> pd.DataFrame:
     """`fundamentals.previous_period` per company."""
-    values = _lagged(frame.to_numpy(dtype=float), segments, 1)
+    values = _lagged(frame.to_numpy(dtype=float), lag)
     return pd.DataFrame(values, index=frame.index, columns=frame.columns)
 
 
@@ -200,11 +209,9 @@ def _ttm(part: Long) -> Long:
     return Long(result, {s: keys if s in kept else set() for s, keys in part.present.items()})
 
 
-def _growth(
-    values: np.ndarray, segments: list[tuple[int, int, pd.DatetimeIndex]], periods: int
-) -> np.ndarray:
-    """Growth against the adjacent period `periods` rows back; NaN unless that base is positive."""
-    base = _lagged(values, segments, periods)
+def _growth(values: np.ndarray, lag: Lag) -> np.ndarray:
+    """Growth against the adjacent period `lag` finds; NaN unless that base is positive."""
+    base = _lagged(values, lag)
     base = np.where(base > 0, base, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray((values - base) / base, dtype=float)
@@ -237,14 +244,16 @@ def kept_metric_frame(tables: Mapping[tuple[str, str], Mapping[str, Kept]], meta
         frame = _combine(kinds)
         if frame.empty:
             continue
-        segments = _segments(frame.index)
+        lag = _lag(_segments(frame.index), 1 if basis == "FY" else 4)
         group = "FY" if basis == "FY" else "Q"
-        keys = [(s, d.date().isoformat()) for s, d in frame.index]
+        symbols = frame.index.get_level_values("symbol").tolist()
+        dates = pd.DatetimeIndex(frame.index.get_level_values("date"))
+        keys = list(zip(symbols, np.datetime_as_string(dates.to_numpy(), unit="D").tolist(), strict=True))
         info = [meta.get((s, group, day), (None, None, None)) for s, day in keys]
         columns: dict[str, Any] = {
-            "symbol": [s for s, _ in keys],
+            "symbol": symbols,
             "basis": basis,
-            "fiscal_date": [date.fromisoformat(day) for _, day in keys],
+            "fiscal_date": dates.date,
             "fiscal_year": [m[0] for m in info],
             "period": [m[1] for m in info],
             "fiscal_year_end": [fy_ends.get((s, m[0])) for (s, _), m in zip(keys, info, strict=True)],
@@ -257,11 +266,11 @@ def kept_metric_frame(tables: Mapping[tuple[str, str], Mapping[str, Kept]], meta
         if basis == "Q":
             columns.update({column: np.full(len(frame), np.nan) for column in RATIOS})
         else:
-            previous = _previous(frame, segments) if basis == "FY" else None
+            previous = _previous(frame, lag) if basis == "FY" else None
             values = ratios(frame, previous=previous, average=basis == "FY")
             columns.update({column: values[column].to_numpy(dtype=float) for column in RATIOS})
         for column, name in GROWTH.items():
-            columns[column] = _growth(_field(frame, name), segments, 1 if basis == "FY" else 4)
+            columns[column] = _growth(_field(frame, name), lag)
         factors = _dupont(kinds) if basis == "FY" else None
         for column in DUPONT:
             columns[column] = (
@@ -282,7 +291,7 @@ def _dupont(kinds: Sequence[Long]) -> pd.DataFrame:
     frame = _combine([part for kind, part in zip(KINDS, kinds, strict=True) if kind in DUPONT_KINDS])
     if frame.empty:
         return pd.DataFrame(columns=list(DUPONT), index=frame.index)
-    return dupont(frame, previous=_previous(frame, _segments(frame.index)))[list(DUPONT)]
+    return dupont(frame, previous=_previous(frame, _lag(_segments(frame.index), 1)))[list(DUPONT)]
 
 
 def _field(frame: pd.DataFrame, name: str) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import asyncpg
@@ -12,6 +13,7 @@ from engine.db import (
     PriceRow,
     last_price_dates,
     latest_fiscal_dates,
+    load,
     load_price_rows,
     load_prices,
     load_statements,
@@ -126,11 +128,24 @@ async def test_load_prices_backfill_after_concurrent_commit_redone_as_merge(
     await load_prices(pool, "RC1", history("RC1"))
     # The check's snapshot predates the lock, so it can miss rows another loader of the same symbol
     # committed meanwhile: make it miss them here, the lock itself is still taken.
+    # The spec holds the SQL it was built with: the check is blinded on a copy of the spec, and the
+    # conflict the COPY then meets is counted (without both, the seeing check took the merge itself).
     blind = queries.LOCK_PRICES_STORED_IN_RANGE.replace("SELECT EXISTS", "SELECT false AND EXISTS", 1)
-    monkeypatch.setattr(queries, "LOCK_PRICES_STORED_IN_RANGE", blind)
+    assert blind != queries.LOCK_PRICES_STORED_IN_RANGE
+    spec = load.PRICES_BATCH
+    monkeypatch.setattr(load, "PRICES_BATCH", replace(spec, sql=spec.sql._replace(lock_and_check=blind)))
+    conflicts: list[BaseException] = []
+
+    class CountedConflict(load._BackfillConflict):
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)
+            conflicts.append(self)
+
+    monkeypatch.setattr(load, "_BackfillConflict", CountedConflict)
     rows = history("RC1")
     rows[1] = {**rows[1], "close": 777.0, "high": 780.0}
     result = await load_prices(pool, "RC1", rows)
+    assert len(conflicts) == 1
     assert (result.path, result.inserted, result.updated, result.unchanged) == ("merge", 0, 1, 4)
     assert [r[5] for r in await stored_prices(pool, "RC1")][1] == 777.0
 

@@ -451,16 +451,45 @@ def report(
             + ["fraction", "ratio", "fraction (daily)", "fraction (daily)", "trading days"],
         }
     )
-    weights_table = pd.DataFrame({k: v for k, v in optimised.items() if "error" not in v}).fillna(0.0)
-    weights_table.insert(0, "chosen", pd.Series(normalise_weights(weights, aligned.columns)))
     return Report(
         stats=stats,
         drawdown=drawdown,
         correlation=correlation_matrix(aligned),
         frontier=frontier,
-        weights=weights_table.rename_axis("symbol").reset_index(),
+        weights=_weights_table(optimised, weights, aligned.columns),
         note=alignment.message,
         prices=aligned,
         performance=perf,
         axes=axes,
     )
+
+
+def _weights_table(
+    optimised: Mapping[str, Mapping[str, Any]], weights: Mapping[str, float], symbols: pd.Index
+) -> pd.DataFrame:
+    """One row per symbol (column `symbol`): the chosen weights normalised (`chosen`) and each optimiser's
+    that did not fail, 0 where it has none.
+
+    When every optimiser weighs exactly the `symbols`, from arrays: a frame of the weight dicts, its
+    fillna, insert and reset_index cost ~0.6 ms. The same frame: rows in the first optimiser's order (the
+    union of the dicts' keys in order of appearance), the chosen weight of each row's symbol.
+    """
+    solved = {k: v for k, v in optimised.items() if "error" not in v}
+    names = [str(s) for s in symbols]
+    order = list(next(iter(solved.values()), ()))
+    every = set(names)
+    if (
+        not solved
+        or names != list(symbols)
+        or len(every) < len(names)
+        or any(v.keys() != every for v in solved.values())
+    ):
+        table = pd.DataFrame(solved).fillna(0.0)
+        table.insert(0, "chosen", pd.Series(normalise_weights(weights, symbols)))
+        return table.rename_axis("symbol").reset_index()
+    chosen = dict(zip(names, weight_array(weights, symbols).tolist(), strict=True))
+    columns: dict[str, Any] = {"symbol": order, "chosen": [chosen[s] for s in order]}
+    for key, solution in solved.items():
+        values = np.array([solution[s] for s in order], dtype=float)
+        columns[key] = np.where(np.isnan(values), 0.0, values)  # fillna(0.0)
+    return pd.DataFrame(columns)

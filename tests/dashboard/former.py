@@ -357,3 +357,12 @@ def shared_fits(shared: Any, mine: np.ndarray) -> tuple[float, float, float]:
     return evaluate._fit_or_nan(
         lambda weekly: ols(evaluate._compound(shared.weeks, y), weekly_x) if weekly else ols(y, x)
     )
+
+
+def weights_table(
+    optimised: Mapping[str, Mapping[str, Any]], weights: Mapping[str, float], symbols: pd.Index
+) -> pd.DataFrame:
+    """portfolio.report's weights table before it was built from arrays (this commit)."""
+    table = pd.DataFrame({k: v for k, v in optimised.items() if "error" not in v}).fillna(0.0)
+    table.insert(0, "chosen", pd.Series(portfolio.normalise_weights(weights, symbols)))
+    return table.rename_axis("symbol").reset_index()

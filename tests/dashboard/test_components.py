@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 
 from dashboard import responses
-from dashboard.analytics import bounded, evaluate, portfolio
+from dashboard.analytics import bounded, evaluate, optimize, portfolio
 from dashboard.analytics import forecast as fc
+from dashboard.analytics.errors import AnalyticsError
 from dashboard.analytics.statements import statement_frame
 from dashboard.components import charts, company_data, formats, portfolio_analysis, portfolio_views, tables
 from dashboard.components.formats import Col
@@ -688,3 +689,44 @@ def test_lines_keep_dated_lists_where_a_day_grid_would_not_plot_the_same() -> No
         )
     grid = charts.lines(frame, "t", names={"a": "A"}, percent=True, day_grid=True)
     _same_points(grid, former.lines(frame, "t", names={"a": "A"}, percent=True))
+
+
+@pytest.mark.parametrize(
+    "symbols", [("AAPL", "MSFT", "KO"), ("XOM", "JPM"), ("NVDA", "PG", "JNJ", "KO", "AAPL")]
+)
+def test_weights_table_from_arrays_equals_the_former_frame_of_dicts(symbols: tuple[str, ...]) -> None:
+    """The report's weights table built from arrays is the former one built from the optimisers' dicts
+    (the same rows, columns, dtypes and floats), on the demo closes' optimisers, long-only and with
+    shorts; so is the one of dicts that differ (HRP's sorted order, a failed optimiser, none solved, a
+    symbol missing, NaN and infinite weights), which keeps the former construction where it must."""
+    closes = _seeded_closes(symbols)
+    aligned, _ = portfolio.align_prices(closes)
+    weights = {s: 1.0 + i for i, s in enumerate(symbols)}
+    cases: list[dict[str, dict[str, Any]]] = []
+    for every in (
+        optimize.optimize_all(aligned, risk_free=0.04, points=15),
+        bounded.optimize_all(aligned, bounded.Bounds.of(cap=0.7, shorts=True), risk_free=0.04, points=15),
+    ):
+        cases.append(
+            {
+                k: {"error": str(r)} if isinstance(r, AnalyticsError) else dict(r.weights)
+                for k, r in every.portfolios.items()
+            }
+        )
+    solved = cases[0]
+    first = symbols[0]
+    cases += [
+        {**solved, "max_sharpe": {"error": "no symbol beats the risk-free rate"}},
+        {k: {"error": "failed"} for k in solved},
+        {**solved, "hrp": {s: w for s, w in solved["hrp"].items() if s != first}},
+        {**solved, "hrp": {**solved["hrp"], first: float("nan")}},
+        {**solved, "min_volatility": {**solved["min_volatility"], first: float("inf")}},
+        {**solved, "hrp": dict(reversed(solved["hrp"].items()))},
+    ]
+    for optimised in cases:
+        new = portfolio._weights_table(optimised, weights, aligned.columns)
+        old = former.weights_table(optimised, weights, aligned.columns)
+        pd.testing.assert_frame_equal(
+            new, old, check_exact=True, check_index_type=True, check_column_type=True
+        )
+        assert repr(new.to_dict("list")) == repr(old.to_dict("list"))

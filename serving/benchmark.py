@@ -47,12 +47,39 @@ ORIGIN = date(1, 1, 1)
 INPUT_COLUMNS = ("symbol", "kind", "since", "value")
 # A step function: ascending days from which each value holds (none before the first).
 Steps = list[tuple[date, float]]
+DAY_NS = 86_400_000_000_000
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # datetime64's day 0
 
 
 def _slices(codes: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Where each of `count` groups starts and stops in `codes` (sorted ascending)."""
     groups = np.arange(count)
     return np.searchsorted(codes, groups, "left"), np.searchsorted(codes, groups, "right")
+
+
+def _whole_days(day: np.ndarray) -> np.ndarray | None:
+    """`day` (datetime64[ns]) as days from its first, None when one has a time of day or is NaT."""
+    if len(day) == 0 or np.isnat(day).any():
+        return None
+    ticks = day.view(np.int64) - day.view(np.int64).min()
+    days = ticks // DAY_NS
+    return days if bool((days * DAY_NS == ticks).all()) else None
+
+
+def _date_bins(day: np.ndarray, whole: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """The distinct dates of `day`, each row's bin and the bins' count: one bin per day of the span
+    when the dates are `whole` days (no sort), else one per distinct date (np.unique)."""
+    if whole is None:
+        dates, at = np.unique(day, return_inverse=True)
+        return dates, at, len(dates)
+    if len(whole) == 0:
+        return day[:0], whole, 0
+    first = int(whole.min())
+    at = whole - first
+    held = np.bincount(at) > 0
+    origin = day[int(np.argmin(whole))]
+    dates = origin + np.flatnonzero(held).astype(np.int64) * np.timedelta64(DAY_NS, "ns")
+    return dates, at, len(held)
 
 
 def partial_sums(
@@ -83,7 +110,11 @@ def partial_sums(
     else:
         codes, symbols = pd.factorize(column.astype(str), sort=True)
     day = pd.to_datetime(prices["date"]).to_numpy(dtype="datetime64[ns]")
-    order = np.lexsort((day, codes))
+    whole = _whole_days(day)
+    if whole is None:  # a time of day: the dates are not whole days, sort and count them as given
+        order = np.lexsort((day, codes))
+    else:  # one integer key (unique per row: a company's price dates), not a sort per key
+        order = np.argsort(codes.astype(np.int64) * (int(whole.max()) + 1) + whole, kind="stable")
     codes, day = codes[order], day[order]
     value = prices["value"].to_numpy(dtype=float)[order]
     close = prices["close"].to_numpy(dtype=float)[order]
@@ -103,15 +134,19 @@ def partial_sums(
     shares = _shares(before, symbols, starts, stops, steps)
     cap = previous * shares  # the market cap at the company's previous close
     capped = member & np.isfinite(cap) & (cap > 0)
-    dates, at = np.unique(day[member], return_inverse=True)
+    dates, at, bins = _date_bins(day[member], None if whole is None else whole[order][member])
     r, c = ret[member], np.where(capped, cap, 0.0)[member]
+    # bincount adds each date's terms in row order, whatever numbers the dates' bins
     sums = {
-        "members": np.bincount(at, minlength=len(dates)).astype(float),
-        "capped": np.bincount(at, weights=capped[member].astype(float), minlength=len(dates)),
-        "return_sum": np.bincount(at, weights=r, minlength=len(dates)),
-        "cap_sum": np.bincount(at, weights=c, minlength=len(dates)),
-        "cap_return_sum": np.bincount(at, weights=c * r, minlength=len(dates)),
+        "members": np.bincount(at, minlength=bins).astype(float),
+        "capped": np.bincount(at, weights=capped[member].astype(float), minlength=bins),
+        "return_sum": np.bincount(at, weights=r, minlength=bins),
+        "cap_sum": np.bincount(at, weights=c, minlength=bins),
+        "cap_return_sum": np.bincount(at, weights=c * r, minlength=bins),
     }
+    if whole is not None:  # the bins of every day in the span: keep those with members
+        held = sums["members"] > 0
+        sums = {name: column[held] for name, column in sums.items()}
     return pd.DataFrame(sums, index=pd.DatetimeIndex(dates, name="date"))
 
 
@@ -121,10 +156,9 @@ def _members(
     """Per price row: a spell of its company holds its date (added <= date < removed, open ends)."""
     inside = np.zeros(len(day), dtype=bool)
     column = {str(s): i for i, s in enumerate(symbols)}
-    for symbol, added, removed in spells[["symbol", "added", "removed"]].itertuples(index=False):
-        i = column.get(str(symbol))
-        if i is None:
-            continue
+    own_spells = spells[spells["symbol"].astype(str).isin(list(column))]  # the other companies' mark no row
+    for symbol, added, removed in own_spells[["symbol", "added", "removed"]].itertuples(index=False):
+        i = column[str(symbol)]
         lo, hi = int(starts[i]), int(stops[i])
         own = day[lo:hi]
         first = 0 if pd.isna(added) else int(np.searchsorted(own, np.datetime64(pd.Timestamp(added)), "left"))
@@ -142,15 +176,22 @@ def _shares(
 ) -> np.ndarray:
     """Per price row: the shares outstanding as of the company's previous price date (`share_steps`)."""
     out = np.full(len(before), np.nan)
-    for i, symbol in enumerate(symbols):
-        own = steps.get(str(symbol))
-        if not own:
-            continue
+    owned = [(i, own) for i, own in ((i, steps.get(str(s))) for i, s in enumerate(symbols)) if own]
+    if not owned:
+        return out
+    # The first step holds from ORIGIN (before any price): the later ones' days pick the rest. Every
+    # company's at once, by ordinal (NumPy takes ~6 µs to convert a date object, most of this function).
+    ordinals = np.fromiter((day.toordinal() for _, own in owned for day, _ in own[1:]), dtype=np.int64)
+    later = (ordinals - EPOCH_ORDINAL).astype("datetime64[D]").astype("datetime64[ns]")
+    counts = np.array([count for _, own in owned for _, count in own], dtype=float)
+    at_later = at_count = 0
+    for i, own in owned:
         lo, hi = int(starts[i]), int(stops[i])
-        # The first step holds from ORIGIN (before any price): the later ones' days pick the rest.
-        later = np.array([np.datetime64(day, "ns") for day, _ in own[1:]], dtype="datetime64[ns]")
-        counts = np.array([count for _, count in own], dtype=float)
-        out[lo:hi] = counts[np.searchsorted(later, before[lo:hi], "right")]
+        own_later = later[at_later : at_later + len(own) - 1]
+        out[lo:hi] = counts[at_count : at_count + len(own)][
+            np.searchsorted(own_later, before[lo:hi], "right")
+        ]
+        at_later, at_count = at_later + len(own) - 1, at_count + len(own)
     return out
 
 
@@ -160,19 +201,41 @@ def share_steps(reported: pd.DataFrame, profile: pd.Series, symbols: Iterable[st
     it; the profile's count from ORIGIN for a company with no positive reported count; no steps without
     either. Args as for `partial_sums`."""
     counts = reported["shares"].to_numpy(dtype=float)
-    usable = reported[np.isfinite(counts) & (counts > 0)]
-    ends = pd.to_datetime(usable["date"]).dt.date.tolist()
-    by_symbol: dict[str, list[tuple[date, float]]] = {}
-    for symbol, end, count in zip(
-        usable["symbol"].astype(str), ends, usable["shares"].astype(float), strict=True
-    ):
-        by_symbol.setdefault(symbol, []).append((end, count))
+    usable = np.isfinite(counts) & (counts > 0)
+    codes, names = pd.factorize(reported["symbol"].astype(str).to_numpy()[usable])
+    ends = pd.to_datetime(reported["date"]).to_numpy(dtype="datetime64[ns]")[usable].astype("datetime64[D]")
+    counts = counts[usable]
+    if len(counts) == 0:
+        return _profile_steps({}, profile, symbols)
+    order = np.lexsort((ends, codes))  # stable: of one company's counts for one period end, as given
+    codes, ends, counts = codes[order], ends[order], counts[order]
+    new_company = np.concatenate([[True], codes[1:] != codes[:-1]])
+    last_of_end = np.concatenate([(codes[1:] != codes[:-1]) | (ends[1:] != ends[:-1]), [True]])
+    # Each company's sequence: its first count from ORIGIN, then each period end's last count.
+    firsts, lasts = np.flatnonzero(new_company), np.flatnonzero(last_of_end)
+    position = np.argsort(np.concatenate([2 * firsts, 2 * lasts + 1]), kind="stable")
+    seq_codes = np.concatenate([codes[firsts], codes[lasts]])[position]
+    seq_days = np.concatenate([np.full(len(firsts), np.datetime64(ORIGIN, "D")), ends[lasts]])[position]
+    seq_counts = np.concatenate([counts[firsts], counts[lasts]])[position]
+    # _canonical: a step that repeats the count before it (of the same company) is no step.
+    starts = np.concatenate([[True], seq_codes[1:] != seq_codes[:-1]])
+    kept = starts | np.concatenate([[True], seq_counts[1:] != seq_counts[:-1]])
+    kept_codes = seq_codes[kept]
+    pairs = list(zip(seq_days[kept].astype(object).tolist(), seq_counts[kept].tolist(), strict=True))
+    bounds = np.searchsorted(kept_codes, np.arange(len(names) + 1), "left").tolist()
+    by_symbol = {str(name): pairs[bounds[code] : bounds[code + 1]] for code, name in enumerate(names)}
+    return _profile_steps(by_symbol, profile, symbols)
+
+
+def _profile_steps(
+    reported: Mapping[str, Steps], profile: pd.Series, symbols: Iterable[str]
+) -> dict[str, Steps]:
+    """`symbols`' reported steps, else the profile's count from ORIGIN (when positive), else none."""
     out: dict[str, Steps] = {}
     for symbol in symbols:
-        own = sorted(by_symbol.get(str(symbol), []), key=lambda step: step[0])  # stable: as given
+        own = reported.get(str(symbol))
         if own:
-            last = {end: count for end, count in own}  # of several for one period end, the last given
-            out[str(symbol)] = _canonical([(ORIGIN, own[0][1]), *sorted(last.items())])
+            out[str(symbol)] = own
             continue
         fallback = profile.get(str(symbol), np.nan)
         if fallback is not None and np.isfinite(fallback) and fallback > 0:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from serving import benchmark as bm
+from tests.serving import former_benchmark
 
 DAYS = pd.bdate_range("2024-01-01", periods=8)
 
@@ -157,4 +159,69 @@ def test_a_series_from_steps_equals_one_from_the_reported_counts() -> None:
     steps = bm.share_steps(REPORTED, PROFILE, ["A", "B", "C"])
     pd.testing.assert_frame_equal(
         bm.partial_sums(prices, SPELLS, steps=steps), bm.partial_sums(prices, SPELLS, REPORTED, PROFILE)
+    )
+
+
+def _universe(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Series]:
+    """A random universe shaped like the store's: gapped daily prices since 1990 in shuffled order (zero
+    and missing values among them), spells open and closed, several per company, reported counts repeated,
+    restated on one period end, not positive or missing, and profile counts for some companies only."""
+    rng = np.random.default_rng(seed)
+    days = pd.bdate_range("1990-01-01", "2026-06-30")
+    symbols = [f"S{i:03d}" for i in range(40)]
+    prices, spells, reported = [], [], []
+    for symbol in symbols:
+        own = days[rng.integers(0, len(days) // 2) :]
+        own = own[rng.random(len(own)) > 0.05]
+        close = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, len(own))))
+        value = close * rng.uniform(0.5, 1.0)
+        value[rng.random(len(own)) < 0.001] = 0.0
+        value[rng.random(len(own)) < 0.001] = np.nan
+        prices.append(pd.DataFrame({"symbol": symbol, "date": own, "close": close, "value": value}))
+        for _ in range(rng.integers(1, 4)):
+            added, removed = sorted(rng.choice(days, 2, replace=False))
+            spells.append(
+                (symbol, added if rng.random() > 0.2 else pd.NaT, removed if rng.random() > 0.5 else pd.NaT)
+            )
+        ends = pd.date_range("1989-12-31", "2026-06-30", freq="QE")[rng.integers(0, 40) :]
+        counts = np.round(rng.uniform(1e8, 1e9) * np.exp(np.cumsum(rng.normal(0, 0.01, len(ends)))))
+        repeat = rng.random(len(ends)) < 0.3  # a quarter that reports the count before it again
+        counts[1:][repeat[1:]] = counts[:-1][repeat[1:]]
+        for end, count in zip(ends, counts, strict=True):
+            reported.append((symbol, end, count))
+            if rng.random() < 0.1:  # the fiscal year's count on the same period end, given after
+                reported.append((symbol, end, count * rng.choice([1.0, 1.01])))
+            if rng.random() < 0.02:
+                reported.append((symbol, end, rng.choice([0.0, -5.0, np.nan])))
+    frame = pd.concat(prices, ignore_index=True).sample(frac=1.0, random_state=seed, ignore_index=True)
+    table = pd.DataFrame(reported, columns=["symbol", "date", "shares"])
+    table = table[~table["symbol"].isin(symbols[:3])]  # three companies without a reported count
+    profile = pd.Series({s: float(rng.uniform(1e8, 1e9)) for s in symbols[1:4] + symbols[10:12]})
+    return frame, pd.DataFrame(spells, columns=["symbol", "added", "removed"]), table, profile
+
+
+@pytest.mark.parametrize("seed", [1, 7])
+def test_sums_and_steps_equal_the_former_path_bit_for_bit(seed: int) -> None:
+    """The vectorised steps and per-date sums equal the former loop-and-sort path exactly, on text and on
+    coded symbols, from the counts or from their steps, and with dates that are not whole days."""
+    prices, spells, reported, profile = _universe(seed)
+    symbols = [*sorted(prices["symbol"].unique()), "NONE"]
+    steps = bm.share_steps(reported, profile, symbols)
+    want_steps = former_benchmark.share_steps(reported, profile, symbols)
+    assert steps == want_steps
+    assert [type(day) for own in steps.values() for day, _ in own] == [
+        type(day) for own in want_steps.values() for day, _ in own
+    ]
+    coded = prices.assign(
+        symbol=pd.Categorical(prices["symbol"], categories=sorted(prices["symbol"].unique()))
+    )
+    timed = prices.assign(date=prices["date"] + pd.to_timedelta(np.arange(len(prices)) % 3, unit="h"))
+    for frame in (prices, coded, timed):
+        want = former_benchmark.partial_sums(frame, spells, reported, profile)
+        pd.testing.assert_frame_equal(
+            bm.partial_sums(frame, spells, reported, profile), want, check_exact=True
+        )
+        pd.testing.assert_frame_equal(bm.partial_sums(frame, spells, steps=steps), want, check_exact=True)
+    assert bm.share_steps(reported.iloc[:0], profile, symbols) == former_benchmark.share_steps(
+        reported.iloc[:0], profile, symbols
     )

@@ -488,11 +488,20 @@ _PACKED_PRICE = (
     "int4send(p.date - DATE '1970-01-01') || float8send(p.close) || float8send(CASE WHEN p.adj_close IS NULL"
     " OR p.adj_close = 'NaN' THEN p.close ELSE p.adj_close END)"
 )
+# Of each company only its prices while in the index: from its last price before its first spell (its
+# first day's return reads that close) to its last removal (a spell still open: to its last price). A day
+# outside every spell adds nothing to the series, and each kept day keeps the price before it, so the sums
+# are the same; it leaves out ~30 % of the stored prices (those of companies before they joined).
 SERVING_BENCHMARK_PRICES = f"""
-SELECT p.symbol, string_agg({_PACKED_PRICE}, ''::bytea) AS packed
-  FROM prices_daily p
- WHERE p.symbol = ANY($1::text[])
- GROUP BY p.symbol"""
+SELECT s.symbol, string_agg({_PACKED_PRICE}, ''::bytea) AS packed
+  FROM (SELECT symbol, CASE WHEN bool_or(added IS NULL) THEN NULL ELSE min(added) END AS added,
+               CASE WHEN bool_or(removed IS NULL) THEN NULL ELSE max(removed) END AS removed
+          FROM sp500_membership WHERE symbol = ANY($1::text[]) GROUP BY symbol) AS s
+  CROSS JOIN LATERAL (SELECT max(q.date) AS day FROM prices_daily q
+                       WHERE q.symbol = s.symbol AND q.date < s.added) AS before
+  JOIN prices_daily p ON p.symbol = s.symbol AND p.date >= coalesce(before.day, s.added, '-infinity'::date)
+                     AND p.date < coalesce(s.removed, 'infinity'::date)
+ GROUP BY s.symbol"""
 # The same from `$2` on, with each company's last price before it (the first return's previous close).
 SERVING_BENCHMARK_PRICES_FROM = f"""
 SELECT s.symbol, string_agg({_PACKED_PRICE}, ''::bytea) AS packed

@@ -15,6 +15,7 @@ import functools
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -46,7 +47,8 @@ STATEMENT_CHANGES, METRIC_HISTORY_FIRST = "statement_changes", "metric_history_f
 # The S&P 500 cap- and equal-weighted daily returns (schema 181): universe-wide, rebuilt whole.
 BENCHMARK_RETURNS = "benchmark_returns"
 BENCHMARK_INPUTS = "benchmark_inputs"  # what it was computed from beyond prices (schema 111)
-BENCHMARK_BATCH = 50  # companies per read and sum of benchmark_returns (~475,000 prices each since 1990)
+BENCHMARK_BATCH = 50  # companies per read and sum of benchmark_returns (~250,000 prices each since 1990)
+READS_AHEAD = 2  # batches of benchmark_returns read while one is summed
 # A price as SERVING_BENCHMARK_PRICES packs it: days since 1970, close, adjusted close (big-endian).
 PACKED_PRICE = np.dtype([("day", ">i4"), ("close", ">f8"), ("value", ">f8")])
 # The Company page's statement tables, typed (schema 101).
@@ -605,11 +607,17 @@ def benchmark_sums(
 ) -> tuple[pd.DataFrame, dict[str, benchmark.Steps]]:
     """One batch's per-date sums for benchmark_returns and its companies' share-count steps (CPU only:
     run in a thread)."""
-    priced = sorted(priced, key=lambda r: r["symbol"])
+    prices = price_frame(sorted(priced, key=lambda r: r["symbol"]))
+    steps = benchmark.share_steps(_reported(reported), profile, symbols)
+    return benchmark.partial_sums(prices, spells, steps=steps), steps
+
+
+def price_frame(priced: Sequence[asyncpg.Record]) -> pd.DataFrame:
+    """SERVING_BENCHMARK_PRICES' rows (by symbol) as `benchmark.partial_sums` takes them, symbols coded."""
     packed = [np.frombuffer(r["packed"], dtype=PACKED_PRICE) for r in priced]
     rows = np.concatenate(packed) if packed else np.empty(0, dtype=PACKED_PRICE)
     codes = np.repeat(np.arange(len(packed)), [len(p) for p in packed])
-    prices = pd.DataFrame(
+    return pd.DataFrame(
         {
             "symbol": pd.Categorical.from_codes(codes, categories=[r["symbol"] for r in priced]),
             "date": rows["day"].astype(np.int64).astype("datetime64[D]").astype("datetime64[ns]"),
@@ -617,8 +625,6 @@ def benchmark_sums(
             "value": rows["value"].astype(float),
         }
     )
-    steps = benchmark.share_steps(_reported(reported), profile, symbols)
-    return benchmark.partial_sums(prices, spells, steps=steps), steps
 
 
 async def refresh_benchmark(
@@ -640,14 +646,16 @@ async def refresh_benchmark(
     symbols = [r["symbol"] for r in await _fetch(pool, queries.SERVING_BENCHMARK_SYMBOLS)]
     batches = [symbols[at : at + BENCHMARK_BATCH] for at in range(0, len(symbols), BENCHMARK_BATCH)]
     parts, shares = [], {}
-    # The next batch is read while this one is summed (the database and the engine each take a core).
-    reading = asyncio.ensure_future(_benchmark_batch(pool, batches[0], start)) if batches else None
+    # The next READS_AHEAD batches are read while this one is summed: the database's reads take most of
+    # the time, two at once use both cores when nothing else runs (the engine sums on what is left).
+    reading = deque(asyncio.ensure_future(_benchmark_batch(pool, b, start)) for b in batches[:READS_AHEAD])
     try:
         for at, batch in enumerate(batches):
-            assert reading is not None
-            priced, reported = await reading
-            if at + 1 < len(batches):
-                reading = asyncio.ensure_future(_benchmark_batch(pool, batches[at + 1], start))
+            priced, reported = await reading.popleft()  # a batch's records leave with its future
+            if at + READS_AHEAD < len(batches):
+                reading.append(
+                    asyncio.ensure_future(_benchmark_batch(pool, batches[at + READS_AHEAD], start))
+                )
             sums, steps = await asyncio.to_thread(
                 benchmark_sums, priced, batch, inputs.spells, reported, inputs.profile
             )
@@ -655,8 +663,8 @@ async def refresh_benchmark(
             shares.update(steps)
             del priced, reported
     finally:
-        if reading is not None and not reading.done():
-            reading.cancel()
+        for pending in reading:
+            pending.cancel()
     sums = pd.concat(parts) if parts else pd.DataFrame()
     if start is not None and not sums.empty:  # the days before `start` lack the returns they read
         sums = sums[sums.index >= pd.Timestamp(start)]
@@ -674,16 +682,23 @@ async def refresh_benchmark(
     return len(symbols), written, as_of
 
 
+@store_boundary
 async def _benchmark_batch(
     pool: asyncpg.Pool, batch: list[str], start: date | None
 ) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
-    """A batch's packed prices (all, or from the last close before `start`) and reported share counts."""
-    priced = await (
-        _scan(pool, queries.SERVING_BENCHMARK_PRICES, batch)
-        if start is None
-        else _scan(pool, queries.SERVING_BENCHMARK_PRICES_FROM, batch, start)
-    )
-    return priced, await _scan(pool, queries.SERVING_REPORTED_SHARES, batch)
+    """A batch's packed prices (all, or from the last close before `start`) and reported share counts, in
+    one transaction without JIT (`_scan`)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(queries.SET_LOCAL_NO_JIT, timeout=TIMEOUT_S)
+        priced: list[asyncpg.Record] = await (
+            conn.fetch(queries.SERVING_BENCHMARK_PRICES, batch, timeout=TIMEOUT_S)
+            if start is None
+            else conn.fetch(queries.SERVING_BENCHMARK_PRICES_FROM, batch, start, timeout=TIMEOUT_S)
+        )
+        reported: list[asyncpg.Record] = await conn.fetch(
+            queries.SERVING_REPORTED_SHARES, batch, timeout=TIMEOUT_S
+        )
+    return priced, reported
 
 
 @store_boundary

@@ -20,10 +20,12 @@ import pytest
 from devkit import seed
 from engine.db import PriceRow, load_price_rows, queries
 from engine.db.pool import outage_bound
+from engine.runs import refresh as serving_refresh
 from engine.runs.refresh import TABLES, refresh, refresh_benchmark, refresh_month_end_closes
 from engine.runs.status import collect_status, render_status
-from serving import company, fundamentals, lines
+from serving import benchmark, company, fundamentals, lines
 from tests.conftest import Cluster, Database, throwaway_database
+from tests.serving import former_benchmark
 
 # Two demo universes: the dashboard's seeds, and the same companies drawn from other seeds.
 SEEDS = (1, 11)
@@ -701,3 +703,53 @@ async def test_a_restated_share_count_recomputes_the_benchmark_from_its_period_e
     assert report["benchmark_returns"].rows == len(whole) == len(after)
     await refresh_benchmark(pool)
     assert await _benchmark_rows(pool) == whole
+
+
+# The former read of a batch's prices: every stored price of each company, packed the same way.
+FORMER_BENCHMARK_PRICES = """
+SELECT p.symbol, string_agg(int4send(p.date - DATE '1970-01-01') || float8send(p.close)
+       || float8send(CASE WHEN p.adj_close IS NULL OR p.adj_close = 'NaN' THEN p.close ELSE p.adj_close END),
+       ''::bytea) AS packed
+  FROM prices_daily p WHERE p.symbol = ANY($1::text[]) GROUP BY p.symbol"""
+
+
+async def test_the_benchmark_equals_the_former_read_and_sums_bit_for_bit(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """benchmark_returns as the refresh writes it, prices read only while their companies are in the index
+    and batches read ahead, equals the former path's: every stored price, one batch at a time, summed by
+    the former functions (tests/serving/former_benchmark.py). KO is a member from 2018 to mid-2024 and JPM
+    twice (2015-2017, from 2019) of the demo's prices since 2013: the read leaves out their other days."""
+    monkeypatch.setattr(serving_refresh, "BENCHMARK_BATCH", 2)  # several batches with prices
+    spells = await pool.fetchrow("SELECT index_added, index_removed FROM companies WHERE symbol = 'KO'")
+    await pool.execute(
+        "UPDATE companies SET index_added = '2018-03-15', index_removed = '2024-06-03' WHERE symbol = 'KO'"
+    )
+    await pool.execute(
+        "INSERT INTO sp500_changes (day, added_symbol, removed_symbol, payload) VALUES"
+        " ('2015-01-02', 'JPM', NULL, '{}'), ('2017-06-01', NULL, 'JPM', '{}'), ('2019-01-02', 'JPM', NULL, '{}')"
+    )
+    try:
+        await serving_refresh.refresh_benchmark(pool)
+        got = await _benchmark_rows(pool)
+        inputs = await serving_refresh.benchmark_inputs(pool)
+        symbols = [r["symbol"] for r in await pool.fetch(queries.SERVING_BENCHMARK_SYMBOLS)]
+        parts, read, kept = [], 0, 0
+        for at in range(0, len(symbols), 2):
+            batch = symbols[at : at + 2]
+            priced = await pool.fetch(FORMER_BENCHMARK_PRICES, batch)
+            kept += sum(len(r["packed"]) for r in await pool.fetch(queries.SERVING_BENCHMARK_PRICES, batch))
+            read += sum(len(r["packed"]) for r in priced)
+            reported = serving_refresh._reported(await pool.fetch(queries.SERVING_REPORTED_SHARES, batch))
+            frame = serving_refresh.price_frame(sorted(priced, key=lambda r: r["symbol"]))
+            steps = former_benchmark.share_steps(reported, inputs.profile, batch)
+            parts.append(former_benchmark.partial_sums(frame, inputs.spells, steps=steps))
+        want = benchmark.finish(pd.concat(parts))
+        assert 0 < kept < read
+        assert got == sorted(tuple(r) for r in serving_refresh._records(want))
+    finally:
+        await pool.execute("DELETE FROM sp500_changes WHERE added_symbol = 'JPM' OR removed_symbol = 'JPM'")
+        await pool.execute(
+            "UPDATE companies SET index_added = $1, index_removed = $2 WHERE symbol = 'KO'", *spells
+        )
+        await serving_refresh.refresh_benchmark(pool)

@@ -115,7 +115,7 @@ def shown_as(frame: pd.DataFrame, kind: str, period: str, view: str) -> pd.DataF
     revenue (income, cash flow) or of total assets (balance): common size."""
     lines = frame[company_data.statement_lines(frame, kind)].astype(float)
     if view == "yoy":
-        back = 4 if period == "Q" else 1
+        back = 1 if period == "FY" else 4  # TTM rows are a quarter apart too
         before = lines.shift(back)
         return (lines - before) / before.abs().where(before != 0)
     if view == "common":

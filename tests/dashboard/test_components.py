@@ -730,3 +730,17 @@ def test_weights_table_from_arrays_equals_the_former_frame_of_dicts(symbols: tup
             new, old, check_exact=True, check_index_type=True, check_column_type=True
         )
         assert repr(new.to_dict("list")) == repr(old.to_dict("list"))
+
+
+@pytest.mark.parametrize(("period", "back"), [("FY", 1), ("Q", 4), ("TTM", 4)])
+def test_statement_yoy_compares_the_same_period_a_year_before(period: str, back: int) -> None:
+    """The "YoY %" view divides each period by the one a year before: the fiscal year before, or four
+    rows back for quarters and for TTM, whose rows are a quarter apart (its previous row gave the
+    sequential change)."""
+    from dashboard.components.company_statements import shown_as
+
+    dates = pd.date_range("2023-03-31", periods=8, freq="YE" if period == "FY" else "QE")
+    frame = pd.DataFrame({"revenue": 100.0 * 1.01 ** np.arange(8)}, index=dates)  # 1 % a row
+    yoy = shown_as(frame, "income", period, "yoy")["revenue"]
+    assert yoy.iloc[:back].isna().all()
+    assert yoy.iloc[back:].tolist() == pytest.approx([1.01**back - 1] * (8 - back))

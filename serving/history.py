@@ -122,7 +122,8 @@ def _combine(parts: Sequence[Long]) -> pd.DataFrame:
     codes = pd.Index(names).get_indexer(symbols)
     aligned = [p.frame.reindex(index) for p in parts]
     out: dict[str, np.ndarray] = {}
-    for field in dict.fromkeys(c for p in parts for c in p.frame.columns):
+    # Columns as lists: pandas' str Index yields its names one Python-level call at a time.
+    for field in dict.fromkeys(c for p in parts for c in p.frame.columns.tolist()):
         values = np.full(len(index), np.nan)
         taken = np.zeros(len(names), dtype=bool)
         for part, frame in zip(parts, aligned, strict=True):
@@ -183,7 +184,7 @@ def _ttm(part: Long) -> Long:
         return part
     values = frame.to_numpy(dtype=float)
     out = np.full(values.shape, np.nan)
-    columns = list(frame.columns)
+    columns = frame.columns.tolist()
     averaged = np.array([i for i, c in enumerate(columns) if c in AVERAGED_FLOW_FIELDS], dtype=np.intp)
     closing = np.array([i for i, c in enumerate(columns) if c in CLOSING_FIELDS], dtype=np.intp)
     opening = np.array([i for i, c in enumerate(columns) if c in OPENING_FIELDS], dtype=np.intp)

@@ -62,7 +62,8 @@ class Statement:
             self.periods[day] = (row["fiscal_year"], row["period"])
             self.labelled += 1
         stamp = row["updated_at"]
-        self.known_since = stamp if self.known_since is None else max(self.known_since, stamp)
+        if self.known_since is None or self.known_since < stamp:  # max() without its call
+            self.known_since = stamp
 
     def matrix(self) -> tuple[list[str], np.ndarray]:
         """`payload_matrix` of the payloads kept, in the order of their dates' first appearance."""

@@ -12,7 +12,7 @@ statement table from the last (tests/serving/test_statement_pass.py holds both t
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ def statement_pass(
     fiscal date) whose payloads, parsed, are `payloads` in the same order."""
     grouped: dict[str, dict[tuple[str, str], lines.Statement]] = {}
     meta: Meta = {}
+    iso: dict[date, str] = {}  # a batch's rows share a few hundred fiscal dates
     for row, payload in zip(rows, payloads, strict=True):
         symbol, group = row["symbol"], row["grp"]
         statements = grouped.get(symbol)
@@ -42,9 +43,17 @@ def statement_pass(
         if statement is None:
             statement = statements[(group, row["kind"])] = lines.Statement()
         statement.add(row, payload)
-        key = (symbol, group, row["fiscal_date"].isoformat())
+        day = row["fiscal_date"]
+        text = iso.get(day)
+        if text is None:
+            text = iso[day] = day.isoformat()
+        key = (symbol, group, text)
         known, stamp = meta.get(key), row["updated_at"]
-        meta[key] = (row["fiscal_year"], row["period"], stamp if known is None else max(known[2], stamp))
+        meta[key] = (
+            row["fiscal_year"],
+            row["period"],
+            stamp if known is None or known[2] < stamp else known[2],
+        )
     matrices = {
         symbol: {key: statement.matrix() for key, statement in statements.items()}
         for symbol, statements in grouped.items()

@@ -185,15 +185,17 @@ def _check_quarters(window: pd.DataFrame) -> None:
         )
 
 
-def _split(columns: pd.Index, stock_columns: frozenset[str]) -> tuple[list[str], ...]:
+def _split(columns: pd.Index | Sequence[str], stock_columns: frozenset[str]) -> tuple[list[str], ...]:
     """Columns by TTM rule: (summed flows, averaged share counts, closing balances, opening balances)."""
+    # A list: pandas' str Index yields its names one Python-level call at a time.
+    names: list[str] = columns.tolist() if isinstance(columns, pd.Index) else list(columns)
     stocks = stock_columns | CLOSING_FIELDS
     flows = [
-        c for c in columns if c not in stocks and c not in AVERAGED_FLOW_FIELDS and c not in OPENING_FIELDS
+        c for c in names if c not in stocks and c not in AVERAGED_FLOW_FIELDS and c not in OPENING_FIELDS
     ]
-    averaged = [c for c in columns if c in AVERAGED_FLOW_FIELDS]
-    closing = [c for c in columns if c in stocks and c not in OPENING_FIELDS]
-    opening = [c for c in columns if c in OPENING_FIELDS]
+    averaged = [c for c in names if c in AVERAGED_FLOW_FIELDS]
+    closing = [c for c in names if c in stocks and c not in OPENING_FIELDS]
+    opening = [c for c in names if c in OPENING_FIELDS]
     return flows, averaged, closing, opening
 
 
@@ -256,7 +258,7 @@ def rolling_ttms(tables: Sequence[Quarters], stock_columns: frozenset[str] = fro
     splits = []
     for _, columns, _ in tables:
         at = {c: i for i, c in enumerate(columns)}
-        splits.append([[at[c] for c in part] for part in _split(pd.Index(columns), stock_columns)])
+        splits.append([[at[c] for c in part] for part in _split(columns, stock_columns)])
     rows = max((len(values) for _, _, values in tables), default=0)
     summed, averaged = (
         _stacked([values[:, split[part]] for (_, _, values), split in zip(tables, splits, strict=True)], rows)

@@ -489,25 +489,26 @@ async def refresh_screener(
 ) -> tuple[int, int, str | None]:
     """Rebuild screener_rows, sector_medians and screener_basis_rows whole, in one transaction (once
     `ready` is set: metric_history written); returns symbols, rows and the latest close they reflect."""
-    raw = _frame(
-        await _scan(pool, queries.SERVING_RECENT_ANNUAL, list(universe.KINDS), universe.DEPTH),
-        ("kind", "symbol", "fiscal_date", "payload"),
+    # Its reads at once (each in a connection of its own): their wall is the slowest one's, not the sum.
+    annual, latest, shares, members, priced, restated = await asyncio.gather(
+        _scan(pool, queries.SERVING_RECENT_ANNUAL, list(universe.KINDS), universe.DEPTH),
+        _scan(pool, queries.SERVING_LATEST_CLOSES),
+        _scan(pool, queries.SERVING_SHARE_COUNTS),
+        _fetch(pool, queries.SERVING_COMPANIES),
+        _scan(pool, queries.SERVING_PRICE_STATS),
+        _fetch(pool, queries.SERVING_RESTATEMENTS),
     )
+    raw = _frame(annual, ("kind", "symbol", "fiscal_date", "payload"))
     raw["payload"] = [orjson.loads(p) for p in raw["payload"]]
-    closes = _frame(await _scan(pool, queries.SERVING_LATEST_CLOSES), ("symbol", "date", "close"))
-    counts = _frame(
-        await _scan(pool, queries.SERVING_SHARE_COUNTS), ("symbol", "profile_shares", "quarter_shares")
-    ).set_index("symbol")
+    closes = _frame(latest, ("symbol", "date", "close"))
+    counts = _frame(shares, ("symbol", "profile_shares", "quarter_shares")).set_index("symbol")
     for name in ("profile_shares", "quarter_shares"):
         counts[name] = pd.to_numeric(counts[name], errors="coerce").astype(float)
-    companies = _frame(
-        await _fetch(pool, queries.SERVING_COMPANIES), ("symbol", "name", "sector", "sub_industry")
-    )
-    stats = _frame(await _scan(pool, queries.SERVING_PRICE_STATS), ("symbol", *universe.PRICE_STATS))
-    stats = stats.set_index("symbol")
+    companies = _frame(members, ("symbol", "name", "sector", "sub_industry"))
+    stats = _frame(priced, ("symbol", *universe.PRICE_STATS)).set_index("symbol")
     for name in universe.PRICE_STATS[1:]:
         stats[name] = pd.to_numeric(stats[name], errors="coerce").astype(float)
-    changes = _frame(await _fetch(pool, queries.SERVING_RESTATEMENTS), restatements.EVENT_COLUMNS)
+    changes = _frame(restated, restatements.EVENT_COLUMNS)
     rows, medians = await asyncio.to_thread(screener_frames, raw, closes, counts, companies, stats, changes)
     firm = fitting.firm_flags(companies.set_index("symbol")["sub_industry"])
     if ready is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import numpy as np
+import orjson
 import pandas as pd
 import psycopg
 import pytest
@@ -23,7 +24,7 @@ from engine.db.pool import outage_bound
 from engine.runs import refresh as serving_refresh
 from engine.runs.refresh import TABLES, refresh, refresh_benchmark, refresh_month_end_closes
 from engine.runs.status import collect_status, render_status
-from serving import benchmark, company, fundamentals, lines
+from serving import benchmark, company, fitting, fundamentals, lines, restatements, universe
 from tests.conftest import Cluster, Database, throwaway_database
 from tests.serving import former_benchmark
 
@@ -753,3 +754,49 @@ async def test_the_benchmark_equals_the_former_read_and_sums_bit_for_bit(
             "UPDATE companies SET index_added = $1, index_removed = $2 WHERE symbol = 'KO'", *spells
         )
         await serving_refresh.refresh_benchmark(pool)
+
+
+async def _screener_tables(pool: asyncpg.Pool) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        table: sorted((tuple(r) for r in await pool.fetch(f"SELECT * FROM {table}")), key=repr)
+        for table in ("screener_rows", "sector_medians", "screener_basis_rows")
+    }
+
+
+async def test_the_screener_from_its_reads_at_once_equals_the_reads_one_by_one(pool: asyncpg.Pool) -> None:
+    """screener_rows, sector_medians and the TTM basis written from the screener's reads made at once
+    equal, bit for bit, those written from the same reads made one after another (the former path)."""
+    await refresh(pool, full=True)
+    await serving_refresh.refresh_screener(pool)
+    at_once = await _screener_tables(pool)
+
+    raw = serving_refresh._frame(
+        await pool.fetch(queries.SERVING_RECENT_ANNUAL, list(universe.KINDS), universe.DEPTH),
+        ("kind", "symbol", "fiscal_date", "payload"),
+    )
+    raw["payload"] = [orjson.loads(p) for p in raw["payload"]]
+    closes = serving_refresh._frame(
+        await pool.fetch(queries.SERVING_LATEST_CLOSES), ("symbol", "date", "close")
+    )
+    counts = serving_refresh._frame(
+        await pool.fetch(queries.SERVING_SHARE_COUNTS), ("symbol", "profile_shares", "quarter_shares")
+    ).set_index("symbol")
+    for name in ("profile_shares", "quarter_shares"):
+        counts[name] = pd.to_numeric(counts[name], errors="coerce").astype(float)
+    companies = serving_refresh._frame(
+        await pool.fetch(queries.SERVING_COMPANIES), ("symbol", "name", "sector", "sub_industry")
+    )
+    stats = serving_refresh._frame(
+        await pool.fetch(queries.SERVING_PRICE_STATS), ("symbol", *universe.PRICE_STATS)
+    ).set_index("symbol")
+    for name in universe.PRICE_STATS[1:]:
+        stats[name] = pd.to_numeric(stats[name], errors="coerce").astype(float)
+    changes = serving_refresh._frame(
+        await pool.fetch(queries.SERVING_RESTATEMENTS), restatements.EVENT_COLUMNS
+    )
+    rows, medians = serving_refresh.screener_frames(raw, closes, counts, companies, stats, changes)
+    firm = fitting.firm_flags(companies.set_index("symbol")["sub_industry"])
+    await serving_refresh._replace_screener(pool, rows, medians, firm)
+    one_by_one = await _screener_tables(pool)
+    assert all(one_by_one.values())
+    assert at_once == one_by_one

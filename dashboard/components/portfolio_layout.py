@@ -8,12 +8,13 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from dashboard.components import company_data, pins, portfolio_inputs, states
+from dashboard.components import company_data, pins, portfolio_inputs, states, tables
 from dashboard.components.export import export_link
 from dashboard.components.inputs import group
 from dashboard.components.page import heading
 from dashboard.components.portfolio_analysis import OPTIMISERS
 from dashboard.components.portfolio_inputs import BENCHMARKS, WINDOW_CHOICES
+from dashboard.components.portfolio_views import WEIGHTS_GRID
 from dashboard.components.urlstate import Read
 
 HOLDINGS_LABEL = (
@@ -182,7 +183,8 @@ def panels() -> list[Component]:
         heading("Drawdown of the chosen mix", "portfolio", "drawdown"),
         states.loading(dcc.Graph(id="portfolio-drawdown-graph"), "portfolio-drawdown"),
         heading("Optimised weights", "portfolio", "weights"),
-        html.Div(id="portfolio-weights"),
+        # the grid's id on the page before the first answer builds it (`portfolio_provenance` reads its clicks)
+        html.Div(tables.placeholder(WEIGHTS_GRID), id="portfolio-weights"),
         html.P(
             [
                 "Click a holding for where its closes come from: the window, the runs that fetched them. ",

@@ -15,6 +15,8 @@ FORWARD_COLUMNS = {
     "mix": Col("Return from the as-of date"),
     **{h: Col(h, "pct_signed") for h in ("1M", "3M", "1Y")},
 }
+# Its clicks open a holding's trail (`pages/portfolio.portfolio_provenance`).
+WEIGHTS_GRID = "portfolio-weights-grid"
 # Statistic units: the CSV keeps raw values with this unit column; the table formats by it.
 UNIT_KINDS = {"fraction": "pct", "fraction (daily)": "pct2", "ratio": "num2", "trading days": "int"}
 STATS_COLUMNS = {"statistic": Col("Statistic"), "value": Col("Value")}
@@ -117,7 +119,7 @@ def frontier_figure(frontier: pd.DataFrame, points: pd.DataFrame) -> dict[str, A
 
 
 def weights_grid(weights: pd.DataFrame) -> Any:
-    grid = tables.grid("portfolio-weights-grid", weights, columns=WEIGHT_COLUMNS, fit_width=True)
+    grid = tables.grid(WEIGHTS_GRID, weights, columns=WEIGHT_COLUMNS, fit_width=True)
     grid.getRowId = "params.data.symbol"  # a click names its holding (its closes' trail)
     return grid
 

@@ -212,7 +212,7 @@ def portfolio_update(
 
 @callback(
     Output("portfolio-provenance", "children"),
-    Input("portfolio-weights-grid", "cellClicked"),
+    Input(portfolio_views.WEIGHTS_GRID, "cellClicked"),
     Input("portfolio-run", "n_clicks"),
     Input("portfolio-holdings", "value"),
     Input("portfolio-asof", "date"),
@@ -234,7 +234,7 @@ def portfolio_provenance(
     *controls: Any,
 ) -> Any:
     """A click on a holding: where its closes came from (the window, the runs; another choice closes it)."""
-    if ctx.triggered_id != "portfolio-weights-grid" or not isinstance(cell, dict):
+    if ctx.triggered_id != portfolio_views.WEIGHTS_GRID or not isinstance(cell, dict):
         return None
     window, benchmark, shorts, cap, start, end, rf = controls
     try:

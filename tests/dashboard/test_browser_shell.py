@@ -1,4 +1,4 @@
-"""The Company page's console, Compare's opening companies and the navbar's fit, in a real browser.
+"""The Company and Portfolio pages' consoles, Compare's opening companies and the navbar's fit, in a real browser.
 
 Its own database: the seeded companies plus Alphabet's two share classes (GOOGL and GOOG, one CIK),
 given the two largest market caps, so a default "largest companies" pick meets one company twice, and
@@ -107,6 +107,23 @@ def test_company_page_logs_no_error_and_a_click_on_a_figure_still_opens_its_trai
     tab.goto(shell_url + "/?symbol=TSLA")  # a message where the statement would be
     tab.wait_for_selector("#company-statement-empty")
     quiet(tab)
+    assert errors == [], errors
+    tab.context.close()
+
+
+def test_portfolio_page_logs_no_error_and_a_click_on_a_holding_opens_its_trail(
+    browser: Any, shell_url: str
+) -> None:
+    """No console error when the Portfolio page loads (its provenance callback reads the weights grid's
+    clicks before the first answer builds the grid); a click on a holding still opens its card."""
+    tab = tab_for(browser, shell_url)
+    errors = console_errors(tab)
+    tab.goto(shell_url + "/portfolio")
+    tab.wait_for_selector("#portfolio-weights-grid .ag-row[row-id='AAPL']")
+    quiet(tab)
+    assert errors == [], errors
+    tab.click("#portfolio-weights-grid .ag-row[row-id='AAPL'] .ag-cell[col-id='chosen']")
+    assert "AAPL" in tab.wait_for_selector("#portfolio-provenance-card").inner_text()
     assert errors == [], errors
     tab.context.close()
 

@@ -110,8 +110,8 @@ def _array(items: Sequence[Any], element: Any, oid: int) -> bytes:
     return b"".join(parts)
 
 
-def _floats(items: Sequence[float | None]) -> bytes:
-    values = np.asarray(items, dtype=float)  # None as NaN
+def _floats(items: Sequence[float | None] | np.ndarray) -> bytes:
+    values = np.asarray(items, dtype=float)  # None as NaN; an array of doubles as it is
     missing = ~np.isfinite(values)
     cells = np.empty(len(values), dtype=CELL)
     cells["length"] = np.where(missing, -1, 8)

@@ -34,6 +34,8 @@ def _bits(value: Any) -> Any:
     """A value with every float as its hex form (signed zero, last bit), NaN as None."""
     if isinstance(value, float):
         return None if np.isnan(value) else value.hex()
+    if isinstance(value, np.ndarray):
+        return _bits(value.tolist())
     if isinstance(value, list | tuple):
         return [_bits(item) for item in value]
     return value

@@ -48,7 +48,7 @@ def gunicorn_argv(
         f"--bind={bind or settings.bind}",
         f"--workers={workers or settings.workers or default_workers()}",
         f"--threads={threads or settings.threads}",
-        "--worker-class=gthread",
+        "--worker-class=dashboard.serve_worker.QuickExitWorker",  # gthread; Ctrl-C waits on no client
         "--timeout=60",
         "--graceful-timeout=20",
         "--keep-alive=5",

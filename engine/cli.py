@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 from collections.abc import Callable, Sequence
 
@@ -52,7 +53,17 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     return parser, handlers
 
 
+def freeze_startup_objects() -> None:
+    """Move the objects alive after start-up (numpy's, pandas', the engine's modules: ~97,000) out of
+    the cycle collector's reach: they live as long as the process, yet each full collection walked them
+    all (~50 ms; ~220 full collections, ~13 s of GC in a 503-symbol ingest from empty). `gc.freeze`
+    is CPython's public API for this; the objects made later are collected as before."""
+    gc.freeze()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the process's own entry (console script, `python -m engine`), not a caller's
+        freeze_startup_objects()
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -18,8 +18,8 @@ A price batch that wrote rows then derives its symbol's month-end closes in that
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, Literal, TypedDict, Unpack
 
 import asyncpg
@@ -55,6 +55,9 @@ class LoadResult:
     unchanged: int = 0
     quarantined: int = 0
     path: LoadPath = "none"
+    # A backfill's rows as COPYed, with the transaction's now() (the tables' updated_at default): the
+    # statement follower computes a new company's tables from them (engine/runs/copied.py).
+    copied: tuple[Sequence[Any], datetime] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def merged(
@@ -194,9 +197,9 @@ async def _load(
             await conn.execute(queries.BATCH_LOCK, lock_key, timeout=timeout_s)
             backfill = False
         else:  # the check takes the batch lock too, in the same round trip
-            backfill = not await conn.fetchval(
-                spec.sql.lock_and_check, lock_key, *check_args, timeout=timeout_s
-            )
+            checked = await conn.fetchrow(spec.sql.lock_and_check, lock_key, *check_args, timeout=timeout_s)
+            assert checked is not None
+            backfill, now = not checked[0], checked[1]
         if backfill:
             try:
                 await conn.copy_records_to_table(
@@ -204,7 +207,9 @@ async def _load(
                 )
             except asyncpg.UniqueViolationError as exc:
                 raise _BackfillConflict from exc
-            result = LoadResult(inserted=len(rows), quarantined=len(quarantined), path="backfill")
+            result = LoadResult(
+                inserted=len(rows), quarantined=len(quarantined), path="backfill", copied=(rows, now)
+            )
         else:
             await conn.execute(spec.sql.create_stage, timeout=timeout_s)
             await conn.copy_records_to_table(

@@ -62,12 +62,12 @@ SET_BATCH_RUN = "SELECT set_config('mycfa.run_id', $1, true)"
 # the same key committed while we waited: the backfill COPY then meets them as a unique violation
 # and the batch is redone as a merge (load._BackfillConflict), so the end state stays right.
 LOCK_PRICES_STORED_IN_RANGE = """
-SELECT EXISTS (SELECT 1 FROM prices_daily WHERE symbol = $2 AND date BETWEEN $3 AND $4)
+SELECT EXISTS (SELECT 1 FROM prices_daily WHERE symbol = $2 AND date BETWEEN $3 AND $4), now()
   FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS batch_lock"""
 LOCK_STATEMENTS_STORED_IN_RANGE = """
 SELECT EXISTS (SELECT 1 FROM statements
                 WHERE symbol = $2 AND kind = $3 AND period = ANY($4::text[])
-                  AND fiscal_date BETWEEN $5 AND $6)
+                  AND fiscal_date BETWEEN $5 AND $6), now()
   FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS batch_lock"""
 
 # --- merge path ---------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ class BatchSQL(NamedTuple):
     """One table's batch-load statements, in the order engine/db/load.py uses them."""
 
     ensure_partitions: str  # ($1 first, $2 last date) creates the yearly partitions
-    lock_and_check: str  # ($1 lock key, key range...) takes the batch lock, says if any row is stored
+    lock_and_check: str  # ($1 lock key, key range...) takes the batch lock; any row stored?, now()
     create_stage: str  # the temporary staging table of the merge path
     stage: str  # its name, for the COPY
     merge: str  # (key range...) writes new or changed rows; returns inserted, updated
@@ -335,6 +335,13 @@ SELECT symbol, kind, CASE WHEN period = 'FY' THEN 'FY' ELSE 'Q' END AS grp, peri
   FROM statements
  WHERE symbol = ANY($1::text[]) AND kind IN ('income', 'balance', 'cashflow')
  ORDER BY symbol, fiscal_date"""
+# Per company, how many statement rows the statement pass would read and their latest change: the
+# follower computes from the rows a run COPYed when these are theirs (engine/runs/copied.py).
+SERVING_STATEMENT_COUNTS = """
+SELECT symbol, count(*) AS statements, max(updated_at) AS latest
+  FROM statements
+ WHERE symbol = ANY($1::text[]) AND kind IN ('income', 'balance', 'cashflow')
+ GROUP BY symbol"""
 DELETE_METRIC_HISTORY = "DELETE FROM metric_history WHERE symbol = ANY($1::text[])"
 DELETE_STATEMENT_LINES = "DELETE FROM statement_lines WHERE symbol = ANY($1::text[])"
 # The same rows from each period's first-reported payload (schema 173), for metric_history_first.

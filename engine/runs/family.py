@@ -15,6 +15,7 @@ import asyncpg
 from engine.fmp import FMPClient
 from engine.fmp.endpoints import EndpointSpec
 from engine.runs.bulk import BulkData
+from engine.runs.copied import Copied
 from engine.runs.items import Dataset, Freshness, Job, PlannedItem, PlanPolicy
 
 
@@ -47,6 +48,7 @@ class Loaded(NamedTuple):
     changed: int
     readjusted: dict[str, Any] | None = None
     clipped: dict[str, Any] | None = None
+    copied: Copied | None = None  # statement rows a backfill COPYed whole (engine/runs/copied.py)
 
 
 class DatasetFamily:

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from engine.runs.copied import Copied
 from engine.runs.datasets import STATEMENTS
 from engine.runs.loop import ItemHandler, ItemResult
 from engine.runs.plan import PlannedItem
@@ -47,6 +48,10 @@ class StatementFollower:
         self._left = Counter(item.symbol for item in items if item.dataset in FOLLOWED)
         self._changed: set[str] = set()
         self._failed: set[str] = set()
+        # Each company's statement rows its items' backfills COPYed (while every item so far did), to
+        # compute its tables from instead of reading them back (engine/runs/copied.py).
+        self._copies: dict[str, list[Copied]] = {}
+        self._read: set[str] = set()  # companies an item of which wrote otherwise: read back
         self._ready: list[str] = []
         self._writing: asyncio.Task[None] | None = None
         self._queue: list[list[str]] = []
@@ -63,18 +68,26 @@ class StatementFollower:
             except BaseException:  # failed, or cancelled by a stop: the run end (or the next run) has it
                 self._finished(item.symbol, changed=False, failed=True)
                 raise
-            self._finished(item.symbol, changed=result.rows_changed > 0, failed=False)
+            self._finished(item.symbol, changed=result.rows_changed > 0, failed=False, copy=result.copied)
             return result
 
         return followed
 
-    def _finished(self, symbol: str, *, changed: bool, failed: bool) -> None:
+    def _finished(self, symbol: str, *, changed: bool, failed: bool, copy: Copied | None = None) -> None:
         if failed:
             self._failed.add(symbol)
         if changed:
             self._changed.add(symbol)
+        if copy is None:
+            self._read.add(symbol)
+            self._copies.pop(symbol, None)
+        elif symbol not in self._read:
+            self._copies.setdefault(symbol, []).append(copy)
         self._left[symbol] -= 1
-        if self._left[symbol] > 0 or symbol in self._failed or symbol not in self._changed:
+        if self._left[symbol] > 0:
+            return
+        if symbol in self._failed or symbol not in self._changed:
+            self._copies.pop(symbol, None)
             return
         self._ready.append(symbol)
         if len(self._ready) >= BATCH:
@@ -87,8 +100,9 @@ class StatementFollower:
         """The queued batches, one at a time (one read, computation and pair of replaces in flight)."""
         while self._queue:
             batch = self._queue.pop(0)
+            copies = {symbol: self._copies.pop(symbol) for symbol in batch if symbol in self._copies}
             try:
-                done = await refresh_statement_pass(self._pool, batch)
+                done = await refresh_statement_pass(self._pool, batch, copies)
             except REFRESH_ERRORS as exc:  # left to the run end, which records a failure if it repeats
                 log.warning(
                     "statement tables of %d companies left to the run end: %s: %s",
@@ -98,10 +112,13 @@ class StatementFollower:
                     extra={"event": "follow_failed"},
                 )
                 continue
+            finally:
+                del copies  # a written company's rows are not kept
             self.followed.add(batch, done)
 
     async def close(self) -> Followed:
         """Wait for the batch being written (the companies still waiting for a batch are the run end's)."""
         if self._writing is not None:
             await self._writing
+        self._copies.clear()  # the companies still waiting are the run end's (it reads them)
         return self.followed

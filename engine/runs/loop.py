@@ -27,6 +27,7 @@ from engine.errors import (
 )
 from engine.exitcodes import ExitCode
 from engine.runs import ledger
+from engine.runs.copied import Copied
 from engine.runs.ledger import ItemOutcome, ItemState, RunState
 from engine.runs.metrics import RunMetrics
 from engine.runs.plan import PlannedItem
@@ -56,6 +57,7 @@ class ItemResult:
     rows_changed: int
     readjusted: Mapping[str, Any] | None = None
     clipped: Mapping[str, Any] | None = None  # what the key's plan refused of the item (kept in the ledger)
+    copied: Copied | None = None  # the statement rows its backfill COPYed (read by the statement follower)
 
 
 ItemHandler = Callable[[PlannedItem], Awaitable[ItemResult]]

@@ -57,6 +57,7 @@ class Steps(ItemContext):
             rows_changed=loaded.changed,
             readjusted=loaded.readjusted,
             clipped=loaded.clipped,
+            copied=loaded.copied,
         )
 
 

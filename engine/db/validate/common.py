@@ -26,6 +26,9 @@ class Parsed(Generic[R]):
 
     rows: list[R] = field(default_factory=list)
     quarantined: list[QuarantineRow] = field(default_factory=list)
+    # Statements: each good row's payload as parsed from FMP's answer (its canonical text's parse), in
+    # the rows' order; the statement follower computes from them (engine/runs/copied.py).
+    payloads: list[Mapping[str, Any]] = field(default_factory=list)
 
 
 def canonical_json(payload: Mapping[str, Any]) -> str:

@@ -125,9 +125,11 @@ def parse_statements(
             result.quarantined.append(QuarantineRow("statements", symbol, kind, str(exc), dict(raw)))
         else:
             passed.append(raw)
+    result.payloads = passed
     refused = check_history(passed, market_cap)
     if refused:
         result.rows = [row for index, row in enumerate(result.rows) if index not in refused]
+        result.payloads = [row for index, row in enumerate(passed) if index not in refused]
         for index, reason in sorted(refused.items()):
             result.quarantined.append(QuarantineRow("statements", symbol, kind, reason, dict(passed[index])))
     return result

@@ -15,6 +15,7 @@ from engine.errors import FMPEntitlementError
 from engine.fmp import ENDPOINTS
 from engine.fmp.endpoints import PERIODS, STATEMENT_KINDS
 from engine.fmp.entitlements import limit_cap
+from engine.runs.copied import Copied
 from engine.runs.family import DatasetFamily, ItemContext, Loaded, PlanInputs
 from engine.runs.items import Dataset, Family, Freshness, Job, PlannedItem, PlanPolicy, Reason
 
@@ -149,7 +150,12 @@ class Statements(DatasetFamily):
         )
         # After the commit: a crash in between only means the series is refetched once more.
         await record_statement_fetch(ctx.pool, item.symbol, dataset.kind, dataset.period, ctx.today)
-        return Loaded(result.changed, clipped=clipped)
+        copied = None
+        if result.copied is not None and not parsed.quarantined:
+            copied_rows, stamp = result.copied  # the loader's deduplicated rows: the parsed ones, or fewer
+            payloads = {id(row): payload for row, payload in zip(parsed.rows, parsed.payloads, strict=True)}
+            copied = Copied.of(copied_rows, stamp, [payloads[id(row)] for row in copied_rows])
+        return Loaded(result.changed, clipped=clipped, copied=copied)
 
 
 FAMILY = Statements()

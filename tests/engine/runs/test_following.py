@@ -19,6 +19,7 @@ from engine.db import create_pool, migrate
 from engine.errors import ItemFailed, LoadError
 from engine.exitcodes import ExitCode
 from engine.runs import following
+from engine.runs import refresh as refresh_module
 from engine.runs.datasets import STATEMENTS, Job
 from engine.runs.following import StatementFollower
 from engine.runs.loop import ItemResult
@@ -49,8 +50,18 @@ async def test_a_run_writes_each_companys_tables_as_its_statements_come_in(
     run_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fundamentals run from empty: most companies' statement tables are written during the run (3
-    a batch here), the rest at its end, and together they equal a full refresh's rows exactly."""
+    a batch here, each company from the rows its items COPYed), the rest at its end, and together they
+    equal a full refresh's rows exactly."""
     monkeypatch.setattr(following, "BATCH", 3)
+    from_copies: list[str] = []
+    held = refresh_module._held
+
+    async def counted(*args: Any) -> Any:
+        found = await held(*args)
+        from_copies.extend(found)
+        return found
+
+    monkeypatch.setattr(refresh_module, "_held", counted)
     async with serve(FakeConfig(symbols=10, seed=5, rate_limit=10**6, as_of=DAY)) as fake:
         settings = EngineSettings(
             database_url=run_database,  # type: ignore[arg-type]
@@ -72,6 +83,7 @@ async def test_a_run_writes_each_companys_tables_as_its_statements_come_in(
             assert report["state"] == "ok"
             assert report["symbols"] == companies > 3
             assert report["during_run"] == companies - companies % 3  # whole batches only
+        assert len(from_copies) == companies - companies % 3  # each from the rows it COPYed
         written = await contents(pool)
         assert all(written.values())
         assert (await refresh(pool, full=True)).ok

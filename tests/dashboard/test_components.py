@@ -556,17 +556,22 @@ def _grid_json(grid: dag.AgGrid) -> bytes:
     return orjson.dumps(grid.to_plotly_json(), default=responses._default, option=responses.OPTIONS)
 
 
-@pytest.mark.parametrize("symbols", [("AAPL", "MSFT", "KO"), ("NVDA", "PG", "JNJ", "KO", "AAPL")])
-def test_statistics_grids_equal_the_former_assigned_columns(symbols: tuple[str, ...]) -> None:
-    """The statistics and side-by-side grids, their kind and definition added to each row instead of
-    assigned as columns, are the former grids to the JSON byte on the demo closes' reports; so are grids
-    with tips whose rows have no definition, an extra field replacing a column, and no rows."""
+def _equal_weight_report(symbols: tuple[str, ...]) -> tuple[portfolio.Report, evaluate.SideBySide]:
+    """The demo closes' equal-weight report and its side-by-side against the equal-weight benchmark."""
     closes = _seeded_closes(symbols)
     weights = {s: 1.0 for s in symbols}
     report = portfolio.report(closes, weights, risk_free=0.04)
     assert report.prices is not None
     bench = portfolio.equal_weight_index(report.prices)
-    side = evaluate.side_by_side(report.prices, {"Chosen": weights}, risk_free=0.04, benchmark=bench)
+    return report, evaluate.side_by_side(report.prices, {"Chosen": weights}, risk_free=0.04, benchmark=bench)
+
+
+@pytest.mark.parametrize("symbols", [("AAPL", "MSFT", "KO"), ("NVDA", "PG", "JNJ", "KO", "AAPL")])
+def test_statistics_grids_equal_the_former_assigned_columns(symbols: tuple[str, ...]) -> None:
+    """The statistics and side-by-side grids, their kind and definition added to each row instead of
+    assigned as columns, are the former grids to the JSON byte on the demo closes' reports; so are grids
+    with tips whose rows have no definition, an extra field replacing a column, and no rows."""
+    report, side = _equal_weight_report(symbols)
     new = portfolio_views.stats_grid(report.stats)
     assert _grid_json(new) == _grid_json(
         former.statistics_grid("portfolio-stats-grid", report.stats, portfolio_views.STATS_COLUMNS, False)
@@ -637,12 +642,7 @@ def _same_points(new: dict[str, Any], old: dict[str, Any]) -> None:
 def test_portfolio_lines_on_a_day_grid_plot_the_former_dated_points(symbols: tuple[str, ...]) -> None:
     """Portfolio's drawdown and growth figures, sent on a grid of days, decode to the former figures'
     dates and values bit for bit, on the demo closes' report with a benchmark; and in fewer bytes."""
-    closes = _seeded_closes(symbols)
-    weights = {s: 1.0 for s in symbols}
-    report = portfolio.report(closes, weights, risk_free=0.04)
-    assert report.prices is not None
-    bench = portfolio.equal_weight_index(report.prices)
-    side = evaluate.side_by_side(report.prices, {"Chosen": weights}, risk_free=0.04, benchmark=bench)
+    report, side = _equal_weight_report(symbols)
     pairs = (
         (
             portfolio_views.drawdown_figure(report.drawdown),

@@ -61,9 +61,22 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+# Allocations between young collections (CPython's default 700). The engine makes millions of short-lived
+# containers (FMP's JSON, validated rows, the serving pass's frames), nearly all freed by reference
+# counting: at 700 a 503-symbol ingest ran ~34,000 young collections, each walking what happened to be
+# alive, 15-21 s of CPU in all; at 20,000, ~600 and 4 s (the older generations' thresholds unchanged).
+YOUNG_COLLECTION_THRESHOLD = 20_000
+
+
+def collect_young_less_often() -> None:
+    """Raise the young generation's threshold (`gc.set_threshold`, CPython's public API for it)."""
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the process's own entry (console script, `python -m engine`), not a caller's
         freeze_startup_objects()
+        collect_young_less_often()
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -19,7 +19,7 @@ try:
     main()
 except SystemExit:
     pass
-print(before, gc.get_freeze_count(), len(gc.get_objects()))
+print(before, gc.get_freeze_count(), len(gc.get_objects()), gc.get_threshold()[0])
 """
 
 
@@ -27,20 +27,26 @@ def test_process_entry_freezes_the_start_up_objects() -> None:
     """Run as the process's entry, main() leaves the modules' objects frozen (gc.freeze's permanent
     generation), so full collections no longer walk them; what is made afterwards is still tracked."""
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
-    before, frozen, tracked = (int(v) for v in done.stdout.split()[-3:])
+    before, frozen, tracked, young = (int(v) for v in done.stdout.split()[-4:])
     assert before == 0
     assert frozen > 10_000  # numpy's, pandas' and the engine's modules
     assert tracked < frozen
+    assert young == cli.YOUNG_COLLECTION_THRESHOLD != gc.get_threshold()[0]
 
 
 def test_a_caller_of_main_keeps_its_collector(monkeypatch: pytest.MonkeyPatch) -> None:
-    """main(argv) called by a program (the tests) freezes nothing: the caller's garbage stays collectable."""
+    """main(argv) called by a program (the tests) freezes nothing and leaves the collector's thresholds:
+    the caller's garbage stays collectable as before."""
     frozen: list[int] = []
+    thresholds: list[tuple[int, ...]] = []
     monkeypatch.setattr(gc, "freeze", lambda: frozen.append(1))
+    monkeypatch.setattr(gc, "set_threshold", lambda *given: thresholds.append(given))
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     assert frozen == []
+    assert thresholds == []
     monkeypatch.setattr(sys, "argv", ["mycfa-engine", "--help"])
     with pytest.raises(SystemExit):
         cli.main()
     assert frozen == [1]
+    assert [given[0] for given in thresholds] == [cli.YOUNG_COLLECTION_THRESHOLD]

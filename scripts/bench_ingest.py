@@ -4,6 +4,7 @@
 Usage:
     .venv/bin/python scripts/bench_ingest.py [--symbols 503 | --symbols 500,1000,2000,5000]
                                              [--history-start 1990-01-01] [--concurrency 16] [--keep]
+                                             [--without-upkeep]
                                              [--dashboard [--dashboard-users 20] [--dashboard-duration 60]]
                                              [--json FILE]
 
@@ -13,7 +14,9 @@ with the budget lifted, sampling the engine process's RSS. Prints wall time, CPU
 and of the fake, requests, rows per dataset, rows/s and peak RSS; then `plan --job full` at the real
 budget (120/min) on the loaded database, i.e. the weekly refresh. With --dashboard, after the largest
 count's ingest, `scripts/loadtest --all-pages --database` runs against that database and p50/p95/p99
-per page (the screener's among them) are printed. The database is dropped at the end (unless
+per page (the screener's among them) are printed. --without-upkeep runs the engine with the serving
+layer's upkeep taken out (devkit/without_upkeep.py): the upkeep's cost is a pair of runs, without then
+with, back to back (docs/scaling.md). The database is dropped at the end (unless
 --keep). Several counts run one after another in the order given (each from empty) and end with one
 table in docs/scaling.md's shape, by symbol count; Ctrl-C prints the table of the points finished.
 """
@@ -49,6 +52,7 @@ LIFTED_LIMIT = 1_000_000
 RSS_SAMPLE_S = 0.1
 DASHBOARD_USERS = 20  # scripts/loadtest users (every page, as an admin) after the largest ingest
 DASHBOARD_SECONDS = 60  # of load, after every user has logged in (the ramp is a few seconds)
+WITHOUT_UPKEEP = "devkit.without_upkeep"  # the engine's entry with the upkeep taken out
 SCREENER = "screener: universe table"  # tests/load/locustfile.py's name for the screener callback
 
 ROWS_SQL = {
@@ -81,11 +85,12 @@ def engine(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def run_sampled(env: dict[str, str]) -> tuple[int, float, int, str]:
-    """Run the full job; returns exit code, wall seconds, peak RSS bytes of the engine, and its EMF line."""
+def run_sampled(env: dict[str, str], entry: str = "engine") -> tuple[int, float, int, str]:
+    """Run the full job with `entry` (a module run as `python -m`); returns exit code, wall seconds, peak
+    RSS bytes of the engine, and its EMF line."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "engine", "run", "--job", "full"],
+        [sys.executable, "-m", entry, "run", "--job", "full"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     watched = psutil.Process(process.pid)
@@ -147,7 +152,7 @@ def bench(n: int, args: argparse.Namespace, owner_url: str) -> dict[str, Any]:
             raise SystemExit(f"migrate failed: {migrated.stderr}")
         cold = engine({**env, "MYCFA_FMP_RATE_LIMIT": "120"}, "plan", "--job", "full", "--json")
         before, pg_before = resource.getrusage(resource.RUSAGE_CHILDREN), postgres_cpu()
-        code, wall, peak, emf_text = run_sampled(env)
+        code, wall, peak, emf_text = run_sampled(env, WITHOUT_UPKEEP if args.without_upkeep else "engine")
         after, pg_cpu = resource.getrusage(resource.RUSAGE_CHILDREN), postgres_cpu() - pg_before
         engine_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         assert fake.proc is not None
@@ -161,7 +166,10 @@ def bench(n: int, args: argparse.Namespace, owner_url: str) -> dict[str, Any]:
         weekly = engine({**env, "MYCFA_FMP_RATE_LIMIT": "120"}, "plan", "--job", "full", "--json")
         emf = json.loads(emf_text)
         loaded = rows["statements"] + rows["prices_daily"]
-        print(f"bench_ingest: {n} symbols, prices from {args.history_start}, concurrency {args.concurrency}")
+        print(
+            f"bench_ingest: {n} symbols, prices from {args.history_start}, concurrency {args.concurrency}"
+            + (" (without the upkeep)" if args.without_upkeep else "")
+        )
         print(f"  exit code            {code}")
         print(f"  wall time            {wall:.1f} s")
         print(
@@ -170,10 +178,7 @@ def bench(n: int, args: argparse.Namespace, owner_url: str) -> dict[str, Any]:
         )
         print(
             "  serving refresh      "
-            + (
-                ", ".join(f"{t} {v.get('seconds', 0):.1f} s" for t, v in serving.items())
-                or "none (before #26)"
-            )
+            + (", ".join(f"{t} {v.get('seconds', 0):.1f} s" for t, v in serving.items()) or "none")
         )
         print(
             f"  requests (engine)    {emf.get('Requests')}  429s {emf.get('Http429')}  retries {emf.get('Retries')}"
@@ -190,7 +195,7 @@ def bench(n: int, args: argparse.Namespace, owner_url: str) -> dict[str, Any]:
             f" prices: {(sizes['prices_daily'] + sizes['statements']) / symbol_years / 1024:,.1f} KiB per symbol-year"
         )
         summary: dict[str, Any] = {
-            "symbols": n, "exit_code": code, "wall_s": round(wall, 1),
+            "symbols": n, "upkeep": not args.without_upkeep, "exit_code": code, "wall_s": round(wall, 1),
             "requests": emf.get("Requests"), "rows": loaded, "rows_per_s": round(loaded / wall),
             "peak_rss_mib": round(peak / 2**20), "database_mib": round(sizes["database"] / 2**20),
             "prices_mib": round(sizes["prices_daily"] / 2**20), "statements_mib": round(sizes["statements"] / 2**20),
@@ -301,6 +306,11 @@ def main() -> int:
     parser.add_argument("--history-start", default="1990-01-01")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
+    parser.add_argument(
+        "--without-upkeep",
+        action="store_true",
+        help="the engine without the serving layer's upkeep (devkit/without_upkeep.py): the other arm of the pair",
+    )
     parser.add_argument(
         "--dashboard",
         action="store_true",

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from devkit.fingerprint import fingerprint, query
-from devkit.runs import engine_env, run_engine
+from devkit.runs import REPO, engine_env, run_engine
 from engine.db import migrate
 from engine.runs.lock import RUN_LOCK_KEY
 from fakefmp.data import STATEMENT_PATHS
@@ -61,6 +61,33 @@ def clean(fake: FakeFMPProcess, new_db: Callable[[], str]) -> tuple[str, dict[st
     result = run_engine(engine_env(url, fake, SYMBOLS), "run", "--job", "full")
     assert result.returncode == 0, result.stderr[-3000:]
     return url, fingerprint(url)
+
+
+DERIVED = ("metric_history", "statement_lines", "month_end_closes", "screener_rows", "benchmark_returns")
+
+
+def test_the_benchmark_arm_without_upkeep_loads_the_same_rows_and_derives_none(
+    fake: FakeFMPProcess, new_db: Callable[[], str], clean: tuple[str, dict[str, tuple[int, str]]]
+) -> None:
+    """`python -m devkit.without_upkeep` (the upkeep benchmark's other arm) loads exactly the rows the
+    engine loads, and writes nothing to the derived tables; the engine as it ships writes all of them."""
+    url = new_db()
+    done = subprocess.run(
+        [sys.executable, "-m", "devkit.without_upkeep", "run", "--job", "full"],
+        cwd=REPO,
+        env=engine_env(url, fake, SYMBOLS),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    clean_url, prints = clean
+    assert fingerprint(url) == prints
+    for table in DERIVED:
+        assert query(url, f"SELECT count(*) FROM {table}")[0][0] == 0, table
+        assert query(clean_url, f"SELECT count(*) FROM {table}")[0][0] > 0, table
+    assert query(url, "SELECT count(*) FROM serving_refreshes")[0][0] == 0
 
 
 def test_run_full_loads_every_dataset(clean: tuple[str, dict[str, tuple[int, str]]]) -> None:
